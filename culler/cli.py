@@ -1,0 +1,318 @@
+"""The ``culler`` command line (click). Core commands live here; others come from command modules and plugins."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from culler import __version__
+
+#: Core command modules; each defines ``register(cli)``. Plugins add theirs via ``register_commands``.
+COMMAND_MODULES = (
+    "culler.commands.models",
+    "culler.commands.train",
+    "culler.commands.cull",
+    "culler.commands.xmp",
+    "culler.commands.export",
+    "culler.commands.gui",
+)
+
+
+def db_option(fn):
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="CULLER_DB",
+        help="Catalog file (default: culler.db in the scanned folder, or the current folder).",
+    )(fn)
+
+
+def resolve_db(db_path: Path | None, roots: tuple[Path, ...] = ()) -> Path:
+    """The catalog to use: --db, else culler.db in the first root, else ./culler.db."""
+    if db_path is not None:
+        return db_path
+    if roots:
+        return Path(roots[0]) / "culler.db"
+    return Path("culler.db")
+
+
+def open_existing(db_path: Path | None):
+    """Open a catalog that must already exist (list/show/cull…), with a helpful error when it does not."""
+    from culler.db import open_catalog
+
+    path = resolve_db(db_path)
+    if not path.exists():
+        raise click.ClickException(
+            f"no catalog at {path}. Run `culler scan FOLDER` first, or pass --db PATH to an existing catalog."
+        )
+    return open_catalog(path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="culler")
+def cli() -> None:
+    """culler: scan photo folders, score every photo with pluggable scorers, keep the best shots."""
+
+
+@cli.command()
+@click.argument(
+    "folders",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@db_option
+@click.option(
+    "--scorer",
+    "scorers",
+    multiple=True,
+    help="Run only these scorers (repeatable). Default: all installed.",
+)
+@click.option(
+    "--rescore",
+    is_flag=True,
+    help="Score every photo again, even ones already scored by this scorer version.",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Decode processes (default: number of CPU cores; 0 = decode in this process).",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cuda", "mps", "cpu"]),
+    default="auto",
+    show_default=True,
+    help="Where learned scorers run.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a machine-readable summary instead of a progress bar.",
+)
+@click.option("--strict", is_flag=True, help="Exit with status 1 when any file could not be read.")
+def scan(folders, db_path, scorers, rescore, workers, device, as_json, strict):
+    """Scan FOLDERS recursively and score every new or changed photo.
+
+    Unchanged files are not decoded again; moved files keep their scores and ratings; deleted files are
+    marked missing, never dropped. A killed scan resumes where it stopped.
+    """
+    from culler.db import open_catalog
+    from culler.scan import ScanOptions, scan_folders
+
+    path = resolve_db(db_path, folders)
+    catalog = open_catalog(path)
+    options = ScanOptions(
+        scorer_ids=list(scorers) or None,
+        rescore=rescore,
+        workers=workers,
+        device=device,
+        progress=not as_json and sys.stderr.isatty(),
+    )
+    try:
+        summary = scan_folders(
+            catalog, [Path(f) for f in folders], options, echo=_echo_err(as_json)
+        )
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from exc
+    finally:
+        catalog.close()
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        click.echo(
+            f"{summary['files_seen']} files: {summary['new']} new, {summary['changed']} changed, "
+            f"{summary['moved']} moved, {summary['skipped']} unchanged, {summary['missing']} missing; "
+            f"{summary['scored']} scored, {summary['errors']} errors in {summary['seconds']:.1f} s "
+            f"({summary['images_per_second']:.1f} images/s). Catalog: {path}"
+        )
+    if strict and summary["errors"]:
+        sys.exit(1)
+
+
+def _echo_err(quiet: bool):
+    def echo(message: str) -> None:
+        click.echo(message, err=True)
+
+    return echo
+
+
+@cli.command(name="list")
+@db_option
+@click.option(
+    "--sort",
+    "sort_by",
+    default=None,
+    help="Sort by this scorer's score (best first), or 'path' / 'taken'.",
+)
+@click.option(
+    "--min",
+    "min_score",
+    type=float,
+    default=None,
+    help="Only photos whose --sort score is at least this.",
+)
+@click.option(
+    "--max",
+    "max_score",
+    type=float,
+    default=None,
+    help="Only photos whose --sort score is at most this.",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["ok", "error", "missing", "all"]),
+    default="all",
+    show_default=True,
+)
+@click.option(
+    "--tag", default=None, help="Only photos with this tag (e.g. an emotion such as 'awe')."
+)
+@click.option(
+    "--min-prob",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Tag probability threshold for --tag.",
+)
+@click.option("--limit", type=int, default=None, help="Show at most this many photos.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON rows: path, status, error, scores, tags, rating.",
+)
+def list_(db_path, sort_by, min_score, max_score, status, tag, min_prob, limit, as_json):
+    """List photos in the catalog with their scores."""
+    from culler.query import list_photos
+
+    catalog = open_existing(db_path)
+    try:
+        rows = list_photos(
+            catalog,
+            sort_by=sort_by,
+            min_score=min_score,
+            max_score=max_score,
+            status=status,
+            tag=tag,
+            min_prob=min_prob,
+            limit=limit,
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        catalog.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no photos match")
+        return
+    scorer_ids = sorted({sid for row in rows for sid in row["scores"]})
+    header = ["path", "status", *scorer_ids, "rating"]
+    click.echo("\t".join(header))
+    for row in rows:
+        cells = [row["path"], row["status"]]
+        cells += [_fmt(row["scores"].get(sid)) for sid in scorer_ids]
+        cells.append(_fmt_rating(row.get("rating")))
+        if row["error"]:
+            cells.append(row["error"])
+        click.echo("\t".join(cells))
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _fmt_rating(rating: dict | None) -> str:
+    if not rating:
+        return "-"
+    parts = []
+    if rating.get("stars"):
+        parts.append("★" * rating["stars"])
+    if rating.get("decision") and rating["decision"] != "none":
+        parts.append(rating["decision"])
+    return " ".join(parts) or "-"
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(path, db_path, as_json):
+    """Show everything the catalog knows about one photo: scores, reasons, tags, rating, errors."""
+    from culler.query import photo_details
+
+    catalog = open_existing(db_path)
+    try:
+        details = photo_details(catalog, path)
+    finally:
+        catalog.close()
+    if details is None:
+        raise click.ClickException(
+            f"{path} is not in the catalog; run `culler scan` on its folder first"
+        )
+    if as_json:
+        click.echo(json.dumps(details, indent=2))
+        return
+    click.echo(details["path"])
+    click.echo(
+        f"  status: {details['status']}" + (f" — {details['error']}" if details["error"] else "")
+    )
+    if details.get("width"):
+        click.echo(f"  size: {details['width']}×{details['height']}")
+    for key in ("taken_at", "camera", "lens"):
+        if details.get(key):
+            click.echo(f"  {key.replace('_', ' ')}: {details[key]}")
+    for score in details["scores"]:
+        value = "-" if score["score"] is None else f"{score['score']:.2f}"
+        flag = "" if score["active"] else " (inactive version)"
+        click.echo(f"  {score['scorer_id']} {score['version']}: {value}{flag}")
+        for reason in score["reasons"] or []:
+            click.echo(f"      - {reason}")
+    if details["tags"]:
+        click.echo("  tags: " + ", ".join(f"{t} {p:.2f}" for t, p in details["tags"].items()))
+    for err in details["score_errors"]:
+        click.echo(f"  {err['scorer_id']} failed: {err['error']}")
+    click.echo(f"  rating: {_fmt_rating(details['rating'])}")
+
+
+@cli.command()
+def plugins():
+    """Print the installed plugins as JSON: name, version, hooks and scorers."""
+    from culler.plugins import plugin_info
+
+    click.echo(json.dumps(plugin_info(), indent=2))
+
+
+def _load_command_modules() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # module not written yet
+                continue
+            raise
+        module.register(cli)
+
+
+def _load_plugin_commands() -> None:
+    from culler import plugins as plugin_module
+
+    plugin_module.call_safely("register_commands", cli=cli)
+
+
+_load_command_modules()
+_load_plugin_commands()
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,1 @@
+"""Core command modules; each defines ``register(cli)``."""

@@ -1,0 +1,289 @@
+"""The catalog: one SQLite file (WAL, foreign keys, busy timeout) with typed accessors.
+
+Everything culler knows lives here: photos, scorer versions, scores, tags, embeddings, ratings
+(append-only), groups, scan and training runs. Writers keep transactions short so the GUI and the CLI can
+share a catalog.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from culler.migrations import Migrations, migrations
+
+DEFAULT_NAME = "culler.db"
+BUSY_TIMEOUT_MS = 30_000
+
+_UNSET: Any = object()
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def default_db_path(roots: Iterable[str | Path]) -> Path:
+    """``culler.db`` at the (first) scanned root."""
+    roots = list(roots)
+    return Path(roots[0]) / DEFAULT_NAME if roots else Path(DEFAULT_NAME)
+
+
+class Catalog:
+    """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        conn = sqlite3.connect(
+            str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+        )
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError:
+            pass  # e.g. a read-only medium: the default journal still works
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        applied = migrations.apply(self.db)
+        from culler import plugins
+
+        plugin_migrations = Migrations("plugin")
+        plugins.call_safely("register_migrations", migrations=plugin_migrations)
+        applied += plugin_migrations.apply(self.db)
+        return applied
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction (BEGIN IMMEDIATE, so writers queue instead of deadlocking)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.rollback()
+            raise
+        else:
+            self.conn.commit()
+
+    def execute(self, sql: str, params: Iterable[Any] | dict = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def query(self, sql: str, params: Iterable[Any] | dict = ()) -> list[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    # -- scorers ---------------------------------------------------------------------------------
+    def scorer_pk(
+        self,
+        scorer_id: str,
+        version: str,
+        weights_sha256: str = "",
+        config: dict[str, Any] | None = None,
+        parent: int | None = None,
+    ) -> int:
+        """The row id for (scorer id, version, weights), created on first use."""
+        row = self.conn.execute(
+            "SELECT id FROM scorers WHERE scorer_id = ? AND version = ? AND weights_sha256 = ?",
+            [scorer_id, version, weights_sha256],
+        ).fetchone()
+        if row:
+            return row[0]
+        with self.transaction() as conn:
+            active = conn.execute(
+                "SELECT COUNT(*) FROM scorers WHERE scorer_id = ? AND active = 1", [scorer_id]
+            ).fetchone()[0]
+            cursor = conn.execute(
+                "INSERT INTO scorers (scorer_id, version, weights_sha256, parent, active, created, config)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    scorer_id,
+                    version,
+                    weights_sha256,
+                    parent,
+                    0 if active else 1,
+                    now(),
+                    json.dumps(config or {}, sort_keys=True),
+                ],
+            )
+            return cursor.lastrowid
+
+    def activate_scorer(self, pk: int) -> None:
+        """Make scorer row ``pk`` the one ``culler scan`` uses for its scorer id (e.g. a personal model)."""
+        with self.transaction() as conn:
+            (scorer_id,) = conn.execute(
+                "SELECT scorer_id FROM scorers WHERE id = ?", [pk]
+            ).fetchone()
+            conn.execute(
+                "UPDATE scorers SET active = (id = ?) WHERE scorer_id = ?", [pk, scorer_id]
+            )
+
+    def active_scorer(self, scorer_id: str) -> dict[str, Any] | None:
+        rows = self.query(
+            "SELECT * FROM scorers WHERE scorer_id = ? ORDER BY active DESC, id DESC LIMIT 1",
+            [scorer_id],
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        row["config"] = json.loads(row["config"] or "{}")
+        return row
+
+    def scored_photo_ids(self, scorer_pk: int) -> set[int]:
+        return {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT photo_id FROM scores WHERE scorer_pk = ?", [scorer_pk]
+            )
+        }
+
+    # -- photos ----------------------------------------------------------------------------------
+    def photo_by_path(self, path: str | Path) -> dict[str, Any] | None:
+        rows = self.query("SELECT * FROM photos WHERE path = ?", [str(path)])
+        return rows[0] if rows else None
+
+    def photo(self, photo_id: int) -> dict[str, Any] | None:
+        rows = self.query("SELECT * FROM photos WHERE id = ?", [photo_id])
+        return rows[0] if rows else None
+
+    def scores_for(self, photo_id: int) -> list[dict[str, Any]]:
+        """Every score of a photo with its scorer version, parsed (for ``culler show`` and the GUI)."""
+        rows = self.query(
+            "SELECT sc.scorer_id, sc.version, sc.weights_sha256, sc.active, s.score, s.distribution,"
+            " s.reasons, s.extra, s.created FROM scores s JOIN scorers sc ON sc.id = s.scorer_pk"
+            " WHERE s.photo_id = ? ORDER BY sc.scorer_id, sc.active DESC, sc.id DESC",
+            [photo_id],
+        )
+        for row in rows:
+            for key in ("distribution", "reasons", "extra"):
+                row[key] = json.loads(row[key]) if row[key] else None
+        return rows
+
+    def tags_for(self, photo_id: int) -> dict[str, float]:
+        return {
+            r[0]: r[1]
+            for r in self.conn.execute(
+                "SELECT tag, MAX(probability) FROM tags WHERE photo_id = ? GROUP BY tag ORDER BY 2 DESC",
+                [photo_id],
+            )
+        }
+
+    def score_errors_for(self, photo_id: int) -> list[dict[str, Any]]:
+        return self.query(
+            "SELECT sc.scorer_id, e.error, e.at FROM score_errors e JOIN scorers sc ON sc.id = e.scorer_pk"
+            " WHERE e.photo_id = ?",
+            [photo_id],
+        )
+
+    # -- embeddings ------------------------------------------------------------------------------
+    def embeddings(
+        self, model: str, photo_ids: Iterable[int] | None = None
+    ) -> dict[int, np.ndarray]:
+        """Cached embeddings for ``model`` by photo id (all of them, or those of ``photo_ids``)."""
+        if photo_ids is None:
+            rows = self.conn.execute(
+                "SELECT photo_id, dim, vector FROM embeddings WHERE model = ?", [model]
+            )
+            return {
+                pid: np.frombuffer(blob, dtype=np.float32, count=dim) for pid, dim, blob in rows
+            }
+        result = {}
+        ids = list(photo_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT photo_id, dim, vector FROM embeddings WHERE model = ? AND photo_id IN ({marks})",
+                [model, *chunk],
+            )
+            for pid, dim, blob in rows:
+                result[pid] = np.frombuffer(blob, dtype=np.float32, count=dim)
+        return result
+
+    # -- ratings ---------------------------------------------------------------------------------
+    def current_rating(self, photo_id: int) -> dict[str, Any]:
+        rows = self.query("SELECT * FROM current_ratings WHERE photo_id = ?", [photo_id])
+        return (
+            rows[0]
+            if rows
+            else {"photo_id": photo_id, "stars": None, "decision": None, "label": None}
+        )
+
+    def rate(
+        self,
+        photo_id: int,
+        *,
+        stars: int | None = _UNSET,
+        decision: str | None = _UNSET,
+        label: str | None = _UNSET,
+        source: str = "cli",
+        reason: str | None = None,
+    ) -> int:
+        """Append a rating event. Fields left out keep their current value; returns the event id.
+
+        The ratings table is append-only: every event stores the photo's whole rating state after it, so
+        the current rating is simply the newest row and undo appends the state before an event.
+        """
+        with self.transaction() as conn:
+            current = self.current_rating(photo_id)
+            row = [
+                photo_id,
+                current.get("stars") if stars is _UNSET else stars,
+                current.get("decision") if decision is _UNSET else decision,
+                current.get("label") if label is _UNSET else label,
+                source,
+                reason,
+                now(),
+            ]
+            cursor = conn.execute(
+                "INSERT INTO ratings (photo_id, stars, decision, label, source, reason, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            return cursor.lastrowid
+
+    def add_preference(
+        self, winner_photo_id: int, loser_photo_id: int, source: str = "gui"
+    ) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO preferences (winner_photo_id, loser_photo_id, source, at) VALUES (?, ?, ?, ?)",
+                [winner_photo_id, loser_photo_id, source, now()],
+            )
+
+
+def open_catalog(path: str | Path, migrate: bool = True) -> Catalog:
+    """Open (creating if needed) the catalog at ``path`` and bring its schema up to date."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise FileNotFoundError(
+            f"cannot create catalog {path}: folder {path.parent} does not exist"
+        )
+    catalog = Catalog(path)
+    if migrate:
+        catalog.migrate()
+    return catalog
+
+
+def json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)

@@ -1,0 +1,171 @@
+"""The decode worker: read a file once, hash it, decode it at reduced size, run in-worker scorers.
+
+Runs in a process pool (or in-process with ``--workers 0``). Only small things travel back to the scan:
+metadata, the hash, a dHash, in-worker scores and an image already shrunk for the model scorers.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xxhash
+from PIL import Image
+
+from culler.images import ImageError, PhotoInfo, dhash, open_photo
+from culler.scorers import Scorer, ScoreResult
+
+THUMB_SIDE = 384
+
+
+@dataclass
+class DecodeJob:
+    path: str
+    decode_side: int
+    main_side: int  # 0 when no model scorer needs the image
+    worker_scorers: tuple[str, ...] = ()
+    thumb_dir: str | None = None
+
+
+@dataclass
+class Decoded:
+    path: str
+    error: str | None = None
+    content_hash: str | None = None
+    phash: str | None = None
+    info: PhotoInfo | None = None
+    image: Image.Image | None = None
+    worker_results: dict[str, ScoreResult | str] = field(default_factory=dict)
+
+
+_worker_scorers: dict[str, Scorer] = {}
+_worker_scorer_errors: dict[str, str] = {}
+
+
+def init_worker(
+    scorer_specs: list[tuple[str, dict[str, Any]]], env: dict[str, str] | None = None
+) -> None:
+    """Pool initializer: load plugins and instantiate the in-worker scorers once per process."""
+    if env:
+        os.environ.update(env)
+    from culler.scorers import get_scorer_classes
+
+    classes = get_scorer_classes()
+    _worker_scorers.clear()
+    _worker_scorer_errors.clear()
+    for scorer_id, config in scorer_specs:
+        try:
+            scorer = classes[scorer_id](config)
+            scorer.load("cpu")
+            _worker_scorers[scorer_id] = scorer
+        except Exception as exc:
+            _worker_scorer_errors[scorer_id] = f"{type(exc).__name__}: {exc}"
+
+
+def thumb_path(thumb_dir: str | Path, content_hash: str) -> Path:
+    """Where the cached thumbnail of a file with this content hash lives."""
+    return Path(thumb_dir) / content_hash[:2] / f"{content_hash}.jpg"
+
+
+def hash_bytes(data: bytes) -> str:
+    return xxhash.xxh3_128_hexdigest(data)
+
+
+def hash_file(path: str | Path) -> str:
+    digest = xxhash.xxh3_128()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def decode_one(job: DecodeJob) -> Decoded:
+    """Never raises for a bad file: every failure comes back as ``Decoded.error``."""
+    result = Decoded(path=job.path)
+    try:
+        with open(job.path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        from culler.images import _os_reason
+
+        result.error = _os_reason(exc)
+        return result
+    if not data:
+        result.error = "empty file (0 bytes)"
+        return result
+    result.content_hash = hash_bytes(data)
+    try:
+        image, info = _decode_bytes(job.path, data, job.decode_side)
+    except ImageError as exc:
+        result.error = str(exc)
+        return result
+    except Exception as exc:  # a decoder bug must not kill the scan
+        result.error = f"cannot decode image: {type(exc).__name__}: {exc}"
+        return result
+    del data
+    result.info = info
+    result.phash = dhash(image)
+    if job.thumb_dir:
+        _write_thumb(image, thumb_path(job.thumb_dir, result.content_hash))
+    for scorer_id in job.worker_scorers:
+        if scorer_id in _worker_scorer_errors:
+            result.worker_results[scorer_id] = f"failed to load: {_worker_scorer_errors[scorer_id]}"
+            continue
+        scorer = _worker_scorers[scorer_id]
+        try:
+            scored = scorer.score_batch([_fit(image, scorer.input_size)])
+            if len(scored) != 1:
+                raise ValueError(f"returned {len(scored)} results for 1 image")
+            result.worker_results[scorer_id] = scored[0]
+        except Exception as exc:
+            result.worker_results[scorer_id] = f"{type(exc).__name__}: {exc}"
+            if os.environ.get("CULLER_DEBUG"):
+                traceback.print_exc()
+    if job.main_side:
+        result.image = _fit(image, job.main_side)
+    return result
+
+
+def _decode_bytes(path: str, data: bytes, side: int) -> tuple[Image.Image, PhotoInfo]:
+    """Decode from memory through the plugin hook when a plugin claims the format, else PIL directly."""
+    from culler import plugins
+    from culler.images import PIL_EXTENSIONS, decode_pil
+
+    ext = os.path.splitext(path)[1].lower()
+    pm = plugins.load_plugins()
+    if ext in PIL_EXTENSIONS and len(pm.hook.load_image.get_hookimpls()) == 1:
+        return decode_pil(_NamedBytes(data, path), side)
+    return open_photo(path, side)
+
+
+class _NamedBytes(io.BytesIO):
+    """Bytes PIL can open, with the file name kept for error messages."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        super().__init__(data)
+        self.name = name
+
+
+def _fit(image: Image.Image, side: int) -> Image.Image:
+    if max(image.size) <= side:
+        return image
+    copy = image.copy()
+    copy.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    copy.info.pop("culler.block_period", None)  # resampling moved the JPEG block grid
+    return copy
+
+
+def _write_thumb(image: Image.Image, target: Path) -> None:
+    if target.exists():
+        return
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        _fit(image, THUMB_SIDE).save(tmp, "JPEG", quality=85)
+        os.replace(tmp, target)
+    except OSError:
+        pass  # thumbnails are a cache: a full disk or read-only folder must not fail the scan

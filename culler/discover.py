@@ -1,0 +1,84 @@
+"""Find photo files under folders: recursive, hidden files and sidecars skipped, symlink loops survived."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from culler.images import supported_extensions
+
+SKIP_DIRS = {"culler-thumbs", "__MACOSX", "@eaDir", "$RECYCLE.BIN", "System Volume Information"}
+
+
+@dataclass
+class Found:
+    """A candidate photo: its absolute path and size/mtime, or why it could not even be stat'ed."""
+
+    path: str
+    size: int | None = None
+    mtime_ns: int | None = None
+    error: str | None = None
+
+
+def _display(path: str) -> str:
+    return path
+
+
+def walk_photos(roots: list[Path], extensions: set[str] | None = None) -> Iterator[Found]:
+    """Yield every photo file under ``roots`` (files given directly are yielded too).
+
+    Directory symlinks are followed once per real directory, so a loop ends instead of recursing
+    forever. A file whose stat fails (dangling link, link loop, permissions) is yielded with ``error``.
+    """
+    extensions = {e.lower() for e in (extensions or supported_extensions())}
+    seen_dirs: set[tuple[int, int]] = set()
+    stack = [os.path.abspath(r) for r in reversed(roots)]
+    while stack:
+        directory = stack.pop()
+        try:
+            st = os.stat(directory)
+        except OSError:
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:
+            continue  # reached again through a symlink: a loop or an alias
+        seen_dirs.add(key)
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue  # unreadable folder: nothing under it can be listed
+        subdirs = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith(".") or name in SKIP_DIRS:
+                continue
+            path = os.path.join(directory, name)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                subdirs.append(path)
+                continue
+            if os.path.splitext(name)[1].lower() not in extensions:
+                continue
+            try:
+                st = entry.stat(follow_symlinks=True)
+            except OSError as exc:
+                from culler.images import _os_reason
+
+                yield Found(path=path, error=_os_reason(exc))
+                continue
+            yield Found(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns)
+        stack.extend(reversed(subdirs))
+
+
+def under_roots(path: str, roots: list[Path]) -> bool:
+    for root in roots:
+        root_s = os.path.abspath(root)
+        if path == root_s or path.startswith(root_s.rstrip(os.sep) + os.sep):
+            return True
+    return False

@@ -1,0 +1,275 @@
+"""Opening photos fast and safely: reduced-size JPEG decoding, EXIF orientation, metadata, dHash.
+
+``open_photo`` asks the ``load_image`` hook (RAW/HEIC plugins go first) and falls back to PIL. Every
+failure becomes an :class:`ImageError` with a one-line reason a photographer can act on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from culler.hookspecs import hookimpl
+
+#: Extensions culler's own loader reads. RAW/HEIC plugins add theirs through ``EXTRA_EXTENSIONS``.
+PIL_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp"}
+EXTRA_EXTENSIONS: set[str] = set()
+
+#: Largest image (in pixels) culler decodes. Medium-format backs reach 150 MP; beyond 300 MP is a bomb.
+MAX_PIXELS = 300_000_000
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+class ImageError(Exception):
+    """A file could not be decoded as a photo; the message is the one-line reason stored in the catalog."""
+
+
+def supported_extensions() -> set[str]:
+    return PIL_EXTENSIONS | EXTRA_EXTENSIONS
+
+
+@dataclass
+class PhotoInfo:
+    """Metadata read while decoding."""
+
+    width: int | None = None
+    height: int | None = None
+    taken_at: str | None = None
+    subsec: str | None = None
+    camera: str | None = None
+    lens: str | None = None
+    orientation: int | None = None
+    jpeg_quality: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_EXIF_IFD = 0x8769
+_TAGS = {name: code for code, name in ExifTags.TAGS.items()}
+
+
+def read_metadata(im: Image.Image) -> PhotoInfo:
+    info = PhotoInfo(width=im.width, height=im.height)
+    try:
+        exif = im.getexif()
+    except Exception:
+        return info
+    if not exif:
+        return info
+    sub = {}
+    try:
+        sub = exif.get_ifd(_EXIF_IFD)
+    except Exception:
+        pass
+    info.orientation = _int_or_none(exif.get(_TAGS["Orientation"]))
+    make = str(exif.get(_TAGS["Make"], "") or "").strip("\x00 ")
+    model = str(exif.get(_TAGS["Model"], "") or "").strip("\x00 ")
+    if model:
+        info.camera = (
+            model
+            if make and model.lower().startswith(make.lower()[:4])
+            else f"{make} {model}".strip()
+        )
+    lens = sub.get(_TAGS["LensModel"])
+    info.lens = str(lens).strip("\x00 ") if lens else None
+    taken = sub.get(_TAGS["DateTimeOriginal"]) or exif.get(_TAGS["DateTime"])
+    info.taken_at = _parse_exif_time(taken)
+    subsec = sub.get(_TAGS["SubsecTimeOriginal"])
+    info.subsec = str(subsec).strip("\x00 ") if subsec else None
+    return info
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _parse_exif_time(value: Any) -> str | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.strptime(str(value).strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S").isoformat()
+    except ValueError:
+        return None
+
+
+def jpeg_quality(im: Image.Image) -> int | None:
+    """Estimate the libjpeg quality (1–100) from the luminance quantisation table, as ImageMagick does."""
+    tables = getattr(im, "quantization", None)
+    if not tables or 0 not in tables:
+        return None
+    # libjpeg's standard luminance table (Annex K), in zigzag order as PIL reports it.
+    std = np.array(
+        [16, 11, 12, 14, 12, 10, 16, 14, 13, 14, 18, 17, 16, 19, 24, 40, 26, 24, 22, 22, 24, 49, 35, 37,
+         29, 40, 58, 51, 61, 60, 57, 51, 56, 55, 64, 72, 92, 78, 64, 68, 87, 69, 55, 56, 80, 109, 81,
+         87, 95, 98, 103, 104, 103, 62, 77, 113, 121, 112, 100, 120, 92, 101, 103, 99],
+        dtype=np.float64,
+    )  # fmt: skip
+    table = np.asarray(list(tables[0]), dtype=np.float64)
+    if table.size != 64:
+        return None
+    scale = float(np.mean(table / std)) * 100.0  # libjpeg: table = std * scale / 100
+    quality = (200.0 - scale) / 2.0 if scale <= 100 else 5000.0 / scale
+    return int(round(min(100.0, max(1.0, quality))))
+
+
+def decode_pil(path: str | Path | BinaryIO, max_side: int) -> tuple[Image.Image, PhotoInfo]:
+    """Decode with PIL at reduced size: JPEG DCT scaling (``draft``) then a high-quality downscale.
+
+    The returned image is RGB, upright (EXIF orientation applied) and its longer side is at most
+    ``max_side``. ``info.width``/``height`` are the full-size, upright dimensions.
+    """
+    if hasattr(path, "read"):  # already in memory (the scan reads each file once)
+        path.seek(0, os.SEEK_END)
+        size = path.tell()
+        path.seek(0)
+    else:
+        path = str(path)
+        try:
+            size = os.path.getsize(path)
+        except OSError as exc:
+            raise ImageError(_os_reason(exc)) from exc
+    if size == 0:
+        raise ImageError("empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path)
+            try:
+                pixels = im.width * im.height
+                if pixels > MAX_PIXELS:
+                    raise ImageError(
+                        f"image too large: {im.width}×{im.height} = {pixels / 1e6:.0f} MP "
+                        f"(limit {MAX_PIXELS / 1e6:.0f} MP) — possibly a decompression bomb"
+                    )
+                info = read_metadata(im)
+                info.jpeg_quality = jpeg_quality(im) if im.format == "JPEG" else None
+                info.extra["format"] = im.format
+                if im.format == "JPEG":
+                    im.draft("RGB", (max_side, max_side))
+                full_width = im.width
+                im.load()
+                # JPEG DCT scaling keeps the encoder's 8×8 grid at 8/scale pixels: blockiness needs it.
+                ratio = full_width / im.width
+                period = 8 / ratio if ratio in (1, 2, 4) else None
+                im = ImageOps.exif_transpose(im)
+                if info.orientation in (5, 6, 7, 8):
+                    info.width, info.height = info.height, info.width
+                if im.mode != "RGB":
+                    im = _to_rgb(im)
+                if max(im.size) > max_side:
+                    im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+                    period = None
+                im.info["culler.jpeg_quality"] = info.jpeg_quality
+                im.info["culler.block_period"] = period
+                return im, info
+            except BaseException:
+                im.close()
+                raise
+    except ImageError:
+        raise
+    except UnidentifiedImageError as exc:
+        raise ImageError("not an image culler can read (unrecognised or corrupt format)") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"image too large — possibly a decompression bomb ({exc})") from exc
+    except OSError as exc:
+        message = str(exc)
+        if "truncated" in message or "broken data stream" in message or "image file is" in message:
+            raise ImageError(f"truncated or damaged file ({message})") from exc
+        if isinstance(exc, (PermissionError, FileNotFoundError)) or exc.errno:
+            raise ImageError(_os_reason(exc)) from exc
+        raise ImageError(f"cannot decode image: {message}") from exc
+    except MemoryError as exc:
+        raise ImageError("image too large to decode in memory") from exc
+    except (
+        ValueError,
+        SyntaxError,
+        EOFError,
+        IndexError,
+        KeyError,
+        TypeError,
+        ZeroDivisionError,
+    ) as exc:
+        raise ImageError(f"corrupt image data ({type(exc).__name__}: {exc})") from exc
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float32)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        return Image.fromarray((arr / top * 255).clip(0, 255).astype(np.uint8)).convert("RGB")
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        background = Image.new("RGB", im.size, (255, 255, 255))
+        rgba = im.convert("RGBA")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return im.convert("RGB")
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+
+    if isinstance(exc, PermissionError) or exc.errno == errno.EACCES:
+        return "permission denied: culler cannot read this file (check its permissions)"
+    if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
+        return "file vanished during the scan"
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    return f"cannot read file: {exc.strerror or exc}"
+
+
+class PILLoader:
+    """culler's own ``load_image`` implementation; runs after every plugin's."""
+
+    @staticmethod
+    @hookimpl(trylast=True)
+    def load_image(path, max_side):
+        return decode_pil(path, max_side)
+
+
+def open_photo(path: str | Path, max_side: int) -> tuple[Image.Image, PhotoInfo]:
+    """Decode ``path`` through the ``load_image`` hook. Plugins may return an Image or (Image, PhotoInfo)."""
+    from culler import plugins
+
+    pm = plugins.load_plugins()
+    try:
+        result = pm.hook.load_image(path=str(path), max_side=max_side)
+    except ImageError:
+        raise
+    except Exception as exc:
+        raise ImageError(f"image loader plugin failed: {type(exc).__name__}: {exc}") from exc
+    if result is None:
+        raise ImageError("no image loader accepted this file")
+    if isinstance(result, tuple):
+        im, info = result
+    else:
+        im, info = result, PhotoInfo(width=result.width, height=result.height)
+    if im.mode != "RGB":
+        im = _to_rgb(im)
+    if max(im.size) > max_side:
+        im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return im, info
+
+
+def dhash(im: Image.Image, hash_size: int = 8) -> str:
+    """Difference hash (64 bits as 16 hex chars) of an image, for near-duplicate grouping."""
+    small = im.convert("L").resize((hash_size + 1, hash_size), Image.Resampling.BILINEAR)
+    pixels = np.asarray(small, dtype=np.int16)
+    bits = (pixels[:, 1:] > pixels[:, :-1]).flatten()
+    value = 0
+    for bit in bits:
+        value = (value << 1) | int(bit)
+    return f"{value:0{hash_size * hash_size // 4}x}"
+
+
+def hamming(a: str, b: str) -> int:
+    """Bits that differ between two hex hashes."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()

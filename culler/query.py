@@ -1,0 +1,143 @@
+"""Read-side queries shared by the CLI and the GUI: listing, sorting and filtering photos."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from culler.db import Catalog
+
+
+def list_photos(
+    catalog: Catalog,
+    *,
+    sort_by: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    status: str = "all",
+    tag: str | None = None,
+    min_prob: float = 0.5,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Photos as dicts with ``path``, ``status``, ``error``, ``scores`` {scorer_id: score}, ``tags``, ``rating``.
+
+    ``sort_by`` is a scorer id (best first, unscored last), ``path`` or ``taken``. ``min``/``max`` filter
+    on the ``sort_by`` scorer's score.
+    """
+    where, params = [], []
+    order = "p.path"
+    join = ""
+    if status != "all":
+        where.append("p.status = ?")
+        params.append(status)
+    if sort_by in (None, "path"):
+        pass
+    elif sort_by == "taken":
+        order = "p.taken_at IS NULL, p.taken_at, p.path"
+    else:
+        known = {r[0] for r in catalog.execute("SELECT DISTINCT scorer_id FROM scorers")}
+        if sort_by not in known:
+            raise ValueError(
+                f"no scores from a scorer called {sort_by!r} in this catalog "
+                f"(known: {', '.join(sorted(known)) or 'none'})"
+            )
+        join = "LEFT JOIN current_scores cs ON cs.photo_id = p.id AND cs.scorer_id = ?"
+        params.insert(0, sort_by)
+        order = "cs.score IS NULL, cs.score DESC, p.path"
+        if min_score is not None:
+            where.append("cs.score >= ?")
+            params.append(min_score)
+        if max_score is not None:
+            where.append("cs.score <= ?")
+            params.append(max_score)
+    if (min_score is not None or max_score is not None) and not join:
+        raise ValueError("--min/--max need --sort SCORER to say which score to filter on")
+    if tag is not None:
+        where.append("p.id IN (SELECT photo_id FROM tags WHERE tag = ? AND probability >= ?)")
+        params += [tag, min_prob]
+    sql = f"SELECT p.* FROM photos p {join}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {order}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    photos = catalog.query(sql, params)
+    return _attach(catalog, photos)
+
+
+def _attach(catalog: Catalog, photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add scores, tags and the current rating to photo rows, in three queries for all of them."""
+    ids = [p["id"] for p in photos]
+    scores: dict[int, dict[str, float | None]] = {i: {} for i in ids}
+    tags: dict[int, dict[str, float]] = {i: {} for i in ids}
+    ratings: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        for pid, sid, score in catalog.execute(
+            f"SELECT photo_id, scorer_id, score FROM current_scores WHERE photo_id IN ({marks})",
+            chunk,
+        ):
+            scores[pid][sid] = score
+        for pid, tag, prob in catalog.execute(
+            f"SELECT photo_id, tag, MAX(probability) FROM tags WHERE photo_id IN ({marks})"
+            " GROUP BY photo_id, tag",
+            chunk,
+        ):
+            tags[pid][tag] = prob
+        for row in catalog.query(
+            f"SELECT photo_id, stars, decision, label, source FROM current_ratings WHERE photo_id IN ({marks})",
+            chunk,
+        ):
+            ratings[row.pop("photo_id")] = row
+    result = []
+    for p in photos:
+        result.append(
+            {
+                "id": p["id"],
+                "path": p["path"],
+                "status": p["status"],
+                "error": p["error"],
+                "width": p["width"],
+                "height": p["height"],
+                "taken_at": p["taken_at"],
+                "camera": p["camera"],
+                "scores": scores[p["id"]],
+                "tags": tags[p["id"]],
+                "rating": ratings.get(p["id"]),
+            }
+        )
+    return result
+
+
+def find_photo(catalog: Catalog, path: str | Path) -> dict[str, Any] | None:
+    """Look a photo up by the path as given, its absolute form, or its resolved form."""
+    candidates = [str(path), os.path.abspath(path)]
+    try:
+        candidates.append(str(Path(path).resolve()))
+    except OSError:
+        pass
+    for candidate in candidates:
+        row = catalog.photo_by_path(candidate)
+        if row:
+            return row
+    return None
+
+
+def photo_details(catalog: Catalog, path: str | Path) -> dict[str, Any] | None:
+    photo = find_photo(catalog, path)
+    if photo is None:
+        return None
+    details = dict(photo)
+    details["scores"] = catalog.scores_for(photo["id"])
+    details["tags"] = catalog.tags_for(photo["id"])
+    details["score_errors"] = catalog.score_errors_for(photo["id"])
+    details["rating"] = catalog.current_rating(photo["id"])
+    details["groups"] = catalog.query(
+        "SELECT g.id, g.kind, m.rank FROM group_members m JOIN groups g ON g.id = m.group_id"
+        " WHERE m.photo_id = ?",
+        [photo["id"]],
+    )
+    return json.loads(json.dumps(details, default=str))

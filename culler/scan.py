@@ -1,0 +1,432 @@
+"""The scan pipeline: discover → skip unchanged → decode (process pool) → batch → score → write.
+
+Each stage is cheap where it can be: unchanged files (same size and mtime_ns) are never decoded, moved
+files are recognised by content hash before any decode, photos whose CLIP-style embedding is cached are
+scored from the catalog, and results are committed in short transactions as they arrive, so a killed
+scan keeps every finished result and the next run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from culler import plugins
+from culler.db import Catalog, now
+from culler.decode import Decoded, DecodeJob, decode_one, hash_file, init_worker
+from culler.discover import Found, under_roots, walk_photos
+from culler.scorers import EmbeddingScorer, Scorer, get_scorer_classes
+from culler.store import ScoreWriter
+from culler.weights import WeightsMissing
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class ScanOptions:
+    scorer_ids: list[str] | None = None
+    rescore: bool = False
+    workers: int | None = None
+    device: str = "auto"
+    progress: bool = False
+    thumbnails: bool = True
+    #: Seconds a model scorer may spend on one batch before it is abandoned for this scan.
+    batch_timeout: float | None = None
+    #: Set from another thread (the GUI) to stop after the results in flight.
+    cancel: threading.Event | None = None
+    #: Called as ``on_progress(done, total, path)`` after each file is handled.
+    on_progress: Callable[[int, int, str], None] | None = None
+
+
+@dataclass
+class ActiveScorer:
+    scorer: Scorer
+    pk: int
+    done: set[int] = field(default_factory=set)
+
+    @property
+    def id(self) -> str:
+        return self.scorer.id
+
+
+@dataclass
+class WorkItem:
+    path: str
+    size: int
+    mtime_ns: int
+    photo_id: int | None
+    needs: list[ActiveScorer]
+    change: str  # "new", "changed", "retry", "unscored"
+
+
+def prepare_scorers(
+    catalog: Catalog, options: ScanOptions, echo: Echo
+) -> tuple[list[ActiveScorer], list[dict]]:
+    """Instantiate and load the selected scorers; learned ones without weights are reported and skipped."""
+    classes = get_scorer_classes()
+    if options.scorer_ids:
+        unknown = [s for s in options.scorer_ids if s not in classes]
+        if unknown:
+            raise KeyError(
+                f"unknown scorer {', '.join(unknown)}; installed scorers: {', '.join(sorted(classes)) or 'none'}"
+            )
+        selected = [classes[s] for s in options.scorer_ids]
+    else:
+        selected = [cls for cls in classes.values() if cls.default_enabled]
+    device = None
+    active, skipped = [], []
+    for cls in selected:
+        row = catalog.active_scorer(cls.id)
+        config = row["config"] if row else {}
+        scorer = cls(config)
+        try:
+            if device is None and not cls.runs_in_worker:
+                from culler.devices import pick_device
+
+                device = pick_device(options.device)
+            scorer.load(device or "cpu")
+        except WeightsMissing as exc:
+            echo(str(exc))
+            skipped.append({"scorer": cls.id, "reason": str(exc)})
+            continue
+        except Exception as exc:
+            message = f"{cls.id}: failed to load ({type(exc).__name__}: {exc}); skipped"
+            echo(message)
+            skipped.append({"scorer": cls.id, "reason": message})
+            continue
+        pk = catalog.scorer_pk(
+            cls.id, scorer.version_key, scorer.weights_sha256, config, config.get("parent")
+        )
+        active.append(ActiveScorer(scorer, pk, catalog.scored_photo_ids(pk)))
+    return active, skipped
+
+
+def scan_folders(
+    catalog: Catalog, roots: list[Path], options: ScanOptions | None = None, echo: Echo = print
+) -> dict[str, Any]:
+    """Scan ``roots`` into ``catalog``; return the summary printed by ``culler scan --json``."""
+    options = options or ScanOptions()
+    started = time.perf_counter()
+    roots = [Path(os.path.abspath(r)) for r in roots]
+    scorers, skipped_scorers = prepare_scorers(catalog, options, echo)
+    run_id = catalog.execute(
+        "INSERT INTO scan_runs (root, started) VALUES (?, ?)",
+        [os.pathsep.join(map(str, roots)), now()],
+    ).lastrowid
+    catalog.conn.commit()
+
+    summary: dict[str, Any] = dict.fromkeys(
+        [
+            "files_seen",
+            "new",
+            "changed",
+            "moved",
+            "skipped",
+            "missing",
+            "scored",
+            "errors",
+            "decoded",
+        ],
+        0,
+    )
+    writer = ScoreWriter(catalog, scorers, summary, options.batch_timeout, echo)
+    found = list(walk_photos(roots))
+    summary["files_seen"] = len(found)
+    items, stat_errors = _plan(catalog, roots, found, scorers, options, summary)
+    for f in stat_errors:
+        writer.record_error(f.path, f.size, f.mtime_ns, f.error)
+
+    status = "finished"
+    try:
+        _run(catalog, roots, items, scorers, writer, options)
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        if options.cancel is not None and options.cancel.is_set():
+            status = "cancelled"
+        writer.close()
+        seconds = time.perf_counter() - started
+        summary.update(
+            seconds=round(seconds, 3),
+            images_per_second=round(summary["decoded"] / seconds, 2) if seconds > 0 else 0.0,
+            scorers=[s.id for s in scorers],
+            skipped_scorers=skipped_scorers,
+            scorer_errors=writer.scorer_errors,
+            status=status,
+            db=str(catalog.path),
+        )
+        catalog.execute(
+            "UPDATE scan_runs SET finished = ?, files_seen = ?, files_scored = ?, errors = ?, status = ?"
+            " WHERE id = ?",
+            [now(), summary["files_seen"], summary["scored"], summary["errors"], status, run_id],
+        )
+        catalog.conn.commit()
+    plugins.call_safely("scan_finished", db=catalog, summary=summary)
+    return summary
+
+
+def _plan(
+    catalog: Catalog,
+    roots: list[Path],
+    found: list[Found],
+    scorers: list[ActiveScorer],
+    options: ScanOptions,
+    summary: dict[str, Any],
+) -> tuple[list[WorkItem], list[Found]]:
+    """Compare what is on disk with the catalog: what to decode, what moved, what went missing."""
+    known = {
+        row[0]: row[1:]
+        for row in catalog.execute(
+            "SELECT path, id, size, mtime_ns, status, content_hash FROM photos"
+        )
+    }
+    seen_paths = {f.path for f in found}
+    items, stat_errors, new = [], [], []
+    for f in found:
+        if f.error:
+            stat_errors.append(f)
+            continue
+        row = known.get(f.path)
+        if row is None:
+            new.append(f)
+            continue
+        photo_id, size, mtime_ns, status, _ = row
+        if status == "ok" and size == f.size and mtime_ns == f.mtime_ns:
+            needs = scorers if options.rescore else [s for s in scorers if photo_id not in s.done]
+            if needs:
+                items.append(WorkItem(f.path, f.size, f.mtime_ns, photo_id, needs, "unscored"))
+            else:
+                summary["skipped"] += 1
+        else:
+            change = (
+                "retry"
+                if status == "error" and size == f.size and mtime_ns == f.mtime_ns
+                else "changed"
+            )
+            if change == "changed" and status == "ok":
+                _forget_content(catalog, photo_id)
+            items.append(WorkItem(f.path, f.size, f.mtime_ns, photo_id, list(scorers), change))
+
+    # Rows under the scanned roots that are no longer on disk are kept, marked missing.
+    gone = [
+        (path, row[0], row[1], row[4])
+        for path, row in known.items()
+        if path not in seen_paths and row[3] != "missing" and under_roots(path, roots)
+    ]
+    # Moves: a new file with the size and content hash of a vanished one takes over its row.
+    by_size: dict[int, list[tuple[str, int, str | None]]] = {}
+    for path, photo_id, size, content_hash in gone:
+        by_size.setdefault(size, []).append((path, photo_id, content_hash))
+    moved_ids: set[int] = set()
+    with catalog.transaction() as conn:
+        for f in new:
+            candidates = by_size.get(f.size, [])
+            match = None
+            if candidates:
+                content_hash = hash_file(f.path) if os.access(f.path, os.R_OK) else None
+                match = next(
+                    (c for c in candidates if c[2] == content_hash and c[1] not in moved_ids), None
+                )
+            if match is not None:
+                moved_ids.add(match[1])
+                conn.execute(
+                    "UPDATE photos SET path = ?, root = ?, mtime_ns = ?, status = 'ok', error = NULL,"
+                    " last_seen = ? WHERE id = ?",
+                    [f.path, _root_of(f.path, roots), f.mtime_ns, now(), match[1]],
+                )
+                summary["moved"] += 1
+                needs = [s for s in scorers if match[1] not in s.done or options.rescore]
+                if needs:
+                    items.append(WorkItem(f.path, f.size, f.mtime_ns, match[1], needs, "unscored"))
+            else:
+                summary["new"] += 1
+                items.append(WorkItem(f.path, f.size, f.mtime_ns, None, list(scorers), "new"))
+        missing = [photo_id for _, photo_id, _, _ in gone if photo_id not in moved_ids]
+        for photo_id in missing:
+            conn.execute("UPDATE photos SET status = 'missing' WHERE id = ?", [photo_id])
+        summary["missing"] = len(missing)
+    summary["changed"] = sum(1 for i in items if i.change == "changed")
+    return items, stat_errors
+
+
+def _forget_content(catalog: Catalog, photo_id: int) -> None:
+    """The file's bytes changed: its old scores, tags and embedding describe another image."""
+    with catalog.transaction() as conn:
+        for table in ("scores", "tags", "embeddings", "score_errors"):
+            conn.execute(f"DELETE FROM {table} WHERE photo_id = ?", [photo_id])
+
+
+def _root_of(path: str, roots: list[Path]) -> str:
+    for root in roots:
+        if under_roots(path, [root]):
+            return str(root)
+    return str(roots[0]) if roots else ""
+
+
+def _run(
+    catalog: Catalog,
+    roots: list[Path],
+    items: list[WorkItem],
+    scorers: list[ActiveScorer],
+    writer: ScoreWriter,
+    options: ScanOptions,
+) -> None:
+    total = len(items)
+    done = 0
+    progress = _Progress(total, options)
+
+    def tick(path: str) -> None:
+        nonlocal done
+        done += 1
+        progress.advance(path, done)
+
+    # Photos whose only missing scores come from cached embeddings need no decode at all.
+    to_decode: list[WorkItem] = []
+    for item in items:
+        if (
+            item.photo_id is not None
+            and item.change == "unscored"
+            and writer.try_from_embeddings(item)
+        ):
+            tick(item.path)
+        else:
+            to_decode.append(item)
+
+    worker_ids = tuple(s.id for s in scorers if s.scorer.runs_in_worker)
+    main_side = max(
+        (s.scorer.input_size for s in scorers if not s.scorer.runs_in_worker), default=0
+    )
+    decode_side = max([s.scorer.input_size for s in scorers] + [384])
+    thumb_dir = str(catalog.path.parent / "culler-thumbs") if options.thumbnails else None
+    by_path = {item.path: item for item in to_decode}
+
+    def job(item: WorkItem) -> DecodeJob:
+        wanted = {s.id for s in item.needs}
+        return DecodeJob(
+            item.path,
+            decode_side,
+            main_side if any(not s.scorer.runs_in_worker for s in item.needs) else 0,
+            tuple(w for w in worker_ids if w in wanted),
+            thumb_dir,
+        )
+
+    specs = [(s.id, s.scorer.config) for s in scorers if s.scorer.runs_in_worker]
+    workers = options.workers if options.workers is not None else (os.cpu_count() or 1)
+    if len(to_decode) < 4:
+        workers = 0  # a pool costs more than it saves for a handful of files
+    try:
+        for decoded in _decode_all([job(i) for i in to_decode], specs, workers, options):
+            item = by_path[decoded.path]
+            writer.add_decoded(item, decoded, _root_of(item.path, roots))
+            tick(item.path)
+            if options.cancel is not None and options.cancel.is_set():
+                break
+    finally:
+        writer.flush(final=True)
+        progress.close()
+
+
+def _decode_all(jobs: list[DecodeJob], specs, workers: int, options: ScanOptions):
+    """Yield :class:`Decoded` results as they complete, surviving a decoder that kills its process."""
+    if not jobs:
+        return
+    if workers <= 0:
+        init_worker(specs)
+        for j in jobs:
+            if options.cancel is not None and options.cancel.is_set():
+                return
+            yield decode_one(j)
+        return
+    env = {k: v for k, v in os.environ.items() if k.startswith("CULLER_")}
+    context = multiprocessing.get_context("spawn")  # fork after torch/Qt threads can deadlock
+
+    def new_pool() -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(
+            workers, mp_context=context, initializer=init_worker, initargs=(specs, env)
+        )
+
+    pool = new_pool()
+    pending = list(reversed(jobs))
+    in_flight: dict[cf.Future, DecodeJob] = {}
+    limit = workers * 4
+    try:
+        while pending or in_flight:
+            cancelled = options.cancel is not None and options.cancel.is_set()
+            while pending and len(in_flight) < limit and not cancelled:
+                j = pending.pop()
+                in_flight[pool.submit(decode_one, j)] = j
+            if not in_flight:
+                return
+            finished, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
+            broken: list[DecodeJob] = []
+            for future in finished:
+                j = in_flight.pop(future)
+                try:
+                    yield future.result()
+                except cf.process.BrokenProcessPool:
+                    broken.append(j)
+            if broken:
+                # The pool died (a decoder crashed hard). Retry the jobs it held one at a time in a fresh
+                # pool so the file that kills the decoder is found and recorded, and the rest go on.
+                broken += list(in_flight.values())
+                in_flight.clear()
+                pool.shutdown(wait=False, cancel_futures=True)
+                for j in broken:
+                    pool = new_pool()
+                    try:
+                        yield pool.submit(decode_one, j).result()
+                    except cf.process.BrokenProcessPool:
+                        yield Decoded(
+                            path=j.path,
+                            error="the decoder crashed on this file (corrupt or hostile data)",
+                        )
+                    pool.shutdown(wait=False)
+                pool = new_pool()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _Progress:
+    def __init__(self, total: int, options: ScanOptions) -> None:
+        self.total = total
+        self.callback = options.on_progress
+        self.bar = None
+        if options.progress and total:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            self.bar = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("scanning", total=total)
+
+    def advance(self, path: str, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done)
+        if self.callback is not None:
+            self.callback(done, self.total, path)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def embedding_scorers(scorers: list[ActiveScorer]) -> dict[str, list[ActiveScorer]]:
+    """Group embedding scorers by their embedding key (one forward pass per group)."""
+    groups: dict[str, list[ActiveScorer]] = {}
+    for s in scorers:
+        if isinstance(s.scorer, EmbeddingScorer):
+            groups.setdefault(s.scorer.embedding_key, []).append(s)
+    return groups

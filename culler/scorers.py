@@ -1,0 +1,184 @@
+"""The Scorer contract and the registry that ``register_scorers`` fills.
+
+A scorer turns decoded images into :class:`ScoreResult` objects. It never sees the catalog: core decodes
+the photos, batches them, calls the scorer, validates what comes back and stores it. Results are keyed by
+(scorer id, version, weights sha256), so a new version or new weights never mixes with old scores.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+    from culler.weights import WeightSpec
+
+KINDS = ("score", "tags", "embedding", "classes")
+
+
+@dataclass
+class ScoreResult:
+    """What a scorer says about one image.
+
+    ``score`` is on a 0–10 scale (higher is better). ``distribution`` is an optional list of 10
+    probabilities over score bins 1..10. ``tags`` maps label to probability. ``reasons`` are short
+    human strings for the "why" panel ("highlights clipped 12 %"). ``extra`` is any JSON-able detail.
+    """
+
+    score: float | None = None
+    distribution: list[float] | None = None
+    tags: dict[str, float] | None = None
+    embedding: np.ndarray | None = None
+    reasons: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        """Why this result cannot be stored (empty when it is fine)."""
+        problems = []
+        if self.score is not None and not (
+            isinstance(self.score, (int, float)) and math.isfinite(self.score)
+        ):
+            problems.append(f"score is not a finite number: {self.score!r}")
+        if self.distribution is not None and not all(math.isfinite(p) for p in self.distribution):
+            problems.append("distribution contains NaN or inf")
+        if self.tags and not all(math.isfinite(p) for p in self.tags.values()):
+            problems.append("a tag probability is NaN or inf")
+        return problems
+
+
+class Scorer:
+    """Base class for every scorer. Subclass it and register the class from ``register_scorers``.
+
+    Class attributes describe the scorer; instances hold loaded models. ``load`` is called once per scan
+    with the chosen device ("cuda", "mps" or "cpu") and must raise :class:`culler.weights.WeightsMissing`
+    (whose message is the exact command that fixes it) when its weights are not installed: a learned
+    scorer never scores with random weights.
+    """
+
+    id: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    kind: ClassVar[str] = "score"
+    description: ClassVar[str] = ""
+    #: Longer side (pixels) of the decoded image this scorer wants; drives reduced-size decoding.
+    input_size: ClassVar[int] = 224
+    batch_size: ClassVar[int] = 16
+    #: Weight files this scorer needs; [] for weight-free scorers.
+    weights: ClassVar[list[WeightSpec]] = []
+    #: Cheap CPU-only scorers run inside the decode workers, next to the decoder (no image shipping).
+    runs_in_worker: ClassVar[bool] = False
+    #: Whether ``culler scan`` runs this scorer when the user names none.
+    default_enabled: ClassVar[bool] = True
+    #: Filled in by the registry: the plugin that registered the class.
+    plugin_name: ClassVar[str | None] = None
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        self.config: dict[str, Any] = dict(config or {})
+        self.device: str = "cpu"
+        #: sha256 identifying the weights in use ("" for weight-free scorers); set by ``load``.
+        self.weights_sha256: str = ""
+
+    @property
+    def version_key(self) -> str:
+        """The version stored in the catalog; personal (fine-tuned) variants append their own tag."""
+        tag = self.config.get("version_tag")
+        return f"{self.version}+{tag}" if tag else self.version
+
+    def load(self, device: str = "cpu") -> None:
+        """Load models onto ``device``. Weight-free scorers need not override this."""
+        self.device = device
+
+    def score_batch(self, images: list[Image.Image]) -> list[ScoreResult]:
+        """Score RGB images (longer side about ``input_size``); return one result per image, in order."""
+        raise NotImplementedError
+
+
+class EmbeddingScorer(Scorer):
+    """A scorer whose work splits into an image embedding (shared, cached in the catalog) and a head.
+
+    Scorers with the same ``embedding_key`` share one forward pass per photo, and a photo whose embedding
+    is already in the catalog is scored from it without being decoded again.
+    """
+
+    kind: ClassVar[str] = "score"
+
+    @property
+    def embedding_key(self) -> str:
+        """Identifies the backbone and its weights, e.g. ``open_clip/ViT-L-14/openai``."""
+        raise NotImplementedError
+
+    def embed_batch(self, images: list[Image.Image]) -> np.ndarray:
+        """Return an (N, D) float32 array of embeddings for the images."""
+        raise NotImplementedError
+
+    def score_embeddings(self, vectors: np.ndarray) -> list[ScoreResult]:
+        """Score (N, D) embeddings; one result per row."""
+        raise NotImplementedError
+
+    def score_batch(self, images: list[Image.Image]) -> list[ScoreResult]:
+        return self.score_embeddings(self.embed_batch(images))
+
+
+class ScorerError(Exception):
+    """A scorer failed on a batch; stored against that scorer, the scan goes on."""
+
+
+_registry: dict[str, type[Scorer]] | None = None
+
+
+def _validate_class(cls: type) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, Scorer)):
+        raise TypeError(f"register() takes a Scorer subclass, got {cls!r}")
+    if not cls.id or not isinstance(cls.id, str):
+        raise TypeError(f"{cls.__name__} has no string 'id'")
+    if cls.kind not in KINDS:
+        raise TypeError(f"{cls.__name__}.kind must be one of {KINDS}, got {cls.kind!r}")
+
+
+def get_scorer_classes(refresh: bool = False) -> dict[str, type[Scorer]]:
+    """All registered scorer classes by id, filled through the ``register_scorers`` hook."""
+    global _registry
+    if _registry is not None and not refresh:
+        return _registry
+    from culler import plugins
+
+    pm = plugins.load_plugins()
+    registry: dict[str, type[Scorer]] = {}
+    for impl in reversed(pm.hook.register_scorers.get_hookimpls()):
+        registered: list[type[Scorer]] = []
+        try:
+            impl.function(register=registered.append)
+            for cls in registered:
+                _validate_class(cls)
+        except Exception as exc:
+            plugins.FAILED[impl.plugin_name] = f"register_scorers: {type(exc).__name__}: {exc}"
+            continue
+        for cls in registered:
+            if cls.id in registry:
+                plugins.FAILED[impl.plugin_name] = (
+                    f"scorer id {cls.id!r} is already registered by {registry[cls.id].plugin_name}"
+                )
+                continue
+            cls.plugin_name = impl.plugin_name
+            registry[cls.id] = cls
+    _registry = registry
+    return registry
+
+
+def reset_registry() -> None:
+    """Forget the registry so the next lookup asks the plugins again (after registering a plugin)."""
+    global _registry
+    _registry = None
+
+
+def get_scorer_class(scorer_id: str) -> type[Scorer]:
+    classes = get_scorer_classes()
+    if scorer_id not in classes:
+        known = ", ".join(sorted(classes)) or "none"
+        raise KeyError(
+            f"no scorer called {scorer_id!r} (installed scorers: {known}); see `culler plugins`"
+        )
+    return classes[scorer_id]

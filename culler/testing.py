@@ -1,0 +1,142 @@
+"""pytest fixtures for culler and for plugin authors (registered as the ``culler`` pytest11 plugin).
+
+Fixtures:
+
+* ``photo_dir`` — a temp folder of real photos (scikit-image's sample data) as JPEG and PNG.
+* ``catalog`` — a fresh, migrated catalog in a temp folder.
+* ``run_scorer`` — ``run_scorer(ScorerClass, images)`` loads a scorer and scores PIL images through the
+  same validation the scan uses.
+* ``register_test_plugin`` — ``register_test_plugin(obj, name)`` registers a plugin for one test only.
+
+Photos come from scikit-image when it is installed (``pip install scikit-image``) and from synthetic
+patterns otherwise, so a plugin's tests run anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+SAMPLE_NAMES = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "stereo_motorcycle",
+    "hubble_deep_field",
+)
+
+
+def sample_image(name: str) -> Image.Image:
+    """A real photo from ``skimage.data`` as an RGB PIL image."""
+    from skimage import data
+
+    array = getattr(data, name)()
+    if isinstance(array, tuple):  # stereo pairs return (left, right, disparity)
+        array = array[0]
+    image = Image.fromarray(np.asarray(array))
+    return image.convert("RGB")
+
+
+def synthetic_image(seed: int = 0, size: tuple[int, int] = (512, 384)) -> Image.Image:
+    """A detailed, well-exposed synthetic photo (for environments without scikit-image)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    x, y = np.meshgrid(np.linspace(0, 8 * np.pi, w), np.linspace(0, 6 * np.pi, h))
+    base = 127 + 60 * np.sin(x + seed) * np.cos(y * 1.3) + rng.normal(0, 2, (h, w))
+    rgb = np.stack([base, np.roll(base, 7, axis=1), np.roll(base, 13, axis=0)], axis=-1)
+    return Image.fromarray(rgb.clip(0, 255).astype(np.uint8))
+
+
+def available_samples() -> list[tuple[str, Image.Image]]:
+    try:
+        return [(name, sample_image(name)) for name in SAMPLE_NAMES]
+    except ImportError:
+        return [(f"synthetic{i}", synthetic_image(i)) for i in range(4)]
+
+
+def blurred(image: Image.Image, radius: float = 4.0) -> Image.Image:
+    return image.filter(ImageFilter.GaussianBlur(radius))
+
+
+def noisy(image: Image.Image, sigma: float = 25.0, seed: int = 0) -> Image.Image:
+    a = np.asarray(image, dtype=np.float32)
+    a = a + np.random.default_rng(seed).normal(0, sigma, a.shape)
+    return Image.fromarray(a.clip(0, 255).astype(np.uint8))
+
+
+def overexposed(image: Image.Image, gain: float = 2.0, lift: float = 60.0) -> Image.Image:
+    """Blown-out copy: shadows lifted, highlights clipped (about +1 to +2 EV on a typical frame)."""
+    a = np.asarray(image, dtype=np.float32) * gain + lift
+    return Image.fromarray(a.clip(0, 255).astype(np.uint8))
+
+
+def write_photos(folder: Path, count: int | None = None) -> list[Path]:
+    """Write the sample photos into ``folder`` (JPEG quality 92); return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, image in available_samples()[:count]:
+        path = folder / f"{name}.jpg"
+        image.save(path, quality=92)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def photo_dir(tmp_path: Path) -> Path:
+    """A folder of real sample photos (JPEG)."""
+    folder = tmp_path / "photos"
+    write_photos(folder)
+    return folder
+
+
+@pytest.fixture
+def catalog(tmp_path: Path):
+    from culler.db import open_catalog
+
+    cat = open_catalog(tmp_path / "culler.db")
+    yield cat
+    cat.close()
+
+
+@pytest.fixture
+def run_scorer() -> Callable:
+    """Score images with a scorer class the way a scan would; returns the list of ScoreResult."""
+
+    def run(scorer_cls, images, config=None, device="cpu"):
+        from culler.scorers import ScoreResult
+
+        scorer = scorer_cls(config)
+        scorer.load(device)
+        results = scorer.score_batch(list(images))
+        assert len(results) == len(images), "a scorer must return one result per image"
+        for result in results:
+            assert isinstance(result, ScoreResult)
+            assert not result.problems(), result.problems()
+        return results
+
+    return run
+
+
+@pytest.fixture
+def register_test_plugin():
+    """Register plugin objects for one test; they are unregistered (and the registry reset) afterwards."""
+    from culler import plugins, scorers
+
+    names = []
+
+    def register(obj, name: str):
+        plugins.register_plugin(obj, name)
+        scorers.reset_registry()
+        names.append(name)
+        return obj
+
+    yield register
+    for name in names:
+        plugins.unregister_plugin(name)
+        plugins.FAILED.pop(name, None)
+    scorers.reset_registry()
