@@ -1,0 +1,1 @@
+"""The PySide6 desktop GUI. Qt is imported only inside this package."""

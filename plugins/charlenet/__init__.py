@@ -1,0 +1,1 @@
+"""Placeholder: the charlenet plugin is being written (it registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""Placeholder: the clip plugin is being written (it registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""Placeholder: the emotion plugin is being written (it registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""Placeholder: the faces plugin is being written (it registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""Placeholder: the formats plugin is being written (it registers nothing yet)."""

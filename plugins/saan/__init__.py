@@ -1,0 +1,1 @@
+"""Placeholder: the saan plugin is being written (it registers nothing yet)."""
