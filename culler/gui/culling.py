@@ -1,0 +1,169 @@
+"""Culling from the keyboard: rating keys, undo, loupe, compare and stacks.
+
+Mixed into :class:`culler.gui.main_window.MainWindow`. Every rating goes through
+:class:`culler.gui.ratings.RatingHistory`, which writes it to the catalog at once.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QMessageBox
+
+from culler.gui import keys
+from culler.gui.models import RecordRole
+
+GRID, LOUPE = (
+    0,
+    1,
+)  # pages of the window's view stack; compare is the loupe's stage with several photos
+MAX_COMPARE = 6
+
+
+class CullingActions:
+    """What the culling keys do; the key filter is installed on the grid and the stage."""
+
+    def set_mode(self, mode: int) -> None:
+        if mode == GRID:
+            self.views.setCurrentIndex(GRID)
+            self.grid.setFocus()
+        elif mode == LOUPE:
+            self.views.setCurrentIndex(LOUPE)
+            self._show_in_loupe()
+            self.stage.setFocus()
+        self._details_timer.start()
+
+    def _show_in_loupe(self) -> None:
+        index = self.grid.currentIndex()
+        rec = index.data(RecordRole) if index.isValid() else None
+        self.stage.badge_scorer = self.model.badge_scorer
+        self.stage.position_text = f"{index.row() + 1} / {self.proxy.rowCount()}" if rec else ""
+        self.stage.set_records([rec] if rec else [])
+
+    def toggle_loupe(self) -> None:
+        self.set_mode(GRID if self.views.currentIndex() != GRID else LOUPE)
+
+    def compare(self) -> None:
+        """Show the selected photos side by side, or the current photo's whole stack."""
+        rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
+        records = [self.proxy.index(r, 0).data(RecordRole) for r in rows]
+        if len(records) < 2:
+            current = self.grid.currentIndex().data(RecordRole)
+            if current is None or current.group_id is None:
+                self.statusBar().showMessage(
+                    "Select two or more photos (Shift/Ctrl+click) or a stack to compare", 5000
+                )
+                return
+            records = self.model.stack_members(current.group_id)
+        self.stage.badge_scorer = self.model.badge_scorer
+        self.stage.set_records(records[:MAX_COMPARE])
+        self.views.setCurrentIndex(LOUPE)
+        self.stage.setFocus()
+        self._details_timer.start()
+
+    def toggle_stack(self) -> None:
+        rec = self.grid.currentIndex().data(RecordRole)
+        if rec is None or rec.group_id is None:
+            return
+        self.proxy.toggle_stack(rec.group_id)
+        self.proxy.resort()
+        self.select_photo(rec.id)
+        self._update_counts()
+
+    def _in_compare(self) -> bool:
+        return self.views.currentIndex() == LOUPE and len(self.stage.records) > 1
+
+    # -- rating ----------------------------------------------------------------------------------
+    def decide(self, decision: str) -> None:
+        ids = self.target_ids()
+        if not ids or self.history is None:
+            return
+        if self._in_compare() and decision == "pick":
+            others = [r.id for r in self.stage.records if r.id != ids[0] and r.flagged != "pick"]
+            count = self.history.prefer(ids[0], others)
+            if count:
+                self.statusBar().showMessage(f"Recorded: preferred over {count} photo(s)", 4000)
+        self._apply(ids, decision=decision, label=decision)
+
+    def set_stars(self, stars: int) -> None:
+        ids = self.target_ids()
+        if ids and self.history is not None:
+            self._apply(ids, stars=stars, label=f"{stars} stars")
+
+    def _apply(self, ids: list[int], label: str, **change) -> None:
+        after = self.history.apply(ids, label=label, **change)
+        self._show_ratings(after)
+        if self.auto_advance and len(ids) == 1 and "decision" in change:
+            if self._in_compare():
+                self.stage.move_focus(1)
+            else:
+                self._step(1)
+
+    def undo(self) -> None:
+        if self.history is None or not self.history.can_undo():
+            self.statusBar().showMessage("Nothing to undo", 3000)
+            return
+        restored = self.history.undo()
+        self._show_ratings(restored)
+        if len(restored) == 1 and not self._in_compare():
+            self.select_photo(next(iter(restored)))
+        self.statusBar().showMessage(f"Undone ({len(restored)} photo(s))", 3000)
+
+    def _show_ratings(self, states: dict[int, dict]) -> None:
+        for pid, state in states.items():
+            self.model.update_rating(pid, state["stars"], state["decision"])
+        self.stage.refresh()
+        self._update_counts()
+
+    def _step(self, step: int) -> None:
+        row = self.grid.currentIndex().row() + step
+        if 0 <= row < self.proxy.rowCount():
+            self.select_row(row)
+
+    # -- keys ------------------------------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and self.handle_key(event, watched is self.grid):
+            return True
+        return super().eventFilter(watched, event)
+
+    def handle_key(self, event, in_grid: bool) -> bool:
+        found = keys.lookup(event.key(), event.modifiers())
+        if found is None:
+            return False
+        name, arg = found
+        if name == "step":
+            if in_grid:
+                return False  # the grid moves its own selection (and extends it with Shift)
+            if self._in_compare():
+                self.stage.move_focus(arg)
+                self._details_timer.start()
+            else:
+                self._step(arg)
+            return True
+        if name == "decide":
+            self.decide(arg)
+        elif name == "stars":
+            self.set_stars(arg)
+        elif name == "undo":
+            self.undo()
+        elif name == "toggle_loupe":
+            self.toggle_loupe()
+        elif name == "grid":
+            self.set_mode(GRID)
+        elif name == "compare":
+            self.compare()
+        elif name == "toggle_stack":
+            self.toggle_stack()
+        return True
+
+    def _focus_search(self) -> None:
+        self.filter_bar.search.setFocus()
+        self.filter_bar.search.selectAll()
+
+    def _toggle_advance(self, checked: bool) -> None:
+        self.auto_advance = checked
+
+    def _show_keys(self) -> None:
+        rows = "".join(
+            f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in keys.HELP
+        )
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")

@@ -1,0 +1,214 @@
+"""The virtualized thumbnail grid and the filter bar above it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QToolButton,
+    QWidget,
+)
+
+from culler.gui.delegates import ThumbnailDelegate
+from culler.gui.models import Filters
+from culler.gui.thumbnails import ThumbnailCache
+
+SIDES = (120, 160, 200, 260, 340)
+
+
+class GridView(QListView):
+    """Icon-mode list with uniform cells: Qt lays out and paints only what is visible."""
+
+    activated_photo = Signal()  # double-click: open the loupe
+
+    def __init__(self, thumbnails: ThumbnailCache, side: int = 200, parent=None) -> None:
+        super().__init__(parent)
+        self.thumbnails = thumbnails
+        self.delegate = ThumbnailDelegate(side, self)
+        self.setItemDelegate(self.delegate)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(500)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setSpacing(0)
+        self.setWrapping(True)
+        self.setMouseTracking(False)
+        self.doubleClicked.connect(lambda _index: self.activated_photo.emit())
+        self.set_side(side)
+
+    def set_side(self, side: int) -> None:
+        self.delegate.side = side
+        self.thumbnails.set_side(int(side * self.devicePixelRatioF()))
+        self._fit_columns()
+        self.viewport().update()
+
+    def _fit_columns(self) -> None:
+        """Share the row's spare width between the cells so the grid fills the view edge to edge."""
+        base = self.delegate.sizeHint(None, None)
+        width = self.viewport().width()
+        columns = max(1, (width - 2) // base.width())
+        size = QSize(max(base.width(), (width - 2) // columns), base.height())
+        if size != self.gridSize():
+            self.delegate.cell_width = size.width()
+            self.setGridSize(size)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def zoom(self, step: int) -> None:
+        current = min(range(len(SIDES)), key=lambda i: abs(SIDES[i] - self.delegate.side))
+        new = SIDES[max(0, min(len(SIDES) - 1, current + step))]
+        if new != self.delegate.side:
+            self.set_side(new)
+
+    def wheelEvent(self, event) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom(1 if event.angleDelta().y() > 0 else -1)
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+
+class FilterBar(QWidget):
+    """Search, sort and filter controls. Emits ``changed`` (debounced for typing)."""
+
+    changed = Signal()
+    sortChanged = Signal()
+
+    DECISIONS = (
+        ("All flags", "any"),
+        ("Picks", "pick"),
+        ("Rejects", "reject"),
+        ("Unflagged", "unflagged"),
+    )
+    STATUSES = (
+        ("Present", frozenset({"ok", "error"})),
+        ("Readable", frozenset({"ok"})),
+        ("Errors", frozenset({"error"})),
+        ("Missing", frozenset({"missing"})),
+        ("All files", frozenset()),
+    )
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search name, camera, tag, date…  (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.sort = QComboBox()
+        self.sort.setToolTip("Sort by")
+        self.order = QToolButton()
+        self.order.setCheckable(True)
+        self.order.setToolTip("Reverse the order")
+        self.decision = QComboBox()
+        for text, value in self.DECISIONS:
+            self.decision.addItem(text, value)
+        self.stars = QComboBox()
+        self.stars.addItem("Any stars", 0)
+        for n in range(1, 6):
+            self.stars.addItem("★" * n + ("+" if n < 5 else ""), n)
+        self.tag = QComboBox()
+        self.tag.addItem("Any tag", None)
+        self.status = QComboBox()
+        for text, value in self.STATUSES:
+            self.status.addItem(text, value)
+        self.min_score = QDoubleSpinBox()
+        self.min_score.setRange(0.0, 10.0)
+        self.min_score.setSingleStep(0.5)
+        self.min_score.setDecimals(1)
+        self.min_score.setSpecialValueText("Score ≥ any")
+        self.min_score.setPrefix("Score ≥ ")
+        self.min_score.setToolTip("Minimum score of the scorer you sort by")
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(6)
+        layout.addWidget(self.search, 3)
+        layout.addWidget(QLabel("Sort"))
+        layout.addWidget(self.sort)
+        layout.addWidget(self.order)
+        for widget in (self.decision, self.stars, self.tag, self.status, self.min_score):
+            layout.addWidget(widget)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(150)
+        self._debounce.timeout.connect(self.changed)
+        self.search.textChanged.connect(self._debounce.start)
+        for combo in (self.decision, self.stars, self.tag, self.status):
+            combo.currentIndexChanged.connect(self.changed)
+        self.min_score.valueChanged.connect(self.changed)
+        self.sort.currentIndexChanged.connect(self._sort_changed)
+        self.order.toggled.connect(self._order_changed)
+        self._set_order_text()
+
+    def set_choices(self, scorer_ids: list[str], tags: list[str]) -> None:
+        """Offer every scorer as a sort key (best first by default) and every tag as a filter."""
+        first_time = self.sort.count() == 0
+        current_sort, current_tag = self.sort_key(), self.tag.currentData()
+        if first_time:
+            current_sort = "taken"  # a shoot reads best in the order it was taken
+        self.sort.blockSignals(True)
+        self.sort.clear()
+        for sid in scorer_ids:
+            self.sort.addItem(f"Score: {sid}", f"score:{sid}")
+        for text, key in (
+            ("Capture time", "taken"),
+            ("File name", "name"),
+            ("Stars", "stars"),
+            ("Pick / reject", "decision"),
+            ("Status", "status"),
+        ):
+            self.sort.addItem(text, key)
+        index = self.sort.findData(current_sort)
+        self.sort.setCurrentIndex(max(0, index))
+        self.sort.blockSignals(False)
+        self.tag.blockSignals(True)
+        self.tag.clear()
+        self.tag.addItem("Any tag", None)
+        for tag in tags:
+            self.tag.addItem(tag, tag)
+        self.tag.setCurrentIndex(max(0, self.tag.findData(current_tag)))
+        self.tag.blockSignals(False)
+
+    def sort_key(self) -> str:
+        return self.sort.currentData() or "name"
+
+    def descending(self) -> bool:
+        default = self.sort_key().startswith("score:") or self.sort_key() == "stars"
+        return default != self.order.isChecked()
+
+    def filters(self) -> Filters:
+        score = self.min_score.value()
+        return Filters(
+            text=self.search.text().strip(),
+            statuses=self.status.currentData(),
+            decision=self.decision.currentData(),
+            min_stars=self.stars.currentData(),
+            tag=self.tag.currentData(),
+            min_score=score if score > 0 else None,
+        )
+
+    def _sort_changed(self) -> None:
+        self.order.blockSignals(True)
+        self.order.setChecked(False)
+        self.order.blockSignals(False)
+        self._set_order_text()
+        self.sortChanged.emit()
+
+    def _order_changed(self) -> None:
+        self._set_order_text()
+        self.sortChanged.emit()
+
+    def _set_order_text(self) -> None:
+        self.order.setText("↓" if self.descending() else "↑")

@@ -1,0 +1,331 @@
+"""The main window: grid / loupe / compare on the left, why / models / plugin panels on the right.
+
+Every rating key writes to the catalog at once through :class:`RatingHistory`; the scan runs in a
+:class:`ScanWorker` thread and the grid is merged with fresh catalog rows once a second while it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from culler import plugins
+from culler.db import Catalog, open_catalog
+from culler.gui.culling import GRID, LOUPE, CullingActions
+from culler.gui.grid import FilterBar, GridView
+from culler.gui.models import PhotoFilterProxy, PhotoIdRole, PhotoListModel
+from culler.gui.models_panel import ModelsPanel
+from culler.gui.ratings import RatingHistory
+from culler.gui.records import PhotoRecord, load_records, scorer_ids, tag_names
+from culler.gui.scan_control import ScanControl
+from culler.gui.stage import PhotoStage
+from culler.gui.thumbnails import ThumbnailCache, thumb_dir_for
+from culler.gui.why_panel import WhyPanel
+from culler.gui.workers import ScanWorker
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(ScanControl, CullingActions, QMainWindow):
+    def __init__(self, settings: QSettings | None = None, scan_workers: int | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("culler", "culler")
+        self.scan_workers = scan_workers
+        self.catalog: Catalog | None = None
+        self.db_path: Path | None = None
+        self.history: RatingHistory | None = None
+        self.scan_worker: ScanWorker | None = None
+        self.auto_advance = True
+        self.setWindowTitle("culler")
+        self.resize(1400, 900)
+
+        self.thumbnails = ThumbnailCache(Path.cwd())
+        self.model = PhotoListModel(self.thumbnails, self)
+        self.proxy = PhotoFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.filter_bar = FilterBar()
+        self.grid = GridView(self.thumbnails)
+        self.grid.setModel(self.proxy)
+        self.stage = PhotoStage(self.thumbnails)
+        self.views = QStackedWidget()
+        for widget in (self.grid, self.stage):
+            self.views.addWidget(widget)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(0)
+        left_layout.addWidget(self.filter_bar)
+        left_layout.addWidget(self.views, 1)
+
+        self.why = WhyPanel()
+        self.models_panel = ModelsPanel(self.settings)
+        self.models_panel.scanRequested.connect(self.rescan)
+        self.details = QTabWidget()
+        self.details.addTab(self.why, "Why")
+        self.details.addTab(self.models_panel, "Models")
+        self.plugin_panels: list[QWidget] = []
+        self._add_plugin_panels()
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 1)
+        splitter.setSizes([1040, 360])
+        self.setCentralWidget(splitter)
+
+        self._build_status_bar()
+        self._build_menus()
+        self.filter_bar.changed.connect(self._filters_changed)
+        self.filter_bar.sortChanged.connect(self._sort_changed)
+        self.grid.activated_photo.connect(lambda: self.set_mode(LOUPE))
+        self.grid.selectionModel().currentChanged.connect(self._current_changed)
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_counts())
+        self.stage.paneClicked.connect(lambda _i: self._show_details(self._stage_focus_id()))
+        for widget in (self.grid, self.stage):
+            widget.installEventFilter(self)
+        self._details_timer = QTimer(self, singleShot=True, interval=60)
+        self._details_timer.timeout.connect(self._refresh_details)
+        self._merge_timer = QTimer(self, interval=1000)
+        self._merge_timer.timeout.connect(self.merge_from_catalog)
+
+    # -- building --------------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.counts = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setFormat("scanning %v / %m")
+        self.cancel_button = QPushButton("Cancel scan")
+        self.cancel_button.clicked.connect(self.cancel_scan)
+        bar.addPermanentWidget(self.counts)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cancel_button)
+        self.progress.hide()
+        self.cancel_button.hide()
+
+    def _build_menus(self) -> None:
+        def action(menu, text, slot, shortcut=None, hint=None):
+            act = QAction(text + (f"\t{hint}" if hint else ""), self)
+            if shortcut:
+                act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(slot)
+            menu.addAction(act)
+            return act
+
+        file_menu = self.menuBar().addMenu("&File")
+        action(file_menu, "Open &Folder…", self.choose_folder, "Ctrl+O")
+        action(file_menu, "Open &Catalog…", self.choose_catalog, "Ctrl+Shift+O")
+        action(file_menu, "&Rescan", self.rescan, "F5")
+        action(file_menu, "Cancel Scan", self.cancel_scan)
+        file_menu.addSeparator()
+        action(file_menu, "&Quit", self.close, "Ctrl+Q")
+        # Culling keys are handled by the grid/loupe key filter (so typing in the search box never
+        # rates a photo); the menu lists them with their key for discoverability.
+        photo = self.menuBar().addMenu("&Photo")
+        action(photo, "Pick", lambda: self.decide("pick"), hint="P")
+        action(photo, "Reject", lambda: self.decide("reject"), hint="X")
+        action(photo, "Unflag", lambda: self.decide("none"), hint="U")
+        for n in range(6):
+            action(
+                photo,
+                f"{n} stars" if n != 1 else "1 star",
+                lambda _=False, n=n: self.set_stars(n),
+                hint=str(n),
+            )
+        photo.addSeparator()
+        action(photo, "Undo", self.undo, hint="Ctrl+Z")
+        view = self.menuBar().addMenu("&View")
+        action(view, "Loupe / Grid", self.toggle_loupe, hint="Space")
+        action(view, "Compare", self.compare, hint="C")
+        action(view, "Expand / Collapse Stack", self.toggle_stack, hint="S")
+        action(view, "Bigger Thumbnails", lambda: self.grid.zoom(1), "Ctrl+=")
+        action(view, "Smaller Thumbnails", lambda: self.grid.zoom(-1), "Ctrl+-")
+        action(view, "Search", self._focus_search, "Ctrl+F")
+        advance = action(view, "Advance After Pick/Reject", self._toggle_advance)
+        advance.setCheckable(True)
+        advance.setChecked(self.auto_advance)
+        help_menu = self.menuBar().addMenu("&Help")
+        action(help_menu, "Keyboard Shortcuts", self._show_keys, "F1")
+
+    def _add_plugin_panels(self) -> None:
+        def register(title: str, factory) -> None:
+            try:
+                widget = factory(self.details)
+            except Exception as exc:  # a plugin's panel must not take the window down
+                log.warning("GUI panel %r failed to build: %s", title, exc)
+                return
+            self.plugin_panels.append(widget)
+            self.details.addTab(widget, str(title))
+
+        plugins.call_safely("register_gui_panels", register=register)
+
+    # -- opening ---------------------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos")
+        if folder:
+            self.open_folder(Path(folder))
+
+    def choose_catalog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a catalog", "", "culler catalog (*.db)")
+        if path:
+            self.open_catalog(Path(path))
+
+    def open_folder(self, folder: Path, db_path: Path | None = None, scan: bool = True) -> None:
+        """Open (or create) the folder's catalog, show what it has, and scan the folder in the background."""
+        self.open_catalog(db_path or folder / "culler.db")
+        if scan:
+            self.start_scan([folder])
+
+    def open_catalog(self, db_path: Path) -> None:
+        self.cancel_scan(wait=True)
+        if self.catalog is not None:
+            self.catalog.close()
+        self.db_path = Path(db_path)
+        self.catalog = open_catalog(self.db_path)
+        self.history = RatingHistory(self.catalog)
+        self.thumbnails.clear()
+        self.thumbnails.thumb_dir = thumb_dir_for(self.db_path)
+        self.models_panel.set_catalog(self.db_path)
+        self.setWindowTitle(f"culler — {self.db_path}")
+        self.reload()
+
+    def reload(self) -> None:
+        """Load every photo from the catalog (bulk queries) and rebuild the grid."""
+        if self.catalog is None:
+            return
+        records = load_records(self.catalog)
+        self.model.set_records(records)
+        self._update_choices(records)
+        self._sort_changed()
+        if self.proxy.rowCount():
+            self.select_row(0)
+        self._update_counts()
+        self.grid.setFocus()
+
+    def merge_from_catalog(self) -> None:
+        """Pick up what a running scan wrote: new photos appended, changed ones updated in place."""
+        if self.catalog is None:
+            return
+        records = load_records(self.catalog)
+        changed, added = self.model.merge_records(records)
+        if added or changed:
+            self._update_choices(records)
+            self.proxy.resort()
+            if self.grid.currentIndex().row() < 0 and self.proxy.rowCount():
+                self.select_row(0)
+            self._update_counts()
+
+    def _update_choices(self, records: list[PhotoRecord]) -> None:
+        self.filter_bar.blockSignals(True)
+        self.filter_bar.set_choices(scorer_ids(records), tag_names(records))
+        self.filter_bar.blockSignals(False)
+
+    # -- selection -------------------------------------------------------------------------------
+    def select_row(self, row: int) -> None:
+        index = self.proxy.index(row, 0)
+        if index.isValid():
+            self.grid.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
+            self.grid.scrollTo(index)
+
+    def select_photo(self, photo_id: int) -> bool:
+        row = self.model.row_of(photo_id)
+        if row is None:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(row))
+        if not index.isValid():
+            return False
+        self.select_row(index.row())
+        return True
+
+    def current_id(self) -> int | None:
+        if self.views.currentIndex() == LOUPE and self.stage.records:
+            return self._stage_focus_id()
+        index = self.grid.currentIndex()
+        return index.data(PhotoIdRole) if index.isValid() else None
+
+    def _stage_focus_id(self) -> int | None:
+        rec = self.stage.focused
+        return rec.id if rec else None
+
+    def target_ids(self) -> list[int]:
+        """Photos a rating key applies to: the grid selection, or the photo shown in loupe/compare."""
+        if self.views.currentIndex() != GRID:
+            pid = self.current_id()
+            return [pid] if pid is not None else []
+        rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
+        ids = [self.proxy.index(r, 0).data(PhotoIdRole) for r in rows]
+        if not ids and (pid := self.current_id()) is not None:
+            ids = [pid]
+        return ids
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self.views.currentIndex() == LOUPE and len(self.stage.records) <= 1:
+            self._show_in_loupe()
+        self._details_timer.start()
+
+    def _show_details(self, _pid) -> None:
+        self._details_timer.start()
+
+    def _refresh_details(self) -> None:
+        pid = self.current_id()
+        self.why.show_details(self.catalog, pid)
+        for panel in self.plugin_panels:
+            try:
+                panel.set_photo(self.catalog, pid)
+            except Exception as exc:
+                log.warning("GUI panel %r failed: %s", panel, exc)
+
+    # -- filters ---------------------------------------------------------------------------------
+    def _filters_changed(self) -> None:
+        current = self.current_id()
+        self.proxy.set_filters(self.filter_bar.filters())
+        if current is None or not self.select_photo(current):
+            self.select_row(0)
+        self._update_counts()
+
+    def _sort_changed(self) -> None:
+        current = self.current_id()
+        self.proxy.filters = self.filter_bar.filters()
+        self.proxy.set_sort(self.filter_bar.sort_key(), self.filter_bar.descending())
+        self.proxy.invalidateFilter()
+        self.grid.viewport().update()
+        if current is not None:
+            self.select_photo(current)
+        self._update_counts()
+
+    def _update_counts(self) -> None:
+        records = self.model.records
+        picks = sum(1 for r in records if r.flagged == "pick")
+        rejects = sum(1 for r in records if r.flagged == "reject")
+        selected = len(self.grid.selectionModel().selectedIndexes())
+        text = f"{self.proxy.rowCount():,} shown of {len(records):,}  ·  {picks} picks  ·  {rejects} rejects"
+        if selected > 1:
+            text = f"{selected} selected  ·  " + text
+        self.counts.setText(text)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        self.cancel_scan(wait=True)
+        self.thumbnails.clear()
+        self.thumbnails.wait(5000)
+        if self.catalog is not None:
+            self.catalog.close()
+            self.catalog = None
+        super().closeEvent(event)

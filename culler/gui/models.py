@@ -1,0 +1,356 @@
+"""Item models: the photo list behind the grid, its sort/filter proxy, and the scorer table.
+
+Plain Qt models tested without a window. The grid is a view over :class:`PhotoFilterProxy`, so
+10,000 photos cost 10,000 small Python objects and no widgets; thumbnails are fetched only for
+cells that are painted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+
+from culler.gui.records import PhotoRecord
+from culler.gui.thumbnails import ThumbnailCache
+
+Index = QModelIndex | QPersistentModelIndex
+
+RecordRole = Qt.ItemDataRole.UserRole + 1
+PhotoIdRole = Qt.ItemDataRole.UserRole + 2
+StarsRole = Qt.ItemDataRole.UserRole + 3
+DecisionRole = Qt.ItemDataRole.UserRole + 4
+ScoreRole = Qt.ItemDataRole.UserRole + 5  # the badge score (the sort scorer's, or the first one)
+StackRole = Qt.ItemDataRole.UserRole + 6  # (stack size, expanded) or None
+ThumbFailedRole = Qt.ItemDataRole.UserRole + 7
+
+
+class PhotoListModel(QAbstractListModel):
+    """One row per photo. Rating changes are applied in place (``dataChanged``), never by reset."""
+
+    def __init__(self, thumbnails: ThumbnailCache | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.records: list[PhotoRecord] = []
+        self._row_of: dict[int, int] = {}
+        self.thumbnails = thumbnails
+        self.badge_scorer: str | None = None
+        self.expanded: set[int] = set()
+        if thumbnails is not None:
+            thumbnails.ready.connect(self._thumbnail_ready)
+
+    # -- Qt interface ----------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.records)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self.records):
+            return None
+        rec = self.records[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return rec.name
+        if role == Qt.ItemDataRole.DecorationRole:
+            if self.thumbnails is None or rec.status == "missing":
+                return None
+            return self.thumbnails.get(rec.id, rec.path, rec.content_hash)
+        if role == RecordRole:
+            return rec
+        if role == PhotoIdRole:
+            return rec.id
+        if role == StarsRole:
+            return rec.stars or 0
+        if role == DecisionRole:
+            return rec.flagged
+        if role == ScoreRole:
+            return self.badge_score(rec)
+        if role == StackRole:
+            return (rec.group_size, rec.group_id in self.expanded) if rec.group_size > 1 else None
+        if role == ThumbFailedRole:
+            return self.thumbnails is not None and self.thumbnails.failed(rec.id)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            tip = rec.path
+            if rec.error:
+                tip += f"\n{rec.status}: {rec.error}"
+            return tip
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    # -- content ---------------------------------------------------------------------------------
+    def badge_score(self, rec: PhotoRecord) -> float | None:
+        if self.badge_scorer:
+            return rec.scores.get(self.badge_scorer)
+        return next(iter(rec.scores.values()), None) if rec.scores else None
+
+    def set_records(self, records: list[PhotoRecord]) -> None:
+        self.beginResetModel()
+        self.records = list(records)
+        self._row_of = {rec.id: row for row, rec in enumerate(self.records)}
+        self.endResetModel()
+
+    def merge_records(self, records: list[PhotoRecord]) -> tuple[int, int]:
+        """Bring the model up to date with a fresh load (during a scan): update changed rows in place
+        and append new ones, so selection and scroll position survive. Returns (changed, added)."""
+        changed, added = [], []
+        for rec in records:
+            row = self._row_of.get(rec.id)
+            if row is None:
+                added.append(rec)
+            elif self.records[row] != rec:
+                old = self.records[row]
+                if old.content_hash != rec.content_hash and self.thumbnails is not None:
+                    self.thumbnails.invalidate(rec.id)
+                self.records[row] = rec
+                changed.append(row)
+        for row in changed:
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
+        if added:
+            start = len(self.records)
+            self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
+            for offset, rec in enumerate(added):
+                self.records.append(rec)
+                self._row_of[rec.id] = start + offset
+            self.endInsertRows()
+        return len(changed), len(added)
+
+    def row_of(self, photo_id: int) -> int | None:
+        return self._row_of.get(photo_id)
+
+    def record(self, photo_id: int) -> PhotoRecord | None:
+        row = self._row_of.get(photo_id)
+        return None if row is None else self.records[row]
+
+    def update_rating(self, photo_id: int, stars: int | None, decision: str | None) -> None:
+        row = self._row_of.get(photo_id)
+        if row is None:
+            return
+        rec = self.records[row]
+        rec.stars, rec.decision = stars, decision
+        index = self.index(row)
+        self.dataChanged.emit(index, index, [StarsRole, DecisionRole])
+
+    def stack_members(self, group_id: int) -> list[PhotoRecord]:
+        members = [r for r in self.records if r.group_id == group_id]
+        return sorted(members, key=lambda r: r.rank)
+
+    def _thumbnail_ready(self, photo_id: int) -> None:
+        row = self._row_of.get(photo_id)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+SORT_KEYS = ("name", "taken", "stars", "decision", "status")
+DECISION_ORDER = {"pick": 0, "": 1, "reject": 2}
+
+
+@dataclass
+class Filters:
+    """What the filter bar asks for. Empty/None fields do not filter."""
+
+    text: str = ""
+    statuses: frozenset[str] = frozenset({"ok", "error"})
+    decision: str = "any"  # any | pick | reject | unflagged
+    min_stars: int = 0
+    tag: str | None = None
+    min_tag_prob: float = 0.5
+    min_score: float | None = None  # on the sort scorer's score
+
+
+class PhotoFilterProxy(QSortFilterProxyModel):
+    """Sorts by a scorer's score, stars, decision, date, name or status and filters by all of them.
+
+    Sort keys are computed once per sort in Python (a list indexed by source row), so Qt's sort only
+    compares precomputed tuples. A stack sorts as one unit at the position of its best photo; its other
+    members are hidden unless the stack is expanded.
+    """
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.filters = Filters()
+        self.sort_key = "name"  # a SORT_KEYS entry or "score:<scorer id>"
+        self.descending = False
+        self._keys: list[tuple] = []
+        self.setDynamicSortFilter(False)
+
+    def source(self) -> PhotoListModel:
+        return self.sourceModel()  # type: ignore[return-value]
+
+    # -- configuration ---------------------------------------------------------------------------
+    def set_filters(self, filters: Filters) -> None:
+        self.filters = filters
+        self.invalidateFilter()
+
+    def set_sort(self, key: str, descending: bool | None = None) -> None:
+        """Sort by ``key``; scores and stars default to best first, the rest to ascending."""
+        self.sort_key = key
+        if descending is None:
+            descending = key.startswith("score:") or key in ("stars",)
+        self.descending = descending
+        if key.startswith("score:"):
+            self.source().badge_scorer = key.split(":", 1)[1]
+        self.resort()
+
+    def resort(self) -> None:
+        self._compute_keys()
+        self.invalidate()
+        self.sort(0, Qt.SortOrder.AscendingOrder)
+
+    def toggle_stack(self, group_id: int) -> None:
+        expanded = self.source().expanded
+        expanded.symmetric_difference_update({group_id})
+        self.invalidateFilter()
+
+    # -- sorting ---------------------------------------------------------------------------------
+    def _value(self, rec: PhotoRecord) -> tuple:
+        """(missing last, value) where a smaller value sorts first in the chosen direction."""
+        sign = -1 if self.descending else 1
+        key = self.sort_key
+        if key.startswith("score:"):
+            value = rec.scores.get(key.split(":", 1)[1])
+            return (1, 0.0) if value is None else (0, sign * value)
+        if key == "stars":
+            return (0, sign * (rec.stars or 0))
+        if key == "decision":
+            return (0, sign * DECISION_ORDER[rec.flagged])
+        if key == "taken":
+            if not rec.taken_at:
+                return (1, 0)
+            return (0, _text_key(rec.taken_at, self.descending))
+        if key == "status":
+            return (0, _text_key(rec.status, self.descending))
+        return (0, _text_key(rec.name.lower(), self.descending))
+
+    def _compute_keys(self) -> None:
+        records = self.source().records
+        tops = {r.group_id: r for r in records if r.group_id is not None and r.is_top}
+        keys = []
+        for rec in records:
+            lead = tops.get(rec.group_id, rec) if rec.group_id is not None else rec
+            keys.append((*self._value(lead), lead.path, rec.rank, rec.path))
+        self._keys = keys
+
+    def lessThan(self, left: Index, right: Index) -> bool:
+        keys = self._keys
+        a, b = left.row(), right.row()
+        if a >= len(keys) or b >= len(keys):  # rows appended since the last sort
+            return a < b
+        return keys[a] < keys[b]
+
+    # -- filtering -------------------------------------------------------------------------------
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        model = self.source()
+        if source_row >= len(model.records):
+            return False
+        rec = model.records[source_row]
+        f = self.filters
+        if rec.group_id is not None and not rec.is_top and rec.group_id not in model.expanded:
+            return False
+        if f.statuses and rec.status not in f.statuses:
+            return False
+        if f.decision == "pick" and rec.flagged != "pick":
+            return False
+        if f.decision == "reject" and rec.flagged != "reject":
+            return False
+        if f.decision == "unflagged" and rec.flagged:
+            return False
+        if f.min_stars and (rec.stars or 0) < f.min_stars:
+            return False
+        if f.tag and rec.tags.get(f.tag, 0.0) < f.min_tag_prob:
+            return False
+        if f.min_score is not None and self.sort_key.startswith("score:"):
+            value = rec.scores.get(self.sort_key.split(":", 1)[1])
+            if value is None or value < f.min_score:
+                return False
+        if f.text:
+            haystack = rec.search_text()
+            if not all(word in haystack for word in f.text.lower().split()):
+                return False
+        return True
+
+
+def _text_key(text: str, descending: bool) -> tuple:
+    """A key that sorts text descending by negating code points (tuples compare element-wise)."""
+    if not descending:
+        return tuple(ord(c) for c in text)
+    return tuple(-ord(c) for c in text) + (1,)
+
+
+@dataclass
+class ScorerRow:
+    """One installed scorer as the models panel shows it."""
+
+    id: str
+    kind: str
+    plugin: str
+    description: str
+    weights: str  # "none needed" | "installed" | "missing"
+    command: str  # how to install the weights ("" when nothing is needed)
+    enabled: bool
+
+
+class ScorerTableModel(QAbstractTableModel):
+    """Installed scorers with weight status; the first column toggles the scorer for the next scan."""
+
+    COLUMNS = ("On", "Scorer", "Kind", "Weights", "Install with")
+
+    def __init__(self, rows: list[ScorerRow], parent=None) -> None:
+        super().__init__(parent)
+        self.rows = rows
+
+    def set_rows(self, rows: list[ScorerRow]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.CheckStateRole and column == 0:
+            return Qt.CheckState.Checked if row.enabled else Qt.CheckState.Unchecked
+        if role == Qt.ItemDataRole.DisplayRole:
+            return ("", row.id, row.kind, row.weights, row.command)[column]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.description or row.id
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() == 0:
+            flags |= Qt.ItemFlag.ItemIsUserCheckable
+        return flags
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.CheckStateRole or index.column() != 0:
+            return False
+        checked = value in (Qt.CheckState.Checked, Qt.CheckState.Checked.value, 2, True)
+        self.rows[index.row()].enabled = checked
+        self.dataChanged.emit(index, index, [role])
+        return True
+
+    def enabled_ids(self) -> list[str]:
+        return [r.id for r in self.rows if r.enabled]

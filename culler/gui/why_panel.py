@@ -1,0 +1,195 @@
+"""The "why" panel: every scorer's score with its distribution and reasons, tags, errors and EXIF basics.
+
+It answers the photographer's question "why is this one ranked low?" with the scorers' own words.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from culler.db import Catalog
+from culler.gui.delegates import score_color
+
+
+class ScoreBar(QWidget):
+    """A 0–10 bar, coloured by value."""
+
+    def __init__(self, score: float | None, parent=None) -> None:
+        super().__init__(parent)
+        self.score = score
+        self.setFixedHeight(8)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(60, 62, 68))
+        painter.drawRoundedRect(QRectF(self.rect()), 4, 4)
+        if self.score is not None:
+            width = self.width() * max(0.0, min(1.0, self.score / 10.0))
+            painter.setBrush(score_color(self.score))
+            painter.drawRoundedRect(QRectF(0, 0, width, self.height()), 4, 4)
+
+
+class DistributionBars(QWidget):
+    """The scorer's 10-bin score distribution as a small histogram (bins 1..10)."""
+
+    def __init__(self, distribution: list[float], parent=None) -> None:
+        super().__init__(parent)
+        self.distribution = list(distribution)
+        self.setFixedHeight(44)
+        self.setToolTip(
+            "score distribution: "
+            + ", ".join(f"{i + 1}: {p:.2f}" for i, p in enumerate(self.distribution))
+        )
+
+    def sizeHint(self) -> QSize:
+        return QSize(200, 44)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        n = len(self.distribution) or 1
+        top = max(self.distribution or [1.0]) or 1.0
+        gap = 2.0
+        label_h = 12
+        width = (self.width() - gap * (n - 1)) / n
+        font = painter.font()
+        font.setPointSizeF(7)
+        painter.setFont(font)
+        for i, p in enumerate(self.distribution):
+            h = (self.height() - label_h - 2) * (p / top)
+            x = i * (width + gap)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(score_color(i + 1.0))
+            painter.drawRect(QRectF(x, self.height() - label_h - h, width, h))
+            painter.setPen(QColor(150, 150, 150))
+            painter.drawText(
+                QRectF(x, self.height() - label_h, width, label_h),
+                Qt.AlignmentFlag.AlignCenter,
+                str(i + 1),
+            )
+
+
+def _label(text: str, style: str = "", wrap: bool = True) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(wrap)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if style:
+        label.setStyleSheet(style)
+    return label
+
+
+class WhyPanel(QScrollArea):
+    """Rebuilt for each photo from the catalog (a handful of indexed queries)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.photo_id: int | None = None
+        self.show_details(None, None)
+
+    def show_details(self, catalog: Catalog | None, photo_id: int | None) -> None:
+        self.photo_id = photo_id
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(10, 10, 10, 10)
+        layout.setSpacing(6)
+        if catalog is None or photo_id is None or (photo := catalog.photo(photo_id)) is None:
+            layout.addWidget(
+                _label("Select a photo to see why it scored as it did.", "color: #999")
+            )
+            layout.addStretch(1)
+            self.setWidget(content)
+            return
+        name = photo["path"].rsplit("/", 1)[-1]
+        layout.addWidget(_label(f"<b>{html.escape(name)}</b>", "font-size: 13pt"))
+        if photo["status"] != "ok":
+            layout.addWidget(
+                _label(f"⚠ {photo['status']}: {html.escape(photo['error'] or '')}", "color: #e88")
+            )
+        self._scores(layout, catalog.scores_for(photo_id))
+        for err in catalog.score_errors_for(photo_id):
+            layout.addWidget(
+                _label(f"⚠ {err['scorer_id']} failed: {html.escape(err['error'])}", "color: #e88")
+            )
+        tags = catalog.tags_for(photo_id)
+        if tags:
+            layout.addWidget(_section("Tags"))
+            chips = " ".join(
+                f"<span style='background:#3b4a63; color:#dde;'>&nbsp;{html.escape(t)} {p:.0%}&nbsp;</span>"
+                for t, p in list(tags.items())[:12]
+            )
+            layout.addWidget(_label(chips))
+        self._exif(layout, photo, catalog)
+        layout.addStretch(1)
+        self.setWidget(content)
+
+    def _scores(self, layout: QVBoxLayout, scores: list[dict[str, Any]]) -> None:
+        layout.addWidget(_section("Scores"))
+        if not scores:
+            layout.addWidget(_label("Not scored yet.", "color: #999"))
+        seen = set()
+        for row in scores:
+            if row["scorer_id"] in seen:  # older versions of the same scorer: the current one only
+                continue
+            seen.add(row["scorer_id"])
+            value = "–" if row["score"] is None else f"{row['score']:.2f}"
+            layout.addWidget(
+                _label(
+                    f"<b>{html.escape(row['scorer_id'])}</b> "
+                    f"<span style='color:#999'>v{html.escape(str(row['version']))}</span>"
+                    f"&nbsp;&nbsp;<b>{value}</b><span style='color:#999'> / 10</span>"
+                )
+            )
+            layout.addWidget(ScoreBar(row["score"]))
+            if row["distribution"]:
+                layout.addWidget(DistributionBars(row["distribution"]))
+            for reason in row["reasons"] or []:
+                layout.addWidget(_label(f"• {html.escape(str(reason))}", "color: #ccc"))
+
+    def _exif(self, layout: QVBoxLayout, photo: dict[str, Any], catalog: Catalog) -> None:
+        layout.addWidget(_section("Photo"))
+        form = QFormLayout()
+        form.setHorizontalSpacing(12)
+        form.setVerticalSpacing(3)
+        rows = [
+            ("Taken", photo.get("taken_at")),
+            ("Camera", photo.get("camera")),
+            ("Lens", photo.get("lens")),
+            ("Size", f"{photo['width']} × {photo['height']}" if photo.get("width") else None),
+            ("File", f"{photo['size'] / 1e6:.1f} MB" if photo.get("size") else None),
+        ]
+        groups = catalog.query(
+            "SELECT g.kind, m.rank, (SELECT COUNT(*) FROM group_members x WHERE x.group_id = g.id) n"
+            " FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.photo_id = ?",
+            [photo["id"]],
+        )
+        for g in groups:
+            rank = "" if g["rank"] is None else f"#{g['rank'] + 1} of "
+            rows.append((g["kind"].capitalize(), f"{rank}{g['n']} photos"))
+        for key, value in rows:
+            if value:
+                form.addRow(_label(key, "color: #999", wrap=False), _label(html.escape(str(value))))
+        path = _label(html.escape(photo["path"]), "color: #888; font-size: 8pt")
+        layout.addLayout(form)
+        layout.addWidget(path)
+
+
+def _section(title: str) -> QLabel:
+    label = QLabel(title.upper())
+    label.setStyleSheet("color: #7fa7e0; font-size: 8pt; font-weight: bold; margin-top: 8px;")
+    return label
