@@ -304,7 +304,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         current = self.current_id()
         self.proxy.filters = self.filter_bar.filters()
         self.proxy.set_sort(self.filter_bar.sort_key(), self.filter_bar.descending())
-        self.proxy.invalidateFilter()
+        self.proxy.refilter()
         self.grid.viewport().update()
         if current is not None:
             self.select_photo(current)

@@ -190,7 +190,15 @@ class PhotoFilterProxy(QSortFilterProxyModel):
     # -- configuration ---------------------------------------------------------------------------
     def set_filters(self, filters: Filters) -> None:
         self.filters = filters
-        self.invalidateFilter()
+        self.refilter()
+
+    def refilter(self) -> None:
+        """Re-run the filter (Qt 6.9 replaced invalidateFilter with begin/endFilterChange)."""
+        if hasattr(self, "beginFilterChange"):
+            self.beginFilterChange()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.invalidateFilter()
 
     def set_sort(self, key: str, descending: bool | None = None) -> None:
         """Sort by ``key``; scores and stars default to best first, the rest to ascending."""
@@ -210,7 +218,7 @@ class PhotoFilterProxy(QSortFilterProxyModel):
     def toggle_stack(self, group_id: int) -> None:
         expanded = self.source().expanded
         expanded.symmetric_difference_update({group_id})
-        self.invalidateFilter()
+        self.refilter()
 
     # -- sorting ---------------------------------------------------------------------------------
     def _value(self, rec: PhotoRecord) -> tuple:

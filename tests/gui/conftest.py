@@ -1,0 +1,40 @@
+"""Fixtures for the GUI tests: a scanned catalog of real photos, isolated settings, a main window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture
+def scanned(photo_dir: Path) -> Path:
+    """The sample photos scanned (technical scorer, in-process) into photo_dir/culler.db."""
+    from culler.db import open_catalog
+    from culler.scan import ScanOptions, scan_folders
+
+    db_path = photo_dir / "culler.db"
+    with open_catalog(db_path) as catalog:
+        scan_folders(catalog, [photo_dir], ScanOptions(workers=0), echo=lambda _m: None)
+    return db_path
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "gui-settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    from culler.gui.main_window import MainWindow
+
+    win = MainWindow(settings=settings, scan_workers=0)
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    yield win
+    win.close()

@@ -1,0 +1,158 @@
+"""The main window on a scanned catalog of real photos: keys write ratings, loupe, compare, panels."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from culler import hookimpl
+from culler.gui.culling import GRID, LOUPE
+from culler.gui.models import PhotoIdRole
+
+
+def ratings(db_path) -> list[tuple]:
+    """Every rating event in the catalog file: (photo_id, stars, decision, source)."""
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(
+            "SELECT photo_id, stars, decision, source FROM ratings ORDER BY id"
+        ).fetchall()
+
+
+def open_window(window, qtbot, scanned):
+    window.open_catalog(scanned)
+    window.show()
+    qtbot.waitExposed(window)
+    window.grid.setFocus()
+    return window
+
+
+def current(window) -> int:
+    return window.current_id()
+
+
+def test_keys_write_ratings_at_once_and_ctrl_z_undoes(window, qtbot, scanned):
+    open_window(window, qtbot, scanned)
+    window.auto_advance = False
+    pid = current(window)
+    grid = window.grid
+    qtbot.keyClick(grid, Qt.Key.Key_P)
+    assert ratings(scanned)[-1] == (
+        pid,
+        None,
+        "pick",
+        "gui",
+    )  # on disk before anything else happens
+    qtbot.keyClick(grid, Qt.Key.Key_3)
+    assert ratings(scanned)[-1] == (pid, 3, "pick", "gui")
+    qtbot.keyClick(grid, Qt.Key.Key_X)
+    assert ratings(scanned)[-1] == (pid, 3, "reject", "gui")
+    qtbot.keyClick(grid, Qt.Key.Key_U)
+    assert ratings(scanned)[-1] == (pid, 3, "none", "gui")
+    for n, key in enumerate([Qt.Key.Key_0, Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_4, Qt.Key.Key_5]):
+        qtbot.keyClick(grid, key)
+        assert ratings(scanned)[-1][1] == [0, 1, 2, 4, 5][n]
+    assert window.model.record(pid).stars == 5
+    qtbot.keyClick(grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert ratings(scanned)[-1] == (pid, 4, "none", "gui")  # undo appends the previous state
+    assert window.model.record(pid).stars == 4
+    assert len(ratings(scanned)) == 10
+
+
+def test_pick_advances_and_multi_selection_rates_all(window, qtbot, scanned):
+    open_window(window, qtbot, scanned)
+    first = current(window)
+    qtbot.keyClick(window.grid, Qt.Key.Key_P)
+    assert current(window) != first  # auto-advance to the next photo
+    window.grid.selectAll()
+    qtbot.keyClick(window.grid, Qt.Key.Key_2)
+    assert {r[0] for r in ratings(scanned) if r[1] == 2} == {r.id for r in window.model.records}
+    qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert all(r.stars in (None,) for r in window.model.records)  # one undo step for the batch
+
+
+def test_typing_in_search_never_rates(window, qtbot, scanned):
+    open_window(window, qtbot, scanned)
+    qtbot.keyClicks(window.filter_bar.search, "px05")
+    assert ratings(scanned) == []
+    window.filter_bar.search.setText("coffee")
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 1)
+
+
+def test_loupe_and_back(window, qtbot, scanned):
+    open_window(window, qtbot, scanned)
+    first = current(window)
+    qtbot.keyClick(window.grid, Qt.Key.Key_Space)
+    assert window.views.currentIndex() == LOUPE
+    assert window.stage.focused.id == first
+    qtbot.keyClick(window.stage, Qt.Key.Key_Right)
+    second = current(window)
+    assert second != first and window.stage.focused.id == second
+    qtbot.keyClick(window.stage, Qt.Key.Key_X)
+    assert ratings(scanned)[-1][:3] == (second, None, "reject")
+    qtbot.keyClick(window.stage, Qt.Key.Key_Escape)
+    assert window.views.currentIndex() == GRID
+
+
+def test_compare_records_preferences(window, qtbot, scanned):
+    open_window(window, qtbot, scanned)
+    window.grid.selectAll()
+    ids = [window.proxy.index(r, 0).data(PhotoIdRole) for r in range(3)]
+    window.grid.clearSelection()
+    for r in range(3):
+        window.grid.selectionModel().select(
+            window.proxy.index(r, 0), window.grid.selectionModel().SelectionFlag.Select
+        )
+    qtbot.keyClick(window.grid, Qt.Key.Key_C)
+    assert [r.id for r in window.stage.records] == ids
+    qtbot.keyClick(window.stage, Qt.Key.Key_Right)
+    qtbot.keyClick(window.stage, Qt.Key.Key_P)
+    with sqlite3.connect(scanned) as conn:
+        prefs = conn.execute(
+            "SELECT winner_photo_id, loser_photo_id, source FROM preferences"
+        ).fetchall()
+    assert sorted(prefs) == sorted([(ids[1], ids[0], "gui"), (ids[1], ids[2], "gui")])
+    assert ratings(scanned)[-1][:3] == (ids[1], None, "pick")
+
+
+def test_why_panel_and_plugin_panel(qtbot, scanned, settings, register_test_plugin):
+    from culler.gui.main_window import MainWindow
+
+    seen = []
+
+    class Panel(QWidget):
+        def set_photo(self, catalog, photo_id):
+            seen.append(photo_id)
+
+    class GuiPlugin:
+        @hookimpl
+        def register_gui_panels(register):
+            register("Faces", Panel)
+
+    register_test_plugin(GuiPlugin, "gui-panel-test")
+    window = MainWindow(settings=settings, scan_workers=0)
+    qtbot.addWidget(window)
+    assert "Faces" in [window.details.tabText(i) for i in range(window.details.count())]
+    open_window(window, qtbot, scanned)
+    qtbot.waitUntil(lambda: bool(seen) and seen[-1] == current(window))
+    text = " ".join(label.text() for label in window.why.widget().findChildren(type(window.counts)))
+    assert "technical" in text and "/ 10" in text
+    window.close()
+
+
+def test_models_panel_lists_scorers_and_saves_choice(window, qtbot, scanned, settings):
+    from culler.gui.models_panel import enabled_scorer_ids
+
+    open_window(window, qtbot, scanned)
+    panel = window.models_panel
+    rows = {r.id: r for r in panel.model.rows}
+    assert rows["technical"].weights == "none needed" and rows["technical"].enabled
+    assert enabled_scorer_ids(settings) is None  # nothing changed: the scan's own default
+    row = list(rows).index("technical")
+    panel.model.setData(
+        panel.model.index(row, 0), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole
+    )
+    assert "technical" not in enabled_scorer_ids(settings)
+    if not panel.train_button.isEnabled():
+        assert panel.train_button.toolTip()  # says why training is unavailable
