@@ -1,0 +1,349 @@
+"""XMP sidecars: culler's ratings, labels, scores and tags where Lightroom, Capture One, digiKam and
+darktable look for them, and ratings from years of past sidecars back into the catalog.
+
+Written fields: ``xmp:Rating`` (−1 reject, 0–5) and ``xmp:Label`` — only for photos rated in culler, so a
+rating made in another editor is never replaced by "no rating" — plus culler's own namespace
+(``culler:Decision``, ``culler:Scores``, ``culler:Tags``). Everything else in an existing sidecar is kept:
+the file is parsed, only the fields above are replaced, and the rest is serialised back with its original
+namespace prefixes. Sidecars are untrusted input, so they are parsed with defusedxml (no entity expansion,
+no external entities). A sidecar that is not well-formed XMP is reported and left untouched.
+
+Naming: ``IMG_1.xmp`` (Lightroom, Capture One, digiKam: "basename") or ``IMG_1.CR3.xmp`` (darktable:
+"fullname"). "auto" uses whichever sidecar already exists, and otherwise the basename form unless another
+photo shares the stem (a RAW+JPEG pair), where one shared sidecar would mix two photos' ratings.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+CULLER_NS = "http://ns.culler.photo/xmp/1.0/"
+NS = {
+    "x": "adobe:ns:meta/",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "culler": CULLER_NS,
+}
+NAMINGS = ("auto", "basename", "fullname")
+
+_RDF = "{" + NS["rdf"] + "}"
+_XMP = "{" + NS["xmp"] + "}"
+_CUL = "{" + CULLER_NS + "}"
+_DESCRIPTION = _RDF + "Description"
+_RATING, _LABEL = _XMP + "Rating", _XMP + "Label"
+_XPACKET_HEAD = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+_XPACKET_TAIL = '\n<?xpacket end="w"?>'
+
+
+class XmpError(Exception):
+    """A sidecar could not be read or written; the message says which file and why."""
+
+
+@dataclass
+class SidecarData:
+    """What culler reads from or writes to a sidecar. ``None`` means "absent" (or "leave alone")."""
+
+    rating: int | None = None
+    label: str | None = None
+    decision: str | None = None
+    scores: dict[str, tuple[str, float]] = field(default_factory=dict)  # id -> (version, score)
+    tags: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rating": self.rating,
+            "label": self.label,
+            "decision": self.decision,
+            "scores": {k: v[1] for k, v in self.scores.items()},
+            "tags": self.tags,
+        }
+
+
+# -- naming -----------------------------------------------------------------------------------------
+def basename_sidecar(photo: Path) -> Path:
+    return photo.with_suffix(".xmp")
+
+
+def fullname_sidecar(photo: Path) -> Path:
+    return photo.with_name(photo.name + ".xmp")
+
+
+def _existing(candidate: Path) -> Path | None:
+    """``candidate`` or its ``.XMP`` spelling, whichever exists."""
+    for path in (candidate, candidate.with_suffix(".XMP")):
+        if path.is_file():
+            return path
+    return None
+
+
+def existing_sidecars(photo: str | Path) -> list[Path]:
+    """Sidecars of ``photo`` that exist, in either naming convention (fullname first)."""
+    photo = Path(photo)
+    found = [_existing(fullname_sidecar(photo)), _existing(basename_sidecar(photo))]
+    return [p for p in found if p is not None]
+
+
+def stem_is_shared(photo: Path, names: list[str] | None = None) -> bool:
+    """Whether another photo in the folder has the same stem (e.g. IMG_1.CR3 next to IMG_1.JPG).
+
+    ``names`` is the folder's listing when the caller already has it (writing many sidecars).
+    """
+    from culler.images import supported_extensions
+
+    exts = supported_extensions()
+    if names is None:
+        try:
+            names = os.listdir(photo.parent)
+        except OSError:
+            return False
+    stem = photo.stem
+    return any(
+        n != photo.name and Path(n).stem == stem and Path(n).suffix.lower() in exts for n in names
+    )
+
+
+def sidecar_path(
+    photo: str | Path, naming: str = "auto", for_writing: bool = True, shared: bool | None = None
+) -> Path | None:
+    """The sidecar to use for ``photo``; for reading, None when it has none.
+
+    ``shared`` (whether another photo has the same stem) is looked up when not given.
+    """
+    photo = Path(photo)
+    if naming not in NAMINGS:
+        raise ValueError(f"naming must be one of {', '.join(NAMINGS)}, not {naming!r}")
+    if naming == "basename":
+        path = _existing(basename_sidecar(photo)) or basename_sidecar(photo)
+    elif naming == "fullname":
+        path = _existing(fullname_sidecar(photo)) or fullname_sidecar(photo)
+    else:
+        full = _existing(fullname_sidecar(photo))
+        base = _existing(basename_sidecar(photo))
+        if full is not None:
+            return full
+        if not for_writing:
+            return base
+        if shared is None:
+            shared = stem_is_shared(photo)
+        if base is not None and not shared:
+            return base
+        return fullname_sidecar(photo) if shared else basename_sidecar(photo)
+    return path if for_writing or path.is_file() else None
+
+
+# -- reading ----------------------------------------------------------------------------------------
+def _parse(data: bytes, path: Path) -> tuple[ET.Element, dict[str, str]]:
+    """Parse untrusted sidecar bytes safely; return the root and the prefixes it declares."""
+    prefixes: dict[str, str] = {}
+    try:
+        for _event, (prefix, uri) in SafeET.iterparse(io.BytesIO(data), events=("start-ns",)):
+            prefixes.setdefault(prefix, uri)
+        root = SafeET.fromstring(data)
+    except (ET.ParseError, DefusedXmlException, ValueError) as exc:
+        raise XmpError(f"{path}: not a well-formed XMP sidecar ({exc}); left untouched") from exc
+    if root.tag not in ("{adobe:ns:meta/}xmpmeta", _RDF + "RDF"):
+        raise XmpError(f"{path}: not an XMP sidecar (root element {root.tag}); left untouched")
+    return root, prefixes
+
+
+def _descriptions(root: ET.Element) -> list[ET.Element]:
+    return list(root.iter(_DESCRIPTION))
+
+
+def _value(desc: ET.Element, name: str) -> str | None:
+    """A simple property written either as an attribute or as a child element."""
+    if name in desc.attrib:
+        return desc.attrib[name]
+    child = desc.find(name)
+    if child is not None and child.text is not None:
+        return child.text.strip()
+    return None
+
+
+def _bag_items(desc: ET.Element, name: str) -> list[ET.Element]:
+    prop = desc.find(name)
+    if prop is None:
+        return []
+    return [li for li in prop.iter(_RDF + "li")]
+
+
+def _li_field(li: ET.Element, name: str) -> str | None:
+    if name in li.attrib:
+        return li.attrib[name]
+    child = li.find(name)
+    return child.text.strip() if child is not None and child.text else None
+
+
+def read_sidecar(path: str | Path) -> SidecarData:
+    """Read rating, label and culler's fields from a sidecar (raises :class:`XmpError` when broken)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise XmpError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    root, _ = _parse(data, path)
+    result = SidecarData()
+    for desc in _descriptions(root):
+        rating = _value(desc, _RATING)
+        if rating is not None and result.rating is None:
+            try:
+                result.rating = max(-1, min(5, int(float(rating))))
+            except ValueError:
+                pass  # an unreadable rating is ignored, not fatal
+        label = _value(desc, _LABEL)
+        if label and result.label is None:
+            result.label = label
+        decision = _value(desc, _CUL + "Decision")
+        if decision in ("pick", "reject", "none"):
+            result.decision = decision
+        for li in _bag_items(desc, _CUL + "Scores"):
+            scorer, score = _li_field(li, _CUL + "Scorer"), _li_field(li, _CUL + "Score")
+            if scorer and score:
+                try:
+                    result.scores[scorer] = (_li_field(li, _CUL + "Version") or "", float(score))
+                except ValueError:
+                    pass
+        for li in _bag_items(desc, _CUL + "Tags"):
+            tag, prob = _li_field(li, _CUL + "Tag"), _li_field(li, _CUL + "Probability")
+            if tag and prob:
+                try:
+                    result.tags[tag] = float(prob)
+                except ValueError:
+                    pass
+    return result
+
+
+# -- writing ----------------------------------------------------------------------------------------
+def _new_root() -> ET.Element:
+    root = ET.Element("{adobe:ns:meta/}xmpmeta", {"{adobe:ns:meta/}xmptk": "culler"})
+    ET.SubElement(root, _RDF + "RDF")
+    return root
+
+
+def _target_description(root: ET.Element) -> ET.Element:
+    """The rdf:Description that gets our fields: the one already holding xmp: fields, else the first."""
+    descriptions = _descriptions(root)
+    for desc in descriptions:
+        if any(k.startswith(_XMP) for k in desc.attrib) or any(
+            c.tag.startswith(_XMP) for c in desc
+        ):
+            return desc
+    if descriptions:
+        return descriptions[0]
+    rdf = root if root.tag == _RDF + "RDF" else root.find(_RDF + "RDF")
+    if rdf is None:
+        rdf = ET.SubElement(root, _RDF + "RDF")
+    return ET.SubElement(rdf, _DESCRIPTION, {_RDF + "about": ""})
+
+
+def _remove(desc: ET.Element, owned: set[str]) -> None:
+    for key in [k for k in desc.attrib if k in owned or k.startswith(_CUL)]:
+        del desc.attrib[key]
+    for child in [c for c in desc if c.tag in owned or c.tag.startswith(_CUL)]:
+        desc.remove(child)
+
+
+def _bag(parent: ET.Element, name: str, rows: list[dict[str, str]]) -> None:
+    bag = ET.SubElement(ET.SubElement(parent, name), _RDF + "Bag")
+    for row in rows:
+        li = ET.SubElement(bag, _RDF + "li", {_RDF + "parseType": "Resource"})
+        for key, value in row.items():
+            ET.SubElement(li, _CUL + key).text = value
+
+
+def merge_sidecar(existing: bytes | None, update: SidecarData, path: Path) -> bytes:
+    """The sidecar bytes after merging ``update`` into ``existing`` (None: a new sidecar).
+
+    ``update.rating``/``label`` of None leave those fields as they are; culler's namespace is replaced
+    as a whole; nothing else changes.
+    """
+    prefixes: dict[str, str] = {}
+    xpacket = False
+    if existing is not None and existing.strip():
+        root, prefixes = _parse(existing, path)
+        xpacket = b"<?xpacket begin" in existing[:200]
+    else:
+        root = _new_root()
+    owned = {
+        name
+        for name, value in ((_RATING, update.rating), (_LABEL, update.label))
+        if value is not None
+    }
+    for desc in _descriptions(root):
+        _remove(desc, owned)
+    desc = _target_description(root)
+    if update.rating is not None:
+        desc.set(_RATING, str(int(update.rating)))
+    if update.label is not None:
+        desc.set(_LABEL, update.label)
+    if update.decision is not None:
+        desc.set(_CUL + "Decision", update.decision)
+    if update.scores:
+        rows = [
+            {"Scorer": sid, "Version": version, "Score": f"{score:.3f}"}
+            for sid, (version, score) in sorted(update.scores.items())
+        ]
+        _bag(desc, _CUL + "Scores", rows)
+    if update.tags:
+        rows = [
+            {"Tag": tag, "Probability": f"{prob:.3f}"}
+            for tag, prob in sorted(update.tags.items(), key=lambda item: (-item[1], item[0]))
+        ]
+        _bag(desc, _CUL + "Tags", rows)
+    _register_prefixes({**prefixes, **NS})
+    ET.indent(root, space=" ")
+    text = ET.tostring(root, encoding="unicode")
+    if xpacket:
+        text = _XPACKET_HEAD + text + _XPACKET_TAIL
+    else:
+        text = '<?xml version="1.0" encoding="UTF-8"?>\n' + text
+    return (text + "\n").encode("utf-8")
+
+
+def _register_prefixes(prefixes: dict[str, str]) -> None:
+    """Keep each namespace's original prefix on output (ElementTree would invent ns0, ns1…)."""
+    for prefix, uri in prefixes.items():
+        if not prefix or prefix == "xml":
+            continue
+        try:
+            ET.register_namespace(prefix, uri)
+        except ValueError:
+            pass  # ElementTree reserves ns0, ns1…: such a prefix gets a generated one
+
+
+def write_sidecar(path: str | Path, update: SidecarData, dry_run: bool = False) -> bool:
+    """Merge ``update`` into the sidecar at ``path`` (created if absent); True when it changed.
+
+    The new file replaces the old one atomically, so a crash never leaves half a sidecar.
+    """
+    path = Path(path)
+    try:
+        existing = path.read_bytes() if path.exists() else None
+    except OSError as exc:
+        raise XmpError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    data = merge_sidecar(existing, update, path)
+    if data == existing:
+        return False
+    if dry_run:
+        return True
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".culler-", suffix=".xmp.tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if existing is not None else 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise XmpError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    return True

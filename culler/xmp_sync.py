@@ -1,0 +1,182 @@
+"""Catalog ↔ sidecar: write culler's ratings and scores to XMP, import ratings from XMP (source ``xmp``).
+
+The sidecar format itself lives in :mod:`culler.xmp`; this module decides what goes in and what comes
+back. Importing appends a rating event only when the sidecar says something the catalog does not, so
+reading the same sidecars twice changes nothing, and the trainer can learn from years of ratings made
+in Lightroom or darktable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from culler.db import Catalog
+from culler.discover import under_roots
+from culler.xmp import SidecarData, XmpError, read_sidecar, sidecar_path, write_sidecar
+
+
+@dataclass
+class SyncReport:
+    """What a write or read did, per file; printed by ``culler xmp`` (``--json``)."""
+
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "errors": self.errors,
+        }
+
+
+def select_photos(catalog: Catalog, paths: Iterable[str | Path] = ()) -> list[dict[str, Any]]:
+    """Readable photos in the catalog, restricted to files/folders in ``paths`` when given."""
+    roots = [Path(os.path.abspath(p)) for p in paths]
+    rows = catalog.query("SELECT id, path FROM photos WHERE status = 'ok' ORDER BY path")
+    return [r for r in rows if not roots or under_roots(r["path"], roots)]
+
+
+def xmp_rating(state: dict[str, Any]) -> int | None:
+    """The ``xmp:Rating`` a catalog rating state maps to (−1 reject), or None when never rated."""
+    if state.get("decision") == "reject":
+        return -1
+    if state.get("stars") is None and state.get("decision") in (None, "none"):
+        return None
+    return int(state.get("stars") or 0)
+
+
+def catalog_update(catalog: Catalog, photo_id: int) -> SidecarData:
+    """What culler knows about a photo, as sidecar fields (rating and label only when rated here)."""
+    state = catalog.current_rating(photo_id)
+    rated = state.get("source") is not None
+    scores = {
+        row[0]: (row[1], float(row[2]))
+        for row in catalog.execute(
+            "SELECT cs.scorer_id, sc.version, cs.score FROM current_scores cs"
+            " JOIN scorers sc ON sc.id = cs.scorer_pk WHERE cs.photo_id = ? AND cs.score IS NOT NULL",
+            [photo_id],
+        )
+    }
+    decision = state.get("decision")
+    return SidecarData(
+        rating=xmp_rating(state) if rated else None,
+        label=state.get("label") if rated else None,
+        decision=decision if rated and decision in ("pick", "reject") else None,
+        scores=scores,
+        tags=catalog.tags_for(photo_id),
+    )
+
+
+class _Folders:
+    """Folder listings, read once each, to tell which photos share a stem."""
+
+    def __init__(self) -> None:
+        self._names: dict[Path, list[str]] = {}
+
+    def shared(self, photo: Path) -> bool:
+        from culler.xmp import stem_is_shared
+
+        names = self._names.get(photo.parent)
+        if names is None:
+            try:
+                names = os.listdir(photo.parent)
+            except OSError:
+                names = []
+            self._names[photo.parent] = names
+        return stem_is_shared(photo, names)
+
+
+def write_sidecars(
+    catalog: Catalog,
+    photos: list[dict[str, Any]] | None = None,
+    *,
+    naming: str = "auto",
+    rated_only: bool = False,
+    dry_run: bool = False,
+) -> SyncReport:
+    """Write (merge) a sidecar for each photo; ``photos`` are rows with ``id`` and ``path``.
+
+    This is also the function culling front ends call after a rating change to keep sidecars in step.
+    """
+    report = SyncReport()
+    folders = _Folders()
+    for photo in select_photos(catalog) if photos is None else photos:
+        path = Path(photo["path"])
+        if not path.exists():
+            report.skipped.append({"path": str(path), "reason": "photo not found on disk"})
+            continue
+        update = catalog_update(catalog, photo["id"])
+        if rated_only and update.rating is None:
+            report.skipped.append({"path": str(path), "reason": "not rated in culler"})
+            continue
+        target = sidecar_path(path, naming, shared=folders.shared(path))
+        try:
+            changed = write_sidecar(target, update, dry_run=dry_run)
+        except XmpError as exc:
+            report.errors.append({"path": str(path), "error": str(exc)})
+            continue
+        if changed:
+            report.changed.append({"path": str(path), "sidecar": str(target), **update.to_json()})
+        else:
+            report.unchanged += 1
+    return report
+
+
+def imported_fields(current: dict[str, Any], data: SidecarData) -> dict[str, Any]:
+    """The rating fields a sidecar changes, compared with the catalog's current state."""
+    changes: dict[str, Any] = {}
+    if data.rating is not None and data.rating != xmp_rating(current):
+        if data.rating == -1:
+            changes["decision"] = "reject"
+        else:
+            changes["stars"] = data.rating
+            if current.get("decision") == "reject":
+                changes["decision"] = "none"
+    if (
+        data.decision == "pick"
+        and data.rating != -1
+        and current.get("decision") != "pick"
+        and changes.get("decision") in (None, "none")
+    ):
+        changes["decision"] = "pick"
+    if data.label is not None and data.label != current.get("label"):
+        changes["label"] = data.label
+    return changes
+
+
+def read_sidecars(
+    catalog: Catalog,
+    photos: list[dict[str, Any]] | None = None,
+    *,
+    naming: str = "auto",
+    dry_run: bool = False,
+) -> SyncReport:
+    """Import ratings and labels from each photo's sidecar as rating events with source ``xmp``."""
+    report = SyncReport()
+    for photo in select_photos(catalog) if photos is None else photos:
+        path = Path(photo["path"])
+        sidecar = sidecar_path(path, naming, for_writing=False)
+        if sidecar is None:
+            report.skipped.append({"path": str(path), "reason": "no sidecar"})
+            continue
+        try:
+            data = read_sidecar(sidecar)
+        except XmpError as exc:
+            report.errors.append({"path": str(path), "error": str(exc)})
+            continue
+        changes = imported_fields(catalog.current_rating(photo["id"]), data)
+        if not changes:
+            report.unchanged += 1
+            continue
+        if not dry_run:
+            catalog.rate(photo["id"], source="xmp", reason=f"sidecar {sidecar.name}", **changes)
+        report.changed.append({"path": str(path), "sidecar": str(sidecar), **changes})
+    return report
