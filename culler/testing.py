@@ -7,6 +7,14 @@ Fixtures:
 * ``run_scorer`` — ``run_scorer(ScorerClass, images)`` loads a scorer and scores PIL images through the
   same validation the scan uses.
 * ``register_test_plugin`` — ``register_test_plugin(obj, name)`` registers a plugin for one test only.
+* ``sample_images`` — the sample photos as ``(name, PIL.Image)`` pairs, for ``run_scorer``.
+* ``run_scan`` — ``run_scan(folder, scorers=None)`` scans a folder into a temp catalog the way
+  ``culler scan`` does and returns ``(catalog, summary)``.
+* ``culler_cli`` — ``culler_cli("scan", folder)`` runs a culler command in-process and returns click's
+  ``Result``; it fails the test with the command's output when the exit code is not ``expect``.
+  ``culler_cli.json("plugins")`` parses a command's JSON output.
+* ``raw_photo`` / ``heic_photo`` — ``raw_photo(image, preview_side=256)`` writes a small real DNG (or
+  HEIC) file, for format plugins and for scorers that must cope with RAW input.
 
 Photos come from scikit-image when it is installed (``pip install scikit-image``) and from synthetic
 patterns otherwise, so a plugin's tests run anywhere.
@@ -14,8 +22,10 @@ patterns otherwise, so a plugin's tests run anywhere.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -140,3 +150,90 @@ def register_test_plugin():
         plugins.unregister_plugin(name)
         plugins.FAILED.pop(name, None)
     scorers.reset_registry()
+
+
+@pytest.fixture
+def sample_images() -> list[tuple[str, Image.Image]]:
+    """The sample photos as (name, RGB image) pairs."""
+    return available_samples()
+
+
+@pytest.fixture
+def run_scan(tmp_path: Path):
+    """Scan folders into a temp catalog in this process, as ``culler scan`` would.
+
+    ``run_scan(folder, scorers=("my-scorer",))`` returns ``(catalog, summary)``; the catalog stays open
+    for the test's assertions and is closed afterwards.
+    """
+    from culler.db import open_catalog
+    from culler.scan import ScanOptions, scan_folders
+
+    opened = []
+
+    def run(folder: Path, scorers: tuple[str, ...] | list[str] | None = None, **options: Any):
+        catalog = open_catalog(tmp_path / f"scan-{len(opened)}.db")
+        opened.append(catalog)
+        options.setdefault("workers", 0)
+        summary = scan_folders(
+            catalog,
+            [Path(folder)],
+            ScanOptions(scorer_ids=list(scorers) if scorers else None, **options),
+            echo=lambda message: None,
+        )
+        return catalog, summary
+
+    yield run
+    for catalog in opened:
+        catalog.close()
+
+
+@pytest.fixture
+def culler_cli():
+    """Run a ``culler`` command in-process: ``culler_cli("list", "--json", expect=0)``."""
+    from click.testing import CliRunner
+
+    from culler.cli import cli
+
+    def run(*args: str, expect: int | None = 0):
+        result = CliRunner().invoke(cli, [str(a) for a in args])
+        if expect is not None and result.exit_code != expect:
+            detail = result.output
+            if result.exception is not None and not isinstance(result.exception, SystemExit):
+                import traceback
+
+                detail += "".join(traceback.format_exception(result.exception))
+            pytest.fail(f"culler {' '.join(map(str, args))} exited {result.exit_code}:\n{detail}")
+        return result
+
+    def run_json(*args: str) -> Any:
+        """Run a command that prints JSON (e.g. ``plugins``, ``list --json``) and parse its stdout."""
+        result = run(*args)
+        return json.loads(getattr(result, "stdout", None) or result.output)
+
+    run.json = run_json
+    return run
+
+
+@pytest.fixture
+def raw_photo(tmp_path: Path):
+    """``raw_photo(image, name="IMG_0001.dng", preview_side=256)`` writes a small real DNG file."""
+    from culler_plugins.formats.synthetic import write_dng
+
+    def make(image: Image.Image | None = None, name: str = "IMG_0001.dng", **options: Any) -> Path:
+        image = image if image is not None else available_samples()[0][1]
+        return write_dng(tmp_path / name, image, **options)
+
+    return make
+
+
+@pytest.fixture
+def heic_photo(tmp_path: Path):
+    """``heic_photo(image, name="IMG_0001.heic")`` writes a HEIC file (skips without pillow-heif)."""
+    pytest.importorskip("pillow_heif", reason="HEIC needs `pip install 'culler[raw]'`")
+    from culler_plugins.formats.synthetic import write_heic
+
+    def make(image: Image.Image | None = None, name: str = "IMG_0001.heic") -> Path:
+        image = image if image is not None else available_samples()[0][1]
+        return write_heic(tmp_path / name, image)
+
+    return make
