@@ -124,6 +124,20 @@ class PhotoListModel(QAbstractListModel):
             self.endInsertRows()
         return len(changed), len(added)
 
+    def reorder(self, order: list[int]) -> None:
+        """Put the rows in ``order`` (a permutation of row numbers), keeping selections valid."""
+        if order == list(range(len(self.records))):
+            return
+        self.layoutAboutToBeChanged.emit()
+        new_row = {old: new for new, old in enumerate(order)}
+        persistent = self.persistentIndexList()
+        self.changePersistentIndexList(
+            persistent, [self.index(new_row[index.row()]) for index in persistent]
+        )
+        self.records = [self.records[i] for i in order]
+        self._row_of = {rec.id: row for row, rec in enumerate(self.records)}
+        self.layoutChanged.emit()
+
     def row_of(self, photo_id: int) -> int | None:
         return self._row_of.get(photo_id)
 
@@ -171,9 +185,9 @@ class Filters:
 class PhotoFilterProxy(QSortFilterProxyModel):
     """Sorts by a scorer's score, stars, decision, date, name or status and filters by all of them.
 
-    Sort keys are computed once per sort in Python (a list indexed by source row), so Qt's sort only
-    compares precomputed tuples. A stack sorts as one unit at the position of its best photo; its other
-    members are hidden unless the stack is expanded.
+    Sorting reorders the source model (see :meth:`sorted_rows`) and the proxy only filters, keeping
+    source order. A stack sorts as one unit at the position of its best photo; its other members are
+    hidden unless the stack is expanded.
     """
 
     def __init__(self, parent=None) -> None:
@@ -181,7 +195,6 @@ class PhotoFilterProxy(QSortFilterProxyModel):
         self.filters = Filters()
         self.sort_key = "name"  # a SORT_KEYS entry or "score:<scorer id>"
         self.descending = False
-        self._keys: list[tuple] = []
         self.setDynamicSortFilter(False)
 
     def source(self) -> PhotoListModel:
@@ -211,9 +224,8 @@ class PhotoFilterProxy(QSortFilterProxyModel):
         self.resort()
 
     def resort(self) -> None:
-        self._compute_keys()
-        self.invalidate()
-        self.sort(0, Qt.SortOrder.AscendingOrder)
+        """Order the source rows by the sort key; the proxy keeps source order (it never sorts itself)."""
+        self.source().reorder(self.sorted_rows())
 
     def toggle_stack(self, group_id: int) -> None:
         expanded = self.source().expanded
@@ -221,40 +233,38 @@ class PhotoFilterProxy(QSortFilterProxyModel):
         self.refilter()
 
     # -- sorting ---------------------------------------------------------------------------------
-    def _value(self, rec: PhotoRecord) -> tuple:
-        """(missing last, value) where a smaller value sorts first in the chosen direction."""
-        sign = -1 if self.descending else 1
+    def _value(self, rec: PhotoRecord):
+        """The sort value of one photo, or None when it has none (those always go last)."""
         key = self.sort_key
         if key.startswith("score:"):
-            value = rec.scores.get(key.split(":", 1)[1])
-            return (1, 0.0) if value is None else (0, sign * value)
+            return rec.scores.get(key.split(":", 1)[1])
         if key == "stars":
-            return (0, sign * (rec.stars or 0))
+            return rec.stars or 0
         if key == "decision":
-            return (0, sign * DECISION_ORDER[rec.flagged])
+            return DECISION_ORDER[rec.flagged]
         if key == "taken":
-            if not rec.taken_at:
-                return (1, 0)
-            return (0, _text_key(rec.taken_at, self.descending))
+            return rec.taken_at or None
         if key == "status":
-            return (0, _text_key(rec.status, self.descending))
-        return (0, _text_key(rec.name.lower(), self.descending))
+            return rec.status
+        return rec.name.lower()
 
-    def _compute_keys(self) -> None:
+    def sorted_rows(self) -> list[int]:
+        """Source rows in display order. Python's sort on precomputed keys takes milliseconds for
+        10,000 photos, where Qt's sort calling a Python ``lessThan`` 140,000 times takes half a second.
+        """
         records = self.source().records
         tops = {r.group_id: r for r in records if r.group_id is not None and r.is_top}
-        keys = []
-        for rec in records:
-            lead = tops.get(rec.group_id, rec) if rec.group_id is not None else rec
-            keys.append((*self._value(lead), lead.path, rec.rank, rec.path))
-        self._keys = keys
-
-    def lessThan(self, left: Index, right: Index) -> bool:
-        keys = self._keys
-        a, b = left.row(), right.row()
-        if a >= len(keys) or b >= len(keys):  # rows appended since the last sort
-            return a < b
-        return keys[a] < keys[b]
+        leads = [tops.get(r.group_id, r) if r.group_id is not None else r for r in records]
+        # A stack sorts as one unit at its best photo's place; inside it, by rank.
+        order = sorted(
+            range(len(records)),
+            key=lambda i: (leads[i].path, records[i].rank, records[i].path),
+        )
+        values = [self._value(lead) for lead in leads]
+        present = [i for i in order if values[i] is not None]
+        missing = [i for i in order if values[i] is None]
+        present.sort(key=values.__getitem__, reverse=self.descending)  # stable both ways
+        return present + missing
 
     # -- filtering -------------------------------------------------------------------------------
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
@@ -286,13 +296,6 @@ class PhotoFilterProxy(QSortFilterProxyModel):
             if not all(word in haystack for word in f.text.lower().split()):
                 return False
         return True
-
-
-def _text_key(text: str, descending: bool) -> tuple:
-    """A key that sorts text descending by negating code points (tuples compare element-wise)."""
-    if not descending:
-        return tuple(ord(c) for c in text)
-    return tuple(-ord(c) for c in text) + (1,)
 
 
 @dataclass
