@@ -153,16 +153,18 @@ class ThumbnailDelegate(QStyledItemDelegate):
             self._paint_stars(painter, QPointF(rect.x() + 4, rect.bottom() - 20), rec.stars)
         if stack:
             size, expanded = stack
-            text = f"{'▾' if expanded else '▸'} {size}" if rec.is_top else f"{rec.rank + 1}/{size}"
-            width = painter.fontMetrics().horizontalAdvance(text) + 24
+            # Collapsed: how many photos the stack holds. Expanded: each member's place in it.
+            text = f"{rec.rank + 1}/{size}" if expanded else str(size)
+            text_width = painter.fontMetrics().horizontalAdvance(text)
+            width = 8 + 12 + 5 + text_width + 8
             pill = QRectF(rect.right() - width - 4, rect.bottom() - 22, width, 18)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(PILL)
             painter.drawRoundedRect(pill, 9, 9)
-            self._paint_stack_icon(painter, QPointF(pill.x() + 7, pill.y() + 4))
+            self._paint_stack_icon(painter, QPointF(pill.x() + 8, pill.y() + 4))
             painter.setPen(QColor(235, 235, 235))
             painter.drawText(
-                pill.adjusted(18, 0, -4, 0),
+                QRectF(pill.x() + 25, pill.y(), text_width + 2, pill.height()),
                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                 text,
             )
