@@ -133,7 +133,10 @@ def write_sidecars(
 def imported_fields(current: dict[str, Any], data: SidecarData) -> dict[str, Any]:
     """The rating fields a sidecar changes, compared with the catalog's current state."""
     changes: dict[str, Any] = {}
-    if data.rating is not None and data.rating != xmp_rating(current):
+    current_rating = xmp_rating(current)
+    # xmp:Rating 0 means "unrated": it must not turn an unrated photo into a rated-0 training example.
+    unrated = data.rating == 0 and current_rating is None
+    if data.rating is not None and data.rating != current_rating and not unrated:
         if data.rating == -1:
             changes["decision"] = "reject"
         else:

@@ -272,3 +272,16 @@ def test_exiftool_reads_our_sidecar(shoot):
     assert astronaut["Scores"][0]["Scorer"] == "technical"
     assert 0 <= float(astronaut["Scores"][0]["Score"]) <= 10
     assert chelsea["Rating"] == -1 and chelsea["Decision"] == "reject"
+
+
+def test_rating_zero_means_unrated_and_is_not_imported(shoot):
+    folder, db = shoot
+    sample_image("rocket").resize((128, 96)).save(folder / "extra.jpg")
+    cat = open_catalog(db)
+    scan_folders(cat, [folder], ScanOptions(workers=0, scorer_ids=["technical"]), echo=print)
+    cat.close()
+    write_sidecar(folder / "extra.xmp", SidecarData(rating=0, label="Blue"))
+    report = run("xmp", "read", "--db", str(db), str(folder / "extra.jpg"))
+    assert report["changed"] == [
+        {"path": str(folder / "extra.jpg"), "sidecar": str(folder / "extra.xmp"), "label": "Blue"}
+    ]
