@@ -130,6 +130,23 @@ def write_sidecars(
     return report
 
 
+def write_sidecars_for(
+    catalog: Catalog, photo_ids: Iterable[int], naming: str = "auto"
+) -> SyncReport:
+    """Write the sidecars of just these photos: what ``culler cull --xmp`` and the GUI call after a
+    rating change, so the editor opened next already sees the decision."""
+    ids = list(photo_ids)
+    rows = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows += catalog.query(
+            f"SELECT id, path FROM photos WHERE status = 'ok' AND id IN ({marks}) ORDER BY path",
+            chunk,
+        )
+    return write_sidecars(catalog, rows, naming=naming)
+
+
 def imported_fields(current: dict[str, Any], data: SidecarData) -> dict[str, Any]:
     """The rating fields a sidecar changes, compared with the catalog's current state."""
     changes: dict[str, Any] = {}

@@ -285,3 +285,17 @@ def test_rating_zero_means_unrated_and_is_not_imported(shoot):
     assert report["changed"] == [
         {"path": str(folder / "extra.jpg"), "sidecar": str(folder / "extra.xmp"), "label": "Blue"}
     ]
+
+
+def test_write_during_culling_touches_only_the_rated_photo(shoot):
+    from culler.xmp_sync import write_sidecars_for
+
+    folder, db = shoot
+    cat = open_catalog(db)
+    photo = cat.photo_by_path(str(folder / "chelsea.jpg"))
+    cat.rate(photo["id"], stars=3, decision="none", source="gui")
+    report = write_sidecars_for(cat, [photo["id"]])
+    cat.close()
+    assert [row["sidecar"] for row in report.changed] == [str(folder / "chelsea.xmp")]
+    assert sorted(p.name for p in folder.glob("*.xmp")) == ["chelsea.xmp"]
+    assert read_sidecar(folder / "chelsea.xmp").rating == 3
