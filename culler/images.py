@@ -154,13 +154,31 @@ def decode_pil(path: str | Path | BinaryIO, max_side: int) -> tuple[Image.Image,
                 info.jpeg_quality = jpeg_quality(im) if im.format == "JPEG" else None
                 info.extra["format"] = im.format
                 if im.format == "JPEG":
-                    im.draft("RGB", (max_side, max_side))
+                    # Ask for the final size with the image's own aspect ratio: draft() keeps both sides at
+                    # least as large as asked, so a square request would halve the DCT scaling of a 3:2 frame.
+                    long_side = max(im.width, im.height)
+                    im.draft(
+                        "RGB",
+                        (
+                            max(1, im.width * max_side // long_side),
+                            max(1, im.height * max_side // long_side),
+                        ),
+                    )
                 full_width = im.width
                 im.load()
                 # JPEG DCT scaling keeps the encoder's 8×8 grid at 8/scale pixels: blockiness needs it.
                 ratio = full_width / im.width
                 period = 8 / ratio if ratio in (1, 2, 4) else None
-                im = ImageOps.exif_transpose(im)
+                if info.orientation in (
+                    2,
+                    3,
+                    4,
+                    5,
+                    6,
+                    7,
+                    8,
+                ):  # exif_transpose copies even when upright
+                    im = ImageOps.exif_transpose(im)
                 if info.orientation in (5, 6, 7, 8):
                     info.width, info.height = info.height, info.width
                 if im.mode != "RGB":
