@@ -99,7 +99,16 @@ def cli() -> None:
     help="Print a machine-readable summary instead of a progress bar.",
 )
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any file could not be read.")
-def scan(folders, db_path, scorers, rescore, workers, device, as_json, strict):
+@click.option(
+    "--batch-timeout",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="A scorer batch, or the decoding of one file, that takes longer is abandoned: the file or "
+    "scorer gets an error row and the scan goes on (0 = no limit).",
+)
+def scan(folders, db_path, scorers, rescore, workers, device, as_json, strict, batch_timeout):
     """Scan FOLDERS recursively and score every new or changed photo.
 
     Unchanged files are not decoded again; moved files keep their scores and ratings; deleted files are
@@ -116,6 +125,8 @@ def scan(folders, db_path, scorers, rescore, workers, device, as_json, strict):
         workers=workers,
         device=device,
         progress=not as_json and sys.stderr.isatty(),
+        batch_timeout=batch_timeout or None,
+        file_timeout=batch_timeout or None,
     )
     try:
         summary = scan_folders(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +47,9 @@ class Catalog:
         )
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
+        # One connection may be shared by threads (the GUI's scan worker and its window): a write
+        # transaction must not interleave with another thread's statements on the same connection.
+        self._lock = threading.RLock()
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
             conn.execute("PRAGMA journal_mode = WAL")
@@ -75,15 +79,21 @@ class Catalog:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction (BEGIN IMMEDIATE, so writers queue instead of deadlocking)."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.rollback()
-            raise
-        else:
-            self.conn.commit()
+        """One short write transaction (BEGIN IMMEDIATE, so writers queue instead of deadlocking).
+
+        IMMEDIATE takes the write lock before the first read, so a read-modify-write such as
+        :meth:`rate` cannot lose another process's update, and waiting for the lock obeys the busy
+        timeout (a deferred transaction that upgrades from read to write fails at once instead).
+        """
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.commit()  # inside the try: a commit that fails (disk full) is rolled back too
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.rollback()
+                raise
 
     def execute(self, sql: str, params: Iterable[Any] | dict = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)

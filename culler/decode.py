@@ -40,6 +40,9 @@ class Decoded:
     info: PhotoInfo | None = None
     image: Image.Image | None = None
     worker_results: dict[str, ScoreResult | str] = field(default_factory=dict)
+    #: Size and mtime of the file when it was read (it may have changed since discovery).
+    size: int | None = None
+    mtime_ns: int | None = None
 
 
 _worker_scorers: dict[str, Scorer] = {}
@@ -89,6 +92,7 @@ def decode_one(job: DecodeJob) -> Decoded:
     try:
         with open(job.path, "rb") as fh:
             data = fh.read()
+            st = os.fstat(fh.fileno())
     except OSError as exc:
         from culler.images import _os_reason
 
@@ -97,6 +101,8 @@ def decode_one(job: DecodeJob) -> Decoded:
     if not data:
         result.error = "empty file (0 bytes)"
         return result
+    if st.st_size == len(data):  # else it was being written while read: keep the discovery state
+        result.size, result.mtime_ns = st.st_size, st.st_mtime_ns
     result.content_hash = hash_bytes(data)
     try:
         image, info = _decode_bytes(job.path, data, job.decode_side)

@@ -9,11 +9,13 @@ scan keeps every finished result and the next run resumes where it stopped.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import multiprocessing
 import os
+import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,14 @@ from culler.db import Catalog, now
 from culler.decode import Decoded, DecodeJob, decode_one, hash_file, init_worker
 from culler.discover import Found, under_roots, walk_photos
 from culler.scorers import EmbeddingScorer, Scorer, get_scorer_classes
-from culler.store import ScoreWriter
+from culler.store import CatalogWriteError, ScoreWriter
 from culler.weights import WeightsMissing
 
 Echo = Callable[[str], None]
+
+#: Default for ``culler scan --batch-timeout``: long enough for a big model batch on a slow CPU or a
+#: 150 MP file, short enough that a hung scorer or decoder does not stall a night's scan.
+DEFAULT_BATCH_TIMEOUT = 300.0
 
 
 @dataclass
@@ -38,7 +44,9 @@ class ScanOptions:
     progress: bool = False
     thumbnails: bool = True
     #: Seconds a model scorer may spend on one batch before it is abandoned for this scan.
-    batch_timeout: float | None = None
+    batch_timeout: float | None = DEFAULT_BATCH_TIMEOUT
+    #: Seconds a decode worker may spend on one file (decode + in-worker scorers) before it is killed.
+    file_timeout: float | None = DEFAULT_BATCH_TIMEOUT
     #: Set from another thread (the GUI) to stop after the results in flight.
     cancel: threading.Event | None = None
     #: Called as ``on_progress(done, total, path)`` after each file is handled.
@@ -149,6 +157,9 @@ def scan_folders(
     except KeyboardInterrupt:
         status = "interrupted"
         raise
+    except CatalogWriteError:
+        status = "failed"
+        raise
     finally:
         if options.cancel is not None and options.cancel.is_set():
             status = "cancelled"
@@ -163,12 +174,23 @@ def scan_folders(
             status=status,
             db=str(catalog.path),
         )
-        catalog.execute(
-            "UPDATE scan_runs SET finished = ?, files_seen = ?, files_scored = ?, errors = ?, status = ?"
-            " WHERE id = ?",
-            [now(), summary["files_seen"], summary["scored"], summary["errors"], status, run_id],
-        )
-        catalog.conn.commit()
+        try:
+            with catalog.transaction() as conn:
+                conn.execute(
+                    "UPDATE scan_runs SET finished = ?, files_seen = ?, files_scored = ?, errors = ?,"
+                    " status = ? WHERE id = ?",
+                    [
+                        now(),
+                        summary["files_seen"],
+                        summary["scored"],
+                        summary["errors"],
+                        status,
+                        run_id,
+                    ],
+                )
+        except sqlite3.Error:
+            if writer.failure is None:
+                raise  # a full disk is already being reported; anything else is new
     plugins.call_safely("scan_finished", db=catalog, summary=summary)
     return summary
 
@@ -322,76 +344,164 @@ def _run(
     workers = options.workers if options.workers is not None else (os.cpu_count() or 1)
     if len(to_decode) < 4:
         workers = 0  # a pool costs more than it saves for a handful of files
+    jobs = {item.path: job(item) for item in to_decode}
+    announced: set[str] = set()
     try:
-        for decoded in _decode_all([job(i) for i in to_decode], specs, workers, options):
+        for decoded in _decode_all(list(jobs.values()), specs, workers, options, writer.disabled):
             item = by_path[decoded.path]
+            for scorer_id in jobs[decoded.path].worker_scorers:
+                if scorer_id in writer.disabled and scorer_id not in announced:
+                    announced.add(scorer_id)
+                    writer.echo(f"{scorer_id}: {writer.disabled[scorer_id]}")
+                if decoded.error is None and scorer_id not in decoded.worker_results:
+                    # Left out of the job because it hung earlier in this scan.
+                    decoded.worker_results[scorer_id] = (
+                        f"not run: {writer.disabled.get(scorer_id, 'no result came back')}"
+                    )
             writer.add_decoded(item, decoded, _root_of(item.path, roots))
             tick(item.path)
             if options.cancel is not None and options.cancel.is_set():
                 break
     finally:
-        writer.flush(final=True)
         progress.close()
+        if writer.failure is None:
+            writer.flush(final=True)
 
 
-def _decode_all(jobs: list[DecodeJob], specs, workers: int, options: ScanOptions):
-    """Yield :class:`Decoded` results as they complete, surviving a decoder that kills its process."""
+def _decode_all(
+    jobs: list[DecodeJob],
+    specs,
+    workers: int,
+    options: ScanOptions,
+    disabled: dict[str, str] | None = None,
+) -> Iterator[Decoded]:
+    """Yield :class:`Decoded` results as they complete, surviving decoders that crash or hang.
+
+    A worker process that dies (a decoder segfault) or makes no progress for ``options.file_timeout``
+    seconds (a hung decoder or in-worker scorer) is killed; the jobs it may have held are retried one
+    at a time, so the one file at fault gets an error row and every other file is scanned normally.
+    ``disabled`` maps in-worker scorers that hung to the reason; they are left out of later jobs.
+    """
     if not jobs:
         return
+    disabled = disabled if disabled is not None else {}
     if workers <= 0:
         init_worker(specs)
         for j in jobs:
             if options.cancel is not None and options.cancel.is_set():
                 return
-            yield decode_one(j)
+            yield decode_one(_without(j, disabled))
         return
     env = {k: v for k, v in os.environ.items() if k.startswith("CULLER_")}
     context = multiprocessing.get_context("spawn")  # fork after torch/Qt threads can deadlock
+    timeout = options.file_timeout or None
 
-    def new_pool() -> cf.ProcessPoolExecutor:
+    def new_pool(n: int = workers) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(
-            workers, mp_context=context, initializer=init_worker, initargs=(specs, env)
+            n, mp_context=context, initializer=init_worker, initargs=(specs, env)
         )
 
     pool = new_pool()
     pending = list(reversed(jobs))
     in_flight: dict[cf.Future, DecodeJob] = {}
     limit = workers * 4
+    last_progress = time.monotonic()
     try:
         while pending or in_flight:
             cancelled = options.cancel is not None and options.cancel.is_set()
             while pending and len(in_flight) < limit and not cancelled:
-                j = pending.pop()
+                j = _without(pending.pop(), disabled)
                 in_flight[pool.submit(decode_one, j)] = j
             if not in_flight:
                 return
-            finished, _ = cf.wait(in_flight, return_when=cf.FIRST_COMPLETED)
-            broken: list[DecodeJob] = []
+            # Poll (rather than block) so a cancel or a hang is noticed within a second.
+            finished, _ = cf.wait(in_flight, timeout=1.0, return_when=cf.FIRST_COMPLETED)
+            suspects: list[DecodeJob] = []
+            if finished:
+                last_progress = time.monotonic()
+            elif timeout and time.monotonic() - last_progress > timeout:
+                # Nothing finished for a whole timeout: the jobs the workers hold are stuck.
+                suspects = [j for f, j in in_flight.items() if f.running()]
+                for f, j in list(in_flight.items()):
+                    if not f.running():
+                        pending.append(j)
+                in_flight.clear()
             for future in finished:
                 j = in_flight.pop(future)
                 try:
                     yield future.result()
                 except cf.process.BrokenProcessPool:
-                    broken.append(j)
-            if broken:
-                # The pool died (a decoder crashed hard). Retry the jobs it held one at a time in a fresh
-                # pool so the file that kills the decoder is found and recorded, and the rest go on.
-                broken += list(in_flight.values())
+                    suspects.append(j)
+            if suspects:
+                # A decoder crashed or hung. Retry what the pool held one at a time in a fresh pool so
+                # the file at fault is found and recorded, and the rest go on.
+                suspects += list(in_flight.values())
                 in_flight.clear()
-                pool.shutdown(wait=False, cancel_futures=True)
-                for j in broken:
-                    pool = new_pool()
-                    try:
-                        yield pool.submit(decode_one, j).result()
-                    except cf.process.BrokenProcessPool:
-                        yield Decoded(
-                            path=j.path,
-                            error="the decoder crashed on this file (corrupt or hostile data)",
-                        )
-                    pool.shutdown(wait=False)
+                _kill(pool)
+                for j in suspects:
+                    yield _isolated(j, new_pool, timeout, disabled)
                 pool = new_pool()
+                last_progress = time.monotonic()
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if in_flight:
+            _kill(pool)  # cancelled, or the consumer stopped early: do not wait for running files
+        else:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _without(job: DecodeJob, disabled: dict[str, str]) -> DecodeJob:
+    if not any(s in disabled for s in job.worker_scorers):
+        return job
+    kept = tuple(s for s in job.worker_scorers if s not in disabled)
+    return dataclasses.replace(job, worker_scorers=kept)
+
+
+def _kill(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop a pool now, even if a worker is stuck in C code (shutdown alone would wait for it)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            process.kill()
+        except (OSError, AttributeError):
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _isolated(job: DecodeJob, new_pool, timeout: float | None, disabled: dict[str, str]) -> Decoded:
+    """Run one suspect job alone; tell a hung in-worker scorer apart from a hung or crashing decoder."""
+    job = _without(job, disabled)
+    pool = new_pool(1)
+    try:
+        return pool.submit(decode_one, job).result(timeout=timeout)
+    except cf.process.BrokenProcessPool:
+        return Decoded(
+            path=job.path, error="the decoder crashed on this file (corrupt or hostile data)"
+        )
+    except cf.TimeoutError:
+        pass
+    finally:
+        _kill(pool)
+    # It hung. Without the in-worker scorers, does the file decode? Then a scorer is at fault.
+    if job.worker_scorers:
+        pool = new_pool(1)
+        try:
+            decoded = pool.submit(decode_one, dataclasses.replace(job, worker_scorers=())).result(
+                timeout=timeout
+            )
+        except (cf.process.BrokenProcessPool, cf.TimeoutError):
+            decoded = None
+        finally:
+            _kill(pool)
+        if decoded is not None:
+            message = f"timed out after {timeout:g} s on one photo; disabled for this scan"
+            for scorer_id in job.worker_scorers:
+                disabled[scorer_id] = message
+                if decoded.error is None:
+                    decoded.worker_results[scorer_id] = message
+            return decoded
+    return Decoded(
+        path=job.path,
+        error=f"decoding took longer than {timeout:g} s (a hung decoder or hostile file); skipped",
+    )
 
 
 class _Progress:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,28 @@ FLUSH_SECONDS = 2.0
 
 class ScorerTimeout(Exception):
     pass
+
+
+class CatalogWriteError(RuntimeError):
+    """The catalog cannot be written (disk full, read-only, I/O error): the scan stops cleanly.
+
+    Everything committed before stays; the batch being written is rolled back, so the next scan
+    redoes exactly the files whose results were not committed.
+    """
+
+
+def _write_error(catalog: Catalog, exc: sqlite3.Error) -> CatalogWriteError:
+    text = str(exc)
+    if "full" in text:
+        hint = f"free some space on the disk holding {catalog.path.parent} and run the scan again"
+    elif "readonly" in text or "read-only" in text:
+        hint = f"make {catalog.path} writable, or pass --db to a catalog you can write"
+    else:
+        hint = "check the disk holding the catalog and run the scan again"
+    return CatalogWriteError(
+        f"cannot write the catalog {catalog.path} ({text}): {hint}; "
+        "results committed so far are kept and the next scan resumes from there"
+    )
 
 
 class _Queue:
@@ -76,6 +99,8 @@ class ScoreWriter:
         for q in self.queues.values():
             q.batch_size = max(1, min(m.scorer.batch_size for m in q.members))
         self.by_id = {s.id: s for s in scorers}
+        #: Set when the catalog stopped accepting writes; nothing more is written this scan.
+        self.failure: CatalogWriteError | None = None
 
     # -- photo rows ------------------------------------------------------------------------------
     def record_error(
@@ -105,6 +130,21 @@ class ScoreWriter:
 
     def flush(self, final: bool = False) -> None:
         """Commit buffered photos and in-worker scores in one transaction, then run full model batches."""
+        if self.failure is not None:
+            raise self.failure
+        try:
+            self._flush(final)
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise  # another writer held the catalog past the busy timeout: not a disk problem
+            self.failure = _write_error(self.catalog, exc)
+            raise self.failure from exc
+        except sqlite3.DatabaseError as exc:  # e.g. SQLITE_IOERR, SQLITE_CORRUPT
+            self.failure = _write_error(self.catalog, exc)
+            raise self.failure from exc
+
+    def _flush(self, final: bool) -> None:
         buffered, self.buffer = self.buffer, []
         self.last_flush = time.monotonic()
         written: dict[str, list[int]] = {}
@@ -125,12 +165,15 @@ class ScoreWriter:
             self.summary["errors"] += 1
             return
         info = d.info
+        # The file may have changed between discovery and reading: keep the state of the bytes scored.
+        size = d.size if d.size is not None else item.size
+        mtime_ns = d.mtime_ns if d.mtime_ns is not None else item.mtime_ns
         photo_id = self._upsert(
             conn,
             item.path,
             root,
-            item.size,
-            item.mtime_ns,
+            size,
+            mtime_ns,
             status="ok",
             error=None,
             content_hash=d.content_hash,
