@@ -456,6 +456,17 @@ def _without(job: DecodeJob, disabled: dict[str, str]) -> DecodeJob:
     return dataclasses.replace(job, worker_scorers=kept)
 
 
+def _alone(job: DecodeJob, new_pool, timeout: float | None) -> Decoded | None:
+    """``job`` in a one-process pool of its own; None when it crashed or hung."""
+    pool = new_pool(1)
+    try:
+        return pool.submit(decode_one, job).result(timeout=timeout)
+    except (cf.process.BrokenProcessPool, cf.TimeoutError):
+        return None
+    finally:
+        _kill(pool)
+
+
 def _kill(pool: cf.ProcessPoolExecutor) -> None:
     """Stop a pool now, even if a worker is stuck in C code (shutdown alone would wait for it)."""
     for process in list((getattr(pool, "_processes", None) or {}).values()):
@@ -480,22 +491,20 @@ def _isolated(job: DecodeJob, new_pool, timeout: float | None, disabled: dict[st
         pass
     finally:
         _kill(pool)
-    # It hung. Without the in-worker scorers, does the file decode? Then a scorer is at fault.
+    # It hung. Without the in-worker scorers, does the file decode? Then one of them is at fault: give
+    # each its own try, keep the results of those that finish and disable those that hang.
     if job.worker_scorers:
-        pool = new_pool(1)
-        try:
-            decoded = pool.submit(decode_one, dataclasses.replace(job, worker_scorers=())).result(
-                timeout=timeout
-            )
-        except (cf.process.BrokenProcessPool, cf.TimeoutError):
-            decoded = None
-        finally:
-            _kill(pool)
+        decoded = _alone(dataclasses.replace(job, worker_scorers=()), new_pool, timeout)
         if decoded is not None:
             message = f"timed out after {timeout:g} s on one photo; disabled for this scan"
-            for scorer_id in job.worker_scorers:
-                disabled[scorer_id] = message
-                if decoded.error is None:
+            for scorer_id in job.worker_scorers if decoded.error is None else ():
+                single = _alone(
+                    dataclasses.replace(job, worker_scorers=(scorer_id,)), new_pool, timeout
+                )
+                if single is not None and scorer_id in single.worker_results:
+                    decoded.worker_results[scorer_id] = single.worker_results[scorer_id]
+                else:
+                    disabled[scorer_id] = message
                     decoded.worker_results[scorer_id] = message
             return decoded
     return Decoded(
