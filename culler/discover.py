@@ -26,11 +26,17 @@ def _display(path: str) -> str:
     return path
 
 
-def walk_photos(roots: list[Path], extensions: set[str] | None = None) -> Iterator[Found]:
+def walk_photos(
+    roots: list[Path],
+    extensions: set[str] | None = None,
+    folder_errors: list[Found] | None = None,
+) -> Iterator[Found]:
     """Yield every photo file under ``roots`` (files given directly are yielded too).
 
     Directory symlinks are followed once per real directory, so a loop ends instead of recursing
     forever. A file whose stat fails (dangling link, link loop, permissions) is yielded with ``error``.
+    A folder that cannot be listed is appended to ``folder_errors`` (when given) with the reason, so the
+    scan can say so and leave the catalog rows of the photos under it alone.
     """
     extensions = {e.lower() for e in (extensions or supported_extensions())}
     seen_dirs: set[tuple[int, int]] = set()
@@ -48,7 +54,12 @@ def walk_photos(roots: list[Path], extensions: set[str] | None = None) -> Iterat
         try:
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:
+            if folder_errors is not None:
+                from culler.images import _os_reason
+
+                reason = _os_reason(exc).replace("this file", "this folder")
+                folder_errors.append(Found(path=directory, error=reason))
             continue  # unreadable folder: nothing under it can be listed
         subdirs = []
         for entry in entries:

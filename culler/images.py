@@ -24,6 +24,9 @@ EXTRA_EXTENSIONS: set[str] = set()
 
 #: Largest image (in pixels) culler decodes. Medium-format backs reach 150 MP; beyond 300 MP is a bomb.
 MAX_PIXELS = 300_000_000
+# PIL's own bomb guard warns at 89 MP, which would refuse a 100 MP medium-format frame: culler's limit
+# rules instead (the warning, turned into an error while decoding, then fires only above MAX_PIXELS).
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
@@ -150,6 +153,11 @@ def decode_pil(path: str | Path | BinaryIO, max_side: int) -> tuple[Image.Image,
                         f"image too large: {im.width}×{im.height} = {pixels / 1e6:.0f} MP "
                         f"(limit {MAX_PIXELS / 1e6:.0f} MP) — possibly a decompression bomb"
                     )
+                full_width = im.width
+                if im.format != "JPEG":
+                    # Decode first: PNG's getexif() loads the pixels itself, and read_metadata would
+                    # swallow the error of a corrupt file, leaving a half-decoded image that looks fine.
+                    im.load()
                 info = read_metadata(im)
                 info.jpeg_quality = jpeg_quality(im) if im.format == "JPEG" else None
                 info.extra["format"] = im.format
@@ -164,7 +172,6 @@ def decode_pil(path: str | Path | BinaryIO, max_side: int) -> tuple[Image.Image,
                             max(1, im.height * max_side // long_side),
                         ),
                     )
-                full_width = im.width
                 im.load()
                 # JPEG DCT scaling keeps the encoder's 8×8 grid at 8/scale pixels: blockiness needs it.
                 ratio = full_width / im.width
@@ -177,7 +184,7 @@ def decode_pil(path: str | Path | BinaryIO, max_side: int) -> tuple[Image.Image,
                     6,
                     7,
                     8,
-                ):  # exif_transpose copies even when upright
+                ):  # exif_transpose copies even if upright
                     im = ImageOps.exif_transpose(im)
                 if info.orientation in (5, 6, 7, 8):
                     info.width, info.height = info.height, info.width

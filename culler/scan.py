@@ -145,9 +145,16 @@ def scan_folders(
         0,
     )
     writer = ScoreWriter(catalog, scorers, summary, options.batch_timeout, echo)
-    found = list(walk_photos(roots))
+    folder_errors: list[Found] = []
+    found = list(walk_photos(roots, folder_errors=folder_errors))
+    for folder in folder_errors:
+        echo(f"cannot list folder {folder.path}: {folder.error}; the photos in it were not scanned")
+    summary["folder_errors"] = [{"path": f.path, "error": f.error} for f in folder_errors]
+    found = _storable(found, summary, echo)
     summary["files_seen"] = len(found)
-    items, stat_errors = _plan(catalog, roots, found, scorers, options, summary)
+    items, stat_errors = _plan(
+        catalog, roots, found, scorers, options, summary, [Path(f.path) for f in folder_errors]
+    )
     for f in stat_errors:
         writer.record_error(f.path, f.size, f.mtime_ns, f.error)
 
@@ -195,6 +202,22 @@ def scan_folders(
     return summary
 
 
+def _storable(found: list[Found], summary: dict[str, Any], echo: Echo) -> list[Found]:
+    """Drop files whose names SQLite cannot store (bytes that are not UTF-8), saying which."""
+    kept, bad = [], 0
+    for f in found:
+        try:
+            f.path.encode("utf-8")
+        except UnicodeEncodeError:
+            bad += 1
+            shown = f.path.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            echo(f"skipped {shown}: its name is not valid UTF-8; rename it to scan it")
+            continue
+        kept.append(f)
+    summary["bad_names"] = bad
+    return kept
+
+
 def _plan(
     catalog: Catalog,
     roots: list[Path],
@@ -202,6 +225,7 @@ def _plan(
     scorers: list[ActiveScorer],
     options: ScanOptions,
     summary: dict[str, Any],
+    unlisted: list[Path] = (),
 ) -> tuple[list[WorkItem], list[Found]]:
     """Compare what is on disk with the catalog: what to decode, what moved, what went missing."""
     known = {
@@ -237,11 +261,15 @@ def _plan(
                 _forget_content(catalog, photo_id)
             items.append(WorkItem(f.path, f.size, f.mtime_ns, photo_id, list(scorers), change))
 
-    # Rows under the scanned roots that are no longer on disk are kept, marked missing.
+    # Rows under the scanned roots that are no longer on disk are kept, marked missing. Photos under
+    # a folder that could not be listed are not known to be gone: they are left as they are.
     gone = [
         (path, row[0], row[1], row[4])
         for path, row in known.items()
-        if path not in seen_paths and row[3] != "missing" and under_roots(path, roots)
+        if path not in seen_paths
+        and row[3] != "missing"
+        and under_roots(path, roots)
+        and not (unlisted and under_roots(path, unlisted))
     ]
     # Moves: a new file with the size and content hash of a vanished one takes over its row.
     by_size: dict[int, list[tuple[str, int, str | None]]] = {}
