@@ -97,3 +97,15 @@ def test_scores_are_on_a_0_to_10_scale_with_reasons():
         assert 0.0 <= r.score <= 10.0
         assert r.reasons
         assert set(r.extra) >= {"sharpness", "exposure", "noise", "compression"}
+
+
+@pytest.mark.parametrize("sigma", [2.0, 5.0, 12.0])
+def test_noise_estimate_recovers_known_sigma(sigma):
+    import numpy as np
+    from culler_plugins.technical import metrics
+
+    rng = np.random.default_rng(1)
+    x = np.linspace(0, 1, 800)
+    smooth = 60 + 120 * np.outer(np.linspace(0, 1, 600), x)  # a gradient: no texture, no noise
+    estimate = metrics.noise_sigma(smooth + rng.normal(0, sigma, smooth.shape))
+    assert estimate == pytest.approx(sigma, rel=0.1)

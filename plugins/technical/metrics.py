@@ -29,23 +29,29 @@ def noise_sigma(y: np.ndarray) -> float:
     standard deviation 6σ. Using the median absolute response over the flattest half of the image keeps
     texture and edges from reading as noise.
     """
-    if min(y.shape) < 3:
+    if min(y.shape) < 4:
         return 0.0
+    # Every other row is plenty for a median and halves the cost (~8 ms at 1024 px instead of ~30).
+    top, mid, bot = y[:-2:2], y[1:-1:2], y[2::2]
     r = (
-        y[:-2, :-2] - 2 * y[:-2, 1:-1] + y[:-2, 2:]
-        - 2 * y[1:-1, :-2] + 4 * y[1:-1, 1:-1] - 2 * y[1:-1, 2:]
-        + y[2:, :-2] - 2 * y[2:, 1:-1] + y[2:, 2:]
-    )  # fmt: skip
+        top[:, :-2] - 2 * top[:, 1:-1] + top[:, 2:]
+        - 2 * mid[:, :-2] + 4 * mid[:, 1:-1] - 2 * mid[:, 2:]
+        + bot[:, :-2] - 2 * bot[:, 1:-1] + bot[:, 2:]
+    ).ravel()  # fmt: skip
     a = np.abs(r)
     # Keep only flat places: gradient magnitude below its median. Noise is measured where there is no detail.
-    gy = np.abs(y[2:, 1:-1] - y[:-2, 1:-1])
-    gx = np.abs(y[1:-1, 2:] - y[1:-1, :-2])
-    g = gx + gy
-    flat = a[g <= np.median(g)]
+    g = (np.abs(bot[:, 1:-1] - top[:, 1:-1]) + np.abs(mid[:, 2:] - mid[:, :-2])).ravel()
+    flat = a[g <= _median(g)]
     if flat.size == 0:
         return 0.0
     # median(|N(0, s)|) = 0.6745 s
-    return float(np.median(flat) / 0.6745 / 6.0)
+    return float(_median(flat) / 0.6745 / 6.0)
+
+
+def _median(x: np.ndarray) -> float:
+    """Median by partial sort (np.median sorts more than it needs to)."""
+    k = x.size // 2
+    return float(np.partition(x, k)[k])
 
 
 def tile_sharpness(y: np.ndarray, sigma: float, grid: int = 8) -> np.ndarray:
