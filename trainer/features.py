@@ -1,0 +1,154 @@
+"""Frozen-backbone features, computed once and cached (seed 002: this is where training time goes).
+
+Catalog photos use the catalog's own ``embeddings`` table (the same vectors ``culler scan`` stores, keyed
+by backbone), so a personal head usually trains without decoding a single photo. Public datasets get a
+small SQLite cache file per backbone. Missing vectors are computed with the base scorer's
+``embed_batch`` and written back as they are made, so an interrupted caching run resumes.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from culler_trainer.data import Sample
+from culler_trainer.progress import progress_bar
+
+Embedder = Callable[[list[Any]], np.ndarray]
+
+
+class FeatureCache:
+    """Vectors by sample key in a SQLite file (for datasets that are not in a catalog)."""
+
+    def __init__(self, path: Path, model: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(str(path))
+        self.model = model
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS features (model TEXT, key TEXT, dim INTEGER, vector BLOB,"
+            " PRIMARY KEY (model, key))"
+        )
+
+    def get(self, keys: list[str]) -> dict[str, np.ndarray]:
+        found = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, dim, blob in self.conn.execute(
+                f"SELECT key, dim, vector FROM features WHERE model = ? AND key IN ({marks})",
+                [self.model, *chunk],
+            ):
+                found[key] = np.frombuffer(blob, dtype=np.float32, count=dim)
+        return found
+
+    def put(self, items: dict[str, np.ndarray]) -> None:
+        with self.conn:
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO features VALUES (?, ?, ?, ?)",
+                [
+                    (self.model, k, int(v.shape[0]), np.ascontiguousarray(v, np.float32).tobytes())
+                    for k, v in items.items()
+                ],
+            )
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class CatalogFeatures:
+    """The catalog's ``embeddings`` table seen through the same get/put interface."""
+
+    def __init__(self, catalog: Any, model: str) -> None:
+        self.catalog = catalog
+        self.model = model
+
+    def get(self, keys: list[str]) -> dict[str, np.ndarray]:
+        found = self.catalog.embeddings(self.model, [int(k) for k in keys])
+        return {str(pid): vec for pid, vec in found.items()}
+
+    def put(self, items: dict[str, np.ndarray]) -> None:
+        from culler.db import now
+
+        with self.catalog.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO embeddings (photo_id, model, dim, vector, created)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        int(k),
+                        self.model,
+                        int(v.shape[0]),
+                        np.ascontiguousarray(v, np.float32).tobytes(),
+                        now(),
+                    )
+                    for k, v in items.items()
+                ],
+            )
+
+    def close(self) -> None:
+        pass
+
+
+def cache_file(root: Path, dataset_name: str, model: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{dataset_name}-{model}")
+    return root / f"{safe}.sqlite"
+
+
+def load_features(
+    samples: list[Sample],
+    store: FeatureCache | CatalogFeatures,
+    embedder: Embedder | None,
+    input_size: int = 224,
+    batch_size: int = 16,
+    progress: bool = False,
+) -> np.ndarray:
+    """(N, D) float32 features for ``samples`` in order, computing and caching the missing ones."""
+    keys = [s.key for s in samples]
+    found = store.get(keys)
+    missing = [s for s in samples if s.key not in found]
+    if missing:
+        if embedder is None:
+            raise RuntimeError(
+                f"{len(missing)} of {len(samples)} photos have no cached '{store.model}' embedding and "
+                "the base scorer cannot compute them (are its weights installed? `culler models list`); "
+                "or run `culler scan` with that scorer first"
+            )
+        with progress_bar(progress, "caching features", len(missing)) as advance:
+            for chunk in _chunks(missing, batch_size):
+                images, ok = _decode(chunk, input_size)
+                if images:
+                    vectors = np.asarray(embedder(images), dtype=np.float32)
+                    new = {s.key: v for s, v in zip(ok, vectors)}
+                    store.put(new)
+                    found.update(new)
+                advance(len(chunk))
+    absent = [k for k in keys if k not in found]
+    if absent:
+        raise RuntimeError(
+            f"{len(absent)} photos could not be decoded for feature caching (e.g. {absent[0]}); "
+            "check the paths or remove them from the dataset"
+        )
+    return np.stack([found[k] for k in keys]).astype(np.float32)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _decode(samples: list[Sample], input_size: int) -> tuple[list[Any], list[Sample]]:
+    from culler.images import ImageError, open_photo
+
+    images, ok = [], []
+    for s in samples:
+        try:
+            image, _ = open_photo(s.path, input_size)
+        except (ImageError, OSError):
+            continue
+        images.append(image)
+        ok.append(s)
+    return images, ok

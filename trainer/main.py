@@ -1,0 +1,314 @@
+"""Training runs: a run folder, the epoch loop over the schedule, checkpoints, resume, registration.
+
+Each run folder holds ``params.json`` (the arguments), ``split.json`` (which samples were held out),
+``metrics.jsonl`` (one line per epoch), ``latest.pt`` (written atomically after every epoch, so a killed
+run resumes with ``--resume``), ``head.safetensors`` (the best epoch's head) and ``result.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from culler_trainer import prepare as setup
+from culler_trainer import scheduler
+from culler_trainer.data import NotEnoughRatings
+from culler_trainer.metrics import split_metrics
+from culler_trainer.models import Head
+from culler_trainer.params import parse_args
+from culler_trainer.progress import progress_bar
+from culler_trainer.train import predict, train_one_epoch
+
+#: ``on_epoch(epoch, metrics)``; HPO uses it to report to Optuna and to prune (by raising).
+EpochCallback = Callable[[int, dict[str, Any]], None]
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    best: dict[str, Any]
+    last: dict[str, Any]
+    head_file: Path | None = None
+    scorer_pk: int | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def default_runs_dir() -> Path:
+    from culler.weights import culler_home
+
+    return culler_home() / "runs"
+
+
+def _jsonable(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+
+
+def _from_json(saved: dict[str, Any]) -> argparse.Namespace:
+    args = argparse.Namespace(**saved)
+    for key in ("db", "ava", "csv", "images", "runs_dir"):
+        if getattr(args, key, None) is not None:
+            setattr(args, key, Path(getattr(args, key)))
+    args.betas = tuple(args.betas)
+    return args
+
+
+def resolve_run_dir(args: argparse.Namespace) -> tuple[argparse.Namespace, Path, bool]:
+    """The run folder, and for --resume the saved arguments; returns (args, run_dir, resuming)."""
+    runs = Path(args.runs_dir) if args.runs_dir else default_runs_dir()
+    if args.resume:
+        if args.resume == "latest":
+            candidates = sorted(
+                (p for p in runs.glob("*") if (p / "latest.pt").exists()),
+                key=lambda p: (p / "latest.pt").stat().st_mtime,
+            )
+            if not candidates:
+                raise FileNotFoundError(f"no run with a checkpoint under {runs} to resume")
+            run_dir = candidates[-1]
+        else:
+            run_dir = Path(args.resume)
+        if not (run_dir / "params.json").exists():
+            raise FileNotFoundError(f"{run_dir} is not a run folder (no params.json)")
+        saved = _from_json(json.loads((run_dir / "params.json").read_text()))
+        saved.device, saved.progress, saved.resume = args.device, args.progress, str(run_dir)
+        return saved, run_dir, True
+    name = args.name or f"{dt.datetime.now():%Y%m%d-%H%M%S}-{args.model}"
+    run_dir = runs / name
+    if (run_dir / "params.json").exists():
+        raise FileExistsError(f"{run_dir} already holds a run; pick another --name or --resume it")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "params.json").write_text(json.dumps(_jsonable(args), indent=2, sort_keys=True))
+    return args, run_dir, False
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """Write to a temp file and rename it over ``path``: a kill never leaves half a checkpoint."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _stages(args: argparse.Namespace, prepared: setup.Prepared) -> list[scheduler.Stage]:
+    if args.schedule:
+        return scheduler.parse_schedule(args.schedule)
+    loss = args.loss or setup.default_loss(args, prepared.dataset)
+    return scheduler.plain_schedule(args.optimizer, args.lr, args.epochs, loss)
+
+
+def run(
+    args: argparse.Namespace,
+    on_epoch: EpochCallback | None = None,
+    prepared: setup.Prepared | None = None,
+) -> RunResult:
+    """Train as ``args`` say; returns the best and last epoch's metrics (and the registration)."""
+    args, run_dir, resuming = resolve_run_dir(args)
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    torch.manual_seed(args.seed)
+    if prepared is None:
+        prepared = setup.prepare(args, run_dir, progress)
+    model = setup.build_model(args, prepared).to(args.device)
+    init = _initialise(model, args, prepared) if not resuming else "resumed"
+    plan = scheduler.plan(_stages(args, prepared), args.lr_step, args.lr_gamma)
+    select = args.select_metric or setup.default_metric(args, prepared.dataset)
+    generator = torch.Generator().manual_seed(args.seed)
+    start, optimizer, best, best_state, history = 0, None, None, None, []
+    if resuming and (run_dir / "latest.pt").exists():
+        ckpt = torch.load(run_dir / "latest.pt", weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        start, best, best_state = ckpt["epoch"] + 1, ckpt["best"], ckpt["best_state"]
+        generator.set_state(ckpt["generator"])
+        if start < len(plan):
+            optimizer = _optimizer(model, args, plan[start])
+            if plan[start].stage == ckpt["stage"]:
+                optimizer.load_state_dict(ckpt["optimizer"])
+        history = _read_history(run_dir, start)
+    catalog_run = _start_catalog_run(prepared, args, run_dir) if not resuming else None
+    with progress_bar(progress, "epochs", len(plan)) as advance:
+        advance(start)
+        for epoch in plan[start:]:
+            started = time.perf_counter()
+            if optimizer is None or epoch.new_stage:
+                optimizer = _optimizer(model, args, epoch)
+            scheduler.set_lr(optimizer, epoch.lr)
+            losses = train_one_epoch(
+                model,
+                prepared.train,
+                optimizer,
+                epoch.loss,
+                args.batch_size,
+                generator,
+                args.device,
+                args.rank_weight,
+                args.rank_margin,
+                progress=False,
+            )
+            metrics = _evaluate(model, prepared, args.device)
+            record = {**epoch.as_dict(), **losses, **metrics, "init": init}
+            record["seconds"] = round(time.perf_counter() - started, 3)
+            history.append(record)
+            with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+            value = metrics.get(f"val_{select}")
+            if best is None or (value is not None and value > best.get(f"val_{select}", -1e9)):
+                best = record
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            atomic_save(
+                {
+                    "epoch": epoch.epoch,
+                    "stage": epoch.stage,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "best": best,
+                    "best_state": best_state,
+                    "generator": generator.get_state(),
+                },
+                run_dir / "latest.pt",
+            )
+            advance(1, info=f"{epoch.optimizer} {epoch.loss} val {select} {value or 0:.3f}")
+            if on_epoch is not None:
+                on_epoch(epoch.epoch, record)
+    result = RunResult(run_dir, best or {}, history[-1] if history else {}, history=history)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    if isinstance(model, Head):
+        result.head_file = run_dir / "head.safetensors"
+        from culler_trainer.registry import save_head
+
+        save_head(model, result.head_file, {"base_scorer": args.scorer})
+    else:
+        atomic_save(model.state_dict(), run_dir / "model.pt")
+    if args.register and prepared.catalog is not None and result.head_file is not None:
+        from culler_trainer.registry import register_head
+
+        summary = {k: v for k, v in result.best.items() if k.startswith("val_")}
+        result.scorer_pk = register_head(
+            prepared.catalog,
+            args.scorer,
+            result.head_file,
+            {"trained": run_dir.name, "embedding_key": prepared.embedding_key, "metrics": summary},
+        )
+    (run_dir / "result.json").write_text(
+        json.dumps(
+            {"best": result.best, "last": result.last, "scorer_pk": result.scorer_pk}, indent=2
+        )
+    )
+    _finish_catalog_run(prepared, catalog_run, result)
+    return result
+
+
+def _optimizer(model: torch.nn.Module, args: argparse.Namespace, epoch: scheduler.EpochPlan):
+    from culler_trainer.models import param_groups
+
+    return scheduler.build_optimizer(
+        epoch.optimizer,
+        param_groups(model, args.head_lr_mult),
+        epoch.lr,
+        args.weight_decay,
+        args.momentum,
+        tuple(args.betas),
+    )
+
+
+def _evaluate(model: torch.nn.Module, prepared: setup.Prepared, device: str) -> dict[str, Any]:
+    val_pred = predict(model, prepared.val, device=device)
+    train_pred = predict(model, prepared.train, device=device)
+    val = split_metrics(
+        val_pred,
+        prepared.val_samples,
+        train_pred,
+        prepared.train_samples,
+        prepared.dataset.subset(prepared.split["val"]).preferences,
+    )
+    train = split_metrics(train_pred, prepared.train_samples)
+    return {
+        **{f"val_{k}": v for k, v in val.items()},
+        **{f"train_{k}": v for k, v in train.items()},
+    }
+
+
+def _initialise(model: torch.nn.Module, args: argparse.Namespace, prepared: setup.Prepared) -> str:
+    """Start from the base head when asked and compatible; say what was used (logged per epoch)."""
+    if not isinstance(model, Head) or args.init == "scratch":
+        return "scratch"
+    from culler_trainer.registry import base_head_state
+
+    state, origin = base_head_state(args, model, prepared.catalog)
+    if state is None:
+        return "scratch"
+    model.net.load_state_dict(state)
+    return origin
+
+
+def _read_history(run_dir: Path, upto: int) -> list[dict[str, Any]]:
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    kept = [r for r in rows if r["epoch"] < upto]
+    # A run killed between the metrics line and the checkpoint would repeat that epoch: drop it.
+    path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    return kept
+
+
+def _start_catalog_run(prepared: setup.Prepared, args: argparse.Namespace, run_dir: Path):
+    if prepared.catalog is None:
+        return None
+    from culler.db import now
+
+    with prepared.catalog.transaction() as conn:
+        return conn.execute(
+            "INSERT INTO training_runs (base_scorer_id, params, started, status, out_dir)"
+            " VALUES (?, ?, ?, 'running', ?)",
+            [args.scorer, json.dumps(_jsonable(args)), now(), str(run_dir)],
+        ).lastrowid
+
+
+def _finish_catalog_run(prepared: setup.Prepared, run_id: int | None, result: RunResult) -> None:
+    if prepared.catalog is None:
+        return
+    from culler.db import now
+
+    with prepared.catalog.transaction() as conn:
+        if run_id is None:
+            row = conn.execute(
+                "SELECT id FROM training_runs WHERE out_dir = ? ORDER BY id DESC LIMIT 1",
+                [str(result.run_dir)],
+            ).fetchone()
+            run_id = row[0] if row else None
+        conn.execute(
+            "UPDATE training_runs SET scorer_pk = ?, metrics = ?, finished = ?, status = 'finished'"
+            " WHERE id = ?",
+            [result.scorer_pk, json.dumps(result.best), now(), run_id],
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m culler_trainer`` / ``culler train``: train, print a summary, exit 0 (2 on errors)."""
+    args = parse_args(argv)
+    try:
+        if args.hpo:
+            from culler_trainer.hpo import run_hpo
+
+            run_hpo(args)
+            return 0
+        result = run(args)
+    except (NotEnoughRatings, FileNotFoundError, FileExistsError, ValueError, RuntimeError) as exc:
+        print(f"culler train: error: {exc}", file=sys.stderr)
+        return 2
+    best = {k: round(v, 4) for k, v in result.best.items() if k.startswith("val_")}
+    print(f"run folder: {result.run_dir}")
+    print(f"best epoch {result.best.get('epoch')}: {json.dumps(best)}")
+    if result.scorer_pk is not None:
+        print(
+            f"registered as scorer version #{result.scorer_pk} ({args.scorer}); "
+            "the next `culler scan` uses it"
+        )
+    return 0

@@ -1,0 +1,229 @@
+"""Trained heads as files, registered as new scorer versions, and moved between machines.
+
+A head file is safetensors with the head's architecture in its metadata (``kind``, ``in_dim``,
+``outputs``, ``labels``, ``embedding_key``), so it can be rebuilt without the run that made it.
+Registering a run adds a ``scorers`` row — version ``<base version>+personal-<sha8>``, weights sha256 =
+the head file's, parent = the base row — and activates it; ``culler scan`` then instantiates the scorer
+with that row's config, whose ``head_file`` / ``head_sha256`` name the head to load.
+An export bundle is a zip of ``manifest.json`` and ``head.safetensors``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from culler_trainer.models import Head, build_head
+
+from culler.weights import WeightsError, scorer_dir, sha256_file
+
+BUNDLE_FORMAT = "culler-personal-model/1"
+#: Config keys that describe one personal head; stripped when a new head is trained on top.
+PERSONAL_KEYS = ("version_tag", "head_file", "head_sha256", "head_kind", "parent", "trained")
+
+
+def save_head(head: Head, path: Path, extra: dict[str, Any] | None = None) -> str:
+    """Write ``head`` as safetensors with its architecture in the metadata; return the sha256."""
+    from safetensors.torch import save_file
+
+    meta = {**head.meta, **(extra or {})}
+    state = {k: v.detach().cpu().contiguous() for k, v in head.net.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(state, str(tmp), metadata={"culler_head": json.dumps(meta, sort_keys=True)})
+    tmp.replace(path)
+    return sha256_file(path)
+
+
+def read_head_meta(path: str | Path) -> dict[str, Any]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        meta = (fh.metadata() or {}).get("culler_head")
+    if not meta:
+        raise WeightsError(f"{path} is not a culler head file (no culler_head metadata)")
+    return json.loads(meta)
+
+
+def load_head(path: str | Path, sha256: str | None = None) -> Head:
+    """Rebuild a head from its file, checking the sha256 first when one is given."""
+    from safetensors.torch import load_file
+
+    if sha256 and sha256_file(path) != sha256:
+        raise WeightsError(f"{path} does not match its sha256; export and import the model again")
+    meta = read_head_meta(path)
+    head = build_head(
+        meta["kind"], int(meta["in_dim"]), int(meta.get("outputs", 1)), meta.get("labels")
+    )
+    head.net.load_state_dict(load_file(str(path)))
+    head.meta = meta
+    head.eval()
+    return head
+
+
+def base_row(catalog: Any, scorer_id: str) -> dict[str, Any] | None:
+    """The scorer row a new personal version descends from: the active one, when there is one."""
+    return catalog.active_scorer(scorer_id)
+
+
+def _base_version(catalog: Any, scorer_id: str, row: dict | None) -> str:
+    try:
+        from culler.scorers import get_scorer_class
+
+        return get_scorer_class(scorer_id).version
+    except KeyError:
+        return row["version"].split("+", 1)[0] if row else "1"
+
+
+def register_head(
+    catalog: Any,
+    scorer_id: str,
+    head_file: Path,
+    details: dict[str, Any] | None = None,
+    parent: int | None = None,
+    activate: bool = True,
+) -> int:
+    """Install ``head_file`` under the scorer's model folder and add (and activate) its scorer row."""
+    sha = sha256_file(head_file)
+    meta = read_head_meta(head_file)
+    dest = scorer_dir(scorer_id) / "personal" / f"{sha[:16]}.safetensors"
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(head_file, dest)
+    row = base_row(catalog, scorer_id)
+    if parent is None and row is not None:
+        parent = row["id"]
+    config = {k: v for k, v in (row["config"] if row else {}).items() if k not in PERSONAL_KEYS}
+    tag = f"personal-{sha[:8]}"
+    config.update(
+        version_tag=tag,
+        head_file=str(dest.resolve()),
+        head_sha256=sha,
+        head_kind=meta["kind"],
+        parent=parent,
+        **(details or {}),
+    )
+    version = f"{_base_version(catalog, scorer_id, row)}+{tag}"
+    pk = catalog.scorer_pk(scorer_id, version, sha, config, parent=parent)
+    if activate:
+        catalog.activate_scorer(pk)
+    return pk
+
+
+def load_personal_head(config: dict[str, Any]) -> Head | None:
+    """The head a scorer row's config names (None when it names none): for scorers to call in load()."""
+    if not config.get("head_file"):
+        return None
+    return load_head(config["head_file"], config.get("head_sha256"))
+
+
+# -- moving a personal model between machines ----------------------------------------------------
+def export_model(catalog: Any, scorer_id: str, out: Path, pk: int | None = None) -> dict[str, Any]:
+    """Write the active (or ``pk``) personal version of ``scorer_id`` to a bundle; return its manifest."""
+    if pk is None:
+        row = catalog.active_scorer(scorer_id)
+    else:
+        rows = catalog.query("SELECT * FROM scorers WHERE id = ?", [pk])
+        row = rows[0] if rows else None
+        if row:
+            row["config"] = json.loads(row["config"] or "{}")
+    if row is None or not row["config"].get("head_file"):
+        raise ValueError(
+            f"{scorer_id} has no personal model in this catalog; train one with "
+            f"`culler train --db CATALOG --scorer {scorer_id}` first"
+        )
+    config = row["config"]
+    head = Path(config["head_file"])
+    if not head.exists() or sha256_file(head) != config["head_sha256"]:
+        raise WeightsError(f"the head file {head} is missing or changed; train the model again")
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "scorer_id": scorer_id,
+        "version": row["version"],
+        "weights_sha256": config["head_sha256"],
+        "config": {k: v for k, v in config.items() if k not in ("head_file", "parent")},
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
+        zf.write(head, "head.safetensors")
+    return manifest
+
+
+def import_model(catalog: Any, bundle: Path, activate: bool = True) -> int:
+    """Register a bundle's head in this catalog (parent = this catalog's base row); return its pk."""
+    try:
+        with zipfile.ZipFile(bundle) as zf:
+            manifest = json.loads(zf.read("manifest.json"))
+            data = zf.read("head.safetensors")
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"{bundle} is not a culler model bundle ({exc})") from exc
+    if manifest.get("format") != BUNDLE_FORMAT:
+        raise ValueError(f"{bundle}: unknown bundle format {manifest.get('format')!r}")
+    scorer_id = manifest["scorer_id"]
+    staging = scorer_dir(scorer_id) / "personal" / "import.tmp"
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    staging.write_bytes(data)  # safetensors only: nothing in a bundle is ever unpickled
+    try:
+        if sha256_file(staging) != manifest["weights_sha256"]:
+            raise WeightsError(f"{bundle}: the head does not match its sha256 (damaged copy?)")
+        read_head_meta(staging)
+        details = {
+            k: v
+            for k, v in manifest["config"].items()
+            if k not in PERSONAL_KEYS and k != "head_kind"
+        }
+        details["imported_from"] = manifest["version"]
+        return register_head(catalog, scorer_id, staging, details, activate=activate)
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+def _compatible(state: dict[str, Any], head: Head) -> bool:
+    own = head.net.state_dict()
+    return set(state) == set(own) and all(state[k].shape == own[k].shape for k in own)
+
+
+def base_head_state(args: Any, head: Head, catalog: Any) -> tuple[dict | None, str]:
+    """Weights to start from: an explicit file, the active personal head, or the scorer's own head.
+
+    Only a state whose tensor names and shapes match the new head is used; otherwise training starts
+    from scratch (and says so in metrics.jsonl's ``init``).
+    """
+    from safetensors.torch import load_file
+
+    candidates: list[tuple[Path, str]] = []
+    if args.init not in ("base", "scratch"):
+        candidates.append((Path(args.init), f"file {args.init}"))
+    else:
+        row = catalog.active_scorer(args.scorer) if catalog is not None else None
+        if row and row["config"].get("head_file"):
+            candidates.append((Path(row["config"]["head_file"]), row["version"]))
+        try:
+            from culler.scorers import get_scorer_class
+            from culler.weights import installed_path
+
+            cls = get_scorer_class(args.scorer)
+            for spec in cls.weights:
+                if spec.name.endswith(".safetensors"):
+                    candidates.append(
+                        (installed_path(args.scorer, spec), f"{args.scorer} {spec.name}")
+                    )
+        except KeyError:
+            pass
+    for path, origin in candidates:
+        if not path.exists():
+            if args.init not in ("base", "scratch"):
+                raise FileNotFoundError(f"--init {path}: no such file")
+            continue
+        state = load_file(str(path))
+        if _compatible(state, head):
+            return state, origin
+        if args.init not in ("base", "scratch"):
+            raise ValueError(
+                f"--init {path} does not fit a {head.kind} head on {head.meta['in_dim']} features"
+            )
+    return None, "scratch"
