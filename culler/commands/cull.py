@@ -1,0 +1,298 @@
+"""``culler groups``, ``culler cull`` and ``culler rate``: culling decisions from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+GAP_HELP = "Frames from one camera at most this many seconds apart form a burst."
+
+
+def _grouping_options(fn):
+    fn = click.option(
+        "--burst-gap",
+        type=click.FloatRange(min=0),
+        default=2.0,
+        show_default=True,
+        metavar="SECONDS",
+        help=GAP_HELP,
+    )(fn)
+    fn = click.option(
+        "--phash-distance",
+        type=click.IntRange(0, 64),
+        default=8,
+        show_default=True,
+        metavar="BITS",
+        help="Photos whose perceptual hashes differ in at most this many of 64 bits are near-duplicates.",
+    )(fn)
+    return click.option(
+        "--clip-similarity",
+        type=click.FloatRange(-1, 1),
+        default=0.95,
+        show_default=True,
+        help="With cached CLIP embeddings, photos at least this similar (cosine) are near-duplicates.",
+    )(fn)
+
+
+def _parse_weights(values: tuple[str, ...]) -> dict[str, float] | None:
+    if not values:
+        return None
+    weights = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        try:
+            weights[name.strip()] = float(number)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise click.BadParameter(
+                f"{value!r}: write SCORER=WEIGHT, e.g. --weight technical=1 --weight faces=0.5",
+                param_hint="--weight",
+            )
+    return weights
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def register(cli: click.Group) -> None:
+    from culler.cli import db_option, open_existing
+
+    @cli.command()
+    @db_option
+    @_grouping_options
+    @click.option(
+        "--rebuild",
+        is_flag=True,
+        help="Recompute every group with these options instead of listing the stored ones.",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Print the groups as JSON.")
+    def groups(db_path, burst_gap, phash_distance, clip_similarity, rebuild, as_json):
+        """List bursts and near-duplicate groups, best photo first.
+
+        Groups are recomputed after every scan; --rebuild recomputes them now with the given options.
+        """
+        from culler.cull import GroupingOptions, load_scores, stored_groups, update_groups
+
+        catalog = open_existing(db_path)
+        try:
+            if rebuild:
+                options = GroupingOptions(burst_gap, phash_distance, clip_similarity)
+                update_groups(catalog, options, full=True)
+            found = stored_groups(catalog)
+            scores = load_scores(catalog, [pid for g in found for pid in g.members])
+        finally:
+            catalog.close()
+        rows = [
+            {
+                "id": g.id,
+                "kind": g.kind,
+                "size": len(g.members),
+                "members": [
+                    {"rank": i, "path": scores[pid].path, "score": scores[pid].value}
+                    for i, pid in enumerate(g.members)
+                    if pid in scores
+                ],
+            }
+            for g in found
+        ]
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        if not rows:
+            click.echo("no bursts or near-duplicates (run `culler scan` first, or try --rebuild)")
+            return
+        for row in rows:
+            click.echo(f"{row['kind']} {row['id']} ({row['size']} photos)")
+            for m in row["members"]:
+                score = "-" if m["score"] is None else f"{m['score']:.2f}"
+                click.echo(f"  #{m['rank'] + 1}  {score:>6}  {m['path']}")
+
+    @cli.command()
+    @db_option
+    @click.option(
+        "--keep-per-group",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="Pick this many of the best frames in each burst or near-duplicate group.",
+    )
+    @click.option(
+        "--reject-below",
+        type=float,
+        default=3.0,
+        show_default=True,
+        metavar="SCORE",
+        help="Reject photos whose combined score (0-10) is below this.",
+    )
+    @click.option(
+        "--keep-top",
+        type=click.FloatRange(0, 100, min_open=True),
+        default=None,
+        metavar="PERCENT",
+        help="Keep only the best PERCENT of the photos picked; the other picks become rejects.",
+    )
+    @click.option(
+        "--weight",
+        "weights",
+        multiple=True,
+        metavar="SCORER=W",
+        help="Rank with these scorers and weights instead of the default mix (repeatable); "
+        "faces=W sets the face penalty per point below 10.",
+    )
+    @_grouping_options
+    @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing in the catalog.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the plan and summary as JSON.")
+    def cull(
+        db_path,
+        keep_per_group,
+        reject_below,
+        keep_top,
+        weights,
+        burst_gap,
+        phash_distance,
+        clip_similarity,
+        dry_run,
+        as_json,
+    ):
+        """Propose pick/reject for every photo, with a reason each, and record them.
+
+        The best frames of each burst are picked, the rest and the misfires (blur, closed eyes, low
+        scores) rejected. Decisions are written with source 'auto'; a decision you made by hand (GUI,
+        `culler rate`, XMP) is never changed.
+        """
+        from culler.cull import (
+            CullOptions,
+            GroupingOptions,
+            Ranking,
+            apply_plan,
+            plan_cull,
+            summarize,
+            update_groups,
+        )
+
+        options = CullOptions(
+            keep_per_group=keep_per_group,
+            reject_below=reject_below,
+            keep_top=keep_top,
+            ranking=Ranking(weights=_parse_weights(weights)),
+            grouping=GroupingOptions(burst_gap, phash_distance, clip_similarity),
+        )
+        catalog = open_existing(db_path)
+        try:
+            if dry_run:
+                plan = plan_cull(catalog, options)
+                written = 0
+            else:
+                update_groups(catalog, options.grouping, options.ranking)
+                from culler.cull import stored_groups
+
+                plan = plan_cull(catalog, options, groups=stored_groups(catalog))
+                written = apply_plan(catalog, plan)
+        finally:
+            catalog.close()
+        summary = summarize(plan)
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "dry_run": dry_run,
+                        "written": written,
+                        "plan": [p.to_json() for p in plan],
+                        "summary": summary,
+                    },
+                    indent=2,
+                )
+            )
+            return
+        _print_plan(plan, summary, dry_run, written)
+
+    @cli.command()
+    @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+    @db_option
+    @click.option("--stars", type=click.IntRange(0, 5), default=None, help="Set 0-5 stars.")
+    @click.option("--pick", "decision", flag_value="pick", help="Mark as a pick.")
+    @click.option("--reject", "decision", flag_value="reject", help="Mark as a reject.")
+    @click.option("--unflag", "decision", flag_value="none", help="Remove pick/reject, keep stars.")
+    @click.option("--clear", is_flag=True, help="Remove stars, pick/reject and label.")
+    @click.option("--label", default=None, help="Set a colour label (e.g. Red).")
+    @click.option(
+        "--undo",
+        is_flag=True,
+        help="Undo the last rating made by hand (a whole `culler rate` command); repeat to go further back.",
+    )
+    def rate(paths, db_path, stars, decision, clear, label, undo):
+        """Rate photos by hand: stars, pick/reject, label; recorded as events you can undo.
+
+        Hand ratings are never changed by `culler cull`. Nothing is deleted: --undo appends the state
+        each photo had before.
+        """
+        from culler.cull import rate_photos, undo_last
+        from culler.query import find_photo
+
+        catalog = open_existing(db_path)
+        try:
+            if undo:
+                if paths or stars is not None or decision or clear or label is not None:
+                    raise click.UsageError("--undo takes no paths or other options")
+                restored = undo_last(catalog)
+                if not restored:
+                    click.echo("nothing to undo")
+                for row in restored:
+                    photo = catalog.photo(row["photo_id"])
+                    click.echo(f"undid event {row['event']}: {photo['path']}")
+                return
+            if not paths:
+                raise click.UsageError("give the photos to rate (PATH...), or --undo")
+            fields: dict = {}
+            if clear:
+                if stars is not None or decision or label is not None:
+                    raise click.UsageError("--clear cannot be combined with other ratings")
+                fields = {"stars": 0, "decision": "none", "label": None}
+            if stars is not None:
+                fields["stars"] = stars
+            if decision:
+                fields["decision"] = decision
+            if label is not None:
+                fields["label"] = label
+            if not fields:
+                raise click.UsageError(
+                    "say what to set: --stars N, --pick, --reject, --unflag, --clear or --label"
+                )
+            ids, missing = [], []
+            for path in paths:
+                photo = find_photo(catalog, path)
+                (missing if photo is None else ids).append(path if photo is None else photo["id"])
+            if missing:
+                raise click.ClickException(
+                    f"not in the catalog: {', '.join(map(str, missing))}; run `culler scan` on "
+                    "their folder first (nothing was rated)"
+                )
+            action = " ".join(f"{k}={v}" for k, v in fields.items())
+            rate_photos(catalog, ids, action, **fields)
+            click.echo(f"rated {len(ids)} photo{'s' * (len(ids) != 1)}: {action}")
+        finally:
+            catalog.close()
+
+
+def _print_plan(plan, summary, dry_run: bool, written: int) -> None:
+    from rich.table import Table
+
+    console = _console()
+    verb = "would " if dry_run else ""
+    for p in plan:
+        if p.changes:
+            console.print(f"{verb}{p.decision:<6} {p.path}  [dim]{p.reason}[/dim]", markup=True)
+    table = Table(title="culler cull" + (" (dry run: nothing changed)" if dry_run else ""))
+    for name in ("decision", "photos", "changes", "most common reason"):
+        table.add_column(name, justify="right" if name in ("photos", "changes") else "left")
+    for row in summary:
+        table.add_row(row["decision"], str(row["photos"]), str(row["changes"]), row["top_reason"])
+    console.print(table)
+    if not dry_run:
+        console.print(f"{written} decisions written (source 'auto')")
