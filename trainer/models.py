@@ -65,8 +65,33 @@ def _is_distribution(out: torch.Tensor) -> bool:
         )
 
 
+class Standardize(nn.Module):
+    """(x − mean) / std with statistics of the training features, saved with the head.
+
+    Heads the trainer builds itself may sit on any features (colour statistics, a new backbone) whose
+    dimensions differ in scale by orders of magnitude; standardising makes a few hundred Adam steps
+    enough. CLIP heads keep the plugin's exact architecture (their inputs are L2-normalised already).
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    def fit(self, x: torch.Tensor) -> None:
+        self.mean.copy_(x.mean(0))
+        self.std.copy_(x.std(0).clamp_min(1e-6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
 def build_head(kind: str, in_dim: int, outputs: int = 1, labels: list[str] | None = None) -> Head:
-    """Build a fresh head; ``outputs`` is the tag or class count for ``tags`` / ``classes``."""
+    """Build a fresh head; ``outputs`` is the tag or class count for ``tags`` / ``classes``.
+
+    Heads built here (not the CLIP plugin's) start with a :class:`Standardize` layer: call
+    :func:`fit_inputs` with the training features.
+    """
     heads = _clip_heads()
     meta: dict[str, Any] = {"kind": kind, "in_dim": in_dim, "outputs": outputs}
     if labels:
@@ -82,16 +107,23 @@ def build_head(kind: str, in_dim: int, outputs: int = 1, labels: list[str] | Non
         if heads is not None and hasattr(heads, "DistributionHead"):
             net = heads.DistributionHead(in_dim)
         else:
-            net = nn.Linear(in_dim, 10)
+            net = nn.Sequential(Standardize(in_dim), nn.Linear(in_dim, 10))
     elif kind == "linear":
-        net = nn.Linear(in_dim, 1)
+        net = nn.Sequential(Standardize(in_dim), nn.Linear(in_dim, 1))
     elif kind in ("tags", "classes"):
         if outputs < 2:
             raise ValueError(f"a {kind} head needs at least 2 outputs, got {outputs}")
-        net = nn.Linear(in_dim, outputs)
+        net = nn.Sequential(Standardize(in_dim), nn.Linear(in_dim, outputs))
     else:
         raise ValueError(f"{kind!r} is not a head on features; choose from {FEATURE_MODELS}")
     return Head(kind, net, meta)
+
+
+def fit_inputs(head: Head, features: torch.Tensor) -> None:
+    """Set the head's input standardisation (if it has one) from the training features."""
+    for module in head.modules():
+        if isinstance(module, Standardize):
+            module.fit(features)
 
 
 class ImageModel(nn.Module):

@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 from culler_trainer import data as datasets
 from culler_trainer.features import CatalogFeatures, FeatureCache, cache_file, load_features
-from culler_trainer.models import FEATURE_MODELS, build_head, build_image_model, freeze_backbone
+from culler_trainer.models import (
+    FEATURE_MODELS,
+    build_head,
+    build_image_model,
+    fit_inputs,
+    freeze_backbone,
+)
 from culler_trainer.train import ImageData, tensor_data
 
 
@@ -163,6 +169,7 @@ def build_model(args: argparse.Namespace, prepared: Prepared):
             args.model, prepared.in_dim, outputs, prepared.dataset.label_names or None
         )
         head.meta["embedding_key"] = prepared.embedding_key
+        fit_inputs(head, prepared.train.inputs)
         return head
     model = build_image_model(args.model, args, outputs)
     if args.unfreeze != "none":  # otherwise the network's own frozen parts stay frozen (SAAN)

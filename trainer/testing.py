@@ -93,7 +93,7 @@ class ColourStatsScorer(EmbeddingScorer):
         import torch
 
         with torch.no_grad():
-            scores = self.head(torch.from_numpy(np.asarray(vectors, dtype=np.float32)))["score"]
+            scores = self.head(torch.from_numpy(np.array(vectors, dtype=np.float32)))["score"]
         return [ScoreResult(score=float(s), reasons=["personal model"]) for s in scores]
 
 
