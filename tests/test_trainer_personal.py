@@ -24,35 +24,41 @@ def hidden_taste(truth, rng):
     )
 
 
-@pytest.fixture
-def rated_catalog(tmp_path, register_test_plugin):
-    register_test_plugin(ColourStatsPlugin, "colour-stats")
+def make_rated_catalog(tmp_path, n, db_name="culler.db"):
+    """Scan ``n`` variants with the colour backbone and the technical scorer, then rate them all."""
     rng = np.random.default_rng(7)
     folder = tmp_path / "shoot"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     bases = [im for _, im in available_samples()]
     taste = {}
-    for i in range(N_PHOTOS):
+    for i in range(n):
         image, truth = variant(bases[i % len(bases)], rng)
         path = folder / f"IMG_{i:04d}.jpg"
         image.save(path, quality=90)
         taste[str(path)] = hidden_taste(truth, rng)
     from culler.db import open_catalog
 
-    catalog = open_catalog(tmp_path / "culler.db")
+    catalog = open_catalog(tmp_path / db_name)
     summary = scan_folders(
         catalog,
         [folder],
         ScanOptions(scorer_ids=["test-colour-aesthetic", "technical"], workers=0, thumbnails=False),
         echo=lambda m: None,
     )
-    assert summary["errors"] == 0 and summary["scored"] == N_PHOTOS
+    assert summary["errors"] == 0 and summary["scored"] == n
     cuts = np.quantile(list(taste.values()), [0.2, 0.4, 0.6, 0.8, 0.35, 0.65])
     for row in catalog.query("SELECT id, path FROM photos"):
         u = taste[row["path"]]
         stars = 1 + int(np.searchsorted(cuts[:4], u))
         decision = "pick" if u > cuts[5] else "reject" if u < cuts[4] else None
         catalog.rate(row["id"], stars=stars, decision=decision, source="test")
+    return catalog, folder
+
+
+@pytest.fixture
+def rated_catalog(tmp_path, register_test_plugin):
+    register_test_plugin(ColourStatsPlugin, "colour-stats")
+    catalog, folder = make_rated_catalog(tmp_path, N_PHOTOS)
     yield catalog, folder
     catalog.close()
 
@@ -123,3 +129,60 @@ def test_personal_model_beats_base_scorers_and_is_used_by_next_scan(
     assert agreement == pytest.approx(personal, abs=1e-6)
     runs = catalog.query("SELECT * FROM training_runs")
     assert runs[-1]["status"] == "finished" and runs[-1]["scorer_pk"] == result.scorer_pk
+
+
+def test_train_export_import_through_the_cli(
+    tmp_path, register_test_plugin, culler_cli, monkeypatch
+):
+    register_test_plugin(ColourStatsPlugin, "colour-stats")
+    catalog, folder = make_rated_catalog(tmp_path, 40)
+    catalog.close()
+    db = tmp_path / "culler.db"
+    common = ["--scorer", "test-colour-aesthetic", "--model", "linear", "--epochs", "5"]
+    culler_cli("train", "--db", db, *common, "--runs-dir", tmp_path / "runs", "--name", "cli")
+    assert (tmp_path / "runs" / "cli" / "head.safetensors").exists()
+    bundle = tmp_path / "taste.cullermodel"
+    culler_cli("models", "export", "test-colour-aesthetic", "-o", bundle, "--db", db)
+
+    # Another machine: its own catalog of the same shoot, its own model folder.
+    other_home = tmp_path / "other-home"
+    monkeypatch.setenv("CULLER_HOME", str(other_home))
+    other = tmp_path / "other.db"
+    culler_cli("scan", folder, "--db", other, "--scorer", "test-colour-aesthetic", "--workers", "0")
+    out = culler_cli("models", "import-personal", bundle, "--db", other).output
+    assert "active" in out
+    from culler.db import open_catalog
+
+    with open_catalog(db) as a, open_catalog(other) as b:
+        mine, theirs = (
+            a.active_scorer("test-colour-aesthetic"),
+            b.active_scorer("test-colour-aesthetic"),
+        )
+        assert (
+            theirs["version"] == mine["version"]
+            and theirs["weights_sha256"] == mine["weights_sha256"]
+        )
+        assert theirs["config"]["head_file"].startswith(str(other_home))
+        assert theirs["parent"] == b.query("SELECT id FROM scorers WHERE version = '1'")[0]["id"]
+        culler_cli(
+            "scan", folder, "--db", other, "--scorer", "test-colour-aesthetic", "--workers", "0"
+        )
+        culler_cli(
+            "scan", folder, "--db", db, "--scorer", "test-colour-aesthetic", "--workers", "0"
+        )
+        assert current_scores(a, "test-colour-aesthetic") == pytest.approx(
+            current_scores(b, "test-colour-aesthetic")
+        )
+    # A damaged bundle is refused with a clear message.
+    (tmp_path / "bad.cullermodel").write_bytes(b"not a zip")
+    result = culler_cli(
+        "models", "import-personal", tmp_path / "bad.cullermodel", "--db", other, expect=1
+    )
+    assert "not a culler model bundle" in result.output
+
+
+def test_too_few_ratings_is_a_clear_error(tmp_path, photo_dir, culler_cli):
+    db = tmp_path / "few.db"
+    culler_cli("scan", photo_dir, "--db", db, "--workers", "0")
+    result = culler_cli("train", "--db", db, expect=2)
+    assert "rate at least 20 photos with both picks and rejects" in result.output

@@ -185,3 +185,17 @@ def test_rating_checks_say_what_to_do(catalog):
     one_class = [data.Sample(key=str(i), score=8.0, decision="pick") for i in range(40)]
     with pytest.raises(data.NotEnoughRatings, match=r"40 picks, 0 rejects"):
         data.check_ratings(one_class)
+
+
+def test_python_m_culler_trainer_help():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "culler_trainer", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--schedule" in done.stdout and "seed000" in done.stdout and "--db" in done.stdout
