@@ -130,7 +130,10 @@ def run(
             if plan[start].stage == ckpt["stage"]:
                 optimizer.load_state_dict(ckpt["optimizer"])
         history = _read_history(run_dir, start)
-    catalog_run = _start_catalog_run(prepared, args, run_dir) if not resuming else None
+    record_run = getattr(args, "record_run", True)
+    catalog_run = (
+        _start_catalog_run(prepared, args, run_dir) if not resuming and record_run else None
+    )
     with progress_bar(progress, "epochs", len(plan)) as advance:
         advance(start)
         for epoch in plan[start:]:
@@ -200,7 +203,8 @@ def run(
             {"best": result.best, "last": result.last, "scorer_pk": result.scorer_pk}, indent=2
         )
     )
-    _finish_catalog_run(prepared, catalog_run, result)
+    if record_run:
+        _finish_catalog_run(prepared, catalog_run, result)
     return result
 
 
