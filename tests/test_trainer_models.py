@@ -11,10 +11,11 @@ from culler_trainer import models
 from culler_trainer.data import Dataset, Sample
 from culler_trainer.params import parse_args
 from culler_trainer.prepare import Prepared
-from culler_trainer.testing import ColourStatsPlugin, variant
+from culler_trainer.testing import ColourStatsPlugin, ColourStatsScorer, variant
 from culler_trainer.train import tensor_data
 from torch import nn
 
+import culler
 from culler.testing import available_samples
 
 
@@ -151,3 +152,59 @@ def test_preferences_alone_teach_the_ranking(tmp_path):
     assert result.history[0]["rank_loss"] > result.history[-1]["rank_loss"]
     # Held-out pairs (both photos unseen in training) are ordered as the hidden utility says.
     assert result.best["val_pref_agreement"] > 0.9
+
+
+class TinyBackboneScorer(ColourStatsScorer):
+    """The colour scorer plus a small conv backbone it offers for fine-tuning."""
+
+    id = "test-tiny-backbone"
+
+    def trainable_backbone(self, device):
+        from torchvision.transforms import v2
+
+        module = nn.Sequential(
+            nn.Conv2d(3, 6, 5, stride=4), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()
+        )
+        transform = v2.Compose(
+            [
+                v2.Resize((48, 48), antialias=True),
+                v2.ToImage(),
+                v2.ToDtype(torch.float32, scale=True),
+            ]
+        )
+        return {"module": module, "transform": transform, "dim": 6, "normalize": True}
+
+
+class TinyBackbonePlugin:
+    @staticmethod
+    @culler.hookimpl
+    def register_scorers(register):
+        register(TinyBackboneScorer)
+
+
+def test_unfrozen_backbone_with_per_group_rates(
+    tmp_path, variants_csv, register_test_plugin, monkeypatch
+):
+    register_test_plugin(TinyBackbonePlugin, "tiny-backbone")
+    seen = []
+    real = trainer_main.train_one_epoch
+
+    def spy(model, data, optimizer, *a, **kw):
+        seen.append([(len(g["params"]), g["lr"]) for g in optimizer.param_groups])
+        return real(model, data, optimizer, *a, **kw)
+
+    monkeypatch.setattr(trainer_main, "train_one_epoch", spy)
+    csv_path, folder = variants_csv
+    args = parse_args(
+        [
+            "--csv", str(csv_path), "--images", str(folder), "--scorer", "test-tiny-backbone",
+            "--model", "linear", "--unfreeze", "all", "--schedule", "adamw:1e-3:2:mse",
+            "--runs-dir", str(tmp_path / "runs"), "--name", "anb-plus",
+        ]
+    )  # fmt: skip
+    result = trainer_main.run(args)
+    # Backbone conv (weight, bias) at the stage rate; the new head (linear weight, bias) at 10×.
+    assert seen == [[(2, pytest.approx(1e-3)), (2, pytest.approx(1e-2))]] * 2
+    assert "val_plcc" in result.best
+    state = torch.load(result.run_dir / "model.pt", weights_only=True)
+    assert "net.backbone.0.weight" in state and "net.head.1.weight" in state

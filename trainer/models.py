@@ -140,6 +140,22 @@ class ImageModel(nn.Module):
         return head_output(self.kind, self.net(x))
 
 
+class BackboneWithHead(nn.Module):
+    """A backbone trained together with a feature head (AnB+): images → features → head."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module, normalize: bool = True) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+        self.normalize = normalize
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.backbone(x)
+        if self.normalize:
+            features = torch.nn.functional.normalize(features, dim=-1)
+        return self.head(features)
+
+
 def build_image_model(kind: str, args: Any, outputs: int = 2) -> ImageModel:
     """SAAN (``build_saan(norm=...)``) or CharLeNet (``build_charlenet(num_classes)``) from their plugins."""
     if kind == "saan":

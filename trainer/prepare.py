@@ -7,6 +7,7 @@ on it.
 from __future__ import annotations
 
 import argparse
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from culler_trainer import data as datasets
 from culler_trainer.features import CatalogFeatures, FeatureCache, cache_file, load_features
 from culler_trainer.models import (
     FEATURE_MODELS,
+    BackboneWithHead,
+    ImageModel,
     build_head,
     build_image_model,
     fit_inputs,
@@ -33,6 +36,8 @@ class Prepared:
     train_samples: list
     val_samples: list
     embedding_key: str | None = None
+    #: For --unfreeze with a head: the base scorer's backbone (see :func:`trainable_backbone`).
+    backbone: dict | None = None
     in_dim: int = 0
     catalog: Any = None
     notes: dict = field(default_factory=dict)
@@ -109,6 +114,20 @@ def lazy_embedder(scorer: Any, key: str, device: str):
     return embed
 
 
+def trainable_backbone(scorer: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The base scorer's backbone for fine-tuning, from its ``trainable_backbone(device)`` method.
+
+    The method returns ``{"module": nn.Module, "transform": PIL image → tensor, "dim": int,
+    "normalize": bool}`` (normalize: L2-normalise the features as the frozen embeddings are).
+    """
+    if scorer is None or not hasattr(scorer, "trainable_backbone"):
+        raise ValueError(
+            f"--unfreeze {args.unfreeze}: scorer {args.scorer!r} does not offer its backbone for "
+            "fine-tuning (it has no trainable_backbone method); train a head on cached features instead"
+        )
+    return scorer.trainable_backbone(args.device)
+
+
 def prepare(args: argparse.Namespace, run_dir: Path, progress: bool = False) -> Prepared:
     dataset, catalog = open_dataset(args)
     split_path = run_dir / "split.json"
@@ -147,7 +166,12 @@ def prepare(args: argparse.Namespace, run_dir: Path, progress: bool = False) -> 
     else:
         from culler_trainer.models import image_transform
 
-        transform = image_transform(args.model)
+        if args.model in FEATURE_MODELS:  # a backbone fine-tuned with its head (AnB+)
+            prepared.backbone = trainable_backbone(base_scorer(args, catalog), args)
+            transform = prepared.backbone["transform"]
+            prepared.in_dim = int(prepared.backbone["dim"])
+        else:
+            transform = image_transform(args.model)
         prepared.train = ImageData(train_set.samples, transform, args.workers)
         prepared.val = ImageData(val_set.samples, transform, args.workers)
     return prepared
@@ -171,7 +195,19 @@ def build_model(args: argparse.Namespace, prepared: Prepared):
         head.meta["embedding_key"] = prepared.embedding_key
         fit_inputs(head, prepared.train.inputs)
         return head
-    model = build_image_model(args.model, args, outputs)
+    if args.model in FEATURE_MODELS:
+        head = build_head(
+            args.model, prepared.in_dim, outputs, prepared.dataset.label_names or None
+        )
+        backbone = copy.deepcopy(
+            prepared.backbone["module"]
+        )  # every model (HPO trial) starts afresh
+        net = BackboneWithHead(backbone, head.net, bool(prepared.backbone.get("normalize", True)))
+        model = ImageModel(
+            args.model, net, {f"net.head.{n}" for n, _ in head.net.named_parameters()}
+        )
+    else:
+        model = build_image_model(args.model, args, outputs)
     if args.unfreeze != "none":  # otherwise the network's own frozen parts stay frozen (SAAN)
         freeze_backbone(model, args.unfreeze)
     return model
