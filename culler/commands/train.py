@@ -11,6 +11,10 @@ from pathlib import Path
 
 import click
 
+#: Name of the personal-model export command in ``culler models`` ("export" unless the models group
+#: already has one, then "export-personal").
+EXPORT_NAME = "export"
+
 
 def _train_help(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
@@ -66,9 +70,11 @@ def register(cli: click.Group) -> None:
         def models() -> None:
             """Scorer models: move personal (trained) models between machines."""
 
-    export_name = "export" if "export" not in models.commands else "export-personal"
+    global EXPORT_NAME
+    if models.commands.get("export") is not None:
+        EXPORT_NAME = "export-personal"
 
-    @models.command(name=export_name)
+    @models.command(name=EXPORT_NAME)
     @click.argument("scorer_id")
     @click.option(
         "-o",
