@@ -347,8 +347,11 @@ def plan_cull(
                     p.reason = f"{label}: kept"
                 else:
                     better = advantage(scores[m], scores[runner_up], personal)
-                    better = better.removeprefix("a ")
-                    p.reason = f"{label}: {better} than #{rank[runner_up]}"
+                    p.reason = (
+                        f"{label}: eyes open, unlike #{rank[runner_up]}"
+                        if better == "open eyes"
+                        else f"{label}: {better.removeprefix('a ')} than #{rank[runner_up]}"
+                    )
             else:
                 best = kept[0]
                 p.decision = "reject"
