@@ -199,3 +199,15 @@ def test_python_m_culler_trainer_help():
     )
     assert done.returncode == 0, done.stderr
     assert "--schedule" in done.stdout and "seed000" in done.stdout and "--db" in done.stdout
+
+
+def test_vectorised_agreement_matches_pairwise_definition():
+    rng = np.random.default_rng(0)
+    target = rng.integers(1, 6, 300).astype(float)
+    pred = np.round(target + rng.normal(0, 1.5, 300))  # rounded: some ties in the prediction
+    keys = {i: float(v) for i, v in enumerate(pred)}
+    expected = metrics.pairwise_agreement(keys, metrics.rating_pairs(dict(enumerate(target))))
+    assert metrics.rating_agreement(pred, target, chunk=64) == (
+        pytest.approx(expected[0]),
+        expected[1],
+    )

@@ -88,7 +88,8 @@ def run_hpo(
             trial.set_user_attr("epochs", epoch + 1)
             trial.set_user_attr("best", best["value"])
             trial.report(value, epoch + 1)
-            if trial.should_prune():
+            # A trial that has run its full budget is complete, whatever the rung statistics say.
+            if epoch + 1 < args.epochs and trial.should_prune():
                 raise optuna.TrialPruned()
 
         trainer_main.run(trial_args, on_epoch=report, prepared=prepared)

@@ -231,7 +231,7 @@ def _evaluate(model: torch.nn.Module, prepared: setup.Prepared, device: str) -> 
         prepared.train_samples,
         prepared.dataset.subset(prepared.split["val"]).preferences,
     )
-    train = split_metrics(train_pred, prepared.train_samples)
+    train = split_metrics(train_pred, prepared.train_samples, personal=False)
     return {
         **{f"val_{k}": v for k, v in val.items()},
         **{f"train_{k}": v for k, v in train.items()},

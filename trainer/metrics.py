@@ -132,6 +132,20 @@ def rating_pairs(targets: Mapping[int, float]) -> list[tuple[int, int]]:
     return pairs
 
 
+def rating_agreement(pred, target, chunk: int = 1024) -> tuple[float, int]:
+    """:func:`pairwise_agreement` over every pair with different targets, vectorised (ties in the
+    prediction count half); returns (agreement, pairs counted)."""
+    p, t = _finite_pair(pred, target)
+    agree, n = 0.0, 0
+    for start in range(0, len(p), chunk):
+        dt = t[start : start + chunk, None] - t[None, :]
+        dp = p[start : start + chunk, None] - p[None, :]
+        better = dt > 0  # each unordered pair counted once: from its better-rated side
+        n += int(better.sum())
+        agree += float((dp[better] > 0).sum() + 0.5 * (dp[better] == 0).sum())
+    return (agree / n if n else 0.0), n
+
+
 def regression_metrics(pred, target) -> dict[str, float]:
     return {
         "plcc": plcc(pred, target),
@@ -147,6 +161,7 @@ def split_metrics(
     train_pred: Mapping[str, np.ndarray] | None = None,
     train_samples: list | None = None,
     preferences: Iterable[tuple[str, str]] = (),
+    personal: bool = True,
 ) -> dict[str, float]:
     """Every metric the targets allow, for one split's predictions (``samples`` in the same order).
 
@@ -167,7 +182,7 @@ def split_metrics(
     if "logits" in pred and samples and all(s.target_class is not None for s in samples):
         guess = np.asarray(pred["logits"]).argmax(axis=1)
         out["accuracy"] = float(np.mean(guess == np.asarray([s.target_class for s in samples])))
-    if scores is not None:
+    if scores is not None and personal:
         by_key = {s.key: float(v) for s, v in zip(samples, scores)}
         decided = [(s, float(v)) for s, v in zip(samples, scores) if s.decision]
         if decided and train_pred is not None and train_samples:
@@ -181,10 +196,8 @@ def split_metrics(
                 out["pick_reject_acc"] = pick_reject_accuracy(
                     [v for _, v in decided], [s.decision == "pick" for s, _ in decided], cut
                 )
-        if all(s.score is not None for s in samples):
-            agreement, n = pairwise_agreement(
-                by_key, rating_pairs({s.key: s.score for s in samples})
-            )
+        if personal and all(s.score is not None for s in samples):
+            agreement, n = rating_agreement(scores, [s.score for s in samples])
             if n:
                 out["agreement"] = agreement
         agreement, n = pairwise_agreement(by_key, preferences)
