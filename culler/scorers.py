@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -94,6 +95,19 @@ class Scorer:
     def score_batch(self, images: list[Image.Image]) -> list[ScoreResult]:
         """Score RGB images (longer side about ``input_size``); return one result per image, in order."""
         raise NotImplementedError
+
+    @classmethod
+    def convert_weights(cls, src: Path, workdir: Path) -> dict[str, Path] | None:
+        """Turn a file the user has (e.g. a published checkpoint in another key layout) into this
+        scorer's weight files, for ``culler models import``.
+
+        Return ``{weight spec name: converted file in workdir}`` (safetensors), or None when ``src``
+        already is one of :attr:`weights` as published (it is then installed unchanged, checked against
+        that spec's sha256). Raise :class:`culler.weights.WeightsError` with a clear message when the
+        file is not something this scorer can use. Load ``src`` only through
+        :func:`culler.weights.load_state_dict`.
+        """
+        return None
 
 
 class EmbeddingScorer(Scorer):

@@ -7,9 +7,12 @@ directory and ``installed_path``). ``culler models pull|import|list`` builds on 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -73,3 +76,162 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+# -- installed files: a manifest per scorer, atomic installs, verified loads ---------------------
+MANIFEST = "manifest.json"
+
+
+def manifest(scorer_id: str) -> dict[str, dict[str, Any]]:
+    """What is installed for ``scorer_id``: ``{file name: {sha256, size, source, origin, installed}}``.
+
+    ``source`` is ``pull`` or ``import``; imported files may be converted (their sha256 is then the
+    converted file's, and ``origin_sha256`` the user's file's).
+    """
+    path = scorer_dir(scorer_id) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_manifest(scorer_id: str, data: dict[str, dict[str, Any]]) -> None:
+    directory = scorer_dir(scorer_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".{MANIFEST}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, directory / MANIFEST)
+
+
+def _safe_name(name: str) -> str:
+    """Weight file names are plain names inside the scorer's folder: no separators, no ``..``."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+        raise WeightsError(f"refusing weight file name {name!r}: it must be a plain file name")
+    return name
+
+
+def install_file(
+    scorer_id: str,
+    name: str,
+    src: str | os.PathLike,
+    expected_sha256: str | None = None,
+    source: str = "import",
+    origin: str = "",
+    origin_sha256: str = "",
+) -> Path:
+    """Copy ``src`` into the scorer's folder as ``name``, atomically, and record it in the manifest.
+
+    When ``expected_sha256`` is given and the copy does not match, nothing is installed and the file
+    already there (if any) stays as it was. Returns the installed path.
+    """
+    directory = scorer_dir(scorer_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    dest = directory / _safe_name(name)
+    tmp = directory / f".{name}.{os.getpid()}.partial"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+            while block := fin.read(1 << 20):
+                digest.update(block)
+                fout.write(block)
+                size += len(block)
+            fout.flush()
+            os.fsync(fout.fileno())
+        sha = digest.hexdigest()
+        if expected_sha256 and sha != expected_sha256.lower():
+            raise WeightsError(
+                f"{scorer_id}: {name} does not match its published sha256 "
+                f"(expected {expected_sha256[:12]}…, got {sha[:12]}…); nothing was installed — "
+                "the download may be damaged or the file is not the one this scorer needs"
+            )
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    data = manifest(scorer_id)
+    stat = dest.stat()
+    data[name] = {
+        "sha256": sha,
+        "size": size,
+        "source": source,
+        "origin": origin or os.fspath(src),
+        "origin_sha256": origin_sha256 or sha,
+        "installed": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "verified_stat": [stat.st_size, stat.st_mtime_ns],
+    }
+    _write_manifest(scorer_id, data)
+    return dest
+
+
+def expected_sha256(scorer_id: str, spec: WeightSpec) -> str:
+    """The sha256 an installed file must have: the manifest's (imports may be converted), else the spec's."""
+    entry = manifest(scorer_id).get(spec.name)
+    return (entry or {}).get("sha256") or spec.sha256
+
+
+def resolve(scorer_id: str, spec: WeightSpec) -> Path:
+    """The verified, installed path of ``spec``, for a scorer's ``load()``.
+
+    Raises :class:`WeightsMissing` when the file is not installed, :class:`WeightsError` when it no
+    longer matches its sha256. The full hash runs once per change of the file (size, mtime_ns): a
+    ViT-L-14 checkpoint is not re-hashed on every scan.
+    """
+    path = installed_path(scorer_id, spec)
+    if not path.is_file():
+        raise WeightsMissing(scorer_id, f"{spec.name} is not in {path.parent}")
+    data = manifest(scorer_id)
+    entry = data.get(spec.name)
+    stat = path.stat()
+    want = expected_sha256(scorer_id, spec)
+    if (
+        entry
+        and entry.get("verified_stat") == [stat.st_size, stat.st_mtime_ns]
+        and entry.get("sha256") == want
+    ):
+        return path
+    got = sha256_file(path)
+    if want and got != want:
+        raise WeightsError(
+            f"{scorer_id}: {path} does not match its sha256 (expected {want[:12]}…, got {got[:12]}…); "
+            f"reinstall it with `culler models pull {scorer_id}` or `culler models import {scorer_id} FILE`"
+        )
+    entry = dict(entry or {"source": "unknown", "origin": str(path)})
+    entry.update(sha256=got, size=stat.st_size, verified_stat=[stat.st_size, stat.st_mtime_ns])
+    data[spec.name] = entry
+    _write_manifest(scorer_id, data)
+    return path
+
+
+def load_state_dict(path: str | os.PathLike, sha256: str | None = None) -> dict[str, Any]:
+    """Load tensors safely: safetensors, or ``torch.load(weights_only=True)`` for ``.pt``/``.pth``/``.bin``.
+
+    A pickle that would run code or build arbitrary objects is refused with :class:`WeightsError`.
+    """
+    path = Path(path)
+    if sha256 and sha256_file(path) != sha256.lower():
+        raise WeightsError(f"{path} does not match its sha256 {sha256[:12]}…; refusing to load it")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except Exception as exc:  # safetensors raises its own error types across versions
+            raise WeightsError(f"{path} is not a valid safetensors file: {exc}") from exc
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:
+        raise WeightsError(
+            f"refused to load {path}: it is not a plain tensor checkpoint (it may contain code or "
+            f"objects that torch.load(weights_only=True) will not run): {exc}"
+        ) from exc
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path} holds a {type(state).__name__}, not a dict of tensors")
+    return state
