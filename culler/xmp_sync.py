@@ -66,10 +66,15 @@ def catalog_update(catalog: Catalog, photo_id: int) -> SidecarData:
         )
     }
     decision = state.get("decision")
+    rating = xmp_rating(state) if rated else None
+    if rated and rating is None:
+        # Rated here, then cleared or undone back to "unrated": XMP's 0 says so, and stops a stale
+        # reject in the sidecar from coming back on the next `culler xmp read`.
+        rating = 0
     return SidecarData(
-        rating=xmp_rating(state) if rated else None,
+        rating=rating,
         label=state.get("label") if rated else None,
-        decision=decision if rated and decision in ("pick", "reject") else None,
+        decision=(decision if decision in ("pick", "reject") else "none") if rated else None,
         scores=scores,
         tags=catalog.tags_for(photo_id),
     )

@@ -1,5 +1,7 @@
 """``culler rate``: hand ratings from the command line, append-only, undoable, and safe from auto-cull."""
 
+import os
+
 import pytest
 
 from culler.cull import apply_plan, plan_cull
@@ -93,3 +95,23 @@ def test_errors_are_clear(scanned, culler_cli, tmp_path):
     assert "6" in result.output
     missing = culler_cli("rate", paths[0], "--pick", "--db", tmp_path / "none.db", expect=1)
     assert "culler scan" in missing.output
+
+
+def test_rate_and_cull_write_sidecars_when_asked(scanned, culler_cli):
+    from culler.xmp import read_sidecar
+
+    db, paths = scanned
+    a = paths[0]
+    out = culler_cli("rate", a, "--reject", "--db", db, "--xmp", "auto").output
+    assert "1 sidecar written" in out
+    sidecar = next(p for p in (a.rsplit(".", 1)[0] + ".xmp", a + ".xmp") if os.path.exists(p))
+    assert read_sidecar(sidecar).rating == -1
+    culler_cli("rate", "--undo", "--db", db, "--xmp", "auto")
+    assert read_sidecar(sidecar).rating in (None, 0)
+
+    plan = culler_cli.json("cull", "--db", db, "--xmp", "auto", "--json")
+    changed = [p for p in plan["plan"] if p.get("changes")]
+    assert len(plan["xmp"]["changed"]) + plan["xmp"]["unchanged"] == len(changed) > 0
+    for p in changed:
+        stem = p["path"].rsplit(".", 1)[0]
+        assert os.path.exists(stem + ".xmp") or os.path.exists(p["path"] + ".xmp")

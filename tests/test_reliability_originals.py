@@ -59,6 +59,11 @@ def test_scan_cull_and_export_never_change_an_original(photo_dir, tmp_path):
     run("export", "picks", tmp_path / "links", "--db", db, "--link")
     run("export", "scores", "--db", db, "--output", tmp_path / "scores.csv")
     run("list", "--db", db, "--sort", "technical")
+    run("groups", "--db", db)
+    run("cull", "--db", db, "--dry-run")
+    run("cull", "--db", db, "--xmp", "auto")  # decisions and their sidecars
+    run("rate", photo_dir / "astronaut.jpg", "--stars", "3", "--db", db, "--xmp", "fullname")
+    run("rate", "--undo", "--db", db)
 
     assert fingerprint(photo_dir) == before
     exported = sorted(p.name for p in (tmp_path / "out").iterdir() if p.suffix != ".xmp")

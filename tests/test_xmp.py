@@ -116,7 +116,7 @@ def test_write_then_read_round_trips_through_a_fresh_catalog(shoot, tmp_path):
     report = run("xmp", "write", "--db", str(db))
     assert len(report["changed"]) == 3 and not report["errors"]
     astronaut = read_sidecar(folder / "astronaut.xmp")
-    assert (astronaut.rating, astronaut.label, astronaut.decision) == (4, "Green", None)
+    assert (astronaut.rating, astronaut.label, astronaut.decision) == (4, "Green", "none")
     assert set(astronaut.scores) == {"technical"} and 0 <= astronaut.scores["technical"][1] <= 10
     assert read_sidecar(folder / "chelsea.xmp").rating == -1
     coffee = read_sidecar(folder / "coffee.xmp")

@@ -54,6 +54,38 @@ def _parse_weights(values: tuple[str, ...]) -> dict[str, float] | None:
     return weights
 
 
+def _xmp_option(fn):
+    from culler.commands.xmp import NAMING_HELP, NAMINGS
+
+    return click.option(
+        "--xmp",
+        "xmp_naming",
+        type=click.Choice(NAMINGS),
+        default=None,
+        envvar="CULLER_XMP_ON_RATE",
+        help="Also write the changed photos' XMP sidecars now, with this naming "
+        "(so Lightroom/darktable/Capture One see the decisions). " + NAMING_HELP,
+    )(fn)
+
+
+def _write_xmp(catalog, photo_ids, naming: str | None, quiet: bool = False):
+    """Write the sidecars of the photos whose rating just changed, and say what happened."""
+    if not naming or not photo_ids:
+        return None
+    from culler.xmp_sync import write_sidecars_for
+
+    report = write_sidecars_for(catalog, photo_ids, naming=naming)
+    if quiet:
+        return report
+    click.echo(
+        f"xmp: {len(report.changed)} sidecar{'s' * (len(report.changed) != 1)} written, "
+        f"{report.unchanged} unchanged, {len(report.errors)} error{'s' * (len(report.errors) != 1)}"
+    )
+    for error in report.errors:
+        click.echo(f"xmp: {error.get('path')}: {error.get('error')}", err=True)
+    return report
+
+
 def _console():
     from rich.console import Console
 
@@ -146,6 +178,7 @@ def register(cli: click.Group) -> None:
         "faces=W sets the face penalty per point below 10.",
     )
     @_grouping_options
+    @_xmp_option
     @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing in the catalog.")
     @click.option("--json", "as_json", is_flag=True, help="Print the plan and summary as JSON.")
     def cull(
@@ -157,6 +190,7 @@ def register(cli: click.Group) -> None:
         burst_gap,
         phash_distance,
         clip_similarity,
+        xmp_naming,
         dry_run,
         as_json,
     ):
@@ -184,6 +218,7 @@ def register(cli: click.Group) -> None:
             grouping=GroupingOptions(burst_gap, phash_distance, clip_similarity),
         )
         catalog = open_existing(db_path)
+        xmp_report = None
         try:
             if dry_run:
                 plan = plan_cull(catalog, options)
@@ -194,6 +229,8 @@ def register(cli: click.Group) -> None:
 
                 plan = plan_cull(catalog, options, groups=stored_groups(catalog))
                 written = apply_plan(catalog, plan)
+                changed = [p.photo_id for p in plan if p.changes]
+                xmp_report = _write_xmp(catalog, changed, xmp_naming, quiet=as_json)
         finally:
             catalog.close()
         summary = summarize(plan)
@@ -205,6 +242,7 @@ def register(cli: click.Group) -> None:
                         "written": written,
                         "plan": [p.to_json() for p in plan],
                         "summary": summary,
+                        "xmp": xmp_report.to_json() if xmp_report else None,
                     },
                     indent=2,
                 )
@@ -226,7 +264,8 @@ def register(cli: click.Group) -> None:
         is_flag=True,
         help="Undo the last rating made by hand (a whole `culler rate` command); repeat to go further back.",
     )
-    def rate(paths, db_path, stars, decision, clear, label, undo):
+    @_xmp_option
+    def rate(paths, db_path, stars, decision, clear, label, undo, xmp_naming):
         """Rate photos by hand: stars, pick/reject, label; recorded as events you can undo.
 
         Hand ratings are never changed by `culler cull`. Nothing is deleted: --undo appends the state
@@ -246,6 +285,7 @@ def register(cli: click.Group) -> None:
                 for row in restored:
                     photo = catalog.photo(row["photo_id"])
                     click.echo(f"undid event {row['event']}: {photo['path']}")
+                _write_xmp(catalog, [row["photo_id"] for row in restored], xmp_naming)
                 return
             if not paths:
                 raise click.UsageError("give the photos to rate (PATH...), or --undo")
@@ -276,6 +316,7 @@ def register(cli: click.Group) -> None:
             action = " ".join(f"{k}={v}" for k, v in fields.items())
             rate_photos(catalog, ids, action, **fields)
             click.echo(f"rated {len(ids)} photo{'s' * (len(ids) != 1)}: {action}")
+            _write_xmp(catalog, ids, xmp_naming)
         finally:
             catalog.close()
 
