@@ -92,6 +92,7 @@ class CullingActions:
     def _apply(self, ids: list[int], label: str, **change) -> None:
         after = self.history.apply(ids, label=label, **change)
         self._show_ratings(after)
+        self._report_xmp()
         if self.auto_advance and len(ids) == 1 and "decision" in change:
             if self._in_compare():
                 self.stage.move_focus(1)
@@ -107,6 +108,15 @@ class CullingActions:
         if len(restored) == 1 and not self._in_compare():
             self.select_photo(next(iter(restored)))
         self.statusBar().showMessage(f"Undone ({len(restored)} photo(s))", 3000)
+        self._report_xmp()
+
+    def _report_xmp(self) -> None:
+        """A sidecar that could not be written is said in the status bar (the rating itself is saved)."""
+        errors = self.history.xmp_errors if self.history is not None else []
+        if errors:
+            self.statusBar().showMessage(
+                f"Rating saved, but the XMP sidecar was not written: {errors[0]['error']}", 8000
+            )
 
     def _show_ratings(self, states: dict[int, dict]) -> None:
         for pid, state in states.items():

@@ -159,8 +159,21 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         advance = action(view, "Advance After Pick/Reject", self._toggle_advance)
         advance.setCheckable(True)
         advance.setChecked(self.auto_advance)
+        xmp = action(photo, "Write XMP Sidecars on Every Rating", self._toggle_xmp)
+        xmp.setCheckable(True)
+        xmp.setChecked(self._xmp_naming() is not None)
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "Keyboard Shortcuts", self._show_keys, "F1")
+
+    def _xmp_naming(self) -> str | None:
+        """The sidecar naming to write on every rating (QSettings ``xmp/on_rate``), or None for off."""
+        value = self.settings.value("xmp/on_rate", "")
+        return str(value) if value in ("auto", "basename", "fullname") else None
+
+    def _toggle_xmp(self, checked: bool) -> None:
+        self.settings.setValue("xmp/on_rate", "auto" if checked else "")
+        if self.history is not None:
+            self.history.xmp_naming = self._xmp_naming()
 
     def _add_plugin_panels(self) -> None:
         def register(title: str, factory) -> None:
@@ -197,7 +210,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
             self.catalog.close()
         self.db_path = Path(db_path)
         self.catalog = open_catalog(self.db_path)
-        self.history = RatingHistory(self.catalog)
+        self.history = RatingHistory(self.catalog, xmp_naming=self._xmp_naming())
         self.thumbnails.clear()
         self.thumbnails.thumb_dir = thumb_dir_for(self.db_path)
         self.models_panel.set_catalog(self.db_path)

@@ -25,10 +25,21 @@ class _Step:
 class RatingHistory:
     """Applies rating changes for the GUI and remembers how to undo them (one step per action)."""
 
-    def __init__(self, catalog: Catalog, limit: int = 500) -> None:
+    def __init__(self, catalog: Catalog, limit: int = 500, xmp_naming: str | None = None) -> None:
         self.catalog = catalog
         self.limit = limit
+        #: When set ("auto", "basename", "fullname"), every change also rewrites the photos' sidecars.
+        self.xmp_naming = xmp_naming
+        #: The last sidecar write's problems (shown in the status bar), empty when all went well.
+        self.xmp_errors: list[dict[str, str]] = []
         self._steps: list[_Step] = []
+
+    def _sync_xmp(self, photo_ids: Iterable[int]) -> None:
+        if not self.xmp_naming:
+            return
+        from culler.xmp_sync import write_sidecars_for
+
+        self.xmp_errors = write_sidecars_for(self.catalog, photo_ids, naming=self.xmp_naming).errors
 
     def apply(
         self,
@@ -56,6 +67,7 @@ class RatingHistory:
         if before:
             self._steps.append(_Step(label, before))
             del self._steps[: -self.limit]
+            self._sync_xmp(after)
         return after
 
     def can_undo(self) -> bool:
@@ -77,6 +89,7 @@ class RatingHistory:
                 reason=f"undo {step.label}".strip(),
             )
             restored[pid] = {"stars": state["stars"], "decision": state["decision"]}
+        self._sync_xmp(restored)
         return restored
 
     def prefer(self, winner: int, losers: Iterable[int]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 from PySide6.QtCore import Qt
@@ -156,3 +157,22 @@ def test_models_panel_lists_scorers_and_saves_choice(window, qtbot, scanned, set
     assert "technical" not in enabled_scorer_ids(settings)
     if not panel.train_button.isEnabled():
         assert panel.train_button.toolTip()  # says why training is unavailable
+
+
+def test_xmp_on_rating_writes_the_sidecar_when_switched_on(window, qtbot, scanned):
+    from culler.xmp import read_sidecar
+
+    open_window(window, qtbot, scanned)
+    window.auto_advance = False
+    pid = current(window)
+    photo = window.catalog.photo(pid)["path"]
+    stem = photo.rsplit(".", 1)[0]
+    window._toggle_xmp(True)
+    qtbot.keyClick(window.grid, Qt.Key.Key_X)
+    sidecar = next(p for p in (stem + ".xmp", photo + ".xmp") if os.path.exists(p))
+    assert read_sidecar(sidecar).rating == -1
+    qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert read_sidecar(sidecar).rating == 0  # back to unrated: no stale reject
+    window._toggle_xmp(False)
+    qtbot.keyClick(window.grid, Qt.Key.Key_4)
+    assert read_sidecar(sidecar).rating == 0  # switched off: sidecar left alone
