@@ -80,6 +80,8 @@ class CharLeNetScorer(Scorer):
         self.model = None
 
     def load(self, device: str = "cpu") -> None:
+        import torch
+
         from culler.weights import expected_sha256, load_state_dict, resolve
 
         spec = weight_spec(self.classes)
@@ -91,7 +93,12 @@ class CharLeNetScorer(Scorer):
         model = CaffeNet(self.classes)
         convert.check(state, model)
         model.load_state_dict(state, strict=True)
-        self.model = model.to(device).eval()
+        # channels_last: oneDNN's (and cuDNN's) fast convolution layout; +28 % (SAAN) and +17 %
+        # (CharLeNet) images/s on a 2-core CPU, see benchmarks/scorer_throughput.py. MPS keeps the
+        # default layout (untested there).
+        cuda_or_cpu = device.split(":")[0] in ("cpu", "cuda")
+        self.memory_format = torch.channels_last if cuda_or_cpu else torch.contiguous_format
+        self.model = model.to(device, memory_format=self.memory_format).eval()
         self.device = device
         self.weights_sha256 = expected_sha256(self.id, spec)
 
@@ -102,6 +109,7 @@ class CharLeNetScorer(Scorer):
         if self.model is None:
             raise RuntimeError("charlenet: score_batch called before load()")
         x = torch.stack([preprocess(im) for im in images]).to(self.device)
+        x = x.contiguous(memory_format=self.memory_format)
         with torch.inference_mode():
             probs = torch.softmax(self.model(x).float(), dim=-1).cpu().tolist()
         names = CLASS_NAMES[self.classes]
