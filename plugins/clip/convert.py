@@ -1,0 +1,201 @@
+"""Reading CLIP weight files safely, and converting what users have into culler's layout.
+
+Two kinds of file reach ``culler models import clip-aesthetic FILE``:
+
+* a LAION "improved aesthetic predictor" head: ``torch.save`` of an ``nn.Sequential`` state dict whose
+  Linear layers sit at indices 0, 2, 4, 6 and 7 (dropouts between them hold no tensors), keys
+  ``layers.N.weight`` / ``layers.N.bias``. :class:`~culler_plugins.clip.heads.MLPRegressor` uses the
+  same layout, so converting means checking every shape and rewriting as float32 safetensors;
+* an open_clip backbone (``open_clip_pytorch_model.bin`` or ``open_clip_model.safetensors``), checked
+  tensor by tensor against the configured architecture (built on the meta device: no memory).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from culler.weights import WeightsError, load_state_dict, sha256_file
+
+#: (out, in) of the LAION head's Linear layers by index; ``None`` is the embedding width.
+LAION_LAYERS = {0: (1024, None), 2: (128, 1024), 4: (64, 128), 6: (16, 64), 7: (1, 16)}
+
+
+def is_safetensors(path: Path) -> bool:
+    """safetensors files start with an 8-byte header length and a JSON header."""
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    if len(head) < 9 or head[8:9] != b"{":
+        return False
+    (size,) = struct.unpack("<Q", head[:8])
+    return 0 < size < path.stat().st_size
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """Tensors of a weight file, by content rather than name: safetensors, else a plain torch
+    checkpoint through ``torch.load(weights_only=True)`` (anything that would run code is refused)."""
+    path = Path(path)
+    if is_safetensors(path):
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except Exception as exc:
+            raise WeightsError(f"{path} is not a valid safetensors file: {exc}") from exc
+    if path.suffix != ".safetensors":
+        return load_state_dict(path)
+    import pickle
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:
+        raise WeightsError(
+            f"refused to load {path}: not a plain tensor checkpoint ({exc})"
+        ) from exc
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path} holds a {type(state).__name__}, not a dict of tensors")
+    return state.get("state_dict", state) if isinstance(state.get("state_dict"), dict) else state
+
+
+def state_mismatch(state: dict[str, Any], expected: dict[str, Any]) -> str:
+    """ "" when ``state`` has exactly the expected tensor names and shapes, else a short description."""
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    shapes = [
+        f"{k} {tuple(state[k].shape)} ≠ {tuple(expected[k].shape)}"
+        for k in expected
+        if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
+    ]
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} tensors missing, e.g. {missing[0]}")
+    if extra:
+        parts.append(f"{len(extra)} unexpected, e.g. {extra[0]}")
+    if shapes:
+        parts.append(f"{len(shapes)} of another shape, e.g. {shapes[0]}")
+    return "; ".join(parts)
+
+
+# -- LAION aesthetic head ---------------------------------------------------------------------------
+def laion_in_dim(state: dict[str, Any]) -> int | None:
+    """The embedding width of a LAION-layout head, or None when ``state`` is not one."""
+    want = {f"layers.{i}.{p}" for i in LAION_LAYERS for p in ("weight", "bias")}
+    if set(state) != want:
+        return None
+    in_dim = int(state["layers.0.weight"].shape[1])
+    for i, (out, inp) in LAION_LAYERS.items():
+        if tuple(state[f"layers.{i}.weight"].shape) != (out, inp or in_dim):
+            return None
+        if tuple(state[f"layers.{i}.bias"].shape) != (out,):
+            return None
+    return in_dim
+
+
+def convert_laion(state: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """A LAION head's tensors as :class:`MLPRegressor` weights (float32, contiguous), checked by a
+    strict load."""
+    from culler_plugins.clip.heads import MLPRegressor
+
+    in_dim = laion_in_dim(state)
+    if in_dim is None:
+        raise WeightsError("not a LAION aesthetic-predictor head (expected layers.0 … layers.7)")
+    out = {k: v.detach().to(torch.float32).contiguous() for k, v in state.items()}
+    MLPRegressor(in_dim).load_state_dict(out, strict=True)
+    return out
+
+
+# -- open_clip backbone -----------------------------------------------------------------------------
+def backbone_state(state: dict[str, Any]) -> dict[str, Any]:
+    """open_clip's small fix-ups of saved checkpoints: DataParallel ``module.`` prefixes, a 0-d vs 1-d
+    ``logit_scale``, and text position ids some exporters add."""
+    if state and all(k.startswith("module.") for k in state):
+        state = {k[len("module.") :]: v for k, v in state.items()}
+    state = dict(state)
+    state.pop("text.transformer.embeddings.position_ids", None)
+    for key in ("logit_scale", "logit_bias"):
+        if key in state and state[key].ndim == 1 and state[key].numel() == 1:
+            state[key] = state[key].reshape(())
+    return state
+
+
+def is_backbone(state: dict[str, Any]) -> bool:
+    return any(k.startswith("visual.") for k in state)
+
+
+def check_backbone(state: dict[str, Any], model_name: str, pretrained: str) -> dict[str, Any]:
+    from culler_plugins.clip.backbone import build_model
+
+    state = backbone_state(state)
+    with torch.device("meta"):
+        expected = build_model(model_name, pretrained, device="meta").state_dict()
+    for key in ("logit_scale", "logit_bias"):  # open_clip accepts either rank; match the model's
+        if key in state and key in expected and state[key].ndim != expected[key].ndim:
+            state[key] = state[key].reshape(expected[key].shape)
+    problems = state_mismatch(state, expected)
+    if problems:
+        raise WeightsError(
+            f"this open_clip checkpoint does not fit {model_name} ({pretrained}): {problems}; pass "
+            "the model it was made for, e.g. `--config model=ViT-B-32 --config pretrained=openai`"
+        )
+    return state
+
+
+def save(state: dict[str, torch.Tensor], out: Path, meta: dict[str, Any]) -> Path:
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(out), metadata={"culler": json.dumps(meta, sort_keys=True)})
+    return out
+
+
+def convert_file(
+    src: Path,
+    workdir: Path,
+    config: dict[str, Any] | None,
+    accept_head: bool,
+) -> dict[str, Path] | None:
+    """``culler models import`` for CLIP scorers: {spec name: converted file} or None when ``src``
+    is the published LAION head itself (installed unchanged)."""
+    from culler_plugins.clip.common import LAION_HEAD, backbone_config, backbone_spec
+
+    src, workdir = Path(src), Path(workdir)
+    sha = sha256_file(src)
+    if accept_head and sha == LAION_HEAD.sha256:
+        return None
+    try:
+        state = read_state(src)
+    except WeightsError as exc:
+        raise WeightsError(
+            f"{src.name}: {exc}. OpenAI's own ViT-*.pt files are TorchScript archives, which culler "
+            "does not load; use open_clip_model.safetensors from the Hugging Face hub instead"
+        ) from exc
+    in_dim = laion_in_dim(state)
+    if in_dim is not None:
+        if not accept_head:
+            raise WeightsError(
+                f"{src.name} is an aesthetic head; import it into clip-aesthetic, not this scorer"
+            )
+        if in_dim != 768:
+            raise WeightsError(
+                f"{src.name} is a LAION-format head for {in_dim}-d embeddings; clip-aesthetic's "
+                "published head slot is for ViT-L-14 (768-d). Train a personal head for other "
+                "backbones with `culler train --scorer clip-aesthetic --model mlp`"
+            )
+        out = workdir / "laion-head.safetensors"
+        save(convert_laion(state), out, {"format": "laion-aesthetic-mlp", "origin_sha256": sha})
+        return {LAION_HEAD.name: out}
+    if is_backbone(backbone_state(state)):
+        model_name, pretrained = backbone_config(config)
+        state = check_backbone(state, model_name, pretrained)
+        out = workdir / backbone_spec(model_name, pretrained).name
+        save(state, out, {"format": "open_clip", "model": model_name, "pretrained": pretrained})
+        return {backbone_spec(model_name, pretrained).name: out}
+    raise WeightsError(
+        f"{src.name} is neither a LAION aesthetic-predictor head (layers.0 … layers.7) nor an "
+        "open_clip checkpoint (visual.* tensors); nothing was installed"
+    )

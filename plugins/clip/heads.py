@@ -1,0 +1,110 @@
+"""Heads on CLIP image embeddings: the LAION-shaped MLP regressor, a 10-bin distribution head and
+"logits per text" over score-level prompts.
+
+The trainer builds its ``mlp`` and ``distribution`` heads from these classes
+(``culler_trainer.models.build_head``), so a trained head file loads here unchanged.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+BINS = 10
+
+
+def mean_score(probs: torch.Tensor) -> torch.Tensor:
+    """Σ k·p_k over bins k = 1..10."""
+    centres = torch.arange(1, BINS + 1, dtype=probs.dtype, device=probs.device)
+    return (probs * centres).sum(-1)
+
+
+class MLPRegressor(nn.Module):
+    """in_dim → 1024 → 128 → 64 → 16 → 1, dropout 0.2/0.2/0.1, no activations: the shape of LAION's
+    improved aesthetic predictor, so its public checkpoint maps key for key (``layers.0`` … ``layers.7``).
+
+    Without activations the stack is one affine map in training-friendly factors; LAION trained it that
+    way and its checkpoint only reproduces with exactly this layout. Returns (B, 1): the score, on the
+    AVA 1–10 scale for the LAION weights (scorers clamp to 0–10).
+    """
+
+    def __init__(self, in_dim: int = 768) -> None:
+        super().__init__()
+        self.in_dim = in_dim
+        self.layers = nn.Sequential(
+            nn.Linear(in_dim, 1024),
+            nn.Dropout(0.2),
+            nn.Linear(1024, 128),
+            nn.Dropout(0.2),
+            nn.Linear(128, 64),
+            nn.Dropout(0.1),
+            nn.Linear(64, 16),
+            nn.Linear(16, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+class DistributionHead(nn.Module):
+    """NIMA-style 10-bin head: dropout then one linear layer to 10 logits (softmax → distribution).
+
+    NIMA showed a single linear layer on a strong frozen embedding is enough for the AVA vote
+    distribution; trained with EMD (r = 2) by the trainer. Returns (B, 10) logits.
+    """
+
+    def __init__(self, in_dim: int = 768, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.in_dim = in_dim
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(in_dim, BINS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(x))
+
+
+class PromptHead(nn.Module):
+    """ "Logits per text": cosine similarity of the image with one text embedding per score level,
+    times CLIP's logit scale, softmax → a 10-bin distribution (zero-shot, no training).
+
+    ``text`` is (10, D), L2-normalised, level 1 first. Returns (B, 10) probabilities.
+    """
+
+    def __init__(self, text: torch.Tensor, logit_scale: float) -> None:
+        super().__init__()
+        if text.shape[0] != BINS:
+            raise ValueError(f"a prompt head needs {BINS} score levels, got {text.shape[0]}")
+        self.register_buffer("text", nn.functional.normalize(text.float(), dim=-1))
+        self.logit_scale = float(logit_scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.normalize(x.float(), dim=-1)
+        return torch.softmax(self.logit_scale * x @ self.text.T, dim=-1)
+
+
+#: One phrase per score level 1..10 (level 1 first), each put into every template and averaged.
+SCORE_LEVELS = (
+    "an awful",
+    "a very bad",
+    "a bad",
+    "a poor",
+    "a mediocre",
+    "an average",
+    "a decent",
+    "a good",
+    "a very good",
+    "an outstanding",
+)
+SCORE_TEMPLATES = (
+    "{} photo.",
+    "{} photograph, judged by a photographer.",
+    "{} picture in terms of aesthetics.",
+)
+
+
+def score_prompts(
+    levels: tuple[str, ...] | list[str] = SCORE_LEVELS,
+    templates: tuple[str, ...] | list[str] = SCORE_TEMPLATES,
+) -> list[list[str]]:
+    """The prompt ensemble per score level: ``[[level 1 prompts], …, [level 10 prompts]]``."""
+    return [[t.format(level) for t in templates] for level in levels]

@@ -1,0 +1,59 @@
+"""A tiny open_clip model for tests and demos of CLIP-based scorers, without downloaded weights.
+
+``register_tiny_model()`` adds a real open_clip model config (two-layer ViT on 64 px, two-layer text
+transformer, 768-d embeddings like ViT-L-14) so the scorers go through ``open_clip.create_model`` exactly as with
+ViT-L-14; ``write_tiny_backbone(path)`` saves seeded weights for it as a real safetensors checkpoint, and
+``install_tiny_backbone(scorer_id)`` installs that file the way ``culler models import`` does. Scores
+from random weights mean nothing: these exist to test the plumbing (caching, storage, heads, import).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+TINY_MODEL = "culler-tiny-clip"
+TINY_TAG = "test"
+TINY_CONFIG: dict[str, Any] = {
+    "embed_dim": 768,  # the LAION head's input width, so its real code path runs on the tiny model
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "head_width": 32, "patch_size": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+TINY_SCORER_CONFIG = {"model": TINY_MODEL, "pretrained": TINY_TAG}
+
+
+def register_tiny_model() -> str:
+    """Register the tiny config with open_clip (idempotent); return its model name."""
+    import open_clip
+
+    if TINY_MODEL not in open_clip.list_models():
+        folder = Path(tempfile.mkdtemp(prefix="culler-tiny-clip-"))
+        path = folder / f"{TINY_MODEL}.json"
+        path.write_text(json.dumps(TINY_CONFIG), encoding="utf-8")
+        open_clip.add_model_config(path)
+    return TINY_MODEL
+
+
+def write_tiny_backbone(path: Path, seed: int = 0) -> Path:
+    """Seeded tiny-model weights as a safetensors checkpoint (open_clip's key layout)."""
+    import torch
+    from culler_plugins.clip.backbone import build_model
+    from safetensors.torch import save_file
+
+    register_tiny_model()
+    torch.manual_seed(seed)
+    model = build_model(TINY_MODEL, TINY_TAG)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    return path
+
+
+def install_tiny_backbone(scorer_id: str, workdir: Path, seed: int = 0) -> Path:
+    """Write and install the tiny backbone for ``scorer_id`` (as its configured backbone file)."""
+    from culler_plugins.clip.common import backbone_spec
+
+    from culler.weights import install_file
+
+    src = write_tiny_backbone(Path(workdir) / f"tiny-{seed}.safetensors", seed)
+    return install_file(scorer_id, backbone_spec(TINY_MODEL, TINY_TAG).name, src)

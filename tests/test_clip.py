@@ -1,0 +1,272 @@
+"""clip-aesthetic: weights contract, LAION conversion, heads, embedding cache, trainer hooks.
+
+Everything runs on a tiny open_clip model registered with open_clip itself (culler_plugins.clip.testing),
+so the real create_model / load / preprocess path is used, with checkpoints saved as real files.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from culler_plugins import clip as clip_plugin
+from culler_plugins.clip import ClipAestheticScorer, backbone, common, convert, heads
+from culler_plugins.clip.testing import (
+    TINY_MODEL,
+    TINY_SCORER_CONFIG,
+    TINY_TAG,
+    install_tiny_backbone,
+    register_tiny_model,
+    write_tiny_backbone,
+)
+from torch import nn
+
+from culler.db import open_catalog
+from culler.scan import ScanOptions, scan_folders
+from culler.weights import WeightsError, WeightsMissing, install_file, sha256_file
+
+MISSING = "clip-aesthetic: weights not installed — run `culler models pull clip-aesthetic`"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tiny_model():
+    register_tiny_model()
+
+
+def laion_sequential(in_dim: int = 768, seed: int = 0) -> nn.Sequential:
+    """A LAION-layout predictor as the public training script builds it (Linear/Dropout stack)."""
+    torch.manual_seed(seed)
+    net = nn.Sequential(
+        nn.Linear(in_dim, 1024),
+        nn.Dropout(0.2),
+        nn.Linear(1024, 128),
+        nn.Dropout(0.2),
+        nn.Linear(128, 64),
+        nn.Dropout(0.1),
+        nn.Linear(64, 16),
+        nn.Linear(16, 1),
+    )
+    with torch.no_grad():
+        net[7].bias.fill_(5.0)  # centre outputs on the AVA scale like the real head
+    return net.eval()
+
+
+def save_laion(path: Path, seed: int = 0) -> tuple[Path, nn.Sequential]:
+    net = laion_sequential(seed=seed)
+    torch.save({f"layers.{k}": v for k, v in net.state_dict().items()}, path)
+    return path, net
+
+
+def scan(db: Path, folder: Path, scorers: list[str], config: dict | None = None, **options):
+    """Scan with a scorer row configured first (how a user's config reaches the scorer)."""
+    catalog = open_catalog(db)
+    if config is not None:
+        for sid in scorers:
+            if catalog.active_scorer(sid) is None:
+                catalog.scorer_pk(sid, "config", "", config)
+    summary = scan_folders(
+        catalog,
+        [folder],
+        ScanOptions(scorer_ids=scorers, workers=0, **options),
+        echo=lambda m: None,
+    )
+    return catalog, summary
+
+
+@pytest.fixture
+def visual_forwards():
+    """``visual_forwards()`` starts counting image-tower forward passes on the loaded tiny backbones."""
+    handles = []
+
+    def start(model: str = TINY_MODEL) -> list[int]:
+        calls = [0]
+        for key, bb in backbone._BACKBONES.items():
+            if key[0] == model:
+                hook = bb.model.visual.register_forward_hook(
+                    lambda *a: calls.__setitem__(0, calls[0] + 1)
+                )
+                handles.append(hook)
+        return calls
+
+    yield start
+    for handle in handles:
+        handle.remove()
+
+
+def test_plugin_modules_import_no_torch():
+    code = (
+        "import sys, culler_plugins.clip, culler_plugins.emotion; "
+        "print([m for m in ('torch', 'open_clip') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_weight_specs_follow_the_config():
+    default = ClipAestheticScorer.weight_specs({})
+    assert [s.source for s in default] == [
+        "open_clip://ViT-L-14/openai",
+        common.LAION_HEAD.source,
+    ]
+    assert common.LAION_HEAD.sha256 == (
+        "21dd590f3ccdc646f0d53120778b296013b096a035a2718c9cb0d511bff0f1e0"
+    )
+    prompts = ClipAestheticScorer.weight_specs({"model": "ViT-B-32", "head": "prompts"})
+    assert [s.source for s in prompts] == ["open_clip://ViT-B-32/openai"]
+    assert ClipAestheticScorer({}).embedding_key == "open_clip/ViT-L-14/openai"
+
+
+def test_scan_without_weights_reports_once_and_skips(photo_dir, tmp_path, culler_cli):
+    result = culler_cli(
+        "scan", photo_dir, "--db", tmp_path / "c.db", "--scorer", "clip-aesthetic", "--workers", "0"
+    )
+    assert result.output.count(MISSING) == 1
+    catalog = open_catalog(tmp_path / "c.db")
+    assert catalog.execute("SELECT COUNT(*) FROM scores").fetchone()[0] == 0
+    assert catalog.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 0
+    with pytest.raises(WeightsMissing, match="^" + MISSING.replace("(", r"\(")):
+        ClipAestheticScorer({}).load("cpu")
+
+
+def test_laion_checkpoint_converts_to_identical_outputs(tmp_path, monkeypatch):
+    src, net = save_laion(tmp_path / "sac+logos+ava1-l14-linearMSE.pth")
+    out = ClipAestheticScorer.convert_weights(src, tmp_path)
+    assert set(out) == {common.LAION_HEAD.name}
+    assert convert.is_safetensors(out[common.LAION_HEAD.name])
+    mlp = heads.MLPRegressor(768)
+    mlp.load_state_dict(convert.read_state(out[common.LAION_HEAD.name]), strict=True)
+    x = nn.functional.normalize(torch.randn(32, 768), dim=-1)
+    with torch.no_grad():
+        assert torch.equal(mlp.eval()(x), net(x))
+    # The published file itself is installed unchanged.
+    published = common.LAION_HEAD.__class__(
+        **{**common.LAION_HEAD.__dict__, "sha256": sha256_file(src)}
+    )
+    monkeypatch.setattr(common, "LAION_HEAD", published)
+    assert ClipAestheticScorer.convert_weights(src, tmp_path) is None
+
+
+def test_converter_refuses_what_it_cannot_use(tmp_path):
+    torch.save(nn.Linear(3, 1), tmp_path / "module.pth")  # a pickled object: code, not tensors
+    with pytest.raises(WeightsError, match="refused"):
+        ClipAestheticScorer.convert_weights(tmp_path / "module.pth", tmp_path)
+    torch.save({"fc.weight": torch.zeros(1, 768)}, tmp_path / "other.pth")
+    with pytest.raises(WeightsError, match="neither a LAION"):
+        ClipAestheticScorer.convert_weights(tmp_path / "other.pth", tmp_path)
+    small = laion_sequential(in_dim=512)
+    torch.save({f"layers.{k}": v for k, v in small.state_dict().items()}, tmp_path / "b32.pth")
+    with pytest.raises(WeightsError, match="512-d"):
+        ClipAestheticScorer.convert_weights(tmp_path / "b32.pth", tmp_path)
+
+
+def test_backbone_import_is_checked_against_the_configured_model(tmp_path):
+    bin_path = tmp_path / "open_clip_pytorch_model.bin"
+    state = convert.read_state(write_tiny_backbone(tmp_path / "t.safetensors"))
+    torch.save({f"module.{k}": v for k, v in state.items()}, bin_path)  # DataParallel-style keys
+    out = ClipAestheticScorer.convert_weights(bin_path, tmp_path / "w", TINY_SCORER_CONFIG)
+    name = common.backbone_spec(TINY_MODEL, TINY_TAG).name
+    assert set(out) == {name} and convert.is_safetensors(out[name])
+    install_file("clip-aesthetic", name, out[name], origin=str(bin_path))
+    scorer = ClipAestheticScorer({**TINY_SCORER_CONFIG, "head": "prompts"})
+    scorer.load("cpu")
+    assert scorer.embed_batch([_photo()]).shape == (1, 768)
+    with pytest.raises(WeightsError, match="does not fit ViT-B-32"):
+        ClipAestheticScorer.convert_weights(bin_path, tmp_path / "w", {"model": "ViT-B-32"})
+
+
+def _photo():
+    from culler.testing import available_samples
+
+    return available_samples()[0][1]
+
+
+def test_prompt_head_scan_end_to_end(photo_dir, tmp_path):
+    install_tiny_backbone("clip-aesthetic", tmp_path)
+    config = {**TINY_SCORER_CONFIG, "head": "prompts"}
+    catalog, summary = scan(tmp_path / "c.db", photo_dir, ["clip-aesthetic"], config)
+    assert summary["scorers"] == ["clip-aesthetic"] and not summary["scorer_errors"]
+    rows = catalog.query("SELECT score, distribution, reasons FROM current_scores")
+    assert len(rows) == 6
+    for row in rows:
+        dist = json.loads(row["distribution"])
+        assert len(dist) == 10 and sum(dist) == pytest.approx(1, abs=1e-5)
+        assert row["score"] == pytest.approx(sum(k * p for k, p in enumerate(dist, 1)), abs=1e-4)
+        assert 0 <= row["score"] <= 10 and "zero-shot" in json.loads(row["reasons"])[0]
+    vectors = catalog.embeddings(ClipAestheticScorer(config).embedding_key)
+    assert len(vectors) == 6
+    assert all(v.shape == (768,) and abs(np.linalg.norm(v) - 1) < 1e-5 for v in vectors.values())
+
+
+def test_laion_head_scan_and_rescan_from_cache(photo_dir, tmp_path, monkeypatch, visual_forwards):
+    # The tiny model stands in for ViT-L-14 (same 768-d embedding) so LAION's head path runs for real.
+    monkeypatch.setattr(clip_plugin, "LAION_BACKBONE", (TINY_MODEL, TINY_TAG))
+    install_tiny_backbone("clip-aesthetic", tmp_path)
+    src, net = save_laion(tmp_path / "laion.pth", seed=3)
+    for name, path in ClipAestheticScorer.convert_weights(src, tmp_path).items():
+        install_file("clip-aesthetic", name, path, origin=str(src))
+    catalog, _ = scan(tmp_path / "c.db", photo_dir, ["clip-aesthetic"], TINY_SCORER_CONFIG)
+    key = ClipAestheticScorer(TINY_SCORER_CONFIG).embedding_key
+    vectors = catalog.embeddings(key)
+    rows = catalog.query("SELECT photo_id, score, reasons, distribution FROM current_scores")
+    assert len(rows) == 6
+    for row in rows:
+        with torch.no_grad():
+            expected = float(net(torch.from_numpy(vectors[row["photo_id"]].copy())[None]))
+        assert row["score"] == pytest.approx(min(10.0, max(0.0, expected)), abs=1e-4)
+        assert "AVA 1–10 scale" in json.loads(row["reasons"])[0] and row["distribution"] is None
+
+    forwards = visual_forwards()
+    catalog.close()
+    catalog, summary = scan(tmp_path / "c.db", photo_dir, ["clip-aesthetic"], rescore=True)
+    assert forwards[0] == 0  # every photo scored from its cached embedding
+    assert summary["from_cache"] == 6 and summary["decoded"] == 0
+
+
+def test_personal_mlp_head_from_the_trainer(photo_dir, tmp_path, visual_forwards):
+    from culler_trainer.models import build_head
+    from culler_trainer.registry import register_head, save_head
+
+    install_tiny_backbone("clip-aesthetic", tmp_path)
+    config = {**TINY_SCORER_CONFIG, "head": "prompts"}
+    catalog, _ = scan(tmp_path / "c.db", photo_dir, ["clip-aesthetic"], config)
+    head = build_head("mlp", 768)
+    assert isinstance(head.net, heads.MLPRegressor)
+    with torch.no_grad():
+        for p in head.net.parameters():
+            p.zero_()
+        head.net.layers[7].bias.fill_(12.5)  # above the scale: the scorer must clamp
+    head.meta["embedding_key"] = ClipAestheticScorer(config).embedding_key
+    sha = save_head(head, tmp_path / "head.safetensors")
+    pk = register_head(catalog, "clip-aesthetic", tmp_path / "head.safetensors")
+    catalog.close()
+    forwards = visual_forwards()
+    catalog, summary = scan(tmp_path / "c.db", photo_dir, ["clip-aesthetic"])
+    rows = catalog.query("SELECT score, reasons FROM scores WHERE scorer_pk = ?", [pk])
+    assert [r["score"] for r in rows] == [10.0] * 6
+    reasons = [json.loads(r["reasons"])[0] for r in rows]
+    assert all("clamped" in r and "personal mlp" in r for r in reasons), reasons
+    assert (
+        catalog.query("SELECT weights_sha256 FROM scorers WHERE id = ?", [pk])[0]["weights_sha256"]
+        == sha
+    )
+    assert forwards[0] == 0 and summary["from_cache"] == 6
+
+
+def test_trainable_backbone_for_fine_tuning(tmp_path):
+    install_tiny_backbone("clip-aesthetic", tmp_path)
+    scorer = ClipAestheticScorer({**TINY_SCORER_CONFIG, "head": "prompts"})
+    offered = scorer.trainable_backbone("cpu")
+    assert offered["dim"] == 768 and offered["normalize"] is True
+    x = offered["transform"](_photo())[None]
+    features = offered["module"](x)
+    assert features.shape == (1, 768) and features.requires_grad
+    scorer.load("cpu")
+    embedded = scorer.embed_batch([_photo()])[0]
+    with torch.no_grad():
+        fresh = nn.functional.normalize(offered["module"].eval()(x), dim=-1)[0].numpy()
+    np.testing.assert_allclose(embedded, fresh, atol=1e-5)
