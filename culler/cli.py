@@ -108,7 +108,27 @@ def cli() -> None:
     help="A scorer batch, or the decoding of one file, that takes longer is abandoned: the file or "
     "scorer gets an error row and the scan goes on (0 = no limit).",
 )
-def scan(folders, db_path, scorers, rescore, workers, device, as_json, strict, batch_timeout):
+@click.option(
+    "--config",
+    "config_items",
+    multiple=True,
+    metavar="SCORER.KEY=VALUE",
+    help="Set a scorer option, kept for later scans (repeatable), e.g. clip-aesthetic.head=prompts, "
+    'clip-aesthetic.model=ViT-B-32, emotion.labels=\'["awe","calm"]\'. VALUE is read as JSON '
+    "when it parses (numbers, lists), else as text.",
+)
+def scan(
+    folders,
+    db_path,
+    scorers,
+    rescore,
+    workers,
+    device,
+    as_json,
+    strict,
+    batch_timeout,
+    config_items,
+):
     """Scan FOLDERS recursively and score every new or changed photo.
 
     Unchanged files are not decoded again; moved files keep their scores and ratings; deleted files are
@@ -127,6 +147,7 @@ def scan(folders, db_path, scorers, rescore, workers, device, as_json, strict, b
         progress=not as_json and sys.stderr.isatty(),
         batch_timeout=batch_timeout or None,
         file_timeout=batch_timeout or None,
+        scorer_config=parse_scorer_config(config_items),
     )
     try:
         summary = scan_folders(
@@ -147,6 +168,29 @@ def scan(folders, db_path, scorers, rescore, workers, device, as_json, strict, b
         )
     if strict and summary["errors"]:
         sys.exit(1)
+
+
+def parse_config_value(text: str) -> Any:
+    """``3`` → 3, ``[\"a\"]`` → ["a"], ``true`` → True; anything that is not JSON stays text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_scorer_config(items: tuple[str, ...] | list[str]) -> dict[str, dict[str, Any]]:
+    """``("clip-aesthetic.head=prompts", …)`` → ``{"clip-aesthetic": {"head": "prompts"}}``."""
+    config: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, sep, value = item.partition("=")
+        scorer_id, dot, key = target.rpartition(".")
+        if not sep or not dot or not scorer_id or not key:
+            raise click.BadParameter(
+                f"{item!r} is not SCORER.KEY=VALUE (e.g. clip-aesthetic.head=prompts)",
+                param_hint="--config",
+            )
+        config.setdefault(scorer_id, {})[key] = parse_config_value(value)
+    return config
 
 
 def _echo_err(quiet: bool):

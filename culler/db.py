@@ -138,6 +138,20 @@ class Catalog:
             )
             return cursor.lastrowid
 
+    def configure_scorer(self, pk: int, config: dict[str, Any]) -> None:
+        """Store ``config`` on scorer row ``pk`` and make it the active row for its scorer id.
+
+        Settings that change scores also change the scorer's ``weights_sha256`` and so get their own
+        row (older scores stay with the settings that made them); settings that do not (a reasons
+        threshold) update the row in place.
+        """
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE scorers SET config = ? WHERE id = ?",
+                [json.dumps(config, sort_keys=True), pk],
+            )
+        self.activate_scorer(pk)
+
     def activate_scorer(self, pk: int) -> None:
         """Make scorer row ``pk`` the one ``culler scan`` uses for its scorer id (e.g. a personal model)."""
         with self.transaction() as conn:

@@ -51,6 +51,9 @@ class ScanOptions:
     cancel: threading.Event | None = None
     #: Called as ``on_progress(done, total, path)`` after each file is handled.
     on_progress: Callable[[int, int, str], None] | None = None
+    #: {scorer id: {key: value}} laid over the active scorer row's config (``--config``); the scorer
+    #: row that results is made active, so later scans keep the setting.
+    scorer_config: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,11 +91,18 @@ def prepare_scorers(
         selected = [classes[s] for s in options.scorer_ids]
     else:
         selected = [cls for cls in classes.values() if cls.default_enabled]
+    unknown = sorted(set(options.scorer_config) - set(classes))
+    if unknown:
+        raise KeyError(
+            f"--config names unknown scorer {', '.join(unknown)}; installed scorers: "
+            f"{', '.join(sorted(classes)) or 'none'}"
+        )
     device = None
     active, skipped = [], []
     for cls in selected:
         row = catalog.active_scorer(cls.id)
-        config = row["config"] if row else {}
+        overrides = options.scorer_config.get(cls.id) or {}
+        config = {**(row["config"] if row else {}), **overrides}
         scorer = cls(config)
         try:
             if device is None and not cls.runs_in_worker:
@@ -112,6 +122,8 @@ def prepare_scorers(
         pk = catalog.scorer_pk(
             cls.id, scorer.version_key, scorer.weights_sha256, config, config.get("parent")
         )
+        if overrides:
+            catalog.configure_scorer(pk, config)
         active.append(ActiveScorer(scorer, pk, catalog.scored_photo_ids(pk)))
     return active, skipped
 

@@ -158,6 +158,30 @@ def sample_images() -> list[tuple[str, Image.Image]]:
     return available_samples()
 
 
+def scan_into(
+    db: Path,
+    folder: Path,
+    scorers: list[str],
+    config: dict[str, Any] | None = None,
+    **options: Any,
+):
+    """Scan ``folder`` into the catalog at ``db`` with ``config`` set on every scorer in ``scorers``
+    (as ``culler scan --config SCORER.KEY=VALUE`` does); return ``(open catalog, summary)``."""
+    from culler.db import open_catalog
+    from culler.scan import ScanOptions, scan_folders
+
+    catalog = open_catalog(db)
+    options.setdefault("workers", 0)
+    scorer_config = {sid: dict(config) for sid in scorers} if config is not None else {}
+    summary = scan_folders(
+        catalog,
+        [Path(folder)],
+        ScanOptions(scorer_ids=list(scorers), scorer_config=scorer_config, **options),
+        echo=lambda message: None,
+    )
+    return catalog, summary
+
+
 @pytest.fixture
 def run_scan(tmp_path: Path):
     """Scan folders into a temp catalog in this process, as ``culler scan`` would.

@@ -32,7 +32,7 @@ def test_scan_list_show_json(photo_dir):
     runner = CliRunner()
     result = runner.invoke(cli, ["scan", str(photo_dir), "--json", "--workers", "0"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     for key in (
         "files_seen",
         "new",

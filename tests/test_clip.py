@@ -27,7 +27,7 @@ from culler_plugins.clip.testing import (
 from torch import nn
 
 from culler.db import open_catalog
-from culler.scan import ScanOptions, scan_folders
+from culler.testing import scan_into as scan
 from culler.weights import WeightsError, WeightsMissing, install_file, sha256_file
 
 MISSING = "clip-aesthetic: weights not installed — run `culler models pull clip-aesthetic`"
@@ -60,22 +60,6 @@ def save_laion(path: Path, seed: int = 0) -> tuple[Path, nn.Sequential]:
     net = laion_sequential(seed=seed)
     torch.save({f"layers.{k}": v for k, v in net.state_dict().items()}, path)
     return path, net
-
-
-def scan(db: Path, folder: Path, scorers: list[str], config: dict | None = None, **options):
-    """Scan with a scorer row configured first (how a user's config reaches the scorer)."""
-    catalog = open_catalog(db)
-    if config is not None:
-        for sid in scorers:
-            if catalog.active_scorer(sid) is None:
-                catalog.scorer_pk(sid, "config", "", config)
-    summary = scan_folders(
-        catalog,
-        [folder],
-        ScanOptions(scorer_ids=scorers, workers=0, **options),
-        echo=lambda m: None,
-    )
-    return catalog, summary
 
 
 @pytest.fixture
@@ -270,3 +254,40 @@ def test_trainable_backbone_for_fine_tuning(tmp_path):
     with torch.no_grad():
         fresh = nn.functional.normalize(offered["module"].eval()(x), dim=-1)[0].numpy()
     np.testing.assert_allclose(embedded, fresh, atol=1e-5)
+
+
+def test_scan_config_option_sets_the_head_and_is_kept(photo_dir, tmp_path, culler_cli):
+    install_tiny_backbone("clip-aesthetic", tmp_path)
+    db = tmp_path / "c.db"
+    settings = [
+        f"clip-aesthetic.{k}={v}" for k, v in {**TINY_SCORER_CONFIG, "head": "prompts"}.items()
+    ]
+    args = [a for s in settings for a in ("--config", s)]
+    first = culler_cli.json(
+        "scan",
+        photo_dir,
+        "--db",
+        db,
+        "--scorer",
+        "clip-aesthetic",
+        "--workers",
+        "0",
+        "--json",
+        *args,
+    )
+    assert first["scored"] == 6 and not first["skipped_scorers"], first
+    # A later scan without --config keeps the settings: same scorer row, nothing to do.
+    again = culler_cli.json(
+        "scan", photo_dir, "--db", db, "--scorer", "clip-aesthetic", "--workers", "0", "--json"
+    )
+    assert again["scored"] == 0 and not again["skipped_scorers"], again
+    catalog = open_catalog(db)
+    rows = catalog.query("SELECT config, active FROM scorers WHERE scorer_id = 'clip-aesthetic'")
+    assert [(json.loads(r["config"])["head"], r["active"]) for r in rows] == [("prompts", 1)]
+    reasons = catalog.query("SELECT reasons FROM current_scores")
+    assert all("zero-shot" in json.loads(r["reasons"])[0] for r in reasons)
+    catalog.close()
+    bad = culler_cli("scan", photo_dir, "--db", db, "--config", "head=prompts", expect=2)
+    assert "SCORER.KEY=VALUE" in bad.output
+    unknown = culler_cli("scan", photo_dir, "--db", db, "--config", "nope.head=x", expect=1)
+    assert "unknown scorer nope" in unknown.output

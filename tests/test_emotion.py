@@ -4,7 +4,6 @@ forward pass, and trained (personal) tag heads through the trainer's registry.""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,7 +18,7 @@ from culler_plugins.emotion import MIKELS_LABELS, EmotionScorer
 from culler_plugins.emotion.zeroshot import NEUTRAL, ZeroShotTagger, prompts_for
 
 from culler.db import open_catalog
-from culler.scan import ScanOptions, scan_folders
+from culler.testing import scan_into as scan
 from culler.weights import WeightsMissing
 
 MISSING = "emotion: weights not installed — run `culler models pull emotion`"
@@ -28,21 +27,6 @@ MISSING = "emotion: weights not installed — run `culler models pull emotion`"
 @pytest.fixture(scope="module", autouse=True)
 def tiny_model():
     register_tiny_model()
-
-
-def scan(db: Path, folder: Path, scorers: list[str], config: dict | None = None, **options):
-    catalog = open_catalog(db)
-    if config is not None:
-        for sid in scorers:
-            if catalog.active_scorer(sid) is None:
-                catalog.scorer_pk(sid, "config", "", config)
-    summary = scan_folders(
-        catalog,
-        [folder],
-        ScanOptions(scorer_ids=scorers, workers=0, **options),
-        echo=lambda m: None,
-    )
-    return catalog, summary
 
 
 class FakeBackbone:

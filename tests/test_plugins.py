@@ -52,7 +52,7 @@ def test_third_party_scorer_is_registered_and_scores(photo_dir, register_test_pl
     register_test_plugin(FakePlugin, "fake")
     assert "test-brightness" in get_scorer_classes()
     result = CliRunner().invoke(cli, ["scan", str(photo_dir), "--json", "--workers", "0"])
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert set(summary["scorers"]) >= {"technical", "test-brightness"}
     rows = json.loads(
         CliRunner()
@@ -74,7 +74,7 @@ def test_plugin_raising_in_a_hook_is_reported_and_skipped(photo_dir, register_te
     assert "broken" in plugins.FAILED and "boom" in plugins.FAILED["broken"]
     result = CliRunner().invoke(cli, ["scan", str(photo_dir), "--json", "--workers", "0"])
     assert result.exit_code == 0
-    assert json.loads(result.output)["scored"] > 0
+    assert json.loads(result.stdout)["scored"] > 0
 
 
 def test_allow_list_restricts_plugins(tmp_path):

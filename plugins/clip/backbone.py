@@ -97,14 +97,28 @@ class Backbone:
     """One loaded open_clip model with its transform and tokenizer; thread-safe to call."""
 
     def __init__(self, model_name: str, pretrained: str, path: Path, sha256: str, device: str):
+        model = build_model(model_name, pretrained)
+        load_weights(model, path)
+        self._setup(model, model_name, pretrained, sha256, device)
+
+    @classmethod
+    def from_model(
+        cls, model: nn.Module, model_name: str, pretrained: str, device: str, sha256: str = ""
+    ) -> Backbone:
+        """Wrap an already-built open_clip model (benchmarks time ViT-L-14 without its 1.7 GB file)."""
+        self = cls.__new__(cls)
+        self._setup(model, model_name, pretrained, sha256, device)
+        return self
+
+    def _setup(
+        self, model: nn.Module, model_name: str, pretrained: str, sha256: str, device: str
+    ) -> None:
         self.model_name, self.pretrained, self.sha256, self.device = (
             model_name,
             pretrained,
             sha256,
             device,
         )
-        model = build_model(model_name, pretrained)
-        load_weights(model, path)
         self.model = model.to(device).eval()
         self.transform = build_transform(model, model_name, pretrained)
         self.tokenizer = open_clip.get_tokenizer(model_name)
