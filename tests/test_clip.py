@@ -291,3 +291,41 @@ def test_scan_config_option_sets_the_head_and_is_kept(photo_dir, tmp_path, culle
     assert "SCORER.KEY=VALUE" in bad.output
     unknown = culler_cli("scan", photo_dir, "--db", db, "--config", "nope.head=x", expect=1)
     assert "unknown scorer nope" in unknown.output
+
+
+def test_culler_train_fits_a_personal_head_on_cached_clip_embeddings(
+    tmp_path, culler_cli, visual_forwards
+):
+    """The trainer's default (clip-aesthetic, mlp head) on a real scan: it reads the cached vectors,
+    registers a new scorer version, and the next scan scores from the cache with that head."""
+    from culler.testing import available_samples, blurred, noisy, overexposed
+
+    install_tiny_backbone("clip-aesthetic", tmp_path)
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    keep = set()
+    for name, image in available_samples():
+        image.save(folder / f"{name}.jpg", quality=92)
+        keep.add(f"{name}.jpg")
+        for label, damage in (("soft", blurred), ("noisy", noisy), ("blown", overexposed)):
+            damage(image).save(folder / f"{name}-{label}.jpg", quality=92)
+    db = tmp_path / "c.db"
+    config = {**TINY_SCORER_CONFIG, "head": "prompts"}
+    catalog, summary = scan(db, folder, ["clip-aesthetic"], config)
+    assert summary["scored"] == 24
+    for row in catalog.query("SELECT id, path FROM photos"):
+        good = Path(row["path"]).name in keep
+        catalog.rate(row["id"], stars=5 if good else 1, decision="pick" if good else "reject")
+    catalog.close()
+
+    runs = tmp_path / "runs"
+    culler_cli("train", "--db", db, "--epochs", "3", "--runs-dir", runs, "--name", "mine")
+    assert (runs / "mine" / "head.safetensors").is_file()
+    forwards = visual_forwards()
+    catalog, again = scan(db, folder, ["clip-aesthetic"])
+    assert forwards[0] == 0 and again["from_cache"] == 24
+    active = catalog.active_scorer("clip-aesthetic")
+    assert active["config"]["head_file"] and active["parent"] is not None
+    reasons = catalog.query("SELECT reasons FROM current_scores")
+    assert len(reasons) == 24 and all("personal mlp" in r["reasons"] for r in reasons)
+    catalog.close()
