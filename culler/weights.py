@@ -235,3 +235,23 @@ def load_state_dict(path: str | os.PathLike, sha256: str | None = None) -> dict[
     if not isinstance(state, dict):
         raise WeightsError(f"{path} holds a {type(state).__name__}, not a dict of tensors")
     return state
+
+
+def state_mismatch(state: dict[str, Any], expected: dict[str, Any]) -> str:
+    """ "" when ``state`` has exactly the tensor names and shapes of ``expected`` (a model's
+    ``state_dict()``), else a short description for an error message ("3 tensors missing, e.g. …")."""
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    shapes = [
+        f"{k} {tuple(state[k].shape)} ≠ {tuple(expected[k].shape)}"
+        for k in expected
+        if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
+    ]
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} tensors missing, e.g. {missing[0]}")
+    if extra:
+        parts.append(f"{len(extra)} unexpected, e.g. {extra[0]}")
+    if shapes:
+        parts.append(f"{len(shapes)} of another shape, e.g. {shapes[0]}")
+    return "; ".join(parts)

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from culler.weights import WeightsError, load_state_dict, sha256_file
+from culler.weights import WeightsError, load_state_dict, sha256_file, state_mismatch
 
 #: (out, in) of the LAION head's Linear layers by index; ``None`` is the embedding width.
 LAION_LAYERS = {0: (1024, None), 2: (128, 1024), 4: (64, 128), 6: (16, 64), 7: (1, 16)}
@@ -59,25 +59,6 @@ def read_state(path: Path) -> dict[str, Any]:
     if not isinstance(state, dict):
         raise WeightsError(f"{path} holds a {type(state).__name__}, not a dict of tensors")
     return state.get("state_dict", state) if isinstance(state.get("state_dict"), dict) else state
-
-
-def state_mismatch(state: dict[str, Any], expected: dict[str, Any]) -> str:
-    """ "" when ``state`` has exactly the expected tensor names and shapes, else a short description."""
-    missing = sorted(set(expected) - set(state))
-    extra = sorted(set(state) - set(expected))
-    shapes = [
-        f"{k} {tuple(state[k].shape)} ≠ {tuple(expected[k].shape)}"
-        for k in expected
-        if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
-    ]
-    parts = []
-    if missing:
-        parts.append(f"{len(missing)} tensors missing, e.g. {missing[0]}")
-    if extra:
-        parts.append(f"{len(extra)} unexpected, e.g. {extra[0]}")
-    if shapes:
-        parts.append(f"{len(shapes)} of another shape, e.g. {shapes[0]}")
-    return "; ".join(parts)
 
 
 # -- LAION aesthetic head ---------------------------------------------------------------------------

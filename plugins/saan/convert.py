@@ -36,7 +36,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from culler.weights import WeightsError, load_state_dict
+from culler.weights import WeightsError, load_state_dict, state_mismatch
 
 WEIGHT_NAME = "saan.safetensors"
 
@@ -114,25 +114,9 @@ def norm_of(state: dict[str, Any]) -> str:
 
 def check(state: dict[str, Any], model: Any) -> None:
     """Refuse a state dict that does not fit ``model`` exactly (names and shapes)."""
-    want = model.state_dict()
-    missing = sorted(set(want) - set(state))
-    extra = sorted(set(state) - set(want))
-    wrong = sorted(
-        k for k in set(want) & set(state) if tuple(want[k].shape) != tuple(state[k].shape)
-    )
-    if missing or extra or wrong:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
-        if extra:
-            parts.append(f"{len(extra)} unexpected (e.g. {extra[0]})")
-        if wrong:
-            k = wrong[0]
-            parts.append(
-                f"{len(wrong)} of the wrong shape (e.g. {k}: {tuple(state[k].shape)} "
-                f"instead of {tuple(want[k].shape)})"
-            )
-        raise WeightsError("the checkpoint does not fit the SAAN network: " + "; ".join(parts))
+    problems = state_mismatch(state, model.state_dict())
+    if problems:
+        raise WeightsError(f"the checkpoint does not fit the SAAN network: {problems}")
 
 
 def convert_file(src: Path, workdir: Path) -> dict[str, Path]:
