@@ -97,6 +97,13 @@ class Scorer:
         raise NotImplementedError
 
     @classmethod
+    def weight_specs(cls, config: dict[str, Any] | None = None) -> list[WeightSpec]:
+        """The weight files this scorer needs with ``config`` (``culler models list|pull|import`` and
+        the GUI ask this). Default: :attr:`weights`; override when a setting picks other files (e.g.
+        another open_clip backbone)."""
+        return list(cls.weights)
+
+    @classmethod
     def convert_weights(cls, src: Path, workdir: Path) -> dict[str, Path] | None:
         """Turn a file the user has (e.g. a published checkpoint in another key layout) into this
         scorer's weight files, for ``culler models import``.

@@ -31,15 +31,11 @@ SETTINGS_KEY = "scan/scorer_enabled"
 
 
 def weight_status(cls) -> tuple[str, str]:
-    """("none needed" | "installed" | "missing", the command that installs them)."""
-    from culler.weights import installed_path
+    """("none needed" | "installed" | "missing" | "damaged", the command that installs them): the
+    status ``culler models list`` shows (culler.pull.weights_status), so GUI and CLI agree."""
+    from culler.pull import weights_status
 
-    specs = list(getattr(cls, "weights", []) or [])
-    if not specs:
-        return "none needed", ""
-    if all(installed_path(cls.id, spec).exists() for spec in specs):
-        return "installed", ""
-    return "missing", f"culler models pull {cls.id}"
+    return weights_status(cls)
 
 
 def scorer_rows(settings: QSettings) -> list[ScorerRow]:
@@ -77,7 +73,11 @@ def enabled_scorer_ids(settings: QSettings) -> list[str] | None:
     """Scorers the next scan runs: None (scan's own default) when the user changed nothing."""
     if not load_overrides(settings):
         return None
-    return [r.id for r in scorer_rows(settings) if r.enabled and r.weights != "missing"]
+    return [
+        r.id
+        for r in scorer_rows(settings)
+        if r.enabled and r.weights in ("installed", "none needed")
+    ]
 
 
 def trainer_command(db_path: Path) -> tuple[list[str] | None, str]:

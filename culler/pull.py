@@ -1,0 +1,640 @@
+"""Getting weight files into culler's cache: what is installed (``culler models list``), downloads
+(``culler models pull``) and local files or archives (``culler models import``).
+
+No click here: :mod:`culler.commands.models` parses arguments and prints; this module does the work and
+raises :class:`~culler.weights.WeightsError` (or :class:`PullError`) with messages meant for users.
+Every file goes through :func:`culler.weights.install_file`, so it is verified and written atomically.
+Downloads stream into a temporary folder inside the scorer's folder, which is removed whatever happens:
+a failed or interrupted pull leaves nothing behind and the file already installed (if any) untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import inspect
+import os
+import shutil
+import socket
+import ssl
+import stat
+import tarfile
+import tempfile
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from culler.scorers import Scorer, get_scorer_class
+from culler.weights import (
+    WeightsError,
+    WeightsMissing,
+    WeightSpec,
+    install_file,
+    installed_path,
+    manifest,
+    resolve,
+    scorer_dir,
+    sha256_file,
+)
+
+Echo = Callable[[str], None]
+#: ``progress(label, total_bytes_or_None)`` → context manager whose value has ``update(n_bytes)``
+#: (the shape of ``click.progressbar``).
+Progress = Callable[[str, "int | None"], Any]
+
+DEFAULT_TIMEOUT = 10.0
+OFFLINE_ENV = "CULLER_OFFLINE"
+HF_SAFETENSORS = "open_clip_model.safetensors"
+HF_PICKLE = "open_clip_pytorch_model.bin"
+
+
+class PullError(WeightsError):
+    """A download failed or cannot be made; the message names the file and the way out."""
+
+
+class _Unreachable(Exception):
+    """The network failed (DNS, refused, timeout, TLS): ``host`` and ``reason`` for the message."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"{host}: {reason}")
+        self.host, self.reason = host, reason
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+@contextlib.contextmanager
+def _no_progress(_label: str, _total: int | None) -> Iterator[Any]:
+    class Bar:
+        def update(self, _n: int) -> None:
+            pass
+
+    yield Bar()
+
+
+# -- what a scorer needs and what is installed -----------------------------------------------------
+def specs_of(cls: type[Scorer], config: dict[str, Any] | None = None) -> list[WeightSpec]:
+    """The weight files ``cls`` needs with ``config`` (its ``weight_specs``, else ``weights``)."""
+    hook = getattr(cls, "weight_specs", None)
+    return list(hook(dict(config or {})) if callable(hook) else getattr(cls, "weights", []) or [])
+
+
+def holders(cls: type[Scorer], spec: WeightSpec) -> list[str]:
+    """Scorer folders where an installed ``spec`` counts for ``cls``: its own first.
+
+    A scorer may say so with an optional classmethod ``weight_holders(spec) -> [scorer ids]``; the CLIP
+    scorers share their open_clip backbone (one ViT-L-14 download serves clip-aesthetic and emotion).
+    """
+    hook = getattr(cls, "weight_holders", None)
+    if callable(hook):
+        found = [str(s) for s in hook(spec)]
+        return [cls.id] + [s for s in found if s != cls.id]
+    if spec.source.startswith("open_clip://"):
+        try:
+            from culler_plugins.clip.common import CLIP_SCORERS
+        except ImportError:
+            CLIP_SCORERS = ()  # noqa: N806
+        if cls.id in CLIP_SCORERS:
+            return [cls.id] + [s for s in CLIP_SCORERS if s != cls.id]
+    return [cls.id]
+
+
+def file_status(cls: type[Scorer], spec: WeightSpec) -> dict[str, Any]:
+    """One file's status: ``installed`` (verified), ``missing`` or ``damaged`` (sha256 mismatch).
+
+    Verification is :func:`~culler.weights.resolve`'s: a file unchanged since its last check (same size
+    and mtime) is not hashed again.
+    """
+    info: dict[str, Any] = {
+        "name": spec.name,
+        "source": spec.source,
+        "size": spec.size,
+        "licence": spec.licence,
+        "description": spec.description,
+        "published_sha256": spec.sha256,
+        "sha256": spec.sha256,
+        "status": "missing",
+        "installed_by": "",
+        "installed": "",
+        "origin": "",
+        "holder": "",
+        "detail": "",
+    }
+    for holder in holders(cls, spec):
+        if not installed_path(holder, spec).is_file():
+            continue
+        try:
+            path = resolve(holder, spec)
+            info["status"] = "installed"
+        except WeightsMissing:
+            continue
+        except WeightsError as exc:
+            info.update(status="damaged", detail=str(exc))
+            path = installed_path(holder, spec)
+        entry = manifest(holder).get(spec.name) or {}
+        info.update(
+            holder=holder,
+            path=str(path),
+            size=entry.get("size", spec.size),
+            installed_by=entry.get("source", ""),
+            installed=entry.get("installed", ""),
+            origin=entry.get("origin", ""),
+        )
+        if info["status"] == "installed":
+            info["sha256"] = entry.get("sha256", spec.sha256)
+        return info
+    return info
+
+
+def scorer_status(cls: type[Scorer], config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A scorer's weights as ``culler models list`` shows them: files, overall status, fix command."""
+    specs = specs_of(cls, config)
+    files = [file_status(cls, spec) for spec in specs]
+    statuses = {f["status"] for f in files}
+    if not files:
+        status = "none needed"
+    elif statuses == {"installed"}:
+        status = "installed"
+    elif "damaged" in statuses:
+        status = "damaged"
+    else:
+        status = "missing"
+    pullable = bool(specs) and all(spec.source for spec in specs)
+    command = ""
+    if status in ("missing", "damaged"):
+        command = (
+            f"culler models pull {cls.id}" if pullable else f"culler models import {cls.id} FILE"
+        )
+    return {
+        "scorer": cls.id,
+        "plugin": cls.plugin_name or "",
+        "status": status,
+        "pullable": pullable,
+        "command": command,
+        "files": files,
+    }
+
+
+def weights_status(cls: type[Scorer]) -> tuple[str, str]:
+    """(``none needed`` | ``installed`` | ``missing`` | ``damaged``, the command that fixes it), with the
+    scorer's default config: what the GUI's models panel shows, identical to ``culler models list``."""
+    info = scorer_status(cls)
+    return info["status"], info["command"]
+
+
+# -- pull --------------------------------------------------------------------------------------------
+def is_offline(flag: bool = False) -> bool:
+    """``--offline`` or ``CULLER_OFFLINE=1``; offline also sets ``HF_HUB_OFFLINE`` for the hub client."""
+    offline = flag or os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    if offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    return offline
+
+
+def pull(
+    scorer_id: str,
+    config: dict[str, Any] | None = None,
+    *,
+    offline: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    echo: Echo = _quiet,
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """Download and install every file ``scorer_id`` needs that is not installed and verified yet.
+
+    Returns one ``{name, status: already|pulled, sha256, tofu}`` per file. Raises :class:`PullError`
+    (import-only file, offline, network failure) or :class:`WeightsError` (sha256 mismatch).
+    """
+    cls = get_scorer_class(scorer_id)
+    specs = specs_of(cls, config)
+    if not specs:
+        echo(f"{scorer_id} needs no weight files")
+        return []
+    offline = is_offline(offline)
+    done = []
+    for spec in specs:
+        status = file_status(cls, spec)
+        if status["status"] == "installed":
+            where = "" if status["holder"] == scorer_id else f" (shared, in {status['holder']})"
+            echo(f"{spec.name}: already installed{where}")
+            done.append({"name": spec.name, "status": "already", "sha256": status["sha256"]})
+            continue
+        if not spec.source:
+            raise PullError(
+                f"{scorer_id}'s weights cannot be downloaded (no published file: {spec.name}); "
+                f"import a checkpoint with `culler models import {scorer_id} FILE` "
+                "(docs/models.md lists what each scorer accepts)"
+            )
+        if offline:
+            raise PullError(
+                f"offline ({OFFLINE_ENV}=1 or --offline): {spec.name} for {scorer_id} was not "
+                f"downloaded; get it elsewhere ({spec.source}) and run "
+                f"`culler models import {scorer_id} FILE`"
+            )
+        try:
+            done.append(_pull_one(cls, spec, config, timeout, echo, progress or _no_progress))
+        except _Unreachable as exc:
+            raise PullError(
+                f"could not reach {exc.host}: {exc.reason} — check the connection or proxy, or "
+                f"download {spec.name} elsewhere ({spec.source}) and run "
+                f"`culler models import {scorer_id} FILE`"
+            ) from None
+    return done
+
+
+def _pull_one(
+    cls: type[Scorer],
+    spec: WeightSpec,
+    config: dict[str, Any] | None,
+    timeout: float,
+    echo: Echo,
+    progress: Progress,
+) -> dict[str, Any]:
+    directory = scorer_dir(cls.id)
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".pull-") as tmp:
+        work = Path(tmp)
+        if spec.source.startswith("open_clip://"):
+            files, origin, origin_sha = _fetch_open_clip(cls, spec, config, work, timeout, progress)
+        elif spec.source.startswith("hf://"):
+            repo, filename = _split_hf(spec.source)
+            path = _hf_download(repo, filename, work, timeout)
+            files, origin, origin_sha = {spec.name: path}, spec.source, ""
+        elif spec.source.startswith(("https://", "http://")):
+            path = download_url(spec.source, work / "download", timeout, progress, spec.size)
+            files, origin, origin_sha = {spec.name: path}, spec.source, ""
+        else:
+            raise PullError(f"{cls.id}: unknown source {spec.source!r} for {spec.name}")
+        if spec.name in files and spec.size and files[spec.name].stat().st_size != spec.size:
+            raise PullError(
+                f"{cls.id}: {spec.name} from {origin} has {files[spec.name].stat().st_size} bytes, "
+                f"not the published {spec.size}; nothing was installed — try again, or import a "
+                "good copy"
+            )
+        result = {"name": spec.name, "status": "pulled", "sha256": "", "tofu": False}
+        for name, path in files.items():
+            check = spec.sha256 if name == spec.name and not origin_sha else None
+            dest = install_file(
+                cls.id,
+                name,
+                path,
+                expected_sha256=check or None,
+                source="pull",
+                origin=origin,
+                origin_sha256=origin_sha,
+            )
+            sha = manifest(cls.id)[name]["sha256"]
+            if name == spec.name:
+                result["sha256"] = sha
+            if not check:
+                result["tofu"] = True
+                echo(
+                    f"{name}: recorded sha256 {sha[:12]}… (trust on first use: no published "
+                    "digest; every later load is checked against this record)"
+                )
+            echo(f"{name}: installed {dest} (sha256 {sha[:12]}…)")
+        return result
+
+
+def _resolve_host(host: str, port: int, timeout: float) -> None:
+    """getaddrinfo has no timeout of its own: run it in a daemon thread and give up after ``timeout``."""
+    outcome: list[BaseException | None] = []
+
+    def lookup() -> None:
+        try:
+            socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            outcome.append(None)
+        except OSError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=lookup, daemon=True, name=f"resolve {host}")
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        raise _Unreachable(host, f"name lookup took longer than {timeout:g} s")
+    if outcome[0] is not None:
+        raise _Unreachable(host, f"name lookup failed ({outcome[0]})")
+
+
+def download_url(
+    url: str,
+    dest: Path,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: Progress = _no_progress,
+    expected_size: int | None = None,
+) -> Path:
+    """Stream ``url`` to ``dest``; every connect and read waits at most ``timeout`` seconds.
+
+    Network failures raise :class:`_Unreachable`; an HTTP error status raises :class:`PullError`.
+    """
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or url
+    _resolve_host(host, parts.port or (443 if parts.scheme == "https" else 80), timeout)
+    request = urllib.request.Request(url, headers={"User-Agent": "culler (models pull)"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or expected_size
+            with progress(Path(parts.path).name or host, total) as bar:
+                while block := response.read(1 << 20):
+                    out.write(block)
+                    bar.update(len(block))
+    except urllib.error.HTTPError as exc:
+        raise PullError(
+            f"{host} answered HTTP {exc.code} ({exc.reason}) for {url}; the file may have moved — "
+            "download it elsewhere and use `culler models import`"
+        ) from None
+    except (urllib.error.URLError, http.client.HTTPException, ssl.SSLError, TimeoutError) as exc:
+        raise _Unreachable(host, str(getattr(exc, "reason", None) or exc or "timed out")) from None
+    except ConnectionError as exc:
+        raise _Unreachable(host, str(exc)) from None
+    return dest
+
+
+def _split_hf(source: str) -> tuple[str, str]:
+    parts = source[len("hf://") :].split("/")
+    if len(parts) < 3 or not all(parts):
+        raise PullError(f"{source!r} is not hf://OWNER/REPO/PATH/IN/REPO")
+    return "/".join(parts[:2]), "/".join(parts[2:])
+
+
+class _NotOnHub(Exception):
+    pass
+
+
+def _hf_download(repo: str, filename: str, workdir: Path, timeout: float) -> Path:
+    """One file from the Hugging Face hub into ``workdir`` (not the hub's own cache: no second copy)."""
+    try:
+        import huggingface_hub
+        from huggingface_hub import errors as hf_errors
+    except ImportError:
+        raise PullError(
+            f"downloading {filename} from the Hugging Face hub needs huggingface_hub: "
+            "run `pip install huggingface_hub`, or download the file yourself and use "
+            "`culler models import`"
+        ) from None
+    # The hub client retries a failed request with back-off for half a minute: find out first, within
+    # ``timeout``, whether its host answers at all.
+    endpoint = urllib.parse.urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    _resolve_host(host, port, timeout)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise _Unreachable(host, str(exc) or type(exc).__name__) from None
+    try:
+        path = huggingface_hub.hf_hub_download(
+            repo, filename, cache_dir=workdir / "hub", etag_timeout=timeout
+        )
+    except hf_errors.LocalEntryNotFoundError as exc:  # the hub's "could not connect"
+        raise _Unreachable(host, str(exc).split(". ")[0]) from None
+    except (hf_errors.EntryNotFoundError, hf_errors.RepositoryNotFoundError) as exc:
+        raise _NotOnHub(f"{repo}/{filename}: {exc}") from None
+    except hf_errors.OfflineModeIsEnabled:
+        raise PullError(
+            f"offline (HF_HUB_OFFLINE is set): {repo}/{filename} was not downloaded; get it "
+            "elsewhere and use `culler models import`"
+        ) from None
+    except Exception as exc:  # requests/httpx errors differ across hub versions: all are network
+        raise _Unreachable(host, f"{type(exc).__name__}: {exc}") from None
+    return Path(path)
+
+
+def _fetch_open_clip(
+    cls: type[Scorer],
+    spec: WeightSpec,
+    config: dict[str, Any] | None,
+    work: Path,
+    timeout: float,
+    progress: Progress,
+) -> tuple[dict[str, Path], str, str]:
+    """open_clip://MODEL/TAG → open_clip's pretrained config → its hub repo (safetensors, else the
+    pickled .bin converted by the scorer) or its URL (converted)."""
+    import open_clip
+
+    model, _, tag = spec.source[len("open_clip://") :].rpartition("/")
+    cfg = open_clip.get_pretrained_cfg(model, tag)
+    if not cfg:
+        tags = list(open_clip.list_pretrained_tags_by_model(model))
+        known = ", ".join(tags[:8]) + (" …" if len(tags) > 8 else "") if tags else "none"
+        raise PullError(
+            f"open_clip knows no pretrained weights {tag!r} for {model} (valid tags: {known}); set "
+            f"the scorer's pretrained tag, or import a checkpoint with "
+            f"`culler models import {cls.id} FILE --config model={model} --config pretrained={tag}`"
+        )
+    hub = str(cfg.get("hf_hub") or "")
+    if hub:
+        repo, filename = (hub.strip("/"), "") if hub.endswith("/") else hub.rsplit("/", 1)
+        if filename.endswith(".safetensors") or not filename:
+            try:
+                path = _hf_download(repo, filename or HF_SAFETENSORS, work, timeout)
+                return {spec.name: path}, f"hf://{repo}/{filename or HF_SAFETENSORS}", ""
+            except _NotOnHub:
+                if filename:
+                    raise PullError(f"{repo}/{filename} is not on the Hugging Face hub") from None
+        path = _hf_download(repo, filename or HF_PICKLE, work, timeout)
+        origin = f"hf://{repo}/{filename or HF_PICKLE}"
+    elif cfg.get("url"):
+        origin = str(cfg["url"])
+        path = download_url(
+            origin, work / Path(urllib.parse.urlsplit(origin).path).name, timeout, progress
+        )
+    else:
+        raise PullError(f"open_clip gives no download location for {model} ({tag})")
+    return convert(cls, path, work / "converted", config), origin, sha256_file(path)
+
+
+# -- import ------------------------------------------------------------------------------------------
+def convert(
+    cls: type[Scorer], src: Path, workdir: Path, config: dict[str, Any] | None
+) -> dict[str, Path] | None:
+    """``cls.convert_weights(src, workdir[, config])``: config only if the scorer accepts it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    params = inspect.signature(cls.convert_weights).parameters
+    takes_config = "config" in params or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+    )
+    if takes_config:
+        return cls.convert_weights(src, workdir, config=dict(config or {}))
+    return cls.convert_weights(src, workdir)
+
+
+def import_weights(
+    scorer_id: str, src: str | os.PathLike, config: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Install a local file (or the weight files in a .zip/.tar archive) for ``scorer_id``.
+
+    Each file goes through the scorer's ``convert_weights``; the manifest records the file's name (never
+    the machine's path) as origin and its sha256. Returns ``{name, sha256, origin, converted}`` per
+    installed file.
+    """
+    cls = get_scorer_class(scorer_id)
+    src = Path(src)
+    if not src.is_file():
+        raise WeightsError(f"{src} is not a file; give the checkpoint (or an archive holding it)")
+    directory = scorer_dir(scorer_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    installed: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".import-") as tmp:
+        work = Path(tmp)
+        if is_archive(src):
+            root = work / "archive"
+            members = extract_weights(src, root)
+            files = [(path, f"{src.name}:{path.relative_to(root).as_posix()}") for path in members]
+        else:
+            files = [(src, src.name)]
+        for i, (path, origin) in enumerate(files):
+            installed += _import_one(cls, path, origin, work / f"convert-{i}", config)
+    return installed
+
+
+def _import_one(
+    cls: type[Scorer], src: Path, origin: str, workdir: Path, config: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    origin_sha = sha256_file(src)
+    converted = convert(cls, src, workdir, config)
+    if converted is None:
+        spec = _published_match(cls, src, origin_sha, config)
+        install_file(
+            cls.id,
+            spec.name,
+            src,
+            expected_sha256=spec.sha256 or None,
+            source="import",
+            origin=origin,
+            origin_sha256=origin_sha,
+        )
+        sha = manifest(cls.id)[spec.name]["sha256"]
+        return [{"name": spec.name, "sha256": sha, "origin": origin, "converted": False}]
+    if not converted:
+        raise WeightsError(f"{cls.id}: nothing in {origin} could be used; nothing was installed")
+    out = []
+    for name, path in converted.items():
+        install_file(cls.id, name, path, source="import", origin=origin, origin_sha256=origin_sha)
+        sha = manifest(cls.id)[name]["sha256"]
+        out.append({"name": name, "sha256": sha, "origin": origin, "converted": True})
+    return out
+
+
+def _published_match(
+    cls: type[Scorer], src: Path, sha: str, config: dict[str, Any] | None
+) -> WeightSpec:
+    """The spec ``src`` is (same sha256; or, for a spec without a published sha256, same name)."""
+    specs = {s.name: s for s in [*specs_of(cls, config), *getattr(cls, "weights", [])]}
+    for spec in specs.values():
+        if spec.sha256 and spec.sha256.lower() == sha:
+            return spec
+    for spec in specs.values():
+        if not spec.sha256 and spec.name == src.name:
+            return spec
+    expected = "; ".join(
+        f"{s.name} (sha256 {s.sha256[:12]}…)" if s.sha256 else s.name for s in specs.values()
+    )
+    raise WeightsError(
+        f"{src.name} (sha256 {sha[:12]}…) is not a file {cls.id} uses; expected: "
+        f"{expected or 'none declared'}. Nothing was installed"
+    )
+
+
+# -- archives ----------------------------------------------------------------------------------------
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+#: Files inside an archive that are imported (READMEs, licences and configs are skipped).
+WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".bin", ".ckpt", ".npz", ".caffemodel"}
+
+
+def is_archive(path: Path) -> bool:
+    """By name: a torch ``.pth`` is itself a zip file, so content sniffing would mistake it for one."""
+    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def _member_target(archive: Path, root: Path, name: str) -> Path:
+    """Where member ``name`` goes under ``root``; absolute names, drive letters and ``..`` refused."""
+    clean = name.replace("\\", "/")
+    pure = PurePosixPath(clean)
+    if pure.is_absolute() or (len(clean) > 1 and clean[1] == ":") or ".." in pure.parts:
+        raise WeightsError(
+            f"{archive.name}: refusing member {name!r}: its path points outside the archive's "
+            "folder (absolute or `..`); nothing was imported"
+        )
+    target = (root / pure).resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise WeightsError(
+            f"{archive.name}: refusing member {name!r}: it leaves the archive's folder"
+        )
+    return target
+
+
+def _members(archive: Path, handle: Any, root: Path) -> list[tuple[Path, Callable[[], Any]]]:
+    """Every regular file of the archive as (target, opener), after checking every member: links,
+    devices and paths leaving ``root`` refuse the whole archive before anything is written."""
+    out: list[tuple[Path, Callable[[], Any]]] = []
+    if isinstance(handle, zipfile.ZipFile):
+        zf = handle
+        for info in zf.infolist():
+            mode = info.external_attr >> 16
+            target = _member_target(archive, root, info.filename)
+            if stat.S_ISLNK(mode):
+                raise WeightsError(
+                    f"{archive.name}: refusing member {info.filename!r}: it is a symbolic link; "
+                    "nothing was imported"
+                )
+            if not info.is_dir():
+                out.append((target, lambda info=info: zf.open(info)))
+        return out
+    tf = handle
+    for member in tf.getmembers():
+        target = _member_target(archive, root, member.name)
+        if member.issym() or member.islnk():
+            raise WeightsError(
+                f"{archive.name}: refusing member {member.name!r}: it is a link "
+                f"(to {member.linkname!r}); nothing was imported"
+            )
+        if member.isfile():
+            out.append((target, lambda m=member: tf.extractfile(m)))
+        elif not member.isdir():
+            raise WeightsError(
+                f"{archive.name}: refusing member {member.name!r}: not a regular file; "
+                "nothing was imported"
+            )
+    return out
+
+
+def extract_weights(archive: Path, root: Path) -> list[Path]:
+    """Extract ``archive``'s regular files under ``root`` (checked first, see :func:`_members`) and
+    return the weight files among them (by suffix), sorted."""
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        with contextlib.ExitStack() as stack:
+            if archive.name.lower().endswith(".zip"):
+                handle: Any = stack.enter_context(zipfile.ZipFile(archive))
+            else:
+                handle = stack.enter_context(tarfile.open(archive, "r:*"))
+            members = _members(archive, handle, root)
+            for target, opener in members:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with opener() as fin, open(target, "xb") as fout:
+                    shutil.copyfileobj(fin, fout, 1 << 20)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+        raise WeightsError(f"{archive.name} is not a readable archive: {exc}") from None
+    except FileExistsError as exc:
+        raise WeightsError(f"{archive.name}: a member appears twice ({exc.filename})") from None
+    weights = sorted(
+        t
+        for t, _ in members
+        if t.suffix.lower() in WEIGHT_SUFFIXES
+        and not t.name.startswith(".")
+        and "__MACOSX" not in t.parts
+    )
+    if not weights:
+        names = ", ".join(sorted(t.name for t, _ in members)[:8]) or "nothing"
+        raise WeightsError(
+            f"{archive.name} holds no weight file ({', '.join(sorted(WEIGHT_SUFFIXES))}); it "
+            f"contains: {names}"
+        )
+    return weights
