@@ -271,9 +271,10 @@ def _pull_one(
             files, origin, origin_sha = {spec.name: path}, spec.source, ""
         else:
             raise PullError(f"{cls.id}: unknown source {spec.source!r} for {spec.name}")
-        if spec.name in files and spec.size and files[spec.name].stat().st_size != spec.size:
+        size = files[spec.name].stat().st_size if spec.name in files else None
+        if not origin_sha and spec.size and size is not None and size != spec.size:
             raise PullError(
-                f"{cls.id}: {spec.name} from {origin} has {files[spec.name].stat().st_size} bytes, "
+                f"{cls.id}: {spec.name} from {origin} has {size} bytes, "
                 f"not the published {spec.size}; nothing was installed — try again, or import a "
                 "good copy"
             )
