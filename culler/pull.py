@@ -1,7 +1,8 @@
 """Getting weight files into culler's cache: what is installed (``culler models list``), downloads
 (``culler models pull``) and local files or archives (``culler models import``).
 
-No click here: :mod:`culler.commands.models` parses arguments and prints; this module does the work and
+No click here: :mod:`culler.commands.models` parses arguments and prints; this module does the work
+(status in :mod:`culler.weight_status`, archives in :mod:`culler.archives`) and
 raises :class:`~culler.weights.WeightsError` (or :class:`PullError`) with messages meant for users.
 Every file goes through :func:`culler.weights.install_file`, so it is verified and written atomically.
 Downloads stream into a temporary folder inside the scorer's folder, which is removed whatever happens:
@@ -14,30 +15,25 @@ import contextlib
 import http.client
 import inspect
 import os
-import shutil
 import socket
 import ssl
-import stat
-import tarfile
 import tempfile
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-import zipfile
 from collections.abc import Callable, Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from culler.archives import extract_weights, is_archive
 from culler.scorers import Scorer, get_scorer_class
+from culler.weight_status import file_status, specs_of
 from culler.weights import (
     WeightsError,
-    WeightsMissing,
     WeightSpec,
     install_file,
-    installed_path,
     manifest,
-    resolve,
     scorer_dir,
     sha256_file,
 )
@@ -76,116 +72,6 @@ def _no_progress(_label: str, _total: int | None) -> Iterator[Any]:
             pass
 
     yield Bar()
-
-
-# -- what a scorer needs and what is installed -----------------------------------------------------
-def specs_of(cls: type[Scorer], config: dict[str, Any] | None = None) -> list[WeightSpec]:
-    """The weight files ``cls`` needs with ``config`` (its ``weight_specs``, else ``weights``)."""
-    hook = getattr(cls, "weight_specs", None)
-    return list(hook(dict(config or {})) if callable(hook) else getattr(cls, "weights", []) or [])
-
-
-def holders(cls: type[Scorer], spec: WeightSpec) -> list[str]:
-    """Scorer folders where an installed ``spec`` counts for ``cls``: its own first.
-
-    A scorer may say so with an optional classmethod ``weight_holders(spec) -> [scorer ids]``; the CLIP
-    scorers share their open_clip backbone (one ViT-L-14 download serves clip-aesthetic and emotion).
-    """
-    hook = getattr(cls, "weight_holders", None)
-    if callable(hook):
-        found = [str(s) for s in hook(spec)]
-        return [cls.id] + [s for s in found if s != cls.id]
-    if spec.source.startswith("open_clip://"):
-        try:
-            from culler_plugins.clip.common import CLIP_SCORERS
-        except ImportError:
-            CLIP_SCORERS = ()  # noqa: N806
-        if cls.id in CLIP_SCORERS:
-            return [cls.id] + [s for s in CLIP_SCORERS if s != cls.id]
-    return [cls.id]
-
-
-def file_status(cls: type[Scorer], spec: WeightSpec) -> dict[str, Any]:
-    """One file's status: ``installed`` (verified), ``missing`` or ``damaged`` (sha256 mismatch).
-
-    Verification is :func:`~culler.weights.resolve`'s: a file unchanged since its last check (same size
-    and mtime) is not hashed again.
-    """
-    info: dict[str, Any] = {
-        "name": spec.name,
-        "source": spec.source,
-        "size": spec.size,
-        "licence": spec.licence,
-        "description": spec.description,
-        "published_sha256": spec.sha256,
-        "sha256": spec.sha256,
-        "status": "missing",
-        "installed_by": "",
-        "installed": "",
-        "origin": "",
-        "holder": "",
-        "detail": "",
-    }
-    for holder in holders(cls, spec):
-        if not installed_path(holder, spec).is_file():
-            continue
-        try:
-            path = resolve(holder, spec)
-            info["status"] = "installed"
-        except WeightsMissing:
-            continue
-        except WeightsError as exc:
-            info.update(status="damaged", detail=str(exc))
-            path = installed_path(holder, spec)
-        entry = manifest(holder).get(spec.name) or {}
-        info.update(
-            holder=holder,
-            path=str(path),
-            size=entry.get("size", spec.size),
-            installed_by=entry.get("source", ""),
-            installed=entry.get("installed", ""),
-            origin=entry.get("origin", ""),
-        )
-        if info["status"] == "installed":
-            info["sha256"] = entry.get("sha256", spec.sha256)
-        return info
-    return info
-
-
-def scorer_status(cls: type[Scorer], config: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A scorer's weights as ``culler models list`` shows them: files, overall status, fix command."""
-    specs = specs_of(cls, config)
-    files = [file_status(cls, spec) for spec in specs]
-    statuses = {f["status"] for f in files}
-    if not files:
-        status = "none needed"
-    elif statuses == {"installed"}:
-        status = "installed"
-    elif "damaged" in statuses:
-        status = "damaged"
-    else:
-        status = "missing"
-    pullable = bool(specs) and all(spec.source for spec in specs)
-    command = ""
-    if status in ("missing", "damaged"):
-        command = (
-            f"culler models pull {cls.id}" if pullable else f"culler models import {cls.id} FILE"
-        )
-    return {
-        "scorer": cls.id,
-        "plugin": cls.plugin_name or "",
-        "status": status,
-        "pullable": pullable,
-        "command": command,
-        "files": files,
-    }
-
-
-def weights_status(cls: type[Scorer]) -> tuple[str, str]:
-    """(``none needed`` | ``installed`` | ``missing`` | ``damaged``, the command that fixes it), with the
-    scorer's default config: what the GUI's models panel shows, identical to ``culler models list``."""
-    info = scorer_status(cls)
-    return info["status"], info["command"]
 
 
 # -- pull --------------------------------------------------------------------------------------------
@@ -541,101 +427,3 @@ def _published_match(
         f"{src.name} (sha256 {sha[:12]}…) is not a file {cls.id} uses; expected: "
         f"{expected or 'none declared'}. Nothing was installed"
     )
-
-
-# -- archives ----------------------------------------------------------------------------------------
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
-#: Files inside an archive that are imported (READMEs, licences and configs are skipped).
-WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".bin", ".ckpt", ".npz", ".caffemodel"}
-
-
-def is_archive(path: Path) -> bool:
-    """By name: a torch ``.pth`` is itself a zip file, so content sniffing would mistake it for one."""
-    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
-
-
-def _member_target(archive: Path, root: Path, name: str) -> Path:
-    """Where member ``name`` goes under ``root``; absolute names, drive letters and ``..`` refused."""
-    clean = name.replace("\\", "/")
-    pure = PurePosixPath(clean)
-    if pure.is_absolute() or (len(clean) > 1 and clean[1] == ":") or ".." in pure.parts:
-        raise WeightsError(
-            f"{archive.name}: refusing member {name!r}: its path points outside the archive's "
-            "folder (absolute or `..`); nothing was imported"
-        )
-    target = (root / pure).resolve()
-    if not target.is_relative_to(root.resolve()):
-        raise WeightsError(
-            f"{archive.name}: refusing member {name!r}: it leaves the archive's folder"
-        )
-    return target
-
-
-def _members(archive: Path, handle: Any, root: Path) -> list[tuple[Path, Callable[[], Any]]]:
-    """Every regular file of the archive as (target, opener), after checking every member: links,
-    devices and paths leaving ``root`` refuse the whole archive before anything is written."""
-    out: list[tuple[Path, Callable[[], Any]]] = []
-    if isinstance(handle, zipfile.ZipFile):
-        zf = handle
-        for info in zf.infolist():
-            mode = info.external_attr >> 16
-            target = _member_target(archive, root, info.filename)
-            if stat.S_ISLNK(mode):
-                raise WeightsError(
-                    f"{archive.name}: refusing member {info.filename!r}: it is a symbolic link; "
-                    "nothing was imported"
-                )
-            if not info.is_dir():
-                out.append((target, lambda info=info: zf.open(info)))
-        return out
-    tf = handle
-    for member in tf.getmembers():
-        target = _member_target(archive, root, member.name)
-        if member.issym() or member.islnk():
-            raise WeightsError(
-                f"{archive.name}: refusing member {member.name!r}: it is a link "
-                f"(to {member.linkname!r}); nothing was imported"
-            )
-        if member.isfile():
-            out.append((target, lambda m=member: tf.extractfile(m)))
-        elif not member.isdir():
-            raise WeightsError(
-                f"{archive.name}: refusing member {member.name!r}: not a regular file; "
-                "nothing was imported"
-            )
-    return out
-
-
-def extract_weights(archive: Path, root: Path) -> list[Path]:
-    """Extract ``archive``'s regular files under ``root`` (checked first, see :func:`_members`) and
-    return the weight files among them (by suffix), sorted."""
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        with contextlib.ExitStack() as stack:
-            if archive.name.lower().endswith(".zip"):
-                handle: Any = stack.enter_context(zipfile.ZipFile(archive))
-            else:
-                handle = stack.enter_context(tarfile.open(archive, "r:*"))
-            members = _members(archive, handle, root)
-            for target, opener in members:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with opener() as fin, open(target, "xb") as fout:
-                    shutil.copyfileobj(fin, fout, 1 << 20)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
-        raise WeightsError(f"{archive.name} is not a readable archive: {exc}") from None
-    except FileExistsError as exc:
-        raise WeightsError(f"{archive.name}: a member appears twice ({exc.filename})") from None
-    weights = sorted(
-        t
-        for t, _ in members
-        if t.suffix.lower() in WEIGHT_SUFFIXES
-        and not t.name.startswith(".")
-        and "__MACOSX" not in t.parts
-    )
-    if not weights:
-        names = ", ".join(sorted(t.name for t, _ in members)[:8]) or "nothing"
-        raise WeightsError(
-            f"{archive.name} holds no weight file ({', '.join(sorted(WEIGHT_SUFFIXES))}); it "
-            f"contains: {names}"
-        )
-    return weights

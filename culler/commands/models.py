@@ -112,8 +112,8 @@ def register(cli: click.Group) -> None:
     @config_option
     def list_(as_json: bool, config_items: tuple[str, ...]) -> None:
         """Show every scorer that needs weights, each file's status and the command that installs it."""
-        from culler.pull import scorer_status
         from culler.scorers import get_scorer_classes
+        from culler.weight_status import scorer_status
 
         rows = []
         for scorer_id, cls in sorted(get_scorer_classes().items()):

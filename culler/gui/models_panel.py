@@ -32,8 +32,8 @@ SETTINGS_KEY = "scan/scorer_enabled"
 
 def weight_status(cls) -> tuple[str, str]:
     """("none needed" | "installed" | "missing" | "damaged", the command that installs them): the
-    status ``culler models list`` shows (culler.pull.weights_status), so GUI and CLI agree."""
-    from culler.pull import weights_status
+    status ``culler models list`` shows (culler.weight_status.weights_status), so GUI and CLI agree."""
+    from culler.weight_status import weights_status
 
     return weights_status(cls)
 
