@@ -103,6 +103,8 @@ def pull(
         echo(f"{scorer_id} needs no weight files")
         return []
     offline = is_offline(offline)
+    settings = "".join(f" --config {k}={v}" for k, v in sorted((config or {}).items()))
+    import_cmd = f"`culler models import {scorer_id} FILE{settings}`"
     done = []
     for spec in specs:
         status = file_status(cls, spec)
@@ -114,22 +116,20 @@ def pull(
         if not spec.source:
             raise PullError(
                 f"{scorer_id}'s weights cannot be downloaded (no published file: {spec.name}); "
-                f"import a checkpoint with `culler models import {scorer_id} FILE` "
+                f"import a checkpoint with {import_cmd} "
                 "(docs/models.md lists what each scorer accepts)"
             )
         if offline:
             raise PullError(
                 f"offline ({OFFLINE_ENV}=1 or --offline): {spec.name} for {scorer_id} was not "
-                f"downloaded; get it elsewhere ({spec.source}) and run "
-                f"`culler models import {scorer_id} FILE`"
+                f"downloaded; get it elsewhere ({spec.source}) and run {import_cmd}"
             )
         try:
             done.append(_pull_one(cls, spec, config, timeout, echo, progress or _no_progress))
         except _Unreachable as exc:
             raise PullError(
                 f"could not reach {exc.host}: {exc.reason} — check the connection or proxy, or "
-                f"download {spec.name} elsewhere ({spec.source}) and run "
-                f"`culler models import {scorer_id} FILE`"
+                f"download {spec.name} elsewhere ({spec.source}) and run {import_cmd}"
             ) from None
     return done
 

@@ -329,3 +329,15 @@ def test_culler_train_fits_a_personal_head_on_cached_clip_embeddings(
     reasons = catalog.query("SELECT reasons FROM current_scores")
     assert len(reasons) == 24 and all("personal mlp" in r["reasons"] for r in reasons)
     catalog.close()
+
+
+def test_missing_other_backbone_names_the_pull_with_its_settings():
+    scorer = ClipAestheticScorer(
+        {"model": "ViT-B-32", "pretrained": "laion2b_s34b_b79k", "head": "prompts"}
+    )
+    with pytest.raises(WeightsMissing) as info:
+        scorer.load("cpu")
+    assert (
+        "`culler models pull clip-aesthetic --config model=ViT-B-32 "
+        "--config pretrained=laion2b_s34b_b79k`" in str(info.value)
+    )

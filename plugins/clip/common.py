@@ -94,6 +94,13 @@ def find_backbone(scorer_id: str, spec: WeightSpec) -> tuple[Path, str]:
             except WeightsMissing:
                 continue
             return path, manifest(holder).get(spec.name, {}).get("sha256", "")
+    model, _, tag = spec.source.removeprefix("open_clip://").partition("/")
+    if (model, tag) != (DEFAULT_MODEL, DEFAULT_PRETRAINED):
+        raise WeightsMissing(
+            scorer_id,
+            f"this catalog's settings use the {model} ({tag}) backbone: "
+            f"`culler models pull {scorer_id} --config model={model} --config pretrained={tag}`",
+        )
     others = " or ".join(f"`culler models pull {s}`" for s in CLIP_SCORERS if s != scorer_id)
     raise WeightsMissing(
         scorer_id, f"{spec.name} (the CLIP backbone) is not installed; {others} installs it too"
