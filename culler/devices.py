@@ -33,3 +33,17 @@ def pick_device(preference: str | None = None) -> str:
     if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
         return "mps"
     return "cpu"
+
+
+def place_conv_net(model, device: str):
+    """Move a convolutional network to ``device`` for inference; return ``(model, memory_format)``.
+
+    channels_last is oneDNN's and cuDNN's fast convolution layout: +28 % (SAAN) and +17 % (CharLeNet)
+    images/s on a 2-core CPU (benchmarks/scorer_throughput.py). MPS keeps the default layout (its
+    channels_last support is uneven and was not measured). Inputs must use the returned format too.
+    """
+    import torch
+
+    fast = device.split(":")[0] in ("cpu", "cuda")
+    memory_format = torch.channels_last if fast else torch.contiguous_format
+    return model.to(device, memory_format=memory_format).eval(), memory_format

@@ -21,7 +21,9 @@ from culler_plugins.clip.testing import (
     TINY_SCORER_CONFIG,
     TINY_TAG,
     install_tiny_backbone,
+    laion_sequential,
     register_tiny_model,
+    write_laion_head,
     write_tiny_backbone,
 )
 from torch import nn
@@ -38,28 +40,8 @@ def tiny_model():
     register_tiny_model()
 
 
-def laion_sequential(in_dim: int = 768, seed: int = 0) -> nn.Sequential:
-    """A LAION-layout predictor as the public training script builds it (Linear/Dropout stack)."""
-    torch.manual_seed(seed)
-    net = nn.Sequential(
-        nn.Linear(in_dim, 1024),
-        nn.Dropout(0.2),
-        nn.Linear(1024, 128),
-        nn.Dropout(0.2),
-        nn.Linear(128, 64),
-        nn.Dropout(0.1),
-        nn.Linear(64, 16),
-        nn.Linear(16, 1),
-    )
-    with torch.no_grad():
-        net[7].bias.fill_(5.0)  # centre outputs on the AVA scale like the real head
-    return net.eval()
-
-
 def save_laion(path: Path, seed: int = 0) -> tuple[Path, nn.Sequential]:
-    net = laion_sequential(seed=seed)
-    torch.save({f"layers.{k}": v for k, v in net.state_dict().items()}, path)
-    return path, net
+    return path, write_laion_head(path, seed=seed)
 
 
 @pytest.fixture

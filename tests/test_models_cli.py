@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from culler_plugins import clip as clip_plugin
 from culler_plugins.clip import common
 from culler_plugins.clip.testing import (
@@ -19,9 +18,9 @@ from culler_plugins.clip.testing import (
     TINY_SCORER_CONFIG,
     TINY_TAG,
     register_tiny_model,
+    write_laion_head,
     write_tiny_backbone,
 )
-from torch import nn
 
 import culler
 from culler.scorers import Scorer, ScoreResult
@@ -41,18 +40,7 @@ def _by_scorer(culler_cli, *args: str) -> dict[str, dict]:
 
 def save_laion(path: Path, seed: int = 0) -> Path:
     """A LAION-layout aesthetic head, saved as the public training script saves it."""
-    torch.manual_seed(seed)
-    net = nn.Sequential(
-        nn.Linear(768, 1024),
-        nn.Dropout(0.2),
-        nn.Linear(1024, 128),
-        nn.Dropout(0.2),
-        nn.Linear(128, 64),
-        nn.Dropout(0.1),
-        nn.Linear(64, 16),
-        nn.Linear(16, 1),
-    )
-    torch.save({f"layers.{k}": v for k, v in net.state_dict().items()}, path)
+    write_laion_head(path, seed=seed)
     return path
 
 

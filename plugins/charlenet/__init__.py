@@ -80,8 +80,6 @@ class CharLeNetScorer(Scorer):
         self.model = None
 
     def load(self, device: str = "cpu") -> None:
-        import torch
-
         from culler.weights import expected_sha256, load_state_dict, resolve
 
         spec = weight_spec(self.classes)
@@ -93,12 +91,9 @@ class CharLeNetScorer(Scorer):
         model = CaffeNet(self.classes)
         convert.check(state, model)
         model.load_state_dict(state, strict=True)
-        # channels_last: oneDNN's (and cuDNN's) fast convolution layout; +28 % (SAAN) and +17 %
-        # (CharLeNet) images/s on a 2-core CPU, see benchmarks/scorer_throughput.py. MPS keeps the
-        # default layout (untested there).
-        cuda_or_cpu = device.split(":")[0] in ("cpu", "cuda")
-        self.memory_format = torch.channels_last if cuda_or_cpu else torch.contiguous_format
-        self.model = model.to(device, memory_format=self.memory_format).eval()
+        from culler.devices import place_conv_net
+
+        self.model, self.memory_format = place_conv_net(model, device)
         self.device = device
         self.weights_sha256 = expected_sha256(self.id, spec)
 

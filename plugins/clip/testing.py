@@ -57,3 +57,35 @@ def install_tiny_backbone(scorer_id: str, workdir: Path, seed: int = 0) -> Path:
 
     src = write_tiny_backbone(Path(workdir) / f"tiny-{seed}.safetensors", seed)
     return install_file(scorer_id, backbone_spec(TINY_MODEL, TINY_TAG).name, src)
+
+
+def laion_sequential(in_dim: int = 768, seed: int = 0) -> Any:
+    """A LAION-layout aesthetic predictor as its public training script builds it: a plain
+    ``nn.Sequential`` of Linear/Dropout layers (written independently of culler's MLPRegressor, so
+    the converter is tested against the external format, not against itself)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    net = nn.Sequential(
+        nn.Linear(in_dim, 1024),
+        nn.Dropout(0.2),
+        nn.Linear(1024, 128),
+        nn.Dropout(0.2),
+        nn.Linear(128, 64),
+        nn.Dropout(0.1),
+        nn.Linear(64, 16),
+        nn.Linear(16, 1),
+    )
+    with torch.no_grad():
+        net[7].bias.fill_(5.0)  # centre outputs on the AVA scale like the real head
+    return net.eval()
+
+
+def write_laion_head(path: Path, in_dim: int = 768, seed: int = 0) -> Any:
+    """Save a LAION-layout head with ``torch.save`` as LAION did (``layers.N.*`` keys); return the net."""
+    import torch
+
+    net = laion_sequential(in_dim, seed)
+    torch.save({f"layers.{k}": v for k, v in net.state_dict().items()}, path)
+    return net
