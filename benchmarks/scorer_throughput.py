@@ -19,16 +19,14 @@ from culler_plugins.charlenet.model import build_charlenet
 from culler_plugins.saan import SaanScorer
 from culler_plugins.saan.model import build_saan
 
+from culler.devices import place_conv_net
 from culler.testing import available_samples
 
 
 def random_weight_scorer(cls, model, device: str):
     """A scorer instance holding a random-initialised network (bypasses ``load``: timing only)."""
     scorer = cls()
-    scorer.memory_format = (
-        torch.channels_last if device in ("cpu", "cuda") else torch.contiguous_format
-    )
-    scorer.model = model.to(device, memory_format=scorer.memory_format).eval()  # as load() does
+    scorer.model, scorer.memory_format = place_conv_net(model, device)  # as load() does
     scorer.device = device
     return scorer
 
