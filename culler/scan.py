@@ -105,6 +105,10 @@ def prepare_scorers(
         config = {**(row["config"] if row else {}), **overrides}
         scorer = cls(config)
         try:
+            if device is None and not cls.runs_in_worker and _weights_absent(cls, config):
+                # Let the scorer say what is missing before torch is imported for the device:
+                # a rescan with no learned weights installed stays a sub-second job.
+                scorer.load("cpu")
             if device is None and not cls.runs_in_worker:
                 from culler.devices import pick_device
 
@@ -126,6 +130,16 @@ def prepare_scorers(
             catalog.configure_scorer(pk, config)
         active.append(ActiveScorer(scorer, pk, catalog.scored_photo_ids(pk)))
     return active, skipped
+
+
+def _weights_absent(cls: type[Scorer], config: dict[str, Any]) -> bool:
+    """Whether a weight file ``cls`` needs is not installed (stats and manifests only, no torch)."""
+    from culler.weight_status import file_status, specs_of
+
+    try:
+        return any(file_status(cls, s)["status"] == "missing" for s in specs_of(cls, config))
+    except Exception:  # a plugin's weight_specs failing is reported by its load() below
+        return False
 
 
 def scan_folders(

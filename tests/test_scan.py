@@ -163,3 +163,25 @@ def test_resume_skips_what_was_committed(photo_dir):
 
 def test_summary_is_json_serialisable(photo_dir):
     json.dumps(scan(photo_dir))
+
+
+def test_scan_without_learned_weights_does_not_import_torch(photo_dir, tmp_path):
+    """Learned scorers without weights are reported before a device is picked, so a plain rescan
+    never pays for importing torch (seconds) just to learn that nothing can run on it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from culler.cli import cli\n"
+        f"r = CliRunner().invoke(cli, ['scan', {str(photo_dir)!r}, '--workers', '0', '--json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "assert 'weights not installed' in r.stderr, r.stderr\n"
+        "print('torch' in sys.modules)\n"
+    )
+    env = {**os.environ, "CULLER_HOME": str(tmp_path / "home")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False"
