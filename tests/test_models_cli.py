@@ -22,9 +22,7 @@ from culler_plugins.clip.testing import (
     write_tiny_backbone,
 )
 
-import culler
-from culler.scorers import Scorer, ScoreResult
-from culler.weights import WeightSpec, manifest, scorer_dir
+from culler.weights import manifest, scorer_dir
 
 TINY_ARGS = [a for k, v in TINY_SCORER_CONFIG.items() for a in ("--config", f"{k}={v}")]
 BACKBONE = common.backbone_spec(TINY_MODEL, TINY_TAG).name
@@ -136,36 +134,10 @@ def test_damaged_file_is_listed_as_damaged(tmp_path, culler_cli):
     assert "DAMAGED" in culler_cli("models", "list", *TINY_ARGS).output
 
 
-class Published(Scorer):
-    """A scorer whose one file is published as is: import installs it unchanged, by sha256."""
-
-    id = "published-test"
-    weights = []  # set per test
-
-    def score_batch(self, images):
-        return [ScoreResult(score=5.0) for _ in images]
-
-
 @pytest.fixture
-def published(register_test_plugin, tmp_path, monkeypatch):
-    good = tmp_path / "model.safetensors"
-    good.write_bytes(b"weights " * 1000)
-    spec = WeightSpec(
-        "model.safetensors",
-        "https://example.invalid/model.safetensors",
-        hashlib.sha256(good.read_bytes()).hexdigest(),
-        good.stat().st_size,
-    )
-    monkeypatch.setattr(Published, "weights", [spec])
-
-    class Plugin:
-        @staticmethod
-        @culler.hookimpl
-        def register_scorers(register):
-            register(Published)
-
-    register_test_plugin(Plugin, "published-test")
-    return good, spec
+def published(published_scorer):
+    """A scorer whose one file is published as is: import installs it unchanged, by sha256."""
+    return published_scorer("published-test", "https://example.invalid/model.safetensors")
 
 
 def test_import_published_file_unchanged_and_refuse_other_files(published, tmp_path, culler_cli):

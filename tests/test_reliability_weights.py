@@ -3,7 +3,6 @@ replaces a good file, and archive members cannot write outside the models folder
 
 from __future__ import annotations
 
-import hashlib
 import io
 import pickle
 import tarfile
@@ -13,11 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import culler
-from culler.scorers import Scorer, ScoreResult
 from culler.weights import (
     WeightsError,
-    WeightSpec,
     install_file,
     load_state_dict,
     manifest,
@@ -69,29 +65,9 @@ def test_models_import_refuses_code(hostile_files, culler_cli, scorer_id):
     assert not any(p.suffix != ".json" for p in scorer_dir(scorer_id).glob("*") if p.is_file())
 
 
-class Published(Scorer):
-    id = "safe-test"
-    weights = []
-
-    def score_batch(self, images):
-        return [ScoreResult(score=5.0) for _ in images]
-
-
 @pytest.fixture
-def published(register_test_plugin, tmp_path, monkeypatch):
-    good = tmp_path / "model.safetensors"
-    good.write_bytes(b"good weights " * 100)
-    spec = WeightSpec("model.safetensors", "", hashlib.sha256(good.read_bytes()).hexdigest())
-    monkeypatch.setattr(Published, "weights", [spec])
-
-    class Plugin:
-        @staticmethod
-        @culler.hookimpl
-        def register_scorers(register):
-            register(Published)
-
-    register_test_plugin(Plugin, "safe-test")
-    return good, spec
+def published(published_scorer):
+    return published_scorer("safe-test", "", b"good weights " * 100)
 
 
 def test_sha_mismatch_keeps_the_old_file_byte_for_byte(published, tmp_path, culler_cli):
