@@ -413,7 +413,7 @@ def _published_match(
     cls: type[Scorer], src: Path, sha: str, config: dict[str, Any] | None
 ) -> WeightSpec:
     """The spec ``src`` is (same sha256; or, for a spec without a published sha256, same name)."""
-    specs = {s.name: s for s in [*specs_of(cls, config), *getattr(cls, "weights", [])]}
+    specs = {s.name: s for s in [*specs_of(cls, config), *cls.weights]}
     for spec in specs.values():
         if spec.sha256 and spec.sha256.lower() == sha:
             return spec

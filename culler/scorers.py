@@ -104,6 +104,12 @@ class Scorer:
         return list(cls.weights)
 
     @classmethod
+    def weight_holders(cls, spec: WeightSpec) -> list[str]:
+        """Other scorer ids whose installed copy of ``spec`` serves this scorer too, so one download
+        is enough (clip-aesthetic and emotion share one CLIP backbone). Default: none."""
+        return []
+
+    @classmethod
     def convert_weights(cls, src: Path, workdir: Path) -> dict[str, Path] | None:
         """Turn a file the user has (e.g. a published checkpoint in another key layout) into this
         scorer's weight files, for ``culler models import``.

@@ -17,29 +17,14 @@ from culler.weights import (
 
 
 def specs_of(cls: type[Scorer], config: dict[str, Any] | None = None) -> list[WeightSpec]:
-    """The weight files ``cls`` needs with ``config`` (its ``weight_specs``, else ``weights``)."""
-    hook = getattr(cls, "weight_specs", None)
-    return list(hook(dict(config or {})) if callable(hook) else getattr(cls, "weights", []) or [])
+    """The weight files ``cls`` needs with ``config`` (its ``weight_specs`` classmethod)."""
+    return list(cls.weight_specs(dict(config or {})))
 
 
 def holders(cls: type[Scorer], spec: WeightSpec) -> list[str]:
-    """Scorer folders where an installed ``spec`` counts for ``cls``: its own first.
-
-    A scorer may say so with an optional classmethod ``weight_holders(spec) -> [scorer ids]``; the CLIP
-    scorers share their open_clip backbone (one ViT-L-14 download serves clip-aesthetic and emotion).
-    """
-    hook = getattr(cls, "weight_holders", None)
-    if callable(hook):
-        found = [str(s) for s in hook(spec)]
-        return [cls.id] + [s for s in found if s != cls.id]
-    if spec.source.startswith("open_clip://"):
-        try:
-            from culler_plugins.clip.common import CLIP_SCORERS
-        except ImportError:
-            CLIP_SCORERS = ()  # noqa: N806
-        if cls.id in CLIP_SCORERS:
-            return [cls.id] + [s for s in CLIP_SCORERS if s != cls.id]
-    return [cls.id]
+    """Scorer folders where an installed ``spec`` counts for ``cls``: its own first, then those its
+    ``weight_holders`` names (one ViT-L-14 download serves clip-aesthetic and emotion)."""
+    return [cls.id] + [s for s in cls.weight_holders(spec) if s != cls.id]
 
 
 def file_status(cls: type[Scorer], spec: WeightSpec) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from culler_plugins.clip.common import (
+    CLIP_SCORERS,
     LAION_BACKBONE,
     LAION_HEAD,
     backbone_config,
@@ -60,6 +61,11 @@ class ClipEmbeddingScorer(EmbeddingScorer):
             model, tag = backbone_config(self.config)
             return embedding_key(model, tag, installed_backbone_sha(self.id, self.backbone_spec))
         return self._key
+
+    @classmethod
+    def weight_holders(cls, spec: WeightSpec) -> list[str]:
+        """A CLIP backbone installed for any CLIP scorer serves them all (one ViT-L-14 download)."""
+        return list(CLIP_SCORERS) if spec.source.startswith("open_clip://") else []
 
     def load_backbone(self, device: str) -> None:
         """Resolve (WeightsMissing when absent) and load the shared backbone; size batches for
