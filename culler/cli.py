@@ -178,18 +178,28 @@ def parse_config_value(text: str) -> Any:
         return text
 
 
+def parse_setting(item: str) -> tuple[str, str, Any] | None:
+    """``"clip-aesthetic.head=prompts"`` → ``("clip-aesthetic", "head", "prompts")``; ``"head=x"`` →
+    ``("", "head", "x")``; None when ``item`` is not ``[SCORER.]KEY=VALUE``."""
+    target, sep, value = item.partition("=")
+    scorer_id, dot, key = target.rpartition(".")
+    if not sep or not key or (dot and not scorer_id):
+        return None
+    return scorer_id, key, parse_config_value(value)
+
+
 def parse_scorer_config(items: tuple[str, ...] | list[str]) -> dict[str, dict[str, Any]]:
     """``("clip-aesthetic.head=prompts", …)`` → ``{"clip-aesthetic": {"head": "prompts"}}``."""
     config: dict[str, dict[str, Any]] = {}
     for item in items:
-        target, sep, value = item.partition("=")
-        scorer_id, dot, key = target.rpartition(".")
-        if not sep or not dot or not scorer_id or not key:
+        setting = parse_setting(item)
+        if setting is None or not setting[0]:
             raise click.BadParameter(
                 f"{item!r} is not SCORER.KEY=VALUE (e.g. clip-aesthetic.head=prompts)",
                 param_hint="--config",
             )
-        config.setdefault(scorer_id, {})[key] = parse_config_value(value)
+        scorer_id, key, value = setting
+        config.setdefault(scorer_id, {})[key] = value
     return config
 
 

@@ -22,17 +22,17 @@ def _config(items: tuple[str, ...], scorer_id: str | None = None) -> dict[str, A
     ``SCORER.KEY=VALUE`` (as ``culler scan --config``) applies to that scorer only; ``KEY=VALUE`` to the
     scorer named on the command line (or to every scorer for ``list``).
     """
-    from culler.cli import parse_config_value
+    from culler.cli import parse_setting
 
     config: dict[str, Any] = {}
     for item in items:
-        key, sep, value = item.partition("=")
-        target, dot, name = key.rpartition(".")
-        if not sep or not key or (dot and not name):
+        setting = parse_setting(item)
+        if setting is None:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--config")
-        if dot and scorer_id is not None and target != scorer_id:
+        target, key, value = setting
+        if target and scorer_id is not None and target != scorer_id:
             continue
-        config[name if dot else key] = parse_config_value(value)
+        config[key] = value
     return config
 
 

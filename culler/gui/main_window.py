@@ -168,7 +168,9 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
     def _xmp_naming(self) -> str | None:
         """The sidecar naming to write on every rating (QSettings ``xmp/on_rate``), or None for off."""
         value = self.settings.value("xmp/on_rate", "")
-        return str(value) if value in ("auto", "basename", "fullname") else None
+        from culler.xmp import NAMINGS
+
+        return str(value) if value in NAMINGS else None
 
     def _toggle_xmp(self, checked: bool) -> None:
         self.settings.setValue("xmp/on_rate", "auto" if checked else "")
