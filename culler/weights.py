@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -204,15 +205,27 @@ def resolve(scorer_id: str, spec: WeightSpec) -> Path:
     return path
 
 
+def is_safetensors(path: str | os.PathLike) -> bool:
+    """Whether ``path`` holds safetensors (an 8-byte header length, then a JSON header), whatever
+    its name says."""
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    if len(head) < 9 or head[8:9] != b"{":
+        return False
+    (size,) = struct.unpack("<Q", head[:8])
+    return 0 < size < Path(path).stat().st_size
+
+
 def load_state_dict(path: str | os.PathLike, sha256: str | None = None) -> dict[str, Any]:
-    """Load tensors safely: safetensors, or ``torch.load(weights_only=True)`` for ``.pt``/``.pth``/``.bin``.
+    """Load tensors safely, by content rather than name: safetensors, else a plain torch checkpoint
+    through ``torch.load(weights_only=True)`` (``.pt``/``.pth``/``.bin``, or a renamed file).
 
     A pickle that would run code or build arbitrary objects is refused with :class:`WeightsError`.
     """
     path = Path(path)
     if sha256 and sha256_file(path) != sha256.lower():
         raise WeightsError(f"{path} does not match its sha256 {sha256[:12]}…; refusing to load it")
-    if path.suffix == ".safetensors":
+    if is_safetensors(path):
         from safetensors.torch import load_file
 
         try:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 from culler_plugins import clip as clip_plugin
-from culler_plugins.clip import ClipAestheticScorer, backbone, common, convert, heads
+from culler_plugins.clip import ClipAestheticScorer, backbone, common, heads
 from culler_plugins.clip.testing import (
     TINY_MODEL,
     TINY_SCORER_CONFIG,
@@ -30,7 +30,14 @@ from torch import nn
 
 from culler.db import open_catalog
 from culler.testing import scan_into as scan
-from culler.weights import WeightsError, WeightsMissing, install_file, sha256_file
+from culler.weights import (
+    WeightsError,
+    WeightsMissing,
+    install_file,
+    is_safetensors,
+    load_state_dict,
+    sha256_file,
+)
 
 MISSING = "clip-aesthetic: weights not installed — run `culler models pull clip-aesthetic`"
 
@@ -103,9 +110,9 @@ def test_laion_checkpoint_converts_to_identical_outputs(tmp_path, monkeypatch):
     src, net = save_laion(tmp_path / "sac+logos+ava1-l14-linearMSE.pth")
     out = ClipAestheticScorer.convert_weights(src, tmp_path)
     assert set(out) == {common.LAION_HEAD.name}
-    assert convert.is_safetensors(out[common.LAION_HEAD.name])
+    assert is_safetensors(out[common.LAION_HEAD.name])
     mlp = heads.MLPRegressor(768)
-    mlp.load_state_dict(convert.read_state(out[common.LAION_HEAD.name]), strict=True)
+    mlp.load_state_dict(load_state_dict(out[common.LAION_HEAD.name]), strict=True)
     x = nn.functional.normalize(torch.randn(32, 768), dim=-1)
     with torch.no_grad():
         assert torch.equal(mlp.eval()(x), net(x))
@@ -132,11 +139,11 @@ def test_converter_refuses_what_it_cannot_use(tmp_path):
 
 def test_backbone_import_is_checked_against_the_configured_model(tmp_path):
     bin_path = tmp_path / "open_clip_pytorch_model.bin"
-    state = convert.read_state(write_tiny_backbone(tmp_path / "t.safetensors"))
+    state = load_state_dict(write_tiny_backbone(tmp_path / "t.safetensors"))
     torch.save({f"module.{k}": v for k, v in state.items()}, bin_path)  # DataParallel-style keys
     out = ClipAestheticScorer.convert_weights(bin_path, tmp_path / "w", TINY_SCORER_CONFIG)
     name = common.backbone_spec(TINY_MODEL, TINY_TAG).name
-    assert set(out) == {name} and convert.is_safetensors(out[name])
+    assert set(out) == {name} and is_safetensors(out[name])
     install_file("clip-aesthetic", name, out[name], origin=str(bin_path))
     scorer = ClipAestheticScorer({**TINY_SCORER_CONFIG, "head": "prompts"})
     scorer.load("cpu")

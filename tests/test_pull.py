@@ -232,10 +232,10 @@ def test_open_clip_falls_back_to_the_pickled_checkpoint_and_converts_it(
     import open_clip
 
     tiny = write_tiny_backbone(tmp_path / "tiny.safetensors")
-    from culler_plugins.clip.convert import read_state
+    from culler.weights import load_state_dict
 
     bin_path = tmp_path / "open_clip_pytorch_model.bin"
-    torch.save(read_state(tiny), bin_path)
+    torch.save(load_state_dict(tiny), bin_path)
     real_cfg = open_clip.get_pretrained_cfg
     monkeypatch.setattr(
         open_clip,

@@ -174,10 +174,12 @@ class ClipAestheticScorer(ClipEmbeddingScorer):
             self.weights_sha256 = str(self.config.get("head_sha256") or "")
             return
         if head_kind == "mlp":
-            from culler_plugins.clip.convert import convert_laion, read_state
+            from culler_plugins.clip.convert import convert_laion
+
+            from culler.weights import load_state_dict
 
             mlp = heads.MLPRegressor(self.backbone.dim)
-            mlp.load_state_dict(convert_laion(read_state(head_path)), strict=True)
+            mlp.load_state_dict(convert_laion(load_state_dict(head_path)), strict=True)
             self.head = mlp.eval()
             head_sha = expected_sha256(self.id, LAION_HEAD)
         else:

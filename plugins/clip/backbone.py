@@ -2,7 +2,7 @@
 file, one loaded copy per process shared by every CLIP-based scorer.
 
 ``open_clip.create_model(name, pretrained=None)`` builds the architecture with random values; the
-weights then come only from :func:`culler_plugins.clip.convert.read_state` (safetensors or
+weights then come only from :func:`culler.weights.load_state_dict` (safetensors or
 ``torch.load(weights_only=True)``) of a file ``culler.weights.resolve`` has checked against its sha256.
 """
 
@@ -21,7 +21,7 @@ import torch
 from culler_plugins.clip import convert
 from torch import nn
 
-from culler.weights import WeightsError
+from culler.weights import WeightsError, load_state_dict
 
 #: Images per forward pass by device: a ViT-L-14 batch of 64 fits an 8 GB GPU in fp16; on CPU larger
 #: batches gain nothing (measured with benchmarks/clip_throughput.py) and only delay the first results.
@@ -79,7 +79,7 @@ def build_transform(model: nn.Module, model_name: str, pretrained: str) -> Any:
 def load_weights(model: nn.Module, path: Path) -> None:
     """Load a verified checkpoint into ``model`` (strict: every tensor must match)."""
     expected = model.state_dict()
-    state = convert.backbone_state(convert.read_state(path))
+    state = convert.backbone_state(load_state_dict(path))
     for key in ("logit_scale", "logit_bias"):
         if key in state and key in expected and state[key].ndim != expected[key].ndim:
             state[key] = state[key].reshape(expected[key].shape)

@@ -13,7 +13,6 @@ Two kinds of file reach ``culler models import clip-aesthetic FILE``:
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -23,42 +22,6 @@ from culler.weights import WeightsError, load_state_dict, sha256_file, state_mis
 
 #: (out, in) of the LAION head's Linear layers by index; ``None`` is the embedding width.
 LAION_LAYERS = {0: (1024, None), 2: (128, 1024), 4: (64, 128), 6: (16, 64), 7: (1, 16)}
-
-
-def is_safetensors(path: Path) -> bool:
-    """safetensors files start with an 8-byte header length and a JSON header."""
-    with open(path, "rb") as fh:
-        head = fh.read(9)
-    if len(head) < 9 or head[8:9] != b"{":
-        return False
-    (size,) = struct.unpack("<Q", head[:8])
-    return 0 < size < path.stat().st_size
-
-
-def read_state(path: Path) -> dict[str, Any]:
-    """Tensors of a weight file, by content rather than name: safetensors, else a plain torch
-    checkpoint through ``torch.load(weights_only=True)`` (anything that would run code is refused)."""
-    path = Path(path)
-    if is_safetensors(path):
-        from safetensors.torch import load_file
-
-        try:
-            return load_file(str(path))
-        except Exception as exc:
-            raise WeightsError(f"{path} is not a valid safetensors file: {exc}") from exc
-    if path.suffix != ".safetensors":
-        return load_state_dict(path)
-    import pickle
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:
-        raise WeightsError(
-            f"refused to load {path}: not a plain tensor checkpoint ({exc})"
-        ) from exc
-    if not isinstance(state, dict):
-        raise WeightsError(f"{path} holds a {type(state).__name__}, not a dict of tensors")
-    return state.get("state_dict", state) if isinstance(state.get("state_dict"), dict) else state
 
 
 # -- LAION aesthetic head ---------------------------------------------------------------------------
@@ -149,7 +112,7 @@ def convert_file(
     if accept_head and sha == LAION_HEAD.sha256:
         return None
     try:
-        state = read_state(src)
+        state = load_state_dict(src)
     except WeightsError as exc:
         raise WeightsError(
             f"{src.name}: {exc}. OpenAI's own ViT-*.pt files are TorchScript archives, which culler "
