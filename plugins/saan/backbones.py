@@ -13,12 +13,11 @@ prefix the way torchvision does. The files are looked for in the scorer's weight
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from pathlib import Path
 
-from culler.weights import WeightsError, WeightSpec, load_state_dict, scorer_dir
+from culler.weights import WeightsError, WeightSpec, load_state_dict, scorer_dir, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +64,8 @@ def verify_prefix(path: Path, spec: WeightSpec) -> None:
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if _verified.get(key) == spec.name:
         return
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
     want = hash_prefix(spec)
-    if not digest.hexdigest().startswith(want):
+    if not sha256_file(path).startswith(want):
         raise WeightsError(
             f"{path} is not torchvision's {spec.name}: its sha256 does not start with {want}; "
             f"download it again from {spec.source}"
