@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from culler.weights import WeightsError, load_state_dict
+from culler.weights import WeightsError, load_state_dict, state_mismatch
 
 LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
 
@@ -130,17 +130,10 @@ def num_classes_of(state: dict[str, Any]) -> int:
 
 
 def check(state: dict[str, Any], model: Any) -> None:
-    want = model.state_dict()
-    if set(state) != set(want):
-        missing, extra = sorted(set(want) - set(state)), sorted(set(state) - set(want))
-        raise WeightsError(
-            f"not a CharLeNet state dict: missing {missing[:3]}, unexpected {extra[:3]}"
-        )
-    for key, value in want.items():
-        if tuple(state[key].shape) != tuple(value.shape):
-            raise WeightsError(
-                f"{key} has shape {tuple(state[key].shape)}, CharLeNet needs {tuple(value.shape)}"
-            )
+    """Refuse a state dict that does not fit ``model`` exactly (names and shapes)."""
+    problems = state_mismatch(state, model.state_dict())
+    if problems:
+        raise WeightsError(f"not a CharLeNet state dict: {problems}")
 
 
 def _strip(state: dict[str, Any], prefix: str) -> dict[str, Any]:
