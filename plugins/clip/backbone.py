@@ -80,10 +80,7 @@ def load_weights(model: nn.Module, path: Path) -> None:
     """Load a verified checkpoint into ``model`` (strict: every tensor must match)."""
     expected = model.state_dict()
     state = convert.backbone_state(load_state_dict(path))
-    for key in ("logit_scale", "logit_bias"):
-        if key in state and key in expected and state[key].ndim != expected[key].ndim:
-            state[key] = state[key].reshape(expected[key].shape)
-    problems = convert.state_mismatch(state, expected)
+    problems = convert.backbone_mismatch(state, expected)
     if problems:
         raise WeightsError(
             f"{path.name} does not fit this open_clip architecture ({problems}); it was probably "

@@ -54,16 +54,22 @@ def convert_laion(state: dict[str, Any]) -> dict[str, torch.Tensor]:
 
 # -- open_clip backbone -----------------------------------------------------------------------------
 def backbone_state(state: dict[str, Any]) -> dict[str, Any]:
-    """open_clip's small fix-ups of saved checkpoints: DataParallel ``module.`` prefixes, a 0-d vs 1-d
-    ``logit_scale``, and text position ids some exporters add."""
+    """open_clip's small fix-ups of saved checkpoints: DataParallel ``module.`` prefixes and the text
+    position ids some exporters add."""
     if state and all(k.startswith("module.") for k in state):
         state = {k[len("module.") :]: v for k, v in state.items()}
     state = dict(state)
     state.pop("text.transformer.embeddings.position_ids", None)
-    for key in ("logit_scale", "logit_bias"):
-        if key in state and state[key].ndim == 1 and state[key].numel() == 1:
-            state[key] = state[key].reshape(())
     return state
+
+
+def backbone_mismatch(state: dict[str, Any], expected: dict[str, Any]) -> str:
+    """:func:`~culler.weights.state_mismatch` for open_clip, after giving ``logit_scale`` and
+    ``logit_bias`` the model's rank in ``state`` (checkpoints save them 0-d or 1-d; both are fine)."""
+    for key in ("logit_scale", "logit_bias"):
+        if key in state and key in expected and state[key].ndim != expected[key].ndim:
+            state[key] = state[key].reshape(expected[key].shape)
+    return state_mismatch(state, expected)
 
 
 def is_backbone(state: dict[str, Any]) -> bool:
@@ -76,10 +82,7 @@ def check_backbone(state: dict[str, Any], model_name: str, pretrained: str) -> d
     state = backbone_state(state)
     with torch.device("meta"):
         expected = build_model(model_name, pretrained, device="meta").state_dict()
-    for key in ("logit_scale", "logit_bias"):  # open_clip accepts either rank; match the model's
-        if key in state and key in expected and state[key].ndim != expected[key].ndim:
-            state[key] = state[key].reshape(expected[key].shape)
-    problems = state_mismatch(state, expected)
+    problems = backbone_mismatch(state, expected)
     if problems:
         raise WeightsError(
             f"this open_clip checkpoint does not fit {model_name} ({pretrained}): {problems}; pass "
