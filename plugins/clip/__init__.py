@@ -92,10 +92,14 @@ class ClipEmbeddingScorer(EmbeddingScorer):
         path, _ = find_backbone(self.id, self.backbone_spec)
         return trainable(model, tag, path)
 
-    def check_personal_head(self, head: Any) -> None:
-        """A personal head must sit on this backbone's embeddings."""
+    def load_personal_head(self) -> Any:
+        """The personal head the config names (``culler train``), checked to sit on this backbone's
+        embeddings; the scorer version's weights hash becomes the head's."""
+        from culler_trainer.registry import load_personal_head
+
         from culler.weights import WeightsError
 
+        head = load_personal_head(self.config)
         trained_on = str(head.meta.get("embedding_key") or "")
         if trained_on and trained_on.split("@")[0] != self.embedding_key.split("@")[0]:
             raise WeightsError(
@@ -107,6 +111,8 @@ class ClipEmbeddingScorer(EmbeddingScorer):
                 f"{self.id}: the personal head expects {head.meta['in_dim']}-d embeddings, the "
                 f"backbone gives {self.backbone.dim}-d"
             )
+        self.weights_sha256 = str(self.config.get("head_sha256") or "")
+        return head
 
 
 class ClipAestheticScorer(ClipEmbeddingScorer):
@@ -166,12 +172,8 @@ class ClipAestheticScorer(ClipEmbeddingScorer):
         from culler_plugins.clip import heads
 
         if personal:
-            from culler_trainer.registry import load_personal_head
-
-            self.head = load_personal_head(self.config)
-            self.check_personal_head(self.head)
+            self.head = self.load_personal_head()
             self.head_kind = f"personal {self.head.meta.get('kind', 'head')}"
-            self.weights_sha256 = str(self.config.get("head_sha256") or "")
             return
         if head_kind == "mlp":
             from culler_plugins.clip.convert import convert_laion

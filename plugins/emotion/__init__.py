@@ -64,17 +64,13 @@ class EmotionScorer(ClipEmbeddingScorer):
     def load(self, device: str = "cpu") -> None:
         self.load_backbone(device)  # WeightsMissing when no CLIP scorer has the backbone
         if self.config.get("head_file"):
-            from culler_trainer.registry import load_personal_head
-
-            self.head = load_personal_head(self.config)
-            self.check_personal_head(self.head)
+            self.head = self.load_personal_head()
             labels = self.head.meta.get("labels")
             if not labels:
                 from culler.weights import WeightsError
 
                 raise WeightsError("emotion: the personal head names no labels; train it again")
             self.labels = list(labels)
-            self.weights_sha256 = str(self.config.get("head_sha256") or "")
             return
         import hashlib
 
