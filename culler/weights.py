@@ -71,6 +71,22 @@ def installed_path(scorer_id: str, spec: WeightSpec) -> Path:
     return scorer_dir(scorer_id) / spec.name
 
 
+class EnabledWhenInstalled:
+    """A ``default_enabled`` for import-only scorers: true once one of ``names`` is installed.
+
+    Nothing can be pulled for such a scorer (SAAN, CharLeNet), so a plain ``culler scan`` of a user who
+    never imported a file stays quiet about it; once imported, the scorer runs by default. One stat per
+    name per scan; ``--scorer ID`` still runs it and reports what is missing.
+    """
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+
+    def __get__(self, obj: object, owner: type) -> bool:
+        directory = scorer_dir(owner.id)
+        return any((directory / name).is_file() for name in self.names)
+
+
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:

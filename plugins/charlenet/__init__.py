@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from culler import hookimpl
 from culler.scorers import Scorer, ScoreResult
-from culler.weights import WeightSpec
+from culler.weights import EnabledWhenInstalled, WeightSpec
 
 __version__ = "1.0"
 
@@ -35,20 +35,6 @@ def weight_spec(classes: int) -> WeightSpec:
         licence="as the checkpoint's origin",
         description=_DESCRIPTION.format(classes, 228),
     )
-
-
-class EnabledWhenInstalled:
-    """``default_enabled`` that is true once one of ``names`` is installed for the scorer: no
-    CharLeNet file can be pulled, so scans of users who never imported one stay quiet about it."""
-
-    def __init__(self, *names: str) -> None:
-        self.names = names
-
-    def __get__(self, obj: object, owner: type) -> bool:
-        from culler.weights import scorer_dir
-
-        directory = scorer_dir(owner.id)
-        return any((directory / name).is_file() for name in self.names)
 
 
 class CharLeNetScorer(Scorer):

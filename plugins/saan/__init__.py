@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from culler import hookimpl
 from culler.scorers import Scorer, ScoreResult
-from culler.weights import WeightSpec
+from culler.weights import EnabledWhenInstalled, WeightSpec
 
 __version__ = "1.0"
 
@@ -29,23 +29,6 @@ SAAN_WEIGHTS = WeightSpec(
         "`culler train --model saan`"
     ),
 )
-
-
-class EnabledWhenInstalled:
-    """``default_enabled`` that is true once the scorer's weights are installed.
-
-    No SAAN file can be pulled, so a plain ``culler scan`` of a user who never imported one should not
-    print "weights not installed" on every run; once imported, it runs by default. One stat per scan.
-    """
-
-    def __init__(self, *names: str) -> None:
-        self.names = names
-
-    def __get__(self, obj: object, owner: type) -> bool:
-        from culler.weights import scorer_dir
-
-        directory = scorer_dir(owner.id)
-        return any((directory / name).is_file() for name in self.names)
 
 
 class SaanScorer(Scorer):
