@@ -8,7 +8,7 @@ runs it (a fresh ``culler`` process):
 * rescan with nothing changed (goal: under 5 s for 100,000 files);
 * ``culler list --sort technical --json`` (all rows, written to /dev/null);
 * the GUI grid's model load (``culler.gui.records.load_records`` + ``PhotoListModel.set_records``), or
-  ``culler.query.list_photos`` when the GUI is not installed.
+  ``culler.catalog.queries.list_photos`` when the GUI is not installed.
 
 Usage: python benchmarks/catalog_scale.py [--photos 100000] [--repeat 3] [--keep DIR]
 """
@@ -73,7 +73,7 @@ def run_cli(args: list[str], stdout=subprocess.PIPE) -> tuple[float, str]:
 def gui_model_load(db: Path) -> tuple[str, float]:
     """Seconds to load the GUI grid's model (or the CLI list query when the GUI is absent)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
 
     catalog = open_catalog(db)
     try:
@@ -83,11 +83,11 @@ def gui_model_load(db: Path) -> tuple[str, float]:
             from culler.gui.models import PhotoListModel
             from culler.gui.records import load_records
         except ImportError:
-            from culler.query import list_photos
+            from culler.catalog.queries import list_photos
 
             start = time.perf_counter()
             list_photos(catalog, sort_by="technical")
-            return "culler.query.list_photos", time.perf_counter() - start
+            return "culler.catalog.queries.list_photos", time.perf_counter() - start
         _app = QCoreApplication.instance() or QCoreApplication([])
         start = time.perf_counter()
         model = PhotoListModel()

@@ -33,7 +33,7 @@ def build_shoot(folder: Path, count: int) -> Path:
     import numpy as np
     from PIL import Image
 
-    from culler.db import now, open_catalog
+    from culler.catalog import now, open_catalog
     from culler.decode import THUMB_SIDE, hash_bytes, thumb_path
     from culler.testing import available_samples
 

@@ -44,7 +44,7 @@ def resolve_db(db_path: Path | None, roots: tuple[Path, ...] = ()) -> Path:
 
 def open_existing(db_path: Path | None):
     """Open a catalog that must already exist (list/show/cull…), with a helpful error when it does not."""
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
 
     path = resolve_db(db_path)
     if not path.exists():
@@ -134,7 +134,7 @@ def scan(
     Unchanged files are not decoded again; moved files keep their scores and ratings; deleted files are
     marked missing, never dropped. A killed scan resumes where it stopped.
     """
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
     from culler.scan import ScanOptions, scan_folders
 
     path = resolve_db(db_path, folders)
@@ -257,7 +257,7 @@ def _echo_err(quiet: bool):
 )
 def list_(db_path, sort_by, min_score, max_score, status, tag, min_prob, limit, as_json):
     """List photos in the catalog with their scores."""
-    from culler.query import list_photos
+    from culler.catalog.queries import list_photos
 
     catalog = open_existing(db_path)
     try:
@@ -314,7 +314,7 @@ def _fmt_rating(rating: dict | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(path, db_path, as_json):
     """Show everything the catalog knows about one photo: scores, reasons, tags, rating, errors."""
-    from culler.query import photo_details
+    from culler.catalog.queries import photo_details
 
     catalog = open_existing(db_path)
     try:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from culler.db import Catalog, now
+from culler.catalog import Catalog, now
 from culler.grouping import (
     Group,
     GroupingOptions,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from culler.db import Catalog
+from culler.catalog import Catalog
 from culler.xmp import existing_sidecars, fullname_sidecar, stem_is_shared
 
 MODES = ("copy", "move", "link")
@@ -180,7 +180,7 @@ def run_export(
 
 # -- scores -----------------------------------------------------------------------------------------
 def score_rows(catalog: Catalog, sort_by: str | None = None, status: str = "all") -> list[dict]:
-    from culler.query import list_photos
+    from culler.catalog.queries import list_photos
 
     return list_photos(catalog, sort_by=sort_by, status=status)
 

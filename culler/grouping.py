@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from culler.db import Catalog, now
+from culler.catalog import Catalog, now
 
 #: Table the ``grouping`` plugin creates: what each photo looked like when it was last grouped.
 STATE_TABLE = "grouping_state"

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from culler import plugins
-from culler.db import Catalog, now
+from culler.catalog import Catalog, now
 from culler.decode import Decoded, DecodeJob, decode_one, hash_file, init_worker
 from culler.discover import Found, under_roots, walk_photos
 from culler.scorers import EmbeddingScorer, Scorer, get_scorer_classes

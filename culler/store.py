@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from culler import plugins
-from culler.db import Catalog, now
+from culler.catalog import Catalog, now
 from culler.decode import Decoded
 from culler.scorers import EmbeddingScorer, ScoreResult
 

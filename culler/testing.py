@@ -106,7 +106,7 @@ def photo_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def catalog(tmp_path: Path):
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
 
     cat = open_catalog(tmp_path / "culler.db")
     yield cat
@@ -167,7 +167,7 @@ def scan_into(
 ):
     """Scan ``folder`` into the catalog at ``db`` with ``config`` set on every scorer in ``scorers``
     (as ``culler scan --config SCORER.KEY=VALUE`` does); return ``(open catalog, summary)``."""
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
     from culler.scan import ScanOptions, scan_folders
 
     catalog = open_catalog(db)
@@ -189,7 +189,7 @@ def run_scan(tmp_path: Path):
     ``run_scan(folder, scorers=("my-scorer",))`` returns ``(catalog, summary)``; the catalog stays open
     for the test's assertions and is closed afterwards.
     """
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
     from culler.scan import ScanOptions, scan_folders
 
     opened = []

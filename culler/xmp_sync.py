@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from culler.db import Catalog
+from culler.catalog import Catalog
 from culler.discover import under_roots
 from culler.xmp import SidecarData, XmpError, read_sidecar, sidecar_path, write_sidecar
 

@@ -203,7 +203,7 @@ def test_scan_scores_real_photos_with_imported_caffe_weights(npz2, tmp_path, cul
     write_photos(folder, 3)
     db = tmp_path / "culler.db"
     culler_cli("scan", folder, "--db", db, "--scorer", "charlenet", "--workers", "0", "--json")
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
 
     catalog = open_catalog(db)
     try:

@@ -28,7 +28,7 @@ from culler_plugins.clip.testing import (
 )
 from torch import nn
 
-from culler.db import open_catalog
+from culler.catalog import open_catalog
 from culler.testing import scan_into as scan
 from culler.weights import (
     WeightsError,

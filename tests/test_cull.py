@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from culler.catalog import open_catalog
 from culler.cull import (
     CullOptions,
     Ranking,
@@ -16,7 +17,6 @@ from culler.cull import (
     stored_groups,
     update_groups,
 )
-from culler.db import open_catalog
 from culler.grouping import (
     GroupingOptions,
     capture_time,

@@ -17,7 +17,7 @@ from culler_plugins.clip.testing import (
 from culler_plugins.emotion import MIKELS_LABELS, EmotionScorer
 from culler_plugins.emotion.zeroshot import NEUTRAL, ZeroShotTagger, prompts_for
 
-from culler.db import open_catalog
+from culler.catalog import open_catalog
 from culler.testing import scan_into as scan
 from culler.weights import WeightsMissing
 

@@ -8,8 +8,8 @@ import pytest
 from culler_plugins.faces import FacesScorer
 from PIL import Image, ImageDraw, ImageFilter
 
+from culler.catalog import open_catalog
 from culler.cull import plan_cull
-from culler.db import open_catalog
 from culler.scan import ScanOptions, scan_folders
 from culler.testing import blurred, sample_image
 

@@ -10,7 +10,7 @@ from culler_plugins import formats
 from culler_plugins.formats.synthetic import write_dng, write_heic
 from PIL import Image
 
-from culler.db import open_catalog
+from culler.catalog import open_catalog
 from culler.images import open_photo, supported_extensions
 from culler.scan import ScanOptions, scan_folders
 from culler.testing import sample_image

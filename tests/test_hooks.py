@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 import culler
 from culler import plugins
+from culler.catalog import open_catalog
 from culler.cli import cli
-from culler.db import open_catalog
 from culler.scan import ScanOptions, scan_folders
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ def state(culler_cli, db, path):
 
 
 def count_events(db):
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
 
     with open_catalog(db) as catalog:
         return catalog.execute("SELECT COUNT(*) FROM ratings").fetchone()[0]
@@ -74,7 +74,7 @@ def test_undo_reverts_whole_command_and_steps_back(scanned, culler_cli):
 def test_undo_leaves_auto_decisions_alone(scanned, culler_cli):
     db, paths = scanned
     culler_cli("rate", paths[0], "--reject", "--db", db)
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
 
     with open_catalog(db) as catalog:
         apply_plan(catalog, plan_cull(catalog))

@@ -9,8 +9,8 @@ import sys
 import threading
 import time
 
-from culler.db import open_catalog
-from culler.query import list_photos
+from culler.catalog import open_catalog
+from culler.catalog.queries import list_photos
 from culler.scan import ScanOptions, scan_folders
 
 ROUNDS = 60
@@ -21,7 +21,7 @@ WRITER = """
 import os
 import sys
 import time
-from culler.db import open_catalog
+from culler.catalog import open_catalog
 
 db, field, source, go = sys.argv[1:5]
 cat = open_catalog(db, migrate=False)

@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from culler.db import open_catalog
+from culler.catalog import open_catalog
 from culler.scan import ScanOptions, scan_folders
 from culler.store import CatalogWriteError
 from culler.testing import sample_image

@@ -8,8 +8,8 @@ import os
 
 from click.testing import CliRunner
 
+from culler.catalog import open_catalog
 from culler.cli import cli
-from culler.db import open_catalog
 
 
 def fingerprint(folder):

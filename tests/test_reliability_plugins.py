@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from culler.db import open_catalog
+from culler.catalog import open_catalog
 from culler.scan import ScanOptions, scan_folders
 from culler.scorers import Scorer, ScoreResult
 

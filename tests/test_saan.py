@@ -298,7 +298,7 @@ def test_scan_scores_real_photos_with_an_imported_checkpoint(
     write_photos(folder, 3)
     db = tmp_path / "culler.db"
     culler_cli("scan", folder, "--db", db, "--scorer", "saan", "--workers", "0", "--json")
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
 
     catalog = open_catalog(db)
     try:

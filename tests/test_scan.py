@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from culler.db import open_catalog
+from culler.catalog import open_catalog
 from culler.scan import ScanOptions, scan_folders
 
 

@@ -36,7 +36,7 @@ def make_rated_catalog(tmp_path, n, db_name="culler.db"):
         path = folder / f"IMG_{i:04d}.jpg"
         image.save(path, quality=90)
         taste[str(path)] = hidden_taste(truth, rng)
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
 
     catalog = open_catalog(tmp_path / db_name)
     summary = scan_folders(
@@ -155,7 +155,7 @@ def test_train_export_import_through_the_cli(
     culler_cli("scan", folder, "--db", other, "--scorer", "test-colour-aesthetic", "--workers", "0")
     out = culler_cli("models", "import-personal", bundle, "--db", other).output
     assert "active" in out
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
 
     with open_catalog(db) as a, open_catalog(other) as b:
         mine, theirs = (

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from culler.catalog import open_catalog
 from culler.cli import cli
-from culler.db import open_catalog
 from culler.scan import ScanOptions, scan_folders
 from culler.testing import sample_image
 from culler.xmp import CULLER_NS, SidecarData, XmpError, read_sidecar, write_sidecar

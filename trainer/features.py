@@ -71,7 +71,7 @@ class CatalogFeatures:
         return {str(pid): vec for pid, vec in found.items()}
 
     def put(self, items: dict[str, np.ndarray]) -> None:
-        from culler.db import now
+        from culler.catalog import now
 
         with self.catalog.transaction() as conn:
             conn.executemany(

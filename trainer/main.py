@@ -265,7 +265,7 @@ def _read_history(run_dir: Path, upto: int) -> list[dict[str, Any]]:
 def _start_catalog_run(prepared: setup.Prepared, args: argparse.Namespace, run_dir: Path):
     if prepared.catalog is None:
         return None
-    from culler.db import now
+    from culler.catalog import now
 
     with prepared.catalog.transaction() as conn:
         return conn.execute(
@@ -278,7 +278,7 @@ def _start_catalog_run(prepared: setup.Prepared, args: argparse.Namespace, run_d
 def _finish_catalog_run(prepared: setup.Prepared, run_id: int | None, result: RunResult) -> None:
     if prepared.catalog is None:
         return
-    from culler.db import now
+    from culler.catalog import now
 
     with prepared.catalog.transaction() as conn:
         if run_id is None:

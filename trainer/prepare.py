@@ -46,7 +46,7 @@ class Prepared:
 def open_dataset(args: argparse.Namespace) -> tuple[datasets.Dataset, Any]:
     """The dataset the arguments name, and the open catalog when it comes from one."""
     if args.db is not None:
-        from culler.db import open_catalog
+        from culler.catalog import open_catalog
 
         if not Path(args.db).exists():
             raise FileNotFoundError(f"no catalog at {args.db}; run `culler scan FOLDER` first")

@@ -271,8 +271,8 @@ def register(cli: click.Group) -> None:
         Hand ratings are never changed by `culler cull`. Nothing is deleted: --undo appends the state
         each photo had before.
         """
+        from culler.catalog.queries import find_photo
         from culler.cull import rate_photos, undo_last
-        from culler.query import find_photo
 
         catalog = open_existing(db_path)
         try:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from culler import plugins
-from culler.db import Catalog, open_catalog
+from culler.catalog import Catalog, open_catalog
 from culler.gui.culling import GRID, LOUPE, CullingActions
 from culler.gui.grid import FilterBar, GridView
 from culler.gui.models import PhotoFilterProxy, PhotoIdRole, PhotoListModel

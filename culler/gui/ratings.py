@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from culler.db import Catalog
+from culler.catalog import Catalog
 
 SOURCE = "gui"
 _UNSET: Any = object()

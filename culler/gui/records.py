@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from culler.db import Catalog
+from culler.catalog import Catalog
 
 #: Kinds of group shown as stacks, in order of preference when a photo belongs to several.
 STACK_KINDS = ("burst", "duplicate")

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from culler.db import Catalog
+from culler.catalog import Catalog
 from culler.gui.delegates import score_color
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
-from culler.db import open_catalog
+from culler.catalog import open_catalog
 
 
 def regroup(catalog: Any) -> str | None:

@@ -13,7 +13,7 @@ pytest.importorskip("pytestqt")
 @pytest.fixture
 def scanned(photo_dir: Path) -> Path:
     """The sample photos scanned (technical scorer, in-process) into photo_dir/culler.db."""
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
     from culler.scan import ScanOptions, scan_folders
 
     db_path = photo_dir / "culler.db"

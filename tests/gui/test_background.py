@@ -79,7 +79,7 @@ def test_scan_can_be_cancelled(window, qtbot, many_photos, register_test_plugin)
 
 
 def test_thumbnails_are_decoded_off_the_ui_thread(qtbot, scanned, monkeypatch, tmp_path):
-    from culler.db import open_catalog
+    from culler.catalog import open_catalog
     from culler.gui import thumbnails
     from culler.gui.records import load_records
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from culler.db import now, open_catalog
+from culler.catalog import now, open_catalog
 from culler.gui.models import (
     DecisionRole,
     Filters,

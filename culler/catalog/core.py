@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
-from culler.migrations import Migrations, migrations
+from culler.catalog.migrations import Migrations, migrations
 
 DEFAULT_NAME = "culler.db"
 BUSY_TIMEOUT_MS = 30_000

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from culler.db import Catalog
+from culler.catalog import Catalog
 
 
 def list_photos(
