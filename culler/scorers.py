@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from culler.weights import WeightSpec
 
 KINDS = ("score", "tags", "embedding", "classes")
+#: What a scorer's number means when photos are ranked (``Scorer.role``): an opinion on how good the
+#: picture is, a measure of technical quality, or a penalty (10 = nothing wrong, None = nothing to judge)
+#: subtracted per missing point. Core combines scores by role and never by scorer id.
+ROLES = ("aesthetic", "technical", "penalty")
 
 
 @dataclass
@@ -28,6 +32,11 @@ class ScoreResult:
     ``score`` is on a 0–10 scale (higher is better). ``distribution`` is an optional list of 10
     probabilities over score bins 1..10. ``tags`` maps label to probability. ``reasons`` are short
     human strings for the "why" panel ("highlights clipped 12 %"). ``extra`` is any JSON-able detail.
+
+    A scorer that can name a defect with confidence lists it under ``extra["defects"]``: dicts with
+    ``defect`` (a short id such as ``motion_blur``, ``missed_focus``, ``eyes_closed``, ``soft_face``,
+    ``clipping``), ``confidence`` (0–1) and ``reason`` (the words a photographer reads, e.g. "motion blur
+    (horizontal)"). ``culler cull`` rejects a photo outside a group only for such a named defect.
     """
 
     score: float | None = None
@@ -71,6 +80,8 @@ class Scorer:
     weights: ClassVar[list[WeightSpec]] = []
     #: Cheap CPU-only scorers run inside the decode workers, next to the decoder (no image shipping).
     runs_in_worker: ClassVar[bool] = False
+    #: How ranking uses the score: one of :data:`ROLES`.
+    role: ClassVar[str] = "aesthetic"
     #: Whether ``culler scan`` runs this scorer when the user names none.
     default_enabled: ClassVar[bool] = True
     #: Filled in by the registry: the plugin that registered the class.

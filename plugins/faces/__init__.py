@@ -54,6 +54,7 @@ class FacesScorer(Scorer):
     input_size = 1024
     batch_size = 1
     runs_in_worker = True
+    role = "penalty"
 
     MAIN_FACE_AREA: ClassVar[float] = 0.25
 

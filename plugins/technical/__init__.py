@@ -35,6 +35,7 @@ class TechnicalScorer(Scorer):
     input_size = 1024
     batch_size = 1
     runs_in_worker = True
+    role = "technical"
 
     GRID: ClassVar[int] = 8
 
