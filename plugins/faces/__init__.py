@@ -19,8 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from culler import hookimpl
-from culler.scorers import Scorer, ScoreResult
+from culler.api import Scorer, ScoreResult, hookimpl
 
 __version__ = "1.0"
 

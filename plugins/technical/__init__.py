@@ -14,8 +14,7 @@ import numpy as np
 from culler_plugins.technical import metrics
 from PIL import Image
 
-from culler import hookimpl
-from culler.scorers import Scorer, ScoreResult
+from culler.api import Scorer, ScoreResult, hookimpl
 
 __version__ = "1.0"
 
