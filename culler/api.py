@@ -9,8 +9,8 @@ from culler.scorers import ROLES, EmbeddingScorer, Scorer, ScoreResult
 from culler.weights import (
     EnabledWhenInstalled,
     WeightsError,
-    WeightSpec,
     WeightsMissing,
+    WeightSpec,
     load_state_dict,
     scorer_dir,
     sha256_file,
