@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -46,6 +47,16 @@ _XPACKET_TAIL = '\n<?xpacket end="w"?>'
 
 class XmpError(Exception):
     """A sidecar could not be read or written; the message says which file and why."""
+
+
+#: Characters XML 1.0 cannot hold (control characters, surrogates, U+FFFE/U+FFFF): dropped from
+#: everything culler writes, so a label typed with a stray control character cannot break a sidecar.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """``value`` with the characters XML 1.0 cannot represent removed."""
+    return _NOT_XML.sub("", value)
 
 
 @dataclass
@@ -257,7 +268,7 @@ def _bag(parent: ET.Element, name: str, rows: list[dict[str, str]]) -> None:
     for row in rows:
         li = ET.SubElement(bag, _RDF + "li", {_RDF + "parseType": "Resource"})
         for key, value in row.items():
-            ET.SubElement(li, _CUL + key).text = value
+            ET.SubElement(li, _CUL + key).text = xml_text(value)
 
 
 def merge_sidecar(existing: bytes | None, update: SidecarData, path: Path) -> bytes:
@@ -284,7 +295,7 @@ def merge_sidecar(existing: bytes | None, update: SidecarData, path: Path) -> by
     if update.rating is not None:
         desc.set(_RATING, str(int(update.rating)))
     if update.label is not None:
-        desc.set(_LABEL, update.label)
+        desc.set(_LABEL, xml_text(update.label))
     if update.decision is not None:
         desc.set(_CUL + "Decision", update.decision)
     if update.scores:
@@ -333,6 +344,7 @@ def write_sidecar(path: str | Path, update: SidecarData, dry_run: bool = False) 
     data = merge_sidecar(existing, update, path)
     if data == existing:
         return False
+    _parse(data, path)  # a sidecar is only ever replaced by a document that parses
     if dry_run:
         return True
     tmp = None
