@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -96,30 +97,54 @@ def _existing(candidate: Path) -> Path | None:
     return None
 
 
-def existing_sidecars(photo: str | Path) -> list[Path]:
-    """Sidecars of ``photo`` that exist, in either naming convention (fullname first)."""
+def _folder_names(photo: Path, names: list[str] | None) -> list[str]:
+    if names is not None:
+        return names
+    try:
+        return os.listdir(photo.parent)
+    except OSError:
+        return []
+
+
+def basename_taken(photo: Path, names: list[str] | None = None) -> bool:
+    """Whether ``photo``'s basename sidecar is another photo's fullname sidecar.
+
+    ``IMG_1.tif.jpg`` has the basename sidecar ``IMG_1.tif.xmp``, which is the fullname sidecar of
+    ``IMG_1.tif``: the name belongs to that photo, and ``IMG_1.tif.jpg`` must never read or write it.
+    """
+    from culler.images import supported_extensions
+
+    owner = photo.stem
+    if Path(owner).suffix.lower() not in supported_extensions():
+        return False
+    return any(n.lower() == owner.lower() and n != photo.name for n in _folder_names(photo, names))
+
+
+def existing_sidecars(photo: str | Path, names: list[str] | None = None) -> list[Path]:
+    """Sidecars of ``photo`` that exist, in either naming convention (fullname first); a basename
+    sidecar that belongs to another photo (see :func:`basename_taken`) is not one of them."""
     photo = Path(photo)
-    found = [_existing(fullname_sidecar(photo)), _existing(basename_sidecar(photo))]
+    found = [_existing(fullname_sidecar(photo))]
+    if not basename_taken(photo, names):
+        found.append(_existing(basename_sidecar(photo)))
     return [p for p in found if p is not None]
 
 
 def stem_is_shared(photo: Path, names: list[str] | None = None) -> bool:
-    """Whether another photo in the folder has the same stem (e.g. IMG_1.CR3 next to IMG_1.JPG).
+    """Whether ``photo``'s basename sidecar could serve two photos: another photo has the same stem
+    (IMG_1.CR3 next to IMG_1.JPG), or the basename is another photo's fullname sidecar.
 
     ``names`` is the folder's listing when the caller already has it (writing many sidecars).
     """
     from culler.images import supported_extensions
 
     exts = supported_extensions()
-    if names is None:
-        try:
-            names = os.listdir(photo.parent)
-        except OSError:
-            return False
+    names = _folder_names(photo, names)
     stem = photo.stem
-    return any(
+    same_stem = any(
         n != photo.name and Path(n).stem == stem and Path(n).suffix.lower() in exts for n in names
     )
+    return same_stem or basename_taken(photo, names)
 
 
 def sidecar_path(
@@ -127,11 +152,15 @@ def sidecar_path(
 ) -> Path | None:
     """The sidecar to use for ``photo``; for reading, None when it has none.
 
-    ``shared`` (whether another photo has the same stem) is looked up when not given.
+    ``shared`` (whether another photo has the same stem) is looked up when not given. No two photos
+    ever get the same sidecar: where the basename sidecar is another photo's fullname sidecar, the
+    fullname form is used whatever ``naming`` asks for.
     """
     photo = Path(photo)
     if naming not in NAMINGS:
         raise ValueError(f"naming must be one of {', '.join(NAMINGS)}, not {naming!r}")
+    if naming != "fullname" and basename_taken(photo):
+        naming = "fullname"
     if naming == "basename":
         path = _existing(basename_sidecar(photo)) or basename_sidecar(photo)
     elif naming == "fullname":
@@ -194,13 +223,38 @@ def _li_field(li: ET.Element, name: str) -> str | None:
     return child.text.strip() if child is not None and child.text else None
 
 
+#: Sidecars are a few kilobytes; anything larger than this is not one (and is not read into memory).
+MAX_SIDECAR_BYTES = 16 << 20
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    """The sidecar's bytes, None when there is no file; only regular files of sane size are read
+    (a FIFO or a device named like a sidecar would block or never end)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise XmpError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise XmpError(f"{path}: not a regular file, so not a sidecar; left untouched")
+    if st.st_size > MAX_SIDECAR_BYTES:
+        raise XmpError(
+            f"{path}: {st.st_size} bytes is too large for an XMP sidecar; left untouched"
+        )
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(MAX_SIDECAR_BYTES + 1)
+    except OSError as exc:
+        raise XmpError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+
+
 def read_sidecar(path: str | Path) -> SidecarData:
     """Read rating, label and culler's fields from a sidecar (raises :class:`XmpError` when broken)."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise XmpError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    data = _read_bytes(path)
+    if data is None:
+        raise XmpError(f"{path}: cannot read (no such file)")
     root, _ = _parse(data, path)
     result = SidecarData()
     for desc in _descriptions(root):
@@ -337,10 +391,7 @@ def write_sidecar(path: str | Path, update: SidecarData, dry_run: bool = False) 
     The new file replaces the old one atomically, so a crash never leaves half a sidecar.
     """
     path = Path(path)
-    try:
-        existing = path.read_bytes() if path.exists() else None
-    except OSError as exc:
-        raise XmpError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    existing = _read_bytes(path)
     data = merge_sidecar(existing, update, path)
     if data == existing:
         return False

@@ -1,6 +1,7 @@
 """XMP sidecars: round trip through the catalog, merging that keeps foreign fields, naming, safety."""
 
 import json
+import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -299,3 +300,31 @@ def test_write_during_culling_touches_only_the_rated_photo(shoot):
     assert [row["sidecar"] for row in report.changed] == [str(folder / "chelsea.xmp")]
     assert sorted(p.name for p in folder.glob("*.xmp")) == ["chelsea.xmp"]
     assert read_sidecar(folder / "chelsea.xmp").rating == 3
+
+
+def test_no_two_photos_share_a_sidecar(tmp_path):
+    """IMG_1.tif's fullname sidecar is IMG_1.tif.xmp, which is also IMG_1.tif.jpg's basename one: each
+    photo gets its own sidecar whatever the naming, and a rating never lands on the other photo."""
+    from culler.xmp import existing_sidecars, sidecar_path
+
+    tif, jpg = tmp_path / "IMG_1.tif", tmp_path / "IMG_1.tif.jpg"
+    sample_image("chelsea").save(tif)
+    sample_image("coffee").save(jpg)
+    for naming in ("auto", "basename", "fullname"):
+        assert sidecar_path(tif, naming) != sidecar_path(jpg, naming)
+    assert sidecar_path(jpg, "basename") == tmp_path / "IMG_1.tif.jpg.xmp"
+    write_sidecar(sidecar_path(tif, "auto"), SidecarData(rating=5))
+    write_sidecar(sidecar_path(jpg, "auto"), SidecarData(rating=-1))
+    assert read_sidecar(sidecar_path(tif, "auto", for_writing=False)).rating == 5
+    assert read_sidecar(sidecar_path(jpg, "auto", for_writing=False)).rating == -1
+    assert tmp_path / "IMG_1.tif.xmp" not in existing_sidecars(jpg)
+
+
+def test_a_fifo_named_like_a_sidecar_is_refused_not_read(tmp_path):
+    """A FIFO would block the read forever; only regular files are opened."""
+    fifo = tmp_path / "IMG_1.xmp"
+    os.mkfifo(fifo)
+    with pytest.raises(XmpError, match="not a regular file"):
+        write_sidecar(fifo, SidecarData(rating=3))
+    with pytest.raises(XmpError, match="not a regular file"):
+        read_sidecar(fifo)
