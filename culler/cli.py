@@ -54,7 +54,21 @@ def open_existing(db_path: Path | None):
     return open_catalog(path)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class CullerGroup(click.Group):
+    """The command group: errors whose message already says what happened and what to do (bad weights,
+    a broken sidecar) reach the user as one ``Error:`` line and exit status 1, never as a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from culler.weights import WeightsError, WeightsMissing
+        from culler.xmp import XmpError
+
+        try:
+            return super().invoke(ctx)
+        except (WeightsError, WeightsMissing, XmpError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=CullerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="culler")
 def cli() -> None:
     """culler: scan photo folders, score every photo with pluggable scorers, keep the best shots."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -62,8 +63,27 @@ def models_dir() -> Path:
     return culler_home() / "models"
 
 
+#: What a scorer id may look like wherever it names a folder: letters, digits, '.', '_', '-' and '+'
+#: (personal versions), starting with a letter or digit. No separators, no "..", nothing absolute.
+SCORER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+
+
 def scorer_dir(scorer_id: str) -> Path:
-    return models_dir() / scorer_id
+    """The folder of a scorer's weights, inside :func:`models_dir` whatever the id says.
+
+    Ids come from plugins, arguments and bundle manifests, so they are checked before any path is made
+    from them: ``culler models remove ..`` or a bundle naming ``../../x`` must never reach outside.
+    """
+    if not isinstance(scorer_id, str) or not SCORER_ID.fullmatch(scorer_id) or ".." in scorer_id:
+        raise WeightsError(
+            f"{scorer_id!r} is not a valid scorer id (letters, digits, '.', '_', '-', '+'; "
+            "run `culler models list` to see the installed ones)"
+        )
+    root = models_dir().resolve()
+    folder = (root / scorer_id).resolve()
+    if folder.parent != root:
+        raise WeightsError(f"scorer id {scorer_id!r} resolves outside {root}; refused")
+    return root / scorer_id
 
 
 def installed_path(scorer_id: str, spec: WeightSpec) -> Path:
