@@ -88,6 +88,32 @@ def test_sql_lives_only_in_the_catalog_layer():
     )
 
 
+#: Catalog internals a caller outside the layer would use to send its own SQL.
+RAW_ACCESS = {"execute", "executemany", "executescript", "query", "conn", "transaction"}
+
+
+def raw_catalog_access(source: str) -> list[tuple[int, str]]:
+    """(line, attribute) of each ``x.execute(...)``, ``x.conn`` … in ``source``."""
+    return sorted(
+        (node.lineno, node.attr)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Attribute) and node.attr in RAW_ACCESS
+    )
+
+
+def test_nothing_outside_the_catalog_layer_sends_its_own_sql():
+    offenders = []
+    for folder in ("culler", "trainer"):
+        for rel, source in _sources(folder):
+            if rel.startswith("culler/catalog/") or rel.startswith(NOT_YET_MOVED):
+                continue
+            offenders += [f"{rel}:{line}: .{attr}" for line, attr in raw_catalog_access(source)]
+    assert not offenders, (
+        "raw catalog access outside culler/catalog/ (add a named Catalog method):\n"
+        + "\n".join(offenders)
+    )
+
+
 def test_plugins_write_sql_only_in_their_migrations_hook():
     offenders = []
     for rel, source in _sources("plugins"):
@@ -123,3 +149,8 @@ def register_migrations(migrations):
     found = [line for line, _ in sql_statements(source)]
     assert found == [5, 7, 11, 17]
     assert [line for line, _ in sql_statements(source, allow_migration_hook=True)] == [5, 7, 11]
+
+
+def test_raw_access_detector_sees_execute_and_the_connection():
+    source = "rows = catalog.query(sql)\ncatalog.conn.commit()\nname = args.db\n"
+    assert raw_catalog_access(source) == [(1, "query"), (2, "conn")]
