@@ -123,64 +123,48 @@ class RatingsMixin:
         return batch
 
     def undo_batch(self, batch: RatingBatch, source: str | None = None) -> list[dict[str, Any]]:
-        """Undo ``batch`` (its events not undone yet); see :meth:`undo_events`."""
-        undone = self._undone_event_ids()
-        events = [
-            event
-            for where, params in in_clauses("WHERE id", batch.event_ids)
-            for event in self.query(f"SELECT * FROM ratings {where}", params)
-        ]
-        live = sorted((e for e in events if e["id"] not in undone), key=lambda e: -e["id"])
-        return self.undo_events(live, source or batch.source)
+        """Undo ``batch``'s events that are not undone yet (the GUI's Ctrl+Z); see :meth:`undo_last`."""
+        with self.transaction() as conn:
+            undone = self._undone_event_ids()
+            events = [
+                event
+                for where, params in in_clauses("WHERE id", batch.event_ids)
+                for event in self.query(f"SELECT * FROM ratings {where}", params)
+                if event["id"] not in undone
+            ]
+            events.sort(key=lambda e: -e["id"])
+            return self._undo_events(conn, events, source or batch.source)
 
     def undo_last(
         self, sources: Iterable[str] = HUMAN_SOURCES, source: str = "cli"
     ) -> list[dict[str, Any]]:
         """Undo the newest rating made by hand (from ``sources``), with the rest of its batch.
 
-        Undo events are never undone themselves, so repeating steps further back instead of redoing.
+        For each undone event the state its photo had before it is appended (reason ``undo of event
+        #N``). Returns {photo_id, event, stars, decision, label} per undone event, newest event first,
+        so a photo's last entry is the state it is left in. Undo events are never undone themselves,
+        so repeating steps further back instead of redoing.
         """
         sources = tuple(sources)
         marks = ",".join("?" * len(sources))
-        rows = self.query(
-            f"SELECT * FROM ratings WHERE source IN ({marks}) ORDER BY id DESC", sources
-        )
-        undone = self._undone_event_ids()
-        live = [
-            r
-            for r in rows
-            if r["id"] not in undone and not (r["reason"] or "").startswith(UNDO_PREFIX)
-        ]
-        if not live:
-            return []
-        last = live[0]
-        if _BATCH_SUFFIX.search(last["reason"] or ""):
-            batch = [
-                r for r in live if (r["reason"], r["source"]) == (last["reason"], last["source"])
-            ]
-        else:
-            batch = [last]  # an event made outside a batch (a sidecar import) is undone alone
-        return self.undo_events(batch, source)
-
-    def undo_events(self, events: list[dict[str, Any]], source: str) -> list[dict[str, Any]]:
-        """Append, for each event (newest first), the state its photo had before it.
-
-        Returns {photo_id, event, stars, decision, label} per undone event; the last entry for a photo
-        is the state it is left in.
-        """
-        restored = []
+        # Read and append in one write transaction, so two undos at once cannot undo one event twice.
         with self.transaction() as conn:
-            for event in events:
-                before = conn.execute(
-                    "SELECT stars, decision, label FROM ratings WHERE photo_id = ? AND id < ?"
-                    " ORDER BY id DESC LIMIT 1",
-                    [event["photo_id"], event["id"]],
-                ).fetchone()
-                state = dict(zip(FIELDS, before or (None, None, None), strict=True))
-                reason = f"{UNDO_PREFIX}{event['id']}"
-                self._append_event(conn, event["photo_id"], state, source, reason)
-                restored.append({"photo_id": event["photo_id"], "event": event["id"], **state})
-        return restored
+            undone = self._undone_event_ids()
+            live = [
+                r
+                for r in self.query(
+                    f"SELECT * FROM ratings WHERE source IN ({marks}) ORDER BY id DESC", sources
+                )
+                if r["id"] not in undone and not (r["reason"] or "").startswith(UNDO_PREFIX)
+            ]
+            if not live:
+                return []
+            last = live[0]
+            batch = [last]  # an event made outside a batch (a sidecar import) is undone alone
+            if _BATCH_SUFFIX.search(last["reason"] or ""):
+                key = (last["reason"], last["source"])
+                batch = [r for r in live if (r["reason"], r["source"]) == key]
+            return self._undo_events(conn, batch, source)
 
     def add_preference(
         self, winner_photo_id: int, loser_photo_id: int, source: str = "gui"
@@ -193,6 +177,23 @@ class RatingsMixin:
             )
 
     # -- internals -------------------------------------------------------------------------------
+    def _undo_events(
+        self, conn: sqlite3.Connection, events: list[dict[str, Any]], source: str
+    ) -> list[dict[str, Any]]:
+        """Append, for each event (newest first), the state its photo had before it."""
+        restored = []
+        for event in events:
+            before = conn.execute(
+                "SELECT stars, decision, label FROM ratings WHERE photo_id = ? AND id < ?"
+                " ORDER BY id DESC LIMIT 1",
+                [event["photo_id"], event["id"]],
+            ).fetchone()
+            state = dict(zip(FIELDS, before or (None, None, None), strict=True))
+            reason = f"{UNDO_PREFIX}{event['id']}"
+            self._append_event(conn, event["photo_id"], state, source, reason)
+            restored.append({"photo_id": event["photo_id"], "event": event["id"], **state})
+        return restored
+
     def _append_event(
         self,
         conn: sqlite3.Connection,
