@@ -80,7 +80,7 @@ def gui_model_load(db: Path) -> tuple[str, float]:
         try:
             from PySide6.QtCore import QCoreApplication
 
-            from culler.gui.models import PhotoListModel
+            from culler.gui.item_models import PhotoListModel
             from culler.gui.records import load_records
         except ImportError:
             from culler.catalog.queries import list_photos

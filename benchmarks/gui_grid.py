@@ -102,7 +102,7 @@ def visible_rows(window) -> list[int]:
 
 
 def visible_ids(window) -> list[int]:
-    from culler.gui.models import PhotoIdRole
+    from culler.gui.item_models import PhotoIdRole
 
     return [window.proxy.index(r, 0).data(PhotoIdRole) for r in visible_rows(window)]
 

@@ -11,8 +11,10 @@ from typing import Any
 import click
 
 from culler import __version__
+from culler.commands.options import db_option, open_existing, resolve_db
 
-#: Core command modules; each defines ``register(cli)``. Plugins add theirs via ``register_commands``.
+#: Core command modules, in order (``train`` adds to the ``models`` group); each defines
+#: ``register(cli)``. Plugins add theirs via ``register_commands``.
 COMMAND_MODULES = (
     "culler.commands.models",
     "culler.commands.train",
@@ -21,37 +23,6 @@ COMMAND_MODULES = (
     "culler.commands.export",
     "culler.commands.gui",
 )
-
-
-def db_option(fn):
-    return click.option(
-        "--db",
-        "db_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar="CULLER_DB",
-        help="Catalog file (default: culler.db in the scanned folder, or the current folder).",
-    )(fn)
-
-
-def resolve_db(db_path: Path | None, roots: tuple[Path, ...] = ()) -> Path:
-    """The catalog to use: --db, else culler.db in the first root, else ./culler.db."""
-    if db_path is not None:
-        return db_path
-    if roots:
-        return Path(roots[0]) / "culler.db"
-    return Path("culler.db")
-
-
-def open_existing(db_path: Path | None):
-    """Open a catalog that must already exist (list/show/cull…), with a helpful error when it does not."""
-    from culler.catalog import open_catalog
-
-    path = resolve_db(db_path)
-    if not path.exists():
-        raise click.ClickException(
-            f"no catalog at {path}. Run `culler scan FOLDER` first, or pass --db PATH to an existing catalog."
-        )
-    return open_catalog(path)
 
 
 class CullerGroup(click.Group):
@@ -374,13 +345,7 @@ def plugins():
 
 def _load_command_modules() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # module not written yet
-                continue
-            raise
-        module.register(cli)
+        importlib.import_module(name).register(cli)
 
 
 def _load_plugin_commands() -> None:

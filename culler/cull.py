@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +43,6 @@ __all__ = [
     "rank_groups",
     "stored_groups",
     "summarize",
-    "undo_last",
     "update_groups",
 ]
 
@@ -429,53 +427,3 @@ def summarize(proposals: list[Proposal]) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-# -- headless ratings and undo -------------------------------------------------------------------
-
-
-def rate_photos(
-    catalog: Catalog, photo_ids: list[int], action: str, **fields: Any
-) -> tuple[str, list[int]]:
-    """Rate photos by hand as one undoable batch (source ``cli``); returns (batch reason, event ids)."""
-    reason = f"culler rate {action} (batch {uuid.uuid4().hex[:8]})"
-    events = [catalog.rate(pid, source="cli", reason=reason, **fields) for pid in photo_ids]
-    return reason, events
-
-
-def undo_last(catalog: Catalog) -> list[dict[str, Any]]:
-    """Undo the last human rating event (the whole ``culler rate`` batch it belongs to).
-
-    Nothing is deleted: for each undone event the photo's state before it is appended (source ``cli``,
-    reason "undo of event #N"). Undo events are skipped, so repeating ``--undo`` steps further back.
-    """
-    marks = ",".join("?" * len(HUMAN_SOURCES))
-    rows = catalog.query(
-        f"SELECT * FROM ratings WHERE source IN ({marks}) ORDER BY id DESC", HUMAN_SOURCES
-    )
-    undone = {
-        int(r["reason"][len(UNDO_PREFIX) :])
-        for r in rows
-        if (r["reason"] or "").startswith(UNDO_PREFIX)
-    }
-    live = [r for r in rows if r["id"] not in undone]
-    live = [r for r in live if not (r["reason"] or "").startswith(UNDO_PREFIX)]
-    if not live:
-        return []
-    last = live[0]
-    batch = (
-        [r for r in live if r["reason"] == last["reason"] and r["source"] == last["source"]]
-        if (last["reason"] or "").startswith("culler rate ")
-        else [last]
-    )
-    restored = []
-    for event in batch:
-        before = catalog.query(
-            "SELECT stars, decision, label FROM ratings WHERE photo_id = ? AND id < ?"
-            " ORDER BY id DESC LIMIT 1",
-            [event["photo_id"], event["id"]],
-        )
-        state = before[0] if before else {"stars": None, "decision": None, "label": None}
-        catalog.rate(event["photo_id"], source="cli", reason=f"{UNDO_PREFIX}{event['id']}", **state)
-        restored.append({"photo_id": event["photo_id"], "event": event["id"], **state})
-    return restored

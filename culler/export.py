@@ -51,15 +51,7 @@ class ExportItem:
 
 def select_picks(catalog: Catalog, min_stars: int | None = None) -> list[dict[str, Any]]:
     """Photos marked pick, plus (with ``min_stars``) photos rated at least that and not rejected."""
-    sql = (
-        "SELECT p.id, p.path, p.root FROM photos p JOIN current_ratings r ON r.photo_id = p.id"
-        " WHERE p.status = 'ok' AND (r.decision = 'pick'"
-    )
-    params: list[Any] = []
-    if min_stars is not None:
-        sql += " OR (r.stars >= ? AND COALESCE(r.decision, 'none') != 'reject')"
-        params.append(min_stars)
-    return catalog.query(sql + ") ORDER BY p.path", params)
+    return catalog.picks(min_stars)
 
 
 def _sidecar_target(sidecar: Path, source: Path, target: Path) -> Path:
@@ -170,11 +162,7 @@ def run_export(
             continue
         item.status = "done"
         if mode == "move":
-            with catalog.transaction() as conn:
-                conn.execute(
-                    "UPDATE photos SET path = ?, root = ? WHERE id = ?",
-                    [str(item.target), str(item.target.parent), item.photo_id],
-                )
+            catalog.move_photo(item.photo_id, item.target)
     return items
 
 

@@ -40,7 +40,7 @@ class SyncReport:
 def select_photos(catalog: Catalog, paths: Iterable[str | Path] = ()) -> list[dict[str, Any]]:
     """Readable photos in the catalog, restricted to files/folders in ``paths`` when given."""
     roots = [Path(os.path.abspath(p)) for p in paths]
-    rows = catalog.query("SELECT id, path FROM photos WHERE status = 'ok' ORDER BY path")
+    rows = catalog.readable_photos()
     return [r for r in rows if not roots or under_roots(r["path"], roots)]
 
 
@@ -57,14 +57,7 @@ def catalog_update(catalog: Catalog, photo_id: int) -> SidecarData:
     """What culler knows about a photo, as sidecar fields (rating and label only when rated here)."""
     state = catalog.current_rating(photo_id)
     rated = state.get("source") is not None
-    scores = {
-        row[0]: (row[1], float(row[2]))
-        for row in catalog.execute(
-            "SELECT cs.scorer_id, sc.version, cs.score FROM current_scores cs"
-            " JOIN scorers sc ON sc.id = cs.scorer_pk WHERE cs.photo_id = ? AND cs.score IS NOT NULL",
-            [photo_id],
-        )
-    }
+    scores = catalog.scored_versions(photo_id)
     decision = state.get("decision")
     rating = xmp_rating(state) if rated else None
     if rated and rating is None:
@@ -140,15 +133,7 @@ def write_sidecars_for(
 ) -> SyncReport:
     """Write the sidecars of just these photos: what ``culler cull --xmp`` and the GUI call after a
     rating change, so the editor opened next already sees the decision."""
-    ids = list(photo_ids)
-    rows = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        rows += catalog.query(
-            f"SELECT id, path FROM photos WHERE status = 'ok' AND id IN ({marks}) ORDER BY path",
-            chunk,
-        )
+    rows = catalog.readable_photos(photo_ids)
     return write_sidecars(catalog, rows, naming=naming)
 
 

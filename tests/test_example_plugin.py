@@ -56,7 +56,7 @@ def test_gui_scorer_list_shows_it(tmp_path):
     pytest.importorskip("PySide6")
     from PySide6.QtCore import QSettings
 
-    from culler.gui.models_panel import scorer_rows
+    from culler.gui.scorers_panel import scorer_rows
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     rows = {row.id: row for row in scorer_rows(settings)}

@@ -142,11 +142,7 @@ def test_train_export_import_through_the_cli(
     culler_cli("train", "--db", db, *common, "--runs-dir", tmp_path / "runs", "--name", "cli")
     assert (tmp_path / "runs" / "cli" / "head.safetensors").exists()
     bundle = tmp_path / "taste.cullermodel"
-    from culler.commands import train as train_command
-
-    culler_cli(
-        "models", train_command.EXPORT_NAME, "test-colour-aesthetic", "-o", bundle, "--db", db
-    )
+    culler_cli("models", "export", "test-colour-aesthetic", "-o", bundle, "--db", db)
 
     # Another machine: its own catalog of the same shoot, its own model folder.
     other_home = tmp_path / "other-home"

@@ -68,12 +68,7 @@ def from_catalog(catalog: Any, min_ratings: int = MIN_RATINGS) -> Dataset:
 
     Raises :class:`NotEnoughRatings` with what to do when the ratings cannot train a model.
     """
-    rows = catalog.query(
-        "SELECT r.photo_id, r.stars, r.decision, p.path FROM current_ratings r"
-        " JOIN photos p ON p.id = r.photo_id WHERE p.status = 'ok'"
-        " AND ((r.stars IS NOT NULL AND r.stars > 0) OR r.decision IN ('pick', 'reject'))"
-        " ORDER BY r.photo_id"
-    )
+    rows = catalog.rated_photos()
     samples = []
     for row in rows:
         stars, decision = row["stars"], row["decision"]
@@ -87,12 +82,7 @@ def from_catalog(catalog: Any, min_ratings: int = MIN_RATINGS) -> Dataset:
                 decision=decision if decision in ("pick", "reject") else None,
             )
         )
-    prefs = [
-        (str(w), str(lo))
-        for w, lo in catalog.execute(
-            "SELECT winner_photo_id, loser_photo_id FROM preferences ORDER BY id"
-        )
-    ]
+    prefs = [(str(w), str(lo)) for w, lo in catalog.preferences()]
     check_ratings(samples, min_ratings)
     return Dataset("catalog", samples, prefs)
 

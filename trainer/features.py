@@ -2,14 +2,14 @@
 
 Catalog photos use the catalog's own ``embeddings`` table (the same vectors ``culler scan`` stores, keyed
 by backbone), so a personal head usually trains without decoding a single photo. Public datasets get a
-small SQLite cache file per backbone. Missing vectors are computed with the base scorer's
-``embed_batch`` and written back as they are made, so an interrupted caching run resumes.
+small SQLite cache file per backbone (:class:`culler.catalog.feature_cache.FeatureCache`). Missing
+vectors are computed with the base scorer's ``embed_batch`` and written back as they are made, so an
+interrupted caching run resumes.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,45 +18,9 @@ import numpy as np
 from culler_trainer.data import Sample
 from culler_trainer.progress import progress_bar
 
+from culler.catalog.feature_cache import FeatureCache
+
 Embedder = Callable[[list[Any]], np.ndarray]
-
-
-class FeatureCache:
-    """Vectors by sample key in a SQLite file (for datasets that are not in a catalog)."""
-
-    def __init__(self, path: Path, model: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(path))
-        self.model = model
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS features (model TEXT, key TEXT, dim INTEGER, vector BLOB,"
-            " PRIMARY KEY (model, key))"
-        )
-
-    def get(self, keys: list[str]) -> dict[str, np.ndarray]:
-        found = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, dim, blob in self.conn.execute(
-                f"SELECT key, dim, vector FROM features WHERE model = ? AND key IN ({marks})",
-                [self.model, *chunk],
-            ):
-                found[key] = np.frombuffer(blob, dtype=np.float32, count=dim)
-        return found
-
-    def put(self, items: dict[str, np.ndarray]) -> None:
-        with self.conn:
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO features VALUES (?, ?, ?, ?)",
-                [
-                    (self.model, k, int(v.shape[0]), np.ascontiguousarray(v, np.float32).tobytes())
-                    for k, v in items.items()
-                ],
-            )
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 class CatalogFeatures:
@@ -71,23 +35,7 @@ class CatalogFeatures:
         return {str(pid): vec for pid, vec in found.items()}
 
     def put(self, items: dict[str, np.ndarray]) -> None:
-        from culler.catalog import now
-
-        with self.catalog.transaction() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO embeddings (photo_id, model, dim, vector, created)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [
-                    (
-                        int(k),
-                        self.model,
-                        int(v.shape[0]),
-                        np.ascontiguousarray(v, np.float32).tobytes(),
-                        now(),
-                    )
-                    for k, v in items.items()
-                ],
-            )
+        self.catalog.save_embeddings(self.model, {int(k): v for k, v in items.items()})
 
     def close(self) -> None:
         pass

@@ -265,33 +265,13 @@ def _read_history(run_dir: Path, upto: int) -> list[dict[str, Any]]:
 def _start_catalog_run(prepared: setup.Prepared, args: argparse.Namespace, run_dir: Path):
     if prepared.catalog is None:
         return None
-    from culler.catalog import now
-
-    with prepared.catalog.transaction() as conn:
-        return conn.execute(
-            "INSERT INTO training_runs (base_scorer_id, params, started, status, out_dir)"
-            " VALUES (?, ?, ?, 'running', ?)",
-            [args.scorer, json.dumps(_jsonable(args)), now(), str(run_dir)],
-        ).lastrowid
+    return prepared.catalog.start_training_run(args.scorer, _jsonable(args), run_dir)
 
 
 def _finish_catalog_run(prepared: setup.Prepared, run_id: int | None, result: RunResult) -> None:
     if prepared.catalog is None:
         return
-    from culler.catalog import now
-
-    with prepared.catalog.transaction() as conn:
-        if run_id is None:
-            row = conn.execute(
-                "SELECT id FROM training_runs WHERE out_dir = ? ORDER BY id DESC LIMIT 1",
-                [str(result.run_dir)],
-            ).fetchone()
-            run_id = row[0] if row else None
-        conn.execute(
-            "UPDATE training_runs SET scorer_pk = ?, metrics = ?, finished = ?, status = 'finished'"
-            " WHERE id = ?",
-            [result.scorer_pk, json.dumps(result.best), now(), run_id],
-        )
+    prepared.catalog.finish_training_run(run_id, result.run_dir, result.scorer_pk, result.best)
 
 
 def main(argv: list[str] | None = None) -> int:

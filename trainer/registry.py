@@ -123,13 +123,7 @@ def load_personal_head(config: dict[str, Any]) -> Head | None:
 # -- moving a personal model between machines ----------------------------------------------------
 def export_model(catalog: Any, scorer_id: str, out: Path, pk: int | None = None) -> dict[str, Any]:
     """Write the active (or ``pk``) personal version of ``scorer_id`` to a bundle; return its manifest."""
-    if pk is None:
-        row = catalog.active_scorer(scorer_id)
-    else:
-        rows = catalog.query("SELECT * FROM scorers WHERE id = ?", [pk])
-        row = rows[0] if rows else None
-        if row:
-            row["config"] = json.loads(row["config"] or "{}")
+    row = catalog.active_scorer(scorer_id) if pk is None else catalog.scorer_row(pk)
     if row is None or not row["config"].get("head_file"):
         raise ValueError(
             f"{scorer_id} has no personal model in this catalog; train one with "

@@ -7,7 +7,6 @@ share a catalog.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 import threading
@@ -20,24 +19,20 @@ import numpy as np
 import sqlite_utils
 
 from culler.catalog.migrations import Migrations, migrations
+from culler.catalog.photos import PhotosMixin
+from culler.catalog.ratings import RatingsMixin
+from culler.catalog.timestamps import now
+from culler.catalog.training import TrainingMixin
 
 DEFAULT_NAME = "culler.db"
 BUSY_TIMEOUT_MS = 30_000
 
-_UNSET: Any = object()
 
-
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-
-
-def default_db_path(roots: Iterable[str | Path]) -> Path:
-    """``culler.db`` at the (first) scanned root."""
-    roots = list(roots)
-    return Path(roots[0]) / DEFAULT_NAME if roots else Path(DEFAULT_NAME)
-
-
-class Catalog:
+class Catalog(
+    PhotosMixin,
+    RatingsMixin,
+    TrainingMixin,
+):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 
     def __init__(self, path: str | Path) -> None:
@@ -244,57 +239,6 @@ class Catalog:
                 result[pid] = np.frombuffer(blob, dtype=np.float32, count=dim)
         return result
 
-    # -- ratings ---------------------------------------------------------------------------------
-    def current_rating(self, photo_id: int) -> dict[str, Any]:
-        rows = self.query("SELECT * FROM current_ratings WHERE photo_id = ?", [photo_id])
-        return (
-            rows[0]
-            if rows
-            else {"photo_id": photo_id, "stars": None, "decision": None, "label": None}
-        )
-
-    def rate(
-        self,
-        photo_id: int,
-        *,
-        stars: int | None = _UNSET,
-        decision: str | None = _UNSET,
-        label: str | None = _UNSET,
-        source: str = "cli",
-        reason: str | None = None,
-    ) -> int:
-        """Append a rating event. Fields left out keep their current value; returns the event id.
-
-        The ratings table is append-only: every event stores the photo's whole rating state after it, so
-        the current rating is simply the newest row and undo appends the state before an event.
-        """
-        with self.transaction() as conn:
-            current = self.current_rating(photo_id)
-            row = [
-                photo_id,
-                current.get("stars") if stars is _UNSET else stars,
-                current.get("decision") if decision is _UNSET else decision,
-                current.get("label") if label is _UNSET else label,
-                source,
-                reason,
-                now(),
-            ]
-            cursor = conn.execute(
-                "INSERT INTO ratings (photo_id, stars, decision, label, source, reason, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-            return cursor.lastrowid
-
-    def add_preference(
-        self, winner_photo_id: int, loser_photo_id: int, source: str = "gui"
-    ) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO preferences (winner_photo_id, loser_photo_id, source, at) VALUES (?, ?, ?, ?)",
-                [winner_photo_id, loser_photo_id, source, now()],
-            )
-
 
 def open_catalog(path: str | Path, migrate: bool = True) -> Catalog:
     """Open (creating if needed) the catalog at ``path`` and bring its schema up to date."""
@@ -307,7 +251,3 @@ def open_catalog(path: str | Path, migrate: bool = True) -> Catalog:
     if migrate:
         catalog.migrate()
     return catalog
-
-
-def json_or_none(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)

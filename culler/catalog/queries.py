@@ -37,12 +37,7 @@ def list_photos(
     elif sort_by == "taken":
         order = "p.taken_at IS NULL, p.taken_at, p.path"
     else:
-        known = {r[0] for r in catalog.execute("SELECT DISTINCT scorer_id FROM scorers")}
-        if sort_by not in known:
-            raise ValueError(
-                f"no scores from a scorer called {sort_by!r} in this catalog "
-                f"(known: {', '.join(sorted(known)) or 'none'})"
-            )
+        _check_scorer(catalog, sort_by)
         # A correlated lookup through the scores primary key: joining the current_scores view (a window
         # query) made SQLite rescan it for every photo, minutes for a 100,000-photo catalog.
         join = (
@@ -52,12 +47,10 @@ def list_photos(
         )
         params.insert(0, sort_by)
         order = "sort_score IS NULL, sort_score DESC, p.path"
-        if min_score is not None:
-            where.append("sort_score >= ?")
-            params.append(min_score)
-        if max_score is not None:
-            where.append("sort_score <= ?")
-            params.append(max_score)
+        for bound, op in ((min_score, ">="), (max_score, "<=")):
+            if bound is not None:
+                where.append(f"sort_score {op} ?")
+                params.append(bound)
     if (min_score is not None or max_score is not None) and not join:
         raise ValueError("--min/--max need --sort SCORER to say which score to filter on")
     if tag is not None:
@@ -73,31 +66,21 @@ def list_photos(
     return _attach(catalog, photos)
 
 
+def _check_scorer(catalog: Catalog, scorer_id: str) -> None:
+    known = {r[0] for r in catalog.execute("SELECT DISTINCT scorer_id FROM scorers")}
+    if scorer_id not in known:
+        raise ValueError(
+            f"no scores from a scorer called {scorer_id!r} in this catalog "
+            f"(known: {', '.join(sorted(known)) or 'none'})"
+        )
+
+
 def _attach(catalog: Catalog, photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add scores, tags and the current rating to photo rows, in three queries for all of them."""
     ids = [p["id"] for p in photos]
-    scores: dict[int, dict[str, float | None]] = {i: {} for i in ids}
-    tags: dict[int, dict[str, float]] = {i: {} for i in ids}
-    ratings: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        for pid, sid, score in catalog.execute(
-            f"SELECT photo_id, scorer_id, score FROM current_scores WHERE photo_id IN ({marks})",
-            chunk,
-        ):
-            scores[pid][sid] = score
-        for pid, tag, prob in catalog.execute(
-            f"SELECT photo_id, tag, MAX(probability) FROM tags WHERE photo_id IN ({marks})"
-            " GROUP BY photo_id, tag",
-            chunk,
-        ):
-            tags[pid][tag] = prob
-        for row in catalog.query(
-            f"SELECT photo_id, stars, decision, label, source FROM current_ratings WHERE photo_id IN ({marks})",
-            chunk,
-        ):
-            ratings[row.pop("photo_id")] = row
+    scores = catalog.current_scores(ids)
+    tags = catalog.tag_maxima(ids)
+    ratings = catalog.current_ratings(ids)
     result = []
     for p in photos:
         result.append(
@@ -110,8 +93,8 @@ def _attach(catalog: Catalog, photos: list[dict[str, Any]]) -> list[dict[str, An
                 "height": p["height"],
                 "taken_at": p["taken_at"],
                 "camera": p["camera"],
-                "scores": scores[p["id"]],
-                "tags": tags[p["id"]],
+                "scores": scores.get(p["id"], {}),
+                "tags": tags.get(p["id"], {}),
                 "rating": ratings.get(p["id"]),
             }
         )
@@ -141,9 +124,5 @@ def photo_details(catalog: Catalog, path: str | Path) -> dict[str, Any] | None:
     details["tags"] = catalog.tags_for(photo["id"])
     details["score_errors"] = catalog.score_errors_for(photo["id"])
     details["rating"] = catalog.current_rating(photo["id"])
-    details["groups"] = catalog.query(
-        "SELECT g.id, g.kind, m.rank FROM group_members m JOIN groups g ON g.id = m.group_id"
-        " WHERE m.photo_id = ?",
-        [photo["id"]],
-    )
+    details["groups"] = catalog.photo_groups(photo["id"])
     return json.loads(json.dumps(details, default=str))

@@ -272,14 +272,13 @@ def register(cli: click.Group) -> None:
         each photo had before.
         """
         from culler.catalog.queries import find_photo
-        from culler.cull import rate_photos, undo_last
 
         catalog = open_existing(db_path)
         try:
             if undo:
                 if paths or stars is not None or decision or clear or label is not None:
                     raise click.UsageError("--undo takes no paths or other options")
-                restored = undo_last(catalog)
+                restored = catalog.undo_last()
                 if not restored:
                     click.echo("nothing to undo")
                 for row in restored:
@@ -314,7 +313,7 @@ def register(cli: click.Group) -> None:
                     "their folder first (nothing was rated)"
                 )
             action = " ".join(f"{k}={v}" for k, v in fields.items())
-            rate_photos(catalog, ids, action, **fields)
+            catalog.rate_batch(ids, f"culler rate {action}", source="cli", **fields)
             click.echo(f"rated {len(ids)} photo{'s' * (len(ids) != 1)}: {action}")
             _write_xmp(catalog, ids, xmp_naming)
         finally:

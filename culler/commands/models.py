@@ -98,128 +98,134 @@ def _file_details(info: dict[str, Any]) -> str:
     return f"      source {source}; {_size(info['size'])}; sha256 {sha}; licence: {licence}"
 
 
+@click.group(name="models")
+def models() -> None:
+    """Weight files of learned scorers: list, pull (download), import, remove.
+
+    Files live in $CULLER_HOME/models/SCORER/ (default: the user cache folder) with a
+    manifest.json recording each file's sha256 and where it came from. See docs/models.md.
+    """
+
+
+@models.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per scorer.")
+@config_option
+def list_(as_json: bool, config_items: tuple[str, ...]) -> None:
+    """Show every scorer that needs weights, each file's status and the command that installs it."""
+    from culler.scorers import get_scorer_classes
+    from culler.weight_status import scorer_status
+
+    rows = []
+    for scorer_id, cls in sorted(get_scorer_classes().items()):
+        try:
+            info = scorer_status(cls, _config(config_items, scorer_id))
+        except (ValueError, TypeError) as exc:
+            raise click.ClickException(f"{scorer_id}: {exc}") from None
+        if info["files"]:
+            rows.append(info)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for info in rows:
+        how = "can be pulled" if info["pullable"] else "import only"
+        fix = f" — run `{info['command']}`" if info["command"] else ""
+        click.echo(f"{info['scorer']}: {info['status']} ({how}){fix}")
+        for file in info["files"]:
+            click.echo(_file_line({**file, "scorer": info["scorer"]}))
+            click.echo(_file_details(file))
+
+
+@models.command()
+@click.argument("scorer_id", metavar="SCORER")
+@config_option
+@click.option(
+    "--offline",
+    is_flag=True,
+    envvar="CULLER_OFFLINE",
+    help="Do not use the network (also CULLER_OFFLINE=1): fail at once, naming what is missing.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up when connecting or a read waits longer than this.",
+)
+def pull(scorer_id: str, config_items: tuple[str, ...], offline: bool, timeout: float) -> None:
+    """Download SCORER's weight files, verify their sha256 and install them.
+
+    Files already installed and verified are skipped. A failed or interrupted download leaves
+    nothing behind, and a file already installed stays as it was.
+    """
+    from culler.pull import pull as pull_weights
+    from culler.weights import WeightsError
+
+    _scorer(scorer_id)
+    try:
+        pull_weights(
+            scorer_id,
+            _config(config_items, scorer_id),
+            offline=offline,
+            timeout=timeout,
+            echo=click.echo,
+            progress=_progress,
+        )
+    except (WeightsError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@models.command(name="import")
+@click.argument("scorer_id", metavar="SCORER")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@config_option
+def import_(scorer_id: str, file: Path, config_items: tuple[str, ...]) -> None:
+    """Install FILE (a checkpoint, or a .zip/.tar archive holding one) as SCORER's weights.
+
+    The scorer converts it to its own layout when needed (e.g. LAION's aesthetic head, the
+    official SAAN checkpoint, CharLeNet's Caffe arrays). Checkpoints that would run code when
+    loaded are refused, and archive members cannot write outside the models folder.
+    """
+    from culler.pull import import_weights
+    from culler.weights import WeightsError
+
+    _scorer(scorer_id)
+    try:
+        installed = import_weights(scorer_id, file, _config(config_items, scorer_id))
+    except (WeightsError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for item in installed:
+        how = f"converted from {item['origin']}" if item["converted"] else item["origin"]
+        click.echo(f"{scorer_id}: installed {item['name']} (sha256 {item['sha256'][:12]}), {how}")
+
+
+@models.command()
+@click.argument("scorer_id", metavar="SCORER", required=False)
+def path(scorer_id: str | None) -> None:
+    """Print the folder weight files live in (SCORER's own folder when given)."""
+    from culler.weights import models_dir, scorer_dir
+
+    click.echo(str(scorer_dir(_scorer(scorer_id).id) if scorer_id else models_dir()))
+
+
+@models.command()
+@click.argument("scorer_id", metavar="SCORER")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def remove(scorer_id: str, yes: bool) -> None:
+    """Delete SCORER's installed weight files (pull or import them again to use it)."""
+    from culler.weights import scorer_dir
+
+    directory = scorer_dir(scorer_id)
+    if not directory.is_dir():
+        click.echo(f"{scorer_id}: nothing installed in {directory}")
+        return
+    size = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+    if not yes:
+        click.confirm(f"Delete {directory} ({_size(size)})?", abort=True)
+    with contextlib.suppress(FileNotFoundError):
+        shutil.rmtree(directory)
+    click.echo(f"{scorer_id}: removed {directory} ({_size(size)})")
+
+
 def register(cli: click.Group) -> None:
-    @cli.group(name="models")
-    def models() -> None:
-        """Weight files of learned scorers: list, pull (download), import, remove.
-
-        Files live in $CULLER_HOME/models/SCORER/ (default: the user cache folder) with a
-        manifest.json recording each file's sha256 and where it came from. See docs/models.md.
-        """
-
-    @models.command(name="list")
-    @click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per scorer.")
-    @config_option
-    def list_(as_json: bool, config_items: tuple[str, ...]) -> None:
-        """Show every scorer that needs weights, each file's status and the command that installs it."""
-        from culler.scorers import get_scorer_classes
-        from culler.weight_status import scorer_status
-
-        rows = []
-        for scorer_id, cls in sorted(get_scorer_classes().items()):
-            try:
-                info = scorer_status(cls, _config(config_items, scorer_id))
-            except (ValueError, TypeError) as exc:
-                raise click.ClickException(f"{scorer_id}: {exc}") from None
-            if info["files"]:
-                rows.append(info)
-        if as_json:
-            click.echo(json.dumps(rows, indent=2))
-            return
-        for info in rows:
-            how = "can be pulled" if info["pullable"] else "import only"
-            fix = f" — run `{info['command']}`" if info["command"] else ""
-            click.echo(f"{info['scorer']}: {info['status']} ({how}){fix}")
-            for file in info["files"]:
-                click.echo(_file_line({**file, "scorer": info["scorer"]}))
-                click.echo(_file_details(file))
-
-    @models.command()
-    @click.argument("scorer_id", metavar="SCORER")
-    @config_option
-    @click.option(
-        "--offline",
-        is_flag=True,
-        envvar="CULLER_OFFLINE",
-        help="Do not use the network (also CULLER_OFFLINE=1): fail at once, naming what is missing.",
-    )
-    @click.option(
-        "--timeout",
-        type=click.FloatRange(min=0.1),
-        default=10.0,
-        show_default=True,
-        metavar="SECONDS",
-        help="Give up when connecting or a read waits longer than this.",
-    )
-    def pull(scorer_id: str, config_items: tuple[str, ...], offline: bool, timeout: float) -> None:
-        """Download SCORER's weight files, verify their sha256 and install them.
-
-        Files already installed and verified are skipped. A failed or interrupted download leaves
-        nothing behind, and a file already installed stays as it was.
-        """
-        from culler.pull import pull as pull_weights
-        from culler.weights import WeightsError
-
-        _scorer(scorer_id)
-        try:
-            pull_weights(
-                scorer_id,
-                _config(config_items, scorer_id),
-                offline=offline,
-                timeout=timeout,
-                echo=click.echo,
-                progress=_progress,
-            )
-        except (WeightsError, ValueError) as exc:
-            raise click.ClickException(str(exc)) from None
-
-    @models.command(name="import")
-    @click.argument("scorer_id", metavar="SCORER")
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @config_option
-    def import_(scorer_id: str, file: Path, config_items: tuple[str, ...]) -> None:
-        """Install FILE (a checkpoint, or a .zip/.tar archive holding one) as SCORER's weights.
-
-        The scorer converts it to its own layout when needed (e.g. LAION's aesthetic head, the
-        official SAAN checkpoint, CharLeNet's Caffe arrays). Checkpoints that would run code when
-        loaded are refused, and archive members cannot write outside the models folder.
-        """
-        from culler.pull import import_weights
-        from culler.weights import WeightsError
-
-        _scorer(scorer_id)
-        try:
-            installed = import_weights(scorer_id, file, _config(config_items, scorer_id))
-        except (WeightsError, ValueError) as exc:
-            raise click.ClickException(str(exc)) from None
-        for item in installed:
-            how = f"converted from {item['origin']}" if item["converted"] else item["origin"]
-            click.echo(
-                f"{scorer_id}: installed {item['name']} (sha256 {item['sha256'][:12]}), {how}"
-            )
-
-    @models.command()
-    @click.argument("scorer_id", metavar="SCORER", required=False)
-    def path(scorer_id: str | None) -> None:
-        """Print the folder weight files live in (SCORER's own folder when given)."""
-        from culler.weights import models_dir, scorer_dir
-
-        click.echo(str(scorer_dir(_scorer(scorer_id).id) if scorer_id else models_dir()))
-
-    @models.command()
-    @click.argument("scorer_id", metavar="SCORER")
-    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-    def remove(scorer_id: str, yes: bool) -> None:
-        """Delete SCORER's installed weight files (pull or import them again to use it)."""
-        from culler.weights import scorer_dir
-
-        directory = scorer_dir(scorer_id)
-        if not directory.is_dir():
-            click.echo(f"{scorer_id}: nothing installed in {directory}")
-            return
-        size = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
-        if not yes:
-            click.confirm(f"Delete {directory} ({_size(size)})?", abort=True)
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(directory)
-        click.echo(f"{scorer_id}: removed {directory} ({_size(size)})")
+    cli.add_command(models)

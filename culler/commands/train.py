@@ -11,9 +11,8 @@ from pathlib import Path
 
 import click
 
-#: Name of the personal-model export command in ``culler models`` ("export" unless the models group
-#: already has one, then "export-personal").
-EXPORT_NAME = "export"
+from culler.commands.models import models as models_group
+from culler.commands.options import db_option, open_existing
 
 
 def _train_help(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -27,104 +26,92 @@ def _train_help(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
     ctx.exit()
 
 
-def _open(db_path: Path | None):
-    from culler.cli import open_existing
+@click.command(
+    name="train",
+    add_help_option=False,
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.option(
+    "-h",
+    "--help",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_train_help,
+    help="Show the trainer's options and exit.",
+)
+@click.argument("trainer_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def train(ctx: click.Context, trainer_args: tuple[str, ...]) -> None:
+    """Train a scorer on your ratings (--db CATALOG) or on AVA / BAID / a folder with a CSV.
 
-    return open_existing(db_path)
+    A personal run learns from the catalog's stars, picks/rejects and preferences, reports how
+    often it agrees with your held-out ratings, and becomes the scorer version the next
+    `culler scan` uses. Run `culler train --help` for every option.
+    """
+    from culler_trainer.main import main
+
+    ctx.exit(main(list(trainer_args)))
+
+
+@click.command(name="export")
+@click.argument("scorer_id")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Bundle file to write (e.g. my-taste.cullermodel).",
+)
+@click.option(
+    "--version-id",
+    type=int,
+    default=None,
+    help="Scorer row to export (default: the active personal version).",
+)
+@db_option
+def export_personal(scorer_id, output, version_id, db_path):
+    """Write SCORER_ID's personal model (head, config, sha256) to one file for another machine."""
+    from culler_trainer.registry import export_model
+
+    catalog = open_existing(db_path)
+    try:
+        manifest = export_model(catalog, scorer_id, output, version_id)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        catalog.close()
+    click.echo(f"exported {scorer_id} {manifest['version']} to {output}")
+
+
+@click.command(name="import-personal")
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--activate/--no-activate",
+    default=True,
+    show_default=True,
+    help="Make it the version the next scan uses.",
+)
+@db_option
+def import_personal(bundle, activate, db_path):
+    """Add a personal model exported with `culler models export` to this catalog."""
+    from culler_trainer.registry import import_model
+
+    from culler.weights import WeightsError
+
+    catalog = open_existing(db_path)
+    try:
+        pk = import_model(catalog, bundle, activate)
+        row = catalog.scorer_row(pk)
+    except (ValueError, WeightsError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        catalog.close()
+    state = "active: the next `culler scan` uses it" if activate else "not active"
+    click.echo(f"imported {row['scorer_id']} {row['version']} (#{pk}, {state})")
 
 
 def register(cli: click.Group) -> None:
-    from culler.cli import db_option
-
-    @cli.command(
-        name="train",
-        add_help_option=False,
-        context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
-    )
-    @click.option(
-        "-h",
-        "--help",
-        is_flag=True,
-        is_eager=True,
-        expose_value=False,
-        callback=_train_help,
-        help="Show the trainer's options and exit.",
-    )
-    @click.argument("trainer_args", nargs=-1, type=click.UNPROCESSED)
-    @click.pass_context
-    def train(ctx: click.Context, trainer_args: tuple[str, ...]) -> None:
-        """Train a scorer on your ratings (--db CATALOG) or on AVA / BAID / a folder with a CSV.
-
-        A personal run learns from the catalog's stars, picks/rejects and preferences, reports how
-        often it agrees with your held-out ratings, and becomes the scorer version the next
-        `culler scan` uses. Run `culler train --help` for every option.
-        """
-        from culler_trainer.main import main
-
-        ctx.exit(main(list(trainer_args)))
-
-    models = cli.commands.get("models")
-    if models is None:
-
-        @cli.group(name="models")
-        def models() -> None:
-            """Scorer models: move personal (trained) models between machines."""
-
-    global EXPORT_NAME
-    if models.commands.get("export") is not None:
-        EXPORT_NAME = "export-personal"
-
-    @models.command(name=EXPORT_NAME)
-    @click.argument("scorer_id")
-    @click.option(
-        "-o",
-        "--output",
-        type=click.Path(dir_okay=False, path_type=Path),
-        required=True,
-        help="Bundle file to write (e.g. my-taste.cullermodel).",
-    )
-    @click.option(
-        "--version-id",
-        type=int,
-        default=None,
-        help="Scorer row to export (default: the active personal version).",
-    )
-    @db_option
-    def export_personal(scorer_id, output, version_id, db_path):
-        """Write SCORER_ID's personal model (head, config, sha256) to one file for another machine."""
-        from culler_trainer.registry import export_model
-
-        catalog = _open(db_path)
-        try:
-            manifest = export_model(catalog, scorer_id, output, version_id)
-        except (ValueError, OSError) as exc:
-            raise click.ClickException(str(exc)) from exc
-        finally:
-            catalog.close()
-        click.echo(f"exported {scorer_id} {manifest['version']} to {output}")
-
-    @models.command(name="import-personal")
-    @click.argument("bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @click.option(
-        "--activate/--no-activate",
-        default=True,
-        show_default=True,
-        help="Make it the version the next scan uses.",
-    )
-    @db_option
-    def import_personal(bundle, activate, db_path):
-        """Add a personal model exported with `culler models export` to this catalog."""
-        from culler_trainer.registry import import_model
-
-        from culler.weights import WeightsError
-
-        catalog = _open(db_path)
-        try:
-            pk = import_model(catalog, bundle, activate)
-            row = catalog.query("SELECT scorer_id, version FROM scorers WHERE id = ?", [pk])[0]
-        except (ValueError, WeightsError, OSError) as exc:
-            raise click.ClickException(str(exc)) from exc
-        finally:
-            catalog.close()
-        state = "active: the next `culler scan` uses it" if activate else "not active"
-        click.echo(f"imported {row['scorer_id']} {row['version']} (#{pk}, {state})")
+    cli.add_command(train)
+    models_group.add_command(export_personal)
+    models_group.add_command(import_personal)

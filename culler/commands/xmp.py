@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from culler.commands.options import db_option, open_existing
 from culler.xmp import NAMINGS
 
 NAMING_HELP = (
@@ -49,63 +50,64 @@ def _print(report, as_json: bool, verb: str, dry_run: bool) -> None:
     )
 
 
+@click.group()
+def xmp() -> None:
+    """XMP sidecars: write culler's ratings and scores, or import ratings made elsewhere.
+
+    Ratings go to xmp:Rating (-1 = reject, 0-5) and xmp:Label; culler's scores and tags go under
+    culler's own namespace. Existing sidecars are merged: fields culler does not own are kept.
+    Photos themselves are never modified.
+    """
+
+
+@xmp.command()
+@_paths_argument
+@db_option
+@_naming_option
+@click.option(
+    "--rated-only",
+    is_flag=True,
+    help="Only photos rated in culler (default: every photo, so scores reach the sidecar too).",
+)
+@click.option("--dry-run", is_flag=True, help="Show which sidecars would change; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+def write(paths, db_path, naming, rated_only, dry_run, as_json):
+    """Write or merge sidecars for photos in the catalog (all, or those under PATHS)."""
+    from culler.xmp_sync import select_photos, write_sidecars
+
+    catalog = open_existing(db_path)
+    try:
+        photos = select_photos(catalog, paths)
+        report = write_sidecars(
+            catalog, photos, naming=naming, rated_only=rated_only, dry_run=dry_run
+        )
+    finally:
+        catalog.close()
+    _print(report, as_json, "written", dry_run)
+
+
+@xmp.command()
+@_paths_argument
+@db_option
+@_naming_option
+@click.option("--dry-run", is_flag=True, help="Show what would be imported; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+def read(paths, db_path, naming, dry_run, as_json):
+    """Import ratings and labels from sidecars into the catalog (rating source 'xmp').
+
+    Only differences are imported, so reading twice changes nothing. Run `culler scan` first so
+    the photos are in the catalog.
+    """
+    from culler.xmp_sync import read_sidecars, select_photos
+
+    catalog = open_existing(db_path)
+    try:
+        photos = select_photos(catalog, paths)
+        report = read_sidecars(catalog, photos, naming=naming, dry_run=dry_run)
+    finally:
+        catalog.close()
+    _print(report, as_json, "imported", dry_run)
+
+
 def register(cli: click.Group) -> None:
-    from culler.cli import db_option, open_existing
-
-    @cli.group()
-    def xmp() -> None:
-        """XMP sidecars: write culler's ratings and scores, or import ratings made elsewhere.
-
-        Ratings go to xmp:Rating (-1 = reject, 0-5) and xmp:Label; culler's scores and tags go under
-        culler's own namespace. Existing sidecars are merged: fields culler does not own are kept.
-        Photos themselves are never modified.
-        """
-
-    @xmp.command()
-    @_paths_argument
-    @db_option
-    @_naming_option
-    @click.option(
-        "--rated-only",
-        is_flag=True,
-        help="Only photos rated in culler (default: every photo, so scores reach the sidecar too).",
-    )
-    @click.option(
-        "--dry-run", is_flag=True, help="Show which sidecars would change; write nothing."
-    )
-    @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
-    def write(paths, db_path, naming, rated_only, dry_run, as_json):
-        """Write or merge sidecars for photos in the catalog (all, or those under PATHS)."""
-        from culler.xmp_sync import select_photos, write_sidecars
-
-        catalog = open_existing(db_path)
-        try:
-            photos = select_photos(catalog, paths)
-            report = write_sidecars(
-                catalog, photos, naming=naming, rated_only=rated_only, dry_run=dry_run
-            )
-        finally:
-            catalog.close()
-        _print(report, as_json, "written", dry_run)
-
-    @xmp.command()
-    @_paths_argument
-    @db_option
-    @_naming_option
-    @click.option("--dry-run", is_flag=True, help="Show what would be imported; change nothing.")
-    @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
-    def read(paths, db_path, naming, dry_run, as_json):
-        """Import ratings and labels from sidecars into the catalog (rating source 'xmp').
-
-        Only differences are imported, so reading twice changes nothing. Run `culler scan` first so
-        the photos are in the catalog.
-        """
-        from culler.xmp_sync import read_sidecars, select_photos
-
-        catalog = open_existing(db_path)
-        try:
-            photos = select_photos(catalog, paths)
-            report = read_sidecars(catalog, photos, naming=naming, dry_run=dry_run)
-        finally:
-            catalog.close()
-        _print(report, as_json, "imported", dry_run)
+    cli.add_command(xmp)

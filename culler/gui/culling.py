@@ -10,7 +10,7 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QMessageBox
 
 from culler.gui import keys
-from culler.gui.models import RecordRole
+from culler.gui.item_models import RecordRole
 
 GRID, LOUPE = (
     0,

@@ -10,7 +10,7 @@ from PySide6.QtCore import QModelIndex, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from culler.gui.models import RecordRole, ScoreRole, StackRole, ThumbFailedRole
+from culler.gui.item_models import RecordRole, ScoreRole, StackRole, ThumbFailedRole
 from culler.gui.records import PhotoRecord
 
 CAPTION_HEIGHT = 20

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from culler.gui.delegates import ThumbnailDelegate
-from culler.gui.models import Filters
+from culler.gui.item_models import Filters
 from culler.gui.thumbnails import ThumbnailCache
 
 SIDES = (120, 160, 200, 260, 340)

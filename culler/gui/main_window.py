@@ -28,11 +28,11 @@ from culler import plugins
 from culler.catalog import Catalog, open_catalog
 from culler.gui.culling import GRID, LOUPE, CullingActions
 from culler.gui.grid import FilterBar, GridView
-from culler.gui.models import PhotoFilterProxy, PhotoIdRole, PhotoListModel
-from culler.gui.models_panel import ModelsPanel
+from culler.gui.item_models import PhotoFilterProxy, PhotoIdRole, PhotoListModel
 from culler.gui.ratings import RatingHistory
 from culler.gui.records import PhotoRecord, load_records, scorer_ids, tag_names
 from culler.gui.scan_control import ScanControl
+from culler.gui.scorers_panel import ScorersPanel
 from culler.gui.stage import PhotoStage
 from culler.gui.thumbnails import ThumbnailCache, thumb_dir_for
 from culler.gui.why_panel import WhyPanel
@@ -74,11 +74,11 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         left_layout.addWidget(self.views, 1)
 
         self.why = WhyPanel()
-        self.models_panel = ModelsPanel(self.settings)
-        self.models_panel.scanRequested.connect(self.rescan)
+        self.scorers_panel = ScorersPanel(self.settings)
+        self.scorers_panel.scanRequested.connect(self.rescan)
         self.details = QTabWidget()
         self.details.addTab(self.why, "Why")
-        self.details.addTab(self.models_panel, "Models")
+        self.details.addTab(self.scorers_panel, "Models")
         self.plugin_panels: list[QWidget] = []
         self._add_plugin_panels()
         splitter = QSplitter()
@@ -215,7 +215,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self.history = RatingHistory(self.catalog, xmp_naming=self._xmp_naming())
         self.thumbnails.clear()
         self.thumbnails.thumb_dir = thumb_dir_for(self.db_path)
-        self.models_panel.set_catalog(self.db_path)
+        self.scorers_panel.set_catalog(self.db_path)
         self.setWindowTitle(f"culler — {self.db_path}")
         self.reload()
 

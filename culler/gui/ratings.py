@@ -1,25 +1,19 @@
 """Rating actions with undo, written to the catalog at once (no Qt here).
 
-Every key press appends a ``ratings`` row immediately, so killing the app loses nothing. The table is
-append-only, so undo does not delete: it appends the state each photo had before the undone action.
+Every key press appends a ``ratings`` row immediately, so killing the app loses nothing. Each action is
+one rating batch and Ctrl+Z undoes it with the catalog's undo (the same one as ``culler rate --undo``):
+nothing is deleted, the state each photo had before is appended.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-from culler.catalog import Catalog
+from culler.catalog import Catalog, RatingBatch
 
 SOURCE = "gui"
 _UNSET: Any = object()
-
-
-@dataclass
-class _Step:
-    label: str
-    before: list[tuple[int, dict[str, Any]]]
 
 
 class RatingHistory:
@@ -32,7 +26,7 @@ class RatingHistory:
         self.xmp_naming = xmp_naming
         #: The last sidecar write's problems (shown in the status bar), empty when all went well.
         self.xmp_errors: list[dict[str, str]] = []
-        self._steps: list[_Step] = []
+        self._steps: list[RatingBatch] = []
 
     def _sync_xmp(self, photo_ids: Iterable[int]) -> None:
         if not self.xmp_naming:
@@ -49,46 +43,36 @@ class RatingHistory:
         decision: str | None = _UNSET,
         label: str = "",
     ) -> dict[int, dict[str, Any]]:
-        """Rate every photo in one undoable step; return each photo's new {stars, decision}."""
-        kwargs: dict[str, Any] = {}
+        """Rate every photo in one undoable step (``label`` names it, e.g. "pick"); return each
+        photo's new {stars, decision}."""
+        changes: dict[str, Any] = {}
         if stars is not _UNSET:
-            kwargs["stars"] = stars
+            changes["stars"] = stars
         if decision is not _UNSET:
-            kwargs["decision"] = decision
-        before, after = [], {}
-        for pid in photo_ids:
-            current = self.catalog.current_rating(pid)
-            before.append((pid, {k: current.get(k) for k in ("stars", "decision", "label")}))
-            self.catalog.rate(pid, source=SOURCE, **kwargs)
-            after[pid] = {
-                "stars": kwargs.get("stars", current.get("stars")),
-                "decision": kwargs.get("decision", current.get("decision")),
-            }
-        if before:
-            self._steps.append(_Step(label, before))
-            del self._steps[: -self.limit]
-            self._sync_xmp(after)
+            changes["decision"] = decision
+        batch = self.catalog.rate_batch(photo_ids, label, source=SOURCE, **changes)
+        if not batch.event_ids:
+            return {}
+        self._steps.append(batch)
+        del self._steps[: -self.limit]
+        after = {
+            pid: {"stars": state["stars"], "decision": state["decision"]}
+            for pid, state in batch.states.items()
+        }
+        self._sync_xmp(after)
         return after
 
     def can_undo(self) -> bool:
         return bool(self._steps)
 
     def undo(self) -> dict[int, dict[str, Any]]:
-        """Append the pre-action state of the last step's photos; return their restored state."""
+        """Undo the last step (its events not undone since); return the photos' restored state."""
         if not self._steps:
             return {}
-        step = self._steps.pop()
-        restored = {}
-        for pid, state in reversed(step.before):
-            self.catalog.rate(
-                pid,
-                stars=state["stars"],
-                decision=state["decision"],
-                label=state["label"],
-                source=SOURCE,
-                reason=f"undo {step.label}".strip(),
-            )
-            restored[pid] = {"stars": state["stars"], "decision": state["decision"]}
+        restored = {
+            row["photo_id"]: {"stars": row["stars"], "decision": row["decision"]}
+            for row in self.catalog.undo_batch(self._steps.pop())
+        }
         self._sync_xmp(restored)
         return restored
 

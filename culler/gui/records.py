@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 from culler.catalog import Catalog
 
@@ -62,32 +61,16 @@ class PhotoRecord:
 
 def load_records(catalog: Catalog) -> list[PhotoRecord]:
     """Every photo in the catalog with scores, tags, current rating and stack, in five bulk queries."""
-    records: dict[int, PhotoRecord] = {}
-    for row in catalog.execute(
-        "SELECT id, path, status, error, content_hash, taken_at, camera, lens, width, height"
-        " FROM photos ORDER BY path"
-    ):
-        records[row[0]] = PhotoRecord(*row)
-    for pid, scorer_id, score in catalog.execute(
-        "SELECT photo_id, scorer_id, score FROM current_scores"
-    ):
-        rec = records.get(pid)
-        if rec is not None:
-            rec.scores[scorer_id] = score
-    for pid, tag, prob in catalog.execute(
-        "SELECT photo_id, tag, MAX(probability) FROM tags GROUP BY photo_id, tag"
-    ):
-        rec = records.get(pid)
-        if rec is not None:
-            rec.tags[tag] = prob
-    # The newest event per photo; one grouped scan instead of the view's per-row subquery.
-    for pid, stars, decision in catalog.execute(
-        "SELECT r.photo_id, r.stars, r.decision FROM ratings r"
-        " JOIN (SELECT MAX(id) AS id FROM ratings GROUP BY photo_id) last ON last.id = r.id"
-    ):
-        rec = records.get(pid)
-        if rec is not None:
-            rec.stars, rec.decision = stars, decision
+    records = {row["id"]: PhotoRecord(**row) for row in catalog.grid_photos()}
+    for pid, scores in catalog.current_scores().items():
+        if pid in records:
+            records[pid].scores = scores
+    for pid, tags in catalog.tag_maxima().items():
+        if pid in records:
+            records[pid].tags = tags
+    for pid, rating in catalog.current_ratings().items():
+        if pid in records:
+            records[pid].stars, records[pid].decision = rating["stars"], rating["decision"]
     _attach_stacks(catalog, records)
     return list(records.values())
 
@@ -97,13 +80,7 @@ def _attach_stacks(catalog: Catalog, records: dict[int, PhotoRecord]) -> None:
     members: dict[int, list[tuple[int, int]]] = {}
     kinds: dict[int, str] = {}
     claimed: set[int] = set()
-    rows = catalog.execute(
-        "SELECT m.group_id, g.kind, m.photo_id, m.rank FROM group_members m"
-        " JOIN groups g ON g.id = m.group_id"
-        " ORDER BY CASE g.kind WHEN 'burst' THEN 0 ELSE 1 END, m.group_id,"
-        " m.rank IS NULL, m.rank, m.photo_id"
-    ).fetchall()
-    for group_id, kind, pid, _rank in rows:
+    for group_id, kind, pid, _rank in catalog.stack_members():
         if pid in claimed or pid not in records or kind not in STACK_KINDS:
             continue
         if group_id not in members:
@@ -136,7 +113,3 @@ def tag_names(records: list[PhotoRecord]) -> list[str]:
     for rec in records:
         found.update(rec.tags)
     return sorted(found)
-
-
-def rating_state(rec: PhotoRecord) -> dict[str, Any]:
-    return {"stars": rec.stars, "decision": rec.decision}

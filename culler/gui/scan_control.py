@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
 
-from culler.gui.models_panel import enabled_scorer_ids
+from culler.gui.scorers_panel import enabled_scorer_ids
 from culler.gui.workers import ScanWorker
 
 
@@ -19,7 +19,7 @@ class ScanControl:
     def catalog_roots(self) -> list[Path]:
         if self.catalog is None:
             return []
-        roots = [r[0] for r in self.catalog.execute("SELECT DISTINCT root FROM photos") if r[0]]
+        roots = self.catalog.photo_roots()
         if not roots and self.db_path is not None:
             roots = [str(self.db_path.parent)]
         return [Path(r) for r in roots if Path(r).is_dir()]

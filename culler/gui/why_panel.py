@@ -173,14 +173,9 @@ class WhyPanel(QScrollArea):
             ("Size", f"{photo['width']} × {photo['height']}" if photo.get("width") else None),
             ("File", f"{photo['size'] / 1e6:.1f} MB" if photo.get("size") else None),
         ]
-        groups = catalog.query(
-            "SELECT g.kind, m.rank, (SELECT COUNT(*) FROM group_members x WHERE x.group_id = g.id) n"
-            " FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.photo_id = ?",
-            [photo["id"]],
-        )
-        for g in groups:
+        for g in catalog.photo_groups(photo["id"]):
             rank = "" if g["rank"] is None else f"#{g['rank'] + 1} of "
-            rows.append((g["kind"].capitalize(), f"{rank}{g['n']} photos"))
+            rows.append((g["kind"].capitalize(), f"{rank}{g['size']} photos"))
         for key, value in rows:
             if value:
                 form.addRow(_label(key, "color: #999", wrap=False), _label(html.escape(str(value))))

@@ -1,40 +1,20 @@
-"""Long jobs off the UI thread, reporting through signals: scanning and burst grouping.
+"""Long jobs off the UI thread, reporting through signals: the scan.
 
 A job opens its own catalog connection (SQLite connections are not shared across threads); WAL lets the
-UI keep reading and rating while the scan writes.
+UI keep reading and rating while the scan writes. Bursts and duplicates are regrouped by the scan itself
+(the ``scan_finished`` hook of the grouping plugin), exactly as after ``culler scan``, so
+``CULLER_LOAD_PLUGINS`` decides for both.
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 import traceback
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
 from culler.catalog import open_catalog
-
-
-def regroup(catalog: Any) -> str | None:
-    """Recompute bursts/duplicates with :mod:`culler.cull` when it offers a grouping function.
-
-    Returns a one-line note when grouping is unavailable or failed (the grid then shows no stacks).
-    """
-    try:
-        cull = importlib.import_module("culler.cull")
-    except ModuleNotFoundError:
-        return "burst grouping is not available in this build (culler.cull is missing)"
-    for name in ("update_groups", "compute_groups", "group_photos", "regroup"):
-        fn = getattr(cull, name, None)
-        if callable(fn):
-            try:
-                fn(catalog)
-            except Exception as exc:
-                return f"burst grouping failed: {type(exc).__name__}: {exc}"
-            return None
-    return "burst grouping is not available in this build (no grouping function in culler.cull)"
 
 
 class ScanWorker(QThread):
@@ -51,7 +31,6 @@ class ScanWorker(QThread):
         roots: list[Path],
         scorer_ids: list[str] | None = None,
         workers: int | None = None,
-        group_after: bool = True,
         parent=None,
     ) -> None:
         super().__init__(parent)
@@ -59,7 +38,6 @@ class ScanWorker(QThread):
         self.roots = [Path(r) for r in roots]
         self.scorer_ids = scorer_ids
         self.workers = workers
-        self.group_after = group_after
         self.cancel_event = threading.Event()
 
     def cancel(self) -> None:
@@ -85,10 +63,6 @@ class ScanWorker(QThread):
                 on_progress=self._on_progress,
             )
             summary = scan_folders(catalog, self.roots, options, echo=self.message.emit)
-            if self.group_after and not self.cancelled:
-                note = regroup(catalog)
-                if note:
-                    summary["grouping"] = note
             self.succeeded.emit(summary)
         except Exception as exc:
             self.message.emit(traceback.format_exc())

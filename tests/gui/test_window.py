@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QWidget
 
 from culler import hookimpl
 from culler.gui.culling import GRID, LOUPE
-from culler.gui.models import PhotoIdRole
+from culler.gui.item_models import PhotoIdRole
 
 
 def ratings(db_path) -> list[tuple]:
@@ -142,11 +142,11 @@ def test_why_panel_and_plugin_panel(qtbot, scanned, settings, register_test_plug
     window.close()
 
 
-def test_models_panel_lists_scorers_and_saves_choice(window, qtbot, scanned, settings):
-    from culler.gui.models_panel import enabled_scorer_ids
+def test_scorers_panel_lists_scorers_and_saves_choice(window, qtbot, scanned, settings):
+    from culler.gui.scorers_panel import enabled_scorer_ids
 
     open_window(window, qtbot, scanned)
-    panel = window.models_panel
+    panel = window.scorers_panel
     rows = {r.id: r for r in panel.model.rows}
     assert rows["technical"].weights == "none needed" and rows["technical"].enabled
     assert enabled_scorer_ids(settings) is None  # nothing changed: the scan's own default

@@ -1,4 +1,4 @@
-"""The models and training panel: installed scorers, weight status, which run next scan, and training.
+"""The scorers panel (the "Models" tab): installed scorers, weight status, which run next scan, and training.
 
 Weights are never downloaded from here: the panel shows the exact ``culler models`` command (copyable),
 because pulling hundreds of megabytes deserves a terminal and its progress output.
@@ -6,7 +6,6 @@ because pulling hundreds of megabytes deserves a terminal and its progress outpu
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from culler.gui.models import ScorerRow, ScorerTableModel
+from culler.gui.item_models import ScorerRow, ScorerTableModel
 
 SETTINGS_KEY = "scan/scorer_enabled"
 
@@ -80,27 +79,12 @@ def enabled_scorer_ids(settings: QSettings) -> list[str] | None:
     ]
 
 
-def trainer_command(db_path: Path) -> tuple[list[str] | None, str]:
-    """The command that trains a personal model on this catalog, or (None, why it is unavailable)."""
-    if importlib.util.find_spec("culler_trainer") is None:
-        return None, "The trainer (culler_trainer) is not installed."
-    if importlib.util.find_spec("culler_trainer.__main__") is None:
-        return None, (
-            "The trainer package has no command-line entry yet (python -m culler_trainer); "
-            "it arrives with the trainer."
-        )
-    args = ["--db", str(db_path)]
-    try:
-        params = importlib.import_module("culler_trainer.params")
-        params.parse_args(list(args))
-    except (ImportError, AttributeError):
-        pass  # no argument parser to check against: let the trainer report problems in the log
-    except SystemExit:
-        return None, "This trainer version does not accept --db CATALOG; run `culler train --help`."
-    return [sys.executable, "-m", "culler_trainer", *args], ""
+def trainer_command(db_path: Path) -> list[str]:
+    """The command that trains a personal model on this catalog (the trainer ships with culler)."""
+    return [sys.executable, "-m", "culler_trainer", "--db", str(db_path)]
 
 
-class ModelsPanel(QWidget):
+class ScorersPanel(QWidget):
     """Scorer table, install command, and the "Train my model" action running in a QProcess."""
 
     scanRequested = Signal()
@@ -177,10 +161,9 @@ class ModelsPanel(QWidget):
             self.train_button.setEnabled(False)
             self.train_button.setToolTip("Open a catalog first.")
             return
-        command, why = trainer_command(self.db_path)
-        self.train_button.setEnabled(command is not None and not running)
+        self.train_button.setEnabled(not running)
         self.train_button.setToolTip(
-            why or "Fine-tune a personal scorer on your ratings and picks, in the background."
+            "Fine-tune a personal scorer on your ratings and picks, in the background."
         )
 
     def _save(self) -> None:
@@ -209,10 +192,7 @@ class ModelsPanel(QWidget):
     def start_training(self) -> None:
         if self.db_path is None or self.process is not None:
             return
-        command, why = trainer_command(self.db_path)
-        if command is None:
-            self.log.appendPlainText(why)
-            return
+        command = trainer_command(self.db_path)
         self.log.appendPlainText("$ " + " ".join(command[1:]))
         process = QProcess(self)
         process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)

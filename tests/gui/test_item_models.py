@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from culler.catalog import now, open_catalog
-from culler.gui.models import (
+from culler.gui.item_models import (
     DecisionRole,
     Filters,
     PhotoFilterProxy,
@@ -205,7 +205,8 @@ def test_rating_history_writes_at_once_and_undo_appends(catalog):
     assert catalog.current_rating(pid)["stars"] is None
     history.undo()
     assert catalog.current_rating(pid)["decision"] is None
-    events = catalog.query("SELECT source, reason FROM ratings ORDER BY id")
+    events = catalog.query("SELECT id, source, reason FROM ratings ORDER BY id")
     assert len(events) == 4 and {e["source"] for e in events} == {"gui"}
-    assert events[-1]["reason"] == "undo pick"
+    # the CLI's undo format: `culler rate --undo` and Ctrl+Z are one mechanism
+    assert events[-1]["reason"] == f"undo of event #{events[0]['id']}"
     assert not history.can_undo()

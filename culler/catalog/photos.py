@@ -1,0 +1,130 @@
+"""Photo reads for viewers (the grid, the why panel, ``culler list``, XMP and export) and the one photo
+write that is not the scan's: a path change after ``culler export --move``.
+
+Bulk reads take ``photo_ids=None`` for the whole catalog (one query per table, joined in Python by the
+caller) or a list of ids (chunked ``IN`` lists), so ``culler list`` and the GUI share one query each.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from culler.catalog.chunks import in_clauses
+
+#: The columns the GUI's grid shows for each photo.
+GRID_COLUMNS = (
+    "id",
+    "path",
+    "status",
+    "error",
+    "content_hash",
+    "taken_at",
+    "camera",
+    "lens",
+    "width",
+    "height",
+)
+
+
+class PhotosMixin:
+    """Photo reads and the moved-photo write of :class:`culler.catalog.Catalog`."""
+
+    conn: sqlite3.Connection
+
+    def photo_roots(self) -> list[str]:
+        """Every folder a scan started from (the ``root`` recorded with its photos)."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT root FROM photos") if r[0]]
+
+    def grid_photos(self) -> list[dict[str, Any]]:
+        """Every photo with the :data:`GRID_COLUMNS`, by path."""
+        return self.query(f"SELECT {', '.join(GRID_COLUMNS)} FROM photos ORDER BY path")
+
+    def readable_photos(self, photo_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+        """{id, path} of photos with status ok (all, or those of ``photo_ids``), by path."""
+        rows = [
+            row
+            for where, params in in_clauses("AND id", photo_ids)
+            for row in self.query(
+                f"SELECT id, path FROM photos WHERE status = 'ok' {where} ORDER BY path", params
+            )
+        ]
+        return sorted(rows, key=lambda r: r["path"]) if photo_ids is not None else rows
+
+    def picks(self, min_stars: int | None = None) -> list[dict[str, Any]]:
+        """{id, path, root} of readable picks, plus (with ``min_stars``) photos rated at least that
+        and not rejected; by path."""
+        sql = (
+            "SELECT p.id, p.path, p.root FROM photos p JOIN current_ratings r ON r.photo_id = p.id"
+            " WHERE p.status = 'ok' AND (r.decision = 'pick'"
+        )
+        params: list[Any] = []
+        if min_stars is not None:
+            sql += " OR (r.stars >= ? AND COALESCE(r.decision, 'none') != 'reject')"
+            params.append(min_stars)
+        return self.query(sql + ") ORDER BY p.path", params)
+
+    def current_scores(
+        self, photo_ids: Iterable[int] | None = None
+    ) -> dict[int, dict[str, float | None]]:
+        """{photo id: {scorer id: score}} from the current (active, else newest) scorer versions."""
+        result: dict[int, dict[str, float | None]] = {}
+        for where, params in in_clauses("WHERE photo_id", photo_ids):
+            for pid, scorer_id, score in self.conn.execute(
+                f"SELECT photo_id, scorer_id, score FROM current_scores {where}", params
+            ):
+                result.setdefault(pid, {})[scorer_id] = score
+        return result
+
+    def scored_versions(self, photo_id: int) -> dict[str, tuple[str, float]]:
+        """{scorer id: (version, score)} of a photo's current numeric scores (what sidecars carry)."""
+        return {
+            scorer_id: (version, float(score))
+            for scorer_id, version, score in self.conn.execute(
+                "SELECT cs.scorer_id, sc.version, cs.score FROM current_scores cs"
+                " JOIN scorers sc ON sc.id = cs.scorer_pk"
+                " WHERE cs.photo_id = ? AND cs.score IS NOT NULL",
+                [photo_id],
+            )
+        }
+
+    def tag_maxima(self, photo_ids: Iterable[int] | None = None) -> dict[int, dict[str, float]]:
+        """{photo id: {tag: highest probability any scorer gave it}}."""
+        result: dict[int, dict[str, float]] = {}
+        for where, params in in_clauses("WHERE photo_id", photo_ids):
+            for pid, tag, prob in self.conn.execute(
+                f"SELECT photo_id, tag, MAX(probability) FROM tags {where} GROUP BY photo_id, tag",
+                params,
+            ):
+                result.setdefault(pid, {})[tag] = prob
+        return result
+
+    def photo_groups(self, photo_id: int) -> list[dict[str, Any]]:
+        """The groups a photo belongs to: {id, kind, rank (0 = best), size}."""
+        return self.query(
+            "SELECT g.id, g.kind, m.rank,"
+            " (SELECT COUNT(*) FROM group_members x WHERE x.group_id = g.id) AS size"
+            " FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.photo_id = ?"
+            " ORDER BY g.id",
+            [photo_id],
+        )
+
+    def stack_members(self) -> list[tuple[int, str, int, int | None]]:
+        """(group id, kind, photo id, rank) of every group member: bursts first, each best first."""
+        return self.conn.execute(
+            "SELECT m.group_id, g.kind, m.photo_id, m.rank FROM group_members m"
+            " JOIN groups g ON g.id = m.group_id"
+            " ORDER BY CASE g.kind WHEN 'burst' THEN 0 ELSE 1 END, m.group_id,"
+            " m.rank IS NULL, m.rank, m.photo_id"
+        ).fetchall()
+
+    def move_photo(self, photo_id: int, path: str | Path) -> None:
+        """Record that a photo now lives at ``path`` (its scores and ratings stay with it)."""
+        path = Path(path)
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE photos SET path = ?, root = ? WHERE id = ?",
+                [str(path), str(path.parent), photo_id],
+            )

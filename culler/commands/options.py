@@ -1,0 +1,45 @@
+"""What every catalog command shares: the ``--db`` option and opening a catalog that must exist.
+
+Its own module so command modules can define their commands at import time without importing
+:mod:`culler.cli` (which imports them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+#: The catalog file name (culler.catalog.DEFAULT_NAME; not imported so `culler --help` stays fast).
+DEFAULT_NAME = "culler.db"
+
+
+def db_option(fn):
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="CULLER_DB",
+        help="Catalog file (default: culler.db in the scanned folder, or the current folder).",
+    )(fn)
+
+
+def resolve_db(db_path: Path | None, roots: tuple[Path, ...] = ()) -> Path:
+    """The catalog to use: --db, else culler.db in the first root, else ./culler.db."""
+    if db_path is not None:
+        return db_path
+    if roots:
+        return Path(roots[0]) / DEFAULT_NAME
+    return Path(DEFAULT_NAME)
+
+
+def open_existing(db_path: Path | None):
+    """Open a catalog that must already exist (list/show/cull…), with a helpful error when it does not."""
+    from culler.catalog import open_catalog
+
+    path = resolve_db(db_path)
+    if not path.exists():
+        raise click.ClickException(
+            f"no catalog at {path}. Run `culler scan FOLDER` first, or pass --db PATH to an existing catalog."
+        )
+    return open_catalog(path)
