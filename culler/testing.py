@@ -135,20 +135,20 @@ def run_scorer() -> Callable:
 @pytest.fixture
 def register_test_plugin():
     """Register plugin objects for one test; they are unregistered (and the registry reset) afterwards."""
-    from culler import plugins, scorers
+    from culler import plugin_manager, scorers
 
     names = []
 
     def register(obj, name: str):
-        plugins.register_plugin(obj, name)
+        plugin_manager.register_plugin(obj, name)
         scorers.reset_registry()
         names.append(name)
         return obj
 
     yield register
     for name in names:
-        plugins.unregister_plugin(name)
-        plugins.FAILED.pop(name, None)
+        plugin_manager.unregister_plugin(name)
+        plugin_manager.FAILED.pop(name, None)
     scorers.reset_registry()
 
 

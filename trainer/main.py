@@ -28,6 +28,8 @@ from culler_trainer.params import parse_args
 from culler_trainer.progress import progress_bar
 from culler_trainer.train import predict, train_one_epoch
 
+from culler.api import culler_home
+
 #: ``on_epoch(epoch, metrics)``; HPO uses it to report to Optuna and to prune (by raising).
 EpochCallback = Callable[[int, dict[str, Any]], None]
 
@@ -43,7 +45,6 @@ class RunResult:
 
 
 def default_runs_dir() -> Path:
-    from culler.weights import culler_home
 
     return culler_home() / "runs"
 

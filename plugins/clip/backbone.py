@@ -21,7 +21,7 @@ import torch
 from culler_plugins.clip import convert
 from torch import nn
 
-from culler.weights import WeightsError, load_state_dict
+from culler.api import WeightsError, load_state_dict
 
 #: Images per forward pass by device: a ViT-L-14 batch of 64 fits an 8 GB GPU in fp16; on CPU larger
 #: batches gain nothing (measured with benchmarks/clip_throughput.py) and only delay the first results.

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from culler.weights import WeightsError, load_state_dict, sha256_file, state_mismatch
+from culler.api import WeightsError, load_state_dict, sha256_file, state_mismatch
 
 #: (out, in) of the LAION head's Linear layers by index; ``None`` is the embedding width.
 LAION_LAYERS = {0: (1024, None), 2: (128, 1024), 4: (64, 128), 6: (16, 64), 7: (1, 16)}

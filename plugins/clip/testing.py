@@ -53,7 +53,7 @@ def install_tiny_backbone(scorer_id: str, workdir: Path, seed: int = 0) -> Path:
     """Write and install the tiny backbone for ``scorer_id`` (as its configured backbone file)."""
     from culler_plugins.clip.common import backbone_spec
 
-    from culler.weights import install_file
+    from culler.api import install_file
 
     src = write_tiny_backbone(Path(workdir) / f"tiny-{seed}.safetensors", seed)
     return install_file(scorer_id, backbone_spec(TINY_MODEL, TINY_TAG).name, src)

@@ -22,9 +22,7 @@ import numpy as np
 from culler_plugins.clip import ClipEmbeddingScorer
 from culler_plugins.clip.common import LAION_BACKBONE, backbone_config, backbone_spec
 
-from culler import hookimpl
-from culler.scorers import ScoreResult
-from culler.weights import WeightSpec
+from culler.api import ScoreResult, WeightsError, WeightSpec, hookimpl
 
 __version__ = "1.0"
 
@@ -67,8 +65,6 @@ class EmotionScorer(ClipEmbeddingScorer):
             self.head = self.load_personal_head()
             labels = self.head.meta.get("labels")
             if not labels:
-                from culler.weights import WeightsError
-
                 raise WeightsError("emotion: the personal head names no labels; train it again")
             self.labels = list(labels)
             return

@@ -1,0 +1,107 @@
+"""Plugins see core only through culler.api: every module under plugins/ and examples/ is parsed, and
+any import of another culler module fails the test, as does the trainer importing a plugin."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from culler import api
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_SOURCES = sorted([*(ROOT / "plugins").rglob("*.py"), *(ROOT / "examples").rglob("*.py")])
+TRAINER_SOURCES = sorted((ROOT / "trainer").rglob("*.py"))
+
+
+def _imported_modules(tree: ast.AST) -> list[tuple[int, str]]:
+    """Every module a source imports, at any depth (imports inside functions count), as dotted names:
+    ``from culler import x`` is ``culler.x``; ``importlib.import_module("a.b")`` is ``a.b``."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.append((node.lineno, node.args[0].value))
+    return found
+
+
+def _violations(source: str, allowed: tuple[str, ...], forbidden: tuple[str, ...]) -> list[str]:
+    """Imports of ``culler`` outside ``allowed`` (dotted prefixes), and of any ``forbidden`` package."""
+    bad = []
+    for line, name in _imported_modules(ast.parse(source)):
+        top = name.split(".")[0]
+        if (
+            top == "culler"
+            and not any(name == a or name.startswith(a + ".") for a in allowed)
+            or top in forbidden
+        ):
+            bad.append(f"line {line}: {name}")
+    return bad
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def test_the_checker_catches_every_way_of_reaching_into_core():
+    source = (
+        "import culler\n"
+        "from culler import images\n"
+        "from culler.scorers import Scorer\n"
+        "def f():\n"
+        "    from culler.weights import resolve\n"
+        "    importlib.import_module('culler.plugin_manager')\n"
+        "    from culler_trainer.registry import load_head\n"
+        "from culler.api import Scorer, hookimpl\n"
+        "from culler import api\n"
+    )
+    bad = _violations(source, ("culler.api",), ("culler_trainer",))
+    assert sorted(int(b.split(":")[0][5:]) for b in bad) == [1, 2, 3, 5, 6, 7]
+
+
+@pytest.mark.parametrize("path", PLUGIN_SOURCES, ids=_rel)
+def test_plugins_import_only_the_public_api(path):
+    bad = _violations(path.read_text(encoding="utf-8"), ("culler.api",), ("culler_trainer",))
+    assert not bad, f"{_rel(path)} reaches into core (use culler.api): {bad}"
+
+
+@pytest.mark.parametrize("path", TRAINER_SOURCES, ids=_rel)
+def test_trainer_gets_plugins_through_the_api(path):
+    """The trainer reads the catalog (its data) and otherwise only culler.api; it never imports a
+    plugin, by name or by string: trainable models come from the register_trainable_models hook."""
+    bad = _violations(
+        path.read_text(encoding="utf-8"), ("culler.api", "culler.catalog"), ("culler_plugins",)
+    )
+    assert not bad, f"{_rel(path)}: {bad}"
+
+
+def test_plugin_sources_were_found():
+    names = {_rel(p) for p in PLUGIN_SOURCES}
+    assert {"plugins/clip/__init__.py", "plugins/formats/__init__.py"} <= names
+    assert any(n.startswith("examples/") for n in names)
+
+
+def test_every_public_name_resolves_and_is_documented():
+    docs = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    table = docs[docs.index("# The plugin API") :]
+    for name in api.__all__:
+        assert getattr(api, name) is not None
+        assert re.search(rf"`{re.escape(name)}[`(]", table), f"{name} is not in docs/plugins.md"
+
+
+def test_importing_the_api_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, culler.api; print('torch' in sys.modules, 'culler.pull' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
