@@ -14,11 +14,23 @@ PLUGIN_SOURCES = sorted([*(ROOT / "plugins").rglob("*.py"), *(ROOT / "examples")
 TRAINER_SOURCES = sorted((ROOT / "trainer").rglob("*.py"))
 
 
-def _imported_modules(tree: ast.AST) -> list[tuple[int, str]]:
+def _walk(tree: ast.AST, runtime_only: bool):
+    """``ast.walk``, optionally leaving out ``if TYPE_CHECKING:`` bodies (never run)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if runtime_only and isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            todo += [node.test, *node.orelse]
+        else:
+            todo += list(ast.iter_child_nodes(node))
+
+
+def _imported_modules(tree: ast.AST, runtime_only: bool = False) -> list[tuple[int, str]]:
     """Every module a source imports, at any depth (imports inside functions count), as dotted names:
     ``from culler import x`` is ``culler.x``; ``importlib.import_module("a.b")`` is ``a.b``."""
     found = []
-    for node in ast.walk(tree):
+    for node in _walk(tree, runtime_only):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -105,3 +117,95 @@ def test_importing_the_api_does_not_import_torch():
     code = "import sys, culler.api; print('torch' in sys.modules, 'culler.pull' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+PACKAGES = {
+    "culler": ROOT / "culler",
+    "culler_plugins": ROOT / "plugins",
+    "culler_trainer": ROOT / "trainer",
+}
+
+
+def _module_sources() -> dict[str, Path]:
+    modules = {}
+    for package, folder in PACKAGES.items():
+        for path in folder.rglob("*.py"):
+            parts = [package, *path.relative_to(folder).with_suffix("").parts]
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module → the project modules it imports at run time, at any depth (imports inside functions
+    count: they hide a circle, they do not remove it)."""
+    modules = _module_sources()
+
+    def owner(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph = {}
+    for module, path in modules.items():
+        deps = set()
+        for _, name in _imported_modules(
+            ast.parse(path.read_text(encoding="utf-8")), runtime_only=True
+        ):
+            target = owner(name)
+            # A submodule importing its own package (``from culler_plugins.clip import heads``)
+            # names the package only to reach a sibling.
+            if target and target != module and not module.startswith(target + "."):
+                deps.add(target)
+        graph[module] = deps
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for dep in graph.get(node, ()):
+            if dep not in index:
+                visit(dep)
+                low[node] = min(low[node], low[dep])
+            elif dep in stack:
+                low[node] = min(low[node], index[dep])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_cycle_finder_finds_a_hidden_circle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles():
+    assert _cycles(_import_graph()) == []
+
+
+def test_core_never_imports_a_first_party_plugin():
+    graph = _import_graph()
+    bad = {
+        module: sorted(d for d in deps if d.startswith("culler_plugins"))
+        for module, deps in graph.items()
+        if module.startswith("culler.") or module == "culler"
+    }
+    assert not {m: d for m, d in bad.items() if d}

@@ -59,7 +59,7 @@ def register(cli: click.Group) -> None:
         often it agrees with your held-out ratings, and becomes the scorer version the next
         `culler scan` uses. Run `culler train --help` for every option.
         """
-        from culler_trainer.main import main
+        from culler_trainer.cli import main
 
         ctx.exit(main(list(trainer_args)))
 

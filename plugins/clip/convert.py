@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from culler_plugins.clip.backbone import backbone_mismatch, backbone_state, build_model
 
-from culler.api import WeightsError, load_state_dict, sha256_file, state_mismatch
+from culler.api import WeightsError, load_state_dict, sha256_file
 
 #: (out, in) of the LAION head's Linear layers by index; ``None`` is the embedding width.
 LAION_LAYERS = {0: (1024, None), 2: (128, 1024), 4: (64, 128), 6: (16, 64), 7: (1, 16)}
@@ -53,32 +54,11 @@ def convert_laion(state: dict[str, Any]) -> dict[str, torch.Tensor]:
 
 
 # -- open_clip backbone -----------------------------------------------------------------------------
-def backbone_state(state: dict[str, Any]) -> dict[str, Any]:
-    """open_clip's small fix-ups of saved checkpoints: DataParallel ``module.`` prefixes and the text
-    position ids some exporters add."""
-    if state and all(k.startswith("module.") for k in state):
-        state = {k[len("module.") :]: v for k, v in state.items()}
-    state = dict(state)
-    state.pop("text.transformer.embeddings.position_ids", None)
-    return state
-
-
-def backbone_mismatch(state: dict[str, Any], expected: dict[str, Any]) -> str:
-    """:func:`~culler.weights.state_mismatch` for open_clip, after giving ``logit_scale`` and
-    ``logit_bias`` the model's rank in ``state`` (checkpoints save them 0-d or 1-d; both are fine)."""
-    for key in ("logit_scale", "logit_bias"):
-        if key in state and key in expected and state[key].ndim != expected[key].ndim:
-            state[key] = state[key].reshape(expected[key].shape)
-    return state_mismatch(state, expected)
-
-
 def is_backbone(state: dict[str, Any]) -> bool:
     return any(k.startswith("visual.") for k in state)
 
 
 def check_backbone(state: dict[str, Any], model_name: str, pretrained: str) -> dict[str, Any]:
-    from culler_plugins.clip.backbone import build_model
-
     state = backbone_state(state)
     with torch.device("meta"):
         expected = build_model(model_name, pretrained, device="meta").state_dict()
