@@ -110,3 +110,24 @@ def test_plugin_failing_at_import_is_reported_by_name(tmp_path):
     info = {p["name"]: p for p in json.loads(out.stdout)}
     assert "missing dependency xyz" in info["bad"]["error"]
     assert info["technical"]["scorers"] == ["technical"]
+
+
+class UnknownRolePlugin:
+    class Vibes(BrightnessScorer):
+        id = "test-vibes"
+        role = "vibes"  # not one of culler.api.ROLES: ranking could not use it
+
+    @staticmethod
+    @culler.hookimpl
+    def register_scorers(register):
+        register(UnknownRolePlugin.Vibes)
+
+
+def test_scorer_role_is_checked_at_registration(register_test_plugin):
+    from culler.api import ROLES
+
+    register_test_plugin(UnknownRolePlugin, "vibes-plugin")
+    classes = get_scorer_classes()
+    assert "test-vibes" not in classes and "technical" in classes
+    assert "role must be one of" in plugin_manager.FAILED["vibes-plugin"]
+    assert all(cls.role in ROLES for cls in classes.values())
