@@ -23,6 +23,7 @@ from culler_trainer.models import (
     build_image_model,
     fit_inputs,
     freeze_backbone,
+    image_transform,
 )
 from culler_trainer.train import ImageData, tensor_data
 
@@ -162,8 +163,6 @@ def prepare(args: argparse.Namespace, run_dir: Path, progress: bool = False) -> 
         prepared.val = tensor_data(feats[n:], val_set.samples, val_set.preferences)
         prepared.embedding_key, prepared.in_dim = key, int(feats.shape[1])
     else:
-        from culler_trainer.models import image_transform
-
         if args.model in FEATURE_MODELS:  # a backbone fine-tuned with its head (AnB+)
             prepared.backbone = trainable_backbone(base_scorer(args, catalog), args)
             transform = prepared.backbone["transform"]

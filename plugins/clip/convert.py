@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from culler_plugins.clip import common
 from culler_plugins.clip.backbone import backbone_mismatch, backbone_state, build_model
+from culler_plugins.clip.heads import MLPRegressor
 
 from culler.api import WeightsError, load_state_dict, sha256_file
 
@@ -43,8 +45,6 @@ def laion_in_dim(state: dict[str, Any]) -> int | None:
 def convert_laion(state: dict[str, Any]) -> dict[str, torch.Tensor]:
     """A LAION head's tensors as :class:`MLPRegressor` weights (float32, contiguous), checked by a
     strict load."""
-    from culler_plugins.clip.heads import MLPRegressor
-
     in_dim = laion_in_dim(state)
     if in_dim is None:
         raise WeightsError("not a LAION aesthetic-predictor head (expected layers.0 … layers.7)")
@@ -88,11 +88,9 @@ def convert_file(
 ) -> dict[str, Path] | None:
     """``culler models import`` for CLIP scorers: {spec name: converted file} or None when ``src``
     is the published LAION head itself (installed unchanged)."""
-    from culler_plugins.clip.common import LAION_HEAD, backbone_config, backbone_spec
-
     src, workdir = Path(src), Path(workdir)
     sha = sha256_file(src)
-    if accept_head and sha == LAION_HEAD.sha256:
+    if accept_head and sha == common.LAION_HEAD.sha256:
         return None
     try:
         state = load_state_dict(src)
@@ -115,13 +113,13 @@ def convert_file(
             )
         out = workdir / "laion-head.safetensors"
         save(convert_laion(state), out, {"format": "laion-aesthetic-mlp", "origin_sha256": sha})
-        return {LAION_HEAD.name: out}
+        return {common.LAION_HEAD.name: out}
     if is_backbone(backbone_state(state)):
-        model_name, pretrained = backbone_config(config)
+        model_name, pretrained = common.backbone_config(config)
         state = check_backbone(state, model_name, pretrained)
-        out = workdir / backbone_spec(model_name, pretrained).name
+        out = workdir / common.backbone_spec(model_name, pretrained).name
         save(state, out, {"format": "open_clip", "model": model_name, "pretrained": pretrained})
-        return {backbone_spec(model_name, pretrained).name: out}
+        return {common.backbone_spec(model_name, pretrained).name: out}
     raise WeightsError(
         f"{src.name} is neither a LAION aesthetic-predictor head (layers.0 … layers.7) nor an "
         "open_clip checkpoint (visual.* tensors); nothing was installed"

@@ -15,6 +15,7 @@ Tags go to the ``tags`` table: ``culler list --tag awe --min-prob 0.5`` finds th
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -68,8 +69,6 @@ class EmotionScorer(ClipEmbeddingScorer):
                 raise WeightsError("emotion: the personal head names no labels; train it again")
             self.labels = list(labels)
             return
-        import hashlib
-
         from culler_plugins.emotion.zeroshot import ZeroShotTagger
 
         self.tagger = ZeroShotTagger(
