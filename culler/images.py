@@ -36,8 +36,22 @@ class ImageError(Exception):
     """A file could not be decoded as a photo; the message is the one-line reason stored in the catalog."""
 
 
+#: (the register_image_extensions implementations asked, what they answered): asked again only when
+#: a plugin is registered or unregistered. XMP sidecar writing asks once per photo.
+_extensions: tuple[tuple[tuple[str, int], ...], frozenset[str]] | None = None
+
+
 def supported_extensions() -> set[str]:
     """Lower-case extensions (with the dot) that discovery picks up: PIL's and every format plugin's."""
+    global _extensions
+    hook = plugin_manager.load_plugins().hook.register_image_extensions
+    key = tuple((impl.plugin_name, id(impl.function)) for impl in hook.get_hookimpls())
+    if _extensions is None or _extensions[0] != key:
+        _extensions = (key, frozenset(_ask_extensions()))
+    return set(_extensions[1])
+
+
+def _ask_extensions() -> set[str]:
     extensions = set(PIL_EXTENSIONS)
 
     def register(*names: str) -> None:
