@@ -27,7 +27,22 @@ from culler.api import (
 FEATURE_MODELS = ("mlp", "linear", "distribution", "tags", "classes")
 IMAGE_MODELS = ("saan", "charlenet")
 
-__all__ = ["Head", "build_head", "fit_inputs", "head_output"]
+__all__ = [
+    "FEATURE_MODELS",
+    "IMAGE_MODELS",
+    "BackboneWithHead",
+    "ImageModel",
+    "build_image_model",
+    "freeze_backbone",
+    "image_transform",
+    "new_head_names",
+    "param_groups",
+    # Heads on features are core's (culler.api); re-exported for the trainer's callers.
+    "Head",
+    "build_head",
+    "fit_inputs",
+    "head_output",
+]
 
 
 class ImageModel(nn.Module):

@@ -30,8 +30,18 @@ from culler.api import (
     sha256_file,
 )
 
-#: Head files are core's (:mod:`culler.api`); re-exported for the trainer's callers.
-__all__ = ["load_head", "load_personal_head", "read_head_meta", "save_head"]
+__all__ = [
+    "base_head_state",
+    "base_row",
+    "export_model",
+    "import_model",
+    "register_head",
+    # Head files are core's (culler.api); re-exported for the trainer's callers.
+    "load_head",
+    "load_personal_head",
+    "read_head_meta",
+    "save_head",
+]
 
 BUNDLE_FORMAT = "culler-personal-model/1"
 #: Config keys that describe one personal head; stripped when a new head is trained on top.
