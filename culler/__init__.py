@@ -1,4 +1,8 @@
-"""culler: an open, plugin-based photo culler."""
+"""culler: an open, plugin-based photo culler.
+
+Plugins import from :mod:`culler.api` only. ``culler.hookimpl`` stays for plugins written before that
+module existed.
+"""
 
 from culler.hookspecs import hookimpl
 

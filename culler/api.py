@@ -1,34 +1,119 @@
-"""The public plugin API: everything a plugin needs, importable from one module.
+"""The public plugin API: everything a plugin (and the trainer) needs, importable from one module.
 
 A plugin writes ``from culler.api import hookimpl, Scorer, ScoreResult`` and never imports other core
-modules, so core can be reorganised without breaking plugins. Each name is documented in docs/plugins.md.
+modules, so core can be reorganised without breaking plugins (tests/test_plugin_api.py fails when a
+first-party plugin or example imports anything else). Each name is documented in docs/plugins.md.
+
+Importing this module stays cheap (no torch): decode workers and every ``culler`` command import the
+plugins, which import it. The personal-head names (:data:`_TORCH_NAMES`) import torch on first use, ``Downloads`` the network stack.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from culler.devices import place_conv_net
 from culler.hookspecs import hookimpl
-from culler.scorers import ROLES, EmbeddingScorer, Scorer, ScoreResult
+from culler.images import (
+    ImageError,
+    PhotoInfo,
+    decode_pil,
+    open_photo,
+    os_error_reason,
+    read_metadata,
+)
+from culler.scorers import (
+    ROLES,
+    EmbeddingScorer,
+    Scorer,
+    ScoreResult,
+    get_scorer_class,
+    get_scorer_classes,
+)
+from culler.trainable import TrainableModel, trainable_models
 from culler.weights import (
     EnabledWhenInstalled,
+    FetchedWeights,
+    NotOnHub,
+    PullError,
     WeightsError,
     WeightsMissing,
     WeightSpec,
+    culler_home,
+    expected_sha256,
+    install_file,
+    installed_path,
     load_state_dict,
+    manifest,
+    resolve,
     scorer_dir,
     sha256_file,
     state_mismatch,
 )
 
+#: Names that need torch (or the network stack): resolved from their module when first used.
+_LAZY_NAMES = {
+    "Downloads": "culler.pull",
+    # Regrouping reads and writes the whole catalog: the grouping plugin runs it after each scan.
+    "update_groups": "culler.cull",
+}
+_TORCH_NAMES = (
+    "Head",
+    "Standardize",
+    "build_head",
+    "fit_inputs",
+    "head_output",
+    "load_head",
+    "load_personal_head",
+    "mean_score",
+    "read_head_meta",
+    "save_head",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TORCH_NAMES:
+        return getattr(importlib.import_module("culler.personal_heads"), name)
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+    raise AttributeError(f"module 'culler.api' has no attribute {name!r}")
+
+
 __all__ = [
     "ROLES",
     "EmbeddingScorer",
     "EnabledWhenInstalled",
+    "FetchedWeights",
+    "ImageError",
+    "NotOnHub",
+    "PhotoInfo",
+    "PullError",
     "ScoreResult",
     "Scorer",
+    "TrainableModel",
     "WeightSpec",
     "WeightsError",
     "WeightsMissing",
+    "culler_home",
+    "decode_pil",
+    "expected_sha256",
+    "get_scorer_class",
+    "get_scorer_classes",
     "hookimpl",
+    "install_file",
+    "installed_path",
     "load_state_dict",
+    "manifest",
+    "open_photo",
+    "os_error_reason",
+    "place_conv_net",
+    "read_metadata",
+    "resolve",
     "scorer_dir",
     "sha256_file",
     "state_mismatch",
+    "trainable_models",
+    *_TORCH_NAMES,
+    *_LAZY_NAMES,
 ]

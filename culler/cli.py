@@ -338,7 +338,7 @@ def show(path, db_path, as_json):
 @cli.command()
 def plugins():
     """Print the installed plugins as JSON: name, version, hooks and scorers."""
-    from culler.plugins import plugin_info
+    from culler.plugin_info import plugin_info
 
     click.echo(json.dumps(plugin_info(), indent=2))
 
@@ -349,7 +349,7 @@ def _load_command_modules() -> None:
 
 
 def _load_plugin_commands() -> None:
-    from culler import plugins as plugin_module
+    from culler import plugin_manager as plugin_module
 
     plugin_module.call_safely("register_commands", cli=cli)
 

@@ -94,7 +94,7 @@ def decode_one(job: DecodeJob) -> Decoded:
             data = fh.read()
             st = os.fstat(fh.fileno())
     except OSError as exc:
-        from culler.images import _os_reason
+        from culler.images import os_error_reason as _os_reason
 
         result.error = _os_reason(exc)
         return result
@@ -138,7 +138,7 @@ def decode_one(job: DecodeJob) -> Decoded:
 
 def _decode_bytes(path: str, data: bytes, side: int) -> tuple[Image.Image, PhotoInfo]:
     """Decode from memory through the plugin hook when a plugin claims the format, else PIL directly."""
-    from culler import plugins
+    from culler import plugin_manager as plugins
     from culler.images import PIL_EXTENSIONS, decode_pil
 
     ext = os.path.splitext(path)[1].lower()

@@ -56,7 +56,7 @@ def walk_photos(
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             if folder_errors is not None:
-                from culler.images import _os_reason
+                from culler.images import os_error_reason as _os_reason
 
                 reason = _os_reason(exc).replace("this file", "this folder")
                 folder_errors.append(Found(path=directory, error=reason))
@@ -79,7 +79,7 @@ def walk_photos(
             try:
                 st = entry.stat(follow_symlinks=True)
             except OSError as exc:
-                from culler.images import _os_reason
+                from culler.images import os_error_reason as _os_reason
 
                 yield Found(path=path, error=_os_reason(exc))
                 continue

@@ -1,7 +1,8 @@
 """Every hook a culler plugin can implement.
 
 This module is the plugin author's reference: each hook has one docstring, and docs/plugins.md has one
-heading per hook (a test fails when either is missing). Implement a hook with ``@culler.hookimpl``.
+heading per hook (a test fails when either is missing). Implement a hook with ``@hookimpl`` from
+:mod:`culler.api`, the one module a plugin imports from culler.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ hookimpl = pluggy.HookimplMarker("culler")
 
 @hookspec
 def register_scorers(register):
-    """Call ``register(ScorerClass)`` once for each :class:`culler.scorers.Scorer` subclass the plugin offers."""
+    """Call ``register(ScorerClass)`` once for each :class:`culler.api.Scorer` subclass the plugin offers."""
 
 
 @hookspec
@@ -27,8 +28,14 @@ def load_image(path, max_side):
     """Open ``path`` as an RGB ``PIL.Image`` whose longer side is about ``max_side`` or more, or return None.
 
     The first plugin that returns an image wins; culler's own PIL loader runs last. Raise
-    ``culler.images.ImageError`` with a one-line reason when the file is yours but cannot be decoded.
+    ``culler.api.ImageError`` with a one-line reason when the file is yours but cannot be decoded.
     """
+
+
+@hookspec
+def register_image_extensions(register):
+    """Call ``register(".cr3", ".nef", …)`` with the file extensions the plugin's ``load_image`` reads,
+    so that ``culler scan`` finds those files (PIL's own extensions are always included)."""
 
 
 @hookspec
@@ -49,3 +56,10 @@ def scan_finished(db, summary):
 @hookspec
 def register_gui_panels(register):
     """Call ``register(title, factory)``; ``factory(parent)`` returns a QWidget with ``set_photo(db, photo_id)``."""
+
+
+@hookspec
+def register_trainable_models(register):
+    """Call ``register(culler.api.TrainableModel(...))`` for each network ``culler train`` may build:
+    a head on cached embeddings (``kind="head"``) or a whole network trained on images
+    (``kind="image"``)."""

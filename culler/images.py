@@ -7,6 +7,7 @@ failure becomes an :class:`ImageError` with a one-line reason a photographer can
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -16,11 +17,12 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from culler import plugin_manager
 from culler.hookspecs import hookimpl
 
-#: Extensions culler's own loader reads. RAW/HEIC plugins add theirs through ``EXTRA_EXTENSIONS``.
-PIL_EXTENSIONS = {".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp"}
-EXTRA_EXTENSIONS: set[str] = set()
+#: Extensions culler's own loader reads. Format plugins add theirs through the
+#: ``register_image_extensions`` hook.
+PIL_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp"})
 
 #: Largest image (in pixels) culler decodes. Medium-format backs reach 150 MP; beyond 300 MP is a bomb.
 MAX_PIXELS = 300_000_000
@@ -34,8 +36,32 @@ class ImageError(Exception):
     """A file could not be decoded as a photo; the message is the one-line reason stored in the catalog."""
 
 
+#: (the register_image_extensions implementations asked, what they answered): asked again only when
+#: a plugin is registered or unregistered. XMP sidecar writing asks once per photo.
+_extensions: tuple[tuple[tuple[str, int], ...], frozenset[str]] | None = None
+
+
 def supported_extensions() -> set[str]:
-    return PIL_EXTENSIONS | EXTRA_EXTENSIONS
+    """Lower-case extensions (with the dot) that discovery picks up: PIL's and every format plugin's."""
+    global _extensions
+    hook = plugin_manager.load_plugins().hook.register_image_extensions
+    key = tuple((impl.plugin_name, id(impl.function)) for impl in hook.get_hookimpls())
+    if _extensions is None or _extensions[0] != key:
+        _extensions = (key, frozenset(_ask_extensions()))
+    return set(_extensions[1])
+
+
+def _ask_extensions() -> set[str]:
+    extensions = set(PIL_EXTENSIONS)
+
+    def register(*names: str) -> None:
+        for name in names:
+            if not (isinstance(name, str) and name.startswith(".") and len(name) > 1):
+                raise ValueError(f"an image extension looks like '.cr3', not {name!r}")
+            extensions.add(name.lower())
+
+    plugin_manager.call_safely("register_image_extensions", register=register)
+    return extensions
 
 
 @dataclass
@@ -130,100 +156,115 @@ def decode_pil(path: str | Path | BinaryIO, max_side: int) -> tuple[Image.Image,
     The returned image is RGB, upright (EXIF orientation applied) and its longer side is at most
     ``max_side``. ``info.width``/``height`` are the full-size, upright dimensions.
     """
-    if hasattr(path, "read"):  # already in memory (the scan reads each file once)
-        path.seek(0, os.SEEK_END)
-        size = path.tell()
-        path.seek(0)
-    else:
+    if not hasattr(path, "read"):  # a file object is already in memory (the scan reads once)
         path = str(path)
-        try:
-            size = os.path.getsize(path)
-        except OSError as exc:
-            raise ImageError(_os_reason(exc)) from exc
-    if size == 0:
+    if _byte_size(path) == 0:
         raise ImageError("empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(path)
             try:
-                pixels = im.width * im.height
-                if pixels > MAX_PIXELS:
-                    raise ImageError(
-                        f"image too large: {im.width}×{im.height} = {pixels / 1e6:.0f} MP "
-                        f"(limit {MAX_PIXELS / 1e6:.0f} MP) — possibly a decompression bomb"
-                    )
-                full_width = im.width
-                if im.format != "JPEG":
-                    # Decode first: PNG's getexif() loads the pixels itself, and read_metadata would
-                    # swallow the error of a corrupt file, leaving a half-decoded image that looks fine.
-                    im.load()
-                info = read_metadata(im)
-                info.jpeg_quality = jpeg_quality(im) if im.format == "JPEG" else None
-                info.extra["format"] = im.format
-                if im.format == "JPEG":
-                    # Ask for the final size with the image's own aspect ratio: draft() keeps both sides at
-                    # least as large as asked, so a square request would halve the DCT scaling of a 3:2 frame.
-                    long_side = max(im.width, im.height)
-                    im.draft(
-                        "RGB",
-                        (
-                            max(1, im.width * max_side // long_side),
-                            max(1, im.height * max_side // long_side),
-                        ),
-                    )
-                im.load()
-                # JPEG DCT scaling keeps the encoder's 8×8 grid at 8/scale pixels: blockiness needs it.
-                ratio = full_width / im.width
-                period = 8 / ratio if ratio in (1, 2, 4) else None
-                if info.orientation in (
-                    2,
-                    3,
-                    4,
-                    5,
-                    6,
-                    7,
-                    8,
-                ):  # exif_transpose copies even if upright
-                    im = ImageOps.exif_transpose(im)
-                if info.orientation in (5, 6, 7, 8):
-                    info.width, info.height = info.height, info.width
-                if im.mode != "RGB":
-                    im = _to_rgb(im)
-                if max(im.size) > max_side:
-                    im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-                    period = None
-                im.info["culler.jpeg_quality"] = info.jpeg_quality
-                im.info["culler.block_period"] = period
-                return im, info
+                return _decode_opened(im, max_side)
             except BaseException:
                 im.close()
                 raise
     except ImageError:
         raise
-    except UnidentifiedImageError as exc:
-        raise ImageError("not an image culler can read (unrecognised or corrupt format)") from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"image too large — possibly a decompression bomb ({exc})") from exc
+    except _DECODE_ERRORS as exc:
+        raise _decode_error(exc) from exc
+
+
+def _byte_size(path: str | BinaryIO) -> int:
+    if not isinstance(path, str):
+        path.seek(0, os.SEEK_END)
+        size = path.tell()
+        path.seek(0)
+        return size
+    try:
+        return os.path.getsize(path)
     except OSError as exc:
+        raise ImageError(os_error_reason(exc)) from exc
+
+
+#: EXIF orientations that need a transpose (1 is upright); 5–8 also swap width and height.
+_TRANSPOSED = (2, 3, 4, 5, 6, 7, 8)
+_SWAPPED = (5, 6, 7, 8)
+
+
+def _decode_opened(im: Image.Image, max_side: int) -> tuple[Image.Image, PhotoInfo]:
+    pixels = im.width * im.height
+    if pixels > MAX_PIXELS:
+        raise ImageError(
+            f"image too large: {im.width}×{im.height} = {pixels / 1e6:.0f} MP "
+            f"(limit {MAX_PIXELS / 1e6:.0f} MP) — possibly a decompression bomb"
+        )
+    full_width = im.width
+    if im.format != "JPEG":
+        # Decode first: PNG's getexif() loads the pixels itself, and read_metadata would swallow the
+        # error of a corrupt file, leaving a half-decoded image that looks fine.
+        im.load()
+    info = read_metadata(im)
+    info.jpeg_quality = jpeg_quality(im) if im.format == "JPEG" else None
+    info.extra["format"] = im.format
+    if im.format == "JPEG":
+        # Ask for the final size with the image's own aspect ratio: draft() keeps both sides at least
+        # as large as asked, so a square request would halve the DCT scaling of a 3:2 frame.
+        long_side = max(im.width, im.height)
+        im.draft(
+            "RGB",
+            (max(1, im.width * max_side // long_side), max(1, im.height * max_side // long_side)),
+        )
+    im.load()
+    # JPEG DCT scaling keeps the encoder's 8×8 grid at 8/scale pixels: blockiness needs it.
+    ratio = full_width / im.width
+    period = 8 / ratio if ratio in (1, 2, 4) else None
+    if info.orientation in _TRANSPOSED:  # exif_transpose copies even an upright image
+        im = ImageOps.exif_transpose(im)
+    if info.orientation in _SWAPPED:
+        info.width, info.height = info.height, info.width
+    if im.mode != "RGB":
+        im = _to_rgb(im)
+    if max(im.size) > max_side:
+        im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        period = None
+    im.info["culler.jpeg_quality"] = info.jpeg_quality
+    im.info["culler.block_period"] = period
+    return im, info
+
+
+#: What PIL raises on files it cannot decode; each becomes an :class:`ImageError`.
+_DECODE_ERRORS = (
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+    OSError,
+    MemoryError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+)
+
+
+def _decode_error(exc: BaseException) -> ImageError:
+    """The one-line reason for a PIL failure (UnidentifiedImageError is an OSError: test it first)."""
+    if isinstance(exc, UnidentifiedImageError):
+        return ImageError("not an image culler can read (unrecognised or corrupt format)")
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return ImageError(f"image too large — possibly a decompression bomb ({exc})")
+    if isinstance(exc, OSError):
         message = str(exc)
         if "truncated" in message or "broken data stream" in message or "image file is" in message:
-            raise ImageError(f"truncated or damaged file ({message})") from exc
+            return ImageError(f"truncated or damaged file ({message})")
         if isinstance(exc, (PermissionError, FileNotFoundError)) or exc.errno:
-            raise ImageError(_os_reason(exc)) from exc
-        raise ImageError(f"cannot decode image: {message}") from exc
-    except MemoryError as exc:
-        raise ImageError("image too large to decode in memory") from exc
-    except (
-        ValueError,
-        SyntaxError,
-        EOFError,
-        IndexError,
-        KeyError,
-        TypeError,
-        ZeroDivisionError,
-    ) as exc:
-        raise ImageError(f"corrupt image data ({type(exc).__name__}: {exc})") from exc
+            return ImageError(os_error_reason(exc))
+        return ImageError(f"cannot decode image: {message}")
+    if isinstance(exc, MemoryError):
+        return ImageError("image too large to decode in memory")
+    return ImageError(f"corrupt image data ({type(exc).__name__}: {exc})")
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
@@ -239,9 +280,8 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def _os_reason(exc: OSError) -> str:
-    import errno
-
+def os_error_reason(exc: OSError) -> str:
+    """The one-line reason a file could not be read (permissions, vanished, link loop, …)."""
     if isinstance(exc, PermissionError) or exc.errno == errno.EACCES:
         return "permission denied: culler cannot read this file (check its permissions)"
     if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
@@ -260,11 +300,15 @@ class PILLoader:
         return decode_pil(path, max_side)
 
 
+# Registered here rather than by the plugin manager, which imports no other core module: whoever asks
+# the load_image hook has imported this module (open_photo, the decode workers).
+if not plugin_manager.pm.is_registered(PILLoader):
+    plugin_manager.pm.register(PILLoader, name="culler.images")
+
+
 def open_photo(path: str | Path, max_side: int) -> tuple[Image.Image, PhotoInfo]:
     """Decode ``path`` through the ``load_image`` hook. Plugins may return an Image or (Image, PhotoInfo)."""
-    from culler import plugins
-
-    pm = plugins.load_plugins()
+    pm = plugin_manager.load_plugins()
     try:
         result = pm.hook.load_image(path=str(path), max_side=max_side)
     except ImageError:
@@ -293,8 +337,3 @@ def dhash(im: Image.Image, hash_size: int = 8) -> str:
     for bit in bits:
         value = (value << 1) | int(bit)
     return f"{value:0{hash_size * hash_size // 4}x}"
-
-
-def hamming(a: str, b: str) -> int:
-    """Bits that differ between two hex hashes."""
-    return (int(a, 16) ^ int(b, 16)).bit_count()

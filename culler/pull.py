@@ -3,7 +3,7 @@
 
 No click here: :mod:`culler.commands.models` parses arguments and prints; this module does the work
 (status in :mod:`culler.weight_status`, archives in :mod:`culler.archives`) and
-raises :class:`~culler.weights.WeightsError` (or :class:`PullError`) with messages meant for users.
+raises :class:`~culler.weights.WeightsError` (or its :class:`~culler.weights.PullError`) with messages meant for users.
 Every file goes through :func:`culler.weights.install_file`, so it is verified and written atomically.
 Downloads stream into a temporary folder inside the scorer's folder, which is removed whatever happens:
 a failed or interrupted pull leaves nothing behind and the file already installed (if any) untouched.
@@ -30,6 +30,9 @@ from culler.archives import extract_weights, is_archive
 from culler.scorers import Scorer, get_scorer_class
 from culler.weight_status import file_status, specs_of
 from culler.weights import (
+    FetchedWeights,
+    NotOnHub,
+    PullError,
     WeightsError,
     WeightSpec,
     install_file,
@@ -45,12 +48,6 @@ Progress = Callable[[str, "int | None"], Any]
 
 DEFAULT_TIMEOUT = 10.0
 OFFLINE_ENV = "CULLER_OFFLINE"
-HF_SAFETENSORS = "open_clip_model.safetensors"
-HF_PICKLE = "open_clip_pytorch_model.bin"
-
-
-class PullError(WeightsError):
-    """A download failed or cannot be made; the message names the file and the way out."""
 
 
 class _Unreachable(Exception):
@@ -146,17 +143,9 @@ def _pull_one(
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory, prefix=".pull-") as tmp:
         work = Path(tmp)
-        if spec.source.startswith("open_clip://"):
-            files, origin, origin_sha = _fetch_open_clip(cls, spec, config, work, timeout, progress)
-        elif spec.source.startswith("hf://"):
-            repo, filename = _split_hf(spec.source)
-            path = _hf_download(repo, filename, work, timeout)
-            files, origin, origin_sha = {spec.name: path}, spec.source, ""
-        elif spec.source.startswith(("https://", "http://")):
-            path = download_url(spec.source, work / "download", timeout, progress, spec.size)
-            files, origin, origin_sha = {spec.name: path}, spec.source, ""
-        else:
-            raise PullError(f"{cls.id}: unknown source {spec.source!r} for {spec.name}")
+        downloads = Downloads(work, timeout, progress)
+        fetched = cls.fetch_weights(spec, downloads, config) or _fetch(cls, spec, downloads)
+        files, origin, origin_sha = fetched.files, fetched.origin, fetched.origin_sha256
         size = files[spec.name].stat().st_size if spec.name in files else None
         if not origin_sha and spec.size and size is not None and size != spec.size:
             raise PullError(
@@ -187,6 +176,41 @@ def _pull_one(
                 )
             echo(f"{name}: installed {dest} (sha256 {sha[:12]}…)")
         return result
+
+
+def _fetch(cls: type[Scorer], spec: WeightSpec, downloads: Downloads) -> FetchedWeights:
+    """The sources core knows: ``hf://OWNER/REPO/PATH`` and https URLs."""
+    if spec.source.startswith("hf://"):
+        repo, filename = _split_hf(spec.source)
+        return FetchedWeights({spec.name: downloads.hub(repo, filename)}, spec.source)
+    if spec.source.startswith(("https://", "http://")):
+        path = downloads.url(spec.source, "download", spec.size)
+        return FetchedWeights({spec.name: path}, spec.source)
+    raise PullError(f"{cls.id}: unknown source {spec.source!r} for {spec.name}")
+
+
+class Downloads:
+    """The downloads a scorer's ``fetch_weights`` may make, into one temporary folder that is removed
+    after the pull, with the user's timeout and progress display.
+
+    Network failures propagate as they are: ``culler models pull`` turns them into one message naming
+    the host and the way out. :class:`NotOnHub` may be caught to try another file.
+    """
+
+    def __init__(self, workdir: Path, timeout: float, progress: Progress) -> None:
+        #: A folder for converted files (downloads land in it too).
+        self.workdir = workdir
+        self.timeout = timeout
+        self._progress = progress
+
+    def hub(self, repo: str, filename: str) -> Path:
+        """One file of a Hugging Face hub repository (``OWNER/NAME``); raises :class:`NotOnHub`."""
+        return _hf_download(repo, filename, self.workdir, self.timeout)
+
+    def url(self, url: str, name: str = "", expected_size: int | None = None) -> Path:
+        """Stream an http(s) URL into the work folder as ``name`` (default: the URL's file name)."""
+        name = name or Path(urllib.parse.urlsplit(url).path).name or "download"
+        return download_url(url, self.workdir / name, self.timeout, self._progress, expected_size)
 
 
 def _resolve_host(host: str, port: int, timeout: float) -> None:
@@ -250,10 +274,6 @@ def _split_hf(source: str) -> tuple[str, str]:
     return "/".join(parts[:2]), "/".join(parts[2:])
 
 
-class _NotOnHub(Exception):
-    pass
-
-
 def _hf_download(repo: str, filename: str, workdir: Path, timeout: float) -> Path:
     """One file from the Hugging Face hub into ``workdir`` (not the hub's own cache: no second copy)."""
     try:
@@ -282,7 +302,7 @@ def _hf_download(repo: str, filename: str, workdir: Path, timeout: float) -> Pat
     except hf_errors.LocalEntryNotFoundError as exc:  # the hub's "could not connect"
         raise _Unreachable(host, str(exc).split(". ")[0]) from None
     except (hf_errors.EntryNotFoundError, hf_errors.RepositoryNotFoundError) as exc:
-        raise _NotOnHub(f"{repo}/{filename}: {exc}") from None
+        raise NotOnHub(f"{repo}/{filename}: {exc}") from None
     except hf_errors.OfflineModeIsEnabled:
         raise PullError(
             f"offline (HF_HUB_OFFLINE is set): {repo}/{filename} was not downloaded; get it "
@@ -291,50 +311,6 @@ def _hf_download(repo: str, filename: str, workdir: Path, timeout: float) -> Pat
     except Exception as exc:  # requests/httpx errors differ across hub versions: all are network
         raise _Unreachable(host, f"{type(exc).__name__}: {exc}") from None
     return Path(path)
-
-
-def _fetch_open_clip(
-    cls: type[Scorer],
-    spec: WeightSpec,
-    config: dict[str, Any] | None,
-    work: Path,
-    timeout: float,
-    progress: Progress,
-) -> tuple[dict[str, Path], str, str]:
-    """open_clip://MODEL/TAG → open_clip's pretrained config → its hub repo (safetensors, else the
-    pickled .bin converted by the scorer) or its URL (converted)."""
-    import open_clip
-
-    model, _, tag = spec.source[len("open_clip://") :].rpartition("/")
-    cfg = open_clip.get_pretrained_cfg(model, tag)
-    if not cfg:
-        tags = list(open_clip.list_pretrained_tags_by_model(model))
-        known = ", ".join(tags[:8]) + (" …" if len(tags) > 8 else "") if tags else "none"
-        raise PullError(
-            f"open_clip knows no pretrained weights {tag!r} for {model} (valid tags: {known}); set "
-            f"the scorer's pretrained tag, or import a checkpoint with "
-            f"`culler models import {cls.id} FILE --config model={model} --config pretrained={tag}`"
-        )
-    hub = str(cfg.get("hf_hub") or "")
-    if hub:
-        repo, filename = (hub.strip("/"), "") if hub.endswith("/") else hub.rsplit("/", 1)
-        if filename.endswith(".safetensors") or not filename:
-            try:
-                path = _hf_download(repo, filename or HF_SAFETENSORS, work, timeout)
-                return {spec.name: path}, f"hf://{repo}/{filename or HF_SAFETENSORS}", ""
-            except _NotOnHub:
-                if filename:
-                    raise PullError(f"{repo}/{filename} is not on the Hugging Face hub") from None
-        path = _hf_download(repo, filename or HF_PICKLE, work, timeout)
-        origin = f"hf://{repo}/{filename or HF_PICKLE}"
-    elif cfg.get("url"):
-        origin = str(cfg["url"])
-        path = download_url(
-            origin, work / Path(urllib.parse.urlsplit(origin).path).name, timeout, progress
-        )
-    else:
-        raise PullError(f"open_clip gives no download location for {model} ({tag})")
-    return convert(cls, path, work / "converted", config), origin, sha256_file(path)
 
 
 # -- import ------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from culler import plugins
+from culler import plugin_manager as plugins
 from culler.catalog import Catalog, now
 from culler.decode import Decoded, DecodeJob, decode_one, hash_file, init_worker
 from culler.discover import Found, under_roots, walk_photos

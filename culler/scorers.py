@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from culler import plugin_manager
+
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
-    from culler.weights import WeightSpec
+    from culler.pull import Downloads
+    from culler.weights import FetchedWeights, WeightSpec
 
 KINDS = ("score", "tags", "embedding", "classes")
 #: What a scorer's number means when photos are ranked (``Scorer.role``): an opinion on how good the
@@ -133,6 +136,20 @@ class Scorer:
         """
         return None
 
+    @classmethod
+    def fetch_weights(
+        cls, spec: WeightSpec, downloads: Downloads, config: dict[str, Any] | None = None
+    ) -> FetchedWeights | None:
+        """Download ``spec`` for ``culler models pull`` when its ``source`` is a scheme only this
+        scorer understands (the CLIP plugin resolves ``open_clip://MODEL/TAG``).
+
+        Use ``downloads.hub(repo, filename)`` and ``downloads.url(url)`` (they honour the user's
+        timeout, progress display and offline setting, and clean up), convert what you fetched into
+        ``downloads.workdir`` if needed, and return a :class:`culler.api.FetchedWeights`. Return None
+        (the default) to let core fetch ``hf://`` and https sources.
+        """
+        return None
+
 
 class EmbeddingScorer(Scorer):
     """A scorer whose work splits into an image embedding (shared, cached in the catalog) and a head.
@@ -160,10 +177,6 @@ class EmbeddingScorer(Scorer):
         return self.score_embeddings(self.embed_batch(images))
 
 
-class ScorerError(Exception):
-    """A scorer failed on a batch; stored against that scorer, the scan goes on."""
-
-
 _registry: dict[str, type[Scorer]] | None = None
 
 
@@ -174,6 +187,8 @@ def _validate_class(cls: type) -> None:
         raise TypeError(f"{cls.__name__} has no string 'id'")
     if cls.kind not in KINDS:
         raise TypeError(f"{cls.__name__}.kind must be one of {KINDS}, got {cls.kind!r}")
+    if cls.role not in ROLES:
+        raise TypeError(f"{cls.__name__}.role must be one of {ROLES}, got {cls.role!r}")
 
 
 def get_scorer_classes(refresh: bool = False) -> dict[str, type[Scorer]]:
@@ -181,9 +196,7 @@ def get_scorer_classes(refresh: bool = False) -> dict[str, type[Scorer]]:
     global _registry
     if _registry is not None and not refresh:
         return _registry
-    from culler import plugins
-
-    pm = plugins.load_plugins()
+    pm = plugin_manager.load_plugins()
     registry: dict[str, type[Scorer]] = {}
     for impl in reversed(pm.hook.register_scorers.get_hookimpls()):
         registered: list[type[Scorer]] = []
@@ -192,11 +205,13 @@ def get_scorer_classes(refresh: bool = False) -> dict[str, type[Scorer]]:
             for cls in registered:
                 _validate_class(cls)
         except Exception as exc:
-            plugins.FAILED[impl.plugin_name] = f"register_scorers: {type(exc).__name__}: {exc}"
+            plugin_manager.FAILED[impl.plugin_name] = (
+                f"register_scorers: {type(exc).__name__}: {exc}"
+            )
             continue
         for cls in registered:
             if cls.id in registry:
-                plugins.FAILED[impl.plugin_name] = (
+                plugin_manager.FAILED[impl.plugin_name] = (
                     f"scorer id {cls.id!r} is already registered by {registry[cls.id].plugin_name}"
                 )
                 continue
@@ -213,6 +228,7 @@ def reset_registry() -> None:
 
 
 def get_scorer_class(scorer_id: str) -> type[Scorer]:
+    """The registered class of ``scorer_id``; KeyError names the installed scorers."""
     classes = get_scorer_classes()
     if scorer_id not in classes:
         known = ", ".join(sorted(classes)) or "none"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from culler import plugins
+from culler import plugin_manager as plugins
 from culler.catalog import Catalog, now
 from culler.decode import Decoded
 from culler.scorers import EmbeddingScorer, ScoreResult

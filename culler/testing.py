@@ -135,20 +135,20 @@ def run_scorer() -> Callable:
 @pytest.fixture
 def register_test_plugin():
     """Register plugin objects for one test; they are unregistered (and the registry reset) afterwards."""
-    from culler import plugins, scorers
+    from culler import plugin_manager, scorers
 
     names = []
 
     def register(obj, name: str):
-        plugins.register_plugin(obj, name)
+        plugin_manager.register_plugin(obj, name)
         scorers.reset_registry()
         names.append(name)
         return obj
 
     yield register
     for name in names:
-        plugins.unregister_plugin(name)
-        plugins.FAILED.pop(name, None)
+        plugin_manager.unregister_plugin(name)
+        plugin_manager.FAILED.pop(name, None)
     scorers.reset_registry()
 
 
@@ -241,7 +241,7 @@ def culler_cli():
 @pytest.fixture
 def raw_photo(tmp_path: Path):
     """``raw_photo(image, name="IMG_0001.dng", preview_side=256)`` writes a small real DNG file."""
-    from culler_plugins.formats.synthetic import write_dng
+    from culler.synthetic_formats import write_dng
 
     def make(image: Image.Image | None = None, name: str = "IMG_0001.dng", **options: Any) -> Path:
         image = image if image is not None else available_samples()[0][1]
@@ -254,7 +254,7 @@ def raw_photo(tmp_path: Path):
 def heic_photo(tmp_path: Path):
     """``heic_photo(image, name="IMG_0001.heic")`` writes a HEIC file (skips without pillow-heif)."""
     pytest.importorskip("pillow_heif", reason="HEIC needs `pip install 'culler[raw]'`")
-    from culler_plugins.formats.synthetic import write_heic
+    from culler.synthetic_formats import write_heic
 
     def make(image: Image.Image | None = None, name: str = "IMG_0001.heic") -> Path:
         image = image if image is not None else available_samples()[0][1]

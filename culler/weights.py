@@ -35,6 +35,21 @@ class WeightSpec:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class FetchedWeights:
+    """What a scorer's :meth:`~culler.api.Scorer.fetch_weights` downloaded for one spec.
+
+    ``files`` maps weight file names to downloaded (or converted) files, and must hold ``spec.name``.
+    ``origin`` is where they came from (recorded in the manifest). ``origin_sha256`` is empty when the
+    file is the published one, which is then checked against ``spec.sha256``; when the files were
+    converted from another download, it is that download's sha256 and the files are recorded as they are.
+    """
+
+    files: dict[str, Path]
+    origin: str
+    origin_sha256: str = ""
+
+
 class WeightsMissing(Exception):
     """A learned scorer's weights are not installed. The message says which command fixes it."""
 
@@ -51,6 +66,14 @@ class WeightsMissing(Exception):
 
 class WeightsError(Exception):
     """A weight file is damaged, unsafe or does not match its sha256."""
+
+
+class PullError(WeightsError):
+    """A download failed or cannot be made; the message names the file and the way out."""
+
+
+class NotOnHub(PullError):
+    """The Hugging Face hub answered, but has no such repository or file (a scorer may try another)."""
 
 
 def culler_home() -> Path:

@@ -7,12 +7,12 @@ import sys
 import numpy as np
 import pytest
 from culler_plugins import formats
-from culler_plugins.formats.synthetic import write_dng, write_heic
 from PIL import Image
 
 from culler.catalog import open_catalog
 from culler.images import open_photo, supported_extensions
 from culler.scan import ScanOptions, scan_folders
+from culler.synthetic_formats import write_dng, write_heic
 from culler.testing import sample_image
 
 

@@ -8,13 +8,13 @@ import pytest
 from click.testing import CliRunner
 
 import culler
-from culler import plugins
+from culler import plugin_manager
 from culler.catalog import open_catalog
 from culler.cli import cli
 from culler.scan import ScanOptions, scan_folders
 
 ROOT = Path(__file__).resolve().parent.parent
-HOOKS = plugins.hook_names()
+HOOKS = plugin_manager.hook_names()
 
 
 def test_hooks_are_found():
@@ -52,7 +52,7 @@ def test_hook_register_commands(register_test_plugin):
                 click.echo("hello from a plugin")
 
     register_test_plugin(P, "cmd-plugin")
-    plugins.call_safely("register_commands", cli=cli)
+    plugin_manager.call_safely("register_commands", cli=cli)
     try:
         assert CliRunner().invoke(cli, ["hello-test"]).output.strip() == "hello from a plugin"
     finally:
@@ -139,7 +139,59 @@ def test_hook_register_gui_panels(register_test_plugin):
             register("Notes", lambda parent: None)
 
     register_test_plugin(P, "panel-plugin")
-    plugins.call_safely(
+    plugin_manager.call_safely(
         "register_gui_panels", register=lambda title, factory: registered.append(title)
     )
     assert registered == ["Notes"]
+
+
+def test_hook_register_image_extensions(tmp_path, register_test_plugin):
+    from culler.discover import walk_photos
+    from culler.images import supported_extensions
+
+    class P:
+        @staticmethod
+        @culler.hookimpl
+        def register_image_extensions(register):
+            register(".FAKE", ".fake2")
+
+    class Broken:
+        @staticmethod
+        @culler.hookimpl
+        def register_image_extensions(register):
+            register("cr3")  # no dot: refused, and only this plugin is marked failed
+
+    assert ".fake" not in supported_extensions()
+    register_test_plugin(P, "fake-extensions")
+    register_test_plugin(Broken, "bad-extensions")
+    extensions = supported_extensions()
+    assert {".fake", ".fake2", ".jpg", ".cr3"} <= extensions  # .cr3: the formats plugin's
+    assert "cr3" not in extensions and "bad-extensions" in plugin_manager.FAILED
+    (tmp_path / "a.fake").write_bytes(b"x")
+    (tmp_path / "b.other").write_bytes(b"x")
+    assert [Path(f.path).name for f in walk_photos([tmp_path])] == ["a.fake"]
+
+
+def test_hook_register_trainable_models(register_test_plugin):
+    from torch import nn
+
+    from culler.api import TrainableModel, build_head, trainable_models
+
+    class P:
+        @staticmethod
+        @culler.hookimpl
+        def register_trainable_models(register):
+            register(
+                TrainableModel("test-head", "head", lambda in_dim, outputs: nn.Linear(in_dim, 1))
+            )
+
+    first_party = trainable_models()
+    assert {"mlp", "distribution", "saan", "charlenet"} <= set(first_party)
+    assert first_party["mlp"].scorer == "clip-aesthetic" and first_party["saan"].kind == "image"
+    register_test_plugin(P, "head-plugin")
+    head = build_head("test-head", 5)
+    assert isinstance(head.net, nn.Linear) and head.meta == {
+        "kind": "test-head",
+        "in_dim": 5,
+        "outputs": 1,
+    }

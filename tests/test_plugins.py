@@ -8,8 +8,9 @@ import sys
 from click.testing import CliRunner
 
 import culler
-from culler import plugins
+from culler import plugin_manager
 from culler.cli import cli
+from culler.plugin_info import plugin_info
 from culler.scorers import Scorer, ScoreResult, get_scorer_classes
 
 
@@ -63,7 +64,7 @@ def test_third_party_scorer_is_registered_and_scores(photo_dir, register_test_pl
         .output
     )
     assert all(0 <= r["scores"]["test-brightness"] <= 10 for r in rows)
-    info = {p["name"]: p for p in plugins.plugin_info()}
+    info = {p["name"]: p for p in plugin_info()}
     assert info["fake"]["scorers"] == ["test-brightness"]
 
 
@@ -71,7 +72,7 @@ def test_plugin_raising_in_a_hook_is_reported_and_skipped(photo_dir, register_te
     register_test_plugin(BrokenPlugin, "broken")
     classes = get_scorer_classes()
     assert "technical" in classes
-    assert "broken" in plugins.FAILED and "boom" in plugins.FAILED["broken"]
+    assert "broken" in plugin_manager.FAILED and "boom" in plugin_manager.FAILED["broken"]
     result = CliRunner().invoke(cli, ["scan", str(photo_dir), "--json", "--workers", "0"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["scored"] > 0
@@ -109,3 +110,24 @@ def test_plugin_failing_at_import_is_reported_by_name(tmp_path):
     info = {p["name"]: p for p in json.loads(out.stdout)}
     assert "missing dependency xyz" in info["bad"]["error"]
     assert info["technical"]["scorers"] == ["technical"]
+
+
+class UnknownRolePlugin:
+    class Vibes(BrightnessScorer):
+        id = "test-vibes"
+        role = "vibes"  # not one of culler.api.ROLES: ranking could not use it
+
+    @staticmethod
+    @culler.hookimpl
+    def register_scorers(register):
+        register(UnknownRolePlugin.Vibes)
+
+
+def test_scorer_role_is_checked_at_registration(register_test_plugin):
+    from culler.api import ROLES
+
+    register_test_plugin(UnknownRolePlugin, "vibes-plugin")
+    classes = get_scorer_classes()
+    assert "test-vibes" not in classes and "technical" in classes
+    assert "role must be one of" in plugin_manager.FAILED["vibes-plugin"]
+    assert all(cls.role in ROLES for cls in classes.values())

@@ -247,7 +247,7 @@ def test_open_clip_falls_back_to_the_pickled_checkpoint_and_converts_it(
     def fake_download(repo, filename, workdir, timeout):
         calls.append(filename)
         if filename.endswith(".safetensors"):
-            raise pull._NotOnHub(filename)
+            raise pull.NotOnHub(filename)
         return bin_path
 
     monkeypatch.setattr(pull, "_hf_download", fake_download)

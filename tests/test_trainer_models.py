@@ -1,8 +1,6 @@
 """Every kind of model goes through the same loop: tag heads on cached features (emotion), whole
 networks on images with a 10× head rate (CharLeNet-style), and preference pairs alone."""
 
-import types
-
 import numpy as np
 import pytest
 import torch
@@ -16,6 +14,7 @@ from culler_trainer.train import tensor_data
 from torch import nn
 
 import culler
+from culler.api import TrainableModel
 from culler.testing import available_samples
 
 
@@ -78,8 +77,8 @@ def tiny_charlenet(num_classes):
 
 
 def test_image_network_with_ten_times_head_rate(tmp_path, variants_csv, monkeypatch):
-    fake = types.SimpleNamespace(build_charlenet=tiny_charlenet)
-    monkeypatch.setattr(models, "_plugin_model", lambda name: fake)
+    fake = TrainableModel("charlenet", "image", lambda outputs, settings: tiny_charlenet(outputs))
+    monkeypatch.setattr(models, "_image_model", lambda name: fake)
     seen = []
     real = trainer_main.train_one_epoch
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from culler_trainer.main import main
+from culler_trainer.cli import main
 
 sys.exit(main())

@@ -18,6 +18,7 @@ import numpy as np
 from culler_trainer.data import Sample
 from culler_trainer.progress import progress_bar
 
+from culler.api import ImageError, open_photo
 from culler.catalog.feature_cache import FeatureCache
 
 Embedder = Callable[[list[Any]], np.ndarray]
@@ -89,7 +90,6 @@ def _chunks(items: list, size: int) -> Iterator[list]:
 
 
 def _decode(samples: list[Sample], input_size: int) -> tuple[list[Any], list[Sample]]:
-    from culler.images import ImageError, open_photo
 
     images, ok = [], []
     for s in samples:

@@ -70,6 +70,24 @@ def run_hpo(
         sampler=optuna.samplers.GridSampler({"lr": lrs, "batch_size": sizes}, seed=args.seed),
         pruner=make_pruner(args),
     )
+    objective = _objective(args, prepared, hpo_dir, metric, lrs, sizes)
+    study.optimize(objective, n_trials=len(lrs) * len(sizes))
+    rows = _rows(study, metric)
+    _save_rows(rows, metric, args, hpo_dir)
+    print_table(rows, metric, hpo_dir)
+    return rows
+
+
+def _objective(
+    args: argparse.Namespace,
+    prepared: setup.Prepared,
+    hpo_dir: Path,
+    metric: str,
+    lrs: list[float],
+    sizes: list[int],
+):
+    """One trial: a plain-schedule run in its own folder, reporting every epoch to the pruner."""
+    import optuna
 
     def objective(trial: Any) -> float:
         trial_args = copy.copy(args)
@@ -95,7 +113,11 @@ def run_hpo(
         trainer_main.run(trial_args, on_epoch=report, prepared=prepared)
         return best["value"]
 
-    study.optimize(objective, n_trials=len(lrs) * len(sizes))
+    return objective
+
+
+def _rows(study: Any, metric: str) -> list[dict[str, Any]]:
+    """One row per trial, best first."""
     rows = [
         {
             "trial": t.number,
@@ -108,6 +130,12 @@ def run_hpo(
         for t in study.trials
     ]
     rows.sort(key=lambda r: -(r[f"best_val_{metric}"] or float("-inf")))
+    return rows
+
+
+def _save_rows(
+    rows: list[dict[str, Any]], metric: str, args: argparse.Namespace, hpo_dir: Path
+) -> None:
     with open(hpo_dir / "hpo.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -115,8 +143,6 @@ def run_hpo(
     (hpo_dir / "hpo.json").write_text(
         json.dumps({"metric": metric, "pruner": args.hpo_pruner, "trials": rows}, indent=2)
     )
-    print_table(rows, metric, hpo_dir)
-    return rows
 
 
 def print_table(rows: list[dict[str, Any]], metric: str, hpo_dir: Path) -> None:

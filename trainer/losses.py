@@ -33,12 +33,6 @@ def soft_bins(score: torch.Tensor, sigma: float = SOFT_BIN_SIGMA) -> torch.Tenso
     return torch.softmax(logits, dim=-1)
 
 
-def mean_score(distribution: torch.Tensor) -> torch.Tensor:
-    """Σ k·p_k over bins k = 1..10: the mean score of a distribution."""
-    centres = torch.arange(1, BINS + 1, dtype=distribution.dtype, device=distribution.device)
-    return (distribution * centres).sum(-1)
-
-
 def emd(pred: torch.Tensor, target: torch.Tensor, r: float = 2.0) -> torch.Tensor:
     """Earth mover's distance between 10-bin distributions (NIMA's form).
 

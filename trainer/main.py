@@ -21,12 +21,13 @@ from typing import Any
 import torch
 from culler_trainer import prepare as setup
 from culler_trainer import scheduler
-from culler_trainer.data import NotEnoughRatings
 from culler_trainer.metrics import split_metrics
-from culler_trainer.models import Head
-from culler_trainer.params import parse_args
+from culler_trainer.models import Head, param_groups
 from culler_trainer.progress import progress_bar
+from culler_trainer.registry import base_head_state, register_head
 from culler_trainer.train import predict, train_one_epoch
+
+from culler.api import culler_home, save_head
 
 #: ``on_epoch(epoch, metrics)``; HPO uses it to report to Optuna and to prune (by raising).
 EpochCallback = Callable[[int, dict[str, Any]], None]
@@ -43,8 +44,6 @@ class RunResult:
 
 
 def default_runs_dir() -> Path:
-    from culler.weights import culler_home
-
     return culler_home() / "runs"
 
 
@@ -103,6 +102,22 @@ def _stages(args: argparse.Namespace, prepared: setup.Prepared) -> list[schedule
     return scheduler.plain_schedule(args.optimizer, args.lr, args.epochs, loss)
 
 
+@dataclass
+class _Training:
+    """What the epoch loop carries from one epoch to the next (and a resumed run restores)."""
+
+    model: torch.nn.Module
+    plan: list[scheduler.EpochPlan]
+    select: str
+    generator: torch.Generator
+    init: str
+    start: int = 0
+    optimizer: Any = None
+    best: dict[str, Any] | None = None
+    best_state: dict[str, Any] | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
 def run(
     args: argparse.Namespace,
     on_epoch: EpochCallback | None = None,
@@ -114,83 +129,122 @@ def run(
     torch.manual_seed(args.seed)
     if prepared is None:
         prepared = setup.prepare(args, run_dir, progress)
-    model = setup.build_model(args, prepared).to(args.device)
-    init = _initialise(model, args, prepared) if not resuming else "resumed"
-    plan = scheduler.plan(_stages(args, prepared), args.lr_step, args.lr_gamma)
-    select = args.select_metric or setup.default_metric(args, prepared.dataset)
-    generator = torch.Generator().manual_seed(args.seed)
-    start, optimizer, best, best_state, history = 0, None, None, None, []
-    if resuming and (run_dir / "latest.pt").exists():
-        ckpt = torch.load(run_dir / "latest.pt", weights_only=True)
-        model.load_state_dict(ckpt["model"])
-        start, best, best_state = ckpt["epoch"] + 1, ckpt["best"], ckpt["best_state"]
-        generator.set_state(ckpt["generator"])
-        if start < len(plan):
-            optimizer = _optimizer(model, args, plan[start])
-            if plan[start].stage == ckpt["stage"]:
-                optimizer.load_state_dict(ckpt["optimizer"])
-        history = _read_history(run_dir, start)
+    training = _start(args, prepared, run_dir, resuming)
     record_run = getattr(args, "record_run", True)
     catalog_run = (
         _start_catalog_run(prepared, args, run_dir) if not resuming and record_run else None
     )
-    with progress_bar(progress, "epochs", len(plan)) as advance:
-        advance(start)
-        for epoch in plan[start:]:
-            started = time.perf_counter()
-            if optimizer is None or epoch.new_stage:
-                optimizer = _optimizer(model, args, epoch)
-            scheduler.set_lr(optimizer, epoch.lr)
-            losses = train_one_epoch(
-                model,
-                prepared.train,
-                optimizer,
-                epoch.loss,
-                args.batch_size,
-                generator,
-                args.device,
-                args.rank_weight,
-                args.rank_margin,
-                progress=False,
+    with progress_bar(progress, "epochs", len(training.plan)) as advance:
+        advance(training.start)
+        for epoch in training.plan[training.start :]:
+            record = _train_epoch(training, epoch, args, prepared, run_dir)
+            value = record.get(f"val_{training.select}")
+            advance(
+                1, info=f"{epoch.optimizer} {epoch.loss} val {training.select} {value or 0:.3f}"
             )
-            metrics = _evaluate(model, prepared, args.device)
-            record = {**epoch.as_dict(), **losses, **metrics, "init": init}
-            record["seconds"] = round(time.perf_counter() - started, 3)
-            history.append(record)
-            with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record) + "\n")
-            value = metrics.get(f"val_{select}")
-            if best is None or (value is not None and value > best.get(f"val_{select}", -1e9)):
-                best = record
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            atomic_save(
-                {
-                    "epoch": epoch.epoch,
-                    "stage": epoch.stage,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "best": best,
-                    "best_state": best_state,
-                    "generator": generator.get_state(),
-                },
-                run_dir / "latest.pt",
-            )
-            advance(1, info=f"{epoch.optimizer} {epoch.loss} val {select} {value or 0:.3f}")
             if on_epoch is not None:
                 on_epoch(epoch.epoch, record)
-    result = RunResult(run_dir, best or {}, history[-1] if history else {}, history=history)
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    result = _finish(training, args, prepared, run_dir)
+    if record_run:
+        _finish_catalog_run(prepared, catalog_run, result)
+    return result
+
+
+def _start(
+    args: argparse.Namespace, prepared: setup.Prepared, run_dir: Path, resuming: bool
+) -> _Training:
+    """A fresh model and plan, or (for --resume) the state of the last finished epoch."""
+    model = setup.build_model(args, prepared).to(args.device)
+    training = _Training(
+        model=model,
+        plan=scheduler.plan(_stages(args, prepared), args.lr_step, args.lr_gamma),
+        select=args.select_metric or setup.default_metric(args, prepared.dataset),
+        generator=torch.Generator().manual_seed(args.seed),
+        init=_initialise(model, args, prepared) if not resuming else "resumed",
+    )
+    if not (resuming and (run_dir / "latest.pt").exists()):
+        return training
+    ckpt = torch.load(run_dir / "latest.pt", weights_only=True)
+    model.load_state_dict(ckpt["model"])
+    training.start, training.best = ckpt["epoch"] + 1, ckpt["best"]
+    training.best_state = ckpt["best_state"]
+    training.generator.set_state(ckpt["generator"])
+    if training.start < len(training.plan):
+        epoch = training.plan[training.start]
+        training.optimizer = _optimizer(model, args, epoch)
+        if epoch.stage == ckpt["stage"]:
+            training.optimizer.load_state_dict(ckpt["optimizer"])
+    training.history = _read_history(run_dir, training.start)
+    return training
+
+
+def _train_epoch(
+    training: _Training,
+    epoch: scheduler.EpochPlan,
+    args: argparse.Namespace,
+    prepared: setup.Prepared,
+    run_dir: Path,
+) -> dict[str, Any]:
+    """One epoch: train, evaluate, log a metrics line, keep the best state, checkpoint."""
+    started = time.perf_counter()
+    model = training.model
+    if training.optimizer is None or epoch.new_stage:
+        training.optimizer = _optimizer(model, args, epoch)
+    scheduler.set_lr(training.optimizer, epoch.lr)
+    losses = train_one_epoch(
+        model,
+        prepared.train,
+        training.optimizer,
+        epoch.loss,
+        args.batch_size,
+        training.generator,
+        args.device,
+        args.rank_weight,
+        args.rank_margin,
+        progress=False,
+    )
+    metrics = _evaluate(model, prepared, args.device)
+    record = {**epoch.as_dict(), **losses, **metrics, "init": training.init}
+    record["seconds"] = round(time.perf_counter() - started, 3)
+    training.history.append(record)
+    with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+    key = f"val_{training.select}"
+    value = metrics.get(key)
+    if training.best is None or (value is not None and value > training.best.get(key, -1e9)):
+        training.best = record
+        training.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    atomic_save(
+        {
+            "epoch": epoch.epoch,
+            "stage": epoch.stage,
+            "model": model.state_dict(),
+            "optimizer": training.optimizer.state_dict(),
+            "best": training.best,
+            "best_state": training.best_state,
+            "generator": training.generator.get_state(),
+        },
+        run_dir / "latest.pt",
+    )
+    return record
+
+
+def _finish(
+    training: _Training, args: argparse.Namespace, prepared: setup.Prepared, run_dir: Path
+) -> RunResult:
+    """Save the best epoch's model (a head file, or model.pt), register a head, write result.json."""
+    history, model = training.history, training.model
+    result = RunResult(
+        run_dir, training.best or {}, history[-1] if history else {}, history=history
+    )
+    if training.best_state is not None:
+        model.load_state_dict(training.best_state)
     if isinstance(model, Head):
         result.head_file = run_dir / "head.safetensors"
-        from culler_trainer.registry import save_head
-
         save_head(model, result.head_file, {"base_scorer": args.scorer})
     else:
         atomic_save(model.state_dict(), run_dir / "model.pt")
     if args.register and prepared.catalog is not None and result.head_file is not None:
-        from culler_trainer.registry import register_head
-
         summary = {k: v for k, v in result.best.items() if k.startswith("val_")}
         result.scorer_pk = register_head(
             prepared.catalog,
@@ -203,14 +257,10 @@ def run(
             {"best": result.best, "last": result.last, "scorer_pk": result.scorer_pk}, indent=2
         )
     )
-    if record_run:
-        _finish_catalog_run(prepared, catalog_run, result)
     return result
 
 
 def _optimizer(model: torch.nn.Module, args: argparse.Namespace, epoch: scheduler.EpochPlan):
-    from culler_trainer.models import param_groups
-
     return scheduler.build_optimizer(
         epoch.optimizer,
         param_groups(model, args.head_lr_mult),
@@ -242,8 +292,6 @@ def _initialise(model: torch.nn.Module, args: argparse.Namespace, prepared: setu
     """Start from the base head when asked and compatible; say what was used (logged per epoch)."""
     if not isinstance(model, Head) or args.init == "scratch":
         return "scratch"
-    from culler_trainer.registry import base_head_state
-
     state, origin = base_head_state(args, model, prepared.catalog)
     if state is None:
         return "scratch"
@@ -272,27 +320,3 @@ def _finish_catalog_run(prepared: setup.Prepared, run_id: int | None, result: Ru
     if prepared.catalog is None:
         return
     prepared.catalog.finish_training_run(run_id, result.run_dir, result.scorer_pk, result.best)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m culler_trainer`` / ``culler train``: train, print a summary, exit 0 (2 on errors)."""
-    args = parse_args(argv)
-    try:
-        if args.hpo:
-            from culler_trainer.hpo import run_hpo
-
-            run_hpo(args)
-            return 0
-        result = run(args)
-    except (NotEnoughRatings, FileNotFoundError, FileExistsError, ValueError, RuntimeError) as exc:
-        print(f"culler train: error: {exc}", file=sys.stderr)
-        return 2
-    best = {k: round(v, 4) for k, v in result.best.items() if k.startswith("val_")}
-    print(f"run folder: {result.run_dir}")
-    print(f"best epoch {result.best.get('epoch')}: {json.dumps(best)}")
-    if result.scorer_pk is not None:
-        print(
-            f"registered as scorer version #{result.scorer_pk} ({args.scorer}); "
-            "the next `culler scan` uses it"
-        )
-    return 0

@@ -1,129 +1,48 @@
 """What the trainer trains: heads on cached embeddings, and whole networks on images.
 
 Every model returns a dict: ``score`` (B,) on the 0–10 scale for aesthetic models, plus
-``distribution`` (B, 10) for distribution heads, or ``logits`` for taggers and classifiers. Heads for the
-CLIP scorers come from ``culler_plugins.clip.heads`` so a trained head file loads in the scorer
-unchanged; heads the CLIP plugin does not define (linear, tags, classes) are built here.
+``distribution`` (B, 10) for distribution heads, or ``logits`` for taggers and classifiers. Heads and
+their files are core's (:mod:`culler.api`: ``build_head``, ``save_head``), so a trained head loads in
+its scorer unchanged; the architectures a plugin owns (the CLIP plugin's ``mlp`` and ``distribution``
+heads, SAAN, CharLeNet) come from the ``register_trainable_models`` hook, never from an import of the
+plugin.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import torch
-from culler_trainer.losses import mean_score
 from torch import nn
+
+from culler.api import (
+    Head,
+    TrainableModel,
+    build_head,
+    fit_inputs,
+    head_output,
+    trainable_models,
+)
 
 FEATURE_MODELS = ("mlp", "linear", "distribution", "tags", "classes")
 IMAGE_MODELS = ("saan", "charlenet")
 
-
-def _clip_heads() -> Any | None:
-    try:
-        return importlib.import_module("culler_plugins.clip.heads")
-    except ImportError:
-        return None
-
-
-class Head(nn.Module):
-    """A head on (B, D) features, returning the output dict its kind promises."""
-
-    def __init__(self, kind: str, net: nn.Module, meta: dict[str, Any]) -> None:
-        super().__init__()
-        self.kind = kind
-        self.net = net
-        self.meta = meta
-
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = self.net(x)
-        return head_output(self.kind, out)
-
-
-def head_output(kind: str, out: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Turn a head's raw tensor into the trainer's output dict."""
-    if kind in ("mlp", "linear", "saan"):
-        return {"score": out.reshape(-1)}
-    if kind == "distribution":
-        # A head may return probabilities already (a softmax module) or logits.
-        probs = out if _is_distribution(out) else torch.softmax(out, dim=-1)
-        return {"distribution": probs, "score": mean_score(probs)}
-    if kind == "tags":
-        return {"logits": out, "probs": torch.sigmoid(out)}
-    if kind in ("classes", "charlenet"):
-        probs = torch.softmax(out, dim=-1)
-        # The "good" class is the last one: its probability on the 0–10 scale ranks photos.
-        return {"logits": out, "score": 10.0 * probs[:, -1]}
-    raise ValueError(f"unknown model kind {kind!r}")
-
-
-def _is_distribution(out: torch.Tensor) -> bool:
-    with torch.no_grad():
-        return bool(
-            (out >= 0).all()
-            and torch.allclose(out.sum(-1), torch.ones_like(out[..., 0]), atol=1e-4)
-        )
-
-
-class Standardize(nn.Module):
-    """(x − mean) / std with statistics of the training features, saved with the head.
-
-    Heads the trainer builds itself may sit on any features (colour statistics, a new backbone) whose
-    dimensions differ in scale by orders of magnitude; standardising makes a few hundred Adam steps
-    enough. CLIP heads keep the plugin's exact architecture (their inputs are L2-normalised already).
-    """
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(dim))
-        self.register_buffer("std", torch.ones(dim))
-
-    def fit(self, x: torch.Tensor) -> None:
-        self.mean.copy_(x.mean(0))
-        self.std.copy_(x.std(0).clamp_min(1e-6))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
-
-
-def build_head(kind: str, in_dim: int, outputs: int = 1, labels: list[str] | None = None) -> Head:
-    """Build a fresh head; ``outputs`` is the tag or class count for ``tags`` / ``classes``.
-
-    Heads built here (not the CLIP plugin's) start with a :class:`Standardize` layer: call
-    :func:`fit_inputs` with the training features.
-    """
-    heads = _clip_heads()
-    meta: dict[str, Any] = {"kind": kind, "in_dim": in_dim, "outputs": outputs}
-    if labels:
-        meta["labels"] = list(labels)
-    if kind == "mlp":
-        if heads is None or not hasattr(heads, "MLPRegressor"):
-            raise RuntimeError(
-                "the mlp head lives in the CLIP plugin (culler_plugins.clip.heads), which is not "
-                "installed; use --model linear"
-            )
-        net = heads.MLPRegressor(in_dim)
-    elif kind == "distribution":
-        if heads is not None and hasattr(heads, "DistributionHead"):
-            net = heads.DistributionHead(in_dim)
-        else:
-            net = nn.Sequential(Standardize(in_dim), nn.Linear(in_dim, 10))
-    elif kind == "linear":
-        net = nn.Sequential(Standardize(in_dim), nn.Linear(in_dim, 1))
-    elif kind in ("tags", "classes"):
-        if outputs < 2:
-            raise ValueError(f"a {kind} head needs at least 2 outputs, got {outputs}")
-        net = nn.Sequential(Standardize(in_dim), nn.Linear(in_dim, outputs))
-    else:
-        raise ValueError(f"{kind!r} is not a head on features; choose from {FEATURE_MODELS}")
-    return Head(kind, net, meta)
-
-
-def fit_inputs(head: Head, features: torch.Tensor) -> None:
-    """Set the head's input standardisation (if it has one) from the training features."""
-    for module in head.modules():
-        if isinstance(module, Standardize):
-            module.fit(features)
+__all__ = [
+    "FEATURE_MODELS",
+    "IMAGE_MODELS",
+    "BackboneWithHead",
+    "ImageModel",
+    "build_image_model",
+    "freeze_backbone",
+    "image_transform",
+    "new_head_names",
+    "param_groups",
+    # Heads on features are core's (culler.api); re-exported for the trainer's callers.
+    "Head",
+    "build_head",
+    "fit_inputs",
+    "head_output",
+]
 
 
 class ImageModel(nn.Module):
@@ -157,25 +76,22 @@ class BackboneWithHead(nn.Module):
 
 
 def build_image_model(kind: str, args: Any, outputs: int = 2) -> ImageModel:
-    """SAAN (``build_saan(norm=...)``) or CharLeNet (``build_charlenet(num_classes)``) from their plugins."""
-    if kind == "saan":
-        module = _plugin_model("saan")
-        net = module.build_saan(norm=args.norm)
-    elif kind == "charlenet":
-        module = _plugin_model("charlenet")
-        net = module.build_charlenet(outputs)
-    else:
-        raise ValueError(f"{kind!r} is not an image model; choose from {IMAGE_MODELS}")
+    """SAAN or CharLeNet, as their plugins declare them (``register_trainable_models``)."""
+    declared = _image_model(kind)
+    net = declared.build(outputs, dict(vars(args)))
     return ImageModel(kind, net, new_head_names(net))
 
 
-def _plugin_model(name: str) -> Any:
-    try:
-        return importlib.import_module(f"culler_plugins.{name}.model")
-    except ImportError as exc:
+def _image_model(kind: str) -> TrainableModel:
+    if kind not in IMAGE_MODELS:
+        raise ValueError(f"{kind!r} is not an image model; choose from {IMAGE_MODELS}")
+    declared = trainable_models().get(kind)
+    if declared is None or declared.kind != "image":
         raise RuntimeError(
-            f"the {name} network (culler_plugins.{name}.model) is not installed: {exc}"
-        ) from exc
+            f"no loaded plugin declares the {kind} network (its plugin, culler_plugins.{kind}, is "
+            "not installed or failed to load: see `culler plugins`)"
+        )
+    return declared
 
 
 def new_head_names(net: nn.Module) -> set[str]:
@@ -224,13 +140,10 @@ CAFFE_BGR_MEAN = (104.0, 117.0, 123.0)
 
 
 def image_transform(kind: str) -> Any:
-    """The plugin's own preprocessing when it has one (``preprocess``), else the paper's."""
-    try:
-        module = importlib.import_module(f"culler_plugins.{kind}.model")
-        if hasattr(module, "preprocess"):
-            return module.preprocess
-    except ImportError:
-        pass
+    """The plugin's own preprocessing when it declares one, else the paper's."""
+    declared = trainable_models().get(kind)
+    if declared is not None and declared.preprocess is not None:
+        return declared.preprocess
     from torchvision.transforms import v2
 
     if kind == "charlenet":

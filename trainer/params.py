@@ -35,11 +35,21 @@ def _betas(text: str) -> tuple[float, float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The trainer's parser, one argument group per helper below."""
     p = argparse.ArgumentParser(
         prog="culler train",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _data_arguments(p)
+    _model_arguments(p)
+    _optimisation_arguments(p)
+    _run_arguments(p)
+    _search_arguments(p)
+    return p
+
+
+def _data_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_argument_group("data")
     src.add_argument("--db", type=Path, help="catalog to learn your ratings from (personal model)")
     src.add_argument(
@@ -73,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--val-fraction", type=float, default=0.25)
     src.add_argument("--split-seed", type=int, default=0)
 
+
+def _model_arguments(p: argparse.ArgumentParser) -> None:
     m = p.add_argument_group("model")
     m.add_argument(
         "--scorer",
@@ -106,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="SAAN normalisation (group = GroupNorm(16))",
     )
 
+
+def _optimisation_arguments(p: argparse.ArgumentParser) -> None:
     o = p.add_argument_group("optimisation")
     o.add_argument(
         "--schedule",
@@ -136,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=0, help="image loader processes (unfrozen training)"
     )
 
+
+def _run_arguments(p: argparse.ArgumentParser) -> None:
     r = p.add_argument_group("run")
     r.add_argument(
         "--runs-dir",
@@ -163,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="progress bars (default: on a terminal)",
     )
 
+
+def _search_arguments(p: argparse.ArgumentParser) -> None:
     h = p.add_argument_group("hyper-parameter search (seed 001)")
     h.add_argument(
         "--hpo", action="store_true", help="successive halving over learning rate × batch size"
@@ -171,7 +189,6 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--hpo-lrs", default="1e-4,3e-4,1e-3,3e-3")
     h.add_argument("--hpo-batch-sizes", default="8,16,32,64")
     h.add_argument("--hpo-min-epochs", type=int, default=2)
-    return p
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

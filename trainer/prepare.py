@@ -23,8 +23,11 @@ from culler_trainer.models import (
     build_image_model,
     fit_inputs,
     freeze_backbone,
+    image_transform,
 )
 from culler_trainer.train import ImageData, tensor_data
+
+from culler.api import culler_home, get_scorer_classes
 
 
 @dataclass
@@ -71,8 +74,6 @@ def open_dataset(args: argparse.Namespace) -> tuple[datasets.Dataset, Any]:
 
 def base_scorer(args: argparse.Namespace, catalog: Any) -> Any | None:
     """An instance of the base scorer (not loaded), configured as the catalog's active row says."""
-    from culler.scorers import get_scorer_classes
-
     cls = get_scorer_classes().get(args.scorer)
     if cls is None:
         return None
@@ -150,8 +151,6 @@ def prepare(args: argparse.Namespace, run_dir: Path, progress: bool = False) -> 
         if catalog is not None:
             store: Any = CatalogFeatures(catalog, key)
         else:
-            from culler.weights import culler_home
-
             store = FeatureCache(cache_file(culler_home() / "features", dataset.name, key), key)
         embed = lazy_embedder(scorer, key, args.device)
         size = getattr(scorer, "input_size", 224)
@@ -164,8 +163,6 @@ def prepare(args: argparse.Namespace, run_dir: Path, progress: bool = False) -> 
         prepared.val = tensor_data(feats[n:], val_set.samples, val_set.preferences)
         prepared.embedding_key, prepared.in_dim = key, int(feats.shape[1])
     else:
-        from culler_trainer.models import image_transform
-
         if args.model in FEATURE_MODELS:  # a backbone fine-tuned with its head (AnB+)
             prepared.backbone = trainable_backbone(base_scorer(args, catalog), args)
             transform = prepared.backbone["transform"]

@@ -1,7 +1,7 @@
-"""Trained heads as files, registered as new scorer versions, and moved between machines.
+"""Trained heads registered as new scorer versions, and moved between machines.
 
-A head file is safetensors with the head's architecture in its metadata (``kind``, ``in_dim``,
-``outputs``, ``labels``, ``embedding_key``), so it can be rebuilt without the run that made it.
+Head files (safetensors with the head's architecture in the metadata) are written and read by core
+(``culler.api.save_head`` / ``load_head``), which scorers load them through too.
 Registering a run adds a ``scorers`` row — version ``<base version>+personal-<sha8>``, weights sha256 =
 the head file's, parent = the base row — and activates it; ``culler scan`` then instantiates the scorer
 with that row's config, whose ``head_file`` / ``head_sha256`` name the head to load.
@@ -16,52 +16,36 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from culler_trainer.models import Head, build_head
+from culler_trainer.models import Head
 
-from culler.weights import WeightsError, scorer_dir, sha256_file
+from culler.api import (
+    WeightsError,
+    get_scorer_class,
+    installed_path,
+    load_head,
+    load_personal_head,
+    read_head_meta,
+    save_head,
+    scorer_dir,
+    sha256_file,
+)
+
+__all__ = [
+    "base_head_state",
+    "base_row",
+    "export_model",
+    "import_model",
+    "register_head",
+    # Head files are core's (culler.api); re-exported for the trainer's callers.
+    "load_head",
+    "load_personal_head",
+    "read_head_meta",
+    "save_head",
+]
 
 BUNDLE_FORMAT = "culler-personal-model/1"
 #: Config keys that describe one personal head; stripped when a new head is trained on top.
 PERSONAL_KEYS = ("version_tag", "head_file", "head_sha256", "head_kind", "parent", "trained")
-
-
-def save_head(head: Head, path: Path, extra: dict[str, Any] | None = None) -> str:
-    """Write ``head`` as safetensors with its architecture in the metadata; return the sha256."""
-    from safetensors.torch import save_file
-
-    meta = {**head.meta, **(extra or {})}
-    state = {k: v.detach().cpu().contiguous() for k, v in head.net.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(state, str(tmp), metadata={"culler_head": json.dumps(meta, sort_keys=True)})
-    tmp.replace(path)
-    return sha256_file(path)
-
-
-def read_head_meta(path: str | Path) -> dict[str, Any]:
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as fh:
-        meta = (fh.metadata() or {}).get("culler_head")
-    if not meta:
-        raise WeightsError(f"{path} is not a culler head file (no culler_head metadata)")
-    return json.loads(meta)
-
-
-def load_head(path: str | Path, sha256: str | None = None) -> Head:
-    """Rebuild a head from its file, checking the sha256 first when one is given."""
-    from safetensors.torch import load_file
-
-    if sha256 and sha256_file(path) != sha256:
-        raise WeightsError(f"{path} does not match its sha256; export and import the model again")
-    meta = read_head_meta(path)
-    head = build_head(
-        meta["kind"], int(meta["in_dim"]), int(meta.get("outputs", 1)), meta.get("labels")
-    )
-    head.net.load_state_dict(load_file(str(path)))
-    head.meta = meta
-    head.eval()
-    return head
 
 
 def base_row(catalog: Any, scorer_id: str) -> dict[str, Any] | None:
@@ -71,8 +55,6 @@ def base_row(catalog: Any, scorer_id: str) -> dict[str, Any] | None:
 
 def _base_version(catalog: Any, scorer_id: str, row: dict | None) -> str:
     try:
-        from culler.scorers import get_scorer_class
-
         return get_scorer_class(scorer_id).version
     except KeyError:
         return row["version"].split("+", 1)[0] if row else "1"
@@ -111,13 +93,6 @@ def register_head(
     if activate:
         catalog.activate_scorer(pk)
     return pk
-
-
-def load_personal_head(config: dict[str, Any]) -> Head | None:
-    """The head a scorer row's config names (None when it names none): for scorers to call in load()."""
-    if not config.get("head_file"):
-        return None
-    return load_head(config["head_file"], config.get("head_sha256"))
 
 
 # -- moving a personal model between machines ----------------------------------------------------
@@ -197,9 +172,6 @@ def base_head_state(args: Any, head: Head, catalog: Any) -> tuple[dict | None, s
         if row and row["config"].get("head_file"):
             candidates.append((Path(row["config"]["head_file"]), row["version"]))
         try:
-            from culler.scorers import get_scorer_class
-            from culler.weights import installed_path
-
             cls = get_scorer_class(args.scorer)
             for spec in cls.weights:
                 if spec.name.endswith(".safetensors"):

@@ -1,7 +1,7 @@
 """A cheap stand-in backbone and photo variants, so the trainer can be tested (and demonstrated)
 without CLIP weights.
 
-``ColourStatsScorer`` is a real :class:`culler.scorers.EmbeddingScorer`: its "embedding" is a dozen
+``ColourStatsScorer`` is a real :class:`culler.api.EmbeddingScorer`: its "embedding" is a dozen
 colour, brightness and sharpness statistics, stored in the catalog like CLIP vectors, and its head is
 either a fixed generic prior (colourful, contrasty photos score higher: what a generic aesthetic model
 rewards) or a personal head named in its config — exactly the path the CLIP scorer takes.
@@ -14,8 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
-from culler.hookspecs import hookimpl
-from culler.scorers import EmbeddingScorer, ScoreResult
+from culler.api import EmbeddingScorer, ScoreResult, hookimpl
 
 COLOUR_STATS_KEY = "test/colour-stats-v1"
 FEATURE_NAMES = (
@@ -76,7 +75,7 @@ class ColourStatsScorer(EmbeddingScorer):
         return COLOUR_STATS_KEY
 
     def load(self, device: str = "cpu") -> None:
-        from culler_trainer.registry import load_personal_head
+        from culler.api import load_personal_head  # imports torch
 
         self.device = device
         self.head = load_personal_head(self.config)

@@ -18,6 +18,8 @@ from culler_trainer.losses import get_loss, margin_ranking
 from culler_trainer.progress import progress_bar
 from torch import nn
 
+from culler.api import open_photo
+
 
 def targets_for(samples: list[Sample]) -> dict[str, torch.Tensor]:
     """Target tensors present for every sample (score, distribution, labels, target_class)."""
@@ -90,7 +92,6 @@ class ImageData:
         return len(self.samples)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        from culler.images import open_photo
 
         image, _ = open_photo(self.samples[i].path, 512)
         return self.transform(image), i

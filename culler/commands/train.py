@@ -49,7 +49,7 @@ def train(ctx: click.Context, trainer_args: tuple[str, ...]) -> None:
     often it agrees with your held-out ratings, and becomes the scorer version the next
     `culler scan` uses. Run `culler train --help` for every option.
     """
-    from culler_trainer.main import main
+    from culler_trainer.cli import main
 
     ctx.exit(main(list(trainer_args)))
 

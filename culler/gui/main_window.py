@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from culler import plugins
+from culler import plugin_manager as plugins
 from culler.catalog import Catalog, open_catalog
 from culler.gui.culling import GRID, LOUPE, CullingActions
 from culler.gui.grid import FilterBar, GridView

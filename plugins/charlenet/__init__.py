@@ -13,9 +13,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from culler import hookimpl
-from culler.scorers import Scorer, ScoreResult
-from culler.weights import EnabledWhenInstalled, WeightSpec
+from culler.api import (
+    EnabledWhenInstalled,
+    Scorer,
+    ScoreResult,
+    TrainableModel,
+    WeightSpec,
+    expected_sha256,
+    hookimpl,
+    load_state_dict,
+    place_conv_net,
+    resolve,
+)
 
 __version__ = "1.0"
 
@@ -66,8 +75,6 @@ class CharLeNetScorer(Scorer):
         self.model = None
 
     def load(self, device: str = "cpu") -> None:
-        from culler.weights import expected_sha256, load_state_dict, resolve
-
         spec = weight_spec(self.classes)
         path = resolve(self.id, spec)  # WeightsMissing when absent: never random weights
         from culler_plugins.charlenet import convert
@@ -77,8 +84,6 @@ class CharLeNetScorer(Scorer):
         model = CaffeNet(self.classes)
         convert.check(state, model)
         model.load_state_dict(state, strict=True)
-        from culler.devices import place_conv_net
-
         self.model, self.memory_format = place_conv_net(model, device)
         self.device = device
         self.weights_sha256 = expected_sha256(self.id, spec)
@@ -119,3 +124,31 @@ class CharLeNetScorer(Scorer):
 @hookimpl
 def register_scorers(register) -> None:
     register(CharLeNetScorer)
+
+
+def _build_charlenet(outputs: int, settings: dict[str, Any]) -> Any:
+    from culler_plugins.charlenet.model import build_charlenet
+
+    return build_charlenet(outputs)
+
+
+def _preprocess(image: Any) -> Any:
+    from culler_plugins.charlenet.model import preprocess
+
+    return preprocess(image)
+
+
+@hookimpl
+def register_trainable_models(register) -> None:
+    """CaffeNet with a 2- or 3-way classifier (``--classes``), trained on images with the scorer's
+    own preprocessing; the run's model.pt imports with ``culler models import charlenet``."""
+    register(
+        TrainableModel(
+            "charlenet",
+            "image",
+            _build_charlenet,
+            scorer="charlenet",
+            preprocess=_preprocess,
+            description="CharLeNet (CaffeNet) good/bad classifier on images",
+        )
+    )

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from culler.weights import WeightsError, load_state_dict, state_mismatch
+from culler.api import WeightsError, load_state_dict, state_mismatch
 
 LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
 

@@ -30,9 +30,18 @@ from culler_plugins.clip.common import (
     installed_backbone_sha,
 )
 
-from culler import hookimpl
-from culler.scorers import EmbeddingScorer, ScoreResult
-from culler.weights import WeightSpec
+from culler.api import (
+    EmbeddingScorer,
+    FetchedWeights,
+    ScoreResult,
+    TrainableModel,
+    WeightsError,
+    WeightSpec,
+    expected_sha256,
+    hookimpl,
+    load_state_dict,
+    resolve,
+)
 
 __version__ = "1.0"
 
@@ -67,6 +76,17 @@ class ClipEmbeddingScorer(EmbeddingScorer):
         """A CLIP backbone installed for any CLIP scorer serves them all (one ViT-L-14 download)."""
         return list(CLIP_SCORERS) if spec.source.startswith("open_clip://") else []
 
+    @classmethod
+    def fetch_weights(
+        cls, spec: WeightSpec, downloads: Any, config: dict[str, Any] | None = None
+    ) -> FetchedWeights | None:
+        """``open_clip://MODEL/TAG`` backbones come through open_clip's pretrained config."""
+        from culler_plugins.clip.fetch import SCHEME, fetch_open_clip
+
+        if not spec.source.startswith(SCHEME):
+            return None
+        return fetch_open_clip(cls, spec, downloads, config)
+
     def load_backbone(self, device: str) -> None:
         """Resolve (WeightsMissing when absent) and load the shared backbone; size batches for
         ``device``."""
@@ -95,9 +115,7 @@ class ClipEmbeddingScorer(EmbeddingScorer):
     def load_personal_head(self) -> Any:
         """The personal head the config names (``culler train``), checked to sit on this backbone's
         embeddings; the scorer version's weights hash becomes the head's."""
-        from culler_trainer.registry import load_personal_head
-
-        from culler.weights import WeightsError
+        from culler.api import load_personal_head  # imports torch: only for a personal head
 
         head = load_personal_head(self.config)
         trained_on = str(head.meta.get("embedding_key") or "")
@@ -145,8 +163,6 @@ class ClipAestheticScorer(ClipEmbeddingScorer):
         self.head_kind = ""
 
     def load(self, device: str = "cpu") -> None:
-        from culler.weights import expected_sha256, resolve
-
         head_kind = str(self.config.get("head") or "mlp")
         if head_kind not in HEADS:
             raise ValueError(
@@ -177,8 +193,6 @@ class ClipAestheticScorer(ClipEmbeddingScorer):
             return
         if head_kind == "mlp":
             from culler_plugins.clip.convert import convert_laion
-
-            from culler.weights import load_state_dict
 
             mlp = heads.MLPRegressor(self.backbone.dim)
             mlp.load_state_dict(convert_laion(load_state_dict(head_path)), strict=True)
@@ -255,3 +269,39 @@ class ClipAestheticScorer(ClipEmbeddingScorer):
 @hookimpl
 def register_scorers(register) -> None:
     register(ClipAestheticScorer)
+
+
+def _mlp_head(in_dim: int, outputs: int = 1) -> Any:
+    from culler_plugins.clip import heads
+
+    return heads.MLPRegressor(in_dim)
+
+
+def _distribution_head(in_dim: int, outputs: int = 10) -> Any:
+    from culler_plugins.clip import heads
+
+    return heads.DistributionHead(in_dim)
+
+
+@hookimpl
+def register_trainable_models(register) -> None:
+    """The heads clip-aesthetic loads as personal heads: trained on its cached embeddings, their
+    files load here unchanged (torch is imported only when the trainer builds one)."""
+    register(
+        TrainableModel(
+            "mlp",
+            "head",
+            _mlp_head,
+            scorer="clip-aesthetic",
+            description="LAION-shaped MLP regressor on CLIP embeddings (score 0–10)",
+        )
+    )
+    register(
+        TrainableModel(
+            "distribution",
+            "head",
+            _distribution_head,
+            scorer="clip-aesthetic",
+            description="NIMA-style 10-bin distribution head on CLIP embeddings",
+        )
+    )

@@ -2,8 +2,8 @@
 file, one loaded copy per process shared by every CLIP-based scorer.
 
 ``open_clip.create_model(name, pretrained=None)`` builds the architecture with random values; the
-weights then come only from :func:`culler.weights.load_state_dict` (safetensors or
-``torch.load(weights_only=True)``) of a file ``culler.weights.resolve`` has checked against its sha256.
+weights then come only from :func:`culler.api.load_state_dict` (safetensors or
+``torch.load(weights_only=True)``) of a file ``culler.api.resolve`` has checked against its sha256.
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from typing import Any
 import numpy as np
 import open_clip
 import torch
-from culler_plugins.clip import convert
 from torch import nn
 
-from culler.weights import WeightsError, load_state_dict
+from culler.api import WeightsError, load_state_dict, state_mismatch
 
 #: Images per forward pass by device: a ViT-L-14 batch of 64 fits an 8 GB GPU in fp16; on CPU larger
 #: batches gain nothing (measured with benchmarks/clip_throughput.py) and only delay the first results.
@@ -76,11 +75,30 @@ def build_transform(model: nn.Module, model_name: str, pretrained: str) -> Any:
     return image_transform_v2(PreprocessCfg(**cfg), is_train=False)
 
 
+def backbone_state(state: dict[str, Any]) -> dict[str, Any]:
+    """open_clip's small fix-ups of saved checkpoints: DataParallel ``module.`` prefixes and the text
+    position ids some exporters add."""
+    if state and all(k.startswith("module.") for k in state):
+        state = {k[len("module.") :]: v for k, v in state.items()}
+    state = dict(state)
+    state.pop("text.transformer.embeddings.position_ids", None)
+    return state
+
+
+def backbone_mismatch(state: dict[str, Any], expected: dict[str, Any]) -> str:
+    """:func:`~culler.api.state_mismatch` for open_clip, after giving ``logit_scale`` and
+    ``logit_bias`` the model's rank in ``state`` (checkpoints save them 0-d or 1-d; both are fine)."""
+    for key in ("logit_scale", "logit_bias"):
+        if key in state and key in expected and state[key].ndim != expected[key].ndim:
+            state[key] = state[key].reshape(expected[key].shape)
+    return state_mismatch(state, expected)
+
+
 def load_weights(model: nn.Module, path: Path) -> None:
     """Load a verified checkpoint into ``model`` (strict: every tensor must match)."""
     expected = model.state_dict()
-    state = convert.backbone_state(load_state_dict(path))
-    problems = convert.backbone_mismatch(state, expected)
+    state = backbone_state(load_state_dict(path))
+    problems = backbone_mismatch(state, expected)
     if problems:
         raise WeightsError(
             f"{path.name} does not fit this open_clip architecture ({problems}); it was probably "
@@ -181,12 +199,6 @@ def get_backbone(
         if key not in _BACKBONES:
             _BACKBONES[key] = Backbone(model_name, pretrained, path, sha256, device)
         return _BACKBONES[key]
-
-
-def clear_cache() -> None:
-    """Forget loaded backbones (tests; or to free memory after a scan)."""
-    with _BACKBONES_LOCK:
-        _BACKBONES.clear()
 
 
 def trainable(model_name: str, pretrained: str, path: Path) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from culler.weights import (
+from culler.api import (
     WeightsMissing,
     WeightSpec,
     installed_path,

@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from culler_plugins.clip import common
+from culler_plugins.clip.backbone import backbone_mismatch, backbone_state, build_model
+from culler_plugins.clip.heads import MLPRegressor
 
-from culler.weights import WeightsError, load_state_dict, sha256_file, state_mismatch
+from culler.api import WeightsError, load_state_dict, sha256_file
 
 #: (out, in) of the LAION head's Linear layers by index; ``None`` is the embedding width.
 LAION_LAYERS = {0: (1024, None), 2: (128, 1024), 4: (64, 128), 6: (16, 64), 7: (1, 16)}
@@ -42,8 +45,6 @@ def laion_in_dim(state: dict[str, Any]) -> int | None:
 def convert_laion(state: dict[str, Any]) -> dict[str, torch.Tensor]:
     """A LAION head's tensors as :class:`MLPRegressor` weights (float32, contiguous), checked by a
     strict load."""
-    from culler_plugins.clip.heads import MLPRegressor
-
     in_dim = laion_in_dim(state)
     if in_dim is None:
         raise WeightsError("not a LAION aesthetic-predictor head (expected layers.0 … layers.7)")
@@ -53,32 +54,11 @@ def convert_laion(state: dict[str, Any]) -> dict[str, torch.Tensor]:
 
 
 # -- open_clip backbone -----------------------------------------------------------------------------
-def backbone_state(state: dict[str, Any]) -> dict[str, Any]:
-    """open_clip's small fix-ups of saved checkpoints: DataParallel ``module.`` prefixes and the text
-    position ids some exporters add."""
-    if state and all(k.startswith("module.") for k in state):
-        state = {k[len("module.") :]: v for k, v in state.items()}
-    state = dict(state)
-    state.pop("text.transformer.embeddings.position_ids", None)
-    return state
-
-
-def backbone_mismatch(state: dict[str, Any], expected: dict[str, Any]) -> str:
-    """:func:`~culler.weights.state_mismatch` for open_clip, after giving ``logit_scale`` and
-    ``logit_bias`` the model's rank in ``state`` (checkpoints save them 0-d or 1-d; both are fine)."""
-    for key in ("logit_scale", "logit_bias"):
-        if key in state and key in expected and state[key].ndim != expected[key].ndim:
-            state[key] = state[key].reshape(expected[key].shape)
-    return state_mismatch(state, expected)
-
-
 def is_backbone(state: dict[str, Any]) -> bool:
     return any(k.startswith("visual.") for k in state)
 
 
 def check_backbone(state: dict[str, Any], model_name: str, pretrained: str) -> dict[str, Any]:
-    from culler_plugins.clip.backbone import build_model
-
     state = backbone_state(state)
     with torch.device("meta"):
         expected = build_model(model_name, pretrained, device="meta").state_dict()
@@ -108,11 +88,9 @@ def convert_file(
 ) -> dict[str, Path] | None:
     """``culler models import`` for CLIP scorers: {spec name: converted file} or None when ``src``
     is the published LAION head itself (installed unchanged)."""
-    from culler_plugins.clip.common import LAION_HEAD, backbone_config, backbone_spec
-
     src, workdir = Path(src), Path(workdir)
     sha = sha256_file(src)
-    if accept_head and sha == LAION_HEAD.sha256:
+    if accept_head and sha == common.LAION_HEAD.sha256:
         return None
     try:
         state = load_state_dict(src)
@@ -135,13 +113,13 @@ def convert_file(
             )
         out = workdir / "laion-head.safetensors"
         save(convert_laion(state), out, {"format": "laion-aesthetic-mlp", "origin_sha256": sha})
-        return {LAION_HEAD.name: out}
+        return {common.LAION_HEAD.name: out}
     if is_backbone(backbone_state(state)):
-        model_name, pretrained = backbone_config(config)
+        model_name, pretrained = common.backbone_config(config)
         state = check_backbone(state, model_name, pretrained)
-        out = workdir / backbone_spec(model_name, pretrained).name
+        out = workdir / common.backbone_spec(model_name, pretrained).name
         save(state, out, {"format": "open_clip", "model": model_name, "pretrained": pretrained})
-        return {backbone_spec(model_name, pretrained).name: out}
+        return {common.backbone_spec(model_name, pretrained).name: out}
     raise WeightsError(
         f"{src.name} is neither a LAION aesthetic-predictor head (layers.0 … layers.7) nor an "
         "open_clip checkpoint (visual.* tensors); nothing was installed"

@@ -2,7 +2,8 @@
 "logits per text" over score-level prompts.
 
 The trainer builds its ``mlp`` and ``distribution`` heads from these classes
-(``culler_trainer.models.build_head``), so a trained head file loads here unchanged.
+(the plugin declares them through ``register_trainable_models``), so a trained head file loads here
+unchanged.
 """
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from culler.api import mean_score
+
+__all__ = ["DistributionHead", "MLPRegressor", "PromptHead", "mean_score", "score_prompts"]
+
 BINS = 10
-
-
-def mean_score(probs: torch.Tensor) -> torch.Tensor:
-    """Σ k·p_k over bins k = 1..10."""
-    centres = torch.arange(1, BINS + 1, dtype=probs.dtype, device=probs.device)
-    return (probs * centres).sum(-1)
 
 
 class MLPRegressor(nn.Module):

@@ -14,6 +14,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from culler_plugins.clip.common import backbone_spec
+
+from culler.api import install_file
+
 TINY_MODEL = "culler-tiny-clip"
 TINY_TAG = "test"
 TINY_CONFIG: dict[str, Any] = {
@@ -51,10 +55,6 @@ def write_tiny_backbone(path: Path, seed: int = 0) -> Path:
 
 def install_tiny_backbone(scorer_id: str, workdir: Path, seed: int = 0) -> Path:
     """Write and install the tiny backbone for ``scorer_id`` (as its configured backbone file)."""
-    from culler_plugins.clip.common import backbone_spec
-
-    from culler.weights import install_file
-
     src = write_tiny_backbone(Path(workdir) / f"tiny-{seed}.safetensors", seed)
     return install_file(scorer_id, backbone_spec(TINY_MODEL, TINY_TAG).name, src)
 

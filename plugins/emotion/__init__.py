@@ -15,6 +15,7 @@ Tags go to the ``tags`` table: ``culler list --tag awe --min-prob 0.5`` finds th
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,9 +23,7 @@ import numpy as np
 from culler_plugins.clip import ClipEmbeddingScorer
 from culler_plugins.clip.common import LAION_BACKBONE, backbone_config, backbone_spec
 
-from culler import hookimpl
-from culler.scorers import ScoreResult
-from culler.weights import WeightSpec
+from culler.api import ScoreResult, WeightsError, WeightSpec, hookimpl
 
 __version__ = "1.0"
 
@@ -67,13 +66,9 @@ class EmotionScorer(ClipEmbeddingScorer):
             self.head = self.load_personal_head()
             labels = self.head.meta.get("labels")
             if not labels:
-                from culler.weights import WeightsError
-
                 raise WeightsError("emotion: the personal head names no labels; train it again")
             self.labels = list(labels)
             return
-        import hashlib
-
         from culler_plugins.emotion.zeroshot import ZeroShotTagger
 
         self.tagger = ZeroShotTagger(

@@ -6,8 +6,9 @@ culler scores the preview and demosaics (at half size when that is still large e
 has no usable preview. HEIC/HEIF (phones) is read with pillow-heif.
 
 rawpy and pillow-heif are imported only when such a file is opened: this module is imported by every
-``culler`` command and every decode worker. The extensions are registered even without the extra, so a
-RAW folder scanned without it gets one clear error row per file instead of silently skipping them.
+``culler`` command and every decode worker. The extensions are claimed (``register_image_extensions``)
+even without the extra, so a RAW folder scanned without it gets one clear error row per file instead of
+silently skipping them.
 """
 
 from __future__ import annotations
@@ -18,8 +19,14 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from culler.hookspecs import hookimpl
-from culler.images import EXTRA_EXTENSIONS, ImageError, PhotoInfo, decode_pil, read_metadata
+from culler.api import (
+    ImageError,
+    PhotoInfo,
+    decode_pil,
+    hookimpl,
+    os_error_reason,
+    read_metadata,
+)
 
 __version__ = "1.0"
 
@@ -31,8 +38,6 @@ RAW_EXTENSIONS = frozenset(
     }
 )  # fmt: skip
 HEIF_EXTENSIONS = frozenset({".heic", ".heif", ".hif"})
-
-EXTRA_EXTENSIONS.update(RAW_EXTENSIONS | HEIF_EXTENSIONS)
 
 #: A preview smaller than this fraction of the requested side (e.g. a 160 px thumbnail) is not used.
 MIN_PREVIEW_FRACTION = 0.5
@@ -55,6 +60,12 @@ def have_rawpy() -> bool:
 
 def have_pillow_heif() -> bool:
     return importlib.util.find_spec("pillow_heif") is not None
+
+
+@hookimpl
+def register_image_extensions(register):
+    """Claimed even without the extra, so a RAW folder gets one clear error row per file."""
+    register(*sorted(RAW_EXTENSIONS | HEIF_EXTENSIONS))
 
 
 @hookimpl
@@ -101,9 +112,7 @@ def decode_raw(path: str | Path, max_side: int) -> tuple[Image.Image, PhotoInfo]
     except rawpy.LibRawError as exc:
         raise ImageError(f"cannot decode RAW file: {type(exc).__name__}: {exc}") from exc
     except OSError as exc:
-        from culler.images import _os_reason
-
-        raise ImageError(_os_reason(exc)) from exc
+        raise ImageError(os_error_reason(exc)) from exc
     if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return image, info
@@ -180,4 +189,5 @@ __all__ = [
     "have_pillow_heif",
     "have_rawpy",
     "load_image",
+    "register_image_extensions",
 ]

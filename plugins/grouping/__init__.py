@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from culler import hookimpl
+from culler.api import hookimpl
 
 __version__ = "1.0"
 
@@ -32,7 +32,7 @@ def scan_finished(db, summary):
     """Regroup the catalog once a scan that finished (or was cancelled) has committed its photos."""
     if summary.get("status") == "failed":
         return
-    from culler.cull import update_groups
+    from culler.api import update_groups
 
     counts = update_groups(db)
     summary["groups"] = counts["groups"]

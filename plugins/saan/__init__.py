@@ -12,9 +12,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from culler import hookimpl
-from culler.scorers import Scorer, ScoreResult
-from culler.weights import EnabledWhenInstalled, WeightSpec
+from culler.api import (
+    EnabledWhenInstalled,
+    Scorer,
+    ScoreResult,
+    TrainableModel,
+    WeightsError,
+    WeightSpec,
+    expected_sha256,
+    hookimpl,
+    load_state_dict,
+    place_conv_net,
+    resolve,
+)
 
 __version__ = "1.0"
 
@@ -56,8 +66,6 @@ class SaanScorer(Scorer):
         self.model = None
 
     def load(self, device: str = "cpu") -> None:
-        from culler.weights import expected_sha256, load_state_dict, resolve
-
         path = resolve(self.id, SAAN_WEIGHTS)  # WeightsMissing when absent: never random weights
         from culler_plugins.saan import convert
         from culler_plugins.saan.model import SAAN, normalize_norm
@@ -66,8 +74,6 @@ class SaanScorer(Scorer):
         norm = convert.norm_of(state)
         wanted = self.config.get("norm")
         if wanted and normalize_norm(wanted) != norm:
-            from culler.weights import WeightsError
-
             raise WeightsError(
                 f"saan: the configuration asks for norm={wanted} but the installed weights are the "
                 f"{'BatchNorm' if norm == 'bn' else 'GroupNorm'} variant; import matching weights"
@@ -75,8 +81,6 @@ class SaanScorer(Scorer):
         model = SAAN(norm)
         convert.check(state, model)
         model.load_state_dict(state, strict=True)
-        from culler.devices import place_conv_net
-
         self.model, self.memory_format = place_conv_net(model, device)
         self.device = device
         self.weights_sha256 = expected_sha256(self.id, SAAN_WEIGHTS)
@@ -131,3 +135,31 @@ def _reason(style: float, generic: float) -> str:
 @hookimpl
 def register_scorers(register) -> None:
     register(SaanScorer)
+
+
+def _build_saan(outputs: int, settings: dict[str, Any]) -> Any:
+    from culler_plugins.saan.model import build_saan
+
+    return build_saan(norm=settings.get("norm") or "bn")
+
+
+def _preprocess(image: Any) -> Any:
+    from culler_plugins.saan.model import preprocess
+
+    return preprocess(image)
+
+
+@hookimpl
+def register_trainable_models(register) -> None:
+    """The whole SAAN, trained on images with the scorer's own preprocessing (``--norm`` picks the
+    normalisation); the run's model.pt imports with ``culler models import saan``."""
+    register(
+        TrainableModel(
+            "saan",
+            "image",
+            _build_saan,
+            scorer="saan",
+            preprocess=_preprocess,
+            description="SAAN (ResNet-50 + VGG-19 style branch) on images, score 0–10",
+        )
+    )

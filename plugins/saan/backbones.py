@@ -17,7 +17,7 @@ import logging
 import re
 from pathlib import Path
 
-from culler.weights import WeightsError, WeightSpec, load_state_dict, scorer_dir, sha256_file
+from culler.api import WeightsError, WeightSpec, load_state_dict, scorer_dir, sha256_file
 
 log = logging.getLogger(__name__)
 

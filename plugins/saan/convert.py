@@ -36,7 +36,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from culler.weights import WeightsError, load_state_dict, state_mismatch
+from culler.api import WeightsError, load_state_dict, state_mismatch
 
 WEIGHT_NAME = "saan.safetensors"
 

@@ -27,6 +27,7 @@ from collections import OrderedDict
 import numpy as np
 import torch
 import torch.nn.functional as F
+from culler_plugins.saan.backbones import load_pretrained_backbones
 from PIL import Image
 from torch import nn
 
@@ -254,7 +255,5 @@ def build_saan(norm: str = "bn", pretrained: bool | None = None) -> SAAN:
     """
     model = SAAN(norm)
     if pretrained is not False:
-        from culler_plugins.saan.backbones import load_pretrained_backbones
-
         load_pretrained_backbones(model, required=bool(pretrained))
     return model

@@ -2,8 +2,7 @@
 
 import numpy as np
 
-import culler
-from culler.scorers import Scorer, ScoreResult
+from culler.api import Scorer, ScoreResult, hookimpl
 
 __version__ = "0.1.0"
 
@@ -30,6 +29,6 @@ class Colourfulness(Scorer):
         return results
 
 
-@culler.hookimpl
+@hookimpl
 def register_scorers(register):
     register(Colourfulness)

@@ -1,7 +1,7 @@
 """Tiny but real RAW (DNG) and HEIC files made from any image, for tests of RAW/HEIC loading.
 
-Camera RAW files are large and licence-encumbered, so culler's tests (and a format plugin author's) build
-their own: a DNG with a Bayer (RGGB) mosaic that LibRaw demosaics, optionally with an embedded JPEG preview
+Camera RAW files are large and licence-encumbered, so culler's tests (and a format plugin author's,
+through the ``raw_photo`` and ``heic_photo`` fixtures of :mod:`culler.testing`) build their own: a DNG with a Bayer (RGGB) mosaic that LibRaw demosaics, optionally with an embedded JPEG preview
 the way cameras store one. The TIFF structure is written by hand (about 60 lines) because the
 general-purpose TIFF writers need a JPEG codec package to store an already-encoded preview.
 """
@@ -101,42 +101,11 @@ def write_dng(
     """
     white, black = 4095, 64
     cfa = bayer_mosaic(image, white, black)
-    h, w = cfa.shape
     tiff = _TiffBuilder()
-    # XYZ (D65) -> linear sRGB: the "camera" records linear sRGB, so colours demosaic back faithfully.
-    xyz_to_srgb = (3.2406, -1.5372, -0.4986, -0.9689, 1.8758, 0.0415, 0.0557, -0.2040, 1.0570)
-    colour_matrix = [_rational(v) for v in xyz_to_srgb]
-    dng_tags: dict[int, tuple[str, object]] = {
-        271: ("A", make),
-        272: ("A", model),
-        274: ("H", orientation),
-        50706: ("B", (1, 4, 0, 0)),  # DNGVersion
-        50707: ("B", (1, 1, 0, 0)),  # DNGBackwardVersion
-        50708: ("A", f"{make} {model}"),  # UniqueCameraModel
-        50721: ("S", colour_matrix),  # ColorMatrix1 (XYZ -> camera)
-        50778: ("H", 21),  # CalibrationIlluminant1: D65
-        50728: ("R", [(1, 1)] * 3),  # AsShotNeutral
-    }
-    raw_offset = tiff.blob(cfa.astype("<u2").tobytes())
-    raw_tags: dict[int, tuple[str, object]] = {
-        254: ("L", 0),  # NewSubfileType: main image
-        256: ("L", w),
-        257: ("L", h),
-        258: ("H", 16),
-        259: ("H", 1),  # no compression
-        262: ("H", 32803),  # PhotometricInterpretation: CFA
-        273: ("L", raw_offset),
-        277: ("H", 1),
-        278: ("L", h),
-        279: ("L", cfa.nbytes),
-        284: ("H", 1),
-        33421: ("H", (2, 2)),  # CFARepeatPatternDim
-        33422: ("B", (0, 1, 1, 2)),  # CFAPattern: RGGB
-        50714: ("L", black),  # BlackLevel
-        50717: ("L", white),  # WhiteLevel
-    }
+    camera = _camera_tags(make, model, orientation)
+    raw_tags = _raw_tags(cfa, tiff.blob(cfa.astype("<u2").tobytes()), black, white)
     if preview_side is None:
-        first = tiff.ifd({**dng_tags, **raw_tags})
+        first = tiff.ifd({**camera, **raw_tags})
         return _write(path, tiff.finish(first))
     preview = image.convert("RGB").copy()
     preview.thumbnail((preview_side, preview_side), Image.Resampling.LANCZOS)
@@ -157,8 +126,49 @@ def write_dng(
         279: ("L", len(jpeg.getvalue())),
         330: ("L", raw_ifd),  # SubIFDs: the raw image
     }
-    first = tiff.ifd({**dng_tags, **preview_tags})
+    first = tiff.ifd({**camera, **preview_tags})
     return _write(path, tiff.finish(first))
+
+
+def _camera_tags(make: str, model: str, orientation: int) -> dict[int, tuple[str, object]]:
+    """IFD0's camera and DNG tags."""
+    # XYZ (D65) -> linear sRGB: the "camera" records linear sRGB, so colours demosaic back faithfully.
+    xyz_to_srgb = (3.2406, -1.5372, -0.4986, -0.9689, 1.8758, 0.0415, 0.0557, -0.2040, 1.0570)
+    return {
+        271: ("A", make),
+        272: ("A", model),
+        274: ("H", orientation),
+        50706: ("B", (1, 4, 0, 0)),  # DNGVersion
+        50707: ("B", (1, 1, 0, 0)),  # DNGBackwardVersion
+        50708: ("A", f"{make} {model}"),  # UniqueCameraModel
+        50721: ("S", [_rational(v) for v in xyz_to_srgb]),  # ColorMatrix1 (XYZ -> camera)
+        50778: ("H", 21),  # CalibrationIlluminant1: D65
+        50728: ("R", [(1, 1)] * 3),  # AsShotNeutral
+    }
+
+
+def _raw_tags(
+    cfa: np.ndarray, offset: int, black: int, white: int
+) -> dict[int, tuple[str, object]]:
+    """The raw image's IFD: an uncompressed 16-bit RGGB mosaic stored at ``offset``."""
+    h, w = cfa.shape
+    return {
+        254: ("L", 0),  # NewSubfileType: main image
+        256: ("L", w),
+        257: ("L", h),
+        258: ("H", 16),
+        259: ("H", 1),  # no compression
+        262: ("H", 32803),  # PhotometricInterpretation: CFA
+        273: ("L", offset),
+        277: ("H", 1),
+        278: ("L", h),
+        279: ("L", cfa.nbytes),
+        284: ("H", 1),
+        33421: ("H", (2, 2)),  # CFARepeatPatternDim
+        33422: ("B", (0, 1, 1, 2)),  # CFAPattern: RGGB
+        50714: ("L", black),  # BlackLevel
+        50717: ("L", white),  # WhiteLevel
+    }
 
 
 def write_heic(path: str | Path, image: Image.Image, quality: int = 80) -> Path:

@@ -1,5 +1,8 @@
 """The plugin manager: entry-point loading, the CULLER_LOAD_PLUGINS allow-list, fault isolation.
 
+Named apart from ``culler_plugins`` (the first-party plugins themselves). It imports nothing else from
+core: modules that answer hooks themselves (:mod:`culler.images`' PIL loader) register with :data:`pm`.
+
 First-party plugins are ordinary entry points in the ``culler`` group, so they load the same way a
 third-party one does. A plugin that raises at import is recorded in :data:`FAILED` and skipped; a
 plugin whose hook raises is reported by name through :func:`call_safely` and the others keep working.
@@ -10,7 +13,6 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
-import sys
 import traceback
 from typing import Any
 
@@ -42,15 +44,11 @@ def allowed_plugins() -> set[str] | None:
 
 
 def load_plugins() -> pluggy.PluginManager:
-    """Load culler's own PIL image loader and every allowed entry-point plugin, once per process."""
+    """Load every allowed entry-point plugin, once per process."""
     global _loaded
     if _loaded:
         return pm
     _loaded = True
-    from culler import images
-
-    if not pm.is_registered(images.PILLoader):
-        pm.register(images.PILLoader, name="culler.images")
     allow = allowed_plugins()
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if allow is not None and ep.name not in allow:
@@ -81,6 +79,7 @@ def register_plugin(module_or_obj: Any, name: str) -> None:
 
 
 def unregister_plugin(name: str) -> None:
+    """Undo :func:`register_plugin` (tests)."""
     plugin = pm.get_plugin(name)
     if plugin is not None:
         pm.unregister(plugin)
@@ -108,42 +107,6 @@ def call_safely(hook_name: str, **kwargs: Any) -> list[Any]:
                 "".join(traceback.format_exception(exc)) if log.isEnabledFor(logging.DEBUG) else "",
             )
     return results
-
-
-def plugin_info() -> list[dict[str, Any]]:
-    """What ``culler plugins`` prints: one dict per plugin with its name, version, hooks and scorers."""
-    from culler.scorers import get_scorer_classes
-
-    load_plugins()
-    scorers_by_plugin: dict[str, list[str]] = {}
-    for cls in get_scorer_classes().values():
-        scorers_by_plugin.setdefault(cls.plugin_name or "", []).append(cls.id)
-    info = []
-    for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
-        if name == "culler.images":
-            continue
-        hooks = sorted(
-            hc.name for hc in pm.get_hookcallers(plugin) or [] if not hc.name.startswith("_")
-        )
-        info.append(
-            {
-                "name": name,
-                "version": VERSIONS.get(name) or _module_version(plugin),
-                "hooks": hooks,
-                "scorers": sorted(scorers_by_plugin.get(name, [])),
-            }
-        )
-    for name, error in sorted(FAILED.items()):
-        if pm.get_plugin(name) is None:
-            info.append({"name": name, "version": None, "hooks": [], "scorers": [], "error": error})
-    return info
-
-
-def _module_version(plugin: Any) -> str | None:
-    version = getattr(plugin, "__version__", None)
-    if version is None and hasattr(plugin, "__module__"):
-        version = getattr(sys.modules.get(plugin.__module__), "__version__", None)
-    return version
 
 
 def hook_names() -> list[str]:
