@@ -17,13 +17,13 @@ import numpy as np
 
 from culler import plugins
 from culler.catalog import Catalog, now
-from culler.decode import Decoded
+from culler.scan.decode import Decoded
 from culler.scorers import EmbeddingScorer, ScoreResult
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from culler.scan import ActiveScorer, WorkItem
+    from culler.scan.pipeline import ActiveScorer, WorkItem
 
 FLUSH_EVERY = 32
 FLUSH_SECONDS = 2.0

@@ -22,10 +22,10 @@ from typing import Any
 
 from culler import plugins
 from culler.catalog import Catalog, now
-from culler.decode import Decoded, DecodeJob, decode_one, hash_file, init_worker
-from culler.discover import Found, under_roots, walk_photos
+from culler.scan.decode import Decoded, DecodeJob, decode_one, hash_file, init_worker
+from culler.scan.discover import Found, under_roots, walk_photos
+from culler.scan.writer import CatalogWriteError, ScoreWriter
 from culler.scorers import EmbeddingScorer, Scorer, get_scorer_classes
-from culler.store import CatalogWriteError, ScoreWriter
 from culler.weights import WeightsMissing
 
 Echo = Callable[[str], None]
