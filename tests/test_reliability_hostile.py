@@ -269,13 +269,13 @@ def test_full_disk_message_reaches_the_command_line(tmp_path, monkeypatch):
 
     from click.testing import CliRunner
 
+    from culler.catalog import Catalog
     from culler.cli import cli
-    from culler.scan.writer import ScoreWriter
 
-    def full(self, final):
+    def full(self, *args, **kwargs):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(ScoreWriter, "_flush", full)
+    monkeypatch.setattr(Catalog, "upsert_photo", full)
     folder = tmp_path / "shoot"
     folder.mkdir()
     sample_image("coffee").save(folder / "coffee.jpg")

@@ -86,6 +86,14 @@ def hash_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def hash_if_readable(path: str | Path) -> str | None:
+    """The content hash, or None when the file cannot be read (it will get its error row later)."""
+    try:
+        return hash_file(path)
+    except OSError:
+        return None
+
+
 def decode_one(job: DecodeJob) -> Decoded:
     """Never raises for a bad file: every failure comes back as ``Decoded.error``."""
     result = Decoded(path=job.path)
