@@ -115,13 +115,15 @@ def _discover(
 def _add_up(
     summary: ScanSummary, plan: ScanPlan, writer: ScanWriter, from_cache: int, seconds: float
 ) -> None:
-    summary.new, summary.changed, summary.moved = plan.new, plan.changed, len(plan.moves)
-    summary.skipped, summary.missing = plan.skipped, len(plan.missing)
-    summary.scored, summary.errors, summary.decoded = (
-        len(writer.scored_photos),
-        writer.errors,
-        writer.decoded,
-    )
+    """Fill in what the plan decided and what the writer stored."""
+    summary.new = plan.new
+    summary.changed = plan.changed
+    summary.moved = len(plan.moves)
+    summary.skipped = plan.skipped
+    summary.missing = len(plan.missing)
+    summary.scored = len(writer.scored_photos)
+    summary.errors = writer.errors
+    summary.decoded = writer.decoded
     summary.scorer_errors = writer.scorer_errors
     summary.from_cache = from_cache
     summary.seconds = round(seconds, 3)

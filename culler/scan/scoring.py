@@ -27,7 +27,7 @@ Checked = ScoreResult | str
 
 
 class ScorerTimeout(Exception):
-    pass
+    """A model batch ran past ``--batch-timeout``; its message is stored for each photo."""
 
 
 # -- loading -------------------------------------------------------------------------------------
@@ -193,10 +193,8 @@ class ModelScoring:
             self._executor.shutdown(wait=False)
 
     def _run(self, queue: _Queue) -> BatchResults:
-        entries, queue.entries = (
-            queue.entries[: queue.batch_size],
-            queue.entries[queue.batch_size :],
-        )
+        entries = queue.entries[: queue.batch_size]
+        del queue.entries[: queue.batch_size]
         batch = BatchResults([pid for pid, _ in entries])
         images = [image for _, image in entries]
         lead = queue.lead
