@@ -64,53 +64,57 @@ def plan_scan(
     it is called only for new files whose size matches a vanished one.
     """
     plan = ScanPlan()
-    new: list[WorkItem] = []
+    new: list[Found] = []
     for f in found:
-        root = root_of(f.path, roots)
         if f.error:
-            plan.unreadable.append((f, root))
-            continue
-        item = WorkItem(f.path, root, f.size, f.mtime_ns, None, list(scorers), "new")
-        if f.path not in known:
-            new.append(item)
+            plan.unreadable.append((f, root_of(f.path, roots)))
+        elif f.path in known:
+            _compare(f, known[f.path], roots, scorers, rescore, plan)
         else:
-            _compare(item, known[f.path], rescore, plan)
+            new.append(f)
     seen = {f.path for f in found}
     gone = [
-        (path, state)
+        state
         for path, state in known.items()
         if path not in seen
         and state.status != "missing"
         and under_roots(path, roots)
         and not (unlisted and under_roots(path, unlisted))
     ]
-    moved = _match_moves(new, gone, content_hash, rescore, plan)
-    plan.missing = [state.id for _, state in gone if state.id not in moved]
+    moved = _match_moves(new, gone, roots, scorers, content_hash, rescore, plan)
+    plan.missing = [state.id for state in gone if state.id not in moved]
     return plan
 
 
-def _compare(item: WorkItem, state: PhotoState, rescore: bool, plan: ScanPlan) -> None:
+def _compare(
+    f: Found,
+    state: PhotoState,
+    roots: list[Path],
+    scorers: list[ActiveScorer],
+    rescore: bool,
+    plan: ScanPlan,
+) -> None:
     """A file the catalog knows: skip it, score what it lacks, or redo it if its bytes changed."""
-    item.photo_id = state.id
-    same_file = state.size == item.size and state.mtime_ns == item.mtime_ns
+    same_file = state.size == f.size and state.mtime_ns == f.mtime_ns
     if state.status == "ok" and same_file:
-        item.needs = _needs(item.needs, state.id, rescore)
-        if item.needs:
-            item.change = "unscored"
-            plan.items.append(item)
+        needs = _needs(scorers, state.id, rescore)
+        if needs:
+            plan.items.append(_item(f, roots, state.id, needs, "unscored"))
         else:
-            plan.skipped += 1
+            plan.skipped += 1  # the common case of a rescan: nothing is computed for it
         return
     # An error row for the same bytes is retried (a plugin may read it now); anything else changed.
-    item.change = "retry" if state.status == "error" and same_file else "changed"
-    if item.change == "changed" and state.status == "ok":
+    change = "retry" if state.status == "error" and same_file else "changed"
+    if change == "changed" and state.status == "ok":
         plan.forget.append(state.id)
-    plan.items.append(item)
+    plan.items.append(_item(f, roots, state.id, list(scorers), change))
 
 
 def _match_moves(
-    new: list[WorkItem],
-    gone: list[tuple[str, PhotoState]],
+    new: list[Found],
+    gone: list[PhotoState],
+    roots: list[Path],
+    scorers: list[ActiveScorer],
     content_hash: Callable[[str], str | None],
     rescore: bool,
     plan: ScanPlan,
@@ -121,27 +125,32 @@ def _match_moves(
     Returns the ids of the rows that moved.
     """
     by_size: dict[int | None, list[PhotoState]] = {}
-    for _, state in gone:
+    for state in gone:
         by_size.setdefault(state.size, []).append(state)
     moved: set[int] = set()
-    for item in new:
-        candidates = by_size.get(item.size, [])
-        digest = content_hash(item.path) if candidates else None
+    for f in new:
+        candidates = by_size.get(f.size, [])
+        digest = content_hash(f.path) if candidates else None
         match = next(
             (s for s in candidates if digest and s.content_hash == digest and s.id not in moved),
             None,
         )
         if match is None:
             plan.new += 1
-            plan.items.append(item)
+            plan.items.append(_item(f, roots, None, list(scorers), "new"))
             continue
         moved.add(match.id)
+        item = _item(f, roots, match.id, _needs(scorers, match.id, rescore), "unscored")
         plan.moves.append(Move(match.id, item.path, item.root, item.mtime_ns))
-        item.photo_id, item.change = match.id, "unscored"
-        item.needs = _needs(item.needs, match.id, rescore)
         if item.needs:
             plan.items.append(item)
     return moved
+
+
+def _item(
+    f: Found, roots: list[Path], photo_id: int | None, needs: list[ActiveScorer], change: str
+) -> WorkItem:
+    return WorkItem(f.path, root_of(f.path, roots), f.size, f.mtime_ns, photo_id, needs, change)
 
 
 def _needs(scorers: list[ActiveScorer], photo_id: int, rescore: bool) -> list[ActiveScorer]:
