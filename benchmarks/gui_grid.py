@@ -34,7 +34,7 @@ def build_shoot(folder: Path, count: int) -> Path:
     from PIL import Image
 
     from culler.catalog import now, open_catalog
-    from culler.decode import THUMB_SIDE, hash_bytes, thumb_path
+    from culler.scan.decode import THUMB_SIDE, hash_bytes, thumb_path
     from culler.testing import available_samples
 
     folder.mkdir(parents=True, exist_ok=True)

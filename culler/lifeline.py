@@ -21,9 +21,16 @@ PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 1.0
 
 
-def die_with_parent() -> None:
-    """Make this process end when the process that started it ends, however that one ended."""
-    parent = os.getppid()
+def die_with_parent(parent: int | None = None) -> None:
+    """Make this process end when the process that started it ends, however that one ended.
+
+    ``parent`` is the parent's pid as the parent saw it (pass ``os.getpid()`` from there): a worker
+    whose parent died while the worker was still starting up has already been re-parented, and
+    exits at once instead of watching its new parent.
+    """
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)
+    parent = os.getppid() if parent is None else parent
     if sys.platform.startswith("linux") and _linux_parent_death_signal():
         if os.getppid() != parent:  # the parent died before the signal was armed
             os._exit(1)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from culler.catalog import Catalog
-from culler.discover import under_roots
+from culler.scan.discover import under_roots
 from culler.xmp import SidecarData, XmpError, read_sidecar, sidecar_path, write_sidecar
 
 

@@ -146,8 +146,8 @@ def test_hook_register_gui_panels(register_test_plugin):
 
 
 def test_hook_register_image_extensions(tmp_path, register_test_plugin):
-    from culler.discover import walk_photos
     from culler.images import supported_extensions
+    from culler.scan.discover import walk_photos
 
     class P:
         @staticmethod

@@ -19,7 +19,7 @@ def pid():
 
 if __name__ == "__main__":
     pool = cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=die_with_parent)
+                                  initializer=die_with_parent, initargs=(os.getpid(),))
     pids = {f.result() for f in [pool.submit(pid) for _ in range(8)]}
     print(" ".join(map(str, sorted(pids))), flush=True)
     time.sleep(60)
@@ -73,3 +73,61 @@ def test_watchdog_exits_when_the_parent_changes(monkeypatch):
     monkeypatch.setattr(lifeline, "POLL_SECONDS", 0.0)
     lifeline._watch(100)
     assert exits == [1]
+
+
+def children_of(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (from /proc)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        kids = [p for p, pp in parents.items() if pp == parent]
+        found += kids
+        frontier += kids
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process tree from /proc")
+def test_a_scan_killed_with_sigkill_leaves_no_process_behind(tmp_path):
+    from culler.testing import sample_image
+
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    photo = sample_image("astronaut").resize((2048, 2048))
+    for i in range(40):
+        photo.rotate(i).save(folder / f"IMG_{i:04d}.jpg", quality=90)
+    scan = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "culler",
+            "scan",
+            str(folder),
+            "--workers",
+            "2",
+            "--scorer",
+            "technical",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(children_of(scan.pid)) < 2 and scan.poll() is None:
+            assert time.monotonic() < deadline, "the scan never started its decode workers"
+            time.sleep(0.05)
+        spawned = children_of(scan.pid)
+        assert scan.poll() is None, "the scan finished before it could be killed; give it more work"
+        scan.send_signal(signal.SIGKILL)
+        scan.wait(10)
+        assert wait_until_gone(spawned) == []  # workers and the resource tracker alike
+    finally:
+        if scan.poll() is None:
+            scan.kill()

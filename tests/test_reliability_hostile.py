@@ -13,7 +13,7 @@ import pytest
 
 from culler.catalog import open_catalog
 from culler.scan import ScanOptions, scan_folders
-from culler.store import CatalogWriteError
+from culler.scan.writer import CatalogWriteError
 from culler.testing import sample_image
 
 
@@ -167,7 +167,7 @@ def test_unreadable_folder_is_reported_and_its_photos_keep_their_rows(photo_dir,
     scored_before = photo_rows(photo_dir / "culler.db")
     assert first["errors"] == 0
 
-    import culler.discover
+    import culler.scan.discover
 
     real_scandir = os.scandir
 
@@ -176,7 +176,7 @@ def test_unreadable_folder_is_reported_and_its_photos_keep_their_rows(photo_dir,
             raise PermissionError(13, "Permission denied", os.fspath(path))
         return real_scandir(path)
 
-    monkeypatch.setattr(culler.discover.os, "scandir", denying_scandir)
+    monkeypatch.setattr(culler.scan.discover.os, "scandir", denying_scandir)
     messages = []
     summary = scan(photo_dir, messages=messages)
     assert summary["folder_errors"] == [
@@ -269,13 +269,13 @@ def test_full_disk_message_reaches_the_command_line(tmp_path, monkeypatch):
 
     from click.testing import CliRunner
 
+    from culler.catalog import Catalog
     from culler.cli import cli
-    from culler.store import ScoreWriter
 
-    def full(self, final):
+    def full(self, *args, **kwargs):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(ScoreWriter, "_flush", full)
+    monkeypatch.setattr(Catalog, "upsert_photo", full)
     folder = tmp_path / "shoot"
     folder.mkdir()
     sample_image("coffee").save(folder / "coffee.jpg")

@@ -185,3 +185,150 @@ def test_scan_without_learned_weights_does_not_import_torch(photo_dir, tmp_path)
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+# -- the stages on their own ---------------------------------------------------------------------
+SUMMARY_KEYS = [
+    "files_seen",
+    "new",
+    "changed",
+    "moved",
+    "skipped",
+    "missing",
+    "scored",
+    "errors",
+    "decoded",
+    "folder_errors",
+    "bad_names",
+    "seconds",
+    "images_per_second",
+    "scorers",
+    "skipped_scorers",
+    "scorer_errors",
+    "status",
+    "db",
+]
+
+
+def test_summary_keeps_the_keys_scan_json_has_always_printed(photo_dir):
+    from culler.scan import ScanSummary
+
+    assert list(ScanSummary().to_json()) == SUMMARY_KEYS
+    assert list(ScanSummary(from_cache=3).to_json()) == (
+        SUMMARY_KEYS[:11] + ["from_cache"] + SUMMARY_KEYS[11:]
+    )
+    summary = scan(photo_dir)
+    # scan_finished plugins (burst grouping) may append their own keys after these
+    assert list(summary)[: len(SUMMARY_KEYS)] == SUMMARY_KEYS
+
+
+def test_each_scan_stage_imports_only_the_stages_before_it():
+    import ast
+    from pathlib import Path
+
+    import culler.scan
+
+    order = ["work", "discover", "plan", "decode", "decode_pool", "scoring", "writer", "pipeline"]
+    folder = Path(culler.scan.__file__).parent
+    assert sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__") == sorted(order)
+    for position, stage in enumerate(order):
+        tree = ast.parse((folder / f"{stage}.py").read_text(encoding="utf-8"))
+        imported = {
+            node.module.split(".")[2]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("culler.scan.")
+        }
+        later = imported - set(order[:position])
+        assert not later, f"culler.scan.{stage} imports later stages {sorted(later)}"
+
+
+class _Scorer:
+    def __init__(self, scorer_id):
+        self.id = scorer_id
+
+
+def _plan(known, found, done=(), **kw):
+    from pathlib import Path
+
+    from culler.catalog.scanning import PhotoState
+    from culler.scan.plan import plan_scan
+    from culler.scan.work import ActiveScorer
+
+    scorers = [ActiveScorer(_Scorer("a"), 1, set(done)), ActiveScorer(_Scorer("b"), 2, set(done))]
+    hashed = []
+
+    def content_hash(path):
+        hashed.append(path)
+        return HASHES.get(path)
+
+    known = {path: PhotoState(*row) for path, row in known.items()}
+    plan = plan_scan(
+        known,
+        found,
+        [Path("/shoot")],
+        scorers,
+        rescore=kw.get("rescore", False),
+        unlisted=kw.get("unlisted", []),
+        content_hash=content_hash,
+    )
+    return plan, hashed
+
+
+HASHES = {"/shoot/new/moved.jpg": "h-moved", "/shoot/fresh.jpg": "h-fresh"}
+
+
+def test_plan_skips_unchanged_scores_what_is_missing_and_redoes_changed_files():
+    from culler.scan.work import Found
+
+    known = {  # path: (id, size, mtime_ns, status, content_hash)
+        "/shoot/same.jpg": (1, 100, 5, "ok", "h1"),
+        "/shoot/unscored.jpg": (2, 100, 5, "ok", "h2"),
+        "/shoot/edited.jpg": (3, 100, 5, "ok", "h3"),
+        "/shoot/broken.jpg": (4, 100, 5, "error", None),
+    }
+    found = [
+        Found("/shoot/same.jpg", 100, 5),
+        Found("/shoot/unscored.jpg", 100, 5),
+        Found("/shoot/edited.jpg", 120, 6),
+        Found("/shoot/broken.jpg", 100, 5),
+        Found("/shoot/gone-wrong.jpg", error="permission denied"),
+    ]
+    plan, hashed = _plan(known, found, done={1, 3})
+    by_path = {i.path: i for i in plan.items}
+    assert plan.skipped == 1 and "/shoot/same.jpg" not in by_path
+    assert by_path["/shoot/unscored.jpg"].change == "unscored"
+    assert by_path["/shoot/edited.jpg"].change == "changed" and plan.changed == 1
+    assert plan.forget == [3]  # an error row has no content to forget
+    assert by_path["/shoot/broken.jpg"].change == "retry"
+    assert [(f.path, root) for f, root in plan.unreadable] == [("/shoot/gone-wrong.jpg", "/shoot")]
+    assert all(i.root == "/shoot" for i in plan.items)
+    assert hashed == []  # nothing vanished: no file is read just to plan
+    assert plan.moves == [] and plan.missing == [] and plan.new == 0
+
+
+def test_plan_follows_a_move_by_content_and_marks_the_rest_missing():
+    from pathlib import Path
+
+    from culler.scan.work import Found
+
+    known = {
+        "/shoot/old/moved.jpg": (7, 300, 1, "ok", "h-moved"),
+        "/shoot/old/deleted.jpg": (8, 400, 1, "ok", "h-deleted"),
+        "/shoot/locked/kept.jpg": (9, 500, 1, "ok", "h-kept"),
+        "/elsewhere/other.jpg": (10, 300, 1, "ok", "h-other"),
+    }
+    found = [Found("/shoot/new/moved.jpg", 300, 2), Found("/shoot/fresh.jpg", 999, 2)]
+    plan, hashed = _plan(known, found, done={7}, unlisted=[Path("/shoot/locked")])
+    assert [(m.photo_id, m.path, m.root) for m in plan.moves] == [
+        (7, "/shoot/new/moved.jpg", "/shoot")
+    ]
+    assert hashed == ["/shoot/new/moved.jpg"]  # only a size match is worth reading
+    # not missing: the folder could not be listed; outside the roots: not this scan's business
+    assert plan.missing == [8]
+    assert plan.new == 1 and [i.path for i in plan.items] == ["/shoot/fresh.jpg"]
+    # already scored by both scorers before the move: nothing to do for the moved file
+    again, _ = _plan(known, found, done=(), unlisted=[Path("/shoot/locked")])
+    moved = next(i for i in again.items if i.path == "/shoot/new/moved.jpg")
+    assert moved.photo_id == 7 and moved.change == "unscored" and len(moved.needs) == 2

@@ -6,7 +6,7 @@ import pytest
 from culler_plugins.technical import TechnicalScorer
 from PIL import Image
 
-from culler.decode import DecodeJob, decode_one, init_worker
+from culler.scan.decode import DecodeJob, decode_one, init_worker
 from culler.testing import available_samples, blurred, noisy, overexposed
 
 SAMPLES = available_samples()[:4]

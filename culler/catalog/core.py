@@ -21,6 +21,7 @@ import sqlite_utils
 from culler.catalog.migrations import Migrations, migrations
 from culler.catalog.photos import PhotosMixin
 from culler.catalog.ratings import RatingsMixin
+from culler.catalog.scanning import ScanStore
 from culler.catalog.timestamps import now
 from culler.catalog.training import TrainingMixin
 
@@ -32,6 +33,7 @@ class Catalog(
     PhotosMixin,
     RatingsMixin,
     TrainingMixin,
+    ScanStore,
 ):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 

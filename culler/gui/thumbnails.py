@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
-from culler.decode import THUMB_SIDE, hash_file, thumb_path
+from culler.scan.decode import THUMB_SIDE, hash_file, thumb_path
 
 #: Pending requests kept; older ones (scrolled past) are dropped and re-requested if painted again.
 MAX_PENDING = 256

@@ -105,8 +105,8 @@ def test_thumbnails_are_decoded_off_the_ui_thread(qtbot, scanned, monkeypatch, t
 
 
 def test_uncached_photos_are_decoded_and_written_to_the_cache(qtbot, photo_dir, tmp_path):
-    from culler.decode import hash_file, thumb_path
     from culler.gui import thumbnails
+    from culler.scan.decode import hash_file, thumb_path
 
     path = next(photo_dir.glob("*.jpg"))
     thumb_dir = tmp_path / "culler-thumbs"

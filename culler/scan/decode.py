@@ -1,7 +1,8 @@
 """The decode worker: read a file once, hash it, decode it at reduced size, run in-worker scorers.
 
-Runs in a process pool (or in-process with ``--workers 0``). Only small things travel back to the scan:
-metadata, the hash, a dHash, in-worker scores and an image already shrunk for the model scorers.
+Runs in the processes of :mod:`culler.scan.decode_pool` (or in-process with ``--workers 0``). Only
+small things travel back to the scan: metadata, the hash, a dHash, in-worker scores and an image
+already shrunk for the model scorers. Every worker process imports this module, so it stays light.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PIL import Image
 from culler.images import ImageError, PhotoInfo, dhash, open_photo
 from culler.scorers import Scorer, ScoreResult
 
+#: Side of the cached thumbnails; files are decoded at least this large so the thumbnail is sharp.
 THUMB_SIDE = 384
 
 
@@ -84,6 +86,14 @@ def hash_file(path: str | Path) -> str:
         while block := fh.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def hash_if_readable(path: str | Path) -> str | None:
+    """The content hash, or None when the file cannot be read (it will get its error row later)."""
+    try:
+        return hash_file(path)
+    except OSError:
+        return None
 
 
 def decode_one(job: DecodeJob) -> Decoded:

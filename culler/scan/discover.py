@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from culler.images import supported_extensions
+from culler.scan.work import Echo, Found
 
 SKIP_DIRS = {"culler-thumbs", "__MACOSX", "@eaDir", "$RECYCLE.BIN", "System Volume Information"}
-
-
-@dataclass
-class Found:
-    """A candidate photo: its absolute path and size/mtime, or why it could not even be stat'ed."""
-
-    path: str
-    size: int | None = None
-    mtime_ns: int | None = None
-    error: str | None = None
-
-
-def _display(path: str) -> str:
-    return path
 
 
 def walk_photos(
@@ -87,9 +73,35 @@ def walk_photos(
         stack.extend(reversed(subdirs))
 
 
+def storable(found: list[Found], echo: Echo) -> tuple[list[Found], int]:
+    """Drop files whose names SQLite cannot store (bytes that are not UTF-8), saying which.
+
+    Returns the files kept and how many were dropped.
+    """
+    kept, bad = [], 0
+    for f in found:
+        try:
+            f.path.encode("utf-8")
+        except UnicodeEncodeError:
+            bad += 1
+            shown = f.path.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            echo(f"skipped {shown}: its name is not valid UTF-8; rename it to scan it")
+            continue
+        kept.append(f)
+    return kept, bad
+
+
 def under_roots(path: str, roots: list[Path]) -> bool:
     for root in roots:
         root_s = os.path.abspath(root)
         if path == root_s or path.startswith(root_s.rstrip(os.sep) + os.sep):
             return True
     return False
+
+
+def root_of(path: str, roots: list[Path]) -> str:
+    """The scanned root ``path`` lies under (the first, when roots nest)."""
+    for root in roots:
+        if under_roots(path, [root]):
+            return str(root)
+    return str(roots[0]) if roots else ""

@@ -1,0 +1,171 @@
+"""What ``culler scan`` reads and writes: photo rows, scores, tags, embeddings, moves and scan runs.
+
+The row-level methods join the caller's ``transaction()`` instead of committing on their own: the scan
+commits a batch of photos and their scores at once, so a killed scan loses at most one batch and a
+batch never half-lands. Only the scan_runs methods commit by themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from culler.catalog.timestamps import now
+
+if TYPE_CHECKING:
+    from culler.scorers import ScoreResult
+
+#: Tables that describe a file's content, dropped when its bytes change.
+_CONTENT_TABLES = ("scores", "tags", "embeddings", "score_errors")
+
+
+class PhotoState(NamedTuple):
+    """What the scan planner needs to know about a catalogued file to tell whether it changed."""
+
+    id: int
+    size: int | None
+    mtime_ns: int | None
+    status: str
+    content_hash: str | None
+
+
+def _now() -> str:
+    return now()
+
+
+class ScanStore:
+    """The scan's side of :class:`culler.catalog.Catalog` (a mixin of it)."""
+
+    conn: sqlite3.Connection  # and transaction(), both from Catalog
+
+    # -- scan runs (each commits) ----------------------------------------------------------------
+    def start_scan_run(self, roots: Iterable[str | Path]) -> int:
+        with self.transaction() as conn:
+            return conn.execute(
+                "INSERT INTO scan_runs (root, started) VALUES (?, ?)",
+                [os.pathsep.join(map(str, roots)), _now()],
+            ).lastrowid
+
+    def finish_scan_run(
+        self, run_id: int, *, files_seen: int, files_scored: int, errors: int, status: str
+    ) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE scan_runs SET finished = ?, files_seen = ?, files_scored = ?, errors = ?,"
+                " status = ? WHERE id = ?",
+                [_now(), files_seen, files_scored, errors, status, run_id],
+            )
+
+    # -- reading ---------------------------------------------------------------------------------
+    def photo_states(self) -> dict[str, PhotoState]:
+        """Every catalogued file by path, as the scan planner compares it with the disk."""
+        rows = self.conn.execute(
+            "SELECT path, id, size, mtime_ns, status, content_hash FROM photos"
+        )
+        return {row[0]: PhotoState(*row[1:]) for row in rows}
+
+    # -- photo rows (inside the caller's transaction) --------------------------------------------
+    def upsert_photo(
+        self, path: str, root: str, size: int | None, mtime_ns: int | None, **columns: Any
+    ) -> int:
+        """Insert or update the row of ``path`` with these photos columns; return its id."""
+        fields = {"root": root, "size": size, "mtime_ns": mtime_ns, **columns, "last_seen": _now()}
+        names = ", ".join(fields)
+        marks = ", ".join("?" * len(fields))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in fields)
+        row = self.conn.execute(
+            f"INSERT INTO photos (path, first_seen, {names}) VALUES (?, ?, {marks})"
+            f" ON CONFLICT(path) DO UPDATE SET {updates} RETURNING id",
+            [path, _now(), *fields.values()],
+        ).fetchone()
+        return row[0]
+
+    def record_move(self, photo_id: int, path: str, root: str, mtime_ns: int | None) -> None:
+        """The file of ``photo_id`` is now at ``path``: its scores, tags and ratings go with it."""
+        self.conn.execute(
+            "UPDATE photos SET path = ?, root = ?, mtime_ns = ?, status = 'ok', error = NULL,"
+            " last_seen = ? WHERE id = ?",
+            [path, root, mtime_ns, _now(), photo_id],
+        )
+
+    def mark_missing(self, photo_ids: Iterable[int]) -> None:
+        """Gone from disk: the rows stay (with their ratings) in case the files come back."""
+        self.conn.executemany(
+            "UPDATE photos SET status = 'missing' WHERE id = ?", [(i,) for i in photo_ids]
+        )
+
+    def forget_content(self, photo_ids: Iterable[int]) -> None:
+        """The files' bytes changed: their scores, tags and embeddings describe another image."""
+        ids = [(i,) for i in photo_ids]
+        for table in _CONTENT_TABLES:
+            self.conn.executemany(f"DELETE FROM {table} WHERE photo_id = ?", ids)
+
+    # -- scores (inside the caller's transaction) ------------------------------------------------
+    def store_score(
+        self, photo_id: int, scorer_pk: int, result: ScoreResult, embedding_model: str
+    ) -> None:
+        """Replace the photo's score, tags (and the embedding it came with) from this scorer row.
+
+        A stored score clears the scorer's earlier error for the photo. ``embedding_model`` names the
+        embedding a result carries (the scorer's id).
+        """
+        self.conn.execute(
+            "INSERT OR REPLACE INTO scores"
+            " (photo_id, scorer_pk, score, distribution, extra, reasons, created)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                photo_id,
+                scorer_pk,
+                None if result.score is None else float(result.score),
+                None
+                if result.distribution is None
+                else json.dumps([float(p) for p in result.distribution]),
+                json.dumps(result.extra, default=_json_default) if result.extra else None,
+                json.dumps(list(result.reasons)) if result.reasons else None,
+                _now(),
+            ],
+        )
+        self.conn.execute(
+            "DELETE FROM tags WHERE photo_id = ? AND scorer_pk = ?", [photo_id, scorer_pk]
+        )
+        if result.tags:
+            self.conn.executemany(
+                "INSERT INTO tags (photo_id, scorer_pk, tag, probability) VALUES (?, ?, ?, ?)",
+                [(photo_id, scorer_pk, tag, float(p)) for tag, p in result.tags.items()],
+            )
+        if result.embedding is not None:
+            self.store_embedding(photo_id, embedding_model, result.embedding)
+        self.conn.execute(
+            "DELETE FROM score_errors WHERE photo_id = ? AND scorer_pk = ?", [photo_id, scorer_pk]
+        )
+
+    def store_score_error(self, photo_id: int, scorer_pk: int, message: str) -> None:
+        """Why this scorer row has no score for the photo (kept short: it is shown in lists)."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO score_errors (photo_id, scorer_pk, error, at) VALUES (?, ?, ?, ?)",
+            [photo_id, scorer_pk, message[:500], _now()],
+        )
+
+    def store_embedding(self, photo_id: int, model: str, vector: Any) -> None:
+        """Cache a float32 embedding so later scans score the photo without decoding it."""
+        vec = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).ravel())
+        self.conn.execute(
+            "INSERT OR REPLACE INTO embeddings (photo_id, model, dim, vector, created)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [photo_id, model, int(vec.shape[0]), vec.tobytes(), _now()],
+        )
+
+
+def _json_default(value: Any) -> Any:
+    """Plugins put numpy numbers and arrays in ``extra``; store them as plain JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)

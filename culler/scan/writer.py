@@ -1,0 +1,158 @@
+"""Writing scan results to the catalog: the plan, photo rows, scores, errors and embeddings.
+
+Each call is one short transaction through :class:`culler.catalog.scanning.ScanStore`, so the GUI and
+other processes can use the catalog during a scan, and a killed scan keeps everything committed. A
+catalog that stops accepting writes (disk full, read-only) ends the scan with a message that says what
+to do; nothing is written after that.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from culler.catalog import Catalog
+from culler.scan.decode import Decoded
+from culler.scan.plan import ScanPlan
+from culler.scan.scoring import BatchResults, Checked
+from culler.scan.work import ActiveScorer, WorkItem
+
+#: {scorer id: photo ids} whose scores a call stored, for the ``photos_scored`` hook.
+Written = dict[str, list[int]]
+
+
+class CatalogWriteError(RuntimeError):
+    """The catalog cannot be written (disk full, read-only, I/O error): the scan stops cleanly.
+
+    Everything committed before stays; the batch being written is rolled back, so the next scan
+    redoes exactly the files whose results were not committed.
+    """
+
+
+class ScanWriter:
+    """Stores what the scan stages produce, and counts it for the summary."""
+
+    def __init__(self, catalog: Catalog, scorers: list[ActiveScorer]) -> None:
+        self.catalog = catalog
+        self._by_id = {s.id: s for s in scorers}
+        self.decoded = 0
+        self.errors = 0
+        self.scored_photos: set[int] = set()
+        self.scorer_errors: dict[str, int] = {}
+        #: Set when the catalog stopped accepting writes; nothing more is written this scan.
+        self.failure: CatalogWriteError | None = None
+
+    def apply_plan(self, plan: ScanPlan) -> None:
+        """Forget the content of changed files, follow moves, mark the vanished missing, and give
+        files that could not be stat'ed their error rows."""
+        with self._transaction():
+            self.catalog.forget_content(plan.forget)
+            for move in plan.moves:
+                self.catalog.record_move(move.photo_id, move.path, move.root, move.mtime_ns)
+            self.catalog.mark_missing(plan.missing)
+            for found, root in plan.unreadable:
+                self.catalog.upsert_photo(
+                    found.path, root, found.size, found.mtime_ns, status="error", error=found.error
+                )
+                self.errors += 1
+
+    def write_decoded(self, rows: list[tuple[WorkItem, Decoded]]) -> Written:
+        """Photo rows for decoded files (with their in-worker scores); sets each ``item.photo_id``."""
+        written: Written = {}
+        with self._transaction():
+            for item, decoded in rows:
+                if decoded.error:
+                    self.catalog.upsert_photo(
+                        item.path,
+                        item.root,
+                        item.size,
+                        item.mtime_ns,
+                        status="error",
+                        error=decoded.error,
+                    )
+                    self.errors += 1
+                    continue
+                # The file may have changed between discovery and reading: keep the state of the
+                # bytes scored.
+                size = decoded.size if decoded.size is not None else item.size
+                mtime_ns = decoded.mtime_ns if decoded.mtime_ns is not None else item.mtime_ns
+                item.photo_id = self.catalog.upsert_photo(
+                    item.path, item.root, size, mtime_ns, **photo_columns(decoded)
+                )
+                self.decoded += 1
+                for scorer_id, result in decoded.worker_results.items():
+                    self._store(item.photo_id, self._by_id[scorer_id], result, written)
+        return written
+
+    def write_batch(self, batch: BatchResults) -> Written:
+        """A model batch's embeddings and scores (or errors)."""
+        written: Written = {}
+        with self._transaction():
+            if batch.vectors is not None:
+                for photo_id, vector in zip(batch.photo_ids, batch.vectors):
+                    self.catalog.store_embedding(photo_id, batch.embedding_key, vector)
+            for scorer, results in batch.scores:
+                for photo_id, result in zip(batch.photo_ids, results):
+                    self._store(photo_id, scorer, result, written)
+        return written
+
+    def _store(self, photo_id: int, s: ActiveScorer, result: Checked, written: Written) -> None:
+        if isinstance(result, str):
+            self.catalog.store_score_error(photo_id, s.pk, result)
+            self.scorer_errors[s.id] = self.scorer_errors.get(s.id, 0) + 1
+            return
+        self.catalog.store_score(photo_id, s.pk, result, embedding_model=s.id)
+        self.scored_photos.add(photo_id)
+        written.setdefault(s.id, []).append(photo_id)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One catalog transaction; a catalog that cannot be written becomes a CatalogWriteError."""
+        if self.failure is not None:
+            raise self.failure
+        try:
+            with self.catalog.transaction():
+                yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise  # another writer held the catalog past the busy timeout: not a disk problem
+            self.failure = _write_error(self.catalog, exc)
+            raise self.failure from exc
+        except sqlite3.DatabaseError as exc:  # e.g. SQLITE_IOERR, SQLITE_CORRUPT
+            self.failure = _write_error(self.catalog, exc)
+            raise self.failure from exc
+
+
+def photo_columns(decoded: Decoded) -> dict[str, Any]:
+    """The photos columns a successful decode fills."""
+    info = decoded.info
+    return {
+        "status": "ok",
+        "error": None,
+        "content_hash": decoded.content_hash,
+        "phash": decoded.phash,
+        "width": info.width,
+        "height": info.height,
+        "taken_at": info.taken_at,
+        "subsec": info.subsec,
+        "camera": info.camera,
+        "lens": info.lens,
+        "orientation": info.orientation,
+    }
+
+
+def _write_error(catalog: Catalog, exc: sqlite3.Error) -> CatalogWriteError:
+    text = str(exc)
+    if "full" in text:
+        hint = f"free some space on the disk holding {catalog.path.parent} and run the scan again"
+    elif "readonly" in text or "read-only" in text:
+        hint = f"make {catalog.path} writable, or pass --db to a catalog you can write"
+    else:
+        hint = "check the disk holding the catalog and run the scan again"
+    return CatalogWriteError(
+        f"cannot write the catalog {catalog.path} ({text}): {hint}; "
+        "results committed so far are kept and the next scan resumes from there"
+    )
