@@ -84,7 +84,7 @@ def real_photos(folder: Path) -> list[tuple[str, Image.Image]]:
         photos.append(
             (
                 "matplotlib:grace_hopper",
-                decode(matplotlib.cbook.get_sample_data("grace_hopper.jpg")),
+                decode(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)),
             )
         )
     except Exception:
@@ -244,10 +244,56 @@ def evaluate(photos, scorer, verbose: bool = False) -> dict:
     }
 
 
+def baseline_scorer(rev: str, folder: Path):
+    """The technical scorer as it was at git revision ``rev``, imported under another name."""
+    import importlib
+    import subprocess
+    import sys
+
+    package = folder / "technical_baseline"
+    package.mkdir()
+    root = Path(__file__).resolve().parent.parent
+    listing = subprocess.run(
+        ["git", "ls-tree", "--name-only", rev, "plugins/technical/"],
+        cwd=root, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    for path in listing:
+        if path.endswith(".py"):
+            source = subprocess.run(
+                ["git", "show", f"{rev}:{path}"],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            source = source.replace("culler_plugins.technical", "technical_baseline")
+            (package / Path(path).name).write_text(source)
+    sys.path.insert(0, str(folder))
+    return importlib.import_module("technical_baseline").TechnicalScorer()
+
+
+def compare_speed(photos, scorer, baseline, repeats: int = 3) -> tuple[float, float]:
+    """Median ms per photo of both scorers, interleaved photo by photo (a shared machine's load
+    then weighs on both alike)."""
+    ours, theirs = [], []
+    for _ in range(repeats):
+        for _, image in photos:
+            start = time.perf_counter()
+            baseline.score_one(image)
+            middle = time.perf_counter()
+            scorer.score_one(image)
+            theirs.append(middle - start)
+            ours.append(time.perf_counter() - middle)
+    return 1000 * statistics.median(ours), 1000 * statistics.median(theirs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=0, help="only the first N photos (0: all)")
     parser.add_argument("--verbose", action="store_true", help="one line per photo")
+    parser.add_argument(
+        "--baseline", default="", help="git revision whose technical scorer to time side by side"
+    )
     args = parser.parse_args()
     from culler_plugins.technical import TechnicalScorer
     from skimage import data
@@ -291,6 +337,22 @@ def main() -> None:
         if r.extra["defects"]
     ]
     print(f"defects on graphics: {len(art_defects)}/{len(art)} {art_defects}")
+    if args.baseline:
+        with tempfile.TemporaryDirectory() as tmp:
+            baseline = baseline_scorer(args.baseline, Path(tmp))
+            ours, theirs = compare_speed(photos, scorer, baseline)
+            old_scores = np.array([baseline.score_one(image).score for _, image in photos])
+        print(
+            f"{args.baseline} (version {baseline.version}): share ≥ 9.9 "
+            f"{int((old_scores >= 9.9).sum())}/{n}, percentiles "
+            + " / ".join(
+                f"{p:.2f}" for p in np.percentile(old_scores, [0, 10, 25, 50, 75, 90, 100])
+            )
+        )
+        print(
+            f"side by side, ms per photo (median of {3 * n}): this version {ours:.1f}, "
+            f"{args.baseline} (version {baseline.version}) {theirs:.1f}"
+        )
     times = sorted(figures["times"])
     print(
         f"ms per photo: median {1000 * statistics.median(times):.1f}, best {1000 * times[0]:.1f} "

@@ -6,8 +6,8 @@ and dark areas are left out, so they can neither make a photo "blurry" nor hide 
 
 * **subject sharpness** — the sharpest few tiles, pooled: a sharp subject on a soft background counts
   as sharp (shallow depth of field is a choice);
-* **motion blur** — on the sharper half of the tiles, energy per direction: camera shake and subject
-  motion leave one direction smooth and the perpendicular one crisp;
+* **motion blur** — on the most detailed third of the tiles, energy per direction: camera shake and
+  subject motion leave one direction smooth and the perpendicular one crisp;
 * **missed focus** — even the sharpest tiles are smooth in every direction while the frame has plenty
   of coarse structure (edges exist, they are just not sharp anywhere).
 """
@@ -34,7 +34,7 @@ def ramp(x: float, lo: float, hi: float) -> float:
 
 def sharp_part(ratio: float) -> float:
     """The 0–1 sharpness sub-score of a scale ratio; saturates slowly so sharp photos still spread."""
-    return float(max(0.0, 1.0 - math.exp(-(ratio - BLURRED_RATIO) / SHARP_SCALE)))
+    return float(_sharp_parts(np.asarray(ratio)))
 
 
 @dataclass
@@ -49,11 +49,11 @@ class Sharpness:
     subject_any: float = 0.0
     #: Median ratio of the judged tiles (a soft background next to a sharp subject reads low).
     background: float = 0.0
-    #: Direction of the least sharpness on the sharper half of the frame, degrees counter-clockwise
+    #: Direction of the least sharpness on the most detailed third of the frame, degrees counter-clockwise
     #: from horizontal (0 horizontal, 90 vertical), and how much sharper the perpendicular is (≥ 1).
     blur_angle: int = 0
     anisotropy: float = 1.0
-    #: The sharper half's ratio along the blur direction and across it (the sharpest direction).
+    #: That third's ratio along the blur direction and across it (the sharpest direction).
     along: float = 0.0
     across: float = 0.0
     motion_confidence: float = 0.0
@@ -86,7 +86,7 @@ def analyse(y: np.ndarray, sigma: float) -> Sharpness:
     else:  # nothing clearly structured: measure on the most detailed tiles, trust it less
         by_detail = np.argsort(fine)[::-1][: max(1, fine.size // 20)]
     top = by_detail[: max(2, math.ceil(by_detail.size / 20))]
-    half = by_detail[: max(len(top), by_detail.size // 3)]
+    busiest = by_detail[: max(len(top), by_detail.size // 3)]
     subject_any = float(metrics.scale_ratio(*_pooled_trace(tiles, top)))
     top_dirs, top_support = tiles.directional_ratio(top)
     usable = top_support >= metrics.INFORMATIVE_BLUR
@@ -103,15 +103,19 @@ def analyse(y: np.ndarray, sigma: float) -> Sharpness:
     result.judged = True
     result.background = float(np.median(ratio[judged]))
     result.coverage = float(judged.mean())
-    _judge_blur(result, tiles, half, detail, sigma)
+    _judge_blur(result, tiles, busiest, detail, sigma)
     return result
 
 
 def _judge_blur(
-    result: Sharpness, tiles: metrics.TileGrid, half: np.ndarray, detail: np.ndarray, sigma: float
+    result: Sharpness,
+    tiles: metrics.TileGrid,
+    busiest: np.ndarray,
+    detail: np.ndarray,
+    sigma: float,
 ) -> None:
     """Fill in blur direction and the motion-blur / missed-focus confidences."""
-    dirs, support = tiles.directional_ratio(half)
+    dirs, support = tiles.directional_ratio(busiest)
     if not (support >= metrics.INFORMATIVE).any():
         return
     lo = int(np.argmin(np.where(support >= metrics.INFORMATIVE_BLUR, dirs, np.inf)))
@@ -120,11 +124,11 @@ def _judge_blur(
     result.along, result.across = float(dirs[lo]), float(dirs[hi])
     result.anisotropy = float(dirs[hi] / max(dirs[lo], 1e-3))
     # How much of the fine-scale energy is real detail rather than sensor noise (noise corrupts both).
-    fine_signal, _ = _pooled_trace(tiles, half)
-    noise = 2 * max(sigma**2, 1 / 12) * len(half)  # per-tile means of gx² + gy², summed
+    fine_signal, _ = _pooled_trace(tiles, busiest)
+    noise = 2 * max(sigma**2, 1 / 12) * len(busiest)  # per-tile means of gx² + gy², summed
     clean = ramp(fine_signal / (fine_signal + noise + 1e-6), 0.5, 0.8)
     floor = metrics.DETAIL_FLOOR
-    structure = ramp(float(detail[half].mean()), floor, 3 * floor)
+    structure = ramp(float(detail[busiest].mean()), floor, 3 * floor)
     result.motion_confidence = min(
         ramp(result.along, 0.65, 0.45),  # smooth along the motion …
         ramp(result.across, 0.45, 0.6),  # … crisp across it
