@@ -220,6 +220,8 @@ def test_scores_are_on_a_0_to_10_scale_with_reasons_and_a_grid():
         assert len(grid) >= 1 and len({len(row) for row in grid}) == 1
         assert all(-1 <= v <= 100 for row in grid for v in row)
         assert max(v for row in grid for v in row) > 50
+        tile, (w, h) = r.extra["sharpness_grid_tile"], r.extra["scored_size"]
+        assert tile * len(grid) <= h and tile * len(grid[0]) <= w < tile * (len(grid[0]) + 2)
         json.dumps(r.extra)
 
 

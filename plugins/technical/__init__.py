@@ -91,6 +91,8 @@ class TechnicalScorer(Scorer):
                 "subject_sharpness": round(sharp.subject, 3),
                 "background_sharpness": round(sharp.background, 3),
                 "sharpness_grid": sharp.grid,
+                "sharpness_grid_tile": sharp.tile,
+                "scored_size": [width, height],
                 "blur": _blur_extra(sharp),
                 "noise_sigma": round(sigma, 3),
                 "noise_sigma_measured": round(measured_sigma, 3),

@@ -93,6 +93,8 @@ class TileGrid:
 
     fine: np.ndarray
     coarse: np.ndarray
+    #: Tile side in pixels; tiles start at the top-left corner.
+    side: int = 0
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -161,7 +163,7 @@ def gradient_tiles(y: np.ndarray, sigma: float, target: int = 16) -> TileGrid | 
     noise = max(sigma**2, 1 / 12)
     for tensor, var in ((fine, noise), (coarse, noise / COARSE**2)):
         tensor -= np.array([var, 0.0, var], dtype=tensor.dtype)
-    return TileGrid(fine=fine, coarse=coarse)
+    return TileGrid(fine=fine, coarse=coarse, side=side)
 
 
 def _tensor_tiles(y: np.ndarray, rows: int, cols: int) -> np.ndarray:

@@ -66,6 +66,8 @@ class Sharpness:
     clean: float = 1.0
     #: Per-tile sharpness sub-score ×100 (row-major, top row first); −1 where the tile is too flat.
     grid: list[list[int]] = field(default_factory=list)
+    #: Side of a grid tile in pixels of the scored image, tiles starting at its top-left corner.
+    tile: int = 0
 
 
 def analyse(y: np.ndarray, sigma: float) -> Sharpness:
@@ -76,7 +78,7 @@ def analyse(y: np.ndarray, sigma: float) -> Sharpness:
     detail, ratio = tiles.detail().ravel(), tiles.ratio().ravel()
     judged = detail >= max(metrics.DETAIL_FLOOR, 0.02 * float(detail.max()))
     grid = np.where(judged, np.round(100 * _sharp_parts(ratio)), -1).astype(int)
-    result = Sharpness(grid=grid.reshape(tiles.shape).tolist())
+    result = Sharpness(grid=grid.reshape(tiles.shape).tolist(), tile=tiles.side)
     # Tiles ranked by fine-scale energy: where the finest detail is (the subject, if anything is
     # sharp). Ranking by the ratio itself would favour nearly flat tiles, whose ratio is mostly noise.
     fine = tiles.fine[..., 0].ravel() + tiles.fine[..., 2].ravel()
