@@ -165,9 +165,12 @@ def test_cull_picks_clean_frame_rejects_misfires_with_reasons(shoot):
     assert plan[ids["clean"]].reason.startswith("burst of 4: ")
     for name in ("blurred", "noisy", "soft"):
         assert plan[ids[name]].decision == "reject", plan[ids[name]]
+    for name in ("noisy", "soft"):
         assert plan[ids[name]].reason.startswith("burst of 4 (#")
+    # Nothing in the blurred frame is sharp: it falls below reject_below under its named defect.
+    assert plan[ids["blurred"]].reason.startswith("missed focus")
     assert "noise" in plan[ids["noisy"]].reason
-    assert "sharper" in plan[ids["blurred"]].reason
+    assert "sharper" in plan[ids["soft"]].reason
     assert plan[ids["cat"]].decision == "pick"
     assert {plan[ids["coffee"]].decision, plan[ids["coffee_copy"]].decision} == {"pick", "reject"}
     assert all("\n" not in p.reason and p.reason for p in plan.values())

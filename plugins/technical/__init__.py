@@ -1,105 +1,101 @@
-"""The technical-quality scorer: sharpness, exposure, noise and JPEG damage, no weights needed.
+"""The technical-quality scorer: sharpness and blur, exposure, noise and JPEG damage, no weights needed.
 
 culler's embedded default. It runs inside the decode workers, so a technical-only scan never imports
 torch. The score is a weighted geometric mean of four 0–1 sub-scores, so one severe defect (a blurred
-frame, blown highlights) pulls the whole score down instead of being averaged away.
+frame, blown highlights) pulls the whole score down instead of being averaged away. Every sub-score
+saturates slowly, so good photos spread out instead of tying at 10 (docs/scorers-technical.md has the
+calibration). Defects named with confidence go to ``extra["defects"]``; intentional softness (fog, long
+exposures, low key, shallow depth of field, smooth graphics) is never one.
 """
 
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import Any
 
 import numpy as np
 from culler_plugins.technical import metrics
-from PIL import Image
+from culler_plugins.technical.sharpness import Sharpness, analyse, direction_name, ramp, sharp_part
+from PIL import Image, ImageChops
 
 from culler.api import Scorer, ScoreResult, hookimpl
 
-__version__ = "1.0"
+__version__ = "2.0"
 
 WEIGHTS = {"sharpness": 0.45, "exposure": 0.25, "noise": 0.15, "compression": 0.15}
-
-
-def _ramp(x: float, lo: float, hi: float) -> float:
-    """0 at ``lo``, 1 at ``hi``, clipped (works for lo > hi too)."""
-    return float(min(1.0, max(0.0, (x - lo) / (hi - lo))))
+#: Smallest side (pixels) on which sharpness, noise and blocks can be measured.
+MIN_SIDE = 8
+#: Sharpness sub-score of a frame with no structure to judge (smooth graphic, dense fog): neither
+#: rewarded as crisp nor punished as blurred.
+UNJUDGED_SHARPNESS = 0.7
+#: Share of the missing sharpness given back to a soft frame with no blur defect (intent respected).
+SOFTNESS_RELIEF = 0.3
+#: Share of the sharpness sub-score taken away by a motion blur or missed focus found with certainty.
+BLUR_PENALTY = 0.5
+#: A defect is reported from this confidence on (``culler cull`` rejects on reported defects).
+DEFECT_CONFIDENCE = 0.5
 
 
 class TechnicalScorer(Scorer):
     id = "technical"
-    version = "1"
+    version = "2"
     kind = "score"
-    description = "Sharpness (tile-based), exposure, noise and JPEG damage; no weights needed."
+    description = (
+        "Sharpness, motion blur and missed focus (tile-based), exposure, noise and JPEG damage; "
+        "no weights needed."
+    )
     input_size = 1024
     batch_size = 1
     runs_in_worker = True
     role = "technical"
 
-    GRID: ClassVar[int] = 8
-
     def score_batch(self, images: list[Image.Image]) -> list[ScoreResult]:
         return [self.score_one(im) for im in images]
 
     def score_one(self, image: Image.Image) -> ScoreResult:
-        y = metrics.luminance(np.asarray(image.convert("RGB")))
-        sigma = metrics.noise_sigma(y)
-        tiles = metrics.tile_sharpness(y, sigma, self.GRID)
-        flat = np.sort(tiles.ravel())[::-1]
-        top = flat[: max(1, flat.size // 10)]
-        subject = float(top.mean())  # the sharpest tenth: the subject, even on a bokeh background
-        background = float(np.median(flat))
-        expo = metrics.exposure(y)
+        width, height = image.size
+        if min(width, height) < MIN_SIDE:
+            return ScoreResult(
+                score=None,
+                reasons=[
+                    f"too small to judge: {width}×{height} px (sharpness, noise and exposure need "
+                    f"at least {MIN_SIDE} px on each side)"
+                ],
+                extra={"too_small": True, "defects": []},
+            )
+        image = image if image.mode == "RGB" else image.convert("RGB")
+        luma = image.convert("L")
+        y = np.asarray(luma, dtype=np.float32)
+        measured_sigma, sigma = metrics.noise_estimate(y)
+        sharp = analyse(y, sigma)
+        expo = metrics.exposure(luma.histogram(), _middle_channel(image).histogram())
         period = image.info.get("culler.block_period")
         blocks = metrics.blockiness(y, int(period)) if period else 1.0
         quality = image.info.get("culler.jpeg_quality")
-
-        sharp = _ramp(math.log10(subject + 1.0), math.log10(6.0), math.log10(301.0))
-        highlight_pen = min(1.0, expo["highlights"] / 0.10)
-        shadow_pen = 0.6 * min(1.0, expo["shadows"] / 0.25)
-        mean_pen = max(0.0, abs(expo["mean"] - 118.0) - 60.0) / 60.0
-        exposure = max(0.0, 1.0 - highlight_pen - shadow_pen - mean_pen)
-        noise = 1.0 - _ramp(sigma, 1.5, 11.5)
-        quality_pen = _ramp(quality, 60.0, 10.0) if quality is not None else 0.0
-        compression = 1.0 - max(quality_pen, _ramp(blocks, 1.15, 1.75))
         parts = {
-            "sharpness": sharp,
-            "exposure": exposure,
-            "noise": noise,
-            "compression": compression,
+            "sharpness": _sharpness_part(sharp),
+            "exposure": _exposure_part(expo),
+            # Linear near 0 so even σ ≈ 1 keeps a photo off a perfect 10; Gaussian beyond.
+            "noise": math.exp(-sigma / 10.0 - (sigma / 8.0) ** 2),
+            "compression": _compression_part(quality, blocks),
         }
-        score = 10.0 * math.prod(max(v, 0.02) ** w for k, v in parts.items() for w in [WEIGHTS[k]])
-
-        reasons = []
-        if sharp >= 0.75:
-            where = " (sharp subject, soft background)" if background < subject / 20 else ""
-            reasons.append(f"sharp{where}")
-        elif sharp >= 0.4:
-            reasons.append("slightly soft: the sharpest area is only moderately detailed")
-        else:
-            reasons.append("blurry: even the sharpest area is soft (focus miss or motion blur)")
-        if expo["highlights"] >= 0.01:
-            reasons.append(f"highlights clipped {expo['highlights'] * 100:.0f} %")
-        if expo["shadows"] >= 0.05:
-            reasons.append(f"shadows crushed {expo['shadows'] * 100:.0f} %")
-        if expo["mean"] > 190:
-            reasons.append(f"overexposed (mean brightness {expo['mean']:.0f}/255)")
-        elif expo["mean"] < 45:
-            reasons.append(f"underexposed (mean brightness {expo['mean']:.0f}/255)")
-        if sigma >= 4.0:
-            reasons.append(f"noisy (noise σ ≈ {sigma:.1f} levels)")
-        if quality is not None and quality < 50:
-            reasons.append(f"heavy JPEG compression (quality ≈ {quality})")
-        elif blocks >= 1.3:
-            reasons.append(f"visible JPEG blocking ({blocks:.2f}× step at block edges)")
+        score = 10.0 * math.prod(max(v, 0.02) ** WEIGHTS[k] for k, v in parts.items())
+        defects = _defects(sharp, expo, sigma, quality, blocks)
         return ScoreResult(
             score=round(score, 3),
-            reasons=reasons,
+            reasons=_sharpness_reasons(sharp, parts["sharpness"], defects)
+            + _other_reasons(expo, sigma, quality, blocks),
             extra={
                 **{k: round(v, 4) for k, v in parts.items()},
-                "subject_sharpness": round(subject, 2),
-                "background_sharpness": round(background, 2),
+                "defects": defects,
+                "subject_sharpness": round(sharp.subject, 3),
+                "background_sharpness": round(sharp.background, 3),
+                "sharpness_grid": sharp.grid,
+                "sharpness_grid_tile": sharp.tile,
+                "scored_size": [width, height],
+                "blur": _blur_extra(sharp),
                 "noise_sigma": round(sigma, 3),
+                "noise_sigma_measured": round(measured_sigma, 3),
                 "mean_luminance": round(expo["mean"], 2),
                 "highlights_clipped": round(expo["highlights"], 5),
                 "shadows_crushed": round(expo["shadows"], 5),
@@ -107,6 +103,145 @@ class TechnicalScorer(Scorer):
                 "jpeg_quality": quality,
             },
         )
+
+
+def _sharpness_part(sharp: Sharpness) -> float:
+    """Sharpness sub-score; frames with little structure lean towards neutral rather than 0 or 1."""
+    if not sharp.grid:
+        return UNJUDGED_SHARPNESS
+    # Detail drowned in noise does not look sharp, however well the noise is subtracted.
+    measured = sharp_part(sharp.subject) * (0.5 + 0.5 * sharp.clean)
+    # Softness that is no focus miss and no motion blur (mist, soft light, a lens's character)
+    # costs less than a named blur: up to SOFTNESS_RELIEF of the missing sharpness is given back.
+    blur = max(sharp.focus_confidence, sharp.motion_confidence)
+    measured += (1.0 - blur) * SOFTNESS_RELIEF * (1.0 - measured)
+    # A named blur halves what is left: a frame smeared along one direction can keep a high
+    # all-direction ratio (crisp fine texture across the motion) and must still rank below its sibling.
+    measured *= 1.0 - BLUR_PENALTY * blur
+    return sharp.structure * measured + (1.0 - sharp.structure) * UNJUDGED_SHARPNESS
+
+
+def _middle_channel(image: Image.Image) -> Image.Image:
+    """Per pixel, the median of R, G and B (a pixel is blown when two channels clip), on a 2×
+    reduced copy: a fraction of the frame needs no full resolution."""
+    if min(image.size) >= 2 * MIN_SIDE:
+        image = image.reduce(2)
+    r, g, b = image.split()
+    return ImageChops.lighter(
+        ImageChops.darker(r, g), ImageChops.darker(ImageChops.lighter(r, g), b)
+    )
+
+
+def _exposure_part(expo: dict[str, float]) -> float:
+    highlight_pen = min(1.0, expo["highlights"] / 0.25)
+    # Crushed shadows cost less than blown highlights: dark frames are often low key on purpose.
+    shadow_pen = 0.3 * min(1.0, expo["shadows"] / 0.4)
+    # Quartic: mid-tones anywhere from ~60 to ~180 cost little; dark frames less than bright ones.
+    off = expo["mean"] - 120.0
+    mean_term = 1.0 - min(1.0, (off / (150.0 if off < 0 else 110.0)) ** 4)
+    # No black anywhere (the darkest 1 % above 60): a washed-out, lifted frame.
+    washed_out = 0.4 * ramp(expo["black_floor"], 50.0, 120.0)
+    return max(0.0, 1.0 - highlight_pen - shadow_pen - washed_out) * mean_term
+
+
+def _compression_part(quality: int | None, blocks: float) -> float:
+    quality_pen = (
+        min(1.0, ((95.0 - quality) / 85.0) ** 2) if quality is not None and quality < 95 else 0
+    )
+    return 1.0 - max(quality_pen, ramp(blocks, 1.1, 1.7))
+
+
+def _defects(
+    sharp: Sharpness, expo: dict[str, float], sigma: float, quality: int | None, blocks: float
+) -> list[dict[str, Any]]:
+    """Defects a photographer would reject for, each with a confidence (see ``ScoreResult``)."""
+    found = []
+    if sharp.motion_confidence >= DEFECT_CONFIDENCE:
+        found.append(
+            (
+                "motion_blur",
+                sharp.motion_confidence,
+                f"motion blur ({direction_name(sharp.blur_angle)})",
+            )
+        )
+    elif sharp.focus_confidence >= DEFECT_CONFIDENCE:
+        found.append(
+            ("missed_focus", sharp.focus_confidence, "missed focus: nothing in the frame is sharp")
+        )
+    # A quarter of the frame at pure white on a bright frame: blown, not a bright detail or a sun.
+    clipping = min(ramp(expo["highlights"], 0.15, 0.35), ramp(expo["mean"], 140.0, 170.0))
+    # A frame with no structure left at all is a blank canvas (a white graphic) as much as a blown
+    # photo: not named.
+    if clipping >= DEFECT_CONFIDENCE and sharp.judged:
+        found.append(
+            (
+                "clipping",
+                clipping,
+                f"highlights blown: {expo['highlights'] * 100:.0f} % of the frame is pure white",
+            )
+        )
+    noise = ramp(sigma, 9.0, 12.0)
+    if noise >= DEFECT_CONFIDENCE:
+        found.append(("noise", noise, f"heavy noise (σ ≈ {sigma:.0f} levels)"))
+    compression = max(
+        ramp(quality, 30.0, 15.0) if quality is not None else 0.0, ramp(blocks, 1.35, 1.6)
+    )
+    if compression >= DEFECT_CONFIDENCE:
+        what = (
+            f"quality ≈ {quality}" if quality is not None else f"{blocks:.2f}× steps at block edges"
+        )
+        found.append(("compression", compression, f"heavy JPEG compression ({what})"))
+    return [{"defect": d, "confidence": round(c, 2), "reason": r} for d, c, r in found]
+
+
+def _sharpness_reasons(sharp: Sharpness, part: float, defects: list[dict[str, Any]]) -> list[str]:
+    for defect in defects:
+        if defect["defect"] in ("motion_blur", "missed_focus"):
+            return [defect["reason"]]
+    if not sharp.judged:
+        return ["no fine structure to judge sharpness on (smooth, misty or very dark scene)"]
+    if part >= 0.75:
+        soft_background = sharp_part(sharp.background) < 0.5 * part
+        return ["sharp subject, soft background" if soft_background else "sharp"]
+    return [
+        "soft: little fine detail, but not clearly a focus miss or motion blur "
+        "(haze, soft light, shallow focus or a slight focus error)"
+    ]
+
+
+def _other_reasons(
+    expo: dict[str, float], sigma: float, quality: int | None, blocks: float
+) -> list[str]:
+    reasons = []
+    if expo["highlights"] >= 0.01:
+        reasons.append(f"highlights clipped {expo['highlights'] * 100:.0f} %")
+    if expo["shadows"] >= 0.05:
+        reasons.append(f"shadows crushed {expo['shadows'] * 100:.0f} %")
+    if expo["mean"] > 190:
+        reasons.append(f"overexposed (mean brightness {expo['mean']:.0f}/255)")
+    elif expo["mean"] < 45:
+        reasons.append(f"dark (mean brightness {expo['mean']:.0f}/255)")
+    if sigma >= 4.0:
+        reasons.append(f"noisy (noise σ ≈ {sigma:.1f} levels)")
+    if quality is not None and quality < 50:
+        reasons.append(f"heavy JPEG compression (quality ≈ {quality})")
+    elif blocks >= 1.3:
+        reasons.append(f"visible JPEG blocking ({blocks:.2f}× step at block edges)")
+    return reasons
+
+
+def _blur_extra(sharp: Sharpness) -> dict[str, Any]:
+    """Compact blur facts for the loupe overlay and for ranking code."""
+    return {
+        "direction_deg": sharp.blur_angle,
+        "direction": direction_name(sharp.blur_angle),
+        "anisotropy": round(sharp.anisotropy, 2),
+        "along": round(sharp.along, 3),
+        "across": round(sharp.across, 3),
+        "motion_confidence": round(sharp.motion_confidence, 2),
+        "focus_confidence": round(sharp.focus_confidence, 2),
+        "judged_fraction": round(sharp.coverage, 3),
+    }
 
 
 @hookimpl
