@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from culler import plugin_manager
+from culler import colour, plugin_manager
 from culler.hookspecs import hookimpl
 
 #: Extensions culler's own loader reads. Format plugins add theirs through the
@@ -216,6 +216,7 @@ def _decode_opened(im: Image.Image, max_side: int) -> tuple[Image.Image, PhotoIn
             (max(1, im.width * max_side // long_side), max(1, im.height * max_side // long_side)),
         )
     im.load()
+    profile = colour.declared_profile(im)  # before any conversion drops the ICC profile
     # JPEG DCT scaling keeps the encoder's 8×8 grid at 8/scale pixels: blockiness needs it.
     ratio = full_width / im.width
     period = 8 / ratio if ratio in (1, 2, 4) else None
@@ -223,11 +224,18 @@ def _decode_opened(im: Image.Image, max_side: int) -> tuple[Image.Image, PhotoIn
         im = ImageOps.exif_transpose(im)
     if info.orientation in _SWAPPED:
         info.width, info.height = info.height, info.width
+    if im.mode == "CMYK" and profile:
+        im = colour.to_srgb(
+            im, profile
+        )  # the profile knows the inks better than a naive CMYK → RGB
     if im.mode != "RGB":
         im = _to_rgb(im)
     if max(im.size) > max_side:
         im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
         period = None
+    if profile:  # scorers, thumbnails and the loupe all see sRGB; converted after the downscale
+        im = colour.to_srgb(im, profile)
+        info.extra["colour_space"] = im.info.get("culler.colour_space", "sRGB")
     im.info["culler.jpeg_quality"] = info.jpeg_quality
     im.info["culler.block_period"] = period
     return im, info

@@ -87,3 +87,18 @@ def test_built_profile_is_a_valid_icc_file():
     assert profile.profile.profile_description.startswith("Adobe RGB (1998)")
     red = profile.profile.red_colorant[0]
     assert red == pytest.approx(colour.ADOBE_RGB_COLORANTS[0], abs=1e-4)
+
+
+def test_the_scan_decoder_hands_scorers_srgb_pixels(tmp_path, packaged_profile):
+    """decode_pil (what the scan and the trainer decode with) converts after its reduced-size decode."""
+    from culler.images import decode_pil
+
+    path = tmp_path / "adobe.jpg"
+    Image.new("RGB", (1600, 1200), GREEN).save(path, quality=97, icc_profile=packaged_profile)
+    im, info = decode_pil(path, 400)
+    assert max(im.size) <= 400
+    assert np.abs(np.subtract(im.getpixel((100, 100)), GREEN_IN_SRGB)).max() <= 2
+    assert info.extra["colour_space"] == "Compatible with Adobe RGB (1998)"
+    plain, plain_info = decode_pil(jpeg(tmp_path, "plain.jpg"), 400)
+    assert plain.getpixel((10, 10)) == pytest.approx(GREEN, abs=2)
+    assert "colour_space" not in plain_info.extra
