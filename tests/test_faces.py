@@ -124,6 +124,20 @@ def test_soft_and_tiny_faces_get_no_eye_verdict(run_scorer):
     assert small.extra["defects"] == []
 
 
+def test_detect_side_setting(run_scorer):
+    """A larger search copy finds smaller faces: an 82 px face in a 1024 px frame is found only when
+    the photo is searched at full size; a nonsense value fails at load, saying what is allowed."""
+    frame = sample_image("astronaut").resize((1024, 1024), Image.LANCZOS)
+    small = frame.resize((512, 512), Image.LANCZOS)
+    zoomed = frame.copy()
+    zoomed.paste(small.resize((480, 480)), (272, 272))  # an 82 px face
+    (default,) = run_scorer(FacesScorer, [zoomed])
+    (wide,) = run_scorer(FacesScorer, [zoomed], config={"detect_side": 1024})
+    assert default.extra["faces"] == [] and len(wide.extra["faces"]) == 1
+    with pytest.raises(ValueError, match="detect_side"):
+        FacesScorer({"detect_side": "big"}).load()
+
+
 def test_plugin_import_does_not_load_opencv_or_dlib():
     code = (
         "import sys, culler_plugins.faces; "
