@@ -1,11 +1,11 @@
 """Face detectors for the faces scorer, compared on real photos: recall, phantom faces, eyes, speed.
 
 People: scikit-image's astronaut and camera man, matplotlib's Grace Hopper, each in 11 variants
-(original, mirrored, scaled 0.6×, zoomed out 0.5× inside a blurred frame, rotated ±8°, noise σ 12, blur radius 1 and 3, darkened 40 %,
-JPEG quality 30), with eyes open and (astronaut, Grace Hopper) closed by moving cheek skin over the
+(original, mirrored, scaled 0.6×, zoomed out 0.5× inside a blurred frame, rotated ±8°, noise σ 12,
+blur radius 1 and 3, darkened 40 %, JPEG quality 30), with eyes open and (astronaut, Grace Hopper) closed by moving cheek skin over the
 eyes (``culler_plugins.faces.testing.close_eyes``). No people: scikit-image and scikit-learn sample
-photos, Debian wallpaper photos (``apt-get install gnome-backgrounds desktop-base`` plus whatever of
-/usr/share/backgrounds is installed) and leaf / bark / grass crops from them (the macro of a leaf that
+photos, Debian wallpaper photos (``apt-get install mate-backgrounds lomiri-wallpapers-16.04
+gnome-backgrounds``; those missing are left out) and leaf / bark / grass crops from them (the macro of a leaf that
 the Haar cascades called two faces). Every photo is scaled to the 1024 px the scan decodes at.
 
 Prints, per candidate: photos with a face found (recall), phantom faces on the no-people set (goal
@@ -15,7 +15,8 @@ median and mean (a gate makes most photos cheap and some dear: the mean is what 
 the technical scorer's mean time on the no-people photos, timed right after each candidate, as the
 yardstick (the default scan runs both).
 
-Usage: python benchmarks/faces_detectors.py [--candidates haar,hog512,...] [--verbose]
+Usage: python benchmarks/faces_detectors.py [--candidates haar640,hog400,...] [--repeat 3] [--verbose]
+(candidates: haar640, hog400-nogate, hog400, hog512, hog640, mmod512 — the last takes seconds a photo)
 """
 
 from __future__ import annotations

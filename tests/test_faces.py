@@ -17,7 +17,7 @@ from culler.cull import plan_cull
 from culler.scan import ScanOptions, scan_folders
 from culler.testing import blurred, sample_image
 
-#: Leaf macros from Debian's wallpaper packages (used when installed): the kind of photo the Haar
+#: Leaf macros from Debian's ``mate-backgrounds`` (used when installed): the kind of photo the Haar
 #: cascades called two faces with closed eyes.
 LEAF_WALLPAPERS = (
     "mate/nature/Blinds.jpg",
