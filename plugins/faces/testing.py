@@ -1,0 +1,35 @@
+"""Closed eyes made from a real face, for the faces tests and ``benchmarks/faces_detectors.py``.
+
+No photo of a person with closed eyes ships in a package, so one is made: cheek skin from below each
+eye is moved up over it through a soft elliptical mask (a lid with real skin texture), and a thin dark
+lash line is drawn at the lid's lower edge.
+"""
+
+from __future__ import annotations
+
+from PIL import Image, ImageDraw, ImageFilter
+
+#: Eye centres and widths (pixels), read off the photos: (cx, cy, width).
+ASTRONAUT_EYES = ((202, 101, 26), (247, 103, 26))
+GRACE_HOPPER_EYES = ((220, 194, 44), (301, 186, 40))
+
+
+def close_eyes(image: Image.Image, eyes: tuple[tuple[int, int, int], ...]) -> Image.Image:
+    """A copy of ``image`` with each eye at (cx, cy, width) covered by a lid of the subject's skin."""
+    out = image.copy()
+    for cx, cy, w in eyes:
+        rx, ry = 0.55 * w, 0.30 * w
+        box = (int(cx - rx), int(cy - ry), int(cx + rx), int(cy + ry))
+        shift = int(0.75 * w)
+        skin = image.crop((box[0], box[1] + shift, box[2], box[3] + shift))
+        mask = Image.new("L", skin.size, 0)
+        ImageDraw.Draw(mask).ellipse((0, 0, skin.size[0] - 1, skin.size[1] - 1), fill=255)
+        out.paste(skin, box[:2], mask.filter(ImageFilter.GaussianBlur(max(1.0, w * 0.05))))
+        ImageDraw.Draw(out).arc(
+            (cx - 0.45 * w, cy - 0.35 * w, cx + 0.45 * w, cy + 0.18 * w),
+            25,
+            155,
+            fill=(60, 40, 35),
+            width=max(1, round(w * 0.05)),
+        )
+    return out
