@@ -29,6 +29,8 @@ from culler.catalog import Catalog, open_catalog
 from culler.gui.culling import GRID, LOUPE, CullingActions
 from culler.gui.grid import FilterBar, GridView
 from culler.gui.item_models import PhotoFilterProxy, PhotoIdRole, PhotoListModel
+from culler.gui.keys import LABELS
+from culler.gui.overlay import Overlay, overlay_from_scores
 from culler.gui.ratings import RatingHistory
 from culler.gui.records import PhotoRecord, load_records, scorer_ids, tag_names
 from culler.gui.scan_control import ScanControl
@@ -63,6 +65,8 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self.grid = GridView(self.thumbnails)
         self.grid.setModel(self.proxy)
         self.stage = PhotoStage(self.thumbnails)
+        self.stage.overlay_source = self._overlay_for
+        self.stage.zoomChanged.connect(self._prefetch_neighbours)
         self.views = QStackedWidget()
         for widget in (self.grid, self.stage):
             self.views.addWidget(widget)
@@ -74,6 +78,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         left_layout.addWidget(self.views, 1)
 
         self.why = WhyPanel()
+        self.why.overlayRequested.connect(self._show_overlay_from_why)
         self.scorers_panel = ScorersPanel(self.settings)
         self.scorers_panel.scanRequested.connect(self.rescan)
         self.details = QTabWidget()
@@ -147,11 +152,20 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
                 lambda _=False, n=n: self.set_stars(n),
                 hint=str(n),
             )
+        for n, colour in zip(range(6, 10), LABELS):
+            action(
+                photo,
+                f"Label {colour.capitalize()}",
+                lambda _=False, c=colour: self.set_colour_label(c),
+                hint=str(n),
+            )
         photo.addSeparator()
         action(photo, "Undo", self.undo, hint="Ctrl+Z")
         view = self.menuBar().addMenu("&View")
         action(view, "Loupe / Grid", self.toggle_loupe, hint="Space")
         action(view, "Compare", self.compare, hint="C")
+        action(view, "Zoom Fit / 100 %", self.zoom, hint="Z")
+        action(view, "Show Why on the Photo (Overlay)", self.toggle_overlay, hint="O")
         action(view, "Expand / Collapse Stack", self.toggle_stack, hint="S")
         action(view, "Bigger Thumbnails", lambda: self.grid.zoom(1), "Ctrl+=")
         action(view, "Smaller Thumbnails", lambda: self.grid.zoom(-1), "Ctrl+-")
@@ -214,6 +228,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self.catalog = open_catalog(self.db_path)
         self.history = RatingHistory(self.catalog, xmp_naming=self._xmp_naming())
         self.thumbnails.clear()
+        self.stage.full.clear()
         self.thumbnails.thumb_dir = thumb_dir_for(self.db_path)
         self.scorers_panel.set_catalog(self.db_path)
         self.setWindowTitle(f"culler — {self.db_path}")
@@ -307,6 +322,18 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
             except Exception as exc:
                 log.warning("GUI panel %r failed: %s", panel, exc)
 
+    def _overlay_for(self, rec: PhotoRecord) -> Overlay | None:
+        """The scorers' overlay data for a photo, from the scores' ``extra`` in the catalog."""
+        if self.catalog is None:
+            return None
+        return overlay_from_scores(self.catalog.scores_for(rec.id), rec.width, rec.height)
+
+    def _show_overlay_from_why(self) -> None:
+        if self.views.currentIndex() != LOUPE:
+            self.set_mode(LOUPE)
+        if not self.stage.overlay_visible:
+            self.toggle_overlay()
+
     # -- filters ---------------------------------------------------------------------------------
     def _filters_changed(self) -> None:
         current = self.current_id()
@@ -340,6 +367,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self.cancel_scan(wait=True)
         self.thumbnails.clear()
         self.thumbnails.wait(5000)
+        self.stage.full.wait(10_000)
         if self.catalog is not None:
             self.catalog.close()
             self.catalog = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from culler.catalog import Catalog
 from culler.gui.delegates import score_color
+from culler.gui.overlay import Overlay, overlay_from_scores
 
 
 class ScoreBar(QWidget):
@@ -95,8 +96,12 @@ def _label(text: str, style: str = "", wrap: bool = True) -> QLabel:
 class WhyPanel(QScrollArea):
     """Rebuilt for each photo from the catalog (a handful of indexed queries)."""
 
+    #: The "show on the photo" link: the window shows the loupe with the scorers' overlay.
+    overlayRequested = Signal()
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        self.overlay_shown = False
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.photo_id: int | None = None
@@ -104,6 +109,7 @@ class WhyPanel(QScrollArea):
 
     def show_details(self, catalog: Catalog | None, photo_id: int | None) -> None:
         self.photo_id = photo_id
+        self.overlay_link: QLabel | None = None
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.setContentsMargins(10, 10, 10, 10)
@@ -121,7 +127,9 @@ class WhyPanel(QScrollArea):
             layout.addWidget(
                 _label(f"⚠ {photo['status']}: {html.escape(photo['error'] or '')}", "color: #e88")
             )
-        self._scores(layout, catalog.scores_for(photo_id))
+        scores = catalog.scores_for(photo_id)
+        self._overlay_link(layout, overlay_from_scores(scores, photo["width"], photo["height"]))
+        self._scores(layout, scores)
         for err in catalog.score_errors_for(photo_id):
             layout.addWidget(
                 _label(f"⚠ {err['scorer_id']} failed: {html.escape(err['error'])}", "color: #e88")
@@ -137,6 +145,22 @@ class WhyPanel(QScrollArea):
         self._exif(layout, photo, catalog)
         layout.addStretch(1)
         self.setWidget(content)
+
+    def set_overlay_shown(self, shown: bool) -> None:
+        self.overlay_shown = shown
+
+    def _overlay_link(self, layout: QVBoxLayout, overlay: Overlay) -> None:
+        """A link to the overlay when a scorer stored where it looked (sharpness tiles, blur, faces)."""
+        if overlay.empty:
+            return
+        link = QLabel("<a href='overlay' style='color:#8ab4f8'>Show where on the photo (O)</a>")
+        link.setToolTip(
+            "Overlay the sharpness measured per tile, any motion blur direction, and the faces "
+            "judged with their eye state"
+        )
+        link.linkActivated.connect(lambda _href: self.overlayRequested.emit())
+        self.overlay_link = link
+        layout.addWidget(link)
 
     def _scores(self, layout: QVBoxLayout, scores: list[dict[str, Any]]) -> None:
         layout.addWidget(_section("Scores"))
