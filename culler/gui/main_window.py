@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from culler import plugins
 from culler.catalog import Catalog, open_catalog
 from culler.gui.culling import GRID, LOUPE, CullingActions
-from culler.gui.grid import FilterBar, GridView
+from culler.gui.grid import FilmStrip, FilterBar, GridView
 from culler.gui.item_models import PhotoFilterProxy, PhotoIdRole, PhotoListModel
 from culler.gui.keys import LABELS
 from culler.gui.overlay import Overlay, overlay_from_scores
@@ -65,10 +65,19 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self.grid = GridView(self.thumbnails)
         self.grid.setModel(self.proxy)
         self.stage = PhotoStage(self.thumbnails)
+        self.filmstrip = FilmStrip(self.thumbnails)
+        self.filmstrip.setModel(self.proxy)
+        self.filmstrip.setSelectionModel(self.grid.selectionModel())
+        loupe_page = QWidget()
+        loupe_layout = QVBoxLayout(loupe_page)
+        loupe_layout.setContentsMargins(0, 0, 0, 0)
+        loupe_layout.setSpacing(0)
+        loupe_layout.addWidget(self.stage, 1)
+        loupe_layout.addWidget(self.filmstrip)
         self.stage.overlay_source = self._overlay_for
         self.stage.zoomChanged.connect(self._prefetch_neighbours)
         self.views = QStackedWidget()
-        for widget in (self.grid, self.stage):
+        for widget in (self.grid, loupe_page):
             self.views.addWidget(widget)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -306,6 +315,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         return ids
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.filmstrip.follow(current)
         if self.views.currentIndex() == LOUPE and len(self.stage.records) <= 1:
             self._show_in_loupe()
         self._details_timer.start()

@@ -19,7 +19,16 @@ from PySide6.QtGui import QColor, QCursor, QFont, QImage, QPainter, QPen, QPixma
 from PySide6.QtWidgets import QWidget
 
 from culler.gui import zoom as geometry
-from culler.gui.delegates import ACCENT, PICK, PILL, REJECT, STAR, score_color, star_path
+from culler.gui.delegates import (
+    ACCENT,
+    LABEL_COLOURS,
+    PICK,
+    PILL,
+    REJECT,
+    STAR,
+    score_color,
+    star_path,
+)
 from culler.gui.fullres import FullResCache
 from culler.gui.overlay import Overlay, paint_overlay
 from culler.gui.records import PhotoRecord
@@ -30,12 +39,6 @@ PREVIEW_SIDE = 2048
 INFO_HEIGHT = 30
 #: A press that moves less than this is a click (choose the pane), not a drag.
 DRAG_SLOP = 4
-LABEL_COLOURS = {
-    "red": QColor(220, 70, 60),
-    "yellow": QColor(230, 200, 60),
-    "green": QColor(80, 190, 90),
-    "blue": QColor(70, 130, 230),
-}
 
 
 class PhotoStage(QWidget):

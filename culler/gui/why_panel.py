@@ -8,6 +8,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import numpy as np
+from PIL import Image
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from culler.catalog import Catalog
 from culler.gui.delegates import score_color
+from culler.gui.histogram import Histogram, HistogramWidget, histogram
 from culler.gui.overlay import Overlay, overlay_from_scores
 
 
@@ -110,6 +113,7 @@ class WhyPanel(QScrollArea):
     def show_details(self, catalog: Catalog | None, photo_id: int | None) -> None:
         self.photo_id = photo_id
         self.overlay_link: QLabel | None = None
+        self.histogram = None
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.setContentsMargins(10, 10, 10, 10)
@@ -142,6 +146,7 @@ class WhyPanel(QScrollArea):
                 for t, p in list(tags.items())[:12]
             )
             layout.addWidget(_label(chips))
+        self._histogram(layout, catalog, photo)
         self._exif(layout, photo, catalog)
         layout.addStretch(1)
         self.setWidget(content)
@@ -185,6 +190,16 @@ class WhyPanel(QScrollArea):
             for reason in row["reasons"] or []:
                 layout.addWidget(_label(f"• {html.escape(str(reason))}", "color: #ccc"))
 
+    def _histogram(self, layout: QVBoxLayout, catalog: Catalog, photo: dict[str, Any]) -> None:
+        pixels = thumbnail_pixels(catalog, photo)
+        self.histogram: Histogram | None = None if pixels is None else histogram(pixels)
+        if self.histogram is None:
+            return
+        layout.addWidget(_section("Histogram"))
+        layout.addWidget(HistogramWidget(self.histogram))
+        for warning in self.histogram.warnings():
+            layout.addWidget(_label(f"⚠ {warning}", "color: #e8b060"))
+
     def _exif(self, layout: QVBoxLayout, photo: dict[str, Any], catalog: Catalog) -> None:
         layout.addWidget(_section("Photo"))
         form = QFormLayout()
@@ -206,6 +221,30 @@ class WhyPanel(QScrollArea):
         path = _label(html.escape(photo["path"]), "color: #888; font-size: 8pt")
         layout.addLayout(form)
         layout.addWidget(path)
+
+
+def thumbnail_pixels(catalog: Catalog, photo: dict[str, Any]) -> np.ndarray | None:
+    """The photo's pixels at thumbnail size: the catalog's cached thumbnail, else a reduced decode."""
+    from culler.decode import thumb_path
+    from culler.gui.pixels import srgb
+    from culler.gui.thumbnails import thumb_dir_for
+    from culler.images import ImageError, decode_pil
+
+    cached = (
+        thumb_path(thumb_dir_for(catalog.path), photo["content_hash"])
+        if photo.get("content_hash")
+        else None
+    )
+    try:
+        if cached is not None and cached.exists():
+            with Image.open(cached) as im:
+                return np.asarray(im.convert("RGB"))
+        if photo["status"] != "ok":
+            return None
+        im, _info = decode_pil(photo["path"], 256)
+        return np.asarray(srgb(im).convert("RGB"))
+    except (ImageError, OSError):
+        return None
 
 
 def _section(title: str) -> QLabel:
