@@ -375,6 +375,9 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
     # -- lifecycle -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         self.cancel_scan(wait=True)
+        if (weights := self.scorers_panel.weights_worker) is not None:
+            weights.cancel()  # a download stops at its next block; an import finishes first
+            weights.wait()
         self.thumbnails.clear()
         self.thumbnails.wait(5000)
         self.stage.full.wait(10_000)
