@@ -95,16 +95,20 @@ def _face(face: Any, width: int, height: int) -> dict[str, Any] | None:
 def heat(value: float) -> QColor:
     """Soft tiles red, sharp tiles green (``value`` in 0..1 of the photo's sharpest tile)."""
     value = min(1.0, max(0.0, value))
-    return QColor(int(235 * (1 - value) + 40 * value), int(70 + 150 * value), 60, 95)
+    return QColor(int(235 * (1 - value) + 40 * value), int(70 + 150 * value), 60, 48)
 
 
-def paint_overlay(painter: QPainter, overlay: Overlay, frame: QRectF) -> None:
-    """Draw ``overlay`` over a photo shown in ``frame`` (screen rectangle of the whole photo)."""
+def paint_overlay(
+    painter: QPainter, overlay: Overlay, frame: QRectF, visible: QRectF | None = None
+) -> None:
+    """Draw ``overlay`` over a photo shown in ``frame`` (screen rectangle of the whole photo);
+    ``visible`` is the part of it on screen (at 100 % the blur arrow is drawn there)."""
     painter.save()
     if overlay.grid:
         _paint_grid(painter, overlay.grid, frame)
     if overlay.blur_deg is not None:
-        _paint_blur(painter, overlay.blur_deg, overlay.blur_text, frame)
+        shown = frame if visible is None else frame.intersected(visible)
+        _paint_blur(painter, overlay.blur_deg, overlay.blur_text, shown)
     for face in overlay.faces:
         _paint_face(painter, face, frame)
     painter.restore()
@@ -115,11 +119,23 @@ def _paint_grid(painter: QPainter, grid: list[list[float]], frame: QRectF) -> No
     top = max(max(r) for r in grid) or 1.0
     w, h = frame.width() / columns, frame.height() / rows
     best = max(((v, i, j) for i, r in enumerate(grid) for j, v in enumerate(r)))
-    painter.setPen(QPen(QColor(0, 0, 0, 60), 1))
+    painter.setPen(QPen(QColor(0, 0, 0, 70), 1))
+    font = QFont(painter.font())
+    font.setPointSizeF(8)
     for i, row in enumerate(grid):
         for j, value in enumerate(row):
+            tile = QRectF(frame.x() + j * w, frame.y() + i * h, w, h)
             painter.setBrush(heat(value / top))
-            painter.drawRect(QRectF(frame.x() + j * w, frame.y() + i * h, w, h))
+            painter.drawRect(tile)
+            if w >= 36 and h >= 20:  # the value itself, where the tile has room for it
+                painter.setFont(font)
+                painter.setPen(QColor(255, 255, 255, 210))
+                painter.drawText(
+                    tile.adjusted(4, 2, -4, -2),
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                    f"{value / top:.0%}",
+                )
+                painter.setPen(QPen(QColor(0, 0, 0, 70), 1))
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.setPen(QPen(QColor(255, 255, 255, 220), 2))
     painter.drawRect(QRectF(frame.x() + best[2] * w, frame.y() + best[1] * h, w, h))
@@ -142,7 +158,7 @@ def _paint_blur(painter: QPainter, degrees: float, text: str, frame: QRectF) -> 
                     tip.x() + 16 * math.cos(angle + turn), tip.y() + 16 * math.sin(angle + turn)
                 )
                 painter.drawLine(tip, end)
-    _label(painter, QPointF(b.x() + 8, b.y()), f"motion blur {text}", QColor(255, 170, 40))
+    _label(painter, centre, f"motion blur {text}", QColor(255, 170, 40), frame)
 
 
 def _paint_face(painter: QPainter, face: dict[str, Any], frame: QRectF) -> None:
@@ -167,13 +183,18 @@ def _paint_face(painter: QPainter, face: dict[str, Any], frame: QRectF) -> None:
     _label(painter, QPointF(rect.x(), rect.y() - 6), f"eyes {face['eyes']}", colour)
 
 
-def _label(painter: QPainter, at: QPointF, text: str, colour: QColor) -> None:
+def _label(
+    painter: QPainter, at: QPointF, text: str, colour: QColor, within: QRectF | None = None
+) -> None:
     font = QFont(painter.font())
     font.setPointSizeF(10)
     font.setBold(True)
     painter.setFont(font)
     width = painter.fontMetrics().horizontalAdvance(text) + 10
     box = QRectF(at.x(), at.y() - 18, width, 20)
+    if within is not None:  # keep it readable inside the pane
+        box.moveLeft(max(within.left() + 4, min(box.left(), within.right() - width - 4)))
+        box.moveTop(max(within.top() + 4, min(box.top(), within.bottom() - 24)))
     painter.setPen(Qt.PenStyle.NoPen)
     painter.setBrush(QColor(0, 0, 0, 170))
     painter.drawRoundedRect(box, 4, 4)

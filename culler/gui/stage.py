@@ -331,7 +331,7 @@ class PhotoStage(QWidget):
             if rec.flagged == "reject":
                 painter.fillRect(frame.intersected(QRectF(area)), QColor(0, 0, 0, 90))
             if self.overlay_visible and (overlay := self.overlay_for(rec)) is not None:
-                paint_overlay(painter, overlay, frame)
+                paint_overlay(painter, overlay, frame, QRectF(area))
             painter.restore()
         else:
             painter.setPen(QColor(230, 120, 110) if rec.error else QColor(150, 150, 150))
