@@ -64,18 +64,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self.filter_bar = FilterBar()
         self.grid = GridView(self.thumbnails)
         self.grid.setModel(self.proxy)
-        self.stage = PhotoStage(self.thumbnails)
-        self.filmstrip = FilmStrip(self.thumbnails)
-        self.filmstrip.setModel(self.proxy)
-        self.filmstrip.setSelectionModel(self.grid.selectionModel())
-        loupe_page = QWidget()
-        loupe_layout = QVBoxLayout(loupe_page)
-        loupe_layout.setContentsMargins(0, 0, 0, 0)
-        loupe_layout.setSpacing(0)
-        loupe_layout.addWidget(self.stage, 1)
-        loupe_layout.addWidget(self.filmstrip)
-        self.stage.overlay_source = self._overlay_for
-        self.stage.zoomChanged.connect(self._prefetch_neighbours)
+        loupe_page = self._build_loupe_page()
         self.views = QStackedWidget()
         for widget in (self.grid, loupe_page):
             self.views.addWidget(widget)
@@ -118,6 +107,22 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self._merge_timer.timeout.connect(self.merge_from_catalog)
 
     # -- building --------------------------------------------------------------------------------
+    def _build_loupe_page(self) -> QWidget:
+        """The stage (loupe and compare) with the filmstrip under it, sharing the grid's selection."""
+        self.stage = PhotoStage(self.thumbnails)
+        self.stage.overlay_source = self._overlay_for
+        self.stage.zoomChanged.connect(self._prefetch_neighbours)
+        self.filmstrip = FilmStrip(self.thumbnails)
+        self.filmstrip.setModel(self.proxy)
+        self.filmstrip.setSelectionModel(self.grid.selectionModel())
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.stage, 1)
+        layout.addWidget(self.filmstrip)
+        return page
+
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.counts = QLabel()

@@ -121,28 +121,7 @@ class ScorersPanel(QWidget):
         self.copy_button = QPushButton("Copy command")
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(self._copy)
-        self.download_button = QPushButton("Download")
-        self.download_button.setToolTip("Download the published weights (as `culler models pull`)")
-        self.download_button.clicked.connect(self.download)
-        self.import_button = QPushButton("Import…")
-        self.import_button.setToolTip(
-            "Install a checkpoint file you have (as `culler models import`)"
-        )
-        self.import_button.clicked.connect(self.choose_import)
-        self.weights_progress = QProgressBar()
-        self.weights_progress.hide()
-        self.weights_cancel = QPushButton("Cancel download")
-        self.weights_cancel.clicked.connect(self.cancel_weights)
-        self.weights_cancel.hide()
-        self.weights_status = QLabel()
-        self.weights_status.setWordWrap(True)
-        self.weights_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.weights_status.hide()
-        self.rescan_offer = QPushButton("Rescan now")
-        self.rescan_offer.clicked.connect(self._rescan_from_offer)
-        self.rescan_offer.hide()
-        self.weights_worker: WeightsWorker | None = None
-        self._selected: ScorerRow | None = None
+        self._build_weight_controls()
 
         self.rescan_button = QPushButton("Rescan with these scorers")
         self.rescan_button.setToolTip(
@@ -184,6 +163,31 @@ class ScorersPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.log, 1)
         self.set_catalog(None)
+
+    def _build_weight_controls(self) -> None:
+        """Download / Import… buttons, the download's progress and cancel, and the rescan offer."""
+        self.download_button = QPushButton("Download")
+        self.download_button.setToolTip("Download the published weights (as `culler models pull`)")
+        self.download_button.clicked.connect(self.download)
+        self.import_button = QPushButton("Import…")
+        self.import_button.setToolTip(
+            "Install a checkpoint file you have (as `culler models import`)"
+        )
+        self.import_button.clicked.connect(self.choose_import)
+        self.weights_progress = QProgressBar()
+        self.weights_progress.hide()
+        self.weights_cancel = QPushButton("Cancel download")
+        self.weights_cancel.clicked.connect(self.cancel_weights)
+        self.weights_cancel.hide()
+        self.weights_status = QLabel()
+        self.weights_status.setWordWrap(True)
+        self.weights_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.weights_status.hide()
+        self.rescan_offer = QPushButton("Rescan now")
+        self.rescan_offer.clicked.connect(self._rescan_from_offer)
+        self.rescan_offer.hide()
+        self.weights_worker: WeightsWorker | None = None
+        self._selected: ScorerRow | None = None
 
     def set_catalog(self, db_path: Path | None) -> None:
         self.db_path = db_path
