@@ -185,3 +185,18 @@ def test_z_zooms_the_loupe_and_steps_keep_the_zoom(window, qtbot, scanned):
     window.stage.setFocus()
     qtbot.keyClick(window.stage, Qt.Key.Key_Z)
     assert window.stage.zoom.fitted
+
+
+def test_full_frame_cache_keeps_the_most_recent_frames_within_its_budget(qtbot, burst):
+    from culler.gui.fullres import FullResCache
+
+    frame_bytes = CROP * CROP * 3
+    cache = FullResCache(budget_bytes=int(frame_bytes * 2.5))
+    for rec in burst:
+        cache.request(rec.id, rec.path)
+        qtbot.waitUntil(lambda rec=rec: cache.get(rec.id) is not None, timeout=20_000)
+    assert cache.get(burst[0].id) is None  # the oldest went first
+    assert cache.get(burst[1].id) is not None and cache.get(burst[2].id) is not None
+    cache.request(99, str(burst[0].path) + ".missing")
+    qtbot.waitUntil(lambda: not cache.pending(99), timeout=20_000)
+    assert cache.get(99) is None  # unreadable: not retried, no crash
