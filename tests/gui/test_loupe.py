@@ -199,4 +199,6 @@ def test_full_frame_cache_keeps_the_most_recent_frames_within_its_budget(qtbot, 
     assert cache.get(burst[1].id) is not None and cache.get(burst[2].id) is not None
     cache.request(99, str(burst[0].path) + ".missing")
     qtbot.waitUntil(lambda: not cache.pending(99), timeout=20_000)
-    assert cache.get(99) is None  # unreadable: not retried, no crash
+    assert cache.get(99) is None
+    cache.request(99, str(burst[0].path) + ".missing")
+    assert not cache.pending(99)  # a file that failed is not decoded again on every step  # unreadable: not retried, no crash
