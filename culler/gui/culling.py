@@ -38,6 +38,16 @@ class CullingActions:
         self.stage.badge_scorer = self.model.badge_scorer
         self.stage.position_text = f"{index.row() + 1} / {self.proxy.rowCount()}" if rec else ""
         self.stage.set_records([rec] if rec else [])
+        self._prefetch_neighbours()
+
+    def _prefetch_neighbours(self) -> None:
+        """At 100 %, decode the photos either side ahead so stepping through a burst stays instant."""
+        row = self.grid.currentIndex().row()
+        if self.stage.zoom.fitted or row < 0 or len(self.stage.records) > 1:
+            return
+        rows = [row + 1, row - 1, row + 2]
+        found = [self.proxy.index(r, 0).data(RecordRole) for r in rows]
+        self.stage.prefetch([rec for rec in found if rec is not None])
 
     def toggle_loupe(self) -> None:
         self.set_mode(GRID if self.views.currentIndex() != GRID else LOUPE)
@@ -84,6 +94,34 @@ class CullingActions:
                 self.statusBar().showMessage(f"Recorded: preferred over {count} photo(s)", 4000)
         self._apply(ids, decision=decision, label=decision)
 
+    def set_colour_label(self, colour: str) -> None:
+        """6–9 as in Lightroom: set the colour label; the same key again removes it."""
+        ids = self.target_ids()
+        if not ids or self.history is None:
+            return
+        first = self.model.record(ids[0])
+        value = None if first is not None and first.label == colour else colour
+        self._apply(ids, colour=value, label=f"label {value or 'none'}")
+
+    def zoom(self) -> None:
+        """Z: in the loupe, fit ↔ 100 %; from the grid, open the loupe at 100 % on the centre."""
+        if self.views.currentIndex() != LOUPE:
+            self.set_mode(LOUPE)
+            self.stage.toggle_zoom(self.stage.rect().center().toPointF())
+        else:
+            self.stage.toggle_zoom()
+
+    def toggle_overlay(self) -> None:
+        shown = self.stage.toggle_overlay()
+        self.statusBar().showMessage(
+            "Overlay on: sharpness per tile (green sharp, red soft; the sharpest outlined), "
+            "motion blur, faces and eyes"
+            if shown
+            else "Overlay off",
+            4000,
+        )
+        self.why.set_overlay_shown(shown)
+
     def set_stars(self, stars: int) -> None:
         ids = self.target_ids()
         if ids and self.history is not None:
@@ -120,7 +158,7 @@ class CullingActions:
 
     def _show_ratings(self, states: dict[int, dict]) -> None:
         for pid, state in states.items():
-            self.model.update_rating(pid, state["stars"], state["decision"])
+            self.model.update_rating(pid, state["stars"], state["decision"], state.get("label"))
         self.stage.refresh()
         self._update_counts()
 
@@ -163,6 +201,12 @@ class CullingActions:
             self.compare()
         elif name == "toggle_stack":
             self.toggle_stack()
+        elif name == "zoom":
+            self.zoom()
+        elif name == "overlay":
+            self.toggle_overlay()
+        elif name == "colour_label":
+            self.set_colour_label(arg)
         return True
 
     def _focus_search(self) -> None:

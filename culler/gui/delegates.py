@@ -23,6 +23,15 @@ ACCENT = QColor(64, 150, 255)
 PILL = QColor(0, 0, 0, 165)
 
 
+#: Lightroom's colour labels (keys 6–9), as chips in the grid, filmstrip and loupe.
+LABEL_COLOURS = {
+    "red": QColor(220, 70, 60),
+    "yellow": QColor(230, 200, 60),
+    "green": QColor(80, 190, 90),
+    "blue": QColor(70, 130, 230),
+}
+
+
 def score_color(score: float) -> QColor:
     """Red (0) through amber (5) to green (10)."""
     t = max(0.0, min(1.0, score / 10.0))
@@ -80,6 +89,11 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(QRectF(cell.adjusted(2, 2, -2, -2)), 4, 4)
 
         self._paint_badges(painter, image_rect, rec, index.data(ScoreRole), stack)
+        if rec.label in LABEL_COLOURS:
+            painter.fillRect(
+                QRect(cell.x() + 6, cell.bottom() - 7, cell.width() - 12, 4),
+                LABEL_COLOURS[rec.label],
+            )
         caption = QRect(box.x(), box.bottom() + 2, self.side, CAPTION_HEIGHT)
         painter.setPen(QColor(220, 220, 220) if selected else QColor(170, 170, 170))
         font = QFont(option.font)

@@ -213,3 +213,32 @@ class FilterBar(QWidget):
 
     def _set_order_text(self) -> None:
         self.order.setText("↓" if self.descending() else "↑")
+
+
+class FilmStrip(QListView):
+    """One row of small thumbnails under the loupe, sharing the grid's model and selection."""
+
+    def __init__(self, thumbnails: ThumbnailCache, side: int = 72, parent=None) -> None:
+        super().__init__(parent)
+        self.thumbnails = thumbnails
+        self.delegate = ThumbnailDelegate(side, self)
+        self.setItemDelegate(self.delegate)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(False)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.SinglePass)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the loupe
+        self.setSpacing(0)
+        cell = self.delegate.sizeHint(None, None)
+        self.setFixedHeight(cell.height() + self.horizontalScrollBar().sizeHint().height() + 4)
+
+    def follow(self, index) -> None:
+        """Keep the loupe's photo in view, centred."""
+        if index.isValid():
+            self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+            self.viewport().update()

@@ -145,12 +145,14 @@ class PhotoListModel(QAbstractListModel):
         row = self._row_of.get(photo_id)
         return None if row is None else self.records[row]
 
-    def update_rating(self, photo_id: int, stars: int | None, decision: str | None) -> None:
+    def update_rating(
+        self, photo_id: int, stars: int | None, decision: str | None, label: str | None = None
+    ) -> None:
         row = self._row_of.get(photo_id)
         if row is None:
             return
         rec = self.records[row]
-        rec.stars, rec.decision = stars, decision
+        rec.stars, rec.decision, rec.label = stars, decision, label
         index = self.index(row)
         self.dataChanged.emit(index, index, [StarsRole, DecisionRole])
 

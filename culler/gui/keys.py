@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 Key = Qt.Key
+#: Lightroom's colour labels on 6–9.
+LABELS = ("red", "yellow", "green", "blue")
 
 #: (key, modifiers) -> (action name, argument)
 KEYMAP: dict[tuple[int, Qt.KeyboardModifier], tuple[str, object]] = {
@@ -19,6 +21,12 @@ KEYMAP: dict[tuple[int, Qt.KeyboardModifier], tuple[str, object]] = {
     (Key.Key_Escape, Qt.KeyboardModifier.NoModifier): ("grid", None),
     (Key.Key_C, Qt.KeyboardModifier.NoModifier): ("compare", None),
     (Key.Key_S, Qt.KeyboardModifier.NoModifier): ("toggle_stack", None),
+    (Key.Key_Z, Qt.KeyboardModifier.NoModifier): ("zoom", None),
+    (Key.Key_O, Qt.KeyboardModifier.NoModifier): ("overlay", None),
+    **{
+        (getattr(Key, f"Key_{n}"), Qt.KeyboardModifier.NoModifier): ("colour_label", name)
+        for n, name in zip(range(6, 10), LABELS)
+    },
     (Key.Key_Left, Qt.KeyboardModifier.NoModifier): ("step", -1),
     (Key.Key_Right, Qt.KeyboardModifier.NoModifier): ("step", 1),
 }
@@ -30,7 +38,10 @@ HELP = (
     ("← → ↑ ↓", "move (in compare: choose the photo)"),
     ("P / X / U", "pick / reject / unflag"),
     ("0 – 5", "stars"),
+    ("6 / 7 / 8 / 9", "colour label red / yellow / green / blue (again: remove)"),
     ("Space, Enter", "loupe ↔ grid"),
+    ("Z, double-click", "loupe: fit ↔ 100 % at the cursor; wheel zooms, drag pans"),
+    ("O", "overlay: where the scorers measured sharpness, motion blur, faces and eyes"),
     ("C", "compare the selected photos, or the current stack"),
     ("P in compare", "pick this one over the others (recorded for training)"),
     ("S", "expand / collapse the burst stack"),

@@ -27,8 +27,10 @@ from PySide6.QtWidgets import (
 from culler import plugin_manager as plugins
 from culler.catalog import Catalog, open_catalog
 from culler.gui.culling import GRID, LOUPE, CullingActions
-from culler.gui.grid import FilterBar, GridView
+from culler.gui.grid import FilmStrip, FilterBar, GridView
 from culler.gui.item_models import PhotoFilterProxy, PhotoIdRole, PhotoListModel
+from culler.gui.keys import LABELS
+from culler.gui.overlay import Overlay, overlay_from_scores
 from culler.gui.ratings import RatingHistory
 from culler.gui.records import PhotoRecord, load_records, scorer_ids, tag_names
 from culler.gui.scan_control import ScanControl
@@ -62,9 +64,9 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self.filter_bar = FilterBar()
         self.grid = GridView(self.thumbnails)
         self.grid.setModel(self.proxy)
-        self.stage = PhotoStage(self.thumbnails)
+        loupe_page = self._build_loupe_page()
         self.views = QStackedWidget()
-        for widget in (self.grid, self.stage):
+        for widget in (self.grid, loupe_page):
             self.views.addWidget(widget)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -74,6 +76,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         left_layout.addWidget(self.views, 1)
 
         self.why = WhyPanel()
+        self.why.overlayRequested.connect(self._show_overlay_from_why)
         self.scorers_panel = ScorersPanel(self.settings)
         self.scorers_panel.scanRequested.connect(self.rescan)
         self.details = QTabWidget()
@@ -104,6 +107,22 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self._merge_timer.timeout.connect(self.merge_from_catalog)
 
     # -- building --------------------------------------------------------------------------------
+    def _build_loupe_page(self) -> QWidget:
+        """The stage (loupe and compare) with the filmstrip under it, sharing the grid's selection."""
+        self.stage = PhotoStage(self.thumbnails)
+        self.stage.overlay_source = self._overlay_for
+        self.stage.zoomChanged.connect(self._prefetch_neighbours)
+        self.filmstrip = FilmStrip(self.thumbnails)
+        self.filmstrip.setModel(self.proxy)
+        self.filmstrip.setSelectionModel(self.grid.selectionModel())
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.stage, 1)
+        layout.addWidget(self.filmstrip)
+        return page
+
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.counts = QLabel()
@@ -147,11 +166,20 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
                 lambda _=False, n=n: self.set_stars(n),
                 hint=str(n),
             )
+        for n, colour in zip(range(6, 10), LABELS):
+            action(
+                photo,
+                f"Label {colour.capitalize()}",
+                lambda _=False, c=colour: self.set_colour_label(c),
+                hint=str(n),
+            )
         photo.addSeparator()
         action(photo, "Undo", self.undo, hint="Ctrl+Z")
         view = self.menuBar().addMenu("&View")
         action(view, "Loupe / Grid", self.toggle_loupe, hint="Space")
         action(view, "Compare", self.compare, hint="C")
+        action(view, "Zoom Fit / 100 %", self.zoom, hint="Z")
+        action(view, "Show Why on the Photo (Overlay)", self.toggle_overlay, hint="O")
         action(view, "Expand / Collapse Stack", self.toggle_stack, hint="S")
         action(view, "Bigger Thumbnails", lambda: self.grid.zoom(1), "Ctrl+=")
         action(view, "Smaller Thumbnails", lambda: self.grid.zoom(-1), "Ctrl+-")
@@ -214,6 +242,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self.catalog = open_catalog(self.db_path)
         self.history = RatingHistory(self.catalog, xmp_naming=self._xmp_naming())
         self.thumbnails.clear()
+        self.stage.full.clear()
         self.thumbnails.thumb_dir = thumb_dir_for(self.db_path)
         self.scorers_panel.set_catalog(self.db_path)
         self.setWindowTitle(f"culler — {self.db_path}")
@@ -291,6 +320,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         return ids
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.filmstrip.follow(current)
         if self.views.currentIndex() == LOUPE and len(self.stage.records) <= 1:
             self._show_in_loupe()
         self._details_timer.start()
@@ -306,6 +336,18 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
                 panel.set_photo(self.catalog, pid)
             except Exception as exc:
                 log.warning("GUI panel %r failed: %s", panel, exc)
+
+    def _overlay_for(self, rec: PhotoRecord) -> Overlay | None:
+        """The scorers' overlay data for a photo, from the scores' ``extra`` in the catalog."""
+        if self.catalog is None:
+            return None
+        return overlay_from_scores(self.catalog.scores_for(rec.id), rec.width, rec.height)
+
+    def _show_overlay_from_why(self) -> None:
+        if self.views.currentIndex() != LOUPE:
+            self.set_mode(LOUPE)
+        if not self.stage.overlay_visible:
+            self.toggle_overlay()
 
     # -- filters ---------------------------------------------------------------------------------
     def _filters_changed(self) -> None:
@@ -338,8 +380,12 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
     # -- lifecycle -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         self.cancel_scan(wait=True)
+        if (weights := self.scorers_panel.weights_worker) is not None:
+            weights.cancel()  # a download stops at its next block; an import finishes first
+            weights.wait()
         self.thumbnails.clear()
         self.thumbnails.wait(5000)
+        self.stage.full.wait(10_000)
         if self.catalog is not None:
             self.catalog.close()
             self.catalog = None

@@ -41,11 +41,14 @@ class RatingHistory:
         *,
         stars: int | None = _UNSET,
         decision: str | None = _UNSET,
+        colour: str | None = _UNSET,
         label: str = "",
     ) -> dict[int, dict[str, Any]]:
-        """Rate every photo in one undoable step (``label`` names it, e.g. "pick"); return each
-        photo's new {stars, decision}."""
+        """Rate every photo in one undoable step (``label`` names it, e.g. "pick"; ``colour`` is the
+        colour label, None to remove it); return each photo's new {stars, decision, label}."""
         changes: dict[str, Any] = {}
+        if colour is not _UNSET:
+            changes["label"] = colour
         if stars is not _UNSET:
             changes["stars"] = stars
         if decision is not _UNSET:
@@ -56,7 +59,7 @@ class RatingHistory:
         self._steps.append(batch)
         del self._steps[: -self.limit]
         after = {
-            pid: {"stars": state["stars"], "decision": state["decision"]}
+            pid: {"stars": state["stars"], "decision": state["decision"], "label": state["label"]}
             for pid, state in batch.states.items()
         }
         self._sync_xmp(after)
@@ -70,7 +73,11 @@ class RatingHistory:
         if not self._steps:
             return {}
         restored = {
-            row["photo_id"]: {"stars": row["stars"], "decision": row["decision"]}
+            row["photo_id"]: {
+                "stars": row["stars"],
+                "decision": row["decision"],
+                "label": row.get("label"),
+            }
             for row in self.catalog.undo_batch(self._steps.pop())
         }
         self._sync_xmp(restored)

@@ -33,6 +33,8 @@ class PhotoRecord:
     tags: dict[str, float] = field(default_factory=dict)
     stars: int | None = None
     decision: str | None = None
+    #: Colour label ("red", "yellow", "green", "blue") or None.
+    label: str | None = None
     group_id: int | None = None
     group_kind: str | None = None
     rank: int = 0
@@ -71,6 +73,7 @@ def load_records(catalog: Catalog) -> list[PhotoRecord]:
     for pid, rating in catalog.current_ratings().items():
         if pid in records:
             records[pid].stars, records[pid].decision = rating["stars"], rating["decision"]
+            records[pid].label = rating.get("label")
     _attach_stacks(catalog, records)
     return list(records.values())
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
+from culler.gui.pixels import decode_for_display, srgb, to_qimage
 from culler.scan.decode import THUMB_SIDE, hash_file, thumb_path
 
 #: Pending requests kept; older ones (scrolled past) are dropped and re-requested if painted again.
@@ -57,6 +58,7 @@ def _decode_and_cache(path: str, content_hash: str | None, thumb_dir: Path, side
         image, _info = decode_pil(path, THUMB_SIDE)
     except (ImageError, OSError):
         return QImage()
+    image = srgb(image)  # the cached thumbnail is in sRGB, like the scan's
     try:
         key = content_hash or hash_file(path)
         target = thumb_path(thumb_dir, key)
@@ -66,9 +68,7 @@ def _decode_and_cache(path: str, content_hash: str | None, thumb_dir: Path, side
         os.replace(tmp, target)
     except OSError:
         pass  # a read-only catalog folder still shows thumbnails, it just cannot cache them
-    data = image.tobytes()
-    qimage = QImage(data, image.width, image.height, 3 * image.width, QImage.Format.Format_RGB888)
-    qimage = qimage.copy()  # own the pixels: ``data`` is freed when this function returns
+    qimage = to_qimage(image)
     if max(qimage.width(), qimage.height()) > side:
         qimage = qimage.scaled(
             side,
@@ -80,17 +80,8 @@ def _decode_and_cache(path: str, content_hash: str | None, thumb_dir: Path, side
 
 
 def load_preview(path: str, side: int) -> QImage:
-    """A large view of ``path`` (the loupe), decoded at reduced size in a worker."""
-    from culler.images import ImageError, decode_pil
-
-    try:
-        image, _info = decode_pil(path, side)
-    except (ImageError, OSError):
-        return QImage()
-    data = image.tobytes()
-    return QImage(
-        data, image.width, image.height, 3 * image.width, QImage.Format.Format_RGB888
-    ).copy()
+    """A large view of ``path`` (the loupe), decoded at reduced size in a worker, in sRGB."""
+    return decode_for_display(path, side)
 
 
 class _Signals(QObject):

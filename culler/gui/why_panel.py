@@ -8,7 +8,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QRectF, QSize, Qt
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -21,6 +23,8 @@ from PySide6.QtWidgets import (
 
 from culler.catalog import Catalog
 from culler.gui.delegates import score_color
+from culler.gui.histogram import Histogram, HistogramWidget, histogram
+from culler.gui.overlay import Overlay, overlay_from_scores
 
 
 class ScoreBar(QWidget):
@@ -95,8 +99,12 @@ def _label(text: str, style: str = "", wrap: bool = True) -> QLabel:
 class WhyPanel(QScrollArea):
     """Rebuilt for each photo from the catalog (a handful of indexed queries)."""
 
+    #: The "show on the photo" link: the window shows the loupe with the scorers' overlay.
+    overlayRequested = Signal()
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        self.overlay_shown = False
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.photo_id: int | None = None
@@ -104,6 +112,8 @@ class WhyPanel(QScrollArea):
 
     def show_details(self, catalog: Catalog | None, photo_id: int | None) -> None:
         self.photo_id = photo_id
+        self.overlay_link: QLabel | None = None
+        self.histogram = None
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.setContentsMargins(10, 10, 10, 10)
@@ -121,7 +131,9 @@ class WhyPanel(QScrollArea):
             layout.addWidget(
                 _label(f"⚠ {photo['status']}: {html.escape(photo['error'] or '')}", "color: #e88")
             )
-        self._scores(layout, catalog.scores_for(photo_id))
+        scores = catalog.scores_for(photo_id)
+        self._overlay_link(layout, overlay_from_scores(scores, photo["width"], photo["height"]))
+        self._scores(layout, scores)
         for err in catalog.score_errors_for(photo_id):
             layout.addWidget(
                 _label(f"⚠ {err['scorer_id']} failed: {html.escape(err['error'])}", "color: #e88")
@@ -134,9 +146,26 @@ class WhyPanel(QScrollArea):
                 for t, p in list(tags.items())[:12]
             )
             layout.addWidget(_label(chips))
+        self._histogram(layout, catalog, photo)
         self._exif(layout, photo, catalog)
         layout.addStretch(1)
         self.setWidget(content)
+
+    def set_overlay_shown(self, shown: bool) -> None:
+        self.overlay_shown = shown
+
+    def _overlay_link(self, layout: QVBoxLayout, overlay: Overlay) -> None:
+        """A link to the overlay when a scorer stored where it looked (sharpness tiles, blur, faces)."""
+        if overlay.empty:
+            return
+        link = QLabel("<a href='overlay' style='color:#8ab4f8'>Show where on the photo (O)</a>")
+        link.setToolTip(
+            "Overlay the sharpness measured per tile, any motion blur direction, and the faces "
+            "judged with their eye state"
+        )
+        link.linkActivated.connect(lambda _href: self.overlayRequested.emit())
+        self.overlay_link = link
+        layout.addWidget(link)
 
     def _scores(self, layout: QVBoxLayout, scores: list[dict[str, Any]]) -> None:
         layout.addWidget(_section("Scores"))
@@ -161,6 +190,16 @@ class WhyPanel(QScrollArea):
             for reason in row["reasons"] or []:
                 layout.addWidget(_label(f"• {html.escape(str(reason))}", "color: #ccc"))
 
+    def _histogram(self, layout: QVBoxLayout, catalog: Catalog, photo: dict[str, Any]) -> None:
+        pixels = thumbnail_pixels(catalog, photo)
+        self.histogram: Histogram | None = None if pixels is None else histogram(pixels)
+        if self.histogram is None:
+            return
+        layout.addWidget(_section("Histogram"))
+        layout.addWidget(HistogramWidget(self.histogram))
+        for warning in self.histogram.warnings():
+            layout.addWidget(_label(f"⚠ {warning}", "color: #e8b060"))
+
     def _exif(self, layout: QVBoxLayout, photo: dict[str, Any], catalog: Catalog) -> None:
         layout.addWidget(_section("Photo"))
         form = QFormLayout()
@@ -182,6 +221,30 @@ class WhyPanel(QScrollArea):
         path = _label(html.escape(photo["path"]), "color: #888; font-size: 8pt")
         layout.addLayout(form)
         layout.addWidget(path)
+
+
+def thumbnail_pixels(catalog: Catalog, photo: dict[str, Any]) -> np.ndarray | None:
+    """The photo's pixels at thumbnail size: the catalog's cached thumbnail, else a reduced decode."""
+    from culler.gui.pixels import srgb
+    from culler.gui.thumbnails import thumb_dir_for
+    from culler.images import ImageError, decode_pil
+    from culler.scan.decode import thumb_path
+
+    cached = (
+        thumb_path(thumb_dir_for(catalog.path), photo["content_hash"])
+        if photo.get("content_hash")
+        else None
+    )
+    try:
+        if cached is not None and cached.exists():
+            with Image.open(cached) as im:
+                return np.asarray(im.convert("RGB"))
+        if photo["status"] != "ok":
+            return None
+        im, _info = decode_pil(photo["path"], 256)
+        return np.asarray(srgb(im).convert("RGB"))
+    except (ImageError, OSError):
+        return None
 
 
 def _section(title: str) -> QLabel:

@@ -1,4 +1,4 @@
-"""Long jobs off the UI thread, reporting through signals: the scan.
+"""Long jobs off the UI thread, reporting through signals: the scan, and weight downloads/imports.
 
 A job opens its own catalog connection (SQLite connections are not shared across threads); WAL lets the
 UI keep reading and rating while the scan writes. Bursts and duplicates are regrouped by the scan itself
@@ -8,6 +8,7 @@ UI keep reading and rating while the scan writes. Bursts and duplicates are regr
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import traceback
 from pathlib import Path
@@ -72,3 +73,67 @@ class ScanWorker(QThread):
 
     def _on_progress(self, done: int, total: int, path: str) -> None:
         self.progress.emit(done, total, path)
+
+
+class _Cancelled(Exception):
+    """Raised inside a download's progress callback to stop it; the partial file is discarded."""
+
+
+class WeightsWorker(QThread):
+    """Runs ``culler models pull`` or ``culler models import`` (the same code, :mod:`culler.pull`) in a
+    thread, reporting bytes downloaded; cancel() stops a download at its next block."""
+
+    progress = Signal(int, int)  # bytes done, total (0: unknown)
+    message = Signal(str)
+    succeeded = Signal(str)  # what was installed, in words
+    failed = Signal(str)  # the error, which says what to do
+    cancelled_signal = Signal()
+
+    def __init__(self, scorer_id: str, source: str | Path | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.scorer_id = scorer_id
+        #: A local file to import; None downloads the published files.
+        self.source = Path(source) if source is not None else None
+        self.cancel_event = threading.Event()
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def run(self) -> None:
+        from culler.pull import import_weights, pull
+        from culler.weights import WeightsError
+
+        try:
+            if self.source is not None:
+                done = import_weights(self.scorer_id, self.source)
+                names = ", ".join(d["name"] for d in done)
+                self.succeeded.emit(f"{self.scorer_id}: imported {names} from {self.source.name}")
+            else:
+                done = pull(self.scorer_id, echo=self.message.emit, progress=self._progress)
+                names = ", ".join(f"{d['name']} ({d['status']})" for d in done) or "nothing needed"
+                self.succeeded.emit(f"{self.scorer_id}: {names}")
+        except _Cancelled:
+            self.cancelled_signal.emit()
+        except WeightsError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # a converter's own error: say it rather than lose the thread
+            self.message.emit(traceback.format_exc())
+            self.failed.emit(f"{self.scorer_id}: {type(exc).__name__}: {exc}")
+
+    @contextlib.contextmanager
+    def _progress(self, label: str, total: int | None):
+        worker = self
+        self.message.emit(f"downloading {label}…")
+
+        class Bar:
+            done = 0
+
+            def update(self, n: int) -> None:
+                if worker.cancel_event.is_set():
+                    raise _Cancelled()
+                self.done += n
+                worker.progress.emit(min(self.done, 2**31 - 1), min(total or 0, 2**31 - 1))
+
+        if self.cancel_event.is_set():
+            raise _Cancelled()
+        yield Bar()

@@ -200,7 +200,7 @@ def test_rating_history_writes_at_once_and_undo_appends(catalog):
     history.apply([pid], decision="pick", label="pick")
     history.apply([pid], stars=3)
     assert catalog.current_rating(pid)["stars"] == 3
-    assert history.undo() == {pid: {"stars": None, "decision": "pick"}}
+    assert history.undo() == {pid: {"stars": None, "decision": "pick", "label": None}}
     assert catalog.current_rating(pid)["decision"] == "pick"
     assert catalog.current_rating(pid)["stars"] is None
     history.undo()
