@@ -2,16 +2,14 @@
 
 The photo is a real one that installs with Ubuntu's wallpapers (a nuthatch on bark); the second frame
 is the same scene shifted by a hand-held drift and given motion blur. Both are scanned with the real
-scan. The per-tile sharpness drawn is measured here (variance of the Laplacian on 12 × 8 tiles), as the
-technical scorer's ``sharpness_grid`` will store it; the blur direction is the one applied.
+scan (technical and faces scorers); the overlay draws what the technical scorer stored: its per-tile
+sharpness grid and, on the second frame, the motion blur and direction it found.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python tests/gui/screenshot_loupe.py docs/loupe.png
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -34,29 +32,7 @@ def motion_blur(rgb: np.ndarray, degrees: float, length: int) -> np.ndarray:
     return cv2.filter2D(rgb, -1, kernel / kernel.sum())
 
 
-def sharpness_grid(rgb: np.ndarray, rows: int = 8, columns: int = 12) -> list[list[float]]:
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    grey = cv2.resize(grey, (grey.shape[1] // 4, grey.shape[0] // 4), interpolation=cv2.INTER_AREA)
-    lap = cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F)
-    h, w = lap.shape
-    return [
-        [
-            round(
-                float(
-                    lap[
-                        r * h // rows : (r + 1) * h // rows,
-                        c * w // columns : (c + 1) * w // columns,
-                    ].var()
-                ),
-                1,
-            )
-            for c in range(columns)
-        ]
-        for r in range(rows)
-    ]
-
-
-def make_burst(folder: Path) -> list[dict]:
+def make_burst(folder: Path) -> None:
     photo = np.asarray(Image.open(PHOTO).convert("RGB"))
     h, w = photo.shape[0] - 200, photo.shape[1] - 200
     first = photo[100 : 100 + h, 100 : 100 + w]
@@ -64,14 +40,8 @@ def make_burst(folder: Path) -> list[dict]:
     second = motion_blur(
         photo[100 + dy : 100 + dy + h, 100 + dx : 100 + dx + w], BLUR_DEG, BLUR_LENGTH
     )
-    frames = []
-    for name, pixels, blur in (("burst_01.jpg", first, None), ("burst_02.jpg", second, BLUR_DEG)):
+    for name, pixels in (("burst_01.jpg", first), ("burst_02.jpg", second)):
         Image.fromarray(pixels).save(folder / name, quality=92)
-        extra = {"sharpness_grid": sharpness_grid(pixels)}
-        if blur is not None:
-            extra["blur"] = {"direction_deg": blur, "direction": f"{blur:.0f}°"}
-        frames.append({"name": name, "extra": extra})
-    return frames
 
 
 def main(out: Path) -> int:
@@ -88,19 +58,11 @@ def main(out: Path) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "burst"
         folder.mkdir()
-        frames = make_burst(folder)
+        make_burst(folder)
         db = folder / "culler.db"
         with open_catalog(db) as catalog:
-            scan_folders(
-                catalog, [folder], ScanOptions(workers=0, scorer_ids=["technical"]), echo=print
-            )
-        with sqlite3.connect(db) as conn:  # the measured grid, where the scorer will store it
-            for frame in frames:
-                conn.execute(
-                    "UPDATE scores SET extra = json_patch(coalesce(extra, '{}'), ?) WHERE photo_id ="
-                    " (SELECT id FROM photos WHERE path LIKE ?)",
-                    [json.dumps(frame["extra"]), f"%{frame['name']}"],
-                )
+            scanned = ScanOptions(workers=0, scorer_ids=["technical", "faces"])
+            scan_folders(catalog, [folder], scanned, echo=print)
         window = MainWindow(
             settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat), scan_workers=0
         )
