@@ -178,6 +178,7 @@ class ScoreWriter:
             error=None,
             content_hash=d.content_hash,
             phash=d.phash,
+            signature=d.signature,
             width=info.width,
             height=info.height,
             taken_at=info.taken_at,

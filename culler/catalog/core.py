@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from culler.catalog.groups import GroupsMixin
 from culler.catalog.migrations import Migrations, migrations
 
 DEFAULT_NAME = "culler.db"
@@ -37,7 +38,7 @@ def default_db_path(roots: Iterable[str | Path]) -> Path:
     return Path(roots[0]) / DEFAULT_NAME if roots else Path(DEFAULT_NAME)
 
 
-class Catalog:
+class Catalog(GroupsMixin):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 
     def __init__(self, path: str | Path) -> None:
