@@ -29,6 +29,8 @@ FRAME_SIDE = 1024
 LOST_DETAIL = 0.5
 #: Motion blur: the weakest direction keeps at most this fraction of the strongest one's ratio.
 DIRECTIONAL = 0.6
+#: Registered frames whose coarse content correlates less than this are not compared.
+ALIGNED = 0.9
 _DIRECTIONS = ("horizontal", "diagonal ↗", "vertical", "diagonal ↘")
 _GRID = 6
 _PRESMOOTH = 0.8
@@ -76,7 +78,8 @@ def _shift(reference: np.ndarray, frame: np.ndarray) -> tuple[int, int]:
     import cv2
 
     window = cv2.createHanningWindow(reference.shape[::-1], cv2.CV_32F)
-    (dx, dy), _ = cv2.phaseCorrelate(reference, frame, window)
+    # phaseCorrelate applies the window in place: give it copies, not the frames compared later.
+    (dx, dy), _ = cv2.phaseCorrelate(reference.copy(), frame.copy(), window)
     return int(round(dx)), int(round(dy))
 
 
@@ -138,22 +141,34 @@ def _raw_energy(grey: np.ndarray) -> np.ndarray:
     return out
 
 
-def detail_ratios(reference: np.ndarray, frame: np.ndarray) -> np.ndarray:
+def _agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation of the coarse content of two aligned regions (1 = the same scene, registered)."""
+    import cv2
+
+    a = cv2.GaussianBlur(a, (0, 0), 3.0)
+    b = cv2.GaussianBlur(b, (0, 0), 3.0)
+    a, b = a - a.mean(), b - b.mean()
+    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum()) / norm if norm > 0 else 0.0
+
+
+def detail_ratios(reference: np.ndarray, frame: np.ndarray) -> np.ndarray | None:
     """Per direction, how much of the reference's detail the frame keeps on the same content (median
-    over the reference's more detailed half of the tiles)."""
+    over the reference's detailed tiles); None when the frames cannot be registered well enough
+    to compare regions (a recomposed shot, a smooth frame phase correlation cannot lock on)."""
     dx, dy = _shift(reference, frame)
     a, b = _overlap(reference, frame, dx, dy)
-    if min(a.shape) < 4 * _GRID:
-        a, b = reference, frame  # registration failed: compare as shot
+    if min(a.shape) < 4 * _GRID or _agreement(a, b) < ALIGNED:
+        return None
     ea, eb = directional_energy(a), directional_energy(b)
     total = ea.sum(axis=2).ravel()
     # Only tiles with real detail in the reference say anything: fog, sky and bokeh keep a ratio
     # near 1 whatever happened to the frame.
     busy = total >= max(np.percentile(total, 50), 0.1 * total.max(), _FLOOR)
     if not busy.any():
-        return np.ones(4)
+        return None
     ratios = (eb.reshape(-1, 4)[busy] + _FLOOR) / (ea.reshape(-1, 4)[busy] + _FLOOR)
-    return np.sqrt(np.median(ratios, axis=0))  # energies are squared gradients
+    return np.sqrt(np.median(ratios, axis=0))  # energies are squared derivatives
 
 
 def compare_frames(frames: dict[int, np.ndarray]) -> dict[int, dict[str, Any]]:
@@ -166,12 +181,17 @@ def compare_frames(frames: dict[int, np.ndarray]) -> dict[int, dict[str, Any]]:
     ids = list(frames)
     first = frames[ids[0]]
     provisional = {pid: detail_ratios(first, frames[pid]) for pid in ids}
-    best = max(ids, key=lambda pid: float(np.mean(provisional[pid])))
+    comparable = [pid for pid in ids if provisional[pid] is not None]
+    if len(comparable) < 2:
+        return {}
+    best = max(comparable, key=lambda pid: float(np.mean(provisional[pid])))
     report = {}
     for pid in ids:
         if pid == best:
             continue
         ratios = detail_ratios(frames[best], frames[pid])
+        if ratios is None:
+            continue
         weakest, strongest = int(np.argmin(ratios)), int(np.argmax(ratios))
         kept = float(np.mean(ratios))
         if ratios[weakest] >= LOST_DETAIL:

@@ -139,6 +139,9 @@ class PhotoSet:
         self.timed = np.array([t is not None for t in self.times], dtype=bool)
         self.camera = [r.get("camera") or "" for r in rows]
         self.root = [r.get("root") or "" for r in rows]
+        self.seconds = np.array([np.nan if t is None else t for t in self.times], dtype=np.float64)
+        self.camera_code = _codes(self.camera)
+        self.root_code = _codes(self.root)
         self.content = [r.get("content_hash") for r in rows]
         codes: dict[str, int] = {}
         self.content_code = np.array(
@@ -164,32 +167,41 @@ class PhotoSet:
                     self.has_vec[i] = True
         self._windows = self._camera_windows()
 
-    def _camera_windows(self) -> dict[str, tuple[list[float], list[int]]]:
+    def _camera_windows(self) -> dict[str, tuple[list[float], np.ndarray]]:
         by_camera: dict[str, list[tuple[float, int]]] = {}
         for i in np.flatnonzero(self.timed):
             by_camera.setdefault(self.camera[i], []).append((self.times[i], int(i)))
         return {
-            cam: ([t for t, _ in pairs], [i for _, i in pairs])
+            cam: ([t for t, _ in pairs], np.array([i for _, i in pairs], dtype=np.int64))
             for cam, pairs in ((c, sorted(v)) for c, v in by_camera.items())
         }
 
-    def same_shoot(self, i: int, j: int, window: float) -> bool:
-        if self.timed[i] and self.timed[j]:
-            return self.camera[i] == self.camera[j] and abs(self.times[i] - self.times[j]) <= window
-        return self.root[i] == self.root[j]
+    def same_shoot(self, i: int, others: np.ndarray, window: float) -> np.ndarray:
+        """Which of ``others`` were shot in the same shoot as ``i``: same camera within ``window``
+        seconds when both have a capture time, else the same scanned folder."""
+        both = self.timed[i] & self.timed[others]
+        near = (self.camera_code[others] == self.camera_code[i]) & (
+            np.abs(self.seconds[others] - self.seconds[i]) <= window
+        )
+        return np.where(both, near, self.root_code[others] == self.root_code[i])
 
     def window_neighbours(self, i: int, window: float) -> np.ndarray:
         """Photos from the same camera at most ``window`` seconds from photo ``i``."""
         times, members = self._windows[self.camera[i]]
         lo = bisect.bisect_left(times, self.times[i] - window)
         hi = bisect.bisect_right(times, self.times[i] + window)
-        return np.array(members[lo:hi], dtype=np.int64)
+        return members[lo:hi]
 
     def root_members(self) -> dict[str, np.ndarray]:
         by_root: dict[str, list[int]] = {}
         for i, root in enumerate(self.root):
             by_root.setdefault(root, []).append(i)
         return {r: np.array(v, dtype=np.int64) for r, v in by_root.items()}
+
+
+def _codes(values: list[str]) -> np.ndarray:
+    codes: dict[str, int] = {}
+    return np.array([codes.setdefault(v, len(codes)) for v in values], dtype=np.int64)
 
 
 def load_photo_set(catalog: Catalog, options: GroupingOptions) -> PhotoSet:
@@ -209,21 +221,21 @@ class BandIndex:
     (docs/culling.md)."""
 
     def __init__(self, photos: PhotoSet, members: np.ndarray) -> None:
-        self.tables: list[dict[int, list[int]]] = [{} for _ in range(BANDS)]
-        slices = photos.dct.view(np.uint16)  # 16 slices per photo
-        for i in members:
-            for b in range(BANDS):
-                self.tables[b].setdefault(int(slices[i, b]), []).append(int(i))
-        self.slices = slices
+        self.slices = photos.dct.view(np.uint16)  # 16 slices per photo
+        self.tables: list[dict[int, np.ndarray]] = []
+        for b in range(BANDS):
+            keys = self.slices[members, b]
+            order = np.argsort(keys, kind="stable")
+            keys, sorted_members = keys[order], members[order]
+            values, starts = np.unique(keys, return_index=True)
+            groups = np.split(sorted_members, starts[1:])
+            self.tables.append({int(v): g for v, g in zip(values, groups) if len(g) <= MAX_BUCKET})
 
     def candidates(self, i: int) -> np.ndarray:
-        found: set[int] = set()
-        for b in range(BANDS):
-            bucket = self.tables[b].get(int(self.slices[i, b]), ())
-            if len(bucket) <= MAX_BUCKET:
-                found.update(bucket)
-        found.discard(i)
-        return np.fromiter(found, dtype=np.int64, count=len(found))
+        """Photos sharing at least one band with photo ``i`` (may repeat, may include ``i``)."""
+        empty = np.empty(0, dtype=np.int64)
+        found = [self.tables[b].get(int(self.slices[i, b]), empty) for b in range(BANDS)]
+        return np.concatenate(found)
 
 
 def _close(photos: PhotoSet, i: int, others: np.ndarray, options: GroupingOptions) -> np.ndarray:
@@ -248,8 +260,9 @@ def candidate_pairs(
 ) -> set[tuple[int, int]]:
     """Index pairs (i < j) worth checking, each with at least one photo from ``queries``: same camera
     within the shoot window, or (for photos without a capture time) same folder and a shared band."""
-    untimed = ~photos.timed
-    bands = BandIndex(photos, np.flatnonzero(photos.has_sig))
+    # A timed photo finds its same-shoot partners in the window; bands only add untimed ones.
+    all_bands = BandIndex(photos, np.flatnonzero(photos.has_sig))
+    untimed_bands = BandIndex(photos, np.flatnonzero(photos.has_sig & ~photos.timed))
     by_content: dict[str, list[int]] = {}
     for i, chash in enumerate(photos.content):
         if chash:
@@ -265,17 +278,15 @@ def candidate_pairs(
         if photos.timed[i]:
             found.append(photos.window_neighbours(i, options.shoot_window))
         if photos.has_sig[i]:
-            band = bands.candidates(i)
-            if photos.timed[i]:
-                band = band[untimed[band]]  # timed pairs come from the window
-            found.append(band)
-        found.append(np.array(by_content.get(photos.content[i], ()), dtype=np.int64))
-        others = np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)
+            found.append((untimed_bands if photos.timed[i] else all_bands).candidates(i))
+        same = by_content.get(photos.content[i], ())
+        if len(same) > 1:
+            found.append(np.array(same, dtype=np.int64))
+        others = np.concatenate(found) if found else np.empty(0, np.int64)
         others = others[others != i]
-        for j in _close(photos, i, others, options):
-            j = int(j)
-            if photos.same_shoot(i, j, options.shoot_window):
-                pairs.add((min(i, j), max(i, j)))
+        close = _close(photos, i, others, options)
+        close = close[photos.same_shoot(i, close, options.shoot_window)]
+        pairs.update((min(i, j), max(i, j)) for j in close.tolist())
     return pairs
 
 
@@ -416,9 +427,8 @@ def find_duplicates(catalog: Catalog, rule: Evidence = STRICT) -> list[dict[str,
     """
     options = GroupingOptions(shoot_window=float("inf"), hash_distance=rule.hash_distance)
     photos = load_photo_set(catalog, options)
-    for i in range(len(photos.ids)):
-        photos.root[i] = ""  # every folder is one "shoot" here
-        photos.timed[i] = False  # and capture times do not limit the search
+    photos.root_code[:] = 0  # every folder is one "shoot" here
+    photos.timed[:] = False  # and capture times do not limit the search
     pairs, reasons = [], {}
     for i, j in sorted(candidate_pairs(photos, options, range(len(photos.ids)))):
         why = evidence(photos, i, j, rule, clip=None)
