@@ -206,3 +206,31 @@ def test_duplicates_command_finds_copies_across_folders(tmp_path, culler_cli):
         assert not stored_groups(catalog)  # a report only: other folder, no capture time
     finally:
         catalog.close()
+
+
+def test_photos_scanned_before_signatures_degrade_then_fill_from_thumbnails(tmp_path):
+    from culler.cull import update_groups
+    from culler.frames import backfill_signatures
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    coffee = sample_image("coffee")
+    coffee.save(folder / "coffee.jpg", quality=92)
+    _web_export(coffee).save(folder / "coffee_web.jpg", quality=75)
+    (folder / "coffee_copy.jpg").write_bytes((folder / "coffee.jpg").read_bytes())
+    catalog = _scan(folder, tmp_path / "culler.db")
+    try:
+        with catalog.transaction() as conn:  # as a catalog from before signatures looks
+            conn.execute("UPDATE photos SET signature = NULL")
+        update_groups(catalog, full=True)
+        only_identical = [
+            sorted(Path(catalog.photo(p)["path"]).name for p in g.members)
+            for g in stored_groups(catalog)
+        ]
+        assert only_identical == [["coffee.jpg", "coffee_copy.jpg"]]
+        assert backfill_signatures(catalog) == 3
+        update_groups(catalog)
+        (group,) = stored_groups(catalog)
+        assert len(group.members) == 3
+    finally:
+        catalog.close()
