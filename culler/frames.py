@@ -74,13 +74,16 @@ def _common_size(frames: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
 
 
 def _shift(reference: np.ndarray, frame: np.ndarray) -> tuple[int, int]:
-    """(dx, dy) that moves ``frame`` onto ``reference``, from phase correlation."""
+    """(dx, dy) that moves ``frame`` onto ``reference``, from phase correlation on half-size copies
+    (coarse is enough: tiles are compared, not pixels)."""
     import cv2
 
-    window = cv2.createHanningWindow(reference.shape[::-1], cv2.CV_32F)
-    # phaseCorrelate applies the window in place: give it copies, not the frames compared later.
-    (dx, dy), _ = cv2.phaseCorrelate(reference.copy(), frame.copy(), window)
-    return int(round(dx)), int(round(dy))
+    half = (reference.shape[1] // 2, reference.shape[0] // 2)
+    a = cv2.resize(reference, half, interpolation=cv2.INTER_AREA)
+    b = cv2.resize(frame, half, interpolation=cv2.INTER_AREA)  # new arrays: phaseCorrelate
+    window = cv2.createHanningWindow(half, cv2.CV_32F)  # applies its window in place
+    (dx, dy), _ = cv2.phaseCorrelate(a, b, window)
+    return int(round(2 * dx)), int(round(2 * dy))
 
 
 def _overlap(a: np.ndarray, b: np.ndarray, dx: int, dy: int) -> tuple[np.ndarray, np.ndarray]:
@@ -179,12 +182,9 @@ def compare_frames(frames: dict[int, np.ndarray]) -> dict[int, dict[str, Any]]:
         return {}
     frames = _common_size(frames)
     ids = list(frames)
-    first = frames[ids[0]]
-    provisional = {pid: detail_ratios(first, frames[pid]) for pid in ids}
-    comparable = [pid for pid in ids if provisional[pid] is not None]
-    if len(comparable) < 2:
-        return {}
-    best = max(comparable, key=lambda pid: float(np.mean(provisional[pid])))
+    # The reference: the frame with the most detail as shot (drift changes the content a little,
+    # which is why the frames are then compared with it region by region).
+    best = max(ids, key=lambda pid: float(np.median(directional_energy(frames[pid]).sum(axis=2))))
     report = {}
     for pid in ids:
         if pid == best:
