@@ -61,31 +61,33 @@ def update_groups(
     """Recompute bursts/duplicates, rank them and store them (what runs after every scan).
 
     Incremental by default: near-duplicates are searched only around photos that changed since the
-    last grouping, and frames are compared again only in groups whose members changed. ``full=None``
+    last grouping, and frames are compared only in bursts whose members changed. ``full=None``
     means full when the options are not the defaults (stored groups were made with the defaults).
     """
     options = options or GroupingOptions()
     if full is None:
         full = options != GroupingOptions()
     groups, run = compute_groups(catalog, options, full=full)
-    previous = {(g.kind, frozenset(g.members)): g for g in stored_groups(catalog)}
-    for group in groups:
-        old = previous.get((group.kind, frozenset(group.members)))
-        if old is not None and not full:
-            group.frame_defects = old.frame_defects
-        else:
-            compare_group_frames(catalog, group)
+    attach_frame_defects(catalog, groups, run.changed)
     return write_groups(catalog, rank_groups(catalog, groups, ranking), run)
 
 
-def compare_group_frames(catalog: Catalog, group: Group) -> None:
-    """Compare a burst's frames on aligned content (culler.frames); near-duplicate groups hold
-    copies, whose differences are resizing and re-encoding, not focus."""
-    if group.kind != "burst":
-        return
+def attach_frame_defects(catalog: Catalog, groups: list[Group], changed: set[int]) -> None:
+    """Compare the frames of each burst on aligned content (culler.frames). What a comparison found
+    depends only on the frames, so a burst stored with the same members, none of them ``changed``,
+    keeps its stored verdicts and only new or changed bursts are decoded. Near-duplicate groups hold copies, whose differences
+    are resizing and re-encoding, not focus: they are not compared."""
     from culler.frames import analyse_group
 
-    group.frame_defects = analyse_group(catalog, group.members)
+    stored = {frozenset(g.members): g for g in stored_groups(catalog) if g.kind == "burst"}
+    for group in groups:
+        if group.kind != "burst":
+            continue
+        old = stored.get(frozenset(group.members))
+        if old is not None and not changed.intersection(group.members):
+            group.frame_defects = old.frame_defects
+        else:
+            group.frame_defects = analyse_group(catalog, group.members)
 
 
 # -- ranking -------------------------------------------------------------------------------------
@@ -421,9 +423,8 @@ def plan_cull(
     personal = catalog.personal_scorer_ids()
     roles = scorer_roles()
     if groups is None:
-        groups, _ = compute_groups(catalog, options.grouping, full=True)
-        for group in groups:
-            compare_group_frames(catalog, group)
+        groups, run = compute_groups(catalog, options.grouping, full=True)
+        attach_frame_defects(catalog, groups, run.changed)
     current = catalog.current_decisions()
     plan = {pid: _single(ps, current.get(pid, {}), options) for pid, ps in scores.items()}
     if options.reject_broken:

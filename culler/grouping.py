@@ -74,6 +74,8 @@ class GroupingRun:
 
     facts: dict[int, str]
     examined: set[int]
+    #: Photos whose facts (content, time, camera, folder, signature) changed since the last grouping.
+    changed: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -390,11 +392,12 @@ def compute_groups(
     photos = load_photo_set(catalog, options)
     facts = {pid: _facts(photos, i) for i, pid in enumerate(photos.ids)}
     bursts = find_bursts(photos.rows, options.burst_gap)
+    seen = catalog.grouping_facts()
+    changed = {pid for pid, f in facts.items() if seen.get(pid) != f}
     dirty: set[int] = set(photos.ids)
     pairs: list[tuple[int, int]] = []
-    seen = catalog.grouping_facts() if not full else {}
-    if seen:
-        dirty = {pid for pid, f in facts.items() if seen.get(pid) != f}
+    if seen and not full:
+        dirty = changed
         # Two unchanged photos are near-duplicates now exactly when they were before: re-check only
         # pairs inside stored groups (a changed photo may have been what linked them).
         rule = options.evidence
@@ -416,7 +419,7 @@ def compute_groups(
         if len({burst_of.get(pid, -pid) for pid in members}) > 1  # not just frames of one burst
     ]
     groups = [Group("burst", m) for m in bursts] + [Group("duplicate", m) for m in duplicates]
-    return groups, GroupingRun(facts, dirty)
+    return groups, GroupingRun(facts, dirty, changed)
 
 
 def find_duplicates(catalog: Catalog, rule: Evidence = STRICT) -> list[dict[str, Any]]:
