@@ -400,6 +400,10 @@ def _decide_moment(plan, scores, label, members, group, options, personal, roles
             if problem
             else f"{label} (#{rank[m]}): #{rank[best]} has {edge}"
         )
+    for m in order:  # rejected for a defect a scorer named: say so in the moment's terms
+        p = plan[m]
+        if kept and not p.locked and p.decision == "reject" and not p.reason.startswith(label):
+            p.reason = f"{label} (#{rank[m]}): {p.reason}, unlike #{rank[kept[0]]}"
 
 
 def _winner_reason(label, scores, m, runner_up, rank, group, personal, roles) -> str:

@@ -177,6 +177,7 @@ def test_single_photos_are_rejected_only_for_a_named_defect(tmp_path, register_t
     finally:
         catalog.close()
     assert plan["fog.jpg"].decision == "pick", plan["fog.jpg"]
+    assert plan["fog.jpg"].group is None
     assert plan["shaken.jpg"].decision == "reject"
     assert plan["shaken.jpg"].reason == "camera shake"
     assert plan["broken.jpg"].decision == "reject"
@@ -234,3 +235,23 @@ def test_photos_scanned_before_signatures_degrade_then_fill_from_thumbnails(tmp_
         assert len(group.members) == 3
     finally:
         catalog.close()
+
+
+def test_a_frame_a_scorer_calls_shaken_loses_its_burst_and_says_so(tmp_path, register_test_plugin):
+    register_test_plugin(DefectPlugin, "fake-defects")
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    rocket = sample_image("rocket")
+    rocket.save(folder / "a.jpg", quality=92, exif=exif_at(40))
+    rocket.resize((301, 400)).save(folder / "b.jpg", quality=92, exif=exif_at(40.3))
+    catalog = _scan(folder, tmp_path / "culler.db", scorers=("technical", "fake-defects"))
+    try:
+        (group,) = stored_groups(catalog)
+        last = Path(catalog.photo(group.members[-1])["path"]).name
+        plan = {Path(p.path).name: p for p in plan_cull(catalog)}
+    finally:
+        catalog.close()
+    assert last == "b.jpg"
+    assert plan["a.jpg"].decision == "pick"
+    assert plan["a.jpg"].reason == "burst of 2: sharp, unlike #2 (camera shake)"
+    assert plan["b.jpg"].reason == "burst of 2 (#2): camera shake, unlike #1"
