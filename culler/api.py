@@ -57,6 +57,7 @@ _LAZY_NAMES = {
     "Downloads": "culler.pull",
     # Regrouping reads and writes the whole catalog: the grouping plugin runs it after each scan.
     "update_groups": "culler.cull",
+    "backfill_signatures": "culler.frames",
 }
 _TORCH_NAMES = (
     "Head",

@@ -4,17 +4,21 @@ No Qt here: ``culler cull``, ``culler groups``, ``culler rate`` and the GUI call
 Groups come from :mod:`culler.grouping` and are stored with ``rank`` 0 = best. Decisions go to the
 append-only ``ratings`` table with source ``auto`` and never replace a decision whose latest source is a
 human one (``gui``, ``cli``, ``xmp``).
+
+Core never names a scorer: scores are combined by each scorer's ``role`` (aesthetic, technical,
+penalty) and photos are rejected outside a group only for a defect a scorer names in
+``extra["defects"]`` (or a file that cannot be decoded), never for a low overall score by default.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from culler.catalog import Catalog, now
+from culler.catalog import Catalog
+from culler.catalog.ratings import HUMAN_SOURCES
 from culler.grouping import (
     Group,
     GroupingOptions,
@@ -23,12 +27,10 @@ from culler.grouping import (
     write_groups,
 )
 
-#: Rating sources that mean "a person decided this"; auto-cull never overrides them.
-HUMAN_SOURCES = ("gui", "cli", "xmp")
+#: The rating source of culler's own decisions; it never overrides HUMAN_SOURCES.
 AUTO_SOURCE = "auto"
-#: Scorers that are not aesthetic opinions (everything else with a numeric score counts as one).
-NON_AESTHETIC = {"technical", "faces"}
-UNDO_PREFIX = "undo of event #"
+#: Defects that make a frame lose against a sharp sibling whatever its other scores.
+BLUR_DEFECTS = ("motion_blur", "missed_focus")
 
 __all__ = [
     "CullOptions",
@@ -56,14 +58,33 @@ def update_groups(
     """Recompute bursts/duplicates, rank them and store them (what runs after every scan).
 
     Incremental by default: near-duplicates are searched only around photos that changed since the
-    last grouping. ``full=None`` means full when the options are not the defaults (stored groups were
-    made with the defaults). Returns counts for reporting.
+    last grouping, and frames are compared only in bursts whose members changed. ``full=None``
+    means full when the options are not the defaults (stored groups were made with the defaults).
     """
     options = options or GroupingOptions()
     if full is None:
         full = options != GroupingOptions()
-    groups, examined = compute_groups(catalog, options, full=full)
-    return write_groups(catalog, rank_groups(catalog, groups, ranking), options, examined)
+    groups, run = compute_groups(catalog, options, full=full)
+    attach_frame_defects(catalog, groups, run.changed)
+    return write_groups(catalog, rank_groups(catalog, groups, ranking), run)
+
+
+def attach_frame_defects(catalog: Catalog, groups: list[Group], changed: set[int]) -> None:
+    """Compare the frames of each burst on aligned content (culler.frames). What a comparison found
+    depends only on the frames, so a burst stored with the same members, none of them ``changed``,
+    keeps its stored verdicts and only new or changed bursts are decoded. Near-duplicate groups hold copies, whose differences
+    are resizing and re-encoding, not focus: they are not compared."""
+    from culler.frames import analyse_group
+
+    stored = {frozenset(g.members): g for g in stored_groups(catalog) if g.kind == "burst"}
+    for group in groups:
+        if group.kind != "burst":
+            continue
+        old = stored.get(frozenset(group.members))
+        if old is not None and not changed.intersection(group.members):
+            group.frame_defects = old.frame_defects
+        else:
+            group.frame_defects = analyse_group(catalog, group.members)
 
 
 # -- ranking -------------------------------------------------------------------------------------
@@ -73,12 +94,13 @@ def update_groups(
 class Ranking:
     """How photos are compared. ``weights`` maps scorer id to weight (None: the defaults below).
 
-    Defaults: technical 1, the installed aesthetic scorers 1 between them, a personal model (a scorer
-    whose active row has a parent) 2; then ``face_penalty`` × (10 − faces score) is subtracted.
+    Defaults by scorer role: technical scorers 1 each, the aesthetic scorers 1 between them, a personal
+    model (a scorer whose active row has a parent) 2; then ``penalty`` × (10 − score) is subtracted for
+    each penalty scorer (a weight given for a penalty scorer replaces ``penalty``).
     """
 
     weights: dict[str, float] | None = None
-    face_penalty: float = 0.5
+    penalty: float = 0.5
     personal_weight: float = 2.0
 
 
@@ -91,15 +113,26 @@ class PhotoScores:
     reasons: dict[str, list[str]] = field(default_factory=dict)
     value: float | None = None  # the combined ranking score
 
+    def defects(self, minimum: float = 0.0) -> list[dict[str, Any]]:
+        """Defects named by any scorer (``extra["defects"]``), most confident first."""
+        found = [
+            d
+            for extra in self.extra.values()
+            for d in (extra.get("defects") or [])
+            if isinstance(d, dict) and d.get("defect") and d.get("confidence", 1.0) >= minimum
+        ]
+        return sorted(found, key=lambda d: -float(d.get("confidence", 1.0)))
 
-def personal_scorers(catalog: Catalog) -> set[str]:
-    """Scorer ids whose active version is a fine-tune (the user's personal model)."""
-    return {
-        r[0]
-        for r in catalog.execute(
-            "SELECT scorer_id FROM scorers WHERE active = 1 AND parent IS NOT NULL"
-        )
-    }
+
+def scorer_roles() -> dict[str, str]:
+    """{scorer id: role} of the installed scorers; scores from scorers no longer installed count as
+    aesthetic opinions."""
+    from culler.scorers import get_scorer_classes
+
+    try:
+        return {sid: cls.role for sid, cls in get_scorer_classes().items()}
+    except Exception:
+        return {}
 
 
 def load_scores(
@@ -107,61 +140,62 @@ def load_scores(
 ) -> dict[int, PhotoScores]:
     """Current scores of photos (all readable ones by default) with their combined ranking value."""
     ranking = ranking or Ranking()
-    if photo_ids is None:
-        rows = catalog.query("SELECT id, path FROM photos WHERE status = 'ok'")
-    else:
-        wanted = sorted(set(photo_ids))
-        rows = []
-        for start in range(0, len(wanted), 900):
-            chunk = wanted[start : start + 900]
-            rows += catalog.query(
-                f"SELECT id, path FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk
-            )
+    rows = catalog.readable_photos(photo_ids)
     result = {r["id"]: PhotoScores(r["id"], r["path"]) for r in rows}
-    ids = list(result)
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        for pid, sid, score, extra, reasons in catalog.execute(
-            "SELECT photo_id, scorer_id, score, extra, reasons FROM current_scores"
-            f" WHERE photo_id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ):
-            ps = result[pid]
-            if score is not None:
-                ps.scores[sid] = float(score)
-            ps.extra[sid] = json.loads(extra) if extra else {}
-            ps.reasons[sid] = json.loads(reasons) if reasons else []
-    personal = personal_scorers(catalog)
+    for pid, sid, score, extra, reasons in catalog.current_score_rows(list(result)):
+        ps = result[pid]
+        if score is not None:
+            ps.scores[sid] = float(score)
+        ps.extra[sid] = extra if isinstance(extra, dict) else {}
+        ps.reasons[sid] = reasons
+    personal = catalog.personal_scorer_ids()
+    roles = scorer_roles()
     for ps in result.values():
-        ps.value = combined_score(ps, ranking, personal)
+        ps.value = combined_score(ps, ranking, personal, roles)
     return result
 
 
-def combined_score(ps: PhotoScores, ranking: Ranking, personal: set[str]) -> float | None:
-    """Weighted mean of the chosen scorers minus the face penalty; None when nothing is scored."""
+def combined_score(
+    ps: PhotoScores, ranking: Ranking, personal: set[str], roles: dict[str, str]
+) -> float | None:
+    """Weighted mean of the rated scorers minus the penalties; None when nothing is scored."""
+    penalties = {s for s in ps.scores if roles.get(s) == "penalty"}
     if ranking.weights is not None:
-        weights = {s: w for s, w in ranking.weights.items() if s in ps.scores and s != "faces"}
-        face_penalty = ranking.weights.get("faces", ranking.face_penalty)
+        weights = {
+            s: w for s, w in ranking.weights.items() if s in ps.scores and s not in penalties
+        }
+        penalty = {s: ranking.weights.get(s, ranking.penalty) for s in penalties}
     else:
-        aesthetic = [s for s in ps.scores if s not in NON_AESTHETIC and s not in personal]
+        aesthetic = [s for s in ps.scores if roles.get(s, "aesthetic") == "aesthetic"]
+        aesthetic = [s for s in aesthetic if s not in personal]
         weights = {s: 1.0 / len(aesthetic) for s in aesthetic}
         weights.update({s: ranking.personal_weight for s in ps.scores if s in personal})
-        if "technical" in ps.scores:
-            weights["technical"] = 1.0
-        face_penalty = ranking.face_penalty
+        weights.update({s: 1.0 for s in ps.scores if roles.get(s) == "technical"})
+        penalty = {s: ranking.penalty for s in penalties}
     total = sum(weights.values())
     if total <= 0:
         return None
     value = sum(ps.scores[s] * w for s, w in weights.items()) / total
-    if "faces" in ps.scores:
-        value -= face_penalty * (10.0 - ps.scores["faces"])
+    value -= sum(w * (10.0 - ps.scores[s]) for s, w in penalty.items())
     return round(value, 4)
 
 
-def _order_key(ps: PhotoScores | None) -> tuple:
+def blur_defect(ps: PhotoScores | None, group: Group | None = None) -> dict[str, Any] | None:
+    """The motion blur or missed focus found by comparing frames, else one a scorer named."""
+    if group is not None and ps is not None and ps.photo_id in group.frame_defects:
+        return group.frame_defects[ps.photo_id]
+    if ps is None:
+        return None
+    return next((d for d in ps.defects(0.5) if d["defect"] in BLUR_DEFECTS), None)
+
+
+def _order_key(ps: PhotoScores | None, group: Group | None = None) -> tuple:
     if ps is None or ps.value is None:
-        return (1, 0.0, 0)
-    return (0, -ps.value, ps.photo_id)
+        return (2, 0.0, 0.0, 0)
+    blur = blur_defect(ps, group)
+    # A blurred frame never outranks a sharp sibling; among blurred ones, more detail first.
+    lost = (1, -float(blur.get("detail", 0.0))) if blur else (0, 0.0)
+    return (*lost, -ps.value, ps.photo_id)
 
 
 def rank_groups(
@@ -170,58 +204,55 @@ def rank_groups(
     ranking: Ranking | None = None,
     scores: dict[int, PhotoScores] | None = None,
 ) -> list[Group]:
-    """Sort each group's members best first by the combined score (unscored photos last)."""
+    """Sort each group's members best first: sharp frames before blurred ones, then by the combined
+    score (unscored photos last)."""
     if scores is None:
         scores = load_scores(catalog, [pid for g in groups for pid in g.members], ranking)
     for group in groups:
-        group.members.sort(key=lambda pid: _order_key(scores.get(pid)))
+        group.members.sort(key=lambda pid, g=group: _order_key(scores.get(pid), g))
     return groups
 
 
-def advantage(winner: PhotoScores, loser: PhotoScores, personal: set[str] = frozenset()) -> str:
-    """The biggest thing ``winner`` does better than ``loser``, as a noun phrase ("a sharper subject")."""
-    if eyes_closed(loser) and not eyes_closed(winner):
-        return "open eyes"
-    candidates: list[tuple[float, str]] = []
-    tw, tl = winner.extra.get("technical", {}), loser.extra.get("technical", {})
-    for part, weight, phrase in (
-        ("sharpness", 0.45, "a sharper subject"),
-        ("exposure", 0.25, "better exposure"),
-        ("noise", 0.15, "less noise"),
-        ("compression", 0.15, "less JPEG damage"),
-    ):
-        if part in tw and part in tl:
-            candidates.append((10 * weight * (tw[part] - tl[part]), phrase))
+def _reason_heads(ps: PhotoScores, sid: str) -> list[str]:
+    return [r.split(":")[0].split(" (")[0] for r in ps.reasons.get(sid, [])]
+
+
+def comparison(
+    winner: PhotoScores,
+    loser: PhotoScores,
+    personal: set[str] = frozenset(),
+    roles: dict[str, str] | None = None,
+) -> tuple[str | None, str]:
+    """Why ``winner`` beats ``loser``: (the loser's problem the winner does not have, or None; the
+    winner's biggest edge as a noun phrase, e.g. "a higher clip-aesthetic score")."""
+    roles = roles or {}
+    theirs = {d["defect"]: d for d in loser.defects(0.5)}
+    for d in winner.defects(0.5):
+        theirs.pop(d["defect"], None)
+    if theirs:
+        first = next(iter(theirs.values()))
+        return first.get("reason") or first["defect"].replace("_", " "), "no such defect"
+    candidates: list[tuple[float, str, str | None]] = []
     for sid in winner.scores.keys() & loser.scores.keys():
-        if sid in ("technical", "faces"):
-            continue
+        gap = winner.scores[sid] - loser.scores[sid]
+        if roles.get(sid, "aesthetic") in ("technical", "penalty") and gap > 0:
+            problems = [h for h in _reason_heads(loser, sid) if h not in _reason_heads(winner, sid)]
+            if problems:
+                candidates.append((gap + 1.0, f"a better {sid} score", problems[0]))
+                continue
         phrase = "a higher personal-model score" if sid in personal else f"a higher {sid} score"
-        candidates.append((0.5 * (winner.scores[sid] - loser.scores[sid]), phrase))
-    if "faces" in winner.scores and "faces" in loser.scores:
-        candidates.append(
-            (0.5 * (winner.scores["faces"] - loser.scores["faces"]), "sharper, clearer faces")
-        )
-    best = max(candidates, default=(0.0, ""))
-    return best[1] if best[0] > 0 else "a higher overall score"
+        candidates.append((0.5 * gap, phrase, None))
+    best = max(candidates, default=(0.0, "", None))
+    if best[0] <= 0:
+        return None, "a higher overall score"
+    return best[2], best[1]
 
 
-def eyes_closed(ps: PhotoScores) -> bool:
-    """Whether the faces scorer found closed eyes on the photo's main face."""
-    faces = ps.extra.get("faces", {}).get("faces") or []
-    return bool(faces) and faces[0].get("eyes") == "closed"
-
-
-def main_defect(ps: PhotoScores) -> str:
-    """A short name for what is wrong with a low-scoring photo ("blurry", "eyes closed", …)."""
-    if eyes_closed(ps):
-        return "eyes closed"
-    for reason in ps.reasons.get("technical", []):
-        head = reason.split(":")[0].split(" (")[0]
-        if not head.startswith("sharp"):
-            return head
-    for reason in ps.reasons.get("faces", []):
-        return reason
-    return "low score"
+def named_defect(ps: PhotoScores, minimum: float) -> dict[str, Any] | None:
+    """The most confident defect a scorer named for the photo as a reason to reject it, if any
+    reaches ``minimum`` (defects marked ``reject: false`` only inform)."""
+    found = [d for d in ps.defects(minimum) if d.get("reject", True) is not False]
+    return found[0] if found else None
 
 
 # -- auto-cull -----------------------------------------------------------------------------------
@@ -229,13 +260,16 @@ def main_defect(ps: PhotoScores) -> str:
 
 @dataclass
 class CullOptions:
-    """What ``culler cull`` decides: ``keep_per_group`` best frames of each moment are picked, photos
-    whose combined score is below ``reject_below`` are rejected, and with ``keep_top`` only the best
-    that percentage of the shoot stays picked."""
+    """What ``culler cull`` decides: ``keep_per_group`` best frames of each moment are picked; a photo
+    outside a group is rejected only for a defect a scorer names with at least ``defect_confidence``
+    (or a file that cannot be decoded). ``reject_below`` (off by default) also rejects low combined
+    scores, and with ``keep_top`` only the best that percentage of the shoot stays picked."""
 
     keep_per_group: int = 1
-    reject_below: float | None = 3.0
+    reject_below: float | None = None
     keep_top: float | None = None
+    defect_confidence: float = 0.6
+    reject_broken: bool = True
     ranking: Ranking = field(default_factory=lambda: Ranking())
     grouping: GroupingOptions = field(default_factory=GroupingOptions)
 
@@ -272,103 +306,150 @@ class Proposal:
         }
 
 
-def _moments(groups: list[Group]) -> list[tuple[str, set[int]]]:
-    """Overlapping groups merged (a duplicate of a burst frame is the same moment), with a label."""
+def _moments(groups: list[Group]) -> list[tuple[str, set[int], Group]]:
+    """Overlapping groups merged (a duplicate of a burst frame is the same moment), with a label and
+    a group holding every frame defect found."""
     owner: dict[int, int] = {}
-    merged: list[tuple[set[str], set[int]]] = []
+    merged: list[tuple[set[str], set[int], dict]] = []
     for group in groups:
         hits = sorted({owner[p] for p in group.members if p in owner})
         kinds, members = {group.kind}, set(group.members)
+        defects = dict(group.frame_defects)
         for i in hits:
             kinds |= merged[i][0]
             members |= merged[i][1]
-            merged[i] = (set(), set())
-        merged.append((kinds, members))
+            defects.update(merged[i][2])
+            merged[i] = (set(), set(), {})
+        merged.append((kinds, members, defects))
         for p in members:
             owner[p] = len(merged) - 1
     moments = []
-    for kinds, members in merged:
+    for kinds, members, defects in merged:
         if len(members) > 1:
+            kind = "burst" if "burst" in kinds else "duplicate"
             label = (
-                f"burst of {len(members)}"
-                if "burst" in kinds
-                else f"{len(members)} near-duplicates"
+                f"burst of {len(members)}" if kind == "burst" else f"{len(members)} near-duplicates"
             )
-            moments.append((label, members))
+            moments.append((label, members, Group(kind, sorted(members), None, defects)))
     return moments
+
+
+def _single(ps: PhotoScores, rating: dict[str, Any], options: CullOptions) -> Proposal:
+    """The proposal for a photo on its own: rejected only for a named defect (or, when asked, a
+    combined score below ``reject_below``)."""
+    p = Proposal(
+        ps.photo_id, ps.path, None, "", ps.value, rating.get("decision"), rating.get("source")
+    )
+    defect = named_defect(ps, options.defect_confidence)
+    if p.source in HUMAN_SOURCES:
+        p.locked = True
+        p.reason = f"decided by hand ({p.current or 'unrated'}); left as it is"
+    elif defect is not None:
+        p.decision, p.reason = "reject", defect.get("reason") or defect["defect"].replace("_", " ")
+    elif ps.value is None:
+        p.reason = "not scored yet: run `culler scan`"
+    elif options.reject_below is not None and ps.value < options.reject_below:
+        p.decision = "reject"
+        p.reason = f"low score ({ps.value:.1f} < {options.reject_below:g})"
+    else:
+        p.decision, p.reason = "pick", f"single frame, score {ps.value:.1f}"
+    return p
+
+
+def _broken(row: dict[str, Any], rating: dict[str, Any]) -> Proposal | None:
+    """A reject for a file that is there but cannot be decoded; None for one culler could not reach
+    (permissions, a disconnected disk), which is not the photo's fault."""
+    error = row.get("error") or ""
+    if any(w in error for w in ("permission", "denied", "not found", "no such", "I/O", "disk")):
+        return None
+    p = Proposal(row["id"], row["path"], "reject", f"broken file: {error}", None)
+    p.current, p.source = rating.get("decision"), rating.get("source")
+    if p.source in HUMAN_SOURCES:
+        p.locked, p.decision = True, None
+        p.reason = f"decided by hand ({p.current or 'unrated'}); left as it is"
+    return p
+
+
+def _decide_moment(plan, scores, label, members, group, options, personal, roles) -> None:
+    """Pick the best ``keep_per_group`` frames of one moment and reject the rest, saying why."""
+    order = sorted((m for m in members if m in plan), key=lambda m: _order_key(scores[m], group))
+    rank = {m: i + 1 for i, m in enumerate(order)}
+    kept = [m for m in order if plan[m].locked and plan[m].current == "pick"]
+    for m in order:
+        plan[m].group = f"{label}, #{rank[m]}"
+    for m in order:
+        p = plan[m]
+        if p.locked or p.decision != "pick":
+            continue
+        blur = blur_defect(scores[m], group)
+        if len(kept) < options.keep_per_group and not (blur and kept):
+            kept.append(m)
+            runner_up = next((o for o in order if o != m and o not in kept), None)
+            p.reason = _winner_reason(label, scores, m, runner_up, rank, group, personal, roles)
+            continue
+        best = kept[0] if kept else order[0]
+        p.decision = "reject"
+        if blur:
+            p.reason = f"{label} (#{rank[m]}): {blur['reason']} of #{rank[best]} on the same area"
+            continue
+        problem, edge = comparison(scores[best], scores[m], personal, roles)
+        p.reason = (
+            f"{label} (#{rank[m]}): {problem}, unlike #{rank[best]}"
+            if problem
+            else f"{label} (#{rank[m]}): #{rank[best]} has {edge}"
+        )
+    for m in order:  # rejected for a defect a scorer named: say so in the moment's terms
+        p = plan[m]
+        if kept and not p.locked and p.decision == "reject" and not p.reason.startswith(label):
+            p.reason = f"{label} (#{rank[m]}): {p.reason}, unlike #{rank[kept[0]]}"
+
+
+def _winner_reason(label, scores, m, runner_up, rank, group, personal, roles) -> str:
+    if runner_up is None:
+        return f"{label}: kept"
+    blur = blur_defect(scores[runner_up], group)
+    if blur:
+        return f"{label}: sharp, unlike #{rank[runner_up]} ({blur['reason'].split(':')[0]})"
+    problem, edge = comparison(scores[m], scores[runner_up], personal, roles)
+    if problem:
+        return f"{label}: #{rank[runner_up]} has {problem}, this one does not"
+    return f"{label}: {edge} than #{rank[runner_up]}"
 
 
 def plan_cull(
     catalog: Catalog, options: CullOptions | None = None, groups: list[Group] | None = None
 ) -> list[Proposal]:
-    """Propose pick/reject for every readable photo, with a one-line reason each; writes nothing."""
+    """Propose pick/reject for every photo, with the one-line reason that decided; writes nothing."""
     options = options or CullOptions()
     scores = load_scores(catalog, ranking=options.ranking)
-    personal = personal_scorers(catalog)
+    personal = catalog.personal_scorer_ids()
+    roles = scorer_roles()
     if groups is None:
-        groups, _ = compute_groups(catalog, options.grouping, full=True)
-    current = {
-        r["photo_id"]: r
-        for r in catalog.query("SELECT photo_id, decision, source FROM current_ratings")
-    }
-    plan: dict[int, Proposal] = {}
-    for pid, ps in scores.items():
-        rating = current.get(pid, {})
-        p = Proposal(pid, ps.path, None, "", ps.value, rating.get("decision"), rating.get("source"))
-        if p.source in HUMAN_SOURCES:
-            p.locked = True
-            p.reason = f"decided by hand ({p.current or 'unrated'}); left as it is"
-        elif ps.value is None:
-            p.reason = "not scored yet: run `culler scan`"
-        elif options.reject_below is not None and ps.value < options.reject_below:
-            p.decision, p.reason = "reject", f"{main_defect(ps)} (score {ps.value:.1f})"
-        elif eyes_closed(ps):
-            p.decision, p.reason = "reject", "eyes closed"
-        else:
-            p.decision, p.reason = "pick", f"single frame, score {ps.value:.1f}"
-        plan[pid] = p
-
-    for label, members in _moments(groups):
-        order = sorted((m for m in members if m in plan), key=lambda m: _order_key(scores[m]))
-        rank = {m: i + 1 for i, m in enumerate(order)}
-        kept = [m for m in order if plan[m].locked and plan[m].current == "pick"]
-        for m in order:
-            plan[m].group = f"{label}, #{rank[m]}"
-        for m in order:
-            p = plan[m]
-            if p.locked or p.decision != "pick":
-                continue
-            if len(kept) < options.keep_per_group:
-                kept.append(m)
-                runner_up = next((o for o in order if o != m and o not in kept), None)
-                if runner_up is None:
-                    p.reason = f"{label}: kept"
-                else:
-                    better = advantage(scores[m], scores[runner_up], personal)
-                    p.reason = (
-                        f"{label}: eyes open, unlike #{rank[runner_up]}"
-                        if better == "open eyes"
-                        else f"{label}: {better.removeprefix('a ')} than #{rank[runner_up]}"
-                    )
-            else:
-                best = kept[0]
-                p.decision = "reject"
-                p.reason = (
-                    f"{label} (#{rank[m]}): #{rank[best]} has "
-                    f"{advantage(scores[best], scores[m], personal)}"
-                )
-
+        groups, run = compute_groups(catalog, options.grouping, full=True)
+        attach_frame_defects(catalog, groups, run.changed)
+    current = catalog.current_decisions()
+    plan = {pid: _single(ps, current.get(pid, {}), options) for pid, ps in scores.items()}
+    if options.reject_broken:
+        for row in catalog.broken_photos():
+            proposal = _broken(row, current.get(row["id"], {}))
+            if proposal is not None:
+                plan[row["id"]] = proposal
+    for label, members, group in _moments(groups):
+        _decide_moment(plan, scores, label, members, group, options, personal, roles)
     if options.keep_top is not None:
-        values = sorted((ps.value for ps in scores.values() if ps.value is not None), reverse=True)
-        if values:
-            cut = values[max(0, math.ceil(len(values) * options.keep_top / 100) - 1)]
-            for p in plan.values():
-                if p.decision == "pick" and p.score is not None and p.score < cut:
-                    p.decision = "reject"
-                    p.reason = (
-                        f"not in the top {options.keep_top:g} % (score {p.score:.1f} < {cut:.1f})"
-                    )
+        _keep_top(plan, scores, options.keep_top)
     return sorted(plan.values(), key=lambda p: p.path)
+
+
+def _keep_top(plan: dict[int, Proposal], scores: dict[int, PhotoScores], top: float) -> None:
+    values = sorted((ps.value for ps in scores.values() if ps.value is not None), reverse=True)
+    if not values:
+        return
+    cut = values[max(0, math.ceil(len(values) * top / 100) - 1)]
+    for p in plan.values():
+        if p.decision == "pick" and p.score is not None and p.score < cut:
+            p.decision = "reject"
+            p.reason = f"not in the top {top:g} % (score {p.score:.1f} < {cut:.1f})"
 
 
 def apply_plan(catalog: Catalog, proposals: Iterable[Proposal]) -> int:
@@ -377,29 +458,8 @@ def apply_plan(catalog: Catalog, proposals: Iterable[Proposal]) -> int:
     The human-decision check is repeated inside the write transaction, so a photo rated by hand in
     the GUI between planning and applying keeps the human decision.
     """
-    written = 0
-    with catalog.transaction() as conn:
-        for p in proposals:
-            if not p.changes:
-                continue
-            state = catalog.current_rating(p.photo_id)
-            if state.get("source") in HUMAN_SOURCES or state.get("decision") == p.decision:
-                continue
-            conn.execute(
-                "INSERT INTO ratings (photo_id, stars, decision, label, source, reason, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    p.photo_id,
-                    state.get("stars"),
-                    p.decision,
-                    state.get("label"),
-                    AUTO_SOURCE,
-                    p.reason,
-                    now(),
-                ],
-            )
-            written += 1
-    return written
+    rows = [(p.photo_id, p.decision, p.reason) for p in proposals if p.changes]
+    return catalog.append_decisions(rows, AUTO_SOURCE, HUMAN_SOURCES)
 
 
 def summarize(proposals: list[Proposal]) -> list[dict[str, Any]]:

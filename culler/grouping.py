@@ -1,37 +1,81 @@
 """Bursts and near-duplicates: which photos belong to one moment (no Qt, no scores).
 
 Bursts are runs of frames from one camera whose capture times (EXIF DateTimeOriginal plus sub-seconds)
-are at most ``burst_gap`` seconds apart. Near-duplicates are photos whose dHash differs in few bits, or
-whose cached CLIP embeddings are nearly parallel. :func:`culler.cull.update_groups` ranks and stores them.
+are at most ``burst_gap`` seconds apart.
+
+Near-duplicates are looked for only inside one shoot: photos from one camera at most
+``shoot_window`` seconds apart, and a photo without a capture time (an export, a scan) with the photos
+under the same scanned folder. A pair is called a near-duplicate only on strong evidence: identical
+content, or a signature match (:mod:`culler.signatures`: close 256-bit DCT hashes, matching colour
+layouts, and the 32×32 thumbnails confirmed pixel by pixel), or nearly parallel cached CLIP embeddings.
+Candidates come from a sliding time window and from banded hashes (multi-index hashing), so the work
+grows with the size of a shoot, not with the square of the catalog.
+
+:func:`find_duplicates` searches the whole archive across shoots with stricter evidence, for the
+``culler duplicates`` command; its results are reported, never stored as groups, never auto-rejected.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from culler.catalog import Catalog, now
+from culler.signatures import Signature, layout_distance, pixel_agreement, popcount64
 
-#: Table the ``grouping`` plugin creates: what each photo looked like when it was last grouped.
-STATE_TABLE = "grouping_state"
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a signature pair must show to be the same picture (measured in docs/culling.md)."""
+
+    hash_distance: int  # of 256 bits
+    layout_distance: float  # mean chroma / relative luma difference of the 4×4 layout, 0–255
+    tone: float  # correlation of the aligned 32×32 thumbnails
+    detail: float  # correlation of their high-pass residue
+
+
+NEAR = Evidence(64, 16.0, 0.90, 0.50)
+STRICT = Evidence(48, 12.0, 0.95, 0.70)
+#: Photos whose hashes share a 16-bit band are candidates (16 bands of the 256-bit hash).
+BANDS = 16
+#: A band bucket this full holds degenerate hashes (blank frames): its members are not paired by it.
+MAX_BUCKET = 2000
 
 
 @dataclass(frozen=True)
 class GroupingOptions:
-    """How photos are grouped. Bursts: same camera, frames at most ``burst_gap`` seconds apart.
+    """How photos are grouped.
 
-    Near-duplicates: dHash distance at most ``phash_distance`` bits of 64, or, when both photos have a
-    cached embedding, cosine similarity at least ``clip_similarity``.
+    Bursts: same camera, frames at most ``burst_gap`` seconds apart. Near-duplicates: within one shoot
+    (``shoot_window`` seconds per camera, or one scanned folder for photos without a capture time),
+    signatures at most ``hash_distance`` of 256 bits apart and confirmed on pixels, or cached embeddings
+    with cosine similarity at least ``clip_similarity``.
     """
 
     burst_gap: float = 2.0
-    phash_distance: int = 8
+    shoot_window: float = 3600.0
+    hash_distance: int = NEAR.hash_distance
     clip_similarity: float = 0.95
     embedding_model: str | None = None  # default: the model with the most cached embeddings
+
+    @property
+    def evidence(self) -> Evidence:
+        return Evidence(self.hash_distance, NEAR.layout_distance, NEAR.tone, NEAR.detail)
+
+
+@dataclass
+class GroupingRun:
+    """What a grouping looked at: every photo's grouping facts, and the photos compared again."""
+
+    facts: dict[int, str]
+    examined: set[int]
+    #: Photos whose facts (content, time, camera, folder, signature) changed since the last grouping.
+    changed: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -39,6 +83,8 @@ class Group:
     kind: str  # "burst" | "duplicate"
     members: list[int]
     id: int | None = None
+    #: What comparing the frames found, by photo id: {"defect", "reason", ...} (see culler.frames).
+    frame_defects: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 def capture_time(taken_at: str | None, subsec: str | None = None) -> float | None:
@@ -78,60 +124,224 @@ def find_bursts(photos: list[dict[str, Any]], gap: float) -> list[list[int]]:
     return bursts
 
 
-def _hash_array(hashes: list[str]) -> np.ndarray:
-    return np.array([int(h, 16) for h in hashes], dtype=np.uint64)
+# -- the photos being compared ----------------------------------------------------------------------
 
 
-_POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+class PhotoSet:
+    """Photos as arrays for vectorised comparison: times, cameras, roots, hashes, embeddings."""
+
+    def __init__(self, rows: list[dict[str, Any]], vectors: dict[int, np.ndarray]) -> None:
+        self.ids = [r["id"] for r in rows]
+        self.index = {pid: i for i, pid in enumerate(self.ids)}
+        n = len(rows)
+        self.rows = rows
+        self.times = np.array(
+            [capture_time(r.get("taken_at"), r.get("subsec")) for r in rows], dtype=object
+        )
+        self.timed = np.array([t is not None for t in self.times], dtype=bool)
+        self.camera = [r.get("camera") or "" for r in rows]
+        self.root = [r.get("root") or "" for r in rows]
+        self.seconds = np.array([np.nan if t is None else t for t in self.times], dtype=np.float64)
+        self.camera_code = _codes(self.camera)
+        self.root_code = _codes(self.root)
+        self.content = [r.get("content_hash") for r in rows]
+        codes: dict[str, int] = {}
+        self.content_code = np.array(
+            [codes.setdefault(c, len(codes)) if c else -1 for c in self.content], dtype=np.int64
+        )
+        self.sigs: list[Signature | None] = [
+            Signature.from_bytes(r["signature"]) if r.get("signature") else None for r in rows
+        ]
+        self.has_sig = np.array([s is not None for s in self.sigs], dtype=bool)
+        self.dct = np.zeros((n, 4), dtype=np.uint64)
+        for i, s in enumerate(self.sigs):
+            if s is not None:
+                self.dct[i] = s.dct
+        self.has_vec = np.zeros(n, dtype=bool)
+        self.vectors = None
+        if vectors:
+            dim = len(next(iter(vectors.values())))
+            self.vectors = np.zeros((n, dim), dtype=np.float32)
+            for pid, vec in vectors.items():
+                i = self.index.get(pid)
+                if i is not None and len(vec) == dim:
+                    self.vectors[i] = vec / (np.linalg.norm(vec) or 1.0)
+                    self.has_vec[i] = True
+        self._windows = self._camera_windows()
+
+    def _camera_windows(self) -> dict[str, tuple[list[float], np.ndarray]]:
+        by_camera: dict[str, list[tuple[float, int]]] = {}
+        for i in np.flatnonzero(self.timed):
+            by_camera.setdefault(self.camera[i], []).append((self.times[i], int(i)))
+        return {
+            cam: ([t for t, _ in pairs], np.array([i for _, i in pairs], dtype=np.int64))
+            for cam, pairs in ((c, sorted(v)) for c, v in by_camera.items())
+        }
+
+    def same_shoot(self, i: int, others: np.ndarray, window: float) -> np.ndarray:
+        """Which of ``others`` were shot in the same shoot as ``i``: same camera within ``window``
+        seconds when both have a capture time, else the same scanned folder."""
+        both = self.timed[i] & self.timed[others]
+        near = (self.camera_code[others] == self.camera_code[i]) & (
+            np.abs(self.seconds[others] - self.seconds[i]) <= window
+        )
+        return np.where(both, near, self.root_code[others] == self.root_code[i])
+
+    def window_neighbours(self, i: int, window: float) -> np.ndarray:
+        """Photos from the same camera at most ``window`` seconds from photo ``i``."""
+        times, members = self._windows[self.camera[i]]
+        lo = bisect.bisect_left(times, self.times[i] - window)
+        hi = bisect.bisect_right(times, self.times[i] + window)
+        return members[lo:hi]
+
+    def root_members(self) -> dict[str, np.ndarray]:
+        by_root: dict[str, list[int]] = {}
+        for i, root in enumerate(self.root):
+            by_root.setdefault(root, []).append(i)
+        return {r: np.array(v, dtype=np.int64) for r, v in by_root.items()}
 
 
-def _popcount(x: np.ndarray) -> np.ndarray:
-    if hasattr(np, "bitwise_count"):
-        return np.bitwise_count(x)
-    return _POPCOUNT8[x.view(np.uint8)].reshape(*x.shape, 8).sum(-1)
+def _codes(values: list[str]) -> np.ndarray:
+    codes: dict[str, int] = {}
+    return np.array([codes.setdefault(v, len(codes)) for v in values], dtype=np.int64)
 
 
-def similar_pairs(
-    ids: list[int],
-    hashes: list[str | None],
-    vectors: dict[int, np.ndarray],
-    options: GroupingOptions,
-    among: Iterable[int] | None = None,
-) -> list[tuple[int, int]]:
-    """Pairs of near-duplicates; with ``among``, only pairs with at least one photo from it.
+def load_photo_set(catalog: Catalog, options: GroupingOptions) -> PhotoSet:
+    rows = catalog.grouping_photos()
+    model = options.embedding_model or catalog.default_embedding_model()
+    ok = {r["id"] for r in rows}
+    vectors = catalog.embeddings(model) if model else {}
+    return PhotoSet(rows, {pid: v for pid, v in vectors.items() if pid in ok})
 
-    Vectorised (one row of comparisons per query photo), so a scan that adds a hundred photos to a
-    100,000-photo catalog compares 10⁷ pairs, not 10¹⁰.
-    """
-    index = {pid: i for i, pid in enumerate(ids)}
-    queries = [index[p] for p in (ids if among is None else among) if p in index]
-    has_hash = np.array([h is not None for h in hashes])
-    codes = _hash_array([h or "0" for h in hashes])
-    have_vec = np.array([pid in vectors for pid in ids])
-    matrix = None
-    if have_vec.any():
-        dim = len(next(iter(vectors.values())))
-        matrix = np.zeros((len(ids), dim), dtype=np.float32)
-        for pid, vec in vectors.items():
-            if pid in index and len(vec) == dim:
-                matrix[index[pid]] = vec / (np.linalg.norm(vec) or 1.0)
-    query_set = set(queries)
-    pairs = []
-    for q in queries:
-        close = np.zeros(len(ids), dtype=bool)
-        if has_hash[q]:
-            close |= has_hash & (_popcount(codes ^ codes[q]) <= options.phash_distance)
-        if matrix is not None and have_vec[q]:
-            close |= have_vec & (matrix @ matrix[q] >= options.clip_similarity)
-        close[q] = False
-        for j in np.flatnonzero(close):
-            if j in query_set and j < q:
-                continue  # reported when j was the query
-            pairs.append((ids[q], ids[int(j)]))
+
+# -- candidates --------------------------------------------------------------------------------------
+
+
+class BandIndex:
+    """Multi-index hashing: 16 tables keyed by 16-bit slices of the 256-bit hash. Two hashes at most
+    15 bits apart always share a slice; copies up to 64 bits apart share one in 97 % of measured cases
+    (docs/culling.md)."""
+
+    def __init__(self, photos: PhotoSet, members: np.ndarray) -> None:
+        self.slices = photos.dct.view(np.uint16)  # 16 slices per photo
+        self.tables: list[dict[int, np.ndarray]] = []
+        for b in range(BANDS):
+            keys = self.slices[members, b]
+            order = np.argsort(keys, kind="stable")
+            keys, sorted_members = keys[order], members[order]
+            values, starts = np.unique(keys, return_index=True)
+            groups = np.split(sorted_members, starts[1:])
+            self.tables.append({int(v): g for v, g in zip(values, groups) if len(g) <= MAX_BUCKET})
+
+    def candidates(self, i: int) -> np.ndarray:
+        """Photos sharing at least one band with photo ``i`` (may repeat, may include ``i``)."""
+        empty = np.empty(0, dtype=np.int64)
+        found = [self.tables[b].get(int(self.slices[i, b]), empty) for b in range(BANDS)]
+        return np.concatenate(found)
+
+
+def _close(photos: PhotoSet, i: int, others: np.ndarray, options: GroupingOptions) -> np.ndarray:
+    """The photos among ``others`` that might be near-duplicates of ``i`` (a cheap, vectorised test;
+    :func:`evidence` decides)."""
+    if len(others) == 0:
+        return others
+    keep = np.zeros(len(others), dtype=bool)
+    if photos.has_sig[i]:
+        distance = popcount64(photos.dct[others] ^ photos.dct[i]).sum(axis=1)
+        keep |= photos.has_sig[others] & (distance <= options.hash_distance)
+    if photos.vectors is not None and photos.has_vec[i]:
+        cos = photos.vectors[others] @ photos.vectors[i]
+        keep |= photos.has_vec[others] & (cos >= options.clip_similarity)
+    if photos.content_code[i] >= 0:
+        keep |= photos.content_code[others] == photos.content_code[i]
+    return others[keep]
+
+
+def candidate_pairs(
+    photos: PhotoSet, options: GroupingOptions, queries: Iterable[int]
+) -> set[tuple[int, int]]:
+    """Index pairs (i < j) worth checking, each with at least one photo from ``queries``: same camera
+    within the shoot window, or (for photos without a capture time) same folder and a shared band."""
+    # A timed photo finds its same-shoot partners in the window; bands only add untimed ones.
+    all_bands = BandIndex(photos, np.flatnonzero(photos.has_sig))
+    untimed_bands = BandIndex(photos, np.flatnonzero(photos.has_sig & ~photos.timed))
+    by_content: dict[str, list[int]] = {}
+    for i, chash in enumerate(photos.content):
+        if chash:
+            by_content.setdefault(chash, []).append(i)
+    by_root = photos.root_members()
+    pairs: set[tuple[int, int]] = set()
+    for i in queries:
+        found = []
+        if not photos.timed[i] and not photos.has_sig[i] and photos.has_vec[i]:
+            # Scanned before signatures: only its embedding can find it, within its folder (linear
+            # per photo; signatures, filled from thumbnails after a scan, replace this).
+            found.append(by_root[photos.root[i]])
+        if photos.timed[i]:
+            found.append(photos.window_neighbours(i, options.shoot_window))
+        if photos.has_sig[i]:
+            found.append((untimed_bands if photos.timed[i] else all_bands).candidates(i))
+        same = by_content.get(photos.content[i], ())
+        if len(same) > 1:
+            found.append(np.array(same, dtype=np.int64))
+        others = np.concatenate(found) if found else np.empty(0, np.int64)
+        others = others[others != i]
+        close = _close(photos, i, others, options)
+        close = close[photos.same_shoot(i, close, options.shoot_window)]
+        pairs.update((min(i, j), max(i, j)) for j in close.tolist())
     return pairs
 
 
-def _components(pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
+# -- evidence ----------------------------------------------------------------------------------------
+
+
+def signature_match(a: Signature, b: Signature, rule: Evidence) -> bool:
+    """Whether two signatures are the same picture: hashes close, colours alike, pixels agree."""
+    if int(popcount64(a.dct ^ b.dct).sum()) > rule.hash_distance:
+        return False
+    if layout_distance(a, b) > rule.layout_distance:
+        return False
+    tone, detail = pixel_agreement(a, b)
+    return tone >= rule.tone and detail >= rule.detail
+
+
+def evidence(photos: PhotoSet, i: int, j: int, rule: Evidence, clip: float | None) -> str | None:
+    """Why photos ``i`` and ``j`` are near-duplicates (None: they are not).
+
+    ``clip`` None means embeddings alone never suffice (the archive-wide search): the signatures must
+    match, and cached embeddings, when both photos have one, must agree as well.
+    """
+    if photos.content[i] and photos.content[i] == photos.content[j]:
+        return "identical file"
+    both_vec = photos.vectors is not None and photos.has_vec[i] and photos.has_vec[j]
+    cos = float(photos.vectors[i] @ photos.vectors[j]) if both_vec else None
+    sig_i, sig_j = photos.sigs[i], photos.sigs[j]
+    if sig_i is not None and sig_j is not None and signature_match(sig_i, sig_j, rule):
+        if clip is None and cos is not None and cos < 0.9:
+            return None
+        return "same picture (signatures and pixels match)"
+    if clip is not None and cos is not None and cos >= clip:
+        return f"nearly the same content (CLIP similarity {cos:.3f})"
+    return None
+
+
+def similar_pairs(
+    photos: PhotoSet, options: GroupingOptions, among: Iterable[int] | None = None
+) -> list[tuple[int, int]]:
+    """Pairs of near-duplicate photo ids; with ``among`` (photo ids), only pairs touching one of them."""
+    if among is None:
+        queries = range(len(photos.ids))
+    else:
+        queries = [photos.index[p] for p in among if p in photos.index]
+    rule = options.evidence
+    return [
+        (photos.ids[i], photos.ids[j])
+        for i, j in sorted(candidate_pairs(photos, options, queries))
+        if evidence(photos, i, j, rule, options.clip_similarity)
+    ]
+
+
+def components(pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
     parent: dict[int, int] = {}
 
     def root(x: int) -> int:
@@ -149,128 +359,135 @@ def _components(pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
-def _default_model(catalog: Catalog) -> str | None:
-    row = catalog.execute(
-        "SELECT model FROM embeddings GROUP BY model ORDER BY COUNT(*) DESC LIMIT 1"
-    ).fetchone()
-    return row[0] if row else None
+# -- grouping the catalog ----------------------------------------------------------------------------
 
 
-def _has_state(catalog: Catalog) -> bool:
-    return bool(
-        catalog.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [STATE_TABLE]
-        ).fetchone()
+def _facts(photos: PhotoSet, i: int) -> str:
+    """What a photo's grouping depends on; a photo whose facts changed is compared again."""
+    r = photos.rows[i]
+    return "|".join(
+        str(x)
+        for x in (
+            r.get("content_hash"),
+            r.get("taken_at"),
+            r.get("subsec"),
+            r.get("camera"),
+            r.get("root"),
+            int(photos.has_sig[i]),
+            int(photos.has_vec[i]),
+        )
     )
 
 
 def compute_groups(
     catalog: Catalog, options: GroupingOptions | None = None, full: bool = True
-) -> tuple[list[Group], set[int]]:
+) -> tuple[list[Group], GroupingRun]:
     """Bursts and near-duplicate groups of the catalog's readable photos (nothing is written).
 
-    With ``full=False`` near-duplicates are searched only around photos whose hash or embedding changed
-    since the last grouping (the ``grouping_state`` table), plus the members of stored duplicate groups.
-    Returns the groups and the ids whose grouping facts were (re)examined.
+    With ``full=False`` near-duplicates are searched only around photos whose grouping facts changed
+    since the last grouping (the grouping plugin's table), plus pairs inside stored duplicate groups.
+    Returns the groups and what was examined (recorded for the next incremental run).
     """
     options = options or GroupingOptions()
-    photos = catalog.query(
-        "SELECT id, taken_at, subsec, camera, phash FROM photos WHERE status = 'ok' ORDER BY id"
-    )
-    model = options.embedding_model or _default_model(catalog)
-    vectors = catalog.embeddings(model) if model else {}
-    ids = [p["id"] for p in photos]
-    ok = set(ids)
-    vectors = {pid: v for pid, v in vectors.items() if pid in ok}
-    bursts = find_bursts(photos, options.burst_gap)
-
-    phash_of = {p["id"]: p["phash"] for p in photos}
-    dirty = set(ids)
+    photos = load_photo_set(catalog, options)
+    facts = {pid: _facts(photos, i) for i, pid in enumerate(photos.ids)}
+    bursts = find_bursts(photos.rows, options.burst_gap)
+    seen = catalog.grouping_facts()
+    changed = {pid for pid, f in facts.items() if seen.get(pid) != f}
+    dirty: set[int] = set(photos.ids)
     pairs: list[tuple[int, int]] = []
-    if not full and _has_state(catalog):
-        seen = {
-            r[0]: (r[1], bool(r[2]))
-            for r in catalog.execute(f"SELECT photo_id, phash, has_vector FROM {STATE_TABLE}")
-        }
-        dirty = {p["id"] for p in photos if seen.get(p["id"]) != (p["phash"], p["id"] in vectors)}
-        stored = catalog.execute(
-            "SELECT m.group_id, m.photo_id FROM group_members m JOIN groups g ON g.id = m.group_id"
-            " WHERE g.kind = 'duplicate'"
-        ).fetchall()
-        by_group: dict[int, list[int]] = {}
-        for gid, pid in stored:
-            if pid in ok and pid not in dirty:
-                by_group.setdefault(gid, []).append(pid)
-        # Two unchanged photos are near-duplicates now exactly when they were before: re-check
-        # only pairs inside stored groups (a changed photo may have been what linked them).
-        for members in by_group.values():
-            pairs += similar_pairs(members, [phash_of[m] for m in members], vectors, options)
-    hashes = [p["phash"] for p in photos]
-    pairs += similar_pairs(ids, hashes, vectors, options, among=sorted(dirty))
+    if seen and not full:
+        dirty = changed
+        # Two unchanged photos are near-duplicates now exactly when they were before: re-check only
+        # pairs inside stored groups (a changed photo may have been what linked them).
+        rule = options.evidence
+        for group in stored_groups(catalog):
+            if group.kind != "duplicate":
+                continue
+            kept = [photos.index[p] for p in group.members if p in photos.index and p not in dirty]
+            pairs += [
+                (photos.ids[i], photos.ids[j])
+                for a, i in enumerate(kept)
+                for j in kept[a + 1 :]
+                if evidence(photos, i, j, rule, options.clip_similarity)
+            ]
+    pairs += similar_pairs(photos, options, among=sorted(dirty))
     burst_of = {pid: i for i, members in enumerate(bursts) for pid in members}
     duplicates = [
         members
-        for members in _components(pairs)
+        for members in components(pairs)
         if len({burst_of.get(pid, -pid) for pid in members}) > 1  # not just frames of one burst
     ]
     groups = [Group("burst", m) for m in bursts] + [Group("duplicate", m) for m in duplicates]
-    return groups, dirty
+    return groups, GroupingRun(facts, dirty, changed)
+
+
+def find_duplicates(catalog: Catalog, rule: Evidence = STRICT) -> list[dict[str, Any]]:
+    """Duplicates across the whole archive (any shoot, any folder), on strict evidence.
+
+    For the ``culler duplicates`` report only: nothing is stored and nothing feeds auto-cull.
+    Returns groups as {"members": [photo ids], "reason": ...}, largest first.
+    """
+    options = GroupingOptions(shoot_window=float("inf"), hash_distance=rule.hash_distance)
+    photos = load_photo_set(catalog, options)
+    photos.root_code[:] = 0  # every folder is one "shoot" here
+    photos.timed[:] = False  # and capture times do not limit the search
+    pairs, reasons = [], {}
+    for i, j in sorted(candidate_pairs(photos, options, range(len(photos.ids)))):
+        why = evidence(photos, i, j, rule, clip=None)
+        if why:
+            pair = (photos.ids[i], photos.ids[j])
+            pairs.append(pair)
+            reasons[pair] = why
+    result = []
+    for members in components(pairs):
+        why = {r for (a, b), r in reasons.items() if a in members}
+        result.append({"members": members, "reason": "; ".join(sorted(why))})
+    return sorted(result, key=lambda g: (-len(g["members"]), g["members"]))
 
 
 def stored_groups(catalog: Catalog) -> list[Group]:
-    """The groups in the catalog, members best first."""
+    """The groups in the catalog, members best first, with the frame defects found when ranked."""
+    import json
+
     groups: dict[int, Group] = {}
-    for gid, kind, pid in catalog.execute(
-        "SELECT g.id, g.kind, m.photo_id FROM groups g JOIN group_members m ON m.group_id = g.id"
-        " ORDER BY g.id, m.rank IS NULL, m.rank, m.photo_id"
-    ):
-        groups.setdefault(gid, Group(kind, [], gid)).members.append(pid)
+    for gid, kind, pid, defect in catalog.group_rows():
+        group = groups.setdefault(gid, Group(kind, [], gid))
+        group.members.append(pid)
+        if defect:
+            group.frame_defects[pid] = json.loads(defect)
     return list(groups.values())
 
 
-def write_groups(
-    catalog: Catalog, groups: list[Group], options: GroupingOptions, examined: set[int]
-) -> dict[str, int]:
+def write_groups(catalog: Catalog, groups: list[Group], run: GroupingRun) -> dict[str, int]:
     """Store ``groups`` (members best first); unchanged groups keep their ids, so the GUI's open stacks
-    stay open. Records the examined photos' facts for the next incremental run."""
+    stay open. Records every photo's grouping facts for the next incremental run."""
+    import json
+
     old = {(g.kind, frozenset(g.members)): g.id for g in stored_groups(catalog)}
-    new_keys = {(g.kind, frozenset(g.members)) for g in groups}
-    added = removed = 0
-    with catalog.transaction() as conn:
-        for key, gid in old.items():
-            if key not in new_keys:
-                conn.execute("DELETE FROM groups WHERE id = ?", [gid])
-                removed += 1
-        for group in groups:
-            gid = old.get((group.kind, frozenset(group.members)))
-            if gid is None:
-                gid = conn.execute(
-                    "INSERT INTO groups (kind, created) VALUES (?, ?)", [group.kind, now()]
-                ).lastrowid
-                added += 1
-            group.id = gid
-            conn.executemany(
-                "INSERT INTO group_members (group_id, photo_id, rank) VALUES (?, ?, ?)"
-                " ON CONFLICT (group_id, photo_id) DO UPDATE SET rank = excluded.rank",
-                [(gid, pid, rank) for rank, pid in enumerate(group.members)],
+    keep, add, placed = {}, [], []
+    for group in groups:
+        members = [
+            (
+                pid,
+                rank,
+                json.dumps(group.frame_defects[pid]) if pid in group.frame_defects else None,
             )
-        if _has_state(catalog):
-            _save_state(conn, catalog, options, examined)
-    return {"groups": len(groups), "added": added, "removed": removed, "examined": len(examined)}
-
-
-def _save_state(conn, catalog: Catalog, options: GroupingOptions, examined: set[int]) -> None:
-    model = options.embedding_model or _default_model(catalog)
-    with_vectors = (
-        {r[0] for r in conn.execute("SELECT photo_id FROM embeddings WHERE model = ?", [model])}
-        if model
-        else set()
-    )
-    conn.execute(
-        f"DELETE FROM {STATE_TABLE} WHERE photo_id NOT IN (SELECT id FROM photos WHERE status = 'ok')"
-    )
-    rows = conn.execute("SELECT id, phash FROM photos WHERE status = 'ok'").fetchall()
-    conn.executemany(
-        f"INSERT OR REPLACE INTO {STATE_TABLE} (photo_id, phash, has_vector) VALUES (?, ?, ?)",
-        [(pid, ph, int(pid in with_vectors)) for pid, ph in rows if pid in examined],
-    )
+            for rank, pid in enumerate(group.members)
+        ]
+        gid = old.pop((group.kind, frozenset(group.members)), None)
+        if gid is None:
+            add.append((group.kind, members))
+            placed.append(group)
+        else:
+            keep[gid] = members
+            group.id = gid
+    new_ids = catalog.replace_groups(keep, add, old.values(), run.facts, now())
+    for group, gid in zip(placed, new_ids):
+        group.id = gid
+    return {
+        "groups": len(groups),
+        "added": len(add),
+        "removed": len(old),
+        "examined": len(run.examined),
+    }

@@ -39,7 +39,9 @@ class ScoreResult:
     A scorer that can name a defect with confidence lists it under ``extra["defects"]``: dicts with
     ``defect`` (a short id such as ``motion_blur``, ``missed_focus``, ``eyes_closed``, ``soft_face``,
     ``clipping``), ``confidence`` (0–1) and ``reason`` (the words a photographer reads, e.g. "motion blur
-    (horizontal)"). ``culler cull`` rejects a photo outside a group only for such a named defect.
+    (horizontal)") and optionally ``reject`` (default true; false for a defect worth naming that is
+    no reason to reject on its own, such as grain). ``culler cull`` rejects a photo outside a group
+    only for such a named defect.
     """
 
     score: float | None = None

@@ -178,5 +178,5 @@ def test_closed_eye_frame_of_a_burst_is_rejected(tmp_path):
         catalog.close()
     assert plan["open.jpg"].decision == "pick"
     assert plan["blink.jpg"].decision == "reject"
-    assert plan["blink.jpg"].reason == "eyes closed"
-    assert plan["open.jpg"].reason == "burst of 2: eyes open, unlike #2"
+    assert plan["blink.jpg"].reason == "burst of 2 (#2): eyes closed, unlike #1"
+    assert plan["open.jpg"].reason == "burst of 2: #2 has eyes closed, this one does not"

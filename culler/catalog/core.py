@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from culler.catalog.groups import GroupsMixin
 from culler.catalog.migrations import Migrations, migrations
 from culler.catalog.photos import PhotosMixin
 from culler.catalog.ratings import RatingsMixin
@@ -34,6 +35,7 @@ class Catalog(
     RatingsMixin,
     TrainingMixin,
     ScanStore,
+    GroupsMixin,
 ):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from culler.commands.options import db_option, open_existing
+
 GAP_HELP = "Frames from one camera at most this many seconds apart form a burst."
 
 
@@ -20,20 +22,42 @@ def _grouping_options(fn):
         help=GAP_HELP,
     )(fn)
     fn = click.option(
-        "--phash-distance",
-        type=click.IntRange(0, 64),
-        default=8,
+        "--shoot-window",
+        type=click.FloatRange(min=0),
+        default=3600.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Near-duplicates are looked for among photos from one camera at most this far apart "
+        "(photos without a capture time: among the photos of the same scanned folder).",
+    )(fn)
+    fn = click.option(
+        "--hash-distance",
+        type=click.IntRange(0, 256),
+        default=64,
         show_default=True,
         metavar="BITS",
-        help="Photos whose perceptual hashes differ in at most this many of 64 bits are near-duplicates.",
+        help="Signatures whose 256-bit hashes differ in more bits are never near-duplicates "
+        "(colour layout and pixels must agree as well).",
     )(fn)
     return click.option(
         "--clip-similarity",
         type=click.FloatRange(-1, 1),
         default=0.95,
         show_default=True,
-        help="With cached CLIP embeddings, photos at least this similar (cosine) are near-duplicates.",
+        help="With cached CLIP embeddings, photos of one shoot at least this similar (cosine) are "
+        "near-duplicates.",
     )(fn)
+
+
+def _grouping(burst_gap, shoot_window, hash_distance, clip_similarity):
+    from culler.grouping import GroupingOptions
+
+    return GroupingOptions(
+        burst_gap=burst_gap,
+        shoot_window=shoot_window,
+        hash_distance=hash_distance,
+        clip_similarity=clip_similarity,
+    )
 
 
 def _parse_weights(values: tuple[str, ...]) -> dict[str, float] | None:
@@ -93,231 +117,274 @@ def _console():
 
 
 def register(cli: click.Group) -> None:
-    from culler.cli import db_option, open_existing
+    """Add ``groups``, ``cull``, ``duplicates`` and ``rate``; each needs the catalog option, which
+    is shared by every command module (culler.commands.options)."""
 
-    @cli.command()
-    @db_option
-    @_grouping_options
-    @click.option(
-        "--rebuild",
-        is_flag=True,
-        help="Recompute every group with these options instead of listing the stored ones.",
-    )
-    @click.option("--json", "as_json", is_flag=True, help="Print the groups as JSON.")
-    def groups(db_path, burst_gap, phash_distance, clip_similarity, rebuild, as_json):
-        """List bursts and near-duplicate groups, best photo first.
+    for name, fn in (
+        ("groups", groups),
+        ("cull", cull),
+        ("duplicates", duplicates),
+        ("rate", rate),
+    ):
+        cli.command(name)(db_option(fn))
 
-        Groups are recomputed after every scan; --rebuild recomputes them now with the given options.
-        """
-        from culler.cull import GroupingOptions, load_scores, stored_groups, update_groups
 
-        catalog = open_existing(db_path)
-        try:
-            if rebuild:
-                options = GroupingOptions(burst_gap, phash_distance, clip_similarity)
-                update_groups(catalog, options, full=True)
-            found = stored_groups(catalog)
-            scores = load_scores(catalog, [pid for g in found for pid in g.members])
-        finally:
-            catalog.close()
-        rows = [
-            {
-                "id": g.id,
-                "kind": g.kind,
-                "size": len(g.members),
-                "members": [
-                    {"rank": i, "path": scores[pid].path, "score": scores[pid].value}
-                    for i, pid in enumerate(g.members)
-                    if pid in scores
-                ],
-            }
-            for g in found
-        ]
-        if as_json:
-            click.echo(json.dumps(rows, indent=2))
-            return
-        if not rows:
-            click.echo("no bursts or near-duplicates (run `culler scan` first, or try --rebuild)")
-            return
+def _open(db_path):
+    return open_existing(db_path)
+
+
+@_grouping_options
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Recompute every group with these options instead of listing the stored ones.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the groups as JSON.")
+def groups(db_path, burst_gap, shoot_window, hash_distance, clip_similarity, rebuild, as_json):
+    """List bursts and near-duplicate groups, best photo first.
+
+    Groups are recomputed after every scan; --rebuild recomputes them now with the given options.
+    """
+    from culler.cull import load_scores, stored_groups, update_groups
+
+    catalog = _open(db_path)
+    try:
+        if rebuild:
+            options = _grouping(burst_gap, shoot_window, hash_distance, clip_similarity)
+            update_groups(catalog, options, full=True)
+        found = stored_groups(catalog)
+        scores = load_scores(catalog, [pid for g in found for pid in g.members])
+    finally:
+        catalog.close()
+    rows = [_group_row(g, scores) for g in found]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        click.echo("no bursts or near-duplicates (run `culler scan` first, or try --rebuild)")
+    else:
         for row in rows:
             click.echo(f"{row['kind']} {row['id']} ({row['size']} photos)")
             for m in row["members"]:
                 score = "-" if m["score"] is None else f"{m['score']:.2f}"
-                click.echo(f"  #{m['rank'] + 1}  {score:>6}  {m['path']}")
+                flaw = f"  ({m['frame_defect']})" if m["frame_defect"] else ""
+                click.echo(f"  #{m['rank'] + 1}  {score:>6}  {m['path']}{flaw}")
 
-    @cli.command()
-    @db_option
-    @click.option(
-        "--keep-per-group",
-        type=click.IntRange(min=1),
-        default=1,
-        show_default=True,
-        help="Pick this many of the best frames in each burst or near-duplicate group.",
-    )
-    @click.option(
-        "--reject-below",
-        type=float,
-        default=3.0,
-        show_default=True,
-        metavar="SCORE",
-        help="Reject photos whose combined score (0-10) is below this.",
-    )
-    @click.option(
-        "--keep-top",
-        type=click.FloatRange(0, 100, min_open=True),
-        default=None,
-        metavar="PERCENT",
-        help="Keep only the best PERCENT of the photos picked; the other picks become rejects.",
-    )
-    @click.option(
-        "--weight",
-        "weights",
-        multiple=True,
-        metavar="SCORER=W",
-        help="Rank with these scorers and weights instead of the default mix (repeatable); "
-        "faces=W sets the face penalty per point below 10.",
-    )
-    @_grouping_options
-    @_xmp_option
-    @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing in the catalog.")
-    @click.option("--json", "as_json", is_flag=True, help="Print the plan and summary as JSON.")
-    def cull(
-        db_path,
-        keep_per_group,
-        reject_below,
-        keep_top,
-        weights,
-        burst_gap,
-        phash_distance,
-        clip_similarity,
-        xmp_naming,
-        dry_run,
-        as_json,
-    ):
-        """Propose pick/reject for every photo, with a reason each, and record them.
 
-        The best frames of each burst are picked, the rest and the misfires (blur, closed eyes, low
-        scores) rejected. Decisions are written with source 'auto'; a decision you made by hand (GUI,
-        `culler rate`, XMP) is never changed.
-        """
-        from culler.cull import (
-            CullOptions,
-            GroupingOptions,
-            Ranking,
-            apply_plan,
-            plan_cull,
-            summarize,
-            update_groups,
-        )
+def _group_row(group, scores) -> dict:
+    return {
+        "id": group.id,
+        "kind": group.kind,
+        "size": len(group.members),
+        "members": [
+            {
+                "rank": i,
+                "path": scores[pid].path,
+                "score": scores[pid].value,
+                "frame_defect": (group.frame_defects.get(pid) or {}).get("reason"),
+            }
+            for i, pid in enumerate(group.members)
+            if pid in scores
+        ],
+    }
 
-        options = CullOptions(
-            keep_per_group=keep_per_group,
-            reject_below=reject_below,
-            keep_top=keep_top,
-            ranking=Ranking(weights=_parse_weights(weights)),
-            grouping=GroupingOptions(burst_gap, phash_distance, clip_similarity),
-        )
-        catalog = open_existing(db_path)
-        xmp_report = None
-        try:
-            if dry_run:
-                plan = plan_cull(catalog, options)
-                written = 0
-            else:
-                update_groups(catalog, options.grouping, options.ranking)
-                from culler.cull import stored_groups
 
-                plan = plan_cull(catalog, options, groups=stored_groups(catalog))
-                written = apply_plan(catalog, plan)
-                changed = [p.photo_id for p in plan if p.changes]
-                xmp_report = _write_xmp(catalog, changed, xmp_naming, quiet=as_json)
-        finally:
-            catalog.close()
-        summary = summarize(plan)
-        if as_json:
-            click.echo(
-                json.dumps(
-                    {
-                        "dry_run": dry_run,
-                        "written": written,
-                        "plan": [p.to_json() for p in plan],
-                        "summary": summary,
-                        "xmp": xmp_report.to_json() if xmp_report else None,
-                    },
-                    indent=2,
-                )
-            )
-            return
+@click.option(
+    "--keep-per-group",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Pick this many of the best frames in each burst or near-duplicate group.",
+)
+@click.option(
+    "--reject-below",
+    type=float,
+    default=None,
+    metavar="SCORE",
+    help="Also reject single photos whose combined score (0-10) is below this (off by default: "
+    "a photo is rejected only for a defect a scorer can name).",
+)
+@click.option(
+    "--keep-top",
+    type=click.FloatRange(0, 100, min_open=True),
+    default=None,
+    metavar="PERCENT",
+    help="Keep only the best PERCENT of the photos picked; the other picks become rejects.",
+)
+@click.option(
+    "--weight",
+    "weights",
+    multiple=True,
+    metavar="SCORER=W",
+    help="Rank with these scorers and weights instead of the default mix (repeatable); "
+    "for a penalty scorer (e.g. faces=W) W is the penalty per point below 10.",
+)
+@_grouping_options
+@_xmp_option
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing in the catalog.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan and summary as JSON.")
+def cull(
+    db_path,
+    keep_per_group,
+    reject_below,
+    keep_top,
+    weights,
+    xmp_naming,
+    dry_run,
+    as_json,
+    **grouping,
+):
+    """Propose pick/reject for every photo, with a reason each, and record them.
+
+    The best frame of each burst or near-duplicate group is picked and the rest rejected (blurred
+    frames rank last); a photo on its own is rejected only for a defect a scorer names (motion blur,
+    missed focus, closed eyes, severe clipping) or a broken file. Decisions are written with source
+    'auto'; a decision you made by hand (GUI, `culler rate`, XMP) is never changed.
+    """
+    from culler.cull import (
+        CullOptions,
+        Ranking,
+        apply_plan,
+        plan_cull,
+        stored_groups,
+        update_groups,
+    )
+
+    options = CullOptions(
+        keep_per_group=keep_per_group,
+        reject_below=reject_below,
+        keep_top=keep_top,
+        ranking=Ranking(weights=_parse_weights(weights)),
+        grouping=_grouping(**grouping),
+    )
+    catalog = _open(db_path)
+    xmp_report, written = None, 0
+    try:
+        if dry_run:
+            plan = plan_cull(catalog, options)
+        else:
+            update_groups(catalog, options.grouping, options.ranking)
+            plan = plan_cull(catalog, options, groups=stored_groups(catalog))
+            written = apply_plan(catalog, plan)
+            changed = [p.photo_id for p in plan if p.changes]
+            xmp_report = _write_xmp(catalog, changed, xmp_naming, quiet=as_json)
+    finally:
+        catalog.close()
+    _report_plan(plan, dry_run, written, xmp_report, as_json)
+
+
+def _report_plan(plan, dry_run: bool, written: int, xmp_report, as_json: bool) -> None:
+    from culler.cull import summarize
+
+    summary = summarize(plan)
+    if not as_json:
         _print_plan(plan, summary, dry_run, written)
+        return
+    data = {
+        "dry_run": dry_run,
+        "written": written,
+        "plan": [p.to_json() for p in plan],
+        "summary": summary,
+        "xmp": xmp_report.to_json() if xmp_report else None,
+    }
+    click.echo(json.dumps(data, indent=2))
 
-    @cli.command()
-    @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-    @db_option
-    @click.option("--stars", type=click.IntRange(0, 5), default=None, help="Set 0-5 stars.")
-    @click.option("--pick", "decision", flag_value="pick", help="Mark as a pick.")
-    @click.option("--reject", "decision", flag_value="reject", help="Mark as a reject.")
-    @click.option("--unflag", "decision", flag_value="none", help="Remove pick/reject, keep stars.")
-    @click.option("--clear", is_flag=True, help="Remove stars, pick/reject and label.")
-    @click.option("--label", default=None, help="Set a colour label (e.g. Red).")
-    @click.option(
-        "--undo",
-        is_flag=True,
-        help="Undo the last rating made by hand (a whole `culler rate` command); repeat to go further back.",
-    )
-    @_xmp_option
-    def rate(paths, db_path, stars, decision, clear, label, undo, xmp_naming):
-        """Rate photos by hand: stars, pick/reject, label; recorded as events you can undo.
 
-        Hand ratings are never changed by `culler cull`. Nothing is deleted: --undo appends the state
-        each photo had before.
-        """
-        from culler.catalog.queries import find_photo
+@click.option("--json", "as_json", is_flag=True, help="Print the duplicate groups as JSON.")
+def duplicates(db_path, as_json):
+    """Find duplicates across the whole archive: any folder, any date.
 
-        catalog = open_existing(db_path)
-        try:
-            if undo:
-                if paths or stars is not None or decision or clear or label is not None:
-                    raise click.UsageError("--undo takes no paths or other options")
-                restored = catalog.undo_last()
-                if not restored:
-                    click.echo("nothing to undo")
-                for row in restored:
-                    photo = catalog.photo(row["photo_id"])
-                    click.echo(f"undid event {row['event']}: {photo['path']}")
-                _write_xmp(catalog, [row["photo_id"] for row in restored], xmp_naming)
-                return
-            if not paths:
-                raise click.UsageError("give the photos to rate (PATH...), or --undo")
-            fields: dict = {}
-            if clear:
-                if stars is not None or decision or label is not None:
-                    raise click.UsageError("--clear cannot be combined with other ratings")
-                fields = {"stars": 0, "decision": "none", "label": None}
-            if stars is not None:
-                fields["stars"] = stars
-            if decision:
-                fields["decision"] = decision
-            if label is not None:
-                fields["label"] = label
-            if not fields:
-                raise click.UsageError(
-                    "say what to set: --stars N, --pick, --reject, --unflag, --clear or --label"
-                )
-            ids, missing = [], []
-            for path in paths:
-                photo = find_photo(catalog, path)
-                (missing if photo is None else ids).append(path if photo is None else photo["id"])
-            if missing:
-                raise click.ClickException(
-                    f"not in the catalog: {', '.join(map(str, missing))}; run `culler scan` on "
-                    "their folder first (nothing was rated)"
-                )
-            action = " ".join(f"{k}={v}" for k, v in fields.items())
-            catalog.rate_batch(ids, f"culler rate {action}", source="cli", **fields)
-            click.echo(f"rated {len(ids)} photo{'s' * (len(ids) != 1)}: {action}")
-            _write_xmp(catalog, ids, xmp_naming)
-        finally:
-            catalog.close()
+    Stricter than the near-duplicates `culler cull` uses (signatures, colours and pixels must all
+    agree, and cached CLIP embeddings too): copies, exports and re-encodes of one picture. A report
+    only: nothing is stored, nothing is rejected.
+    """
+    from culler.grouping import find_duplicates
+
+    catalog = _open(db_path)
+    try:
+        found = find_duplicates(catalog)
+        paths = catalog.photo_paths([pid for g in found for pid in g["members"]])
+    finally:
+        catalog.close()
+    rows = [
+        {"paths": [paths[pid][0] for pid in g["members"]], "reason": g["reason"]} for g in found
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no duplicates found (photos scanned before this version need a rescan)")
+    for i, row in enumerate(rows, 1):
+        click.echo(f"duplicates {i} ({len(row['paths'])} photos): {row['reason']}")
+        for path in row["paths"]:
+            click.echo(f"  {path}")
+
+
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--stars", type=click.IntRange(0, 5), default=None, help="Set 0-5 stars.")
+@click.option("--pick", "decision", flag_value="pick", help="Mark as a pick.")
+@click.option("--reject", "decision", flag_value="reject", help="Mark as a reject.")
+@click.option("--unflag", "decision", flag_value="none", help="Remove pick/reject, keep stars.")
+@click.option("--clear", is_flag=True, help="Remove stars, pick/reject and label.")
+@click.option("--label", default=None, help="Set a colour label (e.g. Red).")
+@click.option(
+    "--undo",
+    is_flag=True,
+    help="Undo the last rating made by hand (a whole `culler rate` command); repeat to go further back.",
+)
+@_xmp_option
+def rate(paths, db_path, stars, decision, clear, label, undo, xmp_naming):
+    """Rate photos by hand: stars, pick/reject, label; recorded as events you can undo.
+
+    Hand ratings are never changed by `culler cull`. Nothing is deleted: --undo appends the state
+    each photo had before.
+    """
+    from culler.catalog.queries import find_photo
+
+    catalog = _open(db_path)
+    try:
+        if undo:
+            if paths or stars is not None or decision or clear or label is not None:
+                raise click.UsageError("--undo takes no paths or other options")
+            restored = catalog.undo_last()
+            if not restored:
+                click.echo("nothing to undo")
+            for row in restored:
+                photo = catalog.photo(row["photo_id"])
+                click.echo(f"undid event {row['event']}: {photo['path']}")
+            _write_xmp(catalog, [row["photo_id"] for row in restored], xmp_naming)
+            return
+        if not paths:
+            raise click.UsageError("give the photos to rate (PATH...), or --undo")
+        fields: dict = {}
+        if clear:
+            if stars is not None or decision or label is not None:
+                raise click.UsageError("--clear cannot be combined with other ratings")
+            fields = {"stars": 0, "decision": "none", "label": None}
+        if stars is not None:
+            fields["stars"] = stars
+        if decision:
+            fields["decision"] = decision
+        if label is not None:
+            fields["label"] = label
+        if not fields:
+            raise click.UsageError(
+                "say what to set: --stars N, --pick, --reject, --unflag, --clear or --label"
+            )
+        ids, missing = [], []
+        for path in paths:
+            photo = find_photo(catalog, path)
+            (missing if photo is None else ids).append(path if photo is None else photo["id"])
+        if missing:
+            raise click.ClickException(
+                f"not in the catalog: {', '.join(map(str, missing))}; run `culler scan` on "
+                "their folder first (nothing was rated)"
+            )
+        action = " ".join(f"{k}={v}" for k, v in fields.items())
+        catalog.rate_batch(ids, f"culler rate {action}", source="cli", **fields)
+        click.echo(f"rated {len(ids)} photo{'s' * (len(ids) != 1)}: {action}")
+        _write_xmp(catalog, ids, xmp_naming)
+    finally:
+        catalog.close()
 
 
 def _print_plan(plan, summary, dry_run: bool, written: int) -> None:

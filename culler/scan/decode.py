@@ -17,6 +17,7 @@ from typing import Any
 import xxhash
 from PIL import Image
 
+from culler import signatures
 from culler.images import ImageError, PhotoInfo, dhash, open_photo
 from culler.scorers import Scorer, ScoreResult
 
@@ -39,6 +40,7 @@ class Decoded:
     error: str | None = None
     content_hash: str | None = None
     phash: str | None = None
+    signature: bytes | None = None  # culler.signatures, for near-duplicate grouping
     info: PhotoInfo | None = None
     image: Image.Image | None = None
     worker_results: dict[str, ScoreResult | str] = field(default_factory=dict)
@@ -125,6 +127,7 @@ def decode_one(job: DecodeJob) -> Decoded:
     del data
     result.info = info
     result.phash = dhash(image)
+    result.signature = signatures.compute_bytes(image)
     if job.thumb_dir:
         _write_thumb(image, thumb_path(job.thumb_dir, result.content_hash))
     for scorer_id in job.worker_scorers:

@@ -134,6 +134,7 @@ def photo_columns(decoded: Decoded) -> dict[str, Any]:
         "error": None,
         "content_hash": decoded.content_hash,
         "phash": decoded.phash,
+        "signature": decoded.signature,
         "width": info.width,
         "height": info.height,
         "taken_at": info.taken_at,

@@ -1,8 +1,10 @@
 """Keeps bursts and near-duplicate groups up to date: regroups after every ``culler scan``.
 
 A plugin rather than core code so a third-party grouping (or none) can replace it through
-``CULLER_LOAD_PLUGINS``. Its ``grouping_state`` table remembers each photo's hash and embedding status
-at the last grouping, which makes regrouping after a scan incremental.
+``CULLER_LOAD_PLUGINS``. Its ``grouping_state`` table remembers what each photo looked like at the last
+grouping (content, capture time, camera, folder, whether it had a signature and an embedding), which
+makes regrouping after a scan incremental. Photos scanned before signatures existed get theirs from
+the cached thumbnail, so they are not left out of near-duplicate search until their file changes.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 
 from culler.api import hookimpl
 
-__version__ = "1.0"
+__version__ = "2.0"
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +28,21 @@ def register_migrations(migrations):
             " phash TEXT, has_vector INTEGER NOT NULL DEFAULT 0)"
         )
 
+    @migrations("grouping_002_facts")
+    def add_facts(db):
+        db.execute("ALTER TABLE grouping_state ADD COLUMN facts TEXT")
+
 
 @hookimpl
 def scan_finished(db, summary):
     """Regroup the catalog once a scan that finished (or was cancelled) has committed its photos."""
     if summary.get("status") == "failed":
         return
-    from culler.api import update_groups
+    from culler.api import backfill_signatures, update_groups
 
+    filled = backfill_signatures(db)
+    if filled:
+        log.debug("signatures from cached thumbnails: %d", filled)
     counts = update_groups(db)
     summary["groups"] = counts["groups"]
     log.debug("grouping after scan: %s", counts)

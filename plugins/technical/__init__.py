@@ -191,7 +191,15 @@ def _defects(
             f"quality ≈ {quality}" if quality is not None else f"{blocks:.2f}× steps at block edges"
         )
         found.append(("compression", compression, f"heavy JPEG compression ({what})"))
-    return [{"defect": d, "confidence": round(c, 2), "reason": r} for d, c, r in found]
+    return [
+        {"defect": d, "confidence": round(c, 2), "reason": r, "reject": d not in NOT_REJECTED}
+        for d, c, r in found
+    ]
+
+
+#: Defects worth naming that are no reason to reject a photo on their own: grain and compression
+#: can be a style or a client's export, and a personal model may well prefer such a frame.
+NOT_REJECTED = ("noise", "compression")
 
 
 def _sharpness_reasons(sharp: Sharpness, part: float, defects: list[dict[str, Any]]) -> list[str]:
