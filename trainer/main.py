@@ -97,10 +97,17 @@ def atomic_save(obj: Any, path: Path) -> None:
 
 
 def _stages(args: argparse.Namespace, prepared: setup.Prepared) -> list[scheduler.Stage]:
+    from dataclasses import replace
+
+    from culler_trainer.losses import emd_loss_name
+
     if args.schedule:
-        return scheduler.parse_schedule(args.schedule)
-    loss = args.loss or setup.default_loss(args, prepared.dataset)
-    return scheduler.plain_schedule(args.optimizer, args.lr, args.epochs, loss)
+        stages = scheduler.parse_schedule(args.schedule)
+    else:
+        loss = args.loss or setup.default_loss(args, prepared.dataset)
+        stages = scheduler.plain_schedule(args.optimizer, args.lr, args.epochs, loss)
+    emd_r = float(getattr(args, "emd_r", 2.0))  # runs saved before --emd-r existed
+    return [replace(s, losses=tuple(emd_loss_name(n, emd_r) for n in s.losses)) for s in stages]
 
 
 def run(

@@ -116,7 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--lr", type=float, default=1e-3)
     o.add_argument("--epochs", type=int, default=40)
     o.add_argument(
-        "--loss", default=None, help="mse, l1, mixed, huber, emd, bce, ce (default suits the model)"
+        "--loss",
+        default=None,
+        help="mse, l1, mixed, huber, emd (emd1, emd2), bce, ce (default suits the model)",
+    )
+    o.add_argument(
+        "--emd-r",
+        type=float,
+        choices=(1.0, 2.0),
+        default=2.0,
+        help="EMD form a plain 'emd' loss uses: 2 = NIMA (mean over bins), 1 = plain sum",
     )
     o.add_argument("--batch-size", type=int, default=32)
     o.add_argument("--weight-decay", type=float, default=1e-4)
