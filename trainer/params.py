@@ -25,7 +25,7 @@ examples:
   culler train --ava AVA.txt --images ava/images --model distribution --schedule seed000
   culler train --csv baid/train.csv --images baid/images --model saan --schedule saan \\
       --lr-step 10 --lr-gamma 0.1 --betas 0.5,0.999 --weight-decay 5e-4 --batch-size 64
-  culler train --db shoot/culler.db --hpo --hpo-pruner hyperband
+  culler train --db shoot/culler.db --hpo halving --epochs 32 --hpo-min-epochs 2
 """
 
 
@@ -174,9 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     h = p.add_argument_group("hyper-parameter search (seed 001)")
     h.add_argument(
-        "--hpo", action="store_true", help="successive halving over learning rate × batch size"
+        "--hpo",
+        nargs="?",
+        const="halving",
+        default=None,
+        choices=("halving", "asha", "hyperband"),
+        help="search learning rate × batch size: halving (synchronous, the paper's; the default), "
+        "asha (Optuna's asynchronous halving) or hyperband (Optuna's)",
     )
-    h.add_argument("--hpo-pruner", choices=("halving", "hyperband"), default="halving")
     h.add_argument("--hpo-lrs", default="1e-4,3e-4,1e-3,3e-3")
     h.add_argument("--hpo-batch-sizes", default="8,16,32,64")
     h.add_argument("--hpo-min-epochs", type=int, default=2)
