@@ -203,11 +203,22 @@ def run(
             prepared.catalog,
             args.scorer,
             result.head_file,
-            {"trained": run_dir.name, "embedding_key": prepared.embedding_key, "metrics": summary},
+            {
+                "trained": run_dir.name,
+                "embedding_key": prepared.embedding_key,
+                "metrics": summary,
+                "init": prepared.notes.get("init"),
+            },
         )
     (run_dir / "result.json").write_text(
         json.dumps(
-            {"best": result.best, "last": result.last, "scorer_pk": result.scorer_pk}, indent=2
+            {
+                "best": result.best,
+                "last": result.last,
+                "scorer_pk": result.scorer_pk,
+                "init": prepared.notes.get("init"),
+            },
+            indent=2,
         )
     )
     if record_run:
@@ -249,13 +260,13 @@ def _initialise(model: torch.nn.Module, args: argparse.Namespace, prepared: setu
     """Start from the base head when asked and compatible; say what was used (logged per epoch)."""
     if not isinstance(model, Head) or args.init == "scratch":
         return "scratch"
-    from culler_trainer.registry import base_head_state
+    from culler_trainer.base_init import base_head_state
 
-    state, origin = base_head_state(args, model, prepared.catalog)
-    if state is None:
-        return "scratch"
-    model.net.load_state_dict(state)
-    return origin
+    state, source = base_head_state(args, model, prepared.catalog)
+    prepared.notes["init"] = source.as_dict()  # result.json and the registered version record it
+    if state is not None:
+        model.net.load_state_dict(state)
+    return source.describe()
 
 
 def _read_history(run_dir: Path, upto: int) -> list[dict[str, Any]]:
