@@ -113,8 +113,14 @@ def check_ratings(samples: list[Sample], min_ratings: int = MIN_RATINGS) -> None
 
 
 # -- public datasets --------------------------------------------------------------------------------
-def from_ava(ava_txt: str | Path, images: str | Path, limit: int | None = None) -> Dataset:
-    """AVA.txt rows: index, image id, 10 vote counts (scores 1..10), 2 tag ids, challenge id."""
+def from_ava(
+    ava_txt: str | Path, images: str | Path, limit: int | None = None, classes: int = 0
+) -> Dataset:
+    """AVA.txt rows: index, image id, 10 vote counts (scores 1..10), 2 tag ids, challenge id.
+
+    ``classes`` = 2 or 3 adds CharLeNet's classes from the mean vote (:func:`score_class`); the 2-way
+    split drops the ambiguous 4.5–5.5 band, as seed 004 did.
+    """
     images = Path(images)
     samples = []
     with open(ava_txt, encoding="utf-8") as fh:
@@ -130,14 +136,17 @@ def from_ava(ava_txt: str | Path, images: str | Path, limit: int | None = None) 
             if votes.sum() <= 0:
                 continue  # an image nobody voted on has no target
             dist = votes / votes.sum()
-            samples.append(
-                Sample(
-                    key=parts[1],
-                    path=str(images / f"{parts[1]}.jpg"),
-                    score=float((dist * np.arange(1, 11)).sum()),
-                    distribution=dist.tolist(),
-                )
+            sample = Sample(
+                key=parts[1],
+                path=str(images / f"{parts[1]}.jpg"),
+                score=float((dist * np.arange(1, 11)).sum()),
+                distribution=dist.tolist(),
             )
+            if classes:
+                sample.target_class = score_class(sample.score, classes)
+                if sample.target_class < 0:
+                    continue
+            samples.append(sample)
             if limit and len(samples) >= limit:
                 break
     return Dataset("ava", samples)

@@ -258,7 +258,13 @@ def _evaluate(model: torch.nn.Module, prepared: setup.Prepared, device: str) -> 
 
 def _initialise(model: torch.nn.Module, args: argparse.Namespace, prepared: setup.Prepared) -> str:
     """Start from the base head when asked and compatible; say what was used (logged per epoch)."""
-    if not isinstance(model, Head) or args.init == "scratch":
+    if not isinstance(model, Head):
+        source = getattr(model, "init_source", None)  # set by the network's plugin
+        if not source:
+            return "scratch"
+        prepared.notes["init"] = source
+        return f"{source['from']} (sha256 {source['sha256']})"
+    if args.init == "scratch":
         return "scratch"
     from culler_trainer.base_init import base_head_state
 

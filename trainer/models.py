@@ -135,6 +135,8 @@ class ImageModel(nn.Module):
         self.net = net
         #: Parameter names of the freshly initialised part, which trains at ``--head-lr-mult``.
         self.head_names = head_names
+        #: Where the starting weights came from (``from``, ``file``, ``sha256``), when not random.
+        self.init_source: dict[str, str] | None = None
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         return head_output(self.kind, self.net(x))
@@ -166,7 +168,12 @@ def build_image_model(kind: str, args: Any, outputs: int = 2) -> ImageModel:
         net = module.build_charlenet(outputs)
     else:
         raise ValueError(f"{kind!r} is not an image model; choose from {IMAGE_MODELS}")
-    return ImageModel(kind, net, new_head_names(net))
+    model = ImageModel(kind, net, new_head_names(net))
+    # The plugin decides where training starts (CharLeNet: ImageNet CaffeNet) and may refuse.
+    start = getattr(module, "start_weights", None)
+    if start is not None:
+        model.init_source = start(net, getattr(args, "init", "base"))
+    return model
 
 
 def _plugin_model(name: str) -> Any:

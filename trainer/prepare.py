@@ -53,7 +53,7 @@ def open_dataset(args: argparse.Namespace) -> tuple[datasets.Dataset, Any]:
         catalog = open_catalog(args.db)
         return datasets.from_catalog(catalog, args.min_ratings), catalog
     if args.ava is not None:
-        return datasets.from_ava(args.ava, args.images, args.limit), None
+        return datasets.from_ava(args.ava, args.images, args.limit, args.classes), None
     return (
         datasets.from_csv(
             args.csv,

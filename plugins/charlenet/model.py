@@ -28,6 +28,7 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
+from culler_plugins.charlenet.convert import IMAGENET_CLASSES
 from PIL import Image
 from torch import nn
 
@@ -57,12 +58,14 @@ def _pool() -> nn.MaxPool2d:
 class CaffeNet(nn.Module):
     """CaffeNet with ``num_classes`` outputs; ``forward`` returns logits (B, C), "good" last.
 
+    1000 outputs is BVLC's ImageNet CaffeNet itself, loaded only to transfer its layers.
+
     Layer names follow the Caffe prototxt (conv1 … fc8), so converted weights map one to one.
     """
 
     def __init__(self, num_classes: int = 2) -> None:
         super().__init__()
-        if num_classes not in CLASS_NAMES:
+        if num_classes not in CLASS_NAMES and num_classes != IMAGENET_CLASSES:
             raise ValueError(
                 f"CharLeNet has 2 (bad, good) or 3 (bad, average, good) classes, not {num_classes}"
             )
@@ -121,3 +124,11 @@ class CaffeNet(nn.Module):
 def build_charlenet(num_classes: int = 2) -> CaffeNet:
     """A fresh CharLeNet (random Caffe-style initialisation) with 2 or 3 classes, "good" last."""
     return CaffeNet(num_classes)
+
+
+def start_weights(net: CaffeNet, init: str = "base") -> dict[str, str]:
+    """The trainer's hook: transfer from the ImageNet CaffeNet (or fine-tune an installed CharLeNet)
+    into ``net``; refuses random initialisation. See :mod:`culler_plugins.charlenet.transfer`."""
+    from culler_plugins.charlenet.transfer import start_weights as transfer
+
+    return transfer(net, init)
