@@ -162,7 +162,7 @@ def build_image_model(kind: str, args: Any, outputs: int = 2) -> ImageModel:
     """SAAN (``build_saan(norm=...)``) or CharLeNet (``build_charlenet(num_classes)``) from their plugins."""
     if kind == "saan":
         module = _plugin_model("saan")
-        net = module.build_saan(norm=args.norm)
+        net = module.build_saan(norm=args.norm, pretrained=False)  # start_weights loads them
     elif kind == "charlenet":
         module = _plugin_model("charlenet")
         net = module.build_charlenet(outputs)
@@ -230,10 +230,13 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CAFFE_BGR_MEAN = (104.0, 117.0, 123.0)
 
 
-def image_transform(kind: str) -> Any:
-    """The plugin's own preprocessing when it has one (``preprocess``), else the paper's."""
+def image_transform(kind: str, train: bool = False) -> Any:
+    """The plugin's own preprocessing when it has one (``preprocess``; for training data its
+    ``train_preprocess`` when it augments, e.g. SAAN's flips), else the paper's."""
     try:
         module = importlib.import_module(f"culler_plugins.{kind}.model")
+        if train and hasattr(module, "train_preprocess"):
+            return module.train_preprocess
         if hasattr(module, "preprocess"):
             return module.preprocess
     except ImportError:

@@ -101,9 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument(
         "--norm",
-        choices=("batch", "group"),
+        choices=("batch", "group", "mixed"),
         default="batch",
-        help="SAAN normalisation (group = GroupNorm(16))",
+        help="SAAN normalisation (group = GroupNorm(16); mixed = BatchNorm in the non-local block, "
+        "GroupNorm(16) on the pooled features)",
     )
 
     o = p.add_argument_group("optimisation")

@@ -170,9 +170,11 @@ def prepare(args: argparse.Namespace, run_dir: Path, progress: bool = False) -> 
             prepared.backbone = trainable_backbone(base_scorer(args, catalog), args)
             transform = prepared.backbone["transform"]
             prepared.in_dim = int(prepared.backbone["dim"])
+            train_transform = transform
         else:
             transform = image_transform(args.model)
-        prepared.train = ImageData(train_set.samples, transform, args.workers)
+            train_transform = image_transform(args.model, train=True)
+        prepared.train = ImageData(train_set.samples, train_transform, args.workers)
         prepared.val = ImageData(val_set.samples, transform, args.workers)
     return prepared
 

@@ -60,7 +60,7 @@ class SaanScorer(Scorer):
 
         path = resolve(self.id, SAAN_WEIGHTS)  # WeightsMissing when absent: never random weights
         from culler_plugins.saan import convert
-        from culler_plugins.saan.model import SAAN, normalize_norm
+        from culler_plugins.saan.model import NORM_NAMES, SAAN, normalize_norm
 
         state = load_state_dict(path)
         norm = convert.norm_of(state)
@@ -70,7 +70,7 @@ class SaanScorer(Scorer):
 
             raise WeightsError(
                 f"saan: the configuration asks for norm={wanted} but the installed weights are the "
-                f"{'BatchNorm' if norm == 'bn' else 'GroupNorm'} variant; import matching weights"
+                f"{NORM_NAMES[norm]} variant; import matching weights"
             )
         model = SAAN(norm)
         convert.check(state, model)
