@@ -204,6 +204,23 @@ def from_csv(
     return Dataset(csv_path.stem, samples, label_names=label_names)
 
 
+def with_classes(dataset: Dataset, classes: int) -> Dataset:
+    """``dataset`` with CharLeNet's classes from each score (:func:`score_class`); 2-way drops the
+    ambiguous middle. For sources whose reader has no ``classes`` option (the catalog)."""
+    if not classes:
+        return dataset
+    kept = []
+    for sample in dataset.samples:
+        if sample.score is None:
+            continue
+        sample.target_class = score_class(sample.score, classes)
+        if sample.target_class >= 0:
+            kept.append(sample)
+    wanted = {s.key for s in kept}
+    prefs = [p for p in dataset.preferences if p[0] in wanted and p[1] in wanted]
+    return Dataset(dataset.name, kept, prefs, dataset.label_names)
+
+
 def score_class(score: float, classes: int) -> int:
     """2 classes: bad (< 4.5) / good (> 5.5), the ambiguous middle dropped (−1); 3: bad/middle/good."""
     if classes == 2:

@@ -195,6 +195,10 @@ def run(
         save_head(model, result.head_file, {"base_scorer": args.scorer})
     else:
         atomic_save(model.state_dict(), run_dir / "model.pt")
+        if args.register and prepared.catalog is not None:  # a whole network is a version too
+            from culler_trainer.personal import network_file
+
+            result.head_file = network_file(args, run_dir, model, prepared)
     if args.register and prepared.catalog is not None and result.head_file is not None:
         from culler_trainer.registry import register_head
 
@@ -208,6 +212,8 @@ def run(
                 "embedding_key": prepared.embedding_key,
                 "metrics": summary,
                 "init": prepared.notes.get("init"),
+                # A fine-tuned CLIP tower computes its own embeddings (culler_plugins.clip.tuned).
+                "backbone_tuned": prepared.backbone is not None,
             },
         )
     (run_dir / "result.json").write_text(

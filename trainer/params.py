@@ -202,6 +202,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.unfreeze == "all" or args.unfreeze.startswith("last:")
     ):
         parser.error("--unfreeze must be none, all or last:N")
+    if args.model in ("saan", "charlenet"):
+        args.scorer = args.model  # the network is the scorer: its versions and weights are its own
     if args.model in ("classes", "charlenet") and not args.classes:
         args.classes = 2  # a classifier needs class targets: good/bad unless --classes 3
     args.label_columns = [c for c in args.label_columns.split(",") if c]

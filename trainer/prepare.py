@@ -51,7 +51,8 @@ def open_dataset(args: argparse.Namespace) -> tuple[datasets.Dataset, Any]:
         if not Path(args.db).exists():
             raise FileNotFoundError(f"no catalog at {args.db}; run `culler scan FOLDER` first")
         catalog = open_catalog(args.db)
-        return datasets.from_catalog(catalog, args.min_ratings), catalog
+        dataset = datasets.from_catalog(catalog, args.min_ratings)
+        return datasets.with_classes(dataset, args.classes), catalog
     if args.ava is not None:
         return datasets.from_ava(args.ava, args.images, args.limit, args.classes), None
     return (

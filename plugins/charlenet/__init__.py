@@ -66,14 +66,11 @@ class CharLeNetScorer(Scorer):
         self.model = None
 
     def load(self, device: str = "cpu") -> None:
-        from culler.weights import expected_sha256, load_state_dict, resolve
-
-        spec = weight_spec(self.classes)
-        path = resolve(self.id, spec)  # WeightsMissing when absent: never random weights
         from culler_plugins.charlenet import convert
         from culler_plugins.charlenet.model import CaffeNet
 
-        state = load_state_dict(path)
+        state, sha = self._weights()
+        self.classes = convert.num_classes_of(state)
         model = CaffeNet(self.classes)
         convert.check(state, model)
         model.load_state_dict(state, strict=True)
@@ -81,7 +78,21 @@ class CharLeNetScorer(Scorer):
 
         self.model, self.memory_format = place_conv_net(model, device)
         self.device = device
-        self.weights_sha256 = expected_sha256(self.id, spec)
+        self.weights_sha256 = sha
+
+    def _weights(self) -> tuple[dict[str, Any], str]:
+        """A personal (fine-tuned) network the config names, else the installed 2- or 3-way file;
+        its state and sha256."""
+        from culler_trainer.personal import personal_state
+
+        from culler.weights import expected_sha256, load_state_dict, resolve
+
+        personal = personal_state(self.config)
+        if personal is not None:
+            return personal, str(self.config.get("head_sha256") or "")
+        spec = weight_spec(self.classes)
+        path = resolve(self.id, spec)  # WeightsMissing when absent: never random weights
+        return load_state_dict(path), expected_sha256(self.id, spec)
 
     def score_batch(self, images: list) -> list[ScoreResult]:
         import torch

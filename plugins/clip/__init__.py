@@ -58,8 +58,11 @@ class ClipEmbeddingScorer(EmbeddingScorer):
     def embedding_key(self) -> str:
         """``open_clip/MODEL/TAG@sha12``: the sha comes from the installed file's manifest entry."""
         if self._key is None:
+            from culler_plugins.clip.tuned import tuned_key
+
             model, tag = backbone_config(self.config)
-            return embedding_key(model, tag, installed_backbone_sha(self.id, self.backbone_spec))
+            key = embedding_key(model, tag, installed_backbone_sha(self.id, self.backbone_spec))
+            return tuned_key(key, self.config)
         return self._key
 
     @classmethod
@@ -73,11 +76,14 @@ class ClipEmbeddingScorer(EmbeddingScorer):
         model, tag = backbone_config(self.config)
         path, sha = find_backbone(self.id, self.backbone_spec)
         from culler_plugins.clip.backbone import batch_size_for, get_backbone
+        from culler_plugins.clip.tuned import is_tuned, tuned_backbone, tuned_key
 
         self.backbone = get_backbone(model, tag, path, sha, device)
+        if is_tuned(self.config):  # a personal fine-tune (AnB+): its own tower and embeddings
+            self.backbone = tuned_backbone(self.backbone, self.config, device)
         self.device = device
         self.batch_size = batch_size_for(device)  # type: ignore[misc]
-        self._key = embedding_key(model, tag, sha)
+        self._key = tuned_key(embedding_key(model, tag, sha), self.config)
 
     def embed_batch(self, images: list[Any]) -> np.ndarray:
         if self.backbone is None:
@@ -95,11 +101,12 @@ class ClipEmbeddingScorer(EmbeddingScorer):
     def load_personal_head(self) -> Any:
         """The personal head the config names (``culler train``), checked to sit on this backbone's
         embeddings; the scorer version's weights hash becomes the head's."""
+        from culler_plugins.clip.tuned import is_tuned, tuned_head
         from culler_trainer.registry import load_personal_head
 
         from culler.weights import WeightsError
 
-        head = load_personal_head(self.config)
+        head = tuned_head(self.config) if is_tuned(self.config) else load_personal_head(self.config)
         trained_on = str(head.meta.get("embedding_key") or "")
         if trained_on and trained_on.split("@")[0] != self.embedding_key.split("@")[0]:
             raise WeightsError(

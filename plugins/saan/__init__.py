@@ -56,13 +56,22 @@ class SaanScorer(Scorer):
         self.model = None
 
     def load(self, device: str = "cpu") -> None:
+        from culler_trainer.personal import personal_state
+
         from culler.weights import expected_sha256, load_state_dict, resolve
 
-        path = resolve(self.id, SAAN_WEIGHTS)  # WeightsMissing when absent: never random weights
+        state = personal_state(self.config)  # a fine-tuned SAAN registered by `culler train`
+        if state is None:
+            path = resolve(
+                self.id, SAAN_WEIGHTS
+            )  # WeightsMissing when absent: never random weights
+            state = load_state_dict(path)
+            sha = expected_sha256(self.id, SAAN_WEIGHTS)
+        else:
+            sha = str(self.config.get("head_sha256") or "")
         from culler_plugins.saan import convert
         from culler_plugins.saan.model import NORM_NAMES, SAAN, normalize_norm
 
-        state = load_state_dict(path)
         norm = convert.norm_of(state)
         wanted = self.config.get("norm")
         if wanted and normalize_norm(wanted) != norm:
@@ -79,7 +88,7 @@ class SaanScorer(Scorer):
 
         self.model, self.memory_format = place_conv_net(model, device)
         self.device = device
-        self.weights_sha256 = expected_sha256(self.id, SAAN_WEIGHTS)
+        self.weights_sha256 = sha
 
     def score_batch(self, images: list) -> list[ScoreResult]:
         import torch
