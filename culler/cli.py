@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "culler.commands.xmp",
     "culler.commands.export",
     "culler.commands.gui",
+    "culler.commands.tag",
 )
 
 

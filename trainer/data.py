@@ -97,6 +97,33 @@ def from_catalog(catalog: Any, min_ratings: int = MIN_RATINGS) -> Dataset:
     return Dataset("catalog", samples, prefs)
 
 
+def from_catalog_tags(catalog: Any, min_photos: int = MIN_RATINGS) -> Dataset:
+    """Photos the user tagged by hand (``culler tag``), multi-hot over every tag name used.
+
+    Untagged photos are left out rather than taken as "no emotion": nobody has said so.
+    """
+    by_photo: dict[int, tuple[str, set[str]]] = {}
+    for row in catalog.user_tag_rows():
+        by_photo.setdefault(row["photo_id"], (row["path"], set()))[1].add(row["tag"])
+    names = sorted({t for _, tags in by_photo.values() for t in tags})
+    if len(by_photo) < min_photos or len(names) < 2:
+        raise NotEnoughRatings(
+            f"found {len(by_photo)} photos with your tags ({len(names)} different tags); tag at "
+            f"least {min_photos} photos with at least 2 different tags — `culler tag PHOTO… --add "
+            "awe` — then train again"
+        )
+    samples = [
+        Sample(
+            key=str(pid),
+            path=path,
+            photo_id=pid,
+            labels=[1.0 if n in tags else 0.0 for n in names],
+        )
+        for pid, (path, tags) in sorted(by_photo.items())
+    ]
+    return Dataset("catalog-tags", samples, label_names=names)
+
+
 def check_ratings(samples: list[Sample], min_ratings: int = MIN_RATINGS) -> None:
     """Refuse rating sets that cannot teach a model anything, saying how to fix them."""
     decisions = Counter(s.decision for s in samples if s.decision)

@@ -181,6 +181,7 @@ def split_metrics(
     if "logits" in pred and samples and all(s.labels is not None for s in samples):
         labels = [s.labels for s in samples]
         out["top1"] = topk_accuracy(pred["logits"], labels, 1)
+        out["top2"] = topk_accuracy(pred["logits"], labels, 2)
         out["top3"] = topk_accuracy(pred["logits"], labels, 3)
         out["top3_recall"] = topk_recall(pred["logits"], labels, 3)
     if "logits" in pred and samples and all(s.target_class is not None for s in samples):

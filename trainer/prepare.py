@@ -51,6 +51,8 @@ def open_dataset(args: argparse.Namespace) -> tuple[datasets.Dataset, Any]:
         if not Path(args.db).exists():
             raise FileNotFoundError(f"no catalog at {args.db}; run `culler scan FOLDER` first")
         catalog = open_catalog(args.db)
+        if args.model == "tags":  # tags given by hand (culler tag), not star ratings
+            return datasets.from_catalog_tags(catalog, args.min_ratings), catalog
         dataset = datasets.from_catalog(catalog, args.min_ratings)
         return datasets.with_classes(dataset, args.classes), catalog
     if args.ava is not None:

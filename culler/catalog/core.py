@@ -20,6 +20,7 @@ import numpy as np
 import sqlite_utils
 
 from culler.catalog.migrations import Migrations, migrations
+from culler.catalog.tags import TagStore
 
 DEFAULT_NAME = "culler.db"
 BUSY_TIMEOUT_MS = 30_000
@@ -37,7 +38,7 @@ def default_db_path(roots: Iterable[str | Path]) -> Path:
     return Path(roots[0]) / DEFAULT_NAME if roots else Path(DEFAULT_NAME)
 
 
-class Catalog:
+class Catalog(TagStore):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 
     def __init__(self, path: str | Path) -> None:
