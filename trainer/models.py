@@ -15,7 +15,7 @@ import torch
 from culler_trainer.losses import mean_score
 from torch import nn
 
-FEATURE_MODELS = ("mlp", "linear", "distribution", "tags", "classes")
+FEATURE_MODELS = ("mlp", "linear", "distribution", "prompts", "tags", "classes")
 IMAGE_MODELS = ("saan", "charlenet")
 
 
@@ -44,7 +44,7 @@ def head_output(kind: str, out: torch.Tensor) -> dict[str, torch.Tensor]:
     """Turn a head's raw tensor into the trainer's output dict."""
     if kind in ("mlp", "linear", "saan"):
         return {"score": out.reshape(-1)}
-    if kind == "distribution":
+    if kind in ("distribution", "prompts"):
         # A head may return probabilities already (a softmax module) or logits.
         probs = out if _is_distribution(out) else torch.softmax(out, dim=-1)
         return {"distribution": probs, "score": mean_score(probs)}
@@ -108,6 +108,10 @@ def build_head(kind: str, in_dim: int, outputs: int = 1, labels: list[str] | Non
             net = heads.DistributionHead(in_dim)
         else:
             net = nn.Sequential(Standardize(in_dim), nn.Linear(in_dim, 10))
+    elif kind == "prompts":
+        if heads is None or not hasattr(heads, "TrainablePromptHead"):
+            raise RuntimeError("the prompts head lives in the CLIP plugin, which is not installed")
+        net = heads.TrainablePromptHead(in_dim)
     elif kind == "linear":
         net = nn.Sequential(Standardize(in_dim), nn.Linear(in_dim, 1))
     elif kind in ("tags", "classes"):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from culler_trainer.scheduler import PRESETS
 
-MODELS = ("mlp", "linear", "distribution", "tags", "classes", "saan", "charlenet")
+MODELS = ("mlp", "linear", "distribution", "prompts", "tags", "classes", "saan", "charlenet")
 
 DESCRIPTION = """\
 Train a scorer on your own ratings (the catalog's stars, picks/rejects and preferences) or on a public

@@ -166,6 +166,10 @@ def prepare(args: argparse.Namespace, run_dir: Path, progress: bool = False) -> 
         prepared.train = tensor_data(feats[:n], train_set.samples, train_set.preferences)
         prepared.val = tensor_data(feats[n:], val_set.samples, val_set.preferences)
         prepared.embedding_key, prepared.in_dim = key, int(feats.shape[1])
+        if args.model == "prompts":  # the text tower gives the score-level prompts to start from
+            from culler_plugins.clip.heads import prompt_text
+
+            prepared.notes["prompt_text"] = prompt_text(scorer, args.device)
     else:
         from culler_trainer.models import image_transform
 
@@ -199,6 +203,8 @@ def build_model(args: argparse.Namespace, prepared: Prepared):
         )
         head.meta["embedding_key"] = prepared.embedding_key
         fit_inputs(head, prepared.train.inputs)
+        if "prompt_text" in prepared.notes:
+            head.net.set_text(*prepared.notes["prompt_text"])
         return head
     if args.model in FEATURE_MODELS:
         head = build_head(
