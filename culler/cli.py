@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "culler.commands.export",
     "culler.commands.gui",
     "culler.commands.tag",
+    "culler.commands.evaluate",
 )
 
 

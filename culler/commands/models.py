@@ -123,7 +123,10 @@ def register(cli: click.Group) -> None:
                 raise click.ClickException(f"{scorer_id}: {exc}") from None
             if info["files"]:
                 rows.append(info)
+        from culler import model_cards
+
         if as_json:
+            rows = [{**info, "cards": model_cards.cards(info["scorer"])} for info in rows]
             click.echo(json.dumps(rows, indent=2))
             return
         for info in rows:
@@ -133,6 +136,8 @@ def register(cli: click.Group) -> None:
             for file in info["files"]:
                 click.echo(_file_line({**file, "scorer": info["scorer"]}))
                 click.echo(_file_details(file))
+            for line in model_cards.summary_lines(info["scorer"]):  # `culler evaluate` figures
+                click.echo(line)
 
     @models.command()
     @click.argument("scorer_id", metavar="SCORER")
