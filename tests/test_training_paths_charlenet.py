@@ -5,13 +5,13 @@ learning 10× faster, AVA votes turned into good/bad classes, and no training fr
 from __future__ import annotations
 
 import json
-import struct
 
 import numpy as np
 import pytest
 import torch
 from culler_plugins.charlenet import caffemodel, transfer
 from culler_plugins.charlenet.convert import IMAGENET_WEIGHTS
+from culler_plugins.charlenet.testing import blob, key, ld, varint, write_caffemodel
 from culler_trainer import data
 from culler_trainer import main as trainer_main
 from culler_trainer.params import parse_args
@@ -19,61 +19,6 @@ from test_charlenet import CONVS, FCS  # noqa: I001 -- tests/ is on sys.path und
 
 from culler.testing import available_samples
 from culler.weights import WeightsError, load_state_dict, scorer_dir, sha256_file
-
-
-# -- a minimal protobuf writer, so the reader is tested against bytes laid out as Caffe writes them --
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def key(field: int, wire: int) -> bytes:
-    return varint(field << 3 | wire)
-
-
-def ld(field: int, payload: bytes) -> bytes:
-    return key(field, 2) + varint(len(payload)) + payload
-
-
-def blob(array: np.ndarray, legacy: bool = False, packed: bool = True) -> bytes:
-    """A BlobProto: BlobShape (7) or the legacy num/channels/height/width (1–4), then data (5)."""
-    if legacy:
-        dims = [1] * (4 - array.ndim) + list(array.shape)
-        shape = b"".join(key(i + 1, 0) + varint(d) for i, d in enumerate(dims))
-    else:
-        shape = ld(7, ld(1, b"".join(varint(d) for d in array.shape)))
-    flat = np.ascontiguousarray(array, dtype="<f4").reshape(-1)
-    if packed:
-        body = ld(5, flat.tobytes())
-    else:
-        body = b"".join(key(5, 5) + struct.pack("<f", v) for v in flat.tolist())
-    return shape + body
-
-
-def layer(name: str, blobs: list[bytes], v1: bool) -> bytes:
-    if v1:  # V1LayerParameter: name 4, type 5 (an enum), blobs 6
-        return ld(4, name.encode()) + key(5, 0) + varint(4) + b"".join(ld(6, b) for b in blobs)
-    # LayerParameter: name 1, type 2, blobs 7; 10 (phase) is a field the reader must skip
-    return (
-        ld(1, name.encode())
-        + ld(2, b"Convolution")
-        + key(10, 0)
-        + varint(1)
-        + b"".join(ld(7, b) for b in blobs)
-    )
-
-
-def write_caffemodel(path, layers: dict[str, list[np.ndarray]], v1: bool, legacy: bool = False):
-    """NetParameter: name (1), then layer (100) or V1 layers (2); written layer by layer."""
-    with open(path, "wb") as fh:
-        fh.write(ld(1, b"CaffeNet"))
-        for name, arrays in layers.items():
-            fh.write(ld(2 if v1 else 100, layer(name, [blob(a, legacy) for a in arrays], v1)))
-    return path
 
 
 def test_reader_on_a_tiny_caffemodel_in_both_formats(tmp_path):
