@@ -37,7 +37,7 @@ IMAGENET_SPEC = WeightSpec(
 
 HOW_TO_GET = (
     "CharLeNet trains from BVLC's ImageNet CaffeNet (seed 004), which is not installed: download "
-    f"bvlc_reference_caffenet.caffemodel ({CAFFENET_URL}, 233 MB, listed in Caffe's model zoo) and "
+    f"bvlc_reference_caffenet.caffemodel ({CAFFENET_URL}, about 240 MB, listed in Caffe's model zoo) and "
     "run `culler models import charlenet bvlc_reference_caffenet.caffemodel` (an .npz of its blobs "
     "works too); or fine-tune a CharLeNet you have with `--init FILE`. It is never trained from "
     "random initialisation"
