@@ -26,6 +26,9 @@ examples:
   culler train --csv baid/train.csv --images baid/images --model saan --schedule saan \\
       --lr-step 10 --lr-gamma 0.1 --betas 0.5,0.999 --weight-decay 5e-4 --batch-size 64
   culler train --db shoot/culler.db --hpo halving --epochs 32 --hpo-min-epochs 2
+  culler train --db shoot/culler.db --unfreeze all --lr 1e-5         # fine-tune CLIP with the head
+  culler train --ava AVA.txt --images ava/images --model charlenet --classes 2 --schedule charlenet
+  culler train --db shoot/culler.db --scorer emotion --model tags    # from `culler tag … --add awe`
 """
 
 
@@ -86,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--init",
         default="base",
-        help="'base' (start from the base scorer's head when compatible), 'scratch', or a .safetensors file",
+        help="'base': the installed base head (CLIP), the ImageNet networks (SAAN, CharLeNet); "
+        "'scratch' (heads only); or a FILE in any format the scorer imports",
     )
     m.add_argument(
         "--unfreeze",
