@@ -68,6 +68,7 @@ _TORCH_NAMES = (
     "load_head",
     "load_personal_head",
     "mean_score",
+    "personal_state",
     "read_head_meta",
     "save_head",
 )

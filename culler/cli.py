@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "culler.commands.xmp",
     "culler.commands.export",
     "culler.commands.gui",
+    "culler.commands.tag",
+    "culler.commands.evaluate",
 )
 
 

@@ -19,12 +19,12 @@ import torch
 from torch import nn
 
 from culler.trainable import trainable_models
-from culler.weights import WeightsError, sha256_file
+from culler.weights import WeightsError, load_state_dict, sha256_file
 
 #: Score bins of a distribution head (1..10).
 BINS = 10
-#: Head kinds on features: ``mlp`` needs a plugin's architecture, the others have a built-in one.
-HEAD_KINDS = ("mlp", "linear", "distribution", "tags", "classes")
+#: Head kinds on features: ``mlp`` and ``prompts`` need a plugin's architecture, the others are built in.
+HEAD_KINDS = ("mlp", "linear", "distribution", "prompts", "tags", "classes")
 
 
 def mean_score(distribution: torch.Tensor) -> torch.Tensor:
@@ -51,7 +51,7 @@ def head_output(kind: str, out: torch.Tensor) -> dict[str, torch.Tensor]:
     plus ``distribution`` (B, 10), or ``logits`` (and ``probs``) for taggers and classifiers."""
     if kind in ("mlp", "linear", "saan"):
         return {"score": out.reshape(-1)}
-    if kind == "distribution":
+    if kind in ("distribution", "prompts"):
         # A head may return probabilities already (a softmax module) or logits.
         probs = out if _is_distribution(out) else torch.softmax(out, dim=-1)
         return {"distribution": probs, "score": mean_score(probs)}
@@ -109,6 +109,11 @@ def build_head(kind: str, in_dim: int, outputs: int = 1, labels: list[str] | Non
         raise RuntimeError(
             "the mlp head is declared by the CLIP plugin (culler_plugins.clip), which is not loaded; "
             "use --model linear"
+        )
+    if kind == "prompts":
+        raise RuntimeError(
+            "the prompts head is declared by the CLIP plugin (culler_plugins.clip), which is not "
+            "loaded"
         )
     if kind == "distribution":
         net: nn.Module = nn.Sequential(Standardize(in_dim), nn.Linear(in_dim, BINS))
@@ -176,3 +181,18 @@ def load_personal_head(config: dict[str, Any]) -> Head | None:
     if not config.get("head_file"):
         return None
     return load_head(config["head_file"], config.get("head_sha256"))
+
+
+def personal_state(config: dict[str, Any]) -> dict[str, Any] | None:
+    """For a scorer's ``load()``: the state dict of the personal network (a fine-tuned SAAN,
+    CharLeNet or CLIP tower with its head) its config names, checked against the recorded sha256;
+    None when the config names none."""
+    path = config.get("head_file")
+    if not path:
+        return None
+    if not Path(path).is_file():
+        raise WeightsError(
+            f"the personal network {path} is missing; import its bundle again with "
+            "`culler models import-personal FILE`"
+        )
+    return load_state_dict(path, sha256=config.get("head_sha256") or None)

@@ -1,7 +1,7 @@
 """Networks ``culler train`` can build, declared by the plugins whose scorers load the result.
 
 The trainer never imports a plugin: it asks the ``register_trainable_models`` hook. The CLIP plugin
-offers its ``mlp`` and ``distribution`` heads (so a trained head file loads in its scorer unchanged),
+offers its ``mlp``, ``distribution`` and ``prompts`` heads (so a trained head file loads in its scorer unchanged),
 SAAN and CharLeNet offer their whole networks and the preprocessing their scorers use.
 """
 
@@ -25,8 +25,12 @@ class TrainableModel:
     module from (B, in_dim) features; for an ``image`` network, ``build(outputs, settings)`` (settings:
     the trainer's options as a dict, e.g. ``settings["norm"]`` for SAAN) returns a module from image
     tensors. ``preprocess`` (image networks) turns an RGB ``PIL.Image`` into the tensor the scorer feeds
-    the network, so training and scoring see the same pixels. ``scorer`` is the scorer id that loads
-    what is trained.
+    the network, so training and scoring see the same pixels; ``train_preprocess`` does the same for
+    training images when the network's paper augments them (SAAN's flips). ``start(net, init)``
+    (image networks) loads the weights training starts from into a fresh network (``init`` is
+    ``--init``: ``base``, ``scratch`` or a file) and returns where they came from (``from``, ``file``,
+    ``sha256``), or raises when the network must not train from random weights. ``scorer`` is the
+    scorer id that loads what is trained.
     """
 
     name: str
@@ -35,6 +39,8 @@ class TrainableModel:
     scorer: str = ""
     preprocess: Callable[[Any], Any] | None = None
     description: str = ""
+    train_preprocess: Callable[[Any], Any] | None = None
+    start: Callable[[Any, str], dict[str, str]] | None = None
 
     def problems(self) -> list[str]:
         """Why this declaration cannot be used (empty when it is fine)."""

@@ -161,10 +161,10 @@ def test_converter_refuses_what_it_cannot_use(tmp_path):
     ungrouped["conv2/0"] = np.zeros((256, 96, 5, 5), np.float32)
     with pytest.raises(WeightsError, match="2-group"):
         convert.caffe_to_state_dict(ungrouped)
-    imagenet = caffe_arrays(2, seed=1)
-    imagenet["fc8/0"], imagenet["fc8/1"] = np.zeros((1000, 4096), np.float32), np.zeros(1000)
-    with pytest.raises(WeightsError, match="ImageNet CaffeNet"):
-        convert.caffe_to_state_dict(imagenet)
+    five = caffe_arrays(2, seed=1)
+    five["fc8/0"], five["fc8/1"] = np.zeros((5, 4096), np.float32), np.zeros(5)
+    with pytest.raises(WeightsError, match="ImageNet CaffeNet it is trained from"):
+        convert.caffe_to_state_dict(five)
     bad = tmp_path / "objects.npz"
     np.savez(bad, conv1=np.array([{"code": 1}], dtype=object))
     with pytest.raises(WeightsError):
@@ -241,9 +241,14 @@ def test_three_way_head(tmp_path, run_scorer):
         assert "P(average)" in result.reasons[0]
 
 
-def test_one_training_epoch_through_the_trainer(tmp_path):
+def test_one_training_epoch_through_the_trainer(tmp_path, npz2):
+    """Fine-tuning an installed CharLeNet (no ImageNet CaffeNet needed); transfer from ImageNet is
+    tested in test_training_paths_charlenet.py."""
     from culler_trainer import main as trainer_main
     from culler_trainer.params import parse_args
+
+    for name, file in CharLeNetScorer.convert_weights(npz2[1], tmp_path / "installed").items():
+        install_file("charlenet", name, file)
 
     folder = tmp_path / "images"
     paths = write_photos(folder, 4)

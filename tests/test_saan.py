@@ -320,9 +320,16 @@ def test_scan_scores_real_photos_with_an_imported_checkpoint(
         assert f"style features {word} it" in reason
 
 
-def test_one_training_epoch_through_the_trainer(tmp_path):
+def test_one_training_epoch_through_the_trainer(tmp_path, monkeypatch):
+    from culler_plugins.saan import backbones
+    from culler_plugins.saan.testing import write_imagenet_standins
     from culler_trainer import main as trainer_main
     from culler_trainer.params import parse_args
+
+    # Training needs verified ImageNet branches (test_training_paths_saan.py tests the refusal).
+    monkeypatch.setattr(
+        backbones, "PRETRAINED_BACKBONES", write_imagenet_standins(scorer_dir("saan"))
+    )
 
     folder = tmp_path / "images"
     paths = write_photos(folder, 4)

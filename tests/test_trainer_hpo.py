@@ -1,4 +1,5 @@
-"""Successive halving over learning rate × batch size (seed 001) on a synthetic task."""
+"""Optuna's asynchronous halving and Hyperband over learning rate × batch size on a synthetic task
+(the synchronous --hpo halving is tested in test_training_paths_halving.py)."""
 
 import csv
 import json
@@ -9,12 +10,12 @@ from culler_trainer.params import parse_args
 from test_trainer_learning import synthetic  # noqa: I001 -- tests/ is on sys.path under pytest
 
 
-@pytest.mark.parametrize("pruner", ["halving", "hyperband"])
+@pytest.mark.parametrize("pruner", ["asha", "hyperband"])
 def test_grid_of_16_is_halved_and_saved(tmp_path, pruner, capsys):
     args = parse_args(
         [
             "--csv", "unused.csv", "--model", "linear", "--epochs", "8",
-            "--hpo", "--hpo-pruner", pruner, "--hpo-min-epochs", "1",
+            "--hpo", pruner, "--hpo-min-epochs", "1",
             "--hpo-lrs", "1e-4,1e-3,1e-2,3e-2", "--hpo-batch-sizes", "8,16,32,64",
             "--runs-dir", str(tmp_path), "--name", "search", "--no-progress",
         ]

@@ -87,6 +87,33 @@ def from_catalog(catalog: Any, min_ratings: int = MIN_RATINGS) -> Dataset:
     return Dataset("catalog", samples, prefs)
 
 
+def from_catalog_tags(catalog: Any, min_photos: int = MIN_RATINGS) -> Dataset:
+    """Photos the user tagged by hand (``culler tag``), multi-hot over every tag name used.
+
+    Untagged photos are left out rather than taken as "no emotion": nobody has said so.
+    """
+    by_photo: dict[int, tuple[str, set[str]]] = {}
+    for row in catalog.user_tag_rows():
+        by_photo.setdefault(row["photo_id"], (row["path"], set()))[1].add(row["tag"])
+    names = sorted({t for _, tags in by_photo.values() for t in tags})
+    if len(by_photo) < min_photos or len(names) < 2:
+        raise NotEnoughRatings(
+            f"found {len(by_photo)} photos with your tags ({len(names)} different tags); tag at "
+            f"least {min_photos} photos with at least 2 different tags — `culler tag PHOTO… --add "
+            "awe` — then train again"
+        )
+    samples = [
+        Sample(
+            key=str(pid),
+            path=path,
+            photo_id=pid,
+            labels=[1.0 if n in tags else 0.0 for n in names],
+        )
+        for pid, (path, tags) in sorted(by_photo.items())
+    ]
+    return Dataset("catalog-tags", samples, label_names=names)
+
+
 def check_ratings(samples: list[Sample], min_ratings: int = MIN_RATINGS) -> None:
     """Refuse rating sets that cannot teach a model anything, saying how to fix them."""
     decisions = Counter(s.decision for s in samples if s.decision)
@@ -103,8 +130,14 @@ def check_ratings(samples: list[Sample], min_ratings: int = MIN_RATINGS) -> None
 
 
 # -- public datasets --------------------------------------------------------------------------------
-def from_ava(ava_txt: str | Path, images: str | Path, limit: int | None = None) -> Dataset:
-    """AVA.txt rows: index, image id, 10 vote counts (scores 1..10), 2 tag ids, challenge id."""
+def from_ava(
+    ava_txt: str | Path, images: str | Path, limit: int | None = None, classes: int = 0
+) -> Dataset:
+    """AVA.txt rows: index, image id, 10 vote counts (scores 1..10), 2 tag ids, challenge id.
+
+    ``classes`` = 2 or 3 adds CharLeNet's classes from the mean vote (:func:`score_class`); the 2-way
+    split drops the ambiguous 4.5–5.5 band, as seed 004 did.
+    """
     images = Path(images)
     samples = []
     with open(ava_txt, encoding="utf-8") as fh:
@@ -120,14 +153,17 @@ def from_ava(ava_txt: str | Path, images: str | Path, limit: int | None = None) 
             if votes.sum() <= 0:
                 continue  # an image nobody voted on has no target
             dist = votes / votes.sum()
-            samples.append(
-                Sample(
-                    key=parts[1],
-                    path=str(images / f"{parts[1]}.jpg"),
-                    score=float((dist * np.arange(1, 11)).sum()),
-                    distribution=dist.tolist(),
-                )
+            sample = Sample(
+                key=parts[1],
+                path=str(images / f"{parts[1]}.jpg"),
+                score=float((dist * np.arange(1, 11)).sum()),
+                distribution=dist.tolist(),
             )
+            if classes:
+                sample.target_class = score_class(sample.score, classes)
+                if sample.target_class < 0:
+                    continue
+            samples.append(sample)
             if limit and len(samples) >= limit:
                 break
     return Dataset("ava", samples)
@@ -183,6 +219,23 @@ def from_csv(
         if limit and len(samples) >= limit:
             break
     return Dataset(csv_path.stem, samples, label_names=label_names)
+
+
+def with_classes(dataset: Dataset, classes: int) -> Dataset:
+    """``dataset`` with CharLeNet's classes from each score (:func:`score_class`); 2-way drops the
+    ambiguous middle. For sources whose reader has no ``classes`` option (the catalog)."""
+    if not classes:
+        return dataset
+    kept = []
+    for sample in dataset.samples:
+        if sample.score is None:
+            continue
+        sample.target_class = score_class(sample.score, classes)
+        if sample.target_class >= 0:
+            kept.append(sample)
+    wanted = {s.key for s in kept}
+    prefs = [p for p in dataset.preferences if p[0] in wanted and p[1] in wanted]
+    return Dataset(dataset.name, kept, prefs, dataset.label_names)
 
 
 def score_class(score: float, classes: int) -> int:

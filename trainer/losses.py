@@ -33,16 +33,31 @@ def soft_bins(score: torch.Tensor, sigma: float = SOFT_BIN_SIGMA) -> torch.Tenso
     return torch.softmax(logits, dim=-1)
 
 
-def emd(pred: torch.Tensor, target: torch.Tensor, r: float = 2.0) -> torch.Tensor:
-    """Earth mover's distance between 10-bin distributions (NIMA's form).
+def emd(
+    pred: torch.Tensor, target: torch.Tensor, r: float = 2.0, mean_over_bins: bool = True
+) -> torch.Tensor:
+    """Earth mover's distance between 10-bin distributions, per sample, then the batch mean.
 
-    Per sample ``(mean_k |CDF_pred(k) − CDF_target(k)|^r)^(1/r)``, then the batch mean. With r = 2 the
-    loss is smooth, which is why NIMA (and seed 000) use it.
+    Per sample ``(agg_k |CDF_pred(k) − CDF_target(k)|^r)^(1/r)`` where ``agg`` is the mean over the
+    bins (``mean_over_bins``, NIMA's normalised form) or their plain sum. With r = 1 and the sum, the
+    value is the Wasserstein-1 distance in score points (moving all the mass from 3 to 5 costs 2), the
+    form of seed 000's worked example; with r = 2 and the mean it is NIMA's loss, smooth where the
+    CDFs meet, which is why NIMA trains with it.
     """
     cdf_p = torch.cumsum(pred, dim=-1)
     cdf_t = torch.cumsum(target, dim=-1)
-    per_sample = (cdf_p - cdf_t).abs().pow(r).mean(dim=-1).pow(1.0 / r)
-    return per_sample.mean()
+    powered = (cdf_p - cdf_t).abs().pow(r)
+    agg = powered.mean(dim=-1) if mean_over_bins else powered.sum(dim=-1)
+    return agg.pow(1.0 / r).mean()
+
+
+#: The EMD forms a schedule can name: ``emd`` / ``emd2`` NIMA's (r = 2, mean over bins), ``emd1`` the
+#: plain r = 1 sum. ``--emd-r 1`` makes a plain ``emd`` in a schedule mean ``emd1``.
+EMD_FORMS: dict[str, tuple[float, bool]] = {
+    "emd": (2.0, True),
+    "emd2": (2.0, True),
+    "emd1": (1.0, False),
+}
 
 
 def _scores(output: Batch, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,15 +91,30 @@ def huber(output: Batch, batch: Batch) -> torch.Tensor:
     return F.huber_loss(pred, target, delta=1.0)
 
 
-def emd_loss(output: Batch, batch: Batch) -> torch.Tensor:
-    """EMD (r = 2); a scalar head or a scalar target is soft-binned (see :func:`soft_bins`)."""
+def _distributions(output: Batch, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted and target distributions; a scalar head or target is soft-binned (:func:`soft_bins`)."""
     pred = output.get("distribution")
     if pred is None:
         pred = soft_bins(output["score"])
     target = batch.get("distribution")
     if target is None:
         target = soft_bins(batch["score"].to(pred.dtype))
-    return emd(pred, target.to(pred.dtype))
+    return pred, target.to(pred.dtype)
+
+
+def _emd_loss(name: str) -> LossFn:
+    r, mean_over_bins = EMD_FORMS[name]
+
+    def loss(output: Batch, batch: Batch) -> torch.Tensor:
+        pred, target = _distributions(output, batch)
+        return emd(pred, target, r, mean_over_bins)
+
+    loss.__name__ = f"{name}_loss"
+    loss.__doc__ = f"EMD with r = {r:g}, {'mean' if mean_over_bins else 'sum'} over bins."
+    return loss
+
+
+emd_loss = _emd_loss("emd")
 
 
 def bce(output: Batch, batch: Batch) -> torch.Tensor:
@@ -112,10 +142,20 @@ LOSSES: dict[str, LossFn] = {
     "l3": l3,
     "mixed": mixed,
     "huber": huber,
-    "emd": emd_loss,
+    **{name: _emd_loss(name) for name in EMD_FORMS},
     "bce": bce,
     "ce": cross_entropy,
 }
+
+
+def emd_loss_name(name: str, emd_r: float) -> str:
+    """The loss a schedule's ``name`` means under ``--emd-r``: a bare ``emd`` follows the setting."""
+    if name != "emd" or emd_r == EMD_FORMS["emd"][0]:
+        return name
+    for form, (r, _) in EMD_FORMS.items():
+        if form != "emd" and r == emd_r:
+            return form
+    raise ValueError(f"--emd-r {emd_r:g} is not offered; choose 1 (plain sum) or 2 (NIMA)")
 
 
 def get_loss(name: str) -> LossFn:

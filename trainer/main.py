@@ -14,17 +14,20 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from culler_trainer import prepare as setup
 from culler_trainer import scheduler
+from culler_trainer.base_init import base_head_state
+from culler_trainer.losses import emd_loss_name
 from culler_trainer.metrics import split_metrics
 from culler_trainer.models import Head, param_groups
+from culler_trainer.personal import network_file
 from culler_trainer.progress import progress_bar
-from culler_trainer.registry import base_head_state, register_head
+from culler_trainer.registry import register_head
 from culler_trainer.train import predict, train_one_epoch
 
 from culler.api import culler_home, save_head
@@ -97,9 +100,12 @@ def atomic_save(obj: Any, path: Path) -> None:
 
 def _stages(args: argparse.Namespace, prepared: setup.Prepared) -> list[scheduler.Stage]:
     if args.schedule:
-        return scheduler.parse_schedule(args.schedule)
-    loss = args.loss or setup.default_loss(args, prepared.dataset)
-    return scheduler.plain_schedule(args.optimizer, args.lr, args.epochs, loss)
+        stages = scheduler.parse_schedule(args.schedule)
+    else:
+        loss = args.loss or setup.default_loss(args, prepared.dataset)
+        stages = scheduler.plain_schedule(args.optimizer, args.lr, args.epochs, loss)
+    emd_r = float(getattr(args, "emd_r", 2.0))  # runs saved before --emd-r existed
+    return [replace(s, losses=tuple(emd_loss_name(n, emd_r) for n in s.losses)) for s in stages]
 
 
 @dataclass
@@ -244,17 +250,32 @@ def _finish(
         save_head(model, result.head_file, {"base_scorer": args.scorer})
     else:
         atomic_save(model.state_dict(), run_dir / "model.pt")
+        if args.register and prepared.catalog is not None:  # a whole network is a version too
+            result.head_file = network_file(args, run_dir, model, prepared)
     if args.register and prepared.catalog is not None and result.head_file is not None:
         summary = {k: v for k, v in result.best.items() if k.startswith("val_")}
         result.scorer_pk = register_head(
             prepared.catalog,
             args.scorer,
             result.head_file,
-            {"trained": run_dir.name, "embedding_key": prepared.embedding_key, "metrics": summary},
+            {
+                "trained": run_dir.name,
+                "embedding_key": prepared.embedding_key,
+                "metrics": summary,
+                "init": prepared.notes.get("init"),
+                # A fine-tuned CLIP tower computes its own embeddings (culler_plugins.clip.tuned).
+                "backbone_tuned": prepared.backbone is not None,
+            },
         )
     (run_dir / "result.json").write_text(
         json.dumps(
-            {"best": result.best, "last": result.last, "scorer_pk": result.scorer_pk}, indent=2
+            {
+                "best": result.best,
+                "last": result.last,
+                "scorer_pk": result.scorer_pk,
+                "init": prepared.notes.get("init"),
+            },
+            indent=2,
         )
     )
     return result
@@ -290,13 +311,19 @@ def _evaluate(model: torch.nn.Module, prepared: setup.Prepared, device: str) -> 
 
 def _initialise(model: torch.nn.Module, args: argparse.Namespace, prepared: setup.Prepared) -> str:
     """Start from the base head when asked and compatible; say what was used (logged per epoch)."""
-    if not isinstance(model, Head) or args.init == "scratch":
+    if not isinstance(model, Head):
+        source = getattr(model, "init_source", None)  # set by the network's plugin
+        if not source:
+            return "scratch"
+        prepared.notes["init"] = source
+        return f"{source['from']} (sha256 {source['sha256']})"
+    if args.init == "scratch":
         return "scratch"
-    state, origin = base_head_state(args, model, prepared.catalog)
-    if state is None:
-        return "scratch"
-    model.net.load_state_dict(state)
-    return origin
+    state, source = base_head_state(args, model, prepared.catalog)
+    prepared.notes["init"] = source.as_dict()  # result.json and the registered version record it
+    if state is not None:
+        model.net.load_state_dict(state)
+    return source.describe()
 
 
 def _read_history(run_dir: Path, upto: int) -> list[dict[str, Any]]:

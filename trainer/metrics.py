@@ -56,11 +56,13 @@ def mse(pred, target) -> float:
     return float(np.mean((p - t) ** 2)) if len(p) else 0.0
 
 
-def emd(pred_dist, target_dist, r: float = 2.0) -> float:
-    """Mean over samples of (mean_k |ΔCDF_k|^r)^(1/r), as the training loss."""
+def emd(pred_dist, target_dist, r: float = 2.0, mean_over_bins: bool = True) -> float:
+    """Mean over samples of (agg_k |ΔCDF_k|^r)^(1/r), as the training loss (agg: mean or sum)."""
     p = np.cumsum(np.asarray(pred_dist, dtype=np.float64), axis=-1)
     t = np.cumsum(np.asarray(target_dist, dtype=np.float64), axis=-1)
-    return float(np.mean(np.mean(np.abs(p - t) ** r, axis=-1) ** (1.0 / r)))
+    powered = np.abs(p - t) ** r
+    agg = powered.mean(axis=-1) if mean_over_bins else powered.sum(axis=-1)
+    return float(np.mean(agg ** (1.0 / r)))
 
 
 def topk_accuracy(scores, labels, k: int = 1) -> float:
@@ -173,10 +175,13 @@ def split_metrics(
     if scores is not None and samples and all(s.score is not None for s in samples):
         out.update(regression_metrics(scores, [s.score for s in samples]))
     if "distribution" in pred and samples and all(s.distribution is not None for s in samples):
-        out["emd"] = emd(pred["distribution"], [s.distribution for s in samples])
+        targets = [s.distribution for s in samples]
+        out["emd"] = emd(pred["distribution"], targets)
+        out["emd1"] = emd(pred["distribution"], targets, r=1.0, mean_over_bins=False)
     if "logits" in pred and samples and all(s.labels is not None for s in samples):
         labels = [s.labels for s in samples]
         out["top1"] = topk_accuracy(pred["logits"], labels, 1)
+        out["top2"] = topk_accuracy(pred["logits"], labels, 2)
         out["top3"] = topk_accuracy(pred["logits"], labels, 3)
         out["top3_recall"] = topk_recall(pred["logits"], labels, 3)
     if "logits" in pred and samples and all(s.target_class is not None for s in samples):

@@ -3,9 +3,9 @@
 Every model returns a dict: ``score`` (B,) on the 0–10 scale for aesthetic models, plus
 ``distribution`` (B, 10) for distribution heads, or ``logits`` for taggers and classifiers. Heads and
 their files are core's (:mod:`culler.api`: ``build_head``, ``save_head``), so a trained head loads in
-its scorer unchanged; the architectures a plugin owns (the CLIP plugin's ``mlp`` and ``distribution``
-heads, SAAN, CharLeNet) come from the ``register_trainable_models`` hook, never from an import of the
-plugin.
+its scorer unchanged; the architectures a plugin owns (the CLIP plugin's ``mlp``, ``distribution``
+and ``prompts`` heads, SAAN, CharLeNet) come from the ``register_trainable_models`` hook, never from an
+import of the plugin.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from culler.api import (
     trainable_models,
 )
 
-FEATURE_MODELS = ("mlp", "linear", "distribution", "tags", "classes")
+FEATURE_MODELS = ("mlp", "linear", "distribution", "prompts", "tags", "classes")
 IMAGE_MODELS = ("saan", "charlenet")
 
 __all__ = [
@@ -54,6 +54,8 @@ class ImageModel(nn.Module):
         self.net = net
         #: Parameter names of the freshly initialised part, which trains at ``--head-lr-mult``.
         self.head_names = head_names
+        #: Where the starting weights came from (``from``, ``file``, ``sha256``), when not random.
+        self.init_source: dict[str, str] | None = None
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         return head_output(self.kind, self.net(x))
@@ -79,7 +81,11 @@ def build_image_model(kind: str, args: Any, outputs: int = 2) -> ImageModel:
     """SAAN or CharLeNet, as their plugins declare them (``register_trainable_models``)."""
     declared = _image_model(kind)
     net = declared.build(outputs, dict(vars(args)))
-    return ImageModel(kind, net, new_head_names(net))
+    model = ImageModel(kind, net, new_head_names(net))
+    # The plugin decides where training starts (CharLeNet: ImageNet CaffeNet) and may refuse.
+    if declared.start is not None:
+        model.init_source = declared.start(net, getattr(args, "init", "base"))
+    return model
 
 
 def _image_model(kind: str) -> TrainableModel:
@@ -139,11 +145,15 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CAFFE_BGR_MEAN = (104.0, 117.0, 123.0)
 
 
-def image_transform(kind: str) -> Any:
-    """The plugin's own preprocessing when it declares one, else the paper's."""
+def image_transform(kind: str, train: bool = False) -> Any:
+    """The plugin's own preprocessing when it declares one (for training data its
+    ``train_preprocess`` when it augments, e.g. SAAN's flips), else the paper's."""
     declared = trainable_models().get(kind)
-    if declared is not None and declared.preprocess is not None:
-        return declared.preprocess
+    if declared is not None:
+        if train and declared.train_preprocess is not None:
+            return declared.train_preprocess
+        if declared.preprocess is not None:
+            return declared.preprocess
     from torchvision.transforms import v2
 
     if kind == "charlenet":

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from culler_trainer.scheduler import PRESETS
 
-MODELS = ("mlp", "linear", "distribution", "tags", "classes", "saan", "charlenet")
+MODELS = ("mlp", "linear", "distribution", "prompts", "tags", "classes", "saan", "charlenet")
 
 DESCRIPTION = """\
 Train a scorer on your own ratings (the catalog's stars, picks/rejects and preferences) or on a public
@@ -25,7 +25,10 @@ examples:
   culler train --ava AVA.txt --images ava/images --model distribution --schedule seed000
   culler train --csv baid/train.csv --images baid/images --model saan --schedule saan \\
       --lr-step 10 --lr-gamma 0.1 --betas 0.5,0.999 --weight-decay 5e-4 --batch-size 64
-  culler train --db shoot/culler.db --hpo --hpo-pruner hyperband
+  culler train --db shoot/culler.db --hpo halving --epochs 32 --hpo-min-epochs 2
+  culler train --db shoot/culler.db --unfreeze all --lr 1e-5         # fine-tune CLIP with the head
+  culler train --ava AVA.txt --images ava/images --model charlenet --classes 2 --schedule charlenet
+  culler train --db shoot/culler.db --scorer emotion --model tags    # from `culler tag … --add awe`
 """
 
 
@@ -98,7 +101,8 @@ def _model_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument(
         "--init",
         default="base",
-        help="'base' (start from the base scorer's head when compatible), 'scratch', or a .safetensors file",
+        help="'base': the installed base head (CLIP), the ImageNet networks (SAAN, CharLeNet); "
+        "'scratch' (heads only); or a FILE in any format the scorer imports",
     )
     m.add_argument(
         "--unfreeze",
@@ -113,9 +117,10 @@ def _model_arguments(p: argparse.ArgumentParser) -> None:
     )
     m.add_argument(
         "--norm",
-        choices=("batch", "group"),
+        choices=("batch", "group", "mixed"),
         default="batch",
-        help="SAAN normalisation (group = GroupNorm(16))",
+        help="SAAN normalisation (group = GroupNorm(16); mixed = BatchNorm in the non-local block, "
+        "GroupNorm(16) on the pooled features)",
     )
 
 
@@ -130,7 +135,16 @@ def _optimisation_arguments(p: argparse.ArgumentParser) -> None:
     o.add_argument("--lr", type=float, default=1e-3)
     o.add_argument("--epochs", type=int, default=40)
     o.add_argument(
-        "--loss", default=None, help="mse, l1, mixed, huber, emd, bce, ce (default suits the model)"
+        "--loss",
+        default=None,
+        help="mse, l1, mixed, huber, emd (emd1, emd2), bce, ce (default suits the model)",
+    )
+    o.add_argument(
+        "--emd-r",
+        type=float,
+        choices=(1.0, 2.0),
+        default=2.0,
+        help="EMD form a plain 'emd' loss uses: 2 = NIMA (mean over bins), 1 = plain sum",
     )
     o.add_argument("--batch-size", type=int, default=32)
     o.add_argument("--weight-decay", type=float, default=1e-4)
@@ -183,9 +197,14 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
 def _search_arguments(p: argparse.ArgumentParser) -> None:
     h = p.add_argument_group("hyper-parameter search (seed 001)")
     h.add_argument(
-        "--hpo", action="store_true", help="successive halving over learning rate × batch size"
+        "--hpo",
+        nargs="?",
+        const="halving",
+        default=None,
+        choices=("halving", "asha", "hyperband"),
+        help="search learning rate × batch size: halving (synchronous, the paper's; the default), "
+        "asha (Optuna's asynchronous halving) or hyperband (Optuna's)",
     )
-    h.add_argument("--hpo-pruner", choices=("halving", "hyperband"), default="halving")
     h.add_argument("--hpo-lrs", default="1e-4,3e-4,1e-3,3e-3")
     h.add_argument("--hpo-batch-sizes", default="8,16,32,64")
     h.add_argument("--hpo-min-epochs", type=int, default=2)
@@ -204,6 +223,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.unfreeze == "all" or args.unfreeze.startswith("last:")
     ):
         parser.error("--unfreeze must be none, all or last:N")
+    if args.model in ("saan", "charlenet"):
+        args.scorer = args.model  # the network is the scorer: its versions and weights are its own
+    if args.model in ("classes", "charlenet") and not args.classes:
+        args.classes = 2  # a classifier needs class targets: good/bad unless --classes 3
     args.label_columns = [c for c in args.label_columns.split(",") if c]
     if args.register is None:
         args.register = args.db is not None

@@ -54,9 +54,12 @@ def open_dataset(args: argparse.Namespace) -> tuple[datasets.Dataset, Any]:
         if not Path(args.db).exists():
             raise FileNotFoundError(f"no catalog at {args.db}; run `culler scan FOLDER` first")
         catalog = open_catalog(args.db)
-        return datasets.from_catalog(catalog, args.min_ratings), catalog
+        if args.model == "tags":  # tags given by hand (culler tag), not star ratings
+            return datasets.from_catalog_tags(catalog, args.min_ratings), catalog
+        dataset = datasets.from_catalog(catalog, args.min_ratings)
+        return datasets.with_classes(dataset, args.classes), catalog
     if args.ava is not None:
-        return datasets.from_ava(args.ava, args.images, args.limit), None
+        return datasets.from_ava(args.ava, args.images, args.limit, args.classes), None
     return (
         datasets.from_csv(
             args.csv,
@@ -162,16 +165,29 @@ def prepare(args: argparse.Namespace, run_dir: Path, progress: bool = False) -> 
         prepared.train = tensor_data(feats[:n], train_set.samples, train_set.preferences)
         prepared.val = tensor_data(feats[n:], val_set.samples, val_set.preferences)
         prepared.embedding_key, prepared.in_dim = key, int(feats.shape[1])
+        if args.model == "prompts":  # the text tower gives the score-level prompts to start from
+            prepared.notes["prompt_text"] = _prompt_text(scorer, args.device)
     else:
         if args.model in FEATURE_MODELS:  # a backbone fine-tuned with its head (AnB+)
             prepared.backbone = trainable_backbone(base_scorer(args, catalog), args)
             transform = prepared.backbone["transform"]
             prepared.in_dim = int(prepared.backbone["dim"])
+            train_transform = transform
         else:
             transform = image_transform(args.model)
-        prepared.train = ImageData(train_set.samples, transform, args.workers)
+            train_transform = image_transform(args.model, train=True)
+        prepared.train = ImageData(train_set.samples, train_transform, args.workers)
         prepared.val = ImageData(val_set.samples, transform, args.workers)
     return prepared
+
+
+def _prompt_text(scorer: Any, device: str) -> Any:
+    """The scorer's score-level prompt embeddings and logit scale (the CLIP scorers offer them)."""
+    if not hasattr(scorer, "prompt_text"):
+        raise ValueError(
+            f"--model prompts needs a CLIP scorer (clip-aesthetic); {scorer.id} has no text prompts"
+        )
+    return scorer.prompt_text(device)
 
 
 def outputs_for(args: argparse.Namespace, dataset: datasets.Dataset) -> int:
@@ -191,6 +207,8 @@ def build_model(args: argparse.Namespace, prepared: Prepared):
         )
         head.meta["embedding_key"] = prepared.embedding_key
         fit_inputs(head, prepared.train.inputs)
+        if "prompt_text" in prepared.notes:
+            head.net.set_text(*prepared.notes["prompt_text"])
         return head
     if args.model in FEATURE_MODELS:
         head = build_head(

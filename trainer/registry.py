@@ -16,12 +16,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from culler_trainer.models import Head
-
 from culler.api import (
     WeightsError,
     get_scorer_class,
-    installed_path,
     load_head,
     load_personal_head,
     read_head_meta,
@@ -31,7 +28,6 @@ from culler.api import (
 )
 
 __all__ = [
-    "base_head_state",
     "base_row",
     "export_model",
     "import_model",
@@ -149,47 +145,3 @@ def import_model(catalog: Any, bundle: Path, activate: bool = True) -> int:
         return register_head(catalog, scorer_id, staging, details, activate=activate)
     finally:
         staging.unlink(missing_ok=True)
-
-
-def _compatible(state: dict[str, Any], head: Head) -> bool:
-    own = head.net.state_dict()
-    return set(state) == set(own) and all(state[k].shape == own[k].shape for k in own)
-
-
-def base_head_state(args: Any, head: Head, catalog: Any) -> tuple[dict | None, str]:
-    """Weights to start from: an explicit file, the active personal head, or the scorer's own head.
-
-    Only a state whose tensor names and shapes match the new head is used; otherwise training starts
-    from scratch (and says so in metrics.jsonl's ``init``).
-    """
-    from safetensors.torch import load_file
-
-    candidates: list[tuple[Path, str]] = []
-    if args.init not in ("base", "scratch"):
-        candidates.append((Path(args.init), f"file {args.init}"))
-    else:
-        row = catalog.active_scorer(args.scorer) if catalog is not None else None
-        if row and row["config"].get("head_file"):
-            candidates.append((Path(row["config"]["head_file"]), row["version"]))
-        try:
-            cls = get_scorer_class(args.scorer)
-            for spec in cls.weights:
-                if spec.name.endswith(".safetensors"):
-                    candidates.append(
-                        (installed_path(args.scorer, spec), f"{args.scorer} {spec.name}")
-                    )
-        except KeyError:
-            pass
-    for path, origin in candidates:
-        if not path.exists():
-            if args.init not in ("base", "scratch"):
-                raise FileNotFoundError(f"--init {path}: no such file")
-            continue
-        state = load_file(str(path))
-        if _compatible(state, head):
-            return state, origin
-        if args.init not in ("base", "scratch"):
-            raise ValueError(
-                f"--init {path} does not fit a {head.kind} head on {head.meta['in_dim']} features"
-            )
-    return None, "scratch"

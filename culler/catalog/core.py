@@ -23,6 +23,7 @@ from culler.catalog.migrations import Migrations, migrations
 from culler.catalog.photos import PhotosMixin
 from culler.catalog.ratings import RatingsMixin
 from culler.catalog.scanning import ScanStore
+from culler.catalog.tags import TagStore
 from culler.catalog.timestamps import now
 from culler.catalog.training import TrainingMixin
 
@@ -36,6 +37,7 @@ class Catalog(
     TrainingMixin,
     ScanStore,
     GroupsMixin,
+    TagStore,
 ):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from culler import model_cards
+
 
 def _config(items: tuple[str, ...], scorer_id: str | None = None) -> dict[str, Any]:
     """``("model=ViT-B-32", "clip-aesthetic.head=prompts")`` → settings for ``scorer_id``.
@@ -124,6 +126,7 @@ def list_(as_json: bool, config_items: tuple[str, ...]) -> None:
         if info["files"]:
             rows.append(info)
     if as_json:
+        rows = [{**info, "cards": model_cards.cards(info["scorer"])} for info in rows]
         click.echo(json.dumps(rows, indent=2))
         return
     for info in rows:
@@ -133,6 +136,8 @@ def list_(as_json: bool, config_items: tuple[str, ...]) -> None:
         for file in info["files"]:
             click.echo(_file_line({**file, "scorer": info["scorer"]}))
             click.echo(_file_details(file))
+        for line in model_cards.summary_lines(info["scorer"]):  # `culler evaluate` figures
+            click.echo(line)
 
 
 @models.command()

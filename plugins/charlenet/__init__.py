@@ -75,18 +75,29 @@ class CharLeNetScorer(Scorer):
         self.model = None
 
     def load(self, device: str = "cpu") -> None:
-        spec = weight_spec(self.classes)
-        path = resolve(self.id, spec)  # WeightsMissing when absent: never random weights
         from culler_plugins.charlenet import convert
         from culler_plugins.charlenet.model import CaffeNet
 
-        state = load_state_dict(path)
+        state, sha = self._weights()
+        self.classes = convert.num_classes_of(state)
         model = CaffeNet(self.classes)
         convert.check(state, model)
         model.load_state_dict(state, strict=True)
         self.model, self.memory_format = place_conv_net(model, device)
         self.device = device
-        self.weights_sha256 = expected_sha256(self.id, spec)
+        self.weights_sha256 = sha
+
+    def _weights(self) -> tuple[dict[str, Any], str]:
+        """A personal (fine-tuned) network the config names, else the installed 2- or 3-way file;
+        its state and sha256."""
+        from culler.api import personal_state  # imports torch: load() needs it anyway
+
+        personal = personal_state(self.config)
+        if personal is not None:
+            return personal, str(self.config.get("head_sha256") or "")
+        spec = weight_spec(self.classes)
+        path = resolve(self.id, spec)  # WeightsMissing when absent: never random weights
+        return load_state_dict(path), expected_sha256(self.id, spec)
 
     def score_batch(self, images: list) -> list[ScoreResult]:
         import torch
@@ -132,6 +143,13 @@ def _build_charlenet(outputs: int, settings: dict[str, Any]) -> Any:
     return build_charlenet(outputs)
 
 
+def _start_weights(net: Any, init: str) -> dict[str, str]:
+    """Transfer from the ImageNet CaffeNet (or fine-tune an installed CharLeNet); never random."""
+    from culler_plugins.charlenet.transfer import start_weights
+
+    return start_weights(net, init)
+
+
 def _preprocess(image: Any) -> Any:
     from culler_plugins.charlenet.model import preprocess
 
@@ -149,6 +167,7 @@ def register_trainable_models(register) -> None:
             _build_charlenet,
             scorer="charlenet",
             preprocess=_preprocess,
+            start=_start_weights,
             description="CharLeNet (CaffeNet) good/bad classifier on images",
         )
     )

@@ -1,11 +1,16 @@
 """Caffe-layout CaffeNet weights → culler's CharLeNet state dict (``culler models import charlenet``).
 
-A ``.caffemodel`` is a protobuf; culler does not parse it (that needs Caffe or its protobuf schema).
-Export its blobs to an ``.npz`` instead, e.g. with pycaffe::
+Three kinds of file are accepted:
+
+* a ``.caffemodel`` (Caffe's protobuf), read by :mod:`culler_plugins.charlenet.caffemodel` without
+  Caffe — BVLC's ``bvlc_reference_caffenet.caffemodel`` included;
+* an ``.npz`` of the blobs, e.g. exported with pycaffe::
 
     net = caffe.Net("deploy.prototxt", "charlenet.caffemodel", caffe.TEST)
     numpy.savez("charlenet.npz", **{f"{n}/{i}": b.data for n, bs in net.params.items()
                                     for i, b in enumerate(bs)})
+
+* a CharLeNet state dict (a ``culler train`` run's ``model.pt`` or culler's own safetensors).
 
 Accepted array names, per layer ``conv1 … conv5, fc6, fc7, fc8``:
 
@@ -19,8 +24,9 @@ fc weights (out, in); old caffemodels store fc weights as (1, 1, out, in), which
 inputs are conv5's output flattened in (C, H, W) order in both frameworks, so no permutation is needed.
 Caffe's conv1 reads BGR input, which :func:`culler_plugins.charlenet.model.preprocess` provides.
 
-The classifier must have 2 (bad, good) or 3 (bad, average, good) outputs, "good" last. The ImageNet
-CaffeNet (1000 outputs) is refused: it is not an aesthetic classifier.
+A classifier with 2 (bad, good) or 3 (bad, average, good) outputs, "good" last, installs as the
+scorer's weights. The ImageNet CaffeNet (1000 outputs) installs as ``caffenet-imagenet.safetensors``:
+it does not score photos, it is what ``culler train --model charlenet`` transfers from (seed 004).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from culler_plugins.charlenet.names import IMAGENET_CLASSES, IMAGENET_WEIGHTS
 
 from culler.api import WeightsError, load_state_dict, state_mismatch
 
@@ -37,7 +44,10 @@ LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
 
 
 def weight_name(num_classes: int) -> str:
-    """The installed file for a head: ``charlenet.safetensors`` (2-way) or ``charlenet-3way.safetensors``."""
+    """The installed file for a head: ``charlenet.safetensors`` (2-way), ``charlenet-3way.safetensors``,
+    or the ImageNet CaffeNet's :data:`IMAGENET_WEIGHTS` (1000-way)."""
+    if num_classes == IMAGENET_CLASSES:
+        return IMAGENET_WEIGHTS
     return (
         "charlenet.safetensors" if num_classes == 2 else f"charlenet-{num_classes}way.safetensors"
     )
@@ -92,15 +102,7 @@ def caffe_to_state_dict(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
 
     layers = split_layers(arrays)
     num_classes = int(np.asarray(layers["fc8"][1]).reshape(-1).shape[0])
-    if num_classes == 1000:
-        raise WeightsError(
-            "fc8 has 1000 outputs: this is the ImageNet CaffeNet, not a good/bad classifier; "
-            "train one with `culler train --model charlenet`"
-        )
-    if num_classes not in (2, 3):
-        raise WeightsError(
-            f"fc8 has {num_classes} outputs; CharLeNet needs 2 (bad, good) or 3 (bad, average, good)"
-        )
+    _check_classes(num_classes)
     with torch.device("meta"):
         want = CaffeNet(num_classes).state_dict()
     state = {}
@@ -125,6 +127,14 @@ def caffe_to_state_dict(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return state
 
 
+def _check_classes(num_classes: int) -> None:
+    if num_classes not in (2, 3, IMAGENET_CLASSES):
+        raise WeightsError(
+            f"fc8 has {num_classes} outputs; CharLeNet needs 2 (bad, good) or 3 (bad, average, good), "
+            f"or {IMAGENET_CLASSES} for the ImageNet CaffeNet it is trained from"
+        )
+
+
 def num_classes_of(state: dict[str, Any]) -> int:
     return int(state["classifier.fc8.bias"].shape[0])
 
@@ -143,13 +153,18 @@ def _strip(state: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 
 def convert_file(src: Path, workdir: Path) -> dict[str, Path]:
-    """A Caffe ``.npz``, a ``culler train --model charlenet`` run's model.pt or culler's own layout →
-    ``charlenet[-3way].safetensors``, checked against the network before anything is installed."""
+    """A ``.caffemodel``, a Caffe ``.npz``, a ``culler train --model charlenet`` run's model.pt or
+    culler's own layout → ``charlenet[-3way].safetensors`` (or ``caffenet-imagenet.safetensors`` for
+    the ImageNet CaffeNet), checked against the network before anything is installed."""
     import torch
     from culler_plugins.charlenet.model import CaffeNet
     from safetensors.torch import save_file
 
-    if zipfile.is_zipfile(src) and src.suffix == ".npz":
+    if src.suffix.lower() == ".caffemodel":
+        from culler_plugins.charlenet.caffemodel import read_caffemodel
+
+        state = caffe_to_state_dict(read_caffemodel(src))
+    elif zipfile.is_zipfile(src) and src.suffix == ".npz":
         try:
             with np.load(src, allow_pickle=False) as npz:
                 arrays = {name: npz[name] for name in npz.files}
@@ -165,8 +180,7 @@ def convert_file(src: Path, workdir: Path) -> dict[str, Path]:
             )
         state = {k: v.detach().float().contiguous() for k, v in state.items()}
     num_classes = num_classes_of(state)
-    if num_classes not in (2, 3):
-        raise WeightsError(f"fc8 has {num_classes} outputs; CharLeNet needs 2 or 3")
+    _check_classes(num_classes)
     with torch.device("meta"):
         check(state, CaffeNet(num_classes))
     workdir.mkdir(parents=True, exist_ok=True)

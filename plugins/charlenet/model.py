@@ -28,6 +28,7 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
+from culler_plugins.charlenet.names import IMAGENET_CLASSES
 from PIL import Image
 from torch import nn
 
@@ -57,12 +58,14 @@ def _pool() -> nn.MaxPool2d:
 class CaffeNet(nn.Module):
     """CaffeNet with ``num_classes`` outputs; ``forward`` returns logits (B, C), "good" last.
 
+    1000 outputs is BVLC's ImageNet CaffeNet itself, loaded only to transfer its layers.
+
     Layer names follow the Caffe prototxt (conv1 … fc8), so converted weights map one to one.
     """
 
     def __init__(self, num_classes: int = 2) -> None:
         super().__init__()
-        if num_classes not in CLASS_NAMES:
+        if num_classes not in CLASS_NAMES and num_classes != IMAGENET_CLASSES:
             raise ValueError(
                 f"CharLeNet has 2 (bad, good) or 3 (bad, average, good) classes, not {num_classes}"
             )

@@ -67,8 +67,11 @@ class ClipEmbeddingScorer(EmbeddingScorer):
     def embedding_key(self) -> str:
         """``open_clip/MODEL/TAG@sha12``: the sha comes from the installed file's manifest entry."""
         if self._key is None:
+            from culler_plugins.clip.tuned import tuned_key
+
             model, tag = backbone_config(self.config)
-            return embedding_key(model, tag, installed_backbone_sha(self.id, self.backbone_spec))
+            key = embedding_key(model, tag, installed_backbone_sha(self.id, self.backbone_spec))
+            return tuned_key(key, self.config)
         return self._key
 
     @classmethod
@@ -93,11 +96,14 @@ class ClipEmbeddingScorer(EmbeddingScorer):
         model, tag = backbone_config(self.config)
         path, sha = find_backbone(self.id, self.backbone_spec)
         from culler_plugins.clip.backbone import batch_size_for, get_backbone
+        from culler_plugins.clip.tuned import is_tuned, tuned_backbone, tuned_key
 
         self.backbone = get_backbone(model, tag, path, sha, device)
+        if is_tuned(self.config):  # a personal fine-tune (AnB+): its own tower and embeddings
+            self.backbone = tuned_backbone(self.backbone, self.config, device)
         self.device = device
         self.batch_size = batch_size_for(device)  # type: ignore[misc]
-        self._key = embedding_key(model, tag, sha)
+        self._key = tuned_key(embedding_key(model, tag, sha), self.config)
 
     def embed_batch(self, images: list[Any]) -> np.ndarray:
         if self.backbone is None:
@@ -112,12 +118,21 @@ class ClipEmbeddingScorer(EmbeddingScorer):
         path, _ = find_backbone(self.id, self.backbone_spec)
         return trainable(model, tag, path)
 
+    def prompt_text(self, device: str = "cpu") -> tuple[Any, float]:
+        """The score-level prompt embeddings (10, D) and logit scale of this backbone: what
+        ``culler train --model prompts`` starts its head from (the trainer imports no plugin)."""
+        from culler_plugins.clip.heads import prompt_text
+
+        return prompt_text(self, device)
+
     def load_personal_head(self) -> Any:
         """The personal head the config names (``culler train``), checked to sit on this backbone's
         embeddings; the scorer version's weights hash becomes the head's."""
+        from culler_plugins.clip.tuned import is_tuned, tuned_head
+
         from culler.api import load_personal_head  # imports torch: only for a personal head
 
-        head = load_personal_head(self.config)
+        head = tuned_head(self.config) if is_tuned(self.config) else load_personal_head(self.config)
         trained_on = str(head.meta.get("embedding_key") or "")
         if trained_on and trained_on.split("@")[0] != self.embedding_key.split("@")[0]:
             raise WeightsError(
@@ -283,6 +298,12 @@ def _distribution_head(in_dim: int, outputs: int = 10) -> Any:
     return heads.DistributionHead(in_dim)
 
 
+def _prompts_head(in_dim: int, outputs: int = 10) -> Any:
+    from culler_plugins.clip import heads
+
+    return heads.TrainablePromptHead(in_dim)
+
+
 @hookimpl
 def register_trainable_models(register) -> None:
     """The heads clip-aesthetic loads as personal heads: trained on its cached embeddings, their
@@ -303,5 +324,14 @@ def register_trainable_models(register) -> None:
             _distribution_head,
             scorer="clip-aesthetic",
             description="NIMA-style 10-bin distribution head on CLIP embeddings",
+        )
+    )
+    register(
+        TrainableModel(
+            "prompts",
+            "head",
+            _prompts_head,
+            scorer="clip-aesthetic",
+            description="zero-shot score-level prompts with learnable temperature, biases and context",
         )
     )

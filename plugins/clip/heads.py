@@ -81,6 +81,50 @@ class PromptHead(nn.Module):
         return torch.softmax(self.logit_scale * x @ self.text.T, dim=-1)
 
 
+class TrainablePromptHead(nn.Module):
+    """ "Logits per text" fitted to ratings (seed 000's trained variant): the zero-shot
+    :class:`PromptHead` with a learnable temperature, a learnable bias per score level and a learnable
+    prompt context (an offset added to each level's text embedding before it is re-normalised).
+
+    At initialisation (context 0, bias 0, temperature = CLIP's logit scale) it computes exactly the
+    zero-shot head, so training starts from the prompts' own judgement and regresses it onto the
+    user's ratings (MSE on the distribution's mean by default). ``text`` is a buffer saved with the
+    head, so the scorer rebuilds it without the text tower. Returns (B, 10) probabilities.
+    """
+
+    def __init__(
+        self, in_dim: int = 768, text: torch.Tensor | None = None, logit_scale: float = 100.0
+    ) -> None:
+        super().__init__()
+        self.in_dim = in_dim
+        start = torch.zeros(BINS, in_dim) if text is None else text.float()
+        if start.shape != (BINS, in_dim):
+            raise ValueError(f"prompt text must be ({BINS}, {in_dim}), got {tuple(start.shape)}")
+        self.register_buffer("text", nn.functional.normalize(start, dim=-1))
+        self.log_scale = nn.Parameter(torch.tensor(float(logit_scale)).log())
+        self.bias = nn.Parameter(torch.zeros(BINS))
+        self.context = nn.Parameter(torch.zeros(BINS, in_dim))
+
+    def set_text(self, text: torch.Tensor, logit_scale: float) -> None:
+        """The score-level text embeddings (10, D) and CLIP's logit scale to start from."""
+        with torch.no_grad():
+            self.text.copy_(nn.functional.normalize(text.float(), dim=-1))
+            self.log_scale.fill_(float(torch.tensor(float(logit_scale)).log()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.normalize(x.float(), dim=-1)
+        text = nn.functional.normalize(self.text + self.context, dim=-1)
+        return torch.softmax(self.log_scale.exp() * x @ text.T + self.bias, dim=-1)
+
+
+def prompt_text(scorer: object, device: str = "cpu") -> tuple[torch.Tensor, float]:
+    """The score-level prompt embeddings and logit scale of a CLIP scorer's backbone (loaded here),
+    for :meth:`TrainablePromptHead.set_text`."""
+    scorer.load_backbone(device)  # type: ignore[attr-defined]
+    backbone = scorer.backbone  # type: ignore[attr-defined]
+    return backbone.encode_prompt_sets(score_prompts()).cpu(), float(backbone.logit_scale)
+
+
 #: One phrase per score level 1..10 (level 1 first), each put into every template and averaged.
 SCORE_LEVELS = (
     "an awful",

@@ -66,24 +66,33 @@ class SaanScorer(Scorer):
         self.model = None
 
     def load(self, device: str = "cpu") -> None:
-        path = resolve(self.id, SAAN_WEIGHTS)  # WeightsMissing when absent: never random weights
-        from culler_plugins.saan import convert
-        from culler_plugins.saan.model import SAAN, normalize_norm
+        from culler.api import personal_state  # imports torch: load() needs it anyway
 
-        state = load_state_dict(path)
+        state = personal_state(self.config)  # a fine-tuned SAAN registered by `culler train`
+        if state is None:
+            path = resolve(
+                self.id, SAAN_WEIGHTS
+            )  # WeightsMissing when absent: never random weights
+            state = load_state_dict(path)
+            sha = expected_sha256(self.id, SAAN_WEIGHTS)
+        else:
+            sha = str(self.config.get("head_sha256") or "")
+        from culler_plugins.saan import convert
+        from culler_plugins.saan.model import NORM_NAMES, SAAN, normalize_norm
+
         norm = convert.norm_of(state)
         wanted = self.config.get("norm")
         if wanted and normalize_norm(wanted) != norm:
             raise WeightsError(
                 f"saan: the configuration asks for norm={wanted} but the installed weights are the "
-                f"{'BatchNorm' if norm == 'bn' else 'GroupNorm'} variant; import matching weights"
+                f"{NORM_NAMES[norm]} variant; import matching weights"
             )
         model = SAAN(norm)
         convert.check(state, model)
         model.load_state_dict(state, strict=True)
         self.model, self.memory_format = place_conv_net(model, device)
         self.device = device
-        self.weights_sha256 = expected_sha256(self.id, SAAN_WEIGHTS)
+        self.weights_sha256 = sha
 
     def score_batch(self, images: list) -> list[ScoreResult]:
         import torch
@@ -140,13 +149,28 @@ def register_scorers(register) -> None:
 def _build_saan(outputs: int, settings: dict[str, Any]) -> Any:
     from culler_plugins.saan.model import build_saan
 
-    return build_saan(norm=settings.get("norm") or "bn")
+    # Random branches here: _start_weights loads the verified ImageNet ones (or refuses).
+    return build_saan(norm=settings.get("norm") or "bn", pretrained=False)
+
+
+def _start_weights(net: Any, init: str) -> dict[str, str]:
+    """The verified ImageNet ResNet-50 / VGG-19 into the fresh SAAN, or a whole SAAN checkpoint to
+    fine-tune; never random frozen branches."""
+    from culler_plugins.saan.start import start_weights
+
+    return start_weights(net, init)
 
 
 def _preprocess(image: Any) -> Any:
     from culler_plugins.saan.model import preprocess
 
     return preprocess(image)
+
+
+def _train_preprocess(image: Any) -> Any:
+    from culler_plugins.saan.model import train_preprocess
+
+    return train_preprocess(image)
 
 
 @hookimpl
@@ -160,6 +184,8 @@ def register_trainable_models(register) -> None:
             _build_saan,
             scorer="saan",
             preprocess=_preprocess,
+            train_preprocess=_train_preprocess,
+            start=_start_weights,
             description="SAAN (ResNet-50 + VGG-19 style branch) on images, score 0–10",
         )
     )

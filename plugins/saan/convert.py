@@ -108,8 +108,22 @@ def to_culler_layout(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def norm_of(state: dict[str, Any]) -> str:
-    """BatchNorm checkpoints carry running statistics for the pooled norm; GroupNorm ones do not."""
-    return "bn" if "pool_norm.running_mean" in state else "gn"
+    """BatchNorm layers carry running statistics, GroupNorm ones do not: both norms BatchNorm is
+    ``bn``, neither ``gn``, only the non-local block's ``mixed``."""
+    block = "nonlocal_block.out_norm.running_mean" in state
+    pooled = "pool_norm.running_mean" in state
+    if block and pooled:
+        return "bn"
+    if block:
+        return "mixed"
+    if pooled and "nonlocal_block.out_norm.weight" not in state:
+        return "bn"  # the block's norm is missing altogether: check() names what is missing
+    if pooled:
+        raise WeightsError(
+            "this SAAN has GroupNorm in the non-local block and BatchNorm on the pooled features, a "
+            "variant culler does not build (it offers bn, gn and mixed = BatchNorm block + GroupNorm)"
+        )
+    return "gn"
 
 
 def check(state: dict[str, Any], model: Any) -> None:

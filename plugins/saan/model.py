@@ -15,7 +15,10 @@ by 6144→2048→1 with sigmoid ×10.
 
 The style max-pool is the official implementation's (kernel 3, stride 2, padding 1): trained
 checkpoints expect it. ``norm="gn"`` swaps the two trainable BatchNorms (non-local output, pooled
-features) for GroupNorm(16) — seed 001's better variant; the backbones keep their ImageNet BatchNorms.
+features) for GroupNorm(16) — seed 001's better variant; ``norm="mixed"`` swaps only the pooled one
+(BatchNorm inside the non-local block, where it sits in a residual branch like ResNet's, GroupNorm on the
+2×2 pooled features, whose batch statistics are the noisiest). The backbones keep their ImageNet
+BatchNorms.
 Frozen branches stay in eval mode even while the model trains, so their running statistics are never
 updated: frozen means frozen.
 """
@@ -52,12 +55,30 @@ def preprocess(image: Image.Image, size: int = INPUT_SIZE) -> torch.Tensor:
     return (x - _MEAN) / _STD
 
 
+#: The variants: which norm the non-local block's output and the pooled features use.
+NORMS = {
+    "bn": ("bn", "bn"),  # the paper's
+    "gn": ("gn", "gn"),  # GroupNorm(16) in both: seed 001's better result
+    "mixed": ("bn", "gn"),  # BatchNorm inside the non-local block, GroupNorm(16) on pooled features
+}
+NORM_NAMES = {"bn": "BatchNorm", "gn": "GroupNorm", "mixed": "BatchNorm + GroupNorm (mixed)"}
+
+
 def normalize_norm(norm: str) -> str:
-    """Accept the trainer's spelling (``batch``/``group``) and the short one (``bn``/``gn``)."""
-    aliases = {"bn": "bn", "batch": "bn", "gn": "gn", "group": "gn"}
+    """Accept the trainer's spelling (``batch``/``group``/``mixed``) and the short one
+    (``bn``/``gn``/``bn+gn``)."""
+    aliases = {
+        "bn": "bn",
+        "batch": "bn",
+        "gn": "gn",
+        "group": "gn",
+        "mixed": "mixed",
+        "bn+gn": "mixed",
+    }
     if norm not in aliases:
         raise ValueError(
-            f"SAAN norm must be 'bn' (BatchNorm) or 'gn' (GroupNorm(16)), not {norm!r}"
+            f"SAAN norm must be 'bn' (BatchNorm), 'gn' (GroupNorm(16)) or 'mixed' (BatchNorm in "
+            f"the non-local block, GroupNorm(16) on the pooled features), not {norm!r}"
         )
     return aliases[norm]
 
@@ -168,9 +189,10 @@ class SAAN(nn.Module):
         self.style = ResNetTrunk(depth=2)
         self.vgg = vgg19_to_relu4_1()
         self.style_pool = nn.MaxPool2d(3, stride=2, padding=1)
-        self.nonlocal_block = NonLocalBlock(FEATURE_CHANNELS, FEATURE_CHANNELS // 2, self.norm)
+        block_norm, pool_norm = NORMS[self.norm]
+        self.nonlocal_block = NonLocalBlock(FEATURE_CHANNELS, FEATURE_CHANNELS // 2, block_norm)
         self.pool = nn.AdaptiveAvgPool2d(2)
-        self.pool_norm = _norm(self.norm, FEATURE_CHANNELS)
+        self.pool_norm = _norm(pool_norm, FEATURE_CHANNELS)
         # Registered last: the trainer treats the last nn.Linear (head.fc2) as the new head.
         self.head = nn.Sequential(
             OrderedDict(
@@ -244,6 +266,14 @@ class SAAN(nn.Module):
             "generic": generic_part,
             "bias": bias_part,
         }
+
+
+def train_preprocess(image: Image.Image, size: int = INPUT_SIZE) -> torch.Tensor:
+    """:func:`preprocess` plus the paper's training augmentation: a horizontal flip half the time
+    (a mirrored photo is as good as the original; composition rules are left–right symmetric). The
+    coin comes from torch's generator, so a seeded run draws the same flips."""
+    x = preprocess(image, size)
+    return x.flip(-1) if bool(torch.rand(()) < 0.5) else x
 
 
 def build_saan(norm: str = "bn", pretrained: bool | None = None) -> SAAN:
