@@ -54,6 +54,9 @@ SKIMAGE_PHOTOS = [
 ]  # fmt: skip
 #: Photos with people in them (faces may be found there); every other photo has none.
 PEOPLE = {"astronaut", "camera", "grace_hopper"}
+#: Wallpapers that are one artwork in several colourings (MATE's "Ubuntu-Mate-*-no-logo"): edited
+#: copies of one picture, so grouping them is right; they count as one moment, and the report says so.
+VARIANTS = [{"wall-ubuntu-mate-cold", "wall-ubuntu-mate-warm", "wall-ubuntu-mate-radioactive"}]
 EXPORTS = 6
 #: Only culler's own plugins take part, so an installed third-party scorer does not change the figures.
 FIRST_PARTY = "technical,clip,emotion,saan,charlenet,faces,grouping,formats"
@@ -70,6 +73,7 @@ class Shoot:
     sharp: dict[str, set[str]] = field(default_factory=dict)  # burst id -> its sharp frames
     flawed: dict[str, set[str]] = field(default_factory=dict)  # burst id -> defocused/blurred/blink
     keep: set[str] = field(default_factory=set)  # files a cull must never reject
+    alternatives: list[set[str]] = field(default_factory=list)  # keep one of each, any one
 
 
 # -- photos ----------------------------------------------------------------------------------------
@@ -212,6 +216,11 @@ def build_shoot(root: Path, photos: dict[str, Image.Image]) -> Shoot:
         photos[name].save(root / file, quality=92, exif=exif_bytes("Bench Cam", when))
         shoot.distinct[file] = name
         shoot.keep.add(file)
+    for variants in VARIANTS:
+        files = {f"originals/{n}.jpg" for n in variants if n in photos}
+        if len(files) > 1:
+            shoot.moments.append(files)
+            shoot.alternatives.append(files)  # keeping one colouring of an artwork is a fair cull
     if "motorcycle_right" in photos:
         shoot.moments.append({"originals/motorcycle_left.jpg", "originals/motorcycle_right.jpg"})
         shoot.keep.discard("originals/motorcycle_right.jpg")  # one of the pair may go
@@ -353,8 +362,9 @@ def judge(shoot: Shoot, db: Path) -> dict[str, float | str]:
 
 
 def _best_of_moment_kept(file: str, shoot: Shoot, decisions: dict) -> bool:
-    """A sharp frame rejected because a sibling sharp frame was kept is a right decision."""
-    for sharp in shoot.sharp.values():
+    """A sharp frame rejected because a sibling sharp frame was kept is a right decision (so is one
+    colouring of an artwork rejected when another is kept)."""
+    for sharp in [*shoot.sharp.values(), *shoot.alternatives]:
         if file in sharp:
             return any(decisions.get(f, {}).get("decision") == "pick" for f in sharp - {file})
     return False
