@@ -112,6 +112,7 @@ class PhotoScores:
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     reasons: dict[str, list[str]] = field(default_factory=dict)
     value: float | None = None  # the combined ranking score
+    size: tuple[int, int] | None = None  # full-size width and height, when the scan read them
 
     def defects(self, minimum: float = 0.0) -> list[dict[str, Any]]:
         """Defects named by any scorer (``extra["defects"]``), most confident first."""
@@ -141,7 +142,12 @@ def load_scores(
     """Current scores of photos (all readable ones by default) with their combined ranking value."""
     ranking = ranking or Ranking()
     rows = catalog.readable_photos(photo_ids)
-    result = {r["id"]: PhotoScores(r["id"], r["path"]) for r in rows}
+    result = {
+        r["id"]: PhotoScores(
+            r["id"], r["path"], size=(r["width"], r["height"]) if r.get("width") else None
+        )
+        for r in rows
+    }
     for pid, sid, score, extra, reasons in catalog.current_score_rows(list(result)):
         ps = result[pid]
         if score is not None:
@@ -189,13 +195,30 @@ def blur_defect(ps: PhotoScores | None, group: Group | None = None) -> dict[str,
     return next((d for d in ps.defects(0.5) if d["defect"] in BLUR_DEFECTS), None)
 
 
-def _order_key(ps: PhotoScores | None, group: Group | None = None) -> tuple:
+#: A photo with less than this share of the pixels of the largest photo of its group is a smaller
+#: copy of it (a web export, a resized share): it ranks after the full-size photos, whatever it scores
+#: (a downscaled copy looks crisper per pixel, and keeping it would throw the original away).
+SMALLER_COPY = 0.6
+
+
+def smaller_copies(members: Iterable[int], scores: dict[int, PhotoScores]) -> set[int]:
+    """The members that are smaller copies of the group's largest photo."""
+    pixels = {
+        m: scores[m].size[0] * scores[m].size[1] for m in members if m in scores and scores[m].size
+    }
+    largest = max(pixels.values(), default=0)
+    return {m for m, n in pixels.items() if n < SMALLER_COPY * largest}
+
+
+def _order_key(
+    ps: PhotoScores | None, group: Group | None = None, smaller: set[int] = frozenset()
+) -> tuple:
     if ps is None or ps.value is None:
-        return (2, 0.0, 0.0, 0)
+        return (2, 0, 0.0, 0.0, 0)
     blur = blur_defect(ps, group)
     # A blurred frame never outranks a sharp sibling; among blurred ones, more detail first.
     lost = (1, -float(blur.get("detail", 0.0))) if blur else (0, 0.0)
-    return (*lost, -ps.value, ps.photo_id)
+    return (0, int(ps.photo_id in smaller), *lost, -ps.value, ps.photo_id)
 
 
 def rank_groups(
@@ -209,7 +232,8 @@ def rank_groups(
     if scores is None:
         scores = load_scores(catalog, [pid for g in groups for pid in g.members], ranking)
     for group in groups:
-        group.members.sort(key=lambda pid, g=group: _order_key(scores.get(pid), g))
+        smaller = smaller_copies(group.members, scores)
+        group.members.sort(key=lambda pid, g=group, s=smaller: _order_key(scores.get(pid), g, s))
     return groups
 
 
@@ -372,7 +396,10 @@ def _broken(row: dict[str, Any], rating: dict[str, Any]) -> Proposal | None:
 
 def _decide_moment(plan, scores, label, members, group, options, personal, roles) -> None:
     """Pick the best ``keep_per_group`` frames of one moment and reject the rest, saying why."""
-    order = sorted((m for m in members if m in plan), key=lambda m: _order_key(scores[m], group))
+    smaller = smaller_copies(members, scores)
+    order = sorted(
+        (m for m in members if m in plan), key=lambda m: _order_key(scores[m], group, smaller)
+    )
     rank = {m: i + 1 for i, m in enumerate(order)}
     kept = [m for m in order if plan[m].locked and plan[m].current == "pick"]
     for m in order:
@@ -385,10 +412,20 @@ def _decide_moment(plan, scores, label, members, group, options, personal, roles
         if len(kept) < options.keep_per_group and not (blur and kept):
             kept.append(m)
             runner_up = next((o for o in order if o != m and o not in kept), None)
-            p.reason = _winner_reason(label, scores, m, runner_up, rank, group, personal, roles)
+            p.reason = (
+                f"{label}: the full-size photo; #{rank[runner_up]} is a smaller copy"
+                if runner_up in smaller
+                and m not in smaller
+                and not blur_defect(scores[runner_up], group)
+                else _winner_reason(label, scores, m, runner_up, rank, group, personal, roles)
+            )
             continue
         best = kept[0] if kept else order[0]
         p.decision = "reject"
+        if m in smaller and best not in smaller and not blur:
+            width, height = scores[m].size
+            p.reason = f"{label} (#{rank[m]}): a smaller copy ({width}×{height}) of #{rank[best]}"
+            continue
         if blur:
             p.reason = f"{label} (#{rank[m]}): {blur['reason']} of #{rank[best]} on the same area"
             continue

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from culler.catalog import open_catalog
 from culler.cull import (
@@ -289,3 +289,27 @@ def test_weight_option_is_validated(shoot, culler_cli):
     )
     assert json.dumps(out)  # a complete plan comes back
     assert out["written"] == 0
+
+
+def test_a_web_export_never_outranks_its_full_size_original(tmp_path):
+    """A half-size export looks crisper per pixel; keeping it would throw the original away."""
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    original = sample_image("astronaut").resize((1024, 1024))
+    original.filter(ImageFilter.GaussianBlur(1.2)).save(folder / "original.jpg", quality=92)
+    original.resize((400, 400)).save(folder / "original-web.jpg", quality=75)
+    catalog = open_catalog(tmp_path / "culler.db")
+    try:
+        scan_folders(catalog, [folder], ScanOptions(workers=0, scorer_ids=["technical"]))
+        plan = {Path(p.path).name: p for p in plan_cull(catalog)}
+    finally:
+        catalog.close()
+    assert plan["original.jpg"].decision == "pick"
+    assert (
+        plan["original.jpg"].reason
+        == "2 near-duplicates: the full-size photo; #2 is a smaller copy"
+    )
+    assert plan["original-web.jpg"].decision == "reject"
+    assert (
+        plan["original-web.jpg"].reason == "2 near-duplicates (#2): a smaller copy (400×400) of #1"
+    )

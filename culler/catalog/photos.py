@@ -43,12 +43,15 @@ class PhotosMixin:
         return self.query(f"SELECT {', '.join(GRID_COLUMNS)} FROM photos ORDER BY path")
 
     def readable_photos(self, photo_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
-        """{id, path} of photos with status ok (all, or those of ``photo_ids``), by path."""
+        """{id, path, width, height} of photos with status ok (all, or those of ``photo_ids``), by
+        path."""
         rows = [
             row
             for where, params in in_clauses("AND id", photo_ids)
             for row in self.query(
-                f"SELECT id, path FROM photos WHERE status = 'ok' {where} ORDER BY path", params
+                f"SELECT id, path, width, height FROM photos WHERE status = 'ok' {where}"
+                " ORDER BY path",
+                params,
             )
         ]
         return sorted(rows, key=lambda r: r["path"]) if photo_ids is not None else rows
