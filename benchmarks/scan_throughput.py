@@ -75,16 +75,61 @@ def naive(paths: list[Path]) -> float:
     return len(paths) / (time.perf_counter() - start)
 
 
-def culler_scan(folder: Path, db: Path, workers: int | None) -> tuple[float, dict]:
+def culler_scan(
+    folder: Path, db: Path, workers: int | None, scorers: tuple[str, ...] = ("technical",)
+) -> tuple[float, dict]:
     """Wall-clock seconds of ``culler scan`` (process start included) and its JSON summary."""
     cmd = [sys.executable, "-m", "culler", "scan", str(folder), "--db", str(db), "--json"]
-    cmd += ["--scorer", "technical"]
+    for scorer in scorers:
+        cmd += ["--scorer", scorer]
     if workers is not None:
         cmd += ["--workers", str(workers)]
-    env = {**os.environ, "CULLER_LOAD_PLUGINS": "technical"}
+    env = {**os.environ, "CULLER_LOAD_PLUGINS": ",".join(scorers)}
     start = time.perf_counter()
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return time.perf_counter() - start, json.loads(out)
+
+
+def per_photo_cost(paths: list[Path]) -> dict[str, float]:
+    """Median ms per photo of each in-worker scorer on the 1024 px copies the scan hands them."""
+    from culler_plugins.faces import FacesScorer
+    from culler_plugins.technical import TechnicalScorer
+
+    from culler.images import decode_pil
+
+    images = [decode_pil(p, 1024)[0] for p in paths]
+    costs = {}
+    for cls in (TechnicalScorer, FacesScorer):
+        scorer = cls()
+        scorer.load("cpu")
+        scorer.score_batch(images[:1])  # first call loads models (dlib's landmarks)
+        times = []
+        for im in images:
+            start = time.perf_counter()
+            scorer.score_batch([im])
+            times.append(1000 * (time.perf_counter() - start))
+        costs[cls.id] = statistics.median(times)
+    start = time.perf_counter()
+    for p in paths:
+        decode_pil(p, 1024)
+    costs["decode at 1024 px"] = 1000 * (time.perf_counter() - start) / len(paths)
+    return costs
+
+
+def default_vs_technical(folder: Path, tmp: Path, workers: int | None, repeat: int) -> None:
+    """The default scan's in-worker scorers (technical + faces) against technical alone."""
+    pairs = []
+    for i in range(repeat):
+        for name, scorers in (("technical", ("technical",)), ("default", ("technical", "faces"))):
+            shutil.rmtree(folder / "culler-thumbs", ignore_errors=True)
+            seconds, _ = culler_scan(folder, tmp / f"{name}{i}.db", workers, scorers)
+            pairs.append((name, len(list(folder.glob("*.jpg"))) / seconds))
+    tech = [r for n, r in pairs if n == "technical"]
+    default = [r for n, r in pairs if n == "default"]
+    ratios = [d / t for d, t in zip(default, tech)]
+    print(f"culler scan, technical alone: {describe(tech, 'images/s')}")
+    print(f"culler scan, technical + faces (the default): {describe(default, 'images/s')}")
+    print(f"default / technical alone: {describe(ratios, '×')}")
 
 
 def describe(values: list[float], unit: str, best=max) -> str:
@@ -98,6 +143,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="Generate into (and reuse) DIR.")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--default-scorers",
+        action="store_true",
+        help="Also time the default scan (technical + faces) against technical alone, and each "
+        "in-worker scorer's cost per photo.",
+    )
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="culler-throughput-"))
@@ -134,6 +185,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"rescan, nothing changed: {describe(rescans, 's', best=min)}")
         print(f"first scan / rescan, wall clock: {describe(ratios, '×')}")
         print(f"first scan / rescan, inside the scan: {describe(inside, '×')}")
+        if args.default_scorers:
+            for name, ms in per_photo_cost(paths[:8]).items():
+                print(f"per photo, {name}: {ms:.1f} ms (median, one core)")
+            default_vs_technical(folder, tmp, args.workers, args.repeat)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
