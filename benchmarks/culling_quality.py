@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
+from culler_plugins.faces.testing import close_eyes
+from PIL import Image, ImageEnhance, ImageFilter
 
 #: Folders where Debian's wallpaper packages put their pictures.
 WALLPAPER_DIRS = ["/usr/share/backgrounds", "/usr/share/desktop-base", "/usr/share/wallpapers"]
@@ -175,22 +176,6 @@ def motion_blur(im: Image.Image, length: int) -> Image.Image:
     for k in range(length):
         out += np.roll(a, k - length // 2, axis=1)
     return Image.fromarray((out / length).clip(0, 255).astype(np.uint8))
-
-
-def close_eyes(image: Image.Image, eyes: list[tuple[int, int, int]]) -> Image.Image:
-    """A blink: cheek skin from below each eye moved over it, and a lash line at the lid's edge."""
-    out = image.copy()
-    for cx, cy, w in eyes:
-        rx, ry = 0.55 * w, 0.30 * w
-        box = (int(cx - rx), int(cy - ry), int(cx + rx), int(cy + ry))
-        shift = int(0.75 * w)
-        skin = image.crop((box[0], box[1] + shift, box[2], box[3] + shift))
-        mask = Image.new("L", skin.size, 0)
-        ImageDraw.Draw(mask).ellipse((0, 0, skin.size[0] - 1, skin.size[1] - 1), fill=255)
-        out.paste(skin, box[:2], mask.filter(ImageFilter.GaussianBlur(max(1.0, w * 0.05))))
-        lash = (cx - 0.45 * w, cy - 0.35 * w, cx + 0.45 * w, cy + 0.18 * w)
-        ImageDraw.Draw(out).arc(lash, 25, 155, fill=(60, 40, 35), width=max(1, round(w * 0.05)))
-    return out
 
 
 # -- the shoot -------------------------------------------------------------------------------------

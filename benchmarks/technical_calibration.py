@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from culler.images import open_photo
+from culler.testing import noisy, overexposed
 
 SIDE = 1024
 #: scikit-image samples that are photographs (not renders, masks or synthetic charts).
@@ -149,17 +150,6 @@ def motion_blurred(image: Image.Image, length: int = 15, angle: float = 0.0) -> 
     kernel /= kernel.sum()
     a = cv2.filter2D(np.asarray(image), -1, kernel, borderType=cv2.BORDER_REFLECT)
     return Image.fromarray(a)
-
-
-def noisy(image: Image.Image, sigma: float = 20.0, seed: int = 0) -> Image.Image:
-    a = np.asarray(image, dtype=np.float32)
-    a = a + np.random.default_rng(seed).normal(0, sigma, a.shape)
-    return Image.fromarray(a.clip(0, 255).astype(np.uint8))
-
-
-def overexposed(image: Image.Image, gain: float = 2.0, lift: float = 60.0) -> Image.Image:
-    a = np.asarray(image, dtype=np.float32) * gain + lift
-    return Image.fromarray(a.clip(0, 255).astype(np.uint8))
 
 
 def jpeg_copy(image: Image.Image, quality: int = 10) -> Image.Image:
