@@ -75,15 +75,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         left_layout.addWidget(self.filter_bar)
         left_layout.addWidget(self.views, 1)
 
-        self.why = WhyPanel()
-        self.why.overlayRequested.connect(self._show_overlay_from_why)
-        self.scorers_panel = ScorersPanel(self.settings)
-        self.scorers_panel.scanRequested.connect(self.rescan)
-        self.details = QTabWidget()
-        self.details.addTab(self.why, "Why")
-        self.details.addTab(self.scorers_panel, "Models")
-        self.plugin_panels: list[QWidget] = []
-        self._add_plugin_panels()
+        self.details = self._build_details()
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(self.details)
@@ -107,6 +99,20 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self._merge_timer.timeout.connect(self.merge_from_catalog)
 
     # -- building --------------------------------------------------------------------------------
+    def _build_details(self) -> QTabWidget:
+        """The right-hand tabs: why, models, and the panels plugins add."""
+        self.why = WhyPanel()
+        self.why.overlayRequested.connect(self._show_overlay_from_why)
+        self.scorers_panel = ScorersPanel(self.settings)
+        self.scorers_panel.scanRequested.connect(self.rescan)
+        details = QTabWidget()
+        details.addTab(self.why, "Why")
+        details.addTab(self.scorers_panel, "Models")
+        self.details = details
+        self.plugin_panels: list[QWidget] = []
+        self._add_plugin_panels()
+        return details
+
     def _build_loupe_page(self) -> QWidget:
         """The stage (loupe and compare) with the filmstrip under it, sharing the grid's selection."""
         self.stage = PhotoStage(self.thumbnails)

@@ -104,16 +104,7 @@ class ScorersPanel(QWidget):
         self.model = ScorerTableModel(scorer_rows(settings), self)
         self.model.dataChanged.connect(self._save)
 
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        self.table.selectionModel().currentRowChanged.connect(self._show_command)
+        self.table = self._build_table()
 
         self.command = QLabel("Select a scorer to see how to install its weights.")
         self.command.setWordWrap(True)
@@ -138,6 +129,23 @@ class ScorersPanel(QWidget):
         self.log.setMaximumBlockCount(2000)
         self.log.setPlaceholderText("Training output appears here.")
 
+        self._lay_out()
+        self.set_catalog(None)
+
+    def _build_table(self) -> QTableView:
+        table = QTableView()
+        table.setModel(self.model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.verticalHeader().hide()
+        table.setWordWrap(False)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        table.selectionModel().currentRowChanged.connect(self._show_command)
+        return table
+
+    def _lay_out(self) -> None:
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Installed scorers</b> — ticked ones run in the next scan"))
         layout.addWidget(self.table, 2)
@@ -162,7 +170,6 @@ class ScorersPanel(QWidget):
         buttons.addWidget(self.cancel_button)
         layout.addLayout(buttons)
         layout.addWidget(self.log, 1)
-        self.set_catalog(None)
 
     def _build_weight_controls(self) -> None:
         """Download / Import… buttons, the download's progress and cancel, and the rescan offer."""
