@@ -114,4 +114,6 @@ def import_personal(bundle, activate, db_path):
 def register(cli: click.Group) -> None:
     cli.add_command(train)
     models_group.add_command(export_personal)
+    # The pair's names match: export-personal writes the bundle import-personal reads.
+    models_group.add_command(export_personal, name="export-personal")
     models_group.add_command(import_personal)

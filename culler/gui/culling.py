@@ -103,6 +103,35 @@ class CullingActions:
         value = None if first is not None and first.label == colour else colour
         self._apply(ids, colour=value, label=f"label {value or 'none'}")
 
+    def tag_selection(self, text: str) -> int:
+        """Tag the selected photos by hand (source ``user``, what `culler train --scorer emotion
+        --model tags` learns from): ``"awe, -fear"`` adds awe and removes fear. Returns rows written."""
+        ids = self.target_ids()
+        words = [w.strip() for w in text.replace(";", ",").split(",") if w.strip()]
+        add = [w for w in words if not w.startswith("-")]
+        remove = [w[1:].strip() for w in words if w.startswith("-") and w[1:].strip()]
+        if not ids or self.catalog is None or not (add or remove):
+            return 0
+        try:
+            written = self.catalog.tag_photos(ids, add=add, remove=remove, source="user")
+        except ValueError as exc:  # a tag both added and removed, or not a valid tag name
+            self.statusBar().showMessage(f"Not tagged: {exc}", 6000)
+            return 0
+        changes = ", ".join([*add, *(f"-{t}" for t in remove)])
+        self.statusBar().showMessage(f"Tagged {len(ids)} photo(s): {changes}", 4000)
+        self._refresh_details()
+        return written
+
+    def ask_tags(self) -> None:
+        """T: ask which tags to add (or, with a leading minus, remove) on the selected photos."""
+        from PySide6.QtWidgets import QInputDialog
+
+        text, ok = QInputDialog.getText(
+            self, "Tag photos", "Tags to add, comma separated (-tag removes one), e.g. awe, -fear:"
+        )
+        if ok:
+            self.tag_selection(text)
+
     def zoom(self) -> None:
         """Z: in the loupe, fit ↔ 100 %; from the grid, open the loupe at 100 % on the centre."""
         if self.views.currentIndex() != LOUPE:
@@ -207,6 +236,8 @@ class CullingActions:
             self.toggle_overlay()
         elif name == "colour_label":
             self.set_colour_label(arg)
+        elif name == "tag":
+            self.ask_tags()
         return True
 
     def _focus_search(self) -> None:

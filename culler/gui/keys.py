@@ -23,6 +23,7 @@ KEYMAP: dict[tuple[int, Qt.KeyboardModifier], tuple[str, object]] = {
     (Key.Key_S, Qt.KeyboardModifier.NoModifier): ("toggle_stack", None),
     (Key.Key_Z, Qt.KeyboardModifier.NoModifier): ("zoom", None),
     (Key.Key_O, Qt.KeyboardModifier.NoModifier): ("overlay", None),
+    (Key.Key_T, Qt.KeyboardModifier.NoModifier): ("tag", None),
     **{
         (getattr(Key, f"Key_{n}"), Qt.KeyboardModifier.NoModifier): ("colour_label", name)
         for n, name in zip(range(6, 10), LABELS)
@@ -42,6 +43,7 @@ HELP = (
     ("Space, Enter", "loupe ↔ grid"),
     ("Z, double-click", "loupe: fit ↔ 100 % at the cursor; wheel zooms, drag pans"),
     ("O", "overlay: where the scorers measured sharpness, motion blur, faces and eyes"),
+    ("T", "tag the selection by hand (awe, -fear): what the emotion tag head learns from"),
     ("C", "compare the selected photos, or the current stack"),
     ("P in compare", "pick this one over the others (recorded for training)"),
     ("S", "expand / collapse the burst stack"),

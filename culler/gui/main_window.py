@@ -179,6 +179,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
                 lambda _=False, c=colour: self.set_colour_label(c),
                 hint=str(n),
             )
+        action(photo, "Tag…", self.ask_tags, hint="T")
         photo.addSeparator()
         action(photo, "Undo", self.undo, hint="Ctrl+Z")
         view = self.menuBar().addMenu("&View")

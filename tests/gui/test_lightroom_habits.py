@@ -79,3 +79,21 @@ def test_why_panel_shows_the_histogram(window, qtbot, scanned):
     window._refresh_details()
     assert window.why.histogram is not None
     assert window.why.histogram.channels.sum() == pytest.approx(4.0)
+
+
+def test_t_tags_the_selection_by_hand_for_the_emotion_head(window, qtbot, scanned, monkeypatch):
+    """T asks for tags; `awe, -fear` adds awe and removes fear, as `culler tag` does (source user)."""
+    from PySide6.QtWidgets import QInputDialog
+
+    open_window(window, qtbot, scanned)
+    pid = window.current_id()
+    answers = iter([("Awe, fear", True), ("-fear", True), ("ignored", False)])
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: next(answers))
+    qtbot.keyClick(window.grid, Qt.Key.Key_T)
+    assert window.catalog.user_tags([pid])[pid] == {"awe", "fear"}
+    qtbot.keyClick(window.grid, Qt.Key.Key_T)
+    assert window.catalog.user_tags([pid])[pid] == {"awe"}
+    qtbot.keyClick(window.grid, Qt.Key.Key_T)  # cancelled: nothing changes
+    assert window.catalog.user_tags([pid])[pid] == {"awe"}
+    assert window.tag_selection("awe, -awe") == 0  # contradictory: refused with a message
+    assert "Not tagged" in window.statusBar().currentMessage()
