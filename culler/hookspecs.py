@@ -24,11 +24,14 @@ def register_commands(cli):
 
 
 @hookspec(firstresult=True)
-def load_image(path, max_side):
+def load_image(path, max_side, develop):
     """Open ``path`` as an RGB ``PIL.Image`` whose longer side is about ``max_side`` or more, or return None.
 
     The first plugin that returns an image wins; culler's own PIL loader runs last. Raise
     ``culler.api.ImageError`` with a one-line reason when the file is yours but cannot be decoded.
+    ``develop`` is True when the user asked for the full development of a RAW file (the loupe's
+    "Develop RAW at 100 %") instead of its embedded preview; a loader with no such choice leaves the
+    argument out of its signature.
     """
 
 

@@ -314,11 +314,16 @@ if not plugin_manager.pm.is_registered(PILLoader):
     plugin_manager.pm.register(PILLoader, name="culler.images")
 
 
-def open_photo(path: str | Path, max_side: int) -> tuple[Image.Image, PhotoInfo]:
-    """Decode ``path`` through the ``load_image`` hook. Plugins may return an Image or (Image, PhotoInfo)."""
+def open_photo(
+    path: str | Path, max_side: int, develop: bool = False
+) -> tuple[Image.Image, PhotoInfo]:
+    """Decode ``path`` through the ``load_image`` hook. Plugins may return an Image or (Image, PhotoInfo).
+
+    ``develop`` asks RAW loaders for a full development instead of the embedded preview (slower).
+    """
     pm = plugin_manager.load_plugins()
     try:
-        result = pm.hook.load_image(path=str(path), max_side=max_side)
+        result = pm.hook.load_image(path=str(path), max_side=max_side, develop=develop)
     except ImageError:
         raise
     except Exception as exc:

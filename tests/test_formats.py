@@ -135,3 +135,15 @@ def test_missing_extra_gives_a_clear_error_row(tmp_path, monkeypatch, chelsea):
     for message in errors.values():
         assert "pip install 'culler[raw]'" in message
     assert "RAW support needs" in errors[str(folder / "IMG_1.CR3")]
+
+
+def test_raw_develop_demosaics_even_with_a_preview(tmp_path, chelsea):
+    """The loupe's "Develop RAW at 100 %" asks for the full development, not the embedded preview."""
+    pytest.importorskip("rawpy")
+    path = write_dng(tmp_path / "IMG_4.dng", chelsea.resize((1200, 800)), preview_side=600)
+    preview, info = open_photo(path, 4096)
+    developed, developed_info = open_photo(path, 4096, develop=True)
+    assert info.extra["raw_source"] == "preview" and max(preview.size) == 600
+    assert developed_info.extra["raw_source"] == "demosaic"
+    assert developed.size == (1200, 800)  # the sensor's own pixels
+    assert _similar(developed.resize(preview.size), preview) > 0.9

@@ -24,12 +24,16 @@ class _Signals(QObject):
 
 
 class _Decode(QRunnable):
-    def __init__(self, signals: _Signals, photo_id: int, path: str, side: int) -> None:
+    def __init__(
+        self, signals: _Signals, photo_id: int, path: str, side: int, develop: bool
+    ) -> None:
         super().__init__()
         self.signals, self.photo_id, self.path, self.side = signals, photo_id, path, side
+        self.develop = develop
 
     def run(self) -> None:
-        self.signals.decoded.emit(self.photo_id, decode_for_display(self.path, self.side))
+        image = decode_for_display(self.path, self.side, self.develop)
+        self.signals.decoded.emit(self.photo_id, image)
 
 
 class FullResCache(QObject):
@@ -41,6 +45,8 @@ class FullResCache(QObject):
         super().__init__()
         self.budget = budget_bytes
         self.side = side
+        #: Develop RAW files in full instead of zooming into their embedded preview (slower).
+        self.develop = False
         self._images: OrderedDict[int, QImage] = OrderedDict()
         self._pending: set[int] = set()
         self._failed: set[int] = set()
@@ -58,13 +64,19 @@ class FullResCache(QObject):
             self._images.move_to_end(photo_id)
         return image
 
+    def set_develop(self, develop: bool) -> None:
+        """Switch between RAW previews and full developments; frames decoded the other way go."""
+        if develop != self.develop:
+            self.develop = develop
+            self.clear()
+
     def request(self, photo_id: int, path: str) -> None:
         """Decode ``path`` unless it is cached, failed or already on its way."""
         with self._lock:
             if photo_id in self._images or photo_id in self._pending or photo_id in self._failed:
                 return
             self._pending.add(photo_id)
-        self.pool.start(_Decode(self._signals, photo_id, path, self.side))
+        self.pool.start(_Decode(self._signals, photo_id, path, self.side, self.develop))
 
     def pending(self, photo_id: int) -> bool:
         with self._lock:

@@ -99,6 +99,11 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self._merge_timer.timeout.connect(self.merge_from_catalog)
 
     # -- building --------------------------------------------------------------------------------
+    def _toggle_develop(self, checked: bool) -> None:
+        self.settings.setValue("loupe/develop_raw", checked)
+        self.stage.full.set_develop(checked)
+        self.stage.update()
+
     def _build_details(self) -> QTabWidget:
         """The right-hand tabs: why, models, and the panels plugins add."""
         self.why = WhyPanel()
@@ -191,6 +196,12 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         action(view, "Bigger Thumbnails", lambda: self.grid.zoom(1), "Ctrl+=")
         action(view, "Smaller Thumbnails", lambda: self.grid.zoom(-1), "Ctrl+-")
         action(view, "Search", self._focus_search, "Ctrl+F")
+        develop = action(
+            view, "Develop RAW at 100 % (slower than the preview)", self._toggle_develop
+        )
+        develop.setCheckable(True)
+        develop.setChecked(self.settings.value("loupe/develop_raw", False, type=bool))
+        self.stage.full.set_develop(develop.isChecked())
         advance = action(view, "Advance After Pick/Reject", self._toggle_advance)
         advance.setCheckable(True)
         advance.setChecked(self.auto_advance)

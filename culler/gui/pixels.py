@@ -35,13 +35,14 @@ def to_qimage(im: Image.Image) -> QImage:
     return image.copy()
 
 
-def decode_for_display(path: str, side: int) -> QImage:
+def decode_for_display(path: str, side: int, develop: bool = False) -> QImage:
     """``path`` decoded through the image loaders (RAW: the largest embedded preview the RAW plugin
-    gives), at most ``side`` pixels on its longer side, in sRGB; a null QImage when unreadable."""
+    gives, or its full development with ``develop``), at most ``side`` pixels on its longer side, in
+    sRGB; a null QImage when unreadable."""
     from culler.images import ImageError, open_photo
 
     try:
-        im, _info = open_photo(path, side)
+        im, _info = open_photo(path, side, develop)
     except (ImageError, OSError):
         return QImage()
     return to_qimage(im)

@@ -69,13 +69,14 @@ def register_image_extensions(register):
 
 
 @hookimpl
-def load_image(path, max_side):
-    """Decode RAW via its embedded preview (or demosaic), HEIC via pillow-heif; None for other files."""
+def load_image(path, max_side, develop):
+    """Decode RAW via its embedded preview (or demosaic; always when ``develop``), HEIC via
+    pillow-heif; None for other files."""
     ext = Path(path).suffix.lower()
     if ext in RAW_EXTENSIONS:
         if not have_rawpy():
             raise ImageError(MISSING_EXTRA.format(what="RAW"))
-        return decode_raw(path, max_side)
+        return decode_raw(path, max_side, develop)
     if ext in HEIF_EXTENSIONS:
         if not have_pillow_heif():
             raise ImageError(MISSING_EXTRA.format(what="HEIC/HEIF"))
@@ -83,8 +84,11 @@ def load_image(path, max_side):
     return None
 
 
-def decode_raw(path: str | Path, max_side: int) -> tuple[Image.Image, PhotoInfo]:
-    """Open a RAW file: the embedded JPEG/bitmap preview when it is large enough, else demosaic.
+def decode_raw(
+    path: str | Path, max_side: int, develop: bool = False
+) -> tuple[Image.Image, PhotoInfo]:
+    """Open a RAW file: the embedded JPEG/bitmap preview when it is large enough, else (or when
+    ``develop`` asks for it) demosaic.
 
     ``info.extra["raw_source"]`` says which ("preview" or "demosaic") so tests and benchmarks can tell.
     """
@@ -95,7 +99,7 @@ def decode_raw(path: str | Path, max_side: int) -> tuple[Image.Image, PhotoInfo]
             sizes = raw.sizes
             flip = sizes.flip
             info = _raw_info(raw)
-            image = _preview(raw, flip, max_side, info)
+            image = None if develop else _preview(raw, flip, max_side, info)
             if image is not None:
                 info.extra["raw_source"] = "preview"
             else:

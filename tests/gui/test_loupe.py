@@ -204,3 +204,21 @@ def test_full_frame_cache_keeps_the_most_recent_frames_within_its_budget(qtbot, 
     assert not cache.pending(
         99
     )  # a file that failed is not decoded again on every step  # unreadable: not retried, no crash
+
+
+def test_develop_raw_switches_the_loupe_from_the_preview_to_the_sensor(qtbot, raw_photo):
+    """View ▸ Develop RAW at 100 %: the full-size frame is the demosaiced sensor, not the preview."""
+    pytest.importorskip("rawpy")
+    from culler.gui.fullres import FullResCache
+    from culler.testing import sample_image
+
+    path = str(raw_photo(sample_image("chelsea").resize((1200, 800)), preview_side=600))
+    cache = FullResCache()
+    with qtbot.waitSignal(cache.ready, timeout=30_000):
+        cache.request(1, path)
+    assert max(cache.get(1).width(), cache.get(1).height()) == 600  # the embedded preview
+    cache.set_develop(True)
+    assert cache.get(1) is None  # frames decoded the other way are dropped
+    with qtbot.waitSignal(cache.ready, timeout=30_000):
+        cache.request(1, path)
+    assert (cache.get(1).width(), cache.get(1).height()) == (1200, 800)
