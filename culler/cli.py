@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from culler import __version__
-from culler.commands.options import db_option, open_existing, resolve_db
+from culler.commands.options import db_option, open_existing, parse_setting, resolve_db
 
 #: Core command modules, in order (``train`` adds to the ``models`` group); each defines
 #: ``register(cli)``. Plugins add theirs via ``register_commands``.
@@ -155,24 +155,6 @@ def scan(
         )
     if strict and summary["errors"]:
         sys.exit(1)
-
-
-def parse_config_value(text: str) -> Any:
-    """``3`` → 3, ``[\"a\"]`` → ["a"], ``true`` → True; anything that is not JSON stays text."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def parse_setting(item: str) -> tuple[str, str, Any] | None:
-    """``"clip-aesthetic.head=prompts"`` → ``("clip-aesthetic", "head", "prompts")``; ``"head=x"`` →
-    ``("", "head", "x")``; None when ``item`` is not ``[SCORER.]KEY=VALUE``."""
-    target, sep, value = item.partition("=")
-    scorer_id, dot, key = target.rpartition(".")
-    if not sep or not key or (dot and not scorer_id):
-        return None
-    return scorer_id, key, parse_config_value(value)
 
 
 def parse_scorer_config(items: tuple[str, ...] | list[str]) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from culler import plugin_manager
 
@@ -18,10 +18,24 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
-    from culler.pull import Downloads
     from culler.weights import FetchedWeights, WeightSpec
 
 KINDS = ("score", "tags", "embedding", "classes")
+
+
+class Downloads(Protocol):
+    """What :meth:`Scorer.fetch_weights` may download with (``culler.pull.Downloads`` provides it):
+    every transfer has a timeout, shows progress and lands in ``workdir``."""
+
+    workdir: Path
+
+    def hub(self, repo: str, filename: str) -> Path:
+        """One file of a Hugging Face hub repository; raises ``culler.api.NotOnHub``."""
+
+    def url(self, url: str, name: str = "", expected_size: int | None = None) -> Path:
+        """One https file, size-checked when ``expected_size`` is given."""
+
+
 #: What a scorer's number means when photos are ranked (``Scorer.role``): an opinion on how good the
 #: picture is, a measure of technical quality, or a penalty (10 = nothing wrong, None = nothing to judge)
 #: subtracted per missing point. Core combines scores by role and never by scorer id.

@@ -24,7 +24,7 @@ def _config(items: tuple[str, ...], scorer_id: str | None = None) -> dict[str, A
     ``SCORER.KEY=VALUE`` (as ``culler scan --config``) applies to that scorer only; ``KEY=VALUE`` to the
     scorer named on the command line (or to every scorer for ``list``).
     """
-    from culler.cli import parse_setting
+    from culler.commands.options import parse_setting
 
     config: dict[str, Any] = {}
     for item in items:

@@ -1,4 +1,5 @@
-"""What every catalog command shares: the ``--db`` option and opening a catalog that must exist.
+"""What every command shares: the ``--db`` option, opening a catalog that must exist, and parsing
+``[SCORER.]KEY=VALUE`` settings (``--config``).
 
 Its own module so command modules can define their commands at import time without importing
 :mod:`culler.cli` (which imports them).
@@ -6,7 +7,9 @@ Its own module so command modules can define their commands at import time witho
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,3 +46,21 @@ def open_existing(db_path: Path | None):
             f"no catalog at {path}. Run `culler scan FOLDER` first, or pass --db PATH to an existing catalog."
         )
     return open_catalog(path)
+
+
+def parse_config_value(text: str) -> Any:
+    """``3`` → 3, ``[\"a\"]`` → ["a"], ``true`` → True; anything that is not JSON stays text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_setting(item: str) -> tuple[str, str, Any] | None:
+    """``"clip-aesthetic.head=prompts"`` → ``("clip-aesthetic", "head", "prompts")``; ``"head=x"`` →
+    ``("", "head", "x")``; None when ``item`` is not ``[SCORER.]KEY=VALUE``."""
+    target, sep, value = item.partition("=")
+    scorer_id, dot, key = target.rpartition(".")
+    if not sep or not key or (dot and not scorer_id):
+        return None
+    return scorer_id, key, parse_config_value(value)
