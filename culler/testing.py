@@ -182,6 +182,39 @@ def scan_into(
     return catalog, summary
 
 
+def write_sharp_and_soft(folder: Path, radius: float = 4.0) -> Path:
+    """Each sample photo and a Gaussian-blurred ``-soft`` copy of it: a shoot whose good and bad
+    photos a personal model can learn to tell apart."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, image in available_samples():
+        image.save(folder / f"{name}.jpg", quality=92)
+        blurred(image, radius).save(folder / f"{name}-soft.jpg", quality=92)
+    return folder
+
+
+def rate_sharp_over_soft(catalog) -> None:
+    """Rate the sharp photos of :func:`write_sharp_and_soft` 5 stars and picked, the ``-soft``
+    copies 1 star and rejected."""
+    for row in catalog.readable_photos():
+        sharp = "-soft" not in row["path"]
+        catalog.rate(row["id"], stars=5 if sharp else 1, decision="pick" if sharp else "reject")
+
+
+def carry_personal_model(
+    culler_cli: Callable, scorer_id: str, db: Path, folder: Path, other: Path, config=None
+):
+    """Export ``scorer_id``'s personal model from ``db``, import it into a second catalog at
+    ``other`` that has scanned ``folder`` (with ``config``), and scan again there; return that
+    catalog, open. What moving a personal model to another machine does."""
+    bundle = Path(other).with_suffix(".cullermodel")
+    culler_cli("models", "export", scorer_id, "-o", bundle, "--db", db)
+    second, _ = scan_into(other, folder, [scorer_id], config)
+    second.close()
+    culler_cli("models", "import-personal", bundle, "--db", other)
+    second, _ = scan_into(other, folder, [scorer_id])
+    return second
+
+
 @pytest.fixture
 def run_scan(tmp_path: Path):
     """Scan folders into a temp catalog in this process, as ``culler scan`` would.

@@ -13,7 +13,12 @@ from culler_plugins.clip.testing import (
 )
 
 from culler.catalog import open_catalog
-from culler.testing import available_samples, blurred, scan_into
+from culler.testing import (
+    carry_personal_model,
+    rate_sharp_over_soft,
+    scan_into,
+    write_sharp_and_soft,
+)
 from culler.weights import sha256_file
 
 
@@ -28,18 +33,12 @@ def scores_by_name(catalog):
 def test_full_fine_tune_is_a_scorer_version_with_its_own_embeddings(tmp_path, culler_cli):
     register_tiny_model()
     install_tiny_backbone("clip-aesthetic", tmp_path)
-    folder = tmp_path / "shoot"
-    folder.mkdir()
-    for name, image in available_samples():
-        image.save(folder / f"{name}.jpg", quality=92)
-        blurred(image).save(folder / f"{name}-soft.jpg", quality=92)
+    folder = write_sharp_and_soft(tmp_path / "shoot")
     db = tmp_path / "c.db"
     config = {**TINY_SCORER_CONFIG, "head": "prompts"}
     catalog, summary = scan_into(db, folder, ["clip-aesthetic"], config)
     base_key = ClipAestheticScorer(config).embedding_key
-    for row in catalog.query("SELECT id, path FROM photos"):
-        sharp = "-soft" not in row["path"]
-        catalog.rate(row["id"], stars=5 if sharp else 1, decision="pick" if sharp else "reject")
+    rate_sharp_over_soft(catalog)
     catalog.close()
 
     out = culler_cli(
@@ -65,13 +64,9 @@ def test_full_fine_tune_is_a_scorer_version_with_its_own_embeddings(tmp_path, cu
     assert all("personal mlp" in r["reasons"] for r in first.values())
     catalog.close()
 
-    bundle = tmp_path / "anb.cullermodel"
-    culler_cli("models", "export", "clip-aesthetic", "-o", bundle, "--db", db)
-    other = tmp_path / "other.db"
-    second, _ = scan_into(other, folder, ["clip-aesthetic"], config)
-    second.close()
-    culler_cli("models", "import-personal", bundle, "--db", other)
-    second, _ = scan_into(other, folder, ["clip-aesthetic"])
+    second = carry_personal_model(
+        culler_cli, "clip-aesthetic", db, folder, tmp_path / "other.db", config
+    )
     moved = scores_by_name(second)
     assert len(second.embeddings(tuned_key)) == summary["scored"]
     second.close()

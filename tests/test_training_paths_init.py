@@ -25,7 +25,12 @@ from safetensors.torch import load_file
 from test_trainer_learning import synthetic  # noqa: I001 -- tests/ is on sys.path under pytest
 
 from culler.catalog import open_catalog
-from culler.testing import available_samples, blurred, scan_into
+from culler.testing import (
+    carry_personal_model,
+    rate_sharp_over_soft,
+    scan_into,
+    write_sharp_and_soft,
+)
 from culler.weights import install_file, installed_path, sha256_file
 
 
@@ -108,16 +113,10 @@ def test_personal_head_from_laion_is_scanned_and_travels(tmp_path, culler_cli, m
     write_laion_head(laion, seed=7)
     for name, path in ClipAestheticScorer.convert_weights(laion, tmp_path).items():
         installed = install_file("clip-aesthetic", name, path, origin=str(laion))
-    folder = tmp_path / "shoot"
-    folder.mkdir()
-    for name, image in available_samples():
-        image.save(folder / f"{name}.jpg", quality=92)
-        blurred(image).save(folder / f"{name}-soft.jpg", quality=92)
+    folder = write_sharp_and_soft(tmp_path / "shoot")
     db = tmp_path / "c.db"
     catalog, summary = scan_into(db, folder, ["clip-aesthetic"], TINY_SCORER_CONFIG)
-    for row in catalog.query("SELECT id, path FROM photos"):
-        sharp = "-soft" not in row["path"]
-        catalog.rate(row["id"], stars=5 if sharp else 1, decision="pick" if sharp else "reject")
+    rate_sharp_over_soft(catalog)
     catalog.close()
     culler_cli(
         "train", "--db", db, "--epochs", "2", "--init", "base", "--min-ratings", "4",
@@ -140,13 +139,9 @@ def test_personal_head_from_laion_is_scanned_and_travels(tmp_path, culler_cli, m
         "personal mlp" in r["reasons"] for r in catalog.query("SELECT reasons FROM current_scores")
     )
     catalog.close()
-    bundle = tmp_path / "mine.cullermodel"
-    culler_cli("models", "export", "clip-aesthetic", "-o", bundle, "--db", db)
-    other = tmp_path / "other.db"
-    second, _ = scan_into(other, folder, ["clip-aesthetic"], TINY_SCORER_CONFIG)
-    second.close()
-    culler_cli("models", "import-personal", bundle, "--db", other)
-    second, _ = scan_into(other, folder, ["clip-aesthetic"])
+    second = carry_personal_model(
+        culler_cli, "clip-aesthetic", db, folder, tmp_path / "other.db", TINY_SCORER_CONFIG
+    )
     moved = {
         r["path"].rsplit("/", 1)[-1]: r["score"]
         for r in second.query(

@@ -14,7 +14,11 @@ from culler_plugins.clip.testing import (
 from culler_trainer.registry import load_head
 
 from culler.catalog import open_catalog
-from culler.testing import available_samples, blurred, scan_into
+from culler.testing import (
+    rate_sharp_over_soft,
+    scan_into,
+    write_sharp_and_soft,
+)
 
 
 def test_untrained_prompt_head_is_the_zero_shot_head():
@@ -31,17 +35,11 @@ def test_untrained_prompt_head_is_the_zero_shot_head():
 def test_prompt_head_is_fitted_to_ratings_and_scored(tmp_path, culler_cli):
     register_tiny_model()
     install_tiny_backbone("clip-aesthetic", tmp_path)
-    folder = tmp_path / "shoot"
-    folder.mkdir()
-    for name, image in available_samples():
-        image.save(folder / f"{name}.jpg", quality=92)
-        blurred(image, 6).save(folder / f"{name}-soft.jpg", quality=92)
+    folder = write_sharp_and_soft(tmp_path / "shoot", radius=6)
     db = tmp_path / "c.db"
     config = {**TINY_SCORER_CONFIG, "head": "prompts"}
     catalog, summary = scan_into(db, folder, ["clip-aesthetic"], config)
-    for row in catalog.query("SELECT id, path FROM photos"):
-        good = "-soft" not in row["path"]
-        catalog.rate(row["id"], stars=5 if good else 1, decision="pick" if good else "reject")
+    rate_sharp_over_soft(catalog)
     catalog.close()
     culler_cli(
         "train", "--db", db, "--model", "prompts", "--lr", "0.01", "--epochs", "20",

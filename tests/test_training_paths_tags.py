@@ -14,7 +14,12 @@ from culler_plugins.clip.testing import (
 )
 
 from culler.catalog import open_catalog
-from culler.testing import available_samples, blurred, scan_into
+from culler.testing import (
+    available_samples,
+    carry_personal_model,
+    scan_into,
+    write_sharp_and_soft,
+)
 
 
 def test_tag_command_is_append_only_and_newest_wins(tmp_path, culler_cli):
@@ -49,11 +54,7 @@ def test_tag_command_is_append_only_and_newest_wins(tmp_path, culler_cli):
 def test_emotion_head_learns_the_users_tags_and_travels(tmp_path, culler_cli):
     register_tiny_model()
     install_tiny_backbone("clip-aesthetic", tmp_path)
-    folder = tmp_path / "shoot"
-    folder.mkdir()
-    for name, image in available_samples():
-        image.save(folder / f"{name}.jpg", quality=92)
-        blurred(image, 6).save(folder / f"{name}-soft.jpg", quality=92)
+    folder = write_sharp_and_soft(tmp_path / "shoot", radius=6)
     db = tmp_path / "c.db"
     catalog, summary = scan_into(db, folder, ["emotion"], TINY_SCORER_CONFIG)
     catalog.close()
@@ -85,13 +86,9 @@ def test_emotion_head_learns_the_users_tags_and_travels(tmp_path, culler_cli):
     )
     catalog.close()
 
-    bundle = tmp_path / "tags.cullermodel"
-    culler_cli("models", "export", "emotion", "-o", bundle, "--db", db)
-    other = tmp_path / "other.db"
-    second, _ = scan_into(other, folder, ["emotion"], TINY_SCORER_CONFIG)
-    second.close()
-    culler_cli("models", "import-personal", bundle, "--db", other)
-    second, _ = scan_into(other, folder, ["emotion"])
+    second = carry_personal_model(
+        culler_cli, "emotion", db, folder, tmp_path / "other.db", TINY_SCORER_CONFIG
+    )
     moved = second.query(
         "SELECT p.path, t.tag, t.probability FROM tags t JOIN scorers s ON s.id = t.scorer_pk"
         " JOIN photos p ON p.id = t.photo_id WHERE s.version LIKE '%personal%' ORDER BY 1, 2"
