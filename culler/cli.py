@@ -12,6 +12,7 @@ import click
 
 from culler import __version__
 from culler.commands.options import db_option, open_existing, parse_setting, resolve_db
+from culler.scan.work import DEFAULT_BATCH_TIMEOUT
 
 #: Core command modules, in order (``train`` adds to the ``models`` group); each defines
 #: ``register(cli)``. Plugins add theirs via ``register_commands``.
@@ -89,7 +90,7 @@ def cli() -> None:
 @click.option(
     "--batch-timeout",
     type=click.FloatRange(min=0),
-    default=300.0,
+    default=DEFAULT_BATCH_TIMEOUT,
     show_default=True,
     metavar="SECONDS",
     help="A scorer batch, or the decoding of one file, that takes longer is abandoned: the file or "
