@@ -10,15 +10,10 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from culler.catalog.chunks import in_clauses
+
 #: Table the ``grouping`` plugin creates: what each photo looked like when it was last grouped.
 STATE_TABLE = "grouping_state"
-_CHUNK = 900  # SQLite's default limit on bound parameters is 999
-
-
-def _chunks(ids: list[int]) -> Iterator[tuple[list[int], str]]:
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        yield chunk, ",".join("?" * len(chunk))
 
 
 class GroupsMixin:
@@ -58,9 +53,9 @@ class GroupsMixin:
     def photo_paths(self, photo_ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
         """{id: (path, content hash)} of the given photos."""
         result = {}
-        for chunk, marks in _chunks(sorted(set(photo_ids))):
+        for where, chunk in in_clauses("WHERE id", sorted(set(photo_ids))):
             for pid, path, chash in self.execute(
-                f"SELECT id, path, content_hash FROM photos WHERE id IN ({marks})", chunk
+                f"SELECT id, path, content_hash FROM photos {where}", chunk
             ):
                 result[pid] = (path, chash)
         return result
@@ -134,10 +129,9 @@ class GroupsMixin:
     def current_score_rows(self, photo_ids: Iterable[int]) -> Iterator[tuple]:
         """(photo id, scorer id, score, extra, reasons) of the current scores of these photos, with
         extra and reasons parsed from JSON."""
-        for chunk, marks in _chunks(list(photo_ids)):
+        for where, chunk in in_clauses("WHERE photo_id", list(photo_ids)):
             for pid, sid, score, extra, reasons in self.execute(
-                "SELECT photo_id, scorer_id, score, extra, reasons FROM current_scores"
-                f" WHERE photo_id IN ({marks})",
+                f"SELECT photo_id, scorer_id, score, extra, reasons FROM current_scores {where}",
                 chunk,
             ):
                 yield (
