@@ -19,7 +19,7 @@ from PIL import Image
 
 from culler.catalog import Catalog
 from culler.images import ImageError, open_photo
-from culler.scan.decode import THUMB_SIDE, thumb_path
+from culler.scan.decode import THUMB_SIDE, thumb_dir, thumb_path
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ _FLOOR = 4.0  # squared grey levels per pixel: below this a tile is flat
 
 
 def thumbs_dir(catalog: Catalog) -> Path:
-    return catalog.path.parent / "culler-thumbs"
+    return thumb_dir(catalog.path)
 
 
 def load_grey(catalog: Catalog, photo_ids: list[int], side: int = FRAME_SIDE) -> dict[int, Any]:

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 from culler.gui.pixels import decode_for_display, srgb, to_qimage
-from culler.scan.decode import THUMB_SIDE, hash_file, thumb_path
+from culler.scan.decode import THUMB_SIDE, hash_file, thumb_dir, thumb_path
 
 #: Pending requests kept; older ones (scrolled past) are dropped and re-requested if painted again.
 MAX_PENDING = 256
@@ -25,7 +25,7 @@ MAX_PENDING = 256
 
 def thumb_dir_for(db_path: str | Path) -> Path:
     """The scan's thumbnail folder for a catalog: ``culler-thumbs`` next to it."""
-    return Path(db_path).parent / "culler-thumbs"
+    return thumb_dir(db_path)
 
 
 def load_thumbnail(path: str, content_hash: str | None, thumb_dir: Path, side: int) -> QImage:

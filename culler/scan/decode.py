@@ -19,6 +19,7 @@ from PIL import Image
 
 from culler import signatures
 from culler.images import ImageError, PhotoInfo, dhash, open_photo
+from culler.scan.work import THUMB_DIR_NAME
 from culler.scorers import Scorer, ScoreResult
 
 #: Side of the cached thumbnails; files are decoded at least this large so the thumbnail is sharp.
@@ -71,6 +72,11 @@ def init_worker(
             _worker_scorers[scorer_id] = scorer
         except Exception as exc:
             _worker_scorer_errors[scorer_id] = f"{type(exc).__name__}: {exc}"
+
+
+def thumb_dir(db_path: str | Path) -> Path:
+    """The scan's thumbnail folder for the catalog at ``db_path``: next to it."""
+    return Path(db_path).parent / THUMB_DIR_NAME
 
 
 def thumb_path(thumb_dir: str | Path, content_hash: str) -> Path:

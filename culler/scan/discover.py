@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from culler.images import supported_extensions
-from culler.scan.work import Echo, Found
+from culler.scan.work import THUMB_DIR_NAME, Echo, Found
 
-SKIP_DIRS = {"culler-thumbs", "__MACOSX", "@eaDir", "$RECYCLE.BIN", "System Volume Information"}
+SKIP_DIRS = {THUMB_DIR_NAME, "__MACOSX", "@eaDir", "$RECYCLE.BIN", "System Volume Information"}
 
 
 def walk_photos(

@@ -19,7 +19,7 @@ import numpy as np
 
 from culler import plugin_manager as plugins
 from culler.catalog import Catalog
-from culler.scan.decode import Decoded, hash_if_readable
+from culler.scan.decode import Decoded, hash_if_readable, thumb_dir
 from culler.scan.decode_pool import DecodePool, decode_jobs
 from culler.scan.discover import storable, walk_photos
 from culler.scan.plan import ScanPlan, plan_scan
@@ -171,7 +171,7 @@ class _ScanRun:
         self.scoring.close()
 
     def _decode_and_score(self, items: list[WorkItem], progress: _Progress) -> None:
-        thumbs = self.catalog.path.parent / "culler-thumbs"
+        thumbs = thumb_dir(self.catalog.path)
         jobs = decode_jobs(items, self.scorers, str(thumbs) if self.options.thumbnails else None)
         workers = self.options.workers
         workers = (os.cpu_count() or 1) if workers is None else workers

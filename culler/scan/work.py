@@ -18,6 +18,8 @@ Echo = Callable[[str], None]
 #: Default for ``culler scan --batch-timeout``: long enough for a big model batch on a slow CPU or a
 #: 150 MP file, short enough that a hung scorer or decoder does not stall a night's scan.
 DEFAULT_BATCH_TIMEOUT = 300.0
+#: The scan's thumbnail cache, a folder next to the catalog (and never scanned as photos).
+THUMB_DIR_NAME = "culler-thumbs"
 
 
 @dataclass
