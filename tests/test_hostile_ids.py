@@ -11,7 +11,7 @@ from culler.catalog import open_catalog
 from culler.cli import cli
 from culler.weights import WeightsError, models_dir, scorer_dir
 
-HOSTILE = ["..", "../..", "../../evil", "/etc", "a/b", "", ".hidden", "x" * 65, "a\x00b"]
+HOSTILE = ["..", "../..", "../../evil", "/absolute/path", "a/b", "", ".hidden", "x" * 65, "a\x00b"]
 
 
 @pytest.mark.parametrize("scorer_id", HOSTILE)
@@ -25,17 +25,22 @@ def test_plain_and_personal_ids_are_folders_inside_the_models_folder():
         assert scorer_dir(scorer_id).parent == models_dir().resolve()
 
 
-@pytest.mark.parametrize("scorer_id", ["..", "../..", "/tmp"])
+@pytest.mark.parametrize("scorer_id", ["..", "../..", "ABSOLUTE"])
 def test_models_remove_outside_the_models_folder_is_refused(scorer_id, tmp_path):
-    home = models_dir().parent
+    home = models_dir().parent  # the test's own CULLER_HOME (conftest)
     (models_dir() / "technical").mkdir(parents=True)
     keep = home / "keep.txt"
     keep.write_text("the user's data")
+    outside = tmp_path / "outside"  # an absolute path the test made, never a real folder
+    outside.mkdir()
+    (outside / "photo.jpg").write_bytes(b"keep me")
+    scorer_id = str(outside) if scorer_id == "ABSOLUTE" else scorer_id
     result = CliRunner().invoke(cli, ["models", "remove", scorer_id, "--yes"])
     assert result.exit_code == 1
     assert "not a valid scorer id" in result.output
     assert "Traceback" not in result.output
     assert keep.read_text() == "the user's data" and (models_dir() / "technical").is_dir()
+    assert (outside / "photo.jpg").read_bytes() == b"keep me"
 
 
 def test_a_bundle_naming_a_path_as_its_scorer_writes_nothing_outside(tmp_path):
