@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
-from culler.catalog import open_catalog
+from culler import export_move
+from culler.catalog import Catalog, open_catalog
 from culler.cli import cli
 from culler.scan import ScanOptions, scan_folders
 from culler.testing import sample_image
@@ -180,3 +186,190 @@ def test_a_folder_moved_elsewhere_and_scanned_into_a_shared_catalog_is_a_move(tm
     assert (
         catalog[str(tmp_path / "archive" / "day1" / "chelsea.jpg")]["rating"]["decision"] == "pick"
     )
+
+
+# -- export picks --move, interrupted ----------------------------------------------------------------
+class Killed(BaseException):
+    """Stands in for kill -9: nothing after the raise runs, and no except OSError catches it."""
+
+
+def kill_at(call: int, fn, when=lambda *a, **k: True):
+    """``fn`` that dies at its ``call``-th call (counting only calls for which ``when`` holds)."""
+    calls = []
+
+    def wrapper(*args, **kwargs):
+        if when(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == call:
+                raise Killed
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@pytest.fixture
+def picks(tmp_path):
+    """A scanned shoot: coffee, astronaut and pair.jpg picked; pair.png (its RAW twin) not.
+
+    coffee has a basename sidecar, astronaut a fullname one, the pair shares pair.xmp.
+    """
+    root = tmp_path / "shoot"
+    make_shoot(root)
+    sample_image("camera").save(root / "pair.png")
+    sample_image("camera").convert("RGB").save(root / "pair.jpg", quality=90)
+    db = tmp_path / "culler.db"
+    scan(db, root)
+    for name in ("coffee.jpg", "astronaut.jpg", "pair.jpg"):
+        rate(db, root / name, decision="pick")
+    (root / "coffee.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
+    (root / "astronaut.jpg.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
+    (root / "pair.xmp").write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
+    originals = {p.name: digest(p) for p in root.iterdir() if p.is_file() and p.suffix != ".db"}
+    return root, tmp_path / "out", db, originals
+
+
+def assert_moved_once(root: Path, dest: Path, db: Path, originals: dict[str, str]) -> None:
+    """Each pick is in DEST only, whole; the others stay; the catalog names existing files only."""
+    moved = {"coffee.jpg", "coffee.xmp", "astronaut.jpg", "astronaut.jpg.xmp", "pair.jpg"}
+    for name, sha in originals.items():
+        if name in moved:
+            assert not (root / name).exists(), f"{name} is in both folders"
+            assert digest(dest / name) == sha
+        else:
+            assert digest(root / name) == sha
+    assert digest(dest / "pair.xmp") == originals["pair.xmp"]  # shared: copied, the RAW keeps it
+    assert not [p for p in root.parent.rglob("*") if p.name.endswith(".culler-part")]
+    with open_catalog(db) as cat:
+        assert cat.pending_moves() == []
+        paths = [r["path"] for r in cat.query("SELECT path FROM photos")]
+        assert all(os.path.isfile(p) for p in paths)
+        assert {Path(p["path"]).name for p in cat.picks()} == {
+            "coffee.jpg",
+            "astronaut.jpg",
+            "pair.jpg",
+        }
+        assert all(Path(p["path"]).parent == dest for p in cat.picks())
+
+
+def _no_hard_links(monkeypatch):
+    """Another filesystem: link() fails with EXDEV, so files are copied through a part file."""
+    import errno
+
+    def link(*_args, **_kwargs):
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+
+    monkeypatch.setattr(os, "link", link)
+
+
+KILL_POINTS = {
+    "after the journal entry": lambda m, root: m.setattr(
+        "culler.export_move.place", kill_at(1, export_move.place)
+    ),
+    "with a part file written": lambda m, root: m.setattr(
+        "culler.export_move._publish", kill_at(1, export_move._publish)
+    ),
+    "after the photo, before its sidecar": lambda m, root: m.setattr(
+        "culler.export_move.place", kill_at(2, export_move.place)
+    ),
+    "before the catalog follows": lambda m, root: m.setattr(
+        Catalog, "settle_move", kill_at(1, Catalog.settle_move)
+    ),
+    "before the sources go": lambda m, root: m.setattr(
+        "culler.export_move.drop_sources", kill_at(1, export_move.drop_sources)
+    ),
+    "between unlinking the photo and its sidecar": lambda m, root: m.setattr(
+        "culler.export_move._fsync_dir",
+        kill_at(1, export_move._fsync_dir, when=lambda folder: Path(folder) == root),
+    ),
+    "before the journal entry is crossed out": lambda m, root: m.setattr(
+        Catalog, "end_move", kill_at(1, Catalog.end_move)
+    ),
+}
+
+
+@pytest.mark.parametrize("cross_fs", [False, True], ids=["same-fs", "cross-fs"])
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_export_move_killed_at_any_step_is_finished_or_undone_by_a_rerun(
+    picks, point, cross_fs, monkeypatch
+):
+    root, dest, db, originals = picks
+    if cross_fs:
+        _no_hard_links(monkeypatch)
+    with monkeypatch.context() as m:
+        KILL_POINTS[point](m, root)
+        with pytest.raises(Killed):
+            CliRunner().invoke(
+                cli,
+                ["export", "picks", str(dest), "--db", str(db), "--move"],
+                catch_exceptions=False,
+            )
+    # Nothing is lost meanwhile: every photo is somewhere whole, no target name holds a partial file.
+    for name, sha in originals.items():
+        assert sha in {digest(p) for p in (root / name, dest / name) if p.is_file()}
+    if dest.exists():
+        assert all(digest(p) == originals[p.name] for p in dest.iterdir() if p.name in originals)
+    result = invoke("export", "picks", dest, "--db", db, "--move")
+    assert "0 failed" in result.output
+    assert_moved_once(root, dest, db, originals)
+
+
+def test_export_move_killed_by_sigkill_is_finished_by_a_rerun(picks):
+    root, dest, db, originals = picks
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        import culler.export_move as em
+        from culler.cli import cli
+
+        def die(files):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        em.drop_sources = die  # the catalog already follows; the sources are still there
+        cli(["export", "picks", {str(dest)!r}, "--db", {str(db)!r}, "--move"])
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    # The half-done state: the first photo is in both folders, the catalog names the new one.
+    assert (root / "astronaut.jpg").exists() and (dest / "astronaut.jpg").exists()
+    result = invoke("export", "picks", dest, "--db", db, "--move")
+    assert "finished the interrupted move" in result.output
+    assert_moved_once(root, dest, db, originals)
+
+
+def test_a_rerun_after_a_finished_move_touches_nothing(picks):
+    root, dest, db, originals = picks
+    invoke("export", "picks", dest, "--db", db, "--move")
+    before = {p.name: digest(p) for p in dest.iterdir()}
+    result = invoke("export", "picks", dest, "--db", db, "--move")
+    assert "0 photos moved, 3 already exported, 0 failed" in result.output
+    assert {p.name: digest(p) for p in dest.iterdir()} == before
+    assert_moved_once(root, dest, db, originals)
+
+
+def test_a_move_after_an_earlier_copy_finishes_instead_of_calling_it_exported(picks):
+    root, dest, db, originals = picks
+    invoke("export", "picks", dest, "--db", db)  # copies: the photos are now in both folders
+    result = invoke("export", "picks", dest, "--db", db, "--move")
+    assert "3 photos moved" in result.output
+    assert_moved_once(root, dest, db, originals)
+
+
+def test_a_symlinked_photo_is_not_moved_and_says_why(tmp_path):
+    real = make_shoot(tmp_path / "library", names=("coffee",))["coffee"]
+    (tmp_path / "shoot").mkdir()
+    link = tmp_path / "shoot" / "coffee.jpg"
+    link.symlink_to(real)
+    db = tmp_path / "culler.db"
+    scan(db, tmp_path / "library")
+    with open_catalog(db) as cat, cat.transaction():  # an older catalog named the link
+        row = cat.photo_by_path(str(real))
+        cat.record_move(row["id"], str(link), str(link.parent), row["mtime_ns"])
+    rate(db, link, decision="pick")
+    before = digest(real)
+    result = invoke("export", "picks", tmp_path / "out", "--db", db, "--move", code=1)
+    assert "is a symbolic link" in result.output and "--copy" in result.output
+    assert link.is_symlink() and digest(real) == before
+    assert not (tmp_path / "out" / "coffee.jpg").exists()
+    invoke("export", "picks", tmp_path / "out", "--db", db)  # a copy follows the link
+    assert digest(tmp_path / "out" / "coffee.jpg") == before

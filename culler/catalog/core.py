@@ -20,6 +20,7 @@ import sqlite_utils
 
 from culler.catalog.groups import GroupsMixin
 from culler.catalog.migrations import Migrations, migrations
+from culler.catalog.moves import MovesMixin
 from culler.catalog.opening import (
     CatalogError,
     NoCatalog,
@@ -45,6 +46,7 @@ class Catalog(
     ScanStore,
     GroupsMixin,
     TagStore,
+    MovesMixin,
 ):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 
