@@ -106,11 +106,19 @@ def storable(found: list[Found], echo: Echo) -> tuple[list[Found], int]:
 def under_roots(path: str, roots: list[Path]) -> bool:
     """True when ``path`` lies under one of ``roots``, named as given or by their real paths (rows
     stored by older scans may use either)."""
-    for root in roots:
-        for root_s in {os.path.abspath(root), os.path.realpath(root)}:
-            if path == root_s or path.startswith(root_s.rstrip(os.sep) + os.sep):
-                return True
-    return False
+    return RootSet(roots).contains(path)
+
+
+class RootSet:
+    """Scanned folders, by the names given and their real paths, resolved once for many lookups."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        forms = {form for r in roots for form in (os.path.abspath(r), os.path.realpath(r))}
+        self._exact = forms
+        self._prefixes = tuple(form.rstrip(os.sep) + os.sep for form in forms)
+
+    def contains(self, path: str) -> bool:
+        return path in self._exact or path.startswith(self._prefixes)
 
 
 def root_of(path: str, roots: list[Path]) -> str:
@@ -132,11 +140,11 @@ class RealPaths:
         self._dirs: dict[str, str] = {}
 
     def folder(self, path: str) -> str:
-        parent, name = os.path.split(path)
+        parent, _, name = path.rpartition(os.sep)  # catalog paths are absolute
         real = self._dirs.get(parent)
         if real is None:
-            real = self._dirs[parent] = os.path.realpath(parent)
-        return os.path.join(real, name)
+            real = self._dirs[parent] = os.path.realpath(parent or os.sep)
+        return path if real == parent else os.path.join(real, name)
 
     def full(self, path: str) -> str:
         return os.path.realpath(self.folder(path))

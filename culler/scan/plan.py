@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from culler.catalog.scanning import PhotoState
-from culler.scan.discover import Listings, RealPaths, root_of, under_roots
+from culler.scan.discover import Listings, RealPaths, RootSet
 from culler.scan.work import ActiveScorer, Found, WorkItem
 
 
@@ -88,22 +88,23 @@ def plan_scan(
     new: dict[str, Found] = {}
     for f in found:
         if f.error:
-            plan.unreadable.append((f, root_of(f.path, roots)))
+            plan.unreadable.append((f, _root_of(f.path, roots)))
         elif f.path in known:
             _compare(f, known[f.path], roots, scorers, rescore, plan)
         else:
             new[f.path] = f
     seen = {f.path for f in found}
     unseen = {path: state for path, state in known.items() if path not in seen}
-    settled = _heal_aliases(unseen, known, new, roots, scorers, rescore, plan)
+    scanned, unlisted_set = RootSet(roots), RootSet(list(unlisted))
+    settled = _heal_aliases(unseen, known, new, scanned, roots, scorers, rescore, plan)
     gone = [
         state
         for path, state in unseen.items()
         if state.id not in settled
-        and under_roots(path, roots)
-        and not (unlisted and under_roots(path, unlisted))
+        and scanned.contains(path)
+        and not (unlisted and unlisted_set.contains(path))
     ]
-    elsewhere = _vanished_elsewhere(unseen, settled, new.values(), roots)
+    elsewhere = _vanished_elsewhere(unseen, settled, new.values(), scanned)
     candidates = gone + elsewhere
     moved = _match_moves(
         list(new.values()), candidates, roots, scorers, content_hash, rescore, plan
@@ -116,6 +117,7 @@ def _heal_aliases(
     unseen: dict[str, PhotoState],
     known: dict[str, PhotoState],
     new: dict[str, Found],
+    scanned: RootSet,
     roots: list[Path],
     scorers: list[ActiveScorer],
     rescore: bool,
@@ -131,10 +133,12 @@ def _heal_aliases(
     real = RealPaths()
     owner: dict[str, int] = {}  # real path -> the row that now holds it
     settled: set[int] = set()
-    for path, state in sorted(unseen.items()):
-        canonical = real.full(path) if under_roots(path, roots) else real.folder(path)
-        if canonical == path:
-            continue
+    aliases = []
+    for path, state in unseen.items():
+        canonical = real.full(path) if scanned.contains(path) else real.folder(path)
+        if canonical != path:
+            aliases.append((path, canonical, state))
+    for _path, canonical, state in sorted(aliases, key=lambda a: a[0]):
         target = known.get(canonical)
         if target is not None and target.id != state.id:
             plan.folds.append(Fold(state.id, target.id))
@@ -154,7 +158,7 @@ def _heal_aliases(
 
 
 def _vanished_elsewhere(
-    unseen: dict[str, PhotoState], settled: set[int], new: Iterable[Found], roots: list[Path]
+    unseen: dict[str, PhotoState], settled: set[int], new: Iterable[Found], scanned: RootSet
 ) -> list[PhotoState]:
     """Rows outside the scanned folders whose files are gone and whose size matches a new file:
     the move sources of a renamed or moved folder. Only those rows' folders are listed."""
@@ -168,7 +172,7 @@ def _vanished_elsewhere(
         if state.size in sizes
         and state.content_hash
         and state.id not in settled
-        and not under_roots(path, roots)
+        and not scanned.contains(path)
         and not listings.exists(path)
     ]
 
@@ -237,7 +241,16 @@ def _match_moves(
 def _item(
     f: Found, roots: list[Path], photo_id: int | None, needs: list[ActiveScorer], change: str
 ) -> WorkItem:
-    return WorkItem(f.path, root_of(f.path, roots), f.size, f.mtime_ns, photo_id, needs, change)
+    return WorkItem(f.path, _root_of(f.path, roots), f.size, f.mtime_ns, photo_id, needs, change)
+
+
+def _root_of(path: str, roots: list[Path]) -> str:
+    """The scanned root ``path`` lies under (the first, when roots nest; roots are real paths)."""
+    for root in roots:
+        root_s = str(root)
+        if path == root_s or path.startswith(root_s.rstrip(os.sep) + os.sep):
+            return root_s
+    return str(roots[0]) if roots else ""
 
 
 def _needs(scorers: list[ActiveScorer], photo_id: int, rescore: bool) -> list[ActiveScorer]:
