@@ -33,12 +33,13 @@ class CullerGroup(click.Group):
     a broken sidecar) reach the user as one ``Error:`` line and exit status 1, never as a traceback."""
 
     def invoke(self, ctx: click.Context):
+        from culler.catalog import CatalogError
         from culler.weights import WeightsError, WeightsMissing
         from culler.xmp import XmpError
 
         try:
             return super().invoke(ctx)
-        except (WeightsError, WeightsMissing, XmpError) as exc:
+        except (CatalogError, WeightsError, WeightsMissing, XmpError) as exc:
             raise click.ClickException(str(exc)) from exc
 
 
