@@ -209,7 +209,7 @@ def parse_scorer_config(items: tuple[str, ...] | list[str]) -> dict[str, dict[st
 
 def _echo_err(quiet: bool):
     def echo(message: str) -> None:
-        click.echo(message, err=True)
+        click.echo(printable(message), err=True)  # messages name files: untrusted text
 
     return echo
 

@@ -7,6 +7,7 @@ directory and ``installed_path``). ``culler models pull|import|list`` builds on 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -52,11 +53,27 @@ class FetchedWeights:
     origin_sha256: str = ""
 
 
+def torch_available() -> bool:
+    """Whether PyTorch can be imported (the torch-free desktop bundle leaves it out); not imported."""
+    return importlib.util.find_spec("torch") is not None
+
+
 class WeightsMissing(Exception):
-    """A learned scorer's weights are not installed. The message says which command fixes it."""
+    """A learned scorer's weights are not installed. The message says which command fixes it.
+
+    Without PyTorch (the torch-free bundle) no weights would help: the message says the learned
+    scorers need the full install instead of sending the user to ``culler models pull``.
+    """
 
     def __init__(self, scorer_id: str, detail: str = "") -> None:
         self.scorer_id = scorer_id
+        if not torch_available():
+            super().__init__(
+                f"{scorer_id}: learned scorers need the full install of culler (this one has no "
+                "PyTorch); the technical scorer works here — install culler with pip as the README "
+                "says to use learned scorers"
+            )
+            return
         message = (
             f"{scorer_id}: weights not installed — run `culler models pull {scorer_id}` "
             f"(or `culler models import {scorer_id} FILE`)"
