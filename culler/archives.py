@@ -83,16 +83,20 @@ class _Budget:
             )
         if self.total > self.limit:
             raise WeightsError(
-                f"{self.archive.name}: unpacks to more than {self.limit / 1e6:.0f} MB (member "
-                f"{name!r} brings it to {self.total / 1e6:.0f} MB; the archive is "
-                f"{self.archive.stat().st_size / 1e6:.1f} MB) — a decompression bomb or not "
-                "weights; nothing was imported"
+                f"{self.archive.name}: unpacks to more than {_mb(self.limit)} (member "
+                f"{name!r} brings it to {_mb(self.total)}; the archive is "
+                f"{_mb(self.archive.stat().st_size)}) — a decompression bomb or not weights; "
+                "nothing was imported"
             )
         if self.free is not None and self.total > self.free:
             raise WeightsError(
-                f"{self.archive.name}: unpacks to {self.total / 1e6:.0f} MB, more than the "
-                f"{self.free / 1e6:.0f} MB free; free some space; nothing was imported"
+                f"{self.archive.name}: unpacks to {_mb(self.total)}, more than the "
+                f"{_mb(self.free)} free; free some space; nothing was imported"
             )
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MB" if n >= 1 << 20 else f"{n / 1024:.0f} KB"
 
 
 def _refuse(archive: Path, name: str, why: str) -> WeightsError:
@@ -106,7 +110,7 @@ def _zip_members(archive: Path, zf: zipfile.ZipFile, root: Path, budget: _Budget
         target = _member_target(archive, root, info.filename)
         if stat.S_ISLNK(mode):
             raise _refuse(archive, info.filename, "it is a symbolic link")
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):  # 0: no Unix mode recorded
             raise _refuse(archive, info.filename, "not a regular file")
         if not info.is_dir():
             budget.add(info.filename, info.file_size)

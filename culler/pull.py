@@ -35,7 +35,9 @@ from culler.weights import (
     PullError,
     WeightsError,
     WeightSpec,
+    check_safetensors,
     install_file,
+    is_safetensors,
     manifest,
     scorer_dir,
     sha256_file,
@@ -360,6 +362,8 @@ def import_weights(
 def _import_one(
     cls: type[Scorer], src: Path, origin: str, workdir: Path, config: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
+    if is_safetensors(src):
+        check_safetensors(src)  # before any plugin parses it: a hostile header is refused here
     origin_sha = sha256_file(src)
     converted = convert(cls, src, workdir, config)
     if converted is None:
