@@ -139,7 +139,7 @@ def clean_info(info: PhotoInfo) -> PhotoInfo:
 def _int_or_none(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):  # EXIF rationals: inf, 1/0
         return None
 
 

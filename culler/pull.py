@@ -252,7 +252,7 @@ def download_url(
     request = urllib.request.Request(url, headers={"User-Agent": "culler (models pull)"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or expected_size
+            total = _content_length(response.headers) or expected_size
             with progress(Path(parts.path).name or host, total) as bar:
                 while block := response.read(1 << 20):
                     out.write(block)
@@ -313,6 +313,12 @@ def _hf_download(repo: str, filename: str, workdir: Path, timeout: float) -> Pat
     except Exception as exc:  # requests/httpx errors differ across hub versions: all are network
         raise _Unreachable(host, f"{type(exc).__name__}: {exc}") from None
     return Path(path)
+
+
+def _content_length(headers: Any) -> int | None:
+    """The size a server announces, None when it announces none or nonsense."""
+    text = str(headers.get("Content-Length") or "")[:20]
+    return int(text) if text.isdigit() and int(text) > 0 else None
 
 
 # -- import ------------------------------------------------------------------------------------------

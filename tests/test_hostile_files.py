@@ -187,6 +187,8 @@ def test_an_exif_subsecond_field_of_thousands_of_digits_breaks_nothing_later(tmp
         assert row["subsec"] == "777777777"  # nanoseconds at most
         assert row["camera"] == "Cam[31mRED]0;title"  # control characters never stored
     db = tmp_path / "c.db"
+    stored = culler_cli("groups", "--json", "--db", db)  # grouped after the scan, not stopped
+    assert [g["size"] for g in json.loads(stored.output)] == [2]
     groups = culler_cli("groups", "--rebuild", "--json", "--db", db)
     assert "Traceback" not in groups.output
     assert [g["size"] for g in json.loads(groups.output)] == [2]  # the burst is still found

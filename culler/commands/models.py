@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from culler import model_cards
-from culler.validate import FiniteFloat
+from culler.validate import FiniteFloat, printable
 
 
 def _config(items: tuple[str, ...], scorer_id: str | None = None) -> dict[str, Any]:
@@ -211,7 +211,8 @@ def import_(scorer_id: str, file: Path, config_items: tuple[str, ...]) -> None:
         raise click.ClickException(str(exc)) from None
     for item in installed:
         how = f"converted from {item['origin']}" if item["converted"] else item["origin"]
-        click.echo(f"{scorer_id}: installed {item['name']} (sha256 {item['sha256'][:12]}), {how}")
+        line = f"{scorer_id}: installed {item['name']} (sha256 {item['sha256'][:12]}), {how}"
+        click.echo(printable(line))  # member names come from the archive
 
 
 @models.command()

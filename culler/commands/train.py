@@ -13,6 +13,7 @@ import click
 
 from culler.commands.models import models as models_group
 from culler.commands.options import db_option, open_existing
+from culler.validate import printable
 
 
 def _train_help(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -112,7 +113,7 @@ def import_personal(bundle, activate, db_path):
     finally:
         catalog.close()
     state = "active: the next `culler scan` uses it" if activate else "not active"
-    click.echo(f"imported {row['scorer_id']} {row['version']} (#{pk}, {state})")
+    click.echo(printable(f"imported {row['scorer_id']} {row['version']} (#{pk}, {state})"))
 
 
 def register(cli: click.Group) -> None:
