@@ -333,10 +333,15 @@ def check_safetensors(path: str | os.PathLike) -> None:
         size = os.fstat(fh.fileno()).st_size
         head = fh.read(8)
         (length,) = struct.unpack("<Q", head) if len(head) == 8 else (0,)
-        if not 2 <= length <= min(MAX_HEADER_BYTES, size - 8):
+        if not 2 <= length <= size - 8:
             raise WeightsError(
-                f"{path.name}: safetensors header claims {length} bytes, but the file has {size} "
-                f"(limit {MAX_HEADER_BYTES >> 20} MB); the file is damaged or not weights — "
+                f"{path.name}: safetensors header claims {length} bytes, but the file has {size}; "
+                "the file is damaged or not weights — nothing was loaded"
+            )
+        if length > MAX_HEADER_BYTES:
+            raise WeightsError(
+                f"{path.name}: safetensors header of {length >> 20} MB is larger than any weights' "
+                f"(limit {MAX_HEADER_BYTES >> 20} MB); the file is not weights culler uses — "
                 "nothing was loaded"
             )
         raw = fh.read(length)

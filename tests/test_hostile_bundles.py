@@ -119,11 +119,16 @@ def _safetensors(path, header: dict | bytes, data: bytes = b"", claimed: int | N
 def _hostile_headers(tmp_path):
     tensor = {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}
     many = {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(100_001)}
+    huge = (
+        b'{"t": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}' + b" " * (17 << 20) + b"}"
+    )
     return {
         "2^63 header": (_safetensors(tmp_path / "a.safetensors", {"t": tensor}, b"\0" * 4, 2**63),
                         "header claims 9223372036854775808 bytes"),
         "many tensors": (_safetensors(tmp_path / "b.safetensors", many),
                          "100001 tensors is more than culler loads"),
+        "17 MB header": (_safetensors(tmp_path / "f.safetensors", huge),
+                         "header of 17 MB is larger than any weights'"),
         "past the end": (_safetensors(tmp_path / "c.safetensors", {"t": {
                              "dtype": "F32", "shape": [2**40], "data_offsets": [0, 2**42]}},
                              b"\0" * 4), "lies outside the file's 4 data bytes"),
