@@ -109,7 +109,8 @@ def capture_time(taken_at: str | None, subsec: str | None = None) -> float | Non
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)  # camera local time: only differences matter
     seconds = when.timestamp()
-    digits = "".join(ch for ch in str(subsec or "") if ch.isdigit())
+    # At most nanoseconds: thousands of digits (a hostile EXIF field) would overflow the division.
+    digits = "".join(ch for ch in str(subsec or "")[:64] if "0" <= ch <= "9")[:9]
     if digits and when.microsecond == 0:
         seconds += int(digits) / 10 ** len(digits)
     return seconds
