@@ -112,8 +112,14 @@ def ray_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("culler-home")
 
 
+@pytest.fixture(scope="module")
+def worker_pids(tmp_path_factory) -> Path:
+    """Where the plugin's decoder notes which worker process holds a ``slow*`` file."""
+    return tmp_path_factory.mktemp("pids")
+
+
 @pytest.fixture
-def raytest_plugin(ray_cluster, ray_home, monkeypatch, register_test_plugin):
+def raytest_plugin(ray_cluster, ray_home, worker_pids, monkeypatch, register_test_plugin):
     """The tests' plugin in this process too, and the allow-list every worker sees."""
     from culler import plugin_manager
 
@@ -121,6 +127,7 @@ def raytest_plugin(ray_cluster, ray_home, monkeypatch, register_test_plugin):
     # Workers get the CULLER_* settings of the scan, and Ray starts new workers for new settings:
     # one home for the module lets the tests share warm workers.
     monkeypatch.setenv("CULLER_HOME", str(ray_home))
+    monkeypatch.setenv("CULLER_TEST_PIDS", str(worker_pids))
     # Loading the entry points may have registered it already; registered here, it is also
     # unregistered after the test, so no later test sees its scorer.
     plugin_manager.load_plugins()
@@ -245,15 +252,15 @@ def test_ship_bytes_scans_files_the_workers_cannot_open(tmp_path, raytest_plugin
 
 # -- faults ----------------------------------------------------------------------------------------
 def test_a_worker_killed_mid_scan_has_its_file_retried_and_nothing_is_lost_or_doubled(
-    tmp_path, raytest_plugin, monkeypatch
+    tmp_path, raytest_plugin, worker_pids
 ):
     folder = tmp_path / "shoot"
     names = write_photos(folder)
     for i, path in enumerate(names):
         Image.open(path).save(folder / f"slow-{i}.jpg", quality=85)
-    pids = tmp_path / "pids"
-    pids.mkdir()
-    monkeypatch.setenv("CULLER_TEST_PIDS", str(pids))
+    pids = worker_pids
+    for entry in os.listdir(pids):
+        os.remove(pids / entry)
     killed: list[int] = []
 
     def kill_the_first_worker_that_holds_a_file() -> None:
@@ -287,9 +294,9 @@ def test_a_worker_killed_mid_scan_has_its_file_retried_and_nothing_is_lost_or_do
 
 def test_a_file_that_crashes_or_hangs_its_worker_gets_one_error_row(tmp_path, raytest_plugin):
     folder = tmp_path / "shoot"
-    write_photos(folder, 3)
+    good = write_photos(folder, 1)[0]
     for name in ("hang.jpg", "crash.jpg"):
-        Image.open(folder / "coffee.jpg").save(folder / name)
+        Image.open(good).save(folder / name)
     summary = scan(tmp_path / "ray.db", folder, backend(), file_timeout=1.0)
     stored = rows(tmp_path / "ray.db")
     assert set(stored["errors"]) == {"hang.jpg", "crash.jpg"}
@@ -303,7 +310,7 @@ def test_a_file_that_crashes_or_hangs_its_worker_gets_one_error_row(tmp_path, ra
 def test_a_ray_scan_killed_on_the_driver_resumes_like_a_local_one(tmp_path, raytest_plugin):
     folder = tmp_path / "shoot"
     names = write_photos(folder)
-    for i in range(12):
+    for i in range(6):
         Image.open(names[i % len(names)]).save(folder / f"slow-{i:02d}.jpg", quality=80 + i)
     count = len(list(folder.iterdir()))
     db = tmp_path / "ray.db"
@@ -315,7 +322,7 @@ def test_a_ray_scan_killed_on_the_driver_resumes_like_a_local_one(tmp_path, rayt
     )
     try:
         deadline = time.monotonic() + 90
-        while len(_committed(db)) < 3:
+        while not _committed(db):
             assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
             assert time.monotonic() < deadline, "no score was committed within 90 s"
             time.sleep(0.05)
@@ -324,7 +331,7 @@ def test_a_ray_scan_killed_on_the_driver_resumes_like_a_local_one(tmp_path, rayt
         proc.wait()
         proc.stderr.close()
     before = _committed(db)
-    assert 3 <= len(before) < count, "killed mid-way"
+    assert 1 <= len(before) < count, "killed mid-way"
     catalog = open_catalog(db)
     try:
         summary = scan_folders(
