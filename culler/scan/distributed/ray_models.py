@@ -10,6 +10,8 @@ decode stream, so its memory stays bounded however large the archive.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,8 +28,9 @@ if TYPE_CHECKING:
 
 #: Batches waiting at or running in each actor: one running, one ready to start.
 BATCHES_PER_ACTOR = 2
-#: CPU actors per model when the cluster has no GPU: one per this many cluster CPUs (at least one).
-CPUS_PER_CPU_ACTOR = 16
+#: Without GPUs, the model actors together get half the cluster's CPUs (the other half decodes),
+#: split evenly between the models, with at most this many torch threads per actor.
+CPU_ACTOR_THREADS = 8
 #: How many times an actor whose process died is started again (its batches are run again).
 ACTOR_RESTARTS = 2
 
@@ -90,10 +93,10 @@ class RayModelScoring(ModelScoring):
         """Yield the batches that are back; block until ``wait_for`` of them are (0: do not wait)."""
         while self._in_flight:
             refs = list(self._in_flight)
-            want = min(max(wait_for, 1), len(refs))
-            done, _ = self.ray.wait(refs, num_returns=want, timeout=None if wait_for else 0)
-            if not done:
-                return
+            if wait_for > 0:
+                done, _ = self.ray.wait(refs, num_returns=min(wait_for, len(refs)))
+            else:  # every batch that is back, without waiting
+                done, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
             for ref in done:
                 batch = self._in_flight.pop(ref)
                 self._busy[batch.actor] -= 1
@@ -131,12 +134,12 @@ class RayModelScoring(ModelScoring):
             count, device = gpus, "cuda"
             placement = {"num_gpus": 1 / len(self._queues), "num_cpus": 1}
         else:
-            cpus = int(resources.get("CPU", 1))
-            count = max(1, cpus // CPUS_PER_CPU_ACTOR)
-            # On a small cluster, actors that each reserve a CPU could take every CPU and leave
-            # none for the decode tasks that feed them: there they reserve none.
-            reserve = 1 if cpus >= 4 * len(self._queues) else 0
-            device, placement = "cpu", {"num_cpus": reserve}
+            share = int(resources.get("CPU", 1)) // (2 * len(self._queues))
+            threads = max(1, min(CPU_ACTOR_THREADS, share))
+            count = max(1, share // threads)
+            # On a cluster too small to share, an actor reserves nothing: one that took the last
+            # CPU would leave none for the decode tasks that feed it.
+            device, placement = "cpu", {"num_cpus": threads if share else 0}
         members = self._queues[key].members
         specs = [(m.id, m.scorer.config) for m in members]
         cls = self.ray.remote(_ModelActor).options(
@@ -144,7 +147,8 @@ class RayModelScoring(ModelScoring):
                 max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS, **placement
             )
         )
-        actors = [cls.remote(specs, device, self.batch_timeout) for _ in range(count)]
+        threads = int(placement["num_cpus"]) or 1
+        actors = [cls.remote(specs, device, self.batch_timeout, threads) for _ in range(count)]
         for actor in actors:
             self._busy[actor] = 0
         self._actors[key] = actors
@@ -155,16 +159,25 @@ class _ModelActor:
     """Holds one queue's models (loaded once) and scores the batches sent to it."""
 
     def __init__(
-        self, specs: list[tuple[str, dict[str, Any]]], device: str, batch_timeout: float | None
+        self,
+        specs: list[tuple[str, dict[str, Any]]],
+        device: str,
+        batch_timeout: float | None,
+        threads: int,
     ) -> None:
         from culler.scorers import get_scorer_classes
 
+        if device == "cpu":
+            # Ray starts workers with one OpenMP thread; a CPU model gets the CPUs it reserved.
+            os.environ["OMP_NUM_THREADS"] = str(threads)
         classes = get_scorer_classes()
         self.members = []
         for scorer_id, config in specs:
             scorer = classes[scorer_id](config)
             scorer.load(device)
             self.members.append(ActiveScorer(scorer, pk=0))
+        if device == "cpu" and "torch" in sys.modules:  # loaded by a scorer: a torch model
+            sys.modules["torch"].set_num_threads(threads)
         self.scoring = ModelScoring(self.members, batch_timeout, echo=lambda message: None)
 
     def run(self, photo_ids: list[int], images: list[Image.Image]) -> Sent:
