@@ -59,13 +59,14 @@ def open_ray_backend(
     *,
     ship_bytes: bool = False,
     runtime_env: dict[str, Any] | None = None,
-    num_cpus: int | None = None,
 ) -> RayBackend:
     """Connect to the cluster at ``address`` (as ``ray.init`` takes it: ``auto``,
     ``ray://host:10001``, ``host:6379``), or start a local Ray instance when it is None or "local".
 
     When this process is already connected (an application or a test did ``ray.init``), that
-    connection is used and left open. Raises :class:`RayUnavailable` within seconds when the address
+    connection is used and left open. ``runtime_env`` is laid under the one every task and actor
+    gets (the driver's ``CULLER_*`` variables), e.g. ``{"py_modules": [...]}`` for a plugin the
+    nodes lack. Raises :class:`RayUnavailable` within seconds when the address
     does not answer.
     """
     ray = import_ray()
@@ -76,13 +77,13 @@ def open_ray_backend(
     if not ray.is_initialized():
         try:
             if local:
-                ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+                ray.init(include_dashboard=False, log_to_driver=False)
             else:
                 ray.init(address=address, log_to_driver=False)
         except Exception as exc:
             where = "start a local Ray instance" if local else f"connect to Ray at {address}"
             raise RayUnavailable(
-                f"cannot {where}: {type(exc).__name__}: {exc}. "
+                f"cannot {where}: {type(exc).__name__}: {str(exc).rstrip('.')}. "
                 "Check the address (`ray status` on the head node shows it) or start a cluster "
                 "with `ray start --head`."
             ) from None
