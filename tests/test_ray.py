@@ -404,3 +404,16 @@ def test_the_summary_of_a_ray_scan_is_printed_as_json(tmp_path, raytest_plugin, 
     )
     summary = json.loads(result.output[result.output.index("{") :])
     assert summary["scored"] == 2 and summary["status"] == "finished"
+
+
+def test_ray_notices_go_to_stderr_so_json_on_stdout_stays_clean(ray_cluster, capsys):
+    from ray._private import worker as ray_worker
+
+    from culler.scan.distributed.ray_backend import _notices_to_stderr
+
+    _notices_to_stderr()
+    # What Ray's driver prints when a worker dies mid-task (it chose stdout).
+    notice = {"lines": ["A worker died or was killed"], "pid": "raylet", "is_err": False}
+    ray_worker.print_to_stdstream(notice, ignore_prefix=False)
+    out, err = capsys.readouterr()
+    assert out == "" and "A worker died" in err

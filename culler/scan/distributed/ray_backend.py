@@ -70,6 +70,7 @@ def open_ray_backend(
     does not answer.
     """
     ray = import_ray()
+    _notices_to_stderr()
     local = address in (None, "", "local")
     if not local and address != "auto":
         _probe(address)
@@ -89,6 +90,28 @@ def open_ray_backend(
             ) from None
         started = True
     return RayBackend(ray, ship_bytes=ship_bytes, runtime_env=runtime_env, owns_ray=started)
+
+
+def _notices_to_stderr() -> None:
+    """Ray's driver prints the raylet's notices (a worker died, a task is retried) on stdout, where
+    ``culler scan --json`` prints its summary: send them to stderr with the other diagnostics.
+
+    Ray offers no setting for this; its listener looks the printer up by name on each notice, so
+    wrapping that name is enough. A Ray without it keeps its own behaviour.
+    """
+    try:
+        from ray._private import worker as ray_worker
+    except ImportError:
+        return
+    original = getattr(ray_worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "culler_to_stderr", False):
+        return
+
+    def to_stderr(data: dict, *args: Any, **kwargs: Any) -> Any:
+        return original({**data, "is_err": True}, *args, **kwargs)
+
+    to_stderr.culler_to_stderr = True  # type: ignore[attr-defined]
+    ray_worker.print_to_stdstream = to_stderr
 
 
 def _probe(address: str) -> None:
