@@ -208,39 +208,47 @@ def assert_same(local: dict, remote: dict) -> None:
     assert remote["groups"] == local["groups"]
 
 
+_REFERENCE: dict = {}
+
+
+@pytest.fixture
+def reference(raytest_plugin, tmp_path_factory) -> tuple[Path, dict, dict]:
+    """The shoot, and its local scan's rows and summary: made once, compared with by every test."""
+    if not _REFERENCE:
+        folder = shoot(tmp_path_factory.mktemp("reference") / "shoot")
+        summary = scan(folder.parent / "local.db", folder)
+        _REFERENCE.update(folder=folder, rows=rows(folder.parent / "local.db"), summary=summary)
+    return _REFERENCE["folder"], _REFERENCE["rows"], _REFERENCE["summary"]
+
+
 # -- the same scan ---------------------------------------------------------------------------------
-def test_a_ray_scan_stores_the_same_scores_groups_and_errors_as_a_local_scan(
-    tmp_path, raytest_plugin
-):
-    folder = shoot(tmp_path / "shoot")
-    local_summary = scan(tmp_path / "local.db", folder)
-    (tmp_path / "ray").mkdir()
-    db = tmp_path / "ray" / "culler.db"
+def test_a_ray_scan_stores_the_same_scores_groups_and_errors_as_a_local_scan(tmp_path, reference):
+    folder, local, local_summary = reference
+    db = tmp_path / "culler.db"
     on_ray = backend()
     ray_summary = scan(db, folder, on_ray)
     on_ray.close()
-    local, remote = rows(tmp_path / "local.db"), rows(db)
+    remote = rows(db)
     assert local["groups"], "the shoot has a group of near-duplicates to compare"
     assert local["errors"] == {"broken.jpg": local["errors"]["broken.jpg"]}
     assert {scorer for _, scorer in local["scores"]} == set(SCORERS)
     assert_same(local, remote)
     for key in ("files_seen", "new", "scored", "errors", "decoded", "scorer_errors", "status"):
         assert ray_summary[key] == local_summary[key], key
-    thumbs = list((tmp_path / "ray" / "culler-thumbs").rglob("*.jpg"))
+    thumbs = list((tmp_path / "culler-thumbs").rglob("*.jpg"))
     assert len(thumbs) == ray_summary["scored"]  # the driver wrote them from the workers' bytes
     # A rescan on Ray plans like a local one: nothing changed, nothing decoded.
     again = scan(db, folder, backend())
     assert again["decoded"] == 0 and again["new"] == again["changed"] == 0
 
 
-def test_ship_bytes_scans_files_the_workers_cannot_open(tmp_path, raytest_plugin):
+def test_ship_bytes_scans_files_the_workers_cannot_open(tmp_path, reference):
     from culler.scan.decode import DecodeJob
     from culler.scan.distributed.ray_backend import _decode_in_worker
 
-    folder = shoot(tmp_path / "shoot")
-    scan(tmp_path / "local.db", folder)
+    folder, local, _ = reference
     scan(tmp_path / "shipped.db", folder, backend(ship_bytes=True))
-    assert_same(rows(tmp_path / "local.db"), rows(tmp_path / "shipped.db"))
+    assert_same(local, rows(tmp_path / "shipped.db"))
     # The task itself needs only the bytes: a path that does not exist on the worker decodes.
     data = (folder / "coffee.jpg").read_bytes()
     job = DecodeJob("/not/on/this/node/coffee.jpg", 384, 0, ("technical",), "/driver/thumbs")
@@ -356,8 +364,8 @@ def _committed(db: Path) -> dict:
         conn.close()
 
 
-def test_ctrl_c_stops_a_ray_scan_and_keeps_what_was_written(tmp_path, raytest_plugin):
-    folder = shoot(tmp_path / "shoot")
+def test_ctrl_c_stops_a_ray_scan_and_keeps_what_was_written(tmp_path, reference):
+    folder, local, _ = reference
 
     def interrupt(done: int, total: int, path: str) -> None:
         if done == 4:
@@ -370,8 +378,7 @@ def test_ctrl_c_stops_a_ray_scan_and_keeps_what_was_written(tmp_path, raytest_pl
     summary = scan(tmp_path / "ray.db", folder, backend())
     assert summary["status"] == "finished"
     assert summary["decoded"] < summary["files_seen"]  # what was kept was not decoded again
-    scan(tmp_path / "local.db", folder)
-    assert_same(rows(tmp_path / "local.db"), rows(tmp_path / "ray.db"))
+    assert_same(local, rows(tmp_path / "ray.db"))
 
 
 # -- connecting ------------------------------------------------------------------------------------
