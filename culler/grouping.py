@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -42,15 +42,18 @@ class Evidence:
     """What a signature pair must show to be the same picture (measured in docs/culling.md)."""
 
     hash_distance: int  # of 256 bits
-    #: …or this close on the 64 lowest-frequency bits, which a crop or zoom disturbs far less
-    low_distance: int
     layout_distance: float  # mean chroma / relative luma difference of the 4×4 layout, 0–255
     tone: float  # correlation of the aligned 32×32 thumbnails
     detail: float  # correlation of their high-pass residue
+    #: A pair further apart than ``hash_distance`` still qualifies (a crop or zoom scatters the high
+    #: frequencies) when its 64 lowest-frequency bits are at most ``low_distance`` apart and its
+    #: layouts at most ``crop_layout``: 0.15 % of pairs of distinct real photos pass that test.
+    low_distance: int = 0
+    crop_layout: float = 0.0
 
 
-NEAR = Evidence(64, 24, 16.0, 0.90, 0.50)
-STRICT = Evidence(48, 16, 12.0, 0.95, 0.70)
+NEAR = Evidence(64, 16.0, 0.90, 0.50, low_distance=20, crop_layout=8.0)
+STRICT = Evidence(48, 12.0, 0.95, 0.70, low_distance=16, crop_layout=6.0)
 #: Photos whose hashes share a 16-bit band are candidates (16 bands of the 256-bit hash).
 BANDS = 16
 #: A band bucket this full holds degenerate hashes (blank frames): its members are not paired by it.
@@ -59,7 +62,7 @@ MAX_BUCKET = 2000
 #: pass of the hash, low-frequency and layout tests) while the folder holds at most this many: a crop
 #: scatters the hash so that about a third of cropped exports share no band with their original.
 #: Larger folders fall back on the band index (sub-linear per photo).
-LINEAR_ROOT = 20_000
+LINEAR_ROOT = 5_000
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,7 @@ class GroupingOptions:
 
     @property
     def evidence(self) -> Evidence:
-        return Evidence(
-            self.hash_distance, NEAR.low_distance, NEAR.layout_distance, NEAR.tone, NEAR.detail
-        )
+        return replace(NEAR, hash_distance=self.hash_distance)
 
 
 @dataclass
@@ -274,14 +275,14 @@ def _close(photos: PhotoSet, i: int, others: np.ndarray, options: GroupingOption
         distance = popcount64(photos.dct[others] ^ photos.dct[i]).sum(axis=1)
         low = low_hash_distance(photos.dct[others], photos.dct[i])
         rule = options.evidence
-        close = photos.has_sig[others] & (
-            (distance <= rule.hash_distance) | (low <= rule.low_distance)
-        )
+        hashed = distance <= rule.hash_distance
+        close = photos.has_sig[others] & (hashed | (low <= rule.low_distance))
         near = others[close]  # the colour layout must agree too (the evidence checks it again)
-        far = layout_distances(
+        apart = layout_distances(
             photos.luma[near], photos.chroma[near], photos.luma[i], photos.chroma[i]
         )
-        close[np.flatnonzero(close)[far > rule.layout_distance]] = False
+        limit = np.where(hashed[close], rule.layout_distance, rule.crop_layout)
+        close[np.flatnonzero(close)[apart > limit]] = False
         keep |= close
     if photos.vectors is not None and photos.has_vec[i]:
         cos = photos.vectors[others] @ photos.vectors[i]
@@ -295,8 +296,8 @@ def candidate_pairs(
     photos: PhotoSet, options: GroupingOptions, queries: Iterable[int]
 ) -> set[tuple[int, int]]:
     """Index pairs (i < j) worth checking, each with at least one photo from ``queries``: same camera
-    within the shoot window, or (for photos without a capture time) the same scanned folder: every
-    photo of it while it holds at most :data:`LINEAR_ROOT`, else those sharing a hash band."""
+    within the shoot window, or (for photos without a capture time) the same scanned folder: those
+    sharing a hash band, and every photo of it while it holds at most :data:`LINEAR_ROOT`."""
     # A timed photo finds its same-shoot partners in the window; bands only add untimed ones.
     all_bands = BandIndex(photos, np.flatnonzero(photos.has_sig))
     untimed_bands = BandIndex(photos, np.flatnonzero(photos.has_sig & ~photos.timed))
@@ -316,10 +317,9 @@ def candidate_pairs(
         if photos.timed[i]:
             found.append(photos.window_neighbours(i, options.shoot_window))
         if photos.has_sig[i]:
+            found.append((untimed_bands if photos.timed[i] else all_bands).candidates(i))
             if len(by_root[photos.root[i]]) <= LINEAR_ROOT:
                 found.append((untimed_of_root if photos.timed[i] else by_root)[photos.root[i]])
-            else:
-                found.append((untimed_bands if photos.timed[i] else all_bands).candidates(i))
         same = by_content.get(photos.content[i], ())
         if len(same) > 1:
             found.append(np.array(same, dtype=np.int64))
@@ -339,7 +339,7 @@ def signature_match(a: Signature, b: Signature, rule: Evidence) -> bool:
     far = int(popcount64(a.dct ^ b.dct).sum()) > rule.hash_distance
     if far and int(low_hash_distance(a.dct, b.dct)) > rule.low_distance:
         return False
-    if layout_distance(a, b) > rule.layout_distance:
+    if layout_distance(a, b) > (rule.crop_layout if far else rule.layout_distance):
         return False
     tone, detail = pixel_agreement(a, b)
     return tone >= rule.tone and detail >= rule.detail
