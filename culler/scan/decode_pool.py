@@ -12,6 +12,7 @@ import concurrent.futures as cf
 import dataclasses
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -98,7 +99,30 @@ class DecodePool:
         for job in jobs:
             if self.cancelled():
                 return
-            yield decode_one(self._without_disabled(job))
+            job = self._without_disabled(job)
+            yield decode_one(job) if not self.timeout else self._in_thread(job)
+
+    def _in_thread(self, job: DecodeJob) -> Decoded:
+        """``decode_one(job)`` in a daemon thread, given up after the per-file timeout.
+
+        In this process nothing can be killed: a thread stuck in a decoder (a FIFO, a hostile file)
+        is abandoned, and being a daemon it never holds up the end of the scan. The file gets its
+        error row and the scan goes on with the next one.
+        """
+        outcome: list[Decoded] = []
+
+        def run() -> None:
+            try:
+                outcome.append(decode_one(job))
+            except BaseException as exc:  # decode_one catches the file's errors; this is a bug
+                outcome.append(Decoded(path=job.path, error=f"{type(exc).__name__}: {exc}"))
+
+        thread = threading.Thread(target=run, name="culler-decode", daemon=True)
+        thread.start()
+        thread.join(self.timeout)
+        if outcome:
+            return outcome[0]
+        return Decoded(path=job.path, error=_hung_message(self.timeout))
 
     def _in_pool(self, jobs: list[DecodeJob]) -> Iterator[Decoded]:
         self._pool = self._new_pool()
@@ -180,11 +204,7 @@ class DecodePool:
                 if decoded.error is None:
                     self._retry_scorers_alone(job, decoded)
                 return decoded
-        return Decoded(
-            path=job.path,
-            error=f"decoding took longer than {self.timeout:g} s (a hung decoder or hostile file); "
-            "skipped",
-        )
+        return Decoded(path=job.path, error=_hung_message(self.timeout))
 
     def _retry_scorers_alone(self, job: DecodeJob, decoded: Decoded) -> None:
         """Give each in-worker scorer of a hung job its own try; disable those that hang again."""
@@ -238,13 +258,29 @@ class DecodePool:
         return pool
 
 
+def _hung_message(timeout: float) -> str:
+    return f"decoding took longer than {timeout:g} s (a hung decoder or hostile file); skipped"
+
+
 def _init_pool_worker(
     specs: list[tuple[str, dict[str, Any]]], env: dict[str, str], scan_pid: int
 ) -> None:
     """Pool initializer: die with the scan (a scan killed with SIGKILL leaves no worker behind),
     then load the in-worker scorers."""
     die_with_parent(scan_pid)
+    _one_thread_per_worker()
     init_worker(specs, env)
+
+
+def _one_thread_per_worker() -> None:
+    """The pool already runs one worker per core: OpenCV's own thread pool inside each worker would
+    only make them take turns (measured: slower under load, never faster)."""
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:
+        pass
 
 
 def _started() -> int:

@@ -26,6 +26,9 @@ from culler.api import Scorer, ScoreResult, hookimpl
 
 __version__ = "2.0"
 
+#: Where the scan's decode worker leaves its small copy of the photo (``culler.scan.decode``).
+SMALL_COPY_KEY = "culler.small_copy"
+
 #: Face sharpness (Laplacian variance on a 128 px face) mapped to 0..1 between these values (log scale).
 SOFT, SHARP = 25.0, 250.0
 EYES_CLOSED_COST = 6.0
@@ -139,8 +142,11 @@ class FacesScorer(Scorer):
         return [self.score_one(im) for im in images]
 
     def score_one(self, image: Image.Image) -> ScoreResult:
-        rgb = np.asarray(image.convert("RGB"))
-        faces = [f.to_json() for f in self._detect.analyse(rgb, self._side)]
+        rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        # The scan's decode worker has already made a small area-averaged copy (for the thumbnail);
+        # analyse() takes it when its size is the search size, instead of resizing again.
+        small = image.info.get(SMALL_COPY_KEY)
+        faces = [f.to_json() for f in self._detect.analyse(rgb, self._side, small=small)]
         if not faces:
             return ScoreResult(
                 score=None, reasons=["no faces found"], extra={"faces": [], "defects": []}

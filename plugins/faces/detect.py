@@ -282,19 +282,24 @@ def eye_state(
     return "unknown"
 
 
-def analyse(rgb: np.ndarray, side: int = DETECT_SIDE, gate: bool = True) -> list[Face]:
+def analyse(
+    rgb: np.ndarray, side: int = DETECT_SIDE, gate: bool = True, small: np.ndarray | None = None
+) -> list[Face]:
     """Every frontal face in an RGB array with confidence, sharpness and eye state, largest first.
 
     Faces are searched on a copy ``side`` px on its longer side (behind the skin gate unless
-    ``gate`` is False) and measured on the photo itself.
+    ``gate`` is False) and measured on the photo itself. ``small`` is that copy when the caller
+    already has it (an INTER_AREA resize of ``rgb``); it is used only if its size is the right one.
     """
     if rgb.ndim == 2:
         rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
     h, w = rgb.shape[:2]
     scale = min(1.0, side / max(h, w))
-    small = rgb
-    if scale < 1.0:
-        small = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    size = (round(h * scale), round(w * scale))
+    if scale >= 1.0:
+        small = rgb
+    elif small is None or small.shape != (*size, 3):
+        small = cv2.resize(rgb, size[::-1], interpolation=cv2.INTER_AREA)
     region = skin_region(small) if gate else None
     if gate and region is None:
         return []
