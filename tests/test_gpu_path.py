@@ -10,9 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from culler import devices
+from culler import devices, gpu_decode
 from culler.images import open_photo
-from culler.scan import gpu_decode
 from culler.scan.scoring import ModelScoring
 from culler.scan.work import ActiveScorer
 from culler.scorers import Scorer, ScoreResult
