@@ -108,3 +108,21 @@ def test_in_process_decode_without_timeout_runs_inline(photo_dir, tmp_path, monk
     catalog, summary = scan_into(tmp_path / "c.db", photo_dir, ["technical"], file_timeout=None)
     catalog.close()
     assert seen and all(seen) and summary["errors"] == 0
+
+
+@pytest.mark.timeout(20)  # a FIFO opened for reading without O_NONBLOCK would hang here
+def test_read_ahead_leaves_special_files_alone(tmp_path):
+    """Read-ahead touches regular files only and never blocks on a FIFO or fails on a missing file."""
+    import os
+
+    from culler.scan.decode_pool import read_ahead
+
+    photo = tmp_path / "a.jpg"
+    Image.new("RGB", (8, 8)).save(photo)
+    read_ahead(str(photo))
+    read_ahead(str(tmp_path / "gone.jpg"))
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "fifo.jpg"
+        os.mkfifo(fifo)
+        read_ahead(str(fifo))  # returns at once: opened non-blocking, not a regular file
+    assert photo.read_bytes()[:2] == b"\xff\xd8"
