@@ -305,6 +305,17 @@ def _ratios(a: list[float], b: list[float]) -> list[float]:
     return [x / y for x, y in zip(a, b)]
 
 
+def memory_run(folder: Path, tmp: Path, workers: int, count: int) -> None:
+    """One default scan of every file: the peak memory of all its processes together."""
+    seconds, summary, used = culler_scan(folder, _catalog(tmp, "memory"), workers, DEFAULT)
+    assert summary["decoded"] == count and summary["errors"] == 0, summary
+    print(
+        f"default scan of {count} files: {count / seconds:.2f} images/s, CPU per photo "
+        f"{1000 * used.cpu_seconds / count:.0f} ms, peak memory of the scan and its workers "
+        f"together {used.peak / 1e6:.0f} MB"
+    )
+
+
 def rescan(folder: Path, tmp: Path, workers: int | None) -> None:
     db = _catalog(tmp, "rescan")
     culler_scan(folder, db, workers, DEFAULT)
@@ -473,6 +484,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--save-scores", type=Path, default=None)
     parser.add_argument("--compare-scores", type=Path, default=None)
     parser.add_argument("--scores-only", action="store_true")
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="Only the default scan, once: images/s, CPU per photo and peak memory (for 1,000 files).",
+    )
     args = parser.parse_args(argv)
     workers = args.workers if args.workers is not None else os.cpu_count() or 1
 
@@ -492,6 +508,9 @@ def main(argv: list[str] | None = None) -> None:
             f"ready in {time.perf_counter() - start:.1f} s; {os.cpu_count()} CPU cores, "
             f"{workers} workers"
         )
+        if args.memory_only:
+            memory_run(folder, tmp, workers, len(paths))
+            return
         if not args.no_cost:
             for name, ms in per_photo_cost(paths[: min(12, len(paths))]).items():
                 print(f"per photo, {name}: {ms:.1f} ms (median CPU time, one core)")
