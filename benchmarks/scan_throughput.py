@@ -484,6 +484,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--save-scores", type=Path, default=None)
     parser.add_argument("--compare-scores", type=Path, default=None)
     parser.add_argument("--scores-only", action="store_true")
+    # Older command lines (docs) name it: the default scan is always measured now.
+    parser.add_argument("--default-scorers", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--skip-naive", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--memory-only",
         action="store_true",
