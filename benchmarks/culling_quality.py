@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import itertools
 import json
 import os
@@ -48,10 +49,11 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 #: Folders where Debian's wallpaper packages put their pictures.
 WALLPAPER_DIRS = ["/usr/share/backgrounds", "/usr/share/desktop-base", "/usr/share/wallpapers"]
-#: scikit-image samples that are photographs (or scans) of real scenes, not test patterns.
+#: scikit-image samples that are photographs (or scans) of real scenes, not test patterns. Not ``cat``:
+#: it is ``chelsea`` again, which a burst is made from, so it would be a true duplicate counted as false.
 SKIMAGE_PHOTOS = [
     "astronaut", "camera", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry",
-    "moon", "coins", "brick", "grass", "gravel", "retina", "cat", "page", "text",
+    "moon", "coins", "brick", "grass", "gravel", "retina", "page", "text",
 ]  # fmt: skip
 #: Photos with people in them (faces may be found there); every other photo has none.
 PEOPLE = {"astronaut", "camera", "grace_hopper"}
@@ -141,11 +143,23 @@ def _wallpapers() -> dict[str, Image.Image]:
                     if min(im.size) < 480:
                         continue
                     im.draft("RGB", (2048, 2048))
+                    if _is_overlay(im):
+                        continue
                     found[f"wall-{design}"] = im.convert("RGB")
                     seen.add(design)
             except Exception:
                 continue
     return found
+
+
+def _is_overlay(im: Image.Image) -> bool:
+    """Whether a wallpaper is a see-through overlay (MATE's Silk, Waves, Spring, Stripes: white
+    shapes on transparency, meant to lie over a desktop colour) rather than a picture. Flattened
+    they are all the same blank white frame, identical files that are not distinct photos."""
+    if "A" not in im.getbands() and "transparency" not in im.info:
+        return False
+    alpha = im.convert("RGBA").getchannel("A")
+    return alpha.getextrema()[0] < 250
 
 
 def exif_bytes(camera: str | None, seconds: float | None) -> bytes:
@@ -330,7 +344,8 @@ def judge(shoot: Shoot, db: Path) -> dict[str, float | str]:
         if decisions.get(f, {}).get("decision") == "reject"
         and not (moment_of.get(f) is not None and _best_of_moment_kept(f, shoot, decisions))
     ]
-    faces, ceiling, flagged = _scores(shoot, db)
+    by_frames = {rel(root, m["path"]) for g in groups for m in g["members"] if m["frame_defect"]}
+    faces, ceiling, flagged = _scores(shoot, db, by_frames)
     return {
         "groups": len(members),
         "false_pairs": false_pairs,
@@ -355,7 +370,11 @@ def _best_of_moment_kept(file: str, shoot: Shoot, decisions: dict) -> bool:
     return False
 
 
-def _scores(shoot: Shoot, db: Path) -> tuple[list[str], tuple[int, int], tuple[int, int]]:
+def _scores(
+    shoot: Shoot, db: Path, by_frames: set[str]
+) -> tuple[list[str], tuple[int, int], tuple[int, int]]:
+    """Phantom faces, photos at the technical ceiling, and flawed burst frames whose defect is named
+    (by a scorer on the frame alone, or by comparing it with its burst: ``by_frames``)."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     rows = con.execute(
         "SELECT p.path, s.scorer_id, s.score, s.extra FROM current_scores s"
@@ -377,8 +396,51 @@ def _scores(shoot: Shoot, db: Path) -> tuple[list[str], tuple[int, int], tuple[i
     distinct = [technical[f] for f in shoot.distinct if technical.get(f) is not None]
     ceiling = (sum(v >= 9.9 for v in distinct), len(distinct))
     flawed = [f for fs in shoot.flawed.values() for f in fs]
-    flagged = (sum(bool(defects.get(f)) for f in flawed), len(flawed))
+    flagged = (sum(bool(defects.get(f)) or f in by_frames for f in flawed), len(flawed))
     return faces, ceiling, flagged
+
+
+#: Edits an editor's export may carry, each applied to every distinct photo: (name, crop per side,
+#: brightness). All are also halved in size and saved at JPEG quality 75.
+COPY_EDITS = [
+    ("half size", 0.0, 1.0),
+    ("crop 5 %", 0.05, 1.0),
+    ("crop 7 %, +15 % light", 0.07, 1.15),
+]
+
+
+def copies_found(photos: dict[str, Image.Image], shoot: Shoot) -> dict[str, str]:
+    """Duplicate recall over every distinct photo, not only the six exports in the shoot: each edit
+    of :data:`COPY_EDITS` is made of each photo and checked against its original the way grouping
+    checks an untimed export (candidate index, then the evidence), with the original among all the
+    distinct photos as competitors."""
+    from culler.grouping import NEAR, BandIndex, PhotoSet, signature_match
+    from culler.signatures import compute
+
+    names = sorted(set(shoot.distinct.values()))
+    originals = [compute(photos[n]) for n in names]
+    found: dict[str, str] = {}
+    for edit, crop, light in COPY_EDITS:
+        copies = [compute(_edited(photos[n], crop, light)) for n in names]
+        rows = [{"id": i, "signature": s.to_bytes()} for i, s in enumerate(originals + copies)]
+        index = BandIndex(PhotoSet(rows, {}), np.arange(len(rows)))
+        hits = 0
+        for k in range(len(names)):
+            copy = len(names) + k
+            if k in index.candidates(copy) and signature_match(originals[k], copies[k], NEAR):
+                hits += 1
+        found[f"copies_found ({edit})"] = f"{hits}/{len(names)}"
+    return found
+
+
+def _edited(im: Image.Image, crop: float, light: float) -> Image.Image:
+    w, h = im.size
+    dx, dy = int(w * crop), int(h * crop)
+    im = im.crop((dx, dy, w - dx, h - dy)).resize(((w - 2 * dx) // 2, (h - 2 * dy) // 2))
+    im = ImageEnhance.Brightness(im).enhance(light) if light != 1.0 else im
+    buffer = io.BytesIO()
+    im.save(buffer, "JPEG", quality=75)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -409,6 +471,7 @@ def main(argv: list[str] | None = None) -> None:
         ),
         default_scan_wall_s=round(default_s, 1),
     )
+    result.update(copies_found(photos, shoot))
     for key, value in result.items():
         if isinstance(value, list):
             for item in value:

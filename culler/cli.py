@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import sys
@@ -13,6 +14,7 @@ import click
 from culler import __version__
 from culler.commands.options import db_option, open_existing, parse_setting, resolve_db
 from culler.scan.work import DEFAULT_BATCH_TIMEOUT
+from culler.validate import Count, FiniteFloat, non_finite_in, printable
 
 #: Core command modules, in order (``train`` adds to the ``models`` group); each defines
 #: ``register(cli)``. Plugins add theirs via ``register_commands``.
@@ -33,13 +35,40 @@ class CullerGroup(click.Group):
     a broken sidecar) reach the user as one ``Error:`` line and exit status 1, never as a traceback."""
 
     def invoke(self, ctx: click.Context):
+        from culler.catalog import CatalogError
         from culler.weights import WeightsError, WeightsMissing
         from culler.xmp import XmpError
 
         try:
             return super().invoke(ctx)
-        except (WeightsError, WeightsMissing, XmpError) as exc:
-            raise click.ClickException(str(exc)) from exc
+        except (CatalogError, WeightsError, WeightsMissing, XmpError) as exc:
+            raise click.ClickException(printable(exc)) from exc
+        except OSError as exc:
+            # A file the user named (an output, a folder, CULLER_HOME) that cannot be reached:
+            # what went wrong and with which path, not a traceback.
+            raise click.ClickException(os_error_line(exc)) from exc
+
+
+#: What to do about the usual reasons a path cannot be used, by errno.
+_OS_ADVICE = {
+    errno.ENOENT: "check the path; a folder it names does not exist (create it first)",
+    errno.ENOTDIR: "a part of this path is a file, not a folder; choose another path",
+    errno.EISDIR: "this is a folder; name a file",
+    errno.EACCES: "check its permissions, or choose another place",
+    errno.EPERM: "check its permissions, or choose another place",
+    errno.EROFS: "the file system is read-only; choose another place",
+    errno.ENOSPC: "the disk is full; free some space",
+    errno.ELOOP: "a symbolic link loop; check the links in this path",
+    errno.ENAMETOOLONG: "the name is too long; choose a shorter one",
+}
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an OSError: the path, the system's reason and what to do."""
+    where = printable(exc.filename) if exc.filename is not None else "a file"
+    reason = exc.strerror or str(exc)
+    advice = _OS_ADVICE.get(exc.errno or 0)
+    return f"{where}: {reason}" + (f"; {advice}" if advice else "")
 
 
 @click.group(cls=CullerGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,7 +98,7 @@ def cli() -> None:
 )
 @click.option(
     "--workers",
-    type=int,
+    type=click.IntRange(0, 1024),
     default=None,
     help="Decode processes (default: number of CPU cores; 0 = decode in this process).",
 )
@@ -89,7 +118,7 @@ def cli() -> None:
 @click.option("--strict", is_flag=True, help="Exit with status 1 when any file could not be read.")
 @click.option(
     "--batch-timeout",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=DEFAULT_BATCH_TIMEOUT,
     show_default=True,
     metavar="SECONDS",
@@ -169,13 +198,19 @@ def parse_scorer_config(items: tuple[str, ...] | list[str]) -> dict[str, dict[st
                 param_hint="--config",
             )
         scorer_id, key, value = setting
+        bad = non_finite_in(value)
+        if bad is not None:
+            raise click.BadParameter(
+                f"{item!r}: {bad} is not a finite number; give a number such as 0.5",
+                param_hint="--config",
+            )
         config.setdefault(scorer_id, {})[key] = value
     return config
 
 
 def _echo_err(quiet: bool):
     def echo(message: str) -> None:
-        click.echo(message, err=True)
+        click.echo(printable(message), err=True)  # messages name files: untrusted text
 
     return echo
 
@@ -191,14 +226,14 @@ def _echo_err(quiet: bool):
 @click.option(
     "--min",
     "min_score",
-    type=float,
+    type=FiniteFloat(),
     default=None,
     help="Only photos whose --sort score is at least this.",
 )
 @click.option(
     "--max",
     "max_score",
-    type=float,
+    type=FiniteFloat(),
     default=None,
     help="Only photos whose --sort score is at most this.",
 )
@@ -213,12 +248,12 @@ def _echo_err(quiet: bool):
 )
 @click.option(
     "--min-prob",
-    type=float,
+    type=FiniteFloat(0, 1),
     default=0.5,
     show_default=True,
     help="Tag probability threshold for --tag.",
 )
-@click.option("--limit", type=int, default=None, help="Show at most this many photos.")
+@click.option("--limit", type=Count(), default=None, help="Show at most this many photos.")
 @click.option(
     "--json",
     "as_json",
@@ -255,11 +290,11 @@ def list_(db_path, sort_by, min_score, max_score, status, tag, min_prob, limit, 
     header = ["path", "status", *scorer_ids, "rating"]
     click.echo("\t".join(header))
     for row in rows:
-        cells = [row["path"], row["status"]]
+        cells = [printable(row["path"]), row["status"]]
         cells += [_fmt(row["scores"].get(sid)) for sid in scorer_ids]
         cells.append(_fmt_rating(row.get("rating")))
         if row["error"]:
-            cells.append(row["error"])
+            cells.append(printable(row["error"]))
         click.echo("\t".join(cells))
 
 
@@ -293,30 +328,35 @@ def show(path, db_path, as_json):
         catalog.close()
     if details is None:
         raise click.ClickException(
-            f"{path} is not in the catalog; run `culler scan` on its folder first"
+            f"{printable(path)} is not in the catalog; run `culler scan` on its folder first"
         )
     if as_json:
         click.echo(json.dumps(details, indent=2))
         return
-    click.echo(details["path"])
-    click.echo(
-        f"  status: {details['status']}" + (f" — {details['error']}" if details["error"] else "")
-    )
+    _print_details(details)
+
+
+def _print_details(details: dict[str, Any]) -> None:
+    """Everything but numbers is text from files (names, EXIF, plugin messages): made printable."""
+    click.echo(printable(details["path"]))
+    error = f" — {printable(details['error'])}" if details["error"] else ""
+    click.echo(f"  status: {details['status']}{error}")
     if details.get("width"):
         click.echo(f"  size: {details['width']}×{details['height']}")
     for key in ("taken_at", "camera", "lens"):
         if details.get(key):
-            click.echo(f"  {key.replace('_', ' ')}: {details[key]}")
+            click.echo(f"  {key.replace('_', ' ')}: {printable(details[key])}")
     for score in details["scores"]:
         value = "-" if score["score"] is None else f"{score['score']:.2f}"
         flag = "" if score["active"] else " (inactive version)"
         click.echo(f"  {score['scorer_id']} {score['version']}: {value}{flag}")
         for reason in score["reasons"] or []:
-            click.echo(f"      - {reason}")
+            click.echo(f"      - {printable(reason)}")
     if details["tags"]:
-        click.echo("  tags: " + ", ".join(f"{t} {p:.2f}" for t, p in details["tags"].items()))
+        tags = ", ".join(f"{printable(t)} {p:.2f}" for t, p in details["tags"].items())
+        click.echo(f"  tags: {tags}")
     for err in details["score_errors"]:
-        click.echo(f"  {err['scorer_id']} failed: {err['error']}")
+        click.echo(f"  {err['scorer_id']} failed: {printable(err['error'])}")
     click.echo(f"  rating: {_fmt_rating(details['rating'])}")
 
 

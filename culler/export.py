@@ -3,13 +3,15 @@
 Nothing is ever overwritten: a clashing name gets a ``-1``, ``-2``… suffix (the photo and its sidecars
 together, so they stay a set), a file already exported with identical content is skipped, and files are
 created exclusively so even a file appearing mid-export is not clobbered. Photos are only changed by
-``move``, and a moved photo keeps its catalog row (scores, ratings) under its new path.
+``move``, and a moved photo keeps its catalog row (scores, ratings) under its new path. A move is
+atomic per photo and journalled (:mod:`culler.export_move`): a rerun after a kill finishes or undoes
+it. A photo whose catalog path is a symbolic link is not moved (the link would break, or the photo
+would leave the folder it really lives in): it is reported, and ``--copy`` exports it.
 """
 
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import os
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from culler.catalog import Catalog
+from culler.export_move import move_files, recover_moves, same_file_content
 from culler.xmp import existing_sidecars, fullname_sidecar, stem_is_shared
 
 MODES = ("copy", "move", "link")
@@ -26,6 +29,10 @@ MODES = ("copy", "move", "link")
 
 class ExportError(Exception):
     """An export could not start (bad destination, nothing to do); the message says what to do."""
+
+
+class ExportSkip(Exception):
+    """One photo cannot be exported as asked; the message says why and what to do."""
 
 
 @dataclass
@@ -62,21 +69,6 @@ def _sidecar_target(sidecar: Path, source: Path, target: Path) -> Path:
     return target.with_name(target.stem + suffix)
 
 
-def _same_content(a: Path, b: Path) -> bool:
-    try:
-        if a.stat().st_size != b.stat().st_size:
-            return False
-        with open(a, "rb") as fa, open(b, "rb") as fb:
-            while True:
-                block_a, block_b = fa.read(1 << 20), fb.read(1 << 20)
-                if block_a != block_b:
-                    return False
-                if not block_a:
-                    return True
-    except OSError:
-        return False
-
-
 def plan_export(
     photos: list[dict[str, Any]], dest: Path, *, keep_folders: bool = False
 ) -> list[ExportItem]:
@@ -97,7 +89,7 @@ def plan_export(
         item = ExportItem(photo_id=photo["id"], source=source, target=target)
         n = 0
         while True:
-            if target.is_file() and _same_content(source, target):
+            if target.is_file() and same_file_content(source, target):
                 item.status = "exists"  # exported before (perhaps under a -n name)
                 break
             names = [target] + [_sidecar_target(s, source, target) for s in sidecars]
@@ -120,24 +112,48 @@ def _copy_exclusive(source: Path, target: Path) -> None:
     shutil.copystat(source, target)
 
 
-def _move(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)  # atomic and never overwrites (same filesystem)
-    except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
-            raise
-        _copy_exclusive(source, target)
-    os.unlink(source)
-
-
 def _transfer(mode: str, source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if mode == "copy":
         _copy_exclusive(source, target)
-    elif mode == "move":
-        _move(source, target)
     else:
         os.symlink(os.path.abspath(source), target)
+
+
+def _move_item(catalog: Catalog, item: ExportItem) -> None:
+    """Move the photo and its sidecars (a sidecar shared with a photo that stays is copied)."""
+    if item.source.is_symlink():
+        raise ExportSkip(
+            f"{item.source} is a symbolic link to {os.path.realpath(item.source)}; culler moves only "
+            "real files (the link would break): export it with --copy, or rescan its folder so the "
+            "catalog names the real file"
+        )
+    sidecars = item.sidecars
+    if item.status == "exists" and item.target.is_symlink():
+        raise ExportSkip(
+            f"{item.target} is a link to this photo (an earlier --link export); delete the link, "
+            "then run the move again"
+        )
+    if item.status == "exists":  # already copied there before: the move only has to finish
+        sidecars = [
+            (s, _sidecar_target(s, item.source, item.target))
+            for s in existing_sidecars(item.source)
+        ]
+        clash = next((t for s, t in sidecars if t.exists() and not same_file_content(s, t)), None)
+        if clash is not None:
+            raise ExportSkip(f"{clash} exists with other content; move or rename it, then rerun")
+        item.sidecars = sidecars
+    shared = stem_is_shared(item.source)
+    files = [(str(item.source), str(item.target), "move")] + [
+        (str(s), str(t), "copy" if s.stem == item.source.stem and shared else "move")
+        for s, t in sidecars
+    ]
+    move_files(catalog, item.photo_id, files)
+
+
+def finish_interrupted_moves(catalog: Catalog) -> list[str]:
+    """Finish or undo the moves a killed ``export --move`` left half-done (one line each)."""
+    return recover_moves(catalog)
 
 
 def run_export(
@@ -149,20 +165,28 @@ def run_export(
     if dry_run:
         return items
     for item in items:
-        if item.status != "planned":
+        if item.status != "planned" and not (mode == "move" and item.status == "exists"):
             continue
+        if os.path.abspath(item.source) == os.path.abspath(item.target):
+            continue  # moved here by an earlier run: nothing left to do
         try:
-            _transfer(mode, item.source, item.target)
-            for side_source, side_target in item.sidecars:
-                # A sidecar shared with a photo that stays (IMG_1.xmp of a RAW+JPEG pair) is copied.
-                shared = side_source.stem == item.source.stem and stem_is_shared(item.source)
-                _transfer("copy" if mode == "move" and shared else mode, side_source, side_target)
+            if not os.path.lexists(item.source):
+                raise ExportSkip(
+                    f"{item.source} is gone; run `culler scan` on the folder that holds it now"
+                )
+            if mode == "move":
+                _move_item(catalog, item)
+            else:
+                _transfer(mode, item.source, item.target)
+                for side_source, side_target in item.sidecars:
+                    _transfer(mode, side_source, side_target)
+        except ExportSkip as exc:
+            item.status, item.error = "error", str(exc)
+            continue
         except OSError as exc:
             item.status, item.error = "error", f"{exc.strerror or exc}: {exc.filename or ''}"
             continue
         item.status = "done"
-        if mode == "move":
-            catalog.move_photo(item.photo_id, item.target)
     return items
 
 

@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 
 from culler.catalog import Catalog, now
-from culler.signatures import Signature, layout_distance, pixel_agreement, popcount64
+from culler.signatures import (
+    Signature,
+    layout_distance,
+    layout_distances,
+    low_hash_distance,
+    pixel_agreement,
+    popcount64,
+)
 
 
 @dataclass(frozen=True)
@@ -34,13 +41,15 @@ class Evidence:
     """What a signature pair must show to be the same picture (measured in docs/culling.md)."""
 
     hash_distance: int  # of 256 bits
+    #: …or this close on the 64 lowest-frequency bits, which a crop or zoom disturbs far less
+    low_distance: int
     layout_distance: float  # mean chroma / relative luma difference of the 4×4 layout, 0–255
     tone: float  # correlation of the aligned 32×32 thumbnails
     detail: float  # correlation of their high-pass residue
 
 
-NEAR = Evidence(64, 16.0, 0.90, 0.50)
-STRICT = Evidence(48, 12.0, 0.95, 0.70)
+NEAR = Evidence(64, 20, 16.0, 0.90, 0.50)
+STRICT = Evidence(48, 16, 12.0, 0.95, 0.70)
 #: Photos whose hashes share a 16-bit band are candidates (16 bands of the 256-bit hash).
 BANDS = 16
 #: A band bucket this full holds degenerate hashes (blank frames): its members are not paired by it.
@@ -65,7 +74,9 @@ class GroupingOptions:
 
     @property
     def evidence(self) -> Evidence:
-        return Evidence(self.hash_distance, NEAR.layout_distance, NEAR.tone, NEAR.detail)
+        return Evidence(
+            self.hash_distance, NEAR.low_distance, NEAR.layout_distance, NEAR.tone, NEAR.detail
+        )
 
 
 @dataclass
@@ -98,7 +109,8 @@ def capture_time(taken_at: str | None, subsec: str | None = None) -> float | Non
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)  # camera local time: only differences matter
     seconds = when.timestamp()
-    digits = "".join(ch for ch in str(subsec or "") if ch.isdigit())
+    # At most nanoseconds: thousands of digits (a hostile EXIF field) would overflow the division.
+    digits = "".join(ch for ch in str(subsec or "")[:64] if "0" <= ch <= "9")[:9]
     if digits and when.microsecond == 0:
         seconds += int(digits) / 10 ** len(digits)
     return seconds
@@ -154,9 +166,11 @@ class PhotoSet:
         ]
         self.has_sig = np.array([s is not None for s in self.sigs], dtype=bool)
         self.dct = np.zeros((n, 4), dtype=np.uint64)
+        self.layout = np.zeros((n, 4, 4, 3), dtype=np.uint8)
         for i, s in enumerate(self.sigs):
             if s is not None:
                 self.dct[i] = s.dct
+                self.layout[i] = s.layout
         self.has_vec = np.zeros(n, dtype=bool)
         self.vectors = None
         if vectors:
@@ -220,24 +234,46 @@ def load_photo_set(catalog: Catalog, options: GroupingOptions) -> PhotoSet:
 class BandIndex:
     """Multi-index hashing: 16 tables keyed by 16-bit slices of the 256-bit hash. Two hashes at most
     15 bits apart always share a slice; copies up to 64 bits apart share one in 97 % of measured cases
-    (docs/culling.md)."""
+    (docs/culling.md).
+
+    A crop or zoom scatters the high frequencies, so a cropped export can share no slice with its
+    original. One more table is keyed by the 16 lowest-frequency bits (the top-left 4×4 of the DCT),
+    probed at the key and at every key one bit away: such copies differ there in 0–1 bits, while two
+    distinct photos rarely do (6 of 2,628 pairs of real photos, then filtered by :func:`_close`).
+    """
 
     def __init__(self, photos: PhotoSet, members: np.ndarray) -> None:
         self.slices = photos.dct.view(np.uint16)  # 16 slices per photo
-        self.tables: list[dict[int, np.ndarray]] = []
-        for b in range(BANDS):
-            keys = self.slices[members, b]
-            order = np.argsort(keys, kind="stable")
-            keys, sorted_members = keys[order], members[order]
-            values, starts = np.unique(keys, return_index=True)
-            groups = np.split(sorted_members, starts[1:])
-            self.tables.append({int(v): g for v, g in zip(values, groups) if len(g) <= MAX_BUCKET})
+        self.coarse = coarse_keys(photos.dct)
+        self.tables = [_table(self.slices[:, b], members) for b in range(BANDS)]
+        self.coarse_table = _table(self.coarse, members)
 
     def candidates(self, i: int) -> np.ndarray:
-        """Photos sharing at least one band with photo ``i`` (may repeat, may include ``i``)."""
+        """Photos sharing at least one band with photo ``i``, or a coarse key at most one bit from
+        its own (may repeat, may include ``i``)."""
         empty = np.empty(0, dtype=np.int64)
         found = [self.tables[b].get(int(self.slices[i, b]), empty) for b in range(BANDS)]
+        key = int(self.coarse[i])
+        probes = [key] + [key ^ (1 << bit) for bit in range(16)]
+        found += [self.coarse_table.get(k, empty) for k in probes]
         return np.concatenate(found)
+
+
+def coarse_keys(dct: np.ndarray) -> np.ndarray:
+    """The 16 lowest-frequency bits of each ``(n, 4)`` uint64 hash, as uint16 keys."""
+    bits = np.unpackbits(dct.astype(">u8").view(np.uint8), axis=1).reshape(-1, 16, 16)
+    packed = np.packbits(bits[:, :4, :4].reshape(-1, 16), axis=1)
+    return packed.view(">u2").ravel().astype(np.uint16)
+
+
+def _table(keys: np.ndarray, members: np.ndarray) -> dict[int, np.ndarray]:
+    """``key -> members holding it``, without the buckets too full to mean anything."""
+    keys = keys[members]
+    order = np.argsort(keys, kind="stable")
+    keys, sorted_members = keys[order], members[order]
+    values, starts = np.unique(keys, return_index=True)
+    groups = np.split(sorted_members, starts[1:])
+    return {int(v): g for v, g in zip(values, groups) if len(g) <= MAX_BUCKET}
 
 
 def _close(photos: PhotoSet, i: int, others: np.ndarray, options: GroupingOptions) -> np.ndarray:
@@ -248,7 +284,11 @@ def _close(photos: PhotoSet, i: int, others: np.ndarray, options: GroupingOption
     keep = np.zeros(len(others), dtype=bool)
     if photos.has_sig[i]:
         distance = popcount64(photos.dct[others] ^ photos.dct[i]).sum(axis=1)
-        keep |= photos.has_sig[others] & (distance <= options.hash_distance)
+        low = low_hash_distance(photos.dct[others], photos.dct[i])
+        rule = options.evidence
+        close = (distance <= rule.hash_distance) | (low <= rule.low_distance)
+        close &= layout_distances(photos.layout[others], photos.layout[i]) <= rule.layout_distance
+        keep |= photos.has_sig[others] & close
     if photos.vectors is not None and photos.has_vec[i]:
         cos = photos.vectors[others] @ photos.vectors[i]
         keep |= photos.has_vec[others] & (cos >= options.clip_similarity)
@@ -297,7 +337,8 @@ def candidate_pairs(
 
 def signature_match(a: Signature, b: Signature, rule: Evidence) -> bool:
     """Whether two signatures are the same picture: hashes close, colours alike, pixels agree."""
-    if int(popcount64(a.dct ^ b.dct).sum()) > rule.hash_distance:
+    far = int(popcount64(a.dct ^ b.dct).sum()) > rule.hash_distance
+    if far and int(low_hash_distance(a.dct, b.dct)) > rule.low_distance:
         return False
     if layout_distance(a, b) > rule.layout_distance:
         return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from culler import colour, plugin_manager
 from culler.hookspecs import hookimpl
+from culler.safe_files import MAX_PHOTO_BYTES, RefusedFile, check_regular, open_regular
 
 #: Extensions culler's own loader reads. Format plugins add theirs through the
 #: ``register_image_extensions`` hook.
@@ -109,15 +111,35 @@ def read_metadata(im: Image.Image) -> PhotoInfo:
     info.lens = str(lens).strip("\x00 ") if lens else None
     taken = sub.get(_TAGS["DateTimeOriginal"]) or exif.get(_TAGS["DateTime"])
     info.taken_at = _parse_exif_time(taken)
-    subsec = sub.get(_TAGS["SubsecTimeOriginal"])
-    info.subsec = str(subsec).strip("\x00 ") if subsec else None
+    info.subsec = sub.get(_TAGS["SubsecTimeOriginal"])
+    return clean_info(info)
+
+
+#: EXIF text fields are free text from the file: a camera name is cut here, and control characters
+#: (terminal escape codes) never reach the catalog.
+MAX_EXIF_TEXT = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_info(info: PhotoInfo) -> PhotoInfo:
+    """``info`` with its EXIF text made safe to store and print: camera and lens without control
+    characters and cut to :data:`MAX_EXIF_TEXT`; ``subsec`` as at most 9 digits (nanoseconds), so a
+    field of thousands of digits cannot overflow the capture time of every later grouping."""
+    for name in ("camera", "lens"):
+        value = getattr(info, name)
+        if value is not None:
+            text = _CONTROL.sub("", str(value)).strip()[:MAX_EXIF_TEXT]
+            setattr(info, name, text or None)
+    if info.subsec is not None:
+        digits = "".join(ch for ch in str(info.subsec)[:64] if "0" <= ch <= "9")
+        info.subsec = digits[:9] or None
     return info
 
 
 def _int_or_none(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):  # EXIF rationals: inf, 1/0
         return None
 
 
@@ -156,14 +178,24 @@ def decode_pil(path: str | Path | BinaryIO, max_side: int) -> tuple[Image.Image,
     The returned image is RGB, upright (EXIF orientation applied) and its longer side is at most
     ``max_side``. ``info.width``/``height`` are the full-size, upright dimensions.
     """
-    if not hasattr(path, "read"):  # a file object is already in memory (the scan reads once)
-        path = str(path)
-    if _byte_size(path) == 0:
+    if hasattr(path, "read"):  # a file object is already in memory (the scan reads once)
+        return _decode_file(path, max_side)
+    try:
+        fh = open_regular(str(path), MAX_PHOTO_BYTES)
+    except OSError as exc:
+        raise ImageError(os_error_reason(exc)) from exc
+    with fh:
+        return _decode_file(fh, max_side)
+
+
+def _decode_file(fh: BinaryIO, max_side: int) -> tuple[Image.Image, PhotoInfo]:
+    """Decode an open file; every pixel is loaded before this returns, so the file may be closed."""
+    if _byte_size(fh) == 0:
         raise ImageError("empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path)
+            im = Image.open(fh)
             try:
                 return _decode_opened(im, max_side)
             except BaseException:
@@ -175,16 +207,11 @@ def decode_pil(path: str | Path | BinaryIO, max_side: int) -> tuple[Image.Image,
         raise _decode_error(exc) from exc
 
 
-def _byte_size(path: str | BinaryIO) -> int:
-    if not isinstance(path, str):
-        path.seek(0, os.SEEK_END)
-        size = path.tell()
-        path.seek(0)
-        return size
-    try:
-        return os.path.getsize(path)
-    except OSError as exc:
-        raise ImageError(os_error_reason(exc)) from exc
+def _byte_size(fh: BinaryIO) -> int:
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell()
+    fh.seek(0)
+    return size
 
 
 #: EXIF orientations that need a transpose (1 is upright); 5–8 also swap width and height.
@@ -290,6 +317,8 @@ def _to_rgb(im: Image.Image) -> Image.Image:
 
 def os_error_reason(exc: OSError) -> str:
     """The one-line reason a file could not be read (permissions, vanished, link loop, …)."""
+    if isinstance(exc, RefusedFile):
+        return str(exc)
     if isinstance(exc, PermissionError) or exc.errno == errno.EACCES:
         return "permission denied: culler cannot read this file (check its permissions)"
     if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
@@ -321,6 +350,11 @@ def open_photo(
 
     ``develop`` asks RAW loaders for a full development instead of the embedded preview (slower).
     """
+    try:
+        # Plugins open the path themselves: a FIFO or a device named like a photo never reaches them.
+        check_regular(path, MAX_PHOTO_BYTES)
+    except OSError as exc:
+        raise ImageError(os_error_reason(exc)) from exc
     pm = plugin_manager.load_plugins()
     try:
         result = pm.hook.load_image(path=str(path), max_side=max_side, develop=develop)
@@ -331,7 +365,7 @@ def open_photo(
     if result is None:
         raise ImageError("no image loader accepted this file")
     if isinstance(result, tuple):
-        im, info = result
+        im, info = result[0], clean_info(result[1])
     else:
         im, info = result, PhotoInfo(width=result.width, height=result.height)
     if im.mode != "RGB":

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from culler.trainable import trainable_models
-from culler.weights import WeightsError, load_state_dict, sha256_file
+from culler.weights import WeightsError, check_safetensors, load_state_dict, sha256_file
 
 #: Score bins of a distribution head (1..10).
 BINS = 10
@@ -152,11 +152,21 @@ def read_head_meta(path: str | Path) -> dict[str, Any]:
     """The architecture a head file records (raises WeightsError for any other safetensors file)."""
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as fh:
-        meta = (fh.metadata() or {}).get("culler_head")
-    if not meta:
+    check_safetensors(path)  # a bundle is untrusted: its header is checked before it is parsed
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = (fh.metadata() or {}).get("culler_head")
+        found = json.loads(meta) if meta else None
+    except Exception as exc:  # safetensors raises its own error types across versions
+        raise WeightsError(f"{path} is not a valid safetensors file: {exc}") from None
+    if not isinstance(found, dict):
         raise WeightsError(f"{path} is not a culler head file (no culler_head metadata)")
-    return json.loads(meta)
+    return found
+
+
+#: Largest input or output size of a head (CLIP embeddings are 512–1280 wide): a bundle's metadata
+#: is untrusted, and a head is allocated from it before its tensors are loaded.
+MAX_HEAD_DIM = 1 << 16
 
 
 def load_head(path: str | Path, sha256: str | None = None) -> Head:
@@ -166,10 +176,17 @@ def load_head(path: str | Path, sha256: str | None = None) -> Head:
     if sha256 and sha256_file(path) != sha256:
         raise WeightsError(f"{path} does not match its sha256; export and import the model again")
     meta = read_head_meta(path)
-    head = build_head(
-        meta["kind"], int(meta["in_dim"]), int(meta.get("outputs", 1)), meta.get("labels")
-    )
-    head.net.load_state_dict(load_file(str(path)))
+    try:
+        in_dim, outputs = int(meta["in_dim"]), int(meta.get("outputs", 1))
+        if not (0 < in_dim <= MAX_HEAD_DIM and 0 < outputs <= MAX_HEAD_DIM):
+            raise ValueError(f"sizes {in_dim}→{outputs} are beyond any head culler trains")
+        head = build_head(meta["kind"], in_dim, outputs, meta.get("labels"))
+        head.net.load_state_dict(load_file(str(path)))
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise WeightsError(
+            f"{path} does not hold the head its metadata describes ({exc}); export and import "
+            "the model again"
+        ) from None
     head.meta = meta
     head.eval()
     return head

@@ -35,7 +35,9 @@ from culler.weights import (
     PullError,
     WeightsError,
     WeightSpec,
+    check_safetensors,
     install_file,
+    is_safetensors,
     manifest,
     scorer_dir,
     sha256_file,
@@ -250,7 +252,7 @@ def download_url(
     request = urllib.request.Request(url, headers={"User-Agent": "culler (models pull)"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or expected_size
+            total = _content_length(response.headers) or expected_size
             with progress(Path(parts.path).name or host, total) as bar:
                 while block := response.read(1 << 20):
                     out.write(block)
@@ -313,6 +315,12 @@ def _hf_download(repo: str, filename: str, workdir: Path, timeout: float) -> Pat
     return Path(path)
 
 
+def _content_length(headers: Any) -> int | None:
+    """The size a server announces, None when it announces none or nonsense."""
+    text = str(headers.get("Content-Length") or "")[:20]
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
 # -- import ------------------------------------------------------------------------------------------
 def convert(
     cls: type[Scorer], src: Path, workdir: Path, config: dict[str, Any] | None
@@ -360,6 +368,8 @@ def import_weights(
 def _import_one(
     cls: type[Scorer], src: Path, origin: str, workdir: Path, config: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
+    if is_safetensors(src):
+        check_safetensors(src)  # before any plugin parses it: a hostile header is refused here
     origin_sha = sha256_file(src)
     converted = convert(cls, src, workdir, config)
     if converted is None:

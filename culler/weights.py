@@ -7,6 +7,7 @@ directory and ``installed_path``). ``culler models pull|import|list`` builds on 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from culler.safe_files import open_regular
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,27 @@ class FetchedWeights:
     origin_sha256: str = ""
 
 
+def torch_available() -> bool:
+    """Whether PyTorch can be imported (the torch-free desktop bundle leaves it out); not imported."""
+    return importlib.util.find_spec("torch") is not None
+
+
 class WeightsMissing(Exception):
-    """A learned scorer's weights are not installed. The message says which command fixes it."""
+    """A learned scorer's weights are not installed. The message says which command fixes it.
+
+    Without PyTorch (the torch-free bundle) no weights would help: the message says the learned
+    scorers need the full install instead of sending the user to ``culler models pull``.
+    """
 
     def __init__(self, scorer_id: str, detail: str = "") -> None:
         self.scorer_id = scorer_id
+        if not torch_available():
+            super().__init__(
+                f"{scorer_id}: learned scorers need the full install of culler (this one has no "
+                "PyTorch); the technical scorer works here — install culler with pip as the README "
+                "says to use learned scorers"
+            )
+            return
         message = (
             f"{scorer_id}: weights not installed — run `culler models pull {scorer_id}` "
             f"(or `culler models import {scorer_id} FILE`)"
@@ -80,6 +99,27 @@ def culler_home() -> Path:
     """Where culler keeps models and other per-user data: ``CULLER_HOME`` or the platform cache dir."""
     home = os.environ.get("CULLER_HOME")
     return Path(home) if home else Path(platformdirs.user_cache_dir("culler"))
+
+
+def writable_home() -> Path:
+    """:func:`culler_home`, created if needed; :class:`WeightsError` when it is not a folder culler can
+    write to (a file, a read-only place), said before any work starts rather than as a traceback."""
+    home = culler_home()
+    where = f"CULLER_HOME={home}" if os.environ.get("CULLER_HOME") else str(home)
+    fix = "set CULLER_HOME to a folder you can write to" + (
+        " (or unset it)" if os.environ.get("CULLER_HOME") else ""
+    )
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise WeightsError(f"{where} is a file, not a folder; {fix}") from None
+    except OSError as exc:
+        raise WeightsError(f"{where} cannot be created ({exc.strerror or exc}); {fix}") from None
+    if not home.is_dir():
+        raise WeightsError(f"{where} is not a folder; {fix}")
+    if not os.access(home, os.W_OK | os.X_OK):
+        raise WeightsError(f"{where} is not writable; {fix}")
+    return home
 
 
 def models_dir() -> Path:
@@ -132,7 +172,7 @@ class EnabledWhenInstalled:
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
@@ -192,7 +232,7 @@ def install_file(
     digest = hashlib.sha256()
     size = 0
     try:
-        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+        with open_regular(src) as fin, open(tmp, "wb") as fout:
             while block := fin.read(1 << 20):
                 digest.update(block)
                 fout.write(block)
@@ -266,13 +306,92 @@ def resolve(scorer_id: str, spec: WeightSpec) -> Path:
 
 def is_safetensors(path: str | os.PathLike) -> bool:
     """Whether ``path`` holds safetensors (an 8-byte header length, then a JSON header), whatever
-    its name says."""
-    with open(path, "rb") as fh:
+    its name says. Only a regular file is opened (a FIFO would block)."""
+    with open_regular(path) as fh:
         head = fh.read(9)
-    if len(head) < 9 or head[8:9] != b"{":
-        return False
-    (size,) = struct.unpack("<Q", head[:8])
-    return 0 < size < Path(path).stat().st_size
+    return len(head) == 9 and head[8:9] == b"{"
+
+
+#: A safetensors header is a JSON table of tensor names, dtypes, shapes and offsets: a few hundred
+#: kilobytes for the largest CLIP backbones. Larger headers, or more tensors, are not weights culler
+#: uses, and parsing one would take seconds and gigabytes.
+MAX_HEADER_BYTES = 16 << 20
+MAX_TENSORS = 100_000
+#: Bytes per element of the dtypes safetensors defines.
+_DTYPE_BYTES = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
+    "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
+}  # fmt: skip
+
+
+def check_safetensors(path: str | os.PathLike) -> None:
+    """Refuse, quickly and with :class:`WeightsError`, a safetensors file whose header does not fit
+    the file: a header length or tensor offsets beyond its size, too many tensors, a tensor whose
+    size is not its shape's. Reads only the header, with the size known before reading it."""
+    path = Path(path)
+    with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        head = fh.read(8)
+        (length,) = struct.unpack("<Q", head) if len(head) == 8 else (0,)
+        if not 2 <= length <= size - 8:
+            raise WeightsError(
+                f"{path.name}: safetensors header claims {length} bytes, but the file has {size}; "
+                "the file is damaged or not weights — nothing was loaded"
+            )
+        if length > MAX_HEADER_BYTES:
+            raise WeightsError(
+                f"{path.name}: safetensors header of {length >> 20} MB is larger than any weights' "
+                f"(limit {MAX_HEADER_BYTES >> 20} MB); the file is not weights culler uses — "
+                "nothing was loaded"
+            )
+        raw = fh.read(length)
+    try:
+        header = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise WeightsError(f"{path.name}: safetensors header is not JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise WeightsError(f"{path.name}: safetensors header is not a table of tensors")
+    header.pop("__metadata__", None)
+    if len(header) > MAX_TENSORS:
+        raise WeightsError(
+            f"{path.name}: {len(header)} tensors is more than culler loads ({MAX_TENSORS}); "
+            "the file is damaged or not weights — nothing was loaded"
+        )
+    data_size = size - 8 - length
+    for name, entry in header.items():
+        problem = _tensor_problem(entry, data_size)
+        if problem:
+            raise WeightsError(
+                f"{path.name}: tensor {str(name)[:80]!r} {problem}; the file is damaged or not "
+                "weights — nothing was loaded"
+            )
+
+
+def _tensor_problem(entry: Any, data_size: int) -> str:
+    """What is wrong with one header entry ("" when nothing)."""
+    if not isinstance(entry, dict):
+        return "is not described by a table"
+    itemsize = _DTYPE_BYTES.get(entry.get("dtype"))  # type: ignore[arg-type]
+    shape, offsets = entry.get("shape"), entry.get("data_offsets")
+    if itemsize is None:
+        return f"has an unknown dtype {str(entry.get('dtype'))[:20]!r}"
+    if not isinstance(shape, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**48 for n in shape
+    ):
+        return "has an invalid shape"
+    if not (
+        isinstance(offsets, list)
+        and len(offsets) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in offsets)
+        and 0 <= offsets[0] <= offsets[1] <= data_size
+    ):
+        return f"lies outside the file's {data_size} data bytes"
+    count = 1
+    for n in shape:
+        count *= n
+    if count * itemsize != offsets[1] - offsets[0]:
+        return f"has {offsets[1] - offsets[0]} bytes for a shape of {count} elements"
+    return ""
 
 
 def load_state_dict(path: str | os.PathLike, sha256: str | None = None) -> dict[str, Any]:
@@ -287,6 +406,7 @@ def load_state_dict(path: str | os.PathLike, sha256: str | None = None) -> dict[
     if is_safetensors(path):
         from safetensors.torch import load_file
 
+        check_safetensors(path)
         try:
             return load_file(str(path))
         except Exception as exc:  # safetensors raises its own error types across versions

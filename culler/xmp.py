@@ -16,9 +16,9 @@ photo shares the stem (a RAW+JPEG pair), where one shared sidecar would mix two 
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
-import stat
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -27,6 +27,8 @@ from typing import Any
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
+
+from culler.safe_files import describe, read_regular
 
 CULLER_NS = "http://ns.culler.photo/xmp/1.0/"
 NS = {
@@ -181,17 +183,37 @@ def sidecar_path(
 
 
 # -- reading ----------------------------------------------------------------------------------------
+#: XMP nests a handful of levels (xmpmeta → RDF → Description → property → Bag → li → field); a
+#: document nested deeper is not a sidecar, and would exhaust the recursion of the serialiser.
+MAX_DEPTH = 64
+
+
 def _parse(data: bytes, path: Path) -> tuple[ET.Element, dict[str, str]]:
     """Parse untrusted sidecar bytes safely; return the root and the prefixes it declares."""
     prefixes: dict[str, str] = {}
+    depth = 0
     try:
-        for _event, (prefix, uri) in SafeET.iterparse(io.BytesIO(data), events=("start-ns",)):
-            prefixes.setdefault(prefix, uri)
-        root = SafeET.fromstring(data)
-    except (ET.ParseError, DefusedXmlException, ValueError) as exc:
+        events = SafeET.iterparse(io.BytesIO(data), events=("start", "end", "start-ns"))
+        for event, item in events:
+            if event == "start-ns":
+                prefixes.setdefault(*item)
+            elif event == "start":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise XmpError(
+                        f"{path}: elements nested more than {MAX_DEPTH} deep, so not an XMP "
+                        "sidecar; left untouched"
+                    )
+            else:
+                depth -= 1
+        root = events.root
+    except XmpError:
+        raise
+    except (ET.ParseError, DefusedXmlException, ValueError, LookupError, RecursionError) as exc:
         raise XmpError(f"{path}: not a well-formed XMP sidecar ({exc}); left untouched") from exc
-    if root.tag not in ("{adobe:ns:meta/}xmpmeta", _RDF + "RDF"):
-        raise XmpError(f"{path}: not an XMP sidecar (root element {root.tag}); left untouched")
+    if root is None or root.tag not in ("{adobe:ns:meta/}xmpmeta", _RDF + "RDF"):
+        tag = None if root is None else root.tag
+        raise XmpError(f"{path}: not an XMP sidecar (root element {tag}); left untouched")
     return root, prefixes
 
 
@@ -231,22 +253,22 @@ def _read_bytes(path: Path) -> bytes | None:
     """The sidecar's bytes, None when there is no file; only regular files of sane size are read
     (a FIFO or a device named like a sidecar would block or never end)."""
     try:
-        st = os.stat(path)
+        return read_regular(path, MAX_SIDECAR_BYTES)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise XmpError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    if not stat.S_ISREG(st.st_mode):
-        raise XmpError(f"{path}: not a regular file, so not a sidecar; left untouched")
-    if st.st_size > MAX_SIDECAR_BYTES:
-        raise XmpError(
-            f"{path}: {st.st_size} bytes is too large for an XMP sidecar; left untouched"
-        )
+        raise XmpError(f"{describe(path, exc)}; left untouched") from exc
+
+
+def _finite(text: str | None) -> float | None:
+    """A number from the sidecar, or None for text that is not a finite number ("1e999", "nan")."""
+    if text is None:
+        return None
     try:
-        with open(path, "rb") as fh:
-            return fh.read(MAX_SIDECAR_BYTES + 1)
-    except OSError as exc:
-        raise XmpError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def read_sidecar(path: str | Path) -> SidecarData:
@@ -258,12 +280,9 @@ def read_sidecar(path: str | Path) -> SidecarData:
     root, _ = _parse(data, path)
     result = SidecarData()
     for desc in _descriptions(root):
-        rating = _value(desc, _RATING)
-        if rating is not None and result.rating is None:
-            try:
-                result.rating = max(-1, min(5, int(float(rating))))
-            except ValueError:
-                pass  # an unreadable rating is ignored, not fatal
+        rating = _finite(_value(desc, _RATING))
+        if rating is not None and result.rating is None:  # an unreadable rating is ignored
+            result.rating = max(-1, min(5, int(rating)))
         label = _value(desc, _LABEL)
         if label and result.label is None:
             result.label = label
@@ -272,18 +291,14 @@ def read_sidecar(path: str | Path) -> SidecarData:
             result.decision = decision
         for li in _bag_items(desc, _CUL + "Scores"):
             scorer, score = _li_field(li, _CUL + "Scorer"), _li_field(li, _CUL + "Score")
-            if scorer and score:
-                try:
-                    result.scores[scorer] = (_li_field(li, _CUL + "Version") or "", float(score))
-                except ValueError:
-                    pass
+            value = _finite(score)
+            if scorer and value is not None:
+                result.scores[scorer] = (_li_field(li, _CUL + "Version") or "", value)
         for li in _bag_items(desc, _CUL + "Tags"):
             tag, prob = _li_field(li, _CUL + "Tag"), _li_field(li, _CUL + "Probability")
-            if tag and prob:
-                try:
-                    result.tags[tag] = float(prob)
-                except ValueError:
-                    pass
+            value = _finite(prob)
+            if tag and value is not None:
+                result.tags[tag] = value
     return result
 
 

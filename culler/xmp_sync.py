@@ -109,16 +109,22 @@ def write_sidecars(
     for photo in select_photos(catalog) if photos is None else photos:
         path = Path(photo["path"])
         if not path.exists():
-            report.skipped.append({"path": str(path), "reason": "photo not found on disk"})
+            report.errors.append(
+                {
+                    "path": str(path),
+                    "error": f"{path}: photo not found on disk, no sidecar written "
+                    "(run `culler scan` on its folder to mark it missing)",
+                }
+            )
             continue
         update = catalog_update(catalog, photo["id"])
         if rated_only and update.rating is None:
             report.skipped.append({"path": str(path), "reason": "not rated in culler"})
             continue
-        target = sidecar_path(path, naming, shared=folders.shared(path))
         try:
+            target = sidecar_path(path, naming, shared=folders.shared(path))
             changed = write_sidecar(target, update, dry_run=dry_run)
-        except XmpError as exc:
+        except (XmpError, OSError) as exc:
             report.errors.append({"path": str(path), "error": str(exc)})
             continue
         if changed:
@@ -173,13 +179,13 @@ def read_sidecars(
     report = SyncReport()
     for photo in select_photos(catalog) if photos is None else photos:
         path = Path(photo["path"])
-        sidecar = sidecar_path(path, naming, for_writing=False)
-        if sidecar is None:
-            report.skipped.append({"path": str(path), "reason": "no sidecar"})
-            continue
         try:
+            sidecar = sidecar_path(path, naming, for_writing=False)
+            if sidecar is None:
+                report.skipped.append({"path": str(path), "reason": "no sidecar"})
+                continue
             data = read_sidecar(sidecar)
-        except XmpError as exc:
+        except (XmpError, OSError) as exc:
             report.errors.append({"path": str(path), "error": str(exc)})
             continue
         changes = imported_fields(catalog.current_rating(photo["id"]), data)

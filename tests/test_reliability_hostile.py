@@ -3,7 +3,6 @@ scan goes on, and nothing already in the catalog is lost."""
 
 from __future__ import annotations
 
-import builtins
 import io
 import os
 import struct
@@ -141,15 +140,16 @@ def test_non_utf8_file_name_is_reported_and_the_rest_scanned(photo_dir):
 
 
 def test_unreadable_file_gets_a_permission_error_row(photo_dir, monkeypatch):
-    """Tests run as root, which reads anything: the denial is simulated where culler opens files."""
-    real_open = builtins.open
+    """Tests run as root, which reads anything: the denial is simulated where culler opens files
+    (culler.safe_files opens every photo with os.open)."""
+    real_open = os.open
 
     def denying_open(file, *args, **kwargs):
         if str(file).endswith("chelsea.jpg"):
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", denying_open)
+    monkeypatch.setattr(os, "open", denying_open)
     summary = scan(photo_dir)
     rows = photo_rows(photo_dir / "culler.db")
     assert rows["chelsea.jpg"]["status"] == "error"

@@ -20,6 +20,14 @@ import sqlite_utils
 
 from culler.catalog.groups import GroupsMixin
 from culler.catalog.migrations import Migrations, migrations
+from culler.catalog.moves import MovesMixin
+from culler.catalog.opening import (
+    CatalogError,
+    NoCatalog,
+    check_catalog_file,
+    explain,
+    is_blank,
+)
 from culler.catalog.photos import PhotosMixin
 from culler.catalog.ratings import RatingsMixin
 from culler.catalog.scanning import ScanStore
@@ -38,14 +46,13 @@ class Catalog(
     ScanStore,
     GroupsMixin,
     TagStore,
+    MovesMixin,
 ):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        conn = sqlite3.connect(
-            str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
-        )
+        conn = _connect(self.path)
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
         # One connection may be shared by threads (the GUI's scan worker and its window): a write
@@ -87,10 +94,17 @@ class Catalog(
         timeout (a deferred transaction that upgrades from read to write fails at once instead).
         """
         with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise explain(exc, self.path, BUSY_TIMEOUT_MS / 1000) from exc
             try:
                 yield self.conn
                 self.conn.commit()  # inside the try: a commit that fails (disk full) is rolled back too
+            except sqlite3.OperationalError as exc:
+                if self.conn.in_transaction:
+                    self.conn.rollback()
+                raise explain(exc, self.path, BUSY_TIMEOUT_MS / 1000) from exc
             except BaseException:
                 if self.conn.in_transaction:
                     self.conn.rollback()
@@ -246,14 +260,40 @@ class Catalog(
         return result
 
 
-def open_catalog(path: str | Path, migrate: bool = True) -> Catalog:
-    """Open (creating if needed) the catalog at ``path`` and bring its schema up to date."""
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+
+
+def open_catalog(path: str | Path, migrate: bool = True, create: bool = True) -> Catalog:
+    """Open the catalog at ``path`` (creating it when ``create``) and bring its schema up to date.
+
+    A file that is not a culler catalog, or one from a newer culler, is refused with a
+    :class:`~culler.catalog.opening.CatalogError` before anything is written to it.
+    """
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise FileNotFoundError(
-            f"cannot create catalog {path}: folder {path.parent} does not exist"
-        )
+    if is_blank(path):
+        if not create:
+            raise NoCatalog(
+                f"no catalog at {path}. Run `culler scan FOLDER` first, or pass --db PATH to an "
+                "existing catalog"
+            )
+        if path.parent and not path.parent.exists():
+            raise FileNotFoundError(
+                f"cannot create catalog {path}: folder {path.parent} does not exist"
+            )
+    else:
+        check_catalog_file(path, {name for name, _ in migrations.steps})
     catalog = Catalog(path)
-    if migrate:
-        catalog.migrate()
+    try:
+        if migrate:
+            catalog.migrate()
+    except sqlite3.OperationalError as exc:
+        catalog.close()
+        raise explain(exc, path, BUSY_TIMEOUT_MS / 1000) from exc
+    except BaseException:
+        catalog.close()
+        raise
     return catalog
+
+
+__all__ = ["BUSY_TIMEOUT_MS", "DEFAULT_NAME", "Catalog", "CatalogError", "open_catalog"]

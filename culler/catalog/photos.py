@@ -1,5 +1,5 @@
-"""Photo reads for viewers (the grid, the why panel, ``culler list``, XMP and export) and the one photo
-write that is not the scan's: a path change after ``culler export --move``.
+"""Photo reads for viewers (the grid, the why panel, ``culler list``, XMP and export); the path change
+of ``culler export --move`` lives with its journal in :mod:`culler.catalog.moves`.
 
 Bulk reads take ``photo_ids=None`` for the whole catalog (one query per table, joined in Python by the
 caller) or a list of ids (chunked ``IN`` lists), so ``culler list`` and the GUI share one query each.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from culler.catalog.chunks import in_clauses
@@ -30,7 +29,7 @@ GRID_COLUMNS = (
 
 
 class PhotosMixin:
-    """Photo reads and the moved-photo write of :class:`culler.catalog.Catalog`."""
+    """Photo reads of :class:`culler.catalog.Catalog`."""
 
     conn: sqlite3.Connection
 
@@ -122,12 +121,3 @@ class PhotosMixin:
             " ORDER BY CASE g.kind WHEN 'burst' THEN 0 ELSE 1 END, m.group_id,"
             " m.rank IS NULL, m.rank, m.photo_id"
         ).fetchall()
-
-    def move_photo(self, photo_id: int, path: str | Path) -> None:
-        """Record that a photo now lives at ``path`` (its scores and ratings stay with it)."""
-        path = Path(path)
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE photos SET path = ?, root = ? WHERE id = ?",
-                [str(path), str(path.parent), photo_id],
-            )

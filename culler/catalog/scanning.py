@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from culler.catalog.ratings import HUMAN_SOURCES
 from culler.catalog.timestamps import now
 
 if TYPE_CHECKING:
@@ -93,6 +94,39 @@ class ScanStore:
             " last_seen = ? WHERE id = ?",
             [path, root, mtime_ns, _now(), photo_id],
         )
+
+    def fold_alias(self, alias_id: int, photo_id: int) -> None:
+        """Row ``alias_id`` named the file of ``photo_id`` by another path (a symlinked folder): merge it.
+
+        The newer hand rating of the two wins (appended to ``photo_id`` as an event, so undo still
+        works), compare-view preferences follow, and the alias row goes with its scores and automatic
+        decisions, which were made as if the file were two photos; hand tags follow.
+        """
+        marks = ",".join("?" * len(HUMAN_SOURCES))
+        latest = (
+            "SELECT id, stars, decision, label, source FROM ratings WHERE photo_id = ?"
+            f" AND source IN ({marks}) ORDER BY id DESC LIMIT 1"
+        )
+        alias = self.conn.execute(latest, [alias_id, *HUMAN_SOURCES]).fetchone()
+        kept = self.conn.execute(latest, [photo_id, *HUMAN_SOURCES]).fetchone()
+        if alias is not None and (kept is None or alias[0] > kept[0]):
+            (alias_path,) = self.conn.execute(
+                "SELECT path FROM photos WHERE id = ?", [alias_id]
+            ).fetchone()
+            self.conn.execute(
+                "INSERT INTO ratings (photo_id, stars, decision, label, source, reason, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [photo_id, *alias[1:5], f"kept from {alias_path} (the same file)", _now()],
+            )
+        for table, column in (
+            ("preferences", "winner_photo_id"),
+            ("preferences", "loser_photo_id"),
+            ("user_tags", "photo_id"),
+        ):
+            self.conn.execute(
+                f"UPDATE {table} SET {column} = ? WHERE {column} = ?", [photo_id, alias_id]
+            )
+        self.conn.execute("DELETE FROM photos WHERE id = ?", [alias_id])
 
     def mark_missing(self, photo_ids: Iterable[int]) -> None:
         """Gone from disk: the rows stay (with their ratings) in case the files come back."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 
 from culler.commands.options import db_option, open_existing
+from culler.validate import FiniteFloat, finite, printable
+from culler.validate import label as valid_label
 
 GAP_HELP = "Frames from one camera at most this many seconds apart form a burst."
 
@@ -15,7 +18,7 @@ GAP_HELP = "Frames from one camera at most this many seconds apart form a burst.
 def _grouping_options(fn):
     fn = click.option(
         "--burst-gap",
-        type=click.FloatRange(min=0),
+        type=FiniteFloat(min=0),
         default=2.0,
         show_default=True,
         metavar="SECONDS",
@@ -23,7 +26,7 @@ def _grouping_options(fn):
     )(fn)
     fn = click.option(
         "--shoot-window",
-        type=click.FloatRange(min=0),
+        type=FiniteFloat(min=0),
         default=3600.0,
         show_default=True,
         metavar="SECONDS",
@@ -41,7 +44,7 @@ def _grouping_options(fn):
     )(fn)
     return click.option(
         "--clip-similarity",
-        type=click.FloatRange(-1, 1),
+        type=FiniteFloat(-1, 1),
         default=0.95,
         show_default=True,
         help="With cached CLIP embeddings, photos of one shoot at least this similar (cosine) are "
@@ -60,21 +63,37 @@ def _grouping(burst_gap, shoot_window, hash_distance, clip_similarity):
     )
 
 
+#: Largest weight --weight takes: weights are relative, so a larger one only hides a typo.
+MAX_WEIGHT = 1000.0
+
+
 def _parse_weights(values: tuple[str, ...]) -> dict[str, float] | None:
+    """``("technical=1", "faces=0.5")`` → weights; each finite and between 0 and MAX_WEIGHT, and
+    one at least above 0 (with all at 0 every photo would be left undecided, without a word)."""
     if not values:
         return None
     weights = {}
     for value in values:
         name, sep, number = value.partition("=")
-        try:
-            weights[name.strip()] = float(number)
-        except ValueError:
-            sep = ""
         if not sep or not name.strip():
             raise click.BadParameter(
                 f"{value!r}: write SCORER=WEIGHT, e.g. --weight technical=1 --weight faces=0.5",
                 param_hint="--weight",
             )
+        try:
+            weights[name.strip()] = finite(float(number), name.strip(), 0.0, MAX_WEIGHT)
+        except ValueError as exc:
+            message = str(exc) if "must be" in str(exc) else f"{number!r} is not a number"
+            raise click.BadParameter(
+                f"{value!r}: {message} (e.g. --weight technical=1 --weight faces=0.5)",
+                param_hint="--weight",
+            ) from None
+    if not any(weights.values()):
+        raise click.BadParameter(
+            "every weight is 0, so no photo could be ranked; give at least one scorer a weight "
+            "above 0 (e.g. --weight technical=1)",
+            param_hint="--weight",
+        )
     return weights
 
 
@@ -106,8 +125,14 @@ def _write_xmp(catalog, photo_ids, naming: str | None, quiet: bool = False):
         f"{report.unchanged} unchanged, {len(report.errors)} error{'s' * (len(report.errors) != 1)}"
     )
     for error in report.errors:
-        click.echo(f"xmp: {error.get('path')}: {error.get('error')}", err=True)
+        click.echo(f"xmp: {printable(error.get('error'))}", err=True)
     return report
+
+
+def _exit_if_failed(report) -> None:
+    """Decisions are recorded either way; a sidecar that could not be written still fails the run."""
+    if report is not None and report.errors:
+        sys.exit(1)
 
 
 def _console():
@@ -167,7 +192,7 @@ def groups(db_path, burst_gap, shoot_window, hash_distance, clip_similarity, reb
             for m in row["members"]:
                 score = "-" if m["score"] is None else f"{m['score']:.2f}"
                 flaw = f"  ({m['frame_defect']})" if m["frame_defect"] else ""
-                click.echo(f"  #{m['rank'] + 1}  {score:>6}  {m['path']}{flaw}")
+                click.echo(f"  #{m['rank'] + 1}  {score:>6}  {printable(m['path'])}{flaw}")
 
 
 def _group_row(group, scores) -> dict:
@@ -197,7 +222,7 @@ def _group_row(group, scores) -> dict:
 )
 @click.option(
     "--reject-below",
-    type=float,
+    type=FiniteFloat(0, 10),
     default=None,
     metavar="SCORE",
     help="Also reject single photos whose combined score (0-10) is below this (off by default: "
@@ -205,7 +230,7 @@ def _group_row(group, scores) -> dict:
 )
 @click.option(
     "--keep-top",
-    type=click.FloatRange(0, 100, min_open=True),
+    type=FiniteFloat(0, 100, min_open=True),
     default=None,
     metavar="PERCENT",
     help="Keep only the best PERCENT of the photos picked; the other picks become rejects.",
@@ -270,6 +295,7 @@ def cull(
     finally:
         catalog.close()
     _report_plan(plan, dry_run, written, xmp_report, as_json)
+    _exit_if_failed(xmp_report)
 
 
 def _report_plan(plan, dry_run: bool, written: int, xmp_report, as_json: bool) -> None:
@@ -316,7 +342,7 @@ def duplicates(db_path, as_json):
     for i, row in enumerate(rows, 1):
         click.echo(f"duplicates {i} ({len(row['paths'])} photos): {row['reason']}")
         for path in row["paths"]:
-            click.echo(f"  {path}")
+            click.echo(f"  {printable(path)}")
 
 
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -325,7 +351,12 @@ def duplicates(db_path, as_json):
 @click.option("--reject", "decision", flag_value="reject", help="Mark as a reject.")
 @click.option("--unflag", "decision", flag_value="none", help="Remove pick/reject, keep stars.")
 @click.option("--clear", is_flag=True, help="Remove stars, pick/reject and label.")
-@click.option("--label", default=None, help="Set a colour label (e.g. Red).")
+@click.option(
+    "--label",
+    default=None,
+    callback=lambda _ctx, _param, value: None if value is None else valid_label(value),
+    help="Set a colour label (e.g. Red).",
+)
 @click.option(
     "--undo",
     is_flag=True,
@@ -350,8 +381,9 @@ def rate(paths, db_path, stars, decision, clear, label, undo, xmp_naming):
                 click.echo("nothing to undo")
             for row in restored:
                 photo = catalog.photo(row["photo_id"])
-                click.echo(f"undid event {row['event']}: {photo['path']}")
-            _write_xmp(catalog, [row["photo_id"] for row in restored], xmp_naming)
+                click.echo(f"undid event {row['event']}: {printable(photo['path'])}")
+            report = _write_xmp(catalog, [row["photo_id"] for row in restored], xmp_naming)
+            _exit_if_failed(report)
             return
         if not paths:
             raise click.UsageError("give the photos to rate (PATH...), or --undo")
@@ -376,30 +408,42 @@ def rate(paths, db_path, stars, decision, clear, label, undo, xmp_naming):
             (missing if photo is None else ids).append(path if photo is None else photo["id"])
         if missing:
             raise click.ClickException(
-                f"not in the catalog: {', '.join(map(str, missing))}; run `culler scan` on "
+                f"not in the catalog: {printable(', '.join(map(str, missing)))}; run `culler scan` on "
                 "their folder first (nothing was rated)"
             )
         action = " ".join(f"{k}={v}" for k, v in fields.items())
         catalog.rate_batch(ids, f"culler rate {action}", source="cli", **fields)
-        click.echo(f"rated {len(ids)} photo{'s' * (len(ids) != 1)}: {action}")
-        _write_xmp(catalog, ids, xmp_naming)
+        click.echo(f"rated {len(ids)} photo{'s' * (len(ids) != 1)}: {printable(action)}")
+        report = _write_xmp(catalog, ids, xmp_naming)
     finally:
         catalog.close()
+    _exit_if_failed(report)
 
 
 def _print_plan(plan, summary, dry_run: bool, written: int) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     console = _console()
     verb = "would " if dry_run else ""
     for p in plan:
         if p.changes:
-            console.print(f"{verb}{p.decision:<6} {p.path}  [dim]{p.reason}[/dim]", markup=True)
+            # Paths and reasons are untrusted text: "[/" in a file name is not rich markup.
+            console.print(
+                f"{verb}{p.decision:<6} {escape(printable(p.path))}  "
+                f"[dim]{escape(printable(p.reason))}[/dim]",
+                markup=True,
+            )
     table = Table(title="culler cull" + (" (dry run: nothing changed)" if dry_run else ""))
     for name in ("decision", "photos", "changes", "most common reason"):
         table.add_column(name, justify="right" if name in ("photos", "changes") else "left")
     for row in summary:
-        table.add_row(row["decision"], str(row["photos"]), str(row["changes"]), row["top_reason"])
+        table.add_row(
+            row["decision"],
+            str(row["photos"]),
+            str(row["changes"]),
+            escape(printable(row["top_reason"] or "")),
+        )
     console.print(table)
     if not dry_run:
         console.print(f"{written} decisions written (source 'auto')")

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from culler.commands.options import db_option, open_existing
+from culler.validate import Count, FiniteFloat
 
 
 @click.command()
@@ -30,8 +31,13 @@ from culler.commands.options import db_option, open_existing
 )
 @click.option("--score-column", default="score", show_default=True)
 @click.option("--image-column", default="image", show_default=True)
-@click.option("--score-scale", type=float, default=1.0, help="Multiply CSV scores to reach 0–10.")
-@click.option("--limit", type=int, default=None, help="Use at most this many photos.")
+@click.option(
+    "--score-scale",
+    type=FiniteFloat(min=0, min_open=True),
+    default=1.0,
+    help="Multiply CSV scores to reach 0–10.",
+)
+@click.option("--limit", type=Count(min=1), default=None, help="Use at most this many photos.")
 @click.option(
     "--config", "config_items", multiple=True, help="Scorer setting KEY=VALUE (repeatable)."
 )

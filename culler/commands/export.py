@@ -24,7 +24,11 @@ def export() -> None:
 @db_option
 @click.option("--copy", "mode", flag_value="copy", default=True, help="Copy (the default).")
 @click.option(
-    "--move", "mode", flag_value="move", help="Move; the catalog follows to the new path."
+    "--move",
+    "mode",
+    flag_value="move",
+    help="Move (photo by photo, safe to interrupt: a rerun finishes the move); the catalog follows "
+    "to the new path. Sidecars shared by a RAW+JPEG pair are copied; symbolic links are not moved.",
 )
 @click.option("--link", "mode", flag_value="link", help="Symbolic links to the originals.")
 @click.option(
@@ -68,10 +72,17 @@ def picks(dest, db_path, mode, min_stars, keep_folders, dry_run, as_json):
 
 def _export_picks(dest, db_path, mode, min_stars, keep_folders, dry_run):
     """Plan and (unless a dry run) carry out the export; return the items and the scanned roots."""
-    from culler.export import plan_export, run_export, select_picks
+    from culler.export import finish_interrupted_moves, plan_export, run_export, select_picks
 
     catalog = open_existing(db_path)
     try:
+        if dry_run and catalog.pending_moves():
+            click.echo(
+                "note: an interrupted --move is pending; a run without --dry-run finishes it"
+            )
+        elif not dry_run:
+            for note in finish_interrupted_moves(catalog):
+                click.echo(f"note: {note}", err=True)
         photos = select_picks(catalog, min_stars)
         if not photos:
             raise click.ClickException(

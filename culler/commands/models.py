@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from culler import model_cards
+from culler.validate import FiniteFloat, printable
 
 
 def _config(items: tuple[str, ...], scorer_id: str | None = None) -> dict[str, Any]:
@@ -25,6 +26,7 @@ def _config(items: tuple[str, ...], scorer_id: str | None = None) -> dict[str, A
     scorer named on the command line (or to every scorer for ``list``).
     """
     from culler.commands.options import parse_setting
+    from culler.validate import non_finite_in
 
     config: dict[str, Any] = {}
     for item in items:
@@ -32,6 +34,12 @@ def _config(items: tuple[str, ...], scorer_id: str | None = None) -> dict[str, A
         if setting is None:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--config")
         target, key, value = setting
+        bad = non_finite_in(value)
+        if bad is not None:
+            raise click.BadParameter(
+                f"{item!r}: {bad} is not a finite number; give a number such as 0.5",
+                param_hint="--config",
+            )
         if target and scorer_id is not None and target != scorer_id:
             continue
         config[key] = value
@@ -151,7 +159,7 @@ def list_(as_json: bool, config_items: tuple[str, ...]) -> None:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=FiniteFloat(min=0.1),
     default=10.0,
     show_default=True,
     metavar="SECONDS",
@@ -164,9 +172,10 @@ def pull(scorer_id: str, config_items: tuple[str, ...], offline: bool, timeout: 
     nothing behind, and a file already installed stays as it was.
     """
     from culler.pull import pull as pull_weights
-    from culler.weights import WeightsError
+    from culler.weights import WeightsError, writable_home
 
     _scorer(scorer_id)
+    writable_home()
     try:
         pull_weights(
             scorer_id,
@@ -192,16 +201,18 @@ def import_(scorer_id: str, file: Path, config_items: tuple[str, ...]) -> None:
     loaded are refused, and archive members cannot write outside the models folder.
     """
     from culler.pull import import_weights
-    from culler.weights import WeightsError
+    from culler.weights import WeightsError, writable_home
 
     _scorer(scorer_id)
+    writable_home()
     try:
         installed = import_weights(scorer_id, file, _config(config_items, scorer_id))
     except (WeightsError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     for item in installed:
         how = f"converted from {item['origin']}" if item["converted"] else item["origin"]
-        click.echo(f"{scorer_id}: installed {item['name']} (sha256 {item['sha256'][:12]}), {how}")
+        line = f"{scorer_id}: installed {item['name']} (sha256 {item['sha256'][:12]}), {how}"
+        click.echo(printable(line))  # member names come from the archive
 
 
 @models.command()

@@ -37,15 +37,18 @@ def resolve_db(db_path: Path | None, roots: tuple[Path, ...] = ()) -> Path:
 
 
 def open_existing(db_path: Path | None):
-    """Open a catalog that must already exist (list/show/cull…), with a helpful error when it does not."""
-    from culler.catalog import open_catalog
+    """Open a catalog that must already exist (list/show/cull…), with a helpful error when it does not.
+
+    Only ``culler scan`` creates catalogs: a missing file, another application's database or a catalog
+    from a newer culler is refused with one line and left exactly as it was.
+    """
+    from culler.catalog import CatalogError, open_catalog
 
     path = resolve_db(db_path)
-    if not path.exists():
-        raise click.ClickException(
-            f"no catalog at {path}. Run `culler scan FOLDER` first, or pass --db PATH to an existing catalog."
-        )
-    return open_catalog(path)
+    try:
+        return open_catalog(path, create=False)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def parse_config_value(text: str) -> Any:

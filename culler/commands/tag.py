@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from culler.commands.options import db_option, open_existing
+from culler.validate import control_characters, printable
 
 
 @click.command()
@@ -28,6 +29,14 @@ def tag(paths: tuple[Path, ...], add: tuple[str, ...], remove: tuple[str, ...], 
 
     if not add and not remove:
         raise click.UsageError("give at least one --add TAG or --remove TAG")
+    for name in (*add, *remove):
+        bad = control_characters(name)
+        if bad is not None:
+            raise click.BadParameter(
+                f"'{printable(name)}' contains the control character {bad}; type tags as plain "
+                "words (e.g. awe)",
+                param_hint="--add/--remove",
+            )
     catalog = open_existing(db_path)
     try:
         found, missing = [], []
@@ -35,7 +44,9 @@ def tag(paths: tuple[Path, ...], add: tuple[str, ...], remove: tuple[str, ...], 
             row = find_photo(catalog, path)
             (found if row else missing).append(row["id"] if row else str(path))
         for path in missing:
-            click.echo(f"not in the catalog: {path} (run `culler scan` on its folder)", err=True)
+            click.echo(
+                f"not in the catalog: {printable(path)} (run `culler scan` on its folder)", err=True
+            )
         if not found:
             raise click.ClickException("none of the paths is a photo in this catalog")
         try:

@@ -13,6 +13,7 @@ import click
 
 from culler.commands.models import models as models_group
 from culler.commands.options import db_option, open_existing
+from culler.validate import printable
 
 
 def _train_help(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -51,6 +52,9 @@ def train(ctx: click.Context, trainer_args: tuple[str, ...]) -> None:
     """
     from culler_trainer.cli import main
 
+    from culler.weights import writable_home
+
+    writable_home()  # runs are written there: say so now, not after the data is loaded
     ctx.exit(main(list(trainer_args)))
 
 
@@ -97,8 +101,9 @@ def import_personal(bundle, activate, db_path):
     """Add a personal model exported with `culler models export` to this catalog."""
     from culler_trainer.registry import import_model
 
-    from culler.weights import WeightsError
+    from culler.weights import WeightsError, writable_home
 
+    writable_home()
     catalog = open_existing(db_path)
     try:
         pk = import_model(catalog, bundle, activate)
@@ -108,7 +113,7 @@ def import_personal(bundle, activate, db_path):
     finally:
         catalog.close()
     state = "active: the next `culler scan` uses it" if activate else "not active"
-    click.echo(f"imported {row['scorer_id']} {row['version']} (#{pk}, {state})")
+    click.echo(printable(f"imported {row['scorer_id']} {row['version']} (#{pk}, {state})"))
 
 
 def register(cli: click.Group) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 
 from culler.commands.options import db_option, open_existing
+from culler.validate import printable
 from culler.xmp import NAMINGS
 
 NAMING_HELP = (
@@ -41,13 +43,19 @@ def _print(report, as_json: bool, verb: str, dry_run: bool) -> None:
         return
     prefix = "would be " if dry_run else ""
     for row in data["changed"]:
-        click.echo(f"{row['sidecar']}")
+        click.echo(printable(row["sidecar"]))
     for row in data["errors"]:
-        click.echo(f"error: {row['error']}", err=True)
+        click.echo(f"error: {printable(row['error'])}", err=True)
     click.echo(
         f"{len(data['changed'])} {prefix}{verb}, {data['unchanged']} unchanged, "
         f"{len(data['skipped'])} skipped, {len(data['errors'])} errors"
     )
+
+
+def _exit_on_errors(report) -> None:
+    """Every sidecar was tried; a run where any failed still ends with status 1, for scripts."""
+    if report.errors:
+        sys.exit(1)
 
 
 @click.group()
@@ -84,6 +92,7 @@ def write(paths, db_path, naming, rated_only, dry_run, as_json):
     finally:
         catalog.close()
     _print(report, as_json, "written", dry_run)
+    _exit_on_errors(report)
 
 
 @xmp.command()
@@ -107,6 +116,7 @@ def read(paths, db_path, naming, dry_run, as_json):
     finally:
         catalog.close()
     _print(report, as_json, "imported", dry_run)
+    _exit_on_errors(report)
 
 
 def register(cli: click.Group) -> None:

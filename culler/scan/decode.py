@@ -20,6 +20,7 @@ from PIL import Image
 
 from culler import signatures
 from culler.images import ImageError, PhotoInfo, dhash, open_photo
+from culler.safe_files import MAX_PHOTO_BYTES, open_regular
 from culler.scan.work import THUMB_DIR_NAME
 from culler.scorers import Scorer, ScoreResult
 
@@ -96,7 +97,7 @@ def hash_bytes(data: bytes) -> str:
 
 def hash_file(path: str | Path) -> str:
     digest = xxhash.xxh3_128()
-    with open(path, "rb") as fh:
+    with open_regular(path, MAX_PHOTO_BYTES) as fh:
         while block := fh.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
@@ -114,8 +115,8 @@ def decode_one(job: DecodeJob) -> Decoded:
     """Never raises for a bad file: every failure comes back as ``Decoded.error``."""
     result = Decoded(path=job.path)
     try:
-        with open(job.path, "rb") as fh:
-            data = fh.read()
+        with open_regular(job.path, MAX_PHOTO_BYTES) as fh:
+            data = fh.read(MAX_PHOTO_BYTES + 1)
             st = os.fstat(fh.fileno())
     except OSError as exc:
         from culler.images import os_error_reason as _os_reason

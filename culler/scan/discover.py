@@ -1,4 +1,9 @@
-"""Find photo files under folders: recursive, hidden files and sidecars skipped, symlink loops survived."""
+"""Find photo files under folders: recursive, hidden files and sidecars skipped, symlink loops survived.
+
+Every path found is the file's real path (symlinks resolved): a folder scanned once directly and once
+through a link to it, or a photo reached through a file link, is one file with one catalog row, so no
+two rows can hold two decisions for it or write its one sidecar twice.
+"""
 
 from __future__ import annotations
 
@@ -19,14 +24,16 @@ def walk_photos(
 ) -> Iterator[Found]:
     """Yield every photo file under ``roots`` (files given directly are yielded too).
 
-    Directory symlinks are followed once per real directory, so a loop ends instead of recursing
-    forever. A file whose stat fails (dangling link, link loop, permissions) is yielded with ``error``.
+    Paths are real paths. Directory symlinks are followed once per real directory, so a loop ends
+    instead of recursing forever, and a file reached by two paths is yielded once. A file whose stat
+    fails (dangling link, link loop, permissions) is yielded with ``error`` under the name found.
     A folder that cannot be listed is appended to ``folder_errors`` (when given) with the reason, so the
     scan can say so and leave the catalog rows of the photos under it alone.
     """
     extensions = {e.lower() for e in (extensions or supported_extensions())}
     seen_dirs: set[tuple[int, int]] = set()
-    stack = [os.path.abspath(r) for r in reversed(roots)]
+    seen_files: set[str] = set()
+    stack = [os.path.realpath(r) for r in reversed(roots)]
     while stack:
         directory = stack.pop()
         try:
@@ -58,7 +65,7 @@ def walk_photos(
             except OSError:
                 is_dir = False
             if is_dir:
-                subdirs.append(path)
+                subdirs.append(os.path.realpath(path) if entry.is_symlink() else path)
                 continue
             if os.path.splitext(name)[1].lower() not in extensions:
                 continue
@@ -69,6 +76,11 @@ def walk_photos(
 
                 yield Found(path=path, error=_os_reason(exc))
                 continue
+            if entry.is_symlink():
+                path = os.path.realpath(path)
+            if path in seen_files:
+                continue  # the same file through another link
+            seen_files.add(path)
             yield Found(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns)
         stack.extend(reversed(subdirs))
 
@@ -92,16 +104,68 @@ def storable(found: list[Found], echo: Echo) -> tuple[list[Found], int]:
 
 
 def under_roots(path: str, roots: list[Path]) -> bool:
-    for root in roots:
-        root_s = os.path.abspath(root)
-        if path == root_s or path.startswith(root_s.rstrip(os.sep) + os.sep):
-            return True
-    return False
+    """True when ``path`` lies under one of ``roots``, named as given or by their real paths (rows
+    stored by older scans may use either)."""
+    return RootSet(roots).contains(path)
+
+
+class RootSet:
+    """Scanned folders, by the names given and their real paths, resolved once for many lookups."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        forms = {form for r in roots for form in (os.path.abspath(r), os.path.realpath(r))}
+        self._exact = forms
+        self._prefixes = tuple(form.rstrip(os.sep) + os.sep for form in forms)
+
+    def contains(self, path: str) -> bool:
+        return path in self._exact or path.startswith(self._prefixes)
 
 
 def root_of(path: str, roots: list[Path]) -> str:
-    """The scanned root ``path`` lies under (the first, when roots nest)."""
+    """The scanned root ``path`` lies under (the first, when roots nest), as its real path."""
     for root in roots:
         if under_roots(path, [root]):
-            return str(root)
-    return str(roots[0]) if roots else ""
+            return os.path.realpath(root)
+    return os.path.realpath(roots[0]) if roots else ""
+
+
+class RealPaths:
+    """Real paths of catalogued files, cheaply: one ``realpath`` per folder, not per file.
+
+    ``full`` also resolves the file name itself (a row stored through a file link); it costs a
+    syscall per call, so the planner asks it only for the few rows under the scanned folders.
+    """
+
+    def __init__(self) -> None:
+        self._dirs: dict[str, str] = {}
+
+    def folder(self, path: str) -> str:
+        parent, _, name = path.rpartition(os.sep)  # catalog paths are absolute
+        real = self._dirs.get(parent)
+        if real is None:
+            real = self._dirs[parent] = os.path.realpath(parent or os.sep)
+        return path if real == parent else os.path.join(real, name)
+
+    def full(self, path: str) -> str:
+        return os.path.realpath(self.folder(path))
+
+
+class Listings:
+    """Which files exist, by one listing per folder (for rows whose files may have vanished)."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, set[str] | None] = {}
+
+    def exists(self, path: str) -> bool:
+        """False only when the file is known to be gone (its folder is gone, or lists without it);
+        a folder that cannot be listed proves nothing."""
+        parent, name = os.path.split(path)
+        if parent not in self._names:
+            try:
+                self._names[parent] = set(os.listdir(parent))
+            except (FileNotFoundError, NotADirectoryError):
+                self._names[parent] = set()
+            except OSError:
+                self._names[parent] = None
+        names = self._names[parent]
+        return names is None or name in names

@@ -2,18 +2,28 @@
 
 Unchanged files (same size and mtime_ns, already scored) are skipped without a decode. A new file with
 the size and content hash of a vanished one is that file moved: it keeps its row, scores and ratings.
-Rows under the scanned roots whose files are gone are marked missing, never dropped. The writer applies
-the plan; keeping the decisions pure makes them testable without a catalog or a pool.
+Vanished rows are looked for anywhere in the catalog, not only under the scanned folders, so a renamed
+shoot folder (``mv shoot shoot-2024``, then a scan of the new name) keeps every rating. Rows under the
+scanned roots whose files are gone are marked missing, never dropped.
+
+One file has one row: discovery yields real paths, and a row stored under another path of the same
+file (an older scan through a symlinked folder) is an *alias*: it becomes the file's row when the
+file has none, or is folded into the file's row (keeping the newer hand rating) when it has one.
+
+The writer applies the plan; keeping the decisions pure of catalog writes makes them testable without a
+catalog or a pool. The planner only reads the disk: real paths, and folder listings for the few
+vanished rows whose size matches a new file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from culler.catalog.scanning import PhotoState
-from culler.scan.discover import root_of, under_roots
+from culler.scan.discover import Listings, RealPaths, RootSet
 from culler.scan.work import ActiveScorer, Found, WorkItem
 
 
@@ -28,12 +38,22 @@ class Move:
 
 
 @dataclass
+class Fold:
+    """Row ``alias_id`` names the same file as row ``photo_id`` by another path: merge it into it."""
+
+    alias_id: int
+    photo_id: int
+
+
+@dataclass
 class ScanPlan:
     #: Files to score: by decoding them, or from cached embeddings.
     items: list[WorkItem] = field(default_factory=list)
     #: Files that could not even be stat'ed, with their roots: each gets an error row.
     unreadable: list[tuple[Found, str]] = field(default_factory=list)
     moves: list[Move] = field(default_factory=list)
+    #: Alias rows to merge into the row of their real file.
+    folds: list[Fold] = field(default_factory=list)
     #: Rows whose files are gone from under the scanned roots.
     missing: list[int] = field(default_factory=list)
     #: Rows whose files changed: their scores, tags and embeddings describe other bytes.
@@ -63,27 +83,98 @@ def plan_scan(
     gone, so they are left as they are. ``content_hash(path)`` hashes a file (None when unreadable);
     it is called only for new files whose size matches a vanished one.
     """
+    roots = [Path(os.path.realpath(r)) for r in roots]
     plan = ScanPlan()
-    new: list[Found] = []
+    new: dict[str, Found] = {}
     for f in found:
         if f.error:
-            plan.unreadable.append((f, root_of(f.path, roots)))
+            plan.unreadable.append((f, _root_of(f.path, roots)))
         elif f.path in known:
             _compare(f, known[f.path], roots, scorers, rescore, plan)
         else:
-            new.append(f)
+            new[f.path] = f
     seen = {f.path for f in found}
+    unseen = {path: state for path, state in known.items() if path not in seen}
+    scanned, unlisted_set = RootSet(roots), RootSet(list(unlisted))
+    settled = _heal_aliases(unseen, known, new, scanned, roots, scorers, rescore, plan)
     gone = [
         state
-        for path, state in known.items()
-        if path not in seen
-        and state.status != "missing"
-        and under_roots(path, roots)
-        and not (unlisted and under_roots(path, unlisted))
+        for path, state in unseen.items()
+        if state.id not in settled
+        and scanned.contains(path)
+        and not (unlisted and unlisted_set.contains(path))
     ]
-    moved = _match_moves(new, gone, roots, scorers, content_hash, rescore, plan)
-    plan.missing = [state.id for state in gone if state.id not in moved]
+    elsewhere = _vanished_elsewhere(unseen, settled, new.values(), scanned)
+    candidates = gone + elsewhere
+    moved = _match_moves(
+        list(new.values()), candidates, roots, scorers, content_hash, rescore, plan
+    )
+    plan.missing = [s.id for s in gone if s.id not in moved and s.status != "missing"]
     return plan
+
+
+def _heal_aliases(
+    unseen: dict[str, PhotoState],
+    known: dict[str, PhotoState],
+    new: dict[str, Found],
+    scanned: RootSet,
+    roots: list[Path],
+    scorers: list[ActiveScorer],
+    rescore: bool,
+    plan: ScanPlan,
+) -> set[int]:
+    """Rows stored under another path of a file found now: the file's row takes them over.
+
+    A row whose real path has a row of its own is folded into it; one whose real path is a new file
+    becomes that file's row (a move without hashing: it is the same file). Rows under the scanned
+    folders are resolved fully (a file link); the rest by their folder only, one ``realpath`` per
+    folder, so a rescan of a large catalog stays cheap. Returns the ids settled here.
+    """
+    real = RealPaths()
+    owner: dict[str, int] = {}  # real path -> the row that now holds it
+    settled: set[int] = set()
+    aliases = []
+    for path, state in unseen.items():
+        canonical = real.full(path) if scanned.contains(path) else real.folder(path)
+        if canonical != path:
+            aliases.append((path, canonical, state))
+    for _path, canonical, state in sorted(aliases, key=lambda a: a[0]):
+        target = known.get(canonical)
+        if target is not None and target.id != state.id:
+            plan.folds.append(Fold(state.id, target.id))
+        elif canonical in owner:
+            plan.folds.append(Fold(state.id, owner[canonical]))
+        elif canonical in new:
+            f = new.pop(canonical)
+            owner[canonical] = state.id
+            item = _item(f, roots, state.id, _needs(scorers, state.id, rescore), "unscored")
+            plan.moves.append(Move(state.id, item.path, item.root, item.mtime_ns))
+            if item.needs:
+                plan.items.append(item)
+        else:
+            continue
+        settled.add(state.id)
+    return settled
+
+
+def _vanished_elsewhere(
+    unseen: dict[str, PhotoState], settled: set[int], new: Iterable[Found], scanned: RootSet
+) -> list[PhotoState]:
+    """Rows outside the scanned folders whose files are gone and whose size matches a new file:
+    the move sources of a renamed or moved folder. Only those rows' folders are listed."""
+    sizes = {f.size for f in new}
+    if not sizes:
+        return []
+    listings = Listings()
+    return [
+        state
+        for path, state in unseen.items()
+        if state.size in sizes
+        and state.content_hash
+        and state.id not in settled
+        and not scanned.contains(path)
+        and not listings.exists(path)
+    ]
 
 
 def _compare(
@@ -150,7 +241,16 @@ def _match_moves(
 def _item(
     f: Found, roots: list[Path], photo_id: int | None, needs: list[ActiveScorer], change: str
 ) -> WorkItem:
-    return WorkItem(f.path, root_of(f.path, roots), f.size, f.mtime_ns, photo_id, needs, change)
+    return WorkItem(f.path, _root_of(f.path, roots), f.size, f.mtime_ns, photo_id, needs, change)
+
+
+def _root_of(path: str, roots: list[Path]) -> str:
+    """The scanned root ``path`` lies under (the first, when roots nest; roots are real paths)."""
+    for root in roots:
+        root_s = str(root)
+        if path == root_s or path.startswith(root_s.rstrip(os.sep) + os.sep):
+            return root_s
+    return str(roots[0]) if roots else ""
 
 
 def _needs(scorers: list[ActiveScorer], photo_id: int, rescore: bool) -> list[ActiveScorer]:

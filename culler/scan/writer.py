@@ -45,12 +45,14 @@ class ScanWriter:
         self.failure: CatalogWriteError | None = None
 
     def apply_plan(self, plan: ScanPlan) -> None:
-        """Forget the content of changed files, follow moves, mark the vanished missing, and give
-        files that could not be stat'ed their error rows."""
+        """Forget the content of changed files, follow moves, fold alias rows into their files' rows,
+        mark the vanished missing, and give files that could not be stat'ed their error rows."""
         with self._transaction():
             self.catalog.forget_content(plan.forget)
             for move in plan.moves:
                 self.catalog.record_move(move.photo_id, move.path, move.root, move.mtime_ns)
+            for fold in plan.folds:
+                self.catalog.fold_alias(fold.alias_id, fold.photo_id)
             self.catalog.mark_missing(plan.missing)
             for found, root in plan.unreadable:
                 self.catalog.upsert_photo(

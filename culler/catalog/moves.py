@@ -1,0 +1,77 @@
+"""The move journal of ``culler export picks --move``: a move is written down before any file is
+touched and crossed out after the last source is gone, so a rerun after kill -9 finds every half-done
+move and finishes or undoes it (:mod:`culler.export`), and the photo row follows its file in the
+same transaction that makes the new place the photo's place.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from culler.catalog.migrations import migrations
+from culler.catalog.timestamps import now
+
+
+@migrations("pending_moves")
+def m_pending_moves(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE pending_moves (
+            id INTEGER PRIMARY KEY,
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            files TEXT NOT NULL,  -- JSON [[source, target, "move" | "copy"], ...], the photo first
+            started TEXT NOT NULL
+        )
+        """
+    )
+
+
+class MovesMixin:
+    """Move-journal methods of :class:`culler.catalog.Catalog`."""
+
+    conn: sqlite3.Connection
+
+    def begin_move(self, photo_id: int, files: list[tuple[str, str, str]]) -> int:
+        """Write down a move (its photo first, then its sidecars) before touching any file."""
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            return conn.execute(
+                "INSERT INTO pending_moves (photo_id, files, started) VALUES (?, ?, ?)",
+                [photo_id, json.dumps([list(f) for f in files]), now()],
+            ).lastrowid
+
+    def pending_moves(self) -> list[dict[str, Any]]:
+        """Moves begun and not ended (an export killed half-way), oldest first."""
+        return [
+            {"id": mid, "photo_id": pid, "files": [tuple(f) for f in json.loads(files)]}
+            for mid, pid, files in self.conn.execute(
+                "SELECT id, photo_id, files FROM pending_moves ORDER BY id"
+            )
+        ]
+
+    def settle_move(self, photo_id: int, path: str | Path) -> None:
+        """The photo's file is complete at ``path``: the catalog follows it, in one transaction.
+
+        A row a scan made for ``path`` meanwhile (the destination lies in a scanned folder) is that
+        same file: it is folded into the photo's row, so the newer hand rating of the two is kept.
+        """
+        path = Path(path)
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            other = conn.execute(
+                "SELECT id FROM photos WHERE path = ? AND id != ?", [str(path), photo_id]
+            ).fetchone()
+            if other is not None:
+                self.fold_alias(other[0], photo_id)  # type: ignore[attr-defined]
+            conn.execute(
+                "UPDATE photos SET path = ?, root = ?, status = 'ok', error = NULL WHERE id = ?",
+                [str(path), str(path.parent), photo_id],
+            )
+
+    def end_move(self, move_id: int) -> None:
+        """Cross a move out: its files are where they belong (or back where they were)."""
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            conn.execute("DELETE FROM pending_moves WHERE id = ?", [move_id])
