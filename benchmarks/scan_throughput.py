@@ -422,9 +422,24 @@ def other_formats(tmp: Path, count: int, workers: int | None) -> None:
             assert summary["decoded"] == count and summary["errors"] == 0, summary
             rates.append(count / seconds)
             cpu.append(1000 * used.cpu_seconds / count)
+        decode = decode_cost(sorted(p for p in folder.iterdir() if p.is_file()))
+        print(f"{name}: decode at 1024 px {decode:.0f} ms per photo (median CPU time, one core)")
         size = statistics.mean(p.stat().st_size for p in folder.iterdir() if p.is_file()) / 1e6
         print(f"{name}, {size:.1f} MB each, default scan: {describe(rates, 'images/s')}; CPU per "
               f"photo {describe(cpu, 'ms', min)}")  # fmt: skip
+
+
+def decode_cost(paths: list[Path]) -> float:
+    """Median CPU ms to open one file at the scorers' size through the load_image hook."""
+    from culler.images import open_photo
+
+    open_photo(paths[0], 1024)  # imports rawpy / pillow-heif
+    times = []
+    for path in paths:
+        start = time.process_time()
+        open_photo(path, 1024)
+        times.append(1000 * (time.process_time() - start))
+    return statistics.median(times)
 
 
 # -- scores stay the same ---------------------------------------------------------------------------
@@ -492,6 +507,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", type=Path, default=None, help="Generate into (and reuse) DIR.")
     parser.add_argument("--formats", type=int, default=0, metavar="N", help="Also N RAW + N HEIC.")
     parser.add_argument("--no-cost", action="store_true", help="Skip the per-photo cost table.")
+    parser.add_argument("--formats-only", action="store_true", help="Only the RAW and HEIC part.")
     parser.add_argument("--no-rescan", action="store_true")
     parser.add_argument("--save-scores", type=Path, default=None)
     parser.add_argument("--compare-scores", type=Path, default=None)
@@ -513,6 +529,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.save_scores or args.compare_scores:
             score_check(tmp, args.save_scores, args.compare_scores)
         if args.scores_only:
+            return
+        if args.formats_only:
+            other_formats(tmp, args.formats or 8, workers)
             return
         start = time.perf_counter()
         paths = generate(folder, args.images, distinct=args.distinct)
