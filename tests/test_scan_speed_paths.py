@@ -126,3 +126,23 @@ def test_read_ahead_leaves_special_files_alone(tmp_path):
         os.mkfifo(fifo)
         read_ahead(str(fifo))  # returns at once: opened non-blocking, not a regular file
     assert photo.read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_technical_only_workers_never_import_opencv(astronaut_jpg, tmp_path):
+    """Only a scorer that asks for the small copy (faces) brings OpenCV into a decode worker."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from culler.scan import decode as d\n"
+        "d.init_worker([('technical', {})])\n"
+        f"r = d.decode_one(d.DecodeJob({str(astronaut_jpg)!r}, 1024, 0, ('technical',), "
+        f"{str(tmp_path / 'thumbs')!r}))\n"
+        "assert r.error is None and 'technical' in r.worker_results, r\n"
+        "assert 'cv2' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    (thumb,) = (tmp_path / "thumbs").rglob("*.jpg")
+    with Image.open(thumb) as written:
+        assert max(written.size) == THUMB_SIDE

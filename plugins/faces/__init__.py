@@ -137,6 +137,9 @@ class FacesScorer(Scorer):
                 f"faces.detect_side must be a whole number of pixels, 160–2048, not {side!r}"
             )
         self._side = side
+        #: Asks the scan's decode worker for its area-averaged copy of this size (the thumbnail's):
+        #: the search copy, made once for both.
+        self.small_copy_side = side
         self._detect = None
         self.device = device
 
