@@ -414,7 +414,7 @@ def copies_found(photos: dict[str, Image.Image], shoot: Shoot) -> dict[str, str]
     of :data:`COPY_EDITS` is made of each photo and checked against its original the way grouping
     checks an untimed export (candidate index, then the evidence), with the original among all the
     distinct photos as competitors."""
-    from culler.grouping import NEAR, BandIndex, PhotoSet, signature_match
+    from culler.grouping import NEAR, GroupingOptions, PhotoSet, candidate_pairs, signature_match
     from culler.signatures import compute
 
     names = sorted(set(shoot.distinct.values()))
@@ -422,12 +422,15 @@ def copies_found(photos: dict[str, Image.Image], shoot: Shoot) -> dict[str, str]
     found: dict[str, str] = {}
     for edit, crop, light in COPY_EDITS:
         copies = [compute(_edited(photos[n], crop, light)) for n in names]
-        rows = [{"id": i, "signature": s.to_bytes()} for i, s in enumerate(originals + copies)]
-        index = BandIndex(PhotoSet(rows, {}), np.arange(len(rows)))
+        rows = [
+            {"id": i, "signature": s.to_bytes(), "root": "/shoot"}
+            for i, s in enumerate(originals + copies)
+        ]
+        queries = range(len(names), 2 * len(names))
+        pairs = candidate_pairs(PhotoSet(rows, {}), GroupingOptions(), queries)
         hits = 0
         for k in range(len(names)):
-            copy = len(names) + k
-            if k in index.candidates(copy) and signature_match(originals[k], copies[k], NEAR):
+            if (k, len(names) + k) in pairs and signature_match(originals[k], copies[k], NEAR):
                 hits += 1
         found[f"copies_found ({edit})"] = f"{hits}/{len(names)}"
     return found

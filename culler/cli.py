@@ -134,6 +134,23 @@ def cli() -> None:
     'clip-aesthetic.model=ViT-B-32, emotion.labels=\'["awe","calm"]\'. VALUE is read as JSON '
     "when it parses (numbers, lists), else as text.",
 )
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    metavar="[ADDRESS]",
+    help="Decode and score on a Ray cluster: ADDRESS as ray.init takes it (auto, "
+    "ray://HEAD:10001); without one, a local Ray instance. Needs pip install 'culler[ray]'. "
+    "Put it after the FOLDERS.",
+)
+@click.option(
+    "--ray-ship-bytes",
+    is_flag=True,
+    help="With --ray: read each file here and send its bytes to the workers (for clusters that do "
+    "not mount the photos at the same path).",
+)
 def scan(
     folders,
     db_path,
@@ -145,6 +162,8 @@ def scan(
     strict,
     batch_timeout,
     config_items,
+    ray_address,
+    ray_ship_bytes,
 ):
     """Scan FOLDERS recursively and score every new or changed photo.
 
@@ -154,6 +173,8 @@ def scan(
     from culler.catalog import open_catalog
     from culler.scan import ScanOptions, scan_folders
 
+    if ray_ship_bytes and ray_address is None:
+        raise click.UsageError("--ray-ship-bytes needs --ray")
     path = resolve_db(db_path, folders)
     catalog = open_catalog(path)
     options = ScanOptions(
@@ -166,14 +187,21 @@ def scan(
         file_timeout=batch_timeout or None,
         scorer_config=parse_scorer_config(config_items),
     )
+    backend = None
     try:
+        if ray_address is not None:
+            from culler.scan.distributed import open_ray_backend
+
+            backend = open_ray_backend(ray_address, ship_bytes=ray_ship_bytes)
         summary = scan_folders(
-            catalog, [Path(f) for f in folders], options, echo=_echo_err(as_json)
+            catalog, [Path(f) for f in folders], options, echo=_echo_err(as_json), backend=backend
         )
     except (KeyError, ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc).strip("'\"")) from exc
     finally:
         catalog.close()
+        if backend is not None:
+            backend.close()
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:

@@ -30,6 +30,7 @@ from culler.signatures import (
     Signature,
     layout_distance,
     layout_distances,
+    layout_features,
     low_hash_distance,
     pixel_agreement,
     popcount64,
@@ -48,12 +49,17 @@ class Evidence:
     detail: float  # correlation of their high-pass residue
 
 
-NEAR = Evidence(64, 20, 16.0, 0.90, 0.50)
+NEAR = Evidence(64, 24, 16.0, 0.90, 0.50)
 STRICT = Evidence(48, 16, 12.0, 0.95, 0.70)
 #: Photos whose hashes share a 16-bit band are candidates (16 bands of the 256-bit hash).
 BANDS = 16
 #: A band bucket this full holds degenerate hashes (blank frames): its members are not paired by it.
 MAX_BUCKET = 2000
+#: A photo without a capture time is compared with every photo of its scanned folder (one vectorised
+#: pass of the hash, low-frequency and layout tests) while the folder holds at most this many: a crop
+#: scatters the hash so that about a third of cropped exports share no band with their original.
+#: Larger folders fall back on the band index (sub-linear per photo).
+LINEAR_ROOT = 20_000
 
 
 @dataclass(frozen=True)
@@ -166,11 +172,12 @@ class PhotoSet:
         ]
         self.has_sig = np.array([s is not None for s in self.sigs], dtype=bool)
         self.dct = np.zeros((n, 4), dtype=np.uint64)
-        self.layout = np.zeros((n, 4, 4, 3), dtype=np.uint8)
+        layouts = np.zeros((n, 4, 4, 3), dtype=np.uint8)
         for i, s in enumerate(self.sigs):
             if s is not None:
                 self.dct[i] = s.dct
-                self.layout[i] = s.layout
+                layouts[i] = s.layout
+        self.luma, self.chroma = layout_features(layouts)
         self.has_vec = np.zeros(n, dtype=bool)
         self.vectors = None
         if vectors:
@@ -234,36 +241,17 @@ def load_photo_set(catalog: Catalog, options: GroupingOptions) -> PhotoSet:
 class BandIndex:
     """Multi-index hashing: 16 tables keyed by 16-bit slices of the 256-bit hash. Two hashes at most
     15 bits apart always share a slice; copies up to 64 bits apart share one in 97 % of measured cases
-    (docs/culling.md).
-
-    A crop or zoom scatters the high frequencies, so a cropped export can share no slice with its
-    original. One more table is keyed by the 16 lowest-frequency bits (the top-left 4×4 of the DCT),
-    probed at the key and at every key one bit away: such copies differ there in 0–1 bits, while two
-    distinct photos rarely do (6 of 2,628 pairs of real photos, then filtered by :func:`_close`).
-    """
+    (docs/culling.md), cropped copies much less often (see :data:`LINEAR_ROOT`)."""
 
     def __init__(self, photos: PhotoSet, members: np.ndarray) -> None:
         self.slices = photos.dct.view(np.uint16)  # 16 slices per photo
-        self.coarse = coarse_keys(photos.dct)
         self.tables = [_table(self.slices[:, b], members) for b in range(BANDS)]
-        self.coarse_table = _table(self.coarse, members)
 
     def candidates(self, i: int) -> np.ndarray:
-        """Photos sharing at least one band with photo ``i``, or a coarse key at most one bit from
-        its own (may repeat, may include ``i``)."""
+        """Photos sharing at least one band with photo ``i`` (may repeat, may include ``i``)."""
         empty = np.empty(0, dtype=np.int64)
         found = [self.tables[b].get(int(self.slices[i, b]), empty) for b in range(BANDS)]
-        key = int(self.coarse[i])
-        probes = [key] + [key ^ (1 << bit) for bit in range(16)]
-        found += [self.coarse_table.get(k, empty) for k in probes]
         return np.concatenate(found)
-
-
-def coarse_keys(dct: np.ndarray) -> np.ndarray:
-    """The 16 lowest-frequency bits of each ``(n, 4)`` uint64 hash, as uint16 keys."""
-    bits = np.unpackbits(dct.astype(">u8").view(np.uint8), axis=1).reshape(-1, 16, 16)
-    packed = np.packbits(bits[:, :4, :4].reshape(-1, 16), axis=1)
-    return packed.view(">u2").ravel().astype(np.uint16)
 
 
 def _table(keys: np.ndarray, members: np.ndarray) -> dict[int, np.ndarray]:
@@ -286,9 +274,15 @@ def _close(photos: PhotoSet, i: int, others: np.ndarray, options: GroupingOption
         distance = popcount64(photos.dct[others] ^ photos.dct[i]).sum(axis=1)
         low = low_hash_distance(photos.dct[others], photos.dct[i])
         rule = options.evidence
-        close = (distance <= rule.hash_distance) | (low <= rule.low_distance)
-        close &= layout_distances(photos.layout[others], photos.layout[i]) <= rule.layout_distance
-        keep |= photos.has_sig[others] & close
+        close = photos.has_sig[others] & (
+            (distance <= rule.hash_distance) | (low <= rule.low_distance)
+        )
+        near = others[close]  # the colour layout must agree too (the evidence checks it again)
+        far = layout_distances(
+            photos.luma[near], photos.chroma[near], photos.luma[i], photos.chroma[i]
+        )
+        close[np.flatnonzero(close)[far > rule.layout_distance]] = False
+        keep |= close
     if photos.vectors is not None and photos.has_vec[i]:
         cos = photos.vectors[others] @ photos.vectors[i]
         keep |= photos.has_vec[others] & (cos >= options.clip_similarity)
@@ -301,7 +295,8 @@ def candidate_pairs(
     photos: PhotoSet, options: GroupingOptions, queries: Iterable[int]
 ) -> set[tuple[int, int]]:
     """Index pairs (i < j) worth checking, each with at least one photo from ``queries``: same camera
-    within the shoot window, or (for photos without a capture time) same folder and a shared band."""
+    within the shoot window, or (for photos without a capture time) the same scanned folder: every
+    photo of it while it holds at most :data:`LINEAR_ROOT`, else those sharing a hash band."""
     # A timed photo finds its same-shoot partners in the window; bands only add untimed ones.
     all_bands = BandIndex(photos, np.flatnonzero(photos.has_sig))
     untimed_bands = BandIndex(photos, np.flatnonzero(photos.has_sig & ~photos.timed))
@@ -310,6 +305,7 @@ def candidate_pairs(
         if chash:
             by_content.setdefault(chash, []).append(i)
     by_root = photos.root_members()
+    untimed_of_root = {root: members[~photos.timed[members]] for root, members in by_root.items()}
     pairs: set[tuple[int, int]] = set()
     for i in queries:
         found = []
@@ -320,7 +316,10 @@ def candidate_pairs(
         if photos.timed[i]:
             found.append(photos.window_neighbours(i, options.shoot_window))
         if photos.has_sig[i]:
-            found.append((untimed_bands if photos.timed[i] else all_bands).candidates(i))
+            if len(by_root[photos.root[i]]) <= LINEAR_ROOT:
+                found.append((untimed_of_root if photos.timed[i] else by_root)[photos.root[i]])
+            else:
+                found.append((untimed_bands if photos.timed[i] else all_bands).candidates(i))
         same = by_content.get(photos.content[i], ())
         if len(same) > 1:
             found.append(np.array(same, dtype=np.int64))

@@ -129,16 +129,24 @@ def low_hash_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def layout_distance(a: Signature, b: Signature) -> float:
     """How different the colour layouts are: mean absolute difference of the chroma cells (0–255),
     after removing each photo's mean luma, so a brightened copy still matches its original."""
-    return float(layout_distances(a.layout[None], b.layout)[0])
+    (luma_a, chroma_a), (luma_b, chroma_b) = layout_features(a.layout), layout_features(b.layout)
+    return float(layout_distances(luma_a, chroma_a, luma_b, chroma_b))
 
 
-def layout_distances(layouts: np.ndarray, layout: np.ndarray) -> np.ndarray:
-    """:func:`layout_distance` of each of ``layouts`` (``(n, 4, 4, 3)``) to one ``layout``."""
-    la, lb = layouts.astype(np.float32), layout.astype(np.float32)
-    luma_a = la[..., 0] - la[..., 0].mean(axis=(-2, -1), keepdims=True)
-    luma = np.abs(luma_a - (lb[..., 0] - lb[..., 0].mean())).mean(axis=(-2, -1))
-    chroma = np.abs(la[..., 1:] - lb[..., 1:]).mean(axis=(-3, -2, -1))
-    return np.maximum(luma / 2.0, chroma)
+def layout_features(layouts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`layout_distances` compares, for one ``(4, 4, 3)`` layout or ``(n, 4, 4, 3)``:
+    the luma cells less their mean (``(…, 16)``) and the chroma cells (``(…, 32)``)."""
+    cells = layouts.astype(np.float32).reshape(*layouts.shape[:-3], 16, 3)
+    luma = cells[..., 0]
+    return luma - luma.mean(axis=-1, keepdims=True), cells[..., 1:].reshape(*cells.shape[:-2], 32)
+
+
+def layout_distances(
+    luma: np.ndarray, chroma: np.ndarray, luma_1: np.ndarray, chroma_1: np.ndarray
+) -> np.ndarray:
+    """Layout distance of each photo's features (``(n, 16)``, ``(n, 32)``) to one photo's."""
+    luma_d = np.abs(luma - luma_1).mean(axis=-1)
+    return np.maximum(luma_d / 2.0, np.abs(chroma - chroma_1).mean(axis=-1))
 
 
 def _highpass(x: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from culler import plugin_manager as plugins
-from culler.catalog import Catalog, open_catalog
+from culler.catalog import Catalog, CatalogError, open_catalog
 from culler.gui.culling import GRID, LOUPE, CullingActions
 from culler.gui.grid import FilmStrip, FilterBar, GridView
 from culler.gui.item_models import PhotoFilterProxy, PhotoIdRole, PhotoListModel
@@ -248,16 +249,23 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
 
     def open_folder(self, folder: Path, db_path: Path | None = None, scan: bool = True) -> None:
         """Open (or create) the folder's catalog, show what it has, and scan the folder in the background."""
-        self.open_catalog(db_path or folder / "culler.db")
-        if scan:
+        if self.open_catalog(db_path or folder / "culler.db") and scan:
             self.start_scan([folder])
 
-    def open_catalog(self, db_path: Path) -> None:
+    def open_catalog(self, db_path: Path) -> bool:
+        """Show the catalog at ``db_path``. A file that cannot be used as one (another program's
+        database, a newer culler's catalog, a locked or read-only file) is left untouched, the
+        reason is shown in a dialog and the catalog open before stays open; returns False then."""
+        try:
+            catalog = open_catalog(Path(db_path))
+        except (CatalogError, OSError) as exc:
+            QMessageBox.warning(self, "Cannot open this catalog", str(exc))
+            return False
         self.cancel_scan(wait=True)
         if self.catalog is not None:
             self.catalog.close()
         self.db_path = Path(db_path)
-        self.catalog = open_catalog(self.db_path)
+        self.catalog = catalog
         self.history = RatingHistory(self.catalog, xmp_naming=self._xmp_naming())
         self.thumbnails.clear()
         self.stage.full.clear()
@@ -265,6 +273,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self.scorers_panel.set_catalog(self.db_path)
         self.setWindowTitle(f"culler — {self.db_path}")
         self.reload()
+        return True
 
     def reload(self) -> None:
         """Load every photo from the catalog (bulk queries) and rebuild the grid."""

@@ -8,6 +8,7 @@ two rows can hold two decisions for it or write its one sidecar twice.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,7 +77,9 @@ def walk_photos(
 
                 yield Found(path=path, error=_os_reason(exc))
                 continue
-            if entry.is_symlink():
+            if entry.is_symlink() and stat.S_ISREG(st.st_mode):
+                # One identity per photo; a link to a device or a pipe keeps the name the user
+                # sees, so its error row sits in the folder that holds it.
                 path = os.path.realpath(path)
             if path in seen_files:
                 continue  # the same file through another link

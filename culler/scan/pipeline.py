@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -43,10 +43,31 @@ FLUSH_SECONDS = 2.0
 MIN_FILES_FOR_POOL = 4
 
 
+class ScanBackend(Protocol):
+    """Where decoding and model scoring run when not in this machine's process pool (``--ray``).
+
+    The plan, the writer and the summary stay here; a backend only swaps the decode pool and the
+    model scoring for objects with the same interface (``decode(jobs)``; ``add``/``ready``/``close``).
+    """
+
+    def decode_pool(self, scorers: list[ActiveScorer], options: ScanOptions, echo: Echo) -> Any: ...
+
+    def model_scoring(
+        self, scorers: list[ActiveScorer], options: ScanOptions, echo: Echo
+    ) -> ModelScoring: ...
+
+
 def scan_folders(
-    catalog: Catalog, roots: list[Path], options: ScanOptions | None = None, echo: Echo = print
+    catalog: Catalog,
+    roots: list[Path],
+    options: ScanOptions | None = None,
+    echo: Echo = print,
+    backend: ScanBackend | None = None,
 ) -> dict[str, Any]:
-    """Scan ``roots`` into ``catalog``; return the summary printed by ``culler scan --json``."""
+    """Scan ``roots`` into ``catalog``; return the summary printed by ``culler scan --json``.
+
+    ``backend`` runs decoding and model scoring elsewhere (a Ray cluster); None: this machine.
+    """
     options = options or ScanOptions()
     started = time.perf_counter()
     roots = [Path(os.path.abspath(r)) for r in roots]
@@ -67,7 +88,7 @@ def scan_folders(
     )
     writer = ScanWriter(catalog, scorers)
     writer.apply_plan(plan)
-    run = _ScanRun(catalog, scorers, writer, options, echo)
+    run = _ScanRun(catalog, scorers, writer, options, echo, backend)
     try:
         run.score(plan.items)
     except KeyboardInterrupt:
@@ -140,13 +161,18 @@ class _ScanRun:
         writer: ScanWriter,
         options: ScanOptions,
         echo: Echo,
+        backend: ScanBackend | None = None,
     ) -> None:
         self.catalog = catalog
         self.scorers = scorers
         self.writer = writer
         self.options = options
         self.echo = echo
-        self.scoring = ModelScoring(scorers, options.batch_timeout, echo)
+        self.backend = backend
+        if backend is None:
+            self.scoring = ModelScoring(scorers, options.batch_timeout, echo)
+        else:
+            self.scoring = backend.model_scoring(scorers, options, echo)
         self.buffer: list[tuple[WorkItem, Decoded]] = []
         self.last_flush = time.monotonic()
         self.from_cache = 0
@@ -177,13 +203,16 @@ class _ScanRun:
         workers = (os.cpu_count() or 1) if workers is None else workers
         if len(items) < MIN_FILES_FOR_POOL:
             workers = 0
-        pool = DecodePool(
-            self.scorers,
-            workers,
-            self.options.file_timeout,
-            lambda: self.options.cancelled,
-            self.echo,
-        )
+        if self.backend is not None:
+            pool = self.backend.decode_pool(self.scorers, self.options, self.echo)
+        else:
+            pool = DecodePool(
+                self.scorers,
+                workers,
+                self.options.file_timeout,
+                lambda: self.options.cancelled,
+                self.echo,
+            )
         by_path = {item.path: item for item in items}
         # closing(): a cancel leaves the loop early, and the pool must stop its workers right then.
         with contextlib.closing(pool.decode(jobs)) as results:

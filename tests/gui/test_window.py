@@ -176,3 +176,26 @@ def test_xmp_on_rating_writes_the_sidecar_when_switched_on(window, qtbot, scanne
     window._toggle_xmp(False)
     qtbot.keyClick(window.grid, Qt.Key.Key_4)
     assert read_sidecar(sidecar).rating == 0  # switched off: sidecar left alone
+
+
+def test_a_foreign_database_is_refused_in_a_dialog_and_left_untouched(
+    window, qtbot, scanned, tmp_path, monkeypatch
+):
+    """Opening another program's SQLite file shows why in a dialog, changes nothing in it, and
+    keeps the catalog that was open."""
+    from culler.gui import main_window
+
+    open_window(window, qtbot, scanned)
+    shown = []
+    monkeypatch.setattr(
+        main_window.QMessageBox, "warning", lambda parent, title, text: shown.append(text)
+    )
+    foreign = tmp_path / "other-app.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    before = foreign.read_bytes()
+    assert window.open_catalog(foreign) is False
+    assert len(shown) == 1 and "database of another application" in shown[0]
+    assert foreign.read_bytes() == before
+    assert window.db_path == scanned
+    assert window.model.rowCount() > 0
