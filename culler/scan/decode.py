@@ -59,6 +59,18 @@ class Decoded:
 
 
 _worker_scorers: dict[str, Scorer] = {}
+#: Set in pool workers (:func:`use_one_opencv_thread`); the scan's own process keeps OpenCV's default.
+_one_opencv_thread = False
+
+
+def use_one_opencv_thread() -> None:
+    """For pool workers: the pool already runs one worker per core, and OpenCV's own thread pool in
+    each would only make them take turns. Applied when OpenCV is first used here (the small copy,
+    made before any scorer that uses OpenCV runs), so a worker that never needs it never imports it."""
+    global _one_opencv_thread
+    _one_opencv_thread = True
+
+
 _worker_scorer_errors: dict[str, str] = {}
 
 
@@ -222,6 +234,8 @@ def small_copy(image: Image.Image, side: int) -> np.ndarray:
     """
     import cv2
 
+    if _one_opencv_thread:
+        cv2.setNumThreads(1)
     rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     h, w = rgb.shape[:2]
     scale = min(1.0, side / max(h, w))

@@ -19,7 +19,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from culler.lifeline import die_with_parent
-from culler.scan.decode import THUMB_SIDE, Decoded, DecodeJob, decode_one, init_worker
+from culler.scan.decode import (
+    THUMB_SIDE,
+    Decoded,
+    DecodeJob,
+    decode_one,
+    init_worker,
+    use_one_opencv_thread,
+)
 from culler.scan.work import ActiveScorer, Echo, WorkItem
 
 #: How many jobs wait in the pool per worker: enough to keep every worker busy, few enough that a
@@ -289,19 +296,8 @@ def _init_pool_worker(
     """Pool initializer: die with the scan (a scan killed with SIGKILL leaves no worker behind),
     then load the in-worker scorers."""
     die_with_parent(scan_pid)
-    _one_thread_per_worker()
+    use_one_opencv_thread()
     init_worker(specs, env)
-
-
-def _one_thread_per_worker() -> None:
-    """The pool already runs one worker per core: OpenCV's own thread pool inside each worker would
-    only make them take turns (measured: slower under load, never faster)."""
-    try:
-        import cv2
-
-        cv2.setNumThreads(1)
-    except ImportError:
-        pass
 
 
 def _started() -> int:
