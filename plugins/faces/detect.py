@@ -1,7 +1,7 @@
 """Faces with dlib's HOG detector and its 68-point shape predictor; eyes from the eye aspect ratio.
 
-Imported only inside the faces scorer's ``load()``, so neither dlib nor OpenCV is imported with the
-plugin. Both models ship in packages from PyPI: the detector is compiled into ``dlib-bin``, the
+Imported only when the faces scorer scores its first photo, so neither dlib nor OpenCV is imported
+with the plugin or in the scan's main process. Both models ship in packages from PyPI: the detector is compiled into ``dlib-bin``, the
 predictor file comes with ``face-recognition-models``; nothing is downloaded at run time.
 
 Why these: measured by ``benchmarks/faces_detectors.py`` against OpenCV's Haar cascades (the previous
@@ -13,24 +13,20 @@ absence of a dark blob.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
 import dlib
 import numpy as np
+from culler_plugins.faces.models import (  # noqa: F401 - re-exported: detect is where callers look
+    DETECT_SIDE,
+    INSTALL_HINT,
+    PREDICTOR_FILE,
+    predictor_path,
+)
 
-PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
-INSTALL_HINT = "pip install face-recognition-models dlib-bin"
-
-#: Faces are searched on a copy whose longer side is this. dlib's window is 80 px, so the smallest
-#: face found is 80/DETECT_SIDE of the photo's longer side (a fifth at 400 px: 205 px of a 1024 px
-#: photo). Cost grows with the area: 400 px is about 9 ms of one core, 512 px about 15, 640 px 20
-#: (``benchmarks/faces_detectors.py``); the faces scorer's ``detect_side`` setting changes it.
-DETECT_SIDE = 400
 #: The skin gate looks at a copy this size: enough for a face at the smallest size detected.
 GATE_SIDE = 128
 #: HOG score (an SVM margin) a face must reach; dlib's own default is 0. On the benchmark's 56
@@ -62,23 +58,6 @@ FACE_NORM = 128
 EYES = ((36, 37, 38, 39, 40, 41), (42, 43, 44, 45, 46, 47))
 
 _MODELS: dict[str, Any] = {}
-
-
-def predictor_path() -> Path:
-    """Where ``face-recognition-models`` installed the 68-point predictor.
-
-    Found without importing that package: its ``__init__`` needs ``pkg_resources``, which recent
-    setuptools no longer ships.
-    """
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the faces scorer needs its landmark model: `{INSTALL_HINT}`")
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / PREDICTOR_FILE
-    if not path.is_file():
-        raise RuntimeError(
-            f"{path} is missing; reinstall it: `pip install --force-reinstall face-recognition-models`"
-        )
-    return path
 
 
 def detector() -> Any:
@@ -282,19 +261,24 @@ def eye_state(
     return "unknown"
 
 
-def analyse(rgb: np.ndarray, side: int = DETECT_SIDE, gate: bool = True) -> list[Face]:
+def analyse(
+    rgb: np.ndarray, side: int = DETECT_SIDE, gate: bool = True, small: np.ndarray | None = None
+) -> list[Face]:
     """Every frontal face in an RGB array with confidence, sharpness and eye state, largest first.
 
     Faces are searched on a copy ``side`` px on its longer side (behind the skin gate unless
-    ``gate`` is False) and measured on the photo itself.
+    ``gate`` is False) and measured on the photo itself. ``small`` is that copy when the caller
+    already has it (an INTER_AREA resize of ``rgb``); it is used only if its size is the right one.
     """
     if rgb.ndim == 2:
         rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
     h, w = rgb.shape[:2]
     scale = min(1.0, side / max(h, w))
-    small = rgb
-    if scale < 1.0:
-        small = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    size = (round(h * scale), round(w * scale))
+    if scale >= 1.0:
+        small = rgb
+    elif small is None or small.shape != (*size, 3):
+        small = cv2.resize(rgb, size[::-1], interpolation=cv2.INTER_AREA)
     region = skin_region(small) if gate else None
     if gate and region is None:
         return []

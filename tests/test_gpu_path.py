@@ -1,0 +1,183 @@
+"""The GPU path's decisions, tested without a GPU: the device is mocked at the selection boundary only
+(does CUDA exist, does it have bf16, how much memory is free), everything above it runs for real."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from culler import devices, gpu_decode
+from culler.images import open_photo
+from culler.scan.scoring import ModelScoring
+from culler.scan.work import ActiveScorer
+from culler.scorers import Scorer, ScoreResult
+from culler.testing import sample_image
+
+
+def test_reduced_precision_only_on_cuda(monkeypatch):
+    assert devices.autocast_dtype("cpu") is None
+    assert devices.autocast_dtype("mps") is None
+    monkeypatch.setattr(devices, "_cuda_bf16_supported", lambda: True)
+    assert devices.autocast_dtype("cuda") is torch.bfloat16
+    assert devices.autocast_dtype("cuda:1") is torch.bfloat16
+    monkeypatch.setattr(devices, "_cuda_bf16_supported", lambda: False)
+    assert devices.autocast_dtype("cuda") is torch.float16  # pre-Ampere GPUs
+    with devices.inference_autocast("cpu"):
+        assert not torch.is_autocast_enabled()
+
+
+def test_batches_grow_with_free_gpu_memory(monkeypatch):
+    gib = 2**30
+    assert devices.batch_size_for("cpu", 16, free_bytes=80 * gib) == 16
+    assert devices.batch_size_for("cuda", 16, free_bytes=6 * gib) == 16
+    assert devices.batch_size_for("cuda", 16, free_bytes=16 * gib) == 32
+    assert devices.batch_size_for("cuda", 8, free_bytes=40 * gib) == 32
+    assert devices.batch_size_for("cuda", 8, free_bytes=139 * gib) == 8 * devices.MAX_BATCH_SCALE
+    monkeypatch.setattr(devices, "_cuda_free_bytes", lambda device: 64 * gib)
+    assert devices.batch_size_for("cuda:0", 4) == 4 * devices.MAX_BATCH_SCALE
+
+
+class _Greedy(Scorer):
+    """A model scorer whose 'device' holds two images at a time; records where it ran."""
+
+    id = "greedy"
+    batch_size = 4
+    input_size = 64
+    calls: list[tuple[int, str, bool]] = []
+
+    def score_batch(self, images):
+        _Greedy.calls.append((len(images), threading.current_thread().name, _in_autocast()))
+        if len(images) > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return [ScoreResult(score=float(im.size[0] % 10)) for im in images]
+
+
+_AUTOCAST = threading.local()
+
+
+def _in_autocast() -> bool:
+    return getattr(_AUTOCAST, "on", False)
+
+
+class _RecordingAutocast:
+    def __enter__(self):
+        _AUTOCAST.on = True
+
+    def __exit__(self, *exc):
+        _AUTOCAST.on = False
+
+
+def test_model_batches_run_in_autocast_and_split_when_out_of_memory(monkeypatch):
+    monkeypatch.setattr(devices, "_cuda_free_bytes", lambda device: 20 * 2**30)
+    monkeypatch.setattr(devices, "inference_autocast", lambda device: _RecordingAutocast())
+    scorer = _Greedy()
+    scorer.device = "cuda"
+    active = ActiveScorer(scorer, pk=1)
+    messages = []
+    scoring = ModelScoring([active], batch_timeout=30.0, echo=messages.append)
+    assert scoring._queues["greedy"].batch_size == 8  # 4, doubled for 20 GiB free
+    _Greedy.calls = []
+    for pid in range(10):
+        scoring.add(pid, Image.new("RGB", (60 + pid, 40)), [active])
+    batches = list(scoring.ready(final=True))
+    scoring.close()
+    scored = [r for b in batches for _, results in b.scores for r in results]
+    assert [b.photo_ids for b in batches] == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+    assert [r.score for r in scored] == [float((60 + pid) % 10) for pid in range(10)]
+    assert [n for n, _, _ in _Greedy.calls][:3] == [8, 4, 2]  # halved until it fits, then kept
+    # The model ran in the scorer thread, inside autocast entered in that thread.
+    assert all(name.startswith("culler-scorer") and on for _, name, on in _Greedy.calls)
+    assert any("out of memory on cuda with a batch of 8; trying 4" in m for m in messages)
+
+
+def test_one_photo_out_of_memory_is_an_error_not_a_loop(monkeypatch):
+    monkeypatch.setattr(devices, "inference_autocast", lambda device: _RecordingAutocast())
+
+    class Hopeless(_Greedy):
+        id = "hopeless"
+
+        def score_batch(self, images):
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    scorer = Hopeless()
+    scorer.device = "cuda"
+    monkeypatch.setattr(devices, "_cuda_free_bytes", lambda device: 0)
+    active = ActiveScorer(scorer, pk=1)
+    scoring = ModelScoring([active], batch_timeout=None, echo=lambda m: None)
+    for pid in range(3):
+        scoring.add(pid, Image.new("RGB", (32, 32)), [active])
+    batches = list(scoring.ready(final=True))
+    results = [r for b in batches for _, rs in b.scores for r in rs]
+    assert len(results) == 3 and all("out of memory on cuda" in r for r in results)
+
+
+def test_gpu_decoding_needs_cuda(monkeypatch):
+    assert not devices.gpu_jpeg_decoding("cpu")
+    assert not devices.gpu_jpeg_decoding(None)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert not devices.gpu_jpeg_decoding("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert devices.gpu_jpeg_decoding("cuda")
+
+
+@pytest.fixture
+def mixed_files(tmp_path):
+    photo = sample_image("astronaut")
+    paths = []
+    for i, ext in enumerate(("jpg", "png", "jpg")):
+        path = tmp_path / f"p{i}.{ext}"
+        photo.resize((300 + 50 * i, 200)).save(path)
+        paths.append(str(path))
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not really")
+    return paths, str(tmp_path / "broken.jpg"), str(tmp_path / "gone.jpg")
+
+
+def test_cpu_fallback_decodes_like_the_scan(mixed_files):
+    paths, broken, gone = mixed_files
+    decoder = gpu_decode.BatchDecoder("cpu", 128)
+    assert not decoder.on_gpu
+    batch = decoder.decode([*paths, broken, gone])
+    for path, tensor in zip(paths, batch.images):
+        expected = np.asarray(open_photo(path, 128)[0])
+        assert np.array_equal(tensor.permute(1, 2, 0).numpy(), expected)
+        assert np.array_equal(np.asarray(gpu_decode.to_pil(tensor)), expected)
+    assert batch.images[3] is None and batch.errors[3]
+    assert batch.images[4] is None and batch.errors[4].startswith("cannot read file")
+    ordered = [p for b in decoder.batches([*paths, *paths], batch_size=2) for p in b.paths]
+    assert ordered == [*paths, *paths]
+
+
+def test_jpegs_go_to_the_gpu_and_the_rest_to_the_cpu(mixed_files, monkeypatch):
+    """With CUDA (mocked), JPEG bytes are batch-decoded on the GPU; other formats, and files the
+    GPU decoder refuses, fall back to the CPU path."""
+    paths, broken, _ = mixed_files
+    monkeypatch.setattr(devices, "gpu_jpeg_decoding", lambda device: True)
+    sent = []
+
+    def fake_gpu(self, datas):
+        sent.append(len(datas))
+        # nvJPEG's answer for the real JPEGs; None for the one it cannot decode
+        return [
+            torch.zeros(3, 8, 8, dtype=torch.uint8) if b"not really" not in d else None
+            for d in datas
+        ]
+
+    monkeypatch.setattr(gpu_decode.BatchDecoder, "_gpu", fake_gpu)
+    decoder = gpu_decode.BatchDecoder("cuda", 128)
+    assert decoder.on_gpu
+    batch = decoder.decode([*paths, broken])
+    assert sent == [3]  # the two JPEGs and the broken one, in one batch; the PNG not
+    assert batch.images[0].shape == (3, 8, 8) and batch.images[2].shape == (3, 8, 8)
+    assert batch.images[1].shape[0] == 3 and batch.images[1].shape[1:] != (8, 8)  # PNG, on the CPU
+    assert batch.images[3] is None and batch.errors[3]  # refused by both
+
+
+def test_fit_tensor_matches_the_requested_side():
+    image = torch.zeros(3, 4000, 6000, dtype=torch.uint8)
+    assert tuple(gpu_decode.fit_tensor(image, 1024).shape) == (3, 683, 1024)
+    small = torch.zeros(3, 100, 50, dtype=torch.uint8)
+    assert gpu_decode.fit_tensor(small, 224) is small
