@@ -45,15 +45,38 @@ def base_images(limit: int = 25) -> list[Image.Image]:
     return images
 
 
+#: Where each base picture was cut from: (source image index, crop box).
+CROP_BOXES: list[tuple[int, tuple[int, int, int, int]]] = []
+
+
 def crops(images: list[Image.Image], n: int, rng: random.Random) -> list[Image.Image]:
     out = []
     for _ in range(n):
-        image = rng.choice(images)
+        source = rng.randrange(len(images))
+        image = images[source]
         w, h = image.size
         cw, ch = int(w * rng.uniform(0.3, 0.7)), int(h * rng.uniform(0.3, 0.7))
         x, y = rng.randrange(0, w - cw), rng.randrange(0, h - ch)
         out.append(image.crop((x, y, x + cw, y + ch)).resize((256, int(256 * ch / cw))))
+        CROP_BOXES.append((source, (x, y, x + cw, y + ch)))
     return out
+
+
+def same_scene(bases: set[int]) -> bool:
+    """Whether base pictures are crops of one source image, each overlapping the first by more than
+    half of the smaller one (the same scene reframed, not distinct photos)."""
+    first, *rest = sorted(bases)
+    source, box = CROP_BOXES[first]
+    for other in rest:
+        s, (x0, y0, x1, y1) = CROP_BOXES[other]
+        if s != source:
+            return False
+        ix = max(0, min(box[2], x1) - max(box[0], x0))
+        iy = max(0, min(box[3], y1) - max(box[1], y0))
+        smaller = min((box[2] - box[0]) * (box[3] - box[1]), (x1 - x0) * (y1 - y0))
+        if ix * iy <= 0.5 * smaller:
+            return False
+    return True
 
 
 def export_of(image: Image.Image) -> Image.Image:
@@ -149,8 +172,10 @@ def main() -> None:
         found = sum(1 for p in planted if any(p <= d for d in duplicates))
         # Two photos drawn from one base signature are one picture (its thumbnail rolled): grouping
         # them is right when the roll is small. A group mixing two bases is a false pair.
-        false = [d for d in duplicates if len({base_of[m] for m in d}) > 1]
-        same_base = [d for d in duplicates if d not in planted and d not in false]
+        mixed = [d for d in duplicates if len({base_of[m] for m in d}) > 1]
+        reframed = [d for d in mixed if same_scene({base_of[m] for m in d})]
+        false = [d for d in mixed if d not in reframed]
+        same_base = [d for d in duplicates if d not in planted and d not in mixed]
         print(f"full grouping of {len(photos.ids)} photos: {full_s:.1f} s ({full_cpu:.1f} s CPU)")
         print(
             f"  candidate search alone: {cand_s:.1f} s ({cand_cpu:.1f} s CPU),"
@@ -158,7 +183,10 @@ def main() -> None:
         )
         print(f"  bursts: {sum(g.kind == 'burst' for g in groups)}")
         print(f"  planted copies found: {found} of {len(planted)}")
-        print(f"  groups mixing two base pictures (false): {len(false)}")
+        print(
+            f"  groups mixing two base pictures: {len(mixed)}, of which {len(reframed)} are crops"
+        )
+        print(f"    of one scene overlapping by more than half; false pairs: {len(false)}")
         print(f"  other groups of one base picture (shifted copies): {len(same_base)}")
         update_groups(catalog, full=True)  # store, so the next run is incremental
         insert(catalog, rows[-200:])
