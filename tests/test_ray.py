@@ -123,6 +123,9 @@ def raytest_plugin(ray_cluster, ray_home, worker_pids, monkeypatch, register_tes
     """The tests' plugin in this process too, and the allow-list every worker sees."""
     from culler import plugin_manager
 
+    # This process loads its entry points once: load them all before the allow-list is set, or a
+    # later test in this process would find only the allowed plugins (faces missing, say).
+    plugin_manager.load_plugins()
     monkeypatch.setenv("CULLER_LOAD_PLUGINS", PLUGINS)
     # Workers get the CULLER_* settings of the scan, and Ray starts new workers for new settings:
     # one home for the module lets the tests share warm workers.
@@ -130,7 +133,6 @@ def raytest_plugin(ray_cluster, ray_home, worker_pids, monkeypatch, register_tes
     monkeypatch.setenv("CULLER_TEST_PIDS", str(worker_pids))
     # Loading the entry points may have registered it already; registered here, it is also
     # unregistered after the test, so no later test sees its scorer.
-    plugin_manager.load_plugins()
     plugin_manager.unregister_plugin("raytest")
     register_test_plugin(importlib.import_module("culler_raytest"), "raytest")
     return ray_cluster
