@@ -23,6 +23,9 @@ patterns otherwise, so a plugin's tests run anywhere.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -294,3 +297,16 @@ def heic_photo(tmp_path: Path):
         return write_heic(tmp_path / name, image)
 
     return make
+
+
+def run_culler(*args: Any, home: Path, timeout: int = 120) -> subprocess.CompletedProcess:
+    """``python -m culler ARGS`` in a child process with its own CULLER_HOME (a hang fails the
+    test after ``timeout`` seconds instead of blocking the run)."""
+    env = {**os.environ, "CULLER_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "culler", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )

@@ -86,14 +86,19 @@ def printable(text: Any) -> str:
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 
-def label(text: str) -> str:
-    """A colour label typed by the user: refused when it holds control characters (they would be
-    stored in the catalog and written to sidecars), stripped of surrounding spaces."""
+def plain_text(text: str, what: str, example: str, param_hint: str) -> str:
+    """``text`` typed by the user, refused when it holds control characters (they would be stored
+    in the catalog and written to sidecars), stripped of surrounding spaces."""
     bad = control_characters(text)
     if bad is not None:
         raise click.BadParameter(
-            f"'{printable(text)}' contains the control character {bad}; type the label as plain "
-            "text (e.g. Red)",
-            param_hint="--label",
+            f"'{printable(text)}' contains the control character {bad}; type {what} as plain "
+            f"text (e.g. {example})",
+            param_hint=param_hint,
         )
     return text.strip()
+
+
+def label(text: str) -> str:
+    """A colour label typed by the user (see :func:`plain_text`)."""
+    return plain_text(text, "the label", "Red", "--label")

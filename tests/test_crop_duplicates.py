@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from test_grouping import _distinct_photos, _scan
+from test_grouping import _distinct_photos, _scan, grouped_stems
 
-from culler.cull import stored_groups
 from culler.grouping import (
     NEAR,
     BandIndex,
@@ -42,12 +40,7 @@ def test_cropped_exports_are_grouped_with_their_originals_and_nothing_else(tmp_p
         image = sample_image(name)
         image.save(folder / f"{name}.jpg", quality=92)
         cropped_export(image, crop).save(folder / f"{name}_web.jpg", quality=75)
-    catalog = _scan(folder, tmp_path / "culler.db")
-    try:
-        groups = stored_groups(catalog)
-        names = [sorted(Path(catalog.photo(pid)["path"]).stem for pid in g.members) for g in groups]
-    finally:
-        catalog.close()
+    names = grouped_stems(_scan(folder, tmp_path / "culler.db"))
     assert sorted(names) == sorted([[n, f"{n}_web"] for n in pairs]), names
 
 

@@ -56,6 +56,15 @@ def _distinct_photos() -> dict[str, Image.Image]:
     return photos
 
 
+def grouped_stems(catalog) -> list[list[str]]:
+    """The stored groups as sorted file stems; closes ``catalog``."""
+    try:
+        groups = stored_groups(catalog)
+        return [sorted(Path(catalog.photo(pid)["path"]).stem for pid in g.members) for g in groups]
+    finally:
+        catalog.close()
+
+
 def _web_export(image: Image.Image) -> Image.Image:
     """What a web export does: half size, JPEG quality 75, brightened."""
     small = image.resize((image.width // 2, image.height // 2), Image.Resampling.LANCZOS)
@@ -77,12 +86,7 @@ def test_distinct_dark_smooth_photos_are_not_grouped_but_web_exports_are(tmp_pat
         image = sample_image(name)
         image.save(folder / f"{name}.jpg", quality=92)
         _web_export(image).save(folder / f"{name}_web.jpg", quality=75)
-    catalog = _scan(folder, tmp_path / "culler.db")
-    try:
-        groups = stored_groups(catalog)
-        names = [sorted(Path(catalog.photo(pid)["path"]).stem for pid in g.members) for g in groups]
-    finally:
-        catalog.close()
+    names = grouped_stems(_scan(folder, tmp_path / "culler.db"))
     assert sorted(names) == sorted([[n, f"{n}_web"] for n in originals]), names
 
 

@@ -12,8 +12,6 @@ import os
 import signal
 import sqlite3
 import struct
-import subprocess
-import sys
 import zlib
 from contextlib import contextmanager
 
@@ -22,7 +20,7 @@ from PIL import Image
 
 from culler.images import ImageError, decode_pil, open_photo
 from culler.safe_files import RefusedFile, read_regular
-from culler.testing import sample_image, scan_into
+from culler.testing import run_culler, sample_image, scan_into
 
 #: Seconds any single hostile-file check may take before the test fails instead of hanging.
 GUARD = 60
@@ -44,15 +42,7 @@ def alarm(seconds: int = GUARD):
         signal.signal(signal.SIGALRM, previous)
 
 
-def culler(*args, home, timeout: int = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CULLER_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "culler", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+culler = run_culler
 
 
 def rows(db) -> dict[str, dict]:

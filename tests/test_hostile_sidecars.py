@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
-from culler.testing import sample_image, scan_into
+from culler.testing import run_culler, sample_image, scan_into
 
 RDF = (
     '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
@@ -53,15 +51,7 @@ def shoot(tmp_path):
     return folder
 
 
-def culler(*args, home, timeout: int = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CULLER_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "culler", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+culler = run_culler
 
 
 def test_xmp_read_imports_the_good_sidecars_and_names_each_broken_one(shoot, tmp_path, culler_cli):

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from culler.commands.options import db_option, open_existing
-from culler.validate import control_characters, printable
+from culler.validate import plain_text, printable
 
 
 @click.command()
@@ -30,13 +30,7 @@ def tag(paths: tuple[Path, ...], add: tuple[str, ...], remove: tuple[str, ...], 
     if not add and not remove:
         raise click.UsageError("give at least one --add TAG or --remove TAG")
     for name in (*add, *remove):
-        bad = control_characters(name)
-        if bad is not None:
-            raise click.BadParameter(
-                f"'{printable(name)}' contains the control character {bad}; type tags as plain "
-                "words (e.g. awe)",
-                param_hint="--add/--remove",
-            )
+        plain_text(name, "tags", "awe", "--add/--remove")
     catalog = open_existing(db_path)
     try:
         found, missing = [], []
