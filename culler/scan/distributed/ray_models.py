@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -24,7 +24,15 @@ from culler.scan.work import ActiveScorer, Echo, ScanOptions
 if TYPE_CHECKING:
     from PIL import Image
 
-    from culler.scan.distributed.ray_backend import RayBackend
+
+class Cluster(Protocol):
+    """What model scoring needs of the backend that connected to Ray (``RayBackend``): the ``ray``
+    module and the options every task and actor gets (its runtime environment)."""
+
+    ray: Any
+
+    def task_options(self, **options: Any) -> dict[str, Any]: ...
+
 
 #: Batches waiting at or running in each actor: one running, one ready to start.
 BATCHES_PER_ACTOR = 2
@@ -50,7 +58,7 @@ class RayModelScoring(ModelScoring):
     """:class:`ModelScoring` whose batches run in Ray actors (GPU actors when the cluster has GPUs)."""
 
     def __init__(
-        self, backend: RayBackend, scorers: list[ActiveScorer], options: ScanOptions, echo: Echo
+        self, backend: Cluster, scorers: list[ActiveScorer], options: ScanOptions, echo: Echo
     ) -> None:
         super().__init__(scorers, options.batch_timeout, echo)
         self.backend = backend
