@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 import culler
 from culler.catalog import open_catalog
 from culler.scan import ScanOptions, scan_folders
-from culler.scorers import Scorer, ScoreResult
+from culler.scorers import EmbeddingScorer, Scorer, ScoreResult
 from tests.test_plan_properties import BROKEN, MarkerPlugin, photo_bytes
 
 
@@ -33,11 +34,40 @@ class Tagger(Scorer):
         return [ScoreResult(score=1.0, tags={f"n{im.getpixel((0, 0))[0]}": 0.9}) for im in images]
 
 
+class _Channels(EmbeddingScorer):
+    """Embeds a photo as its mean red, green and blue (a stand-in for a CLIP backbone)."""
+
+    description = "mean colour embedding (test)"
+
+    @property
+    def embedding_key(self) -> str:
+        return "test/mean-rgb"
+
+    def embed_batch(self, images):
+        return np.stack([np.asarray(im.convert("RGB"), np.float32).mean((0, 1)) for im in images])
+
+
+class Redness(_Channels):
+    id = "redness"
+
+    def score_embeddings(self, vectors):
+        return [ScoreResult(score=float(v[0]) / 25.5) for v in vectors]
+
+
+class Greenness(_Channels):
+    id = "greenness"
+
+    def score_embeddings(self, vectors):
+        return [ScoreResult(score=float(v[1]) / 25.5) for v in vectors]
+
+
 class TaggerPlugin:
     @staticmethod
     @culler.hookimpl
     def register_scorers(register):
         register(Tagger)
+        register(Redness)
+        register(Greenness)
 
 
 class Reader:
@@ -173,3 +203,39 @@ def test_a_file_that_failed_is_read_again_on_the_next_scan(scanner, register_tes
     now = _row(scanner.catalog, broken)
     assert (now["id"], now["status"]) == (row["id"], "ok")
     assert now["scores"]["marker"] == pytest.approx(2.0)
+
+
+def test_an_unchanged_photo_gets_only_the_scores_it_lacks(scanner):
+    photo = scanner.write("IMG_1.tif", 10, t=1000)
+    scanner("marker")
+    first = _row(scanner.catalog, photo)
+    added = scanner("marker", "tagger")  # a scorer installed since: only it runs on the photo
+    assert (added["skipped"], added["changed"], added["decoded"]) == (0, 0, 1)
+    after = _row(scanner.catalog, photo)
+    assert after["id"] == first["id"]
+    assert after["tags"] == {"n10": pytest.approx(0.9)}
+    assert after["scores"]["marker"] == first["scores"]["marker"]
+    again = scanner("marker", "tagger")  # now it has both: nothing to do
+    assert (again["skipped"], again["decoded"]) == (1, 0)
+
+
+def test_rescore_scores_an_unchanged_photo_again(scanner):
+    photo = scanner.write("IMG_1.tif", 10, t=1000)
+    scanner("marker", "tagger")
+    options = ScanOptions(
+        scorer_ids=["marker", "tagger"], workers=0, thumbnails=False, rescore=True
+    )
+    summary = scan_folders(scanner.catalog, [scanner.root], options, echo=lambda m: None)
+    assert (summary["skipped"], summary["changed"], summary["decoded"]) == (0, 0, 1)
+    assert summary["scored"] == 1
+    assert _row(scanner.catalog, photo)["tags"] == {"n10": pytest.approx(0.9)}
+
+
+def test_a_scorer_added_later_scores_from_the_cached_embedding_without_a_decode(scanner):
+    photo = scanner.write("IMG_1.tif", 10, t=1000)
+    first = scanner("redness")
+    assert first["decoded"] == 1
+    added = scanner("redness", "greenness")  # same backbone: its embedding is in the catalog
+    assert (added["decoded"], added.get("from_cache"), added["skipped"]) == (0, 1, 0)
+    row = _row(scanner.catalog, photo)
+    assert set(row["scores"]) == {"redness", "greenness"}
