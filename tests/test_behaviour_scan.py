@@ -219,16 +219,45 @@ def test_an_unchanged_photo_gets_only_the_scores_it_lacks(scanner):
     assert (again["skipped"], again["decoded"]) == (1, 0)
 
 
-def test_rescore_scores_an_unchanged_photo_again(scanner):
+def test_rescore_scores_unchanged_and_moved_photos_again(scanner):
     photo = scanner.write("IMG_1.tif", 10, t=1000)
+    scanner.write("IMG_2.tif", 11, t=1000)
     scanner("marker", "tagger")
+    photo.rename(scanner.root / "IMG_1-moved.tif")
     options = ScanOptions(
         scorer_ids=["marker", "tagger"], workers=0, thumbnails=False, rescore=True
     )
     summary = scan_folders(scanner.catalog, [scanner.root], options, echo=lambda m: None)
-    assert (summary["skipped"], summary["changed"], summary["decoded"]) == (0, 0, 1)
-    assert summary["scored"] == 1
-    assert _row(scanner.catalog, photo)["tags"] == {"n10": pytest.approx(0.9)}
+    assert (summary["skipped"], summary["changed"], summary["moved"]) == (0, 0, 1)
+    assert (summary["decoded"], summary["scored"]) == (2, 2)  # the moved one too
+    moved = _row(scanner.catalog, scanner.root / "IMG_1-moved.tif")
+    assert moved["tags"] == {"n10": pytest.approx(0.9)}
+
+
+def test_the_planner_skips_what_is_scored_unless_asked_to_rescore():
+    """plan_scan on its own: its default is to skip an unchanged, scored file."""
+    from culler.catalog.scanning import PhotoState
+    from culler.scan.plan import plan_scan
+    from culler.scan.work import ActiveScorer, Found
+
+    root = Path("/shoot")
+    known = {"/shoot/a.jpg": PhotoState(1, 100, 5, "ok", "h1")}
+    found = [Found("/shoot/a.jpg", 100, 5)]
+    scorers = [ActiveScorer(Tagger(), 1, {1})]
+    plan = plan_scan(known, found, [root], scorers, content_hash=lambda p: None)
+    assert (plan.skipped, plan.items) == (1, [])
+    again = plan_scan(known, found, [root], scorers, rescore=True, content_hash=lambda p: None)
+    assert again.skipped == 0 and [i.path for i in again.items] == ["/shoot/a.jpg"]
+
+
+def test_a_repaired_file_counts_as_changed_and_is_scored(scanner):
+    photo = scanner.write("IMG_1.tif", BROKEN, t=1000)
+    assert scanner()["errors"] == 1
+    scanner.write("IMG_1.tif", 40, t=1060)  # the card reader's copy replaced by a good one
+    summary = scanner()
+    assert (summary["changed"], summary["errors"], summary["decoded"]) == (1, 0, 1)
+    row = _row(scanner.catalog, photo)
+    assert (row["status"], row["scores"]["marker"]) == ("ok", pytest.approx(40 / 25.5))
 
 
 def test_a_scorer_added_later_scores_from_the_cached_embedding_without_a_decode(scanner):
