@@ -290,3 +290,40 @@ def test_xmp_rating_of_each_catalog_state(state, rating):
     from culler.xmp_sync import xmp_rating
 
     assert xmp_rating(state) == rating
+
+
+def test_read_of_named_photos_imports_only_those(shoot, culler_cli):
+    folder, db, ids = shoot
+    write_sidecar(folder / "coffee.xmp", SidecarData(rating=4))
+    write_sidecar(folder / "chelsea.xmp", SidecarData(rating=1))
+    report = culler_cli.json("xmp", "read", folder / "coffee.jpg", "--db", db, "--json")
+    assert [row["path"] for row in report["changed"]] == [str(folder / "coffee.jpg")]
+    assert _rating(db, ids["chelsea"])["stars"] is None
+
+
+def test_read_looks_for_the_sidecar_the_naming_names(shoot, culler_cli):
+    folder, db, ids = shoot
+    write_sidecar(folder / "coffee.xmp", SidecarData(rating=4))  # Lightroom's name only
+    report = culler_cli.json("xmp", "read", "--db", db, "--naming", "fullname", "--json")
+    assert report["changed"] == []
+    assert {"path": str(folder / "coffee.jpg"), "reason": "no sidecar"} in report["skipped"]
+    assert _rating(db, ids["coffee"])["stars"] is None
+
+
+def test_write_reports_a_sidecar_it_cannot_merge_and_writes_the_rest(shoot):
+    from culler.xmp_sync import write_sidecars
+
+    folder, db, ids = shoot
+    broken = folder / "astronaut.xmp"
+    broken.write_text("<x:xmpmeta this is not xml")
+    catalog = open_catalog(db)
+    try:
+        report = write_sidecars(catalog)
+    finally:
+        catalog.close()
+    assert [e["path"] for e in report.errors] == [str(folder / "astronaut.jpg")]
+    assert broken.read_text() == "<x:xmpmeta this is not xml"  # left as it was
+    assert sorted(row["path"] for row in report.changed) == [
+        str(folder / "chelsea.jpg"),
+        str(folder / "coffee.jpg"),
+    ]
