@@ -37,6 +37,7 @@ def test_move_copies_a_sidecar_shared_by_a_raw_jpeg_pair(tmp_path, culler_cli):
     assert (shoot / "IMG_1.dng").exists()
     assert hashlib.sha256((shoot / "IMG_1.xmp").read_bytes()).hexdigest() == shared
     assert hashlib.sha256((dest / "IMG_1.xmp").read_bytes()).hexdigest() == shared
+    assert not (dest / "IMG_1.xmp").is_symlink()  # a copy of its own, edited apart from the RAW's
     assert read_sidecar(dest / "IMG_1.xmp").rating == 5
     # A sidecar no other photo shares moves with its photo.
     assert not (shoot / "IMG_2.xmp").exists()
