@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_behaviour_cull import SINGLES, LitPlugin, write_lit_shoot
 
 import culler
 from culler.catalog import open_catalog
 from culler.scorers import Scorer, ScoreResult
-from tests.test_behaviour_cull import SINGLES, LitPlugin, write_lit_shoot
 
 
 def test_a_command_a_plugin_adds_is_there_when_culler_starts(tmp_path):

@@ -47,7 +47,7 @@ def test_move_copies_a_sidecar_shared_by_a_raw_jpeg_pair(tmp_path, culler_cli):
 def test_scores_csv_has_its_columns_and_empty_cells_for_what_is_unknown(
     tmp_path, culler_cli, register_test_plugin
 ):
-    from tests.test_behaviour_cull import LitPlugin, at_level
+    from test_behaviour_cull import LitPlugin, at_level
 
     register_test_plugin(LitPlugin, "lit-test")
     folder = tmp_path / "shoot"

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_plan_properties import BROKEN, MarkerPlugin, photo_bytes
 
 import culler
 from culler.catalog import open_catalog
 from culler.scan import ScanOptions, scan_folders
 from culler.scorers import EmbeddingScorer, Scorer, ScoreResult
-from tests.test_plan_properties import BROKEN, MarkerPlugin, photo_bytes
 
 
 class Tagger(Scorer):

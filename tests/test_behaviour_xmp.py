@@ -193,7 +193,7 @@ def test_a_photo_never_rated_here_sends_no_rating_label_or_decision(shoot):
 
 
 def test_tags_reach_the_sidecar(tmp_path, register_test_plugin, culler_cli):
-    from tests.test_behaviour_scan import TaggerPlugin
+    from test_behaviour_scan import TaggerPlugin
 
     register_test_plugin(TaggerPlugin, "tagger-test")
     folder = tmp_path / "shoot"
