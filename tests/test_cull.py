@@ -1,6 +1,5 @@
 """Grouping and auto-cull on real photos: generated bursts with EXIF capture times, duplicates, dry runs."""
 
-import json
 import sqlite3
 from pathlib import Path
 
@@ -287,8 +286,18 @@ def test_weight_option_is_validated(shoot, culler_cli):
     out = culler_cli.json(
         "cull", "--db", catalog.path, "--weight", "technical=1", "--dry-run", "--json"
     )
-    assert json.dumps(out)  # a complete plan comes back
     assert out["written"] == 0
+    # Ranked by the technical score alone: each photo's score is its technical score.
+    paths = {r["id"]: r["path"] for r in catalog.query("SELECT id, path FROM photos")}
+    technical = {
+        paths[pid]: by_scorer["technical"]
+        for pid, by_scorer in catalog.current_scores().items()
+        if by_scorer.get("technical") is not None
+    }
+    planned = {p["path"]: p["score"] for p in out["plan"] if p["score"] is not None}
+    assert planned.keys() == technical.keys() and len(planned) >= 5
+    for path, score in planned.items():
+        assert score == pytest.approx(technical[path], abs=1e-4), path
 
 
 def test_a_web_export_never_outranks_its_full_size_original(tmp_path):

@@ -23,9 +23,10 @@ import sys
 import time
 from culler.catalog import open_catalog
 
-db, field, source, go = sys.argv[1:5]
+db, field, source, go, ready = sys.argv[1:6]
 cat = open_catalog(db, migrate=False)
 ids = [r[0] for r in cat.execute("SELECT id FROM photos ORDER BY id")]
+open(ready, "w").close()
 while not os.path.exists(go):  # start together, so the writers really overlap
     time.sleep(0.005)
 decisions = ["pick", "reject", "none"]
@@ -49,10 +50,12 @@ def test_two_writers_and_a_reader_lose_nothing(photo_dir):
 
     script = WRITER.format(rounds=ROUNDS)
     go = photo_dir / "go"
+    ready = photo_dir / "ready"
+    ready.mkdir()
     env = {**os.environ, "CULLER_LOAD_PLUGINS": "technical"}
     writers = [
         subprocess.Popen(
-            [sys.executable, "-c", script, str(db), field, source, str(go)],
+            [sys.executable, "-c", script, str(db), field, source, str(go), str(ready / field)],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -68,7 +71,10 @@ def test_two_writers_and_a_reader_lose_nothing(photo_dir):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.0)  # let the writers start up and wait at the line
+    # Both writers have opened the catalog and wait at the line (or one died: its error is
+    # reported below).
+    while len(list(ready.iterdir())) < len(writers) and all(p.poll() is None for p in writers):
+        time.sleep(0.01)
     go.touch()
     reads, failures = 0, []
     reader = open_catalog(db, migrate=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import sys
 import threading
-import time
 
 import pytest
 
@@ -45,8 +44,10 @@ class NonFinite(Scorer):
 class Hangs(Scorer):
     id = "test-hangs"
     batch_size = 2
+    calls = 0  # batches started: one timeout must disable the scorer for the rest of the scan
 
     def score_batch(self, images):
+        Hangs.calls += 1
         RELEASE.wait(60)
         return [ScoreResult(score=1.0) for _ in images]
 
@@ -95,7 +96,7 @@ def test_faulty_model_scorers_get_error_rows_and_technical_scores_are_kept(
     db = photo_dir / "culler.db"
     cat = open_catalog(db)
     ids = ["technical", "test-raises", "test-miscounts", "test-nonfinite", "test-hangs"]
-    start = time.monotonic()
+    Hangs.calls = 0
     try:
         summary = scan_folders(
             cat,
@@ -106,8 +107,9 @@ def test_faulty_model_scorers_get_error_rows_and_technical_scores_are_kept(
     finally:
         cat.close()
         RELEASE.set()
-    assert time.monotonic() - start < 20  # the hung scorer cost one timeout, not one per batch
     n = len(list(photo_dir.glob("*.jpg")))
+    assert n > Hangs.batch_size  # several batches, of which only the first reached the hung scorer
+    assert Hangs.calls == 1  # the hung scorer cost one timeout, not one per batch
     scores, errors, photos = _results(db)
     assert all(p["status"] == "ok" for p in photos) and len(photos) == n
     by_scorer = {}
@@ -213,7 +215,7 @@ def test_hung_and_crashing_work_in_decode_workers_is_isolated(photo_dir, moody_p
     Image.open(photo_dir / "rocket.jpg").resize((123, 77)).save(photo_dir / "slowscore.jpg")
     db = photo_dir / "culler.db"
     cat = open_catalog(db)
-    start = time.monotonic()
+    # Finishing at all is the isolation: without it the hour-long sleeps hit the pytest timeout.
     try:
         summary = scan_folders(
             cat,
@@ -223,7 +225,6 @@ def test_hung_and_crashing_work_in_decode_workers_is_isolated(photo_dir, moody_p
         )
     finally:
         cat.close()
-    assert time.monotonic() - start < 40
     scores, errors, photos = _results(db)
     name = lambda p: p.rsplit("/", 1)[1]  # noqa: E731
     status = {name(p["path"]): p["status"] for p in photos}

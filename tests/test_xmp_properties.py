@@ -103,8 +103,9 @@ def test_merge_round_trips_and_keeps_foreign_fields(scratch, update, other):
 
     expected_rating = update.rating if update.rating is not None else other["rating"]
     assert back.rating == expected_rating
-    if update.label is not None:
-        assert back.label == (xml_clean(update.label) or None)
+    # The other editor wrote no label: the sidecar holds ours, or none.
+    expected_label = None if update.label is None else (xml_clean(update.label) or None)
+    assert back.label == expected_label
     assert back.decision == update.decision
     assert set(back.scores) == set(update.scores)
     for sid, (version, score) in update.scores.items():

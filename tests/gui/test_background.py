@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from culler import hookimpl
 from culler.scorers import Scorer, ScoreResult
@@ -16,14 +16,34 @@ from culler.testing import write_photos
 
 
 class SlowScorer(Scorer):
-    """Takes a noticeable time per photo so a test can watch (and cancel) a scan in flight."""
+    """Scores the first ``FREE`` photos, then holds every batch until the test opens ``GATE``: a
+    scan a test can watch (and cancel) in flight, whatever the machine's speed."""
 
     id = "slow-test"
     runs_in_worker = True
+    FREE = 4
+    GATE = threading.Event()
+    seen = 0
 
     def score_batch(self, images):
-        time.sleep(0.15)
+        SlowScorer.seen += len(images)
+        if SlowScorer.seen > self.FREE:
+            self.GATE.wait(60)  # bounded: a test that never opens it fails instead of hanging
         return [ScoreResult(score=5.0) for _ in images]
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    """The scan's gate, closed; opened again after the test so no scorer thread is left waiting.
+    Each photo is committed as soon as it is scored, so the free ones reach the grid before the
+    gate holds the scan."""
+    from culler.scan import pipeline
+
+    monkeypatch.setattr(pipeline, "FLUSH_EVERY", 1)
+    SlowScorer.seen = 0
+    SlowScorer.GATE.clear()
+    yield SlowScorer.GATE
+    SlowScorer.GATE.set()
 
 
 class SlowPlugin:
@@ -43,7 +63,7 @@ def many_photos(tmp_path):
 
 
 def test_background_scan_fills_the_grid_while_running(
-    window, qtbot, many_photos, register_test_plugin
+    window, qtbot, many_photos, register_test_plugin, gate
 ):
     register_test_plugin(SlowPlugin, "slow-test-plugin")
     files = len(list(many_photos.glob("*.jpg")))
@@ -52,15 +72,17 @@ def test_background_scan_fills_the_grid_while_running(
     assert window.scan_worker is not None and window.scan_worker.isRunning()
     # Rows appear while the scan is still going (merged once a second), not only at the end.
     qtbot.waitUntil(lambda: window.model.rowCount() > 0, timeout=15_000)
-    assert window.scan_worker is not None
+    assert window.scan_worker is not None  # held at the gate: still running
     assert window.progress.isVisible()
+    assert window.model.rowCount() < files
+    gate.set()
     qtbot.waitUntil(lambda: window.scan_worker is None, timeout=30_000)
     assert window.model.rowCount() == files
     assert all("slow-test" in r.scores for r in window.model.records)
     assert not window.progress.isVisible()
 
 
-def test_scan_can_be_cancelled(window, qtbot, many_photos, register_test_plugin):
+def test_scan_can_be_cancelled(window, qtbot, many_photos, register_test_plugin, gate):
     register_test_plugin(SlowPlugin, "slow-test-plugin")
     files = len(list(many_photos.glob("*.jpg")))
     summaries = []
@@ -69,6 +91,7 @@ def test_scan_can_be_cancelled(window, qtbot, many_photos, register_test_plugin)
     window.scan_worker.succeeded.connect(summaries.append)
     qtbot.waitUntil(lambda: window.progress.value() >= 2, timeout=15_000)
     qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
+    gate.set()  # the batch in flight finishes; nothing after it starts
     qtbot.waitUntil(lambda: window.scan_worker is None, timeout=15_000)
     assert summaries and summaries[0]["status"] == "cancelled"
     assert 0 < window.model.rowCount() < files
@@ -137,5 +160,6 @@ def test_grid_requests_only_visible_thumbnails(window, qtbot, scanned, monkeypat
     window.model.set_records(records)
     window.proxy.resort()
     qtbot.waitExposed(window)
-    qtbot.wait(200)
-    assert 0 < len(requested) < 200  # a screenful, not 3,000
+    qtbot.waitUntil(lambda: len(requested) > 0, timeout=10_000)
+    QApplication.processEvents()  # the rest of that paint, if any
+    assert len(requested) < 200  # a screenful, not 3,000

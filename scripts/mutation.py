@@ -1,0 +1,177 @@
+"""Mutation testing of the modules that decide about photos and data (mutmut 3).
+
+    .venv/bin/python scripts/mutation.py plan          # one module
+    .venv/bin/python scripts/mutation.py plan cull     # several, one after the other
+    .venv/bin/python scripts/mutation.py --list        # the modules and the tests each one runs
+    .venv/bin/python scripts/mutation.py --resume plan # go on after stopping a run
+
+Each module is mutated in its own work folder (.mutation/NAME/, git-ignored) with only the fast tests
+that exercise it, in one process (``--max-children 1``): a run of one module takes minutes, not the
+hours a run of the whole suite against every module would. Shared mutmut settings live in
+``[tool.mutmut]`` in pyproject.toml; this script adds the module and its tests. The trainer is
+installed as ``culler_trainer`` but lives in ``trainer/``: the work folder copies it under its
+installed name, since a mutant is matched to the module name it runs under.
+
+Prints, per module, the mutants killed/survived and the name of every survivor; ``mutmut show NAME``
+inside the work folder prints a survivor's diff. Scores and the reasons survivors are equivalent are
+recorded in docs/testing.md. Not part of the default CI run: it is slow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".mutation"
+
+#: name -> (file to mutate, as it is imported; the fast tests that exercise it)
+MODULES: dict[str, tuple[str, list[str]]] = {
+    "plan": (
+        "culler/scan/plan.py",
+        [
+            "tests/test_scan.py::test_plan_skips_unchanged_scores_what_is_missing_and_redoes_changed_files",
+            "tests/test_scan.py::test_plan_follows_a_move_by_content_and_marks_the_rest_missing",
+            "tests/test_behaviour_scan.py",
+            "tests/test_plan_properties.py",
+        ],
+    ),
+    "cull": ("culler/cull.py", ["tests/test_cull.py", "tests/test_behaviour_cull.py"]),
+    "grouping": ("culler/grouping.py", ["tests/test_grouping.py", "tests/test_behaviour_cull.py"]),
+    "xmp_sync": ("culler/xmp_sync.py", ["tests/test_xmp.py", "tests/test_behaviour_xmp.py"]),
+    "xmp": (
+        "culler/xmp.py",
+        ["tests/test_xmp.py", "tests/test_xmp_properties.py", "tests/test_behaviour_xmp.py"],
+    ),
+    "export": ("culler/export.py", ["tests/test_export.py", "tests/test_behaviour_export.py"]),
+    "weights": (
+        "culler/weights.py",
+        [
+            "tests/test_reliability_weights.py",
+            "tests/test_pull.py",
+            "tests/test_behaviour_weights.py",
+        ],
+    ),
+    "registry": (
+        "culler_trainer/registry.py",
+        ["tests/test_trainer_personal.py", "tests/test_behaviour_weights.py"],
+    ),
+}
+
+STATUS = re.compile(r"^\s*(\S+): (\w[\w ]*)$")
+
+
+def _prepare(name: str, target: str, tests: list[str]) -> Path:
+    """A fresh work folder holding the packages (under their installed names), the tests and a
+    pyproject.toml whose [tool.mutmut] names this module and its tests."""
+    work = WORK / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    shutil.copytree(ROOT / "culler", work / "culler", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "trainer", work / "culler_trainer", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    shared = tomllib.loads(text)["tool"]["mutmut"]
+    present = [t for t in tests if (ROOT / t.split("::")[0]).exists()]
+    lines = [
+        "[tool.mutmut]",
+        f"source_paths = {_toml_list(['culler', 'culler_trainer'])}",
+        f"only_mutate = {_toml_list([target])}",
+        "pytest_add_cli_args_test_selection = "
+        + _toml_list(shared.get("pytest_add_cli_args_test_selection", []) + present),
+        f"pytest_add_cli_args = {_toml_list(shared.get('pytest_add_cli_args', []))}",
+    ]
+    for key, value in shared.items():
+        if key not in {"pytest_add_cli_args_test_selection", "pytest_add_cli_args"}:
+            lines.append(f"{key} = {_toml_value(value)}")
+    # The project's own [tool.mutmut] is replaced by this module's; everything else stays.
+    kept = re.sub(r"(?ms)^\[tool\.mutmut\].*?(?=^\[|\Z)", "", text)
+    (work / "pyproject.toml").write_text(kept + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return work
+
+
+def _toml_list(values: list[str]) -> str:
+    return "[" + ", ".join(_toml_value(v) for v in values) + "]"
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return _toml_list(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(value)
+
+
+def run_module(name: str, resume: bool = False) -> dict[str, list[str]]:
+    target, tests = MODULES[name]
+    work = WORK / name
+    if not (resume and (work / "mutants").is_dir()):
+        work = _prepare(name, target, tests)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    # (PYTHONPATH=mutants would let child processes run mutants too, but mutmut then records no test.)
+    mutmut = [sys.executable, "-m", "mutmut"]
+    subprocess.run([*mutmut, "run", "--max-children", "1"], cwd=work, env=env, check=False)
+    listing = subprocess.run(
+        [*mutmut, "results", "--all", "true"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    by_status: dict[str, list[str]] = {}
+    for line in listing.splitlines():
+        match = STATUS.match(line)
+        if match:
+            by_status.setdefault(match.group(2).strip(), []).append(match.group(1))
+    return by_status
+
+
+def report(name: str, by_status: dict[str, list[str]]) -> None:
+    killed = len(by_status.get("killed", [])) + len(by_status.get("timeout", []))
+    survived = by_status.get("survived", [])
+    other = {s: len(v) for s, v in by_status.items() if s not in {"killed", "timeout", "survived"}}
+    tested = killed + len(survived)
+    score = 100.0 * killed / tested if tested else 0.0
+    print(f"\n{name}: {killed}/{tested} killed ({score:.1f} %); other: {other or 'none'}")
+    for mutant in survived:
+        print(f"  survived: {mutant}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
+    parser.add_argument("--list", action="store_true", help="Print the modules and their tests.")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="Go on with a run that was stopped (the mutants already tested keep their results).",
+    )
+    args = parser.parse_args(argv)
+    if args.list or not args.modules:
+        for name, (target, tests) in MODULES.items():
+            print(f"{name:10} {target:30} {' '.join(tests)}")
+        return 0
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        parser.error(f"unknown module {', '.join(unknown)}; choose from {', '.join(MODULES)}")
+    for name in args.modules:
+        report(name, run_module(name, args.resume))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""``culler export picks --move`` with a RAW+JPEG pair: the sidecar the pair shares is copied, not
+moved, so the RAW that stays keeps its ratings and edits."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from culler.testing import sample_image, scan_into
+from culler.xmp import SidecarData, read_sidecar, write_sidecar
+
+
+def test_move_copies_a_sidecar_shared_by_a_raw_jpeg_pair(tmp_path, culler_cli):
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    sample_image("chelsea").resize((256, 192)).save(shoot / "IMG_1.jpg", quality=90)
+    (shoot / "IMG_1.dng").write_bytes(b"the raw file of the pair, not decoded by this test")
+    sample_image("coffee").resize((256, 192)).save(shoot / "IMG_2.jpg", quality=90)
+    write_sidecar(shoot / "IMG_2.xmp", SidecarData(rating=4))  # IMG_2's own: moves with it
+    db = tmp_path / "culler.db"
+    catalog, _ = scan_into(db, shoot, ["technical"])
+    for name in ("IMG_1.jpg", "IMG_2.jpg"):
+        catalog.rate(catalog.photo_by_path(str(shoot / name))["id"], decision="pick", source="cli")
+    catalog.close()
+    write_sidecar(shoot / "IMG_1.xmp", SidecarData(rating=5, label="Red"))
+    shared = hashlib.sha256((shoot / "IMG_1.xmp").read_bytes()).hexdigest()
+
+    dest = tmp_path / "out"
+    culler_cli("export", "picks", dest, "--db", db, "--move")
+    assert not (shoot / "IMG_1.jpg").exists() and (dest / "IMG_1.jpg").exists()
+    # The pair's sidecar stays with the RAW and a copy goes with the JPEG.
+    assert (shoot / "IMG_1.dng").exists()
+    assert hashlib.sha256((shoot / "IMG_1.xmp").read_bytes()).hexdigest() == shared
+    assert hashlib.sha256((dest / "IMG_1.xmp").read_bytes()).hexdigest() == shared
+    assert not (dest / "IMG_1.xmp").is_symlink()  # a copy of its own, edited apart from the RAW's
+    assert read_sidecar(dest / "IMG_1.xmp").rating == 5
+    # A sidecar no other photo shares moves with its photo.
+    assert not (shoot / "IMG_2.xmp").exists()
+    assert read_sidecar(dest / "IMG_2.xmp").rating == 4
+
+
+def test_scores_csv_has_its_columns_and_empty_cells_for_what_is_unknown(
+    tmp_path, culler_cli, register_test_plugin
+):
+    from test_behaviour_cull import LitPlugin, at_level
+
+    register_test_plugin(LitPlugin, "lit-test")
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    at_level(sample_image("coffee").resize((200, 100)), 102).save(folder / "coffee.jpg")
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    db = tmp_path / "culler.db"
+    catalog, _ = scan_into(db, folder, ["bright"])
+    catalog.rate(catalog.photo_by_path(str(folder / "coffee.jpg"))["id"], stars=3, label="Green")
+    catalog.close()
+    text = culler_cli("export", "scores", "--db", db).output
+    assert "\r" not in text
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == [
+        "path", "status", "error", "width", "height", "taken_at", "camera",
+        "stars", "decision", "label", "bright", "tags",
+    ]  # fmt: skip
+    by_path = {row[0]: row for row in rows[1:]}
+    assert by_path.keys() == {str(folder / "broken.jpg"), str(folder / "coffee.jpg")}
+    broken = by_path[str(folder / "broken.jpg")]
+    assert broken[1] == "error" and broken[2]  # the reason it could not be read
+    assert broken[3:] == [""] * 9  # nothing known about it: empty cells, never "None"
+    coffee = by_path[str(folder / "coffee.jpg")]
+    assert coffee[1:10] == ["ok", "", "200", "100", "", "", "3", "", "Green"]
+    assert float(coffee[10]) == pytest.approx(102 / 25.5, abs=0.3) and coffee[11] == ""
+    assert len(coffee[10].split(".")[1]) == 4  # four decimals
+    only_ok = culler_cli("export", "scores", "--db", db, "--status", "ok").output
+    assert [row[0] for row in csv.reader(io.StringIO(only_ok))][1:] == [str(folder / "coffee.jpg")]
+
+
+@pytest.fixture
+def picked(tmp_path):
+    """Two picked photos, one in a nested folder with its own sidecar; returns (root, db)."""
+    root = tmp_path / "shoot"
+    (root / "day1" / "card2").mkdir(parents=True)
+    sample_image("chelsea").resize((128, 96)).save(root / "day1" / "card2" / "cat.jpg")
+    write_sidecar(root / "day1" / "card2" / "cat.xmp", SidecarData(rating=5))
+    sample_image("rocket").resize((128, 96)).save(root / "rocket.jpg")
+    db = tmp_path / "culler.db"
+    catalog, _ = scan_into(db, root, ["technical"])
+    for row in catalog.readable_photos():
+        catalog.rate(row["id"], decision="pick", source="cli")
+    catalog.close()
+    return root, db
+
+
+def test_copy_writes_real_files_into_the_folders_asked_for_and_reports_them(
+    picked, tmp_path, culler_cli
+):
+    root, db = picked
+    dest = tmp_path / "out"
+    report = culler_cli.json("export", "picks", dest, "--db", db, "--keep-folders", "--json")
+    cat = dest / "day1" / "card2" / "cat.jpg"  # two folder levels made on the way
+    assert cat.is_file() and not cat.is_symlink()
+    assert (dest / "rocket.jpg").is_file() and not (dest / "rocket.jpg").is_symlink()
+    items = {Path(i["source"]).name: i for i in report["items"]}
+    assert items["cat.jpg"]["status"] == "done" and items["cat.jpg"]["error"] is None
+    assert items["cat.jpg"]["sidecars"] == [
+        {"source": str(root / "day1" / "card2" / "cat.xmp"), "target": str(cat.with_suffix(".xmp"))}
+    ]
+    assert (root / "day1" / "card2" / "cat.jpg").exists()  # a copy leaves the original
+
+
+def test_a_photo_already_exported_is_skipped_and_a_different_one_gets_a_new_name(
+    picked, tmp_path, culler_cli
+):
+    root, db = picked
+    dest = tmp_path / "out"
+    culler_cli("export", "picks", dest, "--db", db)
+    again = culler_cli.json("export", "picks", dest, "--db", db, "--json")
+    assert {i["status"] for i in again["items"]} == {"exists"}
+    # Same name and size, other bytes: not the same photo, so it is kept and ours gets -1.
+    data = bytearray((dest / "rocket.jpg").read_bytes())
+    data[-3] ^= 0xFF
+    (dest / "rocket.jpg").write_bytes(bytes(data))
+    third = culler_cli.json("export", "picks", dest, "--db", db, "--json")
+    by_name = {Path(i["source"]).name: i for i in third["items"]}
+    assert by_name["rocket.jpg"]["target"] == str(dest / "rocket-1.jpg")
+    assert (dest / "rocket.jpg").read_bytes() == bytes(data)  # never overwritten
+
+
+def test_move_across_filesystems_copies_then_removes(picked, tmp_path, culler_cli, monkeypatch):
+    import errno
+    import os
+
+    root, db = picked
+    source = (root / "rocket.jpg").read_bytes()
+
+    def cross_device(src, dst):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", cross_device)
+    dest = tmp_path / "out"
+    report = culler_cli.json("export", "picks", dest, "--db", db, "--move", "--json")
+    assert {i["status"] for i in report["items"]} == {"done"}
+    assert (dest / "rocket.jpg").read_bytes() == source and not (root / "rocket.jpg").exists()
+
+
+def test_move_that_fails_for_another_reason_leaves_the_photo(
+    picked, tmp_path, culler_cli, monkeypatch
+):
+    import errno
+    import os
+
+    root, db = picked
+
+    def denied(src, dst):
+        raise OSError(errno.EACCES, "Permission denied", str(dst))
+
+    monkeypatch.setattr(os, "link", denied)
+    dest = tmp_path / "out"
+    result = culler_cli("export", "picks", dest, "--db", db, "--move", "--json", expect=1)
+    report = json.loads(result.stdout)
+    assert {i["status"] for i in report["items"]} == {"error"}
+    assert all("Permission denied" in i["error"] for i in report["items"])
+    assert (root / "rocket.jpg").exists() and not (dest / "rocket.jpg").exists()

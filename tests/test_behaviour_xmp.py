@@ -1,0 +1,329 @@
+"""What ``culler xmp`` promises, each pinned through the CLI so that breaking it fails a test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from culler.catalog import open_catalog
+from culler.testing import sample_image, scan_into
+from culler.xmp import SidecarData, read_sidecar, write_sidecar
+
+#: A sidecar Lightroom wrote: 2 stars, a Red label, develop settings culler must keep.
+LIGHTROOM = """<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 7.0">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/"
+   xmp:Rating="2"
+   xmp:Label="Red"
+   crs:Exposure2012="+0.35"/>
+ </rdf:RDF>
+</x:xmpmeta>
+"""
+
+
+@pytest.fixture
+def shoot(tmp_path):
+    """Three real photos scanned into a catalog nobody has rated in yet: (folder, db, ids by stem)."""
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    for name in ("astronaut", "chelsea", "coffee"):
+        sample_image(name).resize((256, 192)).save(folder / f"{name}.jpg", quality=90)
+    db = tmp_path / "culler.db"
+    catalog, _ = scan_into(db, folder, ["technical"])
+    ids = {Path(r["path"]).stem: r["id"] for r in catalog.query("SELECT id, path FROM photos")}
+    catalog.close()
+    return folder, db, ids
+
+
+def _rating(db: Path, photo_id: int) -> dict:
+    catalog = open_catalog(db)
+    try:
+        return catalog.current_rating(photo_id)
+    finally:
+        catalog.close()
+
+
+def test_write_keeps_the_rating_of_a_photo_only_ever_rated_in_lightroom(shoot, culler_cli):
+    folder, db, ids = shoot
+    (folder / "chelsea.xmp").write_text(LIGHTROOM)
+    report = culler_cli.json("xmp", "write", "--db", db, "--json")
+    assert str(folder / "chelsea.xmp") in [row["sidecar"] for row in report["changed"]]
+    data = read_sidecar(folder / "chelsea.xmp")
+    assert (data.rating, data.label) == (2, "Red")
+    assert "technical" in data.scores  # culler's own fields did go in
+    assert 'crs:Exposure2012="+0.35"' in (folder / "chelsea.xmp").read_text()
+
+
+def test_write_of_a_rating_cleared_in_culler_says_unrated_not_the_old_stars(shoot, culler_cli):
+    folder, db, ids = shoot
+    (folder / "chelsea.xmp").write_text(LIGHTROOM)
+    catalog = open_catalog(db)
+    catalog.rate(ids["chelsea"], stars=None, decision="none", label=None, source="cli")
+    catalog.close()
+    culler_cli.json("xmp", "write", "--db", db, "--json")
+    assert read_sidecar(folder / "chelsea.xmp").rating == 0
+
+
+def test_read_dry_run_reports_the_import_and_imports_nothing(shoot, culler_cli):
+    folder, db, ids = shoot
+    write_sidecar(folder / "coffee.xmp", SidecarData(rating=4, label="Green", decision="pick"))
+    report = culler_cli.json("xmp", "read", "--db", db, "--dry-run", "--json")
+    assert report["dry_run"] is True
+    assert report["changed"] == [
+        {
+            "path": str(folder / "coffee.jpg"),
+            "sidecar": str(folder / "coffee.xmp"),
+            "stars": 4,
+            "decision": "pick",
+            "label": "Green",
+        }
+    ]
+    state = _rating(db, ids["coffee"])
+    assert (state["stars"], state["decision"], state["label"], state.get("source")) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    # The same read without --dry-run does import it.
+    culler_cli.json("xmp", "read", "--db", db, "--json")
+    state = _rating(db, ids["coffee"])
+    assert (state["stars"], state["decision"], state["label"], state.get("source")) == (
+        4,
+        "pick",
+        "Green",
+        "xmp",
+    )
+
+
+def test_rated_only_writes_just_the_photos_rated_in_culler(shoot, culler_cli):
+    folder, db, ids = shoot
+    catalog = open_catalog(db)
+    catalog.rate(ids["astronaut"], stars=3, source="cli")
+    catalog.rate(ids["astronaut"], stars=None, source="cli")  # rated, then cleared: XMP 0
+    catalog.rate(ids["coffee"], decision="reject", source="gui")
+    catalog.close()
+    report = culler_cli.json("xmp", "write", "--db", db, "--rated-only", "--json")
+    assert sorted(Path(row["sidecar"]).name for row in report["changed"]) == [
+        "astronaut.xmp",
+        "coffee.xmp",
+    ]
+    assert report["skipped"] == [
+        {"path": str(folder / "chelsea.jpg"), "reason": "not rated in culler"}
+    ]
+    assert sorted(p.name for p in folder.glob("*.xmp")) == ["astronaut.xmp", "coffee.xmp"]
+    assert read_sidecar(folder / "coffee.xmp").rating == -1
+    assert read_sidecar(folder / "astronaut.xmp").rating == 0
+    # Without the flag every photo gets one, so its scores reach the editor too.
+    everything = culler_cli.json("xmp", "write", "--db", db, "--json")
+    assert [Path(row["sidecar"]).name for row in everything["changed"]] == ["chelsea.xmp"]
+    assert read_sidecar(folder / "chelsea.xmp").rating is None
+
+
+# -- the decisions behind the commands, called as the GUI and culler cull call them -------------------
+
+
+def test_read_with_the_defaults_imports_every_sidecar_and_names_the_photos_without_one(shoot):
+    from culler.xmp_sync import read_sidecars
+
+    folder, db, ids = shoot
+    write_sidecar(folder / "astronaut.xmp", SidecarData(rating=2))
+    write_sidecar(folder / "coffee.jpg.xmp", SidecarData(rating=-1))  # darktable's naming
+    catalog = open_catalog(db)
+    try:
+        report = read_sidecars(catalog)
+        assert report.skipped == [{"path": str(folder / "chelsea.jpg"), "reason": "no sidecar"}]
+        assert sorted(row["sidecar"] for row in report.changed) == [
+            str(folder / "astronaut.xmp"),
+            str(folder / "coffee.jpg.xmp"),
+        ]
+        assert catalog.current_rating(ids["astronaut"])["stars"] == 2
+        assert catalog.current_rating(ids["coffee"])["decision"] == "reject"
+    finally:
+        catalog.close()
+
+
+@pytest.mark.parametrize(
+    "current,sidecar,expected",
+    [
+        # Stars from the editor; a reject made here is lifted by a star rating made there.
+        ({}, SidecarData(rating=3), {"stars": 3}),
+        ({"decision": "reject"}, SidecarData(rating=3), {"stars": 3, "decision": "none"}),
+        ({"decision": "pick", "stars": 2}, SidecarData(rating=3), {"stars": 3}),
+        # A pick flag comes with any rating but a reject; the reject wins.
+        ({}, SidecarData(rating=1, decision="pick"), {"stars": 1, "decision": "pick"}),
+        ({}, SidecarData(rating=-1, decision="pick"), {"decision": "reject"}),
+        (
+            {"decision": "reject"},
+            SidecarData(rating=4, decision="pick"),
+            {"stars": 4, "decision": "pick"},
+        ),
+        ({"decision": "pick"}, SidecarData(decision="pick"), {}),
+        # 0 is "unrated": it never makes an unrated photo a rated-0 one, but clears stars.
+        ({}, SidecarData(rating=0), {}),
+        ({"stars": 4}, SidecarData(rating=0), {"stars": 0}),
+        ({"label": "Red"}, SidecarData(label="Red"), {}),
+        ({"label": "Red"}, SidecarData(label="Blue"), {"label": "Blue"}),
+    ],
+)
+def test_imported_fields_are_exactly_what_the_sidecar_changes(current, sidecar, expected):
+    from culler.xmp_sync import imported_fields
+
+    state = {"stars": None, "decision": None, "label": None, **current}
+    assert imported_fields(state, sidecar) == expected
+
+
+def test_a_photo_never_rated_here_sends_no_rating_label_or_decision(shoot):
+    from culler.xmp_sync import catalog_update
+
+    folder, db, ids = shoot
+    catalog = open_catalog(db)
+    try:
+        update = catalog_update(catalog, ids["chelsea"])
+        assert (update.rating, update.label, update.decision) == (None, None, None)
+        assert set(update.scores) == {"technical"}
+        catalog.rate(ids["chelsea"], stars=2, label="Blue", source="gui")
+        rated = catalog_update(catalog, ids["chelsea"])
+        assert (rated.rating, rated.label, rated.decision) == (2, "Blue", "none")
+    finally:
+        catalog.close()
+
+
+def test_tags_reach_the_sidecar(tmp_path, register_test_plugin, culler_cli):
+    from test_behaviour_scan import TaggerPlugin
+
+    register_test_plugin(TaggerPlugin, "tagger-test")
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    sample_image("coffee").resize((64, 48)).save(folder / "coffee.png")
+    db = tmp_path / "culler.db"
+    catalog, _ = scan_into(db, folder, ["tagger"])
+    pid = catalog.photo_by_path(str(folder / "coffee.png"))["id"]
+    tags = catalog.tags_for(pid)
+    catalog.close()
+    assert len(tags) == 1 and next(iter(tags.values())) == pytest.approx(0.9)
+    culler_cli("xmp", "write", "--db", db)
+    assert read_sidecar(folder / "coffee.xmp").tags == pytest.approx(tags)
+
+
+def test_sidecars_written_during_culling_use_the_naming_asked_for(shoot):
+    from culler.xmp_sync import write_sidecars_for
+
+    folder, db, ids = shoot
+    catalog = open_catalog(db)
+    try:
+        catalog.rate(ids["coffee"], decision="pick", source="gui")
+        write_sidecars_for(catalog, [ids["coffee"]], naming="fullname")
+    finally:
+        catalog.close()
+    assert [p.name for p in folder.glob("*.xmp")] == ["coffee.jpg.xmp"]
+
+
+def test_write_with_the_defaults_covers_every_photo_and_names_the_ones_gone(shoot):
+    from culler.xmp_sync import write_sidecars
+
+    folder, db, ids = shoot
+    (folder / "astronaut.jpg").unlink()  # gone since the scan: first in line, the rest go on
+    catalog = open_catalog(db)
+    try:
+        report = write_sidecars(catalog)
+    finally:
+        catalog.close()
+    assert report.skipped == [
+        {"path": str(folder / "astronaut.jpg"), "reason": "photo not found on disk"}
+    ]
+    assert sorted(Path(row["sidecar"]).name for row in report.changed) == [
+        "chelsea.xmp",
+        "coffee.xmp",
+    ]
+    assert report.errors == []
+
+
+def test_a_raw_jpeg_pair_gets_a_sidecar_per_photo_under_auto_naming(tmp_path, culler_cli):
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    sample_image("chelsea").resize((128, 96)).save(folder / "IMG_1.jpg")
+    (folder / "IMG_1.dng").write_bytes(b"the raw of the pair")
+    sample_image("coffee").resize((128, 96)).save(folder / "IMG_2.jpg")
+    db = tmp_path / "culler.db"
+    scan_into(db, folder, ["technical"])[0].close()
+    culler_cli("xmp", "write", "--db", db)
+    # IMG_1.xmp would be the RAW's too: the JPEG gets its full name; IMG_2 is alone.
+    assert sorted(p.name for p in folder.glob("*.xmp")) == ["IMG_1.jpg.xmp", "IMG_2.xmp"]
+
+
+def test_read_reports_a_broken_sidecar_and_goes_on_with_the_next(shoot):
+    from culler.xmp_sync import read_sidecars
+
+    folder, db, ids = shoot
+    (folder / "astronaut.xmp").write_text("<x:xmpmeta this is not xml")
+    write_sidecar(folder / "chelsea.xmp", SidecarData(rating=5))
+    catalog = open_catalog(db)
+    try:
+        report = read_sidecars(catalog)
+        reasons = catalog.query(
+            "SELECT reason FROM ratings WHERE photo_id = ? AND source = 'xmp'", [ids["chelsea"]]
+        )
+    finally:
+        catalog.close()
+    assert [e["path"] for e in report.errors] == [str(folder / "astronaut.jpg")]
+    assert str(folder / "astronaut.xmp") in report.errors[0]["error"]
+    assert [row["path"] for row in report.changed] == [str(folder / "chelsea.jpg")]
+    assert reasons == [{"reason": "sidecar chelsea.xmp"}]  # the event says where it came from
+
+
+@pytest.mark.parametrize(
+    "state,rating",
+    [
+        ({"stars": None, "decision": None}, None),  # never rated
+        ({"stars": None, "decision": "none"}, None),  # unflagged, no stars
+        ({"stars": None, "decision": "pick"}, 0),  # picked without stars: rated, 0 stars
+        ({"stars": 3, "decision": "pick"}, 3),
+        ({"stars": 0, "decision": None}, 0),
+        ({"stars": 4, "decision": "reject"}, -1),  # a reject is -1 whatever the stars
+    ],
+)
+def test_xmp_rating_of_each_catalog_state(state, rating):
+    from culler.xmp_sync import xmp_rating
+
+    assert xmp_rating(state) == rating
+
+
+def test_read_of_named_photos_imports_only_those(shoot, culler_cli):
+    folder, db, ids = shoot
+    write_sidecar(folder / "coffee.xmp", SidecarData(rating=4))
+    write_sidecar(folder / "chelsea.xmp", SidecarData(rating=1))
+    report = culler_cli.json("xmp", "read", folder / "coffee.jpg", "--db", db, "--json")
+    assert [row["path"] for row in report["changed"]] == [str(folder / "coffee.jpg")]
+    assert _rating(db, ids["chelsea"])["stars"] is None
+
+
+def test_read_looks_for_the_sidecar_the_naming_names(shoot, culler_cli):
+    folder, db, ids = shoot
+    write_sidecar(folder / "coffee.xmp", SidecarData(rating=4))  # Lightroom's name only
+    report = culler_cli.json("xmp", "read", "--db", db, "--naming", "fullname", "--json")
+    assert report["changed"] == []
+    assert {"path": str(folder / "coffee.jpg"), "reason": "no sidecar"} in report["skipped"]
+    assert _rating(db, ids["coffee"])["stars"] is None
+
+
+def test_write_reports_a_sidecar_it_cannot_merge_and_writes_the_rest(shoot):
+    from culler.xmp_sync import write_sidecars
+
+    folder, db, ids = shoot
+    broken = folder / "astronaut.xmp"
+    broken.write_text("<x:xmpmeta this is not xml")
+    catalog = open_catalog(db)
+    try:
+        report = write_sidecars(catalog)
+    finally:
+        catalog.close()
+    assert [e["path"] for e in report.errors] == [str(folder / "astronaut.jpg")]
+    assert broken.read_text() == "<x:xmpmeta this is not xml"  # left as it was
+    assert sorted(row["path"] for row in report.changed) == [
+        str(folder / "chelsea.jpg"),
+        str(folder / "coffee.jpg"),
+    ]
