@@ -184,6 +184,37 @@ def test_a_changed_photo_keeps_no_scores_or_tags_of_a_scorer_that_did_not_run_ag
     assert after["tags"] == {}
 
 
+def test_a_different_photo_where_a_vanished_one_was_keeps_nothing_of_it(scanner):
+    """Deleted (the row goes missing), then other bytes at the same path: the row is reused, but
+    no scorer that does not run again keeps the old photo's score or tags."""
+    photo = scanner.write("IMG_1.tif", 10, t=1000)
+    scanner("marker", "tagger")
+    photo.unlink()
+    scanner("marker")
+    assert _row(scanner.catalog, photo)["status"] == "missing"
+    scanner.write("IMG_1.tif", 20, t=1060)
+    scanner("marker")
+    after = _row(scanner.catalog, photo)
+    assert after["status"] == "ok"
+    assert after["scores"] == {"marker": pytest.approx(20 / 25.5)}
+    assert after["tags"] == {}
+
+
+def test_a_vanished_photo_restored_unchanged_keeps_its_scores(scanner):
+    photo = scanner.write("IMG_1.tif", 10, t=1000)
+    scanner("marker", "tagger")
+    kept = photo.read_bytes()
+    photo.unlink()
+    scanner("marker")
+    photo.write_bytes(kept)
+    os.utime(photo, ns=(1000 * 10**9, 1000 * 10**9))
+    scanner("marker")
+    after = _row(scanner.catalog, photo)
+    assert after["status"] == "ok"
+    assert set(after["scores"]) == {"marker", "tagger"}
+    assert after["tags"] == {"n10": pytest.approx(0.9)}
+
+
 def test_a_file_that_failed_is_read_again_on_the_next_scan(scanner, register_test_plugin):
     broken = scanner.write("IMG_1.tif", BROKEN, t=1000)
     scanner.write("IMG_2.tif", 10, t=1000)

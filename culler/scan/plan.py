@@ -196,7 +196,10 @@ def _compare(
         return
     # An error row for the same bytes is retried (a plugin may read it now); anything else changed.
     change = "retry" if state.status == "error" and same_file else "changed"
-    if change == "changed" and state.status == "ok":
+    # What the row knew of the old bytes (scores, tags, embeddings) goes, so no scorer that does not
+    # run now keeps a result for another photo; a vanished file back unchanged (same size and mtime,
+    # restored from a backup) keeps them.
+    if change == "changed" and (state.status == "ok" or not same_file):
         plan.forget.append(state.id)
     plan.items.append(_item(f, roots, state.id, list(scorers), change))
 
