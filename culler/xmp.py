@@ -343,8 +343,8 @@ def _bag(parent: ET.Element, name: str, rows: list[dict[str, str]]) -> None:
 def merge_sidecar(existing: bytes | None, update: SidecarData, path: Path) -> bytes:
     """The sidecar bytes after merging ``update`` into ``existing`` (None: a new sidecar).
 
-    ``update.rating``/``label`` of None leave those fields as they are; culler's namespace is replaced
-    as a whole; nothing else changes.
+    ``update.rating``/``label`` of None leave those fields as they are (a label of ``""`` removes it);
+    culler's namespace is replaced as a whole; nothing else changes.
     """
     prefixes: dict[str, str] = {}
     xpacket = False
@@ -363,7 +363,7 @@ def merge_sidecar(existing: bytes | None, update: SidecarData, path: Path) -> by
     desc = _target_description(root)
     if update.rating is not None:
         desc.set(_RATING, str(int(update.rating)))
-    if update.label is not None:
+    if update.label:  # "" removes the label (cleared in culler), like a rating of 0
         desc.set(_LABEL, xml_text(update.label))
     if update.decision is not None:
         desc.set(_CUL + "Decision", update.decision)

@@ -66,11 +66,20 @@ def catalog_update(catalog: Catalog, photo_id: int) -> SidecarData:
         rating = 0
     return SidecarData(
         rating=rating,
-        label=state.get("label") if rated else None,
+        label=_label(catalog, photo_id, state) if rated else None,
         decision=(decision if decision in ("pick", "reject") else "none") if rated else None,
         scores=scores,
         tags=catalog.tags_for(photo_id),
     )
+
+
+def _label(catalog: Catalog, photo_id: int, state: dict) -> str | None:
+    """The label to write for a photo rated here: its label; ``""`` (remove the sidecar's) when it
+    had one in culler and it was cleared, so the next `xmp read` does not bring it back; None
+    (leave the sidecar's, e.g. one set in Lightroom) when culler never labelled it."""
+    if state.get("label"):
+        return state["label"]
+    return "" if catalog.label_cleared(photo_id) else None
 
 
 class _Folders:

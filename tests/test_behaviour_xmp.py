@@ -67,6 +67,26 @@ def test_write_of_a_rating_cleared_in_culler_says_unrated_not_the_old_stars(shoo
     assert read_sidecar(folder / "chelsea.xmp").rating == 0
 
 
+def test_a_label_cleared_in_culler_leaves_the_sidecar_and_does_not_come_back(shoot, culler_cli):
+    folder, db, ids = shoot
+    (folder / "chelsea.xmp").write_text(LIGHTROOM)
+    culler_cli("xmp", "read", "--db", db)
+    assert _rating(db, ids["chelsea"])["label"] == "Red"
+    culler_cli("rate", folder / "chelsea.jpg", "--clear", "--db", db)
+    culler_cli("xmp", "write", "--db", db)
+    assert read_sidecar(folder / "chelsea.xmp").label is None
+    culler_cli("xmp", "read", "--db", db)
+    assert _rating(db, ids["chelsea"])["label"] is None
+
+
+def test_a_label_set_only_in_lightroom_survives_a_rating_in_culler(shoot, culler_cli):
+    folder, db, ids = shoot
+    culler_cli("rate", folder / "chelsea.jpg", "--stars", "4", "--db", db)
+    (folder / "chelsea.xmp").write_text(LIGHTROOM)  # Lightroom labels it afterwards
+    culler_cli("xmp", "write", "--db", db)
+    assert read_sidecar(folder / "chelsea.xmp").label == "Red"
+
+
 def test_read_dry_run_reports_the_import_and_imports_nothing(shoot, culler_cli):
     folder, db, ids = shoot
     write_sidecar(folder / "coffee.xmp", SidecarData(rating=4, label="Green", decision="pick"))
@@ -232,14 +252,14 @@ def test_write_with_the_defaults_covers_every_photo_and_names_the_ones_gone(shoo
         report = write_sidecars(catalog)
     finally:
         catalog.close()
-    assert report.skipped == [
-        {"path": str(folder / "astronaut.jpg"), "reason": "photo not found on disk"}
-    ]
+    # A photo gone from disk is an error (the command exits 1 and says to rescan), not a skip.
+    assert report.skipped == []
+    assert [row["path"] for row in report.errors] == [str(folder / "astronaut.jpg")]
+    assert "photo not found on disk" in report.errors[0]["error"]
     assert sorted(Path(row["sidecar"]).name for row in report.changed) == [
         "chelsea.xmp",
         "coffee.xmp",
     ]
-    assert report.errors == []
 
 
 def test_a_raw_jpeg_pair_gets_a_sidecar_per_photo_under_auto_naming(tmp_path, culler_cli):

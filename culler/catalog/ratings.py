@@ -51,6 +51,16 @@ class RatingsMixin:
         rows = self.query("SELECT * FROM current_ratings WHERE photo_id = ?", [photo_id])
         return rows[0] if rows else _unrated(photo_id)
 
+    def label_cleared(self, photo_id: int) -> bool:
+        """Whether the photo has no label now but had one in an earlier rating event (cleared in
+        culler, or imported from a sidecar and then cleared)."""
+        rows = self.query(
+            "SELECT (SELECT label FROM current_ratings WHERE photo_id = :p) IS NULL"
+            " AND EXISTS (SELECT 1 FROM ratings WHERE photo_id = :p AND label IS NOT NULL) AS cleared",
+            {"p": photo_id},
+        )
+        return bool(rows[0]["cleared"])
+
     def current_ratings(self, photo_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
         """{photo id: {stars, decision, label, source}} for rated photos (all, or those of ``photo_ids``).
 
