@@ -91,12 +91,18 @@ def test_a_folder_scanned_directly_and_through_a_symlink_has_one_row_per_photo(t
     assert rows(db)[str(shoot["chelsea"])]["rating"]["stars"] == 2
 
 
-def test_alias_rows_of_an_older_catalog_are_folded_keeping_the_hand_rating(tmp_path):
+def scanned_with_a_link(tmp_path: Path) -> tuple[dict[str, Path], Path, Path]:
+    """A shoot scanned by its real path, and a symlink to its folder: (photos, link, catalog)."""
     shoot = make_shoot(tmp_path / "shoot")
     link = tmp_path / "link"
     link.symlink_to(tmp_path / "shoot", target_is_directory=True)
     db = tmp_path / "culler.db"
     scan(db, tmp_path / "shoot")
+    return shoot, link, db
+
+
+def test_alias_rows_of_an_older_catalog_are_folded_keeping_the_hand_rating(tmp_path):
+    shoot, link, db = scanned_with_a_link(tmp_path)
     with open_catalog(db) as cat:
         # What an older culler stored for a scan through the link: a second row per file.
         for path in shoot.values():
@@ -120,11 +126,7 @@ def test_alias_rows_of_an_older_catalog_are_folded_keeping_the_hand_rating(tmp_p
 
 
 def test_a_catalog_of_only_alias_rows_moves_them_to_the_real_paths(tmp_path):
-    shoot = make_shoot(tmp_path / "shoot")
-    link = tmp_path / "link"
-    link.symlink_to(tmp_path / "shoot", target_is_directory=True)
-    db = tmp_path / "culler.db"
-    scan(db, tmp_path / "shoot")
+    shoot, link, db = scanned_with_a_link(tmp_path)
     # An older scan through the link stored the link's paths.
     with open_catalog(db) as cat, cat.transaction():
         for path in shoot.values():
