@@ -1,5 +1,6 @@
 import hashlib
 import os
+import shutil
 
 import pytest
 
@@ -8,8 +9,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
-    """Keep every test's model cache out of the user's real one."""
-    monkeypatch.setenv("CULLER_HOME", str(tmp_path_factory.mktemp("culler-home")))
+    """Keep every test's model cache out of the user's real one, and drop it when the test ends: the
+    training tests install full-size networks there, and a whole run's homes outgrew a CI disk."""
+    home = tmp_path_factory.mktemp("culler-home")
+    monkeypatch.setenv("CULLER_HOME", str(home))
+    yield
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
