@@ -172,7 +172,8 @@ def test_unreadable_folder_is_reported_and_its_photos_keep_their_rows(photo_dir,
     real_scandir = os.scandir
 
     def denying_scandir(path="."):
-        if os.fspath(path) == str(sub):
+        # shutil.rmtree (the tmp folders' cleanup) calls scandir with a file descriptor
+        if not isinstance(path, int) and os.fspath(path) == str(sub):
             raise PermissionError(13, "Permission denied", os.fspath(path))
         return real_scandir(path)
 
