@@ -99,6 +99,10 @@ class Scorer:
     weights: ClassVar[list[WeightSpec]] = []
     #: Cheap CPU-only scorers run inside the decode workers, next to the decoder (no image shipping).
     runs_in_worker: ClassVar[bool] = False
+    #: In-worker scorers only: modules to import once in the process the scan's workers are forked
+    #: from, so that what they load at import (a large read-only model) is shared by every worker
+    #: instead of read by each. Importing them must never raise; a worker loads what is missing.
+    worker_preload: ClassVar[tuple[str, ...]] = ()
     #: How ranking uses the score: one of :data:`ROLES`.
     role: ClassVar[str] = "aesthetic"
     #: Whether ``culler scan`` runs this scorer when the user names none.

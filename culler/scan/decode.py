@@ -78,7 +78,10 @@ def init_worker(
     scorer_specs: list[tuple[str, dict[str, Any]]], env: dict[str, str] | None = None
 ) -> None:
     """Pool initializer: load plugins and instantiate the in-worker scorers once per process."""
-    if env:
+    if env is not None:
+        # A worker forked from a fork server inherits the server's environment, which may be an
+        # earlier scan's: take the scan's own, whole (a variable unset since must not linger).
+        os.environ.clear()
         os.environ.update(env)
     from culler.scorers import get_scorer_classes
 

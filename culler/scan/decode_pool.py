@@ -32,6 +32,11 @@ from culler.scan.work import ActiveScorer, Echo, WorkItem
 #: How many jobs wait in the pool per worker: enough to keep every worker busy, few enough that a
 #: cancel or a crash throws little work away.
 QUEUE_PER_WORKER = 4
+#: Imported by the workers' fork server before any scorer's own preloads: the decode worker's code.
+PRELOAD = "culler.scan.decode"
+#: What the fork server of this process was started with (see :func:`worker_context`).
+_server_preloads: set[str] = set()
+_SERVER_LOCK = threading.Lock()
 #: Seconds a new worker may take to start (interpreter, plugins, scorers) before the pool is used anyway.
 WORKER_START_TIMEOUT = 120.0
 
@@ -73,6 +78,10 @@ class DecodePool:
         echo: Echo,
     ) -> None:
         self.specs = [(s.id, s.scorer.config) for s in scorers if s.scorer.runs_in_worker]
+        #: Modules the workers' fork server imports once (:func:`worker_context`).
+        self.preload = [PRELOAD] + [
+            m for s in scorers if s.scorer.runs_in_worker for m in s.scorer.worker_preload
+        ]
         self.workers = workers
         self.timeout = timeout or None
         self.cancelled = cancelled
@@ -250,13 +259,13 @@ class DecodePool:
         per-file timeout must measure the file's work, not that, or every file of a slow start would
         be called hung.
         """
-        # Workers see the CULLER_* settings of this process (plugin allow-list, debug).
-        env = {k: v for k, v in os.environ.items() if k.startswith("CULLER_")}
+        # Workers see this process's environment as it is now (the plugin allow-list, debug), not
+        # the one a fork server started with for an earlier scan.
+        env = dict(os.environ)
         size = workers or self.workers
         pool = cf.ProcessPoolExecutor(
             size,
-            # fork after torch or Qt started threads can deadlock the child
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=worker_context(self.preload),
             initializer=_init_pool_worker,
             initargs=(self.specs, env, os.getpid()),
         )
@@ -265,6 +274,40 @@ class DecodePool:
         except cf.process.BrokenProcessPool:
             pass  # a worker that cannot even start shows up as a crash on the first real job
         return pool
+
+
+def worker_context(preload: list[str]) -> multiprocessing.context.BaseContext:
+    """How decode workers are started: from a fork server where the platform has one, else spawned.
+
+    Both start workers from a clean interpreter, never a fork of the scan (a fork after torch or Qt
+    started threads can deadlock the child). The fork server is started once per process, at the
+    first scan with workers, and imports ``preload`` there once: the worker code, and what in-worker
+    scorers name in ``Scorer.worker_preload`` (the faces scorer's 100 MB landmark model). Each worker
+    is then a fork of it, starts in milliseconds and shares those pages instead of reading its own
+    copy. Later scans in the same process reuse that server; one whose scorers want a module it has
+    not imported starts a new one with both. Where there is no fork server (Windows), workers are
+    spawned and each loads what it needs itself.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    with _SERVER_LOCK:
+        wanted = set(preload) - _server_preloads
+        if wanted:
+            # The running server lacks a module this scan's scorers want shared: start a new one
+            # with both sets (workers already forked from the old one are unaffected).
+            from multiprocessing import forkserver
+
+            server = getattr(forkserver, "_forkserver", None)
+            if getattr(server, "_forkserver_pid", None) is not None:
+                server._stop()
+            _server_preloads.update(wanted)
+            context.set_forkserver_preload(sorted(_server_preloads, key=_preload_order))
+    return context
+
+
+def _preload_order(module: str) -> tuple[bool, str]:
+    return (module != PRELOAD, module)
 
 
 def read_ahead(path: str) -> None:

@@ -114,6 +114,8 @@ class FacesScorer(Scorer):
     input_size = 1024
     batch_size = 1
     runs_in_worker = True
+    #: Read the landmark model once per scan, in the workers' fork server, not once per worker.
+    worker_preload = ("culler_plugins.faces.preload",)
     role = "penalty"
 
     MAIN_FACE_AREA: ClassVar[float] = 0.25

@@ -1,0 +1,102 @@
+"""Decode workers start from a fork server that has read the in-worker scorers' shared models once."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from culler import lifeline
+from culler.scan import decode as decode_mod
+from culler.scan import decode_pool
+
+needs_forkserver = pytest.mark.skipif(
+    "forkserver" not in multiprocessing.get_all_start_methods(), reason="no fork server here"
+)
+
+
+def _worker_state() -> tuple[int, bool]:
+    from culler_plugins.faces import detect
+
+    return os.getppid(), "predictor" in detect._MODELS
+
+
+@needs_forkserver
+def test_workers_share_the_landmark_model_the_fork_server_read():
+    from culler_plugins.faces import FacesScorer
+
+    preload = [decode_pool.PRELOAD, *FacesScorer.worker_preload]
+    context = decode_pool.worker_context(preload)
+    assert context.get_start_method() == "forkserver"
+    with cf.ProcessPoolExecutor(2, mp_context=context) as pool:
+        states = [pool.submit(_worker_state).result() for _ in range(4)]
+    # Every worker found the model already read, before it met any face, and is a child of the
+    # fork server, not of this process.
+    assert all(has_model for _, has_model in states)
+    assert all(parent != os.getpid() for parent, _ in states)
+    assert set(preload) <= decode_pool._server_preloads
+
+
+@needs_forkserver
+def test_a_scan_that_wants_more_preloads_restarts_the_server_with_both(monkeypatch):
+    monkeypatch.setattr(decode_pool, "_server_preloads", {decode_pool.PRELOAD})
+    stopped, chosen = [], []
+    from multiprocessing import forkserver
+
+    class Running:
+        _forkserver_pid = 12345
+
+        def _stop(self):
+            stopped.append(True)
+
+    monkeypatch.setattr(forkserver, "_forkserver", Running())
+    monkeypatch.setattr(forkserver, "set_forkserver_preload", chosen.append)
+    decode_pool.worker_context([decode_pool.PRELOAD, "culler_plugins.faces.preload"])
+    assert stopped == [True]
+    assert chosen == [[decode_pool.PRELOAD, "culler_plugins.faces.preload"]]
+    # The same or a smaller set later reuses the server as it is.
+    decode_pool.worker_context([decode_pool.PRELOAD])
+    assert stopped == [True] and len(chosen) == 1
+
+
+def test_a_worker_takes_the_scans_environment_whole(monkeypatch):
+    """A forked worker starts with the fork server's environment, which may be an earlier scan's: a
+    variable the scan no longer has (a plugin allow-list) must not linger in it."""
+    fake = {"CULLER_PLUGINS": "technical", "KEPT": "1"}
+    monkeypatch.setattr(os, "environ", fake)
+    decode_mod.init_worker([], {"KEPT": "2", "CULLER_DEBUG": "1"})
+    assert fake == {"KEPT": "2", "CULLER_DEBUG": "1"}
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="pidfd_open is Linux 5.3+")
+def test_a_forked_worker_exits_when_the_scan_process_ends(monkeypatch):
+    """A worker whose parent is the fork server watches the scan's own process."""
+    scan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    exits = []
+    monkeypatch.setattr(lifeline.os, "_exit", exits.append)
+    watcher = threading.Thread(target=lifeline._watch, args=(scan.pid, False), daemon=True)
+    watcher.start()
+    try:
+        watcher.join(0.3)
+        assert watcher.is_alive() and exits == []  # the scan still runs
+        scan.kill()
+        watcher.join(10)
+        assert exits == [1]
+    finally:
+        scan.kill()
+        scan.wait()
+
+
+def test_a_worker_started_for_a_scan_that_is_already_gone_exits(monkeypatch):
+    exits = []
+    monkeypatch.setattr(lifeline.os, "_exit", lambda code: exits.append(code) or sys.exit())
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with pytest.raises(SystemExit):
+        lifeline.die_with_parent(gone.pid)
+    assert exits == [1]
