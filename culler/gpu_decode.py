@@ -6,11 +6,12 @@ model runs on the current one. Every file the GPU path cannot take (not a JPEG, 
 JPEG, no CUDA, no torchvision) is decoded by culler's usual PIL path instead, so callers always get an
 image or a reason.
 
-Why the scan itself still decodes on the CPU: its decode workers must read every pixel anyway for the
-in-worker scorers, the thumbnail and the near-duplicate signature, and hand the learned scorers a
-224–448 px copy that costs a few milliseconds to make; decoding the 24 MP file a second time on the
-GPU would only add work. The GPU path pays off when learned scorers run on their own
-(``benchmarks/gpu_scan.py`` measures both).
+Where the scan uses it: a new photo is still decoded on the CPU, because its decode worker must read
+every pixel anyway for the in-worker scorers, the thumbnail and the near-duplicate signature, and
+hands the learned scorers a 224–448 px copy that costs a few milliseconds to make; decoding the 24 MP
+file a second time on the GPU would only add work. An unchanged photo that only lacks learned scores
+(a learned scorer added to a scanned catalog) needs none of that, and is decoded here
+(:mod:`culler.scan.gpu_feed`). ``benchmarks/gpu_scan.py`` measures both.
 """
 
 from __future__ import annotations
@@ -131,12 +132,14 @@ class BatchDecoder:
     def _read_ahead(
         self, chunks: list[list[str]], ready: queue.Queue, stop: threading.Event
     ) -> None:
-        stream = None
-        if self.on_gpu:
-            import torch
-
-            stream = torch.cuda.Stream(self.device)
         try:
+            # Inside the try: a reader that dies before its first batch must not leave the consumer
+            # waiting for it for good.
+            stream = None
+            if self.on_gpu:
+                import torch
+
+                stream = torch.cuda.Stream(self.device)
             for chunk in chunks:
                 if stop.is_set():
                     return

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import numpy as np
@@ -181,3 +182,130 @@ def test_fit_tensor_matches_the_requested_side():
     assert tuple(gpu_decode.fit_tensor(image, 1024).shape) == (3, 683, 1024)
     small = torch.zeros(3, 100, 50, dtype=torch.uint8)
     assert gpu_decode.fit_tensor(small, 224) is small
+
+
+def _no_cuda_streams(monkeypatch, fail: bool = False) -> list[str]:
+    """Stand-ins for the CUDA stream and event calls of the reader thread; returns what was called."""
+    calls: list[str] = []
+
+    class Stream:
+        def __init__(self, device):
+            if fail:
+                raise RuntimeError("CUDA error: no CUDA-capable device is detected")
+            calls.append("stream")
+
+        def wait_event(self, event):
+            calls.append("wait")
+
+    class Event:
+        def record(self, stream):
+            calls.append("record")
+
+    monkeypatch.setattr(torch.cuda, "Stream", Stream)
+    monkeypatch.setattr(torch.cuda, "Event", Event)
+    monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda device: Stream(device))
+    return calls
+
+
+def test_a_reader_that_cannot_start_raises_instead_of_hanging(mixed_files, monkeypatch):
+    paths, _, _ = mixed_files
+    monkeypatch.setattr(devices, "gpu_jpeg_decoding", lambda device: True)
+    _no_cuda_streams(monkeypatch, fail=True)
+    decoder = gpu_decode.BatchDecoder("cuda", 128)
+    with pytest.raises(RuntimeError, match="no CUDA-capable device"):
+        list(decoder.batches(paths, batch_size=2))
+
+
+class _Brightness(Scorer):
+    """A learned-style scorer (runs in the scan's process, like CLIP): the mean of its input."""
+
+    id = "brightness"
+    input_size = 96
+    batch_size = 4
+    role = "technical"
+
+    def score_batch(self, images):
+        return [ScoreResult(score=float(np.asarray(im, np.float32).mean()) / 25.5) for im in images]
+
+
+class _BrightnessPlugin:
+    from culler.hookspecs import hookimpl
+
+    @hookimpl
+    def register_scorers(self, register):
+        register(_Brightness)
+
+
+def _scores(catalog, scorer_id):
+    rows = catalog.query(
+        "SELECT p.path, s.score FROM scores s JOIN scorers r ON r.id = s.scorer_pk"
+        " JOIN photos p ON p.id = s.photo_id WHERE r.scorer_id = ?",
+        [scorer_id],
+    )
+    return {r["path"].rsplit("/", 1)[-1]: r["score"] for r in rows}
+
+
+def test_a_learned_scorer_added_later_is_fed_from_the_gpu_decoder(
+    tmp_path, monkeypatch, register_test_plugin
+):
+    """A catalog scanned before; a learned scorer added: with CUDA (mocked at the decode call), the
+    unchanged JPEGs are decoded in batches by the GPU path, not by the decode workers, and score as
+    they do from the CPU path. A PNG still goes to the pool."""
+    from culler.scan import decode_pool
+    from culler.testing import scan_into
+
+    register_test_plugin(_BrightnessPlugin(), "brightness-test")
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    for i, name in enumerate(("astronaut", "coffee", "chelsea", "rocket", "camera")):
+        sample_image(name).convert("RGB").rotate(3 * i).save(folder / f"{name}.jpg", quality=90)
+    sample_image("coffee").save(folder / "coffee-copy.png")
+    cpu_db, gpu_db = tmp_path / "cpu.db", tmp_path / "gpu.db"
+    for db in (cpu_db, gpu_db):
+        scan_into(db, folder, ["technical"])[0].close()
+
+    cpu, _ = scan_into(cpu_db, folder, ["brightness"])
+    expected = _scores(cpu, "brightness")
+    cpu.close()
+
+    monkeypatch.setattr(devices, "gpu_jpeg_decoding", lambda device: True)
+    sent: list[int] = []
+
+    def nvjpeg_stand_in(self, datas):
+        """torchvision's decode_jpeg on the CPU, as the GPU path calls it; refuses the rocket."""
+        from torchvision.io import ImageReadMode, decode_jpeg
+
+        sent.append(len(datas))
+        out = []
+        for data in datas:
+            if len(data) == len((folder / "rocket.jpg").read_bytes()):
+                out.append(None)
+                continue
+            tensor = decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8),
+                                 mode=ImageReadMode.RGB)  # fmt: skip
+            out.append(gpu_decode.fit_tensor(tensor, self.side))
+        return out
+
+    monkeypatch.setattr(gpu_decode.BatchDecoder, "_gpu", nvjpeg_stand_in)
+    streams = _no_cuda_streams(monkeypatch)
+    pooled: list[str] = []
+    real_decode_one = decode_pool.decode_one
+
+    def counting_decode_one(job):
+        pooled.append(job.path.rsplit("/", 1)[-1])
+        return real_decode_one(job)
+
+    monkeypatch.setattr(decode_pool, "decode_one", counting_decode_one)
+    gpu, summary = scan_into(gpu_db, folder, ["brightness"])
+    got = _scores(gpu, "brightness")
+    gpu.close()
+
+    assert sum(sent) == 5  # every JPEG went to the GPU decoder, in batches
+    assert {"stream", "record", "wait"} <= set(streams)  # decoded on the reader's own stream
+    # Only the PNG went to the decode pool; the JPEG nvJPEG refused was decoded by the GPU path's
+    # own CPU fallback.
+    assert pooled == ["coffee-copy.png"]
+    assert summary["errors"] == 0 and got.keys() == expected.keys() and len(got) == 6
+    for name, score in expected.items():
+        assert got[name] == pytest.approx(score, abs=0.05), name

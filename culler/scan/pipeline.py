@@ -22,6 +22,7 @@ from culler.catalog import Catalog
 from culler.scan.decode import Decoded, hash_if_readable, thumb_dir
 from culler.scan.decode_pool import DecodePool, decode_jobs
 from culler.scan.discover import storable, walk_photos
+from culler.scan.gpu_feed import gpu_device, split_for_gpu
 from culler.scan.plan import ScanPlan, plan_scan
 from culler.scan.scoring import ModelScoring, checked_worker_results, load_scorers
 from culler.scan.work import (
@@ -187,6 +188,10 @@ class _ScanRun:
                     progress.advance(item.path)
                 else:
                     to_decode.append(item)
+            device = gpu_device(self.scorers) if self.backend is None else None
+            if device is not None:
+                on_gpu, to_decode = split_for_gpu(to_decode)
+                to_decode += self._score_on_gpu(on_gpu, device, progress)
             self._decode_and_score(to_decode, progress)
         finally:
             progress.close()
@@ -227,6 +232,32 @@ class _ScanRun:
                 progress.advance(decoded.path)
                 if self.options.cancelled:
                     break
+
+    def _score_on_gpu(
+        self, items: list[WorkItem], device: str, progress: _Progress
+    ) -> list[WorkItem]:
+        """Feed ``items`` to the model scorers from JPEGs decoded on ``device`` in batches; return
+        those it could not decode, for the decode pool (:mod:`culler.scan.gpu_feed`)."""
+        if not items:
+            return []
+        from culler.gpu_decode import BatchDecoder, to_pil
+
+        side = max(s.scorer.input_size for item in items for s in item.needs)
+        decoder = BatchDecoder(device, side)
+        by_path = {item.path: item for item in items}
+        left: list[WorkItem] = []
+        for batch in decoder.batches(list(by_path), FLUSH_EVERY):
+            for path, image in zip(batch.paths, batch.images):
+                item = by_path[path]
+                if image is None:
+                    left.append(item)
+                    continue
+                self.scoring.add(item.photo_id, to_pil(image), item.needs)
+                progress.advance(path)
+            self._flush()
+            if self.options.cancelled:
+                return []
+        return left
 
     def _flush(self, final: bool = False) -> None:
         """Commit the decoded photos, then run the model batches that are full (all, when final)."""
