@@ -309,3 +309,37 @@ def test_a_learned_scorer_added_later_is_fed_from_the_gpu_decoder(
     assert summary["errors"] == 0 and got.keys() == expected.keys() and len(got) == 6
     for name, score in expected.items():
         assert got[name] == pytest.approx(score, abs=0.05), name
+
+
+def test_a_gpu_decoder_that_fails_hands_the_photos_to_the_cpu(
+    tmp_path, monkeypatch, register_test_plugin
+):
+    """A driver that fails when the GPU path starts: the photos are decoded by the pool and scored,
+    and the scan says what happened."""
+    from culler.catalog import open_catalog
+    from culler.scan import ScanOptions, scan_folders
+    from culler.testing import scan_into
+
+    register_test_plugin(_BrightnessPlugin(), "brightness-test")
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        sample_image(name).convert("RGB").save(folder / f"{name}.jpg", quality=90)
+    db = tmp_path / "c.db"
+    scan_into(db, folder, ["technical"])[0].close()
+    monkeypatch.setattr(devices, "gpu_jpeg_decoding", lambda device: True)
+    _no_cuda_streams(monkeypatch, fail=True)
+    messages: list[str] = []
+    catalog = open_catalog(db)
+    summary = scan_folders(
+        catalog, [folder], ScanOptions(scorer_ids=["brightness"], workers=0), echo=messages.append
+    )
+    scores = _scores(catalog, "brightness")
+    catalog.close()
+    assert summary["status"] == "finished" and summary["scorer_errors"] == {}
+    assert sorted(scores) == ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg"]
+    assert all(0 < s <= 10 for s in scores.values())
+    assert any(
+        "failed (RuntimeError: CUDA error" in m and "4 photos are decoded on the CPU" in m
+        for m in messages
+    ), messages

@@ -244,20 +244,28 @@ class _ScanRun:
 
         side = max(s.scorer.input_size for item in items for s in item.needs)
         decoder = BatchDecoder(device, side)
-        by_path = {item.path: item for item in items}
+        waiting = {item.path: item for item in items}
         left: list[WorkItem] = []
-        for batch in decoder.batches(list(by_path), FLUSH_EVERY):
-            for path, image in zip(batch.paths, batch.images):
-                item = by_path[path]
-                if image is None:
-                    left.append(item)
-                    continue
-                self.scoring.add(item.photo_id, to_pil(image), item.needs)
-                progress.advance(path)
-            self._flush()
-            if self.options.cancelled:
-                return []
-        return left
+        try:
+            for batch in decoder.batches(list(waiting), FLUSH_EVERY):
+                for path, image in zip(batch.paths, batch.images):
+                    item = waiting.pop(path)
+                    if image is None:
+                        left.append(item)
+                        continue
+                    self.scoring.add(item.photo_id, to_pil(image), item.needs)
+                    progress.advance(path)
+                self._flush()
+                if self.options.cancelled:
+                    return []
+        except CatalogWriteError:
+            raise
+        except Exception as exc:  # the GPU decoder itself failed (driver, memory): not the photos
+            self.echo(
+                f"decoding on {device} failed ({type(exc).__name__}: {exc}); the remaining "
+                f"{len(waiting)} photos are decoded on the CPU"
+            )
+        return left + list(waiting.values())
 
     def _flush(self, final: bool = False) -> None:
         """Commit the decoded photos, then run the model batches that are full (all, when final)."""
