@@ -5,7 +5,8 @@ tower, SAAN, CharLeNet), files are decoded in batches on the GPU (``culler.gpu_d
 read-ahead on a second CUDA stream, so decoding overlaps inference) and scored under the autocast and
 batch size the scan uses (``culler.devices``). Printed per scorer: GPU decode alone, and decode +
 score. Then the whole scan (``culler scan --device cuda``, default scorers plus every learned scorer
-whose weights are installed) on the same files.
+whose weights are installed) on the same files, and the scan that adds those learned scorers to a
+catalog already scanned with the in-worker ones (its JPEGs decoded on the GPU, not by the workers).
 
 The per-scorer figures use the scorers' real architectures with RANDOM weights (timing needs no
 trained values, and no trained SAAN or CharLeNet is published): the timing is the real one, the
@@ -128,6 +129,23 @@ def main(argv: list[str] | None = None) -> None:
             print(f"whole scan (culler scan, scorers {', '.join(summary['scorers'])}; skipped for "
                   f"missing weights: {skipped}): {len(paths) / seconds:.1f} images/s, peak memory "
                   f"{used.peak / 1e6:.0f} MB")  # fmt: skip
+            added_later(folder, Path(tmp), summary["scorers"], len(paths))
+
+
+def added_later(folder: Path, tmp: Path, scorers: list[str], count: int) -> None:
+    """A catalog scanned with the in-worker scorers, then the learned ones added: the scan that
+    feeds them from JPEGs decoded on the GPU (``culler.scan.gpu_feed``) instead of the workers."""
+    learned = [s for s in scorers if s not in ("technical", "faces")]
+    if not learned:
+        print("learned scorers added to a scanned catalog: none installed, not measured")
+        return
+    db = tmp / "later.db"
+    culler_scan(folder, db, None, ("technical", "faces"))
+    every_plugin = "technical,faces,clip,saan,charlenet,emotion,grouping,formats"
+    seconds, summary, used = culler_scan(folder, db, None, tuple(learned), plugins=every_plugin)
+    print(f"learned scorers added to a scanned catalog ({', '.join(learned)}): "
+          f"{count / seconds:.1f} images/s ({summary['scored']} photos scored), peak memory "
+          f"{used.peak / 1e6:.0f} MB")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -307,6 +307,7 @@ def test_a_learned_scorer_added_later_is_fed_from_the_gpu_decoder(
     # own CPU fallback.
     assert pooled == ["coffee-copy.png"]
     assert summary["errors"] == 0 and got.keys() == expected.keys() and len(got) == 6
+    assert summary["decoded"] == 6  # the GPU-fed photos count in the scan's images/s
     for name, score in expected.items():
         assert got[name] == pytest.approx(score, abs=0.05), name
 

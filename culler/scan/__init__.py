@@ -2,7 +2,8 @@
 
 The modules are the stages, and import only the ones before them: ``work`` (the types they pass on)
 → ``discover`` (find files) → ``plan`` (what to do; writes nothing) → ``decode`` (the worker) →
-``decode_pool`` (the process pool) → ``scoring`` (model batches) → ``writer`` (catalog rows) →
+``decode_pool`` (the process pool) → ``gpu_feed`` (which photos a CUDA GPU decodes instead) →
+``scoring`` (model batches) → ``writer`` (catalog rows) →
 ``pipeline`` (the wiring, :func:`scan_folders`).
 """
 

@@ -254,6 +254,7 @@ class _ScanRun:
                         left.append(item)
                         continue
                     self.scoring.add(item.photo_id, to_pil(image), item.needs)
+                    self.writer.decoded += 1
                     progress.advance(path)
                 self._flush()
                 if self.options.cancelled:
