@@ -5,13 +5,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
-import threading
 
 import pytest
 
-from culler import lifeline
 from culler.scan import decode as decode_mod
 from culler.scan import decode_pool
 
@@ -73,30 +72,37 @@ def test_a_worker_takes_the_scans_environment_whole(monkeypatch):
     assert fake == {"KEPT": "2", "CULLER_DEBUG": "1"}
 
 
-@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="pidfd_open is Linux 5.3+")
-def test_a_forked_worker_exits_when_the_scan_process_ends(monkeypatch):
-    """A worker whose parent is the fork server watches the scan's own process."""
+WORKER = """
+import sys, time
+from culler.lifeline import die_with_parent
+die_with_parent(int(sys.argv[1]))
+print("watching", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_a_forked_worker_exits_when_the_scan_process_ends():
+    """A worker whose parent is the fork server, not the scan, watches the scan's own process."""
     scan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    exits = []
-    monkeypatch.setattr(lifeline.os, "_exit", exits.append)
-    watcher = threading.Thread(target=lifeline._watch, args=(scan.pid, False), daemon=True)
-    watcher.start()
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER, str(scan.pid)], stdout=subprocess.PIPE, text=True
+    )
     try:
-        watcher.join(0.3)
-        assert watcher.is_alive() and exits == []  # the scan still runs
-        scan.kill()
-        watcher.join(10)
-        assert exits == [1]
-    finally:
-        scan.kill()
+        assert worker.stdout.readline() == "watching\n"  # the scan runs: the worker stays
+        scan.send_signal(signal.SIGKILL)
         scan.wait()
+        assert worker.wait(30) == 1
+    finally:
+        for process in (scan, worker):
+            process.kill()
+            process.wait()
 
 
-def test_a_worker_started_for_a_scan_that_is_already_gone_exits(monkeypatch):
-    exits = []
-    monkeypatch.setattr(lifeline.os, "_exit", lambda code: exits.append(code) or sys.exit())
+def test_a_worker_started_for_a_scan_that_is_already_gone_exits():
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    with pytest.raises(SystemExit):
-        lifeline.die_with_parent(gone.pid)
-    assert exits == [1]
+    worker = subprocess.run(
+        [sys.executable, "-c", WORKER, str(gone.pid)], capture_output=True, text=True, timeout=60
+    )
+    assert worker.returncode == 1 and worker.stdout == ""
