@@ -204,3 +204,14 @@ def test_closed_eye_frame_of_a_burst_is_rejected(tmp_path):
     assert plan["blink.jpg"].decision == "reject"
     assert plan["blink.jpg"].reason == "burst of 2 (#2): eyes closed, unlike #1"
     assert plan["open.jpg"].reason == "burst of 2: #2 has eyes closed, this one does not"
+
+
+def test_strips_too_thin_for_a_face_have_none(run_scorer):
+    """A panorama strip or a one-pixel line is searched for nothing: no face fits, and resizing it
+    to the search size would make an empty image (OpenCV failed with an assertion on 20000 × 1)."""
+    strips = [
+        Image.new("RGB", size, (200, 150, 120)) for size in ((20000, 1), (1, 20000), (3000, 2))
+    ]
+    strips.append(sample_image("astronaut").resize((8000, 70)))  # 17 px tall at the search size
+    for result in run_scorer(FacesScorer, strips):
+        assert result.score is None and result.reasons == ["no faces found"]

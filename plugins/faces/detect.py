@@ -275,6 +275,10 @@ def analyse(
     h, w = rgb.shape[:2]
     scale = min(1.0, side / max(h, w))
     size = (round(h * scale), round(w * scale))
+    if min(size) < 40:
+        # No face of the detector's 80 px fits (half of it may be outside), and a panorama strip
+        # thinner than that would be resized to nothing.
+        return []
     if scale >= 1.0:
         small = rgb
     elif small is None or small.shape != (*size, 3):
