@@ -140,6 +140,49 @@ def test_a_catalog_of_only_alias_rows_moves_them_to_the_real_paths(tmp_path):
     assert catalog[str(shoot["rocket"])]["rating"]["stars"] == 4
 
 
+def hard_linked_snapshots(tmp_path: Path) -> tuple[dict[str, Path], Path, Path]:
+    """A shoot, and a backup snapshot of it made of hard links (as rsync --link-dest makes them):
+    (photos, snapshot folder, catalog path)."""
+    shoot = make_shoot(tmp_path / "backup" / "1-shoot")
+    snapshot = tmp_path / "backup" / "2-snapshot"
+    snapshot.mkdir()
+    for path in shoot.values():
+        os.link(path, snapshot / path.name)
+    return shoot, snapshot, tmp_path / "culler.db"
+
+
+def test_hard_links_to_one_photo_are_one_row(tmp_path):
+    shoot, snapshot, db = hard_linked_snapshots(tmp_path)
+    summary = scan(db, tmp_path / "backup")
+    assert summary["new"] == len(NAMES) and summary["decoded"] == len(NAMES)
+    assert sorted(rows(db)) == sorted(str(p) for p in shoot.values())
+    # Rated through the other name, it is the same photo; a rescan keeps one row and the rating.
+    invoke("rate", snapshot / "coffee.jpg", "--stars", "5", "--pick", "--db", db)
+    scan(db, tmp_path / "backup")
+    catalog = rows(db)
+    assert sorted(catalog) == sorted(str(p) for p in shoot.values())
+    assert catalog[str(shoot["coffee"])]["rating"]["decision"] == "pick"
+
+
+def test_rows_an_older_scan_kept_for_each_hard_link_are_folded(tmp_path):
+    shoot, snapshot, db = hard_linked_snapshots(tmp_path)
+    # Scanned one folder at a time, each name got a row (the walk meets one name per scan).
+    scan(db, shoot["coffee"].parent)
+    scan(db, snapshot)
+    assert len(rows(db)) == 2 * len(NAMES)
+    rate(db, shoot["coffee"], stars=1)
+    rate(db, snapshot / "coffee.jpg", stars=5, decision="pick")  # the newer hand rating
+    rate(db, snapshot / "rocket.jpg", stars=3)
+    summary = scan(db, tmp_path / "backup")
+    catalog = rows(db)
+    assert summary["new"] == 0 and summary["missing"] == 0
+    assert sorted(catalog) == sorted(str(p) for p in shoot.values())
+    assert catalog[str(shoot["coffee"])]["rating"]["stars"] == 5
+    assert catalog[str(shoot["coffee"])]["rating"]["decision"] == "pick"
+    assert catalog[str(shoot["rocket"])]["rating"]["stars"] == 3
+    assert all(row["status"] == "ok" for row in catalog.values())
+
+
 # -- a renamed shoot folder ------------------------------------------------------------------------
 def test_renaming_the_shoot_folder_keeps_ratings_scores_groups_and_the_catalog_inside(tmp_path):
     shoot = make_shoot(tmp_path / "shoot")

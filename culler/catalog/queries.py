@@ -102,7 +102,8 @@ def _attach(catalog: Catalog, photos: list[dict[str, Any]]) -> list[dict[str, An
 
 
 def find_photo(catalog: Catalog, path: str | Path) -> dict[str, Any] | None:
-    """Look a photo up by the path as given, its absolute form, or its resolved form."""
+    """Look a photo up by the path as given, its absolute form, or its resolved form; a further
+    name of a hard-linked file finds the row of the name the scan found it under."""
     candidates = [str(path), os.path.abspath(path)]
     try:
         candidates.append(str(Path(path).resolve()))
@@ -111,6 +112,24 @@ def find_photo(catalog: Catalog, path: str | Path) -> dict[str, Any] | None:
     for candidate in candidates:
         row = catalog.photo_by_path(candidate)
         if row:
+            return row
+    return _hard_linked_row(catalog, path)
+
+
+def _hard_linked_row(catalog: Catalog, path: str | Path) -> dict[str, Any] | None:
+    """The row of another name of ``path``'s file (same device and inode), among rows of its size."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if st.st_nlink < 2:
+        return None
+    for row in catalog.query("SELECT * FROM photos WHERE size = ? AND status = 'ok'", [st.st_size]):
+        try:
+            other = os.stat(row["path"])
+        except OSError:
+            continue
+        if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
             return row
     return None
 

@@ -2,7 +2,9 @@
 
 Every path found is the file's real path (symlinks resolved): a folder scanned once directly and once
 through a link to it, or a photo reached through a file link, is one file with one catalog row, so no
-two rows can hold two decisions for it or write its one sidecar twice.
+two rows can hold two decisions for it or write its one sidecar twice. Hard links (one file under
+several names, as backup snapshots make them) are one file too: it is found under the first name the
+walk meets, and its other names are reported as links to it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ def walk_photos(
     roots: list[Path],
     extensions: set[str] | None = None,
     folder_errors: list[Found] | None = None,
+    links: dict[str, str] | None = None,
 ) -> Iterator[Found]:
     """Yield every photo file under ``roots`` (files given directly are yielded too).
 
@@ -29,11 +32,13 @@ def walk_photos(
     instead of recursing forever, and a file reached by two paths is yielded once. A file whose stat
     fails (dangling link, link loop, permissions) is yielded with ``error`` under the name found.
     A folder that cannot be listed is appended to ``folder_errors`` (when given) with the reason, so the
-    scan can say so and leave the catalog rows of the photos under it alone.
+    scan can say so and leave the catalog rows of the photos under it alone. A further name of a
+    file already yielded (a hard link) is not yielded: ``links`` (when given) maps it to that name.
     """
     extensions = {e.lower() for e in (extensions or supported_extensions())}
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[str] = set()
+    seen_inodes: dict[tuple[int, int], str] = {}
     stack = [os.path.realpath(r) for r in reversed(roots)]
     while stack:
         directory = stack.pop()
@@ -84,6 +89,12 @@ def walk_photos(
             if path in seen_files:
                 continue  # the same file through another link
             seen_files.add(path)
+            if st.st_nlink > 1 and stat.S_ISREG(st.st_mode):
+                first = seen_inodes.setdefault((st.st_dev, st.st_ino), path)
+                if first != path:
+                    if links is not None:
+                        links[path] = first
+                    continue  # another name of a file already found
             yield Found(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns)
         stack.extend(reversed(subdirs))
 

@@ -77,7 +77,7 @@ def scan_folders(
     summary = ScanSummary(
         scorers=[s.id for s in scorers], skipped_scorers=skipped_scorers, db=str(catalog.path)
     )
-    found, unlisted = _discover(roots, summary, echo)
+    found, unlisted, links = _discover(roots, summary, echo)
     plan = plan_scan(
         catalog.photo_states(),
         found,
@@ -86,6 +86,7 @@ def scan_folders(
         rescore=options.rescore,
         unlisted=unlisted,
         content_hash=hash_if_readable,
+        links=links,
     )
     writer = ScanWriter(catalog, scorers)
     writer.apply_plan(plan)
@@ -122,16 +123,18 @@ def scan_folders(
 
 def _discover(
     roots: list[Path], summary: ScanSummary, echo: Echo
-) -> tuple[list[Found], list[Path]]:
-    """The photo files under ``roots`` and the folders that could not be listed."""
+) -> tuple[list[Found], list[Path], dict[str, str]]:
+    """The photo files under ``roots``, the folders that could not be listed, and the further names
+    of hard-linked files (each mapped to the name it was found under)."""
     folder_errors: list[Found] = []
-    found = list(walk_photos(roots, folder_errors=folder_errors))
+    links: dict[str, str] = {}
+    found = list(walk_photos(roots, folder_errors=folder_errors, links=links))
     for folder in folder_errors:
         echo(f"cannot list folder {folder.path}: {folder.error}; the photos in it were not scanned")
     summary.folder_errors = [{"path": f.path, "error": f.error} for f in folder_errors]
     found, summary.bad_names = storable(found, echo)
     summary.files_seen = len(found)
-    return found, [Path(f.path) for f in folder_errors]
+    return found, [Path(f.path) for f in folder_errors], links
 
 
 def _add_up(

@@ -7,8 +7,9 @@ shoot folder (``mv shoot shoot-2024``, then a scan of the new name) keeps every 
 scanned roots whose files are gone are marked missing, never dropped.
 
 One file has one row: discovery yields real paths, and a row stored under another path of the same
-file (an older scan through a symlinked folder) is an *alias*: it becomes the file's row when the
-file has none, or is folded into the file's row (keeping the newer hand rating) when it has one.
+file (an older scan through a symlinked folder, or another hard link's name) is an *alias*: it becomes
+the file's row when the file has none, or is folded into the file's row (keeping the newer hand
+rating) when it has one.
 
 The writer applies the plan; keeping the decisions pure of catalog writes makes them testable without a
 catalog or a pool. The planner only reads the disk: real paths, and folder listings for the few
@@ -76,12 +77,14 @@ def plan_scan(
     rescore: bool = False,
     unlisted: list[Path] = (),
     content_hash: Callable[[str], str | None],
+    links: dict[str, str] | None = None,
 ) -> ScanPlan:
     """Decide what a scan of ``roots`` must do, given the catalog's rows (``known``) and the disk.
 
     ``unlisted`` are folders that could not be listed: the photos under them are not known to be
     gone, so they are left as they are. ``content_hash(path)`` hashes a file (None when unreadable);
-    it is called only for new files whose size matches a vanished one.
+    it is called only for new files whose size matches a vanished one. ``links`` maps the further
+    names of hard-linked files to the name discovery found each under.
     """
     roots = [Path(os.path.realpath(r)) for r in roots]
     plan = ScanPlan()
@@ -96,7 +99,7 @@ def plan_scan(
     seen = {f.path for f in found}
     unseen = {path: state for path, state in known.items() if path not in seen}
     scanned, unlisted_set = RootSet(roots), RootSet(list(unlisted))
-    settled = _heal_aliases(unseen, known, new, scanned, roots, scorers, rescore, plan)
+    settled = _heal_aliases(unseen, known, new, scanned, roots, scorers, rescore, plan, links or {})
     gone = [
         state
         for path, state in unseen.items()
@@ -122,6 +125,7 @@ def _heal_aliases(
     scorers: list[ActiveScorer],
     rescore: bool,
     plan: ScanPlan,
+    links: dict[str, str],
 ) -> set[int]:
     """Rows stored under another path of a file found now: the file's row takes them over.
 
@@ -135,7 +139,10 @@ def _heal_aliases(
     settled: set[int] = set()
     aliases = []
     for path, state in unseen.items():
-        canonical = real.full(path) if scanned.contains(path) else real.folder(path)
+        if path in links:  # another name of a hard-linked file
+            canonical = links[path]
+        else:
+            canonical = real.full(path) if scanned.contains(path) else real.folder(path)
         if canonical != path:
             aliases.append((path, canonical, state))
     for _path, canonical, state in sorted(aliases, key=lambda a: a[0]):
