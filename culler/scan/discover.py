@@ -89,13 +89,15 @@ def walk_photos(
             if path in seen_files:
                 continue  # the same file through another link
             seen_files.add(path)
+            inode = None
             if st.st_nlink > 1 and stat.S_ISREG(st.st_mode):
-                first = seen_inodes.setdefault((st.st_dev, st.st_ino), path)
+                inode = (st.st_dev, st.st_ino)
+                first = seen_inodes.setdefault(inode, path)
                 if first != path:
                     if links is not None:
                         links[path] = first
                     continue  # another name of a file already found
-            yield Found(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns)
+            yield Found(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=inode)
         stack.extend(reversed(subdirs))
 
 

@@ -96,6 +96,7 @@ def plan_scan(
             _compare(f, known[f.path], roots, scorers, rescore, plan)
         else:
             new[f.path] = f
+    _drop_known_hard_links(new, known)
     seen = {f.path for f in found}
     unseen = {path: state for path, state in known.items() if path not in seen}
     scanned, unlisted_set = RootSet(roots), RootSet(list(unlisted))
@@ -114,6 +115,29 @@ def plan_scan(
     )
     plan.missing = [s.id for s in gone if s.id not in moved and s.status != "missing"]
     return plan
+
+
+def _drop_known_hard_links(new: dict[str, Found], known: dict[str, PhotoState]) -> None:
+    """Leave out of ``new`` the names of hard-linked files that already have a row under another
+    name (a backup snapshot scanned on its own after the shoot it links to): one file, one row.
+    Costs a stat per catalogued file of the same size, for hard-linked new files only."""
+    linked = [f for f in new.values() if f.inode is not None]
+    if not linked:
+        return
+    sizes = {f.size for f in linked}
+    by_size: dict[int | None, list[str]] = {}
+    for path, state in known.items():
+        if state.size in sizes and state.status == "ok" and path not in new:
+            by_size.setdefault(state.size, []).append(path)
+    for f in linked:
+        for path in by_size.get(f.size, ()):
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) == f.inode:
+                del new[f.path]
+                break
 
 
 def _heal_aliases(

@@ -68,6 +68,8 @@ class Found:
     size: int | None = None
     mtime_ns: int | None = None
     error: str | None = None
+    #: (device, inode) of a file with more than one name (a hard link); None otherwise.
+    inode: tuple[int, int] | None = None
 
 
 @dataclass
