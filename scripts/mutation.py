@@ -41,6 +41,20 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/test_scan.py::test_plan_follows_a_move_by_content_and_marks_the_rest_missing",
             "tests/test_behaviour_scan.py",
             "tests/test_plan_properties.py",
+            # one identity per file (symlinks, hard links) and moved or renamed folders
+            *(
+                f"tests/test_hostile_moves.py::test_{name}"
+                for name in (
+                    "a_folder_scanned_directly_and_through_a_symlink_has_one_row_per_photo",
+                    "alias_rows_of_an_older_catalog_are_folded_keeping_the_hand_rating",
+                    "a_catalog_of_only_alias_rows_moves_them_to_the_real_paths",
+                    "two_alias_rows_of_one_file_become_its_one_row_and_get_the_scores_it_lacks",
+                    "hard_links_to_one_photo_are_one_row",
+                    "rows_an_older_scan_kept_for_each_hard_link_are_folded",
+                    "renaming_the_shoot_folder_keeps_ratings_scores_groups_and_the_catalog_inside",
+                    "a_folder_moved_elsewhere_and_scanned_into_a_shared_catalog_is_a_move",
+                )
+            ),
         ],
     ),
     "cull": ("culler/cull.py", ["tests/test_cull.py", "tests/test_behaviour_cull.py"]),

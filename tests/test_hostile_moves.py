@@ -140,6 +140,40 @@ def test_a_catalog_of_only_alias_rows_moves_them_to_the_real_paths(tmp_path):
     assert catalog[str(shoot["rocket"])]["rating"]["stars"] == 4
 
 
+def test_two_alias_rows_of_one_file_become_its_one_row_and_get_the_scores_it_lacks(tmp_path):
+    """Rows stored through two links and none under the real path (an older culler, two link
+    folders): the first becomes the file's row under its real folder, the second is folded into it
+    keeping the newer hand rating, and the row is scored by a scorer it had not met."""
+    shoot, link, db = scanned_with_a_link(tmp_path)
+    other = tmp_path / "other-link"
+    other.symlink_to(tmp_path / "shoot", target_is_directory=True)
+    with open_catalog(db) as cat, cat.transaction():
+        for path in shoot.values():
+            row = cat.photo_by_path(str(path))
+            cat.record_move(row["id"], str(link / path.name), str(link), row["mtime_ns"])
+            cat.upsert_photo(
+                str(other / path.name), str(other), row["size"], row["mtime_ns"],
+                content_hash=row["content_hash"],
+            )  # fmt: skip
+    rate(db, link / "coffee.jpg", stars=1)
+    rate(db, other / "coffee.jpg", stars=5, decision="pick")  # the newer hand rating
+    with open_catalog(db) as cat:
+        summary = scan_folders(
+            cat,
+            [tmp_path / "shoot"],
+            ScanOptions(workers=0, scorer_ids=["technical", "faces"]),
+            echo=lambda _m: None,
+        )
+    assert summary["new"] == 0 and summary["missing"] == 0
+    assert summary["decoded"] == len(NAMES)  # for the faces scorer, which had not run on them
+    catalog = rows(db)
+    assert sorted(catalog) == sorted(str(p) for p in shoot.values())
+    assert {row["root"] for row in catalog.values()} == {str(tmp_path / "shoot")}
+    assert catalog[str(shoot["coffee"])]["rating"]["stars"] == 5
+    assert catalog[str(shoot["coffee"])]["rating"]["decision"] == "pick"
+    assert all({"technical", "faces"} <= set(row["scores"]) for row in catalog.values())
+
+
 def hard_linked_snapshots(tmp_path: Path) -> tuple[dict[str, Path], Path, Path]:
     """A shoot, and a backup snapshot of it made of hard links (as rsync --link-dest makes them):
     (photos, snapshot folder, catalog path)."""

@@ -127,7 +127,7 @@ def _drop_known_hard_links(new: dict[str, Found], known: dict[str, PhotoState]) 
     sizes = {f.size for f in linked}
     by_size: dict[int | None, list[str]] = {}
     for path, state in known.items():
-        if state.size in sizes and state.status == "ok" and path not in new:
+        if state.size in sizes and state.status == "ok":
             by_size.setdefault(state.size, []).append(path)
     for f in linked:
         for path in by_size.get(f.size, ()):
