@@ -299,3 +299,26 @@ def test_a_scorer_added_later_scores_from_the_cached_embedding_without_a_decode(
     assert (added["decoded"], added.get("from_cache"), added["skipped"]) == (0, 1, 0)
     row = _row(scanner.catalog, photo)
     assert set(row["scores"]) == {"redness", "greenness"}
+
+
+def test_each_photo_belongs_to_the_scanned_folder_it_was_found_under(
+    tmp_path, register_test_plugin
+):
+    """Several folders in one scan: a photo's root is the folder that holds it, not the first one
+    given (``culler list`` and the GUI group photos by it); a folder given again inside another
+    keeps its photos under the outer one, the first that holds them."""
+    register_test_plugin(MarkerPlugin, "marker-test")
+    first, second = tmp_path / "2023", tmp_path / "2024"
+    inner = first / "day-2"
+    for folder, content in ((first, 1), (second, 2), (inner, 3)):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "p.tif").write_bytes(photo_bytes(content))
+    with open_catalog(tmp_path / "culler.db") as catalog:
+        options = ScanOptions(scorer_ids=["marker"], workers=0, thumbnails=False)
+        scan_folders(catalog, [first, second, inner], options, echo=lambda m: None)
+        roots = {r["path"]: r["root"] for r in catalog.query("SELECT path, root FROM photos")}
+    assert roots == {
+        str(first / "p.tif"): str(first),
+        str(second / "p.tif"): str(second),
+        str(inner / "p.tif"): str(first),
+    }
