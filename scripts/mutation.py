@@ -50,6 +50,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
                     "a_catalog_of_only_alias_rows_moves_them_to_the_real_paths",
                     "two_alias_rows_of_one_file_become_its_one_row_and_get_the_scores_it_lacks",
                     "hard_links_to_one_photo_are_one_row",
+                    "a_vanished_photo_of_the_same_size_does_not_hide_the_linked_row",
                     "rows_an_older_scan_kept_for_each_hard_link_are_folded",
                     "renaming_the_shoot_folder_keeps_ratings_scores_groups_and_the_catalog_inside",
                     "a_folder_moved_elsewhere_and_scanned_into_a_shared_catalog_is_a_move",

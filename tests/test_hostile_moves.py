@@ -201,6 +201,20 @@ def test_hard_links_to_one_photo_are_one_row(tmp_path):
     assert all(row["status"] == "ok" for row in catalog.values())
 
 
+def test_a_vanished_photo_of_the_same_size_does_not_hide_the_linked_row(tmp_path):
+    """Looking for the row of a hard-linked file's other name, a same-size row whose file has gone
+    meanwhile is passed over, not the end of the search."""
+    shoot, snapshot, db = hard_linked_snapshots(tmp_path)
+    gone = make_shoot(tmp_path / "0-gone", names=("coffee",))["coffee"]
+    data = bytearray(shoot["coffee"].read_bytes())
+    data[len(data) // 2] ^= 0xFF  # the same size, other bytes (not a move of it), scanned first
+    gone.write_bytes(bytes(data))
+    scan(db, gone.parent)
+    scan(db, shoot["coffee"].parent)
+    gone.unlink()
+    assert scan(db, snapshot)["new"] == 0
+
+
 def test_rows_an_older_scan_kept_for_each_hard_link_are_folded(tmp_path):
     shoot, snapshot, db = hard_linked_snapshots(tmp_path)
     # What an older culler stored after scanning one folder at a time: a row for each name.
