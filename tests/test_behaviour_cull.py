@@ -15,7 +15,7 @@ from PIL import Image
 
 import culler
 from culler.catalog import open_catalog
-from culler.cull import CullOptions, apply_plan, plan_cull
+from culler.cull import CullOptions, Group, Proposal, Ranking, apply_plan, plan_cull, summarize
 from culler.scorers import Scorer, ScoreResult
 from culler.testing import sample_image
 from culler.xmp import SidecarData, write_sidecar
@@ -251,3 +251,607 @@ def test_decisions_imported_from_xmp_are_left_as_they_are(lit, culler_cli, tmp_p
         catalog.close()
     assert (dark["decision"], dark["stars"], dark["source"]) == ("pick", 3, "xmp")
     assert (dusk["decision"], dusk["source"]) == ("reject", "xmp")
+
+
+# -- the reasons a plan gives, on a catalog whose scores are chosen here ---------------------------
+#
+# A photographer reads the plan's one-line reason to decide whether to trust it: which defect
+# decided, which frame won and by what. These tests write photos and scores straight into a real
+# catalog (no decoding), so every score, defect and size is chosen here and each expected reason
+# follows from the rules in culler.cull's docstrings. ``clip-aesthetic`` is an installed aesthetic
+# scorer, ``technical`` a technical one and ``faces`` a penalty scorer; ``taste`` is a personal model.
+
+AESTHETIC = "clip-aesthetic"
+
+
+class Shoot:
+    """A real catalog with photos whose scores, defects and sizes are set by the test."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.catalog = open_catalog(folder / "culler.db")
+        self.ids: dict[str, int] = {}
+
+    def _row(self, name: str, **columns) -> int:
+        with self.catalog.transaction():
+            pid = self.catalog.upsert_photo(
+                str(self.folder / f"{name}.jpg"), str(self.folder), 1000, 1, **columns
+            )
+        self.ids[name] = pid
+        return pid
+
+    def add(
+        self,
+        name: str,
+        scores: dict[str, float] | None = None,
+        *,
+        reasons: dict[str, list[str]] | None = None,
+        defects: list[dict] | None = None,
+        size: tuple[int, int] | None = (4000, 3000),
+    ) -> int:
+        """A readable photo; ``defects`` are named by the technical scorer."""
+        width, height = size or (None, None)
+        pid = self._row(name, width=width, height=height)
+        scores = dict(scores or {})
+        if defects is not None:
+            scores.setdefault("technical", None)
+        for sid, score in scores.items():
+            result = ScoreResult(
+                score=score,
+                reasons=(reasons or {}).get(sid, []),
+                extra={"defects": defects} if sid == "technical" and defects else {},
+            )
+            pk = self.catalog.scorer_pk(sid, "1")
+            with self.catalog.transaction():
+                self.catalog.store_score(pid, pk, result, sid)
+        return pid
+
+    def broken(self, name: str, error: str) -> int:
+        """A file the scan found but could not read, with the scan's error message."""
+        return self._row(name, status="error", error=error)
+
+    def personal(self, name: str, score: float) -> None:
+        """Score ``name`` by ``taste``, a fine-tune of a base model (the user's personal model)."""
+        base = self.catalog.scorer_pk("taste", "base")
+        tuned = self.catalog.scorer_pk("taste", "tuned", "abc", parent=base)
+        self.catalog.activate_scorer(tuned)
+        with self.catalog.transaction():
+            self.catalog.store_score(self.ids[name], tuned, ScoreResult(score=score), "taste")
+
+    def group(self, kind: str, *names: str, frame_defects: dict | None = None) -> Group:
+        defects = {self.ids[n]: d for n, d in (frame_defects or {}).items()}
+        return Group(kind, [self.ids[n] for n in names], None, defects)
+
+    def plan(self, *groups: Group, **options) -> dict[str, Proposal]:
+        plan = plan_cull(self.catalog, CullOptions(**options), groups=list(groups))
+        return {Path(p.path).stem: p for p in plan}
+
+
+@pytest.fixture
+def shoot(tmp_path):
+    made = Shoot(tmp_path)
+    yield made
+    made.catalog.close()
+
+
+def reasons_of(plan: dict[str, Proposal]) -> dict[str, tuple[str | None, str]]:
+    return {name: (p.decision, p.reason) for name, p in plan.items()}
+
+
+def test_a_photo_on_its_own_is_rejected_only_for_a_named_defect_and_says_which(shoot):
+    shoot.add("sunset", {AESTHETIC: 7.34})
+    shoot.add("dull", {AESTHETIC: 1.2})
+    shoot.add("streaks", {AESTHETIC: 8.0}, defects=[{"defect": "motion_blur", "confidence": 0.9}])
+    shoot.add(
+        "eyes",
+        {AESTHETIC: 8.0},
+        defects=[
+            {"defect": "soft_face", "confidence": 0.7, "reason": "soft face"},
+            {"defect": "eyes_closed", "confidence": 0.95, "reason": "eyes closed: 2 of 3 faces"},
+        ],
+    )
+    # A defect without a confidence is certain; one below 0.6 or marked reject: false only informs.
+    shoot.add("glare", {AESTHETIC: 6.0}, defects=[{"defect": "blown_highlights"}])
+    shoot.add("edge", {AESTHETIC: 6.0}, defects=[{"defect": "clipping", "confidence": 0.6}])
+    shoot.add("faint", {AESTHETIC: 6.0}, defects=[{"defect": "clipping", "confidence": 0.59}])
+    shoot.add(
+        "grain",
+        {AESTHETIC: 6.0},
+        defects=[{"defect": "noise", "confidence": 0.9, "reject": False}, {"confidence": 1.0}],
+    )
+    shoot.add("new")
+    assert reasons_of(shoot.plan()) == {
+        "sunset": ("pick", "single frame, score 7.3"),
+        "dull": ("pick", "single frame, score 1.2"),
+        "streaks": ("reject", "motion blur"),
+        "eyes": ("reject", "eyes closed: 2 of 3 faces"),
+        "glare": ("reject", "blown highlights"),
+        "edge": ("reject", "clipping"),
+        "faint": ("pick", "single frame, score 6.0"),
+        "grain": ("pick", "single frame, score 6.0"),
+        "new": (None, "not scored yet: run `culler scan`"),
+    }
+    # The confidence a defect needs is an option.
+    assert shoot.plan(defect_confidence=0.95)["eyes"].decision == "reject"
+    assert reasons_of(shoot.plan(defect_confidence=0.96))["eyes"] == (
+        "pick",
+        "single frame, score 8.0",
+    )
+
+
+def test_reject_below_says_the_score_and_the_limit(shoot):
+    shoot.add("low", {AESTHETIC: 3.0})
+    shoot.add("limit", {AESTHETIC: 5.0})
+    assert reasons_of(shoot.plan(reject_below=5.0)) == {
+        "low": ("reject", "low score (3.0 < 5)"),
+        "limit": ("pick", "single frame, score 5.0"),
+    }
+    assert shoot.plan(reject_below=4.5)["low"].reason == "low score (3.0 < 4.5)"
+
+
+def test_a_hand_decision_is_left_as_it_is_and_says_so(shoot):
+    shoot.add("picked", {AESTHETIC: 2.0})
+    shoot.add("starred", {AESTHETIC: 2.0})
+    shoot.add("auto", {AESTHETIC: 6.0})
+    shoot.catalog.rate(shoot.ids["picked"], decision="pick", source="gui")
+    shoot.catalog.rate(shoot.ids["starred"], stars=4, source="cli")
+    shoot.catalog.rate(shoot.ids["auto"], decision="reject", source="auto")
+    plan = shoot.plan(reject_below=5.0)
+    assert reasons_of(plan) == {
+        "picked": (None, "decided by hand (pick); left as it is"),
+        "starred": (None, "decided by hand (unrated); left as it is"),
+        "auto": ("pick", "single frame, score 6.0"),
+    }
+    assert [(plan[n].locked, plan[n].changes) for n in ("picked", "starred", "auto")] == [
+        (True, False),
+        (True, False),
+        (False, True),
+    ]
+
+
+def test_the_combined_score_weighs_scorers_by_role(shoot):
+    # Aesthetic scorers share a weight of 1, a technical one weighs 1, a personal model 2; a
+    # penalty scorer takes 0.5 × (10 − score) off.
+    shoot.add("mix", {AESTHETIC: 8.0, "colourfulness": 6.0, "technical": 5.0, "faces": 9.0})
+    shoot.add("thirds", {AESTHETIC: 1.0, "colourfulness": 1.0, "retired": 2.0})
+    shoot.add("faces-only", {"faces": 9.0})
+    plan = shoot.plan()
+    assert plan["mix"].score == 5.5  # (8 × ½ + 6 × ½ + 5) / 2 − 0.5 × 1
+    assert plan["thirds"].score == 1.3333  # a scorer no longer installed counts as aesthetic
+    assert reasons_of(plan)["faces-only"] == (None, "not scored yet: run `culler scan`")
+    shoot.personal("mix", 9.0)
+    assert shoot.plan()["mix"].score == 7.0  # (4 + 3 + 5 + 2 × 9) / 4 − 0.5
+    assert shoot.plan(ranking=Ranking(penalty=1.5))["mix"].score == 6.0
+    # Weights given by the user replace the roles; a penalty scorer's weight is its penalty.
+    weights = {AESTHETIC: 1.0, "technical": 3.0, "faces": 2.0}
+    assert shoot.plan(ranking=Ranking(weights=weights))["mix"].score == 3.75  # 23 / 4 − 2
+
+
+def test_keep_top_keeps_the_best_share_of_the_scored_photos(shoot):
+    for name, score in {"a": 2.0, "b": 4.0, "c": 6.0, "d": 8.0}.items():
+        shoot.add(name, {AESTHETIC: score})
+    shoot.add("new")  # not scored: neither counted nor rejected
+    shoot.add("hand", {AESTHETIC: 1.0})
+    shoot.catalog.rate(shoot.ids["hand"], decision="pick", source="gui")
+    # Five scored photos: the top 30 % are the best two (rounded up), the top 20 % the best one.
+    top30 = shoot.plan(keep_top=30)
+    assert reasons_of(top30) == {
+        "a": ("reject", "not in the top 30 % (score 2.0 < 6.0)"),
+        "b": ("reject", "not in the top 30 % (score 4.0 < 6.0)"),
+        "c": ("pick", "single frame, score 6.0"),
+        "d": ("pick", "single frame, score 8.0"),
+        "new": (None, "not scored yet: run `culler scan`"),
+        "hand": (None, "decided by hand (pick); left as it is"),
+    }
+    assert {n for n, p in shoot.plan(keep_top=20).items() if p.decision == "pick"} == {"d"}
+    assert {n for n, p in shoot.plan(keep_top=0).items() if p.decision == "pick"} == {"d"}
+    assert shoot.plan(keep_top=12.5)["c"].reason == "not in the top 12.5 % (score 6.0 < 8.0)"
+    assert {n for n, p in shoot.plan(keep_top=100).items() if p.decision == "pick"} == {
+        "a",
+        "b",
+        "c",
+        "d",
+    }
+
+
+def test_the_best_frame_of_a_burst_is_kept_and_each_frame_says_why(shoot):
+    for name, score in {"first": 8.0, "second": 6.0, "third": 4.0}.items():
+        shoot.add(name, {AESTHETIC: score})
+    shoot.add("alone", {AESTHETIC: 3.0})
+    plan = shoot.plan(shoot.group("burst", "third", "first", "second"))
+    assert reasons_of(plan) == {
+        "first": ("pick", "burst of 3: a higher clip-aesthetic score than #2"),
+        "second": ("reject", "burst of 3 (#2): #1 has a higher clip-aesthetic score"),
+        "third": ("reject", "burst of 3 (#3): #1 has a higher clip-aesthetic score"),
+        "alone": ("pick", "single frame, score 3.0"),
+    }
+    assert {n: p.group for n, p in plan.items()} == {
+        "first": "burst of 3, #1",
+        "second": "burst of 3, #2",
+        "third": "burst of 3, #3",
+        "alone": None,
+    }
+    two = shoot.plan(shoot.group("burst", "third", "first", "second"), keep_per_group=2)
+    assert reasons_of(two) == {
+        "first": ("pick", "burst of 3: a higher clip-aesthetic score than #2"),
+        "second": ("pick", "burst of 3: a higher clip-aesthetic score than #3"),
+        "third": ("reject", "burst of 3 (#3): #1 has a higher clip-aesthetic score"),
+        "alone": ("pick", "single frame, score 3.0"),
+    }
+    three = shoot.plan(shoot.group("burst", "third", "first", "second"), keep_per_group=3)
+    assert three["third"].reason == "burst of 3: kept"
+
+
+def test_a_technical_problem_the_winner_does_not_have_is_named(shoot):
+    # The technical gap (2, counted +1 for naming a problem) outweighs half the aesthetic one (1.5).
+    shoot.add(
+        "clean",
+        {AESTHETIC: 6.0, "technical": 7.0},
+        reasons={"technical": ["exposure good: 0.1"]},
+    )
+    shoot.add(
+        "grainy",
+        {AESTHETIC: 3.0, "technical": 5.0},
+        reasons={"technical": ["noise (high ISO): 0.4", "exposure good: 0.2"]},
+    )
+    plan = shoot.plan(shoot.group("burst", "grainy", "clean"))
+    assert reasons_of(plan) == {
+        "clean": ("pick", "burst of 2: #2 has noise, this one does not"),
+        "grainy": ("reject", "burst of 2 (#2): noise, unlike #1"),
+    }
+
+
+def test_without_a_named_problem_the_biggest_score_gap_is_the_edge(shoot):
+    shoot.add("clean", {AESTHETIC: 6.0, "technical": 7.0}, reasons={"technical": ["noise: 0.1"]})
+    shoot.add("grainy", {AESTHETIC: 5.5, "technical": 5.0}, reasons={"technical": ["noise: 0.4"]})
+    plan = shoot.plan(shoot.group("burst", "grainy", "clean"))
+    assert reasons_of(plan) == {
+        "clean": ("pick", "burst of 2: a higher technical score than #2"),
+        "grainy": ("reject", "burst of 2 (#2): #1 has a higher technical score"),
+    }
+
+
+def test_a_penalty_scorer_names_the_problem_of_the_frame_it_penalises(shoot):
+    shoot.add("open", {AESTHETIC: 5.0, "faces": 9.0}, reasons={"faces": ["2 faces"]})
+    shoot.add(
+        "blink",
+        {AESTHETIC: 5.5, "faces": 4.0},
+        reasons={"faces": ["eyes closed (left): 1 of 2", "2 faces"]},
+    )
+    plan = shoot.plan(shoot.group("burst", "open", "blink"))
+    assert reasons_of(plan) == {
+        "open": ("pick", "burst of 2: #2 has eyes closed, this one does not"),
+        "blink": ("reject", "burst of 2 (#2): eyes closed, unlike #1"),
+    }
+
+
+def test_a_personal_model_is_named_as_such(shoot):
+    shoot.add("liked", {AESTHETIC: 5.0})
+    shoot.add("other", {AESTHETIC: 5.0})
+    shoot.personal("liked", 9.0)
+    shoot.personal("other", 4.0)
+    plan = shoot.plan(shoot.group("burst", "liked", "other"))
+    assert reasons_of(plan) == {
+        "liked": ("pick", "burst of 2: a higher personal-model score than #2"),
+        "other": ("reject", "burst of 2 (#2): #1 has a higher personal-model score"),
+    }
+
+
+def test_a_defect_a_scorer_names_decides_between_frames(shoot):
+    # Below the confidence that rejects a photo on its own (0.6), above what a comparison uses (0.5).
+    shoot.add("steady", {AESTHETIC: 7.0})
+    shoot.add(
+        "squint",
+        {AESTHETIC: 5.0},
+        defects=[{"defect": "eyes_closed", "confidence": 0.55, "reason": "eyes closed"}],
+    )
+    shoot.add("tilted", {AESTHETIC: 4.0}, defects=[{"defect": "tilt", "confidence": 0.55}])
+    shoot.add("unsure", {AESTHETIC: 3.0}, defects=[{"defect": "tilt", "confidence": 0.45}])
+    plan = shoot.plan(shoot.group("burst", "steady", "squint", "tilted", "unsure"))
+    assert reasons_of(plan) == {
+        "steady": ("pick", "burst of 4: #2 has eyes closed, this one does not"),
+        "squint": ("reject", "burst of 4 (#2): eyes closed, unlike #1"),
+        "tilted": ("reject", "burst of 4 (#3): tilt, unlike #1"),
+        "unsure": ("reject", "burst of 4 (#4): #1 has a higher clip-aesthetic score"),
+    }
+    # The same defect in both frames decides nothing.
+    shoot.add(
+        "squint2",
+        {AESTHETIC: 4.5},
+        defects=[{"defect": "eyes_closed", "confidence": 0.58, "reason": "eyes closed"}],
+    )
+    pair = shoot.plan(shoot.group("burst", "squint", "squint2"))
+    assert pair["squint2"].reason == "burst of 2 (#2): #1 has a higher clip-aesthetic score"
+
+
+def test_a_frame_rejected_for_its_defect_says_so_in_the_bursts_terms(shoot):
+    shoot.add("plain", {AESTHETIC: 5.0})
+    shoot.add(
+        "closed",
+        {AESTHETIC: 8.0},
+        defects=[{"defect": "eyes_closed", "confidence": 0.9, "reason": "eyes closed: 1 of 1"}],
+    )
+    plan = shoot.plan(shoot.group("burst", "plain", "closed"))
+    # The higher score ranks "closed" first (#1); its defect rejects it, and "plain" is kept.
+    assert reasons_of(plan) == {
+        "plain": ("pick", "burst of 2: #1 has eyes closed: 1 of 1, this one does not"),
+        "closed": ("reject", "burst of 2 (#1): eyes closed: 1 of 1, unlike #2"),
+    }
+
+
+FRAME_BLUR = {"defect": "motion_blur", "reason": "motion blur (horizontal): 40 % of the detail"}
+FRAME_SOFT = {"defect": "missed_focus", "reason": "missed focus: 30 % of the detail"}
+
+
+def test_a_blurred_frame_never_beats_a_sharp_one_and_says_how_much_detail_it_lost(shoot):
+    shoot.add("sharp", {AESTHETIC: 6.0})
+    shoot.add("shaken", {AESTHETIC: 9.0})
+    shoot.add("soft", {AESTHETIC: 8.0})
+    burst = shoot.group(
+        "burst",
+        "soft",
+        "shaken",
+        "sharp",
+        frame_defects={
+            "shaken": FRAME_BLUR | {"detail": 0.4},
+            "soft": FRAME_SOFT | {"detail": 0.3},
+        },
+    )
+    expected = {
+        "sharp": ("pick", "burst of 3: sharp, unlike #2 (motion blur (horizontal))"),
+        "shaken": (
+            "reject",
+            "burst of 3 (#2): motion blur (horizontal): 40 % of the detail of #1 on the same area",
+        ),
+        "soft": (
+            "reject",
+            "burst of 3 (#3): missed focus: 30 % of the detail of #1 on the same area",
+        ),
+    }
+    assert reasons_of(shoot.plan(burst)) == expected
+    # A second frame is kept only if it is sharp.
+    assert reasons_of(shoot.plan(burst, keep_per_group=2)) == expected
+    assert shoot.plan(burst)["soft"].group == "burst of 3, #3"
+
+
+def test_when_every_frame_is_blurred_the_one_with_most_detail_is_kept(shoot):
+    shoot.add("less", {AESTHETIC: 9.0})
+    shoot.add("more", {AESTHETIC: 5.0})
+    burst = shoot.group(
+        "burst",
+        "less",
+        "more",
+        frame_defects={"less": FRAME_SOFT | {"detail": 0.3}, "more": FRAME_BLUR | {"detail": 0.4}},
+    )
+    plan = shoot.plan(burst)
+    assert [plan["more"].decision, plan["less"].decision] == ["pick", "reject"]
+    assert (
+        plan["less"].reason
+        == "burst of 2 (#2): missed focus: 30 % of the detail of #1 on the same area"
+    )
+
+
+def test_a_blur_a_scorer_names_ranks_the_frame_after_its_sharp_sibling(shoot):
+    shoot.add("steady", {AESTHETIC: 5.0})
+    shoot.add(
+        "shaky",
+        {AESTHETIC: 9.0},
+        defects=[{"defect": "motion_blur", "confidence": 0.55, "reason": "motion blur: streaks"}],
+    )
+    plan = shoot.plan(shoot.group("burst", "shaky", "steady"))
+    assert reasons_of(plan) == {
+        "steady": ("pick", "burst of 2: sharp, unlike #2 (motion blur)"),
+        "shaky": ("reject", "burst of 2 (#2): motion blur: streaks of #1 on the same area"),
+    }
+
+
+def test_a_smaller_copy_loses_to_its_full_size_original(shoot):
+    shoot.add("original", {AESTHETIC: 6.0}, size=(4000, 3000))
+    shoot.add("web", {AESTHETIC: 8.0}, size=(1200, 900))
+    plan = shoot.plan(shoot.group("duplicate", "web", "original"))
+    assert reasons_of(plan) == {
+        "original": ("pick", "2 near-duplicates: the full-size photo; #2 is a smaller copy"),
+        "web": ("reject", "2 near-duplicates (#2): a smaller copy (1200×900) of #1"),
+    }
+    assert plan["web"].group == "2 near-duplicates, #2"
+
+
+def test_a_copy_with_at_least_six_tenths_of_the_pixels_competes_on_its_score(shoot):
+    shoot.add("original", {AESTHETIC: 6.0}, size=(4000, 3000))
+    shoot.add("crop", {AESTHETIC: 8.0}, size=(3000, 2400))  # exactly 0.6 of the pixels
+    shoot.add("unknown", {AESTHETIC: 7.0}, size=None)  # no size read: not a smaller copy
+    plan = shoot.plan(shoot.group("duplicate", "original", "crop", "unknown"))
+    assert reasons_of(plan) == {
+        "crop": ("pick", "3 near-duplicates: a higher clip-aesthetic score than #2"),
+        "unknown": ("reject", "3 near-duplicates (#2): #1 has a higher clip-aesthetic score"),
+        "original": ("reject", "3 near-duplicates (#3): #1 has a higher clip-aesthetic score"),
+    }
+
+
+def test_overlapping_groups_are_one_moment(shoot):
+    for name, score in {"a": 9.0, "b": 7.0, "c": 5.0, "d": 3.0, "e": 6.0, "f": 4.0}.items():
+        shoot.add(name, {AESTHETIC: score})
+    # A near-duplicate of a burst frame belongs to the burst; two overlapping duplicate groups are
+    # one set of copies; a group of one is no moment.
+    plan = shoot.plan(
+        shoot.group("burst", "a", "b"),
+        shoot.group("duplicate", "b", "c"),
+        shoot.group("duplicate", "d", "e"),
+        shoot.group("duplicate", "e", "f"),
+        shoot.group("burst", "c"),
+    )
+    assert {n: p.group for n, p in plan.items()} == {
+        "a": "burst of 3, #1",
+        "b": "burst of 3, #2",
+        "c": "burst of 3, #3",
+        "e": "3 near-duplicates, #1",
+        "f": "3 near-duplicates, #2",
+        "d": "3 near-duplicates, #3",
+    }
+    assert {n for n, p in plan.items() if p.decision == "pick"} == {"a", "e"}
+
+
+def test_frame_defects_follow_a_burst_into_its_merged_moment(shoot):
+    shoot.add("sharp", {AESTHETIC: 5.0})
+    shoot.add("shaken", {AESTHETIC: 9.0})
+    shoot.add("copy", {AESTHETIC: 4.0})
+    shoot.add("shaken2", {AESTHETIC: 8.0})
+    plan = shoot.plan(
+        shoot.group("duplicate", "copy", "sharp"),
+        shoot.group(
+            "burst", "sharp", "shaken", frame_defects={"shaken": FRAME_BLUR | {"detail": 0.4}}
+        ),
+        shoot.group(
+            "burst", "shaken2", "copy", frame_defects={"shaken2": FRAME_SOFT | {"detail": 0.3}}
+        ),
+    )
+    assert {n: p.decision for n, p in plan.items()} == {
+        "sharp": "pick",
+        "copy": "reject",
+        "shaken": "reject",
+        "shaken2": "reject",
+    }
+    assert plan["shaken"].reason.startswith("burst of 4 (#3): motion blur (horizontal)")
+    assert plan["shaken2"].reason.startswith("burst of 4 (#4): missed focus")
+
+
+def test_a_hand_pick_in_a_burst_counts_as_the_frame_kept(shoot):
+    for name, score in {"best": 8.0, "chosen": 6.0, "worst": 4.0}.items():
+        shoot.add(name, {AESTHETIC: score})
+    shoot.catalog.rate(shoot.ids["chosen"], decision="pick", source="gui")
+    plan = shoot.plan(shoot.group("burst", "best", "chosen", "worst"))
+    assert {n: (p.decision, p.locked) for n, p in plan.items()} == {
+        "best": ("reject", False),
+        "chosen": (None, True),
+        "worst": ("reject", False),
+    }
+    assert plan["worst"].reason == "burst of 3 (#3): #2 has a higher clip-aesthetic score"
+    assert plan["chosen"].group == "burst of 3, #2"
+    # With room for two, the best frame is kept beside the hand pick.
+    assert (
+        shoot.plan(shoot.group("burst", "best", "chosen", "worst"), keep_per_group=2)[
+            "best"
+        ].decision
+        == "pick"
+    )
+
+
+def test_a_file_that_cannot_be_decoded_is_rejected_and_one_out_of_reach_is_not(shoot):
+    shoot.add("fine", {AESTHETIC: 5.0})
+    shoot.broken("garbage", "cannot identify image file")
+    shoot.broken("judged", "truncated file")
+    shoot.catalog.rate(shoot.ids["judged"], decision="pick", source="xmp")
+    shoot.broken("seen", "truncated file")
+    shoot.catalog.rate(shoot.ids["seen"], decision="reject", source="auto")
+    unreachable = {
+        "locked": "permission error",
+        "refused": "access denied",
+        "gone": "file not found",
+        "vanished": "no such file or directory",
+        "flaky": "I/O error while reading",
+        "unplugged": "disk was removed",
+    }
+    for name, error in unreachable.items():
+        shoot.broken(name, error)
+    plan = shoot.plan()
+    assert {n: p.to_json() for n, p in plan.items() if n != "fine"} == {
+        "garbage": {
+            "path": str(shoot.folder / "garbage.jpg"),
+            "decision": "reject",
+            "reason": "broken file: cannot identify image file",
+            "score": None,
+            "current": None,
+            "current_source": None,
+            "by_hand": False,
+            "changes": True,
+            "group": None,
+        },
+        "judged": {
+            "path": str(shoot.folder / "judged.jpg"),
+            "decision": None,
+            "reason": "decided by hand (pick); left as it is",
+            "score": None,
+            "current": "pick",
+            "current_source": "xmp",
+            "by_hand": True,
+            "changes": False,
+            "group": None,
+        },
+        "seen": {
+            "path": str(shoot.folder / "seen.jpg"),
+            "decision": "reject",
+            "reason": "broken file: truncated file",
+            "score": None,
+            "current": "reject",
+            "current_source": "auto",
+            "by_hand": False,
+            "changes": False,
+            "group": None,
+        },
+    }
+    assert "garbage" not in shoot.plan(reject_broken=False)
+    assert apply_plan(shoot.catalog, shoot.plan().values()) == 2  # garbage and fine
+    assert shoot.catalog.current_rating(shoot.ids["garbage"])["decision"] == "reject"
+
+
+def test_a_proposal_in_json_says_what_changes_and_where_it_ranks(shoot):
+    shoot.add("first", {AESTHETIC: 8.0})
+    shoot.add("second", {AESTHETIC: 6.25})
+    shoot.catalog.rate(shoot.ids["first"], decision="pick", source="auto")
+    plan = shoot.plan(shoot.group("burst", "first", "second"))
+    assert plan["first"].to_json() == {
+        "path": str(shoot.folder / "first.jpg"),
+        "decision": "pick",
+        "reason": "burst of 2: a higher clip-aesthetic score than #2",
+        "score": 8.0,
+        "current": "pick",
+        "current_source": "auto",
+        "by_hand": False,
+        "changes": False,
+        "group": "burst of 2, #1",
+    }
+    assert plan["second"].to_json() == {
+        "path": str(shoot.folder / "second.jpg"),
+        "decision": "reject",
+        "reason": "burst of 2 (#2): #1 has a higher clip-aesthetic score",
+        "score": 6.25,
+        "current": None,
+        "current_source": None,
+        "by_hand": False,
+        "changes": True,
+        "group": "burst of 2, #2",
+    }
+
+
+def _proposal(decision, reason, current=None, locked=False) -> Proposal:
+    return Proposal(0, "/x.jpg", decision, reason, 5.0, current, None, locked)
+
+
+def test_the_summary_counts_each_decision_and_its_most_common_reason():
+    plan = [
+        _proposal(None, "not scored yet: run `culler scan`"),
+        _proposal("reject", "burst of 3 (#2): #1 has a higher technical score"),
+        _proposal("reject", "broken file: cannot identify image file"),
+        _proposal("reject", "burst of 3 (#3): noise, unlike #1", current="reject"),
+        _proposal("pick", "single frame, score 7.0", current="pick"),
+        _proposal("pick", "burst of 3: sharp, unlike #2 (motion blur)"),
+        _proposal("pick", "burst of 2: a higher technical score than #2"),
+        _proposal("pick", "burst of 3: a higher technical score than #2"),
+        _proposal(None, "decided by hand (pick); left as it is", current="pick", locked=True),
+        _proposal(None, "decided by hand (reject); left as it is", current="reject", locked=True),
+        _proposal(None, "not scored yet: run `culler scan`"),
+        _proposal("reject", "low score (3.0 < 5)"),
+        _proposal("reject", "low score (2.0 < 5)"),
+        _proposal("reject", "low score (1.0 < 5)"),
+    ]
+    assert summarize(plan) == [
+        {"decision": "pick", "photos": 4, "changes": 3, "top_reason": "burst of 3 (2)"},
+        {"decision": "reject", "photos": 6, "changes": 5, "top_reason": "low score (3)"},
+        {"decision": "by hand", "photos": 2, "changes": 0, "top_reason": "decided by hand (2)"},
+        {"decision": "not scored", "photos": 2, "changes": 0, "top_reason": "not scored yet (2)"},
+    ]
+    # Decisions no photo has get no row.
+    assert summarize(plan[4:8]) == [
+        {"decision": "pick", "photos": 4, "changes": 3, "top_reason": "burst of 3 (2)"}
+    ]
+    assert summarize([]) == []
