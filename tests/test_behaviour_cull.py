@@ -454,6 +454,21 @@ def test_keep_top_keeps_the_best_share_of_the_scored_photos(shoot):
     }
 
 
+def test_keep_top_keeps_exactly_the_share_asked_for_in_a_large_shoot(shoot):
+    # 200 photos scored 0.00 to 9.95: the top 60 % are the 120 best, down to 4.00.
+    pk = shoot.catalog.scorer_pk(AESTHETIC, "1")
+    with shoot.catalog.transaction():
+        for i in range(200):
+            pid = shoot.catalog.upsert_photo(
+                str(shoot.folder / f"{i:03d}.jpg"), str(shoot.folder), 1000, 1
+            )
+            shoot.catalog.store_score(pid, pk, ScoreResult(score=i * 0.05), AESTHETIC)
+    plan = shoot.plan(keep_top=60)
+    picked = sorted(int(n) for n, p in plan.items() if p.decision == "pick")
+    assert picked == list(range(80, 200))
+    assert plan["078"].reason == "not in the top 60 % (score 3.9 < 4.0)"
+
+
 def test_the_best_frame_of_a_burst_is_kept_and_each_frame_says_why(shoot):
     for name, score in {"first": 8.0, "second": 6.0, "third": 4.0}.items():
         shoot.add(name, {AESTHETIC: score})
@@ -545,13 +560,15 @@ def test_a_defect_a_scorer_names_decides_between_frames(shoot):
         {AESTHETIC: 5.0},
         defects=[{"defect": "eyes_closed", "confidence": 0.55, "reason": "eyes closed"}],
     )
-    shoot.add("tilted", {AESTHETIC: 4.0}, defects=[{"defect": "tilt", "confidence": 0.55}])
+    shoot.add(
+        "tilted", {AESTHETIC: 4.0}, defects=[{"defect": "tilted_horizon", "confidence": 0.55}]
+    )
     shoot.add("unsure", {AESTHETIC: 3.0}, defects=[{"defect": "tilt", "confidence": 0.45}])
     plan = shoot.plan(shoot.group("burst", "steady", "squint", "tilted", "unsure"))
     assert reasons_of(plan) == {
         "steady": ("pick", "burst of 4: #2 has eyes closed, this one does not"),
         "squint": ("reject", "burst of 4 (#2): eyes closed, unlike #1"),
-        "tilted": ("reject", "burst of 4 (#3): tilt, unlike #1"),
+        "tilted": ("reject", "burst of 4 (#3): tilted horizon, unlike #1"),
         "unsure": ("reject", "burst of 4 (#4): #1 has a higher clip-aesthetic score"),
     }
     # The same defect in both frames decides nothing.
@@ -741,6 +758,8 @@ def test_a_file_that_cannot_be_decoded_is_rejected_and_one_out_of_reach_is_not(s
     shoot.broken("garbage", "cannot identify image file")
     shoot.broken("judged", "truncated file")
     shoot.catalog.rate(shoot.ids["judged"], decision="pick", source="xmp")
+    shoot.broken("starred", "truncated file")
+    shoot.catalog.rate(shoot.ids["starred"], stars=2, source="gui")
     shoot.broken("seen", "truncated file")
     shoot.catalog.rate(shoot.ids["seen"], decision="reject", source="auto")
     unreachable = {
@@ -773,6 +792,17 @@ def test_a_file_that_cannot_be_decoded_is_rejected_and_one_out_of_reach_is_not(s
             "score": None,
             "current": "pick",
             "current_source": "xmp",
+            "by_hand": True,
+            "changes": False,
+            "group": None,
+        },
+        "starred": {
+            "path": str(shoot.folder / "starred.jpg"),
+            "decision": None,
+            "reason": "decided by hand (unrated); left as it is",
+            "score": None,
+            "current": None,
+            "current_source": "gui",
             "by_hand": True,
             "changes": False,
             "group": None,
@@ -854,4 +884,6 @@ def test_the_summary_counts_each_decision_and_its_most_common_reason():
     assert summarize(plan[4:8]) == [
         {"decision": "pick", "photos": 4, "changes": 3, "top_reason": "burst of 3 (2)"}
     ]
+    # A decision with no photos between two that have some.
+    assert [row["decision"] for row in summarize([plan[0], plan[1]])] == ["reject", "not scored"]
     assert summarize([]) == []
