@@ -15,7 +15,16 @@ from PIL import Image
 
 import culler
 from culler.catalog import open_catalog
-from culler.cull import CullOptions, Group, Proposal, Ranking, apply_plan, plan_cull, summarize
+from culler.cull import (
+    CullOptions,
+    Group,
+    GroupingOptions,
+    Proposal,
+    Ranking,
+    apply_plan,
+    plan_cull,
+    summarize,
+)
 from culler.scorers import Scorer, ScoreResult
 from culler.testing import sample_image
 from culler.xmp import SidecarData, write_sidecar
@@ -288,10 +297,13 @@ class Shoot:
         reasons: dict[str, list[str]] | None = None,
         defects: list[dict] | None = None,
         size: tuple[int, int] | None = (4000, 3000),
+        taken: str | None = None,
     ) -> int:
-        """A readable photo; ``defects`` are named by the technical scorer."""
+        """A readable photo (``taken``: an ISO capture time, by one camera); ``defects`` are named
+        by the technical scorer."""
         width, height = size or (None, None)
-        pid = self._row(name, width=width, height=height)
+        camera = "TestCam X1" if taken else None
+        pid = self._row(name, width=width, height=height, taken_at=taken, camera=camera)
         scores = dict(scores or {})
         if defects is not None:
             scores.setdefault("technical", None)
@@ -322,8 +334,10 @@ class Shoot:
         defects = {self.ids[n]: d for n, d in (frame_defects or {}).items()}
         return Group(kind, [self.ids[n] for n in names], None, defects)
 
-    def plan(self, *groups: Group, **options) -> dict[str, Proposal]:
-        plan = plan_cull(self.catalog, CullOptions(**options), groups=list(groups))
+    def plan(self, *groups: Group, grouped: bool = True, **options) -> dict[str, Proposal]:
+        """The plan for these groups (``grouped=False``: plan_cull groups the photos itself)."""
+        chosen = list(groups) if grouped else None
+        plan = plan_cull(self.catalog, CullOptions(**options), groups=chosen)
         return {Path(p.path).stem: p for p in plan}
 
 
@@ -686,7 +700,15 @@ def test_a_copy_with_at_least_six_tenths_of_the_pixels_competes_on_its_score(sho
 
 
 def test_overlapping_groups_are_one_moment(shoot):
-    for name, score in {"a": 9.0, "b": 7.0, "c": 5.0, "d": 3.0, "e": 6.0, "f": 4.0}.items():
+    for name, score in {
+        "a": 9.0,
+        "b": 7.0,
+        "c": 5.0,
+        "d": 3.0,
+        "e": 6.0,
+        "f": 4.0,
+        "g": 1.0,
+    }.items():
         shoot.add(name, {AESTHETIC: score})
     # A near-duplicate of a burst frame belongs to the burst; two overlapping duplicate groups are
     # one set of copies; a group of one is no moment.
@@ -695,7 +717,7 @@ def test_overlapping_groups_are_one_moment(shoot):
         shoot.group("duplicate", "b", "c"),
         shoot.group("duplicate", "d", "e"),
         shoot.group("duplicate", "e", "f"),
-        shoot.group("burst", "c"),
+        shoot.group("burst", "g"),
     )
     assert {n: p.group for n, p in plan.items()} == {
         "a": "burst of 3, #1",
@@ -704,8 +726,10 @@ def test_overlapping_groups_are_one_moment(shoot):
         "e": "3 near-duplicates, #1",
         "f": "3 near-duplicates, #2",
         "d": "3 near-duplicates, #3",
+        "g": None,
     }
-    assert {n for n, p in plan.items() if p.decision == "pick"} == {"a", "e"}
+    assert {n for n, p in plan.items() if p.decision == "pick"} == {"a", "e", "g"}
+    assert plan["g"].reason == "single frame, score 1.0"
 
 
 def test_frame_defects_follow_a_burst_into_its_merged_moment(shoot):
@@ -887,3 +911,89 @@ def test_the_summary_counts_each_decision_and_its_most_common_reason():
     # A decision with no photos between two that have some.
     assert [row["decision"] for row in summarize([plan[0], plan[1]])] == ["reject", "not scored"]
     assert summarize([]) == []
+
+
+def test_frames_alike_on_every_scorer_they_share_are_told_apart_by_the_overall_score(shoot):
+    # "lacking" has no technical score (the scorer failed on it): the overall score decides.
+    shoot.add("lacking", {AESTHETIC: 8.0})
+    shoot.add("flawed", {AESTHETIC: 8.0, "technical": 2.0})
+    shoot.add("other", {"technical": 3.0})
+    plan = shoot.plan(shoot.group("burst", "flawed", "lacking"))
+    assert reasons_of(plan)["lacking"] == ("pick", "burst of 2: a higher overall score than #2")
+    assert reasons_of(plan)["flawed"] == (
+        "reject",
+        "burst of 2 (#2): #1 has a higher overall score",
+    )
+    apart = shoot.plan(shoot.group("burst", "other", "lacking"))
+    assert apart["other"].reason == "burst of 2 (#2): #1 has a higher overall score"
+
+
+def test_an_aesthetic_scorers_words_are_not_named_as_a_problem(shoot):
+    shoot.add("tidy", {AESTHETIC: 7.0}, reasons={AESTHETIC: ["balanced: 0.8"]})
+    shoot.add("busy", {AESTHETIC: 5.0}, reasons={AESTHETIC: ["cluttered background: 0.3"]})
+    plan = shoot.plan(shoot.group("burst", "busy", "tidy"))
+    assert plan["busy"].reason == "burst of 2 (#2): #1 has a higher clip-aesthetic score"
+
+
+@pytest.mark.parametrize(
+    ("winner", "loser", "reason"),
+    [
+        # A small technical gap with a problem named: the problem is the reason.
+        ((6.0, 5.5), (6.0, 5.0), "burst of 2 (#2): noise, unlike #1"),
+        # No technical gap: the problem the scorer names in only one frame decides nothing.
+        ((6.0, 5.0), (5.5, 5.0), "burst of 2 (#2): #1 has a higher clip-aesthetic score"),
+        # A named problem counts one point more than its gap; an aesthetic gap counts half.
+        ((9.6, 5.5), (5.0, 5.0), "burst of 2 (#2): #1 has a higher clip-aesthetic score"),
+        ((7.8, 5.5), (5.0, 5.0), "burst of 2 (#2): noise, unlike #1"),
+    ],
+)
+def test_how_a_technical_problem_weighs_against_an_aesthetic_gap(shoot, winner, loser, reason):
+    shoot.add("won", {AESTHETIC: winner[0], "technical": winner[1]})
+    shoot.add(
+        "lost", {AESTHETIC: loser[0], "technical": loser[1]}, reasons={"technical": ["noise: 0.4"]}
+    )
+    assert shoot.plan(shoot.group("burst", "lost", "won"))["lost"].reason == reason
+
+
+def test_every_smaller_copy_of_a_moment_is_rejected(shoot):
+    shoot.add("original", {AESTHETIC: 5.0}, size=(4000, 3000))
+    shoot.add("web", {AESTHETIC: 8.0}, size=(1200, 900))
+    shoot.add("thumb", {AESTHETIC: 9.0}, size=(400, 300))
+    plan = shoot.plan(shoot.group("duplicate", "web", "original", "thumb"))
+    assert reasons_of(plan) == {
+        "original": ("pick", "3 near-duplicates: the full-size photo; #2 is a smaller copy"),
+        "thumb": ("reject", "3 near-duplicates (#2): a smaller copy (400×300) of #1"),
+        "web": ("reject", "3 near-duplicates (#3): a smaller copy (1200×900) of #1"),
+    }
+
+
+def test_a_blurred_smaller_copy_is_named_for_its_blur(shoot):
+    shoot.add("original", {AESTHETIC: 5.0}, size=(4000, 3000))
+    shoot.add("web", {AESTHETIC: 8.0}, size=(1200, 900))
+    moment = shoot.group(
+        "burst", "web", "original", frame_defects={"web": FRAME_BLUR | {"detail": 0.4}}
+    )
+    plan = shoot.plan(moment)
+    assert reasons_of(plan) == {
+        "original": ("pick", "burst of 2: sharp, unlike #2 (motion blur (horizontal))"),
+        "web": (
+            "reject",
+            "burst of 2 (#2): motion blur (horizontal): 40 % of the detail of #1 on the same area",
+        ),
+    }
+
+
+def test_the_plan_groups_the_photos_with_the_grouping_options_given(shoot):
+    # Two frames 3 s apart: a burst only when frames up to 5 s apart count as one.
+    shoot.add("early", {AESTHETIC: 8.0}, taken="2024-05-01T10:00:00")
+    shoot.add("late", {AESTHETIC: 6.0}, taken="2024-05-01T10:00:03")
+    apart = shoot.plan(grouped=False)
+    assert reasons_of(apart) == {
+        "early": ("pick", "single frame, score 8.0"),
+        "late": ("pick", "single frame, score 6.0"),
+    }
+    burst = shoot.plan(grouped=False, grouping=GroupingOptions(burst_gap=5.0))
+    assert reasons_of(burst) == {
+        "early": ("pick", "burst of 2: a higher clip-aesthetic score than #2"),
+        "late": ("reject", "burst of 2 (#2): #1 has a higher clip-aesthetic score"),
+    }
