@@ -4,6 +4,7 @@
     .venv/bin/python scripts/mutation.py plan cull     # several, one after the other
     .venv/bin/python scripts/mutation.py --list        # the modules and the tests each one runs
     .venv/bin/python scripts/mutation.py --resume plan # go on after stopping a run
+    .venv/bin/python scripts/mutation.py --retest cull # rerun the survivors with the tests as they are now
 
 Each module is mutated in its own work folder (.mutation/NAME/, git-ignored) with only the fast tests
 that exercise it, in one process (``--max-children 1``): a run of one module takes minutes, not the
@@ -61,7 +62,9 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "registry": (
         "culler_trainer/registry.py",
-        ["tests/test_trainer_personal.py", "tests/test_behaviour_weights.py"],
+        # The training tests (tests/test_trainer_personal.py) reach the registry only after minutes
+        # of training per mutant; the behaviour tests call it directly, with the same paths.
+        ["tests/test_behaviour_registry.py", "tests/test_behaviour_weights.py"],
     ),
 }
 
@@ -113,15 +116,31 @@ def _toml_value(value) -> str:
     return str(value)
 
 
-def run_module(name: str, resume: bool = False) -> dict[str, list[str]]:
+def run_module(name: str, resume: bool = False, retest: bool = False) -> dict[str, list[str]]:
     target, tests = MODULES[name]
     work = WORK / name
-    if not (resume and (work / "mutants").is_dir()):
-        work = _prepare(name, target, tests)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     # (PYTHONPATH=mutants would let child processes run mutants too, but mutmut then records no test.)
     mutmut = [sys.executable, "-m", "mutmut"]
-    subprocess.run([*mutmut, "run", "--max-children", "1"], cwd=work, env=env, check=False)
+    again: list[str] = []
+    if retest and (work / "mutants").is_dir():
+        # The tests as they are now; mutmut finds the new ones and reruns only the mutants named.
+        shutil.rmtree(work / "tests")
+        shutil.copytree(
+            ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        before = _statuses(mutmut, work, env)
+        again = before.get("survived", []) + before.get("no tests", [])
+        if not again:
+            return before
+    elif not (resume and (work / "mutants").is_dir()):
+        work = _prepare(name, target, tests)
+    subprocess.run([*mutmut, "run", "--max-children", "1", *again], cwd=work, env=env, check=False)
+    return _statuses(mutmut, work, env)
+
+
+def _statuses(mutmut: list[str], work: Path, env: dict[str, str]) -> dict[str, list[str]]:
+    """{status: mutant names} of the module's run so far."""
     listing = subprocess.run(
         [*mutmut, "results", "--all", "true"],
         cwd=work,
@@ -160,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="Go on with a run that was stopped (the mutants already tested keep their results).",
     )
+    parser.add_argument(
+        "--retest",
+        action="store_true",
+        help="Rerun only the survivors (and mutants no test reached) of the last run, with the\n"
+        "tests as they are now.",
+    )
     args = parser.parse_args(argv)
     if args.list or not args.modules:
         for name, (target, tests) in MODULES.items():
@@ -169,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown module {', '.join(unknown)}; choose from {', '.join(MODULES)}")
     for name in args.modules:
-        report(name, run_module(name, args.resume))
+        report(name, run_module(name, args.resume, args.retest))
     return 0
 
 

@@ -22,8 +22,12 @@ from culler.cull import (
     Proposal,
     Ranking,
     apply_plan,
+    attach_frame_defects,
     plan_cull,
+    rank_groups,
+    stored_groups,
     summarize,
+    update_groups,
 )
 from culler.scorers import Scorer, ScoreResult
 from culler.testing import sample_image
@@ -439,6 +443,9 @@ def test_the_combined_score_weighs_scorers_by_role(shoot):
     # Weights given by the user replace the roles; a penalty scorer's weight is its penalty.
     weights = {AESTHETIC: 1.0, "technical": 3.0, "faces": 2.0}
     assert shoot.plan(ranking=Ranking(weights=weights))["mix"].score == 3.75  # 23 / 4 − 2
+    # A penalty scorer the weights leave out keeps the default penalty.
+    weights = {AESTHETIC: 1.0, "technical": 3.0}
+    assert shoot.plan(ranking=Ranking(weights=weights))["mix"].score == 5.25  # 23 / 4 − 0.5
 
 
 def test_keep_top_keeps_the_best_share_of_the_scored_photos(shoot):
@@ -997,3 +1004,126 @@ def test_the_plan_groups_the_photos_with_the_grouping_options_given(shoot):
         "early": ("pick", "burst of 2: a higher clip-aesthetic score than #2"),
         "late": ("reject", "burst of 2 (#2): #1 has a higher clip-aesthetic score"),
     }
+
+
+def test_a_smaller_copy_is_told_by_its_pixel_count_whatever_its_shape(shoot):
+    shoot.add("original", {AESTHETIC: 5.0}, size=(4000, 3000))
+    shoot.add("portrait", {AESTHETIC: 8.0}, size=(2000, 2400))  # 0.4 of the pixels
+    plan = shoot.plan(shoot.group("duplicate", "portrait", "original"))
+    assert plan["portrait"].reason == "2 near-duplicates (#2): a smaller copy (2000×2400) of #1"
+    # Without any size read, the scores decide.
+    shoot.add("a", {AESTHETIC: 5.0}, size=None)
+    shoot.add("b", {AESTHETIC: 8.0}, size=None)
+    plan = shoot.plan(shoot.group("duplicate", "a", "b"))
+    assert plan["a"].reason == "2 near-duplicates (#2): #1 has a higher clip-aesthetic score"
+
+
+def test_a_score_whose_stored_details_are_not_an_object_does_not_stop_the_plan(shoot):
+    pid = shoot.add("odd", {AESTHETIC: 6.0})
+    # Written by an older culler or a plugin that broke the rules: a list, not an object.
+    with shoot.catalog.transaction() as conn:
+        conn.execute("UPDATE scores SET extra = '[1, 2]' WHERE photo_id = ?", [pid])
+    assert reasons_of(shoot.plan()) == {"odd": ("pick", "single frame, score 6.0")}
+
+
+# -- the groups stored after a scan: their order, and frame comparisons reused ---------------------
+
+
+def _timed_shoot(shoot: Shoot) -> None:
+    """Two bursts (frames a second apart) and, five minutes later, a photo on its own."""
+    shoot.add("a1", {AESTHETIC: 8.0, "technical": 2.0}, taken="2024-05-01T10:00:00")
+    shoot.add("a2", {AESTHETIC: 6.0, "technical": 9.0}, taken="2024-05-01T10:00:01")
+    shoot.add("a3", taken="2024-05-01T10:00:02")  # not scored yet
+    shoot.add("b1", {AESTHETIC: 5.0}, taken="2024-05-01T10:02:00")
+    shoot.add("b2", {AESTHETIC: 4.0}, taken="2024-05-01T10:02:01")
+    shoot.add("alone", {AESTHETIC: 5.0}, taken="2024-05-01T10:07:00")
+
+
+def _stored(shoot: Shoot) -> list[list[str]]:
+    names = {pid: name for name, pid in shoot.ids.items()}
+    return sorted([names[m] for m in g.members] for g in stored_groups(shoot.catalog))
+
+
+@pytest.fixture
+def compared(monkeypatch, shoot):
+    """Stands in for comparing a burst's frames (decoding files these tests do not have): records
+    the bursts compared and finds the last frame of each soft."""
+    calls: list[list[int]] = []
+
+    def analyse_group(catalog, members):
+        assert catalog is shoot.catalog
+        calls.append(sorted(members))
+        return {members[-1]: {"defect": "missed_focus", "reason": "missed focus", "detail": 0.5}}
+
+    monkeypatch.setattr("culler.frames.analyse_group", analyse_group)
+    return calls
+
+
+def test_groups_are_stored_best_first_by_the_ranking_given(shoot, compared):
+    _timed_shoot(shoot)
+    update_groups(shoot.catalog)
+    # a2 scores (6 + 9) / 2, a1 (8 + 2) / 2; the unscored frame comes last.
+    assert _stored(shoot) == [["a2", "a1", "a3"], ["b1", "b2"]]
+    update_groups(shoot.catalog, ranking=Ranking(weights={AESTHETIC: 1.0}))
+    assert _stored(shoot) == [["a1", "a2", "a3"], ["b1", "b2"]]
+
+
+def test_ranking_puts_blurred_frames_and_smaller_copies_last(shoot):
+    shoot.add("shaken", {AESTHETIC: 9.0})
+    shoot.add("sharp", {AESTHETIC: 5.0})
+    shoot.add("web", {AESTHETIC: 9.0}, size=(1200, 900))
+    shoot.add("original", {AESTHETIC: 5.0})
+    groups = [
+        shoot.group("burst", "shaken", "sharp", frame_defects={"shaken": FRAME_BLUR}),
+        shoot.group("duplicate", "web", "original"),
+    ]
+    ranked = rank_groups(shoot.catalog, groups)
+    names = {pid: name for name, pid in shoot.ids.items()}
+    assert [[names[m] for m in g.members] for g in ranked] == [
+        ["sharp", "shaken"],
+        ["original", "web"],
+    ]
+
+
+def test_grouping_is_incremental_by_default_and_full_when_asked(shoot, compared):
+    _timed_shoot(shoot)
+    assert update_groups(shoot.catalog)["examined"] == 6
+    assert update_groups(shoot.catalog)["examined"] == 0  # nothing changed
+    assert update_groups(shoot.catalog, full=True)["examined"] == 6
+    # Options other than the defaults regroup everything (stored groups used the defaults).
+    wide = update_groups(shoot.catalog, GroupingOptions(burst_gap=200.0))
+    assert wide["examined"] == 6
+    # One burst now: sharp frames by score (a1 before b1 on a tie: catalogued first), then the frame
+    # found soft (b2, the last), then the unscored one.
+    assert _stored(shoot) == [["a2", "a1", "b1", "b2", "a3"]]
+
+
+def test_frames_are_compared_again_only_in_bursts_whose_frames_changed(shoot, compared):
+    _timed_shoot(shoot)
+    ids = shoot.ids
+    update_groups(shoot.catalog)
+    a, b = sorted([ids["a1"], ids["a2"], ids["a3"]]), sorted([ids["b1"], ids["b2"]])
+    assert sorted(compared) == [a, b]
+    verdicts = {tuple(sorted(g.members)): g.frame_defects for g in stored_groups(shoot.catalog)}
+    assert verdicts[tuple(b)] == {
+        ids["b2"]: {"defect": "missed_focus", "reason": "missed focus", "detail": 0.5}
+    }
+    update_groups(shoot.catalog)
+    assert len(compared) == 2  # nothing changed: the stored verdicts are kept
+    again = {tuple(sorted(g.members)): g.frame_defects for g in stored_groups(shoot.catalog)}
+    assert again == verdicts
+    with shoot.catalog.transaction() as conn:  # b1 was edited: its content is new
+        conn.execute("UPDATE photos SET content_hash = 'edited' WHERE id = ?", [ids["b1"]])
+    update_groups(shoot.catalog)
+    assert sorted(compared[2:]) == [b]
+
+
+def test_only_bursts_are_compared_frame_by_frame(shoot, compared):
+    for name in ("copy1", "copy2", "frame1", "frame2"):
+        shoot.add(name, {AESTHETIC: 5.0})
+    # Near-duplicates are copies (resized, re-encoded): their differences are not focus.
+    groups = [shoot.group("duplicate", "copy1", "copy2"), shoot.group("burst", "frame1", "frame2")]
+    attach_frame_defects(shoot.catalog, groups, set())
+    assert compared == [sorted([shoot.ids["frame1"], shoot.ids["frame2"]])]
+    assert groups[0].frame_defects == {}
+    assert list(groups[1].frame_defects) == [shoot.ids["frame2"]]
