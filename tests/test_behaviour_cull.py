@@ -1127,3 +1127,29 @@ def test_only_bursts_are_compared_frame_by_frame(shoot, compared):
     assert compared == [sorted([shoot.ids["frame1"], shoot.ids["frame2"]])]
     assert groups[0].frame_defects == {}
     assert list(groups[1].frame_defects) == [shoot.ids["frame2"]]
+
+
+def test_a_blur_a_scorer_names_without_a_measure_ranks_after_one_measured(shoot):
+    # Among blurred frames, more detail kept ranks first; a scorer's blur says nothing of how much
+    # detail is left, so it ranks as if none were, whatever its score.
+    shoot.add("sharp", {AESTHETIC: 3.0})
+    shoot.add("measured", {AESTHETIC: 5.0})
+    shoot.add(
+        "named",
+        {AESTHETIC: 9.0},
+        defects=[{"defect": "motion_blur", "confidence": 0.55, "reason": "motion blur: streaks"}],
+    )
+    moment = shoot.group(
+        "burst",
+        "named",
+        "measured",
+        "sharp",
+        frame_defects={"measured": FRAME_BLUR | {"detail": 0.4}},
+    )
+    plan = shoot.plan(moment)
+    assert {n: p.group for n, p in plan.items()} == {
+        "sharp": "burst of 3, #1",
+        "measured": "burst of 3, #2",
+        "named": "burst of 3, #3",
+    }
+    assert plan["named"].reason == "burst of 3 (#3): motion blur: streaks of #1 on the same area"
