@@ -190,11 +190,14 @@ def _bundle(tmp_path: Path, catalog) -> tuple[Path, str]:
     return out, sha
 
 
-def test_an_imported_bundle_is_registered_on_this_catalogs_base_version(catalog, tmp_path):
+def test_an_imported_bundle_is_registered_on_this_catalogs_base_version(
+    catalog, tmp_path, monkeypatch
+):
     bundle, sha = _bundle(tmp_path, catalog)
+    # Another machine: a culler home with no models folder yet.
+    monkeypatch.setenv("CULLER_HOME", str(tmp_path / "other-home"))
     models = models_dir() / "technical" / "personal"
-    for old in models.iterdir():
-        old.unlink()  # as on another machine: nothing installed yet
+    assert not models_dir().exists()
     with open_catalog(tmp_path / "other.db") as other:
         base = other.scorer_pk("technical", "2", "", {"threshold": 4, "gamma": 1})
         pk = import_model(other, bundle)
@@ -218,7 +221,12 @@ def test_an_imported_bundle_is_registered_on_this_catalogs_base_version(catalog,
         "head_kind": "linear",
         "parent": base,
     }
-    assert sorted(p.name for p in models.iterdir()) == [installed.name]  # no staging file left
+    # The head and nothing else: no staging file or folder is left.
+    assert sorted(str(p.relative_to(models_dir())) for p in models_dir().rglob("*")) == [
+        "technical",
+        "technical/personal",
+        f"technical/personal/{installed.name}",
+    ]
 
 
 def test_an_import_can_leave_the_active_version(catalog, tmp_path):
