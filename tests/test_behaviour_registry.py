@@ -289,3 +289,14 @@ def test_bundles_that_are_not_culler_models_are_refused_with_the_reason(catalog,
         assert not staging.exists()
     finally:
         other.close()
+
+
+def test_the_version_of_an_installed_scorer_is_the_installed_one(catalog, tmp_path):
+    # The catalog's rows were made by an older version of the scorer (1); the installed one is 2.
+    base = catalog.scorer_pk("technical", "1")
+    head, sha = _head(tmp_path / "head.safetensors")
+    pk = register_head(catalog, "technical", head)
+    assert (_row(catalog, pk)["version"], _row(catalog, pk)["parent"]) == (
+        f"2+personal-{sha[:8]}",
+        base,
+    )
