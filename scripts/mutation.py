@@ -45,7 +45,15 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "cull": ("culler/cull.py", ["tests/test_cull.py", "tests/test_behaviour_cull.py"]),
-    "grouping": ("culler/grouping.py", ["tests/test_grouping.py", "tests/test_behaviour_cull.py"]),
+    "grouping": (
+        "culler/grouping.py",
+        [
+            "tests/test_grouping.py",
+            "tests/test_crop_duplicates.py",
+            "tests/test_cull.py",
+            "tests/test_behaviour_cull.py",
+        ],
+    ),
     "xmp_sync": ("culler/xmp_sync.py", ["tests/test_xmp.py", "tests/test_behaviour_xmp.py"]),
     "xmp": (
         "culler/xmp.py",
