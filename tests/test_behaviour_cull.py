@@ -1116,6 +1116,14 @@ def test_frames_are_compared_again_only_in_bursts_whose_frames_changed(shoot, co
         conn.execute("UPDATE photos SET content_hash = 'edited' WHERE id = ?", [ids["b1"]])
     update_groups(shoot.catalog)
     assert sorted(compared[2:]) == [b]
+    # A capture time corrected (the camera's clock), to the second or to the hundredth: the burst
+    # is compared again.
+    for column, value in (("taken_at", "2024-05-01T10:00:01.5"), ("subsec", "50")):
+        with shoot.catalog.transaction() as conn:
+            conn.execute(f"UPDATE photos SET {column} = ? WHERE id = ?", [value, ids["a2"]])
+        update_groups(shoot.catalog)
+        assert sorted(compared[-1]) == a
+    assert len(compared) == 5
 
 
 def test_only_bursts_are_compared_frame_by_frame(shoot, compared):
@@ -1213,6 +1221,9 @@ def test_embeddings_confirm_or_veto_as_the_search_asks():
     # Within a shoot the signatures suffice; across the archive embeddings that disagree veto them.
     assert evidence(photos, 0, 1, NEAR, 0.95) == "same picture (signatures and pixels match)"
     assert evidence(photos, 0, 1, STRICT, None) is None
+    # Embeddings that agree let the signatures decide.
+    agree = _photo_set(rows, {1: [1, 0], 2: [1, 0]})
+    assert evidence(agree, 0, 1, STRICT, None) == "same picture (signatures and pixels match)"
     # An embedding on one side only says nothing.
     one = _photo_set(rows, {2: [0, 1]})
     assert evidence(one, 0, 1, STRICT, None) == "same picture (signatures and pixels match)"
