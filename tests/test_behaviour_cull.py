@@ -1,8 +1,13 @@
 """What ``culler cull`` promises a photographer, each pinned so that breaking it fails a test.
 
-The photos are real sample photographs scaled to known brightness levels and scored by a test scorer
-that reads the brightness (``bright``) or its opposite (``dark``): the expected picks follow from the
-levels chosen here, never from the code under test.
+Through the CLI, the photos are real sample photographs scaled to known brightness levels and
+scored by a test scorer that reads the brightness (``bright``) or its opposite (``dark``): the
+expected picks follow from the levels chosen here, never from the code under test.
+
+The reason each proposal gives, the summary, the stored group order and the near-duplicate evidence
+are pinned on a real catalog whose scores, defects, sizes, capture times and signatures (of sample
+photographs) the tests write themselves (:class:`Shoot`), so that every expected reason is written
+out by hand from the rules in ``culler/cull.py`` and ``culler/grouping.py``.
 """
 
 from __future__ import annotations
