@@ -4,6 +4,7 @@
     .venv/bin/python scripts/mutation.py plan cull     # several, one after the other
     .venv/bin/python scripts/mutation.py --list        # the modules and the tests each one runs
     .venv/bin/python scripts/mutation.py --resume plan # go on after stopping a run
+    .venv/bin/python scripts/mutation.py --retest cull # rerun the survivors with the tests as they are now
 
 Each module is mutated in its own work folder (.mutation/NAME/, git-ignored) with only the fast tests
 that exercise it, in one process (``--max-children 1``): a run of one module takes minutes, not the
@@ -59,7 +60,15 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "cull": ("culler/cull.py", ["tests/test_cull.py", "tests/test_behaviour_cull.py"]),
-    "grouping": ("culler/grouping.py", ["tests/test_grouping.py", "tests/test_behaviour_cull.py"]),
+    "grouping": (
+        "culler/grouping.py",
+        [
+            "tests/test_grouping.py",
+            "tests/test_crop_duplicates.py",
+            "tests/test_cull.py",
+            "tests/test_behaviour_cull.py",
+        ],
+    ),
     "xmp_sync": ("culler/xmp_sync.py", ["tests/test_xmp.py", "tests/test_behaviour_xmp.py"]),
     "xmp": (
         "culler/xmp.py",
@@ -76,11 +85,36 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "registry": (
         "culler_trainer/registry.py",
-        ["tests/test_trainer_personal.py", "tests/test_behaviour_weights.py"],
+        # The training tests (tests/test_trainer_personal.py, `train --init` in
+        # test_behaviour_weights) reach the registry only after training a network for each
+        # mutant; the behaviour tests call it directly, on the same paths.
+        [
+            "tests/test_behaviour_registry.py",
+            "tests/test_behaviour_weights.py::test_a_bundle_whose_head_does_not_match_its_sha256_is_refused",
+            "tests/test_behaviour_weights.py::test_a_head_file_changed_after_registration_is_refused",
+        ],
     ),
 }
 
 STATUS = re.compile(r"^\s*(\S+): (\w[\w ]*)$")
+
+#: A pytest plugin copied into each work folder: a mutant's tests run fastest first (by the
+#: durations mutmut recorded), so that a mutant a quick test kills costs about a second with ``-x``
+#: instead of waiting on the scans of slower tests that happen to come first.
+ORDER_PLUGIN = '''"""Mutation runs only: run the fastest tests first."""
+
+import json
+from pathlib import Path
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        stats = json.loads(Path("mutmut-stats.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # the first run, which measures the durations
+    durations = stats.get("duration_by_test", {})
+    items.sort(key=lambda item: durations.get(item.nodeid, float("inf")))
+'''
 
 
 def _prepare(name: str, target: str, tests: list[str]) -> Path:
@@ -97,16 +131,20 @@ def _prepare(name: str, target: str, tests: list[str]) -> Path:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     shared = tomllib.loads(text)["tool"]["mutmut"]
     present = [t for t in tests if (ROOT / t.split("::")[0]).exists()]
+    (work / "mutation_order.py").write_text(ORDER_PLUGIN, encoding="utf-8")
     lines = [
         "[tool.mutmut]",
         f"source_paths = {_toml_list(['culler', 'culler_trainer'])}",
         f"only_mutate = {_toml_list([target])}",
         "pytest_add_cli_args_test_selection = "
         + _toml_list(shared.get("pytest_add_cli_args_test_selection", []) + present),
-        f"pytest_add_cli_args = {_toml_list(shared.get('pytest_add_cli_args', []))}",
+        "pytest_add_cli_args = "
+        + _toml_list(shared.get("pytest_add_cli_args", []) + ["-p", "mutation_order"]),
+        # mutmut runs the tests inside mutants/, which is on sys.path there.
+        f"also_copy = {_toml_list(shared.get('also_copy', []) + ['mutation_order.py'])}",
     ]
     for key, value in shared.items():
-        if key not in {"pytest_add_cli_args_test_selection", "pytest_add_cli_args"}:
+        if key not in {"pytest_add_cli_args_test_selection", "pytest_add_cli_args", "also_copy"}:
             lines.append(f"{key} = {_toml_value(value)}")
     # The project's own [tool.mutmut] is replaced by this module's; everything else stays.
     kept = re.sub(r"(?ms)^\[tool\.mutmut\].*?(?=^\[|\Z)", "", text)
@@ -128,15 +166,31 @@ def _toml_value(value) -> str:
     return str(value)
 
 
-def run_module(name: str, resume: bool = False) -> dict[str, list[str]]:
+def run_module(name: str, resume: bool = False, retest: bool = False) -> dict[str, list[str]]:
     target, tests = MODULES[name]
     work = WORK / name
-    if not (resume and (work / "mutants").is_dir()):
-        work = _prepare(name, target, tests)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     # (PYTHONPATH=mutants would let child processes run mutants too, but mutmut then records no test.)
     mutmut = [sys.executable, "-m", "mutmut"]
-    subprocess.run([*mutmut, "run", "--max-children", "1"], cwd=work, env=env, check=False)
+    again: list[str] = []
+    if retest and (work / "mutants").is_dir():
+        # The tests as they are now; mutmut finds the new ones and reruns only the mutants named.
+        shutil.rmtree(work / "tests")
+        shutil.copytree(
+            ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        before = _statuses(mutmut, work, env)
+        again = before.get("survived", []) + before.get("no tests", [])
+        if not again:
+            return before
+    elif not (resume and (work / "mutants").is_dir()):
+        work = _prepare(name, target, tests)
+    subprocess.run([*mutmut, "run", "--max-children", "1", *again], cwd=work, env=env, check=False)
+    return _statuses(mutmut, work, env)
+
+
+def _statuses(mutmut: list[str], work: Path, env: dict[str, str]) -> dict[str, list[str]]:
+    """{status: mutant names} of the module's run so far."""
     listing = subprocess.run(
         [*mutmut, "results", "--all", "true"],
         cwd=work,
@@ -175,6 +229,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="Go on with a run that was stopped (the mutants already tested keep their results).",
     )
+    parser.add_argument(
+        "--retest",
+        action="store_true",
+        help="Rerun only the survivors (and mutants no test reached) of the last run, with the\n"
+        "tests as they are now.",
+    )
     args = parser.parse_args(argv)
     if args.list or not args.modules:
         for name, (target, tests) in MODULES.items():
@@ -184,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown module {', '.join(unknown)}; choose from {', '.join(MODULES)}")
     for name in args.modules:
-        report(name, run_module(name, args.resume))
+        report(name, run_module(name, args.resume, args.retest))
     return 0
 
 
