@@ -186,6 +186,12 @@ def combined_score(
     return round(value, 4)
 
 
+def defect_reason(defect: dict[str, Any]) -> str:
+    """What a named defect says of the photo: its own reason, else its name (a plugin's defect may
+    come without one)."""
+    return defect.get("reason") or defect["defect"].replace("_", " ")
+
+
 def blur_defect(ps: PhotoScores | None, group: Group | None = None) -> dict[str, Any] | None:
     """The motion blur or missed focus found by comparing frames, else one a scorer named."""
     if group is not None and ps is not None and ps.photo_id in group.frame_defects:
@@ -255,7 +261,7 @@ def comparison(
         theirs.pop(d["defect"], None)
     if theirs:
         first = next(iter(theirs.values()))
-        return first.get("reason") or first["defect"].replace("_", " "), "no such defect"
+        return defect_reason(first), "no such defect"
     candidates: list[tuple[float, str, str | None]] = []
     for sid in winner.scores.keys() & loser.scores.keys():
         gap = winner.scores[sid] - loser.scores[sid]
@@ -369,7 +375,7 @@ def _single(ps: PhotoScores, rating: dict[str, Any], options: CullOptions) -> Pr
         p.locked = True
         p.reason = f"decided by hand ({p.current or 'unrated'}); left as it is"
     elif defect is not None:
-        p.decision, p.reason = "reject", defect.get("reason") or defect["defect"].replace("_", " ")
+        p.decision, p.reason = "reject", defect_reason(defect)
     elif ps.value is None:
         p.reason = "not scored yet: run `culler scan`"
     elif options.reject_below is not None and ps.value < options.reject_below:
@@ -427,7 +433,9 @@ def _decide_moment(plan, scores, label, members, group, options, personal, roles
             p.reason = f"{label} (#{rank[m]}): a smaller copy ({width}×{height}) of #{rank[best]}"
             continue
         if blur:
-            p.reason = f"{label} (#{rank[m]}): {blur['reason']} of #{rank[best]} on the same area"
+            p.reason = (
+                f"{label} (#{rank[m]}): {defect_reason(blur)} of #{rank[best]} on the same area"
+            )
             continue
         problem, edge = comparison(scores[best], scores[m], personal, roles)
         p.reason = (
@@ -446,7 +454,7 @@ def _winner_reason(label, scores, m, runner_up, rank, group, personal, roles) ->
         return f"{label}: kept"
     blur = blur_defect(scores[runner_up], group)
     if blur:
-        return f"{label}: sharp, unlike #{rank[runner_up]} ({blur['reason'].split(':')[0]})"
+        return f"{label}: sharp, unlike #{rank[runner_up]} ({defect_reason(blur).split(':')[0]})"
     problem, edge = comparison(scores[m], scores[runner_up], personal, roles)
     if problem:
         return f"{label}: #{rank[runner_up]} has {problem}, this one does not"

@@ -688,6 +688,18 @@ def test_a_blur_a_scorer_names_ranks_the_frame_after_its_sharp_sibling(shoot):
     }
 
 
+def test_a_blur_named_without_a_reason_is_named_by_its_defect(shoot):
+    """A plugin's defect may come without a reason: the plan names the defect instead of failing
+    (it raised KeyError for a burst)."""
+    shoot.add("steady", {AESTHETIC: 5.0})
+    shoot.add("shaky", {AESTHETIC: 9.0}, defects=[{"defect": "motion_blur", "confidence": 0.55}])
+    plan = shoot.plan(shoot.group("burst", "shaky", "steady"))
+    assert reasons_of(plan) == {
+        "steady": ("pick", "burst of 2: sharp, unlike #2 (motion blur)"),
+        "shaky": ("reject", "burst of 2 (#2): motion blur of #1 on the same area"),
+    }
+
+
 def test_a_smaller_copy_loses_to_its_full_size_original(shoot):
     shoot.add("original", {AESTHETIC: 6.0}, size=(4000, 3000))
     shoot.add("web", {AESTHETIC: 8.0}, size=(1200, 900))
