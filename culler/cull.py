@@ -13,6 +13,7 @@ penalty) and photos are rejected outside a group only for a defect a scorer name
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -417,7 +418,9 @@ def _decide_moment(plan, scores, label, members, group, options, personal, roles
         blur = blur_defect(scores[m], group)
         if len(kept) < options.keep_per_group and not (blur and kept):
             kept.append(m)
-            runner_up = next((o for o in order if o != m and o not in kept), None)
+            runner_up = next(
+                (o for o in order if o != m and o not in kept and not plan[o].locked), None
+            )
             p.reason = (
                 f"{label}: the full-size photo; #{rank[runner_up]} is a smaller copy"
                 if runner_up in smaller
@@ -428,6 +431,9 @@ def _decide_moment(plan, scores, label, members, group, options, personal, roles
             continue
         best = kept[0] if kept else order[0]
         p.decision = "reject"
+        if plan[best].locked:
+            p.reason = f"{label} (#{rank[m]}): #{rank[best]} was picked by hand"
+            continue
         if m in smaller and best not in smaller and not blur:
             width, height = scores[m].size
             p.reason = f"{label} (#{rank[m]}): a smaller copy ({width}×{height}) of #{rank[best]}"
@@ -453,7 +459,7 @@ def _winner_reason(label, scores, m, runner_up, rank, group, personal, roles) ->
     if runner_up is None:
         return f"{label}: kept"
     blur = blur_defect(scores[runner_up], group)
-    if blur:
+    if blur and not blur_defect(scores[m], group):
         return f"{label}: sharp, unlike #{rank[runner_up]} ({defect_reason(blur).split(':')[0]})"
     problem, edge = comparison(scores[m], scores[runner_up], personal, roles)
     if problem:
@@ -494,7 +500,18 @@ def _keep_top(plan: dict[int, Proposal], scores: dict[int, PhotoScores], top: fl
     for p in plan.values():
         if p.decision == "pick" and p.score is not None and p.score < cut:
             p.decision = "reject"
-            p.reason = f"not in the top {top:g} % (score {p.score:.1f} < {cut:.1f})"
+            shown, limit = _apart(p.score, cut)
+            p.reason = f"not in the top {top:g} % (score {shown} < {limit})"
+
+
+def _apart(low: float, high: float) -> tuple[str, str]:
+    """``low`` and ``high`` with one decimal, or as many more as it takes for the reason not to read
+    "4.0 < 4.0" (3.95 against 3.96)."""
+    for digits in (1, 2, 3, 4):
+        a, b = f"{low:.{digits}f}", f"{high:.{digits}f}"
+        if a != b:
+            return a, b
+    return a, b
 
 
 def apply_plan(catalog: Catalog, proposals: Iterable[Proposal]) -> int:
@@ -520,7 +537,7 @@ def summarize(proposals: list[Proposal]) -> list[dict[str, Any]]:
             continue
         reasons: dict[str, int] = {}
         for p in items:
-            short = p.reason.split(" (")[0].split(":")[0]
+            short = re.split(r" \(|:|, score ", p.reason, maxsplit=1)[0]
             reasons[short] = reasons.get(short, 0) + 1
         top = max(reasons.items(), key=lambda kv: kv[1])
         rows.append(

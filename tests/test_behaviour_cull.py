@@ -480,6 +480,12 @@ def test_keep_top_keeps_the_best_share_of_the_scored_photos(shoot):
     }
 
 
+def test_keep_top_shows_a_score_and_its_limit_apart_when_they_round_alike(shoot):
+    shoot.add("under", {AESTHETIC: 3.95})
+    shoot.add("limit", {AESTHETIC: 3.96})
+    assert shoot.plan(keep_top=50)["under"].reason == "not in the top 50 % (score 3.95 < 3.96)"
+
+
 def test_keep_top_keeps_exactly_the_share_asked_for_in_a_large_shoot(shoot):
     # 200 photos scored 0.00 to 9.95: the top 60 % are the 120 best, down to 4.00.
     pk = shoot.catalog.scorer_pk(AESTHETIC, "1")
@@ -700,6 +706,31 @@ def test_a_blur_named_without_a_reason_is_named_by_its_defect(shoot):
     }
 
 
+def test_a_frame_rejected_by_hand_is_not_the_one_the_kept_frame_is_compared_with(shoot):
+    for name, score in {"first": 8.0, "second": 6.0, "third": 4.0}.items():
+        shoot.add(name, {AESTHETIC: score})
+    shoot.catalog.rate(shoot.ids["first"], decision="reject", source="gui")
+    plan = shoot.plan(shoot.group("burst", "first", "second", "third"))
+    assert reasons_of(plan) == {
+        "first": (None, "decided by hand (reject); left as it is"),
+        "second": ("pick", "burst of 3: a higher clip-aesthetic score than #3"),
+        "third": ("reject", "burst of 3 (#3): #2 has a higher clip-aesthetic score"),
+    }
+    shoot.catalog.rate(shoot.ids["third"], decision="reject", source="gui")
+    plan = shoot.plan(shoot.group("burst", "first", "second", "third"))
+    assert plan["second"].reason == "burst of 3: kept"  # no frame left to compare it with
+
+
+def test_when_every_frame_is_blurred_the_kept_one_is_not_called_sharp(shoot):
+    shoot.add("soft", {AESTHETIC: 6.0})
+    shoot.add("softer", {AESTHETIC: 5.0})
+    frames = {"soft": FRAME_SOFT | {"detail": 0.7}, "softer": FRAME_SOFT | {"detail": 0.4}}
+    plan = shoot.plan(shoot.group("burst", "soft", "softer", frame_defects=frames))
+    assert plan["soft"].decision == "pick"
+    assert "sharp" not in plan["soft"].reason
+    assert plan["soft"].reason == "burst of 2: a higher clip-aesthetic score than #2"
+
+
 def test_a_smaller_copy_loses_to_its_full_size_original(shoot):
     shoot.add("original", {AESTHETIC: 6.0}, size=(4000, 3000))
     shoot.add("web", {AESTHETIC: 8.0}, size=(1200, 900))
@@ -790,7 +821,9 @@ def test_a_hand_pick_in_a_burst_counts_as_the_frame_kept(shoot):
         "chosen": (None, True),
         "worst": ("reject", False),
     }
-    assert plan["worst"].reason == "burst of 3 (#3): #2 has a higher clip-aesthetic score"
+    # The place went to the hand pick: that is the reason, for the frame that scores higher too.
+    assert plan["best"].reason == "burst of 3 (#1): #2 was picked by hand"
+    assert plan["worst"].reason == "burst of 3 (#3): #2 was picked by hand"
     assert plan["chosen"].group == "burst of 3, #2"
     # With room for two, the best frame is kept beside the hand pick.
     assert (
@@ -935,6 +968,11 @@ def test_the_summary_counts_each_decision_and_its_most_common_reason():
     # A decision with no photos between two that have some.
     assert [row["decision"] for row in summarize([plan[0], plan[1]])] == ["reject", "not scored"]
     assert summarize([]) == []
+    # Single frames are counted together, whatever each one scored.
+    singles = [_proposal("pick", f"single frame, score {v}") for v in ("7.3", "6.1", "8.0")]
+    assert summarize([*singles, _proposal("pick", "burst of 2: kept")])[0]["top_reason"] == (
+        "single frame (3)"
+    )
 
 
 def test_frames_alike_on_every_scorer_they_share_are_told_apart_by_the_overall_score(shoot):
