@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -98,3 +99,16 @@ def describe(path: str | Path, exc: OSError) -> str:
     if isinstance(exc, RefusedFile):
         return f"{path}: {exc}"
     return f"{path}: cannot read ({exc.strerror or exc})"
+
+
+def same_file(paths: Iterable[str], identity: tuple[int, int]) -> str | None:
+    """The first of ``paths`` that names the file ``identity`` (device, inode): another hard link
+    to it. Names that cannot be stat'ed (the file has gone since) are passed over."""
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == identity:
+            return path
+    return None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from culler.catalog import Catalog
+from culler.safe_files import same_file
 
 
 def list_photos(
@@ -124,14 +125,10 @@ def _hard_linked_row(catalog: Catalog, path: str | Path) -> dict[str, Any] | Non
         return None
     if st.st_nlink < 2:
         return None
-    for row in catalog.query("SELECT * FROM photos WHERE size = ? AND status = 'ok'", [st.st_size]):
-        try:
-            other = os.stat(row["path"])
-        except OSError:
-            continue
-        if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
-            return row
-    return None
+    rows = catalog.query("SELECT * FROM photos WHERE size = ? AND status = 'ok'", [st.st_size])
+    by_path = {row["path"]: row for row in rows}
+    match = same_file(by_path, (st.st_dev, st.st_ino))
+    return by_path[match] if match else None
 
 
 def photo_details(catalog: Catalog, path: str | Path) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from culler.catalog.scanning import PhotoState
+from culler.safe_files import same_file
 from culler.scan.discover import Listings, RealPaths, RootSet
 from culler.scan.work import ActiveScorer, Found, WorkItem
 
@@ -130,14 +131,8 @@ def _drop_known_hard_links(new: dict[str, Found], known: dict[str, PhotoState]) 
         if state.size in sizes and state.status == "ok":
             by_size.setdefault(state.size, []).append(path)
     for f in linked:
-        for path in by_size.get(f.size, ()):
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) == f.inode:
-                del new[f.path]
-                break
+        if same_file(by_size.get(f.size, ()), f.inode):
+            del new[f.path]
 
 
 def _heal_aliases(
