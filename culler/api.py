@@ -25,6 +25,7 @@ from culler.images import (
 )
 from culler.scorers import (
     ROLES,
+    SMALL_COPY_KEY,
     EmbeddingScorer,
     Scorer,
     ScoreResult,
@@ -84,6 +85,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ROLES",
+    "SMALL_COPY_KEY",
     "EmbeddingScorer",
     "EnabledWhenInstalled",
     "FetchedWeights",

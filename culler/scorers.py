@@ -40,6 +40,9 @@ class Downloads(Protocol):
 #: picture is, a measure of technical quality, or a penalty (10 = nothing wrong, None = nothing to judge)
 #: subtracted per missing point. Core combines scores by role and never by scorer id.
 ROLES = ("aesthetic", "technical", "penalty")
+#: ``Image.info`` key under which an in-worker scorer with a ``small_copy_side`` finds the decode
+#: worker's small copy of the image it scores (see ``Scorer.small_copy_side``).
+SMALL_COPY_KEY = "culler.small_copy"
 
 
 @dataclass
@@ -103,6 +106,10 @@ class Scorer:
     #: from, so that what they load at import (a large read-only model) is shared by every worker
     #: instead of read by each. Importing them must never raise; a worker loads what is missing.
     worker_preload: ClassVar[tuple[str, ...]] = ()
+    #: In-worker scorers only: set to the decode worker's thumbnail side (400 px) to find, in
+    #: ``image.info[SMALL_COPY_KEY]``, the area-averaged RGB array the worker makes for the thumbnail,
+    #: instead of resizing the photo again. None: no small copy is made for this scorer.
+    small_copy_side: int | None = None
     #: How ranking uses the score: one of :data:`ROLES`.
     role: ClassVar[str] = "aesthetic"
     #: Whether ``culler scan`` runs this scorer when the user names none.

@@ -22,16 +22,14 @@ from culler import signatures
 from culler.images import ImageError, PhotoInfo, dhash, open_photo
 from culler.safe_files import MAX_PHOTO_BYTES, open_regular
 from culler.scan.work import THUMB_DIR_NAME
-from culler.scorers import Scorer, ScoreResult
+from culler.scorers import SMALL_COPY_KEY, Scorer, ScoreResult
 
 #: Side of the cached thumbnails; files are decoded at least this large so the thumbnail is sharp.
 #: The same small copy is the faces scorer's search copy (its ``DETECT_SIDE``), so one resize serves
-#: both: see :func:`small_copy`.
+#: both: see :func:`small_copy`. In-worker scorers whose ``small_copy_side`` is this find it in
+#: ``image.info[SMALL_COPY_KEY]`` (an RGB uint8 array); a scorer checks its shape and makes its own
+#: when it wants another size.
 THUMB_SIDE = 400
-#: ``Image.info`` key under which in-worker scorers find the :func:`small_copy` of the image they
-#: score (an RGB uint8 array), made when one of them declares ``small_copy_side = THUMB_SIDE``; a
-#: scorer checks its shape and makes its own when it wants another size.
-SMALL_COPY_KEY = "culler.small_copy"
 
 
 @dataclass
@@ -176,7 +174,7 @@ def _wants_small_copy(job: DecodeJob) -> bool:
     ``small_copy_side`` attribute is :data:`THUMB_SIDE`). Scans without one make their thumbnail
     with PIL as before and never import OpenCV (about 20 MB and 0.2 s per worker)."""
     return any(
-        getattr(_worker_scorers.get(sid), "small_copy_side", None) == THUMB_SIDE
+        sid in _worker_scorers and _worker_scorers[sid].small_copy_side == THUMB_SIDE
         for sid in job.worker_scorers
     )
 

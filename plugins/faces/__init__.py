@@ -22,12 +22,9 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from culler.api import Scorer, ScoreResult, hookimpl
+from culler.api import SMALL_COPY_KEY, Scorer, ScoreResult, hookimpl
 
 __version__ = "2.0"
-
-#: Where the scan's decode worker leaves its small copy of the photo (``culler.scan.decode``).
-SMALL_COPY_KEY = "culler.small_copy"
 
 #: Face sharpness (Laplacian variance on a 128 px face) mapped to 0..1 between these values (log scale).
 SOFT, SHARP = 25.0, 250.0
