@@ -32,7 +32,7 @@ from culler.scan.work import ActiveScorer, Echo, WorkItem
 #: How many jobs wait in the pool per worker: enough to keep every worker busy, few enough that a
 #: cancel or a crash throws little work away.
 QUEUE_PER_WORKER = 4
-#: Imported by the workers' fork server before any scorer's own preloads: the decode worker's code.
+#: Imported by the workers' fork server beside the scorers' own preloads: the decode worker's code.
 PRELOAD = "culler.scan.decode"
 #: What the fork server of this process was started with (see :func:`worker_context`).
 _server_preloads: set[str] = set()
@@ -302,12 +302,8 @@ def worker_context(preload: list[str]) -> multiprocessing.context.BaseContext:
             if getattr(server, "_forkserver_pid", None) is not None:
                 server._stop()
             _server_preloads.update(wanted)
-            context.set_forkserver_preload(sorted(_server_preloads, key=_preload_order))
+            context.set_forkserver_preload(sorted(_server_preloads))
     return context
-
-
-def _preload_order(module: str) -> tuple[bool, str]:
-    return (module != PRELOAD, module)
 
 
 def read_ahead(path: str) -> None:
