@@ -16,6 +16,7 @@ from culler_plugins.clip.testing import (
     TINY_MODEL,
     TINY_SCORER_CONFIG,
     TINY_TAG,
+    install_laion_head,
     install_tiny_backbone,
     register_tiny_model,
     write_laion_head,
@@ -25,7 +26,7 @@ from culler_trainer.registry import register_head
 from culler.catalog import open_catalog
 from culler.personal_heads import build_head, load_personal_head, mean_score, save_head
 from culler.testing import rate_sharp_over_soft, scan_into, write_sharp_and_soft
-from culler.weights import WeightsError, install_file, load_state_dict, sha256_file
+from culler.weights import WeightsError, load_state_dict, sha256_file
 
 
 def _personal_catalog(tmp_path: Path) -> tuple[Path, Path]:
@@ -99,10 +100,7 @@ def test_train_init_file_starts_from_that_file_and_records_it(tmp_path, culler_c
     # The tiny model stands in for LAION's ViT-L-14; the installed LAION head is not the --init file.
     monkeypatch.setattr(clip_plugin, "LAION_BACKBONE", (TINY_MODEL, TINY_TAG))
     install_tiny_backbone("clip-aesthetic", tmp_path)
-    laion = tmp_path / "laion.pth"
-    write_laion_head(laion, seed=7)
-    for name, path in ClipAestheticScorer.convert_weights(laion, tmp_path).items():
-        install_file("clip-aesthetic", name, path, origin=str(laion))
+    install_laion_head(tmp_path, seed=7)
     folder = write_sharp_and_soft(tmp_path / "shoot")
     db = tmp_path / "c.db"
     catalog, _ = scan_into(db, folder, ["clip-aesthetic"], TINY_SCORER_CONFIG)

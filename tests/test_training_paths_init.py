@@ -15,6 +15,7 @@ from culler_plugins.clip.testing import (
     TINY_MODEL,
     TINY_SCORER_CONFIG,
     TINY_TAG,
+    install_laion_head,
     install_tiny_backbone,
     register_tiny_model,
     write_laion_head,
@@ -109,10 +110,7 @@ def test_personal_head_from_laion_is_scanned_and_travels(tmp_path, culler_cli, m
     register_tiny_model()
     monkeypatch.setattr(clip_plugin, "LAION_BACKBONE", (TINY_MODEL, TINY_TAG))
     install_tiny_backbone("clip-aesthetic", tmp_path)
-    laion = tmp_path / "laion.pth"
-    write_laion_head(laion, seed=7)
-    for name, path in ClipAestheticScorer.convert_weights(laion, tmp_path).items():
-        installed = install_file("clip-aesthetic", name, path, origin=str(laion))
+    installed = install_laion_head(tmp_path, seed=7)
     folder = write_sharp_and_soft(tmp_path / "shoot")
     db = tmp_path / "c.db"
     catalog, summary = scan_into(db, folder, ["clip-aesthetic"], TINY_SCORER_CONFIG)

@@ -89,3 +89,17 @@ def write_laion_head(path: Path, in_dim: int = 768, seed: int = 0) -> Any:
     net = laion_sequential(in_dim, seed)
     torch.save({f"layers.{k}": v for k, v in net.state_dict().items()}, path)
     return net
+
+
+def install_laion_head(workdir: Path, seed: int = 7) -> Path:
+    """Write a LAION-layout head to ``workdir/laion.pth`` and install it for ``clip-aesthetic`` the
+    way ``culler models import`` does (converted, the .pth as its origin); return the installed file."""
+    from culler_plugins.clip import ClipAestheticScorer
+
+    laion = workdir / "laion.pth"
+    write_laion_head(laion, seed=seed)
+    installed = [
+        install_file("clip-aesthetic", name, path, origin=str(laion))
+        for name, path in ClipAestheticScorer.convert_weights(laion, workdir).items()
+    ]
+    return installed[-1]
