@@ -67,6 +67,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/test_crop_duplicates.py",
             "tests/test_cull.py",
             "tests/test_behaviour_cull.py",
+            "tests/test_behaviour_grouping.py",
         ],
     ),
     "xmp_sync": ("culler/xmp_sync.py", ["tests/test_xmp.py", "tests/test_behaviour_xmp.py"]),
@@ -128,6 +129,13 @@ def _prepare(name: str, target: str, tests: list[str]) -> Path:
         ROOT / "trainer", work / "culler_trainer", ignore=shutil.ignore_patterns("__pycache__")
     )
     shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    _configure(work, target, tests)
+    return work
+
+
+def _configure(work: Path, target: str, tests: list[str]) -> None:
+    """The work folder's pyproject.toml: the project's, with a [tool.mutmut] naming this module and
+    its tests (written again by ``--retest``, whose tests may have been added since)."""
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     shared = tomllib.loads(text)["tool"]["mutmut"]
     present = [t for t in tests if (ROOT / t.split("::")[0]).exists()]
@@ -149,7 +157,6 @@ def _prepare(name: str, target: str, tests: list[str]) -> Path:
     # The project's own [tool.mutmut] is replaced by this module's; everything else stays.
     kept = re.sub(r"(?ms)^\[tool\.mutmut\].*?(?=^\[|\Z)", "", text)
     (work / "pyproject.toml").write_text(kept + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
-    return work
 
 
 def _toml_list(values: list[str]) -> str:
@@ -179,6 +186,7 @@ def run_module(name: str, resume: bool = False, retest: bool = False) -> dict[st
         shutil.copytree(
             ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__")
         )
+        _configure(work, target, tests)
         before = _statuses(mutmut, work, env)
         again = before.get("survived", []) + before.get("no tests", [])
         if not again:

@@ -4,10 +4,10 @@ Through the CLI, the photos are real sample photographs scaled to known brightne
 scored by a test scorer that reads the brightness (``bright``) or its opposite (``dark``): the
 expected picks follow from the levels chosen here, never from the code under test.
 
-The reason each proposal gives, the summary, the stored group order and the near-duplicate evidence
-are pinned on a real catalog whose scores, defects, sizes, capture times and signatures (of sample
-photographs) the tests write themselves (:class:`Shoot`), so that every expected reason is written
-out by hand from the rules in ``culler/cull.py`` and ``culler/grouping.py``.
+The reason each proposal gives, the summary and the stored group order are pinned on a real catalog
+whose scores, defects, sizes and capture times the tests write themselves (:class:`Shoot`), so that
+every expected reason is written out by hand from the rules in ``culler/cull.py``. What makes two
+photos one picture is pinned in ``tests/test_behaviour_grouping.py``.
 """
 
 from __future__ import annotations
@@ -1216,120 +1216,3 @@ def test_a_blur_a_scorer_names_without_a_measure_ranks_after_one_measured(shoot)
         "named": "burst of 3, #3",
     }
     assert plan["named"].reason == "burst of 3 (#3): motion blur: streaks of #1 on the same area"
-
-
-# -- near-duplicates: the evidence that makes two photos one picture --------------------------------
-
-
-def _signature(sample: str, side: int | None = None) -> bytes:
-    from culler.signatures import compute_bytes
-
-    image = sample_image(sample)
-    return compute_bytes(image.resize((side, side)) if side else image)
-
-
-def _photo_set(rows: list[dict], vectors: dict[int, list[float]] | None = None):
-    from culler.grouping import PhotoSet
-
-    rows = [{"id": i + 1, "root": "/shoot", **row} for i, row in enumerate(rows)]
-    return PhotoSet(
-        rows, {pid: np.asarray(v, dtype=np.float32) for pid, v in (vectors or {}).items()}
-    )
-
-
-def test_the_evidence_names_why_two_photos_are_one_picture():
-    from culler.grouping import NEAR, STRICT, evidence
-
-    photos = _photo_set(
-        [
-            {"content_hash": "h1", "signature": _signature("astronaut")},
-            {"content_hash": "h1", "signature": _signature("astronaut")},  # the same file
-            {"content_hash": "h2", "signature": _signature("astronaut", 256)},  # a web export
-            {"content_hash": "h3", "signature": _signature("coffee")},
-            {"content_hash": "h4"},  # scanned before signatures existed
-        ]
-    )
-    assert evidence(photos, 0, 1, NEAR, 0.95) == "identical file"
-    assert evidence(photos, 0, 2, NEAR, 0.95) == "same picture (signatures and pixels match)"
-    assert evidence(photos, 0, 2, STRICT, None) == "same picture (signatures and pixels match)"
-    assert evidence(photos, 0, 3, NEAR, 0.95) is None
-    assert evidence(photos, 0, 4, NEAR, 0.95) is None
-    assert evidence(photos, 4, 0, NEAR, 0.95) is None
-
-
-def test_embeddings_confirm_or_veto_as_the_search_asks():
-    from culler.grouping import NEAR, STRICT, evidence
-
-    same, web = _signature("astronaut"), _signature("astronaut", 256)
-    # Photos 1 and 2: the same picture by signature; 3 and 4: no signatures.
-    rows = [{"signature": same}, {"signature": web}, {}, {}]
-    # 1 and 2 point different ways (cosine 0); 3 and 4 at cosine 0.6 (3-4-5: exact in float32).
-    photos = _photo_set(rows, {1: [1, 0], 2: [0, 1], 3: [1, 0], 4: [3, 4]})
-    threshold = float(np.float32(0.6))
-    assert (
-        evidence(photos, 2, 3, NEAR, threshold) == "nearly the same content (CLIP similarity 0.600)"
-    )
-    assert evidence(photos, 2, 3, NEAR, 0.61) is None
-    assert (
-        evidence(photos, 2, 3, STRICT, None) is None
-    )  # the archive search never trusts them alone
-    # Within a shoot the signatures suffice; across the archive embeddings that disagree veto them.
-    assert evidence(photos, 0, 1, NEAR, 0.95) == "same picture (signatures and pixels match)"
-    assert evidence(photos, 0, 1, STRICT, None) is None
-    # Embeddings that agree let the signatures decide.
-    agree = _photo_set(rows, {1: [1, 0], 2: [1, 0]})
-    assert evidence(agree, 0, 1, STRICT, None) == "same picture (signatures and pixels match)"
-    # An embedding on one side only says nothing.
-    one = _photo_set(rows, {2: [0, 1]})
-    assert evidence(one, 0, 1, STRICT, None) == "same picture (signatures and pixels match)"
-
-
-def test_frames_are_compared_with_the_frames_of_their_camera_within_the_window():
-    times = {"a": 0, "b": 10, "c": 20, "d": 30, "e": 100}
-    rows = [
-        {"camera": "X1", "taken_at": f"2024-05-01T10:{t // 60:02d}:{t % 60:02d}"}
-        for t in times.values()
-    ]
-    rows.append({"camera": "Z9", "taken_at": "2024-05-01T10:00:20"})
-    photos = _photo_set(rows)
-    assert sorted(photos.window_neighbours(2, 10.0).tolist()) == [1, 2, 3]  # b, c, d
-    assert photos.window_neighbours(4, 10.0).tolist() == [4]
-
-
-def test_the_duplicates_report_finds_copies_across_folders_and_years_largest_group_first(shoot):
-    from culler.grouping import find_duplicates
-
-    catalog = shoot.catalog
-    photos = {
-        # name: (folder, capture time, content hash, signature)
-        "cat": ("2023", "2023-06-01T09:00:00", "c1", _signature("chelsea")),
-        "cat-web": ("exports", None, "c2", _signature("chelsea", 200)),
-        "astronaut": ("2024", "2024-05-01T10:00:00", "a1", _signature("astronaut")),
-        "astronaut-backup": ("backup", "2024-05-01T10:00:00", "a1", _signature("astronaut")),
-        "astronaut-web": ("exports", "2025-01-01T12:00:00", "a2", _signature("astronaut", 256)),
-        "coffee": ("2024", "2024-05-01T10:00:05", "k1", _signature("coffee")),
-    }
-    ids = {}
-    with catalog.transaction():
-        for name, (folder, taken, content, signature) in photos.items():
-            root = str(shoot.folder / folder)
-            ids[name] = catalog.upsert_photo(
-                f"{root}/{name}.jpg",
-                root,
-                1000,
-                1,
-                taken_at=taken,
-                camera="TestCam X1" if taken else None,
-                content_hash=content,
-                signature=signature,
-            )
-    assert find_duplicates(catalog) == [
-        {
-            "members": sorted(ids[n] for n in ("astronaut", "astronaut-backup", "astronaut-web")),
-            "reason": "identical file; same picture (signatures and pixels match)",
-        },
-        {
-            "members": sorted(ids[n] for n in ("cat", "cat-web")),
-            "reason": "same picture (signatures and pixels match)",
-        },
-    ]
