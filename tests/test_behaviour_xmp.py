@@ -347,3 +347,162 @@ def test_write_reports_a_sidecar_it_cannot_merge_and_writes_the_rest(shoot):
         str(folder / "chelsea.jpg"),
         str(folder / "coffee.jpg"),
     ]
+
+
+# -- which sidecar a photo has, and how one is written -------------------------------------------------
+
+
+def test_a_photo_on_its_own_gets_the_basename_sidecar_and_a_bad_naming_says_which_exist(tmp_path):
+    from culler.xmp import sidecar_path
+
+    photo = tmp_path / "IMG_1.jpg"
+    photo.touch()
+    assert sidecar_path(photo) == tmp_path / "IMG_1.xmp"  # "auto" unless asked otherwise
+    with pytest.raises(ValueError) as raised:
+        sidecar_path(photo, "sidecar")
+    assert str(raised.value) == "naming must be one of auto, basename, fullname, not 'sidecar'"
+
+
+def test_basename_naming_is_kept_beside_an_existing_fullname_sidecar(tmp_path):
+    from culler.xmp import sidecar_path
+
+    photo = tmp_path / "IMG_1.jpg"
+    photo.touch()
+    (tmp_path / "IMG_1.jpg.xmp").write_text(LIGHTROOM)
+    assert sidecar_path(photo, "basename") == tmp_path / "IMG_1.xmp"
+    assert sidecar_path(photo, "auto") == tmp_path / "IMG_1.jpg.xmp"  # auto takes the existing one
+
+
+def test_a_raw_jpeg_pair_gets_a_sidecar_each_when_auto_looks_the_folder_up_itself(tmp_path):
+    from culler.xmp import sidecar_path
+
+    for name in ("IMG_1.CR3", "IMG_1.JPG"):
+        (tmp_path / name).touch()
+    assert sidecar_path(tmp_path / "IMG_1.JPG") == tmp_path / "IMG_1.JPG.xmp"
+    assert sidecar_path(tmp_path / "IMG_1.CR3") == tmp_path / "IMG_1.CR3.xmp"
+
+
+def test_an_upper_case_sidecar_is_the_one_read_and_written(tmp_path):
+    from culler.xmp import existing_sidecars, sidecar_path
+
+    photo = tmp_path / "IMG_1.jpg"
+    photo.touch()
+    (tmp_path / "IMG_1.XMP").write_text(LIGHTROOM)
+    assert existing_sidecars(photo) == [tmp_path / "IMG_1.XMP"]
+    assert sidecar_path(photo) == tmp_path / "IMG_1.XMP"  # never a second, lower-case one
+
+
+def test_both_sidecars_of_a_photo_are_found_fullname_first(tmp_path):
+    from culler.xmp import existing_sidecars
+
+    photo = tmp_path / "IMG_1.jpg"
+    photo.touch()
+    for name in ("IMG_1.xmp", "IMG_1.jpg.xmp"):
+        (tmp_path / name).write_text(LIGHTROOM)
+    assert existing_sidecars(photo) == [tmp_path / "IMG_1.jpg.xmp", tmp_path / "IMG_1.xmp"]
+
+
+def test_another_photos_fullname_sidecar_is_never_read_as_this_ones(tmp_path):
+    from culler.xmp import basename_taken, existing_sidecars, sidecar_path
+
+    tif, jpg = tmp_path / "IMG_1.tif", tmp_path / "IMG_1.tif.jpg"
+    tif.touch()
+    jpg.touch()
+    (tmp_path / "IMG_1.tif.xmp").write_text(LIGHTROOM)  # the TIFF's, by its full name
+    assert existing_sidecars(jpg) == []
+    for naming in ("auto", "basename", "fullname"):
+        assert sidecar_path(jpg, naming, for_writing=False) is None, naming
+    tif.unlink()  # with the TIFF gone, the name is the JPEG's basename sidecar again
+    (tmp_path / "other.jpg").touch()
+    assert not basename_taken(jpg)
+    assert existing_sidecars(jpg) == [tmp_path / "IMG_1.tif.xmp"]
+
+
+def test_a_new_sidecar_names_culler_as_the_tool_that_wrote_it(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    path = tmp_path / "IMG_1.xmp"
+    assert write_sidecar(path, SidecarData(rating=3))
+    assert ET.parse(path).getroot().get("{adobe:ns:meta/}xmptk") == "culler"
+
+
+def test_the_new_sidecar_is_written_beside_the_old_under_a_name_no_editor_reads(
+    tmp_path, monkeypatch
+):
+    """Written whole to a hidden ``.xmp.tmp`` file in the same folder, then renamed over the sidecar:
+    the rename is atomic only within one file system, and an editor watching the folder never takes
+    the half-written file for a sidecar."""
+    import os
+
+    renames = []
+    real = os.replace
+
+    def replace(src, dst):
+        renames.append((Path(src), Path(dst)))
+        real(src, dst)
+
+    monkeypatch.setattr("culler.xmp.os.replace", replace)
+    path = tmp_path / "IMG_1.xmp"
+    path.write_text(LIGHTROOM)
+    write_sidecar(path, SidecarData(rating=4))
+    [(written, target)] = renames
+    assert target == path and written.parent == tmp_path
+    assert written.name.startswith(".culler-") and written.name.endswith(".xmp.tmp")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["IMG_1.xmp"]
+
+
+def test_a_sidecar_keeps_its_permissions_and_a_new_one_is_readable_by_everyone(tmp_path):
+    private = tmp_path / "private.xmp"
+    private.write_text(LIGHTROOM)
+    private.chmod(0o600)
+    assert write_sidecar(private, SidecarData(rating=4))
+    assert private.stat().st_mode & 0o7777 == 0o600
+    fresh = tmp_path / "fresh.xmp"
+    assert write_sidecar(fresh, SidecarData(rating=4))
+    assert fresh.stat().st_mode & 0o7777 == 0o644
+
+
+def test_a_sidecar_that_cannot_be_written_is_left_as_it_was_with_no_file_left_over(
+    tmp_path, monkeypatch
+):
+    from culler.xmp import XmpError
+
+    path = tmp_path / "IMG_1.xmp"
+    path.write_text(LIGHTROOM)
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("culler.xmp.os.replace", denied)  # the rename fails
+    with pytest.raises(XmpError) as raised:
+        write_sidecar(path, SidecarData(rating=4))
+    assert str(raised.value) == f"{path}: cannot write (Permission denied)"
+    assert path.read_text() == LIGHTROOM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["IMG_1.xmp"]
+    monkeypatch.setattr("culler.xmp.tempfile.mkstemp", denied)  # a folder nobody may write in
+    with pytest.raises(XmpError) as raised:
+        write_sidecar(path, SidecarData(rating=4))
+    assert str(raised.value) == f"{path}: cannot write (Permission denied)"
+
+
+def test_a_sidecar_that_is_not_xml_is_named_in_the_error_and_left_untouched(tmp_path):
+    from culler.xmp import XmpError
+
+    path = tmp_path / "IMG_1.xmp"
+    path.write_bytes(b"not a sidecar")
+    with pytest.raises(XmpError) as raised:
+        write_sidecar(path, SidecarData(rating=4))
+    assert str(raised.value).startswith(f"{path}: ")
+    assert path.read_bytes() == b"not a sidecar"
+
+
+def test_write_reports_each_changed_sidecar_with_what_went_into_it(shoot, culler_cli):
+    folder, db, ids = shoot
+    culler_cli("rate", "--db", db, "--stars", "4", str(folder / "coffee.jpg"))
+    report = culler_cli.json("xmp", "write", "--db", db, "--json", str(folder / "coffee.jpg"))
+    [row] = report["changed"]
+    assert set(row) == {"path", "sidecar", "rating", "label", "decision", "scores", "tags"}
+    assert (row["path"], row["sidecar"]) == (str(folder / "coffee.jpg"), str(folder / "coffee.xmp"))
+    # Rated, neither picked nor rejected: the decision written is "none".
+    assert (row["rating"], row["label"], row["decision"], row["tags"]) == (4, None, "none", {})
+    assert list(row["scores"]) == ["technical"]
