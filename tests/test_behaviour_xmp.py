@@ -8,7 +8,7 @@ import pytest
 
 from culler.catalog import open_catalog
 from culler.testing import sample_image, scan_into
-from culler.xmp import SidecarData, read_sidecar, write_sidecar
+from culler.xmp import CULLER_NS, SidecarData, read_sidecar, write_sidecar
 
 #: A sidecar Lightroom wrote: 2 stars, a Red label, develop settings culler must keep.
 LIGHTROOM = """<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 7.0">
@@ -506,3 +506,142 @@ def test_write_reports_each_changed_sidecar_with_what_went_into_it(shoot, culler
     # Rated, neither picked nor rejected: the decision written is "none".
     assert (row["rating"], row["label"], row["decision"], row["tags"]) == (4, None, "none", {})
     assert list(row["scores"]) == ["technical"]
+
+
+# -- reading what other tools wrote ----------------------------------------------------------------
+
+_RDF_NS = 'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+_CULLER_NS = f'xmlns:culler="{CULLER_NS}"'
+
+
+def _nested(tmp_path: Path, depth: int) -> Path:
+    """A sidecar whose elements nest ``depth`` deep, after a sibling that closes at depth 4."""
+    inner = depth - 3  # below xmpmeta, rdf:RDF and rdf:Description
+    body = "<a>" * inner + "</a>" * inner
+    path = tmp_path / f"nested-{depth}.xmp"
+    path.write_text(
+        f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF {_RDF_NS}>'
+        f'<rdf:Description rdf:about=""><b/>{body}</rdf:Description></rdf:RDF></x:xmpmeta>'
+    )
+    return path
+
+
+def test_a_sidecar_nested_up_to_the_limit_is_read_and_one_level_more_is_refused(tmp_path):
+    from culler.xmp import MAX_DEPTH, XmpError, read_sidecar
+
+    assert read_sidecar(_nested(tmp_path, MAX_DEPTH)).rating is None
+    deeper = _nested(tmp_path, MAX_DEPTH + 1)
+    with pytest.raises(XmpError) as raised:
+        read_sidecar(deeper)
+    assert str(raised.value) == (
+        f"{deeper}: elements nested more than {MAX_DEPTH} deep, so not an XMP sidecar; "
+        "left untouched"
+    )
+
+
+def test_a_sidecar_without_the_xmpmeta_wrapper_is_read(tmp_path):
+    from culler.xmp import read_sidecar
+
+    path = tmp_path / "bare.xmp"
+    path.write_text(
+        f'<rdf:RDF {_RDF_NS} xmlns:xmp="http://ns.adobe.com/xap/1.0/">'
+        '<rdf:Description rdf:about="" xmp:Rating="3"/></rdf:RDF>'
+    )
+    assert read_sidecar(path).rating == 3
+
+
+def test_the_first_rating_and_label_of_a_sidecar_win_and_ratings_are_kept_within_minus_1_to_5(
+    tmp_path,
+):
+    from culler.xmp import read_sidecar
+
+    def sidecar(*ratings_and_labels: tuple[str, str]) -> Path:
+        descriptions = "".join(
+            f'<rdf:Description rdf:about="" xmp:Rating="{rating}" xmp:Label="{label}"/>'
+            for rating, label in ratings_and_labels
+        )
+        path = tmp_path / "many.xmp"
+        path.write_text(
+            f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF {_RDF_NS} '
+            f'xmlns:xmp="http://ns.adobe.com/xap/1.0/">{descriptions}</rdf:RDF></x:xmpmeta>'
+        )
+        return path
+
+    data = read_sidecar(sidecar(("2", "Red"), ("4", "Blue")))
+    assert (data.rating, data.label) == (2, "Red")
+    assert read_sidecar(sidecar(("", ""), ("4", "Blue"))).label == "Blue"
+    assert read_sidecar(sidecar(("-2", ""))).rating == -1
+    assert read_sidecar(sidecar(("6", ""))).rating == 5
+
+
+def test_scores_and_tags_another_tool_left_half_written_are_read_as_far_as_they_go(tmp_path):
+    from culler.xmp import read_sidecar
+
+    def li(**fields: str) -> str:
+        inner = "".join(f"<culler:{k}>{v}</culler:{k}>" for k, v in fields.items())
+        return f'<rdf:li rdf:parseType="Resource">{inner}</rdf:li>'
+
+    scores = "".join(
+        [
+            li(Scorer="technical", Score="6.5"),  # no version
+            li(Scorer="clip-aesthetic", Version="2", Score="nan"),  # not a number
+            li(Version="1", Score="7.0"),  # no scorer
+            li(Scorer="saan", Version="1"),  # no score
+            li(Scorer="emotion", Version="1", Score="4.25"),
+        ]
+    )
+    tags = "".join(
+        [li(Tag="joy", Probability="0.75"), li(Probability="0.5"), li(Tag="awe", Probability="inf")]
+    )
+    path = tmp_path / "partial.xmp"
+    path.write_text(
+        f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF {_RDF_NS} {_CULLER_NS}>'
+        '<rdf:Description rdf:about="">'
+        f"<culler:Scores><rdf:Bag>{scores}</rdf:Bag></culler:Scores>"
+        f"<culler:Tags><rdf:Bag>{tags}</rdf:Bag></culler:Tags>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    data = read_sidecar(path)
+    assert data.scores == {"technical": ("", 6.5), "emotion": ("1", 4.25)}
+    assert data.tags == {"joy": 0.75}
+
+
+def test_reading_a_sidecar_that_is_not_there_says_so(tmp_path):
+    from culler.xmp import XmpError, read_sidecar
+
+    with pytest.raises(XmpError) as raised:
+        read_sidecar(tmp_path / "IMG_1.xmp")
+    assert str(raised.value) == f"{tmp_path / 'IMG_1.xmp'}: cannot read (no such file)"
+
+
+def test_scores_and_tags_are_written_as_rdf_bags_of_resources(tmp_path):
+    """The structure exiftool and Lightroom expect: rdf:Bag of rdf:li with rdf:parseType="Resource"."""
+    import xml.etree.ElementTree as ET
+
+    from culler.xmp import NS
+
+    path = tmp_path / "IMG_1.xmp"
+    write_sidecar(path, SidecarData(scores={"technical": ("1", 6.5)}, tags={"joy": 0.75}))
+    rdf, ns = "{" + NS["rdf"] + "}", "{" + CULLER_NS + "}"
+    root = ET.parse(path).getroot()
+    for field, names in (
+        ("Scores", ["Scorer", "Version", "Score"]),
+        ("Tags", ["Tag", "Probability"]),
+    ):
+        [li] = root.iter(f"{ns}{field}")
+        [bag] = list(li)
+        assert bag.tag == rdf + "Bag"
+        [item] = list(bag)
+        assert (item.tag, item.attrib) == (rdf + "li", {rdf + "parseType": "Resource"})
+        assert [child.tag for child in item] == [ns + n for n in names]
+
+
+def test_a_namespace_prefix_another_tool_chose_is_kept(tmp_path):
+    path = tmp_path / "IMG_1.xmp"
+    path.write_text(
+        f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF {_RDF_NS}>'
+        '<rdf:Description rdf:about="" xmlns:zqstudio="http://example.com/zqstudio/1.0/"'
+        ' zqstudio:Retouched="True"/></rdf:RDF></x:xmpmeta>'
+    )
+    write_sidecar(path, SidecarData(rating=4))
+    assert 'zqstudio:Retouched="True"' in path.read_text()
