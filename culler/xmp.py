@@ -358,9 +358,10 @@ def merge_sidecar(existing: bytes | None, update: SidecarData, path: Path) -> by
         for name, value in ((_RATING, update.rating), (_LABEL, update.label))
         if value is not None
     }
-    for desc in _descriptions(root):
-        _remove(desc, owned)
+    # Chosen before the fields are removed: the description that holds the rating keeps it.
     desc = _target_description(root)
+    for each in _descriptions(root):
+        _remove(each, owned)
     if update.rating is not None:
         desc.set(_RATING, str(int(update.rating)))
     if update.label:  # "" removes the label (cleared in culler), like a rating of 0

@@ -645,3 +645,74 @@ def test_a_namespace_prefix_another_tool_chose_is_kept(tmp_path):
     )
     write_sidecar(path, SidecarData(rating=4))
     assert 'zqstudio:Retouched="True"' in path.read_text()
+
+
+def _structure(path: Path) -> list[tuple[str, dict[str, str]]]:
+    """Each element of a sidecar as (tag path from the root, attributes), in document order."""
+    import xml.etree.ElementTree as ET
+
+    short = {"{adobe:ns:meta/}": "x:", "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}": "rdf:"}
+    short["{http://ns.adobe.com/xap/1.0/}"] = "xmp:"
+    short["{http://purl.org/dc/elements/1.1/}"] = "dc:"
+
+    def name(tag: str) -> str:
+        for uri, prefix in short.items():
+            tag = tag.replace(uri, prefix)
+        return tag
+
+    found = []
+
+    def walk(element, above: str) -> None:
+        here = f"{above}/{name(element.tag)}" if above else name(element.tag)
+        found.append((here, {name(k): v for k, v in element.attrib.items()}))
+        for child in element:
+            walk(child, here)
+
+    walk(ET.parse(path).getroot(), "")
+    return found
+
+
+def test_a_new_sidecar_holds_one_description_inside_rdf_inside_xmpmeta(tmp_path):
+    path = tmp_path / "new.xmp"
+    write_sidecar(path, SidecarData(rating=4))
+    assert _structure(path) == [
+        ("x:xmpmeta", {"x:xmptk": "culler"}),
+        ("x:xmpmeta/rdf:RDF", {}),
+        ("x:xmpmeta/rdf:RDF/rdf:Description", {"rdf:about": "", "xmp:Rating": "4"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "document, where",
+    [
+        (
+            f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF {_RDF_NS}/></x:xmpmeta>',
+            "x:xmpmeta/rdf:RDF",
+        ),
+        (f"<rdf:RDF {_RDF_NS}/>", "rdf:RDF"),
+        ('<x:xmpmeta xmlns:x="adobe:ns:meta/"/>', "x:xmpmeta/rdf:RDF"),
+    ],
+    ids=["empty rdf", "bare empty rdf", "empty xmpmeta"],
+)
+def test_a_sidecar_without_a_description_gets_one_in_its_own_rdf(tmp_path, document, where):
+    path = tmp_path / "empty.xmp"
+    path.write_text(document)
+    write_sidecar(path, SidecarData(rating=4))
+    descriptions = [(p, a) for p, a in _structure(path) if p.endswith("rdf:Description")]
+    assert descriptions == [(f"{where}/rdf:Description", {"rdf:about": "", "xmp:Rating": "4"})]
+    assert sum(p.endswith("rdf:RDF") for p, _ in _structure(path)) == 1
+
+
+def test_the_rating_goes_to_the_description_that_already_holds_the_xmp_fields(tmp_path):
+    path = tmp_path / "two.xmp"
+    path.write_text(
+        f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF {_RDF_NS}>'
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" dc:format="image/jpeg"/>'
+        '<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="2"/>'
+        "</rdf:RDF></x:xmpmeta>"
+    )
+    write_sidecar(path, SidecarData(rating=4))
+    assert [a for p, a in _structure(path) if p.endswith("rdf:Description")] == [
+        {"rdf:about": "", "dc:format": "image/jpeg"},
+        {"rdf:about": "", "xmp:Rating": "4"},
+    ]
