@@ -716,3 +716,91 @@ def test_the_rating_goes_to_the_description_that_already_holds_the_xmp_fields(tm
         {"rdf:about": "", "dc:format": "image/jpeg"},
         {"rdf:about": "", "xmp:Rating": "4"},
     ]
+
+
+#: Every field culler writes, in a new sidecar: the document exiftool and Lightroom read.
+NEW_SIDECAR = """<?xml version="1.0" encoding="UTF-8"?>
+<x:xmpmeta xmlns:culler="http://ns.culler.photo/xmp/1.0/" \
+xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:x="adobe:ns:meta/" \
+xmlns:xmp="http://ns.adobe.com/xap/1.0/" x:xmptk="culler">
+ <rdf:RDF>
+  <rdf:Description rdf:about="" xmp:Rating="4" xmp:Label="Red" culler:Decision="pick">
+   <culler:Scores>
+    <rdf:Bag>
+     <rdf:li rdf:parseType="Resource">
+      <culler:Scorer>technical</culler:Scorer>
+      <culler:Version>1</culler:Version>
+      <culler:Score>6.500</culler:Score>
+     </rdf:li>
+    </rdf:Bag>
+   </culler:Scores>
+   <culler:Tags>
+    <rdf:Bag>
+     <rdf:li rdf:parseType="Resource">
+      <culler:Tag>joy</culler:Tag>
+      <culler:Probability>0.750</culler:Probability>
+     </rdf:li>
+    </rdf:Bag>
+   </culler:Tags>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+"""
+
+
+def test_a_new_sidecar_is_exactly_this_document(tmp_path):
+    path = tmp_path / "IMG_1.xmp"
+    update = SidecarData(
+        rating=4, label="Red", decision="pick", scores={"technical": ("1", 6.5)}, tags={"joy": 0.75}
+    )
+    assert write_sidecar(path, update)
+    assert path.read_bytes() == NEW_SIDECAR.encode("utf-8")
+
+
+def test_a_sidecar_in_an_xpacket_stays_in_one(tmp_path):
+    path = tmp_path / "IMG_1.xmp"
+    path.write_text(
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        + LIGHTROOM
+        + '<?xpacket end="w"?>'
+    )
+    write_sidecar(path, SidecarData(rating=4))
+    text = path.read_text()
+    assert text.startswith('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n<x:xmpmeta')
+    assert text.endswith('<?xpacket end="w"?>\n')
+    assert read_sidecar(path).rating == 4
+
+
+def test_tags_are_written_most_likely_first_then_by_name(tmp_path):
+    from culler.xmp import CULLER_NS
+
+    path = tmp_path / "IMG_1.xmp"
+    write_sidecar(path, SidecarData(tags={"calm": 0.5, "awe": 0.5, "joy": 0.9, "fear": 0.1}))
+    import xml.etree.ElementTree as ET
+
+    order = [e.text for e in ET.parse(path).getroot().iter("{" + CULLER_NS + "}Tag")]
+    assert order == ["joy", "awe", "calm", "fear"]
+
+
+def test_namespace_prefixes_after_a_default_namespace_are_kept(tmp_path):
+    path = tmp_path / "IMG_1.xmp"
+    path.write_text(
+        f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF {_RDF_NS}>'
+        '<rdf:Description rdf:about="" xmlns="http://example.com/zqdefault/"'
+        ' xmlns:zqlater="http://example.com/zqlater/1.0/" zqlater:Graded="True"/>'
+        "</rdf:RDF></x:xmpmeta>"
+    )
+    write_sidecar(path, SidecarData(rating=4))
+    assert 'zqlater:Graded="True"' in path.read_text()
+
+
+def test_a_sidecar_that_is_not_a_regular_file_is_named_in_the_error(tmp_path):
+    import os
+
+    from culler.xmp import XmpError
+
+    fifo = tmp_path / "IMG_1.xmp"
+    os.mkfifo(fifo)
+    with pytest.raises(XmpError) as raised:
+        read_sidecar(fifo)
+    assert str(fifo) in str(raised.value) and str(raised.value).endswith("; left untouched")
