@@ -804,3 +804,13 @@ def test_a_sidecar_that_is_not_a_regular_file_is_named_in_the_error(tmp_path):
     with pytest.raises(XmpError) as raised:
         read_sidecar(fifo)
     assert str(fifo) in str(raised.value) and str(raised.value).endswith("; left untouched")
+
+
+def test_a_document_that_is_not_xmp_says_what_its_root_element_is(tmp_path):
+    from culler.xmp import XmpError
+
+    path = tmp_path / "IMG_1.xmp"
+    path.write_text("<html><body>saved from a browser</body></html>")
+    with pytest.raises(XmpError) as raised:
+        read_sidecar(path)
+    assert str(raised.value) == f"{path}: not an XMP sidecar (root element html); left untouched"
