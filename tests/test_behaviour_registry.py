@@ -120,6 +120,12 @@ def test_without_an_installed_scorer_the_version_comes_from_the_catalog(catalog,
     catalog.scorer_pk("gone", "3.1+personal-0000aaaa")
     second = register_head(catalog, "gone", head)
     assert _row(catalog, second)["version"] == f"3.1+personal-{sha[:8]}"
+    # A plugin's own local version tag is part of its base version; only the personal tag goes.
+    for version in ("2.0+cu121", "2.0+cu121+personal-0000aaaa"):
+        with open_catalog(tmp_path / f"{version}.db") as other:
+            other.scorer_pk("local", version)
+            pk = register_head(other, "local", head)
+            assert _row(other, pk)["version"] == f"2.0+cu121+personal-{sha[:8]}", version
 
 
 def test_an_exported_bundle_holds_the_head_and_a_manifest_without_local_paths(catalog, tmp_path):

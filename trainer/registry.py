@@ -11,6 +11,7 @@ An export bundle is a zip of ``manifest.json`` and ``head.safetensors``.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -44,16 +45,22 @@ BUNDLE_FORMAT = "culler-personal-model/1"
 PERSONAL_KEYS = ("version_tag", "head_file", "head_sha256", "head_kind", "parent", "trained")
 
 
+#: The tag a personal version adds to its base version: ``+personal-`` and 8 hex digits of its sha256.
+PERSONAL_TAG = re.compile(r"\+personal-[0-9a-f]+$")
+
+
 def base_row(catalog: Any, scorer_id: str) -> dict[str, Any] | None:
     """The scorer row a new personal version descends from: the active one, when there is one."""
     return catalog.active_scorer(scorer_id)
 
 
 def _base_version(catalog: Any, scorer_id: str, row: dict | None) -> str:
+    """The version a personal one is built on: the installed plugin's, else the catalog's row less
+    its personal tag (a plugin's own local tag, as in ``2.0+cu121``, stays part of it)."""
     try:
         return get_scorer_class(scorer_id).version
     except KeyError:
-        return row["version"].split("+", 1)[0] if row else "1"
+        return PERSONAL_TAG.sub("", row["version"]) if row else "1"
 
 
 def register_head(
