@@ -82,6 +82,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/test_reliability_weights.py",
             "tests/test_pull.py",
             "tests/test_behaviour_weights.py",
+            "tests/test_behaviour_weight_files.py",
             # what a learned scorer without its weights says, with and without PyTorch
             "tests/test_clip.py::test_scan_without_weights_reports_once_and_skips",
             "tests/test_charlenet.py::test_scorer_refuses_without_weights",
