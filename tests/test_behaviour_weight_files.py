@@ -130,7 +130,7 @@ def test_scorer_ids_that_could_name_another_folder_are_refused(monkeypatch, tmp_
 
 
 def test_an_installed_file_is_recorded_in_the_scorers_manifest(tmp_path):
-    data = b"weights " * 300
+    data = b"weights " * ((1 << 17) + 1)  # a little over 1 MiB: copied in more than one block
     src = tmp_path / "download.safetensors"
     src.write_bytes(data)
     dest = install_file("toy", "model.safetensors", src, _sha(data).upper())
@@ -420,6 +420,23 @@ def test_a_checkpoint_is_checked_against_its_sha256_in_either_case(tmp_path):
     assert (
         str(raised.value) == f"{path} does not match its sha256 {wrong[:12]}…; refusing to load it"
     )
+
+
+def test_a_checkpoint_is_loaded_as_weights_only_onto_the_cpu(tmp_path, monkeypatch):
+    """``weights_only=True`` is what keeps a checkpoint from running code (older torch defaults to
+    False); ``map_location="cpu"`` lets a checkpoint saved on a GPU load on a machine without one."""
+    path = tmp_path / "w.pt"
+    torch.save({"w": torch.ones(2)}, path)
+    calls = []
+    real = torch.load
+
+    def load(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", load)
+    load_state_dict(path)
+    assert calls == [{"map_location": "cpu", "weights_only": True}]
 
 
 def test_a_training_checkpoint_gives_its_state_dict_and_anything_else_is_refused(tmp_path):
