@@ -416,3 +416,58 @@ def test_an_incremental_grouping_keeps_a_group_its_embeddings_made(catalog, tmp_
         conn.execute("UPDATE photos SET content_hash = 'edited' WHERE id = ?", [other])
     grouped, run = _group(catalog, full=False)
     assert (grouped, run.examined) == ([pair], {other})
+
+
+# -- capture times, bursts and shoots ----------------------------------------------------------------
+
+
+def test_capture_times_are_instants_with_their_sub_seconds():
+    from culler.grouping import capture_time
+
+    base = capture_time("2024-05-01T10:00:00")
+    # The same instant written in two time zones is one time.
+    assert capture_time("2024-05-01T10:00:00+02:00") == capture_time("2024-05-01T09:00:00+01:00")
+    assert capture_time("2024-05-01T10:00:00", "05") == pytest.approx(base + 0.05, abs=1e-6)
+    assert capture_time("2024-05-01T10:00:00", "12AB") == pytest.approx(base + 0.12, abs=1e-6)
+    # A hostile field is read no further than its first 64 characters.
+    assert capture_time("2024-05-01T10:00:00", "x" * 64 + "5") == base
+
+
+def test_frames_exactly_the_burst_gap_apart_are_one_burst():
+    from culler.grouping import find_bursts
+
+    frames = [
+        {"id": i, "camera": "X1", "taken_at": f"2024-05-01T10:00:0{2 * i}"} for i in range(3)
+    ]  # 2 s apart
+    assert find_bursts(frames, 2.0) == [[0, 1, 2]]
+    assert find_bursts(frames, 1.9) == []
+
+
+def test_a_shoot_is_one_camera_within_the_window_whatever_folder_its_photos_are_in(original):
+    sig = original.to_bytes()
+
+    def pairs(*frames: tuple[str, str, str]) -> list[tuple[int, int]]:
+        rows = [
+            {"camera": camera, "taken_at": taken, "root": root, "signature": sig}
+            for camera, taken, root in frames
+        ]
+        return similar_pairs(_photo_set(rows), GroupingOptions(shoot_window=3600.0))
+
+    # The card copied into two folders: still one shoot; exactly an hour apart: still one shoot.
+    assert pairs(("X1", "2024-05-01T10:00:00", "/a"), ("X1", "2024-05-01T11:00:00", "/b")) == [
+        (1, 2)
+    ]
+    # Two cameras in one folder at the same second: two shoots (a second shooter's frame of the
+    # same scene is not a copy).
+    assert pairs(("X1", "2024-05-01T10:00:00", "/a"), ("Z9", "2024-05-01T10:00:00", "/a")) == []
+
+
+def test_a_hash_band_shared_by_up_to_max_bucket_photos_still_pairs_them(monkeypatch, original):
+    photos = _export_beside_original(original, _flipped(original, high=3))
+    monkeypatch.setattr(grouping, "LINEAR_ROOT", 0)
+    # The export (no capture time) looks in the bands of every photo: each band it shares holds
+    # exactly the two of them.
+    monkeypatch.setattr(grouping, "MAX_BUCKET", 2)
+    assert similar_pairs(photos, GroupingOptions(), among=[2]) == [(1, 2)]
+    monkeypatch.setattr(grouping, "MAX_BUCKET", 1)  # a band fuller than this: a degenerate hash
+    assert similar_pairs(photos, GroupingOptions(), among=[2]) == []
