@@ -21,6 +21,7 @@ recorded in docs/testing.md. Not part of the default CI run: it is slow.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -199,7 +200,7 @@ def run_module(name: str, resume: bool = False, retest: bool = False) -> dict[st
             ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__")
         )
         _configure(work, target, tests)
-        before = _statuses(mutmut, work, env)
+        before = _recorded(work) or _statuses(mutmut, work, env)
         again = before.get("survived", []) + before.get("no tests", [])
         if not again:
             return before
@@ -207,16 +208,28 @@ def run_module(name: str, resume: bool = False, retest: bool = False) -> dict[st
         work = _prepare(name, target, tests)
     subprocess.run([*mutmut, "run", "--max-children", "1", *again], cwd=work, env=env, check=False)
     after = _statuses(mutmut, work, env)
-    if not again:
-        return after
-    # A retest reruns only the survivors; mutmut may mark the others "not checked" (a changed test
-    # or setting invalidates its stored results), so they keep the verdict of the run before.
-    now = {m: s for s, names in after.items() for m in names if m in set(again)}
-    merged = {m: s for s, names in before.items() for m in names} | now
-    by_status: dict[str, list[str]] = {}
-    for mutant, status in merged.items():
-        by_status.setdefault(status, []).append(mutant)
-    return by_status
+    if again:
+        # A retest reruns only the survivors, and mutmut marks the others "not checked" when a
+        # changed test or setting invalidates its stored results: they keep the verdict recorded by
+        # the run before (tests are only ever added, so a mutant once killed stays killed).
+        now = {m: s for s, names in after.items() for m in names if m in set(again)}
+        merged = {m: s for s, names in before.items() for m in names} | now
+        after = {}
+        for mutant, status in merged.items():
+            after.setdefault(status, []).append(mutant)
+    (work / VERDICTS).write_text(json.dumps(after, indent=1, sort_keys=True), encoding="utf-8")
+    return after
+
+
+#: Each run's verdicts, by status, as the module's work folder last recorded them.
+VERDICTS = "verdicts.json"
+
+
+def _recorded(work: Path) -> dict[str, list[str]]:
+    try:
+        return json.loads((work / VERDICTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def _statuses(mutmut: list[str], work: Path, env: dict[str, str]) -> dict[str, list[str]]:
