@@ -164,3 +164,54 @@ def test_move_that_fails_for_another_reason_leaves_the_photo(
     assert {i["status"] for i in report["items"]} == {"error"}
     assert all("Permission denied" in i["error"] for i in report["items"])
     assert (root / "rocket.jpg").exists() and not (dest / "rocket.jpg").exists()
+
+
+# -- target names, decided before anything is copied -----------------------------------------------
+
+
+def _photos(tmp_path: Path, *relative: str) -> list[dict]:
+    """Photos at these paths under ``shoot/``, each a small file of its own bytes."""
+    photos = []
+    for i, rel in enumerate(relative):
+        path = tmp_path / "shoot" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"photo {i}".encode())
+        photos.append({"id": i + 1, "path": str(path), "root": str(tmp_path / "shoot")})
+    return photos
+
+
+def test_names_that_differ_only_in_case_get_their_own_numbers_when_exported_flat(tmp_path):
+    """One folder on macOS, Windows and most memory cards holds IMG_1.JPG or img_1.jpg, not both."""
+    from culler.export import plan_export
+
+    photos = _photos(tmp_path, "a/IMG_1.JPG", "b/img_1.jpg", "c/Img_1.jpg", "d/other.jpg")
+    (tmp_path / "shoot" / "b" / "img_1.xmp").write_text("<x/>")  # its sidecar goes with it
+    dest = tmp_path / "out"
+    items = plan_export(photos, dest)
+    assert [(i.target.name, i.status) for i in items] == [
+        ("IMG_1.JPG", "planned"),
+        ("img_1-1.jpg", "planned"),
+        ("Img_1-2.jpg", "planned"),
+        ("other.jpg", "planned"),
+    ]
+    assert [t.name for _, t in items[1].sidecars] == ["img_1-1.xmp"]
+    # Kept in their folders, the same names do not clash.
+    kept = plan_export(photos, dest, keep_folders=True)
+    assert [str(i.target.relative_to(dest)) for i in kept] == [
+        "a/IMG_1.JPG",
+        "b/img_1.jpg",
+        "c/Img_1.jpg",
+        "d/other.jpg",
+    ]
+
+
+def test_a_photo_exported_earlier_under_a_numbered_name_is_found_there(tmp_path):
+    from culler.export import plan_export
+
+    [photo] = _photos(tmp_path, "a/IMG_1.JPG")
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "IMG_1.JPG").write_bytes(b"another photo of that name")
+    (dest / "IMG_1-1.JPG").write_bytes(Path(photo["path"]).read_bytes())
+    [item] = plan_export([photo], dest)
+    assert (item.target.name, item.status, item.sidecars) == ("IMG_1-1.JPG", "exists", [])
