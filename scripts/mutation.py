@@ -34,6 +34,22 @@ import tomllib
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".mutation"
 
+#: ``culler export`` and its moves, and a move killed at every step (in-process; the SIGKILL test runs
+#: a child process, which runs the original code).
+EXPORT_TESTS = [
+    "tests/test_export.py",
+    "tests/test_behaviour_export.py",
+    *(
+        f"tests/test_hostile_moves.py::test_{name}"
+        for name in (
+            "export_move_killed_at_any_step_is_finished_or_undone_by_a_rerun",
+            "a_rerun_after_a_finished_move_touches_nothing",
+            "a_move_after_an_earlier_copy_finishes_instead_of_calling_it_exported",
+            "a_symlinked_photo_is_not_moved_and_says_why",
+        )
+    ),
+]
+
 #: name -> (file to mutate, as it is imported; the fast tests that exercise it)
 MODULES: dict[str, tuple[str, list[str]]] = {
     "plan": (
@@ -76,7 +92,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         "culler/xmp.py",
         ["tests/test_xmp.py", "tests/test_xmp_properties.py", "tests/test_behaviour_xmp.py"],
     ),
-    "export": ("culler/export.py", ["tests/test_export.py", "tests/test_behaviour_export.py"]),
+    "export": ("culler/export.py", EXPORT_TESTS),
+    "export_move": ("culler/export_move.py", EXPORT_TESTS),
     "weights": (
         "culler/weights.py",
         [

@@ -215,3 +215,66 @@ def test_a_photo_exported_earlier_under_a_numbered_name_is_found_there(tmp_path)
     (dest / "IMG_1-1.JPG").write_bytes(Path(photo["path"]).read_bytes())
     [item] = plan_export([photo], dest)
     assert (item.target.name, item.status, item.sidecars) == ("IMG_1-1.JPG", "exists", [])
+
+
+def test_a_copy_is_made_of_real_files_and_a_link_export_of_links(tmp_path):
+    from culler.catalog import open_catalog
+    from culler.export import ExportError, plan_export, run_export
+
+    [photo] = _photos(tmp_path, "a/IMG_1.jpg")
+    (tmp_path / "shoot" / "a" / "IMG_1.xmp").write_text("<x/>")
+    with open_catalog(tmp_path / "c.db") as catalog:
+        [copied] = run_export(catalog, plan_export([photo], tmp_path / "copies"), "copy")
+        [linked] = run_export(catalog, plan_export([photo], tmp_path / "links"), "link")
+        with pytest.raises(ExportError) as raised:
+            run_export(catalog, [], "zip")
+    assert str(raised.value) == "mode must be one of copy, move, link, not 'zip'"
+    assert (copied.status, linked.status) == ("done", "done")
+    for target in (copied.target, copied.sidecars[0][1]):
+        assert target.is_file() and not target.is_symlink()
+    for source, target in [(linked.source, linked.target), *linked.sidecars]:
+        assert target.is_symlink() and target.resolve() == source.resolve()
+
+
+def test_a_photo_that_cannot_be_exported_is_recorded_and_the_others_still_go(tmp_path):
+    from culler.catalog import open_catalog
+    from culler.export import plan_export, run_export
+
+    photos = _photos(tmp_path, "gone.jpg", "blocked.jpg", "fine.jpg")
+    dest = tmp_path / "out"
+    items = plan_export(photos, dest)
+    Path(photos[0]["path"]).unlink()  # deleted since the scan
+    (dest / "blocked.jpg").mkdir(parents=True)  # appeared since planning
+    with open_catalog(tmp_path / "c.db") as catalog:
+        run_export(catalog, items, "copy")
+    assert [(i.status, i.error) for i in items] == [
+        (
+            "error",
+            f"{photos[0]['path']} is gone; run `culler scan` on the folder that holds it now",
+        ),
+        ("error", f"File exists: {dest / 'blocked.jpg'}"),
+        ("done", None),
+    ]
+    assert (dest / "fine.jpg").read_bytes() == b"photo 2"
+
+
+def test_scores_csv_writes_unix_lines_and_tags_sorted_by_name(tmp_path):
+    from culler.catalog import open_catalog
+    from culler.export import score_rows, scores_csv
+    from culler.scorers import ScoreResult
+
+    with open_catalog(tmp_path / "c.db") as catalog:
+        pk = catalog.scorer_pk("emotion", "1")
+        with catalog.transaction():
+            ok = catalog.upsert_photo(str(tmp_path / "a.jpg"), str(tmp_path), 1, 1, width=4)
+            catalog.upsert_photo(
+                str(tmp_path / "b.jpg"), str(tmp_path), 1, 1, status="error", error="truncated"
+            )
+            result = ScoreResult(score=6.5, tags={"joy": 0.2, "awe": 0.9})
+            catalog.store_score(ok, pk, result, "emotion")
+        rows = score_rows(catalog)  # every photo, the broken one too
+    assert scores_csv(rows) == (
+        "path,status,error,width,height,taken_at,camera,stars,decision,label,emotion,tags\n"
+        f'{tmp_path / "a.jpg"},ok,,4,,,,,,,6.5000,"{{""awe"": 0.9, ""joy"": 0.2}}"\n'
+        f"{tmp_path / 'b.jpg'},error,truncated,,,,,,,,,\n"
+    )
