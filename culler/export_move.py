@@ -80,6 +80,7 @@ def _publish(part: Path, target: Path) -> None:
             raise
         # No hard links here (FAT, some network shares): rename, after checking the name is free.
         if os.path.lexists(target):
+            _remove(part)  # the name was taken meanwhile: no hidden copy is left beside it
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target)) from exc
         os.rename(part, target)
     else:

@@ -39,6 +39,7 @@ WORK = ROOT / ".mutation"
 EXPORT_TESTS = [
     "tests/test_export.py",
     "tests/test_behaviour_export.py",
+    "tests/test_behaviour_export_move.py",
     *(
         f"tests/test_hostile_moves.py::test_{name}"
         for name in (
