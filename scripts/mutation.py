@@ -211,12 +211,21 @@ def run_module(name: str, resume: bool = False, retest: bool = False) -> dict[st
     # (PYTHONPATH=mutants would let child processes run mutants too, but mutmut then records no test.)
     mutmut = [sys.executable, "-m", "mutmut"]
     again: list[str] = []
+    if retest and _changed(work, target):
+        print(f"{target} changed since its last run: running every mutant again")
+        retest = False
     if retest and (work / "mutants").is_dir():
-        # The tests as they are now; mutmut finds the new ones and reruns only the mutants named.
-        shutil.rmtree(work / "tests")
-        shutil.copytree(
-            ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__")
-        )
+        # The tests and the other modules as they are now (a test may rely on a fix elsewhere);
+        # mutmut finds the new tests and reruns only the mutants named.
+        for folder, installed in (
+            ("tests", "tests"),
+            ("culler", "culler"),
+            ("trainer", "culler_trainer"),
+        ):
+            shutil.rmtree(work / installed)
+            shutil.copytree(
+                ROOT / folder, work / installed, ignore=shutil.ignore_patterns("__pycache__")
+            )
         _configure(work, target, tests)
         before = _recorded(work) or _statuses(mutmut, work, env)
         again = before.get("survived", []) + before.get("no tests", [])
@@ -230,7 +239,12 @@ def run_module(name: str, resume: bool = False, retest: bool = False) -> dict[st
         # A retest reruns only the survivors, and mutmut marks the others "not checked" when a
         # changed test or setting invalidates its stored results: they keep the verdict recorded by
         # the run before (tests are only ever added, so a mutant once killed stays killed).
-        now = {m: s for s, names in after.items() for m in names if m in set(again)}
+        rerun = set(
+            again
+        )  # (a run that stopped early leaves them "not checked": they stay as they were)
+        now = {
+            m: s for s, names in after.items() for m in names if m in rerun and s != "not checked"
+        }
         merged = {m: s for s, names in before.items() for m in names} | now
         after = {}
         for mutant, status in merged.items():
@@ -248,6 +262,13 @@ def _recorded(work: Path) -> dict[str, list[str]]:
         return json.loads((work / VERDICTS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+def _changed(work: Path, target: str) -> bool:
+    """Whether the module itself differs from the copy its last run mutated."""
+    copy = work / target
+    source = ROOT / target.replace("culler_trainer/", "trainer/", 1)
+    return copy.is_file() and copy.read_bytes() != source.read_bytes()
 
 
 def _statuses(mutmut: list[str], work: Path, env: dict[str, str]) -> dict[str, list[str]]:
