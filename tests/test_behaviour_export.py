@@ -270,11 +270,57 @@ def test_scores_csv_writes_unix_lines_and_tags_sorted_by_name(tmp_path):
             catalog.upsert_photo(
                 str(tmp_path / "b.jpg"), str(tmp_path), 1, 1, status="error", error="truncated"
             )
-            result = ScoreResult(score=6.5, tags={"joy": 0.2, "awe": 0.9})
+            result = ScoreResult(score=6.5, tags={"awe": 0.2, "joy": 0.9})  # likeliest is not first
             catalog.store_score(ok, pk, result, "emotion")
         rows = score_rows(catalog)  # every photo, the broken one too
     assert scores_csv(rows) == (
         "path,status,error,width,height,taken_at,camera,stars,decision,label,emotion,tags\n"
-        f'{tmp_path / "a.jpg"},ok,,4,,,,,,,6.5000,"{{""awe"": 0.9, ""joy"": 0.2}}"\n'
+        f'{tmp_path / "a.jpg"},ok,,4,,,,,,,6.5000,"{{""awe"": 0.2, ""joy"": 0.9}}"\n'
         f"{tmp_path / 'b.jpg'},error,truncated,,,,,,,,,\n"
     )
+
+
+def test_a_move_says_why_it_leaves_a_photo_where_it_is(tmp_path, monkeypatch):
+    from culler.catalog import open_catalog
+    from culler.export import plan_export, run_export
+
+    photos = _photos(tmp_path, "linked/IMG_1.jpg", "copied/IMG_2.jpg", "full/IMG_3.jpg")
+    real = tmp_path / "elsewhere.jpg"
+    Path(photos[0]["path"]).rename(real)
+    Path(photos[0]["path"]).symlink_to(real)  # the catalog names a link
+    (tmp_path / "shoot" / "copied" / "IMG_2.xmp").write_text("<mine/>")
+    dest = tmp_path / "out"
+    with open_catalog(tmp_path / "c.db") as catalog:
+        run_export(catalog, plan_export(photos[1:2], dest), "copy")  # IMG_2 copied earlier...
+        (dest / "IMG_2.xmp").write_text("<edited there/>")  # ...and its sidecar edited there
+        run_export(catalog, plan_export(photos[2:], dest), "link")  # IMG_3 linked earlier
+
+        def full(source, target):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr("culler.export._copy_exclusive", full)
+        items = run_export(catalog, plan_export(photos, dest), "move")
+    assert [i.error for i in items] == [
+        f"{photos[0]['path']} is a symbolic link to {real}; culler moves only real files (the "
+        "link would break): export it with --copy, or rescan its folder so the catalog names the "
+        "real file",
+        f"{dest / 'IMG_2.xmp'} exists with other content; move or rename it, then rerun",
+        f"{dest / 'IMG_3.jpg'} is a link to this photo (an earlier --link export); delete the "
+        "link, then run the move again",
+    ]
+    with open_catalog(tmp_path / "c2.db") as catalog:
+        [new] = run_export(catalog, plan_export(_photos(tmp_path / "b", "IMG_4.jpg"), dest), "copy")
+    assert (new.status, new.error) == ("error", "No space left on device: ")
+
+
+def test_photos_exported_before_are_passed_over_and_the_rest_still_go(tmp_path):
+    from culler.catalog import open_catalog
+    from culler.export import plan_export, run_export
+
+    photos = _photos(tmp_path, "IMG_1.jpg", "IMG_2.jpg")
+    dest = tmp_path / "out"
+    with open_catalog(tmp_path / "c.db") as catalog:
+        run_export(catalog, plan_export(photos[:1], dest), "copy")
+        items = run_export(catalog, plan_export(photos, dest), "copy")
+    assert [i.status for i in items] == ["exists", "done"]
+    assert (dest / "IMG_2.jpg").read_bytes() == b"photo 1"
