@@ -67,6 +67,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
                     "a_folder_scanned_directly_and_through_a_symlink_has_one_row_per_photo",
                     "alias_rows_of_an_older_catalog_are_folded_keeping_the_hand_rating",
                     "a_catalog_of_only_alias_rows_moves_them_to_the_real_paths",
+                    "an_alias_row_whose_file_is_gone_does_not_stop_the_others_being_healed",
                     "two_alias_rows_of_one_file_become_its_one_row_and_get_the_scores_it_lacks",
                     "hard_links_to_one_photo_are_one_row",
                     "a_vanished_photo_of_the_same_size_does_not_hide_the_linked_row",

@@ -140,6 +140,20 @@ def test_a_catalog_of_only_alias_rows_moves_them_to_the_real_paths(tmp_path):
     assert catalog[str(shoot["rocket"])]["rating"]["stars"] == 4
 
 
+def test_an_alias_row_whose_file_is_gone_does_not_stop_the_others_being_healed(tmp_path):
+    shoot, link, db = scanned_with_a_link(tmp_path)
+    with open_catalog(db) as cat, cat.transaction():
+        for path in shoot.values():
+            row = cat.photo_by_path(str(path))
+            cat.record_move(row["id"], str(link / path.name), str(link), row["mtime_ns"])
+        # Stored through the link too, and deleted since: first in path order.
+        cat.upsert_photo(str(link / "aaa-deleted.jpg"), str(link), 1000, 1)
+    summary = scan(db, tmp_path / "shoot")
+    assert summary["new"] == 0 and summary["decoded"] == 0
+    healed = [p for p in rows(db) if "aaa-deleted" not in p]
+    assert sorted(healed) == sorted(str(p) for p in shoot.values())
+
+
 def test_two_alias_rows_of_one_file_become_its_one_row_and_get_the_scores_it_lacks(tmp_path):
     """Rows stored through two links and none under the real path (an older culler, two link
     folders): the first becomes the file's row under its real folder, the second is folded into it
