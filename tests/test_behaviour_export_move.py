@@ -12,17 +12,9 @@ from pathlib import Path
 import pytest
 
 from culler import export_move
-from culler.catalog import open_catalog
 from culler.export_move import move_files, place, recover_moves, same_file_content
 
 MIB = 1 << 20
-
-
-@pytest.fixture
-def catalog(tmp_path):
-    opened = open_catalog(tmp_path / "culler.db")
-    yield opened
-    opened.close()
 
 
 def _file(path: Path, data: bytes) -> Path:

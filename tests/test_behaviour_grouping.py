@@ -15,7 +15,6 @@ import pytest
 from PIL import Image, ImageEnhance
 
 from culler import grouping
-from culler.catalog import open_catalog
 from culler.grouping import (
     NEAR,
     Evidence,
@@ -38,13 +37,6 @@ from culler.signatures import (
     pixel_agreement,
 )
 from culler.testing import sample_image
-
-
-@pytest.fixture
-def catalog(tmp_path):
-    made = open_catalog(tmp_path / "culler.db")
-    yield made
-    made.close()
 
 
 def _signature(sample: str, side: int | None = None) -> bytes:

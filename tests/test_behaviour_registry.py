@@ -28,13 +28,6 @@ from culler.personal_heads import build_head, save_head
 from culler.weights import WeightsError, models_dir, sha256_file
 
 
-@pytest.fixture
-def catalog(tmp_path):
-    opened = open_catalog(tmp_path / "culler.db")
-    yield opened
-    opened.close()
-
-
 def _head(path: Path, seed: int = 0) -> tuple[Path, str]:
     """A linear head file and its sha256 (as hashed from the bytes on disk)."""
     torch.manual_seed(seed)
