@@ -16,6 +16,9 @@ Fixtures:
 * ``raw_photo`` / ``heic_photo`` — ``raw_photo(image, preview_side=256)`` writes a small real DNG (or
   HEIC) file, for format plugins and for scorers that must cope with RAW input.
 
+Helpers: :func:`write_safetensors` writes a safetensors file with the header given (damaged ones
+too), for tests of what a scorer's weights loader refuses.
+
 Photos come from scikit-image when it is installed (``pip install scikit-image``) and from synthetic
 patterns otherwise, so a plugin's tests run anywhere.
 """
@@ -310,3 +313,21 @@ def run_culler(*args: Any, home: Path, timeout: int = 120) -> subprocess.Complet
         timeout=timeout,
         env=env,
     )
+
+
+def write_safetensors(
+    path: Path, header: dict | str | bytes, data: bytes = b"", claimed: int | None = None
+) -> Path:
+    """A safetensors file at ``path``: the 8-byte header length, ``header`` (a dict written as JSON,
+    or the header's text or bytes as they are) and ``data``. ``claimed`` is the header length
+    written instead of the true one, for a damaged or hostile file."""
+    import struct
+
+    raw = (
+        header
+        if isinstance(header, bytes)
+        else (header if isinstance(header, str) else json.dumps(header)).encode()
+    )
+    size = len(raw) if claimed is None else claimed
+    path.write_bytes(struct.pack("<Q", size) + raw + data)
+    return path

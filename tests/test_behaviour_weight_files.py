@@ -12,13 +12,13 @@ import hashlib
 import json
 import os
 import re
-import struct
 from pathlib import Path
 
 import pytest
 import torch
 
 from culler import weights
+from culler.testing import write_safetensors
 from culler.weights import (
     MAX_HEADER_BYTES,
     EnabledWhenInstalled,
@@ -275,17 +275,6 @@ def test_a_scorer_enabled_once_its_file_is_installed():
 # -- safetensors headers, each limit exactly ------------------------------------------------------
 
 
-def _safetensors(path: Path, header: dict | str | bytes, data: bytes = b"", length=None) -> Path:
-    raw = (
-        header
-        if isinstance(header, bytes)
-        else (header if isinstance(header, str) else json.dumps(header)).encode()
-    )
-    size = len(raw) if length is None else length
-    path.write_bytes(struct.pack("<Q", size) + raw + data)
-    return path
-
-
 def _f32(*offsets_by_name: tuple[str, list[int], list]) -> dict:
     return {
         name: {"dtype": "F32", "shape": shape, "data_offsets": offsets}
@@ -300,8 +289,9 @@ def _refused(path: Path) -> str:
 
 
 def test_the_header_length_must_fit_the_file(tmp_path):
-    check_safetensors(_safetensors(tmp_path / "empty.safetensors", "{}"))  # 2 bytes: the least
-    claims = _safetensors(tmp_path / "claims.safetensors", "{}", length=3)
+    empty = write_safetensors(tmp_path / "empty.safetensors", "{}")  # 2 bytes: the least
+    check_safetensors(empty)
+    claims = write_safetensors(tmp_path / "claims.safetensors", "{}", claimed=3)
     assert _refused(claims) == (
         f"claims.safetensors: safetensors header claims 3 bytes, but the file has 10; {DAMAGED}"
     )
@@ -310,7 +300,7 @@ def test_the_header_length_must_fit_the_file(tmp_path):
     assert _refused(short) == (
         f"short.safetensors: safetensors header claims 0 bytes, but the file has 3; {DAMAGED}"
     )
-    huge = _safetensors(tmp_path / "huge.safetensors", "{}", length=2**63 + 2)
+    huge = write_safetensors(tmp_path / "huge.safetensors", "{}", claimed=2**63 + 2)
     assert _refused(huge) == (
         f"huge.safetensors: safetensors header claims {2**63 + 2} bytes, but the file has 10; "
         f"{DAMAGED}"
@@ -319,8 +309,8 @@ def test_the_header_length_must_fit_the_file(tmp_path):
 
 def test_a_header_up_to_16_mb_is_read_and_a_larger_one_refused(tmp_path):
     at_limit = "{" + " " * (MAX_HEADER_BYTES - 2) + "}"
-    check_safetensors(_safetensors(tmp_path / "at.safetensors", at_limit))
-    over = _safetensors(tmp_path / "over.safetensors", at_limit + " ")
+    check_safetensors(write_safetensors(tmp_path / "at.safetensors", at_limit))
+    over = write_safetensors(tmp_path / "over.safetensors", at_limit + " ")
     assert _refused(over) == (
         "over.safetensors: safetensors header of 16 MB is larger than any weights' (limit 16 MB); "
         "the file is not weights culler uses — nothing was loaded"
@@ -328,10 +318,10 @@ def test_a_header_up_to_16_mb_is_read_and_a_larger_one_refused(tmp_path):
 
 
 def test_a_header_that_is_not_a_table_of_tensors_is_refused(tmp_path):
-    assert _refused(_safetensors(tmp_path / "list.safetensors", "[]")) == (
+    assert _refused(write_safetensors(tmp_path / "list.safetensors", "[]")) == (
         "list.safetensors: safetensors header is not a table of tensors"
     )
-    assert _refused(_safetensors(tmp_path / "text.safetensors", "{x")).startswith(
+    assert _refused(write_safetensors(tmp_path / "text.safetensors", "{x")).startswith(
         "text.safetensors: safetensors header is not JSON ("
     )
 
@@ -340,10 +330,12 @@ def test_more_tensors_than_the_limit_are_refused(monkeypatch, tmp_path):
     monkeypatch.setattr(weights, "MAX_TENSORS", 2)
     two = _f32(("a", [1], [0, 4]), ("b", [1], [4, 8]))
     check_safetensors(
-        _safetensors(tmp_path / "two.safetensors", {**two, "__metadata__": {"x": "y"}}, b"\0" * 8)
+        write_safetensors(
+            tmp_path / "two.safetensors", {**two, "__metadata__": {"x": "y"}}, b"\0" * 8
+        )
     )
     three = {**two, "c": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}}
-    refused = _safetensors(tmp_path / "three.safetensors", three, b"\0" * 12)
+    refused = write_safetensors(tmp_path / "three.safetensors", three, b"\0" * 12)
     assert _refused(refused) == (
         f"three.safetensors: 3 tensors is more than culler loads (2); {DAMAGED}"
     )
@@ -392,15 +384,15 @@ def test_each_tensor_must_have_a_known_dtype_a_valid_shape_and_its_bytes_in_the_
     tmp_path, entry, problem
 ):
     header = {"ok": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}, "t": entry}
-    path = _safetensors(tmp_path / "t.safetensors", header, b"\0" * 16)
+    path = write_safetensors(tmp_path / "t.safetensors", header, b"\0" * 16)
     assert _refused(path) == f"t.safetensors: tensor 't' {problem}; {DAMAGED}"
 
 
 def test_tensors_right_up_to_the_end_of_the_data_and_empty_ones_are_accepted(tmp_path):
     header = _f32(("a", [2], [0, 8]), ("b", [0], [8, 8]), ("c", [2], [8, 16]))
-    check_safetensors(_safetensors(tmp_path / "ok.safetensors", header, b"\0" * 16))
+    check_safetensors(write_safetensors(tmp_path / "ok.safetensors", header, b"\0" * 16))
     long_name = {"n" * 100: {"dtype": "F32", "shape": [1], "data_offsets": [0, 8]}}
-    path = _safetensors(tmp_path / "long.safetensors", long_name, b"\0" * 8)
+    path = write_safetensors(tmp_path / "long.safetensors", long_name, b"\0" * 8)
     assert _refused(path) == (
         f"long.safetensors: tensor {'n' * 80!r} has 8 bytes for a shape of 1 elements; {DAMAGED}"
     )
@@ -451,7 +443,7 @@ def test_a_training_checkpoint_gives_its_state_dict_and_anything_else_is_refused
 
 def test_a_safetensors_file_safetensors_itself_refuses_is_a_weights_error(tmp_path):
     overlapping = _f32(("a", [2], [0, 8]), ("b", [2], [0, 8]))
-    path = _safetensors(tmp_path / "overlap.safetensors", overlapping, b"\0" * 8)
+    path = write_safetensors(tmp_path / "overlap.safetensors", overlapping, b"\0" * 8)
     with pytest.raises(WeightsError) as raised:
         load_state_dict(path)
     assert str(raised.value).startswith(f"{path} is not a valid safetensors file: ")

@@ -7,7 +7,6 @@ nothing is installed.
 from __future__ import annotations
 
 import io
-import json
 import os
 import signal
 import stat
@@ -19,6 +18,7 @@ import pytest
 
 import culler.archives
 from culler.personal_heads import read_head_meta
+from culler.testing import write_safetensors
 from culler.weights import WeightsError, load_state_dict, scorer_dir
 
 
@@ -110,12 +110,6 @@ def test_device_members_are_refused(published, tmp_path, culler_cli):
     assert nothing_installed("bomb-test")
 
 
-def _safetensors(path, header: dict | bytes, data: bytes = b"", claimed: int | None = None):
-    raw = header if isinstance(header, bytes) else json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(raw) if claimed is None else claimed) + raw + data)
-    return path
-
-
 def _hostile_headers(tmp_path):
     tensor = {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}
     many = {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(100_001)}
@@ -123,19 +117,19 @@ def _hostile_headers(tmp_path):
         b'{"t": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}' + b" " * (17 << 20) + b"}"
     )
     return {
-        "2^63 header": (_safetensors(tmp_path / "a.safetensors", {"t": tensor}, b"\0" * 4, 2**63),
+        "2^63 header": (write_safetensors(tmp_path / "a.safetensors", {"t": tensor}, b"\0" * 4, 2**63),
                         "header claims 9223372036854775808 bytes"),
-        "many tensors": (_safetensors(tmp_path / "b.safetensors", many),
+        "many tensors": (write_safetensors(tmp_path / "b.safetensors", many),
                          "100001 tensors is more than culler loads"),
-        "17 MB header": (_safetensors(tmp_path / "f.safetensors", huge),
+        "17 MB header": (write_safetensors(tmp_path / "f.safetensors", huge),
                          "header of 17 MB is larger than any weights'"),
-        "past the end": (_safetensors(tmp_path / "c.safetensors", {"t": {
+        "past the end": (write_safetensors(tmp_path / "c.safetensors", {"t": {
                              "dtype": "F32", "shape": [2**40], "data_offsets": [0, 2**42]}},
                              b"\0" * 4), "lies outside the file's 4 data bytes"),
-        "size ≠ shape": (_safetensors(tmp_path / "d.safetensors", {"t": {
+        "size ≠ shape": (write_safetensors(tmp_path / "d.safetensors", {"t": {
                              "dtype": "F32", "shape": [3], "data_offsets": [0, 4]}}, b"\0" * 4),
                          "has 4 bytes for a shape of 3 elements"),
-        "unknown dtype": (_safetensors(tmp_path / "e.safetensors", {"t": {
+        "unknown dtype": (write_safetensors(tmp_path / "e.safetensors", {"t": {
                               "dtype": "F1024", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4),
                           "unknown dtype"),
     }  # fmt: skip
