@@ -101,6 +101,13 @@ def scanned_with_a_link(tmp_path: Path) -> tuple[dict[str, Path], Path, Path]:
     return shoot, link, db
 
 
+def stored_through_the_link(cat, shoot: dict[str, Path], link: Path) -> None:
+    """What an older scan through the link stored: each photo's row under its path in the link."""
+    for path in shoot.values():
+        row = cat.photo_by_path(str(path))
+        cat.record_move(row["id"], str(link / path.name), str(link), row["mtime_ns"])
+
+
 def test_alias_rows_of_an_older_catalog_are_folded_keeping_the_hand_rating(tmp_path):
     shoot, link, db = scanned_with_a_link(tmp_path)
     with open_catalog(db) as cat:
@@ -129,9 +136,7 @@ def test_a_catalog_of_only_alias_rows_moves_them_to_the_real_paths(tmp_path):
     shoot, link, db = scanned_with_a_link(tmp_path)
     # An older scan through the link stored the link's paths.
     with open_catalog(db) as cat, cat.transaction():
-        for path in shoot.values():
-            row = cat.photo_by_path(str(path))
-            cat.record_move(row["id"], str(link / path.name), str(link), row["mtime_ns"])
+        stored_through_the_link(cat, shoot, link)
     rate(db, link / "rocket.jpg", stars=4)
     summary = scan(db, tmp_path / "shoot")
     assert summary["new"] == 0 and summary["decoded"] == 0
@@ -143,9 +148,7 @@ def test_a_catalog_of_only_alias_rows_moves_them_to_the_real_paths(tmp_path):
 def test_an_alias_row_whose_file_is_gone_does_not_stop_the_others_being_healed(tmp_path):
     shoot, link, db = scanned_with_a_link(tmp_path)
     with open_catalog(db) as cat, cat.transaction():
-        for path in shoot.values():
-            row = cat.photo_by_path(str(path))
-            cat.record_move(row["id"], str(link / path.name), str(link), row["mtime_ns"])
+        stored_through_the_link(cat, shoot, link)
         # Stored through the link too, and deleted since: first in path order.
         cat.upsert_photo(str(link / "aaa-deleted.jpg"), str(link), 1000, 1)
     summary = scan(db, tmp_path / "shoot")
@@ -162,9 +165,9 @@ def test_two_alias_rows_of_one_file_become_its_one_row_and_get_the_scores_it_lac
     other = tmp_path / "other-link"
     other.symlink_to(tmp_path / "shoot", target_is_directory=True)
     with open_catalog(db) as cat, cat.transaction():
+        stored_through_the_link(cat, shoot, link)
         for path in shoot.values():
-            row = cat.photo_by_path(str(path))
-            cat.record_move(row["id"], str(link / path.name), str(link), row["mtime_ns"])
+            row = cat.photo_by_path(str(link / path.name))
             cat.upsert_photo(
                 str(other / path.name), str(other), row["size"], row["mtime_ns"],
                 content_hash=row["content_hash"],
