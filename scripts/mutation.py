@@ -33,6 +33,10 @@ import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".mutation"
+#: Folders copied into each work folder: (here, the name they are imported by).
+COPIED = (("culler", "culler"), ("trainer", "culler_trainer"), ("tests", "tests"))
+#: Each run's verdicts, by status, as the module's work folder last recorded them.
+VERDICTS = "verdicts.json"
 
 #: ``culler export`` and its moves, and a move killed at every step (in-process; the SIGKILL test runs
 #: a child process, which runs the original code).
@@ -153,13 +157,18 @@ def _prepare(name: str, target: str, tests: list[str]) -> Path:
     work = WORK / name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    shutil.copytree(ROOT / "culler", work / "culler", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(
-        ROOT / "trainer", work / "culler_trainer", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    shutil.copytree(ROOT / "tests", work / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    _copy_sources(work)
     _configure(work, target, tests)
     return work
+
+
+def _copy_sources(work: Path) -> None:
+    """The packages and the tests as they are now, into ``work`` (replacing older copies)."""
+    for folder, installed in COPIED:
+        shutil.rmtree(work / installed, ignore_errors=True)
+        shutil.copytree(
+            ROOT / folder, work / installed, ignore=shutil.ignore_patterns("__pycache__")
+        )
 
 
 def _configure(work: Path, target: str, tests: list[str]) -> None:
@@ -218,15 +227,7 @@ def run_module(name: str, resume: bool = False, retest: bool = False) -> dict[st
     if retest and (work / "mutants").is_dir():
         # The tests and the other modules as they are now (a test may rely on a fix elsewhere);
         # mutmut finds the new tests and reruns only the mutants named.
-        for folder, installed in (
-            ("tests", "tests"),
-            ("culler", "culler"),
-            ("trainer", "culler_trainer"),
-        ):
-            shutil.rmtree(work / installed)
-            shutil.copytree(
-                ROOT / folder, work / installed, ignore=shutil.ignore_patterns("__pycache__")
-            )
+        _copy_sources(work)
         _configure(work, target, tests)
         before = _recorded(work) or _statuses(mutmut, work, env)
         again = before.get("survived", []) + before.get("no tests", [])
@@ -240,9 +241,8 @@ def run_module(name: str, resume: bool = False, retest: bool = False) -> dict[st
         # A retest reruns only the survivors, and mutmut marks the others "not checked" when a
         # changed test or setting invalidates its stored results: they keep the verdict recorded by
         # the run before (tests are only ever added, so a mutant once killed stays killed).
-        rerun = set(
-            again
-        )  # (a run that stopped early leaves them "not checked": they stay as they were)
+        # A rerun mutant a stopped run left "not checked" keeps its earlier verdict too.
+        rerun = set(again)
         now = {
             m: s for s, names in after.items() for m in names if m in rerun and s != "not checked"
         }
@@ -252,10 +252,6 @@ def run_module(name: str, resume: bool = False, retest: bool = False) -> dict[st
             after.setdefault(status, []).append(mutant)
     (work / VERDICTS).write_text(json.dumps(after, indent=1, sort_keys=True), encoding="utf-8")
     return after
-
-
-#: Each run's verdicts, by status, as the module's work folder last recorded them.
-VERDICTS = "verdicts.json"
 
 
 def _recorded(work: Path) -> dict[str, list[str]]:
@@ -268,7 +264,8 @@ def _recorded(work: Path) -> dict[str, list[str]]:
 def _changed(work: Path, target: str) -> bool:
     """Whether the module itself differs from the copy its last run mutated."""
     copy = work / target
-    source = ROOT / target.replace("culler_trainer/", "trainer/", 1)
+    package, _, rest = target.partition("/")
+    source = ROOT / next(folder for folder, installed in COPIED if installed == package) / rest
     return copy.is_file() and copy.read_bytes() != source.read_bytes()
 
 
