@@ -34,7 +34,7 @@ from culler_plugins.emotion import MIKELS_LABELS
 from culler_plugins.emotion.zeroshot import ZeroShotTagger
 
 from culler.devices import pick_device
-from culler.images import open_photo
+from culler.imaging.images import open_photo
 from culler.testing import write_photos
 
 

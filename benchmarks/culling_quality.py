@@ -414,8 +414,14 @@ def copies_found(photos: dict[str, Image.Image], shoot: Shoot) -> dict[str, str]
     of :data:`COPY_EDITS` is made of each photo and checked against its original the way grouping
     checks an untimed export (candidate index, then the evidence), with the original among all the
     distinct photos as competitors."""
-    from culler.grouping import NEAR, GroupingOptions, PhotoSet, candidate_pairs, signature_match
-    from culler.signatures import compute
+    from culler.decide.grouping import (
+        NEAR,
+        GroupingOptions,
+        PhotoSet,
+        candidate_pairs,
+        signature_match,
+    )
+    from culler.imaging.signatures import compute
 
     names = sorted(set(shoot.distinct.values()))
     originals = [compute(photos[n]) for n in names]

@@ -1,7 +1,7 @@
 """Images/s of each learned scorer on a GPU with nvJPEG batch decoding, and of a whole ``culler scan``.
 
 For the day a CUDA GPU is available to run it. Per learned scorer (clip-aesthetic's ViT-L-14 image
-tower, SAAN, CharLeNet), files are decoded in batches on the GPU (``culler.gpu_decode``: nvJPEG with
+tower, SAAN, CharLeNet), files are decoded in batches on the GPU (``culler.imaging.gpu_decode``: nvJPEG with
 read-ahead on a second CUDA stream, so decoding overlaps inference) and scored under the autocast and
 batch size the scan uses (``culler.devices``). Printed per scorer: GPU decode alone, and decode +
 score. Then the whole scan (``culler scan --device cuda``, default scorers plus every learned scorer
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from scan_throughput import culler_scan, generate  # noqa: E402
 
 from culler import devices  # noqa: E402
-from culler.gpu_decode import BatchDecoder, to_pil  # noqa: E402
+from culler.imaging.gpu_decode import BatchDecoder, to_pil  # noqa: E402
 
 
 def learned_scorers(device: str, on_gpu: bool) -> list[tuple[str, int, int, Callable]]:

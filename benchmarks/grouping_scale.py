@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from culler import grouping, signatures
 from culler.catalog import now, open_catalog
-from culler.cull import update_groups
+from culler.decide import grouping
+from culler.decide.cull import update_groups
+from culler.imaging import signatures
 
 
 def base_images(limit: int = 25) -> list[Image.Image]:

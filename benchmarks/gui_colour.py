@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from culler import colour
+from culler.imaging import colour
 
 ADOBE = Path("/usr/share/color/icc/compatibleWithAdobeRGB1998.icc")
 
@@ -43,7 +43,7 @@ def timed(fn, repeat: int = 3) -> float:
 
 def main() -> int:
     from culler.gui.pixels import FULL_SIDE
-    from culler.images import open_photo
+    from culler.imaging.images import open_photo
 
     icc = ADOBE.read_bytes() if ADOBE.exists() else colour.adobe_rgb_profile()
     photos = sample_photos()

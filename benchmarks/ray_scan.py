@@ -74,7 +74,7 @@ def per_photo_ms(paths: list[Path]) -> dict[str, float]:
     """Median ms of one core per photo: decode at the scan's size, the technical scorer."""
     from culler_plugins.technical import TechnicalScorer
 
-    from culler.images import decode_pil
+    from culler.imaging.images import decode_pil
     from culler.scan.decode import THUMB_SIDE
 
     scorer = TechnicalScorer()

@@ -346,7 +346,7 @@ def per_photo_cost(paths: list[Path]) -> dict[str, float]:
     from culler_plugins.faces import FacesScorer
     from culler_plugins.technical import TechnicalScorer
 
-    from culler.images import decode_pil
+    from culler.imaging.images import decode_pil
     from culler.scan.decode import SMALL_COPY_KEY, THUMB_SIDE, small_copy
 
     scorers = [cls() for cls in (TechnicalScorer, FacesScorer)]
@@ -397,8 +397,8 @@ def _save_jpeg(array) -> None:
 
 
 def _hashes(image) -> None:
-    from culler import signatures
-    from culler.images import dhash
+    from culler.imaging import signatures
+    from culler.imaging.images import dhash
 
     dhash(image)
     signatures.compute_bytes(image)
@@ -409,8 +409,8 @@ def other_formats(tmp: Path, count: int, workers: int | None) -> None:
     """Scan RAW files with an embedded preview and phone-sized HEIC files with the default scorers."""
     from PIL import Image
 
-    from culler.synthetic_formats import write_dng, write_heic
     from culler.testing import available_samples
+    from culler.testing.formats import write_dng, write_heic
 
     bases = [im for _, im in available_samples()]
     raw, heic = tmp / "raw", tmp / "heic"
@@ -440,7 +440,7 @@ def other_formats(tmp: Path, count: int, workers: int | None) -> None:
 
 def decode_cost(paths: list[Path]) -> float:
     """Median CPU ms to open one file at the scorers' size through the load_image hook."""
-    from culler.images import open_photo
+    from culler.imaging.images import open_photo
 
     open_photo(paths[0], 1024)  # imports rawpy / pillow-heif
     times = []

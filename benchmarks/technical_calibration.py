@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from culler.images import open_photo
+from culler.imaging.images import open_photo
 from culler.testing import noisy, overexposed
 
 SIDE = 1024

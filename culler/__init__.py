@@ -4,7 +4,7 @@ Plugins import from :mod:`culler.api` only. ``culler.hookimpl`` stays for plugin
 module existed.
 """
 
-from culler.hookspecs import hookimpl
+from culler.plugin.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 __all__ = ["hookimpl", "__version__"]

@@ -14,8 +14,7 @@ import importlib
 from typing import Any
 
 from culler.devices import place_conv_net
-from culler.hookspecs import hookimpl
-from culler.images import (
+from culler.imaging.images import (
     ImageError,
     PhotoInfo,
     decode_pil,
@@ -23,17 +22,7 @@ from culler.images import (
     os_error_reason,
     read_metadata,
 )
-from culler.scorers import (
-    ROLES,
-    SMALL_COPY_KEY,
-    EmbeddingScorer,
-    Scorer,
-    ScoreResult,
-    get_scorer_class,
-    get_scorer_classes,
-)
-from culler.trainable import TrainableModel, trainable_models
-from culler.weights import (
+from culler.models.weights import (
     EnabledWhenInstalled,
     FetchedWeights,
     NotOnHub,
@@ -52,13 +41,24 @@ from culler.weights import (
     sha256_file,
     state_mismatch,
 )
+from culler.plugin.hookspecs import hookimpl
+from culler.plugin.scorers import (
+    ROLES,
+    SMALL_COPY_KEY,
+    EmbeddingScorer,
+    Scorer,
+    ScoreResult,
+    get_scorer_class,
+    get_scorer_classes,
+)
+from culler.plugin.trainable import TrainableModel, trainable_models
 
 #: Names that need torch (or the network stack): resolved from their module when first used.
 _LAZY_NAMES = {
-    "Downloads": "culler.pull",
+    "Downloads": "culler.models.pull",
     # Regrouping reads and writes the whole catalog: the grouping plugin runs it after each scan.
-    "update_groups": "culler.cull",
-    "backfill_signatures": "culler.frames",
+    "update_groups": "culler.decide.cull",
+    "backfill_signatures": "culler.decide.frames",
 }
 _TORCH_NAMES = (
     "Head",
@@ -77,7 +77,7 @@ _TORCH_NAMES = (
 
 def __getattr__(name: str) -> Any:
     if name in _TORCH_NAMES:
-        return getattr(importlib.import_module("culler.personal_heads"), name)
+        return getattr(importlib.import_module("culler.models.personal_heads"), name)
     if name in _LAZY_NAMES:
         return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
     raise AttributeError(f"module 'culler.api' has no attribute {name!r}")

@@ -36,8 +36,8 @@ class CullerGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         from culler.catalog import CatalogError
-        from culler.weights import WeightsError, WeightsMissing
-        from culler.xmp import XmpError
+        from culler.interop.xmp import XmpError
+        from culler.models.weights import WeightsError, WeightsMissing
 
         try:
             return super().invoke(ctx)
@@ -391,7 +391,7 @@ def _print_details(details: dict[str, Any]) -> None:
 @cli.command()
 def plugins():
     """Print the installed plugins as JSON: name, version, hooks and scorers."""
-    from culler.plugin_info import plugin_info
+    from culler.plugin.info import plugin_info
 
     click.echo(json.dumps(plugin_info(), indent=2))
 
@@ -402,7 +402,7 @@ def _load_command_modules() -> None:
 
 
 def _load_plugin_commands() -> None:
-    from culler import plugin_manager as plugin_module
+    from culler.plugin import manager as plugin_module
 
     plugin_module.call_safely("register_commands", cli=cli)
 

@@ -82,9 +82,9 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             ),
         ],
     ),
-    "cull": ("culler/cull.py", ["tests/test_cull.py", "tests/test_behaviour_cull.py"]),
+    "cull": ("culler/decide/cull.py", ["tests/test_cull.py", "tests/test_behaviour_cull.py"]),
     "grouping": (
-        "culler/grouping.py",
+        "culler/decide/grouping.py",
         [
             "tests/test_grouping.py",
             "tests/test_crop_duplicates.py",
@@ -93,15 +93,18 @@ MODULES: dict[str, tuple[str, list[str]]] = {
             "tests/test_behaviour_grouping.py",
         ],
     ),
-    "xmp_sync": ("culler/xmp_sync.py", ["tests/test_xmp.py", "tests/test_behaviour_xmp.py"]),
+    "xmp_sync": (
+        "culler/interop/xmp_sync.py",
+        ["tests/test_xmp.py", "tests/test_behaviour_xmp.py"],
+    ),
     "xmp": (
-        "culler/xmp.py",
+        "culler/interop/xmp.py",
         ["tests/test_xmp.py", "tests/test_xmp_properties.py", "tests/test_behaviour_xmp.py"],
     ),
-    "export": ("culler/export.py", EXPORT_TESTS),
-    "export_move": ("culler/export_move.py", EXPORT_TESTS),
+    "export": ("culler/interop/export.py", EXPORT_TESTS),
+    "export_move": ("culler/interop/export_move.py", EXPORT_TESTS),
     "weights": (
-        "culler/weights.py",
+        "culler/models/weights.py",
         [
             "tests/test_reliability_weights.py",
             "tests/test_pull.py",

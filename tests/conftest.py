@@ -22,8 +22,8 @@ def published_scorer(register_test_plugin, tmp_path):
     """``published_scorer(scorer_id, source)`` registers a scorer that needs one published file,
     ``model.safetensors`` with a known sha256 and size, and returns ``(a good copy, its WeightSpec)``."""
     import culler
-    from culler.scorers import Scorer, ScoreResult
-    from culler.weights import WeightSpec
+    from culler.models.weights import WeightSpec
+    from culler.plugin.scorers import Scorer, ScoreResult
 
     def make(scorer_id: str, source: str = "", content: bytes = b"weights " * 1000):
         good = tmp_path / "model.safetensors"

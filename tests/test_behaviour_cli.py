@@ -17,7 +17,7 @@ from test_behaviour_cull import SINGLES, LitPlugin, write_lit_shoot
 
 import culler
 from culler.catalog import open_catalog
-from culler.scorers import Scorer, ScoreResult
+from culler.plugin.scorers import Scorer, ScoreResult
 
 
 def test_a_command_a_plugin_adds_is_there_when_culler_starts(tmp_path):

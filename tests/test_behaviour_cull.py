@@ -6,7 +6,7 @@ expected picks follow from the levels chosen here, never from the code under tes
 
 The reason each proposal gives, the summary and the stored group order are pinned on a real catalog
 whose scores, defects, sizes and capture times the tests write themselves (:class:`Shoot`), so that
-every expected reason is written out by hand from the rules in ``culler/cull.py``. What makes two
+every expected reason is written out by hand from the rules in ``culler/decide/cull.py``. What makes two
 photos one picture is pinned in ``tests/test_behaviour_grouping.py``.
 """
 
@@ -20,7 +20,7 @@ from PIL import Image
 
 import culler
 from culler.catalog import open_catalog
-from culler.cull import (
+from culler.decide.cull import (
     CullOptions,
     Group,
     GroupingOptions,
@@ -34,9 +34,9 @@ from culler.cull import (
     summarize,
     update_groups,
 )
-from culler.scorers import Scorer, ScoreResult
+from culler.interop.xmp import SidecarData, write_sidecar
+from culler.plugin.scorers import Scorer, ScoreResult
 from culler.testing import sample_image
-from culler.xmp import SidecarData, write_sidecar
 
 #: name -> (sample photo, mean grey level 0-255): the ``bright`` score is level / 25.5.
 SINGLES = {
@@ -229,7 +229,7 @@ def _ids(catalog) -> dict[str, int]:
 
 
 def test_a_hand_decision_made_between_planning_and_writing_wins(lit):
-    from culler.cull import Ranking
+    from culler.decide.cull import Ranking
 
     db = lit()
     catalog = open_catalog(db)
@@ -276,7 +276,7 @@ def test_decisions_imported_from_xmp_are_left_as_they_are(lit, culler_cli, tmp_p
 # A photographer reads the plan's one-line reason to decide whether to trust it: which defect
 # decided, which frame won and by what. These tests write photos and scores straight into a real
 # catalog (no decoding), so every score, defect and size is chosen here and each expected reason
-# follows from the rules in culler.cull's docstrings. ``clip-aesthetic`` is an installed aesthetic
+# follows from the rules in culler.decide.cull's docstrings. ``clip-aesthetic`` is an installed aesthetic
 # scorer, ``technical`` a technical one and ``faces`` a penalty scorer; ``taste`` is a personal model.
 
 AESTHETIC = "clip-aesthetic"
@@ -1110,7 +1110,7 @@ def compared(monkeypatch, shoot):
         calls.append(sorted(members))
         return {members[-1]: {"defect": "missed_focus", "reason": "missed focus", "detail": 0.5}}
 
-    monkeypatch.setattr("culler.frames.analyse_group", analyse_group)
+    monkeypatch.setattr("culler.decide.frames.analyse_group", analyse_group)
     return calls
 
 

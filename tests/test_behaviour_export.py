@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from culler.interop.xmp import SidecarData, read_sidecar, write_sidecar
 from culler.testing import sample_image, scan_into
-from culler.xmp import SidecarData, read_sidecar, write_sidecar
 
 
 def test_move_copies_a_sidecar_shared_by_a_raw_jpeg_pair(tmp_path, culler_cli):
@@ -182,7 +182,7 @@ def _photos(tmp_path: Path, *relative: str) -> list[dict]:
 
 def test_names_that_differ_only_in_case_get_their_own_numbers_when_exported_flat(tmp_path):
     """One folder on macOS, Windows and most memory cards holds IMG_1.JPG or img_1.jpg, not both."""
-    from culler.export import plan_export
+    from culler.interop.export import plan_export
 
     photos = _photos(tmp_path, "a/IMG_1.JPG", "b/img_1.jpg", "c/Img_1.jpg", "d/other.jpg")
     (tmp_path / "shoot" / "b" / "img_1.xmp").write_text("<x/>")  # its sidecar goes with it
@@ -206,7 +206,7 @@ def test_names_that_differ_only_in_case_get_their_own_numbers_when_exported_flat
 
 
 def test_a_photo_exported_earlier_under_a_numbered_name_is_found_there(tmp_path):
-    from culler.export import plan_export
+    from culler.interop.export import plan_export
 
     [photo] = _photos(tmp_path, "a/IMG_1.JPG")
     dest = tmp_path / "out"
@@ -219,7 +219,7 @@ def test_a_photo_exported_earlier_under_a_numbered_name_is_found_there(tmp_path)
 
 def test_a_copy_is_made_of_real_files_and_a_link_export_of_links(tmp_path):
     from culler.catalog import open_catalog
-    from culler.export import ExportError, plan_export, run_export
+    from culler.interop.export import ExportError, plan_export, run_export
 
     [photo] = _photos(tmp_path, "a/IMG_1.jpg")
     (tmp_path / "shoot" / "a" / "IMG_1.xmp").write_text("<x/>")
@@ -238,7 +238,7 @@ def test_a_copy_is_made_of_real_files_and_a_link_export_of_links(tmp_path):
 
 def test_a_photo_that_cannot_be_exported_is_recorded_and_the_others_still_go(tmp_path):
     from culler.catalog import open_catalog
-    from culler.export import plan_export, run_export
+    from culler.interop.export import plan_export, run_export
 
     photos = _photos(tmp_path, "gone.jpg", "blocked.jpg", "fine.jpg")
     dest = tmp_path / "out"
@@ -260,8 +260,8 @@ def test_a_photo_that_cannot_be_exported_is_recorded_and_the_others_still_go(tmp
 
 def test_scores_csv_writes_unix_lines_and_tags_sorted_by_name(tmp_path):
     from culler.catalog import open_catalog
-    from culler.export import score_rows, scores_csv
-    from culler.scorers import ScoreResult
+    from culler.interop.export import score_rows, scores_csv
+    from culler.plugin.scorers import ScoreResult
 
     with open_catalog(tmp_path / "c.db") as catalog:
         pk = catalog.scorer_pk("emotion", "1")
@@ -282,7 +282,7 @@ def test_scores_csv_writes_unix_lines_and_tags_sorted_by_name(tmp_path):
 
 def test_a_move_says_why_it_leaves_a_photo_where_it_is(tmp_path, monkeypatch):
     from culler.catalog import open_catalog
-    from culler.export import plan_export, run_export
+    from culler.interop.export import plan_export, run_export
 
     photos = _photos(tmp_path, "linked/IMG_1.jpg", "copied/IMG_2.jpg", "full/IMG_3.jpg")
     real = tmp_path / "elsewhere.jpg"
@@ -298,7 +298,7 @@ def test_a_move_says_why_it_leaves_a_photo_where_it_is(tmp_path, monkeypatch):
         def full(source, target):
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr("culler.export._copy_exclusive", full)
+        monkeypatch.setattr("culler.interop.export._copy_exclusive", full)
         items = run_export(catalog, plan_export(photos, dest), "move")
     assert [i.error for i in items] == [
         f"{photos[0]['path']} is a symbolic link to {real}; culler moves only real files (the "
@@ -315,7 +315,7 @@ def test_a_move_says_why_it_leaves_a_photo_where_it_is(tmp_path, monkeypatch):
 
 def test_photos_exported_before_are_passed_over_and_the_rest_still_go(tmp_path):
     from culler.catalog import open_catalog
-    from culler.export import plan_export, run_export
+    from culler.interop.export import plan_export, run_export
 
     photos = _photos(tmp_path, "IMG_1.jpg", "IMG_2.jpg")
     dest = tmp_path / "out"

@@ -1,4 +1,4 @@
-"""The file steps of ``culler export picks --move`` (culler/export_move.py), each pinned so that breaking
+"""The file steps of ``culler export picks --move`` (culler/interop/export_move.py), each pinned so that breaking
 it fails a test: a source is only ever removed when its target holds the same bytes, a move is a hard
 link where it can be and a copy of a shared sidecar never is, a failed move undoes only what it
 placed, and an interrupted move is finished or undone with one line saying which."""
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from culler import export_move
-from culler.export_move import move_files, place, recover_moves, same_file_content
+from culler.interop import export_move
+from culler.interop.export_move import move_files, place, recover_moves, same_file_content
 
 MIB = 1 << 20
 

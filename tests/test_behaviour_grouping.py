@@ -1,9 +1,9 @@
-"""What makes two photos one picture, and which photos are compared at all (culler/grouping.py).
+"""What makes two photos one picture, and which photos are compared at all (culler/decide/grouping.py).
 
 Each rule is pinned at its limit: signatures of real sample photographs, edited as a photographer's
 exports are (resized, brightened, re-encoded), and copies of them whose hash bits, colour layouts or
 embeddings the test changes by a known amount, so that every expected answer follows from the
-limits written in ``culler/grouping.py``, never from running it.
+limits written in ``culler/decide/grouping.py``, never from running it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
-from culler import grouping
-from culler.grouping import (
+from culler.decide import grouping
+from culler.decide.grouping import (
     NEAR,
     Evidence,
     GroupingOptions,
@@ -27,7 +27,7 @@ from culler.grouping import (
     stored_groups,
     write_groups,
 )
-from culler.signatures import (
+from culler.imaging.signatures import (
     DCT_SIDE,
     Signature,
     compute,
@@ -52,7 +52,7 @@ def _photo_set(rows: list[dict], vectors: dict[int, list[float]] | None = None) 
 
 
 def test_the_evidence_names_why_two_photos_are_one_picture():
-    from culler.grouping import NEAR, STRICT
+    from culler.decide.grouping import NEAR, STRICT
 
     photos = _photo_set(
         [
@@ -72,7 +72,7 @@ def test_the_evidence_names_why_two_photos_are_one_picture():
 
 
 def test_embeddings_confirm_or_veto_as_the_search_asks():
-    from culler.grouping import NEAR, STRICT
+    from culler.decide.grouping import NEAR, STRICT
 
     same, web = _signature("astronaut"), _signature("astronaut", 256)
     # Photos 1 and 2: the same picture by signature; 3 and 4: no signatures.
@@ -113,7 +113,7 @@ def test_frames_are_compared_with_the_frames_of_their_camera_within_the_window()
 def test_the_duplicates_report_finds_copies_across_folders_and_years_largest_group_first(
     catalog, tmp_path
 ):
-    from culler.grouping import find_duplicates
+    from culler.decide.grouping import find_duplicates
 
     photos = {
         # name: (folder, capture time, content hash, signature)
@@ -414,7 +414,7 @@ def test_an_incremental_grouping_keeps_a_group_its_embeddings_made(catalog, tmp_
 
 
 def test_capture_times_are_instants_with_their_sub_seconds():
-    from culler.grouping import capture_time
+    from culler.decide.grouping import capture_time
 
     base = capture_time("2024-05-01T10:00:00")
     # The same instant written in two time zones is one time.
@@ -426,7 +426,7 @@ def test_capture_times_are_instants_with_their_sub_seconds():
 
 
 def test_frames_exactly_the_burst_gap_apart_are_one_burst():
-    from culler.grouping import find_bursts
+    from culler.decide.grouping import find_bursts
 
     frames = [
         {"id": i, "camera": "X1", "taken_at": f"2024-05-01T10:00:0{2 * i}"} for i in range(3)

@@ -24,8 +24,8 @@ from culler_trainer.registry import (
 
 from culler.api import get_scorer_class
 from culler.catalog import open_catalog
-from culler.personal_heads import build_head, save_head
-from culler.weights import WeightsError, models_dir, sha256_file
+from culler.models.personal_heads import build_head, save_head
+from culler.models.weights import WeightsError, models_dir, sha256_file
 
 
 def _head(path: Path, seed: int = 0) -> tuple[Path, str]:

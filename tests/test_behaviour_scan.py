@@ -18,8 +18,8 @@ from test_plan_properties import BROKEN, MarkerPlugin, photo_bytes
 
 import culler
 from culler.catalog import open_catalog
+from culler.plugin.scorers import EmbeddingScorer, Scorer, ScoreResult
 from culler.scan import ScanOptions, scan_folders
-from culler.scorers import EmbeddingScorer, Scorer, ScoreResult
 
 
 class Tagger(Scorer):

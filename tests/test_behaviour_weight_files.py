@@ -1,4 +1,4 @@
-"""Weight files on disk, each promise pinned so that breaking it fails a test (culler/weights.py).
+"""Weight files on disk, each promise pinned so that breaking it fails a test (culler/models/weights.py).
 
 Where culler keeps models and what it says when it cannot; how a file is installed, recorded and
 verified (hashed once per change, refused when it no longer matches); which safetensors headers are
@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from culler import weights
-from culler.testing import write_safetensors
-from culler.weights import (
+from culler.models import weights
+from culler.models.weights import (
     MAX_HEADER_BYTES,
     EnabledWhenInstalled,
     WeightsError,
@@ -37,6 +36,7 @@ from culler.weights import (
     state_mismatch,
     writable_home,
 )
+from culler.testing import write_safetensors
 
 DAMAGED = "the file is damaged or not weights — nothing was loaded"
 

@@ -24,9 +24,9 @@ from culler_plugins.clip.testing import (
 from culler_trainer.registry import register_head
 
 from culler.catalog import open_catalog
-from culler.personal_heads import build_head, load_personal_head, mean_score, save_head
+from culler.models.personal_heads import build_head, load_personal_head, mean_score, save_head
+from culler.models.weights import WeightsError, load_state_dict, sha256_file
 from culler.testing import rate_sharp_over_soft, scan_into, write_sharp_and_soft
-from culler.weights import WeightsError, load_state_dict, sha256_file
 
 
 def _personal_catalog(tmp_path: Path) -> tuple[Path, Path]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from culler.catalog import open_catalog
+from culler.interop.xmp import CULLER_NS, SidecarData, read_sidecar, write_sidecar
 from culler.testing import sample_image, scan_into
-from culler.xmp import CULLER_NS, SidecarData, read_sidecar, write_sidecar
 
 #: A sidecar Lightroom wrote: 2 stars, a Red label, develop settings culler must keep.
 LIGHTROOM = """<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 7.0">
@@ -147,7 +147,7 @@ def test_rated_only_writes_just_the_photos_rated_in_culler(shoot, culler_cli):
 
 
 def test_read_with_the_defaults_imports_every_sidecar_and_names_the_photos_without_one(shoot):
-    from culler.xmp_sync import read_sidecars
+    from culler.interop.xmp_sync import read_sidecars
 
     folder, db, ids = shoot
     write_sidecar(folder / "astronaut.xmp", SidecarData(rating=2))
@@ -190,14 +190,14 @@ def test_read_with_the_defaults_imports_every_sidecar_and_names_the_photos_witho
     ],
 )
 def test_imported_fields_are_exactly_what_the_sidecar_changes(current, sidecar, expected):
-    from culler.xmp_sync import imported_fields
+    from culler.interop.xmp_sync import imported_fields
 
     state = {"stars": None, "decision": None, "label": None, **current}
     assert imported_fields(state, sidecar) == expected
 
 
 def test_a_photo_never_rated_here_sends_no_rating_label_or_decision(shoot):
-    from culler.xmp_sync import catalog_update
+    from culler.interop.xmp_sync import catalog_update
 
     folder, db, ids = shoot
     catalog = open_catalog(db)
@@ -230,7 +230,7 @@ def test_tags_reach_the_sidecar(tmp_path, register_test_plugin, culler_cli):
 
 
 def test_sidecars_written_during_culling_use_the_naming_asked_for(shoot):
-    from culler.xmp_sync import write_sidecars_for
+    from culler.interop.xmp_sync import write_sidecars_for
 
     folder, db, ids = shoot
     catalog = open_catalog(db)
@@ -243,7 +243,7 @@ def test_sidecars_written_during_culling_use_the_naming_asked_for(shoot):
 
 
 def test_write_with_the_defaults_covers_every_photo_and_names_the_ones_gone(shoot):
-    from culler.xmp_sync import write_sidecars
+    from culler.interop.xmp_sync import write_sidecars
 
     folder, db, ids = shoot
     (folder / "astronaut.jpg").unlink()  # gone since the scan: first in line, the rest go on
@@ -276,7 +276,7 @@ def test_a_raw_jpeg_pair_gets_a_sidecar_per_photo_under_auto_naming(tmp_path, cu
 
 
 def test_read_reports_a_broken_sidecar_and_goes_on_with_the_next(shoot):
-    from culler.xmp_sync import read_sidecars
+    from culler.interop.xmp_sync import read_sidecars
 
     folder, db, ids = shoot
     (folder / "astronaut.xmp").write_text("<x:xmpmeta this is not xml")
@@ -307,7 +307,7 @@ def test_read_reports_a_broken_sidecar_and_goes_on_with_the_next(shoot):
     ],
 )
 def test_xmp_rating_of_each_catalog_state(state, rating):
-    from culler.xmp_sync import xmp_rating
+    from culler.interop.xmp_sync import xmp_rating
 
     assert xmp_rating(state) == rating
 
@@ -331,7 +331,7 @@ def test_read_looks_for_the_sidecar_the_naming_names(shoot, culler_cli):
 
 
 def test_write_reports_a_sidecar_it_cannot_merge_and_writes_the_rest(shoot):
-    from culler.xmp_sync import write_sidecars
+    from culler.interop.xmp_sync import write_sidecars
 
     folder, db, ids = shoot
     broken = folder / "astronaut.xmp"
@@ -353,7 +353,7 @@ def test_write_reports_a_sidecar_it_cannot_merge_and_writes_the_rest(shoot):
 
 
 def test_a_photo_on_its_own_gets_the_basename_sidecar_and_a_bad_naming_says_which_exist(tmp_path):
-    from culler.xmp import sidecar_path
+    from culler.interop.xmp import sidecar_path
 
     photo = tmp_path / "IMG_1.jpg"
     photo.touch()
@@ -364,7 +364,7 @@ def test_a_photo_on_its_own_gets_the_basename_sidecar_and_a_bad_naming_says_whic
 
 
 def test_basename_naming_is_kept_beside_an_existing_fullname_sidecar(tmp_path):
-    from culler.xmp import sidecar_path
+    from culler.interop.xmp import sidecar_path
 
     photo = tmp_path / "IMG_1.jpg"
     photo.touch()
@@ -374,7 +374,7 @@ def test_basename_naming_is_kept_beside_an_existing_fullname_sidecar(tmp_path):
 
 
 def test_a_raw_jpeg_pair_gets_a_sidecar_each_when_auto_looks_the_folder_up_itself(tmp_path):
-    from culler.xmp import sidecar_path
+    from culler.interop.xmp import sidecar_path
 
     for name in ("IMG_1.CR3", "IMG_1.JPG"):
         (tmp_path / name).touch()
@@ -383,7 +383,7 @@ def test_a_raw_jpeg_pair_gets_a_sidecar_each_when_auto_looks_the_folder_up_itsel
 
 
 def test_an_upper_case_sidecar_is_the_one_read_and_written(tmp_path):
-    from culler.xmp import existing_sidecars, sidecar_path
+    from culler.interop.xmp import existing_sidecars, sidecar_path
 
     photo = tmp_path / "IMG_1.jpg"
     photo.touch()
@@ -393,7 +393,7 @@ def test_an_upper_case_sidecar_is_the_one_read_and_written(tmp_path):
 
 
 def test_both_sidecars_of_a_photo_are_found_fullname_first(tmp_path):
-    from culler.xmp import existing_sidecars
+    from culler.interop.xmp import existing_sidecars
 
     photo = tmp_path / "IMG_1.jpg"
     photo.touch()
@@ -403,7 +403,7 @@ def test_both_sidecars_of_a_photo_are_found_fullname_first(tmp_path):
 
 
 def test_another_photos_fullname_sidecar_is_never_read_as_this_ones(tmp_path):
-    from culler.xmp import basename_taken, existing_sidecars, sidecar_path
+    from culler.interop.xmp import basename_taken, existing_sidecars, sidecar_path
 
     tif, jpg = tmp_path / "IMG_1.tif", tmp_path / "IMG_1.tif.jpg"
     tif.touch()
@@ -441,7 +441,7 @@ def test_the_new_sidecar_is_written_beside_the_old_under_a_name_no_editor_reads(
         renames.append((Path(src), Path(dst)))
         real(src, dst)
 
-    monkeypatch.setattr("culler.xmp.os.replace", replace)
+    monkeypatch.setattr("culler.interop.xmp.os.replace", replace)
     path = tmp_path / "IMG_1.xmp"
     path.write_text(LIGHTROOM)
     write_sidecar(path, SidecarData(rating=4))
@@ -465,7 +465,7 @@ def test_a_sidecar_keeps_its_permissions_and_a_new_one_is_readable_by_everyone(t
 def test_a_sidecar_that_cannot_be_written_is_left_as_it_was_with_no_file_left_over(
     tmp_path, monkeypatch
 ):
-    from culler.xmp import XmpError
+    from culler.interop.xmp import XmpError
 
     path = tmp_path / "IMG_1.xmp"
     path.write_text(LIGHTROOM)
@@ -473,20 +473,22 @@ def test_a_sidecar_that_cannot_be_written_is_left_as_it_was_with_no_file_left_ov
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("culler.xmp.os.replace", denied)  # the rename fails
+    monkeypatch.setattr("culler.interop.xmp.os.replace", denied)  # the rename fails
     with pytest.raises(XmpError) as raised:
         write_sidecar(path, SidecarData(rating=4))
     assert str(raised.value) == f"{path}: cannot write (Permission denied)"
     assert path.read_text() == LIGHTROOM
     assert sorted(p.name for p in tmp_path.iterdir()) == ["IMG_1.xmp"]
-    monkeypatch.setattr("culler.xmp.tempfile.mkstemp", denied)  # a folder nobody may write in
+    monkeypatch.setattr(
+        "culler.interop.xmp.tempfile.mkstemp", denied
+    )  # a folder nobody may write in
     with pytest.raises(XmpError) as raised:
         write_sidecar(path, SidecarData(rating=4))
     assert str(raised.value) == f"{path}: cannot write (Permission denied)"
 
 
 def test_a_sidecar_that_is_not_xml_is_named_in_the_error_and_left_untouched(tmp_path):
-    from culler.xmp import XmpError
+    from culler.interop.xmp import XmpError
 
     path = tmp_path / "IMG_1.xmp"
     path.write_bytes(b"not a sidecar")
@@ -527,7 +529,7 @@ def _nested(tmp_path: Path, depth: int) -> Path:
 
 
 def test_a_sidecar_nested_up_to_the_limit_is_read_and_one_level_more_is_refused(tmp_path):
-    from culler.xmp import MAX_DEPTH, XmpError, read_sidecar
+    from culler.interop.xmp import MAX_DEPTH, XmpError, read_sidecar
 
     assert read_sidecar(_nested(tmp_path, MAX_DEPTH)).rating is None
     deeper = _nested(tmp_path, MAX_DEPTH + 1)
@@ -540,7 +542,7 @@ def test_a_sidecar_nested_up_to_the_limit_is_read_and_one_level_more_is_refused(
 
 
 def test_a_sidecar_without_the_xmpmeta_wrapper_is_read(tmp_path):
-    from culler.xmp import read_sidecar
+    from culler.interop.xmp import read_sidecar
 
     path = tmp_path / "bare.xmp"
     path.write_text(
@@ -553,7 +555,7 @@ def test_a_sidecar_without_the_xmpmeta_wrapper_is_read(tmp_path):
 def test_the_first_rating_and_label_of_a_sidecar_win_and_ratings_are_kept_within_minus_1_to_5(
     tmp_path,
 ):
-    from culler.xmp import read_sidecar
+    from culler.interop.xmp import read_sidecar
 
     def sidecar(*ratings_and_labels: tuple[str, str]) -> Path:
         descriptions = "".join(
@@ -575,7 +577,7 @@ def test_the_first_rating_and_label_of_a_sidecar_win_and_ratings_are_kept_within
 
 
 def test_scores_and_tags_another_tool_left_half_written_are_read_as_far_as_they_go(tmp_path):
-    from culler.xmp import read_sidecar
+    from culler.interop.xmp import read_sidecar
 
     def li(**fields: str) -> str:
         inner = "".join(f"<culler:{k}>{v}</culler:{k}>" for k, v in fields.items())
@@ -607,7 +609,7 @@ def test_scores_and_tags_another_tool_left_half_written_are_read_as_far_as_they_
 
 
 def test_reading_a_sidecar_that_is_not_there_says_so(tmp_path):
-    from culler.xmp import XmpError, read_sidecar
+    from culler.interop.xmp import XmpError, read_sidecar
 
     with pytest.raises(XmpError) as raised:
         read_sidecar(tmp_path / "IMG_1.xmp")
@@ -618,7 +620,7 @@ def test_scores_and_tags_are_written_as_rdf_bags_of_resources(tmp_path):
     """The structure exiftool and Lightroom expect: rdf:Bag of rdf:li with rdf:parseType="Resource"."""
     import xml.etree.ElementTree as ET
 
-    from culler.xmp import NS
+    from culler.interop.xmp import NS
 
     path = tmp_path / "IMG_1.xmp"
     write_sidecar(path, SidecarData(scores={"technical": ("1", 6.5)}, tags={"joy": 0.75}))
@@ -780,7 +782,7 @@ def test_a_sidecar_in_an_xpacket_stays_in_one(tmp_path):
 
 
 def test_tags_are_written_most_likely_first_then_by_name(tmp_path):
-    from culler.xmp import CULLER_NS
+    from culler.interop.xmp import CULLER_NS
 
     path = tmp_path / "IMG_1.xmp"
     write_sidecar(path, SidecarData(tags={"calm": 0.5, "awe": 0.5, "joy": 0.9, "fear": 0.1}))
@@ -805,7 +807,7 @@ def test_namespace_prefixes_after_a_default_namespace_are_kept(tmp_path):
 def test_a_sidecar_that_is_not_a_regular_file_is_named_in_the_error(tmp_path):
     import os
 
-    from culler.xmp import XmpError
+    from culler.interop.xmp import XmpError
 
     fifo = tmp_path / "IMG_1.xmp"
     os.mkfifo(fifo)
@@ -815,7 +817,7 @@ def test_a_sidecar_that_is_not_a_regular_file_is_named_in_the_error(tmp_path):
 
 
 def test_a_document_that_is_not_xmp_says_what_its_root_element_is(tmp_path):
-    from culler.xmp import XmpError
+    from culler.interop.xmp import XmpError
 
     path = tmp_path / "IMG_1.xmp"
     path.write_text("<html><body>saved from a browser</body></html>")

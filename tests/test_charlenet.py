@@ -14,8 +14,14 @@ from culler_plugins.charlenet import CharLeNetScorer, convert
 from culler_plugins.charlenet.model import CaffeNet, build_charlenet, preprocess
 from PIL import Image
 
+from culler.models.weights import (
+    WeightsError,
+    WeightsMissing,
+    install_file,
+    load_state_dict,
+    scorer_dir,
+)
 from culler.testing import available_samples, write_photos
-from culler.weights import WeightsError, WeightsMissing, install_file, load_state_dict, scorer_dir
 
 #: CaffeNet's layers as the prototxt defines them: (out, in per group, kernel, groups).
 CONVS = {

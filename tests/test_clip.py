@@ -29,8 +29,7 @@ from culler_plugins.clip.testing import (
 from torch import nn
 
 from culler.catalog import open_catalog
-from culler.testing import scan_into as scan
-from culler.weights import (
+from culler.models.weights import (
     WeightsError,
     WeightsMissing,
     install_file,
@@ -38,6 +37,7 @@ from culler.weights import (
     load_state_dict,
     sha256_file,
 )
+from culler.testing import scan_into as scan
 
 MISSING = "clip-aesthetic: weights not installed — run `culler models pull clip-aesthetic`"
 

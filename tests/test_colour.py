@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from culler import colour
+from culler.imaging import colour
 
 #: Debian's icc-profiles-free (installed by .ci/run): a public-domain profile with Adobe RGB's colorants.
 PACKAGED_ADOBE_RGB = Path("/usr/share/color/icc/compatibleWithAdobeRGB1998.icc")
@@ -91,7 +91,7 @@ def test_built_profile_is_a_valid_icc_file():
 
 def test_the_scan_decoder_hands_scorers_srgb_pixels(tmp_path, packaged_profile):
     """decode_pil (what the scan and the trainer decode with) converts after its reduced-size decode."""
-    from culler.images import decode_pil
+    from culler.imaging.images import decode_pil
 
     path = tmp_path / "adobe.jpg"
     Image.new("RGB", (1600, 1200), GREEN).save(path, quality=97, icc_profile=packaged_profile)

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 from test_grouping import _distinct_photos, _scan, grouped_stems
 
-from culler.grouping import (
+from culler.decide.grouping import (
     NEAR,
     BandIndex,
     GroupingOptions,
@@ -16,7 +16,7 @@ from culler.grouping import (
     candidate_pairs,
     signature_match,
 )
-from culler.signatures import compute, pixel_agreement
+from culler.imaging.signatures import compute, pixel_agreement
 from culler.testing import sample_image
 
 

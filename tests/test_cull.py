@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from culler.catalog import open_catalog
-from culler.cull import (
+from culler.decide.cull import (
     CullOptions,
     Ranking,
     apply_plan,
@@ -16,7 +16,7 @@ from culler.cull import (
     stored_groups,
     update_groups,
 )
-from culler.grouping import (
+from culler.decide.grouping import (
     GroupingOptions,
     capture_time,
     compute_groups,
@@ -104,8 +104,8 @@ def test_bursts_split_on_gap_and_camera():
 
 
 def test_similar_pairs_need_strong_evidence_within_one_shoot():
-    from culler.grouping import PhotoSet
-    from culler.signatures import compute_bytes
+    from culler.decide.grouping import PhotoSet
+    from culler.imaging.signatures import compute_bytes
 
     astronaut, coffee, rocket = (sample_image(n) for n in ("astronaut", "coffee", "rocket"))
 

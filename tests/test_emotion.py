@@ -18,8 +18,8 @@ from culler_plugins.emotion import MIKELS_LABELS, EmotionScorer
 from culler_plugins.emotion.zeroshot import NEUTRAL, ZeroShotTagger, prompts_for
 
 from culler.catalog import open_catalog
+from culler.models.weights import WeightsMissing
 from culler.testing import scan_into as scan
-from culler.weights import WeightsMissing
 
 MISSING = "emotion: weights not installed — run `culler models pull emotion`"
 

@@ -13,7 +13,7 @@ from culler_plugins.faces.testing import ASTRONAUT_EYES, GRACE_HOPPER_EYES, clos
 from PIL import Image
 
 from culler.catalog import open_catalog
-from culler.cull import plan_cull
+from culler.decide.cull import plan_cull
 from culler.scan import ScanOptions, scan_folders
 from culler.testing import blurred, sample_image
 

@@ -10,10 +10,10 @@ from culler_plugins import formats
 from PIL import Image
 
 from culler.catalog import open_catalog
-from culler.images import open_photo, supported_extensions
+from culler.imaging.images import open_photo, supported_extensions
 from culler.scan import ScanOptions, scan_folders
-from culler.synthetic_formats import write_dng, write_heic
 from culler.testing import sample_image
+from culler.testing.formats import write_dng, write_heic
 
 
 def _similar(a: Image.Image, b: Image.Image) -> float:

@@ -11,11 +11,12 @@ import pytest
 import torch
 from PIL import Image
 
-from culler import devices, gpu_decode
-from culler.images import open_photo
+from culler import devices
+from culler.imaging import gpu_decode
+from culler.imaging.images import open_photo
+from culler.plugin.scorers import Scorer, ScoreResult
 from culler.scan.scoring import ModelScoring
 from culler.scan.work import ActiveScorer
-from culler.scorers import Scorer, ScoreResult
 from culler.testing import sample_image
 
 
@@ -230,7 +231,7 @@ class _Brightness(Scorer):
 
 
 class _BrightnessPlugin:
-    from culler.hookspecs import hookimpl
+    from culler.plugin.hookspecs import hookimpl
 
     @hookimpl
     def register_scorers(self, register):

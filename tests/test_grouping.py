@@ -14,9 +14,9 @@ from test_cull import exif_at
 
 import culler
 from culler.catalog import open_catalog
-from culler.cull import plan_cull, stored_groups
+from culler.decide.cull import plan_cull, stored_groups
+from culler.plugin.scorers import Scorer, ScoreResult
 from culler.scan import ScanOptions, scan_folders
-from culler.scorers import Scorer, ScoreResult
 from culler.testing import noisy, sample_image
 
 WALLPAPERS = Path("/usr/share/backgrounds")
@@ -216,8 +216,8 @@ def test_duplicates_command_finds_copies_across_folders(tmp_path, culler_cli):
 
 
 def test_photos_scanned_before_signatures_degrade_then_fill_from_thumbnails(tmp_path):
-    from culler.cull import update_groups
-    from culler.frames import backfill_signatures
+    from culler.decide.cull import update_groups
+    from culler.decide.frames import backfill_signatures
 
     folder = tmp_path / "old"
     folder.mkdir()

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 import culler
-from culler import plugin_manager
 from culler.catalog import open_catalog
 from culler.cli import cli
+from culler.plugin import manager as plugin_manager
 from culler.scan import ScanOptions, scan_folders
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ def test_every_hook_has_a_test(hook):
 
 
 def test_hook_register_scorers():
-    from culler.scorers import get_scorer_classes
+    from culler.plugin.scorers import get_scorer_classes
 
     assert get_scorer_classes()["technical"].plugin_name == "technical"
 
@@ -62,7 +62,7 @@ def test_hook_register_commands(register_test_plugin):
 def test_hook_load_image(tmp_path, register_test_plugin):
     from PIL import Image
 
-    from culler import images
+    from culler.imaging import images
 
     class Loader:
         @staticmethod
@@ -146,7 +146,7 @@ def test_hook_register_gui_panels(register_test_plugin):
 
 
 def test_hook_register_image_extensions(tmp_path, register_test_plugin):
-    from culler.images import supported_extensions
+    from culler.imaging.images import supported_extensions
     from culler.scan.discover import walk_photos
 
     class P:

@@ -164,9 +164,9 @@ def test_without_torch_a_missing_learned_scorer_points_at_the_full_install(
     db, culler_cli, monkeypatch, tmp_path
 ):
     """The torch-free bundle cannot use `culler models pull`: the scan says what would help."""
-    import culler.weights
+    import culler.models.weights
 
-    monkeypatch.setattr(culler.weights, "torch_available", lambda: False)
+    monkeypatch.setattr(culler.models.weights, "torch_available", lambda: False)
     result = culler_cli("scan", tmp_path / "shoot", "--db", db, "--scorer", "clip-aesthetic")
     assert "learned scorers need the full install" in result.output
     assert "models pull" not in result.output

@@ -16,10 +16,10 @@ import zipfile
 
 import pytest
 
-import culler.archives
-from culler.personal_heads import read_head_meta
+import culler.models.archives
+from culler.models.personal_heads import read_head_meta
+from culler.models.weights import WeightsError, load_state_dict, scorer_dir
 from culler.testing import write_safetensors
-from culler.weights import WeightsError, load_state_dict, scorer_dir
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def one_error(output: str) -> str:
 @pytest.fixture
 def small_allowance(monkeypatch):
     """An archive may unpack to 1 MB here, so a real bomb can be small enough to build quickly."""
-    monkeypatch.setattr(culler.archives, "MIN_ALLOWANCE", 1 << 20)
+    monkeypatch.setattr(culler.models.archives, "MIN_ALLOWANCE", 1 << 20)
 
 
 def test_a_zip_bomb_is_refused_before_extracting(published, tmp_path, culler_cli, small_allowance):
@@ -86,10 +86,10 @@ def test_a_zip_declaring_gigabytes_is_refused_from_its_table_of_contents(
 def test_an_archive_of_too_many_members_is_refused(published, tmp_path, culler_cli):
     archive = tmp_path / "many.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        for i in range(culler.archives.MAX_MEMBERS + 1):
+        for i in range(culler.models.archives.MAX_MEMBERS + 1):
             zf.writestr(f"f{i}.txt", b"")
     line = one_error(culler_cli("models", "import", "bomb-test", archive, expect=1).output)
-    assert f"more than {culler.archives.MAX_MEMBERS} members" in line
+    assert f"more than {culler.models.archives.MAX_MEMBERS} members" in line
     assert nothing_installed("bomb-test")
 
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 import pytest
 from PIL import Image
 
-from culler.images import ImageError, decode_pil, open_photo
+from culler.imaging.images import ImageError, decode_pil, open_photo
 from culler.safe_files import RefusedFile, read_regular
 from culler.testing import run_culler, sample_image, scan_into
 

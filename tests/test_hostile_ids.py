@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from culler.catalog import open_catalog
 from culler.cli import cli
-from culler.weights import WeightsError, models_dir, scorer_dir
+from culler.models.weights import WeightsError, models_dir, scorer_dir
 
 HOSTILE = ["..", "../..", "../../evil", "/absolute/path", "a/b", "", ".hidden", "x" * 65, "a\x00b"]
 

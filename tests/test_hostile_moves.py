@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from culler import export_move
 from culler.catalog import Catalog, open_catalog
 from culler.cli import cli
+from culler.interop import export_move
 from culler.scan import ScanOptions, scan_folders
 from culler.testing import sample_image
 
@@ -382,22 +382,22 @@ def _no_hard_links(monkeypatch):
 
 KILL_POINTS = {
     "after the journal entry": lambda m, root: m.setattr(
-        "culler.export_move.place", kill_at(1, export_move.place)
+        "culler.interop.export_move.place", kill_at(1, export_move.place)
     ),
     "with a part file written": lambda m, root: m.setattr(
-        "culler.export_move._publish", kill_at(1, export_move._publish)
+        "culler.interop.export_move._publish", kill_at(1, export_move._publish)
     ),
     "after the photo, before its sidecar": lambda m, root: m.setattr(
-        "culler.export_move.place", kill_at(2, export_move.place)
+        "culler.interop.export_move.place", kill_at(2, export_move.place)
     ),
     "before the catalog follows": lambda m, root: m.setattr(
         Catalog, "settle_move", kill_at(1, Catalog.settle_move)
     ),
     "before the sources go": lambda m, root: m.setattr(
-        "culler.export_move.drop_sources", kill_at(1, export_move.drop_sources)
+        "culler.interop.export_move.drop_sources", kill_at(1, export_move.drop_sources)
     ),
     "between unlinking the photo and its sidecar": lambda m, root: m.setattr(
-        "culler.export_move._fsync_dir",
+        "culler.interop.export_move._fsync_dir",
         kill_at(1, export_move._fsync_dir, when=lambda folder: Path(folder) == root),
     ),
     "before the journal entry is crossed out": lambda m, root: m.setattr(
@@ -437,7 +437,7 @@ def test_export_move_killed_by_sigkill_is_finished_by_a_rerun(picks):
     script = textwrap.dedent(
         f"""
         import os, signal, sys
-        import culler.export_move as em
+        import culler.interop.export_move as em
         from culler.cli import cli
 
         def die(files):

@@ -22,7 +22,7 @@ from culler_plugins.clip.testing import (
     write_tiny_backbone,
 )
 
-from culler.weights import manifest, scorer_dir
+from culler.models.weights import manifest, scorer_dir
 
 TINY_ARGS = [a for k, v in TINY_SCORER_CONFIG.items() for a in ("--config", f"{k}={v}")]
 BACKBONE = common.backbone_spec(TINY_MODEL, TINY_TAG).name

@@ -32,8 +32,8 @@ from PIL import Image
 
 import culler
 from culler.catalog import open_catalog
+from culler.plugin.scorers import Scorer, ScoreResult
 from culler.scan import ScanOptions, scan_folders
-from culler.scorers import Scorer, ScoreResult
 from culler.testing import sample_image
 
 SIZE = (48, 32)

@@ -78,10 +78,10 @@ def test_the_checker_catches_every_way_of_reaching_into_core():
     source = (
         "import culler\n"
         "from culler import images\n"
-        "from culler.scorers import Scorer\n"
+        "from culler.plugin.scorers import Scorer\n"
         "def f():\n"
-        "    from culler.weights import resolve\n"
-        "    importlib.import_module('culler.plugin_manager')\n"
+        "    from culler.models.weights import resolve\n"
+        "    importlib.import_module('culler.plugin.manager')\n"
         "    from culler_trainer.registry import load_head\n"
         "from culler.api import Scorer, hookimpl\n"
         "from culler import api\n"
@@ -124,7 +124,9 @@ def test_importing_the_api_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sys, culler.api; print('torch' in sys.modules, 'culler.pull' in sys.modules)"
+    code = (
+        "import sys, culler.api; print('torch' in sys.modules, 'culler.models.pull' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

@@ -8,10 +8,10 @@ import sys
 from click.testing import CliRunner
 
 import culler
-from culler import plugin_manager
 from culler.cli import cli
-from culler.plugin_info import plugin_info
-from culler.scorers import Scorer, ScoreResult, get_scorer_classes
+from culler.plugin import manager as plugin_manager
+from culler.plugin.info import plugin_info
+from culler.plugin.scorers import Scorer, ScoreResult, get_scorer_classes
 
 
 class BrightnessScorer(Scorer):

@@ -15,9 +15,9 @@ from culler_plugins.clip import common
 from culler_plugins.clip.testing import TINY_MODEL, TINY_TAG, write_tiny_backbone
 
 import culler
-from culler import pull
-from culler.scorers import Scorer, ScoreResult
-from culler.weights import WeightSpec, manifest, scorer_dir, sha256_file
+from culler.models import pull
+from culler.models.weights import WeightSpec, manifest, scorer_dir, sha256_file
+from culler.plugin.scorers import Scorer, ScoreResult
 
 PAYLOAD = b"culler test weights\n" * 2048
 
@@ -249,7 +249,7 @@ def test_open_clip_falls_back_to_the_pickled_checkpoint_and_converts_it(
     import open_clip
 
     tiny = write_tiny_backbone(tmp_path / "tiny.safetensors")
-    from culler.weights import load_state_dict
+    from culler.models.weights import load_state_dict
 
     bin_path = tmp_path / "open_clip_pytorch_model.bin"
     torch.save(load_state_dict(tiny), bin_path)

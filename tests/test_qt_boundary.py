@@ -53,7 +53,7 @@ def test_importing_the_cli_and_every_core_module_loads_no_qt():
     code = (
         "import importlib, json, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"
-        "from culler.scorers import get_scorer_classes; get_scorer_classes()\n"
+        "from culler.plugin.scorers import get_scorer_classes; get_scorer_classes()\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
         f"{QT_MODULES!r})))\n"
     )

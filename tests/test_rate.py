@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from culler.cull import apply_plan, plan_cull
+from culler.decide.cull import apply_plan, plan_cull
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_errors_are_clear(scanned, culler_cli, tmp_path):
 
 
 def test_rate_and_cull_write_sidecars_when_asked(scanned, culler_cli):
-    from culler.xmp import read_sidecar
+    from culler.interop.xmp import read_sidecar
 
     db, paths = scanned
     a = paths[0]

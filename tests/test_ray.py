@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 from culler import hookimpl
-from culler.scorers import Scorer, ScoreResult
+from culler.plugin.scorers import Scorer, ScoreResult
 
 
 class Brightness(Scorer):
@@ -121,7 +121,7 @@ def worker_pids(tmp_path_factory) -> Path:
 @pytest.fixture
 def raytest_plugin(ray_cluster, ray_home, worker_pids, monkeypatch, register_test_plugin):
     """The tests' plugin in this process too, and the allow-list every worker sees."""
-    from culler import plugin_manager
+    from culler.plugin import manager as plugin_manager
 
     # This process loads its entry points once: load them all before the allow-list is set, or a
     # later test in this process would find only the allowed plugins (faces missing, say).

@@ -10,8 +10,8 @@ import threading
 import pytest
 
 from culler.catalog import open_catalog
+from culler.plugin.scorers import Scorer, ScoreResult
 from culler.scan import ScanOptions, scan_folders
-from culler.scorers import Scorer, ScoreResult
 
 RELEASE = threading.Event()  # lets an abandoned "hung" scorer thread end when the test is over
 
@@ -60,7 +60,7 @@ class Plugin:
 
 
 def _register(register_test_plugin):
-    from culler.hookspecs import hookimpl
+    from culler.plugin.hookspecs import hookimpl
 
     class P:
         @staticmethod
@@ -155,7 +155,7 @@ import signal
 import time
 
 from culler import hookimpl
-from culler.scorers import Scorer, ScoreResult
+from culler.plugin.scorers import Scorer, ScoreResult
 
 
 class Moody(Scorer):

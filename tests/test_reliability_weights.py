@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from culler.weights import (
+from culler.models.weights import (
     WeightsError,
     install_file,
     load_state_dict,

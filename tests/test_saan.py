@@ -14,8 +14,8 @@ from culler_plugins.saan import SaanScorer, convert
 from culler_plugins.saan.model import SAAN, adain, build_saan, preprocess
 from torch import nn
 
+from culler.models.weights import WeightsError, WeightsMissing, install_file, scorer_dir
 from culler.testing import available_samples, write_photos
-from culler.weights import WeightsError, WeightsMissing, install_file, scorer_dir
 
 SIDE = 64  # adaptive pooling lets the network run on small inputs; the scorer always uses 224
 
@@ -217,7 +217,7 @@ def test_official_checkpoint_converts_to_the_same_network(official_checkpoint, t
     reference, path = official_checkpoint
     files = SaanScorer.convert_weights(path, tmp_path / "work")
     assert set(files) == {"saan.safetensors"}
-    from culler.weights import load_state_dict
+    from culler.models.weights import load_state_dict
 
     state = load_state_dict(files["saan.safetensors"])
     assert convert.norm_of(state) == "bn"
@@ -241,7 +241,7 @@ def test_converter_accepts_data_parallel_and_trainer_checkpoints(official_checkp
     torch.save({f"net.{k}": v for k, v in ours.items()}, trainer)
     for src in (parallel, trainer):
         out = SaanScorer.convert_weights(src, tmp_path / src.stem)["saan.safetensors"]
-        from culler.weights import load_state_dict
+        from culler.models.weights import load_state_dict
 
         converted = load_state_dict(out)
         assert set(converted) == set(ours)
@@ -281,7 +281,7 @@ def import_weights(culler_cli, scorer_id, src, workdir):
     if models is not None and "import" in getattr(models, "commands", {}):
         culler_cli("models", "import", scorer_id, src)
         return
-    from culler.scorers import get_scorer_class
+    from culler.plugin.scorers import get_scorer_class
 
     for name, path in get_scorer_class(scorer_id).convert_weights(Path(src), workdir).items():
         install_file(scorer_id, name, path, source="import", origin=str(src))
@@ -348,6 +348,6 @@ def test_one_training_epoch_through_the_trainer(tmp_path, monkeypatch):
     assert state["net.head.fc2.weight"].shape == (1, 2048)
     # The run's checkpoint imports as the scorer's weights (GroupNorm variant recognised).
     files = SaanScorer.convert_weights(result.run_dir / "model.pt", tmp_path / "work")
-    from culler.weights import load_state_dict
+    from culler.models.weights import load_state_dict
 
     assert convert.norm_of(load_state_dict(files["saan.safetensors"])) == "gn"

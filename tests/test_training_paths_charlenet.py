@@ -17,8 +17,8 @@ from culler_trainer import main as trainer_main
 from culler_trainer.params import parse_args
 from test_charlenet import CONVS, FCS  # noqa: I001 -- tests/ is on sys.path under pytest
 
+from culler.models.weights import WeightsError, load_state_dict, scorer_dir, sha256_file
 from culler.testing import available_samples
-from culler.weights import WeightsError, load_state_dict, scorer_dir, sha256_file
 
 
 def test_reader_on_a_tiny_caffemodel_in_both_formats(tmp_path):

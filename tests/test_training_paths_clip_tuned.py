@@ -13,13 +13,13 @@ from culler_plugins.clip.testing import (
 )
 
 from culler.catalog import open_catalog
+from culler.models.weights import sha256_file
 from culler.testing import (
     carry_personal_model,
     rate_sharp_over_soft,
     scan_into,
     write_sharp_and_soft,
 )
-from culler.weights import sha256_file
 
 
 def scores_by_name(catalog):

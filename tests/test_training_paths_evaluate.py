@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 import culler
-from culler.scorers import Scorer, ScoreResult
-from culler.weights import WeightSpec, install_file, scorer_dir, sha256_file
+from culler.models.weights import WeightSpec, install_file, scorer_dir, sha256_file
+from culler.plugin.scorers import Scorer, ScoreResult
 
 SPEC = WeightSpec("grey.bin", "", "")
 LEVELS = (51, 102, 115, 153, 204)  # grey levels k; the scorer gives 10·k/255
@@ -26,7 +26,7 @@ class GreyScorer(Scorer):
     weights = [SPEC]
 
     def load(self, device="cpu"):
-        from culler.weights import expected_sha256, resolve
+        from culler.models.weights import expected_sha256, resolve
 
         resolve(self.id, SPEC)
         self.weights_sha256 = expected_sha256(self.id, SPEC)

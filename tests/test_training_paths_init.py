@@ -26,13 +26,13 @@ from safetensors.torch import load_file
 from test_trainer_learning import synthetic  # noqa: I001 -- tests/ is on sys.path under pytest
 
 from culler.catalog import open_catalog
+from culler.models.weights import install_file, installed_path, sha256_file
 from culler.testing import (
     carry_personal_model,
     rate_sharp_over_soft,
     scan_into,
     write_sharp_and_soft,
 )
-from culler.weights import install_file, installed_path, sha256_file
 
 
 def _args(tmp_path, *extra):

@@ -14,8 +14,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from culler.catalog import open_catalog
+from culler.models.weights import install_file, sha256_file
 from culler.testing import available_samples
-from culler.weights import install_file, sha256_file
 
 
 def charlenet_scores(db):

@@ -14,8 +14,8 @@ from culler_trainer import main as trainer_main
 from culler_trainer.params import parse_args
 from torch import nn
 
+from culler.models.weights import load_state_dict, scorer_dir, sha256_file
 from culler.testing import available_samples, write_photos
-from culler.weights import load_state_dict, scorer_dir, sha256_file
 
 
 @pytest.fixture

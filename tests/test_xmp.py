@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from culler.catalog import open_catalog
 from culler.cli import cli
+from culler.interop.xmp import CULLER_NS, SidecarData, XmpError, read_sidecar, write_sidecar
 from culler.scan import ScanOptions, scan_folders
 from culler.testing import sample_image
-from culler.xmp import CULLER_NS, SidecarData, XmpError, read_sidecar, write_sidecar
 
 LIGHTROOM_SIDECAR = """<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 7.0-c000 1.000000, 0000/00/00-00:00:00        ">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
@@ -289,7 +289,7 @@ def test_rating_zero_means_unrated_and_is_not_imported(shoot):
 
 
 def test_write_during_culling_touches_only_the_rated_photo(shoot):
-    from culler.xmp_sync import write_sidecars_for
+    from culler.interop.xmp_sync import write_sidecars_for
 
     folder, db = shoot
     cat = open_catalog(db)
@@ -305,7 +305,7 @@ def test_write_during_culling_touches_only_the_rated_photo(shoot):
 def test_no_two_photos_share_a_sidecar(tmp_path):
     """IMG_1.tif's fullname sidecar is IMG_1.tif.xmp, which is also IMG_1.tif.jpg's basename one: each
     photo gets its own sidecar whatever the naming, and a rating never lands on the other photo."""
-    from culler.xmp import existing_sidecars, sidecar_path
+    from culler.interop.xmp import existing_sidecars, sidecar_path
 
     tif, jpg = tmp_path / "IMG_1.tif", tmp_path / "IMG_1.tif.jpg"
     sample_image("chelsea").save(tif)

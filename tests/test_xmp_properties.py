@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from culler.xmp import SidecarData, merge_sidecar, read_sidecar, write_sidecar
+from culler.interop.xmp import SidecarData, merge_sidecar, read_sidecar, write_sidecar
 
 DC = "http://purl.org/dc/elements/1.1/"
 PHOTOSHOP = "http://ns.adobe.com/photoshop/1.0/"

@@ -5,7 +5,7 @@ or any CSV with an image column, a score and optionally ``votes`` (10 counts, ``
 and ``class`` (0 = bad … last = good). ``--split`` names the photos to use: ``all``, or a run's
 ``split.json`` (its held-out ``val`` photos, or ``train``). The figures are what the papers report:
 PLCC and SRCC, accuracy (2-way at 5, or the 2/3 classes when the set has them), EMD when both sides
-have distributions, MSE; they are written to the version's model card (:mod:`culler.model_cards`).
+have distributions, MSE; they are written to the version's model card (:mod:`culler.models.cards`).
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ class Catalog(
     # -- lifecycle -------------------------------------------------------------------------------
     def migrate(self) -> list[str]:
         applied = migrations.apply(self.db)
-        from culler import plugin_manager as plugins
+        from culler.plugin import manager as plugins
 
         plugin_migrations = Migrations("plugin")
         plugins.call_safely("register_migrations", migrations=plugin_migrations)

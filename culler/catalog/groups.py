@@ -1,6 +1,6 @@
 """The SQL behind grouping and auto-cull: photos to group, stored groups, scores to rank, auto ratings.
 
-A mixin of :class:`culler.catalog.Catalog`: :mod:`culler.grouping` and :mod:`culler.cull` call these
+A mixin of :class:`culler.catalog.Catalog`: :mod:`culler.decide.grouping` and :mod:`culler.decide.cull` call these
 named methods and never write SQL themselves.
 """
 

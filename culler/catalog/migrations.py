@@ -209,7 +209,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 
 @migrations("002_near_duplicate_signatures")
 def m002_near_duplicate_signatures(db: sqlite_utils.Database) -> None:
-    """``photos.signature``: the near-duplicate signature (culler.signatures), filled by the next scan
+    """``photos.signature``: the near-duplicate signature (culler.imaging.signatures), filled by the next scan
     of each file; ``group_members.frame_defect``: what comparing a frame with its siblings found."""
     db.execute("ALTER TABLE photos ADD COLUMN signature BLOB")
     db.execute("ALTER TABLE group_members ADD COLUMN frame_defect TEXT")

@@ -1,6 +1,6 @@
 """The move journal of ``culler export picks --move``: a move is written down before any file is
 touched and crossed out after the last source is gone, so a rerun after kill -9 finds every half-done
-move and finishes or undoes it (:mod:`culler.export`), and the photo row follows its file in the
+move and finishes or undoes it (:mod:`culler.interop.export`), and the photo row follows its file in the
 same transaction that makes the new place the photo's place.
 """
 

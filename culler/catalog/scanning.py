@@ -20,7 +20,7 @@ from culler.catalog.ratings import HUMAN_SOURCES
 from culler.catalog.timestamps import now
 
 if TYPE_CHECKING:
-    from culler.scorers import ScoreResult
+    from culler.plugin.scorers import ScoreResult
 
 #: Tables that describe a file's content, dropped when its bytes change.
 _CONTENT_TABLES = ("scores", "tags", "embeddings", "score_errors")

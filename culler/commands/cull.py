@@ -53,7 +53,7 @@ def _grouping_options(fn):
 
 
 def _grouping(burst_gap, shoot_window, hash_distance, clip_similarity):
-    from culler.grouping import GroupingOptions
+    from culler.decide.grouping import GroupingOptions
 
     return GroupingOptions(
         burst_gap=burst_gap,
@@ -115,7 +115,7 @@ def _write_xmp(catalog, photo_ids, naming: str | None, quiet: bool = False):
     """Write the sidecars of the photos whose rating just changed, and say what happened."""
     if not naming or not photo_ids:
         return None
-    from culler.xmp_sync import write_sidecars_for
+    from culler.interop.xmp_sync import write_sidecars_for
 
     report = write_sidecars_for(catalog, photo_ids, naming=naming)
     if quiet:
@@ -170,7 +170,7 @@ def groups(db_path, burst_gap, shoot_window, hash_distance, clip_similarity, reb
 
     Groups are recomputed after every scan; --rebuild recomputes them now with the given options.
     """
-    from culler.cull import load_scores, stored_groups, update_groups
+    from culler.decide.cull import load_scores, stored_groups, update_groups
 
     catalog = _open(db_path)
     try:
@@ -265,7 +265,7 @@ def cull(
     missed focus, closed eyes, severe clipping) or a broken file. Decisions are written with source
     'auto'; a decision you made by hand (GUI, `culler rate`, XMP) is never changed.
     """
-    from culler.cull import (
+    from culler.decide.cull import (
         CullOptions,
         Ranking,
         apply_plan,
@@ -299,7 +299,7 @@ def cull(
 
 
 def _report_plan(plan, dry_run: bool, written: int, xmp_report, as_json: bool) -> None:
-    from culler.cull import summarize
+    from culler.decide.cull import summarize
 
     summary = summarize(plan)
     if not as_json:
@@ -323,7 +323,7 @@ def duplicates(db_path, as_json):
     agree, and cached CLIP embeddings too): copies, exports and re-encodes of one picture. A report
     only: nothing is stored, nothing is rejected.
     """
-    from culler.grouping import find_duplicates
+    from culler.decide.grouping import find_duplicates
 
     catalog = _open(db_path)
     try:

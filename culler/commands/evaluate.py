@@ -69,9 +69,9 @@ def evaluate(
     from culler_trainer.evaluate import evaluate as run
     from culler_trainer.evaluate import load_set
 
-    from culler import model_cards
-    from culler.scorers import get_scorer_classes
-    from culler.weights import WeightsError, WeightsMissing
+    from culler.models import cards as model_cards
+    from culler.models.weights import WeightsError, WeightsMissing
+    from culler.plugin.scorers import get_scorer_classes
 
     cls = get_scorer_classes().get(scorer_id)
     if cls is None:

@@ -72,7 +72,12 @@ def picks(dest, db_path, mode, min_stars, keep_folders, dry_run, as_json):
 
 def _export_picks(dest, db_path, mode, min_stars, keep_folders, dry_run):
     """Plan and (unless a dry run) carry out the export; return the items and the scanned roots."""
-    from culler.export import finish_interrupted_moves, plan_export, run_export, select_picks
+    from culler.interop.export import (
+        finish_interrupted_moves,
+        plan_export,
+        run_export,
+        select_picks,
+    )
 
     catalog = open_existing(db_path)
     try:
@@ -145,7 +150,7 @@ def _print_items(items, mode: str, dry_run: bool, counts: dict[str, int]) -> Non
 )
 def scores(db_path, fmt, output, sort_by, status):
     """Every photo's scores, rating and tags as CSV (one column per scorer) or JSON."""
-    from culler.export import score_rows, scores_csv, scores_json
+    from culler.interop.export import score_rows, scores_csv, scores_json
 
     catalog = open_existing(db_path)
     try:

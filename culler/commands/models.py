@@ -1,6 +1,6 @@
 """``culler models``: see, download and import the weight files learned scorers need.
 
-Thin on purpose: the work is in :mod:`culler.pull`, which the GUI's models panel shares, so both show the
+Thin on purpose: the work is in :mod:`culler.models.pull`, which the GUI's models panel shares, so both show the
 same status. ``culler.commands.train`` adds ``export`` and ``import-personal`` (personal models) here.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from culler import model_cards
+from culler.models import cards as model_cards
 from culler.validate import FiniteFloat, printable
 
 
@@ -58,7 +58,7 @@ config_option = click.option(
 
 
 def _scorer(scorer_id: str) -> type:
-    from culler.scorers import get_scorer_class
+    from culler.plugin.scorers import get_scorer_class
 
     try:
         return get_scorer_class(scorer_id)
@@ -81,7 +81,7 @@ def _progress(label: str, total: int | None):
     """click's progress bar on a terminal (stderr); silent when piped or the size is unknown."""
     if sys.stderr.isatty() and total:
         return click.progressbar(length=total, label=label, file=sys.stderr)
-    from culler.pull import _no_progress
+    from culler.models.pull import _no_progress
 
     return _no_progress(label, total)
 
@@ -122,8 +122,8 @@ def models() -> None:
 @config_option
 def list_(as_json: bool, config_items: tuple[str, ...]) -> None:
     """Show every scorer that needs weights, each file's status and the command that installs it."""
-    from culler.scorers import get_scorer_classes
-    from culler.weight_status import scorer_status
+    from culler.models.weight_status import scorer_status
+    from culler.plugin.scorers import get_scorer_classes
 
     rows = []
     for scorer_id, cls in sorted(get_scorer_classes().items()):
@@ -171,8 +171,8 @@ def pull(scorer_id: str, config_items: tuple[str, ...], offline: bool, timeout: 
     Files already installed and verified are skipped. A failed or interrupted download leaves
     nothing behind, and a file already installed stays as it was.
     """
-    from culler.pull import pull as pull_weights
-    from culler.weights import WeightsError, writable_home
+    from culler.models.pull import pull as pull_weights
+    from culler.models.weights import WeightsError, writable_home
 
     _scorer(scorer_id)
     writable_home()
@@ -200,8 +200,8 @@ def import_(scorer_id: str, file: Path, config_items: tuple[str, ...]) -> None:
     official SAAN checkpoint, CharLeNet's Caffe arrays). Checkpoints that would run code when
     loaded are refused, and archive members cannot write outside the models folder.
     """
-    from culler.pull import import_weights
-    from culler.weights import WeightsError, writable_home
+    from culler.models.pull import import_weights
+    from culler.models.weights import WeightsError, writable_home
 
     _scorer(scorer_id)
     writable_home()
@@ -219,7 +219,7 @@ def import_(scorer_id: str, file: Path, config_items: tuple[str, ...]) -> None:
 @click.argument("scorer_id", metavar="SCORER", required=False)
 def path(scorer_id: str | None) -> None:
     """Print the folder weight files live in (SCORER's own folder when given)."""
-    from culler.weights import models_dir, scorer_dir
+    from culler.models.weights import models_dir, scorer_dir
 
     click.echo(str(scorer_dir(_scorer(scorer_id).id) if scorer_id else models_dir()))
 
@@ -229,7 +229,7 @@ def path(scorer_id: str | None) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def remove(scorer_id: str, yes: bool) -> None:
     """Delete SCORER's installed weight files (pull or import them again to use it)."""
-    from culler.weights import scorer_dir
+    from culler.models.weights import scorer_dir
 
     directory = scorer_dir(scorer_id)
     if not directory.is_dir():

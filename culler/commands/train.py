@@ -52,7 +52,7 @@ def train(ctx: click.Context, trainer_args: tuple[str, ...]) -> None:
     """
     from culler_trainer.cli import main
 
-    from culler.weights import writable_home
+    from culler.models.weights import writable_home
 
     writable_home()  # runs are written there: say so now, not after the data is loaded
     ctx.exit(main(list(trainer_args)))
@@ -101,7 +101,7 @@ def import_personal(bundle, activate, db_path):
     """Add a personal model exported with `culler models export` to this catalog."""
     from culler_trainer.registry import import_model
 
-    from culler.weights import WeightsError, writable_home
+    from culler.models.weights import WeightsError, writable_home
 
     writable_home()
     catalog = open_existing(db_path)

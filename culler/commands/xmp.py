@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from culler.commands.options import db_option, open_existing
+from culler.interop.xmp import NAMINGS
 from culler.validate import printable
-from culler.xmp import NAMINGS
 
 NAMING_HELP = (
     "Sidecar name: 'basename' = IMG_1.xmp (Lightroom, Capture One, digiKam), 'fullname' = "
@@ -81,7 +81,7 @@ def xmp() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 def write(paths, db_path, naming, rated_only, dry_run, as_json):
     """Write or merge sidecars for photos in the catalog (all, or those under PATHS)."""
-    from culler.xmp_sync import select_photos, write_sidecars
+    from culler.interop.xmp_sync import select_photos, write_sidecars
 
     catalog = open_existing(db_path)
     try:
@@ -107,7 +107,7 @@ def read(paths, db_path, naming, dry_run, as_json):
     Only differences are imported, so reading twice changes nothing. Run `culler scan` first so
     the photos are in the catalog.
     """
-    from culler.xmp_sync import read_sidecars, select_photos
+    from culler.interop.xmp_sync import read_sidecars, select_photos
 
     catalog = open_existing(db_path)
     try:

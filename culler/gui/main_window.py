@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from culler import plugin_manager as plugins
 from culler.catalog import Catalog, CatalogError, open_catalog
 from culler.gui.culling import GRID, LOUPE, CullingActions
 from culler.gui.grid import FilmStrip, FilterBar, GridView
@@ -40,6 +39,7 @@ from culler.gui.stage import PhotoStage
 from culler.gui.thumbnails import ThumbnailCache, thumb_dir_for
 from culler.gui.why_panel import WhyPanel
 from culler.gui.workers import ScanWorker
+from culler.plugin import manager as plugins
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
     def _xmp_naming(self) -> str | None:
         """The sidecar naming to write on every rating (QSettings ``xmp/on_rate``), or None for off."""
         value = self.settings.value("xmp/on_rate", "")
-        from culler.xmp import NAMINGS
+        from culler.interop.xmp import NAMINGS
 
         return str(value) if value in NAMINGS else None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from culler import colour
+from culler.imaging import colour
 
 #: The longest side decoded for "100 %": 24–60 MP cameras fit; larger frames are shown slightly reduced.
 FULL_SIDE = 10_000
@@ -39,7 +39,7 @@ def decode_for_display(path: str, side: int, develop: bool = False) -> QImage:
     """``path`` decoded through the image loaders (RAW: the largest embedded preview the RAW plugin
     gives, or its full development with ``develop``), at most ``side`` pixels on its longer side, in
     sRGB; a null QImage when unreadable."""
-    from culler.images import ImageError, open_photo
+    from culler.imaging.images import ImageError, open_photo
 
     try:
         im, _info = open_photo(path, side, develop)

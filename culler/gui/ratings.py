@@ -31,7 +31,7 @@ class RatingHistory:
     def _sync_xmp(self, photo_ids: Iterable[int]) -> None:
         if not self.xmp_naming:
             return
-        from culler.xmp_sync import write_sidecars_for
+        from culler.interop.xmp_sync import write_sidecars_for
 
         self.xmp_errors = write_sidecars_for(self.catalog, photo_ids, naming=self.xmp_naming).errors
 

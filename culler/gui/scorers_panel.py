@@ -36,15 +36,15 @@ SETTINGS_KEY = "scan/scorer_enabled"
 
 def weight_status(cls) -> tuple[str, str]:
     """("none needed" | "installed" | "missing" | "damaged", the command that installs them): the
-    status ``culler models list`` shows (culler.weight_status.weights_status), so GUI and CLI agree."""
-    from culler.weight_status import weights_status
+    status ``culler models list`` shows (culler.models.weight_status.weights_status), so GUI and CLI agree."""
+    from culler.models.weight_status import weights_status
 
     return weights_status(cls)
 
 
 def scorer_rows(settings: QSettings) -> list[ScorerRow]:
     """Every registered scorer with its weight status and the user's on/off choice."""
-    from culler.scorers import get_scorer_classes
+    from culler.plugin.scorers import get_scorer_classes
 
     overrides = load_overrides(settings)
     rows = []

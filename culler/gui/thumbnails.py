@@ -52,7 +52,7 @@ def _read_scaled(file: str, side: int) -> QImage:
 
 def _decode_and_cache(path: str, content_hash: str | None, thumb_dir: Path, side: int) -> QImage:
     """No cached thumbnail: decode the photo at reduced size (JPEG DCT scaling) and cache it."""
-    from culler.images import ImageError, decode_pil
+    from culler.imaging.images import ImageError, decode_pil
 
     try:
         image, _info = decode_pil(path, THUMB_SIDE)

@@ -227,7 +227,7 @@ def thumbnail_pixels(catalog: Catalog, photo: dict[str, Any]) -> np.ndarray | No
     """The photo's pixels at thumbnail size: the catalog's cached thumbnail, else a reduced decode."""
     from culler.gui.pixels import srgb
     from culler.gui.thumbnails import thumb_dir_for
-    from culler.images import ImageError, decode_pil
+    from culler.imaging.images import ImageError, decode_pil
     from culler.scan.decode import thumb_path
 
     cached = (

@@ -80,7 +80,7 @@ class _Cancelled(Exception):
 
 
 class WeightsWorker(QThread):
-    """Runs ``culler models pull`` or ``culler models import`` (the same code, :mod:`culler.pull`) in a
+    """Runs ``culler models pull`` or ``culler models import`` (the same code, :mod:`culler.models.pull`) in a
     thread, reporting bytes downloaded; cancel() stops a download at its next block."""
 
     progress = Signal(int, int)  # bytes done, total (0: unknown)
@@ -100,8 +100,8 @@ class WeightsWorker(QThread):
         self.cancel_event.set()
 
     def run(self) -> None:
-        from culler.pull import import_weights, pull
-        from culler.weights import WeightsError
+        from culler.models.pull import import_weights, pull
+        from culler.models.weights import WeightsError
 
         try:
             if self.source is not None:

@@ -18,11 +18,11 @@ import numpy as np
 import xxhash
 from PIL import Image
 
-from culler import signatures
-from culler.images import ImageError, PhotoInfo, dhash, open_photo
+from culler.imaging import signatures
+from culler.imaging.images import ImageError, PhotoInfo, dhash, open_photo
+from culler.plugin.scorers import SMALL_COPY_KEY, Scorer, ScoreResult
 from culler.safe_files import MAX_PHOTO_BYTES, open_regular
 from culler.scan.work import THUMB_DIR_NAME
-from culler.scorers import SMALL_COPY_KEY, Scorer, ScoreResult
 
 #: Side of the cached thumbnails; files are decoded at least this large so the thumbnail is sharp.
 #: The same small copy is the faces scorer's search copy (its ``DETECT_SIDE``), so one resize serves
@@ -47,7 +47,7 @@ class Decoded:
     error: str | None = None
     content_hash: str | None = None
     phash: str | None = None
-    signature: bytes | None = None  # culler.signatures, for near-duplicate grouping
+    signature: bytes | None = None  # culler.imaging.signatures, for near-duplicate grouping
     info: PhotoInfo | None = None
     image: Image.Image | None = None
     worker_results: dict[str, ScoreResult | str] = field(default_factory=dict)
@@ -81,7 +81,7 @@ def init_worker(
         # earlier scan's: take the scan's own, whole (a variable unset since must not linger).
         os.environ.clear()
         os.environ.update(env)
-    from culler.scorers import get_scorer_classes
+    from culler.plugin.scorers import get_scorer_classes
 
     classes = get_scorer_classes()
     _worker_scorers.clear()
@@ -133,7 +133,7 @@ def decode_one(job: DecodeJob) -> Decoded:
             data = fh.read(MAX_PHOTO_BYTES + 1)
             st = os.fstat(fh.fileno())
     except OSError as exc:
-        from culler.images import os_error_reason as _os_reason
+        from culler.imaging.images import os_error_reason as _os_reason
 
         result.error = _os_reason(exc)
         return result
@@ -199,8 +199,8 @@ def _score_in_worker(job: DecodeJob, image: Image.Image, result: Decoded) -> Non
 
 def _decode_bytes(path: str, data: bytes, side: int) -> tuple[Image.Image, PhotoInfo]:
     """Decode from memory through the plugin hook when a plugin claims the format, else PIL directly."""
-    from culler import plugin_manager as plugins
-    from culler.images import PIL_EXTENSIONS, decode_pil
+    from culler.imaging.images import PIL_EXTENSIONS, decode_pil
+    from culler.plugin import manager as plugins
 
     ext = os.path.splitext(path)[1].lower()
     pm = plugins.load_plugins()

@@ -14,7 +14,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from culler.images import supported_extensions
+from culler.imaging.images import supported_extensions
 from culler.scan.work import THUMB_DIR_NAME, Echo, Found
 
 SKIP_DIRS = {THUMB_DIR_NAME, "__MACOSX", "@eaDir", "$RECYCLE.BIN", "System Volume Information"}
@@ -55,7 +55,7 @@ def walk_photos(
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             if folder_errors is not None:
-                from culler.images import os_error_reason as _os_reason
+                from culler.imaging.images import os_error_reason as _os_reason
 
                 reason = _os_reason(exc).replace("this file", "this folder")
                 folder_errors.append(Found(path=directory, error=reason))
@@ -78,7 +78,7 @@ def walk_photos(
             try:
                 st = entry.stat(follow_symlinks=True)
             except OSError as exc:
-                from culler.images import os_error_reason as _os_reason
+                from culler.imaging.images import os_error_reason as _os_reason
 
                 yield Found(path=path, error=_os_reason(exc))
                 continue

@@ -3,7 +3,7 @@
 When a learned scorer is added to a catalog that is already scanned (``culler models pull clip``, then
 ``culler scan``), an unchanged photo needs nothing but its 224–448 px copy for the model: its
 thumbnail, content hash and near-duplicate signature are stored, and no in-worker scorer runs. On a
-CUDA GPU those JPEGs are read here and batch-decoded by nvJPEG (:mod:`culler.gpu_decode`, a reader
+CUDA GPU those JPEGs are read here and batch-decoded by nvJPEG (:mod:`culler.imaging.gpu_decode`, a reader
 thread one batch ahead of the model) instead of each being entropy-decoded at full size on a CPU core.
 Everything else goes to the decode pool as before, and so does a file the GPU path cannot decode:
 the pool gives it its error row.

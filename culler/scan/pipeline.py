@@ -17,8 +17,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from culler import plugin_manager as plugins
 from culler.catalog import Catalog
+from culler.plugin import manager as plugins
+from culler.plugin.scorers import EmbeddingScorer
 from culler.scan.decode import Decoded, hash_if_readable, thumb_dir
 from culler.scan.decode_pool import DecodePool, decode_jobs
 from culler.scan.discover import storable, walk_photos
@@ -34,7 +35,6 @@ from culler.scan.work import (
     WorkItem,
 )
 from culler.scan.writer import CatalogWriteError, ScanWriter, Written
-from culler.scorers import EmbeddingScorer
 
 #: Decoded photos are committed in batches of this many, or this often, whichever comes first: few
 #: enough transactions to be fast, and little lost when a scan is killed.
@@ -243,7 +243,7 @@ class _ScanRun:
         those it could not decode, for the decode pool (:mod:`culler.scan.gpu_feed`)."""
         if not items:
             return []
-        from culler.gpu_decode import BatchDecoder, to_pil
+        from culler.imaging.gpu_decode import BatchDecoder, to_pil
 
         side = max(s.scorer.input_size for item in items for s in item.needs)
         decoder = BatchDecoder(device, side)

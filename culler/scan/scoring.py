@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from culler.catalog import Catalog
+from culler.models.weights import WeightsMissing
+from culler.plugin.scorers import EmbeddingScorer, Scorer, ScoreResult, get_scorer_classes
 from culler.scan.work import ActiveScorer, Echo, ScanOptions
-from culler.scorers import EmbeddingScorer, Scorer, ScoreResult, get_scorer_classes
-from culler.weights import WeightsMissing
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -93,7 +93,7 @@ def _selected(options: ScanOptions) -> list[type[Scorer]]:
 
 def _weights_absent(cls: type[Scorer], config: dict[str, Any]) -> bool:
     """Whether a weight file ``cls`` needs is not installed (stats and manifests only, no torch)."""
-    from culler.weight_status import file_status, specs_of
+    from culler.models.weight_status import file_status, specs_of
 
     try:
         return any(file_status(cls, s)["status"] == "missing" for s in specs_of(cls, config))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from culler.scorers import Scorer
+from culler.plugin.scorers import Scorer
 
 Echo = Callable[[str], None]
 

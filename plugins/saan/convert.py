@@ -1,6 +1,6 @@
 """Checkpoints in other key layouts → culler's SAAN state dict (``culler models import saan FILE``).
 
-Accepted inputs (all read through :func:`culler.weights.load_state_dict`: safetensors or a plain
+Accepted inputs (all read through :func:`culler.models.weights.load_state_dict`: safetensors or a plain
 ``torch.load(weights_only=True)`` checkpoint, never a pickle with code):
 
 * the official repository's ``SAAN`` state dict (Dreemurr-T/BAID, ``models/model.py``; e.g. its released

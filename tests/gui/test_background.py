@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from culler import hookimpl
-from culler.scorers import Scorer, ScoreResult
+from culler.plugin.scorers import Scorer, ScoreResult
 from culler.testing import write_photos
 
 

@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import culler
-from culler.scorers import Scorer, ScoreResult
-from culler.weights import WeightSpec, manifest
+from culler.models.weights import WeightSpec, manifest
+from culler.plugin.scorers import Scorer, ScoreResult
 
 PAYLOAD = b"culler gui test weights\n" * 4096  # ~100 kB
 SLOW_CHUNKS = 40  # of 1 MiB each, one every 0.1 s: a download the test can cancel

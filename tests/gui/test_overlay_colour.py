@@ -13,10 +13,10 @@ from PIL import Image, ImageCms
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from culler import colour
 from culler.gui.culling import LOUPE
 from culler.gui.item_models import PhotoIdRole
 from culler.gui.overlay import FACES_SIDE, Overlay, overlay_from_scores
+from culler.imaging import colour
 
 GREEN = (100, 200, 50)  # a saturated Adobe RGB green
 #: Debian's icc-profiles-free ships an Adobe RGB (1998) compatible profile; else culler builds one.

@@ -161,7 +161,7 @@ def test_scorers_panel_lists_scorers_and_saves_choice(window, qtbot, scanned, se
 
 
 def test_xmp_on_rating_writes_the_sidecar_when_switched_on(window, qtbot, scanned):
-    from culler.xmp import read_sidecar
+    from culler.interop.xmp import read_sidecar
 
     open_window(window, qtbot, scanned)
     window.auto_advance = False

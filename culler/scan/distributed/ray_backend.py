@@ -233,7 +233,7 @@ class _RayExecutor:
             try:
                 data = self.ray.put(_read(job.path))
             except OSError as exc:
-                from culler.images import os_error_reason
+                from culler.imaging.images import os_error_reason
 
                 future.set_result(Decoded(path=job.path, error=os_error_reason(exc)))
                 return future

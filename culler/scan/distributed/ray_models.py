@@ -173,7 +173,7 @@ class _ModelActor:
         batch_timeout: float | None,
         threads: int,
     ) -> None:
-        from culler.scorers import get_scorer_classes
+        from culler.plugin.scorers import get_scorer_classes
 
         if device == "cpu":
             # Ray starts workers with one OpenMP thread; a CPU model gets the CPUs it reserved.

@@ -1,7 +1,7 @@
 """Culling decisions without a GUI: ranking inside groups, auto pick/reject with reasons, undo.
 
 No Qt here: ``culler cull``, ``culler groups``, ``culler rate`` and the GUI call these functions.
-Groups come from :mod:`culler.grouping` and are stored with ``rank`` 0 = best. Decisions go to the
+Groups come from :mod:`culler.decide.grouping` and are stored with ``rank`` 0 = best. Decisions go to the
 append-only ``ratings`` table with source ``auto`` and never replace a decision whose latest source is a
 human one (``gui``, ``cli``, ``xmp``).
 
@@ -20,7 +20,7 @@ from typing import Any
 
 from culler.catalog import Catalog
 from culler.catalog.ratings import HUMAN_SOURCES
-from culler.grouping import (
+from culler.decide.grouping import (
     Group,
     GroupingOptions,
     compute_groups,
@@ -71,11 +71,11 @@ def update_groups(
 
 
 def attach_frame_defects(catalog: Catalog, groups: list[Group], changed: set[int]) -> None:
-    """Compare the frames of each burst on aligned content (culler.frames). What a comparison found
+    """Compare the frames of each burst on aligned content (culler.decide.frames). What a comparison found
     depends only on the frames, so a burst stored with the same members, none of them ``changed``,
     keeps its stored verdicts and only new or changed bursts are decoded. Near-duplicate groups hold copies, whose differences
     are resizing and re-encoding, not focus: they are not compared."""
-    from culler.frames import analyse_group
+    from culler.decide.frames import analyse_group
 
     stored = {frozenset(g.members): g for g in stored_groups(catalog) if g.kind == "burst"}
     for group in groups:
@@ -129,7 +129,7 @@ class PhotoScores:
 def scorer_roles() -> dict[str, str]:
     """{scorer id: role} of the installed scorers; scores from scorers no longer installed count as
     aesthetic opinions."""
-    from culler.scorers import get_scorer_classes
+    from culler.plugin.scorers import get_scorer_classes
 
     try:
         return {sid: cls.role for sid, cls in get_scorer_classes().items()}

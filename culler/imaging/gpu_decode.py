@@ -97,7 +97,7 @@ class BatchDecoder:
         import numpy as np
         import torch
 
-        from culler.images import ImageError, open_photo
+        from culler.imaging.images import ImageError, open_photo
 
         try:
             image, _info = open_photo(path, self.side)

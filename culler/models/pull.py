@@ -2,9 +2,9 @@
 (``culler models pull``) and local files or archives (``culler models import``).
 
 No click here: :mod:`culler.commands.models` parses arguments and prints; this module does the work
-(status in :mod:`culler.weight_status`, archives in :mod:`culler.archives`) and
-raises :class:`~culler.weights.WeightsError` (or its :class:`~culler.weights.PullError`) with messages meant for users.
-Every file goes through :func:`culler.weights.install_file`, so it is verified and written atomically.
+(status in :mod:`culler.models.weight_status`, archives in :mod:`culler.models.archives`) and
+raises :class:`~culler.models.weights.WeightsError` (or its :class:`~culler.models.weights.PullError`) with messages meant for users.
+Every file goes through :func:`culler.models.weights.install_file`, so it is verified and written atomically.
 Downloads stream into a temporary folder inside the scorer's folder, which is removed whatever happens:
 a failed or interrupted pull leaves nothing behind and the file already installed (if any) untouched.
 """
@@ -26,10 +26,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from culler.archives import extract_weights, is_archive
-from culler.scorers import Scorer, get_scorer_class
-from culler.weight_status import file_status, specs_of
-from culler.weights import (
+from culler.models.archives import extract_weights, is_archive
+from culler.models.weight_status import file_status, specs_of
+from culler.models.weights import (
     FetchedWeights,
     NotOnHub,
     PullError,
@@ -42,6 +41,7 @@ from culler.weights import (
     scorer_dir,
     sha256_file,
 )
+from culler.plugin.scorers import Scorer, get_scorer_class
 
 Echo = Callable[[str], None]
 #: ``progress(label, total_bytes_or_None)`` → context manager whose value has ``update(n_bytes)``

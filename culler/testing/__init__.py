@@ -124,7 +124,7 @@ def run_scorer() -> Callable:
     """Score images with a scorer class the way a scan would; returns the list of ScoreResult."""
 
     def run(scorer_cls, images, config=None, device="cpu"):
-        from culler.scorers import ScoreResult
+        from culler.plugin.scorers import ScoreResult
 
         scorer = scorer_cls(config)
         scorer.load(device)
@@ -141,7 +141,8 @@ def run_scorer() -> Callable:
 @pytest.fixture
 def register_test_plugin():
     """Register plugin objects for one test; they are unregistered (and the registry reset) afterwards."""
-    from culler import plugin_manager, scorers
+    from culler.plugin import manager as plugin_manager
+    from culler.plugin import scorers
 
     names = []
 
@@ -280,7 +281,7 @@ def culler_cli():
 @pytest.fixture
 def raw_photo(tmp_path: Path):
     """``raw_photo(image, name="IMG_0001.dng", preview_side=256)`` writes a small real DNG file."""
-    from culler.synthetic_formats import write_dng
+    from culler.testing.formats import write_dng
 
     def make(image: Image.Image | None = None, name: str = "IMG_0001.dng", **options: Any) -> Path:
         image = image if image is not None else available_samples()[0][1]
@@ -293,7 +294,7 @@ def raw_photo(tmp_path: Path):
 def heic_photo(tmp_path: Path):
     """``heic_photo(image, name="IMG_0001.heic")`` writes a HEIC file (skips without pillow-heif)."""
     pytest.importorskip("pillow_heif", reason="HEIC needs `pip install 'culler[raw]'`")
-    from culler.synthetic_formats import write_heic
+    from culler.testing.formats import write_heic
 
     def make(image: Image.Image | None = None, name: str = "IMG_0001.heic") -> Path:
         image = image if image is not None else available_samples()[0][1]

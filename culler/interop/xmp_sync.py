@@ -1,6 +1,6 @@
 """Catalog ↔ sidecar: write culler's ratings and scores to XMP, import ratings from XMP (source ``xmp``).
 
-The sidecar format itself lives in :mod:`culler.xmp`; this module decides what goes in and what comes
+The sidecar format itself lives in :mod:`culler.interop.xmp`; this module decides what goes in and what comes
 back. Importing appends a rating event only when the sidecar says something the catalog does not, so
 reading the same sidecars twice changes nothing, and the trainer can learn from years of ratings made
 in Lightroom or darktable.
@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from culler.catalog import Catalog
+from culler.interop.xmp import SidecarData, XmpError, read_sidecar, sidecar_path, write_sidecar
 from culler.scan.discover import under_roots
-from culler.xmp import SidecarData, XmpError, read_sidecar, sidecar_path, write_sidecar
 
 
 @dataclass
@@ -89,7 +89,7 @@ class _Folders:
         self._names: dict[Path, list[str]] = {}
 
     def shared(self, photo: Path) -> bool:
-        from culler.xmp import stem_is_shared
+        from culler.interop.xmp import stem_is_shared
 
         names = self._names.get(photo.parent)
         if names is None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from culler.scorers import Scorer
-from culler.weights import (
+from culler.models.weights import (
     WeightsError,
     WeightsMissing,
     WeightSpec,
@@ -14,6 +13,7 @@ from culler.weights import (
     manifest,
     resolve,
 )
+from culler.plugin.scorers import Scorer
 
 
 def specs_of(cls: type[Scorer], config: dict[str, Any] | None = None) -> list[WeightSpec]:
@@ -30,7 +30,7 @@ def holders(cls: type[Scorer], spec: WeightSpec) -> list[str]:
 def file_status(cls: type[Scorer], spec: WeightSpec) -> dict[str, Any]:
     """One file's status: ``installed`` (verified), ``missing`` or ``damaged`` (sha256 mismatch).
 
-    Verification is :func:`~culler.weights.resolve`'s: a file unchanged since its last check (same size
+    Verification is :func:`~culler.models.weights.resolve`'s: a file unchanged since its last check (same size
     and mtime) is not hashed again.
     """
     info: dict[str, Any] = {

@@ -4,7 +4,7 @@ Nothing is ever overwritten: a clashing name gets a ``-1``, ``-2``… suffix (th
 together, so they stay a set), a file already exported with identical content is skipped, and files are
 created exclusively so even a file appearing mid-export is not clobbered. Photos are only changed by
 ``move``, and a moved photo keeps its catalog row (scores, ratings) under its new path. A move is
-atomic per photo and journalled (:mod:`culler.export_move`): a rerun after a kill finishes or undoes
+atomic per photo and journalled (:mod:`culler.interop.export_move`): a rerun after a kill finishes or undoes
 it. A photo whose catalog path is a symbolic link is not moved (the link would break, or the photo
 would leave the folder it really lives in): it is reported, and ``--copy`` exports it.
 """
@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from culler.catalog import Catalog
-from culler.export_move import move_files, recover_moves, same_file_content
-from culler.xmp import existing_sidecars, fullname_sidecar, stem_is_shared
+from culler.interop.export_move import move_files, recover_moves, same_file_content
+from culler.interop.xmp import existing_sidecars, fullname_sidecar, stem_is_shared
 
 MODES = ("copy", "move", "link")
 

@@ -12,19 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from culler import plugin_manager
+from culler.plugin import manager as plugin_manager
 
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
-    from culler.weights import FetchedWeights, WeightSpec
+    from culler.models.weights import FetchedWeights, WeightSpec
 
 KINDS = ("score", "tags", "embedding", "classes")
 
 
 class Downloads(Protocol):
-    """What :meth:`Scorer.fetch_weights` may download with (``culler.pull.Downloads`` provides it):
+    """What :meth:`Scorer.fetch_weights` may download with (``culler.models.pull.Downloads`` provides it):
     every transfer has a timeout, shows progress and lands in ``workdir``."""
 
     workdir: Path
@@ -86,7 +86,7 @@ class Scorer:
     """Base class for every scorer. Subclass it and register the class from ``register_scorers``.
 
     Class attributes describe the scorer; instances hold loaded models. ``load`` is called once per scan
-    with the chosen device ("cuda", "mps" or "cpu") and must raise :class:`culler.weights.WeightsMissing`
+    with the chosen device ("cuda", "mps" or "cpu") and must raise :class:`culler.models.weights.WeightsMissing`
     (whose message is the exact command that fixes it) when its weights are not installed: a learned
     scorer never scores with random weights.
     """
@@ -157,9 +157,9 @@ class Scorer:
 
         Return ``{weight spec name: converted file in workdir}`` (safetensors), or None when ``src``
         already is one of :attr:`weights` as published (it is then installed unchanged, checked against
-        that spec's sha256). Raise :class:`culler.weights.WeightsError` with a clear message when the
+        that spec's sha256). Raise :class:`culler.models.weights.WeightsError` with a clear message when the
         file is not something this scorer can use. Load ``src`` only through
-        :func:`culler.weights.load_state_dict`.
+        :func:`culler.models.weights.load_state_dict`.
         """
         return None
 

@@ -114,7 +114,7 @@ def basename_taken(photo: Path, names: list[str] | None = None) -> bool:
     ``IMG_1.tif.jpg`` has the basename sidecar ``IMG_1.tif.xmp``, which is the fullname sidecar of
     ``IMG_1.tif``: the name belongs to that photo, and ``IMG_1.tif.jpg`` must never read or write it.
     """
-    from culler.images import supported_extensions
+    from culler.imaging.images import supported_extensions
 
     owner = photo.stem
     if Path(owner).suffix.lower() not in supported_extensions():
@@ -138,7 +138,7 @@ def stem_is_shared(photo: Path, names: list[str] | None = None) -> bool:
 
     ``names`` is the folder's listing when the caller already has it (writing many sidecars).
     """
-    from culler.images import supported_extensions
+    from culler.imaging.images import supported_extensions
 
     exts = supported_extensions()
     names = _folder_names(photo, names)

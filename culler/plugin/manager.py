@@ -1,7 +1,7 @@
 """The plugin manager: entry-point loading, the CULLER_LOAD_PLUGINS allow-list, fault isolation.
 
 Named apart from ``culler_plugins`` (the first-party plugins themselves). It imports nothing else from
-core: modules that answer hooks themselves (:mod:`culler.images`' PIL loader) register with :data:`pm`.
+core: modules that answer hooks themselves (:mod:`culler.imaging.images`' PIL loader) register with :data:`pm`.
 
 First-party plugins are ordinary entry points in the ``culler`` group, so they load the same way a
 third-party one does. A plugin that raises at import is recorded in :data:`FAILED` and skipped; a
@@ -18,7 +18,7 @@ from typing import Any
 
 import pluggy
 
-from culler import hookspecs
+from culler.plugin import hookspecs
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def call_safely(hook_name: str, **kwargs: Any) -> list[Any]:
 
 
 def hook_names() -> list[str]:
-    """Names of every hook in :mod:`culler.hookspecs` (used by the documentation meta-test)."""
+    """Names of every hook in :mod:`culler.plugin.hookspecs` (used by the documentation meta-test)."""
     return sorted(
         name for name, fn in vars(hookspecs).items() if callable(fn) and hasattr(fn, "culler_spec")
     )

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from culler import plugin_manager
+from culler.plugin import manager as plugin_manager
 
 #: What a trainable model is trained on: cached embeddings (a head) or the images themselves.
 TRAINABLE_KINDS = ("head", "image")

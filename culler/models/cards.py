@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from culler.weights import scorer_dir
+from culler.models.weights import scorer_dir
 
 METRIC_ORDER = ("plcc", "srcc", "accuracy", "acc5", "emd", "emd1", "mse")
 

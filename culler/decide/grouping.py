@@ -6,7 +6,7 @@ are at most ``burst_gap`` seconds apart.
 Near-duplicates are looked for only inside one shoot: photos from one camera at most
 ``shoot_window`` seconds apart, and a photo without a capture time (an export, a scan) with the photos
 under the same scanned folder. A pair is called a near-duplicate only on strong evidence: identical
-content, or a signature match (:mod:`culler.signatures`: close 256-bit DCT hashes, matching colour
+content, or a signature match (:mod:`culler.imaging.signatures`: close 256-bit DCT hashes, matching colour
 layouts, and the 32×32 thumbnails confirmed pixel by pixel), or nearly parallel cached CLIP embeddings.
 Candidates come from a sliding time window and from banded hashes (multi-index hashing), so the work
 grows with the size of a shoot, not with the square of the catalog.
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from culler.catalog import Catalog, now
-from culler.signatures import (
+from culler.imaging.signatures import (
     Signature,
     layout_distance,
     layout_distances,
@@ -101,7 +101,7 @@ class Group:
     kind: str  # "burst" | "duplicate"
     members: list[int]
     id: int | None = None
-    #: What comparing the frames found, by photo id: {"defect", "reason", ...} (see culler.frames).
+    #: What comparing the frames found, by photo id: {"defect", "reason", ...} (see culler.decide.frames).
     frame_defects: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 

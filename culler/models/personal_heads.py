@@ -18,8 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from culler.trainable import trainable_models
-from culler.weights import WeightsError, check_safetensors, load_state_dict, sha256_file
+from culler.models.weights import WeightsError, check_safetensors, load_state_dict, sha256_file
+from culler.plugin.trainable import trainable_models
 
 #: Score bins of a distribution head (1..10).
 BINS = 10

@@ -18,8 +18,9 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from culler import colour, plugin_manager
-from culler.hookspecs import hookimpl
+from culler.imaging import colour
+from culler.plugin import manager as plugin_manager
+from culler.plugin.hookspecs import hookimpl
 from culler.safe_files import MAX_PHOTO_BYTES, RefusedFile, check_regular, open_regular
 
 #: Extensions culler's own loader reads. Format plugins add theirs through the
@@ -340,7 +341,7 @@ class PILLoader:
 # Registered here rather than by the plugin manager, which imports no other core module: whoever asks
 # the load_image hook has imported this module (open_photo, the decode workers).
 if not plugin_manager.pm.is_registered(PILLoader):
-    plugin_manager.pm.register(PILLoader, name="culler.images")
+    plugin_manager.pm.register(PILLoader, name="culler.imaging.images")
 
 
 def open_photo(

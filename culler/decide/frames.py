@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from culler.catalog import Catalog
-from culler.images import ImageError, open_photo
+from culler.imaging.images import ImageError, open_photo
 from culler.scan.decode import THUMB_SIDE, thumb_dir, thumb_path
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ def analyse_group(catalog: Catalog, members: list[int], side: int = FRAME_SIDE) 
 def backfill_signatures(catalog: Catalog, limit: int | None = None) -> int:
     """Signatures for photos scanned before they existed, from the cached thumbnails (no decode of
     the originals). Returns how many were filled; photos without a thumbnail wait for a rescan."""
-    from culler import signatures
+    from culler.imaging import signatures
 
     rows = []
     folder = thumbs_dir(catalog)

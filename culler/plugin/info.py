@@ -8,8 +8,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from culler import plugin_manager
-from culler.scorers import get_scorer_classes
+from culler.plugin import manager as plugin_manager
+from culler.plugin.scorers import get_scorer_classes
 
 
 def plugin_info() -> list[dict[str, Any]]:
@@ -20,7 +20,7 @@ def plugin_info() -> list[dict[str, Any]]:
         scorers_by_plugin.setdefault(cls.plugin_name or "", []).append(cls.id)
     info = []
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
-        if name == "culler.images":
+        if name == "culler.imaging.images":
             continue
         hooks = sorted(
             hc.name for hc in pm.get_hookcallers(plugin) or [] if not hc.name.startswith("_")
