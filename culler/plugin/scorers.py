@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
-    from culler.models.weights import FetchedWeights, WeightSpec
+    from culler.plugin.weight_spec import FetchedWeights, WeightSpec
 
 KINDS = ("score", "tags", "embedding", "classes")
 
