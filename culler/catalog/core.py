@@ -24,6 +24,7 @@ from culler.catalog.moves import MovesMixin
 from culler.catalog.opening import (
     CatalogError,
     NoCatalog,
+    OlderCatalog,
     check_catalog_file,
     explain,
     is_blank,
@@ -50,7 +51,7 @@ class Catalog(
 ):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
         self.path = Path(path)
         conn = _connect(self.path)
         self.db = sqlite_utils.Database(conn)
@@ -60,7 +61,8 @@ class Catalog(
         self._lock = threading.RLock()
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
-            conn.execute("PRAGMA journal_mode = WAL")
+            if not read_only:  # switching the journal mode rewrites the file's header
+                conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.OperationalError:
             pass  # e.g. a read-only medium: the default journal still works
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -69,12 +71,12 @@ class Catalog(
     # -- lifecycle -------------------------------------------------------------------------------
     def migrate(self) -> list[str]:
         applied = migrations.apply(self.db)
-        from culler.plugin import manager as plugins
-
-        plugin_migrations = Migrations("plugin")
-        plugins.call_safely("register_migrations", migrations=plugin_migrations)
-        applied += plugin_migrations.apply(self.db)
+        applied += _plugin_migrations().apply(self.db)
         return applied
+
+    def pending_migrations(self) -> list[str]:
+        """Schema steps (core and plugins') this catalog lacks. Only reads."""
+        return migrations.pending(self.db) + _plugin_migrations().pending(self.db)
 
     def close(self) -> None:
         self.conn.close()
@@ -260,15 +262,27 @@ class Catalog(
         return result
 
 
+def _plugin_migrations() -> Migrations:
+    from culler.plugin import manager as plugins
+
+    plugin_migrations = Migrations("plugin")
+    plugins.call_safely("register_migrations", migrations=plugin_migrations)
+    return plugin_migrations
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
 
 
-def open_catalog(path: str | Path, migrate: bool = True, create: bool = True) -> Catalog:
+def open_catalog(
+    path: str | Path, migrate: bool = True, create: bool = True, read_only: bool = False
+) -> Catalog:
     """Open the catalog at ``path`` (creating it when ``create``) and bring its schema up to date.
 
     A file that is not a culler catalog, or one from a newer culler, is refused with a
-    :class:`~culler.catalog.opening.CatalogError` before anything is written to it.
+    :class:`~culler.catalog.opening.CatalogError` before anything is written to it. With
+    ``read_only`` (dry runs) the schema is never upgraded: a catalog an older culler wrote is refused
+    with a line saying that a scan will upgrade it, and the file stays as it was.
     """
     path = Path(path)
     if is_blank(path):
@@ -283,9 +297,17 @@ def open_catalog(path: str | Path, migrate: bool = True, create: bool = True) ->
             )
     else:
         check_catalog_file(path, {name for name, _ in migrations.steps})
-    catalog = Catalog(path)
+    catalog = Catalog(path, read_only=read_only)
     try:
-        if migrate:
+        if read_only:
+            pending = catalog.pending_migrations()
+            if pending:
+                raise OlderCatalog(
+                    f"{path} was written by an older culler and needs an upgrade ({len(pending)} "
+                    "schema step(s)) before this command can read it; nothing was changed. Run "
+                    "`culler scan FOLDER` (or the command without --dry-run) to upgrade it"
+                )
+        elif migrate:
             catalog.migrate()
     except sqlite3.OperationalError as exc:
         catalog.close()

@@ -1,21 +1,46 @@
-"""Numbered schema migrations: small functions applied once, in order, recorded in ``_migrations``.
+"""Numbered schema migrations: small functions applied once, in order, each in one transaction.
 
 Core migrations live here; plugins add their own through the ``register_migrations`` hook. A migration is
 ``fn(db)`` taking a ``sqlite_utils.Database``; it must only add (tables, columns, indexes), never drop data.
+
+sqlite-utils' :class:`sqlite_utils.Migrations` applies them: each step and the record of it run inside
+one transaction, so a step cut short by a full disk or a kill leaves the catalog exactly as it was before
+the step (schema changes included: sqlite-utils runs a script statement by statement inside the
+transaction instead of letting ``executescript`` commit). The whole upgrade also takes the write lock
+first (``BEGIN IMMEDIATE``), so two processes opening an old catalog at once queue instead of racing.
+
+Records: sqlite-utils keeps them in ``_sqlite_migrations``; every step is also recorded in the older
+``_migrations`` table, which earlier versions of culler read to refuse a catalog from a newer culler.
+Catalogs of earlier versions (records only in ``_migrations``) are adopted on open. Earlier versions ran
+schema scripts outside a transaction, so a catalog they left half-created or half-upgraded has some of a
+step's tables or columns and no record of the step: every step that earlier versions shipped is written
+to be safe to run again (``IF NOT EXISTS``, columns added only when missing), which repairs such a
+catalog on open. New steps need not be: they are atomic.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
+from typing import Any
 
 import sqlite_utils
 
 MigrationFn = Callable[[sqlite_utils.Database], None]
 
+#: The table earlier versions recorded applied steps in (still written, for their newer-catalog check).
+LEGACY_TABLE = "_migrations"
+#: sqlite-utils' record of applied migrations.
+RECORD_TABLE = sqlite_utils.Migrations.migrations_table
+
 
 class Migrations:
-    """An ordered set of named migrations; calling the instance with a name returns a decorator."""
+    """An ordered set of named migrations; calling the instance with a name returns a decorator.
+
+    This is the object the ``register_migrations`` hook receives (its contract predates the move to
+    sqlite-utils and stays): ``@migrations("001_my_table")`` decorates ``fn(db)``.
+    """
 
     def __init__(self, namespace: str) -> None:
         self.namespace = namespace
@@ -23,29 +48,98 @@ class Migrations:
 
     def __call__(self, name: str) -> Callable[[MigrationFn], MigrationFn]:
         def decorator(fn: MigrationFn) -> MigrationFn:
-            self.steps.append((f"{self.namespace}:{name}", fn))
+            qualified = f"{self.namespace}:{name}"
+            if any(existing == qualified for existing, _ in self.steps):
+                raise ValueError(f"migration {qualified} is registered twice")
+            self.steps.append((qualified, fn))
             return fn
 
         return decorator
 
+    @property
+    def set_name(self) -> str:
+        """The sqlite-utils migration set these steps are recorded under."""
+        return f"culler-{self.namespace}"
+
+    def pending(self, db: sqlite_utils.Database) -> list[str]:
+        """Names of the steps not yet applied to ``db``. Only reads."""
+        done = applied_names(db)
+        return [name for name, _ in self.steps if name not in done]
+
     def apply(self, db: sqlite_utils.Database) -> list[str]:
-        """Apply the steps not yet recorded; return the names applied."""
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-        )
-        done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
-        applied = []
+        """Apply the steps not yet recorded, each in its own savepoint of one write transaction; return
+        the names applied. Nothing is written when every step is already applied."""
+        if not self.pending(db):
+            return []
+        runner = sqlite_utils.Migrations(self.set_name)
         for name, fn in self.steps:
-            if name in done:
-                continue
-            with db.conn:
-                fn(db)
-                db.execute(
-                    "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
-                    [name, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")],
-                )
-            applied.append(name)
-        return applied
+            runner(name=name)(_recorded(name, fn))
+        conn = db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            _adopt_legacy_records(db, self.set_name, self.namespace)
+            todo = [m.name for m in runner.pending(db)]
+            runner.apply(db)
+            conn.commit()
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+        return todo
+
+
+def _recorded(name: str, fn: MigrationFn) -> Any:
+    def step(db: sqlite_utils.Database) -> None:
+        fn(db)
+        db.execute(
+            f"INSERT OR IGNORE INTO {LEGACY_TABLE} (name, applied_at) VALUES (?, ?)",
+            [name, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")],
+        )
+
+    step.__name__ = name
+    return step
+
+
+def _adopt_legacy_records(db: sqlite_utils.Database, set_name: str, namespace: str) -> None:
+    """Create the record tables if needed and copy the steps earlier versions recorded only in
+    ``_migrations`` into sqlite-utils' record (inside the caller's transaction)."""
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {LEGACY_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    sqlite_utils.Migrations(set_name).ensure_migrations_table(db)
+    db.execute(
+        f"INSERT INTO {RECORD_TABLE} (migration_set, name, applied_at)"
+        f" SELECT ?, name, applied_at FROM {LEGACY_TABLE} WHERE name LIKE ? AND name NOT IN"
+        f" (SELECT name FROM {RECORD_TABLE} WHERE migration_set = ?) ORDER BY rowid",
+        [set_name, f"{namespace}:%", set_name],
+    )
+
+
+def applied_names(db: sqlite_utils.Database) -> set[str]:
+    """Every step recorded in either record table (reads only; empty for a new file)."""
+    tables = set(db.table_names())
+    done: set[str] = set()
+    if LEGACY_TABLE in tables:
+        done |= {row[0] for row in db.execute(f"SELECT name FROM {LEGACY_TABLE}")}
+    if RECORD_TABLE in tables:
+        done |= {row[0] for row in db.execute(f"SELECT name FROM {RECORD_TABLE}")}
+    return done
+
+
+def add_column(db: sqlite_utils.Database, table: str, column: str, col_type: Any) -> None:
+    """Add ``column`` to ``table`` unless it is there already (a step an earlier version ran halfway)."""
+    if column not in db[table].columns_dict:
+        db[table].add_column(column, col_type)
+
+
+def run_again_safely(script: str) -> str:
+    """``script`` with every CREATE TABLE/INDEX/VIEW made ``IF NOT EXISTS`` (steps earlier versions
+    ran outside a transaction are rerun this way to repair a catalog they left half-created)."""
+    return re.sub(
+        r"\bCREATE (TABLE|INDEX|VIEW|UNIQUE INDEX|TRIGGER) (?!IF NOT EXISTS)",
+        r"CREATE \1 IF NOT EXISTS ",
+        script,
+    )
 
 
 migrations = Migrations("core")
@@ -53,8 +147,10 @@ migrations = Migrations("core")
 
 @migrations("001_initial")
 def m001_initial(db: sqlite_utils.Database) -> None:
+    # SQL, not the table API: CHECK constraints, composite keys and views are not expressible there.
     db.executescript(
-        """
+        run_again_safely(
+            """
         CREATE TABLE photos (
             id INTEGER PRIMARY KEY,
             path TEXT NOT NULL UNIQUE,
@@ -204,6 +300,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
                 FROM scores s JOIN scorers sc ON sc.id = s.scorer_pk
             ) WHERE rn = 1;
         """
+        )
     )
 
 
@@ -211,5 +308,5 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 def m002_near_duplicate_signatures(db: sqlite_utils.Database) -> None:
     """``photos.signature``: the near-duplicate signature (culler.imaging.signatures), filled by the next scan
     of each file; ``group_members.frame_defect``: what comparing a frame with its siblings found."""
-    db.execute("ALTER TABLE photos ADD COLUMN signature BLOB")
-    db.execute("ALTER TABLE group_members ADD COLUMN frame_defect TEXT")
+    add_column(db, "photos", "signature", bytes)
+    add_column(db, "group_members", "frame_defect", str)

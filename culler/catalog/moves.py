@@ -13,14 +13,15 @@ from typing import Any
 
 import sqlite_utils
 
-from culler.catalog.migrations import migrations
+from culler.catalog.migrations import migrations, run_again_safely
 from culler.catalog.timestamps import now
 
 
 @migrations("pending_moves")
 def m_pending_moves(db: sqlite_utils.Database) -> None:
     db.execute(
-        """
+        run_again_safely(
+            """
         CREATE TABLE pending_moves (
             id INTEGER PRIMARY KEY,
             photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
@@ -28,6 +29,7 @@ def m_pending_moves(db: sqlite_utils.Database) -> None:
             started TEXT NOT NULL
         )
         """
+        )
     )
 
 

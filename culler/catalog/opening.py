@@ -15,6 +15,24 @@ from pathlib import Path
 SQLITE_HEADER = b"SQLite format 3\x00"
 #: Tables every culler catalog has once its first migration ran.
 CULLER_TABLES = {"_migrations", "photos", "ratings"}
+#: Every table the first migration creates, and the record tables: a file holding only some of these and
+#: an empty ``_migrations`` is a catalog whose creation an earlier version left unfinished (it is
+#: finished on open), not another application's database.
+FIRST_STEP_TABLES = {
+    "photos",
+    "scorers",
+    "scores",
+    "score_errors",
+    "tags",
+    "embeddings",
+    "ratings",
+    "preferences",
+    "groups",
+    "group_members",
+    "scan_runs",
+    "training_runs",
+}
+RECORD_TABLES = {"_migrations", "_sqlite_migrations", "sqlite_sequence"}
 
 
 class CatalogError(Exception):
@@ -27,6 +45,10 @@ class NotACatalog(CatalogError):
 
 class NewerCatalog(CatalogError):
     """A catalog written by a newer culler: its schema has steps this version does not know."""
+
+
+class OlderCatalog(CatalogError):
+    """A catalog an older culler wrote, opened by a command that must not upgrade it (a dry run)."""
 
 
 class NoCatalog(CatalogError):
@@ -65,7 +87,7 @@ def check_catalog_file(path: Path, known_steps: set[str]) -> None:
     tables, steps = _read_schema(path)
     if not tables:
         return  # an empty SQLite database: a catalog may be created in it
-    if not CULLER_TABLES.issubset(tables):
+    if not CULLER_TABLES.issubset(tables) and not _unfinished_catalog(tables, steps):
         raise NotACatalog(
             f"{path} is an SQLite database of another application (no culler tables); nothing was "
             "changed. Pass --db a culler catalog, or a new file name to create one with `culler scan`"
@@ -78,6 +100,15 @@ def check_catalog_file(path: Path, known_steps: set[str]) -> None:
         )
 
 
+def _unfinished_catalog(tables: set[str], steps: set[str]) -> bool:
+    """A catalog an earlier culler began to create and was stopped (disk full, killed)."""
+    return (
+        "_migrations" in tables
+        and tables <= FIRST_STEP_TABLES | RECORD_TABLES
+        and all(step.startswith(("core:", "plugin:")) for step in steps)
+    )
+
+
 def _read_schema(path: Path) -> tuple[set[str], set[str]]:
     """The table names and recorded migration steps, read without writing anything."""
     # A plain connection that only reads: it creates nothing (the file exists) and, unlike mode=ro,
@@ -88,6 +119,13 @@ def _read_schema(path: Path) -> tuple[set[str], set[str]]:
         steps: set[str] = set()
         if "_migrations" in tables:
             steps = {r[0] for r in conn.execute("SELECT name FROM _migrations")}
+        if "_sqlite_migrations" in tables:  # sqlite-utils' record (culler's sets only)
+            steps |= {
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM _sqlite_migrations WHERE migration_set LIKE 'culler-%'"
+                )
+            }
         return tables, steps
     except sqlite3.OperationalError as exc:
         raise explain(exc, path) from exc

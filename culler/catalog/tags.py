@@ -14,14 +14,15 @@ from typing import Any
 
 import sqlite_utils
 
-from culler.catalog.migrations import migrations
+from culler.catalog.migrations import migrations, run_again_safely
 from culler.catalog.timestamps import now
 
 
 @migrations("user_tags")
 def m_user_tags(db: sqlite_utils.Database) -> None:
     db.executescript(
-        """
+        run_again_safely(
+            """
         CREATE TABLE user_tags (
             id INTEGER PRIMARY KEY,
             photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
@@ -37,6 +38,7 @@ def m_user_tags(db: sqlite_utils.Database) -> None:
                 SELECT MAX(v.id) FROM user_tags v WHERE v.photo_id = u.photo_id AND v.tag = u.tag
             );
         """
+        )
     )
 
 

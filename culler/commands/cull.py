@@ -154,8 +154,8 @@ def register(cli: click.Group) -> None:
         cli.command(name)(db_option(fn))
 
 
-def _open(db_path):
-    return open_existing(db_path)
+def _open(db_path, read_only: bool = False):
+    return open_existing(db_path, read_only=read_only)
 
 
 @_grouping_options
@@ -281,7 +281,7 @@ def cull(
         ranking=Ranking(weights=_parse_weights(weights)),
         grouping=_grouping(**grouping),
     )
-    catalog = _open(db_path)
+    catalog = _open(db_path, read_only=dry_run)
     xmp_report, written = None, 0
     try:
         if dry_run:

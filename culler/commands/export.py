@@ -79,7 +79,7 @@ def _export_picks(dest, db_path, mode, min_stars, keep_folders, dry_run):
         select_picks,
     )
 
-    catalog = open_existing(db_path)
+    catalog = open_existing(db_path, read_only=dry_run)
     try:
         if dry_run and catalog.pending_moves():
             click.echo(

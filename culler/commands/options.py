@@ -36,17 +36,18 @@ def resolve_db(db_path: Path | None, roots: tuple[Path, ...] = ()) -> Path:
     return Path(DEFAULT_NAME)
 
 
-def open_existing(db_path: Path | None):
+def open_existing(db_path: Path | None, read_only: bool = False):
     """Open a catalog that must already exist (list/show/cull…), with a helpful error when it does not.
 
     Only ``culler scan`` creates catalogs: a missing file, another application's database or a catalog
-    from a newer culler is refused with one line and left exactly as it was.
+    from a newer culler is refused with one line and left exactly as it was. ``read_only`` (dry runs):
+    the schema is not upgraded, and a catalog an older culler wrote is refused with one line.
     """
     from culler.catalog import CatalogError, open_catalog
 
     path = resolve_db(db_path)
     try:
-        return open_catalog(path, create=False)
+        return open_catalog(path, create=False, read_only=read_only)
     except CatalogError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -83,7 +83,7 @@ def write(paths, db_path, naming, rated_only, dry_run, as_json):
     """Write or merge sidecars for photos in the catalog (all, or those under PATHS)."""
     from culler.interop.xmp_sync import select_photos, write_sidecars
 
-    catalog = open_existing(db_path)
+    catalog = open_existing(db_path, read_only=dry_run)
     try:
         photos = select_photos(catalog, paths)
         report = write_sidecars(
@@ -109,7 +109,7 @@ def read(paths, db_path, naming, dry_run, as_json):
     """
     from culler.interop.xmp_sync import read_sidecars, select_photos
 
-    catalog = open_existing(db_path)
+    catalog = open_existing(db_path, read_only=dry_run)
     try:
         photos = select_photos(catalog, paths)
         report = read_sidecars(catalog, photos, naming=naming, dry_run=dry_run)

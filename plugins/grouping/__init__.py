@@ -30,7 +30,9 @@ def register_migrations(migrations):
 
     @migrations("grouping_002_facts")
     def add_facts(db):
-        db.execute("ALTER TABLE grouping_state ADD COLUMN facts TEXT")
+        # Safe to run again: an earlier culler may have added the column without recording the step.
+        if "facts" not in db["grouping_state"].columns_dict:
+            db["grouping_state"].add_column("facts", str)
 
 
 @hookimpl
