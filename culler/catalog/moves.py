@@ -40,11 +40,13 @@ class MovesMixin:
 
     def begin_move(self, photo_id: int, files: list[tuple[str, str, str]]) -> int:
         """Write down a move (its photo first, then its sidecars) before touching any file."""
-        with self.transaction() as conn:  # type: ignore[attr-defined]
-            return conn.execute(
-                "INSERT INTO pending_moves (photo_id, files, started) VALUES (?, ?, ?)",
-                [photo_id, json.dumps([list(f) for f in files]), now()],
-            ).lastrowid
+        move = {
+            "photo_id": photo_id,
+            "files": json.dumps([list(f) for f in files]),
+            "started": now(),
+        }
+        with self.transaction():  # type: ignore[attr-defined]
+            return self.db["pending_moves"].insert(move).last_pk  # type: ignore[attr-defined]
 
     def pending_moves(self) -> list[dict[str, Any]]:
         """Moves begun and not ended (an export killed half-way), oldest first."""

@@ -47,11 +47,11 @@ class ScanStore:
 
     # -- scan runs (each commits) ----------------------------------------------------------------
     def start_scan_run(self, roots: Iterable[str | Path]) -> int:
-        with self.transaction() as conn:
-            return conn.execute(
-                "INSERT INTO scan_runs (root, started) VALUES (?, ?)",
-                [os.pathsep.join(map(str, roots)), _now()],
-            ).lastrowid
+        with self.transaction():
+            table = self.db["scan_runs"]  # type: ignore[attr-defined]
+            return table.insert(
+                {"root": os.pathsep.join(map(str, roots)), "started": _now()}
+            ).last_pk
 
     def finish_scan_run(
         self, run_id: int, *, files_seen: int, files_scored: int, errors: int, status: str

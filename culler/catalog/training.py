@@ -29,12 +29,15 @@ class TrainingMixin:
     def start_training_run(
         self, base_scorer_id: str, params: dict[str, Any], out_dir: str | Path
     ) -> int:
-        with self.transaction() as conn:
-            return conn.execute(
-                "INSERT INTO training_runs (base_scorer_id, params, started, status, out_dir)"
-                " VALUES (?, ?, ?, 'running', ?)",
-                [base_scorer_id, json.dumps(params), now(), str(out_dir)],
-            ).lastrowid
+        run = {
+            "base_scorer_id": base_scorer_id,
+            "params": json.dumps(params),
+            "started": now(),
+            "status": "running",
+            "out_dir": str(out_dir),
+        }
+        with self.transaction():
+            return self.db["training_runs"].insert(run).last_pk  # type: ignore[attr-defined]
 
     def finish_training_run(
         self,
