@@ -281,6 +281,13 @@ def _echo_err(quiet: bool):
     show_default=True,
     help="Tag probability threshold for --tag.",
 )
+@click.option(
+    "--search",
+    default=None,
+    metavar="TEXT",
+    help="Only photos whose file name, folders, camera, lens, tags (yours and the scorers'), "
+    "colour label or people match every word of TEXT, each word as a prefix ('wed 4014').",
+)
 @click.option("--limit", type=Count(), default=None, help="Show at most this many photos.")
 @click.option(
     "--json",
@@ -288,7 +295,7 @@ def _echo_err(quiet: bool):
     is_flag=True,
     help="Print JSON rows: path, status, error, scores, tags, rating.",
 )
-def list_(db_path, sort_by, min_score, max_score, status, tag, min_prob, limit, as_json):
+def list_(db_path, sort_by, min_score, max_score, status, tag, min_prob, search, limit, as_json):
     """List photos in the catalog with their scores."""
     from culler.catalog.queries import list_photos
 
@@ -303,6 +310,7 @@ def list_(db_path, sort_by, min_score, max_score, status, tag, min_prob, limit, 
             tag=tag,
             min_prob=min_prob,
             limit=limit,
+            search=search,
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc

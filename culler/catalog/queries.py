@@ -21,11 +21,13 @@ def list_photos(
     tag: str | None = None,
     min_prob: float = 0.5,
     limit: int | None = None,
+    search: str | None = None,
 ) -> list[dict[str, Any]]:
     """Photos as dicts with ``path``, ``status``, ``error``, ``scores`` {scorer_id: score}, ``tags``, ``rating``.
 
     ``sort_by`` is a scorer id (best first, unscored last), ``path`` or ``taken``. ``min``/``max`` filter
-    on the ``sort_by`` scorer's score.
+    on the ``sort_by`` scorer's score. ``search`` keeps the photos whose path, camera, lens, tags, colour
+    label or people match every word (:mod:`culler.catalog.search`).
     """
     where, params = [], []
     order = "p.path"
@@ -57,6 +59,10 @@ def list_photos(
     if tag is not None:
         where.append("p.id IN (SELECT photo_id FROM tags WHERE tag = ? AND probability >= ?)")
         params += [tag, min_prob]
+    if search is not None:
+        condition, values = catalog.search_filter(search)
+        where.append(condition)
+        params += values
     sql = f"SELECT p.*{join} FROM photos p"
     if where:
         sql += " WHERE " + " AND ".join(where)

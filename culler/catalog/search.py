@@ -1,0 +1,156 @@
+"""Full-text search over the catalog: SQLite FTS5 through sqlite-utils, kept current by triggers.
+
+``photo_search`` holds one short document per photo — its path (file name and every folder), camera and
+lens, tags (a scorer's tags at probability ≥ 0.5 and the tags given by hand), colour label and the
+names of the people in it — and sqlite-utils' ``enable_fts`` indexes that table in
+``photo_search_fts`` with its own sync triggers. The documents are kept current by SQL triggers on the
+tables the writers already write (photos, tags, user_tags, ratings), so no writer — the scan, a rating
+in the GUI, ``culler tag``, an XMP import, a plugin — can forget to update the index.
+
+A search is a prefix match on every word typed, in any column: ``4014`` finds ``IMG_4014.jpg``,
+``wed`` finds ``2024-wedding/``, ``img_40`` finds ``IMG_4014.jpg`` (the words of a term must follow
+each other), ``canon red`` finds photos taken with a Canon and labelled Red.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlite_utils
+
+from culler.catalog import tags as _tags  # noqa: F401  the index reads user_tags: its step comes first
+from culler.catalog.migrations import migrations
+
+#: A scorer's tag is searchable at this probability or above (the `list --tag` default).
+TAG_PROBABILITY = 0.5
+COLUMNS = ("path", "gear", "tags", "label", "people")
+#: Above this many matches a list checks photos as it walks its order (see ``search_filter``).
+MANY = 2_000
+
+#: One document per photo, computed from the tables the writers write.
+SOURCE_VIEW = f"""
+CREATE VIEW photo_search_source AS
+SELECT
+    p.id AS id,
+    p.path AS path,
+    trim(coalesce(p.camera, '') || ' ' || coalesce(p.lens, '')) AS gear,
+    (SELECT group_concat(tag, ' ') FROM (
+        SELECT tag FROM tags WHERE photo_id = p.id AND probability >= {TAG_PROBABILITY}
+        UNION SELECT tag FROM current_user_tags WHERE photo_id = p.id
+    )) AS tags,
+    (SELECT label FROM current_ratings WHERE photo_id = p.id) AS label,
+    NULL AS people
+FROM photos p
+"""
+
+_REFRESH = """
+INSERT INTO photo_search (id, path, gear, tags, label, people)
+    SELECT id, path, gear, tags, label, people FROM photo_search_source WHERE id = {key}
+    ON CONFLICT (id) DO UPDATE SET path = excluded.path, gear = excluded.gear, tags = excluded.tags,
+        label = excluded.label, people = excluded.people;
+"""
+
+#: (trigger name, when it fires, which photo it refreshes)
+TRIGGERS = (
+    ("photo_search_photo_added", "AFTER INSERT ON photos", "NEW.id"),
+    ("photo_search_photo_changed", "AFTER UPDATE OF path, camera, lens ON photos", "NEW.id"),
+    (
+        "photo_search_tag_added",
+        f"AFTER INSERT ON tags WHEN NEW.probability >= {TAG_PROBABILITY}",
+        "NEW.photo_id",
+    ),
+    (
+        "photo_search_tag_removed",
+        f"AFTER DELETE ON tags WHEN OLD.probability >= {TAG_PROBABILITY}",
+        "OLD.photo_id",
+    ),
+    ("photo_search_hand_tag", "AFTER INSERT ON user_tags", "NEW.photo_id"),
+    ("photo_search_rating", "AFTER INSERT ON ratings", "NEW.photo_id"),
+)
+
+
+@migrations("search_index")
+def m_search_index(db: sqlite_utils.Database) -> None:
+    """The search documents, their FTS5 index, and the triggers that keep both current."""
+    # The table through the table API; the view and the triggers in SQL (the API has no such objects).
+    db["photo_search"].create(
+        {column: str for column in COLUMNS} | {"id": int},
+        pk="id",
+        foreign_keys=[("id", "photos", "id")],
+        if_not_exists=True,
+    )
+    db.execute("DROP VIEW IF EXISTS photo_search_source")
+    db.execute(SOURCE_VIEW)
+    db.execute(
+        "INSERT OR IGNORE INTO photo_search (id, path, gear, tags, label, people)"
+        " SELECT id, path, gear, tags, label, people FROM photo_search_source"
+    )
+    db["photo_search"].enable_fts(COLUMNS, fts_version="FTS5", create_triggers=True, replace=True)
+    for name, when, key in TRIGGERS:
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+        db.execute(f"CREATE TRIGGER {name} {when} BEGIN {_REFRESH.format(key=key)} END")
+
+
+def fts_query(text: str) -> str:
+    """The FTS5 query for what a user typed: every word a prefix, all of them required.
+
+    Each term is quoted (so ``AND``, ``-``, ``:`` or a stray quote are words, never FTS syntax); a term
+    that holds no letter or digit is dropped. ``""`` when nothing searchable is left.
+    """
+    terms = [t for t in text.split() if re.search(r"\w", t)]
+    return " ".join('"' + t.replace('"', '""') + '"*' for t in terms)
+
+
+class SearchMixin:
+    """Catalog methods for full-text search (mixed into :class:`culler.catalog.core.Catalog`)."""
+
+    db: sqlite_utils.Database
+
+    def search_photo_ids(self, text: str, limit: int | None = None) -> list[int]:
+        """Ids of the photos whose document matches every word of ``text`` (newest rows first).
+
+        Collapsed bursts make no difference: every photo has its own document. An empty or
+        punctuation-only ``text`` matches nothing.
+        """
+        query = fts_query(text)
+        if not query:
+            return []
+        sql = (
+            "SELECT rowid FROM photo_search_fts WHERE photo_search_fts MATCH ? ORDER BY rowid DESC"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [row[0] for row in self.db.execute(sql, [query])]
+
+    def search_filter(self, text: str) -> tuple[str, list[Any]]:
+        """An SQL condition on ``p.id`` (photos aliased ``p``) for :func:`list_photos`.
+
+        Two plans, chosen by how many photos match (counted up to :data:`MANY`): few matches are read
+        from the index first and the photos looked up by id; many (a camera, a year: half an archive)
+        are collected once and each photo checked against them as the list walks its sort order, so a
+        first page of 50 stops after about 100 photos instead of sorting every match.
+        """
+        query = fts_query(text)
+        if not query:
+            return "0", []  # nothing searchable typed: nothing matches
+        (count,) = self.db.execute(
+            "SELECT count(*) FROM (SELECT rowid FROM photo_search_fts WHERE photo_search_fts MATCH ?"
+            f" LIMIT {MANY})",
+            [query],
+        ).fetchone()
+        if count < MANY:
+            return "p.id IN (SELECT rowid FROM photo_search_fts WHERE photo_search_fts MATCH ?)", [
+                query
+            ]
+        # The unary + keeps SQLite from driving the query from the matches: it walks the list's own
+        # order and checks each photo against the matches, collected once into a temporary index.
+        return (
+            "+p.id IN (SELECT rowid FROM photo_search_fts WHERE photo_search_fts MATCH ?)",
+            [query],
+        )
+
+    def search_document(self, photo_id: int) -> dict[str, Any] | None:
+        """What the index holds for one photo (for `culler show` and tests)."""
+        rows = list(self.db["photo_search"].rows_where("id = ?", [photo_id]))
+        return rows[0] if rows else None

@@ -1,0 +1,164 @@
+"""Full-text search (issue 27): what a photographer types finds the photo, however it was written.
+
+The index is kept current by triggers, so these tests write through the real writers — a scan, a
+scorer's tags, `culler tag`, `culler rate --label`, a rescan after a rename — and search afterwards.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from culler.api import Scorer, ScoreResult, hookimpl
+from culler.catalog import open_catalog
+from culler.catalog.search import fts_query
+from culler.testing import sample_image, scan_into
+
+
+class Tagger(Scorer):
+    """Tags every photo: 'awe' sure, 'calm' unsure (below the search threshold)."""
+
+    id = "test-tagger"
+    version = "1"
+    kind = "tags"
+    input_size = 64
+
+    def load(self, device):
+        pass
+
+    def score_batch(self, images):
+        return [ScoreResult(tags={"awe": 0.9, "calm": 0.2}) for _ in images]
+
+
+class TaggerPlugin:
+    @hookimpl
+    def register_scorers(self, register):
+        register(Tagger)
+
+
+def shoot(root: Path) -> dict[str, Path]:
+    """A small shoot of real photos in two folders, one with EXIF camera and lens."""
+    wedding = root / "2024-06-01 Smith wedding"
+    portraits = root / "portraits"
+    wedding.mkdir(parents=True)
+    portraits.mkdir()
+    paths = {}
+    for folder, name, sample in (
+        (wedding, "IMG_4014.jpg", "astronaut"),
+        (wedding, "IMG_4015.jpg", "coffee"),
+        (portraits, "DSC_0007.jpg", "chelsea"),
+    ):
+        image = sample_image(sample)
+        exif = image.getexif()
+        if name == "IMG_4014.jpg":
+            exif[0x0110] = "Canon EOS R5"  # Model
+            exif[0xA434] = "RF24-70mm F2.8 L IS USM"  # LensModel (in the Exif IFD on disk)
+        image.save(folder / name, quality=90, exif=exif)
+        paths[name] = folder / name
+    return paths
+
+
+@pytest.fixture
+def searched(tmp_path, register_test_plugin, monkeypatch):
+    monkeypatch.setenv("CULLER_LOAD_PLUGINS", "grouping,technical")
+    register_test_plugin(TaggerPlugin(), "test-tagger")
+    paths = shoot(tmp_path / "photos")
+    catalog, _ = scan_into(
+        tmp_path / "culler.db", tmp_path / "photos", ["technical", "test-tagger"]
+    )
+    ids = {name: catalog.photo_by_path(str(path.resolve()))["id"] for name, path in paths.items()}
+    yield catalog, ids, paths
+    catalog.close()
+
+
+def found(catalog, text: str, ids: dict[str, int]) -> set[str]:
+    by_id = {v: k for k, v in ids.items()}
+    return {by_id[i] for i in catalog.search_photo_ids(text) if i in by_id}
+
+
+def test_file_names_and_folders_are_found_by_any_word_or_prefix(searched):
+    catalog, ids, _ = searched
+    assert found(catalog, "4014", ids) == {"IMG_4014.jpg"}
+    assert found(catalog, "img_40", ids) == {"IMG_4014.jpg", "IMG_4015.jpg"}
+    assert found(catalog, "IMG_4015.JPG", ids) == {"IMG_4015.jpg"}
+    assert found(catalog, "wed", ids) == {"IMG_4014.jpg", "IMG_4015.jpg"}
+    assert found(catalog, "smith 4015", ids) == {"IMG_4015.jpg"}  # every word must match
+    assert found(catalog, "portraits", ids) == {"DSC_0007.jpg"}
+    assert found(catalog, "nothing-like-this", ids) == set()
+
+
+def test_camera_lens_and_a_scorers_sure_tags_are_searchable(searched):
+    catalog, ids, _ = searched
+    doc = catalog.search_document(ids["IMG_4014.jpg"])
+    assert "Canon EOS R5" in doc["gear"]
+    assert found(catalog, "canon", ids) == {"IMG_4014.jpg"}
+    assert found(catalog, "awe", ids) == set(ids)
+    assert found(catalog, "calm", ids) == set()  # probability 0.2: not said with confidence
+
+
+def test_hand_tags_and_colour_labels_are_found_as_soon_as_they_are_written(searched, culler_cli):
+    catalog, ids, paths = searched
+    db = str(catalog.path)
+    culler_cli("tag", str(paths["DSC_0007.jpg"]), "--add", "First Dance", "--db", db)
+    assert found(catalog, "dance", ids) == {"DSC_0007.jpg"}
+    culler_cli("tag", str(paths["DSC_0007.jpg"]), "--remove", "first dance", "--db", db)
+    assert found(catalog, "dance", ids) == set()
+    culler_cli("rate", str(paths["IMG_4015.jpg"]), "--label", "Red", "--db", db)
+    assert found(catalog, "red", ids) == {"IMG_4015.jpg"}
+    culler_cli("rate", str(paths["IMG_4015.jpg"]), "--clear", "--db", db)
+    assert found(catalog, "red", ids) == set()
+
+
+def test_a_rescore_that_drops_a_tag_and_a_renamed_file_update_the_index(searched, tmp_path):
+    catalog, ids, paths = searched
+    pk = catalog.active_scorer("test-tagger")["id"]
+    with catalog.transaction() as conn:  # what a rescore does first: the photo's old tags go
+        conn.execute(
+            "DELETE FROM tags WHERE photo_id = ? AND scorer_pk = ?", [ids["DSC_0007.jpg"], pk]
+        )
+    assert found(catalog, "awe", ids) == {"IMG_4014.jpg", "IMG_4015.jpg"}
+    renamed = paths["IMG_4015.jpg"].with_name("first-kiss.jpg")
+    shutil.move(paths["IMG_4015.jpg"], renamed)
+    catalog.close()
+    catalog, _ = scan_into(catalog.path, tmp_path / "photos", ["technical"])
+    try:
+        assert catalog.search_photo_ids("kiss") == [ids["IMG_4015.jpg"]]  # the same photo, moved
+        assert catalog.search_photo_ids("4015") == []
+    finally:
+        catalog.close()
+
+
+def test_list_search_on_the_command_line(searched, culler_cli):
+    catalog, ids, paths = searched
+    rows = culler_cli.json("list", "--search", "wedding 4014", "--json", "--db", str(catalog.path))
+    assert [Path(r["path"]).name for r in rows] == ["IMG_4014.jpg"]
+    result = culler_cli("list", "--search", '"', "--db", str(catalog.path))
+    assert result.output.strip() == "no photos match"
+    assert "--search" in culler_cli("list", "--help").output
+
+
+@pytest.mark.parametrize(
+    "typed", ['"', "AND", "OR NOT", "-", "path:x", "a*b", "(", "NEAR(a b)", "ünïcødé", "'quote"]
+)
+def test_anything_typed_is_words_never_query_syntax(typed, catalog):
+    assert catalog.search_photo_ids(typed) == []  # no sqlite3.OperationalError: fts5 syntax error
+    query = fts_query(typed)
+    assert query == "" or all(
+        part.startswith('"') and part.endswith('"*') for part in query.split()
+    )
+
+
+def test_an_older_catalog_is_indexed_when_it_is_upgraded(tmp_path, monkeypatch):
+    monkeypatch.setenv("CULLER_LOAD_PLUGINS", "grouping")
+    dump = Path(__file__).parent / "catalogs" / "schema-2.sql"
+    path = tmp_path / "culler.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(dump.read_text(encoding="utf-8"))
+    conn.close()
+    with open_catalog(path) as catalog:
+        assert catalog.search_photo_ids("4012 sunset") == [2]
+        assert catalog.search_photo_ids("red") == [1]
+        assert sorted(catalog.search_photo_ids("canon")) == [1, 2, 3, 4]
