@@ -5,7 +5,8 @@ dated event folders of about 400 frames, two cameras, a scorer's tags on every t
 rating on every second and a colour label on every tenth — through the real schema and triggers, so
 building it also measures what the index costs the writers. Then times, each in a fresh process:
 
-* ``search_photo_ids(TEXT, limit=50)`` and ``list_photos(search=TEXT, limit=50)`` (the first page), for
+* ``search_photo_ids(TEXT, limit=50)``, ``list_photos(search=TEXT, limit=50)`` (the first page, newest
+  first) and the same page sorted by path, for
   a rare term (one frame number), a folder word (one event), a camera (half the archive), a tag and a
   colour label;
 * the whole ``culler list --search TEXT --limit 50 --json`` command (process start included).
@@ -24,7 +25,7 @@ from pathlib import Path
 
 QUERIES = (
     ("one frame number", "IMG_4711 2019"),
-    ("one event folder", "2016-05-14"),
+    ("one event folder", "2016-05-21"),
     ("a camera (half)", "canon"),
     ("a scorer tag (1/3)", "awe"),
     ("a colour label (1/10)", "red"),
@@ -84,7 +85,9 @@ ids = catalog.search_photo_ids(sys.argv[2], limit=50)
 t2 = time.perf_counter()
 rows = list_photos(catalog, search=sys.argv[2], limit=50)
 t3 = time.perf_counter()
-print(len(ids), len(rows), f"{t2 - t1:.4f}", f"{t3 - t2:.4f}", f"{t1 - t0:.4f}")
+list_photos(catalog, search=sys.argv[2], limit=50, sort_by="path")
+t4 = time.perf_counter()
+print(len(ids), len(rows), f"{t2 - t1:.4f}", f"{t3 - t2:.4f}", f"{t4 - t3:.4f}")
 """
 
 
@@ -105,7 +108,8 @@ def main() -> None:
     size = path.stat().st_size
     print(f"catalog {size / 1e6:.0f} MB ({size / args.n:.0f} bytes a photo)")
     print(
-        f"{'query':24s} {'text':16s} {'ids':>4s} {'rows':>4s} {'ids s':>7s} {'page s':>7s} {'CLI s':>6s}"
+        f"{'query':24s} {'text':16s} {'ids':>4s} {'rows':>4s} {'ids s':>7s} {'page s':>7s}"
+        f" {'by path':>7s} {'CLI s':>6s}"
     )
     for label, text in QUERIES:
         out = subprocess.run(
@@ -135,7 +139,7 @@ def main() -> None:
         cli = time.perf_counter() - start
         print(
             f"{label:24s} {text:16s} {out[0]:>4s} {out[1]:>4s} {float(out[2]):7.3f} "
-            f"{float(out[3]):7.3f} {cli:6.2f}"
+            f"{float(out[3]):7.3f} {float(out[4]):7.3f} {cli:6.2f}"
         )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from culler.catalog import Catalog
+from culler.catalog.search import fts_query
 from culler.safe_files import same_file
 
 
@@ -27,11 +28,20 @@ def list_photos(
 
     ``sort_by`` is a scorer id (best first, unscored last), ``path`` or ``taken``. ``min``/``max`` filter
     on the ``sort_by`` scorer's score. ``search`` keeps the photos whose path, camera, lens, tags, colour
-    label or people match every word (:mod:`culler.catalog.search`).
+    label or people match every word (:mod:`culler.catalog.search`); without ``sort_by`` its matches
+    come newest first, streamed from the index, so a first page never collects every match.
     """
     where, params = [], []
     order = "p.path"
     join = ""
+    source = "photos p"
+    if search is not None and sort_by is None:
+        source = "photo_search_fts f JOIN photos p ON p.id = f.rowid"
+        query = fts_query(search)
+        where.append("photo_search_fts MATCH ?" if query else "0")
+        params += [query] if query else []
+        order = "f.rowid DESC"
+        search = None
     if status != "all":
         where.append("p.status = ?")
         params.append(status)
@@ -63,7 +73,7 @@ def list_photos(
         condition, values = catalog.search_filter(search)
         where.append(condition)
         params += values
-    sql = f"SELECT p.*{join} FROM photos p"
+    sql = f"SELECT p.*{join} FROM {source}"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {order}"
