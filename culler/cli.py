@@ -73,6 +73,8 @@ _OS_ADVICE = {
     errno.EPERM: "check its permissions, or choose another place",
     errno.EROFS: "the file system is read-only; choose another place",
     errno.ENOSPC: "the disk is full; free some space",
+    errno.EFBIG: "the file cannot grow (a file size limit, or a full disk); free some space",
+    errno.EDQUOT: "your disk quota is used up; free some space",
     errno.ELOOP: "a symbolic link loop; check the links in this path",
     errno.ENAMETOOLONG: "the name is too long; choose a shorter one",
 }

@@ -57,8 +57,14 @@ def record(
     md = path.with_suffix(".md")
     for target, text in ((path, json.dumps(card, indent=2, allow_nan=False)), (md, markdown(card))):
         tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if exc.filename is None:  # a failed write (a full disk) names no file by itself
+                exc.filename = str(target)
+            raise
     return path, md
 
 
