@@ -598,3 +598,17 @@ def test_a_folder_deeper_than_path_max_is_named_not_skipped_in_silence(tmp_path,
     assert result.exit_code == 0, result.output
     assert "longer than this system allows" in result.output
     assert "move the folder up or shorten its names" in result.output
+
+
+def test_a_decode_server_that_stopped_answering_is_explained(tmp_path, culler_cli, monkeypatch):
+    """The fork server killed with its workers surfaced as "Error: a file: Connection refused"."""
+    import errno
+
+    def refused(*_args, **_kwargs):
+        raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+
+    monkeypatch.setattr("culler.scan.scan_folders", refused)
+    result = culler_cli("scan", _photos(tmp_path), "--scorer", "technical", expect=1)
+    line = one_error(result.output)
+    assert "decode server stopped answering" in line and "--workers 0" in line
+    assert "a file" not in line

@@ -437,10 +437,14 @@ def check_zip_members(path: str | os.PathLike, what: str = "file") -> None:
         total += max(0, info.file_size)
         if total > limit:
             raise WeightsError(
-                f"{path.name}: unpacks to more than {limit >> 20} MB (member "
-                f"{info.filename[:80]!r} brings it to {total >> 20} MB; the file is "
-                f"{size >> 20} MB) — a decompression bomb or not a {what}; nothing was loaded"
+                f"{path.name}: unpacks to more than {_size_text(limit)} (member "
+                f"{info.filename[:80]!r} brings it to {_size_text(total)}; the file is "
+                f"{_size_text(size)}) — a decompression bomb or not a {what}; nothing was loaded"
             )
+
+
+def _size_text(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MB" if n >= 1 << 20 else f"{n / 1024:.0f} KB"
 
 
 def load_state_dict(path: str | os.PathLike, sha256: str | None = None) -> dict[str, Any]:
