@@ -88,9 +88,11 @@ def os_error_line(exc: OSError) -> str:
             f"culler's decode server stopped answering ({exc.strerror or exc}); run the command "
             "again (it starts a new one), or pass --workers 0 to decode in this process"
         )
-    where = printable(exc.filename) if exc.filename not in (None, "") else "a file"
     reason = exc.strerror or str(exc)
     advice = _OS_ADVICE.get(exc.errno or 0)
+    if exc.filename in (None, "") and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return f"{reason}; {advice}"  # a failed write names no file; the disk is what to fix
+    where = printable(exc.filename) if exc.filename not in (None, "") else "a file"
     return f"{where}: {reason}" + (f"; {advice}" if advice else "")
 
 

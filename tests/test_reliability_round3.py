@@ -309,6 +309,27 @@ def test_a_bundle_whose_head_does_not_fit_the_scorer_is_refused_before_install(
     assert "clip-aesthetic cannot use this personal model" in line and "768" in line
     assert _active_versions(tmp_path / "b.db") == []
     assert sorted((scorer_dir("clip-aesthetic") / "personal").iterdir()) == installed
+    # A head of the right width that claims a fine-tuned backbone it does not carry.
+    head = _head(tmp_path / "wide.safetensors", in_dim=768).read_bytes()
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "scorer_id": "clip-aesthetic",
+        "version": "1+personal-x",
+        "weights_sha256": hashlib.sha256(head).hexdigest(),
+        "config": {**TINY_SCORER_CONFIG, "backbone_tuned": True},
+    }
+    tuned = _bundle(tmp_path / "tuned.cullermodel", manifest, head)
+    result = _import(culler_cli, tuned, tmp_path / "b.db")
+    assert result.exit_code == 1
+    assert "clip-aesthetic cannot use this personal model" in one_error(result.output)
+    assert _active_versions(tmp_path / "b.db") == []
+    # The same head without the false claim imports and becomes the active version.
+    honest = _bundle(
+        tmp_path / "honest.cullermodel", manifest | {"config": TINY_SCORER_CONFIG}, head
+    )
+    assert _import(culler_cli, honest, tmp_path / "b.db").exit_code == 0
+    [active] = _active_versions(tmp_path / "b.db")
+    assert active.endswith(f"+personal-{manifest['weights_sha256'][:8]}")
 
 
 @pytest.mark.parametrize(
