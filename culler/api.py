@@ -22,6 +22,7 @@ from culler.imaging.images import (
     os_error_reason,
     read_metadata,
 )
+from culler.models.archives import unpack_members
 from culler.models.weights import (
     EnabledWhenInstalled,
     FetchedWeights,
@@ -30,12 +31,14 @@ from culler.models.weights import (
     WeightsError,
     WeightsMissing,
     WeightSpec,
+    check_zip_members,
     culler_home,
     expected_sha256,
     install_file,
     installed_path,
     load_state_dict,
     manifest,
+    models_dir,
     resolve,
     scorer_dir,
     sha256_file,
@@ -52,6 +55,7 @@ from culler.plugin.scorers import (
     get_scorer_classes,
 )
 from culler.plugin.trainable import TrainableModel, trainable_models
+from culler.safe_files import RefusedFile, open_regular, read_regular
 
 #: Names that need torch (or the network stack): resolved from their module when first used.
 _LAZY_NAMES = {
@@ -93,12 +97,14 @@ __all__ = [
     "NotOnHub",
     "PhotoInfo",
     "PullError",
+    "RefusedFile",
     "ScoreResult",
     "Scorer",
     "TrainableModel",
     "WeightSpec",
     "WeightsError",
     "WeightsMissing",
+    "check_zip_members",
     "culler_home",
     "decode_pil",
     "expected_sha256",
@@ -109,15 +115,19 @@ __all__ = [
     "installed_path",
     "load_state_dict",
     "manifest",
+    "models_dir",
     "open_photo",
+    "open_regular",
     "os_error_reason",
     "place_conv_net",
     "read_metadata",
+    "read_regular",
     "resolve",
     "scorer_dir",
     "sha256_file",
     "state_mismatch",
     "trainable_models",
+    "unpack_members",
     *_TORCH_NAMES,
     *_LAZY_NAMES,
 ]

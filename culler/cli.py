@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import importlib
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,14 @@ from typing import Any
 import click
 
 from culler import __version__
-from culler.commands.options import db_option, open_existing, parse_setting, resolve_db
+from culler.commands.options import (
+    db_option,
+    forget_catalog,
+    last_catalog,
+    open_existing,
+    parse_setting,
+    resolve_db,
+)
 from culler.scan.work import DEFAULT_BATCH_TIMEOUT
 from culler.validate import Count, FiniteFloat, non_finite_in, printable
 
@@ -39,14 +47,21 @@ class CullerGroup(click.Group):
         from culler.interop.xmp import XmpError
         from culler.models.weights import WeightsError, WeightsMissing
 
+        forget_catalog()  # one invocation's catalog is not the next one's (tests run many in one process)
         try:
             return super().invoke(ctx)
         except (CatalogError, WeightsError, WeightsMissing, XmpError) as exc:
             raise click.ClickException(printable(exc)) from exc
         except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # `culler list | head`: click's main ends quietly, as a pipe's reader expects
             # A file the user named (an output, a folder, CULLER_HOME) that cannot be reached:
             # what went wrong and with which path, not a traceback.
             raise click.ClickException(os_error_line(exc)) from exc
+        except sqlite3.Error as exc:
+            # The catalog failed under a statement (a full or failing disk, a damaged file): locked and
+            # read-only catalogs are explained where they are opened; the rest are explained here.
+            raise click.ClickException(sqlite_error_line(exc, last_catalog())) from exc
 
 
 #: What to do about the usual reasons a path cannot be used, by errno.
@@ -58,6 +73,8 @@ _OS_ADVICE = {
     errno.EPERM: "check its permissions, or choose another place",
     errno.EROFS: "the file system is read-only; choose another place",
     errno.ENOSPC: "the disk is full; free some space",
+    errno.EFBIG: "the file cannot grow (a file size limit, or a full disk); free some space",
+    errno.EDQUOT: "your disk quota is used up; free some space",
     errno.ELOOP: "a symbolic link loop; check the links in this path",
     errno.ENAMETOOLONG: "the name is too long; choose a shorter one",
 }
@@ -65,10 +82,49 @@ _OS_ADVICE = {
 
 def os_error_line(exc: OSError) -> str:
     """One line for an OSError: the path, the system's reason and what to do."""
-    where = printable(exc.filename) if exc.filename is not None else "a file"
+    if exc.errno == errno.ECONNREFUSED and exc.filename is None:
+        # The only sockets culler opens are its own decode server's (and a Ray head's).
+        return (
+            f"culler's decode server stopped answering ({exc.strerror or exc}); run the command "
+            "again (it starts a new one), or pass --workers 0 to decode in this process"
+        )
     reason = exc.strerror or str(exc)
     advice = _OS_ADVICE.get(exc.errno or 0)
+    if exc.filename in (None, "") and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return f"{reason}; {advice}"  # a failed write names no file; the disk is what to fix
+    where = printable(exc.filename) if exc.filename not in (None, "") else "a file"
     return f"{where}: {reason}" + (f"; {advice}" if advice else "")
+
+
+#: What a failed SQLite statement means for the user, by the words of sqlite's message.
+_SQLITE_ADVICE = (
+    (
+        ("disk i/o error", "database or disk is full", "no space"),
+        "the disk holding it is full or failing; free some space (or check the disk) and run the "
+        "command again; what the catalog held before is kept",
+    ),
+    (
+        ("malformed", "not a database", "file is encrypted"),
+        "the catalog file is damaged; restore a backup copy of it, or pass --db another catalog",
+    ),
+    (
+        ("unable to open",),
+        "its folder cannot be reached or written; check the path and its permissions",
+    ),
+)
+
+
+def sqlite_error_line(exc: sqlite3.Error, catalog: Path | None) -> str:
+    """One line for an SQLite failure outside opening: which catalog, sqlite's words, what to do."""
+    reason = str(exc).strip() or type(exc).__name__
+    where = f"the catalog {printable(catalog)}" if catalog is not None else "the catalog"
+    for words, advice in _SQLITE_ADVICE:
+        if any(w in reason.lower() for w in words):
+            return f"{where}: {printable(reason)}; {advice}"
+    return (
+        f"{where}: {printable(reason)}; run the command again, and if it fails the same way, "
+        "make a copy of the catalog and report the error"
+    )
 
 
 @click.group(cls=CullerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -310,7 +310,12 @@ def test_a_move_says_why_it_leaves_a_photo_where_it_is(tmp_path, monkeypatch):
     ]
     with open_catalog(tmp_path / "c2.db") as catalog:
         [new] = run_export(catalog, plan_export(_photos(tmp_path / "b", "IMG_4.jpg"), dest), "copy")
-    assert (new.status, new.error) == ("error", "No space left on device: ")
+    # A full disk names no file itself: the line names the target and says what to do (issue #31).
+    assert (new.status, new.error) == (
+        "error",
+        f"No space left on device: {dest / 'IMG_4.jpg'}; free some space on it and run the export "
+        "again",
+    )
 
 
 def test_photos_exported_before_are_passed_over_and_the_rest_still_go(tmp_path):

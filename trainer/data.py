@@ -140,7 +140,7 @@ def from_ava(
     """
     images = Path(images)
     samples = []
-    with open(ava_txt, encoding="utf-8") as fh:
+    with _open_text(ava_txt) as fh:
         for line_no, line in enumerate(fh, 1):
             parts = line.split()
             if not parts:
@@ -149,7 +149,9 @@ def from_ava(
                 raise ValueError(
                     f"{ava_txt}:{line_no}: expected at least 12 columns, got {len(parts)}"
                 )
-            votes = np.asarray([float(v) for v in parts[2:12]])
+            votes = np.asarray([_number(v, ava_txt, line_no, "vote count") for v in parts[2:12]])
+            if (votes < 0).any():
+                raise ValueError(f"{ava_txt}:{line_no}: a vote count is negative; fix the line")
             if votes.sum() <= 0:
                 continue  # an image nobody voted on has no target
             dist = votes / votes.sum()
@@ -187,30 +189,40 @@ def from_csv(
     """
     csv_path = Path(csv_path)
     root = Path(images) if images else csv_path.parent
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    if rows and image_column not in rows[0]:
+    columns, rows = read_csv(csv_path)
+    if image_column not in columns:
         raise ValueError(
-            f"{csv_path} has no {image_column!r} column (columns: {', '.join(rows[0])})"
+            f"{csv_path} has no {image_column!r} column (columns: {', '.join(columns)}); "
+            "pass --image-column the column that names the images"
         )
+    missing = [c for c in (label_columns or []) if c not in columns]
+    if missing:
+        raise ValueError(f"{csv_path} has no {missing[0]!r} column (columns: {', '.join(columns)})")
     label_names = list(label_columns or [])
-    if not label_names and rows and "labels" in rows[0]:
-        label_names = sorted({n for r in rows for n in r["labels"].split(";") if n})
+    if not label_names and "labels" in columns:
+        label_names = sorted({n for _, r in rows for n in (r["labels"] or "").split(";") if n})
     samples = []
-    for row in rows:
-        sample = Sample(key=row[image_column], path=str(root / row[image_column]))
+    for line_no, row in rows:
+        name = row[image_column]
+        if not name:
+            raise ValueError(f"{csv_path}:{line_no}: no {image_column!r} value; fix the row")
+        sample = Sample(key=name, path=str(root / name))
         if score_column and row.get(score_column) not in (None, ""):
-            sample.score = float(row[score_column]) * score_scale
+            score = _number(row[score_column], csv_path, line_no, f"{score_column!r}")
+            sample.score = score * score_scale
         if label_names:
             if label_columns:
-                sample.labels = [float(row[c] or 0) for c in label_columns]
+                sample.labels = [
+                    _number(row[c] or "0", csv_path, line_no, repr(c)) for c in label_columns
+                ]
             else:
-                present = set(row["labels"].split(";"))
+                present = set((row["labels"] or "").split(";"))
                 sample.labels = [1.0 if n in present else 0.0 for n in label_names]
         if classes:
             if sample.score is None:
                 raise ValueError(
-                    f"--classes needs a score for every image; {row[image_column]} has none"
+                    f"--classes needs a score for every image; {name} ({csv_path}:{line_no}) has "
+                    "none"
                 )
             sample.target_class = score_class(sample.score, classes)
             if sample.target_class < 0:
@@ -219,6 +231,67 @@ def from_csv(
         if limit and len(samples) >= limit:
             break
     return Dataset(csv_path.stem, samples, label_names=label_names)
+
+
+# -- reading label files the user names (any of them may be damaged, huge, or a FIFO) ---------------
+#: Largest label file read (AVA.txt is 17 MB; a CSV of a million photos well under this).
+MAX_LABEL_FILE_BYTES = 1 << 30
+#: Largest CSV field: a path or a vote list is short; csv's own default is 128 KiB.
+MAX_CSV_FIELD = 1 << 20
+
+
+def _open_text(path: str | Path) -> Any:
+    """A label file, as text (a UTF-8 byte-order mark, as Excel writes, dropped); only a regular file
+    is opened, so a FIFO cannot block."""
+    import io
+
+    from culler.api import RefusedFile, open_regular
+
+    try:
+        raw = open_regular(path, MAX_LABEL_FILE_BYTES)
+    except RefusedFile as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="", errors="strict")
+
+
+def read_csv(path: str | Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """(column names, [(line number, row)]) of a CSV; a short row's missing cells are "", and a
+    damaged file (an over-long field, bad quoting, not UTF-8) is a one-line ValueError naming it."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(MAX_CSV_FIELD)
+    try:
+        with _open_text(path) as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if not header:
+                raise ValueError(f"{path} is empty: a CSV with a header row is needed")
+            columns = [c.strip() for c in header]
+            rows = []
+            for row in reader:
+                if not row or not any(cell.strip() for cell in row):
+                    continue
+                cells = [c.strip() for c in row] + [""] * (len(columns) - len(row))
+                rows.append((reader.line_num, dict(zip(columns, cells))))
+    except csv.Error as exc:
+        raise ValueError(f"{path}: not a readable CSV ({exc}); fix or re-export the file") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason}); save it as CSV UTF-8") from None
+    finally:
+        csv.field_size_limit(limit)
+    return columns, rows
+
+
+def _number(text: str, path: str | Path, line_no: int, what: str) -> float:
+    """A finite number from a label file, else a ValueError naming the file, line and value."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(
+            f"{path}:{line_no}: {what} {str(text)[:40]!r} is not a number; fix the line"
+        ) from None
+    if not np.isfinite(value):
+        raise ValueError(f"{path}:{line_no}: {what} {text!r} is not a finite number; fix the line")
+    return value
 
 
 def with_classes(dataset: Dataset, classes: int) -> Dataset:

@@ -10,7 +10,6 @@ have distributions, MSE; they are written to the version's model card (:mod:`cul
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -32,6 +31,9 @@ class LabelledSet:
     samples: list[data.Sample]
     classes: int = 0
 
+    def n_desc(self) -> str:
+        return f"{self.split}, {len(self.samples)} photos"
+
 
 def load_set(
     ava: Path | None,
@@ -52,10 +54,30 @@ def load_set(
             raise ValueError("--ava needs --images FOLDER (where the AVA .jpg files are)")
         dataset = data.from_ava(ava, images, limit, classes)
     else:
+        columns, _ = data.read_csv(csv_path)
+        labels = [c for c in (score_column, "votes", "class") if c in columns]
+        if not labels:
+            raise ValueError(
+                f"{csv_path} has no {score_column!r} column (columns: {', '.join(columns)}), nor "
+                "votes or class: nothing to measure against; pass --score-column the column that "
+                "holds the scores"
+            )
+        if image_column in (score_column, "votes", "class"):
+            raise ValueError(
+                f"--image-column {image_column!r} is a label column of {csv_path}; pass the column "
+                "that names the image files"
+            )
         dataset = data.from_csv(
-            csv_path, images, image_column, score_column, None, score_scale, classes, limit
+            csv_path,
+            images,
+            image_column,
+            score_column if score_column in columns else None,
+            None,
+            score_scale,
+            classes,
+            limit,
         )
-        _csv_extras(csv_path, dataset, image_column)
+        _csv_extras(csv_path, dataset, image_column, classes)
     samples = dataset.samples
     name = dataset.name
     if split != "all":
@@ -63,29 +85,86 @@ def load_set(
         part = "val"
         if ":" in split and not split_file.is_file():
             split_file, part = Path(split.rsplit(":", 1)[0]), split.rsplit(":", 1)[1]
-        keys = set(json.loads(split_file.read_text())[part])
+        keys = _split_keys(split_file, part)
         samples = [s for s in samples if s.key in keys]
         split = f"{split_file.parent.name or split_file.name}:{part}"
     if not samples:
         raise ValueError(f"no labelled photos in {name} ({split})")
     if not classes and any(s.target_class is not None for s in samples):  # a CSV class column
         classes = 3 if max(s.target_class or 0 for s in samples) == 2 else 2
+    _check_images(samples, name, image_column, images)
     return LabelledSet(name, split, samples, classes)
 
 
-def _csv_extras(csv_path: Path, dataset: data.Dataset, image_column: str) -> None:
+#: A split.json is a few megabytes at most (the keys of a dataset's photos).
+MAX_SPLIT_BYTES = 256 << 20
+
+
+def _split_keys(split_file: Path, part: str) -> set[str]:
+    """The photo keys of ``part`` (val / train) in a run's split.json, or a ValueError naming it."""
+    from culler.api import RefusedFile, read_regular
+
+    try:
+        raw = read_regular(split_file, MAX_SPLIT_BYTES)
+    except RefusedFile as exc:
+        raise ValueError(f"--split {split_file}: {exc}") from None
+    except OSError as exc:
+        raise ValueError(f"--split {split_file}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        split = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(
+            f"--split {split_file} is not a split.json ({exc}); name a run's split.json, or all"
+        ) from None
+    keys = split.get(part) if isinstance(split, dict) else None
+    if not isinstance(keys, list) or not all(isinstance(k, str | int) for k in keys):
+        raise ValueError(
+            f"--split {split_file} has no list of {part!r} photos (it is not a run's split.json); "
+            "name a run's split.json, or all"
+        )
+    return {str(k) for k in keys}
+
+
+def _check_images(samples: list[data.Sample], name: str, column: str, images: Path | None) -> None:
+    """Every labelled image must be there before scoring starts: a wrong --image-column or --images
+    would otherwise surface as an unreadable photo, far from its cause."""
+    absent = [s for s in samples if s.path is None or not Path(s.path).exists()]
+    if not absent:
+        return
+    where = f"under {images}" if images else "beside the label file"
+    if len(absent) == len(samples):
+        raise ValueError(
+            f"none of the {len(samples)} images {name} names (column {column!r}, e.g. "
+            f"{absent[0].key!r}) exists {where}; check --image-column and --images"
+        )
+    raise ValueError(
+        f"cannot read {absent[0].path}: it is not there ({len(absent)} of the {len(samples)} "
+        f"images {name} names are missing {where}); check --images, or remove their rows"
+    )
+
+
+def _csv_extras(csv_path: Path, dataset: data.Dataset, image_column: str, classes: int) -> None:
     """Optional ``votes`` and ``class`` columns of a CSV (``from_csv`` reads only scores and tags)."""
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        rows = {r[image_column]: r for r in csv.DictReader(fh)}
+    _, lines = data.read_csv(csv_path)
+    rows = {r.get(image_column): (n, r) for n, r in lines}
+    top = classes - 1 if classes else 2
     for sample in dataset.samples:
-        row = rows.get(sample.key, {})
+        line_no, row = rows.get(sample.key, (0, {}))
         votes = (row.get("votes") or "").replace(";", " ").split()
         if len(votes) == 10:
-            counts = np.asarray([float(v) for v in votes])
+            counts = np.asarray([data._number(v, csv_path, line_no, "vote count") for v in votes])
+            if (counts < 0).any():
+                raise ValueError(f"{csv_path}:{line_no}: a vote count is negative; fix the row")
             if counts.sum() > 0:
                 sample.distribution = (counts / counts.sum()).tolist()
-        if (row.get("class") or "").strip():
-            sample.target_class = int(row["class"])
+        text = (row.get("class") or "").strip()
+        if text:
+            if not text.isdigit() or int(text) > top:
+                raise ValueError(
+                    f"{csv_path}:{line_no}: class {text[:20]!r} is not one of 0…{top} (0 = bad, "
+                    f"{top} = good); fix the row"
+                )
+            sample.target_class = int(text)
 
 
 def score_photos(scorer: Any, samples: list[data.Sample], batch: int = 16) -> list[Any]:
@@ -99,6 +178,10 @@ def score_photos(scorer: Any, samples: list[data.Sample], batch: int = 16) -> li
         for sample in chunk:
             try:
                 images.append(open_photo(sample.path, size)[0])
+            except FileNotFoundError:
+                raise ValueError(
+                    f"cannot read {sample.path}: it is not there (any more); check --images"
+                ) from None
             except Exception as exc:
                 raise ValueError(f"cannot read {sample.path}: {exc}") from exc
         results += scorer.score_batch(images)
@@ -143,10 +226,19 @@ def measure(samples: list[data.Sample], results: list[Any], classes: int = 0) ->
 def evaluate(scorer: Any, labelled: LabelledSet) -> dict[str, Any]:
     """Score the set with a loaded scorer; the evaluation record a model card keeps."""
     results = score_photos(scorer, labelled.samples)
+    figures = measure(labelled.samples, results, labelled.classes)
+    # A figure that is not a number (a correlation with a constant side) is left out: JSON has no
+    # NaN, and a card must stay readable by any JSON reader.
+    figures = {k: float(v) for k, v in figures.items() if np.isfinite(v)}
+    if not figures:
+        raise ValueError(
+            f"nothing could be measured on {labelled.name} ({labelled.n_desc()}): it needs at "
+            "least two scored photos, or classes, or vote distributions"
+        )
     return {
         "dataset": labelled.name,
         "split": labelled.split,
         "n": len(labelled.samples),
-        "metrics": measure(labelled.samples, results, labelled.classes),
+        "metrics": figures,
         "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }

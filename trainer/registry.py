@@ -11,14 +11,17 @@ An export bundle is a zip of ``manifest.json`` and ``head.safetensors``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from culler.api import (
     WeightsError,
+    WeightsMissing,
     get_scorer_class,
     load_head,
     load_personal_head,
@@ -99,9 +102,21 @@ def register_head(
 
 
 # -- moving a personal model between machines ----------------------------------------------------
-def export_model(catalog: Any, scorer_id: str, out: Path, pk: int | None = None) -> dict[str, Any]:
-    """Write the active (or ``pk``) personal version of ``scorer_id`` to a bundle; return its manifest."""
+def export_model(
+    catalog: Any, scorer_id: str, out: Path, pk: int | None = None, force: bool = False
+) -> dict[str, Any]:
+    """Write the active (or ``pk``) personal version of ``scorer_id`` to a bundle; return its manifest.
+
+    An existing ``out`` is never overwritten, except an earlier culler bundle with ``force``: the
+    bundle is written beside it and renamed into place only once complete.
+    """
     row = catalog.active_scorer(scorer_id) if pk is None else catalog.scorer_row(pk)
+    if row is not None and row["scorer_id"] != scorer_id:
+        raise ValueError(
+            f"scorer version #{pk} belongs to {row['scorer_id']}, not {scorer_id}; run "
+            f"`culler models export {row['scorer_id']} --version-id {pk}`, or give {scorer_id}'s own "
+            "version id"
+        )
     if row is None or not row["config"].get("head_file"):
         raise ValueError(
             f"{scorer_id} has no personal model in this catalog; train one with "
@@ -111,6 +126,7 @@ def export_model(catalog: Any, scorer_id: str, out: Path, pk: int | None = None)
     head = Path(config["head_file"])
     if not head.exists() or sha256_file(head) != config["head_sha256"]:
         raise WeightsError(f"the head file {head} is missing or changed; train the model again")
+    _check_output(out, force)
     manifest = {
         "format": BUNDLE_FORMAT,
         "scorer_id": scorer_id,
@@ -119,36 +135,171 @@ def export_model(catalog: Any, scorer_id: str, out: Path, pk: int | None = None)
         "config": {k: v for k, v in config.items() if k not in ("head_file", "parent")},
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
-        zf.write(head, "head.safetensors")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with zipfile.ZipFile(tmp, "x", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("manifest.json", json.dumps(manifest, indent=2, sort_keys=True))
+            zf.write(head, "head.safetensors")
+        if force:
+            os.replace(tmp, out)  # only ever over a bundle (_check_output)
+        else:
+            os.link(tmp, out)  # fails if a file appeared at ``out`` meanwhile: nothing replaced
+    except FileExistsError:
+        raise ValueError(
+            f"{out} already exists; choose another -o name, or delete it first"
+        ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return manifest
 
 
-def import_model(catalog: Any, bundle: Path, activate: bool = True) -> int:
-    """Register a bundle's head in this catalog (parent = this catalog's base row); return its pk."""
+def _check_output(out: Path, force: bool) -> None:
+    """Refuse an ``-o`` that names anything culler did not make as a bundle (a catalog, a photo, the
+    head file itself); with ``force``, an earlier bundle may be replaced."""
+    if not os.path.lexists(out):
+        return
+    if force and out.is_file() and not out.is_symlink() and _is_bundle(out):
+        return
+    why = "" if not force else " and is not a culler model bundle (--force replaces only bundles)"
+    raise ValueError(
+        f"{out} already exists{why}; nothing was written. Choose another -o name"
+        + ("" if force else ", or pass --force to replace an earlier bundle")
+    )
+
+
+def _is_bundle(path: Path) -> bool:
     try:
-        with zipfile.ZipFile(bundle) as zf:
-            manifest = json.loads(zf.read("manifest.json"))
-            data = zf.read("head.safetensors")
-    except (zipfile.BadZipFile, KeyError) as exc:
-        raise ValueError(f"{bundle} is not a culler model bundle ({exc})") from exc
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+    return names == {"manifest.json", "head.safetensors"}
+
+
+#: A bundle's manifest is a few hundred bytes; anything much larger is not one.
+MAX_MANIFEST_BYTES = 1 << 20
+#: Settings a bundle may not carry: they name files on the machine that made it (or any file).
+_PATH_SETTINGS = ("pretrained", "checkpoint", "weights", "model_file", "weights_file")
+
+
+def read_manifest(bundle: Path, path: Path) -> dict[str, Any]:
+    """The bundle's manifest, checked for every field an import uses (ValueError names what is wrong)."""
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ValueError(f"{bundle}: its manifest.json is larger than any bundle's; not imported")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(
+            f"{bundle}: its manifest.json is not valid JSON ({exc}); export the model again"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise ValueError(
+            f"{bundle}: its manifest.json holds a {type(manifest).__name__}, not a table; export "
+            "the model again"
+        )
     if manifest.get("format") != BUNDLE_FORMAT:
         raise ValueError(f"{bundle}: unknown bundle format {manifest.get('format')!r}")
-    scorer_id = manifest["scorer_id"]
-    staging = scorer_dir(scorer_id) / "personal" / "import.tmp"
-    staging.parent.mkdir(parents=True, exist_ok=True)
-    staging.write_bytes(data)  # safetensors only: nothing in a bundle is ever unpickled
+    expected = {"scorer_id": str, "version": str, "weights_sha256": str, "config": dict}
+    for key, kind in expected.items():
+        if not isinstance(manifest.get(key), kind):
+            found = "missing" if key not in manifest else f"a {type(manifest[key]).__name__}"
+            raise ValueError(
+                f"{bundle}: the manifest's {key!r} is {found}, not a {kind.__name__}; the bundle "
+                "is damaged or not culler's — export the model again"
+            )
+    if not re.fullmatch(r"[0-9a-f]{64}", manifest["weights_sha256"]):
+        raise ValueError(f"{bundle}: the manifest's weights_sha256 is not a sha256; not imported")
+    return manifest
+
+
+def _check_settings(bundle: Path, scorer_id: str, config: dict[str, Any]) -> None:
+    for key in _PATH_SETTINGS:
+        value = config.get(key)
+        if isinstance(value, str) and (
+            os.sep in value or "/" in value or "\\" in value or value.startswith(("~", "."))
+        ):
+            raise ValueError(
+                f"{bundle}: its {scorer_id} setting {key}={value!r} names a file; a bundle carries "
+                "its head only — nothing was imported"
+            )
+
+
+def _trial_load(bundle: Path, scorer_id: str, config: dict[str, Any]) -> None:
+    """Load the scorer with the bundle's head and settings, as the next scan would, before anything
+    is installed: a head of the wrong shape or kind, or settings the scorer refuses, stop here."""
+    cls = get_scorer_class(scorer_id)
     try:
+        scorer = cls(config)
+        scorer.load("cpu")
+    except WeightsMissing as exc:
+        raise WeightsError(
+            f"{bundle}: {scorer_id}'s own weights are not installed here, so the bundle cannot be "
+            f"checked ({exc}); install them (`culler models list` says how), then import it again"
+        ) from None
+    except Exception as exc:  # a plugin's load() raises its own errors: all mean "does not fit"
+        raise WeightsError(
+            f"{bundle}: {scorer_id} cannot use this personal model ({str(exc).strip() or exc!r}); "
+            "nothing was imported"
+        ) from None
+    finally:
+        close = getattr(locals().get("scorer"), "close", None)
+        if callable(close):
+            close()
+
+
+def import_model(catalog: Any, bundle: Path, activate: bool = True) -> int:
+    """Register a bundle's head in this catalog (parent = this catalog's base row); return its pk.
+
+    Every member's size is checked before anything is unpacked, the manifest's fields and the head
+    are checked, and the installed scorer loads the head with the bundle's settings: only then is it
+    installed (and activated).
+    """
+    from culler.api import RefusedFile, models_dir, open_regular, unpack_members
+
+    try:
+        open_regular(bundle).close()  # a FIFO or a device named *.cullermodel would block
+    except RefusedFile as exc:
+        raise ValueError(f"{bundle}: {exc}") from None
+    staging_root = models_dir()
+    staging_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".import-", dir=staging_root) as tmp:
+        try:
+            files = unpack_members(
+                bundle, ("manifest.json", "head.safetensors"), Path(tmp), "culler model bundle"
+            )
+        except WeightsError as exc:
+            if "is not a" in str(exc):
+                raise ValueError(f"{bundle} is not a culler model bundle ({exc})") from None
+            raise
+        manifest = read_manifest(bundle, files["manifest.json"])
+        scorer_id = manifest["scorer_id"]
+        scorer_dir(scorer_id)  # a scorer id that is a path is refused before anything else
+        try:
+            get_scorer_class(scorer_id)
+        except KeyError as exc:
+            raise ValueError(
+                f"{bundle}: {str(exc).strip(chr(39) + chr(34))}; install the plugin that provides "
+                f"{scorer_id!r}, then import the bundle again"
+            ) from None
+        staging = files["head.safetensors"]
         if sha256_file(staging) != manifest["weights_sha256"]:
             raise WeightsError(f"{bundle}: the head does not match its sha256 (damaged copy?)")
-        read_head_meta(staging)
+        meta = read_head_meta(staging)
         details = {
             k: v
             for k, v in manifest["config"].items()
             if k not in PERSONAL_KEYS and k != "head_kind"
         }
+        _check_settings(bundle, scorer_id, details)
+        row = base_row(catalog, scorer_id)
+        trial = {k: v for k, v in (row["config"] if row else {}).items() if k not in PERSONAL_KEYS}
+        trial.update(details)
+        trial.update(
+            version_tag="personal-import-check",
+            head_file=str(staging),
+            head_sha256=manifest["weights_sha256"],
+            head_kind=meta["kind"],
+        )
+        _trial_load(bundle, scorer_id, trial)
         details["imported_from"] = manifest["version"]
         return register_head(catalog, scorer_id, staging, details, activate=activate)
-    finally:
-        staging.unlink(missing_ok=True)

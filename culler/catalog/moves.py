@@ -75,6 +75,23 @@ class MovesMixin:
                 [str(path), str(path.parent), photo_id],
             )
 
+    def other_photo_with_history(self, path: str | Path, photo_id: int) -> int | None:
+        """The id of another catalog photo at ``path`` that holds anything a person made (a hand
+        rating, a hand tag, a compare-view preference), else None: such a photo is never folded into
+        the one an export moves onto its name, however alike their bytes."""
+        from culler.catalog.ratings import HUMAN_SOURCES
+
+        marks = ",".join("?" * len(HUMAN_SOURCES))
+        row = self.conn.execute(
+            "SELECT p.id FROM photos p WHERE p.path = ? AND p.id != ? AND ("
+            f" EXISTS (SELECT 1 FROM ratings r WHERE r.photo_id = p.id AND r.source IN ({marks}))"
+            " OR EXISTS (SELECT 1 FROM user_tags t WHERE t.photo_id = p.id)"
+            " OR EXISTS (SELECT 1 FROM preferences f"
+            "            WHERE f.winner_photo_id = p.id OR f.loser_photo_id = p.id))",
+            [str(path), photo_id, *HUMAN_SOURCES],
+        ).fetchone()
+        return None if row is None else int(row[0])
+
     def end_move(self, move_id: int) -> None:
         """Cross a move out: its files are where they belong (or back where they were)."""
         with self.transaction() as conn:  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from culler.commands.options import db_option, open_existing
-from culler.validate import Count, FiniteFloat
+from culler.validate import Count, FiniteFloat, printable
 
 
 @click.command()
@@ -83,15 +83,15 @@ def evaluate(
         scorer = cls(config)
         scorer.load(_device(device))
         evaluation = run(scorer, labelled)
-    except (WeightsMissing, WeightsError, ValueError, OSError, KeyError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except (WeightsMissing, WeightsError, ValueError, KeyError) as exc:
+        raise click.ClickException(printable(str(exc).strip("'\""))) from None
     card, md = model_cards.record(scorer_id, scorer.version_key, scorer.weights_sha256, evaluation)
     if as_json:
-        click.echo(json.dumps({**evaluation, "card": str(card)}, indent=2))
+        click.echo(json.dumps({**evaluation, "card": str(card)}, indent=2, allow_nan=False))
         return
     shown = ", ".join(f"{k} {v:.4f}" for k, v in evaluation["metrics"].items())
-    click.echo(f"{scorer_id} {scorer.version_key} on {labelled.name} ({labelled.split}, "
-               f"{evaluation['n']} photos): {shown}")  # fmt: skip
+    click.echo(printable(f"{scorer_id} {scorer.version_key} on {labelled.name} ({labelled.split}, "
+               f"{evaluation['n']} photos): {shown}"))  # fmt: skip
     click.echo(f"model card: {md}")
 
 

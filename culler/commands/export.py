@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from culler.commands.options import db_option, open_existing
+from culler.validate import printable
 
 PAST = {"copy": "copied", "move": "moved", "link": "linked"}
 STATUSES = ("planned", "done", "exists", "error")
@@ -51,7 +52,7 @@ def picks(dest, db_path, mode, min_stars, keep_folders, dry_run, as_json):
     already in DEST with identical content is skipped.
     """
     if dest.exists() and not dest.is_dir():
-        raise click.ClickException(f"{dest} exists and is not a folder")
+        raise click.ClickException(printable(f"{dest} exists and is not a folder"))
     items, roots = _export_picks(dest, db_path, mode, min_stars, keep_folders, dry_run)
     if mode != "move":
         _warn_if_inside_roots(dest, roots)
@@ -87,7 +88,7 @@ def _export_picks(dest, db_path, mode, min_stars, keep_folders, dry_run):
             )
         elif not dry_run:
             for note in finish_interrupted_moves(catalog):
-                click.echo(f"note: {note}", err=True)
+                click.echo(printable(f"note: {note}"), err=True)
         photos = select_picks(catalog, min_stars)
         if not photos:
             raise click.ClickException(
@@ -95,7 +96,12 @@ def _export_picks(dest, db_path, mode, min_stars, keep_folders, dry_run):
                 "or pass --min-stars N to export starred photos"
             )
         roots = catalog.photo_roots()
-        items = plan_export(photos, dest, keep_folders=keep_folders)
+        held = None
+        if mode == "move":
+            held = lambda target, photo_id: (  # noqa: E731
+                catalog.other_photo_with_history(target, photo_id) is not None
+            )
+        items = plan_export(photos, dest, keep_folders=keep_folders, held_by_another=held)
         if not dry_run:
             dest.mkdir(parents=True, exist_ok=True)
         run_export(catalog, items, mode, dry_run=dry_run)
@@ -108,8 +114,10 @@ def _warn_if_inside_roots(dest: Path, roots: list[str]) -> None:
     target = os.path.abspath(dest)
     if any(target.startswith(os.path.abspath(r) + os.sep) for r in roots):
         click.echo(
-            f"note: {dest} is inside a scanned folder; the next scan will list the exported "
-            "copies as new photos",
+            printable(
+                f"note: {dest} is inside a scanned folder; the next scan will list the exported "
+                "copies as new photos"
+            ),
             err=True,
         )
 
@@ -119,9 +127,12 @@ def _print_items(items, mode: str, dry_run: bool, counts: dict[str, int]) -> Non
     label = {"planned": f"would be {past}", "done": past, "exists": "already there"}
     for item in items:
         extra = f" ({item.error})" if item.error else ""
-        click.echo(f"{label.get(item.status, 'FAILED')}: {item.source} -> {item.target}{extra}")
+        # Names come from files: printable, like every other command's output.
+        click.echo(
+            printable(f"{label.get(item.status, 'FAILED')}: {item.source} -> {item.target}{extra}")
+        )
         for _, side_target in item.sidecars:
-            click.echo(f"    + {side_target.name}")
+            click.echo(printable(f"    + {side_target.name}"))
     done = counts["planned"] if dry_run else counts["done"]
     click.echo(
         f"{done} photos {'would be ' if dry_run else ''}{past}, "
@@ -168,9 +179,9 @@ def scores(db_path, fmt, output, sort_by, status):
             fh.write(text)
     except FileExistsError as exc:
         raise click.ClickException(
-            f"{output} already exists; choose another --output name or delete it first"
+            printable(f"{output} already exists; choose another --output name or delete it first")
         ) from exc
-    click.echo(f"{len(rows)} photos written to {output}", err=True)
+    click.echo(printable(f"{len(rows)} photos written to {output}"), err=True)
 
 
 def register(cli: click.Group) -> None:

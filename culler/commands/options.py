@@ -27,13 +27,29 @@ def db_option(fn):
     )(fn)
 
 
+#: The catalog this command last resolved, so an SQLite failure deep inside a command can name it.
+_resolved: list[Path] = []
+
+
 def resolve_db(db_path: Path | None, roots: tuple[Path, ...] = ()) -> Path:
     """The catalog to use: --db, else culler.db in the first root, else ./culler.db."""
     if db_path is not None:
-        return db_path
-    if roots:
-        return Path(roots[0]) / DEFAULT_NAME
-    return Path(DEFAULT_NAME)
+        path = Path(db_path)
+    elif roots:
+        path = Path(roots[0]) / DEFAULT_NAME
+    else:
+        path = Path(DEFAULT_NAME)
+    _resolved[:] = [path]
+    return path
+
+
+def forget_catalog() -> None:
+    _resolved.clear()
+
+
+def last_catalog() -> Path | None:
+    """The catalog path the running command resolved (None before it resolved one)."""
+    return _resolved[-1] if _resolved else None
 
 
 def open_existing(db_path: Path | None, read_only: bool = False):

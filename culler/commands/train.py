@@ -65,7 +65,7 @@ def train(ctx: click.Context, trainer_args: tuple[str, ...]) -> None:
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="Bundle file to write (e.g. my-taste.cullermodel).",
+    help="Bundle file to write (e.g. my-taste.cullermodel). An existing file is not overwritten.",
 )
 @click.option(
     "--version-id",
@@ -73,19 +73,24 @@ def train(ctx: click.Context, trainer_args: tuple[str, ...]) -> None:
     default=None,
     help="Scorer row to export (default: the active personal version).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an earlier bundle at --output (any other file is still refused).",
+)
 @db_option
-def export_personal(scorer_id, output, version_id, db_path):
+def export_personal(scorer_id, output, version_id, force, db_path):
     """Write SCORER_ID's personal model (head, config, sha256) to one file for another machine."""
     from culler_trainer.registry import export_model
 
     catalog = open_existing(db_path)
     try:
-        manifest = export_model(catalog, scorer_id, output, version_id)
-    except (ValueError, OSError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        manifest = export_model(catalog, scorer_id, output, version_id, force=force)
+    except ValueError as exc:
+        raise click.ClickException(printable(exc)) from exc
     finally:
         catalog.close()
-    click.echo(f"exported {scorer_id} {manifest['version']} to {output}")
+    click.echo(printable(f"exported {scorer_id} {manifest['version']} to {output}"))
 
 
 @click.command(name="import-personal")
@@ -108,8 +113,8 @@ def import_personal(bundle, activate, db_path):
     try:
         pk = import_model(catalog, bundle, activate)
         row = catalog.scorer_row(pk)
-    except (ValueError, WeightsError, OSError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (ValueError, WeightsError) as exc:
+        raise click.ClickException(printable(exc)) from exc
     finally:
         catalog.close()
     state = "active: the next `culler scan` uses it" if activate else "not active"

@@ -12,10 +12,12 @@ would leave the folder it really lives in): it is reported, and ``--copy`` expor
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,9 +72,18 @@ def _sidecar_target(sidecar: Path, source: Path, target: Path) -> Path:
 
 
 def plan_export(
-    photos: list[dict[str, Any]], dest: Path, *, keep_folders: bool = False
+    photos: list[dict[str, Any]],
+    dest: Path,
+    *,
+    keep_folders: bool = False,
+    held_by_another: Callable[[Path, int], bool] | None = None,
 ) -> list[ExportItem]:
-    """Decide every target name without touching anything (this is also what ``--dry-run`` shows)."""
+    """Decide every target name without touching anything (this is also what ``--dry-run`` shows).
+
+    ``held_by_another(target, photo_id)`` says a target is another catalog photo with its own history
+    (for ``--move``, :meth:`~culler.catalog.Catalog.other_photo_with_history`): identical bytes there
+    are then a different photo, not an earlier export, and the photo gets a ``-n`` name instead.
+    """
     dest = Path(os.path.abspath(dest))
     taken: set[str] = set()  # planned names, compared case-insensitively (macOS, Windows shares)
     items = []
@@ -89,7 +100,11 @@ def plan_export(
         item = ExportItem(photo_id=photo["id"], source=source, target=target)
         n = 0
         while True:
-            if target.is_file() and same_file_content(source, target):
+            if (
+                target.is_file()
+                and same_file_content(source, target)
+                and not (held_by_another and held_by_another(target, photo["id"]))
+            ):
                 item.status = "exists"  # exported before (perhaps under a -n name)
                 break
             names = [target] + [_sidecar_target(s, source, target) for s in sidecars]
@@ -184,10 +199,20 @@ def run_export(
             item.status, item.error = "error", str(exc)
             continue
         except OSError as exc:
-            item.status, item.error = "error", f"{exc.strerror or exc}: {exc.filename or ''}"
+            item.status, item.error = "error", _os_reason(exc, item.target)
             continue
         item.status = "done"
     return items
+
+
+def _os_reason(exc: OSError, target: Path) -> str:
+    """Why one photo failed, naming the file and what to do (a full disk names no file itself)."""
+    where = exc.filename or target
+    if exc.errno == errno.ENOSPC:
+        return f"No space left on device: {where}; free some space on it and run the export again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{exc.strerror}: {where}; make the destination writable, or choose another"
+    return f"{exc.strerror or exc}: {where}"
 
 
 # -- scores -----------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import io
 import math
 import os
 import re
+import stat
 import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -401,10 +402,33 @@ def _register_prefixes(prefixes: dict[str, str]) -> None:
             pass  # ElementTree reserves ns0, ns1…: such a prefix gets a generated one
 
 
+def _write_target(path: Path, exists: bool) -> Path:
+    """The file a new sidecar replaces: ``path``, or the file a symbolic link at ``path`` points to.
+    A read-only sidecar and a link to nothing are refused (XmpError): the user made them so."""
+    target = path
+    if path.is_symlink():
+        target = Path(os.path.realpath(path))
+        if not exists:
+            raise XmpError(
+                f"{path} is a symbolic link to {target}, which does not exist; left untouched — "
+                "point the link at a sidecar, or delete it and culler writes a new one"
+            )
+    if exists:
+        mode = target.stat().st_mode
+        if not mode & stat.S_IWUSR or not os.access(target, os.W_OK):
+            raise XmpError(
+                f"{path} is read-only; left untouched — make it writable (chmod u+w) if culler "
+                "should update it"
+            )
+    return target
+
+
 def write_sidecar(path: str | Path, update: SidecarData, dry_run: bool = False) -> bool:
     """Merge ``update`` into the sidecar at ``path`` (created if absent); True when it changed.
 
-    The new file replaces the old one atomically, so a crash never leaves half a sidecar.
+    The new file replaces the old one atomically, so a crash never leaves half a sidecar. A sidecar
+    its owner made read-only is left as it is (XmpError says so), and a sidecar that is a symbolic
+    link is updated where it points, so the link stays a link.
     """
     path = Path(path)
     existing = _read_bytes(path)
@@ -412,15 +436,16 @@ def write_sidecar(path: str | Path, update: SidecarData, dry_run: bool = False) 
     if data == existing:
         return False
     _parse(data, path)  # a sidecar is only ever replaced by a document that parses
+    target = _write_target(path, existing is not None)
     if dry_run:
         return True
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".culler-", suffix=".xmp.tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=".culler-", suffix=".xmp.tmp", dir=target.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if existing is not None else 0o644)
-        os.replace(tmp, path)
+        os.chmod(tmp, target.stat().st_mode & 0o7777 if existing is not None else 0o644)
+        os.replace(tmp, target)
     except OSError as exc:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)

@@ -19,7 +19,14 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from culler.models.weights import WeightsError
+from culler.models.weights import (
+    ZIP_MAX_MEMBERS,
+    ZIP_MAX_RATIO,
+    ZIP_MAX_TOTAL_BYTES,
+    ZIP_MIN_ALLOWANCE,
+    WeightsError,
+)
+from culler.safe_files import open_regular
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 #: Files inside an archive that are imported (READMEs, licences and configs are skipped).
@@ -51,10 +58,10 @@ def _member_target(archive: Path, root: Path, name: str) -> Path:
 #: Limits on what an archive may unpack to, checked from its table of contents before anything is
 #: written (a few kilobytes of zeros compress into gigabytes). Weights barely compress (floats), so
 #: an archive may unpack to at most MAX_RATIO times its own size, MIN_ALLOWANCE for small ones.
-MAX_MEMBERS = 1000
-MAX_TOTAL_BYTES = 64 << 30
-MAX_RATIO = 20
-MIN_ALLOWANCE = 256 << 20
+MAX_MEMBERS = ZIP_MAX_MEMBERS
+MAX_TOTAL_BYTES = ZIP_MAX_TOTAL_BYTES
+MAX_RATIO = ZIP_MAX_RATIO
+MIN_ALLOWANCE = ZIP_MIN_ALLOWANCE
 
 
 class _Budget:
@@ -197,3 +204,33 @@ def extract_weights(archive: Path, root: Path) -> list[Path]:
             f"contains: {names}"
         )
     return weights
+
+
+# -- zip containers that are not archives: bundles, .npz, torch's zip checkpoints ---------------------
+def unpack_members(archive: Path, names: tuple[str, ...], root: Path, what: str) -> dict[str, Path]:
+    """Unpack only ``names`` of the zip ``archive`` into ``root`` (which must exist), each checked
+    against the archive's budget before a byte is decompressed and never written past the size it
+    declares. Every name must be there; WeightsError (one line, naming ``what``) otherwise."""
+    archive = Path(archive)
+    out: dict[str, Path] = {}
+    try:
+        with open_regular(archive) as fh, zipfile.ZipFile(fh) as zf:
+            budget = _Budget(archive, root)
+            members = {}
+            for info in zf.infolist():
+                if not info.is_dir():
+                    budget.add(info.filename, info.file_size)  # the whole bundle, before unpacking
+                    members.setdefault(info.filename, info)
+            for name in names:
+                info = members.get(name)
+                if info is None:
+                    raise WeightsError(
+                        f"{archive.name} is not a {what}: it has no {name}; export it again"
+                    )
+                target = root / PurePosixPath(name).name
+                with zf.open(info) as fin, open(target, "xb") as fout:
+                    _copy_capped(archive, fin, fout, info.file_size)
+                out[name] = target
+    except (zipfile.BadZipFile, EOFError, zlib.error, ValueError) as exc:
+        raise WeightsError(f"{archive.name} is not a {what} (not a readable zip: {exc})") from None
+    return out

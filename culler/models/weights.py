@@ -368,6 +368,59 @@ def _tensor_problem(entry: Any, data_size: int) -> str:
     return ""
 
 
+#: What a zip container (a weights archive, a bundle, an ``.npz``, a torch zip checkpoint) may unpack
+#: to, checked from its table of contents before anything is inflated (a few kilobytes of zeros
+#: compress into gigabytes). Weights barely compress (floats), so a container may unpack to at most
+#: ZIP_MAX_RATIO times its own size, ZIP_MIN_ALLOWANCE for small ones. ``culler.models.archives``
+#: applies the same limits to .zip/.tar archives.
+ZIP_MAX_MEMBERS = 1000
+ZIP_MAX_TOTAL_BYTES = 64 << 30
+ZIP_MAX_RATIO = 20
+ZIP_MIN_ALLOWANCE = 256 << 20
+
+
+def zip_allowance(size: int) -> int:
+    """The most bytes a container of ``size`` bytes may unpack to."""
+    return min(ZIP_MAX_TOTAL_BYTES, max(ZIP_MIN_ALLOWANCE, ZIP_MAX_RATIO * size))
+
+
+def check_zip_members(path: str | os.PathLike, what: str = "file") -> None:
+    """Refuse with WeightsError, from its table of contents and before anything is decompressed, a
+    zip container (a bundle, a numpy ``.npz``, a torch zip checkpoint) with more members or more
+    unpacked bytes than a weights archive may have; a file that is not a zip passes unchanged."""
+    import zipfile
+
+    path = Path(path)
+    with open_regular(path) as fh:  # a FIFO named model.pth must not block
+        if not zipfile.is_zipfile(fh):
+            return
+        size = os.fstat(fh.fileno()).st_size
+        limit = zip_allowance(size)
+        try:
+            with zipfile.ZipFile(fh) as zf:
+                infos = [i for i in zf.infolist() if not i.is_dir()]
+        except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+            raise WeightsError(f"{path.name} is not a readable {what}: {exc}") from None
+    if len(infos) > ZIP_MAX_MEMBERS:
+        raise WeightsError(
+            f"{path.name}: more than {ZIP_MAX_MEMBERS} members, more than any {what} holds; "
+            "nothing was loaded"
+        )
+    total = 0
+    for info in infos:
+        total += max(0, info.file_size)
+        if total > limit:
+            raise WeightsError(
+                f"{path.name}: unpacks to more than {_size_text(limit)} (member "
+                f"{info.filename[:80]!r} brings it to {_size_text(total)}; the file is "
+                f"{_size_text(size)}) — a decompression bomb or not a {what}; nothing was loaded"
+            )
+
+
+def _size_text(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MB" if n >= 1 << 20 else f"{n / 1024:.0f} KB"
+
+
 def load_state_dict(path: str | os.PathLike, sha256: str | None = None) -> dict[str, Any]:
     """Load tensors safely, by content rather than name: safetensors, else a plain torch checkpoint
     through ``torch.load(weights_only=True)`` (``.pt``/``.pth``/``.bin``, or a renamed file).
@@ -377,7 +430,9 @@ def load_state_dict(path: str | os.PathLike, sha256: str | None = None) -> dict[
     path = Path(path)
     if sha256 and sha256_file(path) != sha256.lower():
         raise WeightsError(f"{path} does not match its sha256 {sha256[:12]}…; refusing to load it")
-    if is_safetensors(path):
+    # By content, and by name too: torch hands a ``.safetensors`` file to safetensors whatever its
+    # header starts with, so such a file always passes culler's header check first.
+    if is_safetensors(path) or path.suffix.lower() == ".safetensors":
         from safetensors.torch import load_file
 
         check_safetensors(path)
@@ -389,6 +444,7 @@ def load_state_dict(path: str | os.PathLike, sha256: str | None = None) -> dict[
 
     import torch
 
+    check_zip_members(path, "checkpoint")  # a zip checkpoint's members, before torch inflates them
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as exc:

@@ -9,6 +9,7 @@ walk meets, and its other names are reported as links to it.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -18,6 +19,21 @@ from culler.imaging.images import supported_extensions
 from culler.scan.work import THUMB_DIR_NAME, Echo, Found
 
 SKIP_DIRS = {THUMB_DIR_NAME, "__MACOSX", "@eaDir", "$RECYCLE.BIN", "System Volume Information"}
+
+
+def _folder_error(folder_errors: list[Found] | None, directory: str, exc: OSError) -> None:
+    if folder_errors is None:
+        return
+    from culler.imaging.images import os_error_reason as _os_reason
+
+    if exc.errno == errno.ENAMETOOLONG:
+        reason = (
+            f"its path is longer than this system allows ({len(os.fsencode(directory))} bytes): "
+            "culler cannot reach the photos in it; move the folder up or shorten its names"
+        )
+    else:
+        reason = _os_reason(exc).replace("this file", "this folder")
+    folder_errors.append(Found(path=directory, error=reason))
 
 
 def walk_photos(
@@ -44,7 +60,11 @@ def walk_photos(
         directory = stack.pop()
         try:
             st = os.stat(directory)
-        except OSError:
+        except FileNotFoundError:
+            continue  # gone since it was listed
+        except OSError as exc:
+            # A path longer than PATH_MAX (ENAMETOOLONG), a link loop: said, not silently skipped.
+            _folder_error(folder_errors, directory, exc)
             continue
         key = (st.st_dev, st.st_ino)
         if key in seen_dirs:
@@ -54,11 +74,7 @@ def walk_photos(
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            if folder_errors is not None:
-                from culler.imaging.images import os_error_reason as _os_reason
-
-                reason = _os_reason(exc).replace("this file", "this folder")
-                folder_errors.append(Found(path=directory, error=reason))
+            _folder_error(folder_errors, directory, exc)
             continue  # unreadable folder: nothing under it can be listed
         subdirs = []
         for entry in entries:

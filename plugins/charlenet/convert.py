@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from culler_plugins.charlenet.names import IMAGENET_CLASSES, IMAGENET_WEIGHTS
 
-from culler.api import WeightsError, load_state_dict, state_mismatch
+from culler.api import WeightsError, check_zip_members, load_state_dict, state_mismatch
 
 LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
 
@@ -165,6 +165,7 @@ def convert_file(src: Path, workdir: Path) -> dict[str, Path]:
 
         state = caffe_to_state_dict(read_caffemodel(src))
     elif zipfile.is_zipfile(src) and src.suffix == ".npz":
+        check_zip_members(src, ".npz")  # every array's size, before numpy inflates one
         try:
             with np.load(src, allow_pickle=False) as npz:
                 arrays = {name: npz[name] for name in npz.files}

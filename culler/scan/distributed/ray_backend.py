@@ -274,9 +274,14 @@ class _RayExecutor:
 
 
 def _read(path: str) -> tuple[bytes, int]:
-    """The file's bytes and mtime, for a worker without the driver's storage."""
-    with open(path, "rb") as fh:
-        data = fh.read()
+    """The file's bytes and mtime, for a worker without the driver's storage. Only a regular file of
+    at most a photo's size is opened (a FIFO named ``b.jpg`` would block the driver for good)."""
+    from culler.safe_files import MAX_PHOTO_BYTES, RefusedFile, open_regular
+
+    with open_regular(path, MAX_PHOTO_BYTES) as fh:
+        data = fh.read(MAX_PHOTO_BYTES + 1)
+        if len(data) > MAX_PHOTO_BYTES:
+            raise RefusedFile(f"grew past {MAX_PHOTO_BYTES >> 20} MB while read: not read", path)
         return data, os.fstat(fh.fileno()).st_mtime_ns
 
 
