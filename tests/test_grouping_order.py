@@ -228,3 +228,65 @@ def test_identical_frames_have_a_bounded_number_of_candidates_each(monkeypatch):
     found = grouping.similar_pairs(copies, GroupingOptions(), spanning=True)
     assert len(found) == n - 1  # one check per photo linked
     assert grouping.components(found) == [list(range(1, n + 1))]
+
+
+# -- a scan that changed nothing regroups nothing (issue #32, goal 2) ------------------------------
+
+
+def test_a_scan_that_changed_nothing_regroups_nothing(tmp_path, monkeypatch):
+    from test_cull import write_burst
+
+    from culler.decide import cull
+    from culler.decide.cull import update_groups
+    from culler.testing import scan_into
+
+    folder = tmp_path / "shoot"
+    write_burst(folder)  # four frames with capture times and sub-seconds
+    variants_folder = folder / "exports"
+    variants_folder.mkdir()
+    sample_image("chelsea").save(variants_folder / "chelsea.jpg", quality=92)
+    _export(sample_image("chelsea")).save(variants_folder / "chelsea-web.jpg", quality=75)
+    catalog, _ = scan_into(tmp_path / "culler.db", folder, ["technical"])
+    try:
+        stored = sorted(sorted(g.members) for g in grouping.stored_groups(catalog))
+        assert stored and len(stored) >= 2  # the burst and the export beside its original
+        model = catalog.default_embedding_model()
+        # The facts recorded in Python are the facts SQL reads (sub-seconds, cameras, no camera).
+        assert catalog.grouping_unchanged(
+            model, cull.grouping_watermark(catalog, GroupingOptions())
+        )
+
+        runs = []
+
+        def counted(*args, **kwargs):
+            runs.append(1)
+            return grouping.compute_groups(*args, **kwargs)
+
+        monkeypatch.setattr(cull, "compute_groups", counted)
+        catalog.close()
+        catalog, summary = scan_into(tmp_path / "culler.db", folder, ["technical"])
+        assert (summary["groups"], runs) == (len(stored), [])  # the rescan only checked
+        assert update_groups(catalog)["examined"] == 0 and runs == []
+        assert sorted(sorted(g.members) for g in grouping.stored_groups(catalog)) == stored
+
+        # Each thing a group or a rank depends on makes the next scan regroup.
+        one = stored[0][0]
+        changes = [
+            lambda: catalog.store_embedding(one, "ViT-B-32", [1.0, 0.0]),
+            lambda: catalog.execute("UPDATE photos SET camera = 'Z9' WHERE id = ?", [one]),
+            lambda: catalog.execute(  # a photo scored again, as a scan writes scores
+                "INSERT OR REPLACE INTO scores (photo_id, scorer_pk, score, created)"
+                " SELECT photo_id, scorer_pk, score + 1, 'now' FROM scores ORDER BY rowid LIMIT 1"
+            ),
+            lambda: catalog.execute("UPDATE scorers SET active = 1 - active"),
+        ]
+        for change in changes:
+            with catalog.transaction():
+                change()
+            update_groups(catalog)
+            assert len(runs) == 1
+            update_groups(catalog)  # and then it is settled again
+            assert len(runs) == 1
+            runs.clear()
+    finally:
+        catalog.close()

@@ -14,6 +14,19 @@ from culler.catalog.chunks import in_clauses
 
 #: Table the ``grouping`` plugin creates: what each photo looked like when it was last grouped.
 STATE_TABLE = "grouping_state"
+#: Table the ``grouping`` plugin creates: what the last grouping's ranks were computed from.
+RUN_TABLE = "grouping_run"
+
+#: A photo's grouping facts as SQL, the same text :func:`culler.decide.grouping._facts` makes in Python
+#: (``str(None)`` is "None"; whether it has a signature of the current size, and an embedding of the
+#: model grouping compares by, the one parameter).
+FACTS_SQL = (
+    "coalesce(p.content_hash, 'None') || '|' || coalesce(p.taken_at, 'None') || '|'"
+    " || coalesce(p.subsec, 'None') || '|' || coalesce(p.camera, 'None') || '|'"
+    " || coalesce(p.root, 'None') || '|'"
+    " || (p.signature IS NOT NULL AND length(p.signature) = {size}) || '|'"
+    " || EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model = ?)"
+)
 
 
 class GroupsMixin:
@@ -74,6 +87,57 @@ class GroupsMixin:
             return {}
         return dict(self.execute(f"SELECT photo_id, facts FROM {STATE_TABLE}").fetchall())
 
+    def _has_table(self, name: str) -> bool:
+        return bool(
+            self.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]
+            ).fetchone()
+        )
+
+    def scoring_watermark(self) -> str:
+        """What stored ranks depend on in the catalog besides the photos: the score rows (how many,
+        the newest) and the scorer versions (which are active, which are personal)."""
+        count, newest = self.execute("SELECT COUNT(*), MAX(rowid) FROM scores").fetchone()
+        scorers = self.execute(
+            "SELECT group_concat(id || ':' || active || ':' || coalesce(parent, ''), ',')"
+            " FROM (SELECT id, active, parent FROM scorers ORDER BY id)"
+        ).fetchone()[0]
+        return f"scores {count}/{newest}; scorers {scorers}"
+
+    def grouping_unchanged(self, model: str | None, watermark: str) -> bool:
+        """Whether nothing grouping depends on changed since the last grouping was stored: the
+        recorded ``watermark`` is the same, every readable photo's facts are as recorded and no
+        recorded photo is gone. One pass over the photos in SQL, nothing decoded."""
+        from culler.imaging.signatures import SIZE
+
+        if not (self.has_grouping_state() and self._has_table(RUN_TABLE)):
+            return False
+        stored = self.execute(f"SELECT value FROM {RUN_TABLE} WHERE key = 'watermark'").fetchone()
+        if stored is None or stored[0] != f"{watermark}; stored {self._stored_group_size()}":
+            return False  # scores or scorers changed, or the groups were changed behind grouping
+        differs = self.execute(
+            f"SELECT 1 FROM photos p LEFT JOIN {STATE_TABLE} s ON s.photo_id = p.id"
+            f" WHERE p.status = 'ok' AND (s.facts IS NULL OR s.facts != {FACTS_SQL.format(size=SIZE)})"
+            " LIMIT 1",
+            [model],
+        ).fetchone()
+        if differs:
+            return False
+        gone = self.execute(
+            f"SELECT 1 FROM {STATE_TABLE} s LEFT JOIN photos p ON p.id = s.photo_id"
+            " WHERE p.id IS NULL OR p.status != 'ok' LIMIT 1"
+        ).fetchone()
+        return gone is None
+
+    def _stored_group_size(self) -> str:
+        groups, newest = self.execute("SELECT COUNT(*), MAX(id) FROM groups").fetchone()
+        members = self.execute("SELECT COUNT(*) FROM group_members").fetchone()[0]
+        return f"{groups}/{newest}/{members}"
+
+    def group_counts(self) -> dict[str, int]:
+        """{kind: how many groups} of the stored groups."""
+        return dict(self.execute("SELECT kind, COUNT(*) FROM groups GROUP BY kind").fetchall())
+
     # -- stored groups ---------------------------------------------------------------------------
     def group_rows(self) -> list[tuple[int, str, int, str | None]]:
         """(group id, kind, photo id, frame defect JSON) of every stored group, best member first."""
@@ -90,10 +154,12 @@ class GroupsMixin:
         drop: Iterable[int],
         facts: dict[int, str] | None,
         created: str,
+        watermark: str | None = None,
     ) -> list[int]:
         """One transaction: delete ``drop`` groups, update members (photo, rank, frame defect) of
         ``keep`` groups, insert ``add`` groups (kind, members); record ``facts`` for the next
-        incremental run. Returns the new groups' ids, in order."""
+        incremental run, with the ``watermark`` they were ranked by (none: the next grouping
+        cannot be skipped). Returns the new groups' ids, in order."""
         upsert = (
             "INSERT INTO group_members (group_id, photo_id, rank, frame_defect) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (group_id, photo_id) DO UPDATE SET rank = excluded.rank,"
@@ -119,6 +185,13 @@ class GroupsMixin:
                     f"INSERT OR REPLACE INTO {STATE_TABLE} (photo_id, facts) VALUES (?, ?)",
                     list(facts.items()),
                 )
+            if self._has_table(RUN_TABLE):
+                conn.execute(f"DELETE FROM {RUN_TABLE} WHERE key = 'watermark'")
+                if facts is not None and watermark is not None:
+                    conn.execute(
+                        f"INSERT INTO {RUN_TABLE} (key, value) VALUES ('watermark', ?)",
+                        [f"{watermark}; stored {self._stored_group_size()}"],
+                    )
         return new_ids
 
     # -- what ranking and culling read -----------------------------------------------------------

@@ -103,6 +103,10 @@ class GroupingRun:
     examined: set[int]
     #: Photos whose facts (content, time, camera, folder, signature) changed since the last grouping.
     changed: set[int] = field(default_factory=set)
+    #: What the ranks are computed from besides the photos (scores, scorers: see
+    #: ``Catalog.scoring_watermark``); stored with the groups so that a scan that changed nothing
+    #: regroups nothing. None: not recorded (the next grouping is not skipped).
+    watermark: str | None = None
 
 
 @dataclass
@@ -601,7 +605,10 @@ def write_groups(catalog: Catalog, groups: list[Group], run: GroupingRun) -> dic
         else:
             keep[gid] = members
             group.id = gid
-    new_ids = catalog.replace_groups(keep, add, old.values(), run.facts, now())
+    # Only the facts that changed are written: a regroup after one shoot does not rewrite a
+    # million rows of unchanged photos.
+    facts = {pid: run.facts[pid] for pid in run.changed if pid in run.facts}
+    new_ids = catalog.replace_groups(keep, add, old.values(), facts, now(), run.watermark)
     for group, gid in zip(placed, new_ids):
         group.id = gid
     return {
