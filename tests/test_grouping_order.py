@@ -178,6 +178,16 @@ def test_grouping_does_not_depend_on_the_order_photos_are_visited(specs, order):
                 written = write_groups(first, again, run_again)
                 assert (written["added"], written["removed"]) == (0, 0)
                 assert written["groups"] == counts["groups"]
+            # A new shoot grouped incrementally against what is stored: what a full grouping finds.
+            later = _rows(specs)  # the same photos once more, under new names, later in the day
+            later = [
+                (f"/later{r[0]}", r[1], r[2] and r[2].replace("T1", "T2", 1), *r[3:])
+                for r in later[: len(later) // 2]
+            ]
+            _insert(first, later)
+            _insert(second, later)
+            grown, _ = compute_groups(first, full=False)
+            assert _by_path(first, grown) == _by_path(second, compute_groups(second)[0])
             dups = {frozenset(g["members"]) for g in find_duplicates(first)}
             dups_second = {frozenset(g["members"]) for g in find_duplicates(second)}
             paths_first = {r["id"]: r["path"] for r in first.grouping_photos()}

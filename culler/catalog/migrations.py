@@ -213,3 +213,11 @@ def m002_near_duplicate_signatures(db: sqlite_utils.Database) -> None:
     of each file; ``group_members.frame_defect``: what comparing a frame with its siblings found."""
     db.execute("ALTER TABLE photos ADD COLUMN signature BLOB")
     db.execute("ALTER TABLE group_members ADD COLUMN frame_defect TEXT")
+
+
+@migrations("003_archive_root_index")
+def m003_archive_root_index(db: sqlite_utils.Database) -> None:
+    """The photos under one scanned folder, as an index: an incremental grouping reads a new shoot's
+    folder through it (issue #32: a new shoot is grouped against its own shoot window and folders,
+    not the archive; its time window reads ``idx_photos_taken``)."""
+    db.execute("CREATE INDEX IF NOT EXISTS idx_photos_root ON photos(root, taken_at)")

@@ -238,6 +238,13 @@ class PhotoSet:
             lo, hi = max(lo, at - most), min(hi, at + most + 1)
         return members[lo:hi]
 
+    #: {root: photos under it in the catalog} when this set holds only part of the catalog (an
+    #: incremental grouping): which search a folder gets depends on its size, not on what was read.
+    root_sizes: dict[str, int] | None = None
+
+    def root_size(self, root: str, here: int) -> int:
+        return here if self.root_sizes is None else self.root_sizes.get(root, here)
+
     def root_members(self) -> dict[str, np.ndarray]:
         by_root: dict[str, list[int]] = {}
         for i, root in enumerate(self.root):
@@ -362,7 +369,7 @@ def candidate_pairs(
             found.append(
                 (untimed_bands if photos.timed[i] else all_bands).candidates(i, bucket_most)
             )
-            if len(root) <= LINEAR_ROOT:
+            if photos.root_size(photos.root[i], len(root)) <= LINEAR_ROOT:
                 found.append((untimed_of_root if photos.timed[i] else by_root)[photos.root[i]])
         same = same_content.get(photos.content[i])
         if same is not None:
@@ -501,41 +508,131 @@ def compute_groups(
 ) -> tuple[list[Group], GroupingRun]:
     """Bursts and near-duplicate groups of the catalog's readable photos (nothing is written).
 
-    With ``full=False`` near-duplicates are searched only around photos whose grouping facts changed
-    since the last grouping (the grouping plugin's table), plus pairs inside stored duplicate groups.
+    With ``full=False`` (and a previous grouping recorded in the grouping plugin's table) only the
+    neighbourhood of the photos whose grouping facts changed is read and grouped again: their
+    cameras' frames within the shoot window, their folders, and the stored groups those touch
+    (:func:`regroup_around`); every other stored group is returned as it is.
     Returns the groups and what was examined (recorded for the next incremental run).
     """
     options = options or GroupingOptions()
+    if not full and catalog.has_grouping_facts() and catalog.groups_as_recorded():
+        return regroup_around(catalog, options)
     photos = load_photo_set(catalog, options)
     facts = {pid: _facts(photos, i) for i, pid in enumerate(photos.ids)}
     bursts = find_bursts(photos.rows, options.burst_gap)
     seen = catalog.grouping_facts()
     changed = {pid for pid, f in facts.items() if seen.get(pid) != f}
-    dirty: set[int] = set(photos.ids)
-    pairs: list[tuple[int, int]] = []
-    if seen and not full:
-        dirty = set(changed)
-        # Two unchanged photos are near-duplicates now exactly when they were before (evidence is a
-        # function of the pair), so a stored group none of whose members changed or went is kept as
-        # it is, unchecked; the unchanged members of a group that lost or changed a member are
-        # searched again (the member that went may have been what linked them).
-        for group in stored_groups(catalog):
-            if group.kind != "duplicate":
-                continue
-            present = [p for p in group.members if p in photos.index]
-            if len(present) == len(group.members) and not dirty.intersection(present):
-                pairs += [(present[0], p) for p in present[1:]]
-            else:
-                dirty.update(present)
-    pairs += similar_pairs(photos, options, among=sorted(dirty), spanning=True)
+    pairs = similar_pairs(photos, options, spanning=True)
+    groups = _groups_of(bursts, pairs)
+    return groups, GroupingRun(facts, set(photos.ids), changed)
+
+
+def _groups_of(bursts: list[list[int]], pairs: list[tuple[int, int]]) -> list[Group]:
     burst_of = {pid: i for i, members in enumerate(bursts) for pid in members}
     duplicates = [
         members
         for members in components(pairs)
         if len({burst_of.get(pid, -pid) for pid in members}) > 1  # not just frames of one burst
     ]
-    groups = [Group("burst", m) for m in bursts] + [Group("duplicate", m) for m in duplicates]
-    return groups, GroupingRun(facts, dirty, changed)
+    return [Group("burst", m) for m in bursts] + [Group("duplicate", m) for m in duplicates]
+
+
+#: Capture times are compared as text when a shoot's window is read from the catalog: this much
+#: margin either side covers any time-zone suffix (the exact window is applied after parsing).
+_TEXT_MARGIN = 15 * 3600.0
+
+
+def regroup_around(catalog: Catalog, options: GroupingOptions) -> tuple[list[Group], GroupingRun]:
+    """An incremental grouping that reads only what the changes can reach.
+
+    The photos whose facts changed, and the unchanged members of stored duplicate groups that
+    changed or lost a member (the one that went may have linked them), are searched again; what
+    they can pair with lies in their shoot (same camera within the shoot window, or their scanned
+    folder), so only those photos are read, with every stored group they belong to (a burst runs
+    on past a window's edge). Two unchanged photos are near-duplicates now exactly when they were
+    before (evidence is a function of the pair), so a stored group nothing changed in is kept
+    unchecked. Work grows with the size of the new shoot, not of the archive.
+    """
+    model = options.embedding_model or catalog.default_embedding_model()
+    changed = set(catalog.grouping_changed_ids(model))
+    gone = set(catalog.grouping_gone_ids())
+    stored = stored_groups(catalog)
+    if not changed and not gone:
+        return stored, GroupingRun({}, set(), set())
+    by_id = {g.id: g for g in stored}
+    queries = set(changed)
+    for gid in catalog.groups_touching(changed | gone):
+        group = by_id[gid]
+        if group.kind == "duplicate":
+            queries.update(p for p in group.members if p not in gone)
+    shots, folders = _shoots_of(catalog, catalog.grouping_photos_of(queries), options)
+    # The frames of the changed photos' shoots are searched again too: two unchanged frames of one
+    # burst are never stored as a duplicate group, and a new frame may join them to another.
+    queries |= shots
+    region = queries | folders
+    touched = {gid for gid in catalog.groups_touching(region | gone)}
+    for gid in touched:
+        region.update(by_id[gid].members)
+    rows = catalog.grouping_photos_of(region - gone)
+    vectors = catalog.embeddings(model, [r["id"] for r in rows]) if model else {}
+    photos = PhotoSet(rows, vectors)
+    photos.root_sizes = catalog.root_sizes(photos.root)
+    queries &= set(photos.index)
+    pairs: list[tuple[int, int]] = []
+    for gid in touched:
+        group = by_id[gid]
+        if group.kind == "duplicate" and not (changed | gone).intersection(group.members):
+            present = [p for p in group.members if p in photos.index]
+            pairs += [(present[0], p) for p in present[1:]]
+    pairs += similar_pairs(photos, options, among=sorted(queries), spanning=True)
+    groups = [g for g in stored if g.id not in touched]
+    groups += _groups_of(find_bursts(photos.rows, options.burst_gap), pairs)
+    facts = {pid: _facts(photos, photos.index[pid]) for pid in changed if pid in photos.index}
+    return groups, GroupingRun(facts, queries, changed & set(photos.index))
+
+
+def _shoots_of(
+    catalog: Catalog, rows: list[dict[str, Any]], options: GroupingOptions
+) -> tuple[set[int], set[int]]:
+    """Every photo that may share a shoot with one of ``rows``: (the frames of the same camera
+    within the shoot window; the untimed photos of a timed photo's folder and every photo of an
+    untimed one's folder)."""
+    spans: dict[str, list[list[float]]] = {}
+    whole_roots, untimed_roots = set(), set()
+    for r in rows:
+        t = capture_time(r.get("taken_at"), r.get("subsec"))
+        root = r.get("root") or ""
+        if t is None:
+            whole_roots.add(root)
+        else:
+            untimed_roots.add(root)
+            spans.setdefault(r.get("camera") or "", []).append(
+                [t - options.shoot_window - _TEXT_MARGIN, t + options.shoot_window + _TEXT_MARGIN]
+            )
+    shots: set[int] = set()
+    for camera, intervals in spans.items():
+        intervals.sort()
+        merged = [intervals[0]]
+        for lo, hi in intervals[1:]:
+            if lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        for lo, hi in merged:
+            shots.update(catalog.photos_shot_between(camera, _text_time(lo), _text_time(hi)))
+    folders: set[int] = set()
+    for root in whole_roots:
+        folders.update(catalog.photos_under_root(root))
+    for root in untimed_roots - whole_roots:
+        folders.update(catalog.photos_under_root(root, untimed_only=True))
+    return shots, folders
+
+
+def _text_time(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return "0000" if seconds < 0 else "9999"
+    seconds = min(max(seconds, -62135596800.0), 253402300799.0)  # years 1 to 9999
+    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def find_duplicates(catalog: Catalog, rule: Evidence = STRICT) -> list[dict[str, Any]]:
