@@ -9,7 +9,10 @@ second), then each read is timed as the best of ``--repeat`` runs:
   installed;
 * ``culler.catalog.queries.list_photos(sort_by=...)`` (``culler list --sort technical``).
 
-Usage: python benchmarks/catalog_reads.py [--photos 50000] [--repeat 3]
+* ``list_photos(sort_by=..., limit=50)`` (``culler list --sort technical --limit 50``: one page,
+  read down the score index).
+
+Usage: python benchmarks/catalog_reads.py [--photos 50000] [--repeat 3] [--list-only]
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--list-only", action="store_true", help="time only culler list's reads")
     args = parser.parse_args()
     from culler.catalog.queries import list_photos
 
@@ -71,11 +75,17 @@ def main() -> None:
             "tag_maxima()": catalog.tag_maxima,
             "current_ratings()": catalog.current_ratings,
             "list_photos(sort_by='technical')": lambda: list_photos(catalog, sort_by="technical"),
+            "list_photos(technical, limit=50)": lambda: list_photos(
+                catalog, sort_by="technical", limit=50
+            ),
         }
+        if args.list_only:
+            reads = {k: v for k, v in reads.items() if k.startswith("list_photos")}
         try:
             from culler.gui.records import load_records
 
-            reads["gui load_records"] = lambda: load_records(catalog)
+            if not args.list_only:
+                reads["gui load_records"] = lambda: load_records(catalog)
         except ImportError:
             pass
         print(f"{args.photos} photos, best of {args.repeat}:")

@@ -454,12 +454,12 @@ def test_a_shoot_is_one_camera_within_the_window_whatever_folder_its_photos_are_
     assert pairs(("X1", "2024-05-01T10:00:00", "/a"), ("Z9", "2024-05-01T10:00:00", "/a")) == []
 
 
-def test_a_hash_band_shared_by_up_to_max_bucket_photos_still_pairs_them(monkeypatch, original):
+def test_a_photo_takes_only_its_nearest_members_from_a_hash_band(monkeypatch, original):
     photos = _export_beside_original(original, _flipped(original, high=3))
     monkeypatch.setattr(grouping, "LINEAR_ROOT", 0)
     # The export (no capture time) looks in the bands of every photo: each band it shares holds
-    # exactly the two of them.
-    monkeypatch.setattr(grouping, "MAX_BUCKET", 2)
+    # exactly the two of them, and its one nearest member there is the original.
+    monkeypatch.setattr(grouping, "BUCKET_NEIGHBOURS", 1)
     assert similar_pairs(photos, GroupingOptions(), among=[2]) == [(1, 2)]
-    monkeypatch.setattr(grouping, "MAX_BUCKET", 1)  # a band fuller than this: a degenerate hash
+    monkeypatch.setattr(grouping, "BUCKET_NEIGHBOURS", 0)  # only itself: the band pairs nothing
     assert similar_pairs(photos, GroupingOptions(), among=[2]) == []

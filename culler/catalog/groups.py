@@ -14,6 +14,22 @@ from culler.catalog.chunks import in_clauses
 
 #: Table the ``grouping`` plugin creates: what each photo looked like when it was last grouped.
 STATE_TABLE = "grouping_state"
+#: Table the ``grouping`` plugin creates: what the last grouping's ranks were computed from.
+RUN_TABLE = "grouping_run"
+
+#: A photo's root is the parameter ("" also matches none), read through ``idx_photos_root``.
+_ROOT_IS = "(root = ? OR (root IS NULL AND ? = ''))"
+
+#: A photo's grouping facts as SQL, the same text :func:`culler.decide.grouping._facts` makes in Python
+#: (``str(None)`` is "None"; whether it has a signature of the current size, and an embedding of the
+#: model grouping compares by, the one parameter).
+FACTS_SQL = (
+    "coalesce(p.content_hash, 'None') || '|' || coalesce(p.taken_at, 'None') || '|'"
+    " || coalesce(p.subsec, 'None') || '|' || coalesce(p.camera, 'None') || '|'"
+    " || coalesce(p.root, 'None') || '|'"
+    " || (p.signature IS NOT NULL AND length(p.signature) = {size}) || '|'"
+    " || EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model = ?)"
+)
 
 
 class GroupsMixin:
@@ -26,6 +42,86 @@ class GroupsMixin:
             "SELECT id, path, root, taken_at, subsec, camera, content_hash, phash, signature"
             " FROM photos WHERE status = 'ok' ORDER BY id"
         )
+
+    def grouping_photos_of(self, photo_ids: Iterable[int]) -> list[dict[str, Any]]:
+        """:meth:`grouping_photos` of the given photos only (those still readable), by id."""
+        rows = []
+        for where, chunk in in_clauses("AND id", sorted(set(photo_ids))):
+            rows += self.query(
+                "SELECT id, path, root, taken_at, subsec, camera, content_hash, phash, signature"
+                f" FROM photos WHERE status = 'ok' {where}",
+                chunk,
+            )
+        return sorted(rows, key=lambda r: r["id"])
+
+    def grouping_changed_ids(self, model: str | None) -> list[int]:
+        """Readable photos whose grouping facts differ from those recorded at the last grouping (all
+        of them without the grouping plugin's table): compared in SQL, nothing decoded."""
+        from culler.imaging.signatures import SIZE
+
+        if not self.has_grouping_state():
+            return [r[0] for r in self.execute("SELECT id FROM photos WHERE status = 'ok'")]
+        return [
+            r[0]
+            for r in self.execute(
+                f"SELECT p.id FROM photos p LEFT JOIN {STATE_TABLE} s ON s.photo_id = p.id"
+                f" WHERE p.status = 'ok'"
+                f" AND (s.facts IS NULL OR s.facts != {FACTS_SQL.format(size=SIZE)})",
+                [model],
+            )
+        ]
+
+    def grouping_gone_ids(self) -> list[int]:
+        """Photos grouped last time that are no longer readable (deleted, missing, broken)."""
+        if not self.has_grouping_state():
+            return []
+        return [
+            r[0]
+            for r in self.execute(
+                f"SELECT s.photo_id FROM {STATE_TABLE} s LEFT JOIN photos p ON p.id = s.photo_id"
+                " WHERE p.id IS NULL OR p.status != 'ok'"
+            )
+        ]
+
+    def photos_shot_between(self, camera: str, first: str, last: str) -> list[int]:
+        """Readable photos from ``camera`` whose ``taken_at`` text lies in [first, last] (an index
+        range on ``taken_at``)."""
+        return [
+            r[0]
+            for r in self.execute(
+                "SELECT id FROM photos WHERE taken_at BETWEEN ? AND ? AND status = 'ok'"
+                " AND coalesce(camera, '') = ?",
+                [first, last, camera],
+            )
+        ]
+
+    def photos_under_root(self, root: str, untimed_only: bool = False) -> list[int]:
+        """Readable photos scanned under ``root`` (only those without a capture time if asked)."""
+        untimed = " AND taken_at IS NULL" if untimed_only else ""
+        return [
+            r[0]
+            for r in self.execute(
+                f"SELECT id FROM photos WHERE {_ROOT_IS} AND status = 'ok'{untimed}", [root, root]
+            )
+        ]
+
+    def root_sizes(self, roots: Iterable[str]) -> dict[str, int]:
+        """{root: how many readable photos were scanned under it}."""
+        return {
+            root: self.execute(
+                f"SELECT COUNT(*) FROM photos WHERE {_ROOT_IS} AND status = 'ok'", [root, root]
+            ).fetchone()[0]
+            for root in set(roots)
+        }
+
+    def groups_touching(self, photo_ids: Iterable[int]) -> list[int]:
+        """Ids of the stored groups with a member among ``photo_ids``."""
+        found: set[int] = set()
+        for where, chunk in in_clauses("WHERE photo_id", sorted(set(photo_ids))):
+            found.update(
+                r[0] for r in self.execute(f"SELECT group_id FROM group_members {where}", chunk)
+            )
+        return sorted(found)
 
     def default_embedding_model(self) -> str | None:
         """The embedding model with the most cached vectors (the one grouping compares by)."""
@@ -68,11 +164,76 @@ class GroupsMixin:
             ).fetchone()
         )
 
+    def has_grouping_facts(self) -> bool:
+        """Whether a grouping was recorded (the plugin's table exists and holds a photo)."""
+        return self.has_grouping_state() and bool(
+            self.execute(f"SELECT 1 FROM {STATE_TABLE} WHERE facts IS NOT NULL LIMIT 1").fetchone()
+        )
+
     def grouping_facts(self) -> dict[int, str]:
         """{photo id: the facts it was last grouped with}; empty without the plugin's table."""
         if not self.has_grouping_state():
             return {}
         return dict(self.execute(f"SELECT photo_id, facts FROM {STATE_TABLE}").fetchall())
+
+    def _has_table(self, name: str) -> bool:
+        return bool(
+            self.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]
+            ).fetchone()
+        )
+
+    def scoring_watermark(self) -> str:
+        """What stored ranks depend on in the catalog besides the photos: the score rows (how many,
+        the newest) and the scorer versions (which are active, which are personal)."""
+        count, newest = self.execute("SELECT COUNT(*), MAX(rowid) FROM scores").fetchone()
+        scorers = self.execute(
+            "SELECT group_concat(id || ':' || active || ':' || coalesce(parent, ''), ',')"
+            " FROM (SELECT id, active, parent FROM scorers ORDER BY id)"
+        ).fetchone()[0]
+        return f"scores {count}/{newest}; scorers {scorers}"
+
+    def grouping_unchanged(self, model: str | None, watermark: str) -> bool:
+        """Whether nothing grouping depends on changed since the last grouping was stored: the
+        recorded ``watermark`` is the same, every readable photo's facts are as recorded and no
+        recorded photo is gone. One pass over the photos in SQL, nothing decoded."""
+        from culler.imaging.signatures import SIZE
+
+        if not (self.has_grouping_state() and self._has_table(RUN_TABLE)):
+            return False
+        stored = self.execute(f"SELECT value FROM {RUN_TABLE} WHERE key = 'watermark'").fetchone()
+        if stored is None or stored[0] != watermark or not self.groups_as_recorded():
+            return False  # scores or scorers changed, or the groups were changed behind grouping
+        differs = self.execute(
+            f"SELECT 1 FROM photos p LEFT JOIN {STATE_TABLE} s ON s.photo_id = p.id"
+            f" WHERE p.status = 'ok' AND (s.facts IS NULL OR s.facts != {FACTS_SQL.format(size=SIZE)})"
+            " LIMIT 1",
+            [model],
+        ).fetchone()
+        if differs:
+            return False
+        gone = self.execute(
+            f"SELECT 1 FROM {STATE_TABLE} s LEFT JOIN photos p ON p.id = s.photo_id"
+            " WHERE p.id IS NULL OR p.status != 'ok' LIMIT 1"
+        ).fetchone()
+        return gone is None
+
+    def groups_as_recorded(self) -> bool:
+        """Whether the stored groups are as the last grouping wrote them (none deleted or added
+        behind its back): an incremental grouping builds on them."""
+        if not self._has_table(RUN_TABLE):
+            return True  # an older grouping plugin: nothing recorded to compare with
+        stored = self.execute(f"SELECT value FROM {RUN_TABLE} WHERE key = 'stored'").fetchone()
+        return stored is None or stored[0] == self._stored_group_size()
+
+    def _stored_group_size(self) -> str:
+        groups, newest = self.execute("SELECT COUNT(*), MAX(id) FROM groups").fetchone()
+        members = self.execute("SELECT COUNT(*) FROM group_members").fetchone()[0]
+        return f"{groups}/{newest}/{members}"
+
+    def group_counts(self) -> dict[str, int]:
+        """{kind: how many groups} of the stored groups."""
+        return dict(self.execute("SELECT kind, COUNT(*) FROM groups GROUP BY kind").fetchall())
 
     # -- stored groups ---------------------------------------------------------------------------
     def group_rows(self) -> list[tuple[int, str, int, str | None]]:
@@ -90,10 +251,12 @@ class GroupsMixin:
         drop: Iterable[int],
         facts: dict[int, str] | None,
         created: str,
+        watermark: str | None = None,
     ) -> list[int]:
         """One transaction: delete ``drop`` groups, update members (photo, rank, frame defect) of
         ``keep`` groups, insert ``add`` groups (kind, members); record ``facts`` for the next
-        incremental run. Returns the new groups' ids, in order."""
+        incremental run, with the ``watermark`` they were ranked by (none: the next grouping
+        cannot be skipped). Returns the new groups' ids, in order."""
         upsert = (
             "INSERT INTO group_members (group_id, photo_id, rank, frame_defect) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (group_id, photo_id) DO UPDATE SET rank = excluded.rank,"
@@ -119,6 +282,17 @@ class GroupsMixin:
                     f"INSERT OR REPLACE INTO {STATE_TABLE} (photo_id, facts) VALUES (?, ?)",
                     list(facts.items()),
                 )
+            if self._has_table(RUN_TABLE):
+                conn.execute(f"DELETE FROM {RUN_TABLE} WHERE key IN ('watermark', 'stored')")
+                conn.execute(
+                    f"INSERT INTO {RUN_TABLE} (key, value) VALUES ('stored', ?)",
+                    [self._stored_group_size()],
+                )
+                if facts is not None and watermark is not None:
+                    conn.execute(
+                        f"INSERT INTO {RUN_TABLE} (key, value) VALUES ('watermark', ?)",
+                        [watermark],
+                    )
         return new_ids
 
     # -- what ranking and culling read -----------------------------------------------------------

@@ -310,3 +310,11 @@ def m002_near_duplicate_signatures(db: sqlite_utils.Database) -> None:
     of each file; ``group_members.frame_defect``: what comparing a frame with its siblings found."""
     add_column(db, "photos", "signature", bytes)
     add_column(db, "group_members", "frame_defect", str)
+
+
+@migrations("003_archive_root_index")
+def m003_archive_root_index(db: sqlite_utils.Database) -> None:
+    """The photos under one scanned folder, as an index: an incremental grouping reads a new shoot's
+    folder through it (issue #32: a new shoot is grouped against its own shoot window and folders,
+    not the archive; its time window reads ``idx_photos_taken``)."""
+    db.execute("CREATE INDEX IF NOT EXISTS idx_photos_root ON photos(root, taken_at)")

@@ -65,9 +65,29 @@ def update_groups(
     options = options or GroupingOptions()
     if full is None:
         full = options != GroupingOptions()
+    watermark = None
+    if ranking is None or ranking == Ranking():
+        watermark = grouping_watermark(catalog, options)
+        model = options.embedding_model or catalog.default_embedding_model()
+        if not full and catalog.grouping_unchanged(model, watermark):
+            # Nothing a group or a rank depends on changed since the groups were stored.
+            return {
+                "groups": sum(catalog.group_counts().values()),
+                "added": 0,
+                "removed": 0,
+                "examined": 0,
+            }
     groups, run = compute_groups(catalog, options, full=full)
+    run.watermark = watermark
     attach_frame_defects(catalog, groups, run.changed)
     return write_groups(catalog, rank_groups(catalog, groups, ranking), run)
+
+
+def grouping_watermark(catalog: Catalog, options: GroupingOptions) -> str:
+    """What stored groups and ranks were computed from besides each photo's facts: the scores and
+    scorer versions in the catalog, the installed scorers' roles and the grouping options."""
+    roles = ",".join(f"{sid}={role}" for sid, role in sorted(scorer_roles().items()))
+    return f"{catalog.scoring_watermark()}; roles {roles}; {options!r}"
 
 
 def attach_frame_defects(catalog: Catalog, groups: list[Group], changed: set[int]) -> None:

@@ -56,13 +56,22 @@ NEAR = Evidence(64, 16.0, 0.90, 0.50, low_distance=20, crop_layout=8.0)
 STRICT = Evidence(48, 12.0, 0.95, 0.70, low_distance=16, crop_layout=6.0)
 #: Photos whose hashes share a 16-bit band are candidates (16 bands of the 256-bit hash).
 BANDS = 16
-#: A band bucket this full holds degenerate hashes (blank frames): its members are not paired by it.
-MAX_BUCKET = 2000
 #: A photo without a capture time is compared with every photo of its scanned folder (one vectorised
 #: pass of the hash, low-frequency and layout tests) while the folder holds at most this many: a crop
 #: scatters the hash so that about a third of cropped exports share no band with their original.
 #: Larger folders fall back on the band index (sub-linear per photo).
 LINEAR_ROOT = 5_000
+#: Bounds on the candidates of one photo, so that grouping grows no faster than n log n however alike
+#: the photos are (10,000 identical frames of a time-lapse, 300 copies each of 300 exports in one
+#: folder): at most this many frames each side of a photo in its camera's time order are tested ...
+WINDOW_NEIGHBOURS = 500
+#: ... at most this many members each side of it in each band bucket and content-hash class ...
+BUCKET_NEIGHBOURS = 64
+#: ... and of those that pass the cheap vectorised test, only this many closest (hash distance, then
+#: time or catalog order) are checked on pixels. A photo linked to its closest copies is linked to the
+#: rest of them through those copies (components are what is stored), so a bound this size loses
+#: nothing measurable (benchmarks/grouping_scale.py prints recall with and without the bounds).
+MAX_CANDIDATES = 24
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,10 @@ class GroupingRun:
     examined: set[int]
     #: Photos whose facts (content, time, camera, folder, signature) changed since the last grouping.
     changed: set[int] = field(default_factory=set)
+    #: What the ranks are computed from besides the photos (scores, scorers: see
+    #: ``Catalog.scoring_watermark``); stored with the groups so that a scan that changed nothing
+    #: regroups nothing. None: not recorded (the next grouping is not skipped).
+    watermark: str | None = None
 
 
 @dataclass
@@ -195,10 +208,15 @@ class PhotoSet:
         by_camera: dict[str, list[tuple[float, int]]] = {}
         for i in np.flatnonzero(self.timed):
             by_camera.setdefault(self.camera[i], []).append((self.times[i], int(i)))
-        return {
+        windows = {
             cam: ([t for t, _ in pairs], np.array([i for _, i in pairs], dtype=np.int64))
             for cam, pairs in ((c, sorted(v)) for c, v in by_camera.items())
         }
+        #: Each timed photo's place in its camera's time order.
+        self._position = np.zeros(len(self.ids), dtype=np.int64)
+        for _, members in windows.values():
+            self._position[members] = np.arange(len(members))
+        return windows
 
     def same_shoot(self, i: int, others: np.ndarray, window: float) -> np.ndarray:
         """Which of ``others`` were shot in the same shoot as ``i``: same camera within ``window``
@@ -209,12 +227,23 @@ class PhotoSet:
         )
         return np.where(both, near, self.root_code[others] == self.root_code[i])
 
-    def window_neighbours(self, i: int, window: float) -> np.ndarray:
-        """Photos from the same camera at most ``window`` seconds from photo ``i``."""
+    def window_neighbours(self, i: int, window: float, most: int | None = None) -> np.ndarray:
+        """Photos from the same camera at most ``window`` seconds from photo ``i``: with ``most``, only
+        the ``most`` frames nearest it in time order on each side."""
         times, members = self._windows[self.camera[i]]
         lo = bisect.bisect_left(times, self.times[i] - window)
         hi = bisect.bisect_right(times, self.times[i] + window)
+        if most is not None and hi - lo > 2 * most + 1:
+            at = self._position[i]
+            lo, hi = max(lo, at - most), min(hi, at + most + 1)
         return members[lo:hi]
+
+    #: {root: photos under it in the catalog} when this set holds only part of the catalog (an
+    #: incremental grouping): which search a folder gets depends on its size, not on what was read.
+    root_sizes: dict[str, int] | None = None
+
+    def root_size(self, root: str, here: int) -> int:
+        return here if self.root_sizes is None else self.root_sizes.get(root, here)
 
     def root_members(self) -> dict[str, np.ndarray]:
         by_root: dict[str, list[int]] = {}
@@ -248,21 +277,35 @@ class BandIndex:
         self.slices = photos.dct.view(np.uint16)  # 16 slices per photo
         self.tables = [_table(self.slices[:, b], members) for b in range(BANDS)]
 
-    def candidates(self, i: int) -> np.ndarray:
-        """Photos sharing at least one band with photo ``i`` (may repeat, may include ``i``)."""
+    def candidates(self, i: int, most: int | None = None) -> np.ndarray:
+        """Photos sharing at least one band with photo ``i`` (may repeat, may include ``i``): with
+        ``most``, only the ``most`` members of each bucket nearest ``i`` on each side in catalog order."""
         empty = np.empty(0, dtype=np.int64)
-        found = [self.tables[b].get(int(self.slices[i, b]), empty) for b in range(BANDS)]
+        found = [
+            _nearest(self.tables[b].get(int(self.slices[i, b]), empty), i, most)
+            for b in range(BANDS)
+        ]
         return np.concatenate(found)
 
 
+def _nearest(members: np.ndarray, i: int, most: int | None) -> np.ndarray:
+    """The ``most`` entries of sorted ``members`` on each side of ``i`` (all of them without ``most``)."""
+    if most is None or len(members) <= 2 * most + 1:
+        return members
+    at = int(np.searchsorted(members, i))
+    return members[max(0, at - most) : at + most + 1]
+
+
 def _table(keys: np.ndarray, members: np.ndarray) -> dict[int, np.ndarray]:
-    """``key -> members holding it``, without the buckets too full to mean anything."""
+    """``key -> members holding it`` (in catalog order)."""
     keys = keys[members]
     order = np.argsort(keys, kind="stable")
     keys, sorted_members = keys[order], members[order]
     values, starts = np.unique(keys, return_index=True)
     groups = np.split(sorted_members, starts[1:])
-    return {int(v): g for v, g in zip(values, groups) if len(g) <= MAX_BUCKET}
+    # A full bucket (a degenerate hash: blank frames, or a thousand frames of one scene) is kept: each
+    # photo takes only its BUCKET_NEIGHBOURS nearest members from it (BandIndex.candidates).
+    return {int(v): g for v, g in zip(values, groups)}
 
 
 def _close(photos: PhotoSet, i: int, others: np.ndarray, options: GroupingOptions) -> np.ndarray:
@@ -297,38 +340,60 @@ def candidate_pairs(
 ) -> set[tuple[int, int]]:
     """Index pairs (i < j) worth checking, each with at least one photo from ``queries``: same camera
     within the shoot window, or (for photos without a capture time) the same scanned folder: those
-    sharing a hash band, and every photo of it while it holds at most :data:`LINEAR_ROOT`."""
+    sharing a hash band, and every photo of it while it holds at most :data:`LINEAR_ROOT`.
+
+    Bounded per photo (:data:`WINDOW_NEIGHBOURS`, :data:`BUCKET_NEIGHBOURS`, :data:`MAX_CANDIDATES`),
+    so identical frames cost what distinct ones do."""
     # A timed photo finds its same-shoot partners in the window; bands only add untimed ones.
+    window_most, bucket_most, keep_most = WINDOW_NEIGHBOURS, BUCKET_NEIGHBOURS, MAX_CANDIDATES
     all_bands = BandIndex(photos, np.flatnonzero(photos.has_sig))
     untimed_bands = BandIndex(photos, np.flatnonzero(photos.has_sig & ~photos.timed))
     by_content: dict[str, list[int]] = {}
     for i, chash in enumerate(photos.content):
         if chash:
             by_content.setdefault(chash, []).append(i)
+    same_content = {c: np.array(v, dtype=np.int64) for c, v in by_content.items() if len(v) > 1}
     by_root = photos.root_members()
     untimed_of_root = {root: members[~photos.timed[members]] for root, members in by_root.items()}
     pairs: set[tuple[int, int]] = set()
     for i in queries:
         found = []
+        root = by_root[photos.root[i]]
         if not photos.timed[i] and not photos.has_sig[i] and photos.has_vec[i]:
             # Scanned before signatures: only its embedding can find it, within its folder (linear
-            # per photo; signatures, filled from thumbnails after a scan, replace this).
-            found.append(by_root[photos.root[i]])
+            # per photo up to LINEAR_ROOT; signatures, filled from thumbnails after a scan, replace this).
+            found.append(_nearest(root, i, LINEAR_ROOT // 2))
         if photos.timed[i]:
-            found.append(photos.window_neighbours(i, options.shoot_window))
+            found.append(photos.window_neighbours(i, options.shoot_window, window_most))
         if photos.has_sig[i]:
-            found.append((untimed_bands if photos.timed[i] else all_bands).candidates(i))
-            if len(by_root[photos.root[i]]) <= LINEAR_ROOT:
+            found.append(
+                (untimed_bands if photos.timed[i] else all_bands).candidates(i, bucket_most)
+            )
+            if photos.root_size(photos.root[i], len(root)) <= LINEAR_ROOT:
                 found.append((untimed_of_root if photos.timed[i] else by_root)[photos.root[i]])
-        same = by_content.get(photos.content[i], ())
-        if len(same) > 1:
-            found.append(np.array(same, dtype=np.int64))
-        others = np.concatenate(found) if found else np.empty(0, np.int64)
+        same = same_content.get(photos.content[i])
+        if same is not None:
+            found.append(_nearest(same, i, bucket_most))
+        others = np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)
         others = others[others != i]
         close = _close(photos, i, others, options)
         close = close[photos.same_shoot(i, close, options.shoot_window)]
+        if keep_most is not None and len(close) > keep_most:
+            close = _closest(photos, i, close, keep_most)
         pairs.update((min(i, j), max(i, j)) for j in close.tolist())
     return pairs
+
+
+def _closest(photos: PhotoSet, i: int, others: np.ndarray, most: int) -> np.ndarray:
+    """The ``most`` of ``others`` closest to photo ``i``: identical content first, then by hash
+    distance, then by capture time, then by catalog order."""
+    same = (photos.content_code[others] == photos.content_code[i]) & (photos.content_code[i] >= 0)
+    both = photos.has_sig[others] & photos.has_sig[i]
+    distance = np.where(both, popcount64(photos.dct[others] ^ photos.dct[i]).sum(axis=1), 257)
+    apart = np.abs(photos.seconds[others] - photos.seconds[i])
+    apart = np.where(np.isnan(apart), np.inf, apart)
+    order = np.lexsort((np.abs(others - i), apart, distance, ~same))
+    return others[order[:most]]
 
 
 # -- evidence ----------------------------------------------------------------------------------------
@@ -366,36 +431,55 @@ def evidence(photos: PhotoSet, i: int, j: int, rule: Evidence, clip: float | Non
 
 
 def similar_pairs(
-    photos: PhotoSet, options: GroupingOptions, among: Iterable[int] | None = None
+    photos: PhotoSet,
+    options: GroupingOptions,
+    among: Iterable[int] | None = None,
+    spanning: bool = False,
 ) -> list[tuple[int, int]]:
-    """Pairs of near-duplicate photo ids; with ``among`` (photo ids), only pairs touching one of them."""
+    """Pairs of near-duplicate photo ids; with ``among`` (photo ids), only pairs touching one of them.
+
+    With ``spanning`` a pair whose photos are already linked through others is not checked (nor
+    returned): the pairs then span the same groups with one pixel check per photo linked, which is
+    what keeps a thousand identical frames from costing a million checks."""
     if among is None:
         queries = range(len(photos.ids))
     else:
         queries = [photos.index[p] for p in among if p in photos.index]
     rule = options.evidence
-    return [
-        (photos.ids[i], photos.ids[j])
-        for i, j in sorted(candidate_pairs(photos, options, queries))
-        if evidence(photos, i, j, rule, options.clip_similarity)
-    ]
+    linked = _UnionFind()
+    found = []
+    for i, j in sorted(candidate_pairs(photos, options, queries)):
+        if spanning and linked.find(i) == linked.find(j):
+            continue
+        if evidence(photos, i, j, rule, options.clip_similarity):
+            linked.union(i, j)
+            found.append((photos.ids[i], photos.ids[j]))
+    return found
 
 
-def components(pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
-    parent: dict[int, int] = {}
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
 
-    def root(x: int) -> int:
+    def find(self, x: int) -> int:
+        parent = self.parent
         parent.setdefault(x, x)
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
+    def union(self, a: int, b: int) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def components(pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
+    linked = _UnionFind()
     for a, b in pairs:
-        parent[root(a)] = root(b)
+        linked.union(a, b)
     groups: dict[int, list[int]] = {}
-    for x in list(parent):
-        groups.setdefault(root(x), []).append(x)
+    for x in list(linked.parent):
+        groups.setdefault(linked.find(x), []).append(x)
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
@@ -424,42 +508,131 @@ def compute_groups(
 ) -> tuple[list[Group], GroupingRun]:
     """Bursts and near-duplicate groups of the catalog's readable photos (nothing is written).
 
-    With ``full=False`` near-duplicates are searched only around photos whose grouping facts changed
-    since the last grouping (the grouping plugin's table), plus pairs inside stored duplicate groups.
+    With ``full=False`` (and a previous grouping recorded in the grouping plugin's table) only the
+    neighbourhood of the photos whose grouping facts changed is read and grouped again: their
+    cameras' frames within the shoot window, their folders, and the stored groups those touch
+    (:func:`regroup_around`); every other stored group is returned as it is.
     Returns the groups and what was examined (recorded for the next incremental run).
     """
     options = options or GroupingOptions()
+    if not full and catalog.has_grouping_facts() and catalog.groups_as_recorded():
+        return regroup_around(catalog, options)
     photos = load_photo_set(catalog, options)
     facts = {pid: _facts(photos, i) for i, pid in enumerate(photos.ids)}
     bursts = find_bursts(photos.rows, options.burst_gap)
     seen = catalog.grouping_facts()
     changed = {pid for pid, f in facts.items() if seen.get(pid) != f}
-    dirty: set[int] = set(photos.ids)
-    pairs: list[tuple[int, int]] = []
-    if seen and not full:
-        dirty = changed
-        # Two unchanged photos are near-duplicates now exactly when they were before: re-check only
-        # pairs inside stored groups (a changed photo may have been what linked them).
-        rule = options.evidence
-        for group in stored_groups(catalog):
-            if group.kind != "duplicate":
-                continue
-            kept = [photos.index[p] for p in group.members if p in photos.index and p not in dirty]
-            pairs += [
-                (photos.ids[i], photos.ids[j])
-                for a, i in enumerate(kept)
-                for j in kept[a + 1 :]
-                if evidence(photos, i, j, rule, options.clip_similarity)
-            ]
-    pairs += similar_pairs(photos, options, among=sorted(dirty))
+    pairs = similar_pairs(photos, options, spanning=True)
+    groups = _groups_of(bursts, pairs)
+    return groups, GroupingRun(facts, set(photos.ids), changed)
+
+
+def _groups_of(bursts: list[list[int]], pairs: list[tuple[int, int]]) -> list[Group]:
     burst_of = {pid: i for i, members in enumerate(bursts) for pid in members}
     duplicates = [
         members
         for members in components(pairs)
         if len({burst_of.get(pid, -pid) for pid in members}) > 1  # not just frames of one burst
     ]
-    groups = [Group("burst", m) for m in bursts] + [Group("duplicate", m) for m in duplicates]
-    return groups, GroupingRun(facts, dirty, changed)
+    return [Group("burst", m) for m in bursts] + [Group("duplicate", m) for m in duplicates]
+
+
+#: Capture times are compared as text when a shoot's window is read from the catalog: this much
+#: margin either side covers any time-zone suffix (the exact window is applied after parsing).
+_TEXT_MARGIN = 15 * 3600.0
+
+
+def regroup_around(catalog: Catalog, options: GroupingOptions) -> tuple[list[Group], GroupingRun]:
+    """An incremental grouping that reads only what the changes can reach.
+
+    The photos whose facts changed, and the unchanged members of stored duplicate groups that
+    changed or lost a member (the one that went may have linked them), are searched again; what
+    they can pair with lies in their shoot (same camera within the shoot window, or their scanned
+    folder), so only those photos are read, with every stored group they belong to (a burst runs
+    on past a window's edge). Two unchanged photos are near-duplicates now exactly when they were
+    before (evidence is a function of the pair), so a stored group nothing changed in is kept
+    unchecked. Work grows with the size of the new shoot, not of the archive.
+    """
+    model = options.embedding_model or catalog.default_embedding_model()
+    changed = set(catalog.grouping_changed_ids(model))
+    gone = set(catalog.grouping_gone_ids())
+    stored = stored_groups(catalog)
+    if not changed and not gone:
+        return stored, GroupingRun({}, set(), set())
+    by_id = {g.id: g for g in stored}
+    queries = set(changed)
+    for gid in catalog.groups_touching(changed | gone):
+        group = by_id[gid]
+        if group.kind == "duplicate":
+            queries.update(p for p in group.members if p not in gone)
+    shots, folders = _shoots_of(catalog, catalog.grouping_photos_of(queries), options)
+    # The frames of the changed photos' shoots are searched again too: two unchanged frames of one
+    # burst are never stored as a duplicate group, and a new frame may join them to another.
+    queries |= shots
+    region = queries | folders
+    touched = {gid for gid in catalog.groups_touching(region | gone)}
+    for gid in touched:
+        region.update(by_id[gid].members)
+    rows = catalog.grouping_photos_of(region - gone)
+    vectors = catalog.embeddings(model, [r["id"] for r in rows]) if model else {}
+    photos = PhotoSet(rows, vectors)
+    photos.root_sizes = catalog.root_sizes(photos.root)
+    queries &= set(photos.index)
+    pairs: list[tuple[int, int]] = []
+    for gid in touched:
+        group = by_id[gid]
+        if group.kind == "duplicate" and not (changed | gone).intersection(group.members):
+            present = [p for p in group.members if p in photos.index]
+            pairs += [(present[0], p) for p in present[1:]]
+    pairs += similar_pairs(photos, options, among=sorted(queries), spanning=True)
+    groups = [g for g in stored if g.id not in touched]
+    groups += _groups_of(find_bursts(photos.rows, options.burst_gap), pairs)
+    facts = {pid: _facts(photos, photos.index[pid]) for pid in changed if pid in photos.index}
+    return groups, GroupingRun(facts, queries, changed & set(photos.index))
+
+
+def _shoots_of(
+    catalog: Catalog, rows: list[dict[str, Any]], options: GroupingOptions
+) -> tuple[set[int], set[int]]:
+    """Every photo that may share a shoot with one of ``rows``: (the frames of the same camera
+    within the shoot window; the untimed photos of a timed photo's folder and every photo of an
+    untimed one's folder)."""
+    spans: dict[str, list[list[float]]] = {}
+    whole_roots, untimed_roots = set(), set()
+    for r in rows:
+        t = capture_time(r.get("taken_at"), r.get("subsec"))
+        root = r.get("root") or ""
+        if t is None:
+            whole_roots.add(root)
+        else:
+            untimed_roots.add(root)
+            spans.setdefault(r.get("camera") or "", []).append(
+                [t - options.shoot_window - _TEXT_MARGIN, t + options.shoot_window + _TEXT_MARGIN]
+            )
+    shots: set[int] = set()
+    for camera, intervals in spans.items():
+        intervals.sort()
+        merged = [intervals[0]]
+        for lo, hi in intervals[1:]:
+            if lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        for lo, hi in merged:
+            shots.update(catalog.photos_shot_between(camera, _text_time(lo), _text_time(hi)))
+    folders: set[int] = set()
+    for root in whole_roots:
+        folders.update(catalog.photos_under_root(root))
+    for root in untimed_roots - whole_roots:
+        folders.update(catalog.photos_under_root(root, untimed_only=True))
+    return shots, folders
+
+
+def _text_time(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return "0000" if seconds < 0 else "9999"
+    seconds = min(max(seconds, -62135596800.0), 253402300799.0)  # years 1 to 9999
+    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def find_duplicates(catalog: Catalog, rule: Evidence = STRICT) -> list[dict[str, Any]]:
@@ -473,15 +646,22 @@ def find_duplicates(catalog: Catalog, rule: Evidence = STRICT) -> list[dict[str,
     photos.root_code[:] = 0  # every folder is one "shoot" here
     photos.timed[:] = False  # and capture times do not limit the search
     pairs, reasons = [], {}
+    linked = _UnionFind()
     for i, j in sorted(candidate_pairs(photos, options, range(len(photos.ids)))):
+        if linked.find(i) == linked.find(j):
+            continue  # already one group: another check would only repeat a reason
         why = evidence(photos, i, j, rule, clip=None)
         if why:
+            linked.union(i, j)
             pair = (photos.ids[i], photos.ids[j])
             pairs.append(pair)
             reasons[pair] = why
     result = []
+    why_of: dict[int, set[str]] = {}
+    for (a, _), why in reasons.items():
+        why_of.setdefault(a, set()).add(why)
     for members in components(pairs):
-        why = {r for (a, b), r in reasons.items() if a in members}
+        why = set().union(*(why_of.get(m, ()) for m in members))
         result.append({"members": members, "reason": "; ".join(sorted(why))})
     return sorted(result, key=lambda g: (-len(g["members"]), g["members"]))
 
@@ -522,7 +702,10 @@ def write_groups(catalog: Catalog, groups: list[Group], run: GroupingRun) -> dic
         else:
             keep[gid] = members
             group.id = gid
-    new_ids = catalog.replace_groups(keep, add, old.values(), run.facts, now())
+    # Only the facts that changed are written: a regroup after one shoot does not rewrite a
+    # million rows of unchanged photos.
+    facts = {pid: run.facts[pid] for pid in run.changed if pid in run.facts}
+    new_ids = catalog.replace_groups(keep, add, old.values(), facts, now(), run.watermark)
     for group, gid in zip(placed, new_ids):
         group.id = gid
     return {

@@ -185,7 +185,14 @@ def pixel_agreement(
     even when their tones correlate. Shifts of up to ``max_shift`` pixels absorb small offsets; when
     the thumbnails do not agree as they are, the centre of each is zoomed by ``zooms`` in turn, so a
     cropped copy (either way round) lines up with its original.
+
+    Symmetric: the pair is compared in one canonical order (by signature bytes), so
+    ``pixel_agreement(a, b) == pixel_agreement(b, a)`` and grouping does not depend on the order
+    photos are visited (the core of one thumbnail is matched against the other's shifted windows,
+    which is not symmetric by itself).
     """
+    if _canonical_key(b) < _canonical_key(a):
+        a, b = b, a
     best = _shifted_agreement(a.thumb, b.thumb, max_shift)
     if best[0] < ZOOM_GATE or sum(best) >= 1.9:
         return best  # unrelated (a crop keeps tones correlated) or already aligned
@@ -195,6 +202,15 @@ def pixel_agreement(
             if sum(found) > sum(best):
                 best = found
     return best
+
+
+def _canonical_key(s: Signature) -> bytes:
+    """The order :func:`pixel_agreement` compares a pair in (the stored bytes: the same on every run)."""
+    return (
+        s.thumb.astype(np.uint8).tobytes()
+        + s.dct.astype(np.uint64).tobytes()
+        + s.layout.astype(np.uint8).tobytes()
+    )
 
 
 def _shifted_agreement(a: np.ndarray, b: np.ndarray, max_shift: int) -> tuple[float, float]:

@@ -3,7 +3,8 @@
 A plugin rather than core code so a third-party grouping (or none) can replace it through
 ``CULLER_LOAD_PLUGINS``. Its ``grouping_state`` table remembers what each photo looked like at the last
 grouping (content, capture time, camera, folder, whether it had a signature and an embedding), which
-makes regrouping after a scan incremental. Photos scanned before signatures existed get theirs from
+makes regrouping after a scan incremental; its ``grouping_run`` table what the stored ranks were
+computed from, so a scan that changed nothing regroups nothing (one indexed check). Photos scanned before signatures existed get theirs from
 the cached thumbnail, so they are not left out of near-duplicate search until their file changes.
 """
 
@@ -33,6 +34,14 @@ def register_migrations(migrations):
         # Safe to run again: an earlier culler may have added the column without recording the step.
         if "facts" not in db["grouping_state"].columns_dict:
             db["grouping_state"].add_column("facts", str)
+
+    @migrations("grouping_003_run_watermark")
+    def create_run(db):
+        # What the stored ranks were computed from (scores, scorers): a scan that changed no photo
+        # and no score regroups nothing (culler.decide.cull.update_groups checks it first).
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS grouping_run (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        )
 
 
 @hookimpl

@@ -1,0 +1,70 @@
+"""Reads that never load the archive (issue #32, goal 3): a page of ``culler list --sort SCORER`` comes
+down the score index and is the page the general query orders."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from culler.catalog import now
+from culler.catalog.queries import list_photos
+
+
+def _fill(catalog, n: int = 120, seed: int = 3) -> None:
+    rng = random.Random(seed)
+    stamp = now()
+    with catalog.transaction() as conn:
+        conn.execute(
+            "INSERT INTO scorers (scorer_id, version, created) VALUES ('technical', '1', ?)",
+            [stamp],
+        )
+        pk = conn.execute("SELECT id FROM scorers").fetchone()[0]
+        for k in range(n):
+            status = "error" if k % 17 == 0 else "ok"
+            pid = conn.execute(
+                "INSERT INTO photos (path, root, status, first_seen, last_seen)"
+                " VALUES (?, '/r', ?, ?, ?)",
+                [f"/r/{rng.randrange(10**6):06d}-{k}.jpg", status, stamp, stamp],
+            ).lastrowid
+            if k % 5 == 0:
+                continue  # unscored
+            score = None if k % 23 == 0 else float(rng.randrange(0, 8))  # many ties
+            conn.execute(
+                "INSERT INTO scores (photo_id, scorer_pk, score, created) VALUES (?, ?, ?, ?)",
+                [pid, pk, score, stamp],
+            )
+            if k % 3 == 0:
+                conn.execute(
+                    "INSERT INTO tags (photo_id, scorer_pk, tag, probability) VALUES (?, ?, 'dog', 0.9)",
+                    [pid, pk],
+                )
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"status": "ok"},
+        {"tag": "dog"},
+        {"min_score": 3.0},
+        {"max_score": 2.0, "status": "ok"},
+    ],
+)
+@pytest.mark.parametrize("limit", [1, 7, 50, 115, 400])
+def test_a_page_by_score_is_the_page_of_the_whole_ordering(catalog, filters, limit):
+    _fill(catalog)
+    whole = [r["path"] for r in list_photos(catalog, sort_by="technical", **filters)]
+    page = list_photos(catalog, sort_by="technical", limit=limit, **filters)
+    assert [r["path"] for r in page] == whole[:limit]
+    assert page and all(set(r) >= {"scores", "tags", "rating", "width"} for r in page)
+
+
+def test_a_second_scorer_version_falls_back_on_the_general_ordering(catalog):
+    _fill(catalog)
+    with catalog.transaction() as conn:
+        conn.execute(
+            "INSERT INTO scorers (scorer_id, version, active, created) VALUES ('technical', '2', 0, 'x')"
+        )
+    whole = [r["path"] for r in list_photos(catalog, sort_by="technical")]
+    assert [r["path"] for r in list_photos(catalog, sort_by="technical", limit=9)] == whole[:9]
