@@ -78,6 +78,41 @@ class RatingsMixin:
                 result[row.pop("photo_id")] = row
         return result
 
+    def hand_decided(
+        self, photo_ids: Iterable[int] | None = None, sources: Iterable[str] = HUMAN_SOURCES
+    ) -> set[int]:
+        """Photos (all, or those of ``photo_ids``) whose stars or pick/reject stand now as a person
+        set them: what auto-cull leaves alone.
+
+        Only stars above 0 and a pick or reject count: a colour label is not a decision, nor is an
+        unflag or 0 stars. An undone event does not count, and neither does the undo that restored
+        the state before it: the events are replayed without both, and a field counts as decided by
+        hand when the last event that changed it came from one of ``sources``.
+        """
+        human = set(sources)
+        events: dict[int, list[dict[str, Any]]] = {}
+        sql = "SELECT id, photo_id, stars, decision, source, reason FROM ratings {where}"
+        for where, params in in_clauses("WHERE photo_id", photo_ids):
+            for row in self.query(sql.format(where=where), params):
+                events.setdefault(row["photo_id"], []).append(row)
+        undone = self._undone_event_ids()
+        decided = set()
+        for pid, rows in events.items():
+            stars = decision = None
+            stars_by = decision_by = None
+            for row in sorted(rows, key=lambda r: r["id"]):
+                if row["id"] in undone or (row["reason"] or "").startswith(UNDO_PREFIX):
+                    continue
+                if row["stars"] != stars:
+                    stars, stars_by = row["stars"], row["source"]
+                if row["decision"] != decision:
+                    decision, decision_by = row["decision"], row["source"]
+            if (decision in ("pick", "reject") and decision_by in human) or (
+                (stars or 0) > 0 and stars_by in human
+            ):
+                decided.add(pid)
+        return decided
+
     def rated_photos(self) -> list[dict[str, Any]]:
         """Readable photos with stars or a pick/reject: the trainer's personal examples."""
         return self.query(

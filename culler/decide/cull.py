@@ -2,8 +2,9 @@
 
 No Qt here: ``culler cull``, ``culler groups``, ``culler rate`` and the GUI call these functions.
 Groups come from :mod:`culler.decide.grouping` and are stored with ``rank`` 0 = best. Decisions go to the
-append-only ``ratings`` table with source ``auto`` and never replace a decision whose latest source is a
-human one (``gui``, ``cli``, ``xmp``).
+append-only ``ratings`` table with source ``auto`` and never replace a decision a person made: stars or a
+pick/reject set from ``gui``, ``cli`` or ``xmp`` that stand now (an undone rating and a colour label
+are not decisions; see ``Catalog.hand_decided``).
 
 Core never names a scorer: scores are combined by each scorer's ``role`` (aesthetic, technical,
 penalty) and photos are rejected outside a group only for a defect a scorer names in
@@ -47,6 +48,7 @@ __all__ = [
     "stored_groups",
     "summarize",
     "update_groups",
+    "write_proposals",
 ]
 
 
@@ -372,7 +374,7 @@ def _single(ps: PhotoScores, rating: dict[str, Any], options: CullOptions) -> Pr
         ps.photo_id, ps.path, None, "", ps.value, rating.get("decision"), rating.get("source")
     )
     defect = named_defect(ps, options.defect_confidence)
-    if p.source in HUMAN_SOURCES:
+    if rating.get("by_hand"):
         p.locked = True
         p.reason = f"decided by hand ({p.current or 'unrated'}); left as it is"
     elif defect is not None:
@@ -395,7 +397,7 @@ def _broken(row: dict[str, Any], rating: dict[str, Any]) -> Proposal | None:
         return None
     p = Proposal(row["id"], row["path"], "reject", f"broken file: {error}", None)
     p.current, p.source = rating.get("decision"), rating.get("source")
-    if p.source in HUMAN_SOURCES:
+    if rating.get("by_hand"):
         p.locked, p.decision = True, None
         p.reason = f"decided by hand ({p.current or 'unrated'}); left as it is"
     return p
@@ -520,6 +522,11 @@ def apply_plan(catalog: Catalog, proposals: Iterable[Proposal]) -> int:
     The human-decision check is repeated inside the write transaction, so a photo rated by hand in
     the GUI between planning and applying keeps the human decision.
     """
+    return len(write_proposals(catalog, proposals))
+
+
+def write_proposals(catalog: Catalog, proposals: Iterable[Proposal]) -> list[int]:
+    """:func:`apply_plan` returning the ids of the events written (the GUI undoes them as one step)."""
     rows = [(p.photo_id, p.decision, p.reason) for p in proposals if p.changes]
     return catalog.append_decisions(rows, AUTO_SOURCE, HUMAN_SOURCES)
 
