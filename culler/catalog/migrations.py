@@ -213,3 +213,17 @@ def m002_near_duplicate_signatures(db: sqlite_utils.Database) -> None:
     of each file; ``group_members.frame_defect``: what comparing a frame with its siblings found."""
     db.execute("ALTER TABLE photos ADD COLUMN signature BLOB")
     db.execute("ALTER TABLE group_members ADD COLUMN frame_defect TEXT")
+
+
+@migrations("030_shooting_data")
+def m030_shooting_data(db: sqlite_utils.Database) -> None:
+    """The shooting data from EXIF, filled by the scan's decode worker: ``exposure_time`` (seconds),
+    ``f_number``, ``iso`` and ``focal_length`` (mm). Photos scanned before stay NULL until a rescan
+    reads them (``culler scan --rescan``)."""
+    for column, kind in (
+        ("exposure_time", "REAL"),
+        ("f_number", "REAL"),
+        ("iso", "INTEGER"),
+        ("focal_length", "REAL"),
+    ):
+        db.execute(f"ALTER TABLE photos ADD COLUMN {column} {kind}")

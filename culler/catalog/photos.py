@@ -25,6 +25,10 @@ GRID_COLUMNS = (
     "lens",
     "width",
     "height",
+    "exposure_time",
+    "f_number",
+    "iso",
+    "focal_length",
 )
 
 

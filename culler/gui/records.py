@@ -29,6 +29,10 @@ class PhotoRecord:
     lens: str | None = None
     width: int | None = None
     height: int | None = None
+    exposure_time: float | None = None
+    f_number: float | None = None
+    iso: int | None = None
+    focal_length: float | None = None
     scores: dict[str, float | None] = field(default_factory=dict)
     tags: dict[str, float] = field(default_factory=dict)
     stars: int | None = None

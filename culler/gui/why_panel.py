@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from culler.catalog import Catalog
+from culler.catalog.queries import shooting_text
 from culler.gui.delegates import score_color
 from culler.gui.histogram import Histogram, HistogramWidget, histogram
 from culler.gui.overlay import Overlay, overlay_from_scores
@@ -209,6 +210,7 @@ class WhyPanel(QScrollArea):
             ("Taken", photo.get("taken_at")),
             ("Camera", photo.get("camera")),
             ("Lens", photo.get("lens")),
+            ("Shooting", shooting_text(photo)),
             ("Size", f"{photo['width']} × {photo['height']}" if photo.get("width") else None),
             ("File", f"{photo['size'] / 1e6:.1f} MB" if photo.get("size") else None),
         ]
