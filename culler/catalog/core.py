@@ -31,6 +31,7 @@ from culler.catalog.opening import (
 from culler.catalog.photos import PhotosMixin
 from culler.catalog.ratings import RatingsMixin
 from culler.catalog.scanning import ScanStore
+from culler.catalog.search import SearchMixin
 from culler.catalog.tags import TagStore
 from culler.catalog.timestamps import now
 from culler.catalog.training import TrainingMixin
@@ -47,6 +48,7 @@ class Catalog(
     GroupsMixin,
     TagStore,
     MovesMixin,
+    SearchMixin,
 ):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 

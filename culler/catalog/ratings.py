@@ -86,32 +86,53 @@ class RatingsMixin:
 
         Only stars above 0 and a pick or reject count: a colour label is not a decision, nor is an
         unflag or 0 stars. An undone event does not count, and neither does the undo that restored
-        the state before it: the events are replayed without both, and a field counts as decided by
-        hand when the last event that changed it came from one of ``sources``.
+        the state before it (see :meth:`standing_ratings`).
         """
         human = set(sources)
-        events: dict[int, list[dict[str, Any]]] = {}
+        return {
+            pid
+            for pid, s in self.standing_ratings(photo_ids).items()
+            if (s["decision"] in ("pick", "reject") and s["decision_by"] in human)
+            or ((s["stars"] or 0) > 0 and s["stars_by"] in human)
+        }
+
+    def decision_sources(self, photo_ids: Iterable[int] | None = None) -> dict[int, str]:
+        """{photo id: the source that set its standing pick or reject} ("auto" for a proposal of
+        the cull nobody has accepted or overridden); photos without a pick or reject are left out."""
+        return {
+            pid: s["decision_by"]
+            for pid, s in self.standing_ratings(photo_ids).items()
+            if s["decision"] in ("pick", "reject")
+        }
+
+    def standing_ratings(self, photo_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
+        """{photo id: {stars, stars_by, decision, decision_by}}: each rated photo's stars and decision
+        with the source of the event that set them. The events are replayed without the undone ones
+        and without the undos that restored the state before them, so an undone rating leaves no
+        trace and a decision restored by an undo keeps the source that first set it."""
+        events: dict[int, list[tuple]] = {}
         sql = "SELECT id, photo_id, stars, decision, source, reason FROM ratings {where}"
         for where, params in in_clauses("WHERE photo_id", photo_ids):
-            for row in self.query(sql.format(where=where), params):
-                events.setdefault(row["photo_id"], []).append(row)
+            for row in self.conn.execute(sql.format(where=where), params):
+                events.setdefault(row[1], []).append(row)
         undone = self._undone_event_ids()
-        decided = set()
+        standing: dict[int, dict[str, Any]] = {}
         for pid, rows in events.items():
-            stars = decision = None
-            stars_by = decision_by = None
-            for row in sorted(rows, key=lambda r: r["id"]):
-                if row["id"] in undone or (row["reason"] or "").startswith(UNDO_PREFIX):
+            state: dict[str, Any] = {
+                "stars": None,
+                "stars_by": None,
+                "decision": None,
+                "decision_by": None,
+            }
+            for event, _pid, stars, decision, source, reason in sorted(rows):
+                if event in undone or (reason or "").startswith(UNDO_PREFIX):
                     continue
-                if row["stars"] != stars:
-                    stars, stars_by = row["stars"], row["source"]
-                if row["decision"] != decision:
-                    decision, decision_by = row["decision"], row["source"]
-            if (decision in ("pick", "reject") and decision_by in human) or (
-                (stars or 0) > 0 and stars_by in human
-            ):
-                decided.add(pid)
-        return decided
+                if stars != state["stars"]:
+                    state["stars"], state["stars_by"] = stars, source
+                if decision != state["decision"]:
+                    state["decision"], state["decision_by"] = decision, source
+            standing[pid] = state
+        return standing
 
     def rated_photos(self) -> list[dict[str, Any]]:
         """Readable photos with stars or a pick/reject: the trainer's personal examples."""
@@ -179,6 +200,60 @@ class RatingsMixin:
             ]
             events.sort(key=lambda e: -e["id"])
             return self._undo_events(conn, events, source or batch.source)
+
+    def rate_states(
+        self, states: dict[int, dict[str, Any]], action: str, *, source: str
+    ) -> RatingBatch:
+        """Give each photo its own change (``{photo id: {stars, decision, label}}``, fields left
+        out keep their value) as one undoable batch: accepting proposals that differ per photo."""
+        batch = RatingBatch(f"{action} (batch {uuid.uuid4().hex[:8]})".lstrip(), source)
+        with self.transaction() as conn:
+            for pid, changes in states.items():
+                unknown = set(changes) - set(FIELDS)
+                if unknown:
+                    raise TypeError(f"not rating fields: {', '.join(sorted(unknown))}")
+                event, state = self._append_event(conn, pid, changes, source, batch.reason)
+                batch.event_ids.append(event)
+                batch.states[pid] = state
+        return batch
+
+    def redo_batch(self, batch: RatingBatch) -> RatingBatch:
+        """Append again, as a new batch, what ``batch`` (undone since) wrote: each event's state,
+        source and reason (an auto-cull event keeps the reason that decided it)."""
+        suffix = f"(batch {uuid.uuid4().hex[:8]})"
+        redone = RatingBatch(_BATCH_SUFFIX.sub(lambda m: m.group(1) + suffix, batch.reason), "")
+        with self.transaction() as conn:
+            events = [
+                event
+                for where, params in in_clauses("WHERE id", batch.event_ids)
+                for event in self.query(f"SELECT * FROM ratings {where}", params)
+            ]
+            for event in sorted(events, key=lambda e: e["id"]):
+                reason = event["reason"] or ""
+                if _BATCH_SUFFIX.search(reason):
+                    reason = _BATCH_SUFFIX.sub(lambda m: m.group(1) + suffix, reason)
+                state = {k: event[k] for k in FIELDS}
+                new, after = self._append_event(
+                    conn, event["photo_id"], state, event["source"], reason or None
+                )
+                redone.source = event["source"]
+                redone.event_ids.append(new)
+                redone.states[event["photo_id"]] = after
+        redone.source = redone.source or batch.source
+        return redone
+
+    def cull_reason(self, photo_id: int) -> str | None:
+        """The reason the newest auto-cull decision of this photo gave (not undone), if any: what
+        ``culler cull`` printed for it."""
+        undone = self._undone_event_ids()
+        for event_id, reason in self.conn.execute(
+            "SELECT id, reason FROM ratings WHERE photo_id = ? AND source = 'auto'"
+            " ORDER BY id DESC",
+            [photo_id],
+        ):
+            if event_id not in undone and reason:
+                return reason
+        return None
 
     def undo_last(
         self, sources: Iterable[str] = HUMAN_SOURCES, source: str = "cli"

@@ -45,6 +45,7 @@ __all__ = [
     "load_scores",
     "plan_cull",
     "rank_groups",
+    "run_cull",
     "stored_groups",
     "summarize",
     "update_groups",
@@ -523,6 +524,22 @@ def apply_plan(catalog: Catalog, proposals: Iterable[Proposal]) -> int:
     the GUI between planning and applying keeps the human decision.
     """
     return len(write_proposals(catalog, proposals))
+
+
+def run_cull(
+    catalog: Catalog, options: CullOptions | None = None, echo=None
+) -> tuple[list[Proposal], list[int]]:
+    """What ``culler cull`` (without ``--dry-run``) and the window's Cull action run: regroup and
+    rank, plan, write the proposals that change something. Returns the plan and the ids of the
+    events written (one undoable step in the window). ``echo`` hears each stage, in words."""
+    options = options or CullOptions()
+    say = echo or (lambda _text: None)
+    say("grouping bursts and near-duplicates…")
+    update_groups(catalog, options.grouping, options.ranking)
+    say("deciding…")
+    plan = plan_cull(catalog, options, groups=stored_groups(catalog))
+    say("writing the proposals…")
+    return plan, write_proposals(catalog, plan)
 
 
 def write_proposals(catalog: Catalog, proposals: Iterable[Proposal]) -> list[int]:
