@@ -179,8 +179,9 @@ class GroupsMixin:
                 if photo_id in kept or state.get("decision") == decision:
                     continue
                 cursor = conn.execute(
-                    "INSERT INTO ratings (photo_id, stars, decision, label, source, reason, at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO ratings"
+                    " (photo_id, stars, decision, label, source, reason, at, fields)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'decision')",
                     [
                         photo_id,
                         state.get("stars"),

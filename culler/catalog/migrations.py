@@ -227,3 +227,12 @@ def m030_shooting_data(db: sqlite_utils.Database) -> None:
         ("focal_length", "REAL"),
     ):
         db.execute(f"ALTER TABLE photos ADD COLUMN {column} {kind}")
+
+
+@migrations("031_rating_fields")
+def m031_rating_fields(db: sqlite_utils.Database) -> None:
+    """``ratings.fields``: which of stars, decision and label a rating event set (comma separated),
+    the rest being carried over from the state before. It tells a person pressing X on the cull's
+    proposed reject (now their decision) from a star given to a photo the cull rejected (still the
+    cull's reject). NULL on older events: a field counts as set where its value changed."""
+    db.execute("ALTER TABLE ratings ADD COLUMN fields TEXT")

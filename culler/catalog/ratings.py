@@ -107,11 +107,12 @@ class RatingsMixin:
 
     def standing_ratings(self, photo_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
         """{photo id: {stars, stars_by, decision, decision_by}}: each rated photo's stars and decision
-        with the source of the event that set them. The events are replayed without the undone ones
+        with the source of the event that set them (``ratings.fields`` names what an event set, so
+        a pick pressed on a proposed pick is the person's). The events are replayed without the undone ones
         and without the undos that restored the state before them, so an undone rating leaves no
         trace and a decision restored by an undo keeps the source that first set it."""
         events: dict[int, list[tuple]] = {}
-        sql = "SELECT id, photo_id, stars, decision, source, reason FROM ratings {where}"
+        sql = "SELECT id, photo_id, stars, decision, source, reason, fields FROM ratings {where}"
         for where, params in in_clauses("WHERE photo_id", photo_ids):
             for row in self.conn.execute(sql.format(where=where), params):
                 events.setdefault(row[1], []).append(row)
@@ -124,12 +125,13 @@ class RatingsMixin:
                 "decision": None,
                 "decision_by": None,
             }
-            for event, _pid, stars, decision, source, reason in sorted(rows):
+            for event, _pid, stars, decision, source, reason, fields in sorted(rows):
                 if event in undone or (reason or "").startswith(UNDO_PREFIX):
                     continue
-                if stars != state["stars"]:
+                named = set(fields.split(",")) if fields is not None else set()
+                if stars != state["stars"] or "stars" in named:
                     state["stars"], state["stars_by"] = stars, source
-                if decision != state["decision"]:
+                if decision != state["decision"] or "decision" in named:
                     state["decision"], state["decision_by"] = decision, source
             standing[pid] = state
         return standing
@@ -326,9 +328,18 @@ class RatingsMixin:
         current = self.current_rating(photo_id)
         state = {k: changes.get(k, current.get(k)) for k in FIELDS}
         cursor = conn.execute(
-            "INSERT INTO ratings (photo_id, stars, decision, label, source, reason, at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [photo_id, state["stars"], state["decision"], state["label"], source, reason, now()],
+            "INSERT INTO ratings (photo_id, stars, decision, label, source, reason, at, fields)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                photo_id,
+                state["stars"],
+                state["decision"],
+                state["label"],
+                source,
+                reason,
+                now(),
+                ",".join(k for k in FIELDS if k in changes),
+            ],
         )
         return cursor.lastrowid, state
 

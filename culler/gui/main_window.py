@@ -7,6 +7,7 @@ Every rating key writes to the catalog at once through :class:`RatingHistory`; t
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, QTimer
@@ -125,6 +126,7 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         self.stage = PhotoStage(self.thumbnails)
         self.stage.overlay_source = self._overlay_for
         self.stage.zoomChanged.connect(self._prefetch_neighbours)
+        self.stage.full.ready.connect(self._full_size_read)
         self.filmstrip = FilmStrip(self.thumbnails)
         self.filmstrip.setModel(self.proxy)
         self.filmstrip.setSelectionModel(self.grid.selectionModel())
@@ -382,6 +384,12 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
                 panel.set_photo(self.catalog, pid)
             except Exception as exc:
                 log.warning("GUI panel %r failed: %s", panel, exc)
+
+    def _full_size_read(self, photo_id: int) -> None:
+        """A full-size decode that failed because the file is gone marks the photo missing."""
+        rec = self.model.record(photo_id)
+        if rec is not None and self.stage.full.failed(photo_id) and not os.path.exists(rec.path):
+            self.mark_missing([rec])
 
     def _overlay_for(self, rec: PhotoRecord) -> Overlay | None:
         """The scorers' overlay data for a photo, from the scores' ``extra`` in the catalog."""

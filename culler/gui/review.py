@@ -181,7 +181,7 @@ class ReviewActions:
         if len(states) == 1:
             pid, state = next(iter(states.items()))
             rec = self.model.record(pid)
-            return f"{rec.name if rec else pid}: {state['decision']}"
+            return f"{rec.name.rsplit('.', 1)[0] if rec else pid}: {state['decision']}"
         return f"{len(states)} proposals"
 
     def next_undecided(self, step: int = 1) -> bool:

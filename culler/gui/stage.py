@@ -349,11 +349,17 @@ class PhotoStage(QWidget):
         )
 
     def zoom_text(self, rec: PhotoRecord) -> str:
+        if rec.status == "missing":
+            return "⚠ file missing: only the preview is shown, not rateable"
         if self.zoom.fitted:
             return "fit"
         percent = f"{self.zoom.scale * self.devicePixelRatioF() * 100:.0f} %"
-        if self.full.get(rec.id) is None and self.full.pending(rec.id):
-            return percent + " (loading full size…)"
+        if self.full.get(rec.id) is None:
+            if self.full.pending(rec.id):
+                return percent + " (loading full size…)"
+            if self.full.failed(rec.id):
+                # Never "100 %" over an enlarged preview: say the full size could not be read.
+                return f"preview enlarged: full size unreadable ({percent} of the preview)"
         return percent
 
     def _paint_info(self, painter: QPainter, rec: PhotoRecord, strip: QRect) -> None:
