@@ -334,8 +334,12 @@ class ReviewActions:
     def _job_failed(self, message: str) -> None:
         self.last_summary = message
         self.statusBar().showMessage(message)
-        QMessageBox.warning(self, "Not done", message)
-        self._restore_focus()
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Not done", message, QMessageBox.StandardButton.Ok, self
+        )
+        box.finished.connect(lambda _r: self._restore_focus())
+        box.open()
+        self.summary_box = box
 
     def _job_thread_done(self) -> None:
         self.cull_worker = None

@@ -322,3 +322,33 @@ def test_home_goes_to_the_top_and_the_loupe_counts_what_is_shown(window, qtbot, 
     assert window.proxy.rowCount() > 1
     window.set_mode(GRID)
     assert window.grid.currentIndex().data(RecordRole).id == ids["rocket"]
+
+
+def test_export_from_the_window_keeps_the_clis_safety(window, qtbot, shoot, tmp_path):
+    folder, db_path, files = shoot
+    ids = open_shoot(window, qtbot, db_path)
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("a file where the folder should be")
+    go_to(window, qtbot, ids["rocket"])
+    qtbot.keyClick(window.grid, Qt.Key.Key_P)
+    assert window.export_picks(not_a_folder)
+    qtbot.waitUntil(lambda: window.deliver_worker is None, timeout=60_000)
+    assert window.last_summary == f"{not_a_folder} exists and is not a folder: choose another one"
+    assert "\n" not in window.last_summary and "Traceback" not in window.last_summary
+    window.summary_box.close()
+    # an existing file of the same name is never overwritten: the copy gets a new name
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "rocket.jpg").write_bytes(b"someone else's file")
+    assert window.export_picks(dest)
+    qtbot.waitUntil(lambda: window.deliver_worker is None, timeout=60_000)
+    assert (dest / "rocket.jpg").read_bytes() == b"someone else's file"
+    assert (dest / "rocket-1.jpg").read_bytes() == files["rocket"].read_bytes()
+    window.summary_box.close()
+    # move: the file goes, and the catalog follows it
+    moved = tmp_path / "moved"
+    assert window.export_picks(moved, mode="move")
+    qtbot.waitUntil(lambda: window.deliver_worker is None, timeout=60_000)
+    assert not files["rocket"].exists() and (moved / "rocket.jpg").exists()
+    assert window.model.record(ids["rocket"]).path == str(moved / "rocket.jpg")
+    assert "1 of 1 picks moved" in window.last_summary
