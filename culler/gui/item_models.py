@@ -340,6 +340,11 @@ class ScorerRow:
     command: str  # how to install the weights ("" when nothing is needed)
     enabled: bool
 
+    @property
+    def runnable(self) -> bool:
+        """Whether the scorer can run now (its weights are installed or it needs none)."""
+        return self.weights in ("installed", "none needed")
+
 
 class ScorerTableModel(QAbstractTableModel):
     """Installed scorers with weight status; the first column toggles the scorer for the next scan."""
@@ -372,16 +377,21 @@ class ScorerTableModel(QAbstractTableModel):
         row = self.rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.CheckStateRole and column == 0:
-            return Qt.CheckState.Checked if row.enabled else Qt.CheckState.Unchecked
+            # Ticked means "runs in the next scan": a scorer without its weights does not.
+            return (
+                Qt.CheckState.Checked if row.enabled and row.runnable else Qt.CheckState.Unchecked
+            )
         if role == Qt.ItemDataRole.DisplayRole:
             return ("", row.id, row.kind, row.weights, row.command)[column]
         if role == Qt.ItemDataRole.ToolTipRole:
+            if not row.runnable:
+                return f"{row.description or row.id}\nInstall its weights first: {row.command}"
             return row.description or row.id
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if index.column() == 0:
+        if index.column() == 0 and self.rows[index.row()].runnable:
             flags |= Qt.ItemFlag.ItemIsUserCheckable
         return flags
 

@@ -148,6 +148,7 @@ class ReviewActions:
         self.proxy.refilter()
         self.stage.refresh()
         self._update_counts()
+        self._details_timer.start()  # the Why panel says who decided now
 
     # -- reviewing -------------------------------------------------------------------------------
     def accept_proposals(self, photo_ids: list[int] | None = None) -> int:
@@ -169,13 +170,22 @@ class ReviewActions:
         return len(states)
 
     def accept_all_shown(self) -> int:
-        """Shift+A: accept every proposal the current filters show (a whole burst, the shoot)."""
+        """Shift+A: accept every proposal the current filters show. Frames inside a collapsed
+        stack are not shown, so they stay to review (S opens the stack, as in Lightroom)."""
         ids = [
             rec.id
             for row in range(self.proxy.rowCount())
             if (rec := self.proxy.index(row, 0).data(RecordRole)) is not None and rec.proposed
         ]
-        return self.accept_proposals(ids) if ids else self.accept_proposals([])
+        accepted = self.accept_proposals(ids)
+        hidden = sum(1 for r in self.model.records if r.proposed)
+        if accepted and hidden:
+            self.statusBar().showMessage(
+                f"Accepted {accepted} proposals; {hidden} inside collapsed stacks stay to review "
+                "(S opens a stack)",
+                6000,
+            )
+        return accepted
 
     def _what(self, states: dict[int, dict]) -> str:
         if len(states) == 1:
