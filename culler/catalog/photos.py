@@ -21,6 +21,7 @@ GRID_COLUMNS = (
     "error",
     "content_hash",
     "taken_at",
+    "subsec",
     "camera",
     "lens",
     "width",

@@ -278,7 +278,7 @@ class PhotoFilterProxy(QSortFilterProxyModel):
         # A stack sorts as one unit at its best photo's place; inside it, by rank.
         order = sorted(
             range(len(records)),
-            key=lambda i: (leads[i].path, records[i].rank, records[i].path),
+            key=lambda i: (leads[i].path, _member_order(records[i]), records[i].path),
         )
         values = [self._value(lead) for lead in leads]
         present = [i for i in order if values[i] is not None]
@@ -326,6 +326,15 @@ class PhotoFilterProxy(QSortFilterProxyModel):
             return True
         haystack = rec.search_text()
         return all(word in haystack for word in self.filters.text.lower().split())
+
+
+def _member_order(rec: PhotoRecord) -> tuple:
+    """Where a photo goes inside its open stack: a burst's frames in the order they were taken
+    (as Photo Mechanic shows them), anything else (and frames without a capture time) by rank."""
+    if rec.group_kind == "burst" and rec.taken_at:
+        fraction = float(f"0.{rec.subsec}") if rec.subsec and rec.subsec.isdigit() else 0.0
+        return (0, rec.taken_at, fraction, rec.rank)
+    return (1, "", 0.0, rec.rank)
 
 
 @dataclass

@@ -25,6 +25,8 @@ class PhotoRecord:
     error: str | None = None
     content_hash: str | None = None
     taken_at: str | None = None
+    #: Fraction of the second the frame was taken (EXIF SubSecTimeOriginal digits).
+    subsec: str | None = None
     camera: str | None = None
     lens: str | None = None
     width: int | None = None

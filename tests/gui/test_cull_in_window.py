@@ -352,3 +352,15 @@ def test_export_from_the_window_keeps_the_clis_safety(window, qtbot, shoot, tmp_
     assert not files["rocket"].exists() and (moved / "rocket.jpg").exists()
     assert window.model.record(ids["rocket"]).path == str(moved / "rocket.jpg")
     assert "1 of 1 picks moved" in window.last_summary
+
+
+def test_an_open_burst_shows_its_frames_in_capture_order(window, qtbot, shoot):
+    _folder, db_path, _files = shoot
+    ids = open_shoot(window, qtbot, db_path)
+    burst = window.model.record(ids["IMG_4051"]).group_id
+    # rank the last frame best: the open stack still reads in the order the frames were taken
+    window.model.record(ids["IMG_4053"]).rank, window.model.record(ids["IMG_4051"]).rank = 0, 2
+    window.proxy.toggle_stack(burst)
+    window.proxy.resort()
+    shown = [pid for pid in shown_ids(window) if window.model.record(pid).group_id == burst]
+    assert shown == [ids["IMG_4051"], ids["IMG_4052"], ids["IMG_4053"]]
