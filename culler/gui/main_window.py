@@ -439,6 +439,9 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         if selected > 1:
             text = f"{selected} selected  ·  " + text
         self.counts.setText(text)
+        # The count keeps its room: a long status message (the scan's skipped scorers) is cut
+        # short on its left instead of being drawn over it.
+        self.counts.setMinimumWidth(self.counts.fontMetrics().horizontalAdvance(text) + 12)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:

@@ -75,6 +75,25 @@ class ScanWorker(QThread):
         self.progress.emit(done, total, path)
 
 
+def weights_error_text(scorer_id: str, source: Path | None, exc: Exception) -> str:
+    """One line a photographer can act on for a weights file a loader (PyTorch, safetensors)
+    refused: what happened and what to do, without the library's own advice ("Please file an
+    issue…", which is for PyTorch's developers) or its multi-line dump."""
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for cut in ("Re-running", "Please file an issue", "Please open an issue", "WeightsUnpickler"):
+        detail = detail.split(cut)[0]
+    detail = detail.strip().rstrip(".:;,")[:160] or type(exc).__name__
+    if source is None:
+        return (
+            f"{scorer_id}: the downloaded weights could not be installed ({detail}); "
+            f"try again, or fetch the file by hand and use Import…"
+        )
+    return (
+        f"{scorer_id}: {source.name} could not be read as its weights ({detail}); choose the file "
+        f"docs/models.md names for {scorer_id}"
+    )
+
+
 class _Cancelled(Exception):
     """Raised inside a download's progress callback to stop it; the partial file is discarded."""
 
@@ -118,7 +137,7 @@ class WeightsWorker(QThread):
             self.failed.emit(str(exc))
         except Exception as exc:  # a converter's own error: say it rather than lose the thread
             self.message.emit(traceback.format_exc())
-            self.failed.emit(f"{self.scorer_id}: {type(exc).__name__}: {exc}")
+            self.failed.emit(weights_error_text(self.scorer_id, self.source, exc))
 
     @contextlib.contextmanager
     def _progress(self, label: str, total: int | None):
