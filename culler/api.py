@@ -44,6 +44,7 @@ from culler.models.weights import (
 from culler.plugin.hookspecs import hookimpl
 from culler.plugin.scorers import (
     ROLES,
+    SHOOTING_KEY,
     SMALL_COPY_KEY,
     EmbeddingScorer,
     Scorer,
@@ -85,6 +86,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ROLES",
+    "SHOOTING_KEY",
     "SMALL_COPY_KEY",
     "EmbeddingScorer",
     "EnabledWhenInstalled",

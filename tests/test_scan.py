@@ -392,3 +392,35 @@ def test_the_scan_stores_shooting_data_from_exif_and_show_prints_it(photo_dir, t
     assert "shooting: 1/250 s · f/2.8 · ISO 800 · 85 mm" in result.output
     night = CliRunner().invoke(cli, ["show", str(shoot / "night.jpg"), "--db", str(db)])
     assert "shooting: 2.5 s · f/8 · ISO 100 · 24 mm" in night.output
+
+
+def test_in_worker_scorers_see_the_shooting_data(photo_dir, tmp_path, register_test_plugin):
+    """A scorer may weigh the shutter speed (a 1/8 s frame is a motion-blur suspect): the decode
+    worker hands it the shooting data under ``culler.api.SHOOTING_KEY``."""
+    from culler.api import SHOOTING_KEY, Scorer, ScoreResult, hookimpl
+
+    class Shutter(Scorer):
+        id = "shutter-test"
+        runs_in_worker = True
+        batch_size = 1
+        input_size = 256
+
+        def score_batch(self, images):
+            data = images[0].info.get(SHOOTING_KEY) or {}
+            return [ScoreResult(score=5.0, reasons=[f"exposure {data.get('exposure_time')}"])]
+
+    class Plugin:
+        @hookimpl
+        def register_scorers(self, register):
+            register(Shutter)
+
+    register_test_plugin(Plugin(), "shutter-test")
+    source = next(p for p in sorted(photo_dir.iterdir()) if p.suffix == ".jpg")
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    _with_exif(source, shoot / "slow.jpg", 1 / 8, 4, 3200, 35)
+    with open_catalog(tmp_path / "c.db") as catalog:
+        scan_folders(catalog, [shoot], ScanOptions(workers=0, scorer_ids=["shutter-test"]))
+        (photo,) = catalog.readable_photos()
+        (score,) = [s for s in catalog.scores_for(photo["id"]) if s["scorer_id"] == "shutter-test"]
+    assert score["reasons"] == ["exposure 0.125"]
