@@ -257,7 +257,7 @@ def test_search_finds_a_frame_inside_a_collapsed_burst(window, qtbot, shoot):
     ids = open_shoot(window, qtbot, db_path)
     assert ids["IMG_4053"] not in shown_ids(window)  # collapsed under its best frame
     window.filter_bar.search.setText("4053")
-    window.filter_bar.apply_now()
+    window._filters_changed()  # what the search box's typing pause triggers
     assert shown_ids(window) == [ids["IMG_4053"]]
     assert window.catalog.search_photo_ids("img_405") == [
         ids["IMG_4051"],
@@ -313,11 +313,11 @@ def test_home_goes_to_the_top_and_the_loupe_counts_what_is_shown(window, qtbot, 
     qtbot.keyClick(window.grid, Qt.Key.Key_Home)
     assert window.grid.verticalScrollBar().value() == 0
     window.filter_bar.search.setText("rocket")
-    window.filter_bar.apply_now()
+    window._filters_changed()
     window.set_mode(LOUPE)
     assert window.stage.position_text == "1 / 1"
     window.filter_bar.search.clear()
-    window.filter_bar.apply_now()
+    window._filters_changed()
     assert window.stage.position_text.endswith(f"/ {window.proxy.rowCount()}")
     assert window.proxy.rowCount() > 1
     window.set_mode(GRID)
