@@ -75,6 +75,7 @@ def main() -> None:
             "current_ratings()": catalog.current_ratings,
             "decision_sources() (who decided)": catalog.decision_sources,
             "hand_decided() (what cull leaves)": catalog.hand_decided,
+            "decision_sources([id]) (after a key)": lambda: catalog.decision_sources([4053]),
             "search_photo_ids('0004053')": lambda: catalog.search_photo_ids("0004053"),
             "list_photos(sort_by='technical')": lambda: list_photos(catalog, sort_by="technical"),
         }

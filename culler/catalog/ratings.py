@@ -112,11 +112,15 @@ class RatingsMixin:
         and without the undos that restored the state before them, so an undone rating leaves no
         trace and a decision restored by an undo keeps the source that first set it."""
         events: dict[int, list[tuple]] = {}
+        undone: set[int] = set()
         sql = "SELECT id, photo_id, stars, decision, source, reason, fields FROM ratings {where}"
         for where, params in in_clauses("WHERE photo_id", photo_ids):
             for row in self.conn.execute(sql.format(where=where), params):
                 events.setdefault(row[1], []).append(row)
-        undone = self._undone_event_ids()
+                if row[5] and row[5].startswith(UNDO_PREFIX):  # an undo is its photo's own event
+                    number = row[5][len(UNDO_PREFIX) :]
+                    if number.isdigit():
+                        undone.add(int(number))
         standing: dict[int, dict[str, Any]] = {}
         for pid, rows in events.items():
             state: dict[str, Any] = {
