@@ -144,6 +144,11 @@ class FilterBar(QWidget):
         self.min_score.setPrefix("Score ≥ ")
         self.min_score.setToolTip("Minimum score of the scorer you sort by")
 
+        # In a small window (1024 px) the combos give way to the search box: they keep their
+        # natural width when there is room and elide their text when there is not.
+        for combo in (self.sort, self.decision, self.stars, self.tag, self.status):
+            combo.setMinimumWidth(56)
+        self.min_score.setMinimumWidth(64)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.setSpacing(6)

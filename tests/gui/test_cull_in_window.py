@@ -364,3 +364,12 @@ def test_an_open_burst_shows_its_frames_in_capture_order(window, qtbot, shoot):
     window.proxy.resort()
     shown = [pid for pid in shown_ids(window) if window.model.record(pid).group_id == burst]
     assert shown == [ids["IMG_4051"], ids["IMG_4052"], ids["IMG_4053"]]
+
+
+def test_a_small_window_keeps_the_search_box_readable(window, qtbot, shoot):
+    # Issue #29: at 1024 × 640 the search box shrank to "S…".
+    _folder, db_path, _files = shoot
+    open_shoot(window, qtbot, db_path)
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: window.width() <= 1024)
+    assert window.filter_bar.search.width() >= 180
