@@ -5,7 +5,10 @@ Rows are inserted directly (two scorers' scores for every photo, a tag on every 
 second), then each read is timed as the best of ``--repeat`` runs:
 
 * ``Catalog.current_scores`` / ``tag_maxima`` / ``current_ratings`` for the whole catalog (the grid);
-* ``culler.gui.records.load_records`` (all five reads joined into grid records), when PySide6 is
+* ``Catalog.decision_sources`` (who set each pick/reject: the grid's proposal badge) and
+  ``hand_decided`` (what ``culler cull`` leaves alone), both replaying every rating event;
+* ``Catalog.search_photo_ids`` (the search box);
+* ``culler.gui.records.load_records`` (all six reads joined into grid records), when PySide6 is
   installed;
 * ``culler.catalog.queries.list_photos(sort_by=...)`` (``culler list --sort technical``).
 
@@ -74,6 +77,10 @@ def main() -> None:
             "current_scores()": catalog.current_scores,
             "tag_maxima()": catalog.tag_maxima,
             "current_ratings()": catalog.current_ratings,
+            "decision_sources() (who decided)": catalog.decision_sources,
+            "hand_decided() (what cull leaves)": catalog.hand_decided,
+            "decision_sources([id]) (after a key)": lambda: catalog.decision_sources([4053]),
+            "search_photo_ids('0004053')": lambda: catalog.search_photo_ids("0004053"),
             "list_photos(sort_by='technical')": lambda: list_photos(catalog, sort_by="technical"),
             "list_photos(technical, limit=50)": lambda: list_photos(
                 catalog, sort_by="technical", limit=50

@@ -47,6 +47,7 @@ from culler.models.weights import (
 from culler.plugin.hookspecs import hookimpl
 from culler.plugin.scorers import (
     ROLES,
+    SHOOTING_KEY,
     SMALL_COPY_KEY,
     EmbeddingScorer,
     Scorer,
@@ -89,6 +90,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ROLES",
+    "SHOOTING_KEY",
     "SMALL_COPY_KEY",
     "EmbeddingScorer",
     "EnabledWhenInstalled",

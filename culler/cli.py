@@ -438,6 +438,10 @@ def _print_details(details: dict[str, Any]) -> None:
     for key in ("taken_at", "camera", "lens"):
         if details.get(key):
             click.echo(f"  {key.replace('_', ' ')}: {printable(details[key])}")
+    from culler.catalog.queries import shooting_text
+
+    if shooting := shooting_text(details):
+        click.echo(f"  shooting: {shooting}")
     for score in details["scores"]:
         value = "-" if score["score"] is None else f"{score['score']:.2f}"
         flag = "" if score["active"] else " (inactive version)"

@@ -432,6 +432,51 @@ def test_a_hand_decision_is_left_as_it_is_and_says_so(shoot):
     ]
 
 
+def test_an_undone_rating_is_not_a_hand_decision_and_the_original_beats_its_web_copy(shoot):
+    # Issue #29: the original was given stars, the stars were undone (Ctrl+Z in the window, or
+    # `culler rate --undo`), and the undo still counted as "decided by hand": the copy was picked.
+    shoot.add("original", {AESTHETIC: 6.0}, size=(4000, 3000))
+    shoot.add("web-copy", {AESTHETIC: 6.0}, size=(1000, 750))
+    original = shoot.ids["original"]
+    batch = shoot.catalog.rate_batch([original], "4 stars", source="gui", stars=4)
+    shoot.catalog.undo_batch(batch)
+    shoot.catalog.rate(original, stars=3, source="cli")
+    shoot.catalog.undo_last()
+    assert shoot.catalog.hand_decided() == set()
+    plan = shoot.plan(shoot.group("duplicate", "web-copy", "original"))
+    assert reasons_of(plan) == {
+        "original": ("pick", "2 near-duplicates: the full-size photo; #2 is a smaller copy"),
+        "web-copy": ("reject", "2 near-duplicates (#2): a smaller copy (1000×750) of #1"),
+    }
+    assert apply_plan(shoot.catalog, plan.values()) == 2
+
+
+def test_a_colour_label_is_not_a_decision(shoot):
+    for name, score in {"best": 8.0, "second": 5.0}.items():
+        shoot.add(name, {AESTHETIC: score})
+    shoot.catalog.rate(shoot.ids["best"], label="red", source="gui")
+    shoot.catalog.rate(shoot.ids["second"], label="blue", source="xmp")
+    assert shoot.catalog.hand_decided() == set()
+    plan = shoot.plan(shoot.group("burst", "best", "second"))
+    assert {n: (p.decision, p.locked) for n, p in plan.items()} == {
+        "best": ("pick", False),
+        "second": ("reject", False),
+    }
+    apply_plan(shoot.catalog, plan.values())
+    assert shoot.catalog.current_rating(shoot.ids["best"])["label"] == "red"  # the label stays
+
+
+def test_an_auto_decision_restored_by_an_undo_stays_a_proposal(shoot):
+    shoot.add("frame", {AESTHETIC: 8.0})
+    frame = shoot.ids["frame"]
+    shoot.catalog.rate(frame, decision="pick", source="auto", reason="single frame, score 8.0")
+    batch = shoot.catalog.rate_batch([frame], "reject", source="gui", decision="reject")
+    assert shoot.catalog.hand_decided() == {frame}
+    shoot.catalog.undo_batch(batch)
+    assert shoot.catalog.current_rating(frame)["decision"] == "pick"
+    assert shoot.catalog.hand_decided() == set()  # the pick is still culler's, not the person's
+
+
 def test_the_combined_score_weighs_scorers_by_role(shoot):
     # Aesthetic scorers share a weight of 1, a technical one weighs 1, a personal model 2; a
     # penalty scorer takes 0.5 × (10 − score) off.

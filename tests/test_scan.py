@@ -335,3 +335,92 @@ def test_plan_follows_a_move_by_content_and_marks_the_rest_missing():
     again, _ = _plan(known, found, done=(), unlisted=[Path("/shoot/locked")])
     moved = next(i for i in again.items if i.path == "/shoot/new/moved.jpg")
     assert moved.photo_id == 7 and moved.change == "unscored" and len(moved.needs) == 2
+
+
+def _with_exif(source, target, exposure, f_number, iso, focal) -> None:
+    """Save the real photo ``source`` as ``target`` with EXIF shooting data as a camera writes it
+    (rationals; ``exposure``/``f_number`` may be raw (numerator, denominator) pairs)."""
+    from fractions import Fraction
+
+    from PIL import Image, TiffImagePlugin
+
+    def rational(value):
+        if isinstance(value, tuple):
+            return TiffImagePlugin.IFDRational(*value)
+        fraction = Fraction(value).limit_denominator(100000)
+        return TiffImagePlugin.IFDRational(fraction.numerator, fraction.denominator)
+
+    with Image.open(source) as im:
+        exif = im.getexif()
+        sub = exif.get_ifd(0x8769)
+        sub[0x829A] = rational(exposure)  # ExposureTime
+        sub[0x829D] = rational(f_number)  # FNumber
+        sub[0x8827] = iso  # ISOSpeedRatings
+        sub[0x920A] = rational(focal)  # FocalLength
+        sub[0xA434] = "EF85mm f/1.8 USM"  # LensModel
+        im.save(target, exif=exif, quality=90)
+
+
+def test_the_scan_stores_shooting_data_from_exif_and_show_prints_it(photo_dir, tmp_path):
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from culler.cli import cli
+
+    source = next(p for p in sorted(photo_dir.iterdir()) if p.suffix == ".jpg")
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    _with_exif(source, shoot / "evening.jpg", 1 / 250, 2.8, 800, 85)
+    _with_exif(source, shoot / "night.jpg", 2.5, 8, 100, 24)
+    _with_exif(source, shoot / "nonsense.jpg", (1, 0), (-2, 1), 0, 0)  # a camera's garbage
+    db = tmp_path / "c.db"
+    with open_catalog(db) as catalog:
+        scan_folders(catalog, [shoot], ScanOptions(workers=0))
+    with sqlite3.connect(db) as conn:
+        rows = {
+            os.path.basename(path): rest
+            for path, *rest in conn.execute(
+                "SELECT path, exposure_time, f_number, iso, focal_length, lens FROM photos"
+            )
+        }
+    assert rows["evening.jpg"] == [pytest.approx(1 / 250), 2.8, 800, 85.0, "EF85mm f/1.8 USM"]
+    assert rows["night.jpg"][:4] == [2.5, 8.0, 100, 24.0]
+    assert rows["nonsense.jpg"][:4] == [None, None, None, None]
+    result = CliRunner().invoke(cli, ["show", str(shoot / "evening.jpg"), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "shooting: 1/250 s · f/2.8 · ISO 800 · 85 mm" in result.output
+    night = CliRunner().invoke(cli, ["show", str(shoot / "night.jpg"), "--db", str(db)])
+    assert "shooting: 2.5 s · f/8 · ISO 100 · 24 mm" in night.output
+
+
+def test_in_worker_scorers_see_the_shooting_data(photo_dir, tmp_path, register_test_plugin):
+    """A scorer may weigh the shutter speed (a 1/8 s frame is a motion-blur suspect): the decode
+    worker hands it the shooting data under ``culler.api.SHOOTING_KEY``."""
+    from culler.api import SHOOTING_KEY, Scorer, ScoreResult, hookimpl
+
+    class Shutter(Scorer):
+        id = "shutter-test"
+        runs_in_worker = True
+        batch_size = 1
+        input_size = 256
+
+        def score_batch(self, images):
+            data = images[0].info.get(SHOOTING_KEY) or {}
+            return [ScoreResult(score=5.0, reasons=[f"exposure {data.get('exposure_time')}"])]
+
+    class Plugin:
+        @hookimpl
+        def register_scorers(self, register):
+            register(Shutter)
+
+    register_test_plugin(Plugin(), "shutter-test")
+    source = next(p for p in sorted(photo_dir.iterdir()) if p.suffix == ".jpg")
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    _with_exif(source, shoot / "slow.jpg", 1 / 8, 4, 3200, 35)
+    with open_catalog(tmp_path / "c.db") as catalog:
+        scan_folders(catalog, [shoot], ScanOptions(workers=0, scorer_ids=["shutter-test"]))
+        (photo,) = catalog.readable_photos()
+        (score,) = [s for s in catalog.scores_for(photo["id"]) if s["scorer_id"] == "shutter-test"]
+    assert score["reasons"] == ["exposure 0.125"]

@@ -326,29 +326,36 @@ class GroupsMixin:
         }
 
     def current_decisions(self) -> dict[int, dict[str, Any]]:
-        """{photo id: {"decision", "source"}} of the latest rating event of every rated photo."""
+        """{photo id: {"decision", "source", "by_hand"}} of the latest rating event of every rated
+        photo; ``by_hand`` says whether a person's stars or pick/reject stand now
+        (:meth:`hand_decided`: undone ratings and colour labels do not count)."""
+        by_hand = self.hand_decided()
         return {
-            r["photo_id"]: r
+            r["photo_id"]: {**r, "by_hand": r["photo_id"] in by_hand}
             for r in self.query("SELECT photo_id, decision, source FROM current_ratings")
         }
 
     def append_decisions(
         self, rows: Iterable[tuple[int, str, str]], source: str, keep_sources: tuple[str, ...]
-    ) -> int:
-        """Append (photo id, decision, reason) events with ``source``, skipping photos whose latest
-        event came from one of ``keep_sources`` or already has that decision. Checked inside the
-        write transaction, so a decision made by hand meanwhile wins. Returns events written."""
+    ) -> list[int]:
+        """Append (photo id, decision, reason) events with ``source``, skipping photos decided by
+        hand through one of ``keep_sources`` (:meth:`hand_decided`) or that already have that
+        decision. Checked inside the write transaction, so a decision made by hand meanwhile wins.
+        Returns the ids of the events written."""
         from culler.catalog.timestamps import now
 
-        written = 0
+        rows = list(rows)
+        written: list[int] = []
         with self.transaction() as conn:
+            kept = self.hand_decided([r[0] for r in rows], keep_sources)
             for photo_id, decision, reason in rows:
                 state = self.current_rating(photo_id)
-                if state.get("source") in keep_sources or state.get("decision") == decision:
+                if photo_id in kept or state.get("decision") == decision:
                     continue
-                conn.execute(
-                    "INSERT INTO ratings (photo_id, stars, decision, label, source, reason, at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                cursor = conn.execute(
+                    "INSERT INTO ratings"
+                    " (photo_id, stars, decision, label, source, reason, at, fields)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'decision')",
                     [
                         photo_id,
                         state.get("stars"),
@@ -359,5 +366,5 @@ class GroupsMixin:
                         now(),
                     ],
                 )
-                written += 1
+                written.append(cursor.lastrowid)
         return written

@@ -318,3 +318,26 @@ def m003_archive_root_index(db: sqlite_utils.Database) -> None:
     folder through it (issue #32: a new shoot is grouped against its own shoot window and folders,
     not the archive; its time window reads ``idx_photos_taken``)."""
     db.execute("CREATE INDEX IF NOT EXISTS idx_photos_root ON photos(root, taken_at)")
+
+
+@migrations("004_shooting_data")
+def m004_shooting_data(db: sqlite_utils.Database) -> None:
+    """The shooting data from EXIF, filled by the scan's decode worker: ``exposure_time`` (seconds),
+    ``f_number``, ``iso`` and ``focal_length`` (mm). Photos scanned before stay NULL until a rescan
+    decodes them again (``culler scan --rescore``)."""
+    for column, kind in (
+        ("exposure_time", float),
+        ("f_number", float),
+        ("iso", int),
+        ("focal_length", float),
+    ):
+        add_column(db, "photos", column, kind)
+
+
+@migrations("005_rating_fields")
+def m005_rating_fields(db: sqlite_utils.Database) -> None:
+    """``ratings.fields``: which of stars, decision and label a rating event set (comma separated),
+    the rest being carried over from the state before. It tells a person pressing X on the cull's
+    proposed reject (now their decision) from a star given to a photo the cull rejected (still the
+    cull's reject). NULL on older events: a field counts as set where its value changed."""
+    add_column(db, "ratings", "fields", str)

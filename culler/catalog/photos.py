@@ -21,10 +21,15 @@ GRID_COLUMNS = (
     "error",
     "content_hash",
     "taken_at",
+    "subsec",
     "camera",
     "lens",
     "width",
     "height",
+    "exposure_time",
+    "f_number",
+    "iso",
+    "focal_length",
 )
 
 

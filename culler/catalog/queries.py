@@ -217,3 +217,22 @@ def photo_details(catalog: Catalog, path: str | Path) -> dict[str, Any] | None:
     details["rating"] = catalog.current_rating(photo["id"])
     details["groups"] = catalog.photo_groups(photo["id"])
     return json.loads(json.dumps(details, default=str))
+
+
+def shooting_text(photo: dict[str, Any]) -> str | None:
+    """The shooting data as a photographer reads it: "1/250 s · f/2.8 · ISO 800 · 85 mm"; None when
+    the scan stored none of it."""
+    parts = []
+    exposure = photo.get("exposure_time")
+    if exposure:
+        if exposure >= 0.3:
+            parts.append(f"{exposure:g} s")
+        else:
+            parts.append(f"1/{round(1 / exposure)} s")
+    if photo.get("f_number"):
+        parts.append(f"f/{photo['f_number']:.1f}".replace(".0", ""))
+    if photo.get("iso"):
+        parts.append(f"ISO {photo['iso']}")
+    if photo.get("focal_length"):
+        parts.append(f"{photo['focal_length']:g} mm")
+    return " · ".join(parts) or None

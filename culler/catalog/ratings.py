@@ -78,6 +78,68 @@ class RatingsMixin:
                 result[row.pop("photo_id")] = row
         return result
 
+    def hand_decided(
+        self, photo_ids: Iterable[int] | None = None, sources: Iterable[str] = HUMAN_SOURCES
+    ) -> set[int]:
+        """Photos (all, or those of ``photo_ids``) whose stars or pick/reject stand now as a person
+        set them: what auto-cull leaves alone.
+
+        Only stars above 0 and a pick or reject count: a colour label is not a decision, nor is an
+        unflag or 0 stars. An undone event does not count, and neither does the undo that restored
+        the state before it (see :meth:`standing_ratings`).
+        """
+        human = set(sources)
+        return {
+            pid
+            for pid, s in self.standing_ratings(photo_ids).items()
+            if (s["decision"] in ("pick", "reject") and s["decision_by"] in human)
+            or ((s["stars"] or 0) > 0 and s["stars_by"] in human)
+        }
+
+    def decision_sources(self, photo_ids: Iterable[int] | None = None) -> dict[int, str]:
+        """{photo id: the source that set its standing pick or reject} ("auto" for a proposal of
+        the cull nobody has accepted or overridden); photos without a pick or reject are left out."""
+        return {
+            pid: s["decision_by"]
+            for pid, s in self.standing_ratings(photo_ids).items()
+            if s["decision"] in ("pick", "reject")
+        }
+
+    def standing_ratings(self, photo_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
+        """{photo id: {stars, stars_by, decision, decision_by}}: each rated photo's stars and decision
+        with the source of the event that set them (``ratings.fields`` names what an event set, so
+        a pick pressed on a proposed pick is the person's). The events are replayed without the undone ones
+        and without the undos that restored the state before them, so an undone rating leaves no
+        trace and a decision restored by an undo keeps the source that first set it."""
+        events: dict[int, list[tuple]] = {}
+        undone: set[int] = set()
+        sql = "SELECT id, photo_id, stars, decision, source, reason, fields FROM ratings {where}"
+        for where, params in in_clauses("WHERE photo_id", photo_ids):
+            for row in self.conn.execute(sql.format(where=where), params):
+                events.setdefault(row[1], []).append(row)
+                if row[5] and row[5].startswith(UNDO_PREFIX):  # an undo is its photo's own event
+                    number = row[5][len(UNDO_PREFIX) :]
+                    if number.isdigit():
+                        undone.add(int(number))
+        standing: dict[int, dict[str, Any]] = {}
+        for pid, rows in events.items():
+            state: dict[str, Any] = {
+                "stars": None,
+                "stars_by": None,
+                "decision": None,
+                "decision_by": None,
+            }
+            for event, _pid, stars, decision, source, reason, fields in sorted(rows):
+                if event in undone or (reason or "").startswith(UNDO_PREFIX):
+                    continue
+                named = set(fields.split(",")) if fields is not None else set()
+                if stars != state["stars"] or "stars" in named:
+                    state["stars"], state["stars_by"] = stars, source
+                if decision != state["decision"] or "decision" in named:
+                    state["decision"], state["decision_by"] = decision, source
+            standing[pid] = state
+        return standing
+
     def rated_photos(self) -> list[dict[str, Any]]:
         """Readable photos with stars or a pick/reject: the trainer's personal examples."""
         return self.query(
@@ -144,6 +206,60 @@ class RatingsMixin:
             ]
             events.sort(key=lambda e: -e["id"])
             return self._undo_events(conn, events, source or batch.source)
+
+    def rate_states(
+        self, states: dict[int, dict[str, Any]], action: str, *, source: str
+    ) -> RatingBatch:
+        """Give each photo its own change (``{photo id: {stars, decision, label}}``, fields left
+        out keep their value) as one undoable batch: accepting proposals that differ per photo."""
+        batch = RatingBatch(f"{action} (batch {uuid.uuid4().hex[:8]})".lstrip(), source)
+        with self.transaction() as conn:
+            for pid, changes in states.items():
+                unknown = set(changes) - set(FIELDS)
+                if unknown:
+                    raise TypeError(f"not rating fields: {', '.join(sorted(unknown))}")
+                event, state = self._append_event(conn, pid, changes, source, batch.reason)
+                batch.event_ids.append(event)
+                batch.states[pid] = state
+        return batch
+
+    def redo_batch(self, batch: RatingBatch) -> RatingBatch:
+        """Append again, as a new batch, what ``batch`` (undone since) wrote: each event's state,
+        source and reason (an auto-cull event keeps the reason that decided it)."""
+        suffix = f"(batch {uuid.uuid4().hex[:8]})"
+        redone = RatingBatch(_BATCH_SUFFIX.sub(lambda m: m.group(1) + suffix, batch.reason), "")
+        with self.transaction() as conn:
+            events = [
+                event
+                for where, params in in_clauses("WHERE id", batch.event_ids)
+                for event in self.query(f"SELECT * FROM ratings {where}", params)
+            ]
+            for event in sorted(events, key=lambda e: e["id"]):
+                reason = event["reason"] or ""
+                if _BATCH_SUFFIX.search(reason):
+                    reason = _BATCH_SUFFIX.sub(lambda m: m.group(1) + suffix, reason)
+                state = {k: event[k] for k in FIELDS}
+                new, after = self._append_event(
+                    conn, event["photo_id"], state, event["source"], reason or None
+                )
+                redone.source = event["source"]
+                redone.event_ids.append(new)
+                redone.states[event["photo_id"]] = after
+        redone.source = redone.source or batch.source
+        return redone
+
+    def cull_reason(self, photo_id: int) -> str | None:
+        """The reason the newest auto-cull decision of this photo gave (not undone), if any: what
+        ``culler cull`` printed for it."""
+        undone = self._undone_event_ids()
+        for event_id, reason in self.conn.execute(
+            "SELECT id, reason FROM ratings WHERE photo_id = ? AND source = 'auto'"
+            " ORDER BY id DESC",
+            [photo_id],
+        ):
+            if event_id not in undone and reason:
+                return reason
+        return None
 
     def undo_last(
         self, sources: Iterable[str] = HUMAN_SOURCES, source: str = "cli"
@@ -216,9 +332,18 @@ class RatingsMixin:
         current = self.current_rating(photo_id)
         state = {k: changes.get(k, current.get(k)) for k in FIELDS}
         cursor = conn.execute(
-            "INSERT INTO ratings (photo_id, stars, decision, label, source, reason, at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [photo_id, state["stars"], state["decision"], state["label"], source, reason, now()],
+            "INSERT INTO ratings (photo_id, stars, decision, label, source, reason, at, fields)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                photo_id,
+                state["stars"],
+                state["decision"],
+                state["label"],
+                source,
+                reason,
+                now(),
+                ",".join(k for k in FIELDS if k in changes),
+            ],
         )
         return cursor.lastrowid, state
 

@@ -265,14 +265,7 @@ def cull(
     missed focus, closed eyes, severe clipping) or a broken file. Decisions are written with source
     'auto'; a decision you made by hand (GUI, `culler rate`, XMP) is never changed.
     """
-    from culler.decide.cull import (
-        CullOptions,
-        Ranking,
-        apply_plan,
-        plan_cull,
-        stored_groups,
-        update_groups,
-    )
+    from culler.decide.cull import CullOptions, Ranking, plan_cull, run_cull
 
     options = CullOptions(
         keep_per_group=keep_per_group,
@@ -287,9 +280,8 @@ def cull(
         if dry_run:
             plan = plan_cull(catalog, options)
         else:
-            update_groups(catalog, options.grouping, options.ranking)
-            plan = plan_cull(catalog, options, groups=stored_groups(catalog))
-            written = apply_plan(catalog, plan)
+            plan, events = run_cull(catalog, options)
+            written = len(events)
             changed = [p.photo_id for p in plan if p.changes]
             xmp_report = _write_xmp(catalog, changed, xmp_naming, quiet=as_json)
     finally:

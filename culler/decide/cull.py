@@ -2,8 +2,9 @@
 
 No Qt here: ``culler cull``, ``culler groups``, ``culler rate`` and the GUI call these functions.
 Groups come from :mod:`culler.decide.grouping` and are stored with ``rank`` 0 = best. Decisions go to the
-append-only ``ratings`` table with source ``auto`` and never replace a decision whose latest source is a
-human one (``gui``, ``cli``, ``xmp``).
+append-only ``ratings`` table with source ``auto`` and never replace a decision a person made: stars or a
+pick/reject set from ``gui``, ``cli`` or ``xmp`` that stand now (an undone rating and a colour label
+are not decisions; see ``Catalog.hand_decided``).
 
 Core never names a scorer: scores are combined by each scorer's ``role`` (aesthetic, technical,
 penalty) and photos are rejected outside a group only for a defect a scorer names in
@@ -44,9 +45,11 @@ __all__ = [
     "load_scores",
     "plan_cull",
     "rank_groups",
+    "run_cull",
     "stored_groups",
     "summarize",
     "update_groups",
+    "write_proposals",
 ]
 
 
@@ -392,7 +395,7 @@ def _single(ps: PhotoScores, rating: dict[str, Any], options: CullOptions) -> Pr
         ps.photo_id, ps.path, None, "", ps.value, rating.get("decision"), rating.get("source")
     )
     defect = named_defect(ps, options.defect_confidence)
-    if p.source in HUMAN_SOURCES:
+    if rating.get("by_hand"):
         p.locked = True
         p.reason = f"decided by hand ({p.current or 'unrated'}); left as it is"
     elif defect is not None:
@@ -415,7 +418,7 @@ def _broken(row: dict[str, Any], rating: dict[str, Any]) -> Proposal | None:
         return None
     p = Proposal(row["id"], row["path"], "reject", f"broken file: {error}", None)
     p.current, p.source = rating.get("decision"), rating.get("source")
-    if p.source in HUMAN_SOURCES:
+    if rating.get("by_hand"):
         p.locked, p.decision = True, None
         p.reason = f"decided by hand ({p.current or 'unrated'}); left as it is"
     return p
@@ -540,6 +543,27 @@ def apply_plan(catalog: Catalog, proposals: Iterable[Proposal]) -> int:
     The human-decision check is repeated inside the write transaction, so a photo rated by hand in
     the GUI between planning and applying keeps the human decision.
     """
+    return len(write_proposals(catalog, proposals))
+
+
+def run_cull(
+    catalog: Catalog, options: CullOptions | None = None, echo=None
+) -> tuple[list[Proposal], list[int]]:
+    """What ``culler cull`` (without ``--dry-run``) and the window's Cull action run: regroup and
+    rank, plan, write the proposals that change something. Returns the plan and the ids of the
+    events written (one undoable step in the window). ``echo`` hears each stage, in words."""
+    options = options or CullOptions()
+    say = echo or (lambda _text: None)
+    say("grouping bursts and near-duplicates…")
+    update_groups(catalog, options.grouping, options.ranking)
+    say("deciding…")
+    plan = plan_cull(catalog, options, groups=stored_groups(catalog))
+    say("writing the proposals…")
+    return plan, write_proposals(catalog, plan)
+
+
+def write_proposals(catalog: Catalog, proposals: Iterable[Proposal]) -> list[int]:
+    """:func:`apply_plan` returning the ids of the events written (the GUI undoes them as one step)."""
     rows = [(p.photo_id, p.decision, p.reason) for p in proposals if p.changes]
     return catalog.append_decisions(rows, AUTO_SOURCE, HUMAN_SOURCES)
 

@@ -6,7 +6,10 @@ Mixed into :class:`culler.gui.main_window.MainWindow`. Every rating goes through
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject
+import os
+import time
+
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from culler.gui import keys
@@ -21,6 +24,9 @@ MAX_COMPARE = 6
 
 class CullingActions:
     """What the culling keys do; the key filter is installed on the grid and the stage."""
+
+    #: The clock the digit guard reads (seconds); tests replace it.
+    clock = staticmethod(time.monotonic)
 
     def set_mode(self, mode: int) -> None:
         if mode == GRID:
@@ -84,7 +90,7 @@ class CullingActions:
 
     # -- rating ----------------------------------------------------------------------------------
     def decide(self, decision: str) -> None:
-        ids = self.target_ids()
+        ids = self.rateable(self.target_ids())
         if not ids or self.history is None:
             return
         if self._in_compare() and decision == "pick":
@@ -96,7 +102,7 @@ class CullingActions:
 
     def set_colour_label(self, colour: str) -> None:
         """6–9 as in Lightroom: set the colour label; the same key again removes it."""
-        ids = self.target_ids()
+        ids = self.rateable(self.target_ids())
         if not ids or self.history is None:
             return
         first = self.model.record(ids[0])
@@ -129,6 +135,7 @@ class CullingActions:
         text, ok = QInputDialog.getText(
             self, "Tag photos", "Tags to add, comma separated (-tag removes one), e.g. awe, -fear:"
         )
+        self._restore_focus()
         if ok:
             self.tag_selection(text)
 
@@ -152,26 +159,88 @@ class CullingActions:
         self.why.set_overlay_shown(shown)
 
     def set_stars(self, stars: int) -> None:
-        ids = self.target_ids()
+        ids = self.rateable(self.target_ids())
         if ids and self.history is not None:
             self._apply(ids, stars=stars, label=f"{stars} stars")
+
+    def rateable(self, ids: list[int]) -> list[int]:
+        """``ids`` without the photos whose file is gone (deleted, moved, a disk unplugged): those
+        are marked missing in the catalog and the grid, and the status bar says so. A rating must
+        never land on a photo that is not there; a rescan (F5) finds a moved file again."""
+        gone = []
+        for pid in ids:
+            rec = self.model.record(pid)
+            if rec is not None and (rec.status == "missing" or not os.path.exists(rec.path)):
+                gone.append(rec)
+        if gone:
+            self.mark_missing(gone)
+            names = ", ".join(r.name for r in gone[:3]) + (" …" if len(gone) > 3 else "")
+            self.statusBar().showMessage(
+                f"Not rated: {names} {'is' if len(gone) == 1 else 'are'} missing on disk "
+                "(moved or deleted); reconnect the disk or rescan (F5) to find it",
+                8000,
+            )
+        missing = {r.id for r in gone}
+        return [pid for pid in ids if pid not in missing]
+
+    def mark_missing(self, records) -> None:
+        """Show these photos as missing everywhere (grid, loupe, why panel) and store it."""
+        fresh = [r for r in records if r.status != "missing"]
+        if not fresh:
+            return
+        if self.catalog is not None:
+            with self.catalog.transaction():
+                self.catalog.mark_missing([r.id for r in fresh])
+        for rec in fresh:
+            rec.status = "missing"
+            rec.error = "file not found: moved or deleted since the scan"
+            self.model.refresh_row(rec.id)
+        self.stage.refresh()
+        self._details_timer.start()
+        self._update_counts()
 
     def _apply(self, ids: list[int], label: str, **change) -> None:
         after = self.history.apply(ids, label=label, **change)
         self._show_ratings(after)
         self._report_xmp()
+        self._say_rated(after, change)
         if self.auto_advance and len(ids) == 1 and "decision" in change:
             if self._in_compare():
                 self.stage.move_focus(1)
+                self._compare_focus_moved()
             else:
                 self._step(1)
+
+    def _say_rated(self, after: dict[int, dict], change: dict) -> None:
+        """The status bar says what the key did: "IMG_4053: 4 ★", "3 photos: reject"."""
+        if not after:
+            return
+        if "stars" in change:
+            what = f"{change['stars']} ★" if change["stars"] else "no stars"
+        elif "decision" in change:
+            what = {"none": "unflagged"}.get(change["decision"], change["decision"])
+        else:
+            what = f"label {change.get('colour') or 'removed'}"
+        if len(after) == 1:
+            rec = self.model.record(next(iter(after)))
+            who = rec.name.rsplit(".", 1)[0] if rec else "photo"
+        else:
+            who = f"{len(after)} photos"
+        self.statusBar().showMessage(f"{who}: {what}", 5000)
+
+    def _compare_focus_moved(self) -> None:
+        """In compare the focused pane is the photo: the Why panel and the filmstrip follow it."""
+        rec = self.stage.focused
+        if rec is not None:
+            self.select_photo(rec.id)
+        self._details_timer.start()
 
     def undo(self) -> None:
         if self.history is None or not self.history.can_undo():
             self.statusBar().showMessage("Nothing to undo", 3000)
             return
         restored = self.history.undo()
-        self._show_ratings(restored)
+        self.refresh_ratings(list(restored))
         if len(restored) == 1 and not self._in_compare():
             self.select_photo(next(iter(restored)))
         self.statusBar().showMessage(f"Undone ({len(restored)} photo(s))", 3000)
@@ -186,10 +255,9 @@ class CullingActions:
             )
 
     def _show_ratings(self, states: dict[int, dict]) -> None:
-        for pid, state in states.items():
-            self.model.update_rating(pid, state["stars"], state["decision"], state.get("label"))
-        self.stage.refresh()
-        self._update_counts()
+        """Show ratings just made by hand; who decided each is read back (a label alone leaves a
+        proposal a proposal)."""
+        self.refresh_ratings(list(states))
 
     def _step(self, step: int) -> None:
         row = self.grid.currentIndex().row() + step
@@ -198,21 +266,46 @@ class CullingActions:
 
     # -- keys ------------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.KeyPress and self.handle_key(event, watched is self.grid):
-            return True
+        if event.type() == QEvent.Type.KeyPress:
+            if watched is self.filter_bar.search:
+                return self._search_key(event)
+            if self.handle_key(event, watched is self.grid):
+                return True
         return super().eventFilter(watched, event)
+
+    def _search_key(self, event) -> bool:
+        """Esc, Enter and ↓ in the search box apply the search and give the keys back to the
+        photos, so the next P or 1 rates instead of typing."""
+        if event.key() not in keys.LEAVE_TEXT or event.modifiers() & ~(
+            Qt.KeyboardModifier.KeypadModifier
+        ):
+            return False
+        self.filter_bar.apply_now()
+        self._restore_focus()
+        return True
 
     def handle_key(self, event, in_grid: bool) -> bool:
         found = keys.lookup(event.key(), event.modifiers())
+        if found is None or found[0] not in ("stars", "colour_label"):
+            self._last_digit = None  # any other key between two digits: they are two ratings
         if found is None:
             return False
         name, arg = found
+        if name in ("stars", "colour_label") and not self._digit_is_a_rating(event):
+            return True
+        if name in ("first", "last"):
+            self.select_row(0 if name == "first" else self.proxy.rowCount() - 1)
+            if name == "first":
+                self.grid.scrollToTop()
+            if self.views.currentIndex() == LOUPE:
+                self._show_in_loupe()
+            return True
         if name == "step":
             if in_grid:
                 return False  # the grid moves its own selection (and extends it with Shift)
             if self._in_compare():
                 self.stage.move_focus(arg)
-                self._details_timer.start()
+                self._compare_focus_moved()
             else:
                 self._step(arg)
             return True
@@ -220,6 +313,7 @@ class CullingActions:
             self.decide(arg)
         elif name == "stars":
             self.set_stars(arg)
+            self._remember_digit_step()
         elif name == "undo":
             self.undo()
         elif name == "toggle_loupe":
@@ -236,9 +330,47 @@ class CullingActions:
             self.toggle_overlay()
         elif name == "colour_label":
             self.set_colour_label(arg)
+            self._remember_digit_step()
         elif name == "tag":
             self.ask_tags()
+        elif name == "redo":
+            self.redo()
+        elif name == "accept":
+            self.accept_proposals()
+        elif name == "accept_all":
+            self.accept_all_shown()
+        elif name == "next_undecided":
+            self.next_undecided(arg)
+        elif name == "flag_filter":
+            self.set_flag_filter(arg)
         return True
+
+    def _digit_is_a_rating(self, event) -> bool:
+        """A digit key rates only when it is pressed on its own. A held key repeats nothing, and
+        digits typed in quick succession ("4053", meant for a text field) are someone typing a
+        number: the first digit's rating is undone and the rest do nothing, and the status bar
+        says so."""
+        if event.isAutoRepeat():
+            return False
+        now = self.clock()
+        last, self._last_digit = getattr(self, "_last_digit", None), (now, None)
+        if last is None or now - last[0] >= keys.TYPING_GAP:
+            return True
+        undone = ""
+        step = last[1]
+        if step is not None and self.history is not None and self.history.last_step is step:
+            self.undo()
+            undone = " (the first digit's rating was undone)"
+        self.statusBar().showMessage(
+            f"Not rated: digits typed in quick succession look like a number{undone}; "
+            "press one digit at a time to rate",
+            6000,
+        )
+        return False
+
+    def _remember_digit_step(self) -> None:
+        if getattr(self, "_last_digit", None) is not None and self.history is not None:
+            self._last_digit = (self._last_digit[0], self.history.last_step)
 
     def _focus_search(self) -> None:
         self.filter_bar.search.setFocus()
@@ -252,3 +384,4 @@ class CullingActions:
             f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in keys.HELP
         )
         QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+        self._restore_focus()

@@ -99,9 +99,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         font = QFont(option.font)
         font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
         painter.setFont(font)
-        text = painter.fontMetrics().elidedText(
-            rec.name, Qt.TextElideMode.ElideMiddle, caption.width()
-        )
+        text = caption_text(painter.fontMetrics(), rec.name, caption.width())
         painter.drawText(
             caption, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, text
         )
@@ -153,8 +151,13 @@ class ThumbnailDelegate(QStyledItemDelegate):
         font.setPointSizeF(9)
         painter.setFont(font)
         if rec.flagged:
-            self._paint_flag(painter, QPointF(rect.x() + 14, rect.y() + 14), rec.flagged)
-        if score is not None:
+            center = QPointF(rect.x() + 14, rect.y() + 14)
+            self._paint_flag(painter, center, rec.flagged, proposed=rec.proposed)
+            if rec.proposed:
+                self._paint_auto_mark(painter, center)
+        # On a narrow (portrait, filmstrip) frame the score pill would cover the flag: the flag is
+        # the decision, the score only its evidence.
+        if score is not None and rect.width() >= 84:
             text = f"{score:.1f}"
             width = painter.fontMetrics().horizontalAdvance(text) + 12
             pill = QRectF(rect.right() - width - 4, rect.y() + 4, width, 18)
@@ -183,9 +186,19 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 text,
             )
 
-    def _paint_flag(self, painter: QPainter, center: QPointF, flag: str) -> None:
-        painter.setPen(QPen(QColor(255, 255, 255), 1.5))
-        painter.setBrush(PICK if flag == "pick" else REJECT)
+    def _paint_flag(
+        self, painter: QPainter, center: QPointF, flag: str, proposed: bool = False
+    ) -> None:
+        """A green tick or red cross; a proposal of the cull (not yet accepted) is drawn hollow, on
+        a dashed ring, so it never looks like a decision the photographer made."""
+        colour = PICK if flag == "pick" else REJECT
+        if proposed:
+            ring = QPen(colour.lighter(130), 2.2, Qt.PenStyle.DashLine)
+            painter.setPen(ring)
+            painter.setBrush(PILL)
+        else:
+            painter.setPen(QPen(QColor(255, 255, 255), 1.5))
+            painter.setBrush(colour)
         painter.drawEllipse(center, 10, 10)
         pen = QPen(QColor(255, 255, 255), 2.4)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
@@ -200,6 +213,15 @@ class ThumbnailDelegate(QStyledItemDelegate):
         else:
             painter.drawLine(QPointF(x - 4, y - 4), QPointF(x + 4, y + 4))
             painter.drawLine(QPointF(x - 4, y + 4), QPointF(x + 4, y - 4))
+
+    def _paint_auto_mark(self, painter: QPainter, center: QPointF) -> None:
+        """A small "A" pill beside a proposed flag: culler proposed it (Shift+A accepts it)."""
+        pill = QRectF(center.x() + 12, center.y() - 8, 16, 16)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(PILL)
+        painter.drawRoundedRect(pill, 8, 8)
+        painter.setPen(QColor(235, 235, 235))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, "A")
 
     def _paint_stars(self, painter: QPainter, origin: QPointF, stars: int) -> None:
         width = stars * 13 + 8
@@ -216,6 +238,16 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.drawRect(QRectF(origin.x() + 3, origin.y(), 8, 7))
         painter.setBrush(QColor(235, 235, 235))
         painter.drawRect(QRectF(origin.x(), origin.y() + 3, 8, 7))
+
+
+def caption_text(metrics, name: str, width: int) -> str:
+    """The file name as it fits ``width``: whole, else without its extension, else the end of its
+    stem ("…4053"): a camera's names differ only in their last digits, so cutting the middle
+    (``IMG_….jpg``) would make every frame look the same."""
+    if metrics.horizontalAdvance(name) <= width:
+        return name
+    stem = name.rsplit(".", 1)[0] if "." in name[1:] else name
+    return metrics.elidedText(stem, Qt.TextElideMode.ElideLeft, width)
 
 
 def star_path(center: QPointF, radius: float) -> QPainterPath:

@@ -78,6 +78,10 @@ class FullResCache(QObject):
             self._pending.add(photo_id)
         self.pool.start(_Decode(self._signals, photo_id, path, self.side, self.develop))
 
+    def failed(self, photo_id: int) -> bool:
+        """Whether decoding this photo at full size failed (a deleted file, a broken one)."""
+        return photo_id in self._failed
+
     def pending(self, photo_id: int) -> bool:
         with self._lock:
             return photo_id in self._pending
@@ -100,6 +104,7 @@ class FullResCache(QObject):
             self._pending.discard(photo_id)
         if image.isNull():
             self._failed.add(photo_id)
+            self.ready.emit(photo_id)  # repaint: the stage says the full size is unreadable
             return
         self._images[photo_id] = image
         while len(self._images) > 1 and self._bytes() > self.budget:

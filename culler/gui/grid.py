@@ -73,6 +73,16 @@ class GridView(QListView):
         if new != self.delegate.side:
             self.set_side(new)
 
+    def selectionChanged(self, selected, deselected) -> None:
+        # Cells are painted wider than Qt's item rect (to fill the row), so Qt's own repaint of a
+        # deselected item would leave the rest of its border: repaint what is visible (cheap).
+        super().selectionChanged(selected, deselected)
+        self.viewport().update()
+
+    def currentChanged(self, current, previous) -> None:
+        super().currentChanged(current, previous)
+        self.viewport().update()
+
     def wheelEvent(self, event) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.zoom(1 if event.angleDelta().y() > 0 else -1)
@@ -92,6 +102,7 @@ class FilterBar(QWidget):
         ("Picks", "pick"),
         ("Rejects", "reject"),
         ("Unflagged", "unflagged"),
+        ("Proposals to review", "proposals"),
     )
     STATUSES = (
         ("Present", frozenset({"ok", "error"})),
@@ -106,6 +117,8 @@ class FilterBar(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search name, camera, tag, date…  (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
+        # Wide enough to read what was typed in a small window (1024 px); the combos give way.
+        self.search.setMinimumWidth(180)
         self.sort = QComboBox()
         self.sort.setToolTip("Sort by")
         self.order = QToolButton()
@@ -131,6 +144,11 @@ class FilterBar(QWidget):
         self.min_score.setPrefix("Score ≥ ")
         self.min_score.setToolTip("Minimum score of the scorer you sort by")
 
+        # In a small window (1024 px) the combos give way to the search box: they keep their
+        # natural width when there is room and elide their text when there is not.
+        for combo in (self.sort, self.decision, self.stars, self.tag, self.status):
+            combo.setMinimumWidth(56)
+        self.min_score.setMinimumWidth(64)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.setSpacing(6)
@@ -181,6 +199,12 @@ class FilterBar(QWidget):
             self.tag.addItem(tag, tag)
         self.tag.setCurrentIndex(max(0, self.tag.findData(current_tag)))
         self.tag.blockSignals(False)
+
+    def apply_now(self) -> None:
+        """Apply what was typed without waiting for the typing pause (Enter, Esc, ↓)."""
+        if self._debounce.isActive():
+            self._debounce.stop()
+            self.changed.emit()
 
     def sort_key(self) -> str:
         return self.sort.currentData() or "name"

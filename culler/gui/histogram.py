@@ -14,36 +14,63 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath
 from PySide6.QtWidgets import QWidget
 
 BINS = 64
-#: A channel at 255 (or every channel at 0–2) over this share of the pixels is worth a warning.
+#: Clipping over this share of the pixels is worth a warning.
 CLIP_WARN = 0.005
+#: The technical scorer's definitions (``plugins/technical``: ``highlights_clipped`` and
+#: ``shadows_crushed`` in its ``extra``), so the histogram and the score never disagree: a pixel is
+#: blown when its middle channel (two of R, G, B) reaches HIGHLIGHT_LEVEL, crushed when its luma
+#: (ITU-R 601, PIL's "L") is below SHADOW_LEVEL.
+HIGHLIGHT_LEVEL = 250
+SHADOW_LEVEL = 6
+#: The ``extra`` keys a scorer stores its clipping figures under (shares of the frame, 0–1).
+EXTRA_HIGHLIGHTS, EXTRA_SHADOWS = "highlights_clipped", "shadows_crushed"
 
 
 @dataclass
 class Histogram:
     channels: np.ndarray  # (4, BINS): red, green, blue, luminance; each sums to 1
-    highlights: float  # share of pixels with a channel at 255
-    shadows: float  # share of pixels black in every channel
+    highlights: float  # share of pixels blown (middle channel at HIGHLIGHT_LEVEL or above)
+    shadows: float  # share of pixels crushed (luma below SHADOW_LEVEL)
+    #: Where the figures come from: the thumbnail, or the scorer that measured the decoded frame.
+    measured_by: str = "thumbnail"
 
     def warnings(self) -> list[str]:
         out = []
+        by = "" if self.measured_by == "thumbnail" else f" ({self.measured_by})"
         if self.highlights > CLIP_WARN:
-            out.append(f"highlights clipped: {self.highlights:.1%} of the pixels")
+            out.append(f"highlights clipped: {self.highlights:.1%} of the pixels{by}")
         if self.shadows > CLIP_WARN:
-            out.append(f"shadows crushed: {self.shadows:.1%} of the pixels")
+            out.append(f"shadows crushed: {self.shadows:.1%} of the pixels{by}")
         return out
+
+    def with_scorer_figures(self, scores: list[dict]) -> Histogram:
+        """The clipping a scorer measured on the decoded frame (its ``extra``), where one did: the
+        same definitions on more pixels than the thumbnail, and the figures its reasons quote."""
+        for row in scores:
+            extra = row.get("extra") or {}
+            if EXTRA_HIGHLIGHTS in extra and EXTRA_SHADOWS in extra:
+                try:
+                    high, low = float(extra[EXTRA_HIGHLIGHTS]), float(extra[EXTRA_SHADOWS])
+                except (TypeError, ValueError):
+                    continue
+                if 0.0 <= high <= 1.0 and 0.0 <= low <= 1.0:
+                    return Histogram(self.channels, high, low, str(row.get("scorer_id")))
+        return self
 
 
 def histogram(rgb: np.ndarray) -> Histogram:
-    """The histogram of an (h, w, 3) uint8 image."""
+    """The histogram of an (h, w, 3) uint8 image, clipping measured as the technical scorer does."""
     pixels = rgb.reshape(-1, 3)
     luma = (pixels @ np.array([0.2126, 0.7152, 0.0722])).clip(0, 255)
     channels = [pixels[:, c] for c in range(3)] + [luma]
     counts = np.stack([np.histogram(c, bins=BINS, range=(0, 256))[0] for c in channels])
     total = max(1, len(pixels))
+    middle = np.median(pixels, axis=1)
+    luma_601 = (pixels.astype(np.int32) @ np.array([299, 587, 114]) + 500) // 1000
     return Histogram(
         channels=counts / total,
-        highlights=float(np.mean((pixels == 255).any(axis=1))),
-        shadows=float(np.mean((pixels <= 2).all(axis=1))),
+        highlights=float(np.mean(middle >= HIGHLIGHT_LEVEL)),
+        shadows=float(np.mean(luma_601 < SHADOW_LEVEL)),
     )
 
 

@@ -146,15 +146,28 @@ class PhotoListModel(QAbstractListModel):
         return None if row is None else self.records[row]
 
     def update_rating(
-        self, photo_id: int, stars: int | None, decision: str | None, label: str | None = None
+        self,
+        photo_id: int,
+        stars: int | None,
+        decision: str | None,
+        label: str | None = None,
+        source: str | None = "gui",
     ) -> None:
+        """Show a photo's new rating; ``source`` set its pick/reject ("auto": a proposal)."""
         row = self._row_of.get(photo_id)
         if row is None:
             return
         rec = self.records[row]
-        rec.stars, rec.decision, rec.label = stars, decision, label
+        rec.stars, rec.decision, rec.label, rec.source = stars, decision, label, source
         index = self.index(row)
         self.dataChanged.emit(index, index, [StarsRole, DecisionRole])
+
+    def refresh_row(self, photo_id: int) -> None:
+        """Repaint a photo whose record changed in place (marked missing)."""
+        row = self._row_of.get(photo_id)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
 
     def stack_members(self, group_id: int) -> list[PhotoRecord]:
         members = [r for r in self.records if r.group_id == group_id]
@@ -177,7 +190,7 @@ class Filters:
 
     text: str = ""
     statuses: frozenset[str] = frozenset({"ok", "error"})
-    decision: str = "any"  # any | pick | reject | unflagged
+    decision: str = "any"  # any | pick | reject | unflagged | proposals
     min_stars: int = 0
     tag: str | None = None
     min_tag_prob: float = 0.5
@@ -195,6 +208,8 @@ class PhotoFilterProxy(QSortFilterProxyModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.filters = Filters()
+        #: Photos the catalog's search found for ``filters.text`` (None: not asked, match locally).
+        self.search_ids: set[int] | None = None
         self.sort_key = "name"  # a SORT_KEYS entry or "score:<scorer id>"
         self.descending = False
         self.setDynamicSortFilter(False)
@@ -203,8 +218,11 @@ class PhotoFilterProxy(QSortFilterProxyModel):
         return self.sourceModel()  # type: ignore[return-value]
 
     # -- configuration ---------------------------------------------------------------------------
-    def set_filters(self, filters: Filters) -> None:
+    def set_filters(self, filters: Filters, search_ids: set[int] | None = None) -> None:
+        """Filter by ``filters``; ``search_ids`` are the photos the catalog's search found for its
+        text (they match as well as those whose name, camera, lens, date or tags hold the words)."""
         self.filters = filters
+        self.search_ids = search_ids
         self.refilter()
 
     def refilter(self) -> None:
@@ -260,7 +278,7 @@ class PhotoFilterProxy(QSortFilterProxyModel):
         # A stack sorts as one unit at its best photo's place; inside it, by rank.
         order = sorted(
             range(len(records)),
-            key=lambda i: (leads[i].path, records[i].rank, records[i].path),
+            key=lambda i: (leads[i].path, _member_order(records[i]), records[i].path),
         )
         values = [self._value(lead) for lead in leads]
         present = [i for i in order if values[i] is not None]
@@ -275,7 +293,13 @@ class PhotoFilterProxy(QSortFilterProxyModel):
             return False
         rec = model.records[source_row]
         f = self.filters
-        if rec.group_id is not None and not rec.is_top and rec.group_id not in model.expanded:
+        # While searching, a photo that matches shows even inside a collapsed stack: the user is
+        # looking for that one frame, not for its stack.
+        searching = bool(f.text)
+        if searching and not self._matches_text(rec):
+            return False
+        hidden = rec.group_id is not None and not rec.is_top and rec.group_id not in model.expanded
+        if hidden and not searching:
             return False
         if f.statuses and rec.status not in f.statuses:
             return False
@@ -285,6 +309,8 @@ class PhotoFilterProxy(QSortFilterProxyModel):
             return False
         if f.decision == "unflagged" and rec.flagged:
             return False
+        if f.decision == "proposals" and not rec.proposed:
+            return False
         if f.min_stars and (rec.stars or 0) < f.min_stars:
             return False
         if f.tag and rec.tags.get(f.tag, 0.0) < f.min_tag_prob:
@@ -293,11 +319,22 @@ class PhotoFilterProxy(QSortFilterProxyModel):
             value = rec.scores.get(self.sort_key.split(":", 1)[1])
             if value is None or value < f.min_score:
                 return False
-        if f.text:
-            haystack = rec.search_text()
-            if not all(word in haystack for word in f.text.lower().split()):
-                return False
         return True
+
+    def _matches_text(self, rec: PhotoRecord) -> bool:
+        if self.search_ids is not None and rec.id in self.search_ids:
+            return True
+        haystack = rec.search_text()
+        return all(word in haystack for word in self.filters.text.lower().split())
+
+
+def _member_order(rec: PhotoRecord) -> tuple:
+    """Where a photo goes inside its open stack: a burst's frames in the order they were taken
+    (as Photo Mechanic shows them), anything else (and frames without a capture time) by rank."""
+    if rec.group_kind == "burst" and rec.taken_at:
+        fraction = float(f"0.{rec.subsec}") if rec.subsec and rec.subsec.isdigit() else 0.0
+        return (0, rec.taken_at, fraction, rec.rank)
+    return (1, "", 0.0, rec.rank)
 
 
 @dataclass
@@ -311,6 +348,11 @@ class ScorerRow:
     weights: str  # "none needed" | "installed" | "missing"
     command: str  # how to install the weights ("" when nothing is needed)
     enabled: bool
+
+    @property
+    def runnable(self) -> bool:
+        """Whether the scorer can run now (its weights are installed or it needs none)."""
+        return self.weights in ("installed", "none needed")
 
 
 class ScorerTableModel(QAbstractTableModel):
@@ -344,16 +386,21 @@ class ScorerTableModel(QAbstractTableModel):
         row = self.rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.CheckStateRole and column == 0:
-            return Qt.CheckState.Checked if row.enabled else Qt.CheckState.Unchecked
+            # Ticked means "runs in the next scan": a scorer without its weights does not.
+            return (
+                Qt.CheckState.Checked if row.enabled and row.runnable else Qt.CheckState.Unchecked
+            )
         if role == Qt.ItemDataRole.DisplayRole:
             return ("", row.id, row.kind, row.weights, row.command)[column]
         if role == Qt.ItemDataRole.ToolTipRole:
+            if not row.runnable:
+                return f"{row.description or row.id}\nInstall its weights first: {row.command}"
             return row.description or row.id
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if index.column() == 0:
+        if index.column() == 0 and self.rows[index.row()].runnable:
             flags |= Qt.ItemFlag.ItemIsUserCheckable
         return flags
 

@@ -30,7 +30,27 @@ KEYMAP: dict[tuple[int, Qt.KeyboardModifier], tuple[str, object]] = {
     },
     (Key.Key_Left, Qt.KeyboardModifier.NoModifier): ("step", -1),
     (Key.Key_Right, Qt.KeyboardModifier.NoModifier): ("step", 1),
+    (Key.Key_Home, Qt.KeyboardModifier.NoModifier): ("first", None),
+    (Key.Key_End, Qt.KeyboardModifier.NoModifier): ("last", None),
+    (Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier): (
+        "redo",
+        None,
+    ),
+    (Key.Key_Y, Qt.KeyboardModifier.ControlModifier): ("redo", None),
+    (Key.Key_A, Qt.KeyboardModifier.NoModifier): ("accept", None),
+    (Key.Key_A, Qt.KeyboardModifier.ShiftModifier): ("accept_all", None),
+    (Key.Key_N, Qt.KeyboardModifier.NoModifier): ("next_undecided", 1),
+    (Key.Key_N, Qt.KeyboardModifier.ShiftModifier): ("next_undecided", -1),
+    (Key.Key_P, Qt.KeyboardModifier.ShiftModifier): ("flag_filter", "pick"),
+    (Key.Key_X, Qt.KeyboardModifier.ShiftModifier): ("flag_filter", "reject"),
+    (Key.Key_U, Qt.KeyboardModifier.ShiftModifier): ("flag_filter", "unflagged"),
+    (Key.Key_R, Qt.KeyboardModifier.ShiftModifier): ("flag_filter", "proposals"),
 }
+
+#: Keys that move the focus out of a text field (the search box) back to the photos.
+LEAVE_TEXT = {Key.Key_Escape, Key.Key_Return, Key.Key_Enter, Key.Key_Down}
+#: Digits typed faster than this apart are someone typing a number, not rating (seconds).
+TYPING_GAP = 0.6
 
 #: Arrow keys are the grid's own (it moves the selection); the map uses them only in the loupe/compare.
 GRID_NATIVE = {Key.Key_Left, Key.Key_Right, Key.Key_Up, Key.Key_Down}
@@ -47,9 +67,16 @@ HELP = (
     ("C", "compare the selected photos, or the current stack"),
     ("P in compare", "pick this one over the others (recorded for training)"),
     ("S", "expand / collapse the burst stack"),
+    ("A / Shift+A", "accept the cull's proposal here / every proposal shown"),
+    ("N / Shift+N", "next / previous undecided photo (unflagged or only proposed)"),
+    ("Shift+P / X / U / R", "show only picks / rejects / unflagged / proposals (again: all)"),
+    ("Home / End", "first / last photo"),
     ("Esc", "back to the grid"),
-    ("Ctrl+Z", "undo the last rating"),
-    ("Ctrl+F", "search"),
+    ("Ctrl+Z", "undo the last rating (a whole cull run is one step)"),
+    ("Ctrl+Shift+Z, Ctrl+Y", "redo"),
+    ("Ctrl+K", "cull: propose picks and rejects with a reason each"),
+    ("Ctrl+E / Ctrl+Shift+E", "export the picks / write XMP sidecars"),
+    ("Ctrl+F", "search; Esc, Enter or ↓ go back to the photos"),
     ("Ctrl + / Ctrl −", "bigger / smaller thumbnails"),
 )
 

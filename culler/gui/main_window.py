@@ -7,6 +7,7 @@ Every rating key writes to the catalog at once through :class:`RatingHistory`; t
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, QTimer
@@ -33,6 +34,7 @@ from culler.gui.keys import LABELS
 from culler.gui.overlay import Overlay, overlay_from_scores
 from culler.gui.ratings import RatingHistory
 from culler.gui.records import PhotoRecord, load_records, scorer_ids, tag_names
+from culler.gui.review import ReviewActions
 from culler.gui.scan_control import ScanControl
 from culler.gui.scorers_panel import ScorersPanel
 from culler.gui.stage import PhotoStage
@@ -44,7 +46,7 @@ from culler.plugin import manager as plugins
 log = logging.getLogger(__name__)
 
 
-class MainWindow(ScanControl, CullingActions, QMainWindow):
+class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
     def __init__(self, settings: QSettings | None = None, scan_workers: int | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings("culler", "culler")
@@ -91,8 +93,8 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self.grid.activated_photo.connect(lambda: self.set_mode(LOUPE))
         self.grid.selectionModel().currentChanged.connect(self._current_changed)
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_counts())
-        self.stage.paneClicked.connect(lambda _i: self._show_details(self._stage_focus_id()))
-        for widget in (self.grid, self.stage):
+        self.stage.paneClicked.connect(lambda _i: self._compare_focus_moved())
+        for widget in (self.grid, self.stage, self.filter_bar.search):
             widget.installEventFilter(self)
         self._details_timer = QTimer(self, singleShot=True, interval=60)
         self._details_timer.timeout.connect(self._refresh_details)
@@ -124,6 +126,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self.stage = PhotoStage(self.thumbnails)
         self.stage.overlay_source = self._overlay_for
         self.stage.zoomChanged.connect(self._prefetch_neighbours)
+        self.stage.full.ready.connect(self._full_size_read)
         self.filmstrip = FilmStrip(self.thumbnails)
         self.filmstrip.setModel(self.proxy)
         self.filmstrip.setSelectionModel(self.grid.selectionModel())
@@ -142,7 +145,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         self.progress.setMaximumWidth(260)
         self.progress.setFormat("scanning %v / %m")
         self.cancel_button = QPushButton("Cancel scan")
-        self.cancel_button.clicked.connect(self.cancel_scan)
+        self.cancel_button.clicked.connect(self.cancel_job)
         bar.addPermanentWidget(self.counts)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.cancel_button)
@@ -163,6 +166,9 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         action(file_menu, "Open &Catalog…", self.choose_catalog, "Ctrl+Shift+O")
         action(file_menu, "&Rescan", self.rescan, "F5")
         action(file_menu, "Cancel Scan", self.cancel_scan)
+        file_menu.addSeparator()
+        action(file_menu, "&Export Picks…", lambda: self.export_picks(), "Ctrl+E")
+        action(file_menu, "Write &XMP Sidecars", lambda: self.write_xmp(), "Ctrl+Shift+E")
         file_menu.addSeparator()
         action(file_menu, "&Quit", self.close, "Ctrl+Q")
         # Culling keys are handled by the grid/loupe key filter (so typing in the search box never
@@ -188,6 +194,20 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         action(photo, "Tag…", self.ask_tags, hint="T")
         photo.addSeparator()
         action(photo, "Undo", self.undo, hint="Ctrl+Z")
+        action(photo, "Redo", self.redo, hint="Ctrl+Shift+Z")
+        cull = self.menuBar().addMenu("&Cull")
+        action(cull, "&Run Cull (Propose Picks and Rejects)", self.run_cull, "Ctrl+K")
+        action(cull, "Accept Proposal", lambda: self.accept_proposals(), hint="A")
+        action(cull, "Accept All Proposals Shown", self.accept_all_shown, hint="Shift+A")
+        action(cull, "Next Undecided", lambda: self.next_undecided(1), hint="N")
+        cull.addSeparator()
+        for text, value, key in (
+            ("Show Picks", "pick", "Shift+P"),
+            ("Show Rejects", "reject", "Shift+X"),
+            ("Show Unflagged", "unflagged", "Shift+U"),
+            ("Show Proposals to Review", "proposals", "Shift+R"),
+        ):
+            action(cull, text, lambda _=False, v=value: self.set_flag_filter(v), hint=key)
         view = self.menuBar().addMenu("&View")
         action(view, "Loupe / Grid", self.toggle_loupe, hint="Space")
         action(view, "Compare", self.compare, hint="C")
@@ -347,6 +367,7 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         return ids
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._last_digit = None  # a digit on another photo is a new rating, however quick
         self.filmstrip.follow(current)
         if self.views.currentIndex() == LOUPE and len(self.stage.records) <= 1:
             self._show_in_loupe()
@@ -357,12 +378,18 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
 
     def _refresh_details(self) -> None:
         pid = self.current_id()
-        self.why.show_details(self.catalog, pid)
+        self.why.show_details(self.catalog, pid, self.model.record(pid) if pid else None)
         for panel in self.plugin_panels:
             try:
                 panel.set_photo(self.catalog, pid)
             except Exception as exc:
                 log.warning("GUI panel %r failed: %s", panel, exc)
+
+    def _full_size_read(self, photo_id: int) -> None:
+        """A full-size decode that failed because the file is gone marks the photo missing."""
+        rec = self.model.record(photo_id)
+        if rec is not None and self.stage.full.failed(photo_id) and not os.path.exists(rec.path):
+            self.mark_missing([rec])
 
     def _overlay_for(self, rec: PhotoRecord) -> Overlay | None:
         """The scorers' overlay data for a photo, from the scores' ``extra`` in the catalog."""
@@ -379,9 +406,15 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
     # -- filters ---------------------------------------------------------------------------------
     def _filters_changed(self) -> None:
         current = self.current_id()
-        self.proxy.set_filters(self.filter_bar.filters())
+        filters = self.filter_bar.filters()
+        found = None
+        if filters.text and self.catalog is not None:
+            found = set(self.catalog.search_photo_ids(filters.text))
+        self.proxy.set_filters(filters, found)
         if current is None or not self.select_photo(current):
             self.select_row(0)
+        if self.views.currentIndex() == LOUPE and len(self.stage.records) <= 1:
+            self._show_in_loupe()  # the position ("3 / 40") counts what is shown now
         self._update_counts()
 
     def _sort_changed(self) -> None:
@@ -398,15 +431,24 @@ class MainWindow(ScanControl, CullingActions, QMainWindow):
         records = self.model.records
         picks = sum(1 for r in records if r.flagged == "pick")
         rejects = sum(1 for r in records if r.flagged == "reject")
+        proposed = sum(1 for r in records if r.proposed)
         selected = len(self.grid.selectionModel().selectedIndexes())
         text = f"{self.proxy.rowCount():,} shown of {len(records):,}  ·  {picks} picks  ·  {rejects} rejects"
+        if proposed:
+            text += f"  ·  {proposed} to review"
         if selected > 1:
             text = f"{selected} selected  ·  " + text
         self.counts.setText(text)
+        # The count keeps its room: a long status message (the scan's skipped scorers) is cut
+        # short on its left instead of being drawn over it.
+        self.counts.setMinimumWidth(self.counts.fontMetrics().horizontalAdvance(text) + 12)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         self.cancel_scan(wait=True)
+        if self.deliver_worker is not None:
+            self.deliver_worker.cancel()
+        self.wait_for_jobs()
         if (weights := self.scorers_panel.weights_worker) is not None:
             weights.cancel()  # a download stops at its next block; an import finishes first
             weights.wait()

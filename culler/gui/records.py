@@ -25,16 +25,24 @@ class PhotoRecord:
     error: str | None = None
     content_hash: str | None = None
     taken_at: str | None = None
+    #: Fraction of the second the frame was taken (EXIF SubSecTimeOriginal digits).
+    subsec: str | None = None
     camera: str | None = None
     lens: str | None = None
     width: int | None = None
     height: int | None = None
+    exposure_time: float | None = None
+    f_number: float | None = None
+    iso: int | None = None
+    focal_length: float | None = None
     scores: dict[str, float | None] = field(default_factory=dict)
     tags: dict[str, float] = field(default_factory=dict)
     stars: int | None = None
     decision: str | None = None
     #: Colour label ("red", "yellow", "green", "blue") or None.
     label: str | None = None
+    #: Who set the standing pick/reject: "auto" (the cull's proposal), "gui", "cli" or "xmp".
+    source: str | None = None
     group_id: int | None = None
     group_kind: str | None = None
     rank: int = 0
@@ -46,6 +54,11 @@ class PhotoRecord:
     @property
     def name(self) -> str:
         return os.path.basename(self.path)
+
+    @property
+    def proposed(self) -> bool:
+        """Whether the pick/reject is the cull's proposal, not yet accepted or overridden by hand."""
+        return self.source == "auto" and bool(self.flagged)
 
     @property
     def flagged(self) -> str:
@@ -62,7 +75,8 @@ class PhotoRecord:
 
 
 def load_records(catalog: Catalog) -> list[PhotoRecord]:
-    """Every photo in the catalog with scores, tags, current rating and stack, in five bulk queries."""
+    """Every photo in the catalog with scores, tags, current rating (and who decided) and stack, in
+    six bulk queries."""
     records = {row["id"]: PhotoRecord(**row) for row in catalog.grid_photos()}
     for pid, scores in catalog.current_scores().items():
         if pid in records:
@@ -74,6 +88,9 @@ def load_records(catalog: Catalog) -> list[PhotoRecord]:
         if pid in records:
             records[pid].stars, records[pid].decision = rating["stars"], rating["decision"]
             records[pid].label = rating.get("label")
+    for pid, source in catalog.decision_sources().items():
+        if pid in records:
+            records[pid].source = source
     _attach_stacks(catalog, records)
     return list(records.values())
 

@@ -149,8 +149,10 @@ class ScorersPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Installed scorers</b> — ticked ones run in the next scan"))
         layout.addWidget(self.table, 2)
+        # The install hint gets the panel's whole width (beside the buttons it was a 60 px column).
+        layout.addWidget(self.command)
         row = QHBoxLayout()
-        row.addWidget(self.command, 1)
+        row.addStretch(1)
         row.addWidget(self.copy_button)
         row.addWidget(self.download_button)
         row.addWidget(self.import_button)

@@ -37,6 +37,8 @@ from culler.gui.zoom import REGISTER_SIDE, ZoomState
 
 PREVIEW_SIDE = 2048
 INFO_HEIGHT = 30
+#: The navigator's longer side at 100 % (pixels).
+NAVIGATOR_SIDE = 160
 #: A press that moves less than this is a click (choose the pane), not a drag.
 DRAG_SLOP = 4
 
@@ -344,16 +346,63 @@ class PhotoStage(QWidget):
             painter.setPen(QPen(ACCENT, 3))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(QRectF(rect), 4, 4)
+        if focused or len(self.records) == 1:
+            self._paint_navigator(painter, rec, index, area)
         self._paint_info(
             painter, rec, QRect(rect.x(), area.bottom() + 1, rect.width(), INFO_HEIGHT)
         )
 
+    def navigator(self, index: int) -> tuple[QRectF, QRectF] | None:
+        """Zoomed in: where the navigator sits in the pane (a small copy of the whole frame, in
+        its bottom-right corner) and the outline of the part shown; None at fit."""
+        if self.zoom.fitted or not 0 <= index < len(self.records):
+            return None
+        frame = self.frame_rect(index)
+        if frame is None:
+            return None
+        pane = self.pane_rects()[index].adjusted(4, 4, -4, -4)
+        area = pane.adjusted(0, 0, 0, -INFO_HEIGHT)
+        part = geometry.visible_part(
+            (frame.x(), frame.y(), frame.width(), frame.height()), _rect(area)
+        )
+        if part is None:
+            return None
+        side = min(NAVIGATOR_SIDE, area.width() / 3, area.height() / 3)
+        aspect = frame.width() / frame.height()
+        w, h = (side, side / aspect) if aspect >= 1 else (side * aspect, side)
+        box = QRectF(area.right() - w - 10, area.bottom() - h - 10, w, h)
+        u, v, pw, ph = part
+        outline = QRectF(box.x() + u * w, box.y() + v * h, pw * w, ph * h)
+        return box, outline
+
+    def _paint_navigator(self, painter: QPainter, rec: PhotoRecord, index: int, area: QRect):
+        """Lightroom's navigator at 100 %: where in the frame the pane is looking."""
+        found = self.navigator(index)
+        pixmap = self._pixmap(rec)
+        if found is None or pixmap is None:
+            return
+        box, outline = found
+        painter.save()
+        painter.setClipRect(area)
+        painter.fillRect(box.adjusted(-3, -3, 3, 3), PILL)
+        painter.drawPixmap(box, pixmap, QRectF(pixmap.rect()))
+        painter.setPen(QPen(QColor(255, 255, 255), 1.5))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(outline)
+        painter.restore()
+
     def zoom_text(self, rec: PhotoRecord) -> str:
+        if rec.status == "missing":
+            return "⚠ file missing: only the preview is shown, not rateable"
         if self.zoom.fitted:
             return "fit"
         percent = f"{self.zoom.scale * self.devicePixelRatioF() * 100:.0f} %"
-        if self.full.get(rec.id) is None and self.full.pending(rec.id):
-            return percent + " (loading full size…)"
+        if self.full.get(rec.id) is None:
+            if self.full.pending(rec.id):
+                return percent + " (loading full size…)"
+            if self.full.failed(rec.id):
+                # Never "100 %" over an enlarged preview: say the full size could not be read.
+                return f"preview enlarged: full size unreadable ({percent} of the preview)"
         return percent
 
     def _paint_info(self, painter: QPainter, rec: PhotoRecord, strip: QRect) -> None:

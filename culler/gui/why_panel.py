@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from culler.catalog import Catalog
+from culler.catalog.queries import shooting_text
 from culler.gui.delegates import score_color
 from culler.gui.histogram import Histogram, HistogramWidget, histogram
 from culler.gui.overlay import Overlay, overlay_from_scores
@@ -110,8 +111,11 @@ class WhyPanel(QScrollArea):
         self.photo_id: int | None = None
         self.show_details(None, None)
 
-    def show_details(self, catalog: Catalog | None, photo_id: int | None) -> None:
+    def show_details(self, catalog: Catalog | None, photo_id: int | None, record=None) -> None:
+        """Rebuild for ``photo_id``; ``record`` is the grid's row for it (its rating and who
+        decided it, its file state), when the window has one."""
         self.photo_id = photo_id
+        self.decision_text = ""
         self.overlay_link: QLabel | None = None
         self.histogram = None
         content = QWidget()
@@ -127,10 +131,19 @@ class WhyPanel(QScrollArea):
             return
         name = photo["path"].rsplit("/", 1)[-1]
         layout.addWidget(_label(f"<b>{html.escape(name)}</b>", "font-size: 13pt"))
-        if photo["status"] != "ok":
+        status = record.status if record is not None else photo["status"]
+        error = (record.error if record is not None else None) or photo["error"] or ""
+        if status == "missing":
             layout.addWidget(
-                _label(f"⚠ {photo['status']}: {html.escape(photo['error'] or '')}", "color: #e88")
+                _label(
+                    "⚠ missing: the file is not where the scan found it (moved or deleted). "
+                    "It cannot be rated until a rescan (F5) finds it.",
+                    "color: #e88",
+                )
             )
+        elif status != "ok":
+            layout.addWidget(_label(f"⚠ {status}: {html.escape(error)}", "color: #e88"))
+        self._decision(layout, catalog, photo_id, record)
         scores = catalog.scores_for(photo_id)
         self._overlay_link(layout, overlay_from_scores(scores, photo["width"], photo["height"]))
         self._scores(layout, scores)
@@ -146,7 +159,7 @@ class WhyPanel(QScrollArea):
                 for t, p in list(tags.items())[:12]
             )
             layout.addWidget(_label(chips))
-        self._histogram(layout, catalog, photo)
+        self._histogram(layout, catalog, photo, scores)
         self._exif(layout, photo, catalog)
         layout.addStretch(1)
         self.setWidget(content)
@@ -190,9 +203,45 @@ class WhyPanel(QScrollArea):
             for reason in row["reasons"] or []:
                 layout.addWidget(_label(f"• {html.escape(str(reason))}", "color: #ccc"))
 
-    def _histogram(self, layout: QVBoxLayout, catalog: Catalog, photo: dict[str, Any]) -> None:
+    def _decision(self, layout: QVBoxLayout, catalog: Catalog, photo_id: int, record) -> None:
+        """The decision, who made it, and the reason the cull gave, in the words ``culler cull``
+        prints."""
+        state = catalog.current_rating(photo_id)
+        flag = state.get("decision") if state.get("decision") in ("pick", "reject") else None
+        source = catalog.decision_sources([photo_id]).get(photo_id)
+        reason = catalog.cull_reason(photo_id)
+        if flag is None and reason is None:
+            return
+        layout.addWidget(_section("Decision"))
+        colour = "#5c5" if flag == "pick" else "#e66"
+        if flag is None:
+            head = "<b>Unflagged</b>"
+        elif source == "auto":
+            head = (
+                f"<b style='color:{colour}'>{flag.capitalize()}</b> proposed by the cull "
+                "<span style='color:#999'>(A accepts, P / X / U overrides)</span>"
+            )
+        else:
+            who = {"gui": "by you", "cli": "with culler rate", "xmp": "from the XMP sidecar"}
+            head = (
+                f"<b style='color:{colour}'>{flag.capitalize()}</b> "
+                f"{who.get(source or '', 'by hand')}"
+            )
+        texts = [head]
+        if reason:
+            texts.append(f"Cull: {html.escape(reason)}")
+        proposed = " (proposed)" if flag and source == "auto" else ""
+        self.decision_text = f"{flag or 'unflagged'}{proposed}" + (f": {reason}" if reason else "")
+        for text in texts:
+            layout.addWidget(_label(text))
+
+    def _histogram(
+        self, layout: QVBoxLayout, catalog: Catalog, photo: dict[str, Any], scores: list
+    ) -> None:
         pixels = thumbnail_pixels(catalog, photo)
-        self.histogram: Histogram | None = None if pixels is None else histogram(pixels)
+        self.histogram: Histogram | None = (
+            None if pixels is None else histogram(pixels).with_scorer_figures(scores)
+        )
         if self.histogram is None:
             return
         layout.addWidget(_section("Histogram"))
@@ -209,6 +258,7 @@ class WhyPanel(QScrollArea):
             ("Taken", photo.get("taken_at")),
             ("Camera", photo.get("camera")),
             ("Lens", photo.get("lens")),
+            ("Shooting", shooting_text(photo)),
             ("Size", f"{photo['width']} × {photo['height']}" if photo.get("width") else None),
             ("File", f"{photo['size'] / 1e6:.1f} MB" if photo.get("size") else None),
         ]

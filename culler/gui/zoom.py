@@ -57,6 +57,23 @@ def frame_rect(
     return (cx - u * w, cy - v * h, w, h)
 
 
+def visible_part(frame: Rect, area: Rect) -> Rect | None:
+    """The part of the frame the pane shows, in the frame's [0, 1] coordinates (u, v, width,
+    height) — what the navigator outlines at 100 %; None when the whole frame is in view."""
+    fx, fy, fw, fh = frame
+    ax, ay, aw, ah = area
+    if fw <= 0 or fh <= 0:
+        return None
+    left, top = max(fx, ax), max(fy, ay)
+    right, bottom = min(fx + fw, ax + aw), min(fy + fh, ay + ah)
+    if right <= left or bottom <= top:
+        return None
+    part = ((left - fx) / fw, (top - fy) / fh, (right - left) / fw, (bottom - top) / fh)
+    if part[2] >= 0.999 and part[3] >= 0.999:
+        return None
+    return part
+
+
 def point_in_frame(rect: Rect, x: float, y: float) -> tuple[float, float]:
     """The frame's own [0, 1] coordinates of screen point (x, y), clamped to the frame."""
     u = (x - rect[0]) / rect[2] if rect[2] else 0.5

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import math
 import os
 import re
 import warnings
@@ -80,6 +81,11 @@ class PhotoInfo:
     orientation: int | None = None
     jpeg_quality: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Shooting data from EXIF: shutter in seconds, aperture (f-number), ISO, focal length in mm.
+    exposure_time: float | None = None
+    f_number: float | None = None
+    iso: int | None = None
+    focal_length: float | None = None
 
 
 _EXIF_IFD = 0x8769
@@ -113,7 +119,43 @@ def read_metadata(im: Image.Image) -> PhotoInfo:
     taken = sub.get(_TAGS["DateTimeOriginal"]) or exif.get(_TAGS["DateTime"])
     info.taken_at = _parse_exif_time(taken)
     info.subsec = sub.get(_TAGS["SubsecTimeOriginal"])
+    read_shooting_data(info, sub)
     return clean_info(info)
+
+
+#: What a camera can store, generously: anything outside is a broken or hostile field, not a photo's.
+SHOOTING_LIMITS = {
+    "exposure_time": (1e-6, 3600.0 * 24),
+    "f_number": (0.5, 256.0),
+    "iso": (1, 10_000_000),
+    "focal_length": (0.5, 10_000.0),
+}
+
+
+def read_shooting_data(info: PhotoInfo, sub: Any) -> PhotoInfo:
+    """Fill ``info``'s shutter, aperture, ISO and focal length from the EXIF sub-IFD ``sub``; a
+    value that is missing, not a number or outside :data:`SHOOTING_LIMITS` is left None."""
+    iso = sub.get(_TAGS["ISOSpeedRatings"])
+    if isinstance(iso, tuple | list):  # some cameras store a list of ISO values
+        iso = iso[0] if iso else None
+    values = {
+        "exposure_time": _float_or_none(sub.get(_TAGS["ExposureTime"])),
+        "f_number": _float_or_none(sub.get(_TAGS["FNumber"])),
+        "iso": _int_or_none(_float_or_none(iso)),
+        "focal_length": _float_or_none(sub.get(_TAGS["FocalLength"])),
+    }
+    for name, value in values.items():
+        low, high = SHOOTING_LIMITS[name]
+        setattr(info, name, value if value is not None and low <= value <= high else None)
+    return info
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 #: EXIF text fields are free text from the file: a camera name is cut here, and control characters

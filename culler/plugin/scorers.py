@@ -43,6 +43,10 @@ ROLES = ("aesthetic", "technical", "penalty")
 #: ``Image.info`` key under which an in-worker scorer with a ``small_copy_side`` finds the decode
 #: worker's small copy of the image it scores (see ``Scorer.small_copy_side``).
 SMALL_COPY_KEY = "culler.small_copy"
+#: ``Image.info`` key under which an in-worker scorer finds the photo's shooting data from EXIF, a
+#: dict with ``exposure_time`` (seconds), ``f_number``, ``iso`` and ``focal_length`` (mm), each None
+#: when the file does not say: evidence a scorer may weigh (a 1/8 s frame is a motion-blur suspect).
+SHOOTING_KEY = "culler.shooting"
 
 
 @dataclass

@@ -20,7 +20,7 @@ from PIL import Image
 
 from culler.imaging import signatures
 from culler.imaging.images import ImageError, PhotoInfo, dhash, open_photo
-from culler.plugin.scorers import SMALL_COPY_KEY, Scorer, ScoreResult
+from culler.plugin.scorers import SHOOTING_KEY, SMALL_COPY_KEY, Scorer, ScoreResult
 from culler.safe_files import MAX_PHOTO_BYTES, open_regular
 from culler.scan.work import THUMB_DIR_NAME
 
@@ -156,6 +156,10 @@ def decode_one(job: DecodeJob) -> Decoded:
     result.phash = dhash(image)
     result.signature = signatures.compute_bytes(image)
     thumb = thumb_path(job.thumb_dir, result.content_hash) if job.thumb_dir else None
+    image.info[SHOOTING_KEY] = {
+        name: getattr(info, name, None)
+        for name in ("exposure_time", "f_number", "iso", "focal_length")
+    }
     if _wants_small_copy(job):
         # Derived once from the decoded copy: the GUI's thumbnail and the face search both use it.
         image.info[SMALL_COPY_KEY] = small_copy(image, THUMB_SIDE)
@@ -164,6 +168,7 @@ def decode_one(job: DecodeJob) -> Decoded:
     _score_in_worker(job, image, result)
     # The small copy stays in this process: result.image (with its info) is pickled to the scan.
     image.info.pop(SMALL_COPY_KEY, None)
+    image.info.pop(SHOOTING_KEY, None)
     if job.main_side:
         result.image = _fit(image, job.main_side)
     return result

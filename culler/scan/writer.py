@@ -144,6 +144,10 @@ def photo_columns(decoded: Decoded) -> dict[str, Any]:
         "camera": info.camera,
         "lens": info.lens,
         "orientation": info.orientation,
+        "exposure_time": info.exposure_time,
+        "f_number": info.f_number,
+        "iso": info.iso,
+        "focal_length": info.focal_length,
     }
 
 

@@ -179,16 +179,26 @@ def test_merge_updates_in_place_and_appends():
 
 def test_scorer_table_model_toggles():
     rows = [
-        ScorerRow("clip", "score", "clip", "", "missing", "culler models pull clip", False),
+        ScorerRow("clip", "score", "clip", "", "installed", "", False),
         ScorerRow("technical", "score", "technical", "", "none needed", "", True),
     ]
     model = ScorerTableModel(rows)
     assert model.rowCount() == 2 and model.columnCount() == 5
-    assert model.index(0, 4).data() == "culler models pull clip"
     assert model.index(1, 0).data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
     assert model.flags(model.index(0, 0)) & Qt.ItemFlag.ItemIsUserCheckable
     model.setData(model.index(0, 0), Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
     assert model.enabled_ids() == ["clip", "technical"]
+
+
+def test_a_scorer_without_its_weights_is_never_ticked_on():
+    # Issue #29: the Models tab ticked "On" scorers that had no weights (and so never ran).
+    rows = [ScorerRow("clip", "score", "clip", "", "missing", "culler models pull clip", True)]
+    model = ScorerTableModel(rows)
+    assert model.index(0, 4).data() == "culler models pull clip"
+    assert model.index(0, 0).data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    assert not model.flags(model.index(0, 0)) & Qt.ItemFlag.ItemIsUserCheckable
+    tip = model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "Install its weights first: culler models pull clip" in tip
 
 
 def test_rating_history_writes_at_once_and_undo_appends(catalog):

@@ -222,3 +222,38 @@ def test_develop_raw_switches_the_loupe_from_the_preview_to_the_sensor(qtbot, ra
     with qtbot.waitSignal(cache.ready, timeout=30_000):
         cache.request(1, path)
     assert (cache.get(1).width(), cache.get(1).height()) == (1200, 800)
+
+
+def test_visible_part_is_what_the_pane_shows_of_the_frame():
+    # a 4000 × 3000 frame at 100 % in an 800 × 600 pane, centred: a fifth of each side
+    frame = (400 - 2000, 300 - 1500, 4000, 3000)
+    assert geometry.visible_part(frame, (0, 0, 800, 600)) == pytest.approx((0.4, 0.4, 0.2, 0.2))
+    assert geometry.visible_part((0, 0, 800, 600), (0, 0, 800, 600)) is None  # all in view
+
+
+def test_the_navigator_outlines_the_part_shown_at_100_percent(qtbot, tmp_path):
+    from culler.gui.stage import PhotoStage
+    from culler.gui.thumbnails import ThumbnailCache
+    from culler.testing import sample_image
+
+    path = tmp_path / "big.jpg"
+    big = sample_image("astronaut").resize((2048, 2048))
+    big.save(path, quality=90)
+    thumbs = ThumbnailCache(tmp_path / "thumbs")
+    stage = PhotoStage(thumbs)
+    qtbot.addWidget(stage)
+    stage.resize(800, 600)
+    stage.show()
+    qtbot.waitExposed(stage)
+    stage.set_records([PhotoRecord(id=1, path=str(path), width=2048, height=2048)])
+    assert stage.navigator(0) is None  # at fit the whole frame is in view
+    stage.toggle_zoom(QPointF(stage._image_area(stage.pane_rects()[0]).center()))
+    box, outline = stage.navigator(0)
+    assert box.contains(outline)
+    assert box.width() <= 160
+    # at 100 % an 800 × 600 pane shows well under half of a 2048 px frame, around its centre
+    assert outline.width() < box.width() / 2
+    assert outline.center().x() == pytest.approx(box.center().x(), abs=2)
+    stage.grab()  # paints the navigator without error
+    thumbs.wait()
+    stage.full.wait()

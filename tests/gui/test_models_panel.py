@@ -137,3 +137,22 @@ def test_import_installs_a_local_file(qtbot, panel, tmp_path):
         widget.import_file(Remote.id, local)
     assert finished.args[0] is True and "imported model.bin" in finished.args[1]
     assert manifest(Remote.id)["model.bin"]["source"] == "import"
+
+
+def test_a_bad_weights_file_is_said_in_one_line_without_pytorchs_advice():
+    # Issue #29: the Models tab showed PyTorch's raw error ("Please file an issue") for a bad import.
+    from pathlib import Path
+
+    from culler.gui.workers import weights_error_text
+
+    raw = RuntimeError(
+        "Weights only load failed. Re-running `torch.load` with `weights_only` set to `False` will "
+        "likely succeed. Please file an issue with the following so that we can make "
+        "`weights_only=True` compatible with your use case: WeightsUnpickler error: Unsupported "
+        "operand 149\n\nCheck the documentation of torch.load to learn more."
+    )
+    text = weights_error_text("saan", Path("/downloads/model.pth"), raw)
+    assert "\n" not in text and "Please file an issue" not in text
+    assert text.startswith("saan: model.pth could not be read as its weights (Weights only load")
+    assert "weights_only" not in text  # PyTorch's unsafe advice is not passed on
+    assert text.endswith("choose the file docs/models.md names for saan")
