@@ -14,6 +14,13 @@ import importlib
 from typing import Any
 
 from culler.devices import place_conv_net
+from culler.imaging.clipping import (
+    HIGHLIGHT_LEVEL,
+    SHADOW_LEVEL,
+    clipping,
+    clipping_from_histogram,
+    luminance_histogram,
+)
 from culler.imaging.images import (
     ImageError,
     PhotoInfo,
@@ -84,7 +91,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "HIGHLIGHT_LEVEL",
     "ROLES",
+    "SHADOW_LEVEL",
     "SMALL_COPY_KEY",
     "EmbeddingScorer",
     "EnabledWhenInstalled",
@@ -99,6 +108,8 @@ __all__ = [
     "WeightSpec",
     "WeightsError",
     "WeightsMissing",
+    "clipping",
+    "clipping_from_histogram",
     "culler_home",
     "decode_pil",
     "expected_sha256",
@@ -108,6 +119,7 @@ __all__ = [
     "install_file",
     "installed_path",
     "load_state_dict",
+    "luminance_histogram",
     "manifest",
     "open_photo",
     "os_error_reason",
