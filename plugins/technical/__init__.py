@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from culler_plugins.technical import metrics
 from culler_plugins.technical.sharpness import Sharpness, analyse, direction_name, ramp, sharp_part
-from PIL import Image
+from PIL import Image, ImageChops
 
 from culler.api import (
     HIGHLIGHT_LEVEL,
@@ -84,9 +84,8 @@ class TechnicalScorer(Scorer):
         measured_sigma, sigma = metrics.noise_estimate(y)
         sharp = analyse(y, sigma)
         small = image.reduce(2) if min(image.size) >= 2 * MIN_SIDE else image
-        rgb = np.asarray(small)
         expo = metrics.exposure(
-            luminance_histogram(rgb), np.bincount(rgb.max(axis=2).ravel(), minlength=256)
+            luminance_histogram(np.asarray(small)), _brightest(small).histogram()
         )
         period = image.info.get("culler.block_period")
         blocks = metrics.blockiness(y, int(period)) if period else 1.0
@@ -143,6 +142,13 @@ def _sharpness_part(sharp: Sharpness) -> float:
     # all-direction ratio (crisp fine texture across the motion) and must still rank below its sibling.
     measured *= 1.0 - BLUR_PENALTY * blur
     return sharp.structure * measured + (1.0 - sharp.structure) * UNJUDGED_SHARPNESS
+
+
+def _brightest(image: Image.Image) -> Image.Image:
+    """Per pixel, the brightest of R, G and B (HSV's value): a lit subject of saturated blue is bright
+    there though its luminance is low. PIL's C loops: numpy's max over the channel axis took 10 ms."""
+    r, g, b = image.split()
+    return ImageChops.lighter(ImageChops.lighter(r, g), b)
 
 
 def underexposure(expo: dict[str, float]) -> float:
