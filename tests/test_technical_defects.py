@@ -170,3 +170,33 @@ def test_a_defocused_burst_frame_is_missed_focus_and_a_moved_one_motion_blur(nam
     assert report[1]["defect"] == "missed_focus", report[1]
     assert report[2]["defect"] == "motion_blur", report[2]
     assert report[2]["direction"] == "horizontal"
+
+
+def sunset_silhouette(image: Image.Image, horizon: float = 0.6) -> Image.Image:
+    """The photo's dark shapes as a silhouette against a smooth sunset sky: below ``horizon`` its
+    darker half becomes a black tree line with crisp edges, the lowest fifth solid ground."""
+    g = np.asarray(image.convert("L"), dtype=np.float32)
+    h, w = g.shape
+    rows = np.arange(h)[:, None]
+    mask = ((rows > horizon * h) & (g < np.median(g))) | (rows > (horizon + 0.2) * h)
+    t = np.linspace(0, 1, h)[:, None, None]
+    top, glow = np.array([40, 50, 110], np.float32), np.array([250, 160, 70], np.float32)
+    sky = np.broadcast_to(top + (glow - top) * t, (h, w, 3))
+    out = np.where(mask[..., None], 10.0, sky)
+    return Image.fromarray(out.clip(0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("name", ["china", "astronaut", "camera", "coffee", "chelsea"])
+@pytest.mark.parametrize("horizon", [0.45, 0.65])
+def test_a_silhouette_against_a_smooth_sky_is_not_motion_blur(name, horizon):
+    """Crisp high-contrast edges against a smooth gradient (a sunset tree line) are not motion blur:
+    the sky has no detail to be smeared, and the edges are sharp across and along."""
+    if name == "china":
+        from sklearn.datasets import load_sample_image
+
+        image = Image.fromarray(load_sample_image("china.jpg"))
+    else:
+        image = sample_image(name)
+    result = score(decoded(sunset_silhouette(image, horizon)))
+    assert result.extra["blur"]["motion_confidence"] < 0.5, result.extra["blur"]
+    assert "motion_blur" not in defects(result) and "missed_focus" not in defects(result)
