@@ -22,9 +22,15 @@ and prints:
   defect, the best frame of a moment);
 - faces found on photos without people (goal 0);
 - share of the distinct photos at the technical score ceiling (≥ 9.9; goal under 10 %);
-- images/s of the default scan and of ``--scorer technical`` alone, and their ratio.
+- images/s of the default scan and of ``--scorer technical`` alone, and their ratio;
+- named defects on the distinct real photos: how many carry each defect a scorer named in the scan
+  (a photographer's good photos should carry none), with the photos listed;
+- named defects on every real photo found, each re-saved at JPEG quality 92 and scored by the
+  technical scorer alone, and the names the burst comparison gives a Gaussian-defocused and a
+  horizontally moved frame of each (``--defects-only`` prints just these, in a minute).
 
-Run: ``python benchmarks/culling_quality.py [--keep DIR] [--max-side 2000]``. Nothing is downloaded.
+Run: ``python benchmarks/culling_quality.py [--keep DIR] [--max-side 2000] [--defects-only]``.
+Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ class Shoot:
     flawed: dict[str, set[str]] = field(default_factory=dict)  # burst id -> defocused/blurred/blink
     keep: set[str] = field(default_factory=set)  # files a cull must never reject
     alternatives: list[set[str]] = field(default_factory=list)  # keep one of each, any one
+    named: dict[str, list[str]] = field(default_factory=dict)  # file -> defects a scorer named
 
 
 # -- photos ----------------------------------------------------------------------------------------
@@ -358,7 +365,74 @@ def judge(shoot: Shoot, db: Path) -> dict[str, float | str]:
         "phantom_face_list": faces,
         "at_ceiling": f"{ceiling[0]}/{ceiling[1]}",
         "flawed_frames_with_a_named_defect": f"{flagged[0]}/{flagged[1]}",
+        **{
+            f"distinct photos named {name}": f"{count}/{len(shoot.distinct)}"
+            for name, count in _count_names(shoot.named).items()
+        },
+        "distinct_photos_with_a_defect": [
+            f"{f}: {', '.join(names)}" for f, names in sorted(shoot.named.items())
+        ],
     }
+
+
+def _count_names(named: dict[str, list[str]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for names in named.values():
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def named_defects(photos: dict[str, Image.Image]) -> dict[str, object]:
+    """Defects the technical scorer names on each real photo re-saved at JPEG quality 92 (decoded
+    through culler at 1,024 px, as a scan does), and what the burst comparison calls a
+    Gaussian-defocused and a horizontally moved frame of each, against its sharp sibling."""
+    from culler_plugins.technical import TechnicalScorer
+
+    from culler.decide.frames import compare_frames
+    from culler.imaging.images import decode_pil
+
+    scorer = TechnicalScorer()
+    named: dict[str, list[str]] = {}
+    frames = {"defocus": {}, "motion": {}}
+    for name, im in sorted(photos.items()):
+        buffer = io.BytesIO()
+        im.save(buffer, "JPEG", quality=92)
+        buffer.seek(0)
+        result = scorer.score_one(decode_pil(buffer, 1024)[0])
+        found = sorted({d["defect"] for d in result.extra["defects"]})
+        if found:
+            named[name] = found
+        sharp = im.copy()
+        sharp.thumbnail((1024, 1024))
+        grey = np.asarray(sharp.convert("L"), dtype=np.float32)
+        soft = sharp.filter(ImageFilter.GaussianBlur(max(2.0, sharp.width / 400)))
+        length = max(9, sharp.width // 60)
+        moved = np.mean([np.roll(grey, k - length // 2, axis=1) for k in range(length)], axis=0)
+        report = compare_frames(
+            {0: grey, 1: np.asarray(soft.convert("L"), np.float32), 2: moved.astype(np.float32)}
+        )
+        for kind, pid in (("defocus", 1), ("motion", 2)):
+            verdict = report.get(pid, {}).get("defect", "none")
+            frames[kind][verdict] = frames[kind].get(verdict, 0) + 1
+    out: dict[str, object] = {"photos re-saved at q92": len(photos)}
+    for defect, count in _count_names(named).items():
+        out[f"q92 photos named {defect}"] = f"{count}/{len(photos)}"
+    out["q92_photos_with_a_defect"] = [f"{n}: {', '.join(d)}" for n, d in named.items()]
+    for kind, verdicts in frames.items():
+        out[f"burst frame, {kind}: named"] = ", ".join(
+            f"{v} {c}" for v, c in sorted(verdicts.items())
+        )
+    return out
+
+
+def _print(result: dict) -> None:
+    for key, value in result.items():
+        if isinstance(value, list):
+            for item in value:
+                print(f"  - {item}")
+        else:
+            print(f"{key:36s} {value}")
 
 
 def _best_of_moment_kept(file: str, shoot: Shoot, decisions: dict) -> bool:
@@ -397,6 +471,7 @@ def _scores(
     ceiling = (sum(v >= 9.9 for v in distinct), len(distinct))
     flawed = [f for fs in shoot.flawed.values() for f in fs]
     flagged = (sum(bool(defects.get(f)) or f in by_frames for f in flawed), len(flawed))
+    shoot.named = {f: sorted(set(defects[f])) for f in shoot.distinct if defects.get(f)}
     return faces, ceiling, flagged
 
 
@@ -457,7 +532,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", type=Path, help="build the shoot here and keep it")
     parser.add_argument("--max-side", type=int, default=2000, help="longer side of the originals")
     parser.add_argument("--workers", type=int, default=None, help="decode processes (default: all)")
+    parser.add_argument(
+        "--defects-only", action="store_true", help="only the named-defect counts (no scan)"
+    )
     args = parser.parse_args(argv)
+    if args.defects_only:
+        _print(named_defects(real_photos(args.max_side)))
+        return
     base = args.keep or Path(tempfile.mkdtemp(prefix="culling-quality-"))
     root = base / "shoot"
     photos = real_photos(args.max_side)
@@ -481,12 +562,8 @@ def main(argv: list[str] | None = None) -> None:
         default_scan_wall_s=round(default_s, 1),
     )
     result.update(copies_found(photos, shoot))
-    for key, value in result.items():
-        if isinstance(value, list):
-            for item in value:
-                print(f"  - {item}")
-        else:
-            print(f"{key:36s} {value}")
+    result.update(named_defects(photos))
+    _print(result)
     digest = hashlib.sha256(json.dumps(sorted(shoot.distinct.values())).encode()).hexdigest()[:12]
     print(f"photo set {digest}: {', '.join(sorted(shoot.distinct.values()))}")
 

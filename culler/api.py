@@ -14,6 +14,13 @@ import importlib
 from typing import Any
 
 from culler.devices import place_conv_net
+from culler.imaging.clipping import (
+    HIGHLIGHT_LEVEL,
+    SHADOW_LEVEL,
+    clipping,
+    clipping_from_histogram,
+    luminance_histogram,
+)
 from culler.imaging.images import (
     ImageError,
     PhotoInfo,
@@ -89,8 +96,10 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "HIGHLIGHT_LEVEL",
     "ROLES",
     "SHOOTING_KEY",
+    "SHADOW_LEVEL",
     "SMALL_COPY_KEY",
     "EmbeddingScorer",
     "EnabledWhenInstalled",
@@ -107,6 +116,8 @@ __all__ = [
     "WeightsError",
     "WeightsMissing",
     "check_zip_members",
+    "clipping",
+    "clipping_from_histogram",
     "culler_home",
     "decode_pil",
     "expected_sha256",
@@ -116,6 +127,7 @@ __all__ = [
     "install_file",
     "installed_path",
     "load_state_dict",
+    "luminance_histogram",
     "manifest",
     "models_dir",
     "open_photo",

@@ -328,14 +328,17 @@ def _echo_err(quiet: bool):
     show_default=True,
 )
 @click.option(
-    "--tag", default=None, help="Only photos with this tag (e.g. an emotion such as 'awe')."
+    "--tag",
+    default=None,
+    help="Only photos with this tag, given by hand (`culler tag`, the GUI, XMP keywords) or by a "
+    "scorer (e.g. an emotion such as 'awe').",
 )
 @click.option(
     "--min-prob",
     type=FiniteFloat(0, 1),
     default=0.5,
     show_default=True,
-    help="Tag probability threshold for --tag.",
+    help="Tag probability threshold for --tag (a hand tag is 1).",
 )
 @click.option(
     "--search",
@@ -349,7 +352,8 @@ def _echo_err(quiet: bool):
     "--json",
     "as_json",
     is_flag=True,
-    help="Print JSON rows: path, status, error, scores, tags, rating.",
+    help="Print JSON rows: path, status, error, scores, tags ({tag: probability}; hand tags are 1), "
+    "tag_sources ({tag: hand, xmp or the scorer's id}), rating.",
 )
 def list_(db_path, sort_by, min_score, max_score, status, tag, min_prob, search, limit, as_json):
     """List photos in the catalog with their scores."""
@@ -449,7 +453,11 @@ def _print_details(details: dict[str, Any]) -> None:
         for reason in score["reasons"] or []:
             click.echo(f"      - {printable(reason)}")
     if details["tags"]:
-        tags = ", ".join(f"{printable(t)} {p:.2f}" for t, p in details["tags"].items())
+        sources = details.get("tag_sources", {})
+        tags = ", ".join(
+            f"{printable(t)} {p:.2f} ({printable(sources.get(t, '?'))})"
+            for t, p in details["tags"].items()
+        )
         click.echo(f"  tags: {tags}")
     for err in details["score_errors"]:
         click.echo(f"  {err['scorer_id']} failed: {printable(err['error'])}")

@@ -480,8 +480,8 @@ def test_an_auto_decision_restored_by_an_undo_stays_a_proposal(shoot):
 def test_the_combined_score_weighs_scorers_by_role(shoot):
     # Aesthetic scorers share a weight of 1, a technical one weighs 1, a personal model 2; a
     # penalty scorer takes 0.5 × (10 − score) off.
-    shoot.add("mix", {AESTHETIC: 8.0, "colourfulness": 6.0, "technical": 5.0, "faces": 9.0})
-    shoot.add("thirds", {AESTHETIC: 1.0, "colourfulness": 1.0, "retired": 2.0})
+    shoot.add("mix", {AESTHETIC: 8.0, "vibes": 6.0, "technical": 5.0, "faces": 9.0})
+    shoot.add("thirds", {AESTHETIC: 1.0, "vibes": 1.0, "retired": 2.0})
     shoot.add("faces-only", {"faces": 9.0})
     plan = shoot.plan()
     assert plan["mix"].score == 5.5  # (8 × ½ + 6 × ½ + 5) / 2 − 0.5 × 1
@@ -496,6 +496,41 @@ def test_the_combined_score_weighs_scorers_by_role(shoot):
     # A penalty scorer the weights leave out keeps the default penalty.
     weights = {AESTHETIC: 1.0, "technical": 3.0}
     assert shoot.plan(ranking=Ranking(weights=weights))["mix"].score == 5.25  # 23 / 4 − 0.5
+
+
+class Saturation(Scorer):
+    """A ``measure``: a figure to sort by that says nothing about which photo is better."""
+
+    id = "saturation"
+    role = "measure"
+
+    def score_batch(self, images):
+        return [ScoreResult(score=5.0) for _ in images]
+
+
+class SaturationPlugin:
+    @staticmethod
+    @culler.hookimpl
+    def register_scorers(register):
+        register(Saturation)
+
+
+def test_a_measure_scorer_never_ranks_or_decides_unless_weighted(shoot, register_test_plugin):
+    """The example plugin's colourfulness is a measure: with no learned weights installed it must not
+    become the opinion that decides a burst ("a higher colourfulness score than #2")."""
+    register_test_plugin(SaturationPlugin, "saturation-test")
+    shoot.add("grey", {"technical": 7.0, "saturation": 0.5})
+    shoot.add("vivid", {"technical": 6.9, "saturation": 9.5})
+    plan = shoot.plan(shoot.group("burst", "grey", "vivid"))
+    assert plan["grey"].score == 7.0 and plan["vivid"].score == 6.9
+    assert reasons_of(plan) == {
+        "grey": ("pick", "burst of 2: a higher technical score than #2"),
+        "vivid": ("reject", "burst of 2 (#2): #1 has a higher technical score"),
+    }
+    # Named in --weight, it counts like any scorer.
+    weights = {"technical": 1.0, "saturation": 1.0}
+    plan = shoot.plan(shoot.group("burst", "grey", "vivid"), ranking=Ranking(weights=weights))
+    assert plan["vivid"].decision == "pick" and plan["vivid"].score == 8.2
 
 
 def test_keep_top_keeps_the_best_share_of_the_scored_photos(shoot):

@@ -52,6 +52,30 @@ def test_a_plain_scan_runs_it_next_to_the_built_in_scorers(photo_dir, culler_cli
     assert Path(best["path"]).stem != "coffee-grey"
 
 
+def test_it_is_an_example_that_never_ranks_a_users_photos(photo_dir, culler_cli, tmp_path):
+    """Installed, it scores every photo, but as a ``measure``: `culler cull` decides the burst on the
+    built-in scorers and never gives colourfulness as a reason."""
+    from culler.plugin.scorers import get_scorer_classes
+
+    assert get_scorer_classes()["colourfulness"].role == "measure"
+    grey = Image.open(photo_dir / "coffee.jpg").convert("L").convert("RGB")
+    grey.save(photo_dir / "coffee-grey.jpg", quality=95)
+    db = tmp_path / "c.db"
+    culler_cli("scan", photo_dir, "--db", db, "--workers", "0")
+    plan = culler_cli.json("cull", "--db", db, "--dry-run", "--json")["plan"]
+    assert plan and not any("colourfulness" in (p.get("reason") or "") for p in plan)
+    from culler.catalog import open_catalog
+    from culler.decide.cull import Ranking, combined_score, load_scores, scorer_roles
+
+    with open_catalog(db) as catalog:
+        loaded = load_scores(catalog)
+        personal = catalog.personal_scorer_ids()
+    assert all("colourfulness" in ps.scores for ps in loaded.values())
+    for ps in loaded.values():  # the ranking value is the same without it
+        ps.scores.pop("colourfulness")
+        assert combined_score(ps, Ranking(), personal, scorer_roles()) == ps.value
+
+
 def test_gui_scorer_list_shows_it(tmp_path):
     pytest.importorskip("PySide6")
     from PySide6.QtCore import QSettings

@@ -106,6 +106,11 @@ def test_hand_tags_and_colour_labels_are_found_as_soon_as_they_are_written(searc
     assert found(catalog, "dance", ids) == {"DSC_0007.jpg"}
     culler_cli("tag", str(paths["DSC_0007.jpg"]), "--remove", "first dance", "--db", db)
     assert found(catalog, "dance", ids) == set()
+    culler_cli("tag", str(paths["DSC_0007.jpg"]), "--remove", "awe", "--db", db)
+    assert found(catalog, "awe", ids) == {
+        "IMG_4014.jpg",
+        "IMG_4015.jpg",
+    }  # the person's word stands
     culler_cli("rate", str(paths["IMG_4015.jpg"]), "--label", "Red", "--db", db)
     assert found(catalog, "red", ids) == {"IMG_4015.jpg"}
     culler_cli("rate", str(paths["IMG_4015.jpg"]), "--clear", "--db", db)

@@ -223,13 +223,10 @@ class Catalog(
         return rows
 
     def tags_for(self, photo_id: int) -> dict[str, float]:
-        return {
-            r[0]: r[1]
-            for r in self.conn.execute(
-                "SELECT tag, MAX(probability) FROM tags WHERE photo_id = ? GROUP BY tag ORDER BY 2 DESC",
-                [photo_id],
-            )
-        }
+        """{tag: probability}, most probable first: scorer tags and hand tags (probability 1) alike;
+        :meth:`tag_details` also says where each came from."""
+        tags = self.tag_details([photo_id]).get(photo_id, {})  # type: ignore[attr-defined]
+        return {tag: info["probability"] for tag, info in tags.items()}
 
     def score_errors_for(self, photo_id: int) -> list[dict[str, Any]]:
         return self.query(

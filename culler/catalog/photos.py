@@ -98,15 +98,12 @@ class PhotosMixin:
         }
 
     def tag_maxima(self, photo_ids: Iterable[int] | None = None) -> dict[int, dict[str, float]]:
-        """{photo id: {tag: highest probability any scorer gave it}}."""
-        result: dict[int, dict[str, float]] = {}
-        for where, params in in_clauses("WHERE photo_id", photo_ids):
-            for pid, tag, prob in self.conn.execute(
-                f"SELECT photo_id, tag, MAX(probability) FROM tags {where} GROUP BY photo_id, tag",
-                params,
-            ):
-                result.setdefault(pid, {})[tag] = prob
-        return result
+        """{photo id: {tag: probability}}: the highest a scorer gave it, 1 for a hand tag; a tag
+        removed by hand is left out (see :meth:`TagStore.tag_details`)."""
+        return {
+            pid: {tag: info["probability"] for tag, info in tags.items()}
+            for pid, tags in self.tag_details(photo_ids).items()  # type: ignore[attr-defined]
+        }
 
     def photo_groups(self, photo_id: int) -> list[dict[str, Any]]:
         """The groups a photo belongs to: {id, kind, rank (0 = best), size}."""

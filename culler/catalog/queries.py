@@ -9,6 +9,7 @@ from typing import Any
 
 from culler.catalog import Catalog
 from culler.catalog.search import fts_query
+from culler.catalog.tags import normalise_tag
 from culler.safe_files import same_file
 
 
@@ -51,7 +52,7 @@ def list_photos(
         order = "p.taken_at IS NULL, p.taken_at, p.path"
     else:
         _check_scorer(catalog, sort_by)
-        if limit is not None and search is None:
+        if limit is not None and search is None and tag is None:  # tags: hand ones count too
             top = _top_by_score_index(
                 catalog, sort_by, where, params, limit, min_score, max_score, tag, min_prob
             )
@@ -73,8 +74,21 @@ def list_photos(
     if (min_score is not None or max_score is not None) and not join:
         raise ValueError("--min/--max need --sort SCORER to say which score to filter on")
     if tag is not None:
-        where.append("p.id IN (SELECT photo_id FROM tags WHERE tag = ? AND probability >= ?)")
-        params += [tag, min_prob]
+        # A hand tag (the newest hand decision on it says present) matches at probability 1; a
+        # scorer's tag at ``min_prob``, unless a person removed it from that photo.
+        hand = (
+            "SELECT photo_id FROM (SELECT photo_id, present, MAX(id) FROM user_tags"
+            " WHERE tag = ? GROUP BY photo_id) WHERE present = {}"
+        )
+        where.append(
+            f"(p.id IN ({hand.format(1)}) OR (p.id IN (SELECT photo_id FROM tags WHERE tag = ?"
+            f" AND probability >= ?) AND p.id NOT IN ({hand.format(0)})))"
+        )
+        try:
+            hand_name = normalise_tag(tag)
+        except ValueError:
+            hand_name = tag
+        params += [hand_name, tag, min_prob, hand_name]
     if search is not None:
         condition, values = catalog.search_filter(search)
         where.append(condition)
@@ -152,10 +166,11 @@ def _check_scorer(catalog: Catalog, scorer_id: str) -> None:
 
 
 def _attach(catalog: Catalog, photos: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add scores, tags and the current rating to photo rows, in three queries for all of them."""
+    """Add scores, tags (with their sources) and the current rating to photo rows, in a few queries
+    for all of them."""
     ids = [p["id"] for p in photos]
     scores = catalog.current_scores(ids)
-    tags = catalog.tag_maxima(ids)
+    tags = catalog.tag_details(ids)
     ratings = catalog.current_ratings(ids)
     result = []
     for p in photos:
@@ -170,7 +185,8 @@ def _attach(catalog: Catalog, photos: list[dict[str, Any]]) -> list[dict[str, An
                 "taken_at": p["taken_at"],
                 "camera": p["camera"],
                 "scores": scores.get(p["id"], {}),
-                "tags": tags.get(p["id"], {}),
+                "tags": {t: i["probability"] for t, i in tags.get(p["id"], {}).items()},
+                "tag_sources": {t: i["source"] for t, i in tags.get(p["id"], {}).items()},
                 "rating": ratings.get(p["id"]),
             }
         )
@@ -212,7 +228,9 @@ def photo_details(catalog: Catalog, path: str | Path) -> dict[str, Any] | None:
         return None
     details = dict(photo)
     details["scores"] = catalog.scores_for(photo["id"])
-    details["tags"] = catalog.tags_for(photo["id"])
+    tags = catalog.tag_details([photo["id"]]).get(photo["id"], {})
+    details["tags"] = {t: i["probability"] for t, i in tags.items()}
+    details["tag_sources"] = {t: i["source"] for t, i in tags.items()}
     details["score_errors"] = catalog.score_errors_for(photo["id"])
     details["rating"] = catalog.current_rating(photo["id"])
     details["groups"] = catalog.photo_groups(photo["id"])

@@ -1,7 +1,8 @@
 """Full-text search over the catalog: SQLite FTS5 through sqlite-utils, kept current by triggers.
 
 ``photo_search`` holds one short document per photo — its path (file name and every folder), camera and
-lens, tags (a scorer's tags at probability ≥ 0.5 and the tags given by hand), colour label and the
+lens, tags (a scorer's tags at probability ≥ 0.5 unless removed by hand, and the tags given by hand),
+colour label and the
 names of the people in it — and sqlite-utils' ``enable_fts`` indexes that table in
 ``photo_search_fts`` with its own sync triggers. The documents are kept current by SQL triggers on the
 tables the writers already write (photos, tags, user_tags, ratings), so no writer — the scan, a rating
@@ -36,7 +37,11 @@ SELECT
     p.path AS path,
     trim(coalesce(p.camera, '') || ' ' || coalesce(p.lens, '')) AS gear,
     (SELECT group_concat(tag, ' ') FROM (
-        SELECT tag FROM tags WHERE photo_id = p.id AND probability >= {TAG_PROBABILITY}
+        SELECT t.tag FROM tags t WHERE t.photo_id = p.id AND t.probability >= {TAG_PROBABILITY}
+            AND NOT EXISTS (  -- a tag the photographer removed by hand hides the scorer's
+                SELECT 1 FROM user_tags u WHERE u.photo_id = p.id AND u.tag = t.tag AND u.present = 0
+                AND u.id = (SELECT MAX(v.id) FROM user_tags v WHERE v.photo_id = p.id AND v.tag = t.tag)
+            )
         UNION SELECT tag FROM current_user_tags WHERE photo_id = p.id
     )) AS tags,
     (SELECT label FROM current_ratings WHERE photo_id = p.id) AS label,

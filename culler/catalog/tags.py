@@ -5,6 +5,12 @@ person's tags are decisions, so they are stored append-only like ratings: every 
 is a row (photo, tag, present 1/0, source, time) and the newest row per (photo, tag) is the current
 state. The emotion trainer (``culler train --scorer emotion --model tags``) learns from the current
 ones.
+
+Everything that shows tags (``culler list --tag``/``--json``, ``culler show``, the GUI's search, tag
+filter and Why panel, XMP ``dc:subject``) reads both kinds through :meth:`TagStore.tag_details`: a hand
+tag has probability 1 and source ``hand`` (``xmp`` when it came from a sidecar's keywords), a scorer tag
+its highest probability and the scorer's id as source. A tag a person removed is hidden even when a
+scorer gives it: the person's word stands, as with ratings.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 import sqlite_utils
 
+from culler.catalog.chunks import in_clauses
 from culler.catalog.migrations import migrations, run_again_safely
 from culler.catalog.timestamps import now
 
@@ -40,6 +47,14 @@ def m_user_tags(db: sqlite_utils.Database) -> None:
         """
         )
     )
+
+
+#: ``user_tags.source`` -> the source a reader sees: typed in culler ("hand") or read from a sidecar.
+HAND_SOURCES = {"user": "hand", "xmp": "xmp"}
+
+
+def hand_source(source: str) -> str:
+    return HAND_SOURCES.get(source, source)
 
 
 def normalise_tag(tag: str) -> str:
@@ -99,3 +114,52 @@ class TagStore:
             "SELECT c.photo_id, c.tag, p.path FROM current_user_tags c"
             " JOIN photos p ON p.id = c.photo_id WHERE p.status = 'ok' ORDER BY c.photo_id, c.tag"
         )
+
+    def hand_tag_states(
+        self, photo_ids: Iterable[int] | None = None
+    ) -> dict[int, dict[str, tuple[bool, str]]]:
+        """{photo id: {tag: (present, source)}}: the newest hand decision per photo and tag, removals
+        included (what XMP writing needs to take a keyword out again)."""
+        out: dict[int, dict[str, tuple[bool, str]]] = {}
+        for where, params in in_clauses("WHERE photo_id", photo_ids):
+            # SQLite takes the bare columns of a MAX() aggregate from the row holding the maximum.
+            for pid, tag, present, source, _ in self.conn.execute(  # type: ignore[attr-defined]
+                f"SELECT photo_id, tag, present, source, MAX(id) FROM user_tags {where}"
+                " GROUP BY photo_id, tag",
+                params,
+            ):
+                out.setdefault(pid, {})[tag] = (bool(present), source)
+        return out
+
+    def tag_details(
+        self, photo_ids: Iterable[int] | None = None
+    ) -> dict[int, dict[str, dict[str, Any]]]:
+        """{photo id: {tag: {"probability": p, "source": s}}}, hand and scorer tags alike.
+
+        A hand tag is probability 1 with source ``hand`` (``xmp`` if read from a sidecar's keywords);
+        a scorer tag is its highest probability, with the id of the scorer that gave it. A tag removed
+        by hand is left out even when a scorer gives it. Tags are ordered most probable first.
+        """
+        ids = None if photo_ids is None else list(photo_ids)
+        found: dict[int, dict[str, dict[str, Any]]] = {}
+        for where, params in in_clauses("WHERE t.photo_id", ids):
+            for pid, tag, prob, scorer in self.conn.execute(  # type: ignore[attr-defined]
+                "SELECT t.photo_id, t.tag, MAX(t.probability), sc.scorer_id FROM tags t"
+                f" JOIN scorers sc ON sc.id = t.scorer_pk {where} GROUP BY t.photo_id, t.tag",
+                params,
+            ):
+                found.setdefault(pid, {})[tag] = {"probability": prob, "source": scorer}
+        for pid, states in self.hand_tag_states(ids).items():
+            for tag, (present, source) in states.items():
+                if present:
+                    found.setdefault(pid, {})[tag] = {
+                        "probability": 1.0,
+                        "source": hand_source(source),
+                    }
+                elif pid in found:
+                    found[pid].pop(tag, None)
+        return {
+            pid: dict(sorted(tags.items(), key=lambda kv: (-kv[1]["probability"], kv[0])))
+            for pid, tags in found.items()
+            if tags
+        }

@@ -62,8 +62,9 @@ def _exit_on_errors(report) -> None:
 def xmp() -> None:
     """XMP sidecars: write culler's ratings and scores, or import ratings made elsewhere.
 
-    Ratings go to xmp:Rating (-1 = reject, 0-5) and xmp:Label; culler's scores and tags go under
-    culler's own namespace. Existing sidecars are merged: fields culler does not own are kept.
+    Ratings go to xmp:Rating (-1 = reject, 0-5) and xmp:Label; hand tags and confident scorer tags
+    become dc:subject keywords; culler's scores and tags (with their sources) go under culler's own
+    namespace. Existing sidecars are merged: fields and keywords culler does not own are kept.
     Photos themselves are never modified.
     """
 
@@ -102,7 +103,10 @@ def write(paths, db_path, naming, rated_only, dry_run, as_json):
 @click.option("--dry-run", is_flag=True, help="Show what would be imported; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 def read(paths, db_path, naming, dry_run, as_json):
-    """Import ratings and labels from sidecars into the catalog (rating source 'xmp').
+    """Import ratings, labels and keywords from sidecars into the catalog (source 'xmp').
+
+    Keywords (dc:subject) become hand tags, except those culler wrote for a scorer's tag and those
+    removed by hand in culler.
 
     Only differences are imported, so reading twice changes nothing. Run `culler scan` first so
     the photos are in the catalog.

@@ -119,8 +119,9 @@ class Ranking:
     """How photos are compared. ``weights`` maps scorer id to weight (None: the defaults below).
 
     Defaults by scorer role: technical scorers 1 each, the aesthetic scorers 1 between them, a personal
-    model (a scorer whose active row has a parent) 2; then ``penalty`` × (10 − score) is subtracted for
-    each penalty scorer (a weight given for a penalty scorer replaces ``penalty``).
+    model (a scorer whose active row has a parent) 2, ``measure`` scorers 0 (only a weight given for
+    one counts it); then ``penalty`` × (10 − score) is subtracted for each penalty scorer (a weight
+    given for a penalty scorer replaces ``penalty``).
     """
 
     weights: dict[str, float] | None = None
@@ -288,6 +289,8 @@ def comparison(
         return defect_reason(first), "no such defect"
     candidates: list[tuple[float, str, str | None]] = []
     for sid in winner.scores.keys() & loser.scores.keys():
+        if roles.get(sid) == "measure":
+            continue  # a figure, not an opinion: never the reason one frame beats another
         gap = winner.scores[sid] - loser.scores[sid]
         if roles.get(sid, "aesthetic") in ("technical", "penalty") and gap > 0:
             problems = [h for h in _reason_heads(loser, sid) if h not in _reason_heads(winner, sid)]

@@ -27,8 +27,15 @@ log = logging.getLogger(__name__)
 FRAME_SIDE = 1024
 #: A frame is flagged when the detail it keeps on the winner's content falls below this fraction.
 LOST_DETAIL = 0.5
-#: Motion blur: the weakest direction keeps at most this fraction of the strongest one's ratio.
+#: Motion blur: the weakest direction keeps at most this fraction of the strongest one's ratio …
 DIRECTIONAL = 0.6
+#: … and the strongest (across the motion) keeps at least this much of the sharp frame's detail: a
+#: motion blur leaves edges along the motion crisp, a defocus softens every direction, and on a scene
+#: whose edges run mostly one way it can still lose unevenly (measured in docs/culling.md).
+KEPT_ACROSS = 0.35
+#: A direction whose detail in the sharp frame is below this share of the richest direction's says
+#: nothing about blur along it.
+INFORMATIVE = 0.1
 #: Registered frames whose coarse content correlates less than this are not compared.
 ALIGNED = 0.9
 _DIRECTIONS = ("horizontal", "diagonal ↗", "vertical", "diagonal ↘")
@@ -157,7 +164,8 @@ def _agreement(a: np.ndarray, b: np.ndarray) -> float:
 
 def detail_ratios(reference: np.ndarray, frame: np.ndarray) -> np.ndarray | None:
     """Per direction, how much of the reference's detail the frame keeps on the same content (median
-    over the reference's detailed tiles); None when the frames cannot be registered well enough
+    over the reference's detailed tiles; NaN for a direction the reference has too little detail in
+    to tell); None when the frames cannot be registered well enough
     to compare regions (a recomposed shot, a smooth frame phase correlation cannot lock on)."""
     dx, dy = _shift(reference, frame)
     a, b = _overlap(reference, frame, dx, dy)
@@ -171,7 +179,12 @@ def detail_ratios(reference: np.ndarray, frame: np.ndarray) -> np.ndarray | None
     if not busy.any():
         return None
     ratios = (eb.reshape(-1, 4)[busy] + _FLOOR) / (ea.reshape(-1, 4)[busy] + _FLOOR)
-    return np.sqrt(np.median(ratios, axis=0))  # energies are squared derivatives
+    kept = np.sqrt(np.median(ratios, axis=0))  # energies are squared derivatives
+    # A direction the reference has almost no detail in (along vertical stripes) keeps "all" of its
+    # nothing: it can tell neither blur nor sharpness, so it is left out (NaN).
+    support = np.median(ea.reshape(-1, 4)[busy], axis=0)
+    kept[support < INFORMATIVE * float(support.max())] = np.nan
+    return kept
 
 
 def compare_frames(frames: dict[int, np.ndarray]) -> dict[int, dict[str, Any]]:
@@ -192,11 +205,14 @@ def compare_frames(frames: dict[int, np.ndarray]) -> dict[int, dict[str, Any]]:
         ratios = detail_ratios(frames[best], frames[pid])
         if ratios is None:
             continue
-        weakest, strongest = int(np.argmin(ratios)), int(np.argmax(ratios))
-        kept = float(np.mean(ratios))
+        weakest, strongest = int(np.nanargmin(ratios)), int(np.nanargmax(ratios))
+        kept = float(np.nanmean(ratios))
         if ratios[weakest] >= LOST_DETAIL:
             continue
-        directional = ratios[weakest] / max(ratios[strongest], 1e-6) < DIRECTIONAL
+        directional = (
+            ratios[weakest] / max(ratios[strongest], 1e-6) < DIRECTIONAL
+            and ratios[strongest] >= KEPT_ACROSS
+        )
         if directional:
             defect, words = "motion_blur", f"motion blur ({_DIRECTIONS[weakest]})"
         elif kept < LOST_DETAIL:

@@ -125,6 +125,14 @@ class CullingActions:
             return 0
         changes = ", ".join([*add, *(f"-{t}" for t in remove)])
         self.statusBar().showMessage(f"Tagged {len(ids)} photo(s): {changes}", 4000)
+        # The grid's search and tag filter read the records' tags: hand tags join them at once.
+        tags = self.catalog.tag_maxima(ids)
+        for pid in ids:
+            rec = self.model.record(pid)
+            if rec is not None:
+                rec.tags = tags.get(pid, {})
+        self._update_choices(self.model.records)
+        self.proxy.refilter()
         self._refresh_details()
         return written
 

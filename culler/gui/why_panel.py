@@ -151,12 +151,21 @@ class WhyPanel(QScrollArea):
             layout.addWidget(
                 _label(f"⚠ {err['scorer_id']} failed: {html.escape(err['error'])}", "color: #e88")
             )
-        tags = catalog.tags_for(photo_id)
+        tags = catalog.tag_details([photo_id]).get(photo_id, {})
         if tags:
             layout.addWidget(_section("Tags"))
+            # A hand tag (typed in culler or a keyword from a sidecar) is shown with its source and
+            # no percentage; a scorer's tag with its probability and the scorer's id.
             chips = " ".join(
-                f"<span style='background:#3b4a63; color:#dde;'>&nbsp;{html.escape(t)} {p:.0%}&nbsp;</span>"
-                for t, p in list(tags.items())[:12]
+                f"<span style='background:{'#4a633b' if i['source'] in ('hand', 'xmp') else '#3b4a63'};"
+                f" color:#dde;'>&nbsp;{html.escape(t)} "
+                + (
+                    f"({html.escape(i['source'])})"
+                    if i["source"] in ("hand", "xmp")
+                    else f"{i['probability']:.0%} ({html.escape(i['source'])})"
+                )
+                + "&nbsp;</span>"
+                for t, i in list(tags.items())[:12]
             )
             layout.addWidget(_label(chips))
         self._histogram(layout, catalog, photo, scores)

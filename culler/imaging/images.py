@@ -195,22 +195,46 @@ def _parse_exif_time(value: Any) -> str | None:
         return None
 
 
+#: libjpeg's standard luminance quantisation table (JPEG Annex K), in natural (row-major) order.
+_STD_LUMA = np.array(
+    [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+     14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
+     92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99],
+    dtype=np.float64,
+)  # fmt: skip
+#: Index of each zigzag position in natural order (older Pillow reported tables in zigzag order).
+_ZIGZAG = np.array(
+    [0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+     13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+     52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63]
+)  # fmt: skip
+
+
 def jpeg_quality(im: Image.Image) -> int | None:
-    """Estimate the libjpeg quality (1–100) from the luminance quantisation table, as ImageMagick does."""
+    """The libjpeg quality (1–100) the file was saved at, from its luminance quantisation table.
+
+    libjpeg (and every encoder built on it) scales the standard table, so the quality whose scaled
+    table is exactly this one is the answer (quality 92 reads 92). A table no quality makes exactly
+    (a camera's own encoder) gets the nearest by mean ratio, as ImageMagick estimates it.
+    """
     tables = getattr(im, "quantization", None)
     if not tables or 0 not in tables:
         return None
-    # libjpeg's standard luminance table (Annex K), in zigzag order as PIL reports it.
-    std = np.array(
-        [16, 11, 12, 14, 12, 10, 16, 14, 13, 14, 18, 17, 16, 19, 24, 40, 26, 24, 22, 22, 24, 49, 35, 37,
-         29, 40, 58, 51, 61, 60, 57, 51, 56, 55, 64, 72, 92, 78, 64, 68, 87, 69, 55, 56, 80, 109, 81,
-         87, 95, 98, 103, 104, 103, 62, 77, 113, 121, 112, 100, 120, 92, 101, 103, 99],
-        dtype=np.float64,
-    )  # fmt: skip
     table = np.asarray(list(tables[0]), dtype=np.float64)
     if table.size != 64:
         return None
-    scale = float(np.mean(table / std)) * 100.0  # libjpeg: table = std * scale / 100
+    qualities = np.arange(1, 101)
+    scales = np.where(qualities < 50, 5000 // qualities, 200 - 2 * qualities).astype(np.float64)
+    best: tuple[float, float] = (np.inf, 50.0)
+    for std in (_STD_LUMA, _STD_LUMA[_ZIGZAG]):
+        expected = np.clip(np.floor((std[None, :] * scales[:, None] + 50.0) / 100.0), 1, 255)
+        errors = np.abs(expected - table[None, :]).sum(axis=1)
+        exact = np.flatnonzero(errors == 0)
+        if exact.size:  # qualities 98–100 can share a table of ones: the highest is the one meant
+            return int(qualities[exact[-1]])
+        scale = float(np.mean(table / std)) * 100.0  # libjpeg: table = std * scale / 100
+        best = min(best, (float(errors.min()), scale))
+    scale = best[1]
     quality = (200.0 - scale) / 2.0 if scale <= 100 else 5000.0 / scale
     return int(round(min(100.0, max(1.0, quality))))
 

@@ -3,7 +3,10 @@ darktable look for them, and ratings from years of past sidecars back into the c
 
 Written fields: ``xmp:Rating`` (−1 reject, 0–5) and ``xmp:Label`` — only for photos rated in culler, so a
 rating made in another editor is never replaced by "no rating" — plus culler's own namespace
-(``culler:Decision``, ``culler:Scores``, ``culler:Tags``). Everything else in an existing sidecar is kept:
+(``culler:Decision``, ``culler:Scores``, ``culler:Tags`` with each tag's probability and source) and the
+keywords ``dc:subject`` (hand tags and scorer tags of probability ≥ 0.5, see :data:`KEYWORD_MIN_PROB`):
+keywords already in the sidecar stay, and culler only takes out a keyword it wrote itself (listed in its
+``culler:Tags``) or one a person removed in culler. Everything else in an existing sidecar is kept:
 the file is parsed, only the fields above are replaced, and the rest is serialised back with its original
 namespace prefixes. Sidecars are untrusted input, so they are parsed with defusedxml (no entity expansion,
 no external entities). A sidecar that is not well-formed XMP is reported and left untouched.
@@ -37,13 +40,18 @@ NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "xmp": "http://ns.adobe.com/xap/1.0/",
     "culler": CULLER_NS,
+    "dc": "http://purl.org/dc/elements/1.1/",
 }
+#: A scorer's tag becomes a ``dc:subject`` keyword from this probability (``culler list --tag``'s
+#: default threshold); a hand tag always does.
+KEYWORD_MIN_PROB = 0.5
 NAMINGS = ("auto", "basename", "fullname")
 
 _RDF = "{" + NS["rdf"] + "}"
 _XMP = "{" + NS["xmp"] + "}"
 _CUL = "{" + CULLER_NS + "}"
 _DESCRIPTION = _RDF + "Description"
+_SUBJECT = "{" + NS["dc"] + "}subject"
 _RATING, _LABEL = _XMP + "Rating", _XMP + "Label"
 _XPACKET_HEAD = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 _XPACKET_TAIL = '\n<?xpacket end="w"?>'
@@ -72,15 +80,40 @@ class SidecarData:
     decision: str | None = None
     scores: dict[str, tuple[str, float]] = field(default_factory=dict)  # id -> (version, score)
     tags: dict[str, float] = field(default_factory=dict)
+    #: Where each tag came from: "hand", "xmp" or a scorer's id (absent in sidecars before this).
+    tag_sources: dict[str, str] = field(default_factory=dict)
+    #: ``dc:subject`` keywords; None leaves the sidecar's keywords as they are.
+    keywords: list[str] | None = None
+    #: Keywords to take out of ``dc:subject`` (tags a person removed in culler), compared like tags.
+    removed_keywords: set[str] = field(default_factory=set)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "rating": self.rating,
             "label": self.label,
             "decision": self.decision,
             "scores": {k: v[1] for k, v in self.scores.items()},
             "tags": self.tags,
         }
+        if self.tag_sources:
+            out["tag_sources"] = self.tag_sources
+        if self.keywords:
+            out["keywords"] = self.keywords
+        return out
+
+
+def keyword_key(word: str) -> str:
+    """Keywords compare as tags do: case- and space-insensitively."""
+    return " ".join(word.strip().lower().split())
+
+
+def culler_keywords(data: SidecarData) -> set[str]:
+    """The keywords culler would have written for ``data``'s tags (compared by :func:`keyword_key`)."""
+    return {
+        keyword_key(tag)
+        for tag, prob in data.tags.items()
+        if prob >= KEYWORD_MIN_PROB or data.tag_sources.get(tag) in ("hand", "xmp")
+    }
 
 
 # -- naming -----------------------------------------------------------------------------------------
@@ -300,6 +333,14 @@ def read_sidecar(path: str | Path) -> SidecarData:
             value = _finite(prob)
             if tag and value is not None:
                 result.tags[tag] = value
+                source = _li_field(li, _CUL + "Source")
+                if source:
+                    result.tag_sources[tag] = source
+        words = [
+            li.text.strip() for li in _bag_items(desc, _SUBJECT) if li.text and li.text.strip()
+        ]
+        if words:
+            result.keywords = (result.keywords or []) + words
     return result
 
 
@@ -345,7 +386,8 @@ def merge_sidecar(existing: bytes | None, update: SidecarData, path: Path) -> by
     """The sidecar bytes after merging ``update`` into ``existing`` (None: a new sidecar).
 
     ``update.rating``/``label`` of None leave those fields as they are (a label of ``""`` removes it);
-    culler's namespace is replaced as a whole; nothing else changes.
+    culler's namespace is replaced as a whole; ``dc:subject`` is merged (see the module's docstring);
+    nothing else changes.
     """
     prefixes: dict[str, str] = {}
     xpacket = False
@@ -361,12 +403,15 @@ def merge_sidecar(existing: bytes | None, update: SidecarData, path: Path) -> by
     }
     # Chosen before the fields are removed: the description that holds the rating keeps it.
     desc = _target_description(root)
+    previous = _previous_culler_keywords(root)  # read before culler's namespace is taken out
     for each in _descriptions(root):
         _remove(each, owned)
     if update.rating is not None:
         desc.set(_RATING, str(int(update.rating)))
     if update.label:  # "" removes the label (cleared in culler), like a rating of 0
         desc.set(_LABEL, xml_text(update.label))
+    if update.keywords is not None or update.removed_keywords:
+        _merge_keywords(root, desc, update, previous)
     if update.decision is not None:
         desc.set(_CUL + "Decision", update.decision)
     if update.scores:
@@ -378,6 +423,7 @@ def merge_sidecar(existing: bytes | None, update: SidecarData, path: Path) -> by
     if update.tags:
         rows = [
             {"Tag": tag, "Probability": f"{prob:.3f}"}
+            | ({"Source": update.tag_sources[tag]} if tag in update.tag_sources else {})
             for tag, prob in sorted(update.tags.items(), key=lambda item: (-item[1], item[0]))
         ]
         _bag(desc, _CUL + "Tags", rows)
@@ -389,6 +435,49 @@ def merge_sidecar(existing: bytes | None, update: SidecarData, path: Path) -> by
     else:
         text = '<?xml version="1.0" encoding="UTF-8"?>\n' + text
     return (text + "\n").encode("utf-8")
+
+
+def _previous_culler_keywords(root: ET.Element) -> set[str]:
+    """Keywords culler wrote into this sidecar last time (from its own ``culler:Tags``)."""
+    previous = SidecarData()
+    for desc in _descriptions(root):
+        for li in _bag_items(desc, _CUL + "Tags"):
+            tag, value = _li_field(li, _CUL + "Tag"), _finite(_li_field(li, _CUL + "Probability"))
+            if tag and value is not None:
+                previous.tags[tag] = value
+                previous.tag_sources[tag] = _li_field(li, _CUL + "Source") or ""
+    return culler_keywords(previous)
+
+
+def _merge_keywords(
+    root: ET.Element, desc: ET.Element, update: SidecarData, previous: set[str]
+) -> None:
+    """Rewrite ``dc:subject``: the sidecar's keywords in their order and spelling, less those culler
+    wrote before and no longer has and those removed by hand, then culler's new ones, sorted."""
+    existing: list[str] = []
+    for each in _descriptions(root):
+        for prop in [c for c in each if c.tag == _SUBJECT]:
+            existing += [
+                li.text.strip() for li in prop.iter(_RDF + "li") if li.text and li.text.strip()
+            ]
+            each.remove(prop)
+    ours = {keyword_key(k): k for k in (update.keywords or [])}
+    dropped = {keyword_key(k) for k in update.removed_keywords}
+    if update.keywords is not None:
+        dropped |= previous - set(ours)
+    words: list[str] = []
+    seen: set[str] = set()
+    for word in existing + sorted(ours.values()):
+        key = keyword_key(word)
+        if key in seen or (key in dropped and key not in ours):
+            continue
+        seen.add(key)
+        words.append(word)
+    if not words:
+        return
+    bag = ET.SubElement(ET.SubElement(desc, _SUBJECT), _RDF + "Bag")
+    for word in words:
+        ET.SubElement(bag, _RDF + "li").text = xml_text(word)
 
 
 def _register_prefixes(prefixes: dict[str, str]) -> None:

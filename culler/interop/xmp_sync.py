@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from culler.catalog import Catalog
-from culler.interop.xmp import SidecarData, XmpError, read_sidecar, sidecar_path, write_sidecar
+from culler.interop.xmp import (
+    SidecarData,
+    XmpError,
+    culler_keywords,
+    keyword_key,
+    read_sidecar,
+    sidecar_path,
+    write_sidecar,
+)
 from culler.scan.discover import under_roots
 
 
@@ -64,13 +72,19 @@ def catalog_update(catalog: Catalog, photo_id: int) -> SidecarData:
         # Rated here, then cleared or undone back to "unrated": XMP's 0 says so, and stops a stale
         # reject in the sidecar from coming back on the next `culler xmp read`.
         rating = 0
-    return SidecarData(
+    details = catalog.tag_details([photo_id]).get(photo_id, {})
+    data = SidecarData(
         rating=rating,
         label=_label(catalog, photo_id, state) if rated else None,
         decision=(decision if decision in ("pick", "reject") else "none") if rated else None,
         scores=scores,
-        tags=catalog.tags_for(photo_id),
+        tags={tag: info["probability"] for tag, info in details.items()},
+        tag_sources={tag: info["source"] for tag, info in details.items()},
     )
+    data.keywords = sorted(culler_keywords(data))
+    hand = catalog.hand_tag_states([photo_id]).get(photo_id, {})
+    data.removed_keywords = {tag for tag, (present, _) in hand.items() if not present}
+    return data
 
 
 def _label(catalog: Catalog, photo_id: int, state: dict) -> str | None:
@@ -177,6 +191,29 @@ def imported_fields(current: dict[str, Any], data: SidecarData) -> dict[str, Any
     return changes
 
 
+def imported_keywords(data: SidecarData, hand: dict[str, tuple[bool, str]]) -> list[str]:
+    """The sidecar's ``dc:subject`` keywords that become hand tags (source ``xmp``): not ones culler
+    wrote for a scorer's tag, and not ones the catalog already holds as hand tags or a person
+    removed in culler (that decision stands; ``culler xmp write`` takes a removed one out)."""
+    from culler.catalog.tags import normalise_tag
+
+    machine = {
+        keyword_key(tag)
+        for tag, source in data.tag_sources.items()
+        if source not in ("hand", "xmp", "")
+    }
+    found: list[str] = []
+    for word in data.keywords or []:
+        try:
+            tag = normalise_tag(word)
+        except ValueError:
+            continue
+        if tag in machine or tag in hand or tag in found:
+            continue
+        found.append(tag)
+    return found
+
+
 def read_sidecars(
     catalog: Catalog,
     photos: list[dict[str, Any]] | None = None,
@@ -184,7 +221,8 @@ def read_sidecars(
     naming: str = "auto",
     dry_run: bool = False,
 ) -> SyncReport:
-    """Import ratings and labels from each photo's sidecar as rating events with source ``xmp``."""
+    """Import ratings and labels from each photo's sidecar as rating events with source ``xmp``, and
+    its keywords (``dc:subject``, e.g. Lightroom's) as hand tags with source ``xmp``."""
     report = SyncReport()
     for photo in select_photos(catalog) if photos is None else photos:
         path = Path(photo["path"])
@@ -198,10 +236,18 @@ def read_sidecars(
             report.errors.append({"path": str(path), "error": str(exc)})
             continue
         changes = imported_fields(catalog.current_rating(photo["id"]), data)
-        if not changes:
+        hand = catalog.hand_tag_states([photo["id"]]).get(photo["id"], {})
+        keywords = imported_keywords(data, hand)
+        if not changes and not keywords:
             report.unchanged += 1
             continue
         if not dry_run:
-            catalog.rate(photo["id"], source="xmp", reason=f"sidecar {sidecar.name}", **changes)
-        report.changed.append({"path": str(path), "sidecar": str(sidecar), **changes})
+            if changes:
+                catalog.rate(photo["id"], source="xmp", reason=f"sidecar {sidecar.name}", **changes)
+            if keywords:
+                catalog.tag_photos([photo["id"]], add=keywords, source="xmp")
+        entry = {"path": str(path), "sidecar": str(sidecar), **changes}
+        if keywords:
+            entry["tags"] = keywords
+        report.changed.append(entry)
     return report

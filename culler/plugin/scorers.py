@@ -37,9 +37,11 @@ class Downloads(Protocol):
 
 
 #: What a scorer's number means when photos are ranked (``Scorer.role``): an opinion on how good the
-#: picture is, a measure of technical quality, or a penalty (10 = nothing wrong, None = nothing to judge)
-#: subtracted per missing point. Core combines scores by role and never by scorer id.
-ROLES = ("aesthetic", "technical", "penalty")
+#: picture is, a measure of technical quality, a penalty (10 = nothing wrong, None = nothing to judge)
+#: subtracted per missing point, or a ``measure``: a figure to sort and filter by that says nothing of
+#: which photo is better (an example plugin's colourfulness), left out of ranking and of the cull's
+#: reasons unless ``culler cull --weight ID=W`` names it. Core combines scores by role, never by id.
+ROLES = ("aesthetic", "technical", "penalty", "measure")
 #: ``Image.info`` key under which an in-worker scorer with a ``small_copy_side`` finds the decode
 #: worker's small copy of the image it scores (see ``Scorer.small_copy_side``).
 SMALL_COPY_KEY = "culler.small_copy"

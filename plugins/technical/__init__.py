@@ -18,7 +18,14 @@ from culler_plugins.technical import metrics
 from culler_plugins.technical.sharpness import Sharpness, analyse, direction_name, ramp, sharp_part
 from PIL import Image, ImageChops
 
-from culler.api import Scorer, ScoreResult, hookimpl
+from culler.api import (
+    HIGHLIGHT_LEVEL,
+    SHADOW_LEVEL,
+    Scorer,
+    ScoreResult,
+    hookimpl,
+    luminance_histogram,
+)
 
 __version__ = "2.0"
 
@@ -32,13 +39,21 @@ UNJUDGED_SHARPNESS = 0.7
 SOFTNESS_RELIEF = 0.3
 #: Share of the sharpness sub-score taken away by a motion blur or missed focus found with certainty.
 BLUR_PENALTY = 0.5
+#: Share of the exposure sub-score an underexposure found with certainty takes away.
+UNDEREXPOSURE_PENALTY = 0.85
+#: From this JPEG quality on, a file's own quantisation makes no visible block edges.
+FINE_QUALITY = 70
+#: Share of the blockiness penalty that blocking inherited from an earlier encode costs.
+INHERITED_BLOCKING_SHARE = 0.3
 #: A defect is reported from this confidence on (``culler cull`` rejects on reported defects).
 DEFECT_CONFIDENCE = 0.5
 
 
 class TechnicalScorer(Scorer):
     id = "technical"
-    version = "2"
+    # 3: underexposure counts, clipping on luminance (the histogram's definition), compression from
+    # this file's own quantisation.
+    version = "3"
     kind = "score"
     description = (
         "Sharpness, motion blur and missed focus (tile-based), exposure, noise and JPEG damage; "
@@ -68,7 +83,10 @@ class TechnicalScorer(Scorer):
         y = np.asarray(luma, dtype=np.float32)
         measured_sigma, sigma = metrics.noise_estimate(y)
         sharp = analyse(y, sigma)
-        expo = metrics.exposure(luma.histogram(), _middle_channel(image).histogram())
+        small = image.reduce(2) if min(image.size) >= 2 * MIN_SIDE else image
+        expo = metrics.exposure(
+            luminance_histogram(np.asarray(small)), _brightest(small).histogram()
+        )
         period = image.info.get("culler.block_period")
         blocks = metrics.blockiness(y, int(period)) if period else 1.0
         quality = image.info.get("culler.jpeg_quality")
@@ -97,8 +115,13 @@ class TechnicalScorer(Scorer):
                 "noise_sigma": round(sigma, 3),
                 "noise_sigma_measured": round(measured_sigma, 3),
                 "mean_luminance": round(expo["mean"], 2),
-                "highlights_clipped": round(expo["highlights"], 5),
-                "shadows_crushed": round(expo["shadows"], 5),
+                # One definition of clipping, the GUI histogram's too (culler.imaging.clipping):
+                # percent of pixels with Rec. 709 luminance >= 250 / <= 5.
+                "highlights_clipped_percent": round(expo["highlights"] * 100, 3),
+                "shadows_crushed_percent": round(expo["shadows"] * 100, 3),
+                "clipping_levels": [SHADOW_LEVEL, HIGHLIGHT_LEVEL],
+                "white_point": expo["white_point"],
+                "underexposure": round(underexposure(expo), 3),
                 "blockiness": round(blocks, 4),
                 "jpeg_quality": quality,
             },
@@ -121,15 +144,22 @@ def _sharpness_part(sharp: Sharpness) -> float:
     return sharp.structure * measured + (1.0 - sharp.structure) * UNJUDGED_SHARPNESS
 
 
-def _middle_channel(image: Image.Image) -> Image.Image:
-    """Per pixel, the median of R, G and B (a pixel is blown when two channels clip), on a 2×
-    reduced copy: a fraction of the frame needs no full resolution."""
-    if min(image.size) >= 2 * MIN_SIDE:
-        image = image.reduce(2)
+def _brightest(image: Image.Image) -> Image.Image:
+    """Per pixel, the brightest of R, G and B (HSV's value): a lit subject of saturated blue is bright
+    there though its luminance is low. PIL's C loops: numpy's max over the channel axis took 10 ms."""
     r, g, b = image.split()
-    return ImageChops.lighter(
-        ImageChops.darker(r, g), ImageChops.darker(ImageChops.lighter(r, g), b)
-    )
+    return ImageChops.lighter(ImageChops.lighter(r, g), b)
+
+
+def underexposure(expo: dict[str, float]) -> float:
+    """0–1: how sure it is that the frame is underexposed rather than low key.
+
+    Both are dark on average. A low-key photo keeps a lit subject: its brightest 1 % reaches the
+    upper tones on its brightest channel (white point ≥ 170). An underexposed frame has nothing bright anywhere: the whole
+    tonal range is squeezed into the shadows (white point ≤ 110). Darkness counts from a mean of 70
+    and fully at 35.
+    """
+    return ramp(expo["mean"], 70.0, 35.0) * ramp(expo["white_point"], 170.0, 110.0)
 
 
 def _exposure_part(expo: dict[str, float]) -> float:
@@ -141,14 +171,32 @@ def _exposure_part(expo: dict[str, float]) -> float:
     mean_term = 1.0 - min(1.0, (off / (150.0 if off < 0 else 110.0)) ** 4)
     # No black anywhere (the darkest 1 % above 60): a washed-out, lifted frame.
     washed_out = 0.4 * ramp(expo["black_floor"], 50.0, 120.0)
-    return max(0.0, 1.0 - highlight_pen - shadow_pen - washed_out) * mean_term
+    # Underexposed (dark with nothing bright): most of the sub-score goes, so a frame at a mean of
+    # 36/255 ranks below well-exposed ones; a low-key frame (a lit subject) keeps the mild curve.
+    under = 1.0 - UNDEREXPOSURE_PENALTY * underexposure(expo)
+    return max(0.0, 1.0 - highlight_pen - shadow_pen - washed_out) * mean_term * under
+
+
+def inherited_blocking(quality: int | None, blocks: float) -> bool:
+    """Whether block edges in a JPEG come from an earlier, rougher encode rather than from this file.
+
+    This file's quantisation (its quality, read from its own tables) is what it did to the photo; at
+    quality ≥ :data:`FINE_QUALITY` it cannot make visible 8×8 steps, so steps there were in the
+    pixels before this file was saved (a re-saved web copy, a scan of a print).
+    """
+    return quality is not None and quality >= FINE_QUALITY and blocks >= 1.1
 
 
 def _compression_part(quality: int | None, blocks: float) -> float:
     quality_pen = (
         min(1.0, ((95.0 - quality) / 85.0) ** 2) if quality is not None and quality < 95 else 0
     )
-    return 1.0 - max(quality_pen, ramp(blocks, 1.1, 1.7))
+    block_pen = ramp(blocks, 1.1, 1.7)
+    if inherited_blocking(quality, blocks):
+        # Damage an earlier encode left costs a little (the blocks are there to see), not the whole
+        # sub-score: it says nothing of how this file was saved.
+        block_pen *= INHERITED_BLOCKING_SHARE
+    return 1.0 - max(quality_pen, block_pen)
 
 
 def _defects(
@@ -180,17 +228,29 @@ def _defects(
                 f"highlights blown: {expo['highlights'] * 100:.0f} % of the frame is pure white",
             )
         )
+    under = underexposure(expo)
+    if under >= DEFECT_CONFIDENCE:
+        found.append(
+            (
+                "underexposed",
+                under,
+                f"underexposed: mean brightness {expo['mean']:.0f}/255 and nothing brighter than "
+                f"{expo['white_point']:.0f} (a low-key photo keeps a lit subject)",
+            )
+        )
     noise = ramp(sigma, 9.0, 12.0)
     if noise >= DEFECT_CONFIDENCE:
         found.append(("noise", noise, f"heavy noise (σ ≈ {sigma:.0f} levels)"))
-    compression = max(
-        ramp(quality, 30.0, 15.0) if quality is not None else 0.0, ramp(blocks, 1.35, 1.6)
-    )
+    # This file's quantisation when it is a JPEG (its quality, from its own tables); blocking is the
+    # evidence only where there are no tables (a PNG or TIFF saved from a JPEG).
+    if quality is not None:
+        compression = ramp(quality, 30.0, 15.0)
+        what = f"heavy JPEG compression (quality ≈ {quality})"
+    else:
+        compression = ramp(blocks, 1.35, 1.6)
+        what = f"heavy JPEG compression in an earlier encode ({blocks:.2f}× steps at block edges)"
     if compression >= DEFECT_CONFIDENCE:
-        what = (
-            f"quality ≈ {quality}" if quality is not None else f"{blocks:.2f}× steps at block edges"
-        )
-        found.append(("compression", compression, f"heavy JPEG compression ({what})"))
+        found.append(("compression", compression, what))
     return [
         {"defect": d, "confidence": round(c, 2), "reason": r, "reject": d not in NOT_REJECTED}
         for d, c, r in found
@@ -198,8 +258,9 @@ def _defects(
 
 
 #: Defects worth naming that are no reason to reject a photo on their own: grain and compression
-#: can be a style or a client's export, and a personal model may well prefer such a frame.
-NOT_REJECTED = ("noise", "compression")
+#: can be a style or a client's export, and a personal model may well prefer such a frame; an
+#: underexposed frame is often saved from its RAW (it ranks low, and loses to a sibling in a burst).
+NOT_REJECTED = ("noise", "compression", "underexposed")
 
 
 def _sharpness_reasons(sharp: Sharpness, part: float, defects: list[dict[str, Any]]) -> list[str]:
@@ -233,6 +294,11 @@ def _other_reasons(
         reasons.append(f"noisy (noise σ ≈ {sigma:.1f} levels)")
     if quality is not None and quality < 50:
         reasons.append(f"heavy JPEG compression (quality ≈ {quality})")
+    elif inherited_blocking(quality, blocks) and blocks >= 1.3:
+        reasons.append(
+            f"block edges from an earlier, rougher JPEG encode ({blocks:.2f}× step at block "
+            f"edges; this file is quality ≈ {quality})"
+        )
     elif blocks >= 1.3:
         reasons.append(f"visible JPEG blocking ({blocks:.2f}× step at block edges)")
     return reasons

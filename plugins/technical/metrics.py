@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from culler.api import clipping_from_histogram
+
 #: Block size of the coarse scale: blur wider than this many pixels reads as fully smooth.
 COARSE = 4
 #: Directions examined for blur, in degrees counter-clockwise from horizontal (as the photo is seen).
@@ -229,23 +231,29 @@ def blockiness(y: np.ndarray, period: int = 8) -> float:
     return float(np.mean(ratios)) if ratios else 1.0
 
 
-def exposure(luma_histogram: list[int], clip_histogram: list[int]) -> dict[str, float]:
-    """Mean brightness, blown highlights, crushed shadows and the black floor from 256-bin histograms.
+def exposure(
+    luma_histogram: list[int] | np.ndarray, value_histogram: list[int] | np.ndarray | None = None
+) -> dict[str, float]:
+    """Mean brightness, clipping, the black floor and the white point from a 256-bin luminance
+    histogram (Rec. 709 luma, :func:`culler.api.luminance_histogram`).
 
-    Highlights are counted on each pixel's middle channel (``clip_histogram``): a yellow flower whose
-    red and green both clip has lost its detail even though its luma is below 250, while a saturated
-    red with only its red channel at 255 is colour, not a blown highlight.
+    ``highlights`` and ``shadows`` are the shares of pixels at or beyond culler's clipping levels
+    (:mod:`culler.imaging.clipping`: luminance ≥ 250, ≤ 5), the definition the GUI's histogram uses.
+    ``black_floor`` is the level the darkest 1 % of the frame stays under; ``white_point`` the level
+    the brightest 1 % reaches on each pixel's brightest channel (``value_histogram``, HSV's value;
+    luminance when not given), so a lit subject of saturated blue counts as bright: a low-key photo
+    keeps a lit subject (a high white point), an underexposed one has nothing bright anywhere.
     """
-    total = max(1, sum(luma_histogram))
-    cumulative, floor = 0, 255
-    for level, count in enumerate(luma_histogram):
-        cumulative += count
-        if cumulative >= 0.01 * total:
-            floor = level
-            break
+    counts = np.asarray(luma_histogram, dtype=np.float64)
+    total = max(1.0, float(counts.sum()))
+    cumulative = np.cumsum(counts) / total
+    value = counts if value_histogram is None else np.asarray(value_histogram, dtype=np.float64)
+    value_cumulative = np.cumsum(value) / max(1.0, float(value.sum()))
+    clipped = clipping_from_histogram(counts)
     return {
-        "mean": sum(i * n for i, n in enumerate(luma_histogram)) / total,
-        "highlights": sum(clip_histogram[250:]) / total,
-        "shadows": sum(luma_histogram[:6]) / total,
-        "black_floor": float(floor),
+        "mean": float((np.arange(256) * counts).sum() / total),
+        "highlights": clipped.highlights_percent / 100.0,
+        "shadows": clipped.shadows_percent / 100.0,
+        "black_floor": float(np.searchsorted(cumulative, 0.01)),
+        "white_point": float(np.searchsorted(value_cumulative, 0.99)),
     }

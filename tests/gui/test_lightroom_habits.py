@@ -97,3 +97,25 @@ def test_t_tags_the_selection_by_hand_for_the_emotion_head(window, qtbot, scanne
     assert window.catalog.user_tags([pid])[pid] == {"awe"}
     assert window.tag_selection("awe, -awe") == 0  # contradictory: refused with a message
     assert "Not tagged" in window.statusBar().currentMessage()
+
+
+def test_a_hand_tag_is_found_by_search_the_tag_filter_and_the_why_panel(window, qtbot, scanned):
+    """T's tags join the records at once: the search box and the tag filter find them, and the Why
+    panel shows them marked as hand tags."""
+    from PySide6.QtWidgets import QLabel
+
+    open_window(window, qtbot, scanned)
+    pid = window.current_id()
+    total = window.proxy.rowCount()
+    assert window.tag_selection("first dance") == 1
+    assert window.model.record(pid).tags == {"first dance": 1.0}
+    window.filter_bar.search.setText("first dance")
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 1)
+    window.filter_bar.search.setText("")
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == total)
+    combo = window.filter_bar.tag
+    assert combo.findData("first dance") >= 0
+    combo.setCurrentIndex(combo.findData("first dance"))
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 1)
+    texts = " ".join(label.text() for label in window.why.findChildren(QLabel))
+    assert "first dance (hand)" in texts

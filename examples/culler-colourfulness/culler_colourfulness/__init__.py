@@ -16,6 +16,10 @@ class Colourfulness(Scorer):
     input_size = 256  # culler decodes to about this size for you
     batch_size = 32
     runs_in_worker = True  # cheap numpy work: run inside the decode processes
+    # An example, and a figure rather than a verdict: a colourful frame is not a better one. As a
+    # "measure" it is listed, sorted and filtered on, but `culler cull` leaves it out of ranking
+    # unless asked (`--weight colourfulness=1`); remove this line to make it an aesthetic opinion.
+    role = "measure"
 
     def score_batch(self, images):
         results = []
