@@ -13,24 +13,21 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath
 from PySide6.QtWidgets import QWidget
 
+from culler.imaging.clipping import clipping, luminance
+
 BINS = 64
 #: Clipping over this share of the pixels is worth a warning.
 CLIP_WARN = 0.005
-#: The technical scorer's definitions (``plugins/technical``: ``highlights_clipped`` and
-#: ``shadows_crushed`` in its ``extra``), so the histogram and the score never disagree: a pixel is
-#: blown when its middle channel (two of R, G, B) reaches HIGHLIGHT_LEVEL, crushed when its luma
-#: (ITU-R 601, PIL's "L") is below SHADOW_LEVEL.
-HIGHLIGHT_LEVEL = 250
-SHADOW_LEVEL = 6
-#: The ``extra`` keys a scorer stores its clipping figures under (shares of the frame, 0–1).
-EXTRA_HIGHLIGHTS, EXTRA_SHADOWS = "highlights_clipped", "shadows_crushed"
+#: The ``extra`` keys the technical scorer stores its clipping figures under (percent of the pixels,
+#: one definition: culler.imaging.clipping), so the histogram and the score never disagree.
+EXTRA_HIGHLIGHTS, EXTRA_SHADOWS = "highlights_clipped_percent", "shadows_crushed_percent"
 
 
 @dataclass
 class Histogram:
     channels: np.ndarray  # (4, BINS): red, green, blue, luminance; each sums to 1
-    highlights: float  # share of pixels blown (middle channel at HIGHLIGHT_LEVEL or above)
-    shadows: float  # share of pixels crushed (luma below SHADOW_LEVEL)
+    highlights: float  # share of pixels clipped (luminance at HIGHLIGHT_LEVEL or above)
+    shadows: float  # share of pixels crushed (luminance at SHADOW_LEVEL or below)
     #: Where the figures come from: the thumbnail, or the scorer that measured the decoded frame.
     measured_by: str = "thumbnail"
 
@@ -53,24 +50,24 @@ class Histogram:
                     high, low = float(extra[EXTRA_HIGHLIGHTS]), float(extra[EXTRA_SHADOWS])
                 except (TypeError, ValueError):
                     continue
-                if 0.0 <= high <= 1.0 and 0.0 <= low <= 1.0:
-                    return Histogram(self.channels, high, low, str(row.get("scorer_id")))
+                if 0.0 <= high <= 100.0 and 0.0 <= low <= 100.0:
+                    scorer = str(row.get("scorer_id"))
+                    return Histogram(self.channels, high / 100.0, low / 100.0, scorer)
         return self
 
 
 def histogram(rgb: np.ndarray) -> Histogram:
     """The histogram of an (h, w, 3) uint8 image, clipping measured as the technical scorer does."""
     pixels = rgb.reshape(-1, 3)
-    luma = (pixels @ np.array([0.2126, 0.7152, 0.0722])).clip(0, 255)
+    luma = luminance(pixels).clip(0, 255)
     channels = [pixels[:, c] for c in range(3)] + [luma]
     counts = np.stack([np.histogram(c, bins=BINS, range=(0, 256))[0] for c in channels])
     total = max(1, len(pixels))
-    middle = np.median(pixels, axis=1)
-    luma_601 = (pixels.astype(np.int32) @ np.array([299, 587, 114]) + 500) // 1000
+    clipped = clipping(rgb)
     return Histogram(
         channels=counts / total,
-        highlights=float(np.mean(middle >= HIGHLIGHT_LEVEL)),
-        shadows=float(np.mean(luma_601 < SHADOW_LEVEL)),
+        highlights=clipped.highlights_percent / 100.0,
+        shadows=clipped.shadows_percent / 100.0,
     )
 
 

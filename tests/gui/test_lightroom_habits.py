@@ -119,3 +119,17 @@ def test_a_hand_tag_is_found_by_search_the_tag_filter_and_the_why_panel(window, 
     qtbot.waitUntil(lambda: window.proxy.rowCount() == 1)
     texts = " ".join(label.text() for label in window.why.findChildren(QLabel))
     assert "first dance (hand)" in texts
+
+
+def test_the_histogram_and_the_technical_scorer_measure_clipping_one_way():
+    """Issue #29 item 7: "shadows crushed 8 %" in the score against 1.9 % in the histogram. Both now
+    use culler.imaging.clipping, on a real photo and on a darkened and a brightened copy of it."""
+    from culler.imaging.clipping import clipping
+    from culler.testing import sample_image
+
+    photo = np.asarray(sample_image("astronaut").convert("RGB"))
+    for rgb in (photo, (photo // 6).astype(np.uint8), np.clip(photo * 2, 0, 255).astype(np.uint8)):
+        measured = clipping(rgb)
+        shown = histogram(rgb)
+        assert shown.highlights == pytest.approx(measured.highlights_percent / 100)
+        assert shown.shadows == pytest.approx(measured.shadows_percent / 100)
