@@ -448,6 +448,7 @@ def _evaluate(culler_cli, csv_path: Path, folder: Path, *extra):
         ("image,score,class\n{0},7,1\n{1},3,7\n", "labels.csv:3: class '7' is not one of 0…2"),
         ("image,score,class\n{0},7,1\n{1},3,-1\n", "labels.csv:3: class '-1' is not one of"),
         ("image,score\n{0},7\n,3\n", "labels.csv:3: no 'image' value"),
+        ("score,image\n7,{0}\n3\n", "labels.csv:3: no 'image' value"),  # short: no image
     ],
 )
 def test_a_damaged_label_csv_is_one_line_naming_the_file_and_row(labelled, culler_cli, text, words):
