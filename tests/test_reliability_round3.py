@@ -634,3 +634,17 @@ def test_a_decode_server_that_stopped_answering_is_explained(tmp_path, culler_cl
     line = one_error(result.output)
     assert "decode server stopped answering" in line and "--workers 0" in line
     assert "a file" not in line
+
+
+def test_export_picks_prints_file_names_escaped_like_every_other_command(tmp_path, culler_cli):
+    folder = _photos(tmp_path)
+    hostile = folder / "red\x1b[31mALERT.jpg"
+    sorted(folder.glob("*.jpg"))[0].rename(hostile)
+    db = tmp_path / "culler.db"
+    catalog, _ = scan_into(db, folder, ["technical"])
+    catalog.close()
+    culler_cli("rate", hostile, "--pick", "--db", db)
+    for args in ((), ("--dry-run",), ("--move",)):
+        result = culler_cli("export", "picks", tmp_path / "out", "--db", db, *args)
+        assert "\x1b" not in result.output
+        assert "red\\x1b[31mALERT.jpg" in result.output
