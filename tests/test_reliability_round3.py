@@ -448,6 +448,7 @@ def _evaluate(culler_cli, csv_path: Path, folder: Path, *extra):
         ("image,score,class\n{0},7,1\n{1},3,7\n", "labels.csv:3: class '7' is not one of 0…2"),
         ("image,score,class\n{0},7,1\n{1},3,-1\n", "labels.csv:3: class '-1' is not one of"),
         ("image,score\n{0},7\n,3\n", "labels.csv:3: no 'image' value"),
+        ("score,image\n7,{0}\n3\n", "labels.csv:3: no 'image' value"),  # short: no image
     ],
 )
 def test_a_damaged_label_csv_is_one_line_naming_the_file_and_row(labelled, culler_cli, text, words):
@@ -633,3 +634,17 @@ def test_a_decode_server_that_stopped_answering_is_explained(tmp_path, culler_cl
     line = one_error(result.output)
     assert "decode server stopped answering" in line and "--workers 0" in line
     assert "a file" not in line
+
+
+def test_export_picks_prints_file_names_escaped_like_every_other_command(tmp_path, culler_cli):
+    folder = _photos(tmp_path)
+    hostile = folder / "red\x1b[31mALERT.jpg"
+    sorted(folder.glob("*.jpg"))[0].rename(hostile)
+    db = tmp_path / "culler.db"
+    catalog, _ = scan_into(db, folder, ["technical"])
+    catalog.close()
+    culler_cli("rate", hostile, "--pick", "--db", db)
+    for args in ((), ("--dry-run",), ("--move",)):
+        result = culler_cli("export", "picks", tmp_path / "out", "--db", db, *args)
+        assert "\x1b" not in result.output
+        assert "red\\x1b[31mALERT.jpg" in result.output
