@@ -346,7 +346,8 @@ def _fmt_rating(rating: dict | None) -> str:
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(path, db_path, as_json):
-    """Show everything the catalog knows about one photo: scores, reasons, tags, rating, errors."""
+    """Show everything the catalog knows about one photo: scores, reasons, tags, every face with
+    its eye and focus verdicts, rating, errors."""
     from culler.catalog.queries import photo_details
 
     catalog = open_existing(db_path)
@@ -383,9 +384,33 @@ def _print_details(details: dict[str, Any]) -> None:
     if details["tags"]:
         tags = ", ".join(f"{printable(t)} {p:.2f}" for t, p in details["tags"].items())
         click.echo(f"  tags: {tags}")
+    _print_faces(details.get("faces") or [])
     for err in details["score_errors"]:
         click.echo(f"  {err['scorer_id']} failed: {printable(err['error'])}")
     click.echo(f"  rating: {_fmt_rating(details['rating'])}")
+
+
+def _print_faces(faces: list[dict[str, Any]]) -> None:
+    """One line a face: where it is, its eyes and focus verdicts with their confidence."""
+    if not faces:
+        return
+    click.echo(f"  faces: {len(faces)}")
+    for i, face in enumerate(faces, 1):
+        x, y, w, h = face["box"]
+        where = f"{w}×{h} px at {x},{y}"
+        if face.get("image_w"):
+            where += f" of {face['image_w']}×{face['image_h']}"
+        eyes = _verdict("eyes", face["eyes"], face.get("eyes_confidence"))
+        focus = _verdict("focus", face["focus"], face.get("focus_confidence"))
+        who = f", {printable(face['person'])}" if face.get("person") else ""
+        small = "" if face.get("main", True) else " (background)"
+        click.echo(f"    #{i} {where}{small}: {eyes}, {focus}{who}")
+
+
+def _verdict(what: str, value: str, confidence: float | None) -> str:
+    if value == "unknown":
+        return f"{what} can't tell"
+    return f"{what} {value}" + ("" if confidence is None else f" ({confidence:.2f})")
 
 
 @cli.command()

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from culler.catalog.faces import FacesMixin
 from culler.catalog.groups import GroupsMixin
 from culler.catalog.migrations import Migrations, migrations
 from culler.catalog.moves import MovesMixin
@@ -47,6 +48,7 @@ class Catalog(
     GroupsMixin,
     TagStore,
     MovesMixin,
+    FacesMixin,
 ):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 

@@ -213,3 +213,39 @@ def m002_near_duplicate_signatures(db: sqlite_utils.Database) -> None:
     of each file; ``group_members.frame_defect``: what comparing a frame with its siblings found."""
     db.execute("ALTER TABLE photos ADD COLUMN signature BLOB")
     db.execute("ALTER TABLE group_members ADD COLUMN frame_defect TEXT")
+
+
+@migrations("003_faces")
+def m003_faces(db: sqlite_utils.Database) -> None:
+    """``faces``: every face a scorer found in a photo (``ScoreResult.extra["faces"]``), one row each
+    with its box, landmarks and verdicts, so lists and filters need not parse JSON; ``people``: the
+    people faces are assigned to (``faces.person_id``), named by the photographer."""
+    db.executescript(
+        """
+        CREATE TABLE people (
+            id INTEGER PRIMARY KEY,
+            name TEXT UNIQUE,
+            created TEXT NOT NULL
+        );
+        CREATE TABLE faces (
+            id INTEGER PRIMARY KEY,
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            scorer_pk INTEGER NOT NULL REFERENCES scorers(id) ON DELETE CASCADE,
+            face_index INTEGER NOT NULL,
+            x INTEGER NOT NULL, y INTEGER NOT NULL, w INTEGER NOT NULL, h INTEGER NOT NULL,
+            image_w INTEGER, image_h INTEGER,
+            confidence REAL,
+            main INTEGER NOT NULL DEFAULT 1,
+            landmarks TEXT,
+            eyes TEXT NOT NULL DEFAULT 'unknown',
+            eyes_confidence REAL,
+            focus TEXT NOT NULL DEFAULT 'unknown',
+            focus_confidence REAL,
+            descriptor BLOB,
+            person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+            UNIQUE (photo_id, scorer_pk, face_index)
+        );
+        CREATE INDEX idx_faces_photo ON faces(photo_id);
+        CREATE INDEX idx_faces_person ON faces(person_id);
+        """
+    )

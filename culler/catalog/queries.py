@@ -141,4 +141,5 @@ def photo_details(catalog: Catalog, path: str | Path) -> dict[str, Any] | None:
     details["score_errors"] = catalog.score_errors_for(photo["id"])
     details["rating"] = catalog.current_rating(photo["id"])
     details["groups"] = catalog.photo_groups(photo["id"])
+    details["faces"] = catalog.photo_faces(photo["id"])
     return json.loads(json.dumps(details, default=str))

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from culler.plugin.scorers import ScoreResult
 
 #: Tables that describe a file's content, dropped when its bytes change.
-_CONTENT_TABLES = ("scores", "tags", "embeddings", "score_errors")
+_CONTENT_TABLES = ("scores", "tags", "embeddings", "score_errors", "faces")
 
 
 class PhotoState(NamedTuple):
@@ -175,6 +175,9 @@ class ScanStore:
             )
         if result.embedding is not None:
             self.store_embedding(photo_id, embedding_model, result.embedding)
+        faces = (result.extra or {}).get("faces")
+        if isinstance(faces, list):  # a scorer that reports faces: one row each (catalog/faces.py)
+            self.replace_faces(photo_id, scorer_pk, faces, (result.extra or {}).get("size"))  # type: ignore[attr-defined]
         self.conn.execute(
             "DELETE FROM score_errors WHERE photo_id = ? AND scorer_pk = ?", [photo_id, scorer_pk]
         )
