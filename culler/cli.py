@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "culler.commands.gui",
     "culler.commands.tag",
     "culler.commands.evaluate",
+    "culler.commands.people",
 )
 
 
@@ -283,17 +284,55 @@ def _echo_err(quiet: bool):
 )
 @click.option("--limit", type=Count(), default=None, help="Show at most this many photos.")
 @click.option(
+    "--person",
+    default=None,
+    help="Only photos of this person (a name or id from `culler people`).",
+)
+@click.option(
+    "--eyes",
+    type=click.Choice(["open", "closed", "unknown"]),
+    default=None,
+    help="Only photos with a face whose eyes are this (the person's, with --person).",
+)
+@click.option(
+    "--focus",
+    type=click.Choice(["sharp", "soft", "motion", "unknown"]),
+    default=None,
+    help="Only photos with a face in this focus (the person's, with --person).",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="Print JSON rows: path, status, error, scores, tags, rating.",
 )
-def list_(db_path, sort_by, min_score, max_score, status, tag, min_prob, limit, as_json):
-    """List photos in the catalog with their scores."""
+def list_(
+    db_path,
+    sort_by,
+    min_score,
+    max_score,
+    status,
+    tag,
+    min_prob,
+    limit,
+    person,
+    eyes,
+    focus,
+    as_json,
+):
+    """List photos in the catalog with their scores; --person, --eyes and --focus pick photos by
+    their faces (e.g. `culler list --person Anna --eyes closed`)."""
     from culler.catalog.queries import list_photos
 
     catalog = open_existing(db_path)
     try:
+        person_id = None
+        if person is not None:
+            person_id = catalog.person_id(person)
+            if person_id is None:
+                raise click.ClickException(
+                    f"no person {printable(person)!r} in this catalog; `culler people` lists them"
+                )
         rows = list_photos(
             catalog,
             sort_by=sort_by,
@@ -303,6 +342,9 @@ def list_(db_path, sort_by, min_score, max_score, status, tag, min_prob, limit, 
             tag=tag,
             min_prob=min_prob,
             limit=limit,
+            person=person_id,
+            eyes=eyes,
+            focus=focus,
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -21,11 +21,16 @@ def list_photos(
     tag: str | None = None,
     min_prob: float = 0.5,
     limit: int | None = None,
+    person: int | None = None,
+    eyes: str | None = None,
+    focus: str | None = None,
 ) -> list[dict[str, Any]]:
     """Photos as dicts with ``path``, ``status``, ``error``, ``scores`` {scorer_id: score}, ``tags``, ``rating``.
 
     ``sort_by`` is a scorer id (best first, unscored last), ``path`` or ``taken``. ``min``/``max`` filter
-    on the ``sort_by`` scorer's score.
+    on the ``sort_by`` scorer's score. ``person`` (a person's id), ``eyes`` and ``focus`` keep
+    photos with one face that matches them all (the person's own face with eyes closed, for
+    ``person`` and ``eyes="closed"``); without ``person`` only main faces count.
     """
     where, params = [], []
     order = "p.path"
@@ -57,6 +62,17 @@ def list_photos(
     if tag is not None:
         where.append("p.id IN (SELECT photo_id FROM tags WHERE tag = ? AND probability >= ?)")
         params += [tag, min_prob]
+    if person is not None or eyes is not None or focus is not None:
+        face = ["1"] if person is not None else ["f.main = 1"]
+        for column, value in (("f.person_id", person), ("f.eyes", eyes), ("f.focus", focus)):
+            if value is not None:
+                face.append(f"{column} = ?")
+                params.append(value)
+        where.append(
+            "p.id IN (SELECT f.photo_id FROM faces f JOIN current_scores cs"
+            " ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk"
+            f" WHERE {' AND '.join(face)})"
+        )
     sql = f"SELECT p.*{join} FROM photos p"
     if where:
         sql += " WHERE " + " AND ".join(where)

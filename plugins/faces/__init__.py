@@ -147,6 +147,10 @@ class FacesScorer(Scorer):
                 f"faces.detect_side must be a whole number of pixels, 160–2048, not {side!r}"
             )
         self._side = side
+        describe = self.config.get("descriptors", True)
+        if not isinstance(describe, bool):
+            raise ValueError(f"faces.descriptors must be true or false, not {describe!r}")
+        self._describe = describe
         small_faces = self.config.get("small_faces", models.SMALL_FACES)
         if not isinstance(small_faces, bool):
             raise ValueError(f"faces.small_faces must be true or false, not {small_faces!r}")
@@ -171,15 +175,16 @@ class FacesScorer(Scorer):
 
     def score_one(self, image: Image.Image) -> ScoreResult:
         rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-        # The scan's decode worker has already made a small area-averaged copy (for the thumbnail);
-        # analyse() takes it when its size is the search size, instead of resizing again.
+        # The scan's decode worker has already made a small area-averaged copy (for the thumbnail):
+        # the skin gates look at it instead of resizing the photo again.
         small = image.info.get(SMALL_COPY_KEY)
-        faces = [
-            f.to_json()
-            for f in self.detect.analyse(
-                rgb, self._side, small=small, small_faces=self._small_faces
-            )
-        ]
+        found = self.detect.analyse(rgb, self._side, small=small, small_faces=self._small_faces)
+        faces = [f.to_json() for f in found]
+        if self._describe:  # who it is, for `culler people` (stored as a BLOB, not in the JSON)
+            for face, f in zip(faces, found):
+                vector = self.detect.describe(rgb, f.box)
+                if vector is not None:
+                    face["descriptor"] = [round(float(v), 5) for v in vector]
         if not faces:
             return ScoreResult(
                 score=None,
@@ -211,3 +216,16 @@ class FacesScorer(Scorer):
 @hookimpl
 def register_scorers(register):
     register(FacesScorer)
+
+
+@hookimpl
+def scan_finished(db, summary):
+    """Cluster the faces the scan found into the catalog's people (new faces only: people already
+    there, named or not, keep their faces)."""
+    if summary.get("status") == "failed":
+        return
+    from culler.api import update_people
+
+    counts = update_people(db)
+    if counts["joined"] or counts["new_people"]:
+        summary["people"] = counts

@@ -21,10 +21,13 @@ import cv2
 import dlib
 import numpy as np
 from culler_plugins.faces.models import (  # noqa: F401 - re-exported: detect is where callers look
+    DESCRIPTOR_FILE,
     DETECT_SIDE,
     GATE_COPY_SIDE,
     INSTALL_HINT,
+    MIN_FACE_FOR_DESCRIPTOR,
     PREDICTOR_FILE,
+    SHAPE5_FILE,
     SHARP,
     SMALL_FACES,
     SOFT,
@@ -95,6 +98,29 @@ def predictor() -> Any:
     if "predictor" not in _MODELS:
         _MODELS["predictor"] = dlib.shape_predictor(str(predictor_path()))
     return _MODELS["predictor"]
+
+
+def descriptor_models() -> tuple[Any, Any]:
+    """The cached 5-point predictor and ResNet descriptor (read at the first face described)."""
+    if "describe" not in _MODELS:
+        _MODELS["describe"] = (
+            dlib.shape_predictor(str(predictor_path(SHAPE5_FILE))),
+            dlib.face_recognition_model_v1(str(predictor_path(DESCRIPTOR_FILE))),
+        )
+    return _MODELS["describe"]
+
+
+def describe(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
+    """dlib's 128-number face descriptor (faces of one person lie within about 0.6 of each other),
+    or None for a face narrower than MIN_FACE_FOR_DESCRIPTOR px."""
+    x, y, w, h = box
+    if w < MIN_FACE_FOR_DESCRIPTOR:
+        return None
+    shape5, net = descriptor_models()
+    x0, y0 = max(0, x - w // 2), max(0, y - h // 2)
+    crop = np.ascontiguousarray(rgb[y0 : y + h + h // 2, x0 : x + w + w // 2])
+    shape = shape5(crop, dlib.rectangle(x - x0, y - y0, x - x0 + w, y - y0 + h))
+    return np.asarray(net.compute_face_descriptor(crop, shape), dtype=np.float32)
 
 
 @dataclass

