@@ -14,12 +14,20 @@ verdicts on the synthetic blinks of ``culler_plugins.faces.testing.close_eyes`` 
 milliseconds per photo and per face (``time.process_time``, one thread, least of ``--repeat``),
 with the technical scorer's time on the no-people photos as the yardstick.
 
-Usage: python benchmarks/faces_people.py [--config detect_side=640] [--no-small-faces] [--repeat 1]
+Clustering: the descriptors of the labelled faces found on the original photos, plus, with
+``--sdist FILE``, face_recognition's test photos (three different photos of Barack Obama and one of
+Joe Biden, read from ``face_recognition-1.3.0.tar.gz``: ``pip download --no-deps --no-binary :all:
+face_recognition==1.3.0``; nothing is unpacked), clustered as a scan does; pairwise precision and
+recall against who each face is, and the descriptor distances of one person and of two.
+
+Usage: python benchmarks/faces_people.py [--config detect_side=640] [--small-faces] [--repeat 1]
+       [--sdist face_recognition-1.3.0.tar.gz] [--verbose]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
 import sys
@@ -107,13 +115,14 @@ def timed(scorer: FacesScorer, image: Image.Image, repeat: int):
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", action="append", default=[], help="faces setting KEY=VALUE")
-    ap.add_argument("--no-small-faces", action="store_true", help="first search only")
+    ap.add_argument("--small-faces", action="store_true", help="the enlarged second search too")
+    ap.add_argument("--sdist", default=None, help="face_recognition-1.3.0.tar.gz, for clustering")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)
     config = {k: int(v) for k, v in (c.split("=", 1) for c in args.config)}
-    config["small_faces"] = not args.no_small_faces
+    config["small_faces"] = args.small_faces
     scorer = FacesScorer(config)
     scorer.load()
     scorer.score_one(Image.new("RGB", (64, 64)))  # import dlib and OpenCV before timing
@@ -137,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"left out (package not installed): {', '.join(missing)}")
 
     found, total, phantoms_people = Counter(), Counter(), 0
+    identities: list[tuple[str, np.ndarray]] = []
     eye_table: Counter = Counter()
     people_ms, n_faces = [], 0
     for name, image, faces in sets:
@@ -159,6 +169,9 @@ def main(argv: list[str] | None = None) -> None:
                 if origin == "original":
                     kind = "smiling" if face["smile"] else "not smiling"
                     eye_table[(face["eyes"], kind, got[best]["eyes"])] += 1
+                    if got[best].get("descriptor"):
+                        who = face.get("who", f"{name}#{faces.index(face)}")
+                        identities.append((who, np.asarray(got[best]["descriptor"])))
             elif args.verbose:
                 print(f"  missed: {name} {face['box']} ({share:.1%})")
         phantoms_people += len(got) - len(used)
@@ -201,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
         + ", ".join(f"{k[0]} -> {k[1]}: {v}" for k, v in sorted(blinks.items()))
     )
 
+    clustering(scorer, identities, args.sdist)
+
     empty = no_people_photos()
     phantom, none_ms = 0, []
     for name, image in empty:
@@ -225,6 +240,59 @@ def main(argv: list[str] | None = None) -> None:
         f"{statistics.mean(none_ms):.1f} ms; technical scorer on the same photos: mean "
         f"{statistics.mean(tech_ms):.1f} ms"
     )
+
+
+#: face_recognition's test photos: (file in the sdist, who). obama_partial_face*.jpg are crops of
+#: obama.jpg and 32bit.png is obama2.jpg again: left out, they are not other photos.
+SDIST_PHOTOS = (
+    ("tests/test_images/obama.jpg", "Obama"),
+    ("tests/test_images/obama2.jpg", "Obama"),
+    ("tests/test_images/obama3.jpg", "Obama"),
+    ("tests/test_images/biden.jpg", "Biden"),
+)
+
+
+def clustering(scorer: FacesScorer, identities: list, sdist: str | None) -> None:
+    """Pairwise precision and recall of the scan's clustering of these faces into people."""
+    from culler.decide.people import JOIN, cluster, pairwise_scores
+
+    faces = list(identities)
+    if sdist:
+        import tarfile
+
+        with tarfile.open(sdist) as tar:
+            root = tar.getnames()[0].split("/")[0]
+            for member, who in SDIST_PHOTOS:
+                data = tar.extractfile(f"{root}/{member}").read()
+                image = Image.open(io.BytesIO(data)).convert("RGB")
+                got = scorer.score_one(scan_copy(image)[0]).extra["faces"]
+                if got and got[0].get("descriptor"):  # the largest face: the one the photo is of
+                    faces.append((who, np.asarray(got[0]["descriptor"])))
+                else:
+                    print(f"  no face described in {member}")
+    if len(faces) < 2:
+        print("\nClustering: fewer than two faces described")
+        return
+    names = [w for w, _ in faces]
+    groups = cluster(np.stack([v for _, v in faces]))
+    label: list[int | None] = [None] * len(faces)
+    for g, members in enumerate(groups):
+        if len(members) >= 2:
+            for i in members:
+                label[i] = g
+    precision, recall = pairwise_scores(names, label)
+    same, other = [], []
+    for i in range(len(faces)):
+        for j in range(i + 1, len(faces)):
+            d = float(np.linalg.norm(faces[i][1] - faces[j][1]))
+            (same if names[i] == names[j] else other).append(d)
+    print(
+        f"\nClustering {len(faces)} faces of {len(set(names))} people (join within {JOIN}): "
+        f"pairwise precision {precision:.2f}, recall {recall:.2f}"
+    )
+    if same:
+        print(f"  one person: distances {min(same):.2f}–{max(same):.2f} over {len(same)} pairs")
+    print(f"  two people: nearest {min(other):.2f}, median {statistics.median(other):.2f}")
 
 
 if __name__ == "__main__":

@@ -168,3 +168,32 @@ def test_show_lists_every_face_with_its_verdicts(tmp_path, culler_cli, card_tabl
     assert len(details["faces"]) == 6
     assert {f["scorer_id"] for f in details["faces"]} == {"faces"}
     assert all(f["eyes"] in ("open", "unknown") for f in details["faces"])
+
+
+def test_without_the_68_point_model_faces_are_found_and_eyes_are_unknown(
+    run_scorer, card_table, monkeypatch
+):
+    """``faces.eyes=false``: what a commercial build runs (the 68-point model's terms exclude
+    commercial use): the model file is neither required nor read."""
+    from culler_plugins.faces import detect, models
+
+    def no_68_point_model(*args):
+        raise AssertionError("the 68-point model was read")
+
+    monkeypatch.setattr(detect, "predictor", no_68_point_model)
+    real_path = models.predictor_path
+    monkeypatch.setattr(
+        models,
+        "predictor_path",
+        lambda name=models.PREDICTOR_FILE: (
+            no_68_point_model() if name == models.PREDICTOR_FILE else real_path(name)
+        ),
+    )
+    (result,) = run_scorer(FacesScorer, [card_table], config={"eyes": False})
+    assert len(result.extra["faces"]) == 6
+    assert all(f["eyes"] == "unknown" for f in result.extra["faces"])
+    assert all(f["focus"] == "sharp" for f in result.extra["faces"])
+    assert all(len(f["descriptor"]) == 128 for f in result.extra["faces"])
+    assert result.extra["defects"] == []
+    with pytest.raises(ValueError, match="faces.eyes"):
+        FacesScorer({"eyes": "no"}).load()

@@ -140,7 +140,14 @@ class FacesScorer(Scorer):
         # Fail here, with the fix, rather than per photo. dlib and OpenCV are imported at the first
         # photo scored and the 100 MB predictor at the first face, so a process that scores none
         # (the scan's main process) or meets no face (a landscape shoot) never pays for them.
-        models.predictor_path()
+        self._eyes = self.config.get("eyes", True)
+        if not isinstance(self._eyes, bool):
+            raise ValueError(f"faces.eyes must be true or false, not {self._eyes!r}")
+        if self._eyes:  # the 68-point model: non-commercial terms (docs/models.md)
+            models.predictor_path()
+        if self.config.get("descriptors", True):
+            models.predictor_path(models.SHAPE5_FILE)
+            models.predictor_path(models.DESCRIPTOR_FILE)
         side = self.config.get("detect_side", models.DETECT_SIDE)
         if not isinstance(side, int) or not 160 <= side <= 2048:
             raise ValueError(
@@ -178,7 +185,9 @@ class FacesScorer(Scorer):
         # The scan's decode worker has already made a small area-averaged copy (for the thumbnail):
         # the skin gates look at it instead of resizing the photo again.
         small = image.info.get(SMALL_COPY_KEY)
-        found = self.detect.analyse(rgb, self._side, small=small, small_faces=self._small_faces)
+        found = self.detect.analyse(
+            rgb, self._side, small=small, small_faces=self._small_faces, eyes=self._eyes
+        )
         faces = [f.to_json() for f in found]
         if self._describe:  # who it is, for `culler people` (stored as a BLOB, not in the JSON)
             for face, f in zip(faces, found):

@@ -456,6 +456,7 @@ def analyse(
     gate: bool = True,
     small: np.ndarray | None = None,
     small_faces: bool = SMALL_FACES,
+    eyes: bool = True,
 ) -> list[Face]:
     """Every frontal face in an RGB array with confidence, sharpness, focus and eye state, largest
     first.
@@ -465,7 +466,8 @@ def analyse(
     False. The second (``small_faces``) looks for faces from :data:`SMALL_FACE` of the photo's longer
     side up to the first search's smallest, on the part of the photo that holds skin patches of
     such a face, enlarged until such a face fills dlib's window. Faces are measured on ``rgb`` itself. ``small`` is the
-    scan's area-averaged copy (any size up to ``side``): the gates use it when given.
+    scan's area-averaged copy (any size up to ``side``): the gates use it when given. ``eyes``
+    False leaves the 68-point landmark model unread and every eye verdict "unknown".
     """
     if rgb.ndim == 2:
         rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
@@ -526,7 +528,7 @@ def analyse(
         return []
     found = merge_faces(found)
     reference = photo_sharpness(gray)
-    return [_measure(gray, box, score, reference) for box, score in found]
+    return [_measure(gray, box, score, reference, eyes) for box, score in found]
 
 
 def photo_sharpness(gray: np.ndarray) -> float:
@@ -590,10 +592,32 @@ def sharpness01(value: float) -> float:
 
 
 def _measure(
-    gray: np.ndarray, box: tuple[int, int, int, int], score: float, reference: float
+    gray: np.ndarray,
+    box: tuple[int, int, int, int],
+    score: float,
+    reference: float,
+    judge_eyes: bool = True,
 ) -> Face:
     x, y, w, h = box
     sharpness = face_sharpness(gray, box)
+    if not judge_eyes:
+        focus, focus_conf, ratio, anisotropy = face_focus(gray, box, sharpness, reference)
+        return Face(
+            box,
+            confidence(score),
+            score,
+            sharpness,
+            "unknown",
+            (0.0, 0.0),
+            (0.0, 0.0),
+            [False, False],
+            [],
+            0.0,
+            focus,
+            focus_conf,
+            ratio,
+            anisotropy,
+        )
     eyes, ears, spreads = eye_aspects(gray, box)
     skin = float(
         np.median(gray[y + int(h * 0.55) : y + int(h * 0.75), x + w // 4 : x + 3 * w // 4])
