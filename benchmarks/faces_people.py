@@ -47,7 +47,7 @@ from PIL import Image, ImageFilter
 
 sys.path.insert(0, os.path.dirname(__file__))
 from faces_detectors import no_people_photos, technical_scorer  # noqa: E402
-from faces_people_labels import LABELS  # noqa: E402
+from faces_people_labels import LABELS, SDIST_LABELS  # noqa: E402
 
 SIDE = 1024
 BANDS = (
@@ -142,6 +142,14 @@ def main(argv: list[str] | None = None) -> None:
             im, moved = scaled(image, faces, share)
             if im is not image:
                 sets.append((f"{name} scaled to {share:.1%}", im, moved))
+    if args.sdist:
+        for name, image in sdist_photos(args.sdist):
+            faces = SDIST_LABELS[name]
+            sets.append((f"face_recognition:{name}", image, faces))
+            for share in SCALED_FACE:
+                im, moved = scaled(image, faces, share)
+                if im is not image:
+                    sets.append((f"face_recognition:{name} scaled to {share:.1%}", im, moved))
     if missing:
         print(f"left out (package not installed): {', '.join(missing)}")
 
@@ -214,7 +222,7 @@ def main(argv: list[str] | None = None) -> None:
         + ", ".join(f"{k[0]} -> {k[1]}: {v}" for k, v in sorted(blinks.items()))
     )
 
-    clustering(scorer, identities, args.sdist)
+    clustering(identities)
 
     empty = no_people_photos()
     phantom, none_ms = 0, []
@@ -242,34 +250,24 @@ def main(argv: list[str] | None = None) -> None:
     )
 
 
-#: face_recognition's test photos: (file in the sdist, who). obama_partial_face*.jpg are crops of
-#: obama.jpg and 32bit.png is obama2.jpg again: left out, they are not other photos.
-SDIST_PHOTOS = (
-    ("tests/test_images/obama.jpg", "Obama"),
-    ("tests/test_images/obama2.jpg", "Obama"),
-    ("tests/test_images/obama3.jpg", "Obama"),
-    ("tests/test_images/biden.jpg", "Biden"),
-)
+def sdist_photos(sdist: str) -> list[tuple[str, Image.Image]]:
+    """face_recognition's labelled test photos, read from its sdist without unpacking it."""
+    import tarfile
+
+    out = []
+    with tarfile.open(sdist) as tar:
+        root = tar.getnames()[0].split("/")[0]
+        for name in SDIST_LABELS:
+            data = tar.extractfile(f"{root}/tests/test_images/{name}").read()
+            out.append((name, Image.open(io.BytesIO(data)).convert("RGB")))
+    return out
 
 
-def clustering(scorer: FacesScorer, identities: list, sdist: str | None) -> None:
+def clustering(identities: list) -> None:
     """Pairwise precision and recall of the scan's clustering of these faces into people."""
     from culler.decide.people import JOIN, cluster, pairwise_scores
 
     faces = list(identities)
-    if sdist:
-        import tarfile
-
-        with tarfile.open(sdist) as tar:
-            root = tar.getnames()[0].split("/")[0]
-            for member, who in SDIST_PHOTOS:
-                data = tar.extractfile(f"{root}/{member}").read()
-                image = Image.open(io.BytesIO(data)).convert("RGB")
-                got = scorer.score_one(scan_copy(image)[0]).extra["faces"]
-                if got and got[0].get("descriptor"):  # the largest face: the one the photo is of
-                    faces.append((who, np.asarray(got[0]["descriptor"])))
-                else:
-                    print(f"  no face described in {member}")
     if len(faces) < 2:
         print("\nClustering: fewer than two faces described")
         return

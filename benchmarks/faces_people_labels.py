@@ -5,6 +5,9 @@ to ear (the way dlib's detectors box a face), checked by cropping and looking at
 what a person sees: "open", "closed", or "unsure" (looking down, laughing squint: a detector may say
 open or unknown, never closed). ``smile`` marks a smiling or laughing face.
 
+Also, read from face_recognition's sdist when ``benchmarks/faces_people.py --sdist`` names it:
+three different photos of Barack Obama and one of Joe Biden (White House photos, their test images).
+
 Sources: ``insightface`` (``insightface/data/images/t1.jpg``, six people at a card table;
 ``pip install --no-deps insightface``), scikit-image (astronaut, camera man), matplotlib (Grace
 Hopper).
@@ -26,4 +29,13 @@ LABELS: dict[str, list[dict]] = {
         {"box": (178, 110, 82, 82), "eyes": "unsure", "smile": False}
     ],  # looking down,
     "matplotlib:grace_hopper.jpg": [{"box": (194, 145, 166, 166), "eyes": "open", "smile": True}],
+}
+
+#: In ``face_recognition-1.3.0.tar.gz`` (``tests/test_images/``); ``who`` names the person for the
+#: clustering figures. A shoulder at obama.jpg's and obama2.jpg's right edges is not a visible face.
+SDIST_LABELS: dict[str, list[dict]] = {
+    "obama.jpg": [{"box": (334, 125, 273, 273), "eyes": "open", "smile": True, "who": "Obama"}],
+    "obama2.jpg": [{"box": (146, 248, 288, 288), "eyes": "open", "smile": False, "who": "Obama"}],
+    "obama3.jpg": [{"box": (645, 257, 324, 326), "eyes": "open", "smile": True, "who": "Obama"}],
+    "biden.jpg": [{"box": (439, 241, 256, 256), "eyes": "open", "smile": False, "who": "Biden"}],
 }
