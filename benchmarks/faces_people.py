@@ -75,13 +75,14 @@ def scan_copy(image: Image.Image) -> tuple[Image.Image, float]:
 
 def scaled(image: Image.Image, faces: list[dict], share: float) -> tuple[Image.Image, list[dict]]:
     """``image`` shrunk into the middle of a blurred, wider copy of itself so that its median face
-    is ``share`` of the frame's longer side; the labels moved with it."""
+    is ``share`` of the frame's longer side; the labels moved with it. The blur (a sixteenth of the
+    longer side) leaves no face in the background: only the shrunk photo's faces are there."""
     median = statistics.median(f["box"][2] for f in faces)
     frame = max(image.size)
     k = share * frame / median
     if k >= 1:
         return image, faces
-    canvas = image.filter(ImageFilter.GaussianBlur(16))
+    canvas = image.filter(ImageFilter.GaussianBlur(max(image.size) / 16))
     small = image.resize((round(image.width * k), round(image.height * k)), Image.LANCZOS)
     ox, oy = (image.width - small.width) // 2, (image.height - small.height) // 2
     canvas.paste(small, (ox, oy))
