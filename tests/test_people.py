@@ -94,7 +94,8 @@ def test_people_commands_name_merge_and_list_by_person(catalog, tmp_path, culler
     assert len(anna_photos) == 2
     blinks = culler_cli.json("list", "--db", db, "--person", "anna", "--eyes", "closed", "--json")
     assert [r["path"].rsplit("/", 1)[1] for r in blinks] == ["a2.jpg"]
-    out = culler_cli("people", "--db", db, "merge", "Anna", str(second)).output
+    # --db goes before or after the subcommand.
+    out = culler_cli("people", "merge", "Anna", str(second), "--db", db).output
     assert f"merged person {second} into {first}: 2 faces moved" in out
     assert [p["photos"] for p in culler_cli.json("people", "--db", db, "--json")] == [4]
     missing = culler_cli("list", "--db", db, "--person", "Zoe", expect=1).output

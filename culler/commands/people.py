@@ -64,9 +64,11 @@ def people(ctx, db_path, as_json, crops):
 @people.command(name="name")
 @click.argument("person")
 @click.argument("name")
+@db_option
 @click.pass_obj
-def name_(db_path, person, name):
+def name_(group_db, person, name, db_path):
     """Name a person (by id, or by the name they have now)."""
+    db_path = db_path or group_db
     name = plain_text(name, "names", "Anna", "NAME")
     if not name:
         raise click.BadParameter("give a name, e.g. Anna", param_hint="NAME")
@@ -86,9 +88,11 @@ def name_(db_path, person, name):
 @people.command()
 @click.argument("keep")
 @click.argument("other")
+@db_option
 @click.pass_obj
-def merge(db_path, keep, other):
+def merge(group_db, keep, other, db_path):
     """Make two people one: OTHER's faces become KEEP's (KEEP takes OTHER's name if it has none)."""
+    db_path = db_path or group_db
     catalog = open_existing(db_path)
     try:
         a, b = _person(catalog, keep), _person(catalog, other)
