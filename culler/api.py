@@ -71,6 +71,8 @@ _LAZY_NAMES = {
     # Regrouping reads and writes the whole catalog: the grouping plugin runs it after each scan.
     "update_groups": "culler.decide.cull",
     "backfill_signatures": "culler.decide.frames",
+    # Clusters the catalog's new faces into people: the faces plugin runs it after each scan.
+    "update_people": "culler.decide.people",
 }
 _TORCH_NAMES = (
     "Head",

@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "culler.commands.gui",
     "culler.commands.tag",
     "culler.commands.evaluate",
+    "culler.commands.people",
 )
 
 
@@ -349,18 +350,57 @@ def _echo_err(quiet: bool):
 )
 @click.option("--limit", type=Count(), default=None, help="Show at most this many photos.")
 @click.option(
+    "--person",
+    default=None,
+    help="Only photos of this person (a name or id from `culler people`).",
+)
+@click.option(
+    "--eyes",
+    type=click.Choice(["open", "closed", "unknown"]),
+    default=None,
+    help="Only photos with a face whose eyes are this (the person's, with --person).",
+)
+@click.option(
+    "--focus",
+    type=click.Choice(["sharp", "soft", "motion", "unknown"]),
+    default=None,
+    help="Only photos with a face in this focus (the person's, with --person).",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
     help="Print JSON rows: path, status, error, scores, tags ({tag: probability}; hand tags are 1), "
     "tag_sources ({tag: hand, xmp or the scorer's id}), rating.",
 )
-def list_(db_path, sort_by, min_score, max_score, status, tag, min_prob, search, limit, as_json):
-    """List photos in the catalog with their scores."""
+def list_(
+    db_path,
+    sort_by,
+    min_score,
+    max_score,
+    status,
+    tag,
+    min_prob,
+    search,
+    limit,
+    person,
+    eyes,
+    focus,
+    as_json,
+):
+    """List photos in the catalog with their scores; --search finds them by any word, --person,
+    --eyes and --focus pick photos by their faces (e.g. `culler list --person Anna --eyes closed`)."""
     from culler.catalog.queries import list_photos
 
     catalog = open_existing(db_path)
     try:
+        person_id = None
+        if person is not None:
+            person_id = catalog.person_id(person)
+            if person_id is None:
+                raise click.ClickException(
+                    f"no person {printable(person)!r} in this catalog; `culler people` lists them"
+                )
         rows = list_photos(
             catalog,
             sort_by=sort_by,
@@ -371,6 +411,9 @@ def list_(db_path, sort_by, min_score, max_score, status, tag, min_prob, search,
             min_prob=min_prob,
             limit=limit,
             search=search,
+            person=person_id,
+            eyes=eyes,
+            focus=focus,
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -414,7 +457,8 @@ def _fmt_rating(rating: dict | None) -> str:
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(path, db_path, as_json):
-    """Show everything the catalog knows about one photo: scores, reasons, tags, rating, errors."""
+    """Show everything the catalog knows about one photo: scores, reasons, tags, every face with
+    its eye and focus verdicts, rating, errors."""
     from culler.catalog.queries import photo_details
 
     catalog = open_existing(db_path)
@@ -459,9 +503,33 @@ def _print_details(details: dict[str, Any]) -> None:
             for t, p in details["tags"].items()
         )
         click.echo(f"  tags: {tags}")
+    _print_faces(details.get("faces") or [])
     for err in details["score_errors"]:
         click.echo(f"  {err['scorer_id']} failed: {printable(err['error'])}")
     click.echo(f"  rating: {_fmt_rating(details['rating'])}")
+
+
+def _print_faces(faces: list[dict[str, Any]]) -> None:
+    """One line a face: where it is, its eyes and focus verdicts with their confidence."""
+    if not faces:
+        return
+    click.echo(f"  faces: {len(faces)}")
+    for i, face in enumerate(faces, 1):
+        x, y, w, h = face["box"]
+        where = f"{w}×{h} px at {x},{y}"
+        if face.get("image_w"):
+            where += f" of {face['image_w']}×{face['image_h']}"
+        eyes = _verdict("eyes", face["eyes"], face.get("eyes_confidence"))
+        focus = _verdict("focus", face["focus"], face.get("focus_confidence"))
+        who = f", {printable(face['person'])}" if face.get("person") else ""
+        small = "" if face.get("main", True) else " (background)"
+        click.echo(f"    #{i} {where}{small}: {eyes}, {focus}{who}")
+
+
+def _verdict(what: str, value: str, confidence: float | None) -> str:
+    if value == "unknown":
+        return f"{what} can't tell"
+    return f"{what} {value}" + ("" if confidence is None else f" ({confidence:.2f})")
 
 
 @cli.command()

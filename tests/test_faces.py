@@ -127,15 +127,16 @@ def test_soft_and_tiny_faces_get_no_eye_verdict(run_scorer):
 
 
 def test_detect_side_setting(run_scorer):
-    """A larger search copy finds smaller faces: an 82 px face in a 1024 px frame is found only when
-    the photo is searched at full size; a nonsense value fails at load, saying what is allowed."""
+    """A larger search copy finds smaller faces: an 82 px face in a 1024 px frame is found when the
+    photo is searched at full size (the default) and not on a 400 px copy; a nonsense value fails
+    at load, saying what is allowed."""
     frame = sample_image("astronaut").resize((1024, 1024), Image.LANCZOS)
     small = frame.resize((512, 512), Image.LANCZOS)
     zoomed = frame.copy()
     zoomed.paste(small.resize((480, 480)), (272, 272))  # an 82 px face
+    (narrow,) = run_scorer(FacesScorer, [zoomed], config={"detect_side": 400})
     (default,) = run_scorer(FacesScorer, [zoomed])
-    (wide,) = run_scorer(FacesScorer, [zoomed], config={"detect_side": 1024})
-    assert default.extra["faces"] == [] and len(wide.extra["faces"]) == 1
+    assert narrow.extra["faces"] == [] and len(default.extra["faces"]) == 1
     with pytest.raises(ValueError, match="detect_side"):
         FacesScorer({"detect_side": "big"}).load()
 

@@ -24,16 +24,17 @@ def astronaut_jpg(tmp_path):
 
 
 def test_small_copy_is_the_face_search_copy(astronaut_jpg):
-    """The faces scorer gets the same pixels whether it resizes itself or takes the worker's copy."""
+    """The faces scorer's skin gates get the same pixels whether it resizes the photo itself or
+    takes the worker's copy."""
     import cv2
-    from culler_plugins.faces import FacesScorer, detect
+    from culler_plugins.faces import FacesScorer, models
 
     image = Image.open(astronaut_jpg).convert("RGB")
     rgb = np.asarray(image)
     h, w = rgb.shape[:2]
-    scale = detect.DETECT_SIDE / max(h, w)
+    scale = models.GATE_COPY_SIDE / max(h, w)
     theirs = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-    assert THUMB_SIDE == detect.DETECT_SIDE
+    assert THUMB_SIDE == models.GATE_COPY_SIDE
     assert np.array_equal(small_copy(image, THUMB_SIDE), theirs)
 
     scorer = FacesScorer()

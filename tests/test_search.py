@@ -167,3 +167,24 @@ def test_an_older_catalog_is_indexed_when_it_is_upgraded(tmp_path, monkeypatch):
         assert catalog.search_photo_ids("4012 sunset") == [2]
         assert catalog.search_photo_ids("red") == [1]
         assert sorted(catalog.search_photo_ids("canon")) == [1, 2, 3, 4]
+
+
+def test_a_named_persons_photos_are_found_by_the_name(searched):
+    catalog, ids, _ = searched
+    pk = catalog.active_scorer("technical")["id"]
+    with catalog.transaction() as conn:
+        person = catalog.new_person()
+        for name in ("IMG_4014.jpg", "DSC_0007.jpg"):
+            face = conn.execute(
+                "INSERT INTO faces (photo_id, scorer_pk, face_index, x, y, w, h) VALUES (?, ?, 0, 1, 1, 9, 9)",
+                [ids[name], pk],
+            ).lastrowid
+            catalog.assign_faces([(face, person)])
+    assert found(catalog, "anna", ids) == set()
+    with catalog.transaction():
+        catalog.name_person(person, "Anna Smith")
+    assert found(catalog, "anna", ids) == {"IMG_4014.jpg", "DSC_0007.jpg"}
+    assert found(catalog, "anna wedding", ids) == {"IMG_4014.jpg"}
+    with catalog.transaction() as conn:
+        conn.execute("DELETE FROM faces WHERE photo_id = ?", [ids["DSC_0007.jpg"]])
+    assert found(catalog, "anna", ids) == {"IMG_4014.jpg"}

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from culler.catalog.faces import FacesMixin, PeopleMixin
 from culler.catalog.groups import GroupsMixin
 from culler.catalog.migrations import Migrations, migrations
 from culler.catalog.moves import MovesMixin
@@ -50,6 +51,8 @@ class Catalog(
     TagStore,
     MovesMixin,
     SearchMixin,
+    FacesMixin,
+    PeopleMixin,
 ):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 

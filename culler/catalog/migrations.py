@@ -341,3 +341,40 @@ def m005_rating_fields(db: sqlite_utils.Database) -> None:
     proposed reject (now their decision) from a star given to a photo the cull rejected (still the
     cull's reject). NULL on older events: a field counts as set where its value changed."""
     add_column(db, "ratings", "fields", str)
+
+
+@migrations("006_faces")
+def m006_faces(db: sqlite_utils.Database) -> None:
+    """``faces``: every face a scorer found in a photo (``ScoreResult.extra["faces"]``), one row each
+    with its box, landmarks and verdicts, so lists and filters need not parse JSON; ``people``: the
+    people faces are assigned to (``faces.person_id``), named by the photographer."""
+    # SQL: the table API has no form for the composite UNIQUE and the SET NULL action.
+    db.executescript(
+        """
+        CREATE TABLE people (
+            id INTEGER PRIMARY KEY,
+            name TEXT UNIQUE,
+            created TEXT NOT NULL
+        );
+        CREATE TABLE faces (
+            id INTEGER PRIMARY KEY,
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            scorer_pk INTEGER NOT NULL REFERENCES scorers(id) ON DELETE CASCADE,
+            face_index INTEGER NOT NULL,
+            x INTEGER NOT NULL, y INTEGER NOT NULL, w INTEGER NOT NULL, h INTEGER NOT NULL,
+            image_w INTEGER, image_h INTEGER,
+            confidence REAL,
+            main INTEGER NOT NULL DEFAULT 1,
+            landmarks TEXT,
+            eyes TEXT NOT NULL DEFAULT 'unknown',
+            eyes_confidence REAL,
+            focus TEXT NOT NULL DEFAULT 'unknown',
+            focus_confidence REAL,
+            descriptor BLOB,
+            person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,
+            UNIQUE (photo_id, scorer_pk, face_index)
+        );
+        CREATE INDEX idx_faces_photo ON faces(photo_id);
+        CREATE INDEX idx_faces_person ON faces(person_id);
+        """
+    )

@@ -24,6 +24,9 @@ def list_photos(
     min_prob: float = 0.5,
     limit: int | None = None,
     search: str | None = None,
+    person: int | None = None,
+    eyes: str | None = None,
+    focus: str | None = None,
 ) -> list[dict[str, Any]]:
     """Photos as dicts with ``path``, ``status``, ``error``, ``scores`` {scorer_id: score}, ``tags``, ``rating``.
 
@@ -31,17 +34,20 @@ def list_photos(
     on the ``sort_by`` scorer's score. ``search`` keeps the photos whose path, camera, lens, tags, colour
     label or people match every word (:mod:`culler.catalog.search`); without ``sort_by`` its matches
     come newest first, streamed from the index, so a first page never collects every match.
+    ``person`` (a person's id), ``eyes`` and ``focus`` keep
+    photos with one face that matches them all (the person's own face with eyes closed, for
+    ``person`` and ``eyes="closed"``); without ``person`` only main faces count.
     """
     where, params = [], []
     order = "p.path"
     join = ""
     source = "photos p"
     if search is not None and sort_by is None:
-        source = "photo_search_fts f JOIN photos p ON p.id = f.rowid"
+        source = "photo_search_fts fts JOIN photos p ON p.id = fts.rowid"
         query = fts_query(search)
         where.append("photo_search_fts MATCH ?" if query else "0")
         params += [query] if query else []
-        order = "f.rowid DESC"
+        order = "fts.rowid DESC"
         search = None
     if status != "all":
         where.append("p.status = ?")
@@ -52,7 +58,8 @@ def list_photos(
         order = "p.taken_at IS NULL, p.taken_at, p.path"
     else:
         _check_scorer(catalog, sort_by)
-        if limit is not None and search is None and tag is None:  # tags: hand ones count too
+        faces = (person, eyes, focus) != (None, None, None)
+        if limit is not None and search is None and tag is None and not faces:
             top = _top_by_score_index(
                 catalog, sort_by, where, params, limit, min_score, max_score, tag, min_prob
             )
@@ -89,6 +96,17 @@ def list_photos(
         except ValueError:
             hand_name = tag
         params += [hand_name, tag, min_prob, hand_name]
+    if person is not None or eyes is not None or focus is not None:
+        face = ["1"] if person is not None else ["f.main = 1"]
+        for column, value in (("f.person_id", person), ("f.eyes", eyes), ("f.focus", focus)):
+            if value is not None:
+                face.append(f"{column} = ?")
+                params.append(value)
+        where.append(
+            "p.id IN (SELECT f.photo_id FROM faces f JOIN current_scores cs"
+            " ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk"
+            f" WHERE {' AND '.join(face)})"
+        )
     if search is not None:
         condition, values = catalog.search_filter(search)
         where.append(condition)
@@ -234,6 +252,7 @@ def photo_details(catalog: Catalog, path: str | Path) -> dict[str, Any] | None:
     details["score_errors"] = catalog.score_errors_for(photo["id"])
     details["rating"] = catalog.current_rating(photo["id"])
     details["groups"] = catalog.photo_groups(photo["id"])
+    details["faces"] = catalog.photo_faces(photo["id"])
     return json.loads(json.dumps(details, default=str))
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from culler.plugin.scorers import ScoreResult
 
 #: Tables that describe a file's content, dropped when its bytes change.
-_CONTENT_TABLES = ("scores", "tags", "embeddings", "score_errors")
+_CONTENT_TABLES = ("scores", "tags", "embeddings", "score_errors", "faces")
 
 
 class PhotoState(NamedTuple):
@@ -149,6 +149,19 @@ class ScanStore:
         A stored score clears the scorer's earlier error for the photo. ``embedding_model`` names the
         embedding a result carries (the scorer's id).
         """
+        extra = result.extra
+        faces = (extra or {}).get("faces")
+        if isinstance(faces, list) and any(
+            isinstance(f, dict) and "descriptor" in f for f in faces
+        ):
+            # Face descriptors are stored as BLOBs in the faces table, not as JSON text.
+            extra = {
+                **extra,
+                "faces": [
+                    {k: v for k, v in f.items() if k != "descriptor"} if isinstance(f, dict) else f
+                    for f in faces
+                ],
+            }
         self.conn.execute(
             "INSERT OR REPLACE INTO scores"
             " (photo_id, scorer_pk, score, distribution, extra, reasons, created)"
@@ -160,7 +173,7 @@ class ScanStore:
                 None
                 if result.distribution is None
                 else json.dumps([float(p) for p in result.distribution]),
-                json.dumps(result.extra, default=_json_default) if result.extra else None,
+                json.dumps(extra, default=_json_default) if extra else None,
                 json.dumps(list(result.reasons)) if result.reasons else None,
                 _now(),
             ],
@@ -175,6 +188,8 @@ class ScanStore:
             )
         if result.embedding is not None:
             self.store_embedding(photo_id, embedding_model, result.embedding)
+        if isinstance(faces, list):  # a scorer that reports faces: one row each (catalog/faces.py)
+            self.replace_faces(photo_id, scorer_pk, faces, (result.extra or {}).get("size"))  # type: ignore[attr-defined]
         self.conn.execute(
             "DELETE FROM score_errors WHERE photo_id = ? AND scorer_pk = ?", [photo_id, scorer_pk]
         )

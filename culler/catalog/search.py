@@ -5,7 +5,7 @@ lens, tags (a scorer's tags at probability ≥ 0.5 unless removed by hand, and t
 colour label and the
 names of the people in it — and sqlite-utils' ``enable_fts`` indexes that table in
 ``photo_search_fts`` with its own sync triggers. The documents are kept current by SQL triggers on the
-tables the writers already write (photos, tags, user_tags, ratings), so no writer — the scan, a rating
+tables the writers already write (photos, tags, user_tags, ratings, faces, people), so no writer — the scan, a rating
 in the GUI, ``culler tag``, an XMP import, a plugin — can forget to update the index.
 
 A search is a prefix match on every word typed, in any column: ``4014`` finds ``IMG_4014.jpg``,
@@ -45,13 +45,16 @@ SELECT
         UNION SELECT tag FROM current_user_tags WHERE photo_id = p.id
     )) AS tags,
     (SELECT label FROM current_ratings WHERE photo_id = p.id) AS label,
-    NULL AS people
+    (SELECT group_concat(name, ' ') FROM (
+        SELECT DISTINCT pe.name FROM faces f JOIN people pe ON pe.id = f.person_id
+        WHERE f.photo_id = p.id AND pe.name IS NOT NULL
+    )) AS people
 FROM photos p
 """
 
 _REFRESH = """
 INSERT INTO photo_search (id, path, gear, tags, label, people)
-    SELECT id, path, gear, tags, label, people FROM photo_search_source WHERE id = {key}
+    SELECT id, path, gear, tags, label, people FROM photo_search_source WHERE id IN ({key})
     ON CONFLICT (id) DO UPDATE SET path = excluded.path, gear = excluded.gear, tags = excluded.tags,
         label = excluded.label, people = excluded.people;
 """
@@ -72,6 +75,14 @@ TRIGGERS = (
     ),
     ("photo_search_hand_tag", "AFTER INSERT ON user_tags", "NEW.photo_id"),
     ("photo_search_rating", "AFTER INSERT ON ratings", "NEW.photo_id"),
+    ("photo_search_face_added", "AFTER INSERT ON faces", "NEW.photo_id"),
+    ("photo_search_face_named", "AFTER UPDATE OF person_id ON faces", "NEW.photo_id"),
+    ("photo_search_face_removed", "AFTER DELETE ON faces", "OLD.photo_id"),
+    (
+        "photo_search_person_named",
+        "AFTER UPDATE OF name ON people",
+        "SELECT photo_id FROM faces WHERE person_id = NEW.id",
+    ),
 )
 
 

@@ -241,15 +241,54 @@ def smaller_copies(members: Iterable[int], scores: dict[int, PhotoScores]) -> se
     return {m for m, n in pixels.items() if n < SMALLER_COPY * largest}
 
 
+def face_tally(ps: PhotoScores | None) -> dict[str, int] | None:
+    """How many of the photo's main faces show each verdict (a scorer's ``extra["counts"]``, as
+    the faces scorer reports it: ``faces``, ``eyes_open``, ``eyes_closed``, ``soft``, ``motion``),
+    or None for a photo without faces."""
+    if ps is None:
+        return None
+    for extra in ps.extra.values():
+        counts = extra.get("counts") if isinstance(extra, dict) else None
+        if isinstance(counts, dict) and isinstance(counts.get("faces"), int) and counts["faces"]:
+            return counts
+    return None
+
+
+def face_problems(ps: PhotoScores | None) -> int:
+    """Faces with closed eyes, missed focus or motion blur: the fewer, the better the frame of a
+    group photo (a face whose verdicts are "unknown" counts for nothing)."""
+    c = face_tally(ps)
+    if c is None:
+        return 0
+    return int(c.get("eyes_closed", 0)) + int(c.get("soft", 0)) + int(c.get("motion", 0))
+
+
+def face_summary(c: dict[str, int]) -> str:
+    """ "8 of 8 eyes open" or "2 of 8 closed, 1 soft": a frame's faces in a reason."""
+    n = c["faces"]
+    problems = [
+        f"{c[k]} {word}"
+        for k, word in (("eyes_closed", "closed"), ("soft", "soft"), ("motion", "motion-blurred"))
+        if c.get(k)
+    ]
+    if not problems:
+        return f"{c.get('eyes_open', 0)} of {n} eyes open"
+    return f"{problems[0].split(' ')[0]} of {n} {problems[0].split(' ', 1)[1]}" + "".join(
+        f", {p}" for p in problems[1:]
+    )
+
+
 def _order_key(
     ps: PhotoScores | None, group: Group | None = None, smaller: set[int] = frozenset()
 ) -> tuple:
     if ps is None or ps.value is None:
-        return (2, 0, 0.0, 0.0, 0)
+        return (2, 0, 0.0, 0.0, 0, 0.0, 0)
     blur = blur_defect(ps, group)
-    # A blurred frame never outranks a sharp sibling; among blurred ones, more detail first.
+    # A blurred frame never outranks a sharp sibling; among blurred ones, more detail first. Then
+    # the frame with the fewest faces with closed eyes or missed focus (a group photo is spoilt by
+    # one blink, whatever its other scores).
     lost = (1, -float(blur.get("detail", 0.0))) if blur else (0, 0.0)
-    return (0, int(ps.photo_id in smaller), *lost, -ps.value, ps.photo_id)
+    return (0, int(ps.photo_id in smaller), *lost, face_problems(ps), -ps.value, ps.photo_id)
 
 
 def rank_groups(
@@ -469,6 +508,13 @@ def _decide_moment(plan, scores, label, members, group, options, personal, roles
                 f"{label} (#{rank[m]}): {defect_reason(blur)} of #{rank[best]} on the same area"
             )
             continue
+        mine, theirs = face_tally(scores[m]), face_tally(scores[best])
+        if _group_faces(mine, theirs) and face_problems(scores[m]) > face_problems(scores[best]):
+            p.reason = (
+                f"{label} (#{rank[m]}): {face_summary(mine)}; #{rank[best]} had "
+                f"{face_summary(theirs)}"
+            )
+            continue
         problem, edge = comparison(scores[best], scores[m], personal, roles)
         p.reason = (
             f"{label} (#{rank[m]}): {problem}, unlike #{rank[best]}"
@@ -481,12 +527,31 @@ def _decide_moment(plan, scores, label, members, group, options, personal, roles
             p.reason = f"{label} (#{rank[m]}): {p.reason}, unlike #{rank[kept[0]]}"
 
 
+def _group_faces(mine: dict[str, int] | None, theirs: dict[str, int] | None) -> bool:
+    """Whether two frames are group photos whose faces' counts make the reason (a portrait's
+    "eyes closed" is said as the defect it is)."""
+    return bool(mine and theirs and max(mine["faces"], theirs["faces"]) > 1)
+
+
+def _their_faces(c: dict[str, int]) -> str:
+    """The runner-up's face problems, short: "2 closed", "1 soft", "2 closed, 1 soft"."""
+    parts = [
+        f"{c[k]} {word}"
+        for k, word in (("eyes_closed", "closed"), ("soft", "soft"), ("motion", "motion-blurred"))
+        if c.get(k)
+    ]
+    return ", ".join(parts) or face_summary(c)
+
+
 def _winner_reason(label, scores, m, runner_up, rank, group, personal, roles) -> str:
     if runner_up is None:
         return f"{label}: kept"
     blur = blur_defect(scores[runner_up], group)
     if blur and not blur_defect(scores[m], group):
         return f"{label}: sharp, unlike #{rank[runner_up]} ({defect_reason(blur).split(':')[0]})"
+    mine, theirs = face_tally(scores[m]), face_tally(scores[runner_up])
+    if _group_faces(mine, theirs) and face_problems(scores[m]) < face_problems(scores[runner_up]):
+        return f"{label}: {face_summary(mine)}; #{rank[runner_up]} had {_their_faces(theirs)}"
     problem, edge = comparison(scores[m], scores[runner_up], personal, roles)
     if problem:
         return f"{label}: #{rank[runner_up]} has {problem}, this one does not"

@@ -118,6 +118,11 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         details.addTab(self.scorers_panel, "Models")
         self.details = details
         self.plugin_panels: list[QWidget] = []
+        from culler.gui.faces_strip import FacesStrip  # every face of the photo at 100 %
+
+        self.faces_strip = FacesStrip()
+        details.addTab(self.faces_strip, "Faces")
+        self.plugin_panels.append(self.faces_strip)  # filled like the plugins' panels
         self._add_plugin_panels()
         return details
 

@@ -25,7 +25,7 @@ from culler.safe_files import MAX_PHOTO_BYTES, open_regular
 from culler.scan.work import THUMB_DIR_NAME
 
 #: Side of the cached thumbnails; files are decoded at least this large so the thumbnail is sharp.
-#: The same small copy is the faces scorer's search copy (its ``DETECT_SIDE``), so one resize serves
+#: The same small copy is the faces scorer's gate copy (its ``GATE_COPY_SIDE``), so one resize serves
 #: both: see :func:`small_copy`. In-worker scorers whose ``small_copy_side`` is this find it in
 #: ``image.info[SMALL_COPY_KEY]`` (an RGB uint8 array); a scorer checks its shape and makes its own
 #: when it wants another size.
@@ -235,7 +235,7 @@ def _fit(image: Image.Image, side: int) -> Image.Image:
 def small_copy(image: Image.Image, side: int) -> np.ndarray:
     """An RGB uint8 array of ``image`` with its longer side at most ``side``, area-averaged.
 
-    Exactly what the faces scorer computes for its search copy (OpenCV's INTER_AREA, sizes rounded
+    Exactly what the faces scorer computes for its gate copy (OpenCV's INTER_AREA, sizes rounded
     the same way), so the scorer can take it instead of resizing the photo a second time.
     """
     import cv2

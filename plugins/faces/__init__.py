@@ -16,7 +16,6 @@ eyes and soft faces only where the measurement is confident (see ``culler.api.Sc
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,85 +23,97 @@ from PIL import Image
 
 from culler.api import SMALL_COPY_KEY, Scorer, ScoreResult, hookimpl
 
-__version__ = "2.0"
+__version__ = "3.0"
 
-#: Face sharpness (Laplacian variance on a 128 px face) mapped to 0..1 between these values (log scale).
-SOFT, SHARP = 25.0, 250.0
 EYES_CLOSED_COST = 6.0
 SOFT_FACE_COST = 4.0
-#: A face is called soft in the reasons below this sharpness (0–1); named as a defect, which
-#: ``culler cull`` may reject for, only below SOFT_DEFECT and when the face is at least
-#: SOFT_DEFECT_MIN_WIDTH px wide (a smaller face is upsampled to measure and always looks softer).
-SOFT_REASON, SOFT_DEFECT = 0.5, 0.25
-SOFT_DEFECT_MIN_WIDTH = 100
-SOFT_REASON_TEXT = "face soft (missed focus)"
-
-
-def _sharpness01(value: float) -> float:
-    lo, hi = math.log10(SOFT), math.log10(SHARP)
-    return float(min(1.0, max(0.0, (math.log10(value + 1.0) - lo) / (hi - lo))))
+#: Each further face with a problem costs this much more (a group photo with three people blinking
+#: is worse than one with one), down to 0.
+EXTRA_FACE_COST = 0.5
 
 
 def face_score(face: dict[str, Any]) -> float:
-    """0–10 for one face: 10 minus the cost of closed eyes and of softness."""
-    cost = SOFT_FACE_COST * (1.0 - _sharpness01(face["sharpness"]))
+    """0–10 for one face: 10 minus the cost of closed eyes and of missed focus or motion blur."""
+    cost = 0.0
+    if face.get("focus") in ("soft", "motion"):
+        cost += SOFT_FACE_COST * face.get("focus_confidence", 1.0)
     if face["eyes"] == "closed":
         cost += EYES_CLOSED_COST
     return round(max(0.0, 10.0 - cost), 3)
 
 
-def face_defects(face: dict[str, Any], closed_ear: float) -> list[dict[str, Any]]:
-    """The defects one face shows with confidence: the detector's confidence times how clearly the
-    measurement is past its threshold."""
+def combined_confidence(confidences: list[float]) -> float:
+    """How sure "at least one of these faces has the problem" is: 1 − Π(1 − cᵢ), so it grows with
+    the number of faces and with each verdict's confidence."""
+    p = 1.0
+    for c in confidences:
+        p *= 1.0 - max(0.0, min(1.0, c))
+    return round(1.0 - p, 3)
+
+
+def face_counts(faces: list[dict[str, Any]]) -> dict[str, int]:
+    """How many faces show each verdict: what ``culler cull`` compares frames of a burst by."""
+    return {
+        "faces": len(faces),
+        "eyes_open": sum(f["eyes"] == "open" for f in faces),
+        "eyes_closed": sum(f["eyes"] == "closed" for f in faces),
+        "eyes_unknown": sum(f["eyes"] == "unknown" for f in faces),
+        "sharp": sum(f.get("focus") == "sharp" for f in faces),
+        "soft": sum(f.get("focus") == "soft" for f in faces),
+        "motion": sum(f.get("focus") == "motion" for f in faces),
+        "focus_unknown": sum(f.get("focus") == "unknown" for f in faces),
+    }
+
+
+def photo_defects(main: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The named defects of a photo judged by all its main faces: one per kind, its confidence
+    grown from every face that shows it (each face's verdict confidence times the detector's)."""
+    n = len(main)
     defects = []
-    if face["eyes"] == "closed":
-        clarity = 1.0 - 0.5 * max(face["eye_aspect"]) / closed_ear  # 0.5 at the threshold, 1 shut
-        defects.append(
-            {
-                "defect": "eyes_closed",
-                "confidence": round(face["confidence"] * clarity, 3),
-                "reason": "eyes closed",
-            }
-        )
-    sharp = _sharpness01(face["sharpness"])
-    if sharp < SOFT_DEFECT and face["box"][2] >= SOFT_DEFECT_MIN_WIDTH:
-        defects.append(
-            {
-                "defect": "soft_face",
-                "confidence": round(face["confidence"] * (1.0 - sharp), 3),
-                "reason": SOFT_REASON_TEXT,
-            }
-        )
+    kinds = (
+        ("eyes_closed", "eyes", "closed", "eyes closed", "eyes closed"),
+        ("soft_face", "focus", "soft", "face soft (missed focus)", "soft (missed focus)"),
+        ("motion_face", "focus", "motion", "face motion-blurred", "motion-blurred"),
+    )
+    for name, key, value, alone, in_group in kinds:
+        hit = [f for f in main if f.get(key) == value]
+        if hit:
+            defects.append(
+                {
+                    "defect": name,
+                    "confidence": combined_confidence(
+                        [f.get(f"{key}_confidence") or 0.5 for f in hit]
+                    ),
+                    "reason": alone if n == 1 else f"{len(hit)} of {n} faces: {in_group}",
+                    "count": len(hit),
+                    "of": n,
+                }
+            )
     return defects
 
 
 def photo_reasons(main: list[dict[str, Any]]) -> list[str]:
-    """The faces' verdict in a photographer's words, worst first."""
-    closed = [f for f in main if f["eyes"] == "closed"]
-    soft = [f for f in main if _sharpness01(f["sharpness"]) < SOFT_REASON]
-    reasons = []
-    if closed:
-        reasons.append(
-            "eyes closed"
-            if len(main) == 1
-            else f"eyes closed on {len(closed)} of {len(main)} faces"
-        )
-    if soft:
-        reasons.append(
-            SOFT_REASON_TEXT
-            if len(main) == 1
-            else f"{len(soft)} of {len(main)} faces soft (missed focus)"
-        )
-    if not reasons:
-        unknown = sum(f["eyes"] == "unknown" for f in main)
-        n = f"{len(main)} face{'s' * (len(main) != 1)}"
-        reasons.append(f"{n}, sharp" + (", eyes open" if not unknown else ""))
-    return reasons
+    """The faces' verdict in a photographer's words, worst first: "2 of 8 faces: eyes closed",
+    or, with nothing wrong, "1 face, sharp, eyes open" / "8 faces, sharp, 8 of 8 eyes open"."""
+    reasons = [d["reason"] for d in photo_defects(main)]
+    if reasons:
+        return reasons
+    n, c = len(main), face_counts(main)
+    parts = [f"{n} face{'s' * (n != 1)}"]
+    if c["sharp"] == n:
+        parts.append("sharp")
+    if c["eyes_open"] == n:
+        parts.append("eyes open" if n == 1 else f"{n} of {n} eyes open")
+    elif c["eyes_open"]:
+        parts.append(f"{c['eyes_open']} of {n} eyes open, {c['eyes_unknown']} can't tell")
+    else:
+        parts.append("eyes can't tell")
+    return [", ".join(parts)]
 
 
 class FacesScorer(Scorer):
     id = "faces"
-    version = "2"
+    version = "3"
     kind = "score"
     description = (
         "Frontal faces (dlib HOG detector, 68-point landmarks; offline), per-face sharpness and "
@@ -129,16 +140,31 @@ class FacesScorer(Scorer):
         # Fail here, with the fix, rather than per photo. dlib and OpenCV are imported at the first
         # photo scored and the 100 MB predictor at the first face, so a process that scores none
         # (the scan's main process) or meets no face (a landscape shoot) never pays for them.
-        models.predictor_path()
+        self._eyes = self.config.get("eyes", True)
+        if not isinstance(self._eyes, bool):
+            raise ValueError(f"faces.eyes must be true or false, not {self._eyes!r}")
+        if self._eyes:  # the 68-point model: non-commercial terms (docs/models.md)
+            models.predictor_path()
+        if self.config.get("descriptors", True):
+            models.predictor_path(models.SHAPE5_FILE)
+            models.predictor_path(models.DESCRIPTOR_FILE)
         side = self.config.get("detect_side", models.DETECT_SIDE)
         if not isinstance(side, int) or not 160 <= side <= 2048:
             raise ValueError(
                 f"faces.detect_side must be a whole number of pixels, 160–2048, not {side!r}"
             )
         self._side = side
-        #: Asks the scan's decode worker for its area-averaged copy of this size (the thumbnail's):
-        #: the search copy, made once for both.
-        self.small_copy_side = side
+        describe = self.config.get("descriptors", True)
+        if not isinstance(describe, bool):
+            raise ValueError(f"faces.descriptors must be true or false, not {describe!r}")
+        self._describe = describe
+        small_faces = self.config.get("small_faces", models.SMALL_FACES)
+        if not isinstance(small_faces, bool):
+            raise ValueError(f"faces.small_faces must be true or false, not {small_faces!r}")
+        self._small_faces = small_faces
+        #: Asks the scan's decode worker for its area-averaged 400 px copy (the thumbnail's): the
+        #: skin gates look at it, so neither search resizes the photo again.
+        self.small_copy_side = models.GATE_COPY_SIDE
         self._detect = None
         self.device = device
 
@@ -156,33 +182,59 @@ class FacesScorer(Scorer):
 
     def score_one(self, image: Image.Image) -> ScoreResult:
         rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-        # The scan's decode worker has already made a small area-averaged copy (for the thumbnail);
-        # analyse() takes it when its size is the search size, instead of resizing again.
+        # The scan's decode worker has already made a small area-averaged copy (for the thumbnail):
+        # the skin gates look at it instead of resizing the photo again.
         small = image.info.get(SMALL_COPY_KEY)
-        faces = [f.to_json() for f in self.detect.analyse(rgb, self._side, small=small)]
+        found = self.detect.analyse(
+            rgb, self._side, small=small, small_faces=self._small_faces, eyes=self._eyes
+        )
+        faces = [f.to_json() for f in found]
+        if self._describe:  # who it is, for `culler people` (stored as a BLOB, not in the JSON)
+            for face, f in zip(faces, found):
+                vector = self.detect.describe(rgb, f.box)
+                if vector is not None:
+                    face["descriptor"] = [round(float(v), 5) for v in vector]
         if not faces:
             return ScoreResult(
-                score=None, reasons=["no faces found"], extra={"faces": [], "defects": []}
+                score=None,
+                reasons=["no faces found"],
+                extra={"faces": [], "defects": [], "size": [image.width, image.height]},
             )
         for face in faces:
             face["score"] = face_score(face)
         largest = faces[0]["box"][2] * faces[0]["box"][3]
         main = [f for f in faces if f["box"][2] * f["box"][3] >= self.MAIN_FACE_AREA * largest]
-        defects: dict[str, dict[str, Any]] = {}
-        for face in main:  # one entry per kind of defect: the most confident
-            for d in face_defects(face, self.detect.CLOSED_EAR):
-                if (
-                    d["defect"] not in defects
-                    or d["confidence"] > defects[d["defect"]]["confidence"]
-                ):
-                    defects[d["defect"]] = d
+        for face in faces:
+            face["main"] = any(face is m for m in main)
+        worst = sorted(f["score"] for f in main)
+        bad = sum(s < 10.0 for s in worst)
+        score = max(0.0, worst[0] - EXTRA_FACE_COST * max(0, bad - 1))
         return ScoreResult(
-            score=min(f["score"] for f in main),
+            score=round(score, 3),
             reasons=photo_reasons(main),
-            extra={"faces": faces, "main_faces": len(main), "defects": list(defects.values())},
+            extra={
+                "faces": faces,
+                "size": [image.width, image.height],
+                "main_faces": len(main),
+                "counts": face_counts(main),
+                "defects": photo_defects(main),
+            },
         )
 
 
 @hookimpl
 def register_scorers(register):
     register(FacesScorer)
+
+
+@hookimpl
+def scan_finished(db, summary):
+    """Cluster the faces the scan found into the catalog's people (new faces only: people already
+    there, named or not, keep their faces)."""
+    if summary.get("status") == "failed":
+        return
+    from culler.api import update_people
+
+    counts = update_people(db)
+    if counts["joined"] or counts["new_people"]:
+        summary["people"] = counts

@@ -21,9 +21,16 @@ import cv2
 import dlib
 import numpy as np
 from culler_plugins.faces.models import (  # noqa: F401 - re-exported: detect is where callers look
+    DESCRIPTOR_FILE,
     DETECT_SIDE,
+    GATE_COPY_SIDE,
     INSTALL_HINT,
+    MIN_FACE_FOR_DESCRIPTOR,
     PREDICTOR_FILE,
+    SHAPE5_FILE,
+    SHARP,
+    SMALL_FACES,
+    SOFT,
     predictor_path,
 )
 
@@ -50,9 +57,27 @@ OPEN_EAR = 0.21
 #: over made-up lids) moved 0.25–0.3.
 MAX_EAR_SPREAD = 0.15
 JITTER = ((1.0, 0.0), (0.92, 0.0), (1.08, 0.0), (1.0, 0.05), (1.0, -0.05))
-#: Faces are normalised to this width before measuring sharpness, so the number means the same for
-#: a close-up and a group photo.
+#: Faces wider than this are reduced to it before measuring sharpness, so the number means the
+#: same for a close-up and a group photo; smaller faces are measured as they are (enlarging them
+#: would make every face of a group photo look soft).
 FACE_NORM = 128
+#: The second search finds faces down to this fraction of the photo's longer side (3 %: 31 px of
+#: the scan's 1024 px decode), on at most MAX_SMALL_REGIONS crops around face-sized skin patches.
+SMALL_FACE = 0.03
+#: The enlarged search looks at no more pixels than this (a 1024 × 683 photo enlarged 2.6 times is
+#: 4.7 MP): a larger region is enlarged less, which raises the smallest face it finds.
+SMALL_SEARCH_PIXELS = 4_800_000
+#: Focus: a face is "sharp" when its sharpness (0–1, see sharpness01) reaches SOFT_FACE or its
+#: Laplacian variance is at least RELATIVE_SHARP of the photo's sharpest part; a face below both is
+#: soft, and "motion" when its gradients' coherence reaches MOTION_ANISOTROPY.
+SOFT_FACE = 0.25
+#: Narrower faces (px) get focus "unknown": too few pixels to tell soft from small.
+MIN_FACE_FOR_FOCUS = 40
+#: A face narrower than this (px) measured at its own size holds less detail than a close-up even
+#: when sharp: it is judged against the photo's sharpest part rather than on its own.
+SMALL_FOCUS_FACE = 100
+RELATIVE_SHARP = 0.35
+MOTION_ANISOTROPY = 0.5
 
 #: Landmark indices of the subject's right eye (left in the image) and left eye, in the 68-point scheme.
 EYES = ((36, 37, 38, 39, 40, 41), (42, 43, 44, 45, 46, 47))
@@ -75,6 +100,29 @@ def predictor() -> Any:
     return _MODELS["predictor"]
 
 
+def descriptor_models() -> tuple[Any, Any]:
+    """The cached 5-point predictor and ResNet descriptor (read at the first face described)."""
+    if "describe" not in _MODELS:
+        _MODELS["describe"] = (
+            dlib.shape_predictor(str(predictor_path(SHAPE5_FILE))),
+            dlib.face_recognition_model_v1(str(predictor_path(DESCRIPTOR_FILE))),
+        )
+    return _MODELS["describe"]
+
+
+def describe(rgb: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
+    """dlib's 128-number face descriptor (faces of one person lie within about 0.6 of each other),
+    or None for a face narrower than MIN_FACE_FOR_DESCRIPTOR px."""
+    x, y, w, h = box
+    if w < MIN_FACE_FOR_DESCRIPTOR:
+        return None
+    shape5, net = descriptor_models()
+    x0, y0 = max(0, x - w // 2), max(0, y - h // 2)
+    crop = np.ascontiguousarray(rgb[y0 : y + h + h // 2, x0 : x + w + w // 2])
+    shape = shape5(crop, dlib.rectangle(x - x0, y - y0, x - x0 + w, y - y0 + h))
+    return np.asarray(net.compute_face_descriptor(crop, shape), dtype=np.float32)
+
+
 @dataclass
 class Face:
     box: tuple[int, int, int, int]  # x, y, w, h in pixels of the analysed photo
@@ -86,6 +134,11 @@ class Face:
     eye_aspect_spread: tuple[float, float]  # how far it moved over JITTER
     irises: list[bool]  # an iris seen in each eye
     eye_points: list[list[tuple[int, int]]]  # six landmarks per eye, for the loupe
+    eyes_confidence: float = 0.0  # 0–1, how sure the eye verdict is ("unknown": how doubtful)
+    focus: str = "sharp"  # "sharp" | "soft" | "motion"
+    focus_confidence: float = 0.0
+    focus_ratio: float = 1.0  # face detail over the photo's sharpest part
+    blur_anisotropy: float = 0.0  # 0 = blur every way, 1 = all one way
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -98,6 +151,11 @@ class Face:
             "eye_aspect_spread": [round(v, 3) for v in self.eye_aspect_spread],
             "iris": [bool(v) for v in self.irises],
             "eye_landmarks": [[list(p) for p in eye] for eye in self.eye_points],
+            "eyes_confidence": round(self.eyes_confidence, 3),
+            "focus": self.focus,
+            "focus_confidence": round(self.focus_confidence, 3),
+            "focus_ratio": round(self.focus_ratio, 3),
+            "blur_anisotropy": round(self.blur_anisotropy, 3),
         }
 
 
@@ -128,27 +186,35 @@ def detect_faces(
     return sorted(faces, key=lambda f: -f[0][2] * f[0][3])
 
 
-def skin_region(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
-    """The part of ``rgb`` (x0, y0, x1, y1) that can hold a face of 80 px or more, or None.
+def skin_mask(rgb: np.ndarray) -> np.ndarray | None:
+    """Where ``rgb`` shows skin chroma (YCrCb, the range that covers light to dark skin), opened to
+    drop single pixels; None for a monochrome photo (no chroma to judge by)."""
+    luma, cr, cb = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb))
+    if cr.std() < 3 and cb.std() < 3:
+        return None
+    mask = ((cr >= 133) & (cr <= 180) & (cb >= 77) & (cb <= 130) & (luma > 20)).astype(np.uint8)
+    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
 
-    A speed gate, not a detector: HOG costs about 9 ms on a whole 400 px copy, this 0.2 ms. A face
-    large enough to be detected shows a patch of skin chroma (YCrCb, the range that covers light to
-    dark skin) of at least a quarter of its box; leaves, sky, sea and grass have none and skip the
-    detector. Monochrome photos carry no chroma to judge by and are searched whole. The price: a face
-    lit by strongly coloured light (a deep blue or green stage light) can be skipped.
+
+def skin_region(rgb: np.ndarray, min_face: float = 80.0) -> tuple[int, int, int, int] | None:
+    """The part of ``rgb`` (x0, y0, x1, y1) that can hold a face of ``min_face`` px or more, or None.
+
+    A speed gate, not a detector: HOG costs tens of milliseconds on a whole 1024 px photo, this
+    0.2 ms. A face large enough to be detected shows a patch of skin chroma of at least a quarter of
+    its box; leaves, sky, sea and grass have none and skip the detector. Monochrome photos carry no
+    chroma to judge by and are searched whole. The price: a face lit by strongly coloured light (a
+    deep blue or green stage light) can be skipped.
     """
     h, w = rgb.shape[:2]
     scale = GATE_SIDE / max(h, w)
     thumb = cv2.resize(
         rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
     )
-    luma, cr, cb = cv2.split(cv2.cvtColor(thumb, cv2.COLOR_RGB2YCrCb))
-    if cr.std() < 3 and cb.std() < 3:
+    mask = skin_mask(thumb)
+    if mask is None:
         return (0, 0, w, h)
-    mask = ((cr >= 133) & (cr <= 180) & (cb >= 77) & (cb <= 130) & (luma > 20)).astype(np.uint8)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
-    face = 80.0 * scale  # the smallest face the detector finds, in thumbnail pixels
+    face = min_face * scale  # the smallest face searched for, in thumbnail pixels
     boxes = [stats[i, :4] for i in range(1, count) if stats[i, 4] >= 0.25 * face * face]
     if not boxes:
         return None
@@ -164,11 +230,128 @@ def skin_region(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
     )
 
 
+def skin_regions(rgb: np.ndarray, min_face: float) -> list[tuple[int, int, int, int]] | None:
+    """The parts of ``rgb`` (x0, y0, x1, y1 boxes) that can hold a face of ``min_face`` px or more:
+    each patch of skin chroma of at least a quarter of such a face, with a face's width around it,
+    overlapping boxes joined. [] when there is none; None for a monochrome photo (search it whole).
+
+    The speed gate of both searches: HOG costs tens of milliseconds on a whole 1024 px photo, this
+    about one on the 400 px copy, and the detector then looks only where a face can be.
+    """
+    h, w = rgb.shape[:2]
+    mask = skin_mask(rgb)
+    if mask is None:
+        return None
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    pad = min_face
+    boxes = [
+        [
+            max(0, int(x - pad)),
+            max(0, int(y - pad)),
+            min(w, int(math.ceil(x + bw + pad))),
+            min(h, int(math.ceil(y + bh + pad))),
+        ]
+        for x, y, bw, bh, area in (stats[i] for i in range(1, count))
+        if area >= 0.25 * min_face * min_face
+    ]
+    merged: list[list[int]] = []
+    for box in sorted(boxes):
+        for m in merged:
+            if box[0] <= m[2] and m[0] <= box[2] and box[1] <= m[3] and m[1] <= box[3]:
+                m[:] = [min(m[0], box[0]), min(m[1], box[1]), max(m[2], box[2]), max(m[3], box[3])]
+                break
+        else:
+            merged.append(box)
+    # Joining can make two boxes overlap that did not before: join until none do.
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(merged)):
+            for j in range(i + 1, len(merged)):
+                a, b = merged[i], merged[j]
+                if a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]:
+                    merged[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del merged[j]
+                    changed = True
+                    break
+            if changed:
+                break
+    return [tuple(m) for m in merged]  # type: ignore[misc]
+
+
+def small_face_region(
+    small: np.ndarray, scale: float, min_face: float
+) -> tuple[int, int, int, int] | None:
+    """The part (x0, y0, x1, y1, in pixels of the photo ``small`` was made from at ``scale``) that
+    can hold a face of ``min_face`` px or more, judged on ``small``'s skin patches; None when it has
+    none. Monochrome photos are searched whole."""
+    h, w = small.shape[:2]
+    mask = skin_mask(small)
+    if mask is None:
+        return (0, 0, int(w / scale), int(h / scale))
+    face = min_face * scale
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    boxes = [stats[i, :4] for i in range(1, count) if stats[i, 4] >= 0.25 * face * face]
+    if not boxes:
+        return None
+    x0 = min(b[0] for b in boxes) - face
+    y0 = min(b[1] for b in boxes) - face
+    x1 = max(b[0] + b[2] for b in boxes) + face
+    y1 = max(b[1] + b[3] for b in boxes) + face
+    return (
+        max(0, int(x0 / scale)),
+        max(0, int(y0 / scale)),
+        int(math.ceil(x1 / scale)),
+        int(math.ceil(y1 / scale)),
+    )
+
+
+def detect_small_faces(
+    gray: np.ndarray, regions: list[tuple[int, int, int, int]], zoom: float
+) -> list[tuple[tuple[int, int, int, int], float]]:
+    """Faces smaller than dlib's 80 px window: each region enlarged ``zoom`` times and searched."""
+    h, w = gray.shape
+    found = []
+    for x0, y0, x1, y1 in regions:
+        x1, y1 = min(w, x1), min(h, y1)
+        crop = gray[y0:y1, x0:x1]
+        if min(crop.shape) * zoom < 40:
+            continue
+        big = cv2.resize(crop, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
+        for (bx, by, bw, bh), score in detect_faces(big):
+            box = (
+                x0 + round(bx / zoom),
+                y0 + round(by / zoom),
+                max(1, round(bw / zoom)),
+                max(1, round(bh / zoom)),
+            )
+            found.append((box, score))
+    return found
+
+
+def merge_faces(
+    faces: list[tuple[tuple[int, int, int, int], float]],
+) -> list[tuple[tuple[int, int, int, int], float]]:
+    """One entry per face: of boxes that overlap (intersection over the smaller box above 0.5),
+    the one the detector scored highest, largest first."""
+    kept: list[tuple[tuple[int, int, int, int], float]] = []
+    for box, score in sorted(faces, key=lambda f: -f[1]):
+        if all(_overlap(box, k) <= 0.5 for k, _ in kept):
+            kept.append((box, score))
+    return sorted(kept, key=lambda f: -f[0][2] * f[0][3])
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy / max(1, min(a[2] * a[3], b[2] * b[3]))
+
+
 def face_sharpness(gray: np.ndarray, box: tuple[int, int, int, int]) -> float:
     x, y, w, h = box
-    face = cv2.resize(
-        gray[y : y + h, x : x + w], (FACE_NORM, FACE_NORM), interpolation=cv2.INTER_AREA
-    )
+    face = gray[y : y + h, x : x + w]
+    if w > FACE_NORM:
+        face = cv2.resize(face, (FACE_NORM, FACE_NORM), interpolation=cv2.INTER_AREA)
     return float(cv2.Laplacian(face.astype(np.float32), cv2.CV_32F).var())
 
 
@@ -246,29 +429,45 @@ def eye_state(
     ears: tuple[float, float],
     spreads: tuple[float, float],
     irises: list[bool],
-) -> str:
-    """Open, closed or unknown. "closed" needs both eyes measured shut by landmarks that hold still
-    and no iris in either, on a face large, sharp and confidently detected enough for landmarks to
-    be trusted; where the cues disagree the answer is "unknown", which costs the photo nothing."""
+) -> tuple[str, float]:
+    """Open, closed or unknown, with a confidence. "closed" needs both eyes measured shut by
+    landmarks that hold still and no iris in either, on a face large, sharp and confidently
+    detected enough for landmarks to be trusted; where the cues disagree the answer is "unknown",
+    which costs the photo nothing. A smile's squint narrows the eyes without shutting them and
+    keeps an iris in view, so it reads "open" or "unknown", never "closed"."""
     if face_width < MIN_FACE_FOR_EYES or sharpness < MIN_SHARPNESS_FOR_EYES:
-        return "unknown"
+        return "unknown", 0.0
     if score < MIN_SCORE_FOR_EYES or max(spreads) > MAX_EAR_SPREAD:
-        return "unknown"
+        return "unknown", 0.0
+    # The detector's confidence times how clearly the measurement is past its threshold (half at
+    # the threshold, whole for lids fully shut or an eye open twice the threshold's height).
     if max(ears) < CLOSED_EAR and not any(irises):
-        return "closed"
+        clarity = 0.5 + 0.5 * (1.0 - max(ears) / CLOSED_EAR)
+        return "closed", round(confidence(score) * clarity, 3)
     if min(ears) >= OPEN_EAR and any(irises):
-        return "open"
-    return "unknown"
+        clarity = min(1.0, 0.5 + 0.5 * (min(ears) - OPEN_EAR) / OPEN_EAR)
+        return "open", round(confidence(score) * clarity, 3)
+    return "unknown", 0.0
 
 
 def analyse(
-    rgb: np.ndarray, side: int = DETECT_SIDE, gate: bool = True, small: np.ndarray | None = None
+    rgb: np.ndarray,
+    side: int = DETECT_SIDE,
+    gate: bool = True,
+    small: np.ndarray | None = None,
+    small_faces: bool = SMALL_FACES,
+    eyes: bool = True,
 ) -> list[Face]:
-    """Every frontal face in an RGB array with confidence, sharpness and eye state, largest first.
+    """Every frontal face in an RGB array with confidence, sharpness, focus and eye state, largest
+    first.
 
-    Faces are searched on a copy ``side`` px on its longer side (behind the skin gate unless
-    ``gate`` is False) and measured on the photo itself. ``small`` is that copy when the caller
-    already has it (an INTER_AREA resize of ``rgb``); it is used only if its size is the right one.
+    Two searches. The first looks for faces of dlib's 80 px window or more on a copy ``side`` px on
+    its longer side (the photo itself when it is no larger), inside the skin gate unless ``gate`` is
+    False. The second (``small_faces``) looks for faces from :data:`SMALL_FACE` of the photo's longer
+    side up to the first search's smallest, on the part of the photo that holds skin patches of
+    such a face, enlarged until such a face fills dlib's window. Faces are measured on ``rgb`` itself. ``small`` is the
+    scan's area-averaged copy (any size up to ``side``): the gates use it when given. ``eyes``
+    False leaves the 68-point landmark model unread and every eye verdict "unknown".
     """
     if rgb.ndim == 2:
         rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
@@ -280,32 +479,166 @@ def analyse(
         # thinner than that would be resized to nothing.
         return []
     if scale >= 1.0:
-        small = rgb
-    elif small is None or small.shape != (*size, 3):
-        small = cv2.resize(rgb, size[::-1], interpolation=cv2.INTER_AREA)
-    region = skin_region(small) if gate else None
-    if gate and region is None:
-        return []
-    found = detect_faces(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), region)
+        search = rgb
+    elif small is not None and small.shape == (*size, 3):
+        search = small
+    else:
+        search = cv2.resize(rgb, size[::-1], interpolation=cv2.INTER_AREA)
+    if small is None or small.ndim != 3:  # the scan hands it over; others get the same copy
+        k = min(1.0, GATE_COPY_SIDE / max(h, w))
+        small = (
+            rgb
+            if k >= 1.0
+            else cv2.resize(rgb, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA)
+        )
+    gate_copy = small
+    found: list[tuple[tuple[int, int, int, int], float]] = []
+    g = gate_copy.shape[1] / search.shape[1]  # search-copy pixels to gate-copy pixels
+    regions = skin_regions(gate_copy, 80.0 * g) if gate else None
+    if regions is None:  # no gate, or a monochrome photo: search it whole
+        regions = [(0, 0, gate_copy.shape[1], gate_copy.shape[0])]
+    copies = [(search, scale, 1.0 / g)]
+    if gate_copy.shape[1] < search.shape[1]:
+        # The gate's small copy too (a few ms): a large face too soft for the detector at full
+        # size still shows its shape there.
+        copies.append((gate_copy, gate_copy.shape[1] / w, 1.0))
+    for copy, copy_scale, k in copies:
+        copy_gray = cv2.cvtColor(copy, cv2.COLOR_RGB2GRAY)
+        for region in regions:
+            box = tuple(int(round(v * k)) for v in region)
+            for (x, y, bw, bh), score in detect_faces(copy_gray, box):  # type: ignore[arg-type]
+                x0, y0 = round(x / copy_scale), round(y / copy_scale)
+                x1 = min(w, round((x + bw) / copy_scale))
+                y1 = min(h, round((y + bh) / copy_scale))
+                found.append(((x0, y0, x1 - x0, y1 - y0), score))
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    smallest = 80.0 / scale  # the first search's smallest face, in pixels of rgb
+    least = SMALL_FACE * max(h, w)
+    if small_faces and least < smallest:
+        k = gate_copy.shape[1] / w
+        small_region = small_face_region(gate_copy, k, least) if gate else (0, 0, w, h)
+        if small_region is not None:
+            x0, y0, x1, y1 = small_region
+            area = (min(w, x1) - x0) * (min(h, y1) - y0)
+            # Enlarged until the smallest face fills dlib's window, within a budget of pixels.
+            zoom = min(80.0 / least, math.sqrt(SMALL_SEARCH_PIXELS / max(1, area)))
+            if zoom * smallest > 80.0 * 1.2:  # worth it: reaches faces the first search cannot
+                found += detect_small_faces(gray, [small_region], zoom)
     if not found:
         return []
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    faces = []
-    for (x, y, bw, bh), score in found:
-        x0, y0 = round(x / scale), round(y / scale)
-        x1, y1 = min(w, round((x + bw) / scale)), min(h, round((y + bh) / scale))
-        faces.append(_measure(gray, (x0, y0, x1 - x0, y1 - y0), score))
-    return faces
+    found = merge_faces(found)
+    reference = photo_sharpness(gray)
+    return [_measure(gray, box, score, reference, eyes) for box, score in found]
 
 
-def _measure(gray: np.ndarray, box: tuple[int, int, int, int], score: float) -> Face:
+def photo_sharpness(gray: np.ndarray) -> float:
+    """The sharpest part of the photo: the 95th percentile of the Laplacian variance over tiles of
+    1/16 of the longer side (the yardstick a face's own sharpness is compared with)."""
+    h, w = gray.shape
+    t = max(16, max(h, w) // 16)
+    lap = cv2.Laplacian(gray.astype(np.float32), cv2.CV_32F)
+    values = [
+        float(lap[y : y + t, x : x + t].var())
+        for y in range(0, h - t + 1, t)
+        for x in range(0, w - t + 1, t)
+    ]
+    return float(np.percentile(values, 95)) if values else float(lap.var())
+
+
+def face_focus(
+    gray: np.ndarray, box: tuple[int, int, int, int], sharpness: float, reference: float
+) -> tuple[str, float, float, float]:
+    """(verdict, confidence, ratio to the photo's sharpest part, blur anisotropy) of one face.
+
+    "sharp" when the face is sharp on its own scale, or, for a face under SMALL_FOCUS_FACE px,
+    holds detail like the sharpest part of the photo; "unknown" when it is too small to tell; "soft" when it is clearly softer than both (focus in front or behind); "motion" when a
+    soft face's remaining detail all runs one way (a smear: subject or camera moved).
+    """
+    x, y, w, h = box
+    if w < MIN_FACE_FOR_FOCUS:
+        return "unknown", 0.0, 1.0, 0.0
+    inner = gray[y + h // 5 : y + h - h // 10, x + w // 6 : x + w - w // 6].astype(np.float32)
+    lap = float(cv2.Laplacian(inner, cv2.CV_32F).var()) if inner.size else 0.0
+    ratio = lap / reference if reference > 0 else 1.0
+    s01 = sharpness01(sharpness)
+    anisotropy = blur_anisotropy(inner)
+    if s01 >= SOFT_FACE or (w < SMALL_FOCUS_FACE and ratio >= RELATIVE_SHARP):
+        return "sharp", round(min(1.0, 0.5 + 0.5 * max(s01, min(1.0, ratio))), 3), ratio, anisotropy
+    softness = 1.0 - s01 / SOFT_FACE  # 0 at the threshold, 1 with no detail at all
+    confidence = round(min(1.0, 0.5 + 0.5 * softness), 3)
+    if anisotropy >= MOTION_ANISOTROPY:
+        return "motion", confidence, ratio, anisotropy
+    return "soft", confidence, ratio, anisotropy
+
+
+def blur_anisotropy(patch: np.ndarray) -> float:
+    """0 when the patch's gradients run every way, 1 when all run one way (the structure tensor's
+    coherence over the patch): a motion smear keeps the edges along its direction only."""
+    if patch.size < 16:
+        return 0.0
+    gx = cv2.Sobel(patch, cv2.CV_32F, 1, 0)
+    gy = cv2.Sobel(patch, cv2.CV_32F, 0, 1)
+    jxx, jyy, jxy = float((gx * gx).mean()), float((gy * gy).mean()), float((gx * gy).mean())
+    trace = jxx + jyy
+    if trace <= 1e-6:
+        return 0.0
+    return float(math.sqrt((jxx - jyy) ** 2 + 4 * jxy * jxy) / trace)
+
+
+def sharpness01(value: float) -> float:
+    """Face sharpness (Laplacian variance at :data:`FACE_NORM`) mapped to 0..1, log scale."""
+    lo, hi = math.log10(SOFT), math.log10(SHARP)
+    return float(min(1.0, max(0.0, (math.log10(value + 1.0) - lo) / (hi - lo))))
+
+
+def _measure(
+    gray: np.ndarray,
+    box: tuple[int, int, int, int],
+    score: float,
+    reference: float,
+    judge_eyes: bool = True,
+) -> Face:
     x, y, w, h = box
     sharpness = face_sharpness(gray, box)
+    if not judge_eyes:
+        focus, focus_conf, ratio, anisotropy = face_focus(gray, box, sharpness, reference)
+        return Face(
+            box,
+            confidence(score),
+            score,
+            sharpness,
+            "unknown",
+            (0.0, 0.0),
+            (0.0, 0.0),
+            [False, False],
+            [],
+            0.0,
+            focus,
+            focus_conf,
+            ratio,
+            anisotropy,
+        )
     eyes, ears, spreads = eye_aspects(gray, box)
     skin = float(
         np.median(gray[y + int(h * 0.55) : y + int(h * 0.75), x + w // 4 : x + 3 * w // 4])
     )
     irises = [iris_visible(gray, eye, skin) for eye in eyes]
-    state = eye_state(w, sharpness, score, ears, spreads, irises)
+    state, eye_conf = eye_state(w, sharpness, score, ears, spreads, irises)
+    focus, focus_conf, ratio, anisotropy = face_focus(gray, box, sharpness, reference)
     points = [[(int(round(px)), int(round(py))) for px, py in eye] for eye in eyes]
-    return Face(box, confidence(score), score, sharpness, state, ears, spreads, irises, points)
+    return Face(
+        box,
+        confidence(score),
+        score,
+        sharpness,
+        state,
+        ears,
+        spreads,
+        irises,
+        points,
+        eye_conf,
+        focus,
+        focus_conf,
+        ratio,
+        anisotropy,
+    )

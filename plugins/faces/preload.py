@@ -13,5 +13,6 @@ try:
 
     detect.detector()
     detect.predictor()
+    detect.descriptor_models()
 except Exception:  # a failed preload only means each worker loads its own
     pass

@@ -33,3 +33,41 @@ def close_eyes(image: Image.Image, eyes: tuple[tuple[int, int, int], ...]) -> Im
             width=max(1, round(w * 0.05)),
         )
     return out
+
+
+#: Real photos with people that install with packages: name → (package, how to find it).
+PEOPLE_PHOTOS = {
+    "insightface:t1.jpg": "insightface",
+    "skimage:astronaut": "scikit-image",
+    "skimage:camera": "scikit-image",
+    "matplotlib:grace_hopper.jpg": "matplotlib",
+}
+
+
+def people_photo(name: str) -> Image.Image | None:
+    """One of :data:`PEOPLE_PHOTOS` as an RGB image at its own size, or None when its package is
+    not installed (``insightface`` installs without its dependencies: ``pip install --no-deps
+    insightface``; only its data folder is read, nothing of it is imported)."""
+    import importlib.util
+    from pathlib import Path
+
+    if name == "insightface:t1.jpg":
+        spec = importlib.util.find_spec("insightface")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        path = Path(next(iter(spec.submodule_search_locations))) / "data" / "images" / "t1.jpg"
+        return Image.open(path).convert("RGB") if path.is_file() else None
+    if name.startswith("skimage:"):
+        try:
+            from skimage import data
+        except ImportError:
+            return None
+        return Image.fromarray(getattr(data, name.split(":")[1])()).convert("RGB")
+    if name.startswith("matplotlib:"):
+        try:
+            from matplotlib import cbook
+        except ImportError:
+            return None
+        with cbook.get_sample_data(name.split(":")[1]) as f:
+            return Image.open(f).convert("RGB")
+    raise KeyError(name)

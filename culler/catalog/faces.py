@@ -1,0 +1,305 @@
+"""Faces and people: one row per face a scorer found, and the people they belong to.
+
+A scorer reports faces in ``ScoreResult.extra["faces"]`` (a list of dicts with at least ``box``:
+x, y, w, h in pixels of the image it analysed, whose size is ``extra["size"]``); storing its score
+replaces that scorer version's rows for the photo (:meth:`FacesMixin.replace_faces`, called by
+``store_score``), so the faces table always matches the scores table. Verdicts stay in the JSON of
+``scores.extra`` too; the rows are what lists, filters and ``culler show`` read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from culler.catalog.timestamps import now
+
+#: Verdicts the faces table accepts; anything else a plugin reports is stored as "unknown".
+EYES = ("open", "closed", "unknown")
+FOCUS = ("sharp", "soft", "motion", "unknown")
+
+
+class FacesMixin:
+    conn: Any
+
+    # -- written by the scan (inside store_score's transaction) ---------------------------------
+    def replace_faces(
+        self, photo_id: int, scorer_pk: int, faces: Iterable[dict[str, Any]], size: Any = None
+    ) -> int:
+        """Replace this scorer version's faces of the photo; returns how many were stored. A face
+        where the photo had one before (any version, the boxes overlapping by half) keeps its
+        person: a rescan never takes a named person's faces away."""
+        before = self.conn.execute(
+            "SELECT x, y, w, h, image_w, person_id FROM faces"
+            " WHERE photo_id = ? AND person_id IS NOT NULL",
+            [photo_id],
+        ).fetchall()
+        self.conn.execute(
+            "DELETE FROM faces WHERE photo_id = ? AND scorer_pk = ?", [photo_id, scorer_pk]
+        )
+        image_w, image_h = _size(size)
+        rows = []
+        for index, face in enumerate(faces):
+            box = face.get("box") if isinstance(face, dict) else None
+            if not _is_box(box):
+                continue
+            rows.append(
+                (
+                    photo_id,
+                    scorer_pk,
+                    index,
+                    *(int(v) for v in box[:4]),
+                    image_w,
+                    image_h,
+                    _number(face.get("confidence")),
+                    1 if face.get("main", True) else 0,
+                    json.dumps(face["eye_landmarks"]) if face.get("eye_landmarks") else None,
+                    face.get("eyes") if face.get("eyes") in EYES else "unknown",
+                    _number(face.get("eyes_confidence")),
+                    face.get("focus") if face.get("focus") in FOCUS else "unknown",
+                    _number(face.get("focus_confidence")),
+                    _descriptor(face.get("descriptor")),
+                    _same_face(box, image_w, before),
+                )
+            )
+        self.conn.executemany(
+            "INSERT INTO faces (photo_id, scorer_pk, face_index, x, y, w, h, image_w, image_h,"
+            " confidence, main, landmarks, eyes, eyes_confidence, focus, focus_confidence,"
+            " descriptor, person_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        return len(rows)
+
+    # -- read ----------------------------------------------------------------------------------
+    def photo_faces(self, photo_id: int) -> list[dict[str, Any]]:
+        """The photo's faces from each scorer's current version (active first, then newest), in
+        the scorer's order (largest first), with the person's name where one is assigned."""
+        cursor = self.conn.execute(
+            """
+            SELECT sc.scorer_id, f.face_index, f.x, f.y, f.w, f.h, f.image_w, f.image_h,
+                   f.confidence, f.main, f.eyes, f.eyes_confidence, f.focus, f.focus_confidence,
+                   f.person_id, p.name AS person
+            FROM faces f
+            JOIN current_scores cs ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk
+            JOIN scorers sc ON sc.id = f.scorer_pk
+            LEFT JOIN people p ON p.id = f.person_id
+            WHERE f.photo_id = ?
+            ORDER BY sc.scorer_id, f.face_index
+            """,
+            [photo_id],
+        )
+        names = [d[0] for d in cursor.description]
+        out = []
+        for row in cursor.fetchall():
+            face = dict(zip(names, row))
+            face["box"] = [face.pop("x"), face.pop("y"), face.pop("w"), face.pop("h")]
+            face["main"] = bool(face["main"])
+            out.append(face)
+        return out
+
+    def face_counts(self, photo_ids: Iterable[int] | None = None) -> dict[int, dict[str, int]]:
+        """Per photo, how many of its main faces (current scorer versions) show each verdict:
+        ``faces``, ``eyes_open``, ``eyes_closed``, ``eyes_unknown``, ``sharp``, ``soft``,
+        ``motion``."""
+        sql = """
+            SELECT f.photo_id, COUNT(*),
+                   SUM(f.eyes = 'open'), SUM(f.eyes = 'closed'), SUM(f.eyes = 'unknown'),
+                   SUM(f.focus = 'sharp'), SUM(f.focus = 'soft'), SUM(f.focus = 'motion')
+            FROM faces f
+            JOIN current_scores cs ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk
+            WHERE f.main = 1
+        """
+        params: list[Any] = []
+        if photo_ids is not None:
+            ids = list(photo_ids)
+            if not ids:
+                return {}
+            sql += f" AND f.photo_id IN ({', '.join('?' * len(ids))})"
+            params = ids
+        sql += " GROUP BY f.photo_id"
+        keys = ("faces", "eyes_open", "eyes_closed", "eyes_unknown", "sharp", "soft", "motion")
+        return {
+            row[0]: dict(zip(keys, (int(v or 0) for v in row[1:])))
+            for row in self.conn.execute(sql, params)
+        }
+
+    def photos_with_faces(self, eyes: str | None = None, focus: str | None = None) -> set[int]:
+        """Photos with at least one main face whose verdicts match (``eyes="closed"``,
+        ``focus="soft"``), from the current scorer versions."""
+        sql = (
+            "SELECT DISTINCT f.photo_id FROM faces f JOIN current_scores cs"
+            " ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk WHERE f.main = 1"
+        )
+        params: list[Any] = []
+        if eyes is not None:
+            sql += " AND f.eyes = ?"
+            params.append(eyes)
+        if focus is not None:
+            sql += " AND f.focus = ?"
+            params.append(focus)
+        return {row[0] for row in self.conn.execute(sql, params)}
+
+
+class PeopleMixin:
+    """People: clusters of faces (``faces.person_id``), named and merged by the photographer."""
+
+    conn: Any
+
+    def face_descriptors(self, assigned: bool) -> list[tuple[int, int | None, np.ndarray]]:
+        """(face id, person id, descriptor) of the current faces with a descriptor, those already
+        given a person (``assigned``) or those not yet."""
+        cond = "f.person_id IS NOT NULL" if assigned else "f.person_id IS NULL"
+        rows = self.conn.execute(
+            "SELECT f.id, f.person_id, f.descriptor FROM faces f JOIN current_scores cs"
+            " ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk"
+            f" WHERE f.descriptor IS NOT NULL AND {cond} ORDER BY f.id"
+        ).fetchall()
+        return [(fid, pid, np.frombuffer(blob, dtype=np.float32)) for fid, pid, blob in rows]
+
+    def new_person(self) -> int:
+        """A person without a name yet (inside the caller's transaction)."""
+        return int(self.conn.execute("INSERT INTO people (created) VALUES (?)", [now()]).lastrowid)
+
+    def assign_faces(self, assignments: Iterable[tuple[int, int]]) -> None:
+        """Give faces (face id, person id) their person (inside the caller's transaction)."""
+        self.conn.executemany(
+            "UPDATE faces SET person_id = ? WHERE id = ?", [(p, f) for f, p in assignments]
+        )
+
+    def person_id(self, ref: str) -> int | None:
+        """A person by id ("3") or name (exact, then ignoring case)."""
+        if ref.strip().isdigit():
+            row = self.conn.execute("SELECT id FROM people WHERE id = ?", [int(ref)]).fetchone()
+            if row:
+                return int(row[0])
+        row = self.conn.execute(
+            "SELECT id FROM people WHERE name = ? OR lower(name) = lower(?)"
+            " ORDER BY name = ? DESC LIMIT 1",
+            [ref, ref, ref],
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def name_person(self, person_id: int, name: str) -> None:
+        """Name a person; a name already given to another person is refused (merge them instead)."""
+        other = self.conn.execute(
+            "SELECT id FROM people WHERE lower(name) = lower(?) AND id != ?", [name, person_id]
+        ).fetchone()
+        if other:
+            raise ValueError(
+                f"{name!r} is already person {other[0]}: `culler people merge {other[0]} "
+                f"{person_id}` makes them one"
+            )
+        self.conn.execute("UPDATE people SET name = ? WHERE id = ?", [name, person_id])
+
+    def merge_people(self, keep: int, other: int) -> int:
+        """Move every face of ``other`` to ``keep`` and delete ``other``; returns the faces moved.
+        ``keep`` takes ``other``'s name when it has none."""
+        moved = self.conn.execute(
+            "UPDATE faces SET person_id = ? WHERE person_id = ?", [keep, other]
+        ).rowcount
+        self.conn.execute(
+            "UPDATE people SET name = (SELECT name FROM people WHERE id = ?)"
+            " WHERE id = ? AND name IS NULL",
+            [other, keep],
+        )
+        self.conn.execute("DELETE FROM people WHERE id = ?", [other])
+        return int(moved)
+
+    def people(self) -> list[dict[str, Any]]:
+        """Every person with faces: id, name, photos, faces, and the representative face (the
+        largest, most confidently detected one): its photo's path and box."""
+        rows = self.conn.execute(
+            """
+            SELECT p.id, p.name, COUNT(DISTINCT f.photo_id), COUNT(f.id)
+            FROM people p JOIN faces f ON f.person_id = p.id
+            JOIN current_scores cs ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk
+            GROUP BY p.id ORDER BY COUNT(DISTINCT f.photo_id) DESC, p.id
+            """
+        ).fetchall()
+        out = []
+        for pid, name, photos, faces in rows:
+            best = self.conn.execute(
+                "SELECT ph.path, f.x, f.y, f.w, f.h, f.image_w, f.image_h FROM faces f"
+                " JOIN photos ph ON ph.id = f.photo_id WHERE f.person_id = ?"
+                " ORDER BY (f.eyes = 'open') DESC, f.w * f.h * COALESCE(f.confidence, 0.5) DESC"
+                " LIMIT 1",
+                [pid],
+            ).fetchone()
+            out.append(
+                {
+                    "id": pid,
+                    "name": name,
+                    "photos": photos,
+                    "faces": faces,
+                    "face": {
+                        "path": best[0],
+                        "box": list(best[1:5]),
+                        "image_size": [best[5], best[6]] if best[5] else None,
+                    },
+                }
+            )
+        return out
+
+    def photos_of_person(self, person_id: int) -> set[int]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT f.photo_id FROM faces f JOIN current_scores cs"
+            " ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk WHERE f.person_id = ?",
+            [person_id],
+        )
+        return {r[0] for r in rows}
+
+
+def _same_face(box: Any, image_w: int | None, before: list[tuple]) -> int | None:
+    """The person of the earlier face at this place (boxes scaled to one image width first)."""
+    for x, y, w, h, old_w, person in before:
+        k = (image_w / old_w) if image_w and old_w else 1.0
+        a = (x * k, y * k, w * k, h * k)
+        ix = max(0.0, min(a[0] + a[2], box[0] + box[2]) - max(a[0], box[0]))
+        iy = max(0.0, min(a[1] + a[3], box[1] + box[3]) - max(a[1], box[1]))
+        union = a[2] * a[3] + box[2] * box[3] - ix * iy
+        if union > 0 and ix * iy / union >= 0.5:
+            return int(person)
+    return None
+
+
+def _descriptor(values: Any) -> bytes | None:
+    """A face descriptor as float32 bytes; None for anything that is not a finite vector."""
+    if values is None:
+        return None
+    try:
+        vec = np.asarray(values, dtype=np.float32).ravel()
+    except (TypeError, ValueError):
+        return None
+    if not 8 <= vec.size <= 4096 or not np.isfinite(vec).all():
+        return None
+    return vec.tobytes()
+
+
+def _is_box(box: Any) -> bool:
+    return (
+        isinstance(box, (list, tuple))
+        and len(box) >= 4
+        and all(isinstance(v, (int, float)) and v == v for v in box[:4])
+        and box[2] > 0
+        and box[3] > 0
+    )
+
+
+def _number(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if out == out else None
+
+
+def _size(size: Any) -> tuple[int | None, int | None]:
+    if isinstance(size, (list, tuple)) and len(size) == 2:
+        try:
+            return int(size[0]), int(size[1])
+        except (TypeError, ValueError):
+            pass
+    return None, None
