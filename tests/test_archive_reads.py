@@ -68,3 +68,30 @@ def test_a_second_scorer_version_falls_back_on_the_general_ordering(catalog):
         )
     whole = [r["path"] for r in list_photos(catalog, sort_by="technical")]
     assert [r["path"] for r in list_photos(catalog, sort_by="technical", limit=9)] == whole[:9]
+
+
+def test_groups_json_streams_a_batch_of_groups_at_a_time(tmp_path, culler_cli, monkeypatch):
+    """``culler groups --json`` prints the JSON array a stored group at a time (scores read a batch
+    of groups at a time), the same document as when every group was read first."""
+    import json
+
+    from culler.commands import cull as cull_command
+    from culler.decide.cull import load_scores, stored_groups
+    from culler.testing import sample_image, scan_into
+
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    for name in ("astronaut", "chelsea", "coffee"):
+        image = sample_image(name)
+        image.save(folder / f"{name}.jpg", quality=92)
+        image.resize((image.width // 2, image.height // 2)).save(folder / f"{name}-web.jpg")
+    catalog, _ = scan_into(tmp_path / "culler.db", folder, ["technical"])
+    found = stored_groups(catalog)
+    scores = load_scores(catalog, [pid for g in found for pid in g.members])
+    expected = json.dumps([cull_command._group_row(g, scores) for g in found], indent=2)
+    catalog.close()
+    assert len(found) == 3
+    monkeypatch.setattr(cull_command, "GROUP_BATCH", 2)
+    streamed = culler_cli("groups", "--db", tmp_path / "culler.db", "--json").output
+    assert streamed.strip() == expected
+    assert json.loads(streamed)[0]["members"]

@@ -244,6 +244,14 @@ class GroupsMixin:
             " ORDER BY g.id, m.rank IS NULL, m.rank, m.photo_id"
         ).fetchall()
 
+    def iter_group_rows(self) -> Iterator[tuple[int, str, int, str | None]]:
+        """:meth:`group_rows` one row at a time, from a cursor (a million members never in memory)."""
+        yield from self.execute(
+            "SELECT g.id, g.kind, m.photo_id, m.frame_defect FROM groups g"
+            " JOIN group_members m ON m.group_id = g.id"
+            " ORDER BY g.id, m.rank IS NULL, m.rank, m.photo_id"
+        )
+
     def replace_groups(
         self,
         keep: dict[int, list[tuple[int, int, str | None]]],

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -677,6 +677,23 @@ def stored_groups(catalog: Catalog) -> list[Group]:
         if defect:
             group.frame_defects[pid] = json.loads(defect)
     return list(groups.values())
+
+
+def iter_stored_groups(catalog: Catalog) -> Iterator[Group]:
+    """:func:`stored_groups` one group at a time, in id order, read from a cursor."""
+    import json
+
+    group: Group | None = None
+    for gid, kind, pid, defect in catalog.iter_group_rows():
+        if group is None or group.id != gid:
+            if group is not None:
+                yield group
+            group = Group(kind, [], gid)
+        group.members.append(pid)
+        if defect:
+            group.frame_defects[pid] = json.loads(defect)
+    if group is not None:
+        yield group
 
 
 def write_groups(catalog: Catalog, groups: list[Group], run: GroupingRun) -> dict[str, int]:
