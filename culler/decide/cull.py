@@ -496,7 +496,10 @@ def plan_cull(
     personal = catalog.personal_scorer_ids()
     roles = scorer_roles()
     if groups is None:
-        groups, run = compute_groups(catalog, options.grouping, full=True)
+        # With the default grouping, the stored groups plus what changed since (read-only: what a
+        # scan would store); other options group the whole catalog afresh.
+        full = options.grouping != GroupingOptions()
+        groups, run = compute_groups(catalog, options.grouping, full=full)
         attach_frame_defects(catalog, groups, run.changed)
     current = catalog.current_decisions()
     plan = {pid: _single(ps, current.get(pid, {}), options) for pid, ps in scores.items()}
