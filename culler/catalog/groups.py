@@ -304,6 +304,31 @@ class GroupsMixin:
         return new_ids
 
     # -- what ranking and culling read -----------------------------------------------------------
+    def photos_in_scope(self, folders: Iterable[str] | None, since: str | None) -> set[int]:
+        """Photos (readable or broken) under one of ``folders`` (resolved absolute paths; all when
+        None) taken on or after ``since`` (an ISO date; a photo without a capture time counts from
+        when it was first scanned). Read through the path index, a folder at a time."""
+        conditions, params = ["status IN ('ok', 'error')"], []
+        if since is not None:
+            conditions.append("coalesce(taken_at, first_seen) >= ?")
+            params.append(since)
+        where = " AND ".join(conditions)
+        if folders is None:
+            return {r[0] for r in self.execute(f"SELECT id FROM photos WHERE {where}", params)}
+        found: set[int] = set()
+        for folder in folders:
+            base = folder.rstrip("/") or "/"
+            prefix = base if base.endswith("/") else base + "/"
+            found.update(
+                r[0]
+                for r in self.execute(
+                    f"SELECT id FROM photos WHERE path >= ? AND path < ? AND {where}",
+                    # Every path under the folder sorts between "FOLDER/" and "FOLDER0".
+                    [prefix, prefix[:-1] + "0", *params],
+                )
+            )
+        return found
+
     def broken_photos(self) -> list[dict[str, Any]]:
         """Photos the scan could not decode, with the reason."""
         return self.query("SELECT id, path, error FROM photos WHERE status = 'error'")

@@ -267,10 +267,24 @@ def _group_row(group, scores) -> dict:
 )
 @_grouping_options
 @_xmp_option
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Only photos taken on or after this day (without a capture time: first scanned then).",
+)
+@click.argument(
+    "folders",
+    nargs=-1,
+    type=click.Path(exists=True, file_okay=False, resolve_path=True),
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing in the catalog.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan and summary as JSON.")
 def cull(
     db_path,
+    folders,
+    since,
     keep_per_group,
     reject_below,
     keep_top,
@@ -286,6 +300,9 @@ def cull(
     frames rank last); a photo on its own is rejected only for a defect a scorer names (motion blur,
     missed focus, closed eyes, severe clipping) or a broken file. Decisions are written with source
     'auto'; a decision you made by hand (GUI, `culler rate`, XMP) is never changed.
+
+    Give FOLDERS (or --since) to cull only the photos under them (a shoot); the other frames of
+    their bursts and near-duplicate groups are decided with them. Without, the whole catalog.
     """
     from culler.decide.cull import (
         CullOptions,
@@ -306,11 +323,16 @@ def cull(
     catalog = _open(db_path)
     xmp_report, written = None, 0
     try:
+        scope = None
+        if folders or since is not None:
+            scope = catalog.photos_in_scope(
+                list(folders) or None, since.date().isoformat() if since else None
+            )
         if dry_run:
-            plan = plan_cull(catalog, options)
+            plan = plan_cull(catalog, options, scope=scope)
         else:
             update_groups(catalog, options.grouping, options.ranking)
-            plan = plan_cull(catalog, options, groups=stored_groups(catalog))
+            plan = plan_cull(catalog, options, groups=stored_groups(catalog), scope=scope)
             written = apply_plan(catalog, plan)
             changed = [p.photo_id for p in plan if p.changes]
             xmp_report = _write_xmp(catalog, changed, xmp_naming, quiet=as_json)

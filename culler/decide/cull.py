@@ -488,23 +488,38 @@ def _winner_reason(label, scores, m, runner_up, rank, group, personal, roles) ->
 
 
 def plan_cull(
-    catalog: Catalog, options: CullOptions | None = None, groups: list[Group] | None = None
+    catalog: Catalog,
+    options: CullOptions | None = None,
+    groups: list[Group] | None = None,
+    scope: set[int] | None = None,
 ) -> list[Proposal]:
-    """Propose pick/reject for every photo, with the one-line reason that decided; writes nothing."""
+    """Propose pick/reject for every photo, with the one-line reason that decided; writes nothing.
+
+    With ``scope`` (photo ids: a folder, a shoot, photos since a date) only those photos are
+    planned, with the other members of the groups they belong to (a moment is decided whole);
+    only their scores are read."""
     options = options or CullOptions()
-    scores = load_scores(catalog, ranking=options.ranking)
-    personal = catalog.personal_scorer_ids()
-    roles = scorer_roles()
     if groups is None:
         # With the default grouping, the stored groups plus what changed since (read-only: what a
         # scan would store); other options group the whole catalog afresh.
         full = options.grouping != GroupingOptions()
         groups, run = compute_groups(catalog, options.grouping, full=full)
+        if scope is not None:
+            groups = [g for g in groups if scope.intersection(g.members)]
         attach_frame_defects(catalog, groups, run.changed)
+    elif scope is not None:
+        groups = [g for g in groups if scope.intersection(g.members)]
+    if scope is not None:
+        scope = scope | {pid for g in groups for pid in g.members}
+    scores = load_scores(catalog, scope, ranking=options.ranking)
+    personal = catalog.personal_scorer_ids()
+    roles = scorer_roles()
     current = catalog.current_decisions()
     plan = {pid: _single(ps, current.get(pid, {}), options) for pid, ps in scores.items()}
     if options.reject_broken:
         for row in catalog.broken_photos():
+            if scope is not None and row["id"] not in scope:
+                continue
             proposal = _broken(row, current.get(row["id"], {}))
             if proposal is not None:
                 plan[row["id"]] = proposal
