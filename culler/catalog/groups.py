@@ -193,6 +193,17 @@ class GroupsMixin:
         ).fetchone()[0]
         return f"scores {count}/{newest}; scorers {scorers}"
 
+    def recorded_watermark(self) -> str | None:
+        """The ``scoring_watermark``-led text the stored groups were ranked with (None: none)."""
+        if not self._has_table(RUN_TABLE):
+            return None
+        row = self.execute(f"SELECT value FROM {RUN_TABLE} WHERE key = 'watermark'").fetchone()
+        return row[0] if row else None
+
+    def photos_scored_after(self, rowid: int) -> set[int]:
+        """Photos with a score row written after score row ``rowid`` (a range of the rowid)."""
+        return {r[0] for r in self.execute("SELECT photo_id FROM scores WHERE rowid > ?", [rowid])}
+
     def grouping_unchanged(self, model: str | None, watermark: str) -> bool:
         """Whether nothing grouping depends on changed since the last grouping was stored: the
         recorded ``watermark`` is the same, every readable photo's facts are as recorded and no

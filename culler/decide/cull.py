@@ -80,7 +80,35 @@ def update_groups(
     groups, run = compute_groups(catalog, options, full=full)
     run.watermark = watermark
     attach_frame_defects(catalog, groups, run.changed)
-    return write_groups(catalog, rank_groups(catalog, groups, ranking), run)
+    rescored = _rescored_since_last_grouping(catalog, watermark) if not full else None
+    if rescored is None:
+        rank_groups(catalog, groups, ranking)
+    else:
+        # A stored group none of whose members changed or was scored again keeps its ranks: a new
+        # shoot does not read the scores of the whole archive.
+        rank_groups(
+            catalog,
+            [
+                g
+                for g in groups
+                if g.id is None or not (rescored | run.changed).isdisjoint(g.members)
+            ],
+            ranking,
+        )
+    return write_groups(catalog, groups, run)
+
+
+def _rescored_since_last_grouping(catalog: Catalog, watermark: str | None) -> set[int] | None:
+    """Photos given a score since the stored groups were ranked, or None when every group must be
+    ranked again (scorers, roles or options changed; no record)."""
+    recorded = catalog.recorded_watermark()
+    if watermark is None or recorded is None:
+        return None
+    (old_scores, _, old_rest), (_, _, rest) = (w.partition("; ") for w in (recorded, watermark))
+    newest = old_scores.rpartition("/")[2]
+    if old_rest != rest or not newest.isdigit():
+        return None
+    return catalog.photos_scored_after(int(newest))
 
 
 def grouping_watermark(catalog: Catalog, options: GroupingOptions) -> str:

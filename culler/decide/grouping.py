@@ -701,9 +701,19 @@ def write_groups(catalog: Catalog, groups: list[Group], run: GroupingRun) -> dic
     stay open. Records every photo's grouping facts for the next incremental run."""
     import json
 
-    old = {(g.kind, frozenset(g.members)): g.id for g in stored_groups(catalog)}
+    stored = {(g.kind, frozenset(g.members)): g for g in stored_groups(catalog)}
+    old = {key: g.id for key, g in stored.items()}
     keep, add, placed = {}, [], []
     for group in groups:
+        same = stored.get((group.kind, frozenset(group.members)))
+        if (
+            same is not None
+            and same.members == group.members
+            and same.frame_defects == group.frame_defects
+        ):
+            old.pop((group.kind, frozenset(group.members)))  # stored as it is: nothing to write
+            group.id = same.id
+            continue
         members = [
             (
                 pid,
