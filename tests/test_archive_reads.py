@@ -68,3 +68,72 @@ def test_a_second_scorer_version_falls_back_on_the_general_ordering(catalog):
         )
     whole = [r["path"] for r in list_photos(catalog, sort_by="technical")]
     assert [r["path"] for r in list_photos(catalog, sort_by="technical", limit=9)] == whole[:9]
+
+
+def test_groups_json_streams_a_batch_of_groups_at_a_time(tmp_path, culler_cli, monkeypatch):
+    """``culler groups --json`` prints the JSON array a stored group at a time (scores read a batch
+    of groups at a time), the same document as when every group was read first."""
+    import json
+
+    from culler.commands import cull as cull_command
+    from culler.decide.cull import load_scores, stored_groups
+    from culler.testing import sample_image, scan_into
+
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    for name in ("astronaut", "chelsea", "coffee"):
+        image = sample_image(name)
+        image.save(folder / f"{name}.jpg", quality=92)
+        image.resize((image.width // 2, image.height // 2)).save(folder / f"{name}-web.jpg")
+    catalog, _ = scan_into(tmp_path / "culler.db", folder, ["technical"])
+    found = stored_groups(catalog)
+    scores = load_scores(catalog, [pid for g in found for pid in g.members])
+    expected = json.dumps([cull_command._group_row(g, scores) for g in found], indent=2)
+    catalog.close()
+    assert len(found) == 3
+    monkeypatch.setattr(cull_command, "GROUP_BATCH", 2)
+    streamed = culler_cli("groups", "--db", tmp_path / "culler.db", "--json").output
+    assert streamed.strip() == expected
+    assert json.loads(streamed)[0]["members"]
+
+
+def test_cull_works_on_the_folders_and_dates_it_is_given(tmp_path, culler_cli):
+    """``culler cull FOLDER`` plans and writes only that shoot (with the other frames of its groups);
+    ``--since`` only photos taken or first scanned since that day."""
+    from culler.testing import sample_image, scan_into
+
+    library = tmp_path / "library"
+    for shoot, names in (("wedding", ("astronaut", "chelsea")), ("party", ("coffee", "camera"))):
+        (library / shoot).mkdir(parents=True)
+        for name in names:
+            sample_image(name).save(library / shoot / f"{name}.jpg", quality=92)
+    # An export of the party's coffee kept in the wedding folder: one group across both folders.
+    sample_image("coffee").resize((200, 150)).save(library / "wedding" / "coffee-web.jpg")
+    catalog, _ = scan_into(tmp_path / "culler.db", library, ["technical"])
+    catalog.close()
+    db = str(tmp_path / "culler.db")
+
+    def planned(*args):
+        data = culler_cli.json("cull", "--db", db, "--json", *args)
+        return data, sorted(row["path"].split("library/")[1] for row in data["plan"])
+
+    _, everything = planned("--dry-run")
+    assert len(everything) == 5
+    _, wedding = planned("--dry-run", str(library / "wedding"))
+    # The wedding's photos and the party photo its export is a copy of (one moment).
+    assert wedding == [
+        "party/coffee.jpg",
+        "wedding/astronaut.jpg",
+        "wedding/chelsea.jpg",
+        "wedding/coffee-web.jpg",
+    ]
+    _, party = planned("--dry-run", str(library / "party"))
+    assert party == ["party/camera.jpg", "party/coffee.jpg", "wedding/coffee-web.jpg"]
+    _, none = planned("--dry-run", "--since", "2999-01-01")
+    assert none == []
+    _, today = planned("--dry-run", "--since", "2000-01-01")
+    assert today == everything  # untimed: first scanned today
+    data, written = planned(str(library / "party"))
+    assert not data["dry_run"] and written == party
+    result = culler_cli("cull", "--db", db, str(tmp_path / "nowhere"), expect=2)
+    assert "nowhere" in result.output and "Traceback" not in result.output

@@ -300,3 +300,50 @@ def test_a_scan_that_changed_nothing_regroups_nothing(tmp_path, monkeypatch):
             runs.clear()
     finally:
         catalog.close()
+
+
+def test_a_regroup_ranks_again_only_the_groups_whose_photos_changed_or_were_scored(
+    tmp_path, monkeypatch
+):
+    from test_cull import write_burst
+
+    from culler.decide import cull
+    from culler.decide.cull import update_groups
+    from culler.testing import scan_into
+
+    folder = tmp_path / "shoot"
+    write_burst(folder)
+    exports = folder / "exports"
+    exports.mkdir()
+    sample_image("chelsea").save(exports / "chelsea.jpg", quality=92)
+    _export(sample_image("chelsea")).save(exports / "chelsea-web.jpg", quality=75)
+    catalog, _ = scan_into(tmp_path / "culler.db", folder, ["technical"])
+    try:
+        burst, pair = sorted(grouping.stored_groups(catalog), key=lambda g: g.kind)
+        assert (burst.kind, pair.kind) == ("burst", "duplicate")
+        ranked = []
+        real_rank = cull.rank_groups
+
+        def recording(catalog, groups, ranking=None, scores=None):
+            ranked.append(sorted(sorted(g.members) for g in groups))
+            return real_rank(catalog, groups, ranking, scores)
+
+        monkeypatch.setattr(cull, "rank_groups", recording)
+        # A frame of the burst without a defect scored again, far above the others: only the burst is ranked
+        # again, and stored in the order a fresh ranking gives.
+        last = next(m for m in burst.members[1:] if m not in burst.frame_defects)
+        with catalog.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO scores (photo_id, scorer_pk, score, created)"
+                " SELECT photo_id, scorer_pk, 10.0, 'now' FROM scores WHERE photo_id = ?",
+                [last],
+            )
+        update_groups(catalog)
+        assert ranked == [[sorted(burst.members)]]
+        after = {g.kind: g for g in grouping.stored_groups(catalog)}
+        fresh = grouping.Group("burst", sorted(burst.members), frame_defects=burst.frame_defects)
+        fresh = real_rank(catalog, [fresh])[0]
+        assert after["burst"].members == fresh.members != burst.members  # the score moved it
+        assert after["duplicate"].members == pair.members
+    finally:
+        catalog.close()

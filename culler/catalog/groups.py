@@ -193,6 +193,17 @@ class GroupsMixin:
         ).fetchone()[0]
         return f"scores {count}/{newest}; scorers {scorers}"
 
+    def recorded_watermark(self) -> str | None:
+        """The ``scoring_watermark``-led text the stored groups were ranked with (None: none)."""
+        if not self._has_table(RUN_TABLE):
+            return None
+        row = self.execute(f"SELECT value FROM {RUN_TABLE} WHERE key = 'watermark'").fetchone()
+        return row[0] if row else None
+
+    def photos_scored_after(self, rowid: int) -> set[int]:
+        """Photos with a score row written after score row ``rowid`` (a range of the rowid)."""
+        return {r[0] for r in self.execute("SELECT photo_id FROM scores WHERE rowid > ?", [rowid])}
+
     def grouping_unchanged(self, model: str | None, watermark: str) -> bool:
         """Whether nothing grouping depends on changed since the last grouping was stored: the
         recorded ``watermark`` is the same, every readable photo's facts are as recorded and no
@@ -243,6 +254,14 @@ class GroupsMixin:
             " JOIN group_members m ON m.group_id = g.id"
             " ORDER BY g.id, m.rank IS NULL, m.rank, m.photo_id"
         ).fetchall()
+
+    def iter_group_rows(self) -> Iterator[tuple[int, str, int, str | None]]:
+        """:meth:`group_rows` one row at a time, from a cursor (a million members never in memory)."""
+        yield from self.execute(
+            "SELECT g.id, g.kind, m.photo_id, m.frame_defect FROM groups g"
+            " JOIN group_members m ON m.group_id = g.id"
+            " ORDER BY g.id, m.rank IS NULL, m.rank, m.photo_id"
+        )
 
     def replace_groups(
         self,
@@ -296,6 +315,31 @@ class GroupsMixin:
         return new_ids
 
     # -- what ranking and culling read -----------------------------------------------------------
+    def photos_in_scope(self, folders: Iterable[str] | None, since: str | None) -> set[int]:
+        """Photos (readable or broken) under one of ``folders`` (resolved absolute paths; all when
+        None) taken on or after ``since`` (an ISO date; a photo without a capture time counts from
+        when it was first scanned). Read through the path index, a folder at a time."""
+        conditions, params = ["status IN ('ok', 'error')"], []
+        if since is not None:
+            conditions.append("coalesce(taken_at, first_seen) >= ?")
+            params.append(since)
+        where = " AND ".join(conditions)
+        if folders is None:
+            return {r[0] for r in self.execute(f"SELECT id FROM photos WHERE {where}", params)}
+        found: set[int] = set()
+        for folder in folders:
+            base = folder.rstrip("/") or "/"
+            prefix = base if base.endswith("/") else base + "/"
+            found.update(
+                r[0]
+                for r in self.execute(
+                    f"SELECT id FROM photos WHERE path >= ? AND path < ? AND {where}",
+                    # Every path under the folder sorts between "FOLDER/" and "FOLDER0".
+                    [prefix, prefix[:-1] + "0", *params],
+                )
+            )
+        return found
+
     def broken_photos(self) -> list[dict[str, Any]]:
         """Photos the scan could not decode, with the reason."""
         return self.query("SELECT id, path, error FROM photos WHERE status = 'error'")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -170,29 +171,50 @@ def groups(db_path, burst_gap, shoot_window, hash_distance, clip_similarity, reb
 
     Groups are recomputed after every scan; --rebuild recomputes them now with the given options.
     """
-    from culler.decide.cull import load_scores, stored_groups, update_groups
+    from culler.decide.cull import update_groups
 
     catalog = _open(db_path)
     try:
         if rebuild:
             options = _grouping(burst_gap, shoot_window, hash_distance, clip_similarity)
             update_groups(catalog, options, full=True)
-        found = stored_groups(catalog)
-        scores = load_scores(catalog, [pid for g in found for pid in g.members])
+        printed = 0
+        for row in _group_rows_streamed(catalog):
+            if as_json:
+                text = textwrap.indent(json.dumps(row, indent=2), "  ")
+                click.echo(("[\n" if printed == 0 else ",\n") + text, nl=False)
+            else:
+                click.echo(f"{row['kind']} {row['id']} ({row['size']} photos)")
+                for m in row["members"]:
+                    score = "-" if m["score"] is None else f"{m['score']:.2f}"
+                    flaw = f"  ({m['frame_defect']})" if m["frame_defect"] else ""
+                    click.echo(f"  #{m['rank'] + 1}  {score:>6}  {printable(m['path'])}{flaw}")
+            printed += 1
     finally:
         catalog.close()
-    rows = [_group_row(g, scores) for g in found]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
-    elif not rows:
+        click.echo("[]" if printed == 0 else "\n]")
+    elif not printed:
         click.echo("no bursts or near-duplicates (run `culler scan` first, or try --rebuild)")
-    else:
-        for row in rows:
-            click.echo(f"{row['kind']} {row['id']} ({row['size']} photos)")
-            for m in row["members"]:
-                score = "-" if m["score"] is None else f"{m['score']:.2f}"
-                flaw = f"  ({m['frame_defect']})" if m["frame_defect"] else ""
-                click.echo(f"  #{m['rank'] + 1}  {score:>6}  {printable(m['path'])}{flaw}")
+
+
+#: Groups whose scores are read at once while ``culler groups`` streams (memory stays flat).
+GROUP_BATCH = 1000
+
+
+def _group_rows_streamed(catalog):
+    """Each stored group as a printable row, best member first: the groups come from a cursor and
+    their members' scores are read a batch of groups at a time."""
+    from itertools import islice
+
+    from culler.decide.cull import load_scores
+    from culler.decide.grouping import iter_stored_groups
+
+    groups = iter_stored_groups(catalog)
+    while batch := list(islice(groups, GROUP_BATCH)):
+        scores = load_scores(catalog, [pid for g in batch for pid in g.members])
+        for group in batch:
+            yield _group_row(group, scores)
 
 
 def _group_row(group, scores) -> dict:
@@ -245,10 +267,24 @@ def _group_row(group, scores) -> dict:
 )
 @_grouping_options
 @_xmp_option
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Only photos taken on or after this day (without a capture time: first scanned then).",
+)
+@click.argument(
+    "folders",
+    nargs=-1,
+    type=click.Path(exists=True, file_okay=False, resolve_path=True),
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing in the catalog.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan and summary as JSON.")
 def cull(
     db_path,
+    folders,
+    since,
     keep_per_group,
     reject_below,
     keep_top,
@@ -264,6 +300,9 @@ def cull(
     frames rank last); a photo on its own is rejected only for a defect a scorer names (motion blur,
     missed focus, closed eyes, severe clipping) or a broken file. Decisions are written with source
     'auto'; a decision you made by hand (GUI, `culler rate`, XMP) is never changed.
+
+    Give FOLDERS (or --since) to cull only the photos under them (a shoot); the other frames of
+    their bursts and near-duplicate groups are decided with them. Without, the whole catalog.
     """
     from culler.decide.cull import CullOptions, Ranking, plan_cull, run_cull
 
@@ -277,10 +316,15 @@ def cull(
     catalog = _open(db_path, read_only=dry_run)
     xmp_report, written = None, 0
     try:
+        scope = None
+        if folders or since is not None:
+            scope = catalog.photos_in_scope(
+                list(folders) or None, since.date().isoformat() if since else None
+            )
         if dry_run:
-            plan = plan_cull(catalog, options)
+            plan = plan_cull(catalog, options, scope=scope)
         else:
-            plan, events = run_cull(catalog, options)
+            plan, events = run_cull(catalog, options, scope=scope)
             written = len(events)
             changed = [p.photo_id for p in plan if p.changes]
             xmp_report = _write_xmp(catalog, changed, xmp_naming, quiet=as_json)

@@ -83,7 +83,35 @@ def update_groups(
     groups, run = compute_groups(catalog, options, full=full)
     run.watermark = watermark
     attach_frame_defects(catalog, groups, run.changed)
-    return write_groups(catalog, rank_groups(catalog, groups, ranking), run)
+    rescored = _rescored_since_last_grouping(catalog, watermark) if not full else None
+    if rescored is None:
+        rank_groups(catalog, groups, ranking)
+    else:
+        # A stored group none of whose members changed or was scored again keeps its ranks: a new
+        # shoot does not read the scores of the whole archive.
+        rank_groups(
+            catalog,
+            [
+                g
+                for g in groups
+                if g.id is None or not (rescored | run.changed).isdisjoint(g.members)
+            ],
+            ranking,
+        )
+    return write_groups(catalog, groups, run)
+
+
+def _rescored_since_last_grouping(catalog: Catalog, watermark: str | None) -> set[int] | None:
+    """Photos given a score since the stored groups were ranked, or None when every group must be
+    ranked again (scorers, roles or options changed; no record)."""
+    recorded = catalog.recorded_watermark()
+    if watermark is None or recorded is None:
+        return None
+    (old_scores, _, old_rest), (_, _, rest) = (w.partition("; ") for w in (recorded, watermark))
+    newest = old_scores.rpartition("/")[2]
+    if old_rest != rest or not newest.isdigit():
+        return None
+    return catalog.photos_scored_after(int(newest))
 
 
 def grouping_watermark(catalog: Catalog, options: GroupingOptions) -> str:
@@ -559,20 +587,38 @@ def _winner_reason(label, scores, m, runner_up, rank, group, personal, roles) ->
 
 
 def plan_cull(
-    catalog: Catalog, options: CullOptions | None = None, groups: list[Group] | None = None
+    catalog: Catalog,
+    options: CullOptions | None = None,
+    groups: list[Group] | None = None,
+    scope: set[int] | None = None,
 ) -> list[Proposal]:
-    """Propose pick/reject for every photo, with the one-line reason that decided; writes nothing."""
+    """Propose pick/reject for every photo, with the one-line reason that decided; writes nothing.
+
+    With ``scope`` (photo ids: a folder, a shoot, photos since a date) only those photos are
+    planned, with the other members of the groups they belong to (a moment is decided whole);
+    only their scores are read."""
     options = options or CullOptions()
-    scores = load_scores(catalog, ranking=options.ranking)
+    if groups is None:
+        # With the default grouping, the stored groups plus what changed since (read-only: what a
+        # scan would store); other options group the whole catalog afresh.
+        full = options.grouping != GroupingOptions()
+        groups, run = compute_groups(catalog, options.grouping, full=full)
+        if scope is not None:
+            groups = [g for g in groups if scope.intersection(g.members)]
+        attach_frame_defects(catalog, groups, run.changed)
+    elif scope is not None:
+        groups = [g for g in groups if scope.intersection(g.members)]
+    if scope is not None:
+        scope = scope | {pid for g in groups for pid in g.members}
+    scores = load_scores(catalog, scope, ranking=options.ranking)
     personal = catalog.personal_scorer_ids()
     roles = scorer_roles()
-    if groups is None:
-        groups, run = compute_groups(catalog, options.grouping, full=True)
-        attach_frame_defects(catalog, groups, run.changed)
     current = catalog.current_decisions()
     plan = {pid: _single(ps, current.get(pid, {}), options) for pid, ps in scores.items()}
     if options.reject_broken:
         for row in catalog.broken_photos():
+            if scope is not None and row["id"] not in scope:
+                continue
             proposal = _broken(row, current.get(row["id"], {}))
             if proposal is not None:
                 plan[row["id"]] = proposal
@@ -615,17 +661,18 @@ def apply_plan(catalog: Catalog, proposals: Iterable[Proposal]) -> int:
 
 
 def run_cull(
-    catalog: Catalog, options: CullOptions | None = None, echo=None
+    catalog: Catalog, options: CullOptions | None = None, echo=None, scope=None
 ) -> tuple[list[Proposal], list[int]]:
     """What ``culler cull`` (without ``--dry-run``) and the window's Cull action run: regroup and
     rank, plan, write the proposals that change something. Returns the plan and the ids of the
-    events written (one undoable step in the window). ``echo`` hears each stage, in words."""
+    events written (one undoable step in the window). ``echo`` hears each stage, in words;
+    ``scope`` (``Catalog.photos_in_scope``) limits the cull to a shoot, as ``plan_cull`` does."""
     options = options or CullOptions()
     say = echo or (lambda _text: None)
     say("grouping bursts and near-duplicates…")
     update_groups(catalog, options.grouping, options.ranking)
     say("deciding…")
-    plan = plan_cull(catalog, options, groups=stored_groups(catalog))
+    plan = plan_cull(catalog, options, groups=stored_groups(catalog), scope=scope)
     say("writing the proposals…")
     return plan, write_proposals(catalog, plan)
 

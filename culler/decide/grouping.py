@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -679,14 +679,41 @@ def stored_groups(catalog: Catalog) -> list[Group]:
     return list(groups.values())
 
 
+def iter_stored_groups(catalog: Catalog) -> Iterator[Group]:
+    """:func:`stored_groups` one group at a time, in id order, read from a cursor."""
+    import json
+
+    group: Group | None = None
+    for gid, kind, pid, defect in catalog.iter_group_rows():
+        if group is None or group.id != gid:
+            if group is not None:
+                yield group
+            group = Group(kind, [], gid)
+        group.members.append(pid)
+        if defect:
+            group.frame_defects[pid] = json.loads(defect)
+    if group is not None:
+        yield group
+
+
 def write_groups(catalog: Catalog, groups: list[Group], run: GroupingRun) -> dict[str, int]:
     """Store ``groups`` (members best first); unchanged groups keep their ids, so the GUI's open stacks
     stay open. Records every photo's grouping facts for the next incremental run."""
     import json
 
-    old = {(g.kind, frozenset(g.members)): g.id for g in stored_groups(catalog)}
+    stored = {(g.kind, frozenset(g.members)): g for g in stored_groups(catalog)}
+    old = {key: g.id for key, g in stored.items()}
     keep, add, placed = {}, [], []
     for group in groups:
+        same = stored.get((group.kind, frozenset(group.members)))
+        if (
+            same is not None
+            and same.members == group.members
+            and same.frame_defects == group.frame_defects
+        ):
+            old.pop((group.kind, frozenset(group.members)))  # stored as it is: nothing to write
+            group.id = same.id
+            continue
         members = [
             (
                 pid,
