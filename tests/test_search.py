@@ -188,3 +188,12 @@ def test_a_named_persons_photos_are_found_by_the_name(searched):
     with catalog.transaction() as conn:
         conn.execute("DELETE FROM faces WHERE photo_id = ?", [ids["DSC_0007.jpg"]])
     assert found(catalog, "anna", ids) == {"IMG_4014.jpg"}
+
+
+def test_a_deleted_photo_leaves_the_index(searched):
+    """Folding alias rows deletes a photo row: its document goes with it (and nothing refuses it)."""
+    catalog, ids, _ = searched
+    with catalog.transaction() as conn:
+        conn.execute("DELETE FROM photos WHERE id = ?", [ids["DSC_0007.jpg"]])
+    assert catalog.search_document(ids["DSC_0007.jpg"]) is None
+    assert found(catalog, "portraits", ids) == set()

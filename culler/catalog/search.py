@@ -90,11 +90,11 @@ TRIGGERS = (
 def m_search_index(db: sqlite_utils.Database) -> None:
     """The search documents, their FTS5 index, and the triggers that keep both current."""
     # The table through the table API; the view and the triggers in SQL (the API has no such objects).
+    # No foreign key: sqlite-utils cannot declare ON DELETE CASCADE, and a plain reference would
+    # refuse every deletion of a photo (folding alias rows deletes one); a trigger below removes the
+    # document of a deleted photo instead.
     db["photo_search"].create(
-        {column: str for column in COLUMNS} | {"id": int},
-        pk="id",
-        foreign_keys=[("id", "photos", "id")],
-        if_not_exists=True,
+        {column: str for column in COLUMNS} | {"id": int}, pk="id", if_not_exists=True
     )
     db.execute("DROP VIEW IF EXISTS photo_search_source")
     db.execute(SOURCE_VIEW)
@@ -106,6 +106,11 @@ def m_search_index(db: sqlite_utils.Database) -> None:
     for name, when, key in TRIGGERS:
         db.execute(f"DROP TRIGGER IF EXISTS {name}")
         db.execute(f"CREATE TRIGGER {name} {when} BEGIN {_REFRESH.format(key=key)} END")
+    db.execute("DROP TRIGGER IF EXISTS photo_search_photo_deleted")
+    db.execute(
+        "CREATE TRIGGER photo_search_photo_deleted AFTER DELETE ON photos"
+        " BEGIN DELETE FROM photo_search WHERE id = OLD.id; END"
+    )
 
 
 def fts_query(text: str) -> str:
