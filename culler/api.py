@@ -59,6 +59,9 @@ _LAZY_NAMES = {
     # Regrouping reads and writes the whole catalog: the grouping plugin runs it after each scan.
     "update_groups": "culler.decide.cull",
     "backfill_signatures": "culler.decide.frames",
+    # The personal ranker (culler train --model ranker): learned and measured on held-out shoots.
+    "train_personal_ranker": "culler.decide.ranker_training",
+    "ranker_marks": "culler.decide.agreement",
 }
 _TORCH_NAMES = (
     "Head",

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "culler.commands.gui",
     "culler.commands.tag",
     "culler.commands.evaluate",
+    "culler.commands.agreement",
 )
 
 

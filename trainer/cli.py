@@ -14,12 +14,15 @@ from culler_trainer.data import NotEnoughRatings
 from culler_trainer.hpo import run_hpo
 from culler_trainer.main import run
 from culler_trainer.params import parse_args
+from culler_trainer.ranker import run_ranker
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m culler_trainer`` / ``culler train``: train, print a summary, exit 0 (2 on errors)."""
     args = parse_args(argv)
     try:
+        if args.model == "ranker":
+            return run_ranker(args)
         if args.hpo:
             run_hpo(args)
             return 0

@@ -29,6 +29,7 @@ from culler.catalog.opening import (
     is_blank,
 )
 from culler.catalog.photos import PhotosMixin
+from culler.catalog.rankers import RankersMixin
 from culler.catalog.ratings import RatingsMixin
 from culler.catalog.scanning import ScanStore
 from culler.catalog.tags import TagStore
@@ -47,6 +48,7 @@ class Catalog(
     GroupsMixin,
     TagStore,
     MovesMixin,
+    RankersMixin,
 ):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 

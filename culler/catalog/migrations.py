@@ -213,3 +213,22 @@ def m002_near_duplicate_signatures(db: sqlite_utils.Database) -> None:
     of each file; ``group_members.frame_defect``: what comparing a frame with its siblings found."""
     db.execute("ALTER TABLE photos ADD COLUMN signature BLOB")
     db.execute("ALTER TABLE group_members ADD COLUMN frame_defect TEXT")
+
+
+@migrations("003_personal_ranker")
+def m003_personal_ranker(db: sqlite_utils.Database) -> None:
+    """``personal_rankers``: rankers learned from the photographer's own decisions
+    (culler.decide.ranker): the model as JSON, what it was measured at on held-out shoots, and
+    whether it beat culler's default ranking there (only then does ``culler cull`` use it)."""
+    db.execute(
+        """
+        CREATE TABLE personal_rankers (
+            id INTEGER PRIMARY KEY,
+            created TEXT NOT NULL,
+            model TEXT NOT NULL,
+            evaluation TEXT NOT NULL,
+            beats_default INTEGER NOT NULL DEFAULT 0,
+            active INTEGER NOT NULL DEFAULT 1
+        )
+        """
+    )

@@ -103,6 +103,9 @@ class Ranking:
     weights: dict[str, float] | None = None
     penalty: float = 0.5
     personal_weight: float = 2.0
+    #: The learned personal ranker (culler.decide.ranker): "auto" uses the catalog's active one only
+    #: when it beat this default ranking on held-out shoots; None never; or a ranker model to use.
+    personal_ranker: Any = "auto"
 
 
 @dataclass
@@ -113,6 +116,9 @@ class PhotoScores:
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     reasons: dict[str, list[str]] = field(default_factory=dict)
     value: float | None = None  # the combined ranking score
+    #: The personal ranker's value (culler.decide.ranker), when one is used: it orders the frames
+    #: of a moment instead of ``value`` (blur and smaller copies still come first).
+    personal: float | None = None
     size: tuple[int, int] | None = None  # full-size width and height, when the scan read them
 
     def defects(self, minimum: float = 0.0) -> list[dict[str, Any]]:
@@ -225,7 +231,8 @@ def _order_key(
     blur = blur_defect(ps, group)
     # A blurred frame never outranks a sharp sibling; among blurred ones, more detail first.
     lost = (1, -float(blur.get("detail", 0.0))) if blur else (0, 0.0)
-    return (0, int(ps.photo_id in smaller), *lost, -ps.value, ps.photo_id)
+    value = ps.value if ps.personal is None else ps.personal
+    return (0, int(ps.photo_id in smaller), *lost, -value, ps.photo_id)
 
 
 def rank_groups(
@@ -318,6 +325,8 @@ class Proposal:
     source: str | None = None
     locked: bool = False
     group: str | None = None
+    moment: int | None = None  # which moment (merged group) of the plan it belongs to
+    rank: int | None = None  # its place in that moment, 1 = best
 
     @property
     def changes(self) -> bool:
@@ -410,7 +419,7 @@ def _decide_moment(plan, scores, label, members, group, options, personal, roles
     rank = {m: i + 1 for i, m in enumerate(order)}
     kept = [m for m in order if plan[m].locked and plan[m].current == "pick"]
     for m in order:
-        plan[m].group = f"{label}, #{rank[m]}"
+        plan[m].group, plan[m].rank = f"{label}, #{rank[m]}", rank[m]
     for m in order:
         p = plan[m]
         if p.locked or p.decision != "pick":
@@ -468,25 +477,38 @@ def _winner_reason(label, scores, m, runner_up, rank, group, personal, roles) ->
 
 
 def plan_cull(
-    catalog: Catalog, options: CullOptions | None = None, groups: list[Group] | None = None
+    catalog: Catalog,
+    options: CullOptions | None = None,
+    groups: list[Group] | None = None,
+    decisions: dict[int, dict[str, Any]] | None = None,
 ) -> list[Proposal]:
-    """Propose pick/reject for every photo, with the one-line reason that decided; writes nothing."""
+    """Propose pick/reject for every photo, with the one-line reason that decided; writes nothing.
+
+    ``decisions`` replaces the catalog's current decisions ({} hides the photographer's own, which
+    is how ``culler agreement`` measures the cull against them)."""
+    from culler.decide.ranker import explain_personal_picks, use_personal_ranker
+
     options = options or CullOptions()
     scores = load_scores(catalog, ranking=options.ranking)
+    ranker = use_personal_ranker(catalog, scores, options.ranking)
     personal = catalog.personal_scorer_ids()
     roles = scorer_roles()
     if groups is None:
         groups, run = compute_groups(catalog, options.grouping, full=True)
         attach_frame_defects(catalog, groups, run.changed)
-    current = catalog.current_decisions()
+    current = catalog.current_decisions() if decisions is None else decisions
     plan = {pid: _single(ps, current.get(pid, {}), options) for pid, ps in scores.items()}
     if options.reject_broken:
         for row in catalog.broken_photos():
             proposal = _broken(row, current.get(row["id"], {}))
             if proposal is not None:
                 plan[row["id"]] = proposal
-    for label, members, group in _moments(groups):
+    for index, (label, members, group) in enumerate(_moments(groups)):
+        for m in members & plan.keys():
+            plan[m].moment = index
         _decide_moment(plan, scores, label, members, group, options, personal, roles)
+    if ranker is not None:
+        explain_personal_picks(ranker, plan, scores)
     if options.keep_top is not None:
         _keep_top(plan, scores, options.keep_top)
     return sorted(plan.values(), key=lambda p: p.path)

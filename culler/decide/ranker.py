@@ -1,0 +1,367 @@
+"""A personal ranker learned from the photographer's own decisions.
+
+Features are what the catalog already holds, so it learns with no downloaded weights: every stored
+score and numeric sub-score (the technical scorer's sharpness, exposure, noise parts…), per-face
+verdicts (:func:`face_features`: size, eyes open, face sharpness), capture facts (megapixels,
+aspect) and the colour of the frame from the near-duplicate signature (warmth, brightness,
+saturation); with cached CLIP embeddings, their first principal components as well.
+
+The model is linear, fitted on two kinds of example at once: pairwise within moments (the frame
+the photographer kept against the frames of the same burst they dropped, a logistic loss on the
+feature difference) and pointwise (kept against dropped, features centred per shoot, so a dark
+church and a sunny garden do not teach "bright is good"). It is measured with whole shoots held
+out (:func:`evaluate`): the cull runs on each held-out shoot with a ranker that never saw it, and
+the gain over the default ranking gets a bootstrap interval over shoots. ``culler cull`` uses a
+ranker only when that interval's lower end is above zero (``beats_default``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from culler.catalog import Catalog
+
+#: Principal components of the CLIP embeddings added as features, when embeddings are cached.
+EMBEDDING_COMPONENTS = 8
+#: L2 penalty on the standardised weights: a few dozen moments must not learn noise.
+L2 = 0.05
+#: Weight of the pointwise loss against the pairwise one.
+POINTWISE = 0.5
+#: Fewest shoots that make a held-out measurement (one held out, at least two to learn from).
+MIN_SHOOTS = 3
+#: Resamples and the interval of the held-out gain.
+BOOTSTRAP = 2000
+INTERVAL = 90
+
+#: How a decision the personal ranker made begins its reason (``culler agreement`` looks for it).
+RANKER_MARK = "your ranker prefers"
+#: Words for the features a reason names ("your ranker prefers #1: warmer light").
+PHRASES = {
+    "colour.warmth": ("warmer light", "cooler light"),
+    "colour.warmth_centre": ("warmer light", "cooler light"),
+    "colour.luma": ("brighter exposure", "darker exposure"),
+    "colour.saturation": ("more saturated colour", "more muted colour"),
+    "colour.contrast": ("more contrast", "less contrast"),
+    "faces.largest": ("a larger face", "a smaller face"),
+    "faces.eyes_open": ("eyes open", "eyes closed"),
+    "faces.sharpness": ("a sharper face", "a softer face"),
+    "faces.count": ("more faces", "fewer faces"),
+    "capture.megapixels": ("more pixels", "fewer pixels"),
+}
+
+
+def _phrases(name: str) -> tuple[str, str]:
+    """("a higher technical score", "a lower …") for a feature without words of its own."""
+    kind, _, rest = name.partition(".")
+    if kind == "score":
+        return f"a higher {rest} score", f"a lower {rest} score"
+    words = rest.replace(".", " ").replace("_", " ")
+    return f"more {words}", f"less {words}"
+
+
+# -- features -----------------------------------------------------------------------------------
+
+
+def face_features(faces: list[dict[str, Any]], frame_area: float) -> dict[str, float]:
+    """What the per-face verdicts say of a photo: how many faces, how large the largest is (share
+    of the frame), the share of open eyes among the main faces, the softest main face's sharpness.
+
+    Takes the faces scorer's ``extra["faces"]`` list today; the per-face rows of a ``faces`` table
+    have the same fields (box, eyes, sharpness), so they plug in here unchanged.
+    """
+    if not faces:
+        return {"faces.count": 0.0}
+    areas = [float(f["box"][2]) * float(f["box"][3]) for f in faces if len(f.get("box", [])) == 4]
+    largest = max(areas, default=0.0)
+    main = [f for f, a in zip(faces, areas) if a >= 0.25 * largest] or faces
+    eyes = [f.get("eyes") for f in main if f.get("eyes") in ("open", "closed")]
+    sharp = [float(f["sharpness"]) for f in main if isinstance(f.get("sharpness"), int | float)]
+    found = {
+        "faces.count": float(len(main)),
+        "faces.largest": math.sqrt(largest / frame_area) if frame_area > 0 else 0.0,
+    }
+    if eyes:
+        found["faces.eyes_open"] = sum(e == "open" for e in eyes) / len(eyes)
+    if sharp:
+        found["faces.sharpness"] = min(sharp)
+    return found
+
+
+def colour_features(signature: bytes | None) -> dict[str, float]:
+    """Brightness, warmth (red minus blue chroma), saturation and contrast of the frame, from the
+    4×4 YCbCr layout the scan stores with the near-duplicate signature."""
+    from culler.imaging.signatures import Signature
+
+    sig = Signature.from_bytes(signature) if signature else None
+    if sig is None:
+        return {}
+    layout = sig.layout.astype(np.float64)
+    ycc = layout.reshape(-1, 3)
+    cb, cr = ycc[:, 1] - 128.0, ycc[:, 2] - 128.0
+    centre = layout[1:3, 1:3].reshape(-1, 3)  # the part every framing of a moment shares
+    return {
+        "colour.luma": float(ycc[:, 0].mean()),
+        "colour.warmth": float((cr - cb).mean()),
+        "colour.warmth_centre": float((centre[:, 2] - centre[:, 1]).mean()),
+        "colour.saturation": float(np.hypot(cb, cr).mean()),
+        "colour.contrast": float(ycc[:, 0].std()),
+    }
+
+
+def _numbers(prefix: str, extra: dict[str, Any]) -> dict[str, float]:
+    found = {}
+    for key, value in extra.items():
+        if isinstance(value, int | float) and math.isfinite(value):  # bools count as 0/1
+            found[f"{prefix}.{key}"] = float(value)
+    return found
+
+
+def photo_features(ps: Any, facts: dict[str, Any]) -> dict[str, float]:
+    """Every feature of one photo (a :class:`culler.decide.cull.PhotoScores`) and its facts."""
+    found: dict[str, float] = {}
+    for sid, score in ps.scores.items():
+        found[f"score.{sid}"] = score
+    for sid, extra in ps.extra.items():
+        if sid == "faces":
+            continue
+        found.update(_numbers(f"sub.{sid}", extra))
+    width, height = facts.get("width") or 0, facts.get("height") or 0
+    if "faces" in ps.extra:
+        scale = min(1.0, 1024 / max(width, height)) if width and height else 1.0
+        found.update(
+            face_features(ps.extra["faces"].get("faces") or [], width * height * scale * scale)
+        )
+    if width and height:
+        found["capture.megapixels"] = width * height / 1e6
+        found["capture.aspect"] = max(width, height) / min(width, height)
+    found.update(colour_features(facts.get("signature")))
+    return found
+
+
+def feature_table(
+    catalog: Catalog, scores: dict[int, Any], embedding: dict[str, Any] | None = None
+) -> dict[int, dict[str, float]]:
+    """{photo id: features} for the photos of ``scores``; with ``embedding`` (a model's PCA, see
+    :func:`embedding_projection`) the projected CLIP embedding too."""
+    facts = catalog.photo_facts(scores)
+    table = {pid: photo_features(ps, facts.get(pid, {})) for pid, ps in scores.items()}
+    if embedding:
+        vectors = catalog.embeddings(embedding["model"], list(scores))
+        mean = np.asarray(embedding["mean"], dtype=np.float32)
+        comps = np.asarray(embedding["components"], dtype=np.float32)
+        for pid, vec in vectors.items():
+            if vec.shape == mean.shape:
+                for i, v in enumerate(comps @ (vec - mean)):
+                    table[pid][f"clip.pc{i + 1}"] = float(v)
+    return table
+
+
+def embedding_projection(catalog: Catalog, photo_ids: list[int]) -> dict[str, Any] | None:
+    """The principal components of the cached CLIP embeddings of these photos, when most have one
+    (unsupervised: it reads no decision, so held-out shoots may share it)."""
+    model = catalog.default_embedding_model()
+    if model is None:
+        return None
+    vectors = catalog.embeddings(model, photo_ids)
+    if len(vectors) < max(2 * EMBEDDING_COMPONENTS, 0.8 * len(photo_ids)):
+        return None
+    x = np.stack(list(vectors.values())).astype(np.float64)
+    mean = x.mean(axis=0)
+    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+    return {
+        "model": model,
+        "mean": mean.astype(np.float32).tolist(),
+        "components": vt[:EMBEDDING_COMPONENTS].astype(np.float32).tolist(),
+    }
+
+
+# -- the model ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RankerModel:
+    """A linear ranker on standardised features; ``value`` is higher for the frame to keep."""
+
+    names: list[str]
+    mean: list[float]
+    scale: list[float]
+    weights: list[float]
+    bias: float = 0.0
+    embedding: dict[str, Any] | None = None
+    trained_on: dict[str, int] = field(default_factory=dict)
+
+    def vector(self, features: dict[str, float]) -> np.ndarray:
+        raw = np.array([features.get(n, m) for n, m in zip(self.names, self.mean)], dtype=float)
+        return (raw - np.asarray(self.mean)) / np.asarray(self.scale)
+
+    def value(self, features: dict[str, float]) -> float:
+        return float(self.vector(features) @ np.asarray(self.weights))
+
+    def reasons(self, better: dict[str, float], worse: dict[str, float], top: int = 2) -> list[str]:
+        """The features that most made ``better`` win, in words, strongest first."""
+        parts = np.asarray(self.weights) * (self.vector(better) - self.vector(worse))
+        found = []
+        for i in np.argsort(-parts)[:top]:
+            if parts[i] <= 0.05 * max(parts.max(), 1e-9):
+                break
+            name = self.names[i]
+            up = better.get(name, self.mean[i]) >= worse.get(name, self.mean[i])
+            more, less = PHRASES.get(name) or _phrases(name)
+            phrase = more if up else less
+            if phrase not in found:
+                found.append(phrase)
+        return found
+
+    def strongest(self, count: int = 5) -> list[tuple[str, float]]:
+        """The features that weigh most, with their standardised weights."""
+        order = np.argsort(-np.abs(self.weights))[:count]
+        return [(self.names[i], round(float(self.weights[i]), 3)) for i in order]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "linear-pairwise",
+            "names": self.names,
+            "mean": self.mean,
+            "scale": self.scale,
+            "weights": self.weights,
+            "bias": self.bias,
+            "embedding": self.embedding,
+            "trained_on": self.trained_on,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RankerModel:
+        return cls(
+            list(data["names"]),
+            [float(v) for v in data["mean"]],
+            [float(v) for v in data["scale"]],
+            [float(v) for v in data["weights"]],
+            float(data.get("bias", 0.0)),
+            data.get("embedding"),
+            dict(data.get("trained_on") or {}),
+        )
+
+
+def fit(table: dict[int, dict[str, float]], ex: Any, l2: float = L2) -> RankerModel:
+    """Fit the linear ranker on the pairwise and pointwise examples (``ex``: an
+    :class:`culler.decide.ranker_training.Examples`), by L-BFGS on a logistic loss."""
+    from scipy.optimize import minimize
+
+    used = sorted({p for pair in ex.pairs for p in pair} | {p for p, _, _ in ex.points})
+    names = sorted({n for p in used for n in table.get(p, {})})
+    raw = np.array([[table[p].get(n, np.nan) for n in names] for p in used], dtype=float)
+    mean = np.nan_to_num(np.nanmean(raw, axis=0)) if len(used) else np.zeros(len(names))
+    raw = np.where(np.isnan(raw), mean, raw)
+    scale = raw.std(axis=0)
+    keep = scale > 1e-9
+    names = [n for n, k in zip(names, keep) if k]
+    mean, scale, raw = mean[keep], scale[keep], raw[:, keep]
+    x = (raw - mean) / scale
+    row = {p: i for i, p in enumerate(used)}
+    diffs = np.array([x[row[a]] - x[row[b]] for a, b in ex.pairs]).reshape(-1, len(names))
+    points = np.array([x[row[p]] for p, _, _ in ex.points]).reshape(-1, len(names))
+    labels = np.array([1.0 if k else 0.0 for _, k, _ in ex.points])
+    shoots = [s for _, _, s in ex.points]
+    for shoot in set(shoots):  # centre per shoot: a shoot's light is not the photographer's taste
+        idx = [i for i, s in enumerate(shoots) if s == shoot]
+        points[idx] -= points[idx].mean(axis=0)
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = params[:-1], params[-1]
+        total, grad = l2 * float(w @ w), np.append(2 * l2 * w, 0.0)
+        if len(diffs):
+            m = diffs @ w
+            total += float(np.logaddexp(0, -m).mean())
+            g = -1.0 / (1.0 + np.exp(m))
+            grad[:-1] += diffs.T @ g / len(diffs)
+        if len(points):
+            z = points @ w + b
+            prob = 1.0 / (1.0 + np.exp(-z))
+            total += POINTWISE * float((np.logaddexp(0, z) - labels * z).mean())
+            grad[:-1] += POINTWISE * points.T @ (prob - labels) / len(points)
+            grad[-1] += POINTWISE * float((prob - labels).mean())
+        return total, grad
+
+    result = minimize(loss, np.zeros(len(names) + 1), jac=True, method="L-BFGS-B")
+    return RankerModel(
+        names,
+        mean.tolist(),
+        scale.tolist(),
+        result.x[:-1].tolist(),
+        float(result.x[-1]),
+        trained_on={
+            "pairs": len(ex.pairs),
+            "photos": len(ex.points),
+            "shoots": len(set(shoots)),
+        },
+    )
+
+
+# -- using it in the cull -----------------------------------------------------------------------
+
+
+def active_model(catalog: Catalog) -> RankerModel | None:
+    """The catalog's active ranker, only when it beat the default ranking on held-out shoots."""
+    row = catalog.active_ranker()
+    if row is None or not row["beats_default"]:
+        return None
+    return RankerModel.from_json(row["model"])
+
+
+@dataclass
+class ActiveRanker:
+    """A ranker in use by one cull, with the features it read."""
+
+    model: RankerModel
+    table: dict[int, dict[str, float]]
+
+
+def use_personal_ranker(
+    catalog: Catalog, scores: dict[int, Any], ranking: Any
+) -> ActiveRanker | None:
+    """Give each photo its ranker value (``PhotoScores.personal``) when a ranker is to be used.
+    ``ranking.personal_ranker``: "auto" (the catalog's, if it beat the default), None (never), or
+    a :class:`RankerModel`."""
+    wanted = getattr(ranking, "personal_ranker", "auto")
+    model = active_model(catalog) if wanted == "auto" else wanted
+    if model is None or not scores:
+        return None
+    table = feature_table(catalog, scores, model.embedding)
+    for pid, ps in scores.items():
+        if ps.value is not None:
+            ps.personal = model.value(table[pid])
+    return ActiveRanker(model, table)
+
+
+def explain_personal_picks(
+    ranker: ActiveRanker, plan: dict[int, Any], scores: dict[int, Any]
+) -> None:
+    """Say so in the reason of each moment's pick the ranker decided: "your ranker prefers #1:
+    warmer light, a larger face (than #2)". Picks decided by a blur or a smaller copy keep theirs."""
+    model, table = ranker.model, ranker.table
+    moments: dict[int, dict[int, Any]] = {}
+    for p in plan.values():
+        if p.moment is not None and p.rank is not None:
+            moments.setdefault(p.moment, {})[p.rank] = p
+    for ranks in moments.values():
+        first, second = ranks.get(1), ranks.get(2)
+        if first is None or second is None or first.locked or first.decision != "pick":
+            continue
+        if any(w in first.reason for w in ("sharp, unlike", "smaller copy", "full-size")):
+            continue
+        why = model.reasons(table.get(first.photo_id, {}), table.get(second.photo_id, {}))
+        label = (first.group or "").rsplit(",", 1)[0]
+        first.reason = (
+            f"{label}: {RANKER_MARK} #1: {', '.join(why) or 'its overall blend'} (than #2)"
+        )
+        for rank, p in ranks.items():
+            if rank == 1 or p.locked or p.decision != "reject" or not p.reason.endswith(" score"):
+                continue  # blur, a smaller copy, a named defect: that reason stands
+            why = model.reasons(table.get(first.photo_id, {}), table.get(p.photo_id, {}))
+            p.reason = (
+                f"{label} (#{rank}): {RANKER_MARK} #1: {', '.join(why) or 'its overall blend'}"
+            )
