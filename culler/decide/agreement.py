@@ -305,24 +305,53 @@ def moment_hits(proposals: list[Any], verdicts: dict[int, Verdict]) -> dict[int,
     return found
 
 
+#: Pooled figures as (numerator, denominator) fields of Counts: what the bootstrap resamples.
+RATIOS = {
+    "top1": ("top1", "groups"),
+    "mean_rank": ("rank_sum", "groups"),
+    "pick_precision": ("picks_right", "picks"),
+    "pick_recall": ("picks_right", "kept"),
+    "reject_precision": ("rejects_right", "rejects"),
+    "reject_recall": ("rejects_right", "dropped"),
+}
+
+
+def resampled(per_shoot: list[Counts], figure: str, picks: np.ndarray) -> np.ndarray:
+    """The pooled ``figure`` for each row of shoot indices in ``picks`` (NaN where undefined)."""
+    top, bottom = RATIOS[figure]
+    num = np.array([getattr(c, top) for c in per_shoot], dtype=float)[picks].sum(axis=1)
+    den = np.array([getattr(c, bottom) for c in per_shoot], dtype=float)[picks].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.maximum(den, 1e-12), np.nan)
+
+
+def shoot_resamples(shoots: int, resamples: int = BOOTSTRAP, seed: int = 0) -> np.ndarray:
+    """(resamples, shoots) indices: whole shoots drawn with replacement (seeded, so a rerun gives
+    the same intervals)."""
+    return np.random.default_rng(seed).integers(0, shoots, (resamples, shoots))
+
+
+def percentile_interval(values: np.ndarray, level: float = 90.0) -> list[float] | None:
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return None
+    tail = (100 - level) / 2
+    return [
+        round(float(np.percentile(values, tail)), 4),
+        round(float(np.percentile(values, 100 - tail)), 4),
+    ]
+
+
 def bootstrap_interval(
     per_shoot: list[Counts], figure: str, resamples: int = BOOTSTRAP, seed: int = 0
 ) -> list[float] | None:
     """90 % interval of a pooled figure, resampling whole shoots."""
     if len(per_shoot) < 2:
         return None
-    rng = np.random.default_rng(seed)
-    found = []
-    for _ in range(resamples):
-        pooled = Counts()
-        for i in rng.integers(0, len(per_shoot), len(per_shoot)):
-            pooled.add(per_shoot[i])
-        value = pooled.figures()[figure]
-        if value is not None:
-            found.append(value)
-    if len(found) < resamples // 2:
+    values = resampled(per_shoot, figure, shoot_resamples(len(per_shoot), resamples, seed))
+    if np.isnan(values).sum() > resamples // 2:
         return None
-    return [round(float(np.percentile(found, 5)), 4), round(float(np.percentile(found, 95)), 4)]
+    return percentile_interval(values)
 
 
 # -- the disagreements ---------------------------------------------------------------------------
@@ -343,16 +372,18 @@ def _did(v: Verdict) -> str:
 def disagreements(
     proposals: list[Any], verdicts: dict[int, Verdict], limit: int = 20
 ) -> list[dict[str, Any]]:
-    """Photos where culler proposes the opposite of what the photographer did, the largest first:
-    a photo they kept that culler would reject weighs more the more stars it has; one they
-    rejected outright that culler would pick weighs more than one they only left unmarked."""
+    """Photos where culler proposes the opposite of what the photographer did, the largest first.
+
+    A keeper culler would reject comes before a reject it would pick (losing a keeper is what
+    photographers fear), the more so the more stars it has; a photo they rejected outright that
+    culler would pick comes before one they only left unmarked."""
     rows = []
     for p in proposals:
         v = verdicts.get(p.photo_id)
         if v is None or v.verdict is None or p.decision is None:
             continue
         if v.verdict == KEPT and p.decision == "reject":
-            weight = 1.0 + (v.stars or 0) / 5 + (0.5 if v.decision == "pick" else 0.0)
+            weight = 1.5 + (v.stars or 0) / 5 + (0.5 if v.decision == "pick" else 0.0)
         elif v.verdict == DROPPED and p.decision == "pick":
             weight = 1.0 + (0.5 if v.decision == "reject" else 0.0)
         else:

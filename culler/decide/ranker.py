@@ -17,7 +17,9 @@ ranker only when that interval's lower end is above zero (``beats_default``).
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +30,7 @@ from culler.catalog import Catalog
 #: Principal components of the CLIP embeddings added as features, when embeddings are cached.
 EMBEDDING_COMPONENTS = 8
 #: L2 penalty on the standardised weights: a few dozen moments must not learn noise.
-L2 = 0.05
+L2 = 0.01
 #: Weight of the pointwise loss against the pairwise one.
 POINTWISE = 0.5
 #: Fewest shoots that make a held-out measurement (one held out, at least two to learn from).
@@ -51,6 +53,11 @@ PHRASES = {
     "faces.sharpness": ("a sharper face", "a softer face"),
     "faces.count": ("more faces", "fewer faces"),
     "capture.megapixels": ("more pixels", "fewer pixels"),
+    "capture.focal_length": ("a longer lens", "a wider lens"),
+    "capture.focal_length_35mm": ("a longer lens", "a wider lens"),
+    "capture.f_number": ("a smaller aperture", "a wider aperture"),
+    "capture.exposure_time": ("a slower shutter", "a faster shutter"),
+    "capture.iso": ("a higher ISO", "a lower ISO"),
 }
 
 
@@ -112,6 +119,51 @@ def colour_features(signature: bytes | None) -> dict[str, float]:
     }
 
 
+#: EXIF tags of the exposure read as capture features: (IFD tag, feature).
+EXPOSURE_TAGS = (
+    (0x920A, "capture.focal_length"),
+    (0xA405, "capture.focal_length_35mm"),
+    (0x829D, "capture.f_number"),
+    (0x829A, "capture.exposure_time"),
+    (0x8827, "capture.iso"),
+    (0x9204, "capture.exposure_bias"),
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def _exposure(path: str, size: int, mtime_ns: int) -> tuple[tuple[str, float], ...]:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            ifd = image.getexif().get_ifd(0x8769)
+    except Exception:  # a RAW file PIL cannot open, a vanished file: no exposure facts
+        return ()
+    found = []
+    for tag, name in EXPOSURE_TAGS:
+        try:
+            value = float(ifd[tag])
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            continue
+        if math.isfinite(value):
+            found.append(
+                (name, math.log2(value) if name == "capture.exposure_time" and value > 0 else value)
+            )
+    return tuple(found)
+
+
+def exposure_features(path: str | None) -> dict[str, float]:
+    """Focal length, aperture, shutter (log2 seconds), ISO and exposure bias from the file's EXIF
+    (read once per file version; only the header is parsed)."""
+    if not path:
+        return {}
+    try:
+        st = os.stat(path)
+    except OSError:
+        return {}
+    return dict(_exposure(path, st.st_size, st.st_mtime_ns))
+
+
 def _numbers(prefix: str, extra: dict[str, Any]) -> dict[str, float]:
     found = {}
     for key, value in extra.items():
@@ -139,6 +191,7 @@ def photo_features(ps: Any, facts: dict[str, Any]) -> dict[str, float]:
         found["capture.megapixels"] = width * height / 1e6
         found["capture.aspect"] = max(width, height) / min(width, height)
     found.update(colour_features(facts.get("signature")))
+    found.update(exposure_features(ps.path))
     return found
 
 
@@ -246,6 +299,27 @@ class RankerModel:
         )
 
 
+def _within_scale(
+    raw: np.ndarray, used: list[int], points: list[tuple[int, bool, str]]
+) -> np.ndarray:
+    """Each feature's spread within the sets photos are compared in (a moment's frames), where
+    it has one, else across photos. The ranker compares frames of one moment: a feature that
+    varies a lot between scenes but little between frames (warmth, brightness) must not be
+    shrunk by the penalty for the scenes' spread."""
+    where = {p: s for p, _, s in points}
+    row = {p: i for i, p in enumerate(used)}
+    centred = []
+    for name in {s for s in where.values() if "#" in s}:
+        idx = [row[p] for p, s in where.items() if s == name and p in row]
+        if len(idx) > 1:
+            centred.append(raw[idx] - raw[idx].mean(axis=0))
+    across = raw.std(axis=0)
+    if not centred:
+        return across
+    within = np.sqrt((np.concatenate(centred) ** 2).mean(axis=0))
+    return np.where(within > 1e-9, within, across)
+
+
 def fit(table: dict[int, dict[str, float]], ex: Any, l2: float = L2) -> RankerModel:
     """Fit the linear ranker on the pairwise and pointwise examples (``ex``: an
     :class:`culler.decide.ranker_training.Examples`), by L-BFGS on a logistic loss."""
@@ -256,7 +330,7 @@ def fit(table: dict[int, dict[str, float]], ex: Any, l2: float = L2) -> RankerMo
     raw = np.array([[table[p].get(n, np.nan) for n in names] for p in used], dtype=float)
     mean = np.nan_to_num(np.nanmean(raw, axis=0)) if len(used) else np.zeros(len(names))
     raw = np.where(np.isnan(raw), mean, raw)
-    scale = raw.std(axis=0)
+    scale = _within_scale(raw, [p for p in used], ex.points)
     keep = scale > 1e-9
     names = [n for n, k in zip(names, keep) if k]
     mean, scale, raw = mean[keep], scale[keep], raw[:, keep]
@@ -265,9 +339,9 @@ def fit(table: dict[int, dict[str, float]], ex: Any, l2: float = L2) -> RankerMo
     diffs = np.array([x[row[a]] - x[row[b]] for a, b in ex.pairs]).reshape(-1, len(names))
     points = np.array([x[row[p]] for p, _, _ in ex.points]).reshape(-1, len(names))
     labels = np.array([1.0 if k else 0.0 for _, k, _ in ex.points])
-    shoots = [s for _, _, s in ex.points]
-    for shoot in set(shoots):  # centre per shoot: a shoot's light is not the photographer's taste
-        idx = [i for i, s in enumerate(shoots) if s == shoot]
+    sets = [s for _, _, s in ex.points]
+    for name in set(sets):  # centred within the moment (or shoot): a scene is not a taste
+        idx = [i for i, s in enumerate(sets) if s == name]
         points[idx] -= points[idx].mean(axis=0)
 
     def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
@@ -296,7 +370,7 @@ def fit(table: dict[int, dict[str, float]], ex: Any, l2: float = L2) -> RankerMo
         trained_on={
             "pairs": len(ex.pairs),
             "photos": len(ex.points),
-            "shoots": len(set(shoots)),
+            "shoots": len({s.split("#")[0] for s in sets}),
         },
     )
 

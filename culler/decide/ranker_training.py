@@ -15,8 +15,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from culler.catalog import Catalog
 from culler.decide.agreement import (
     DROPPED,
@@ -25,9 +23,12 @@ from culler.decide.agreement import (
     Marks,
     dry_run,
     moment_hits,
+    percentile_interval,
     photographer_verdicts,
     photos_under,
+    resampled,
     shoot_counts,
+    shoot_resamples,
 )
 from culler.decide.ranker import (
     BOOTSTRAP,
@@ -58,7 +59,8 @@ class Examples:
     """Training examples: (kept, dropped) photo pairs of one moment, and (photo, kept?) points."""
 
     pairs: list[tuple[int, int]] = field(default_factory=list)
-    points: list[tuple[int, bool, str]] = field(default_factory=list)  # photo, kept, shoot
+    #: (photo, kept?, the set it is compared within: its moment, or its shoot for a single)
+    points: list[tuple[int, bool, str]] = field(default_factory=list)
 
 
 def examples(proposals: list[Any], verdicts: dict[int, Any], shoots: set[str]) -> Examples:
@@ -70,7 +72,8 @@ def examples(proposals: list[Any], verdicts: dict[int, Any], shoots: set[str]) -
         if v is None or v.shoot not in shoots:
             continue
         if v.verdict in (KEPT, DROPPED):
-            found.points.append((p.photo_id, v.verdict == KEPT, v.shoot))
+            within = f"{v.shoot}#{p.moment}" if p.moment is not None else v.shoot
+            found.points.append((p.photo_id, v.verdict == KEPT, within))
         if p.moment is not None:
             moments.setdefault(p.moment, []).append(p.photo_id)
     for members in moments.values():
@@ -92,47 +95,29 @@ def _pooled(counts: Iterable[Counts]) -> Counts:
     return total
 
 
-def _interval(values: list[float]) -> list[float] | None:
-    if not values:
-        return None
-    low, high = (100 - INTERVAL) / 2, 100 - (100 - INTERVAL) / 2
-    return [
-        round(float(np.percentile(values, low)), 4),
-        round(float(np.percentile(values, high)), 4),
-    ]
-
-
 def paired_gain(
     before: list[Counts], after: list[Counts], figure: str, seed: int = 0
 ) -> dict[str, Any]:
     """Pooled ``figure`` before and after, the gain, and bootstrap intervals resampling shoots
-    (the same shoots on both sides of each resample)."""
-    rng = np.random.default_rng(seed)
+    (the same shoots on both sides of each resample). A lower mean rank is a gain."""
+    sign = -1.0 if figure == "mean_rank" else 1.0
     b0, a0 = _pooled(before).figures()[figure], _pooled(after).figures()[figure]
-    samples: dict[str, list[float]] = {"before": [], "after": [], "gain": []}
-    n = len(before)
-    for _ in range(BOOTSTRAP if n > 1 else 0):
-        idx = rng.integers(0, n, n)
-        b = _pooled(before[i] for i in idx).figures()[figure]
-        a = _pooled(after[i] for i in idx).figures()[figure]
-        if a is None or b is None:
-            continue
-        samples["before"].append(b)
-        samples["after"].append(a)
-        sign = -1.0 if figure == "mean_rank" else 1.0  # a lower mean rank is better
-        samples["gain"].append(sign * (a - b))
-    gain = (
-        None
-        if a0 is None or b0 is None
-        else round((-1 if figure == "mean_rank" else 1) * (a0 - b0), 4)
-    )
+    intervals: dict[str, list[float] | None] = {"before": None, "after": None, "gain": None}
+    if len(before) > 1:
+        picks = shoot_resamples(len(before), BOOTSTRAP, seed)
+        b, a = resampled(before, figure, picks), resampled(after, figure, picks)
+        intervals = {
+            "before": percentile_interval(b, INTERVAL),
+            "after": percentile_interval(a, INTERVAL),
+            "gain": percentile_interval(sign * (a - b), INTERVAL),
+        }
     return {
         "before": b0,
         "after": a0,
-        "gain": gain,
-        "before_interval": _interval(samples["before"]),
-        "after_interval": _interval(samples["after"]),
-        "gain_interval": _interval(samples["gain"]),
+        "gain": None if a0 is None or b0 is None else round(sign * (a0 - b0), 4),
+        "before_interval": intervals["before"],
+        "after_interval": intervals["after"],
+        "gain_interval": intervals["gain"],
     }
 
 

@@ -65,8 +65,16 @@ def scene_image(name: str) -> Image.Image:
     return sample_image(name)
 
 
-def _exif(day: int, seconds: float, camera: str = "SynthCam R5") -> Image.Exif:
-    """EXIF of a frame taken ``seconds`` after 10:00 on June ``day`` (one shoot a day)."""
+#: The focal length of the widest framing: a tighter frame is a longer focal length, as when
+#: zooming in.
+WIDE_FOCAL = 35.0
+
+
+def _exif(day: int, seconds: float, zoom: float, camera: str = "SynthCam R5") -> Image.Exif:
+    """EXIF of a frame taken ``seconds`` after 10:00 on June ``day`` (one shoot a day) with the
+    focal length its framing would have needed."""
+    from PIL.TiffImagePlugin import IFDRational
+
     exif = Image.Exif()
     exif[0x0110] = camera
     ifd = exif.get_ifd(0x8769)
@@ -75,6 +83,8 @@ def _exif(day: int, seconds: float, camera: str = "SynthCam R5") -> Image.Exif:
         f"2024:06:{day:02d} {10 + whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
     )
     ifd[0x9291] = f"{round((seconds - whole) * 100):02d}"
+    ifd[0x920A] = IFDRational(round(WIDE_FOCAL / zoom * 10), 10)
+    ifd[0xA405] = round(WIDE_FOCAL / zoom)
     return exif
 
 
@@ -145,7 +155,9 @@ def make_shoots(
                 picture = derive_frame(
                     image, frame.zoom, frame.warmth, frame.brightness, shift, side, centre
                 )
-                picture.save(frame.path, quality=90, exif=_exif(s % 28 + 1, m * 120 + f * 0.4))
+                picture.save(
+                    frame.path, quality=90, exif=_exif(s % 28 + 1, m * 120 + f * 0.4, frame.zoom)
+                )
                 burst.append(frame)
             shoot.moments.append(burst)
         made.append(shoot)
