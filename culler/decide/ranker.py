@@ -29,8 +29,10 @@ from culler.catalog import Catalog
 
 #: Principal components of the CLIP embeddings added as features, when embeddings are cached.
 EMBEDDING_COMPONENTS = 8
-#: L2 penalty on the standardised weights: a few dozen moments must not learn noise.
-L2 = 0.01
+#: L1 strengths tried on inner folds (a taste is a few features: the rest must stay at zero),
+#: and the one used when there are too few shoots to choose.
+STRENGTHS = (0.003, 0.01, 0.03, 0.1)
+DEFAULT_STRENGTH = 0.03
 #: Weight of the pointwise loss against the pairwise one.
 POINTWISE = 0.5
 #: Fewest shoots that make a held-out measurement (one held out, at least two to learn from).
@@ -320,57 +322,141 @@ def _within_scale(
     return np.where(within > 1e-9, within, across)
 
 
-def fit(table: dict[int, dict[str, float]], ex: Any, l2: float = L2) -> RankerModel:
-    """Fit the linear ranker on the pairwise and pointwise examples (``ex``: an
-    :class:`culler.decide.ranker_training.Examples`), by L-BFGS on a logistic loss."""
-    from scipy.optimize import minimize
+@dataclass
+class Design:
+    """The standardised training rows: pair differences, centred points, and where each is from."""
 
+    names: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    diffs: np.ndarray
+    pair_sets: list[str]
+    points: np.ndarray
+    labels: np.ndarray
+    point_sets: list[str]
+
+
+def design(table: dict[int, dict[str, float]], ex: Any) -> Design:
+    """Standardise the features (spread within moments) and build the training rows."""
     used = sorted({p for pair in ex.pairs for p in pair} | {p for p, _, _ in ex.points})
     names = sorted({n for p in used for n in table.get(p, {})})
     raw = np.array([[table[p].get(n, np.nan) for n in names] for p in used], dtype=float)
+    raw = raw.reshape(len(used), len(names))
     mean = np.nan_to_num(np.nanmean(raw, axis=0)) if len(used) else np.zeros(len(names))
     raw = np.where(np.isnan(raw), mean, raw)
-    scale = _within_scale(raw, [p for p in used], ex.points)
+    scale = _within_scale(raw, used, ex.points)
     keep = scale > 1e-9
     names = [n for n, k in zip(names, keep) if k]
     mean, scale, raw = mean[keep], scale[keep], raw[:, keep]
     x = (raw - mean) / scale
     row = {p: i for i, p in enumerate(used)}
+    where = {p: s for p, _, s in ex.points}
     diffs = np.array([x[row[a]] - x[row[b]] for a, b in ex.pairs]).reshape(-1, len(names))
     points = np.array([x[row[p]] for p, _, _ in ex.points]).reshape(-1, len(names))
-    labels = np.array([1.0 if k else 0.0 for _, k, _ in ex.points])
     sets = [s for _, _, s in ex.points]
     for name in set(sets):  # centred within the moment (or shoot): a scene is not a taste
         idx = [i for i, s in enumerate(sets) if s == name]
         points[idx] -= points[idx].mean(axis=0)
-
-    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
-        w, b = params[:-1], params[-1]
-        total, grad = l2 * float(w @ w), np.append(2 * l2 * w, 0.0)
-        if len(diffs):
-            m = diffs @ w
-            total += float(np.logaddexp(0, -m).mean())
-            g = -1.0 / (1.0 + np.exp(m))
-            grad[:-1] += diffs.T @ g / len(diffs)
-        if len(points):
-            z = points @ w + b
-            prob = 1.0 / (1.0 + np.exp(-z))
-            total += POINTWISE * float((np.logaddexp(0, z) - labels * z).mean())
-            grad[:-1] += POINTWISE * points.T @ (prob - labels) / len(points)
-            grad[-1] += POINTWISE * float((prob - labels).mean())
-        return total, grad
-
-    result = minimize(loss, np.zeros(len(names) + 1), jac=True, method="L-BFGS-B")
-    return RankerModel(
+    return Design(
         names,
-        mean.tolist(),
-        scale.tolist(),
-        result.x[:-1].tolist(),
-        float(result.x[-1]),
+        mean,
+        scale,
+        diffs,
+        [where.get(a, "") for a, _ in ex.pairs],
+        points,
+        np.array([1.0 if k else 0.0 for _, k, _ in ex.points]),
+        sets,
+    )
+
+
+def _gradient(params: np.ndarray, diffs, points, labels) -> np.ndarray:
+    w, b = params[:-1], params[-1]
+    grad = np.zeros_like(params)
+    if len(diffs):
+        grad[:-1] -= diffs.T @ (1.0 / (1.0 + np.exp(np.clip(diffs @ w, -50, 50)))) / len(diffs)
+    if len(points):
+        prob = 1.0 / (1.0 + np.exp(-np.clip(points @ w + b, -50, 50)))
+        grad[:-1] += POINTWISE * points.T @ (prob - labels) / len(points)
+        grad[-1] += POINTWISE * float((prob - labels).mean())
+    return grad
+
+
+def solve(diffs, points, labels, strength: float, steps: int = 400) -> np.ndarray:
+    """Weights and bias minimising the pairwise + pointwise logistic loss with an L1 penalty of
+    ``strength`` on the weights (FISTA): a taste is a few features, and the penalty keeps the
+    dozens of others at zero instead of fitting a few dozen moments' noise."""
+    width = diffs.shape[1] if len(diffs) else points.shape[1]
+    lipschitz = 1e-6
+    if len(diffs):
+        lipschitz += 0.25 * np.linalg.norm(diffs, 2) ** 2 / len(diffs)
+    if len(points):
+        lipschitz += 0.25 * POINTWISE * (np.linalg.norm(points, 2) ** 2 + len(points)) / len(points)
+    step = 1.0 / lipschitz
+    params = np.zeros(width + 1)
+    ahead, t = params.copy(), 1.0
+    for _ in range(steps):
+        new = ahead - step * _gradient(ahead, diffs, points, labels)
+        new[:-1] = np.sign(new[:-1]) * np.maximum(np.abs(new[:-1]) - step * strength, 0.0)
+        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
+        ahead = new + (t - 1.0) / t_next * (new - params)
+        params, t = new, t_next
+    return params
+
+
+def _shoot(key: str) -> str:
+    return key.split("#")[0]
+
+
+def choose_strength(d: Design) -> float:
+    """The L1 strength that ranks the photographer's frame first most often in shoots held out of
+    the fit (inner folds by shoot); on a tie, the stronger (sparser) one."""
+    shoots = sorted({_shoot(s) for s in d.point_sets})
+    if len(shoots) < 3:
+        return DEFAULT_STRENGTH
+    count = min(4, len(shoots))
+    best = (-1, 0.0)
+    for strength in STRENGTHS:
+        hits = 0
+        for k in range(count):
+            held = set(shoots[k::count])
+            pairs = np.array([_shoot(s) not in held for s in d.pair_sets], dtype=bool)
+            pts = np.array([_shoot(s) not in held for s in d.point_sets], dtype=bool)
+            w = solve(d.diffs[pairs], d.points[pts], d.labels[pts], strength)[:-1]
+            hits += _first_hits(d, held, w)
+        best = max(best, (hits, strength))
+    return best[1]
+
+
+def _first_hits(d: Design, held: set[str], w: np.ndarray) -> int:
+    """Moments of ``held`` shoots (one kept frame) whose kept frame ``w`` puts first."""
+    hits = 0
+    for key in {s for s in d.point_sets if "#" in s and _shoot(s) in held}:
+        idx = [i for i, s in enumerate(d.point_sets) if s == key]
+        kept = [i for i in idx if d.labels[i] == 1.0]
+        if len(kept) == 1:
+            hits += int(max(idx, key=lambda i: float(d.points[i] @ w)) == kept[0])
+    return hits
+
+
+def fit(table: dict[int, dict[str, float]], ex: Any, strength: float | None = None) -> RankerModel:
+    """Fit the linear ranker on the pairwise and pointwise examples (``ex``: an
+    :class:`culler.decide.ranker_training.Examples`); the L1 strength is chosen on inner folds
+    by shoot unless given."""
+    d = design(table, ex)
+    if strength is None:
+        strength = choose_strength(d)
+    params = solve(d.diffs, d.points, d.labels, strength)
+    return RankerModel(
+        d.names,
+        d.mean.tolist(),
+        d.scale.tolist(),
+        params[:-1].tolist(),
+        float(params[-1]),
         trained_on={
             "pairs": len(ex.pairs),
             "photos": len(ex.points),
-            "shoots": len({s.split("#")[0] for s in sets}),
+            "shoots": len({_shoot(s) for s in d.point_sets}),
+            "l1": strength,
         },
     )
 

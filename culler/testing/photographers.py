@@ -7,8 +7,8 @@ white balance, a little brighter or darker) and a small shift. Frames carry EXIF
 fraction of a second apart, so culler's grouping finds the bursts on its own.
 
 A :class:`Taste` decides which frame of each moment the photographer keeps, from the frame's known
-attributes (never from culler's scores): the widest framing, the warmest light, the largest face,
-or a random frame. :func:`mark_shoots` writes the decisions where photographers keep them: XMP
+attributes (never from culler's scores): the widest framing, the warmest light, open eyes and the
+largest face, or a random frame. :func:`mark_shoots` writes the decisions where photographers keep them: XMP
 sidecars (the kept frame 3 stars, the others unmarked, as a Lightroom user leaves them) or the
 catalog. Tests and ``benchmarks/personal_ranker.py`` then check that a ranker learns each real taste
 on held-out shoots and learns nothing from the random one.
@@ -27,11 +27,11 @@ from PIL import Image
 
 #: Real photos the moments are built from (faces: the astronaut, whose face the detector finds).
 SCENES = ("chelsea", "coffee", "rocket", "stereo_motorcycle", "china", "flower", "astronaut")
-FACE_SCENES = ("astronaut",)
+FACE_SCENES = ("astronaut", "grace_hopper")
 #: Framings of a moment: the share of the photo's width each frame keeps.
 ZOOMS = (1.0, 0.82, 0.66)
-#: The face in the astronaut photo (x, y of its centre, in the 512×512 original).
-FACE_CENTRE = (0.46, 0.22)
+#: Where the face is in each face scene (x, y of its centre, as shares of the width and height).
+FACE_CENTRES = {"astronaut": (0.46, 0.22), "grace_hopper": (0.51, 0.33)}
 
 
 @dataclass
@@ -45,6 +45,7 @@ class Frame:
     brightness: float
     moment: int
     shoot: str
+    eyes_open: bool = True
 
 
 @dataclass
@@ -55,7 +56,13 @@ class Shoot:
 
 
 def scene_image(name: str) -> Image.Image:
-    """A real photo by name: scikit-image's samples, or scikit-learn's (china, flower)."""
+    """A real photo by name: scikit-image's samples, scikit-learn's (china, flower) or
+    matplotlib's (grace_hopper)."""
+    if name == "grace_hopper":
+        import matplotlib.cbook
+
+        path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+        return Image.open(path).convert("RGB")
     if name in ("china", "flower"):
         from sklearn.datasets import load_sample_image
 
@@ -122,8 +129,14 @@ def make_shoots(
     side: int = 384,
     seed: int = 0,
     scenes: tuple[str, ...] = SCENES,
+    close_eyes: Callable[[Image.Image, str], Image.Image] | None = None,
+    blink: float = 0.4,
 ) -> list[Shoot]:
-    """Write ``shoots`` folders of ``moments`` bursts of ``frames`` frames each under ``root``."""
+    """Write ``shoots`` folders of ``moments`` bursts of ``frames`` frames each under ``root``.
+
+    With ``close_eyes(image, scene)`` (closes the eyes of a face scene's original, e.g. with the
+    faces plugin's test helper), each frame of a face scene blinks with probability ``blink``
+    (one frame of each such moment always has its eyes open)."""
     rng = random.Random(seed)
     cache: dict[str, Image.Image] = {}
     made = []
@@ -132,12 +145,15 @@ def make_shoots(
         shoot.folder.mkdir(parents=True, exist_ok=True)
         for m in range(moments):
             scene = scenes[(s * moments + m) % len(scenes)]
-            image = cache.setdefault(scene, scene_image(scene))
-            if rng.random() < 0.5:
-                image = image.transpose(Image.FLIP_LEFT_RIGHT)
-            centre = FACE_CENTRE if scene in FACE_SCENES else (0.5, 0.5)
-            if scene in FACE_SCENES and image is not cache[scene]:
-                centre = (1 - FACE_CENTRE[0], FACE_CENTRE[1])
+            original = cache.setdefault(scene, scene_image(scene))
+            flip = rng.random() < 0.5
+            centre = FACE_CENTRES.get(scene, (0.5, 0.5))
+            if flip:
+                centre = (1 - centre[0], centre[1])
+            blinks = [False] * frames
+            if close_eyes is not None and scene in FACE_SCENES:
+                blinks = [rng.random() < blink for _ in range(frames)]
+                blinks[rng.randrange(frames)] = False
             zooms = rng.sample(ZOOMS, k=min(frames, len(ZOOMS)))
             zooms += [rng.choice(ZOOMS) for _ in range(frames - len(zooms))]
             burst = []
@@ -150,7 +166,11 @@ def make_shoots(
                     rng.uniform(0.9, 1.1),
                     m,
                     shoot.name,
+                    not blinks[f],
                 )
+                image = close_eyes(original, scene) if blinks[f] else original
+                if flip:
+                    image = image.transpose(Image.FLIP_LEFT_RIGHT)
                 shift = (rng.randint(-6, 6), rng.randint(-6, 6))
                 picture = derive_frame(
                     image, frame.zoom, frame.warmth, frame.brightness, shift, side, centre
@@ -179,7 +199,8 @@ class Taste:
 TASTES = {
     "wider": Taste("wider", lambda fs, rng: max(fs, key=lambda f: (f.zoom, f.warmth))),
     "warmer": Taste("warmer", lambda fs, rng: max(fs, key=lambda f: f.warmth)),
-    "faces": Taste("faces", lambda fs, rng: min(fs, key=lambda f: (f.zoom, -f.warmth))),
+    # eyes open first, then the tightest framing (the largest face)
+    "faces": Taste("faces", lambda fs, rng: max(fs, key=lambda f: (f.eyes_open, -f.zoom))),
     "random": Taste("random", lambda fs, rng: rng.choice(fs), real=False),
 }
 
