@@ -260,3 +260,30 @@ def test_agreement_help_names_the_presets(culler_cli):
     out = culler_cli("agreement", "--help").output
     for word in ("lightroom", "darktable", "--html", "--from", "--kept-stars"):
         assert word in out
+
+
+def test_a_contact_sheet_folder_that_cannot_be_written_is_one_line(culled, tmp_path, culler_cli):
+    _, shoots = culled
+    db = _copy_db(culled, tmp_path)
+    catalog = open_catalog(db)
+    _mark_first_frames(catalog, shoots)
+    catalog.close()
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the sheet's folder would go")
+    result = culler_cli("agreement", "--db", str(db), "--html", str(blocked / "sheet"), expect=1)
+    assert "cannot write the contact sheet" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_label_with_control_characters_reaches_the_terminal_escaped(culled, tmp_path, culler_cli):
+    _, shoots = culled
+    db = _copy_db(culled, tmp_path)
+    catalog = open_catalog(db)
+    _mark_first_frames(catalog, shoots)
+    for row in catalog.readable_photos():  # a label on every photo: every disagreement has one
+        catalog.rate(row["id"], label="Green\x1b[2J", source="gui")
+    catalog.close()
+    report = culler_cli.json("agreement", "--db", str(db), "--from", "catalog", "--json")
+    assert report["disagreements"]  # culler does not pick the first frame of every burst
+    out = culler_cli("agreement", "--db", str(db), "--from", "catalog").output
+    assert "label Green" in out and "\x1b" not in out

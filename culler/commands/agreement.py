@@ -170,7 +170,8 @@ def print_report(report, html_index: Path | None = None) -> None:
         console.print(f"\nlargest disagreements ({len(report.disagreements)}):")
         for d in report.disagreements:
             console.print(
-                f"  {printable(d['path'])}\n    you: {d['photographer']}; culler: {d['culler']}"
+                f"  {printable(d['path'])}\n    you: {printable(d['photographer'])}; "
+                f"culler: {d['culler']}"
                 f" ({printable(d['reason'])})"
             )
     if html_index is not None:
@@ -234,13 +235,19 @@ def agreement(
     catalog = open_existing(db_path)
     try:
         report = measure_agreement(catalog, folders, marks, source, options, limit)
-        index = None
-        if html_dir is not None:
-            from culler.interop.contact_sheet import write_contact_sheet
-
-            index = write_contact_sheet(html_dir, report)
     finally:
         catalog.close()
+    index = None
+    if html_dir is not None and report.shoots:
+        from culler.interop.contact_sheet import write_contact_sheet
+
+        try:
+            index = write_contact_sheet(html_dir, report)
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(
+                f"cannot write the contact sheet in {printable(html_dir)}: "
+                f"{printable(getattr(exc, 'strerror', None) or exc)}; give --html a folder you can write"
+            ) from None
     if not report.shoots:
         raise click.ClickException(
             "no photo with your decisions found: rate or pick photos (or give their sidecars "
