@@ -105,6 +105,15 @@ def test_culler_train_model_ranker_prints_before_and_after_and_cull_uses_it(
     picks = [p for p in hidden if p.decision == "pick" and p.moment is not None]
     assert picks and all(RANKER_MARK + " #1" in p.reason for p in picks), picks[0].reason
     assert all(p["by_hand"] for p in plan)
+    # the photographer's decisions cleared: `culler cull` proposes with the ranker, or without it
+    catalog = open_catalog(db)
+    for row in catalog.readable_photos():
+        catalog.rate(row["id"], decision="none", stars=0, source="auto")
+    catalog.close()
+    ranked = culler_cli.json("cull", "--db", str(db), "--dry-run", "--json")["plan"]
+    default = culler_cli.json("cull", "--db", str(db), "--dry-run", "--json", "--default-ranking")
+    assert any(RANKER_MARK in p["reason"] for p in ranked)
+    assert not any(RANKER_MARK in p["reason"] for p in default["plan"])
 
 
 def test_agreement_with_an_active_ranker_says_its_figures_flatter_it(archive, tmp_path, culler_cli):
@@ -118,6 +127,30 @@ def test_agreement_with_an_active_ranker_says_its_figures_flatter_it(archive, tm
     assert report["ranking"] == "personal" and "flatter" in report["note"]
     assert default["ranking"] == "default" and not default["note"]
     assert report["overall"]["top1"] > default["overall"]["top1"]
+
+
+def test_cached_clip_embeddings_become_features_when_most_photos_have_one(archive, tmp_path):
+    import numpy as np
+
+    from culler.decide.cull import load_scores
+    from culler.decide.ranker import EMBEDDING_COMPONENTS, embedding_projection, feature_table
+
+    catalog, _ = photographer(archive, tmp_path, "warmer")
+    try:
+        ids = [r["id"] for r in catalog.readable_photos()]
+        assert embedding_projection(catalog, ids) is None  # no embeddings: no CLIP features
+        rng = np.random.default_rng(0)
+        vectors = {pid: rng.normal(size=64).astype(np.float32) for pid in ids}
+        catalog.save_embeddings("clip-test", vectors)
+        projection = embedding_projection(catalog, ids)
+        table = feature_table(catalog, load_scores(catalog, ids), projection)
+        result = train_personal_ranker(catalog, source="catalog", save=False)
+    finally:
+        catalog.close()
+    assert projection["model"] == "clip-test"
+    names = {f"clip.pc{i + 1}" for i in range(EMBEDDING_COMPONENTS)}
+    assert all(names <= set(features) for features in table.values())
+    assert result["embedding"] == "clip-test"
 
 
 def test_too_few_shoots_is_refused_with_what_to_do(archive, tmp_path):
