@@ -37,8 +37,7 @@ DEFAULT_STRENGTH = 0.03
 POINTWISE = 0.5
 #: Fewest shoots that make a held-out measurement (one held out, at least two to learn from).
 MIN_SHOOTS = 3
-#: Resamples and the interval of the held-out gain.
-BOOTSTRAP = 2000
+#: The interval of the held-out figures, in percent (resampling as ``culler agreement`` does).
 INTERVAL = 90
 
 #: How a decision the personal ranker made begins its reason (``culler agreement`` looks for it).

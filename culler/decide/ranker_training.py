@@ -17,6 +17,7 @@ from typing import Any
 
 from culler.catalog import Catalog
 from culler.decide.agreement import (
+    BOOTSTRAP,
     DROPPED,
     KEPT,
     Counts,
@@ -31,7 +32,6 @@ from culler.decide.agreement import (
     shoot_resamples,
 )
 from culler.decide.ranker import (
-    BOOTSTRAP,
     INTERVAL,
     MIN_SHOOTS,
     RankerModel,
