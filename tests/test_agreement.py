@@ -287,3 +287,40 @@ def test_a_label_with_control_characters_reaches_the_terminal_escaped(culled, tm
     assert report["disagreements"]  # culler does not pick the first frame of every burst
     out = culler_cli("agreement", "--db", str(db), "--from", "catalog").output
     assert "label Green" in out and "\x1b" not in out
+
+
+def test_sidecar_stars_count_by_the_editor_that_wrote_them(culled, tmp_path, culler_cli):
+    """One star in a sidecar is a keeper for a Lightroom user, and darktable's import default."""
+    from culler.testing.photographers import TASTES, chosen, mark_shoots
+
+    _, shoots = culled
+    db = _copy_db(culled, tmp_path)
+    kept = chosen(shoots, TASTES["wider"])
+    mark_shoots(kept, stars=1)
+    try:
+        lightroom = culler_cli.json("agreement", "--db", str(db), "--from", "xmp", "--json")
+        darktable = culler_cli.json(
+            "agreement", "--db", str(db), "--from", "xmp", "--editor", "darktable", "--json"
+        )
+        two = culler_cli.json(
+            "agreement",
+            "--db",
+            str(db),
+            "--from",
+            "xmp",
+            "--kept-stars",
+            "1",
+            "--json",
+            "--editor",
+            "darktable",
+        )
+    finally:
+        for shoot in shoots:
+            for sidecar in shoot.folder.glob("*.xmp"):
+                sidecar.unlink()
+    assert lightroom["overall"]["kept"] == sum(kept.values()) == 4
+    assert lightroom["overall"]["dropped"] == 8 and lightroom["overall"]["groups"] == 4
+    # darktable: one star keeps nothing, but the starred frame still ranks highest in its burst
+    assert darktable["overall"]["photos_judged"] == 0 and darktable["overall"]["groups"] == 4
+    assert darktable["overall"]["pick_precision"] is None
+    assert two["overall"] == lightroom["overall"]  # --kept-stars 1 on top of the darktable preset
