@@ -114,6 +114,10 @@ def test_culler_train_model_ranker_prints_before_and_after_and_cull_uses_it(
     default = culler_cli.json("cull", "--db", str(db), "--dry-run", "--json", "--default-ranking")
     assert any(RANKER_MARK in p["reason"] for p in ranked)
     assert not any(RANKER_MARK in p["reason"] for p in default["plan"])
+    # the stored groups (the GUI's stacks, `culler groups`) put the ranker's pick on top too
+    first = {p["path"] for p in ranked if p["decision"] == "pick" and p["group"]}
+    groups = culler_cli.json("groups", "--db", str(db), "--rebuild", "--json")
+    assert {g["members"][0]["path"] for g in groups} == first
 
 
 def test_agreement_with_an_active_ranker_says_its_figures_flatter_it(archive, tmp_path, culler_cli):

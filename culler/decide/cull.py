@@ -242,9 +242,12 @@ def rank_groups(
     scores: dict[int, PhotoScores] | None = None,
 ) -> list[Group]:
     """Sort each group's members best first: sharp frames before blurred ones, then by the combined
-    score (unscored photos last)."""
+    score, or the personal ranker's when it beat the default (unscored photos last)."""
     if scores is None:
+        from culler.decide.ranker import use_personal_ranker
+
         scores = load_scores(catalog, [pid for g in groups for pid in g.members], ranking)
+        use_personal_ranker(catalog, scores, ranking or Ranking())
     for group in groups:
         smaller = smaller_copies(group.members, scores)
         group.members.sort(key=lambda pid, g=group, s=smaller: _order_key(scores.get(pid), g, s))
