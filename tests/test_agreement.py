@@ -324,3 +324,12 @@ def test_sidecar_stars_count_by_the_editor_that_wrote_them(culled, tmp_path, cul
     assert darktable["overall"]["photos_judged"] == 0 and darktable["overall"]["groups"] == 4
     assert darktable["overall"]["pick_precision"] is None
     assert two["overall"] == lightroom["overall"]  # --kept-stars 1 on top of the darktable preset
+
+
+def test_mean_ranks_share_ties_and_the_mcnemar_tail_is_exact():
+    from culler.decide.agreement_figures import mean_ranks
+    from culler.decide.ranker_training import binomial_tail
+
+    assert mean_ranks([3, 1, 2, 2, 5, 5, 5]).tolist() == [4, 1, 2.5, 2.5, 6, 6, 6]
+    assert binomial_tail(13, 15) == pytest.approx(121 / 2**15)  # 1 + 15 + 105 ways
+    assert binomial_tail(0, 4) == 1.0 and binomial_tail(4, 4) == 1 / 16

@@ -21,13 +21,23 @@ def ratio(hits: float, total: float) -> float | None:
     return round(hits / total, 4) if total else None
 
 
+def mean_ranks(values: list[float]) -> np.ndarray:
+    """1-based ranks, ties sharing their mean rank (what Spearman's correlation needs)."""
+    x = np.asarray(values, dtype=float)
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(1, len(x) + 1)
+    for value in np.unique(x):
+        tied = x == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
 def spearman(a: list[float], b: list[float]) -> float | None:
     """Spearman's rank correlation (ties get their mean rank); None when either side is constant."""
     if len(a) < 3:
         return None
-    from scipy.stats import rankdata
-
-    ra, rb = rankdata(a), rankdata(b)
+    ra, rb = mean_ranks(a), mean_ranks(b)
     if np.std(ra) == 0 or np.std(rb) == 0:
         return None
     return round(float(np.corrcoef(ra, rb)[0, 1]), 4)

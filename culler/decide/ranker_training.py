@@ -10,6 +10,7 @@ the interval of the gain lies above zero.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -123,15 +124,18 @@ def paired_gain(
     }
 
 
+def binomial_tail(wins: int, trials: int) -> float:
+    """P(X ≥ wins) for X ~ Binomial(trials, ½): the exact one-sided McNemar p-value."""
+    return sum(math.comb(trials, k) for k in range(wins, trials + 1)) / 2.0**trials
+
+
 def mcnemar(before: dict[int, bool], after: dict[int, bool]) -> dict[str, Any]:
     """Exact one-sided McNemar test on the moments both rankings were measured on: of the moments
     exactly one of them got right, does the ranker win more than a coin would?"""
-    from scipy.stats import binomtest
-
     shared = before.keys() & after.keys()
     wins = sum(after[m] and not before[m] for m in shared)
     losses = sum(before[m] and not after[m] for m in shared)
-    p = binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue if wins + losses else None
+    p = binomial_tail(wins, wins + losses) if wins + losses else None
     return {
         "moments": len(shared),
         "ranker_only_right": wins,
