@@ -73,6 +73,9 @@ _LAZY_NAMES = {
     "backfill_signatures": "culler.decide.frames",
     # Clusters the catalog's new faces into people: the faces plugin runs it after each scan.
     "update_people": "culler.decide.people",
+    # The personal ranker (culler train --model ranker): learned and measured on held-out shoots.
+    "train_personal_ranker": "culler.decide.ranker_training",
+    "ranker_marks": "culler.decide.agreement",
 }
 _TORCH_NAMES = (
     "Head",

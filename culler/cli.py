@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "culler.commands.tag",
     "culler.commands.evaluate",
     "culler.commands.people",
+    "culler.commands.agreement",
 )
 
 

@@ -2,7 +2,7 @@
 hyper-parameters), print a summary.
 
 Apart from :mod:`culler_trainer.main` because the search runs many trainings: ``hpo`` imports ``main``,
-and this module imports both.
+and this module imports both (when a network is trained: the personal ranker needs no torch).
 """
 
 from __future__ import annotations
@@ -11,15 +11,19 @@ import json
 import sys
 
 from culler_trainer.data import NotEnoughRatings
-from culler_trainer.hpo import run_hpo
-from culler_trainer.main import run
 from culler_trainer.params import parse_args
+from culler_trainer.ranker import run_ranker
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m culler_trainer`` / ``culler train``: train, print a summary, exit 0 (2 on errors)."""
     args = parse_args(argv)
     try:
+        if args.model == "ranker":  # NumPy only: torch is not even imported
+            return run_ranker(args)
+        from culler_trainer.hpo import run_hpo
+        from culler_trainer.main import run
+
         if args.hpo:
             run_hpo(args)
             return 0

@@ -11,7 +11,19 @@ from pathlib import Path
 
 from culler_trainer.scheduler import PRESETS
 
-MODELS = ("mlp", "linear", "distribution", "prompts", "tags", "classes", "saan", "charlenet")
+MODELS = (
+    "mlp",
+    "linear",
+    "distribution",
+    "prompts",
+    "tags",
+    "classes",
+    "saan",
+    "charlenet",
+    "ranker",
+)
+#: Editors whose marks the ranker reads (culler.decide.agreement.PRESETS).
+EDITORS = ("capture-one", "darktable", "lightroom", "picks-only")
 
 DESCRIPTION = """\
 Train a scorer on your own ratings (the catalog's stars, picks/rejects and preferences) or on a public
@@ -29,6 +41,7 @@ examples:
   culler train --db shoot/culler.db --unfreeze all --lr 1e-5         # fine-tune CLIP with the head
   culler train --ava AVA.txt --images ava/images --model charlenet --classes 2 --schedule charlenet
   culler train --db shoot/culler.db --scorer emotion --model tags    # from `culler tag … --add awe`
+  culler train --db archive/culler.db --model ranker    # a ranker from your culled shoots (no weights)
 """
 
 
@@ -49,7 +62,31 @@ def build_parser() -> argparse.ArgumentParser:
     _optimisation_arguments(p)
     _run_arguments(p)
     _search_arguments(p)
+    _ranker_arguments(p)
     return p
+
+
+def _ranker_arguments(p: argparse.ArgumentParser) -> None:
+    r = p.add_argument_group("personal ranker (--model ranker)")
+    r.add_argument(
+        "--editor",
+        choices=EDITORS,
+        default="lightroom",
+        help="which of your marks mean kept and dropped (as `culler agreement --editor`)",
+    )
+    r.add_argument(
+        "--decisions-from",
+        choices=("auto", "catalog", "xmp"),
+        default="auto",
+        help="read your decisions from XMP sidecars, the catalog, or the sidecar when there is one",
+    )
+    r.add_argument(
+        "--folder",
+        action="append",
+        type=Path,
+        default=[],
+        help="learn only from the shoots under this folder (repeatable; default: the whole catalog)",
+    )
 
 
 def _data_arguments(p: argparse.ArgumentParser) -> None:
@@ -223,6 +260,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.unfreeze == "all" or args.unfreeze.startswith("last:")
     ):
         parser.error("--unfreeze must be none, all or last:N")
+    if args.model == "ranker" and args.db is None:
+        parser.error("--model ranker learns from a catalog: give --db CATALOG")
     if args.model in ("saan", "charlenet"):
         args.scorer = args.model  # the network is the scorer: its versions and weights are its own
     if args.model in ("classes", "charlenet") and not args.classes:

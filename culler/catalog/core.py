@@ -31,6 +31,7 @@ from culler.catalog.opening import (
     is_blank,
 )
 from culler.catalog.photos import PhotosMixin
+from culler.catalog.rankers import RankersMixin
 from culler.catalog.ratings import RatingsMixin
 from culler.catalog.scanning import ScanStore
 from culler.catalog.search import SearchMixin
@@ -53,6 +54,7 @@ class Catalog(
     SearchMixin,
     FacesMixin,
     PeopleMixin,
+    RankersMixin,
 ):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 

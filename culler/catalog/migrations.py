@@ -378,3 +378,24 @@ def m006_faces(db: sqlite_utils.Database) -> None:
         CREATE INDEX idx_faces_person ON faces(person_id);
         """
     )
+
+
+@migrations("007_personal_ranker")
+def m007_personal_ranker(db: sqlite_utils.Database) -> None:
+    """``personal_rankers``: rankers learned from the photographer's own decisions
+    (culler.decide.ranker): the model as JSON, what it was measured at on held-out shoots, and
+    whether it beat culler's default ranking there (only then does ``culler cull`` use it)."""
+    db["personal_rankers"].create(
+        {
+            "id": int,
+            "created": str,
+            "model": str,
+            "evaluation": str,
+            "beats_default": int,
+            "active": int,
+        },
+        pk="id",
+        not_null={"created", "model", "evaluation", "beats_default", "active"},
+        defaults={"beats_default": 0, "active": 1},
+        if_not_exists=True,
+    )

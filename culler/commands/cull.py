@@ -265,6 +265,13 @@ def _group_row(group, scores) -> dict:
     help="Rank with these scorers and weights instead of the default mix (repeatable); "
     "for a penalty scorer (e.g. faces=W) W is the penalty per point below 10.",
 )
+@click.option(
+    "--personal-ranker/--default-ranking",
+    default=True,
+    show_default=True,
+    help="Order the frames of a burst with your personal ranker (`culler train --model ranker`) "
+    "when it beat the default ranking on your held-out shoots, or always with the default.",
+)
 @_grouping_options
 @_xmp_option
 @click.option(
@@ -289,6 +296,7 @@ def cull(
     reject_below,
     keep_top,
     weights,
+    personal_ranker,
     xmp_naming,
     dry_run,
     as_json,
@@ -310,7 +318,9 @@ def cull(
         keep_per_group=keep_per_group,
         reject_below=reject_below,
         keep_top=keep_top,
-        ranking=Ranking(weights=_parse_weights(weights)),
+        ranking=Ranking(
+            weights=_parse_weights(weights), personal_ranker="auto" if personal_ranker else None
+        ),
         grouping=_grouping(**grouping),
     )
     catalog = _open(db_path, read_only=dry_run)

@@ -155,6 +155,9 @@ class Ranking:
     weights: dict[str, float] | None = None
     penalty: float = 0.5
     personal_weight: float = 2.0
+    #: The learned personal ranker (culler.decide.ranker): "auto" uses the catalog's active one only
+    #: when it beat this default ranking on held-out shoots; None never; or a ranker model to use.
+    personal_ranker: Any = "auto"
 
 
 @dataclass
@@ -165,6 +168,9 @@ class PhotoScores:
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     reasons: dict[str, list[str]] = field(default_factory=dict)
     value: float | None = None  # the combined ranking score
+    #: The personal ranker's value (culler.decide.ranker), when one is used: it orders the frames
+    #: of a moment instead of ``value`` (blur and smaller copies still come first).
+    personal: float | None = None
     size: tuple[int, int] | None = None  # full-size width and height, when the scan read them
 
     def defects(self, minimum: float = 0.0) -> list[dict[str, Any]]:
@@ -316,7 +322,8 @@ def _order_key(
     # the frame with the fewest faces with closed eyes or missed focus (a group photo is spoilt by
     # one blink, whatever its other scores).
     lost = (1, -float(blur.get("detail", 0.0))) if blur else (0, 0.0)
-    return (0, int(ps.photo_id in smaller), *lost, face_problems(ps), -ps.value, ps.photo_id)
+    value = ps.value if ps.personal is None else ps.personal
+    return (0, int(ps.photo_id in smaller), *lost, face_problems(ps), -value, ps.photo_id)
 
 
 def rank_groups(
@@ -326,9 +333,12 @@ def rank_groups(
     scores: dict[int, PhotoScores] | None = None,
 ) -> list[Group]:
     """Sort each group's members best first: sharp frames before blurred ones, then by the combined
-    score (unscored photos last)."""
+    score, or the personal ranker's when it beat the default (unscored photos last)."""
     if scores is None:
+        from culler.decide.ranker import use_personal_ranker
+
         scores = load_scores(catalog, [pid for g in groups for pid in g.members], ranking)
+        use_personal_ranker(catalog, scores, ranking or Ranking())
     for group in groups:
         smaller = smaller_copies(group.members, scores)
         group.members.sort(key=lambda pid, g=group, s=smaller: _order_key(scores.get(pid), g, s))
@@ -411,6 +421,8 @@ class Proposal:
     source: str | None = None
     locked: bool = False
     group: str | None = None
+    moment: int | None = None  # which moment (merged group) of the plan it belongs to
+    rank: int | None = None  # its place in that moment, 1 = best
 
     @property
     def changes(self) -> bool:
@@ -503,7 +515,7 @@ def _decide_moment(plan, scores, label, members, group, options, personal, roles
     rank = {m: i + 1 for i, m in enumerate(order)}
     kept = [m for m in order if plan[m].locked and plan[m].current == "pick"]
     for m in order:
-        plan[m].group = f"{label}, #{rank[m]}"
+        plan[m].group, plan[m].rank = f"{label}, #{rank[m]}", rank[m]
     for m in order:
         p = plan[m]
         if p.locked or p.decision != "pick":
@@ -591,12 +603,16 @@ def plan_cull(
     options: CullOptions | None = None,
     groups: list[Group] | None = None,
     scope: set[int] | None = None,
+    decisions: dict[int, dict[str, Any]] | None = None,
 ) -> list[Proposal]:
     """Propose pick/reject for every photo, with the one-line reason that decided; writes nothing.
 
     With ``scope`` (photo ids: a folder, a shoot, photos since a date) only those photos are
     planned, with the other members of the groups they belong to (a moment is decided whole);
-    only their scores are read."""
+    only their scores are read. ``decisions`` replaces the catalog's current decisions ({} hides
+    the photographer's own, which is how ``culler agreement`` measures the cull against them)."""
+    from culler.decide.ranker import explain_personal_picks, use_personal_ranker
+
     options = options or CullOptions()
     if groups is None:
         # With the default grouping, the stored groups plus what changed since (read-only: what a
@@ -611,9 +627,10 @@ def plan_cull(
     if scope is not None:
         scope = scope | {pid for g in groups for pid in g.members}
     scores = load_scores(catalog, scope, ranking=options.ranking)
+    ranker = use_personal_ranker(catalog, scores, options.ranking)
     personal = catalog.personal_scorer_ids()
     roles = scorer_roles()
-    current = catalog.current_decisions()
+    current = catalog.current_decisions() if decisions is None else decisions
     plan = {pid: _single(ps, current.get(pid, {}), options) for pid, ps in scores.items()}
     if options.reject_broken:
         for row in catalog.broken_photos():
@@ -622,8 +639,12 @@ def plan_cull(
             proposal = _broken(row, current.get(row["id"], {}))
             if proposal is not None:
                 plan[row["id"]] = proposal
-    for label, members, group in _moments(groups):
+    for index, (label, members, group) in enumerate(_moments(groups)):
+        for m in members & plan.keys():
+            plan[m].moment = index
         _decide_moment(plan, scores, label, members, group, options, personal, roles)
+    if ranker is not None:
+        explain_personal_picks(ranker, plan, scores)
     if options.keep_top is not None:
         _keep_top(plan, scores, options.keep_top)
     return sorted(plan.values(), key=lambda p: p.path)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from culler.catalog import Catalog, CatalogError, open_catalog
+from culler.gui.agreement_panel import AgreementPanel
 from culler.gui.culling import GRID, LOUPE, CullingActions
 from culler.gui.grid import FilmStrip, FilterBar, GridView
 from culler.gui.item_models import PhotoFilterProxy, PhotoIdRole, PhotoListModel
@@ -116,6 +117,9 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         details = QTabWidget()
         details.addTab(self.why, "Why")
         details.addTab(self.scorers_panel, "Models")
+        self.agreement_panel = AgreementPanel()
+        self.agreement_panel.openRequested.connect(self.open_in_loupe)
+        details.addTab(self.agreement_panel, "Agreement")
         self.details = details
         self.plugin_panels: list[QWidget] = []
         from culler.gui.faces_strip import FacesStrip  # every face of the photo at 100 %
@@ -296,6 +300,7 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         self.stage.full.clear()
         self.thumbnails.thumb_dir = thumb_dir_for(self.db_path)
         self.scorers_panel.set_catalog(self.db_path)
+        self.agreement_panel.set_catalog(self.db_path)
         self.setWindowTitle(f"culler — {self.db_path}")
         self.reload()
         return True
@@ -349,6 +354,19 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
             return False
         self.select_row(index.row())
         return True
+
+    def open_in_loupe(self, photo_id: int) -> None:
+        """Show one photo in the loupe (a disagreement from the Agreement tab), opening its
+        burst's stack when it is folded inside it."""
+        row = self.model.row_of(photo_id)
+        rec = self.model.records[row] if row is not None else None
+        if rec is not None and rec.group_id is not None and rec.group_id not in self.model.expanded:
+            self.proxy.toggle_stack(rec.group_id)
+            self.proxy.resort()
+        if not self.select_photo(photo_id):
+            self.statusBar().showMessage("that photo is hidden by the filters: clear them", 5000)
+            return
+        self.set_mode(LOUPE)
 
     def current_id(self) -> int | None:
         if self.views.currentIndex() == LOUPE and self.stage.records:
@@ -454,6 +472,7 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         if self.deliver_worker is not None:
             self.deliver_worker.cancel()
         self.wait_for_jobs()
+        self.agreement_panel.shutdown()
         if (weights := self.scorers_panel.weights_worker) is not None:
             weights.cancel()  # a download stops at its next block; an import finishes first
             weights.wait()
