@@ -28,8 +28,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("culler.imaging", "culler.models"),
     ("culler.api", "culler.catalog"),
     ("culler.scan",),
-    ("culler.decide",),
     ("culler.interop",),
+    ("culler.decide",),  # agreement reads the photographer's marks from XMP sidecars
     ("culler.gui",),
     ("culler.commands",),
     ("culler.cli",),
