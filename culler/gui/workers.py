@@ -15,7 +15,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
-from culler.catalog import open_catalog
+from culler.catalog import Catalog, open_catalog
+
+
+def open_or_say(db_path: Path, failed) -> Catalog | None:
+    """The catalog a worker thread opens for itself (SQLite connections stay in their thread), or
+    None after ``failed`` said in one line why it could not be opened."""
+    try:
+        return open_catalog(db_path)
+    except Exception as exc:
+        failed.emit(f"cannot open catalog {db_path}: {exc}")
+        return None
 
 
 class ScanWorker(QThread):
@@ -51,10 +61,8 @@ class ScanWorker(QThread):
     def run(self) -> None:
         from culler.scan import ScanOptions, scan_folders
 
-        try:
-            catalog = open_catalog(self.db_path)
-        except Exception as exc:
-            self.failed.emit(f"cannot open catalog {self.db_path}: {exc}")
+        catalog = open_or_say(self.db_path, self.failed)
+        if catalog is None:
             return
         try:
             options = ScanOptions(
@@ -174,10 +182,8 @@ class CullWorker(QThread):
     def run(self) -> None:
         from culler.decide.cull import run_cull
 
-        try:
-            catalog = open_catalog(self.db_path)
-        except Exception as exc:
-            self.failed.emit(f"cannot open catalog {self.db_path}: {exc}")
+        catalog = open_or_say(self.db_path, self.failed)
+        if catalog is None:
             return
         try:
             plan, events = run_cull(catalog, self.options, echo=self.message.emit)
@@ -223,10 +229,8 @@ class DeliverWorker(QThread):
         self.cancel_event.set()
 
     def run(self) -> None:
-        try:
-            catalog = open_catalog(self.db_path)
-        except Exception as exc:
-            self.failed.emit(f"cannot open catalog {self.db_path}: {exc}")
+        catalog = open_or_say(self.db_path, self.failed)
+        if catalog is None:
             return
         try:
             summary = self._export(catalog) if self.job == "export" else self._xmp(catalog)
