@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from culler.catalog import now, open_catalog
+from culler.catalog import open_catalog
 from culler.decide import grouping
 from culler.decide.cull import update_groups
 from culler.imaging import signatures
@@ -143,13 +143,7 @@ def build_rows(
 
 
 def insert(catalog, rows: list[tuple]) -> None:
-    stamp = now()
-    with catalog.transaction() as conn:
-        conn.executemany(
-            "INSERT INTO photos (path, root, taken_at, camera, content_hash, signature, status,"
-            " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, 'ok', ?, ?)",
-            [(*r, stamp, stamp) for r in rows],
-        )
+    catalog.insert_signed_photos(rows)
 
 
 def main() -> None:

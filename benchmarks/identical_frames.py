@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from culler.catalog import now, open_catalog
+from culler.catalog import open_catalog
 from culler.decide import grouping
 from culler.decide.grouping import GroupingRun, compute_groups, find_duplicates, write_groups
 from culler.imaging import signatures
@@ -52,13 +52,7 @@ def rows_of(kind: str, n: int, signature: bytes) -> list[tuple]:
 
 
 def insert(catalog, rows: list[tuple]) -> None:
-    stamp = now()
-    with catalog.transaction() as conn:
-        conn.executemany(
-            "INSERT INTO photos (path, root, taken_at, camera, content_hash, signature, status,"
-            " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, 'ok', ?, ?)",
-            [(*r, stamp, stamp) for r in rows],
-        )
+    catalog.insert_signed_photos(rows)
 
 
 def cpu(fn):

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageEnhance
 
-from culler.catalog import now, open_catalog
+from culler.catalog import open_catalog
 from culler.decide import grouping
 from culler.decide.grouping import (
     GroupingOptions,
@@ -135,13 +135,7 @@ def _rows(specs: list[dict]) -> list[tuple]:
 
 
 def _insert(catalog, rows: list[tuple]) -> None:
-    stamp = now()
-    with catalog.transaction() as conn:
-        conn.executemany(
-            "INSERT INTO photos (path, root, taken_at, camera, content_hash, signature, status,"
-            " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, 'ok', ?, ?)",
-            [(*r, stamp, stamp) for r in rows],
-        )
+    catalog.insert_signed_photos(rows)
 
 
 def _by_path(catalog, groups) -> set[tuple[str, frozenset[str]]]:

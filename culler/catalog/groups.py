@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from culler.catalog.chunks import in_clauses
+from culler.catalog.timestamps import now
 
 #: Table the ``grouping`` plugin creates: what each photo looked like when it was last grouped.
 STATE_TABLE = "grouping_state"
@@ -34,6 +35,18 @@ FACTS_SQL = (
 
 class GroupsMixin:
     """Named queries for bursts, near-duplicates and culling decisions."""
+
+    def insert_signed_photos(self, rows: Iterable[tuple]) -> None:
+        """Photos with a near-duplicate signature, as a scan stores them, in one transaction: rows of
+        (path, root, taken_at, camera, content_hash, signature). Benchmarks and tests build large
+        or odd catalogs with it (benchmarks/grouping_scale.py, identical_frames.py)."""
+        stamp = now()
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            conn.executemany(
+                "INSERT INTO photos (path, root, taken_at, camera, content_hash, signature, status,"
+                " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, 'ok', ?, ?)",
+                [(*r, stamp, stamp) for r in rows],
+            )
 
     # -- what grouping reads ---------------------------------------------------------------------
     def grouping_photos(self) -> list[dict[str, Any]]:
