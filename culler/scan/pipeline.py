@@ -87,6 +87,7 @@ def scan_folders(
         unlisted=unlisted,
         content_hash=hash_if_readable,
         links=links,
+        capture_owners=catalog.capture_file_owners(),
     )
     writer = ScanWriter(catalog, scorers)
     writer.apply_plan(plan)

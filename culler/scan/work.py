@@ -1,6 +1,6 @@
 """The scan's work types: what the stages hand each other, and the summary they add up to.
 
-Stage order is import order: work → discover → plan → decode → decode_pool → scoring → writer →
+Stage order is import order: work → discover → captures → plan → decode → decode_pool → scoring → writer →
 pipeline. Each module imports only the ones before it.
 """
 
@@ -70,6 +70,8 @@ class Found:
     error: str | None = None
     #: (device, inode) of a file with more than one name (a hard link); None otherwise.
     inode: tuple[int, int] | None = None
+    #: The capture's other files (the RAW beside this JPEG), found by :mod:`culler.scan.captures`.
+    companions: tuple[Found, ...] = ()
 
 
 @dataclass
@@ -83,6 +85,8 @@ class WorkItem:
     photo_id: int | None  # None until the file has a catalog row
     needs: list[ActiveScorer]
     change: str  # "new", "changed", "retry", "unscored"
+    #: The capture's other files, recorded with the photo (``photo_files``).
+    companions: tuple[Found, ...] = ()
 
 
 @dataclass

@@ -9,15 +9,16 @@ to do; nothing is written after that.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from culler.catalog import Catalog
+from culler.scan.captures import file_kind
 from culler.scan.decode import Decoded
 from culler.scan.plan import ScanPlan
 from culler.scan.scoring import BatchResults, Checked
-from culler.scan.work import ActiveScorer, WorkItem
+from culler.scan.work import ActiveScorer, Found, WorkItem
 
 #: {scorer id: photo ids} whose scores a call stored, for the ``photos_scored`` hook.
 Written = dict[str, list[int]]
@@ -52,7 +53,9 @@ class ScanWriter:
             for move in plan.moves:
                 self.catalog.record_move(move.photo_id, move.path, move.root, move.mtime_ns)
             for fold in plan.folds:
-                self.catalog.fold_alias(fold.alias_id, fold.photo_id)
+                self.catalog.fold_alias(fold.alias_id, fold.photo_id, fold.why)
+            for photo_id, files in plan.capture_files.items():
+                self.catalog.set_capture_files(photo_id, capture_rows(files))
             self.catalog.mark_missing(plan.missing)
             for found, root in plan.unreadable:
                 self.catalog.upsert_photo(
@@ -66,7 +69,7 @@ class ScanWriter:
         with self._transaction():
             for item, decoded in rows:
                 if decoded.error:
-                    self.catalog.upsert_photo(
+                    photo_id = self.catalog.upsert_photo(
                         item.path,
                         item.root,
                         item.size,
@@ -75,6 +78,8 @@ class ScanWriter:
                         error=decoded.error,
                     )
                     self.errors += 1
+                    if item.companions:
+                        self.catalog.set_capture_files(photo_id, capture_rows(item.companions))
                     continue
                 # The file may have changed between discovery and reading: keep the state of the
                 # bytes scored.
@@ -84,6 +89,8 @@ class ScanWriter:
                     item.path, item.root, size, mtime_ns, **photo_columns(decoded)
                 )
                 self.decoded += 1
+                if item.companions:
+                    self.catalog.set_capture_files(item.photo_id, capture_rows(item.companions))
                 for scorer_id, result in decoded.worker_results.items():
                     self._store(item.photo_id, self._by_id[scorer_id], result, written)
         return written
@@ -126,6 +133,11 @@ class ScanWriter:
         except sqlite3.DatabaseError as exc:  # e.g. SQLITE_IOERR, SQLITE_CORRUPT
             self.failure = _write_error(self.catalog, exc)
             raise self.failure from exc
+
+
+def capture_rows(files: Iterable[Found]) -> list[tuple[str, str, int | None, int | None]]:
+    """``photo_files`` rows for a capture's further files."""
+    return [(f.path, file_kind(f.path), f.size, f.mtime_ns) for f in files]
 
 
 def photo_columns(decoded: Decoded) -> dict[str, Any]:

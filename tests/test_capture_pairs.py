@@ -1,0 +1,221 @@
+"""RAW+JPEG as one photo (issue #30, goal 1): the files of one capture are one catalog row, scored once
+from the JPEG, with the RAW recorded beside it; older catalogs' two rows are folded; a half deleted
+later leaves the photo and its decision with the other half.
+
+The shoots are real sample photos written as a DNG (``culler.testing.formats``) and a JPEG of the same
+picture, as a camera set to RAW+JPEG writes them. Every file lies under the test's ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from culler.catalog import open_catalog
+from culler.scan import ScanOptions, scan_folders
+from culler.scan.captures import pair_captures
+from culler.scan.work import Found
+from culler.testing import sample_image
+from culler.testing.formats import write_dng
+
+SCAN = ScanOptions(workers=0, scorer_ids=["technical"])
+NAMES = ("astronaut", "chelsea", "coffee")
+
+
+def make_pairs(
+    folder: Path, names=NAMES, lone: str | None = "rocket"
+) -> dict[str, tuple[Path, Path]]:
+    """A RAW+JPEG shoot: ``IMG_000N.dng`` and ``IMG_000N.JPG`` of each sample photo, and one JPEG alone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pairs = {}
+    for n, name in enumerate(names, 1):
+        image = sample_image(name).resize((192, 144))
+        raw = write_dng(folder / f"IMG_{n:04d}.dng", image, preview_side=128)
+        jpeg = folder / f"IMG_{n:04d}.JPG"
+        image.save(jpeg, quality=90)
+        pairs[name] = (raw, jpeg)
+    if lone:
+        sample_image(lone).resize((192, 144)).save(folder / "IMG_0099.JPG", quality=90)
+    return pairs
+
+
+def scan(db: Path, *roots: Path) -> dict:
+    with open_catalog(db) as cat:
+        return scan_folders(cat, list(roots), SCAN, echo=lambda _m: None)
+
+
+def photos(db: Path) -> dict[str, dict]:
+    """{path: row with its current rating and its further files} of every photo."""
+    with open_catalog(db) as cat:
+        rows = cat.query("SELECT * FROM photos ORDER BY path")
+        ratings = cat.current_ratings()
+        files = cat.capture_files([r["id"] for r in rows])
+        for row in rows:
+            row["rating"] = ratings.get(row["id"], {})
+            row["files"] = [f["path"] for f in files.get(row["id"], [])]
+            row["scores"] = cat.current_scores([row["id"]]).get(row["id"], {})
+        return {row["path"]: row for row in rows}
+
+
+def rate(db: Path, path: Path, **fields) -> None:
+    with open_catalog(db) as cat:
+        cat.rate(cat.photo_by_path(str(path))["id"], source="cli", **fields)
+
+
+# -- pairing (pure) --------------------------------------------------------------------------------
+def found(*names: str, folder: str = "/shoot") -> list[Found]:
+    return [Found(path=f"{folder}/{n}", size=10, mtime_ns=1) for n in names]
+
+
+def test_a_raw_and_its_jpeg_are_one_capture_scored_from_the_jpeg():
+    out = pair_captures(found("IMG_1.CR3", "IMG_1.JPG", "IMG_2.jpg", "img_3.nef", "IMG_3.jpeg"))
+    assert [f.path for f in out] == ["/shoot/IMG_1.JPG", "/shoot/IMG_2.jpg", "/shoot/IMG_3.jpeg"]
+    assert [c.path for c in out[0].companions] == ["/shoot/IMG_1.CR3"]
+    assert out[1].companions == ()
+    assert [c.path for c in out[2].companions] == ["/shoot/img_3.nef"]
+
+
+def test_a_jpeg_and_heic_beside_a_raw_are_one_capture_decoded_from_the_jpeg():
+    out = pair_captures(found("A.HEIC", "A.dng", "A.jpg"))
+    assert [f.path for f in out] == ["/shoot/A.jpg"]
+    assert sorted(c.path for c in out[0].companions) == ["/shoot/A.HEIC", "/shoot/A.dng"]
+
+
+def test_what_is_not_one_capture_stays_apart():
+    # Two RAWs of one stem (a CR2 and its DNG conversion), a .jpg and an edited .jpeg, two folders,
+    # a TIFF beside a RAW, and a file that could not be stat'ed: none is paired.
+    cases = [
+        found("A.cr2", "A.dng", "A.jpg"),
+        found("B.dng", "B.jpg", "B.jpeg"),
+        found("C.dng") + found("C.jpg", folder="/other"),
+        found("D.dng", "D.tif"),
+        [Found(path="/shoot/E.dng", error="permission denied"), *found("E.jpg")],
+    ]
+    for files in cases:
+        out = pair_captures(files)
+        assert [f.path for f in out] == [f.path for f in files]
+        assert all(f.companions == () for f in out)
+
+
+# -- scanning a RAW+JPEG shoot ---------------------------------------------------------------------
+def test_a_raw_jpeg_shoot_is_one_photo_per_capture_decoded_once(tmp_path):
+    shoot = tmp_path / "shoot"
+    pairs = make_pairs(shoot)
+    db = tmp_path / "culler.db"
+    summary = scan(db, shoot)
+    rows = photos(db)
+    assert sorted(Path(p).name for p in rows) == [
+        "IMG_0001.JPG",
+        "IMG_0002.JPG",
+        "IMG_0003.JPG",
+        "IMG_0099.JPG",
+    ]
+    assert summary["decoded"] == 4 and summary["new"] == 4 and summary["files_seen"] == 7
+    for raw, jpeg in pairs.values():
+        row = rows[str(jpeg)]
+        assert row["files"] == [str(raw)]
+        assert row["status"] == "ok" and "technical" in row["scores"]
+    assert rows[str(shoot / "IMG_0099.JPG")]["files"] == []
+    # A rescan reads nothing again and leaves the captures as they are.
+    again = scan(db, shoot)
+    assert again["skipped"] == 4 and again["decoded"] == 0
+    assert photos(db).keys() == rows.keys()
+
+
+def test_an_older_catalogs_two_rows_of_a_capture_are_folded_keeping_the_newer_hand_rating(tmp_path):
+    shoot = tmp_path / "shoot"
+    pairs = make_pairs(shoot, lone=None)
+    held = tmp_path / "held"
+    held.mkdir()
+    for raw, _ in pairs.values():  # scan the JPEGs alone first, as they were catalogued before
+        raw.rename(held / raw.name)
+    db = tmp_path / "culler.db"
+    scan(db, shoot)
+    (raw_a, jpeg_a), (raw_b, jpeg_b) = pairs["astronaut"], pairs["chelsea"]
+    rate(db, jpeg_a, stars=2, decision="reject")  # older than the RAW's below: the RAW's wins
+    with open_catalog(db) as cat, cat.transaction():
+        for raw, _ in pairs.values():  # the RAW rows an older version of culler stored
+            st = (held / raw.name).stat()
+            cat.upsert_photo(str(raw), str(shoot), st.st_size, st.st_mtime_ns, status="ok")
+    rate(db, raw_a, stars=5, decision="pick")
+    rate(db, raw_b, stars=1)
+    rate(db, jpeg_b, stars=4, decision="pick")  # newer than the RAW's: the JPEG's stays
+    for raw, _ in pairs.values():
+        (held / raw.name).rename(raw)
+    ids = {name: photos(db)[str(jpeg)]["id"] for name, (_, jpeg) in pairs.items()}
+    scan(db, shoot)
+    rows = photos(db)
+    assert sorted(rows) == sorted(str(jpeg) for _, jpeg in pairs.values())
+    for name, (raw, jpeg) in pairs.items():
+        assert rows[str(jpeg)]["id"] == ids[name] and rows[str(jpeg)]["files"] == [str(raw)]
+    assert rows[str(jpeg_a)]["rating"]["stars"] == 5
+    assert rows[str(jpeg_a)]["rating"]["decision"] == "pick"
+    assert rows[str(jpeg_b)]["rating"]["stars"] == 4
+    assert rows[str(jpeg_b)]["rating"]["decision"] == "pick"
+
+
+def test_a_raw_catalogued_alone_becomes_the_capture_when_its_jpeg_appears(tmp_path):
+    shoot = tmp_path / "shoot"
+    pairs = make_pairs(shoot, names=("coffee",), lone=None)
+    raw, jpeg = pairs["coffee"]
+    jpeg.rename(tmp_path / jpeg.name)
+    db = tmp_path / "culler.db"
+    scan(db, shoot)
+    rate(db, raw, stars=3, decision="pick")
+    photo_id = photos(db)[str(raw)]["id"]
+    (tmp_path / jpeg.name).rename(jpeg)
+    scan(db, shoot)
+    rows = photos(db)
+    assert list(rows) == [str(jpeg)]
+    row = rows[str(jpeg)]
+    assert row["id"] == photo_id and row["files"] == [str(raw)]
+    assert row["rating"]["stars"] == 3 and row["rating"]["decision"] == "pick"
+    assert "technical" in row["scores"]
+
+
+# -- a half deleted later --------------------------------------------------------------------------
+def test_the_jpeg_deleted_later_leaves_the_photo_and_its_decision_with_the_raw(tmp_path):
+    shoot = tmp_path / "shoot"
+    raw, jpeg = make_pairs(shoot, names=("astronaut",), lone=None)["astronaut"]
+    db = tmp_path / "culler.db"
+    scan(db, shoot)
+    rate(db, jpeg, stars=4, decision="pick", label="Green")
+    photo_id = photos(db)[str(jpeg)]["id"]
+    jpeg.unlink()
+    summary = scan(db, shoot)
+    rows = photos(db)
+    assert list(rows) == [str(raw)] and summary["missing"] == 0
+    row = rows[str(raw)]
+    assert row["id"] == photo_id and row["status"] == "ok" and row["files"] == []
+    assert row["rating"]["stars"] == 4 and row["rating"]["decision"] == "pick"
+    assert "technical" in row["scores"]  # scored again, from the RAW
+    assert scan(db, shoot)["skipped"] == 1
+
+
+def test_the_raw_deleted_later_leaves_the_photo_and_its_decision_with_the_jpeg(tmp_path):
+    shoot = tmp_path / "shoot"
+    raw, jpeg = make_pairs(shoot, names=("chelsea",), lone=None)["chelsea"]
+    db = tmp_path / "culler.db"
+    scan(db, shoot)
+    rate(db, jpeg, stars=2, decision="reject")
+    raw.unlink()
+    summary = scan(db, shoot)
+    row = photos(db)[str(jpeg)]
+    assert summary["skipped"] == 1 and summary["decoded"] == 0
+    assert row["files"] == [] and row["status"] == "ok"
+    assert row["rating"]["decision"] == "reject"
+
+
+def test_a_renamed_shoot_folder_keeps_each_capture_with_its_raw(tmp_path):
+    shoot = tmp_path / "shoot"
+    pairs = make_pairs(shoot, lone=None)
+    db = tmp_path / "culler.db"
+    scan(db, shoot)
+    rate(db, pairs["coffee"][1], stars=5, decision="pick")
+    shoot.rename(tmp_path / "2026-wedding")
+    summary = scan(db, tmp_path / "2026-wedding")
+    rows = photos(db)
+    assert summary["moved"] == 3 and summary["decoded"] == 0
+    moved = tmp_path / "2026-wedding"
+    for raw, jpeg in pairs.values():
+        assert rows[str(moved / jpeg.name)]["files"] == [str(moved / raw.name)]
+    assert rows[str(moved / "IMG_0003.JPG")]["rating"]["decision"] == "pick"
