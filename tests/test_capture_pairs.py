@@ -219,3 +219,90 @@ def test_a_renamed_shoot_folder_keeps_each_capture_with_its_raw(tmp_path):
     for raw, jpeg in pairs.values():
         assert rows[str(moved / jpeg.name)]["files"] == [str(moved / raw.name)]
     assert rows[str(moved / "IMG_0003.JPG")]["rating"]["decision"] == "pick"
+
+
+# -- sidecar and export ----------------------------------------------------------------------------
+def cli(*args, code: int = 0):
+    from click.testing import CliRunner
+
+    from culler.cli import cli as command
+
+    result = CliRunner().invoke(command, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result
+
+
+def test_the_sidecar_of_a_capture_sits_beside_the_raw_where_lightroom_reads_it(tmp_path):
+    shoot = tmp_path / "shoot"
+    raw, jpeg = make_pairs(shoot, names=("coffee",), lone=None)["coffee"]
+    db = tmp_path / "culler.db"
+    scan(db, shoot)
+    rate(db, jpeg, stars=4, decision="pick")
+    cli("xmp", "write", "--db", db)
+    assert sorted(p.name for p in shoot.glob("*.xmp")) == ["IMG_0001.xmp"]  # Lightroom's name
+    text = (shoot / "IMG_0001.xmp").read_text(encoding="utf-8")
+    assert 'xmp:Rating="4"' in text or "<xmp:Rating>4</xmp:Rating>" in text
+    cli("xmp", "write", "--db", db, "--naming", "fullname")  # darktable's name, beside the RAW
+    assert (shoot / f"{raw.name}.xmp").is_file() and not (shoot / f"{jpeg.name}.xmp").exists()
+    # A rating set in Lightroom on the RAW comes back to the one photo.
+    (shoot / f"{raw.name}.xmp").unlink()
+    side = shoot / "IMG_0001.xmp"
+    side.write_text(text.replace('xmp:Rating="4"', 'xmp:Rating="2"'), encoding="utf-8")
+    cli("xmp", "read", "--db", db)
+    assert photos(db)[str(jpeg)]["rating"]["stars"] == 2
+
+
+def test_export_copies_every_file_of_a_capture_with_its_sidecar(tmp_path):
+    shoot = tmp_path / "shoot"
+    pairs = make_pairs(shoot)
+    db = tmp_path / "culler.db"
+    scan(db, shoot)
+    raw, jpeg = pairs["astronaut"]
+    rate(db, jpeg, stars=5, decision="pick")
+    cli("xmp", "write", "--db", db)
+    out = tmp_path / "picks"
+    cli("export", "picks", out, "--db", db)
+    assert sorted(p.name for p in out.iterdir()) == ["IMG_0001.JPG", "IMG_0001.dng", "IMG_0001.xmp"]
+    assert (out / "IMG_0001.dng").read_bytes() == raw.read_bytes()
+    # A second export is the same files: nothing copied twice, no -1 names.
+    cli("export", "picks", out, "--db", db)
+    assert len(list(out.iterdir())) == 3
+
+
+def test_export_move_takes_the_raw_and_the_sidecar_along_and_the_catalog_follows(tmp_path):
+    shoot = tmp_path / "shoot"
+    pairs = make_pairs(shoot)
+    db = tmp_path / "culler.db"
+    scan(db, shoot)
+    raw, jpeg = pairs["chelsea"]
+    rate(db, jpeg, stars=5, decision="pick")
+    cli("xmp", "write", "--db", db)
+    photo_id = photos(db)[str(jpeg)]["id"]
+    out = tmp_path / "picks"
+    cli("export", "picks", out, "--db", db, "--move")
+    assert sorted(p.name for p in out.iterdir()) == ["IMG_0002.JPG", "IMG_0002.dng", "IMG_0002.xmp"]
+    assert not raw.exists() and not jpeg.exists() and not (shoot / "IMG_0002.xmp").exists()
+    row = photos(db)[str(out / "IMG_0002.JPG")]
+    assert row["id"] == photo_id and row["files"] == [str(out / "IMG_0002.dng")]
+    # The other captures stay whole where they were, and a scan of both folders finds no new photo.
+    summary = scan(db, shoot, out)
+    assert summary["new"] == 0 and summary["missing"] == 0
+    assert photos(db)[str(shoot / "IMG_0001.JPG")]["files"] == [str(shoot / "IMG_0001.dng")]
+
+
+def test_export_move_beside_a_clashing_name_moves_the_capture_under_one_new_stem(tmp_path):
+    shoot = tmp_path / "shoot"
+    raw, jpeg = make_pairs(shoot, names=("rocket",), lone=None)["rocket"]
+    db = tmp_path / "culler.db"
+    scan(db, shoot)
+    rate(db, jpeg, decision="pick")
+    out = tmp_path / "picks"
+    out.mkdir()
+    (out / "IMG_0001.dng").write_bytes(b"another photographer's file")
+    cli("export", "picks", out, "--db", db, "--move")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "IMG_0001-1.JPG",
+        "IMG_0001-1.dng",
+        "IMG_0001.dng",
+    ]
+    assert (out / "IMG_0001.dng").read_bytes() == b"another photographer's file"
