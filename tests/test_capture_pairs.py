@@ -306,3 +306,60 @@ def test_export_move_beside_a_clashing_name_moves_the_capture_under_one_new_stem
         "IMG_0001.dng",
     ]
     assert (out / "IMG_0001.dng").read_bytes() == b"another photographer's file"
+
+
+# -- one item in list, show, cull and the grid -----------------------------------------------------
+def test_list_and_show_give_one_item_per_capture_and_name_its_raw(tmp_path):
+    import json
+
+    shoot = tmp_path / "shoot"
+    pairs = make_pairs(shoot)
+    db = tmp_path / "culler.db"
+    scan(db, shoot)
+    raw, jpeg = pairs["coffee"]
+    rows = json.loads(cli("list", "--db", db, "--json").output)
+    assert len(rows) == 4
+    by_path = {r["path"]: r for r in rows}
+    assert by_path[str(jpeg)]["files"] == [str(raw)]
+    assert by_path[str(shoot / "IMG_0099.JPG")]["files"] == []
+    text = cli("list", "--db", db).output
+    assert f"{jpeg} (+{raw.name})" in text and str(raw) + "\t" not in text
+    # The RAW names the capture's photo: rate it by the RAW, see it by either file.
+    cli("rate", raw, "--stars", "3", "--db", db)
+    shown = json.loads(cli("show", raw, "--db", db, "--json").output)
+    assert shown["path"] == str(jpeg) and shown["rating"]["stars"] == 3
+    assert [(f["path"], f["kind"]) for f in shown["files"]] == [(str(raw), "raw")]
+    assert f"also: {raw} (raw, same capture)" in cli("show", jpeg, "--db", db).output
+
+
+def test_cull_never_calls_the_halves_of_a_capture_near_duplicates(tmp_path):
+    import json
+
+    shoot = tmp_path / "shoot"
+    make_pairs(shoot)
+    db = tmp_path / "culler.db"
+    scan(db, shoot)
+    result = json.loads(cli("cull", "--db", db, "--dry-run", "--json").output)
+    assert len(result["plan"]) == 4  # one decision per capture
+    assert not any(p["decision"] == "reject" for p in result["plan"]), result["plan"]
+    with open_catalog(db) as cat:
+        groups = cat.query(
+            "SELECT group_id, COUNT(*) AS n FROM group_members GROUP BY group_id HAVING n > 1"
+        )
+    assert groups == []
+
+
+def test_the_grid_record_of_a_capture_carries_its_raw_and_a_raw_jpeg_badge(tmp_path):
+    from culler.gui.records import load_records
+
+    shoot = tmp_path / "shoot"
+    pairs = make_pairs(shoot, names=("astronaut",))
+    db = tmp_path / "culler.db"
+    scan(db, shoot)
+    with open_catalog(db) as cat:
+        records = {Path(r.path).name: r for r in load_records(cat)}
+    raw, _ = pairs["astronaut"]
+    assert records["IMG_0001.JPG"].companions == [(str(raw), "raw")]
+    assert records["IMG_0001.JPG"].capture_badge == "RAW+JPEG"
+    assert records["IMG_0099.JPG"].capture_badge == ""
+    assert "dng" in records["IMG_0001.JPG"].search_text()

@@ -75,9 +75,26 @@ class ScanStore:
         """The further files of captures (the RAW beside a JPEG), by path: the photo each belongs to."""
         return dict(self.conn.execute("SELECT path, photo_id FROM photo_files"))
 
-    def capture_files(self, photo_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
-        """The further files of each photo that has any (``path``, ``kind``, ``size``), by photo id."""
+    def photo_by_capture_file(self, path: str) -> dict[str, Any] | None:
+        """The photo whose capture holds ``path`` as a further file (the RAW beside its JPEG)."""
+        rows = self.query(  # type: ignore[attr-defined]
+            "SELECT p.* FROM photos p JOIN photo_files f ON f.photo_id = p.id WHERE f.path = ?",
+            [str(path)],
+        )
+        return rows[0] if rows else None
+
+    def capture_files(
+        self, photo_ids: Iterable[int] | None = None
+    ) -> dict[int, list[dict[str, Any]]]:
+        """The further files of each photo that has any (``path``, ``kind``, ``size``), by photo id;
+        of every photo when ``photo_ids`` is None (one query, for the GUI's grid)."""
         out: dict[int, list[dict[str, Any]]] = {}
+        if photo_ids is None:
+            for photo_id, path, kind, size in self.conn.execute(
+                "SELECT photo_id, path, kind, size FROM photo_files ORDER BY path"
+            ):
+                out.setdefault(photo_id, []).append({"path": path, "kind": kind, "size": size})
+            return out
         ids = list(photo_ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
