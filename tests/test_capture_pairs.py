@@ -363,3 +363,61 @@ def test_the_grid_record_of_a_capture_carries_its_raw_and_a_raw_jpeg_badge(tmp_p
     assert records["IMG_0001.JPG"].capture_badge == "RAW+JPEG"
     assert records["IMG_0099.JPG"].capture_badge == ""
     assert "dng" in records["IMG_0001.JPG"].search_text()
+
+
+# -- the camera's two cards ------------------------------------------------------------------------
+def test_pair_card_folders_joins_a_raw_and_a_jpeg_of_one_camera_time_and_stem():
+    from culler.scan.captures import pair_card_folders
+
+    def row(i, path, camera="Canon EOS R5", taken="2026-06-13T15:04:05", subsec=None):
+        return {"id": i, "path": path, "camera": camera, "taken_at": taken, "subsec": subsec}
+
+    rows = [
+        row(1, "/s/card1/IMG_1.CR3", subsec="12"),
+        row(2, "/s/card2/IMG_1.JPG", subsec="12"),
+        row(3, "/s/card1/IMG_2.CR3", subsec="40"),  # same second, another frame of the burst
+        row(4, "/s/card2/IMG_2.JPG", subsec="52"),
+        row(5, "/s/card1/IMG_3.CR3", camera="Canon EOS R6"),  # a second shooter's camera
+        row(6, "/s/card2/IMG_3.JPG"),
+        row(7, "/s/a/IMG_4.CR3", taken=None),  # no capture time: never guessed
+        row(8, "/s/b/IMG_4.JPG", taken=None),
+        row(9, "/s/card1/IMG_5.CR3"),  # two JPEGs could be its pair: ambiguous, left apart
+        row(10, "/s/card2/IMG_5.JPG"),
+        row(11, "/s/card3/IMG_5.JPG"),
+    ]
+    assert pair_card_folders(rows) == [(1, 2)]
+
+
+def test_a_capture_the_camera_wrote_to_two_cards_is_one_photo(tmp_path):
+    from culler.testing.formats import camera_exif
+
+    shoot = tmp_path / "shoot"
+    (shoot / "card1").mkdir(parents=True)
+    (shoot / "card2").mkdir()
+    for n, name in enumerate(("astronaut", "chelsea"), 1):
+        image = sample_image(name).resize((192, 144))
+        taken = f"2026:06:13 15:04:0{n}"
+        write_dng(shoot / "card1" / f"IMG_{n:04d}.dng", image, preview_side=128, taken=taken)
+        exif = camera_exif("Culler", "Test Camera", taken)
+        image.save(shoot / "card2" / f"IMG_{n:04d}.JPG", quality=90, exif=exif)
+    db = tmp_path / "culler.db"
+    scan(db, shoot / "card2")  # one card first: its JPEGs are photos
+    rate(db, shoot / "card2" / "IMG_0001.JPG", stars=4, decision="pick")
+    summary = scan(db, shoot)
+    assert summary["captures_joined"] == 2
+    rows = photos(db)
+    assert sorted(rows) == [str(shoot / "card2" / f"IMG_000{n}.JPG") for n in (1, 2)]
+    first = rows[str(shoot / "card2" / "IMG_0001.JPG")]
+    assert first["files"] == [str(shoot / "card1" / "IMG_0001.dng")]
+    assert first["rating"]["decision"] == "pick"
+    # A rescan keeps the RAW with its photo and reads nothing again.
+    again = scan(db, shoot)
+    assert again["new"] == 0 and again["decoded"] == 0 and "captures_joined" not in again
+    assert photos(db)[str(first["path"])]["files"] == first["files"]
+    # The JPEG's card deleted: the photo and its decision go on as the RAW.
+    for jpeg in (shoot / "card2").iterdir():
+        jpeg.unlink()
+    scan(db, shoot)
+    rows = photos(db)
+    assert sorted(rows) == [str(shoot / "card1" / f"IMG_000{n}.dng") for n in (1, 2)]
+    assert rows[str(shoot / "card1" / "IMG_0001.dng")]["rating"]["decision"] == "pick"

@@ -75,6 +75,23 @@ class ScanStore:
         """The further files of captures (the RAW beside a JPEG), by path: the photo each belongs to."""
         return dict(self.conn.execute("SELECT path, photo_id FROM photo_files"))
 
+    def capture_time_matches(self, photo_ids: Iterable[int]) -> list[dict[str, Any]]:
+        """Photos (``id, path, camera, taken_at, subsec, size, mtime_ns``) taken by the camera of one
+        of ``photo_ids`` at its capture time: the candidates for a capture written to two cards."""
+        ids = list(photo_ids)
+        out: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.query(  # type: ignore[attr-defined]
+                "SELECT p.id, p.path, p.camera, p.taken_at, p.subsec, p.size, p.mtime_ns"
+                " FROM photos p JOIN photos q ON q.taken_at = p.taken_at AND q.camera = p.camera"
+                f" WHERE q.id IN ({marks}) AND p.status = 'ok' AND q.status = 'ok'",
+                chunk,
+            ):
+                out[row["id"]] = row
+        return list(out.values())
+
     def photo_by_capture_file(self, path: str) -> dict[str, Any] | None:
         """The photo whose capture holds ``path`` as a further file (the RAW beside its JPEG)."""
         rows = self.query(  # type: ignore[attr-defined]

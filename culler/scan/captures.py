@@ -103,3 +103,34 @@ def pair_captures(found: list[Found]) -> list[Found]:
         elif f.path not in absorbed:
             out.append(f)
     return out
+
+
+def pair_card_folders(rows: list[dict]) -> list[tuple[int, int]]:
+    """Captures a camera wrote to its two cards (RAW to one, JPEG to the other), copied into two
+    folders: ``(raw photo id, jpeg photo id)`` for each.
+
+    ``rows`` are catalogued photos (``id``, ``path``, ``camera``, ``taken_at``, ``subsec``). Two
+    photos are one capture when the camera, the capture time (to the fraction of a second where both
+    record one) and the file stem agree, one is a RAW and the other a JPEG or HEIC, and they lie in
+    different folders (one folder's pairs are made by :func:`pair_captures`). A time and stem that
+    match more than one RAW or more than one rendered file are ambiguous and left apart.
+    """
+    groups: dict[tuple[str, str, str], list[dict]] = {}
+    for row in rows:
+        if not row.get("camera") or not row.get("taken_at") or file_kind(row["path"]) == "other":
+            continue
+        stem = os.path.splitext(os.path.basename(row["path"]))[0].lower()
+        groups.setdefault((row["camera"], row["taken_at"], stem), []).append(row)
+    pairs = []
+    for members in groups.values():
+        raws = [r for r in members if file_kind(r["path"]) == "raw"]
+        rendered = [r for r in members if file_kind(r["path"]) != "raw"]
+        if len(raws) != 1 or len(rendered) != 1:
+            continue
+        raw, jpeg = raws[0], rendered[0]
+        if os.path.dirname(raw["path"]) == os.path.dirname(jpeg["path"]):
+            continue
+        if raw.get("subsec") and jpeg.get("subsec") and raw["subsec"] != jpeg["subsec"]:
+            continue
+        pairs.append((raw["id"], jpeg["id"]))
+    return pairs

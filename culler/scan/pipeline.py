@@ -94,6 +94,8 @@ def scan_folders(
     run = _ScanRun(catalog, scorers, writer, options, echo, backend)
     try:
         run.score(plan.items)
+        if not options.cancelled:
+            summary.captures_joined = writer.join_card_folders()
     except KeyboardInterrupt:
         summary.status = "interrupted"
         raise

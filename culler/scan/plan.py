@@ -66,6 +66,8 @@ class ScanPlan:
     #: {photo id: the capture's further files} for photos whose files changed (a RAW paired or gone);
     #: new photos carry theirs on their work items.
     capture_files: dict[int, tuple[Found, ...]] = field(default_factory=dict)
+    #: {photo id: files of its capture found in another folder} (a camera's two cards), kept.
+    card_companions: dict[int, list[Found]] = field(default_factory=dict)
     #: Unchanged files that every scorer has already scored.
     skipped: int = 0
     new: int = 0
@@ -115,7 +117,7 @@ def plan_scan(
     seen = {f.path for f in found} | {c.path for f in found for c in f.companions}
     unseen = {path: state for path, state in known.items() if path not in seen}
     scanned, unlisted_set = RootSet(roots), RootSet(list(unlisted))
-    settled = _join_captures(found, known, unseen, new, owners, roots, scorers, plan)
+    settled = _join_captures(found, known, unseen, new, owners, scanned, roots, scorers, plan)
     settled |= _heal_aliases(
         unseen, known, new, scanned, roots, scorers, rescore, plan, links or {}
     )
@@ -142,6 +144,7 @@ def _join_captures(
     unseen: dict[str, PhotoState],
     new: dict[str, Found],
     owners: dict[str, int],
+    scanned: RootSet,
     roots: list[Path],
     scorers: list[ActiveScorer],
     plan: ScanPlan,
@@ -152,7 +155,8 @@ def _join_captures(
       JPEG's (the newer hand rating kept). When only the RAW had a row (its JPEG is new), that row
       becomes the capture's, scored again from the JPEG.
     - A capture's RAW found alone, its JPEG gone: the photo goes on as the RAW, with its ratings and
-      decisions, scored again from the RAW.
+      decisions, scored again from the RAW. Found alone with its JPEG still there (the camera wrote
+      them to two cards, copied into two folders), it stays a file of that photo.
     """
     settled: set[int] = set()
     for f in found:
@@ -171,12 +175,18 @@ def _join_captures(
                 plan.folds.append(Fold(alias.id, target.id, "the same capture"))
             settled.add(alias.id)
     by_id = {state.id: path for path, state in known.items()}
+    listings = Listings()
     for path in list(new):
         photo_id = owners.get(path)
-        if photo_id is None or by_id.get(photo_id) not in unseen:
-            continue  # not a catalogued capture's file, or its photo's own file is still there
-        _take_over(new.pop(path), photo_id, roots, scorers, plan)
-        settled.add(photo_id)
+        if photo_id is None:
+            continue  # not a catalogued capture's file
+        primary = by_id.get(photo_id)
+        if primary in unseen and (scanned.contains(primary) or not listings.exists(primary)):
+            _take_over(new.pop(path), photo_id, roots, scorers, plan)
+            settled.add(photo_id)
+        else:  # the RAW of a capture whose JPEG the camera wrote to its other card: still its file
+            plan.card_companions.setdefault(photo_id, []).append(new.pop(path))
+            plan.skipped += 1
     return settled
 
 
@@ -207,11 +217,12 @@ def _record_capture_files(
         photo_id = photo_of.get(f.path)
         if photo_id is None or photo_id in folded:
             continue
-        now = {c.path for c in f.companions}
+        companions = f.companions + tuple(plan.card_companions.get(photo_id, ()))
+        now = {c.path for c in companions}
         if now != stored.get(photo_id, set()) or any(
             fold.photo_id == photo_id for fold in plan.folds
         ):
-            plan.capture_files[photo_id] = f.companions
+            plan.capture_files[photo_id] = companions
 
 
 def _drop_known_hard_links(new: dict[str, Found], known: dict[str, PhotoState]) -> None:

@@ -106,6 +106,8 @@ class ScanSummary:
     bad_names: int = 0
     #: Photos scored from cached embeddings, without a decode.
     from_cache: int = 0
+    #: RAW+JPEG captures a camera wrote to its two cards, joined into one photo by this scan.
+    captures_joined: int = 0
     seconds: float = 0.0
     images_per_second: float = 0.0
     scorers: list[str] = field(default_factory=list)
@@ -117,10 +119,12 @@ class ScanSummary:
     def to_json(self) -> dict[str, Any]:
         """The summary as a dict, keys in the order ``--json`` has always printed them.
 
-        ``from_cache`` appears only when some photo was scored from the cache, as it always has, so
-        scripts reading the output see the same keys.
+        ``from_cache`` appears only when some photo was scored from the cache, as it always has, and
+        ``captures_joined`` only when a scan joined a capture across card folders, so scripts
+        reading the output see the same keys.
         """
         data = dict(vars(self))
-        if not data["from_cache"]:
-            del data["from_cache"]
+        for key in ("from_cache", "captures_joined"):
+            if not data[key]:
+                del data[key]
         return data

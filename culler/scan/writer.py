@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from culler.catalog import Catalog
-from culler.scan.captures import file_kind
+from culler.scan.captures import file_kind, pair_card_folders
 from culler.scan.decode import Decoded
 from culler.scan.plan import ScanPlan
 from culler.scan.scoring import BatchResults, Checked
@@ -41,6 +41,8 @@ class ScanWriter:
         self.decoded = 0
         self.errors = 0
         self.scored_photos: set[int] = set()
+        #: Photos decoded this scan: the ones whose capture time may pair them across card folders.
+        self.decoded_ids: set[int] = set()
         self.scorer_errors: dict[str, int] = {}
         #: Set when the catalog stopped accepting writes; nothing more is written this scan.
         self.failure: CatalogWriteError | None = None
@@ -89,11 +91,33 @@ class ScanWriter:
                     item.path, item.root, size, mtime_ns, **photo_columns(decoded)
                 )
                 self.decoded += 1
+                self.decoded_ids.add(item.photo_id)
                 if item.companions:
                     self.catalog.set_capture_files(item.photo_id, capture_rows(item.companions))
                 for scorer_id, result in decoded.worker_results.items():
                     self._store(item.photo_id, self._by_id[scorer_id], result, written)
         return written
+
+    def join_card_folders(self) -> int:
+        """Fold the RAW row of each capture the camera wrote to its two cards into its JPEG's row
+        (the newer hand rating kept), among the photos decoded this scan; return how many."""
+        if not self.decoded_ids:
+            return 0
+        rows = self.catalog.capture_time_matches(self.decoded_ids)
+        pairs = pair_card_folders(rows)
+        by_id = {row["id"]: row for row in rows}
+        with self._transaction():
+            for raw_id, photo_id in pairs:
+                raw = by_id[raw_id]
+                files = self.catalog.capture_files([photo_id]).get(photo_id, [])
+                self.catalog.fold_alias(
+                    raw_id, photo_id, "the same capture, on the camera's other card"
+                )
+                kept = [(f["path"], f["kind"], f["size"], f.get("mtime_ns")) for f in files]
+                self.catalog.set_capture_files(
+                    photo_id, [*kept, (raw["path"], "raw", raw["size"], raw["mtime_ns"])]
+                )
+        return len(pairs)
 
     def write_batch(self, batch: BatchResults) -> Written:
         """A model batch's embeddings and scores (or errors)."""
