@@ -12,7 +12,7 @@ from pathlib import Path
 
 from culler.catalog import open_catalog
 from culler.scan import ScanOptions, scan_folders
-from culler.scan.captures import pair_captures
+from culler.scan.captures import file_kind, pair_captures
 from culler.scan.work import Found
 from culler.testing import sample_image
 from culler.testing.formats import write_dng
@@ -421,3 +421,35 @@ def test_a_capture_the_camera_wrote_to_two_cards_is_one_photo(tmp_path):
     rows = photos(db)
     assert sorted(rows) == [str(shoot / "card1" / f"IMG_000{n}.dng") for n in (1, 2)]
     assert rows[str(shoot / "card1" / "IMG_0001.dng")]["rating"]["decision"] == "pick"
+
+
+def test_pairing_keeps_every_file_once_and_pairs_only_a_raw_with_a_rendered_file():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    names = st.tuples(
+        st.sampled_from(["/a", "/b"]),
+        st.sampled_from(["IMG_1", "img_1", "IMG_2"]),
+        st.sampled_from([".JPG", ".jpg", ".jpeg", ".HEIC", ".dng", ".CR3", ".tif", ".png"]),
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(names, unique=True, max_size=8))
+    def check(parts):
+        files = [Found(path=f"{d}/{stem}{ext}", size=1, mtime_ns=1) for d, stem, ext in parts]
+        out = pair_captures(files)
+        listed = [f.path for f in out] + [c.path for f in out for c in f.companions]
+        assert sorted(listed) == sorted(f.path for f in files)  # each file once, none invented
+        assert pair_captures(files) == out  # pure: the same answer again
+        for f in out:
+            if not f.companions:
+                continue
+            kinds = [file_kind(c.path) for c in (f, *f.companions)]
+            assert file_kind(f.path) in ("jpeg", "heic") and kinds.count("raw") == 1
+            folders = {c.path.rpartition("/")[0] for c in (f, *f.companions)}
+            stems = {
+                c.path.rpartition("/")[2].rpartition(".")[0].lower() for c in (f, *f.companions)
+            }
+            assert len(folders) == 1 and len(stems) == 1
+
+    check()
