@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from culler.catalog import open_catalog
 from culler.scan import ScanOptions, scan_folders
 from culler.scan.captures import file_kind, pair_captures
@@ -154,6 +156,7 @@ def test_an_older_catalogs_two_rows_of_a_capture_are_folded_keeping_the_newer_ha
 
 
 def test_a_raw_catalogued_alone_becomes_the_capture_when_its_jpeg_appears(tmp_path):
+    pytest.importorskip("rawpy", reason="decoding the RAW needs `pip install 'culler[raw]'`")
     shoot = tmp_path / "shoot"
     pairs = make_pairs(shoot, names=("coffee",), lone=None)
     raw, jpeg = pairs["coffee"]
@@ -174,6 +177,7 @@ def test_a_raw_catalogued_alone_becomes_the_capture_when_its_jpeg_appears(tmp_pa
 
 # -- a half deleted later --------------------------------------------------------------------------
 def test_the_jpeg_deleted_later_leaves_the_photo_and_its_decision_with_the_raw(tmp_path):
+    pytest.importorskip("rawpy", reason="decoding the RAW needs `pip install 'culler[raw]'`")
     shoot = tmp_path / "shoot"
     raw, jpeg = make_pairs(shoot, names=("astronaut",), lone=None)["astronaut"]
     db = tmp_path / "culler.db"
@@ -389,6 +393,7 @@ def test_pair_card_folders_joins_a_raw_and_a_jpeg_of_one_camera_time_and_stem():
 
 
 def test_a_capture_the_camera_wrote_to_two_cards_is_one_photo(tmp_path):
+    pytest.importorskip("rawpy", reason="decoding the RAW needs `pip install 'culler[raw]'`")
     from culler.testing.formats import camera_exif
 
     shoot = tmp_path / "shoot"
