@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import importlib
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -372,7 +373,8 @@ def _echo_err(quiet: bool):
     "as_json",
     is_flag=True,
     help="Print JSON rows: path, status, error, scores, tags ({tag: probability}; hand tags are 1), "
-    "tag_sources ({tag: hand, xmp or the scorer's id}), rating.",
+    "tag_sources ({tag: hand, xmp or the scorer's id}), rating, files (the RAW beside a JPEG: "
+    "the other files of its capture).",
 )
 def list_(
     db_path,
@@ -430,12 +432,19 @@ def list_(
     header = ["path", "status", *scorer_ids, "rating"]
     click.echo("\t".join(header))
     for row in rows:
-        cells = [printable(row["path"]), row["status"]]
+        cells = [printable(row["path"]) + _capture_note(row.get("files")), row["status"]]
         cells += [_fmt(row["scores"].get(sid)) for sid in scorer_ids]
         cells.append(_fmt_rating(row.get("rating")))
         if row["error"]:
             cells.append(printable(row["error"]))
         click.echo("\t".join(cells))
+
+
+def _capture_note(files: list[str] | None) -> str:
+    """`` (+IMG_0001.dng)``: the other files of a RAW+JPEG capture, after its photo's path."""
+    if not files:
+        return ""
+    return " (+" + ", ".join(printable(os.path.basename(f)) for f in files) + ")"
 
 
 def _fmt(value: Any) -> str:
@@ -459,7 +468,8 @@ def _fmt_rating(rating: dict | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show(path, db_path, as_json):
     """Show everything the catalog knows about one photo: scores, reasons, tags, every face with
-    its eye and focus verdicts, rating, errors."""
+    its eye and focus verdicts, rating, errors, and the other files of its capture (PATH may name
+    the RAW or the JPEG of a RAW+JPEG pair)."""
     from culler.catalog.queries import photo_details
 
     catalog = open_existing(db_path)
@@ -482,6 +492,8 @@ def _print_details(details: dict[str, Any]) -> None:
     click.echo(printable(details["path"]))
     error = f" — {printable(details['error'])}" if details["error"] else ""
     click.echo(f"  status: {details['status']}{error}")
+    for extra in details.get("files") or []:
+        click.echo(f"  also: {printable(extra['path'])} ({extra['kind']}, same capture)")
     if details.get("width"):
         click.echo(f"  size: {details['width']}×{details['height']}")
     for key in ("taken_at", "camera", "lens"):

@@ -15,30 +15,40 @@ from culler.interop.xmp import SidecarData, read_sidecar, write_sidecar
 from culler.testing import sample_image, scan_into
 
 
-def test_move_copies_a_sidecar_shared_by_a_raw_jpeg_pair(tmp_path, culler_cli):
+def test_move_takes_a_raw_jpeg_capture_whole_and_copies_a_sidecar_shared_with_a_photo_that_stays(
+    tmp_path, culler_cli
+):
     shoot = tmp_path / "shoot"
     shoot.mkdir()
     sample_image("chelsea").resize((256, 192)).save(shoot / "IMG_1.jpg", quality=90)
     (shoot / "IMG_1.dng").write_bytes(b"the raw file of the pair, not decoded by this test")
     sample_image("coffee").resize((256, 192)).save(shoot / "IMG_2.jpg", quality=90)
     write_sidecar(shoot / "IMG_2.xmp", SidecarData(rating=4))  # IMG_2's own: moves with it
+    # IMG_3.jpg and IMG_3.tif are two photos (a TIFF is no camera RAW): they share IMG_3.xmp.
+    sample_image("astronaut").resize((256, 192)).save(shoot / "IMG_3.jpg", quality=90)
+    sample_image("rocket").resize((256, 192)).save(shoot / "IMG_3.tif")
     db = tmp_path / "culler.db"
     catalog, _ = scan_into(db, shoot, ["technical"])
-    for name in ("IMG_1.jpg", "IMG_2.jpg"):
+    for name in ("IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg"):
         catalog.rate(catalog.photo_by_path(str(shoot / name))["id"], decision="pick", source="cli")
     catalog.close()
     write_sidecar(shoot / "IMG_1.xmp", SidecarData(rating=5, label="Red"))
-    shared = hashlib.sha256((shoot / "IMG_1.xmp").read_bytes()).hexdigest()
+    write_sidecar(shoot / "IMG_3.xmp", SidecarData(rating=3))
+    pair_sidecar = hashlib.sha256((shoot / "IMG_1.xmp").read_bytes()).hexdigest()
+    shared = hashlib.sha256((shoot / "IMG_3.xmp").read_bytes()).hexdigest()
 
     dest = tmp_path / "out"
     culler_cli("export", "picks", dest, "--db", db, "--move")
+    # The RAW+JPEG capture is one photo: its RAW and its sidecar go with it.
     assert not (shoot / "IMG_1.jpg").exists() and (dest / "IMG_1.jpg").exists()
-    # The pair's sidecar stays with the RAW and a copy goes with the JPEG.
-    assert (shoot / "IMG_1.dng").exists()
-    assert hashlib.sha256((shoot / "IMG_1.xmp").read_bytes()).hexdigest() == shared
-    assert hashlib.sha256((dest / "IMG_1.xmp").read_bytes()).hexdigest() == shared
-    assert not (dest / "IMG_1.xmp").is_symlink()  # a copy of its own, edited apart from the RAW's
-    assert read_sidecar(dest / "IMG_1.xmp").rating == 5
+    assert not (shoot / "IMG_1.dng").exists() and (dest / "IMG_1.dng").exists()
+    assert not (shoot / "IMG_1.xmp").exists()
+    assert hashlib.sha256((dest / "IMG_1.xmp").read_bytes()).hexdigest() == pair_sidecar
+    # A sidecar shared with a photo that stays is copied: the TIFF keeps its own.
+    assert (shoot / "IMG_3.tif").exists() and not (shoot / "IMG_3.jpg").exists()
+    assert hashlib.sha256((shoot / "IMG_3.xmp").read_bytes()).hexdigest() == shared
+    assert hashlib.sha256((dest / "IMG_3.xmp").read_bytes()).hexdigest() == shared
+    assert not (dest / "IMG_3.xmp").is_symlink()  # a copy of its own, edited apart from the TIFF's
     # A sidecar no other photo shares moves with its photo.
     assert not (shoot / "IMG_2.xmp").exists()
     assert read_sidecar(dest / "IMG_2.xmp").rating == 4

@@ -262,17 +262,26 @@ def test_write_with_the_defaults_covers_every_photo_and_names_the_ones_gone(shoo
     ]
 
 
-def test_a_raw_jpeg_pair_gets_a_sidecar_per_photo_under_auto_naming(tmp_path, culler_cli):
+def test_a_raw_jpeg_capture_gets_one_sidecar_beside_its_raw_under_auto_naming(tmp_path, culler_cli):
     folder = tmp_path / "shoot"
     folder.mkdir()
     sample_image("chelsea").resize((128, 96)).save(folder / "IMG_1.jpg")
     (folder / "IMG_1.dng").write_bytes(b"the raw of the pair")
     sample_image("coffee").resize((128, 96)).save(folder / "IMG_2.jpg")
+    # Two photos of one stem that are not one capture (a TIFF is no camera RAW).
+    sample_image("astronaut").resize((128, 96)).save(folder / "IMG_3.jpg")
+    sample_image("rocket").resize((128, 96)).save(folder / "IMG_3.tif")
     db = tmp_path / "culler.db"
     scan_into(db, folder, ["technical"])[0].close()
     culler_cli("xmp", "write", "--db", db)
-    # IMG_1.xmp would be the RAW's too: the JPEG gets its full name; IMG_2 is alone.
-    assert sorted(p.name for p in folder.glob("*.xmp")) == ["IMG_1.jpg.xmp", "IMG_2.xmp"]
+    # The capture IMG_1 is one photo: one sidecar, Lightroom's IMG_1.xmp beside the RAW. IMG_3.xmp
+    # would serve two photos: each gets its full name; IMG_2 is alone.
+    assert sorted(p.name for p in folder.glob("*.xmp")) == [
+        "IMG_1.xmp",
+        "IMG_2.xmp",
+        "IMG_3.jpg.xmp",
+        "IMG_3.tif.xmp",
+    ]
 
 
 def test_read_reports_a_broken_sidecar_and_goes_on_with_the_next(shoot):

@@ -85,7 +85,6 @@ def test_the_dumps_are_of_earlier_schema_versions():
 def test_a_catalog_of_each_earlier_schema_opens_upgrades_and_keeps_its_ratings(
     dump, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("CULLER_LOAD_PLUGINS", "grouping")
     path = restore(dump, tmp_path / "culler.db")
     with open_catalog(path, create=False) as catalog:
         assert catalog.pending_migrations() == []
@@ -103,7 +102,6 @@ def test_a_catalog_of_each_earlier_schema_opens_upgrades_and_keeps_its_ratings(
 
 
 def test_a_dry_run_never_upgrades_an_older_catalog(tmp_path, monkeypatch, culler_cli):
-    monkeypatch.setenv("CULLER_LOAD_PLUGINS", "grouping")
     path = restore(CATALOGS[0], tmp_path / "culler.db")
     before = digest(path)
     for args in (
@@ -124,7 +122,6 @@ def test_a_dry_run_never_upgrades_an_older_catalog(tmp_path, monkeypatch, culler
 def test_a_catalog_an_earlier_version_left_half_created_is_finished_on_open(tmp_path, monkeypatch):
     """Earlier versions ran the first step as a script outside a transaction: a kill or a full disk
     left any prefix of its statements and no record. Each such prefix is finished on open."""
-    monkeypatch.setenv("CULLER_LOAD_PLUGINS", "grouping")
     statements = first_step_statements()
     assert len(statements) > 15
     for cut in range(0, len(statements), 2):
@@ -141,7 +138,6 @@ def test_a_catalog_an_earlier_version_left_half_created_is_finished_on_open(tmp_
 
 def test_a_step_an_earlier_version_ran_without_recording_it_is_rerun_safely(tmp_path, monkeypatch):
     """`duplicate column name: signature`: the column was added, the record was not."""
-    monkeypatch.setenv("CULLER_LOAD_PLUGINS", "grouping")
     path = restore(CATALOGS[0], tmp_path / "culler.db")
     conn = sqlite3.connect(path)
     conn.execute("ALTER TABLE photos ADD COLUMN signature BLOB")
@@ -231,7 +227,6 @@ def test_killed_at_any_statement_of_a_creation_or_an_upgrade_the_catalog_opens(s
 def test_a_full_disk_at_any_page_of_a_creation_leaves_a_catalog_that_opens(tmp_path, monkeypatch):
     """`database or disk is full` during creation: the step is rolled back, and the next command
     (with room again) creates the catalog whole instead of failing with `table photos already exists`."""
-    monkeypatch.setenv("CULLER_LOAD_PLUGINS", "grouping")
     from culler.catalog import core
 
     connect = core._connect

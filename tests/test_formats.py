@@ -147,3 +147,12 @@ def test_raw_develop_demosaics_even_with_a_preview(tmp_path, chelsea):
     assert developed_info.extra["raw_source"] == "demosaic"
     assert developed.size == (1200, 800)  # the sensor's own pixels
     assert _similar(developed.resize(preview.size), preview) > 0.9
+
+
+def test_a_raw_without_a_capture_time_gets_none_not_1970(tmp_path, chelsea):
+    pytest.importorskip("rawpy")
+    # LibRaw puts time 0 into the EXIF of the preview it hands out when the RAW records no time.
+    _image, info = open_photo(write_dng(tmp_path / "IMG_1.dng", chelsea), 256)
+    assert info.taken_at is None and info.camera == "Culler Test Camera"
+    taken = write_dng(tmp_path / "IMG_2.dng", chelsea, taken="2026:06:13 15:04:05")
+    assert open_photo(taken, 256)[1].taken_at == "2026-06-13T15:04:05"

@@ -103,7 +103,6 @@ def test_the_layer_checker_sees_an_upward_import():
 def test_a_plugin_written_against_the_api_before_the_move_still_works(
     tmp_path, register_test_plugin, monkeypatch, culler_cli
 ):
-    monkeypatch.setenv("CULLER_LOAD_PLUGINS", "grouping")
     plugin = importlib.import_module("tests.plugins_then.sharpness_meter")
     plugin.SEEN.clear()
     register_test_plugin(plugin, "sharpness-meter")

@@ -63,7 +63,6 @@ def shoot(root: Path) -> dict[str, Path]:
 
 @pytest.fixture
 def searched(tmp_path, register_test_plugin, monkeypatch):
-    monkeypatch.setenv("CULLER_LOAD_PLUGINS", "grouping,technical")
     register_test_plugin(TaggerPlugin(), "test-tagger")
     paths = shoot(tmp_path / "photos")
     catalog, _ = scan_into(
@@ -157,7 +156,6 @@ def test_anything_typed_is_words_never_query_syntax(typed, catalog):
 
 
 def test_an_older_catalog_is_indexed_when_it_is_upgraded(tmp_path, monkeypatch):
-    monkeypatch.setenv("CULLER_LOAD_PLUGINS", "grouping")
     dump = Path(__file__).parent / "catalogs" / "schema-2.sql"
     path = tmp_path / "culler.db"
     conn = sqlite3.connect(path)
@@ -197,3 +195,17 @@ def test_a_deleted_photo_leaves_the_index(searched):
         conn.execute("DELETE FROM photos WHERE id = ?", [ids["DSC_0007.jpg"]])
     assert catalog.search_document(ids["DSC_0007.jpg"]) is None
     assert found(catalog, "portraits", ids) == set()
+
+
+def test_the_raw_of_a_capture_is_found_by_its_own_name(searched):
+    catalog, ids, paths = searched
+    raw = str(paths["IMG_4014.jpg"].with_name("IMG_4014.CR3"))
+    with catalog.transaction() as conn:
+        conn.execute(
+            "INSERT INTO photo_files (path, photo_id, kind) VALUES (?, ?, 'raw')",
+            [raw, ids["IMG_4014.jpg"]],
+        )
+    assert found(catalog, "cr3", ids) == {"IMG_4014.jpg"}
+    with catalog.transaction() as conn:
+        conn.execute("DELETE FROM photo_files WHERE path = ?", [raw])
+    assert found(catalog, "cr3", ids) == set()

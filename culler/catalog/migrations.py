@@ -399,3 +399,20 @@ def m007_personal_ranker(db: sqlite_utils.Database) -> None:
         defaults={"beats_default": 0, "active": 1},
         if_not_exists=True,
     )
+
+
+@migrations("008_capture_files")
+def m008_capture_files(db: sqlite_utils.Database) -> None:
+    """``photo_files``: the further files of one capture (issue #30). A camera set to RAW+JPEG writes
+    ``IMG_0001.CR3`` and ``IMG_0001.JPG``; they are one photo, whose ``photos`` row holds the file it
+    is scored from (the JPEG or HEIC, the cheapest decode) and whose other files (the RAW) are rows
+    here, with their size and mtime as the scan last saw them. Catalogs from before hold the two
+    files as two photos: the next scan folds them into one, keeping the newer hand rating."""
+    # Plain SQL rather than sqlite-utils' create(): the files go with their photo (ON DELETE CASCADE).
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS photo_files ("
+        " path TEXT PRIMARY KEY,"
+        " photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,"
+        " kind TEXT, size INTEGER, mtime_ns INTEGER)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_photo_files_photo ON photo_files(photo_id)")

@@ -57,8 +57,12 @@ class MovesMixin:
             )
         ]
 
-    def settle_move(self, photo_id: int, path: str | Path) -> None:
+    def settle_move(
+        self, photo_id: int, path: str | Path, files: list[tuple[str, str, str]] = ()
+    ) -> None:
         """The photo's file is complete at ``path``: the catalog follows it, in one transaction.
+        The further files of its capture that moved with it (``files``: the journal's ``(source,
+        target, how)``) are recorded at their targets.
 
         A row a scan made for ``path`` meanwhile (the destination lies in a scanned folder) is that
         same file: it is folded into the photo's row, so the newer hand rating of the two is kept.
@@ -73,6 +77,10 @@ class MovesMixin:
             conn.execute(
                 "UPDATE photos SET path = ?, root = ?, status = 'ok', error = NULL WHERE id = ?",
                 [str(path), str(path.parent), photo_id],
+            )
+            conn.executemany(
+                "UPDATE OR REPLACE photo_files SET path = ? WHERE path = ? AND photo_id = ?",
+                [(target, source, photo_id) for source, target, how in files if how == "move"],
             )
 
     def other_photo_with_history(self, path: str | Path, photo_id: int) -> int | None:

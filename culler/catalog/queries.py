@@ -190,6 +190,7 @@ def _attach(catalog: Catalog, photos: list[dict[str, Any]]) -> list[dict[str, An
     scores = catalog.current_scores(ids)
     tags = catalog.tag_details(ids)
     ratings = catalog.current_ratings(ids)
+    files = catalog.capture_files(ids)
     result = []
     for p in photos:
         result.append(
@@ -206,6 +207,7 @@ def _attach(catalog: Catalog, photos: list[dict[str, Any]]) -> list[dict[str, An
                 "tags": {t: i["probability"] for t, i in tags.get(p["id"], {}).items()},
                 "tag_sources": {t: i["source"] for t, i in tags.get(p["id"], {}).items()},
                 "rating": ratings.get(p["id"]),
+                "files": [f["path"] for f in files.get(p["id"], [])],
             }
         )
     return result
@@ -213,14 +215,15 @@ def _attach(catalog: Catalog, photos: list[dict[str, Any]]) -> list[dict[str, An
 
 def find_photo(catalog: Catalog, path: str | Path) -> dict[str, Any] | None:
     """Look a photo up by the path as given, its absolute form, or its resolved form; a further
-    name of a hard-linked file finds the row of the name the scan found it under."""
+    name of a hard-linked file finds the row of the name the scan found it under, and the RAW of a
+    RAW+JPEG capture finds the capture's photo."""
     candidates = [str(path), os.path.abspath(path)]
     try:
         candidates.append(str(Path(path).resolve()))
     except OSError:
         pass
     for candidate in candidates:
-        row = catalog.photo_by_path(candidate)
+        row = catalog.photo_by_path(candidate) or catalog.photo_by_capture_file(candidate)
         if row:
             return row
     return _hard_linked_row(catalog, path)
@@ -253,6 +256,7 @@ def photo_details(catalog: Catalog, path: str | Path) -> dict[str, Any] | None:
     details["rating"] = catalog.current_rating(photo["id"])
     details["groups"] = catalog.photo_groups(photo["id"])
     details["faces"] = catalog.photo_faces(photo["id"])
+    details["files"] = catalog.capture_files([photo["id"]]).get(photo["id"], [])
     return json.loads(json.dumps(details, default=str))
 
 

@@ -71,6 +71,59 @@ class ScanStore:
         )
         return {row[0]: PhotoState(*row[1:]) for row in rows}
 
+    def capture_file_owners(self) -> dict[str, int]:
+        """The further files of captures (the RAW beside a JPEG), by path: the photo each belongs to."""
+        return dict(self.conn.execute("SELECT path, photo_id FROM photo_files"))
+
+    def capture_time_matches(self, photo_ids: Iterable[int]) -> list[dict[str, Any]]:
+        """Photos (``id, path, camera, taken_at, subsec, size, mtime_ns``) taken by the camera of one
+        of ``photo_ids`` at its capture time: the candidates for a capture written to two cards."""
+        ids = list(photo_ids)
+        out: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.query(  # type: ignore[attr-defined]
+                "SELECT p.id, p.path, p.camera, p.taken_at, p.subsec, p.size, p.mtime_ns"
+                " FROM photos p JOIN photos q ON q.taken_at = p.taken_at AND q.camera = p.camera"
+                f" WHERE q.id IN ({marks}) AND p.status = 'ok' AND q.status = 'ok'",
+                chunk,
+            ):
+                out[row["id"]] = row
+        return list(out.values())
+
+    def photo_by_capture_file(self, path: str) -> dict[str, Any] | None:
+        """The photo whose capture holds ``path`` as a further file (the RAW beside its JPEG)."""
+        rows = self.query(  # type: ignore[attr-defined]
+            "SELECT p.* FROM photos p JOIN photo_files f ON f.photo_id = p.id WHERE f.path = ?",
+            [str(path)],
+        )
+        return rows[0] if rows else None
+
+    def capture_files(
+        self, photo_ids: Iterable[int] | None = None
+    ) -> dict[int, list[dict[str, Any]]]:
+        """The further files of each photo that has any (``path``, ``kind``, ``size``), by photo id;
+        of every photo when ``photo_ids`` is None (one query, for the GUI's grid)."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        if photo_ids is None:
+            for photo_id, path, kind, size in self.conn.execute(
+                "SELECT photo_id, path, kind, size FROM photo_files ORDER BY path"
+            ):
+                out.setdefault(photo_id, []).append({"path": path, "kind": kind, "size": size})
+            return out
+        ids = list(photo_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for photo_id, path, kind, size in self.conn.execute(
+                "SELECT photo_id, path, kind, size FROM photo_files"
+                f" WHERE photo_id IN ({marks}) ORDER BY path",
+                chunk,
+            ):
+                out.setdefault(photo_id, []).append({"path": path, "kind": kind, "size": size})
+        return out
+
     # -- photo rows (inside the caller's transaction) --------------------------------------------
     def upsert_photo(
         self, path: str, root: str, size: int | None, mtime_ns: int | None, **columns: Any
@@ -95,7 +148,19 @@ class ScanStore:
             [path, root, mtime_ns, _now(), photo_id],
         )
 
-    def fold_alias(self, alias_id: int, photo_id: int) -> None:
+    def set_capture_files(
+        self, photo_id: int, files: Iterable[tuple[str, str, int | None, int | None]]
+    ) -> None:
+        """The capture of ``photo_id`` is its file and these (``path, kind, size, mtime_ns``): the
+        rows it had before are replaced (a RAW deleted since is no longer one of its files)."""
+        self.conn.execute("DELETE FROM photo_files WHERE photo_id = ?", [photo_id])
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO photo_files (path, photo_id, kind, size, mtime_ns)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(path, photo_id, kind, size, mtime) for path, kind, size, mtime in files],
+        )
+
+    def fold_alias(self, alias_id: int, photo_id: int, why: str = "the same file") -> None:
         """Row ``alias_id`` named the file of ``photo_id`` by another path (a symlinked folder): merge it.
 
         The newer hand rating of the two wins (appended to ``photo_id`` as an event, so undo still
@@ -116,9 +181,10 @@ class ScanStore:
             self.conn.execute(
                 "INSERT INTO ratings (photo_id, stars, decision, label, source, reason, at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [photo_id, *alias[1:5], f"kept from {alias_path} (the same file)", _now()],
+                [photo_id, *alias[1:5], f"kept from {alias_path} ({why})", _now()],
             )
         for table, column in (
+            ("photo_files", "photo_id"),
             ("preferences", "winner_photo_id"),
             ("preferences", "loser_photo_id"),
             ("user_tags", "photo_id"),
@@ -126,6 +192,8 @@ class ScanStore:
             self.conn.execute(
                 f"UPDATE {table} SET {column} = ? WHERE {column} = ?", [photo_id, alias_id]
             )
+        # The search document references its photo without a cascade: it goes first.
+        self.conn.execute("DELETE FROM photo_search WHERE id = ?", [alias_id])
         self.conn.execute("DELETE FROM photos WHERE id = ?", [alias_id])
 
     def mark_missing(self, photo_ids: Iterable[int]) -> None:

@@ -1,6 +1,7 @@
 """Full-text search over the catalog: SQLite FTS5 through sqlite-utils, kept current by triggers.
 
-``photo_search`` holds one short document per photo — its path (file name and every folder), camera and
+``photo_search`` holds one short document per photo — its path (file name and every folder, and the
+other files of its capture: the RAW of a RAW+JPEG pair), camera and
 lens, tags (a scorer's tags at probability ≥ 0.5 unless removed by hand, and the tags given by hand),
 colour label and the
 names of the people in it — and sqlite-utils' ``enable_fts`` indexes that table in
@@ -34,7 +35,9 @@ SOURCE_VIEW = f"""
 CREATE VIEW photo_search_source AS
 SELECT
     p.id AS id,
-    p.path AS path,
+    p.path || coalesce(' ' || (
+        SELECT group_concat(path, ' ') FROM photo_files WHERE photo_id = p.id
+    ), '') AS path,
     trim(coalesce(p.camera, '') || ' ' || coalesce(p.lens, '')) AS gear,
     (SELECT group_concat(tag, ' ') FROM (
         SELECT t.tag FROM tags t WHERE t.photo_id = p.id AND t.probability >= {TAG_PROBABILITY}
@@ -75,6 +78,8 @@ TRIGGERS = (
     ),
     ("photo_search_hand_tag", "AFTER INSERT ON user_tags", "NEW.photo_id"),
     ("photo_search_rating", "AFTER INSERT ON ratings", "NEW.photo_id"),
+    ("photo_search_file_added", "AFTER INSERT ON photo_files", "NEW.photo_id"),
+    ("photo_search_file_removed", "AFTER DELETE ON photo_files", "OLD.photo_id"),
     ("photo_search_face_added", "AFTER INSERT ON faces", "NEW.photo_id"),
     ("photo_search_face_named", "AFTER UPDATE OF person_id ON faces", "NEW.photo_id"),
     ("photo_search_face_removed", "AFTER DELETE ON faces", "OLD.photo_id"),

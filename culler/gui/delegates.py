@@ -1,4 +1,4 @@
-"""Painting grid cells: thumbnail, pick/reject flag, stars, burst stack and score badges.
+"""Painting grid cells: thumbnail, pick/reject flag, stars, burst stack, RAW+JPEG and score badges.
 
 One delegate paints every cell (no widget per photo). Badges are drawn as shapes on translucent pills so
 they stay readable on bright and dark photos alike.
@@ -168,6 +168,19 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
         if rec.stars:
             self._paint_stars(painter, QPointF(rect.x() + 4, rect.bottom() - 20), rec.stars)
+        badge = rec.capture_badge
+        if badge and rect.width() >= 120:  # one photo of a RAW and its JPEG: said, never covering
+            small = QFont(font)
+            small.setPointSizeF(7)
+            painter.setFont(small)
+            width = painter.fontMetrics().horizontalAdvance(badge) + 10
+            pill = QRectF(rect.x() + (32 if rec.flagged else 4), rect.y() + 5, width, 15)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(PILL)
+            painter.drawRoundedRect(pill, 7, 7)
+            painter.setPen(QColor(235, 235, 235))
+            painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, badge)
+            painter.setFont(font)
         if stack:
             size, expanded = stack
             # Collapsed: how many photos the stack holds. Expanded: each member's place in it.

@@ -50,10 +50,20 @@ class PhotoRecord:
     group_size: int = 1
     #: Whether this photo is the best of its stack (shown on top when the stack is collapsed).
     is_top: bool = True
+    #: The other files of its capture (the RAW beside this JPEG), as (path, kind).
+    companions: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return os.path.basename(self.path)
+
+    @property
+    def capture_badge(self) -> str:
+        """``RAW+JPEG`` (or ``RAW+HEIC``) for a photo that is a RAW and its camera JPEG; else ""."""
+        if not any(kind == "raw" for _, kind in self.companions):
+            return ""
+        ext = os.path.splitext(self.path)[1].lower()
+        return "RAW+HEIC" if ext in (".heic", ".heif", ".hif") else "RAW+JPEG"
 
     @property
     def proposed(self) -> bool:
@@ -68,6 +78,7 @@ class PhotoRecord:
     def search_text(self) -> str:
         """Everything the search box matches against, lower-cased."""
         parts = [self.path, self.camera or "", self.lens or "", self.taken_at or ""]
+        parts += [path for path, _ in self.companions]
         parts += list(self.tags)
         if self.error:
             parts.append(self.error)
@@ -75,8 +86,8 @@ class PhotoRecord:
 
 
 def load_records(catalog: Catalog) -> list[PhotoRecord]:
-    """Every photo in the catalog with scores, tags, current rating (and who decided) and stack, in
-    six bulk queries."""
+    """Every photo in the catalog with scores, tags, current rating (and who decided), the other
+    files of its capture and stack, in seven bulk queries."""
     records = {row["id"]: PhotoRecord(**row) for row in catalog.grid_photos()}
     for pid, scores in catalog.current_scores().items():
         if pid in records:
@@ -91,6 +102,9 @@ def load_records(catalog: Catalog) -> list[PhotoRecord]:
     for pid, source in catalog.decision_sources().items():
         if pid in records:
             records[pid].source = source
+    for pid, files in catalog.capture_files().items():
+        if pid in records:
+            records[pid].companions = [(f["path"], f["kind"]) for f in files]
     _attach_stacks(catalog, records)
     return list(records.values())
 

@@ -1,5 +1,8 @@
 """Export: copy, move or link the picks (with their sidecars) to a folder; scores to CSV or JSON.
 
+A photo is every file of its capture: the RAW beside a JPEG goes with it, under the same new stem,
+with the sidecars of both (Lightroom's ``IMG_0001.xmp`` beside the RAW among them).
+
 Nothing is ever overwritten: a clashing name gets a ``-1``, ``-2``… suffix (the photo and its sidecars
 together, so they stay a set), a file already exported with identical content is skipped, and files are
 created exclusively so even a file appearing mid-export is not clobbered. Photos are only changed by
@@ -45,6 +48,8 @@ class ExportItem:
     source: Path
     target: Path
     sidecars: list[tuple[Path, Path]] = field(default_factory=list)
+    #: The capture's other files (the RAW beside the JPEG): (source, target), exported with it.
+    companions: list[tuple[Path, Path]] = field(default_factory=list)
     status: str = "planned"  # planned | done | exists | error
     error: str | None = None
 
@@ -53,14 +58,33 @@ class ExportItem:
             "source": str(self.source),
             "target": str(self.target),
             "sidecars": [{"source": str(s), "target": str(t)} for s, t in self.sidecars],
+            "files": [{"source": str(s), "target": str(t)} for s, t in self.companions],
             "status": self.status,
             "error": self.error,
         }
 
 
 def select_picks(catalog: Catalog, min_stars: int | None = None) -> list[dict[str, Any]]:
-    """Photos marked pick, plus (with ``min_stars``) photos rated at least that and not rejected."""
-    return catalog.picks(min_stars)
+    """Photos marked pick, plus (with ``min_stars``) photos rated at least that and not rejected;
+    each with ``files``, the further files of its capture (the RAW beside a JPEG)."""
+    picks = catalog.picks(min_stars)
+    files = catalog.capture_files([p["id"] for p in picks])
+    for photo in picks:
+        photo["files"] = [f["path"] for f in files.get(photo["id"], [])]
+    return picks
+
+
+def _capture_sidecars(
+    source: Path, companions: list[Path], target: Path
+) -> list[tuple[Path, Path]]:
+    """The sidecars of every file of a capture, each with its target (one shared basename sidecar
+    once), in the naming convention each already uses."""
+    out: dict[Path, Path] = {}
+    for member in [source, *companions]:
+        member_target = target.with_name(target.stem + member.suffix)
+        for sidecar in existing_sidecars(member):
+            out.setdefault(sidecar, _sidecar_target(sidecar, member, member_target))
+    return list(out.items())
 
 
 def _sidecar_target(sidecar: Path, source: Path, target: Path) -> Path:
@@ -95,7 +119,7 @@ def plan_export(
                 folder = dest / source.parent.relative_to(photo["root"])
             except ValueError:
                 pass  # not under its recorded root (moved by hand): export it flat
-        sidecars = existing_sidecars(source)
+        companions = [Path(p) for p in photo.get("files") or ()]
         target = folder / source.name
         item = ExportItem(photo_id=photo["id"], source=source, target=target)
         n = 0
@@ -107,15 +131,17 @@ def plan_export(
             ):
                 item.status = "exists"  # exported before (perhaps under a -n name)
                 break
-            names = [target] + [_sidecar_target(s, source, target) for s in sidecars]
+            names = [target] + [t for _, t in _capture_sidecars(source, companions, target)]
+            names += [target.with_name(target.stem + c.suffix) for c in companions]
             if not any(p.exists() or p.is_symlink() or str(p).lower() in taken for p in names):
                 taken.update(str(p).lower() for p in names)
                 break
             n += 1
             target = folder / f"{source.stem}-{n}{source.suffix}"
         item.target = target
+        item.companions = [(c, target.with_name(target.stem + c.suffix)) for c in companions]
         if item.status == "planned":
-            item.sidecars = [(s, _sidecar_target(s, source, target)) for s in sidecars]
+            item.sidecars = _capture_sidecars(source, companions, target)
         items.append(item)
     return items
 
@@ -144,22 +170,33 @@ def _move_item(catalog: Catalog, item: ExportItem) -> None:
             "catalog names the real file"
         )
     sidecars = item.sidecars
+    linked = next((s for s, _ in item.companions if s.is_symlink()), None)
+    if linked is not None:
+        raise ExportSkip(
+            f"{linked} (a file of this photo's capture) is a symbolic link; culler moves only real "
+            "files: export the photo with --copy, or rescan its folder so the catalog names the real file"
+        )
     if item.status == "exists" and item.target.is_symlink():
         raise ExportSkip(
             f"{item.target} is a link to this photo (an earlier --link export); delete the link, "
             "then run the move again"
         )
+    companions = [s for s, _ in item.companions]
     if item.status == "exists":  # already copied there before: the move only has to finish
-        sidecars = [
-            (s, _sidecar_target(s, item.source, item.target))
-            for s in existing_sidecars(item.source)
-        ]
+        sidecars = _capture_sidecars(item.source, companions, item.target)
         clash = next((t for s, t in sidecars if t.exists() and not same_file_content(s, t)), None)
         if clash is not None:
             raise ExportSkip(f"{clash} exists with other content; move or rename it, then rerun")
         item.sidecars = sidecars
-    shared = stem_is_shared(item.source)
-    files = [(str(item.source), str(item.target), "move")] + [
+    # The capture's own files go with it, so they do not make its basename sidecar shared.
+    try:
+        names = [n for n in os.listdir(item.source.parent) if n not in {c.name for c in companions}]
+    except OSError:
+        names = None
+    shared = stem_is_shared(item.source, names)
+    files = [(str(item.source), str(item.target), "move")]
+    files += [(str(s), str(t), "move") for s, t in item.companions if os.path.lexists(s)]
+    files += [
         (str(s), str(t), "copy" if s.stem == item.source.stem and shared else "move")
         for s, t in sidecars
     ]
@@ -193,8 +230,9 @@ def run_export(
                 _move_item(catalog, item)
             else:
                 _transfer(mode, item.source, item.target)
-                for side_source, side_target in item.sidecars:
-                    _transfer(mode, side_source, side_target)
+                for side_source, side_target in item.companions + item.sidecars:
+                    if os.path.lexists(side_source):  # a RAW deleted since the last scan
+                        _transfer(mode, side_source, side_target)
         except ExportSkip as exc:
             item.status, item.error = "error", str(exc)
             continue

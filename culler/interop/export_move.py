@@ -7,8 +7,9 @@ photo's catalog path (one transaction); unlink the sources; cross the move out o
 target name never holds a partial file, the catalog never names a path without the photo, and
 :func:`recover_moves` finishes a move whose photo reached its target and undoes any other.
 
-A sidecar shared by a RAW+JPEG pair is copied, not moved (``how == "copy"``): the photo that stays
-keeps it.
+The further files of a capture (the RAW beside the JPEG) are moved with it as the sidecars are, and
+the catalog records them at their targets. A sidecar shared with a photo that stays (a RAW and a JPEG
+of one stem that are not one capture) is copied, not moved (``how == "copy"``): that photo keeps it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ PART_SUFFIX = ".culler-part"
 #: link() failures that mean "this filesystem cannot hard-link here": copy instead.
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
 
-#: (source, target, "move" | "copy"), the photo first, then its sidecars.
+#: (source, target, "move" | "copy"), the photo first, then its capture's other files and sidecars.
 File = tuple[str, str, str]
 
 
@@ -45,7 +46,7 @@ def move_files(catalog: Catalog, photo_id: int, files: list[File]) -> None:
         _undo([f for f in files if f[1] not in targets_before])
         catalog.end_move(move_id)
         raise
-    catalog.settle_move(photo_id, files[0][1])
+    catalog.settle_move(photo_id, files[0][1], files[1:])
     drop_sources(files)
     catalog.end_move(move_id)
 
@@ -121,7 +122,7 @@ def recover_moves(catalog: Catalog) -> list[str]:
                 if not os.path.lexists(side_target) and os.path.exists(side_source):
                     place(Path(side_source), Path(side_target), how)
             if photo["path"] != target:
-                catalog.settle_move(move["photo_id"], target)
+                catalog.settle_move(move["photo_id"], target, files[1:])
             drop_sources(files)
             notes.append(f"finished the interrupted move of {source} to {target}")
         else:

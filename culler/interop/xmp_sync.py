@@ -102,7 +102,8 @@ class _Folders:
     def __init__(self) -> None:
         self._names: dict[Path, list[str]] = {}
 
-    def shared(self, photo: Path) -> bool:
+    def shared(self, photo: Path, capture: Iterable[Path] = ()) -> bool:
+        """Whether another photo has ``photo``'s stem; the files of its own ``capture`` do not count."""
         from culler.interop.xmp import stem_is_shared
 
         names = self._names.get(photo.parent)
@@ -112,7 +113,28 @@ class _Folders:
             except OSError:
                 names = []
             self._names[photo.parent] = names
-        return stem_is_shared(photo, names)
+        own = {p.name for p in capture if p.parent == photo.parent}
+        return stem_is_shared(photo, [n for n in names if n not in own] if own else names)
+
+
+def sidecar_anchors(catalog: Catalog, photos: list[dict[str, Any]]) -> dict[int, list[Path]]:
+    """{photo id: the files of its capture, the file its sidecar belongs beside first}. A RAW+JPEG
+    capture's sidecar sits beside the RAW, where Lightroom and darktable look for it; a photo of one
+    file is its own anchor. A RAW deleted since the last scan is passed over."""
+    files = catalog.capture_files([p["id"] for p in photos])
+    anchors: dict[int, list[Path]] = {}
+    for photo in photos:
+        path = Path(photo["path"])
+        raws = [
+            Path(f["path"])
+            for f in files.get(photo["id"], [])
+            if f["kind"] == "raw" and Path(f["path"]).exists()
+        ]
+        others = [
+            Path(f["path"]) for f in files.get(photo["id"], []) if Path(f["path"]) not in raws
+        ]
+        anchors[photo["id"]] = [*raws, path, *others]
+    return anchors
 
 
 def write_sidecars(
@@ -129,7 +151,9 @@ def write_sidecars(
     """
     report = SyncReport()
     folders = _Folders()
-    for photo in select_photos(catalog) if photos is None else photos:
+    photos = select_photos(catalog) if photos is None else photos
+    anchors = sidecar_anchors(catalog, photos)
+    for photo in photos:
         path = Path(photo["path"])
         if not path.exists():
             report.errors.append(
@@ -145,7 +169,9 @@ def write_sidecars(
             report.skipped.append({"path": str(path), "reason": "not rated in culler"})
             continue
         try:
-            target = sidecar_path(path, naming, shared=folders.shared(path))
+            capture = anchors.get(photo["id"]) or [path]
+            anchor = capture[0]
+            target = sidecar_path(anchor, naming, shared=folders.shared(anchor, capture))
             changed = write_sidecar(target, update, dry_run=dry_run)
         except (XmpError, OSError) as exc:
             report.errors.append({"path": str(path), "error": str(exc)})
@@ -224,10 +250,20 @@ def read_sidecars(
     """Import ratings and labels from each photo's sidecar as rating events with source ``xmp``, and
     its keywords (``dc:subject``, e.g. Lightroom's) as hand tags with source ``xmp``."""
     report = SyncReport()
-    for photo in select_photos(catalog) if photos is None else photos:
+    photos = select_photos(catalog) if photos is None else photos
+    anchors = sidecar_anchors(catalog, photos)
+    for photo in photos:
         path = Path(photo["path"])
         try:
-            sidecar = sidecar_path(path, naming, for_writing=False)
+            # Beside the RAW first (Lightroom's, darktable's), then any other file of the capture.
+            sidecar = next(
+                (
+                    found
+                    for member in anchors.get(photo["id"]) or [path]
+                    if (found := sidecar_path(member, naming, for_writing=False)) is not None
+                ),
+                None,
+            )
             if sidecar is None:
                 report.skipped.append({"path": str(path), "reason": "no sidecar"})
                 continue

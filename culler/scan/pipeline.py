@@ -87,12 +87,15 @@ def scan_folders(
         unlisted=unlisted,
         content_hash=hash_if_readable,
         links=links,
+        capture_owners=catalog.capture_file_owners(),
     )
     writer = ScanWriter(catalog, scorers)
     writer.apply_plan(plan)
     run = _ScanRun(catalog, scorers, writer, options, echo, backend)
     try:
         run.score(plan.items)
+        if not options.cancelled:
+            summary.captures_joined = writer.join_card_folders()
     except KeyboardInterrupt:
         summary.status = "interrupted"
         raise

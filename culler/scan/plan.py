@@ -25,6 +25,7 @@ from pathlib import Path
 
 from culler.catalog.scanning import PhotoState
 from culler.safe_files import same_file
+from culler.scan.captures import pair_captures
 from culler.scan.discover import Listings, RealPaths, RootSet
 from culler.scan.work import ActiveScorer, Found, WorkItem
 
@@ -45,6 +46,8 @@ class Fold:
 
     alias_id: int
     photo_id: int
+    #: Why they are one photo, in the rating event that keeps the alias's hand rating.
+    why: str = "the same file"
 
 
 @dataclass
@@ -60,6 +63,11 @@ class ScanPlan:
     missing: list[int] = field(default_factory=list)
     #: Rows whose files changed: their scores, tags and embeddings describe other bytes.
     forget: list[int] = field(default_factory=list)
+    #: {photo id: the capture's further files} for photos whose files changed (a RAW paired or gone);
+    #: new photos carry theirs on their work items.
+    capture_files: dict[int, tuple[Found, ...]] = field(default_factory=dict)
+    #: {photo id: files of its capture found in another folder} (a camera's two cards), kept.
+    card_companions: dict[int, list[Found]] = field(default_factory=dict)
     #: Unchanged files that every scorer has already scored.
     skipped: int = 0
     new: int = 0
@@ -79,16 +87,24 @@ def plan_scan(
     unlisted: list[Path] = (),
     content_hash: Callable[[str], str | None],
     links: dict[str, str] | None = None,
+    capture_owners: dict[str, int] | None = None,
 ) -> ScanPlan:
     """Decide what a scan of ``roots`` must do, given the catalog's rows (``known``) and the disk.
 
     ``unlisted`` are folders that could not be listed: the photos under them are not known to be
     gone, so they are left as they are. ``content_hash(path)`` hashes a file (None when unreadable);
     it is called only for new files whose size matches a vanished one. ``links`` maps the further
-    names of hard-linked files to the name discovery found each under.
+    names of hard-linked files to the name discovery found each under. ``capture_owners`` maps the
+    further files of catalogued captures (a RAW beside its JPEG) to their photos.
+
+    The files of one capture are one photo (:mod:`culler.scan.captures`): scored from its JPEG, its
+    RAW recorded beside it. Two rows an older catalog holds for one capture are folded into one; a
+    capture whose JPEG is deleted goes on as its RAW, with its ratings and decisions.
     """
     roots = [Path(os.path.realpath(r)) for r in roots]
     plan = ScanPlan()
+    owners = capture_owners or {}
+    found = pair_captures(found)
     new: dict[str, Found] = {}
     for f in found:
         if f.error:
@@ -98,10 +114,13 @@ def plan_scan(
         else:
             new[f.path] = f
     _drop_known_hard_links(new, known)
-    seen = {f.path for f in found}
+    seen = {f.path for f in found} | {c.path for f in found for c in f.companions}
     unseen = {path: state for path, state in known.items() if path not in seen}
     scanned, unlisted_set = RootSet(roots), RootSet(list(unlisted))
-    settled = _heal_aliases(unseen, known, new, scanned, roots, scorers, rescore, plan, links or {})
+    settled = _join_captures(found, known, unseen, new, owners, scanned, roots, scorers, plan)
+    settled |= _heal_aliases(
+        unseen, known, new, scanned, roots, scorers, rescore, plan, links or {}
+    )
     gone = [
         state
         for path, state in unseen.items()
@@ -115,7 +134,95 @@ def plan_scan(
         list(new.values()), candidates, roots, scorers, content_hash, rescore, plan
     )
     plan.missing = [s.id for s in gone if s.id not in moved and s.status != "missing"]
+    _record_capture_files(found, known, owners, plan)
     return plan
+
+
+def _join_captures(
+    found: list[Found],
+    known: dict[str, PhotoState],
+    unseen: dict[str, PhotoState],
+    new: dict[str, Found],
+    owners: dict[str, int],
+    scanned: RootSet,
+    roots: list[Path],
+    scorers: list[ActiveScorer],
+    plan: ScanPlan,
+) -> set[int]:
+    """Rows that the pairing of captures settles; returns their ids.
+
+    - A capture whose files an older scan stored as two photos: the RAW's row is folded into the
+      JPEG's (the newer hand rating kept). When only the RAW had a row (its JPEG is new), that row
+      becomes the capture's, scored again from the JPEG.
+    - A capture's RAW found alone, its JPEG gone: the photo goes on as the RAW, with its ratings and
+      decisions, scored again from the RAW. Found alone with its JPEG still there (the camera wrote
+      them to two cards, copied into two folders), it stays a file of that photo.
+    """
+    settled: set[int] = set()
+    for f in found:
+        if not f.companions:
+            continue
+        target = known.get(f.path)
+        for c in f.companions:
+            alias = known.get(c.path)
+            if alias is None or (target is not None and alias.id == target.id):
+                continue
+            if target is None and f.path in new:
+                del new[f.path]
+                target = alias
+                _take_over(f, alias.id, roots, scorers, plan)
+            elif target is not None:
+                plan.folds.append(Fold(alias.id, target.id, "the same capture"))
+            settled.add(alias.id)
+    by_id = {state.id: path for path, state in known.items()}
+    listings = Listings()
+    for path in list(new):
+        photo_id = owners.get(path)
+        if photo_id is None:
+            continue  # not a catalogued capture's file
+        primary = by_id.get(photo_id)
+        if primary in unseen and (scanned.contains(primary) or not listings.exists(primary)):
+            _take_over(new.pop(path), photo_id, roots, scorers, plan)
+            settled.add(photo_id)
+        else:  # the RAW of a capture whose JPEG the camera wrote to its other card: still its file
+            plan.card_companions.setdefault(photo_id, []).append(new.pop(path))
+            plan.skipped += 1
+    return settled
+
+
+def _take_over(
+    f: Found, photo_id: int, roots: list[Path], scorers: list[ActiveScorer], plan: ScanPlan
+) -> None:
+    """Row ``photo_id`` becomes the photo of ``f`` (another file of its capture): it keeps its
+    ratings and decisions, and is scored again from these bytes."""
+    item = _item(f, roots, photo_id, list(scorers), "changed")
+    plan.moves.append(Move(photo_id, item.path, item.root, item.mtime_ns))
+    plan.forget.append(photo_id)
+    plan.items.append(item)
+
+
+def _record_capture_files(
+    found: list[Found], known: dict[str, PhotoState], owners: dict[str, int], plan: ScanPlan
+) -> None:
+    """Which photos' further files change: each catalogued photo found now has exactly the
+    companions found with it (none, when its RAW was deleted). New photos carry theirs on their
+    items; unchanged captures write nothing."""
+    stored: dict[int, set[str]] = {}
+    for path, photo_id in owners.items():
+        stored.setdefault(photo_id, set()).add(path)
+    photo_of = {path: state.id for path, state in known.items()}
+    photo_of.update({m.path: m.photo_id for m in plan.moves})
+    folded = {fold.alias_id for fold in plan.folds}
+    for f in found:
+        photo_id = photo_of.get(f.path)
+        if photo_id is None or photo_id in folded:
+            continue
+        companions = f.companions + tuple(plan.card_companions.get(photo_id, ()))
+        now = {c.path for c in companions}
+        if now != stored.get(photo_id, set()) or any(
+            fold.photo_id == photo_id for fold in plan.folds
+        ):
+            plan.capture_files[photo_id] = companions
 
 
 def _drop_known_hard_links(new: dict[str, Found], known: dict[str, PhotoState]) -> None:
@@ -270,7 +377,9 @@ def _match_moves(
 def _item(
     f: Found, roots: list[Path], photo_id: int | None, needs: list[ActiveScorer], change: str
 ) -> WorkItem:
-    return WorkItem(f.path, _root_of(f.path, roots), f.size, f.mtime_ns, photo_id, needs, change)
+    return WorkItem(
+        f.path, _root_of(f.path, roots), f.size, f.mtime_ns, photo_id, needs, change, f.companions
+    )
 
 
 def _root_of(path: str, roots: list[Path]) -> str:

@@ -1,6 +1,6 @@
 """The scan's work types: what the stages hand each other, and the summary they add up to.
 
-Stage order is import order: work → discover → plan → decode → decode_pool → scoring → writer →
+Stage order is import order: work → discover → captures → plan → decode → decode_pool → scoring → writer →
 pipeline. Each module imports only the ones before it.
 """
 
@@ -70,6 +70,8 @@ class Found:
     error: str | None = None
     #: (device, inode) of a file with more than one name (a hard link); None otherwise.
     inode: tuple[int, int] | None = None
+    #: The capture's other files (the RAW beside this JPEG), found by :mod:`culler.scan.captures`.
+    companions: tuple[Found, ...] = ()
 
 
 @dataclass
@@ -83,6 +85,8 @@ class WorkItem:
     photo_id: int | None  # None until the file has a catalog row
     needs: list[ActiveScorer]
     change: str  # "new", "changed", "retry", "unscored"
+    #: The capture's other files, recorded with the photo (``photo_files``).
+    companions: tuple[Found, ...] = ()
 
 
 @dataclass
@@ -102,6 +106,8 @@ class ScanSummary:
     bad_names: int = 0
     #: Photos scored from cached embeddings, without a decode.
     from_cache: int = 0
+    #: RAW+JPEG captures a camera wrote to its two cards, joined into one photo by this scan.
+    captures_joined: int = 0
     seconds: float = 0.0
     images_per_second: float = 0.0
     scorers: list[str] = field(default_factory=list)
@@ -113,10 +119,12 @@ class ScanSummary:
     def to_json(self) -> dict[str, Any]:
         """The summary as a dict, keys in the order ``--json`` has always printed them.
 
-        ``from_cache`` appears only when some photo was scored from the cache, as it always has, so
-        scripts reading the output see the same keys.
+        ``from_cache`` appears only when some photo was scored from the cache, as it always has, and
+        ``captures_joined`` only when a scan joined a capture across card folders, so scripts
+        reading the output see the same keys.
         """
         data = dict(vars(self))
-        if not data["from_cache"]:
-            del data["from_cache"]
+        for key in ("from_cache", "captures_joined"):
+            if not data[key]:
+                del data[key]
         return data

@@ -9,15 +9,16 @@ to do; nothing is written after that.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from culler.catalog import Catalog
+from culler.scan.captures import file_kind, pair_card_folders
 from culler.scan.decode import Decoded
 from culler.scan.plan import ScanPlan
 from culler.scan.scoring import BatchResults, Checked
-from culler.scan.work import ActiveScorer, WorkItem
+from culler.scan.work import ActiveScorer, Found, WorkItem
 
 #: {scorer id: photo ids} whose scores a call stored, for the ``photos_scored`` hook.
 Written = dict[str, list[int]]
@@ -40,6 +41,8 @@ class ScanWriter:
         self.decoded = 0
         self.errors = 0
         self.scored_photos: set[int] = set()
+        #: Photos decoded this scan: the ones whose capture time may pair them across card folders.
+        self.decoded_ids: set[int] = set()
         self.scorer_errors: dict[str, int] = {}
         #: Set when the catalog stopped accepting writes; nothing more is written this scan.
         self.failure: CatalogWriteError | None = None
@@ -52,7 +55,9 @@ class ScanWriter:
             for move in plan.moves:
                 self.catalog.record_move(move.photo_id, move.path, move.root, move.mtime_ns)
             for fold in plan.folds:
-                self.catalog.fold_alias(fold.alias_id, fold.photo_id)
+                self.catalog.fold_alias(fold.alias_id, fold.photo_id, fold.why)
+            for photo_id, files in plan.capture_files.items():
+                self.catalog.set_capture_files(photo_id, capture_rows(files))
             self.catalog.mark_missing(plan.missing)
             for found, root in plan.unreadable:
                 self.catalog.upsert_photo(
@@ -66,7 +71,7 @@ class ScanWriter:
         with self._transaction():
             for item, decoded in rows:
                 if decoded.error:
-                    self.catalog.upsert_photo(
+                    photo_id = self.catalog.upsert_photo(
                         item.path,
                         item.root,
                         item.size,
@@ -75,6 +80,8 @@ class ScanWriter:
                         error=decoded.error,
                     )
                     self.errors += 1
+                    if item.companions:
+                        self.catalog.set_capture_files(photo_id, capture_rows(item.companions))
                     continue
                 # The file may have changed between discovery and reading: keep the state of the
                 # bytes scored.
@@ -84,9 +91,33 @@ class ScanWriter:
                     item.path, item.root, size, mtime_ns, **photo_columns(decoded)
                 )
                 self.decoded += 1
+                self.decoded_ids.add(item.photo_id)
+                if item.companions:
+                    self.catalog.set_capture_files(item.photo_id, capture_rows(item.companions))
                 for scorer_id, result in decoded.worker_results.items():
                     self._store(item.photo_id, self._by_id[scorer_id], result, written)
         return written
+
+    def join_card_folders(self) -> int:
+        """Fold the RAW row of each capture the camera wrote to its two cards into its JPEG's row
+        (the newer hand rating kept), among the photos decoded this scan; return how many."""
+        if not self.decoded_ids:
+            return 0
+        rows = self.catalog.capture_time_matches(self.decoded_ids)
+        pairs = pair_card_folders(rows)
+        by_id = {row["id"]: row for row in rows}
+        with self._transaction():
+            for raw_id, photo_id in pairs:
+                raw = by_id[raw_id]
+                files = self.catalog.capture_files([photo_id]).get(photo_id, [])
+                self.catalog.fold_alias(
+                    raw_id, photo_id, "the same capture, on the camera's other card"
+                )
+                kept = [(f["path"], f["kind"], f["size"], f.get("mtime_ns")) for f in files]
+                self.catalog.set_capture_files(
+                    photo_id, [*kept, (raw["path"], "raw", raw["size"], raw["mtime_ns"])]
+                )
+        return len(pairs)
 
     def write_batch(self, batch: BatchResults) -> Written:
         """A model batch's embeddings and scores (or errors)."""
@@ -126,6 +157,11 @@ class ScanWriter:
         except sqlite3.DatabaseError as exc:  # e.g. SQLITE_IOERR, SQLITE_CORRUPT
             self.failure = _write_error(self.catalog, exc)
             raise self.failure from exc
+
+
+def capture_rows(files: Iterable[Found]) -> list[tuple[str, str, int | None, int | None]]:
+    """``photo_files`` rows for a capture's further files."""
+    return [(f.path, file_kind(f.path), f.size, f.mtime_ns) for f in files]
 
 
 def photo_columns(decoded: Decoded) -> dict[str, Any]:

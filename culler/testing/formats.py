@@ -85,6 +85,15 @@ def bayer_mosaic(image: Image.Image, white: int = 4095, black: int = 64) -> np.n
     return cfa
 
 
+def camera_exif(make: str, model: str, taken: str) -> Image.Exif:
+    """EXIF naming the camera and the capture time (``"2026:06:13 15:04:05"``), for JPEGs a test
+    writes as a camera would."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = make, model
+    exif.get_ifd(0x8769)[0x9003] = taken  # DateTimeOriginal
+    return exif
+
+
 def write_dng(
     path: str | Path,
     image: Image.Image,
@@ -93,8 +102,12 @@ def write_dng(
     make: str = "Culler",
     model: str = "Test Camera",
     orientation: int = 1,
+    taken: str | None = None,
 ) -> Path:
     """Write ``image`` as a DNG (RGGB mosaic, 12 bit) with a JPEG preview of ``preview_side`` px (None: no preview).
+
+    ``taken`` ("2026:06:13 15:04:05") is written, with the camera, into the preview's EXIF, where
+    camera-made DNGs also carry it.
 
     With a preview, IFD0 holds the preview and a SubIFD the raw data, as camera-made DNGs do; without
     one, IFD0 is the raw image itself and a reader must demosaic.
@@ -103,6 +116,8 @@ def write_dng(
     cfa = bayer_mosaic(image, white, black)
     tiff = _TiffBuilder()
     camera = _camera_tags(make, model, orientation)
+    if taken:
+        camera[306] = ("A", taken)  # DateTime, which LibRaw reads as the capture time
     raw_tags = _raw_tags(cfa, tiff.blob(cfa.astype("<u2").tobytes()), black, white)
     if preview_side is None:
         first = tiff.ifd({**camera, **raw_tags})
@@ -110,7 +125,9 @@ def write_dng(
     preview = image.convert("RGB").copy()
     preview.thumbnail((preview_side, preview_side), Image.Resampling.LANCZOS)
     jpeg = io.BytesIO()
-    preview.save(jpeg, "JPEG", quality=90)
+    preview.save(
+        jpeg, "JPEG", quality=90, **({"exif": camera_exif(make, model, taken)} if taken else {})
+    )
     raw_ifd = tiff.ifd(raw_tags)
     jpeg_offset = tiff.blob(jpeg.getvalue())
     preview_tags: dict[int, tuple[str, object]] = {

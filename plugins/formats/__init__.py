@@ -158,7 +158,10 @@ def _preview(raw, flip: int, max_side: int, info: PhotoInfo) -> Image.Image | No
         except Exception:
             return None  # a broken preview is not fatal: the raw data may be fine
         info.camera = info.camera or meta.camera
-        info.taken_at = info.taken_at or meta.taken_at
+        # LibRaw writes its own EXIF into the preview it hands out, with time 0 when the RAW records
+        # none: 1970-01-01 is no capture time (it would put such RAWs in one burst, or pair them).
+        if meta.taken_at and meta.taken_at[:4] > "1970":
+            info.taken_at = info.taken_at or meta.taken_at
         has_orientation = image.getexif().get(0x0112) not in (None, 1)
         image = ImageOps.exif_transpose(image).convert("RGB")
         if not has_orientation and flip in _FLIP_TRANSPOSE:
