@@ -545,7 +545,9 @@ def _card_folder() -> Path:
     ],
 )
 def test_a_damaged_model_card_breaks_neither_models_list_nor_evaluate(labelled, culler_cli, card):
-    damaged = _card_folder() / "2-noweights.json"
+    from culler_plugins.technical import TechnicalScorer
+
+    damaged = _card_folder() / f"{TechnicalScorer.version}-noweights.json"
     damaged.write_text(card)
     for args in (("models", "list"), ("models", "list", "--json")):
         result = culler_cli(*args, expect=None)
@@ -558,7 +560,7 @@ def test_a_damaged_model_card_breaks_neither_models_list_nor_evaluate(labelled, 
     assert [e["dataset"] for e in written["evaluations"]] == ["labels"]
     if not card.startswith('{"version": "2", "evaluations": [{"dataset": "x"'):
         # A card that could not be read at all is kept beside the new one, not lost.
-        assert (damaged.parent / "2-noweights.json.damaged").read_text() == card
+        assert (damaged.parent / f"{damaged.name}.damaged").read_text() == card
 
 
 # -- 10, 13. full disk, broken pipe, words ------------------------------------------------------------
