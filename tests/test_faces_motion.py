@@ -167,3 +167,13 @@ def test_the_scan_hands_the_exif_shutter_speed_to_the_face_verdict(tmp_path, ast
     assert [f["focus"] for f in faces["slow.jpg"]] == ["motion"]
     assert [f["focus"] for f in faces["no-exif.jpg"]] == ["motion"]
     assert faces["slow.jpg"][0]["focus_confidence"] > faces["no-exif.jpg"][0]["focus_confidence"]
+
+
+def test_a_badly_blurred_large_face_is_still_found_and_judged(run_scorer, astronaut):
+    """The search of the 400 px copy finds a large face too blurred for the detector at 1024 px
+    (a speed cut that dropped it lost these): a face must be found to be called soft or smeared."""
+    defocused = astronaut.filter(ImageFilter.GaussianBlur(5))
+    smeared = motion_blur(astronaut, 21, 90)
+    soft, moved = run_scorer(FacesScorer, [defocused, smeared])
+    assert [f["focus"] for f in soft.extra["faces"]] == ["soft"]
+    assert [f["focus"] for f in moved.extra["faces"]] == ["motion"]
