@@ -137,6 +137,7 @@ class FilterBar(QWidget):
         self.person = QComboBox()
         self.person.addItem("Anyone", None)
         self.person.setToolTip("Only the photos of this person (name people: culler people name)")
+        self.person.setVisible(False)  # until set_people finds some
         self.status = QComboBox()
         for text, value in self.STATUSES:
             self.status.addItem(text, value)
@@ -150,8 +151,9 @@ class FilterBar(QWidget):
 
         # In a small window (1024 px) the combos give way to the search box: they keep their
         # natural width when there is room and elide their text when there is not.
-        for combo in (self.sort, self.decision, self.stars, self.tag, self.person, self.status):
-            combo.setMinimumWidth(56)
+        for combo in (self.sort, self.decision, self.stars, self.tag, self.status):
+            combo.setMinimumWidth(52)
+        self.person.setMinimumWidth(40)  # the person filter, when shown, fits a 1024 px window too
         self.min_score.setMinimumWidth(64)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -238,6 +240,8 @@ class FilterBar(QWidget):
             self.person.addItem(f"{label} ({p['photos']})", p["id"])
         self.person.setCurrentIndex(max(0, self.person.findData(current)))
         self.person.blockSignals(False)
+        # Only where the faces scorer found people: a small window keeps its room otherwise.
+        self.person.setVisible(bool(people))
 
     def person_id(self) -> int | None:
         return self.person.currentData()

@@ -91,6 +91,17 @@ def test_the_person_filter_shows_only_that_person_s_photos(window, qtbot, people
     window.filter_bar.search.setText("")
     combo.setCurrentIndex(0)
     qtbot.waitUntil(lambda: len(shown_ids(window)) == 3)
+    # The person filter fits a small window without squeezing the search box (issue #29).
+    assert combo.isVisible()
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: window.width() <= 1024)
+    assert window.filter_bar.search.width() >= 180
+
+
+def test_the_person_filter_is_hidden_without_people(window, qtbot, scanned):
+    open_window(window, qtbot, scanned)
+    assert not window.filter_bar.person.isVisible()
+    assert window.filter_bar.person_photos(window.catalog) is None
 
 
 def test_compare_shows_one_person_across_the_frames(window, qtbot, people_shoot):
