@@ -5,17 +5,28 @@ Each tile is the face with a margin, from the photo decoded at full size (the fa
 pixels of the scan's 1024 px decode: scaled up), captioned "eyes open 0.82 · sharp" in the verdict's
 colour (red for closed eyes and soft or motion-blurred faces, grey for "can't tell"). Left and Right
 (or [ and ]) move between faces; the current face has a frame.
+
+In compare view (``frames`` names the compared photos) the strip shows one person across the frames
+side by side instead: the same person's face cut from each frame (matched by person, or, for faces
+not yet clustered, by place in the frame, as in a burst), so "who blinked in which frame" is one
+look. Left and Right then move to the next person of the focused frame.
+
+:class:`PersonFilterProxy` is the grid's filter with a person: only the photos where that person's
+face was found pass (the filter bar's person choice sets it).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from culler.gui.item_models import PhotoFilterProxy, RecordRole
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +82,71 @@ def face_crop(image: Image.Image, face: dict[str, Any]) -> Image.Image:
     return crop
 
 
+def _centre(face: dict[str, Any]) -> tuple[float, float]:
+    """The face's centre as a fraction of the analysed image's width (both axes: one scale)."""
+    x, y, w, h = face["box"]
+    size = face.get("image_w") or 1024
+    return (x + w / 2) / size, (y + h / 2) / size
+
+
+def same_face(face: dict[str, Any], others: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The face among ``others`` (another frame's) that is ``face``'s person: the one with its
+    person id; for a face not yet clustered, the nearest face within one face width of its place
+    (a burst: people stay where they were). None when the person is not in that frame."""
+    person = face.get("person_id")
+    if person is not None:
+        for other in others:
+            if other.get("person_id") == person:
+                return other
+    cx, cy = _centre(face)
+    reach = face["box"][2] / (face.get("image_w") or 1024)
+    best, best_d = None, reach
+    for other in others:
+        if person is not None and other.get("person_id") not in (None, person):
+            continue  # someone else, known
+        ox, oy = _centre(other)
+        d = ((ox - cx) ** 2 + (oy - cy) ** 2) ** 0.5
+        if d <= best_d:
+            best, best_d = other, d
+    return best
+
+
+class PersonFilterProxy(PhotoFilterProxy):
+    """The grid's filter, and with ``person_photos`` set only the photos in it (a person's). A
+    stack shows, as one unit at its top, when any of its frames holds the person: the person may
+    be in the burst's frames the top one hides."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._person_photos: set[int] | None = None
+        self._person_stacks: set[int] = set()
+
+    @property
+    def person_photos(self) -> set[int] | None:
+        return self._person_photos
+
+    @person_photos.setter
+    def person_photos(self, photos: set[int] | None) -> None:
+        self._person_photos = photos
+        self._person_stacks = set()
+        model = self.sourceModel()
+        if photos and model is not None:
+            for row in range(model.rowCount()):
+                rec = model.index(row, 0).data(RecordRole)
+                if rec is not None and rec.id in photos and rec.group_id is not None:
+                    self._person_stacks.add(rec.group_id)
+
+    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
+        if self._person_photos is not None:
+            rec = self.sourceModel().index(source_row, 0, source_parent).data(RecordRole)
+            if rec is None:
+                return False
+            stack_top = rec.is_top and rec.group_id in self._person_stacks
+            if rec.id not in self._person_photos and not stack_top:
+                return False
+        return super().filterAcceptsRow(source_row, source_parent)
+
+
 def _pixmap(image: Image.Image) -> QPixmap:
     rgb = image.convert("RGB")
     data = rgb.tobytes()
@@ -79,15 +155,29 @@ def _pixmap(image: Image.Image) -> QPixmap:
 
 
 class FaceTile(QFrame):
-    def __init__(self, crop: Image.Image, face: dict[str, Any], parent=None) -> None:
+    def __init__(
+        self,
+        crop: Image.Image | None,
+        face: dict[str, Any],
+        parent=None,
+        frame: int | None = None,
+        note: str = "",
+    ) -> None:
         super().__init__(parent)
         self.face = face
+        self.frame = frame  # in compare: the frame's number (#1, #2, …)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.picture = picture = QLabel()
-        picture.setPixmap(_pixmap(crop))
+        if crop is not None:
+            picture.setPixmap(_pixmap(crop))
+            text, colour = verdict_text(face)
+        else:  # compare: the person is not in this frame
+            picture.setText(note)
+            text, colour = "", UNSURE
         picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text, colour = verdict_text(face)
+        if frame is not None:
+            text = f"#{frame}  {text}".strip()
         self.caption = QLabel(text)
         self.caption.setStyleSheet(f"color: {colour};")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -122,8 +212,13 @@ class FacesStrip(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
         layout.addWidget(self.scroll)
-        self._photo: tuple[str, Image.Image] | None = None  # the last photo decoded
+        self._photos: dict[str, Image.Image] = {}  # the photos decoded last (compare: several)
         self._pending: tuple[Any, int | None] | None = None  # set while hidden
+        #: The photos compared side by side (set by the window); one or none: not comparing.
+        self.frames: Callable[[], list[int]] = list
+        #: In compare: which face of the focused frame is followed across the frames.
+        self.person_index = 0
+        self._shown: tuple[Any, int | None] | None = None
 
     def set_photo(self, catalog, photo_id: int | None) -> None:
         """Show this photo's faces; while the strip is hidden (another tab in front) it only
@@ -139,10 +234,14 @@ class FacesStrip(QWidget):
 
     def _fill(self) -> None:
         catalog, photo_id = self._pending or (None, None)
-        self._pending = None
+        self._shown, self._pending = (catalog, photo_id), None
         self._clear()
         if catalog is None or photo_id is None:
             self.message.setText("")
+            return
+        frames = self.frames()
+        if len(frames) > 1 and photo_id in frames:
+            self._fill_compare(catalog, photo_id, frames)
             return
         faces = catalog.photo_faces(photo_id)
         if not faces:
@@ -165,11 +264,41 @@ class FacesStrip(QWidget):
             self.tiles.append(tile)
         self.set_current(0)
 
+    def _fill_compare(self, catalog, photo_id: int, frames: list[int]) -> None:
+        """One person across the compared frames: their face cut from each, side by side."""
+        mine = catalog.photo_faces(photo_id)
+        if not mine:
+            self.message.setText("no faces found in this frame")
+            return
+        self.person_index = max(0, min(len(mine) - 1, self.person_index))
+        face = mine[self.person_index]
+        paths = catalog.photo_paths(frames)
+        keep = {paths.get(f, (None, None))[0] for f in frames}
+        self._photos = {p: im for p, im in self._photos.items() if p in keep}
+        current = 0
+        for n, frame in enumerate(frames, 1):
+            match = face if frame == photo_id else same_face(face, catalog.photo_faces(frame))
+            if frame == photo_id:
+                current = len(self.tiles)
+            image = self._decode(paths.get(frame, (None, None))[0]) if match else None
+            if match is None or image is None:
+                note = "not in this frame" if match is None else "cannot be read"
+                tile = FaceTile(None, {}, frame=n, note=note)
+                self.row.addWidget(tile)
+                self.tiles.append(tile)
+                continue
+            tile = FaceTile(face_crop(image, match), match, frame=n)
+            self.row.addWidget(tile)
+            self.tiles.append(tile)
+        who = face.get("person") or f"face {self.person_index + 1} of {len(mine)}"
+        self.message.setText(f"{who} across {len(frames)} frames  (← → another person)")
+        self.set_current(current)
+
     def _decode(self, path: str | None) -> Image.Image | None:
         if path is None:
             return None
-        if self._photo is not None and self._photo[0] == path:
-            return self._photo[1]
+        if path in self._photos:
+            return self._photos[path]
         from culler.imaging.images import ImageError, open_photo
 
         try:
@@ -177,7 +306,9 @@ class FacesStrip(QWidget):
         except (ImageError, OSError) as exc:
             log.info("faces strip: %s: %s", path, exc)
             return None
-        self._photo = (path, image)
+        if len(self.frames()) <= 1:
+            self._photos.clear()  # one photo at a time outside compare
+        self._photos[path] = image
         return image
 
     def _clear(self) -> None:
@@ -197,11 +328,20 @@ class FacesStrip(QWidget):
         self.scroll.ensureWidgetVisible(self.tiles[index])
         self.currentFaceChanged.emit(index)
 
+    def comparing(self) -> bool:
+        return len(self.frames()) > 1
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        if key in (Qt.Key.Key_Right, Qt.Key.Key_BracketRight):
-            self.set_current(self.current + 1)
-        elif key in (Qt.Key.Key_Left, Qt.Key.Key_BracketLeft):
-            self.set_current(self.current - 1)
-        else:
+        step = {Qt.Key.Key_Right: 1, Qt.Key.Key_BracketRight: 1}.get(key) or {
+            Qt.Key.Key_Left: -1,
+            Qt.Key.Key_BracketLeft: -1,
+        }.get(key)
+        if step is None:
             super().keyPressEvent(event)
+        elif self.comparing() and self._shown is not None:
+            self.person_index = max(0, self.person_index + step)  # clamped by the refill
+            self._pending = self._shown
+            self._fill()
+        else:
+            self.set_current(self.current + step)

@@ -133,6 +133,11 @@ class FilterBar(QWidget):
             self.stars.addItem("★" * n + ("+" if n < 5 else ""), n)
         self.tag = QComboBox()
         self.tag.addItem("Any tag", None)
+        #: The people the faces scorer found (``culler people``): one chosen shows their photos.
+        self.person = QComboBox()
+        self.person.addItem("Anyone", None)
+        self.person.setToolTip("Only the photos of this person (name people: culler people name)")
+        self.person.setVisible(False)  # until set_people finds some
         self.status = QComboBox()
         for text, value in self.STATUSES:
             self.status.addItem(text, value)
@@ -147,7 +152,8 @@ class FilterBar(QWidget):
         # In a small window (1024 px) the combos give way to the search box: they keep their
         # natural width when there is room and elide their text when there is not.
         for combo in (self.sort, self.decision, self.stars, self.tag, self.status):
-            combo.setMinimumWidth(56)
+            combo.setMinimumWidth(52)
+        self.person.setMinimumWidth(40)  # the person filter, when shown, fits a 1024 px window too
         self.min_score.setMinimumWidth(64)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -156,7 +162,14 @@ class FilterBar(QWidget):
         layout.addWidget(QLabel("Sort"))
         layout.addWidget(self.sort)
         layout.addWidget(self.order)
-        for widget in (self.decision, self.stars, self.tag, self.status, self.min_score):
+        for widget in (
+            self.decision,
+            self.stars,
+            self.tag,
+            self.person,
+            self.status,
+            self.min_score,
+        ):
             layout.addWidget(widget)
 
         self._debounce = QTimer(self)
@@ -164,7 +177,7 @@ class FilterBar(QWidget):
         self._debounce.setInterval(150)
         self._debounce.timeout.connect(self.changed)
         self.search.textChanged.connect(self._debounce.start)
-        for combo in (self.decision, self.stars, self.tag, self.status):
+        for combo in (self.decision, self.stars, self.tag, self.person, self.status):
             combo.currentIndexChanged.connect(self.changed)
         self.min_score.valueChanged.connect(self.changed)
         self.sort.currentIndexChanged.connect(self._sort_changed)
@@ -212,6 +225,33 @@ class FilterBar(QWidget):
     def descending(self) -> bool:
         default = self.sort_key().startswith("score:") or self.sort_key() == "stars"
         return default != self.order.isChecked()
+
+    def set_people(self, people: list[dict]) -> None:
+        """Offer every person (``Catalog.people()``): named ones first, by name, then the unnamed
+        by how many photos they are in; the chosen person stays chosen."""
+        current = self.person.currentData()
+        named = sorted((p for p in people if p.get("name")), key=lambda p: p["name"].lower())
+        unnamed = [p for p in people if not p.get("name")]
+        self.person.blockSignals(True)
+        self.person.clear()
+        self.person.addItem("Anyone", None)
+        for p in named + unnamed:
+            label = p["name"] or f"person {p['id']}"
+            self.person.addItem(f"{label} ({p['photos']})", p["id"])
+        self.person.setCurrentIndex(max(0, self.person.findData(current)))
+        self.person.blockSignals(False)
+        # Only where the faces scorer found people: a small window keeps its room otherwise.
+        self.person.setVisible(bool(people))
+
+    def person_id(self) -> int | None:
+        return self.person.currentData()
+
+    def person_photos(self, catalog) -> set[int] | None:
+        """The chosen person's photos, or None when anyone will do."""
+        pid = self.person_id()
+        if pid is None or catalog is None:
+            return None
+        return catalog.photos_of_person(pid)
 
     def filters(self) -> Filters:
         score = self.min_score.value()

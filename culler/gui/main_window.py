@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
 from culler.catalog import Catalog, CatalogError, open_catalog
 from culler.gui.agreement_panel import AgreementPanel
 from culler.gui.culling import GRID, LOUPE, CullingActions
+from culler.gui.faces_strip import PersonFilterProxy
 from culler.gui.grid import FilmStrip, FilterBar, GridView
-from culler.gui.item_models import PhotoFilterProxy, PhotoIdRole, PhotoListModel
+from culler.gui.item_models import PhotoIdRole, PhotoListModel
 from culler.gui.keys import LABELS
 from culler.gui.overlay import Overlay, overlay_from_scores
 from culler.gui.ratings import RatingHistory
@@ -62,7 +63,7 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
 
         self.thumbnails = ThumbnailCache(Path.cwd())
         self.model = PhotoListModel(self.thumbnails, self)
-        self.proxy = PhotoFilterProxy(self)
+        self.proxy = PersonFilterProxy(self)  # the filter bar's filters and its person
         self.proxy.setSourceModel(self.model)
 
         self.filter_bar = FilterBar()
@@ -125,6 +126,10 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         from culler.gui.faces_strip import FacesStrip  # every face of the photo at 100 %
 
         self.faces_strip = FacesStrip()
+        # In compare the strip shows one person across the compared frames.
+        self.faces_strip.frames = lambda: (
+            [r.id for r in self.stage.records] if self._in_compare() else []
+        )
         details.addTab(self.faces_strip, "Faces")
         self.plugin_panels.append(self.faces_strip)  # filled like the plugins' panels
         self._add_plugin_panels()
@@ -334,6 +339,8 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
     def _update_choices(self, records: list[PhotoRecord]) -> None:
         self.filter_bar.blockSignals(True)
         self.filter_bar.set_choices(scorer_ids(records), tag_names(records))
+        self.filter_bar.set_people(self.catalog.people() if self.catalog is not None else [])
+        self.proxy.person_photos = self.filter_bar.person_photos(self.catalog)
         self.filter_bar.blockSignals(False)
 
     # -- selection -------------------------------------------------------------------------------
@@ -433,6 +440,7 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         found = None
         if filters.text and self.catalog is not None:
             found = set(self.catalog.search_photo_ids(filters.text))
+        self.proxy.person_photos = self.filter_bar.person_photos(self.catalog)
         self.proxy.set_filters(filters, found)
         if current is None or not self.select_photo(current):
             self.select_row(0)

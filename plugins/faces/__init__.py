@@ -21,9 +21,9 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
-from culler.api import SMALL_COPY_KEY, Scorer, ScoreResult, hookimpl
+from culler.api import SHOOTING_KEY, SMALL_COPY_KEY, Scorer, ScoreResult, hookimpl
 
-__version__ = "3.0"
+__version__ = "4.0"
 
 EYES_CLOSED_COST = 6.0
 SOFT_FACE_COST = 4.0
@@ -77,6 +77,13 @@ def photo_defects(main: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
     for name, key, value, alone, in_group in kinds:
         hit = [f for f in main if f.get(key) == value]
+        directions = {f.get("blur_direction_name") for f in hit}
+        if value == "motion" and len(directions) == 1 and None not in directions:
+            # One direction for every smeared face: say it, as the technical scorer does.
+            alone, in_group = (
+                f"{alone} ({next(iter(directions))})",
+                f"{in_group} ({next(iter(directions))})",
+            )
         if hit:
             defects.append(
                 {
@@ -113,7 +120,7 @@ def photo_reasons(main: list[dict[str, Any]]) -> list[str]:
 
 class FacesScorer(Scorer):
     id = "faces"
-    version = "3"
+    version = "4"
     kind = "score"
     description = (
         "Frontal faces (dlib HOG detector, 68-point landmarks; offline), per-face sharpness and "
@@ -185,8 +192,15 @@ class FacesScorer(Scorer):
         # The scan's decode worker has already made a small area-averaged copy (for the thumbnail):
         # the skin gates look at it instead of resizing the photo again.
         small = image.info.get(SMALL_COPY_KEY)
+        # EXIF's exposure time and focal length (when the file has them) weigh the motion verdict.
+        shooting = image.info.get(SHOOTING_KEY)
         found = self.detect.analyse(
-            rgb, self._side, small=small, small_faces=self._small_faces, eyes=self._eyes
+            rgb,
+            self._side,
+            small=small,
+            small_faces=self._small_faces,
+            eyes=self._eyes,
+            shooting=shooting if isinstance(shooting, dict) else None,
         )
         faces = [f.to_json() for f in found]
         if self._describe:  # who it is, for `culler people` (stored as a BLOB, not in the JSON)

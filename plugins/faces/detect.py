@@ -33,6 +33,8 @@ from culler_plugins.faces.models import (  # noqa: F401 - re-exported: detect is
     SOFT,
     predictor_path,
 )
+from culler_plugins.faces.motion import Motion, face_motion
+from culler_plugins.technical.sharpness import direction_name
 
 #: The skin gate looks at a copy this size: enough for a face at the smallest size detected.
 GATE_SIDE = 128
@@ -69,7 +71,7 @@ SMALL_FACE = 0.03
 SMALL_SEARCH_PIXELS = 4_800_000
 #: Focus: a face is "sharp" when its sharpness (0–1, see sharpness01) reaches SOFT_FACE or its
 #: Laplacian variance is at least RELATIVE_SHARP of the photo's sharpest part; a face below both is
-#: soft, and "motion" when its gradients' coherence reaches MOTION_ANISOTROPY.
+#: soft. "Motion" is decided first, by the technical scorer's direction analysis (``motion.py``).
 SOFT_FACE = 0.25
 #: Narrower faces (px) get focus "unknown": too few pixels to tell soft from small.
 MIN_FACE_FOR_FOCUS = 40
@@ -77,7 +79,6 @@ MIN_FACE_FOR_FOCUS = 40
 #: when sharp: it is judged against the photo's sharpest part rather than on its own.
 SMALL_FOCUS_FACE = 100
 RELATIVE_SHARP = 0.35
-MOTION_ANISOTROPY = 0.5
 
 #: Landmark indices of the subject's right eye (left in the image) and left eye, in the 68-point scheme.
 EYES = ((36, 37, 38, 39, 40, 41), (42, 43, 44, 45, 46, 47))
@@ -139,6 +140,11 @@ class Face:
     focus_confidence: float = 0.0
     focus_ratio: float = 1.0  # face detail over the photo's sharpest part
     blur_anisotropy: float = 0.0  # 0 = blur every way, 1 = all one way
+    #: The technical scorer's direction analysis on the face (see ``motion.py``): 0–1 evidence of
+    #: a smear, its direction (degrees from horizontal) and the shutter's weight (−1…1, 0 unknown).
+    motion_evidence: float = 0.0
+    blur_direction: int = 0
+    shutter_risk: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -156,6 +162,10 @@ class Face:
             "focus_confidence": round(self.focus_confidence, 3),
             "focus_ratio": round(self.focus_ratio, 3),
             "blur_anisotropy": round(self.blur_anisotropy, 3),
+            "motion_evidence": round(self.motion_evidence, 3),
+            "blur_direction": int(self.blur_direction),
+            "blur_direction_name": direction_name(self.blur_direction),
+            "shutter_risk": round(self.shutter_risk, 3),
         }
 
 
@@ -457,6 +467,7 @@ def analyse(
     small: np.ndarray | None = None,
     small_faces: bool = SMALL_FACES,
     eyes: bool = True,
+    shooting: dict[str, Any] | None = None,
 ) -> list[Face]:
     """Every frontal face in an RGB array with confidence, sharpness, focus and eye state, largest
     first.
@@ -468,6 +479,8 @@ def analyse(
     such a face, enlarged until such a face fills dlib's window. Faces are measured on ``rgb`` itself. ``small`` is the
     scan's area-averaged copy (any size up to ``side``): the gates use it when given. ``eyes``
     False leaves the 68-point landmark model unread and every eye verdict "unknown".
+    ``shooting`` is the photo's EXIF shooting data (``culler.api.SHOOTING_KEY``): its exposure time
+    and focal length weigh the motion verdict.
     """
     if rgb.ndim == 2:
         rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
@@ -528,7 +541,7 @@ def analyse(
         return []
     found = merge_faces(found)
     reference = photo_sharpness(gray)
-    return [_measure(gray, box, score, reference, eyes) for box, score in found]
+    return [_measure(gray, box, score, reference, eyes, shooting) for box, score in found]
 
 
 def photo_sharpness(gray: np.ndarray) -> float:
@@ -546,29 +559,39 @@ def photo_sharpness(gray: np.ndarray) -> float:
 
 
 def face_focus(
-    gray: np.ndarray, box: tuple[int, int, int, int], sharpness: float, reference: float
-) -> tuple[str, float, float, float]:
-    """(verdict, confidence, ratio to the photo's sharpest part, blur anisotropy) of one face.
+    gray: np.ndarray,
+    box: tuple[int, int, int, int],
+    sharpness: float,
+    reference: float,
+    shooting: dict[str, Any] | None = None,
+) -> tuple[str, float, float, float, Motion]:
+    """(verdict, confidence, ratio to the photo's sharpest part, blur anisotropy, motion analysis)
+    of one face.
 
-    "sharp" when the face is sharp on its own scale, or, for a face under SMALL_FOCUS_FACE px,
-    holds detail like the sharpest part of the photo; "unknown" when it is too small to tell; "soft" when it is clearly softer than both (focus in front or behind); "motion" when a
-    soft face's remaining detail all runs one way (a smear: subject or camera moved).
+    "unknown" when it is too small to tell. "motion" when the technical scorer's direction analysis
+    finds the face smooth along one direction and crisp across it (a smear: subject or camera
+    moved), weighed by the shutter speed in ``shooting`` (``motion.py``); a smear can keep enough
+    crisp edges across it to pass the sharpness test, so this is asked first. Otherwise "sharp" when
+    the face is sharp on its own scale, or, for a face under SMALL_FOCUS_FACE px, holds detail like
+    the sharpest part of the photo; "soft" when it is clearly softer than both (focus in front or
+    behind).
     """
     x, y, w, h = box
     if w < MIN_FACE_FOR_FOCUS:
-        return "unknown", 0.0, 1.0, 0.0
+        return "unknown", 0.0, 1.0, 0.0, Motion()
     inner = gray[y + h // 5 : y + h - h // 10, x + w // 6 : x + w - w // 6].astype(np.float32)
     lap = float(cv2.Laplacian(inner, cv2.CV_32F).var()) if inner.size else 0.0
     ratio = lap / reference if reference > 0 else 1.0
     s01 = sharpness01(sharpness)
     anisotropy = blur_anisotropy(inner)
+    motion = face_motion(inner, shooting)
+    if motion.is_motion:
+        return "motion", motion.confidence, ratio, anisotropy, motion
     if s01 >= SOFT_FACE or (w < SMALL_FOCUS_FACE and ratio >= RELATIVE_SHARP):
-        return "sharp", round(min(1.0, 0.5 + 0.5 * max(s01, min(1.0, ratio))), 3), ratio, anisotropy
+        sharp = round(min(1.0, 0.5 + 0.5 * max(s01, min(1.0, ratio))), 3)
+        return "sharp", sharp, ratio, anisotropy, motion
     softness = 1.0 - s01 / SOFT_FACE  # 0 at the threshold, 1 with no detail at all
-    confidence = round(min(1.0, 0.5 + 0.5 * softness), 3)
-    if anisotropy >= MOTION_ANISOTROPY:
-        return "motion", confidence, ratio, anisotropy
-    return "soft", confidence, ratio, anisotropy
+    return "soft", round(min(1.0, 0.5 + 0.5 * softness), 3), ratio, anisotropy, motion
 
 
 def blur_anisotropy(patch: np.ndarray) -> float:
@@ -597,11 +620,14 @@ def _measure(
     score: float,
     reference: float,
     judge_eyes: bool = True,
+    shooting: dict[str, Any] | None = None,
 ) -> Face:
     x, y, w, h = box
     sharpness = face_sharpness(gray, box)
     if not judge_eyes:
-        focus, focus_conf, ratio, anisotropy = face_focus(gray, box, sharpness, reference)
+        focus, focus_conf, ratio, anisotropy, motion = face_focus(
+            gray, box, sharpness, reference, shooting
+        )
         return Face(
             box,
             confidence(score),
@@ -617,6 +643,9 @@ def _measure(
             focus_conf,
             ratio,
             anisotropy,
+            motion.evidence,
+            motion.angle,
+            motion.shutter,
         )
     eyes, ears, spreads = eye_aspects(gray, box)
     skin = float(
@@ -624,7 +653,9 @@ def _measure(
     )
     irises = [iris_visible(gray, eye, skin) for eye in eyes]
     state, eye_conf = eye_state(w, sharpness, score, ears, spreads, irises)
-    focus, focus_conf, ratio, anisotropy = face_focus(gray, box, sharpness, reference)
+    focus, focus_conf, ratio, anisotropy, motion = face_focus(
+        gray, box, sharpness, reference, shooting
+    )
     points = [[(int(round(px)), int(round(py))) for px, py in eye] for eye in eyes]
     return Face(
         box,
@@ -641,4 +672,7 @@ def _measure(
         focus_conf,
         ratio,
         anisotropy,
+        motion.evidence,
+        motion.angle,
+        motion.shutter,
     )

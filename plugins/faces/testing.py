@@ -71,3 +71,22 @@ def people_photo(name: str) -> Image.Image | None:
         with cbook.get_sample_data(name.split(":")[1]) as f:
             return Image.open(f).convert("RGB")
     raise KeyError(name)
+
+
+def motion_blur(image: Image.Image, length: int, angle: float) -> Image.Image:
+    """``image`` smeared as by a straight motion of ``length`` px at ``angle`` degrees (counter-
+    clockwise from horizontal, as the photo is seen) during the exposure: a line kernel, each
+    pixel on the path weighing the same (a constant-speed subject or camera)."""
+    import math
+
+    import cv2
+    import numpy as np
+
+    kernel = np.zeros((length, length), np.float32)
+    c = (length - 1) / 2
+    for t in np.linspace(-c, c, 4 * length):
+        x = c + t * math.cos(math.radians(angle))
+        y = c - t * math.sin(math.radians(angle))
+        kernel[int(round(y)), int(round(x))] = 1.0
+    kernel /= kernel.sum()
+    return Image.fromarray(cv2.filter2D(np.asarray(image.convert("RGB")), -1, kernel))
