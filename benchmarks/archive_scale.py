@@ -9,7 +9,7 @@ unless ``--no-grouping`` (for sizes where a full grouping would not fit the shar
 operations that need stored groups are then skipped).
 
 Each operation runs in its own ``python`` process (imports and catalog open included) that reports
-its own CPU seconds (user + system) and peak RSS; wall seconds are the parent's. Operations that
+its own CPU seconds (user + system) and peak RSS (``VmHWM``); wall seconds are the parent's. Operations that
 write (an incremental grouping after a new shoot) run on a copy of the cached catalog.
 
     python benchmarks/archive_scale.py 100000 [1000000 --no-grouping] [--only OP,OP] [--cache DIR]
@@ -117,9 +117,11 @@ def gui_open(db):
 
 exec(compile(sys.argv[2], "op", "exec"))
 r = resource.getrusage(resource.RUSAGE_SELF)
+# VmHWM: this process's own peak (ru_maxrss carries the parent's peak over fork and exec).
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
 print("RESULT " + json.dumps({
     "cpu": (r.ru_utime - T0.ru_utime) + (r.ru_stime - T0.ru_stime),
-    "rss_mb": r.ru_maxrss / 1024,
+    "rss_mb": hwm / 1024,
 }))
 """
 

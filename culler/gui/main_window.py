@@ -317,8 +317,8 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
             # A lifetime archive: the first page now, the rest as the grid scrolls (or sorts).
             self.model.set_pager(pager)
             self._update_choices(None)
-            if self.filter_bar.sort_key() == "name":
-                self.filter_bar.use_sort("path")
+            # Shown in the order the pages are read; choosing another order reads the rest.
+            self.filter_bar.use_sort("path")
         else:
             records = load_records(self.catalog)
             self.model.set_records(records)
