@@ -160,9 +160,9 @@ class RecordPager:
     """Reads a catalog's photos page by page in path order (keyset paging: each page seeks past the
     last path read, so page 1,000 costs what page 1 does)."""
 
-    def __init__(self, catalog: Catalog, page_size: int = PAGE_SIZE) -> None:
+    def __init__(self, catalog: Catalog, page_size: int | None = None) -> None:
         self.catalog = catalog
-        self.page_size = page_size
+        self.page_size = page_size or PAGE_SIZE
         self.total = catalog.photo_total()
         self.loaded = 0
         self._after: str | None = None

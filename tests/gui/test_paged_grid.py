@@ -139,3 +139,23 @@ def test_merge_of_a_paged_model_keeps_one_row_per_photo(catalog):
     assert model.record(ordered[1]).stars == 5
     model.fetch_all()
     assert sorted(r.id for r in model.records) == sorted(ordered)  # no photo twice
+
+
+def test_the_window_opens_a_large_catalog_paged_and_reads_the_rest_for_another_sort(
+    window, qtbot, scanned, monkeypatch
+):
+    import culler.gui.main_window as main_window
+    import culler.gui.records as records
+
+    monkeypatch.setattr(main_window, "PAGED_FROM", 4)  # the six sample photos count as an archive
+    monkeypatch.setattr(records, "PAGE_SIZE", 2)
+    window.open_catalog(scanned)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.filter_bar.sort_key() == "path"  # the order the pages are read in
+    assert window.model.total == 6 and 2 <= window.model.rowCount() < 6
+    assert "loaded" in window.counts.text()
+    window.filter_bar.use_sort("stars")
+    window._sort_changed()
+    assert window.model.rowCount() == 6 and not window.model.paged
+    assert "6 shown of 6" in window.counts.text().replace(",", "")
