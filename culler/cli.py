@@ -393,7 +393,7 @@ def list_(
 ):
     """List photos in the catalog with their scores; --search finds them by any word, --person,
     --eyes and --focus pick photos by their faces (e.g. `culler list --person Anna --eyes closed`)."""
-    from culler.catalog.queries import list_photos
+    from culler.catalog.queries import iter_photos
 
     catalog = open_existing(db_path)
     try:
@@ -404,7 +404,7 @@ def list_(
                 raise click.ClickException(
                     f"no person {printable(person)!r} in this catalog; `culler people` lists them"
                 )
-        rows = list_photos(
+        found = iter_photos(
             catalog,
             sort_by=sort_by,
             min_score=min_score,
@@ -418,13 +418,15 @@ def list_(
             eyes=eyes,
             focus=focus,
         )
+        first = next(found, None)  # a bad option fails here, before anything is printed
+        if as_json:  # streamed: each row is written as it is read
+            _echo_json_rows(first, found)
+            return
+        rows = [] if first is None else [first, *found]
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         catalog.close()
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
     if not rows:
         click.echo("no photos match")
         return
@@ -445,6 +447,20 @@ def _capture_note(files: list[str] | None) -> str:
     if not files:
         return ""
     return " (+" + ", ".join(printable(os.path.basename(f)) for f in files) + ")"
+
+
+def _echo_json_rows(first: dict | None, rest) -> None:
+    """Write ``[first, *rest]`` as ``json.dumps(rows, indent=2)`` would, one row at a time."""
+    if first is None:
+        click.echo("[]")
+        return
+    click.echo("[")
+    row: dict | None = first
+    while row is not None:
+        text = "\n".join("  " + line for line in json.dumps(row, indent=2).splitlines())
+        row = next(rest, None)
+        click.echo(text + ("," if row is not None else ""))
+    click.echo("]")
 
 
 def _fmt(value: Any) -> str:

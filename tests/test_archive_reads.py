@@ -137,3 +137,30 @@ def test_cull_works_on_the_folders_and_dates_it_is_given(tmp_path, culler_cli):
     assert not data["dry_run"] and written == party
     result = culler_cli("cull", "--db", db, str(tmp_path / "nowhere"), expect=2)
     assert "nowhere" in result.output and "Traceback" not in result.output
+
+
+def test_list_json_streams_rows_as_they_are_read(tmp_path, culler_cli):
+    """``culler list --json`` writes the document ``json.dumps(rows, indent=2)`` would, read from a
+    cursor a batch at a time; ``iter_photos`` yields its first row before it reads the last."""
+    import json
+
+    from culler.catalog import open_catalog
+    from culler.catalog.queries import iter_photos
+
+    db = tmp_path / "culler.db"
+    catalog = open_catalog(db)
+    _fill(catalog, n=40)
+    catalog.rate(1, stars=4, decision="pick", source="gui")
+    rows = iter_photos(catalog, batch=7)
+    first = next(rows)
+    assert first["path"] == min(r["path"] for r in list_photos(catalog))
+    expected = json.dumps(list_photos(catalog), indent=2)
+    empty = json.dumps(list_photos(catalog, search="nothing-matches-this"), indent=2)
+    catalog.close()
+    assert culler_cli("list", "--db", db, "--json").output.strip() == expected
+    by_score = json.loads(culler_cli("list", "--db", db, "--json", "--sort", "technical").output)
+    assert sorted(r["path"] for r in by_score) == sorted(r["path"] for r in json.loads(expected))
+    nothing = culler_cli("list", "--db", db, "--json", "--search", "nothing-matches-this")
+    assert nothing.output.strip() == empty == "[]"
+    bad = culler_cli("list", "--db", db, "--json", "--min", "3", expect=1)
+    assert "--min/--max need --sort" in bad.output and "[" not in bad.output

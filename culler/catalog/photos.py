@@ -46,6 +46,54 @@ class PhotosMixin:
         """Every photo with the :data:`GRID_COLUMNS`, by path."""
         return self.query(f"SELECT {', '.join(GRID_COLUMNS)} FROM photos ORDER BY path")
 
+    def grid_page(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """The next ``limit`` photos by path after the path ``after`` (None: from the first), with the
+        :data:`GRID_COLUMNS`: one seek down the unique path index, whatever the catalog's size."""
+        where, params = ("WHERE path > ?", [after]) if after is not None else ("", [])
+        return self.query(
+            f"SELECT {', '.join(GRID_COLUMNS)} FROM photos {where} ORDER BY path LIMIT ?",
+            [*params, int(limit)],
+        )
+
+    def photo_total(self) -> int:
+        """How many photos the catalog holds."""
+        return self.conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
+
+    def page_scores(self, photo_ids: Iterable[int]) -> dict[int, dict[str, float | None]]:
+        """:meth:`current_scores` of a few photos read by primary key (the ``current_scores`` view
+        numbers every score row of the catalog before it filters): the active, else newest, version
+        of each scorer."""
+        best: dict[tuple[int, str], tuple[tuple[int, int], float | None]] = {}
+        for where, params in in_clauses("WHERE s.photo_id", photo_ids):
+            for pid, scorer_id, score, active, pk in self.conn.execute(
+                "SELECT s.photo_id, sc.scorer_id, s.score, sc.active, sc.id FROM scores s"
+                f" JOIN scorers sc ON sc.id = s.scorer_pk {where}",
+                params,
+            ):
+                key, rank = (pid, scorer_id), (active, pk)
+                if key not in best or rank > best[key][0]:
+                    best[key] = (rank, score)
+        result: dict[int, dict[str, float | None]] = {}
+        for (pid, scorer_id), (_rank, score) in best.items():
+            result.setdefault(pid, {})[scorer_id] = score
+        return result
+
+    def scored_scorer_ids(self) -> list[str]:
+        """Every scorer id with at least one score, sorted (one probe of ``idx_scores_scorer`` per
+        scorer version)."""
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT sc.scorer_id FROM scorers sc"
+                " WHERE EXISTS (SELECT 1 FROM scores s WHERE s.scorer_pk = sc.id)"
+                " ORDER BY sc.scorer_id"
+            )
+        ]
+
+    def tag_vocabulary(self) -> list[str]:
+        """Every tag any photo carries, sorted (read from ``idx_tags_tag``)."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT tag FROM tags ORDER BY tag")]
+
     def readable_photos(self, photo_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
         """{id, path, width, height} of photos with status ok (all, or those of ``photo_ids``), by
         path."""
@@ -115,11 +163,31 @@ class PhotosMixin:
             [photo_id],
         )
 
-    def stack_members(self) -> list[tuple[int, str, int, int | None]]:
-        """(group id, kind, photo id, rank) of every group member: bursts first, each best first."""
-        return self.conn.execute(
-            "SELECT m.group_id, g.kind, m.photo_id, m.rank FROM group_members m"
-            " JOIN groups g ON g.id = m.group_id"
+    def stack_members(
+        self, photo_ids: Iterable[int] | None = None
+    ) -> list[tuple[int, str, int, int | None]]:
+        """(group id, kind, photo id, rank) of every group member (or of every member of the groups
+        that hold one of ``photo_ids``): bursts first, each best first."""
+        order = (
             " ORDER BY CASE g.kind WHEN 'burst' THEN 0 ELSE 1 END, m.group_id,"
             " m.rank IS NULL, m.rank, m.photo_id"
-        ).fetchall()
+        )
+        select = (
+            "SELECT m.group_id, g.kind, m.photo_id, m.rank FROM group_members m"
+            " JOIN groups g ON g.id = m.group_id"
+        )
+        if photo_ids is None:
+            return self.conn.execute(select + order).fetchall()
+        rows: set[tuple[int, str, int, int | None]] = set()
+        for where, params in in_clauses("WHERE photo_id", photo_ids):
+            rows.update(
+                self.conn.execute(
+                    f"{select} WHERE m.group_id IN (SELECT group_id FROM group_members {where})",
+                    params,
+                ).fetchall()
+            )
+        kind_first = {"burst": 0}
+        return sorted(
+            rows,
+            key=lambda r: (kind_first.get(r[1], 1), r[0], r[3] is None, r[3] or 0, r[2]),
+        )

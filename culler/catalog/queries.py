@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,12 @@ from culler.catalog.tags import normalise_tag
 from culler.safe_files import same_file
 
 
-def list_photos(
+def list_photos(catalog: Catalog, **options: Any) -> list[dict[str, Any]]:
+    """Every photo :func:`iter_photos` yields, in one list (see there for the options)."""
+    return list(iter_photos(catalog, **options))
+
+
+def iter_photos(
     catalog: Catalog,
     *,
     sort_by: str | None = None,
@@ -27,7 +33,8 @@ def list_photos(
     person: int | None = None,
     eyes: str | None = None,
     focus: str | None = None,
-) -> list[dict[str, Any]]:
+    batch: int = 1_000,
+) -> Iterator[dict[str, Any]]:
     """Photos as dicts with ``path``, ``status``, ``error``, ``scores`` {scorer_id: score}, ``tags``, ``rating``.
 
     ``sort_by`` is a scorer id (best first, unscored last), ``path`` or ``taken``. ``min``/``max`` filter
@@ -64,7 +71,8 @@ def list_photos(
                 catalog, sort_by, where, params, limit, min_score, max_score, tag, min_prob
             )
             if top is not None:
-                return _attach(catalog, top)
+                yield from _attach(catalog, top)
+                return
         # A correlated lookup through the scores primary key: joining the current_scores view (a window
         # query) made SQLite rescan it for every photo, minutes for a 100,000-photo catalog.
         join = (
@@ -117,8 +125,12 @@ def list_photos(
     sql += f" ORDER BY {order}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    photos = catalog.query(sql, params)
-    return _attach(catalog, photos)
+    # Streamed: rows are read from the cursor and attached ``batch`` at a time, so a whole-catalog
+    # listing never holds every photo (the query runs on its own cursor; the attach reads use others).
+    cursor = catalog.conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    while rows := cursor.fetchmany(batch):
+        yield from _attach(catalog, [dict(zip(names, row, strict=True)) for row in rows])
 
 
 #: What a listed photo shows (never ``p.*``: the signature blob alone is a kilobyte per photo).
@@ -187,7 +199,7 @@ def _attach(catalog: Catalog, photos: list[dict[str, Any]]) -> list[dict[str, An
     """Add scores, tags (with their sources) and the current rating to photo rows, in a few queries
     for all of them."""
     ids = [p["id"] for p in photos]
-    scores = catalog.current_scores(ids)
+    scores = catalog.page_scores(ids)  # by primary key: the current_scores view numbers every row
     tags = catalog.tag_details(ids)
     ratings = catalog.current_ratings(ids)
     files = catalog.capture_files(ids)

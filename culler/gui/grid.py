@@ -197,6 +197,7 @@ class FilterBar(QWidget):
         for text, key in (
             ("Capture time", "taken"),
             ("File name", "name"),
+            ("Folder, then file name", "path"),
             ("Stars", "stars"),
             ("Pick / reject", "decision"),
             ("Status", "status"),
@@ -221,6 +222,14 @@ class FilterBar(QWidget):
 
     def sort_key(self) -> str:
         return self.sort.currentData() or "name"
+
+    def use_sort(self, key: str) -> None:
+        """Show ``key`` as the sort without announcing a change (the window applies it itself)."""
+        index = self.sort.findData(key)
+        if index >= 0:
+            self.sort.blockSignals(True)
+            self.sort.setCurrentIndex(index)
+            self.sort.blockSignals(False)
 
     def descending(self) -> bool:
         default = self.sort_key().startswith("score:") or self.sort_key() == "stars"

@@ -19,7 +19,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from culler.gui.records import PhotoRecord
+from culler.gui.records import PhotoRecord, RecordPager
 from culler.gui.thumbnails import ThumbnailCache
 
 Index = QModelIndex | QPersistentModelIndex
@@ -43,6 +43,8 @@ class PhotoListModel(QAbstractListModel):
         self.thumbnails = thumbnails
         self.badge_scorer: str | None = None
         self.expanded: set[int] = set()
+        #: Reads the rest of a large catalog page by page (None: every record is loaded).
+        self.pager: RecordPager | None = None
         if thumbnails is not None:
             thumbnails.ready.connect(self._thumbnail_ready)
 
@@ -86,6 +88,41 @@ class PhotoListModel(QAbstractListModel):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:
+        return not parent.isValid() and self.pager is not None and not self.pager.exhausted
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:
+        """Append the pager's next page (the view asks as the user scrolls near the end)."""
+        if parent.isValid() or self.pager is None:
+            return
+        self._append([r for r in self.pager.next_page() if r.id not in self._row_of])
+
+    # -- paging ----------------------------------------------------------------------------------
+    @property
+    def paged(self) -> bool:
+        """Whether some photos of the catalog are not loaded yet."""
+        return self.canFetchMore()
+
+    @property
+    def total(self) -> int:
+        """Photos in the catalog: loaded or not."""
+        if self.pager is None:
+            return len(self.records)
+        return max(self.pager.total, len(self.records))
+
+    def set_pager(self, pager: RecordPager) -> None:
+        """Show a large catalog from its first page; the rest is read as the view fetches more."""
+        self.beginResetModel()
+        self.pager = pager
+        self.records = pager.next_page()
+        self._row_of = {rec.id: row for row, rec in enumerate(self.records)}
+        self.endResetModel()
+
+    def fetch_all(self) -> None:
+        """Read every page still unread (before a sort or filter that needs every photo)."""
+        while self.canFetchMore():
+            self.fetchMore()
+
     # -- content ---------------------------------------------------------------------------------
     def badge_score(self, rec: PhotoRecord) -> float | None:
         if self.badge_scorer:
@@ -94,6 +131,7 @@ class PhotoListModel(QAbstractListModel):
 
     def set_records(self, records: list[PhotoRecord]) -> None:
         self.beginResetModel()
+        self.pager = None
         self.records = list(records)
         self._row_of = {rec.id: row for row, rec in enumerate(self.records)}
         self.endResetModel()
@@ -115,14 +153,18 @@ class PhotoListModel(QAbstractListModel):
         for row in changed:
             index = self.index(row)
             self.dataChanged.emit(index, index)
-        if added:
-            start = len(self.records)
-            self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
-            for offset, rec in enumerate(added):
-                self.records.append(rec)
-                self._row_of[rec.id] = start + offset
-            self.endInsertRows()
+        self._append(added)
         return len(changed), len(added)
+
+    def _append(self, added: list[PhotoRecord]) -> None:
+        if not added:
+            return
+        start = len(self.records)
+        self.beginInsertRows(QModelIndex(), start, start + len(added) - 1)
+        for offset, rec in enumerate(added):
+            self.records.append(rec)
+            self._row_of[rec.id] = start + offset
+        self.endInsertRows()
 
     def reorder(self, order: list[int]) -> None:
         """Put the rows in ``order`` (a permutation of row numbers), keeping selections valid."""
@@ -180,7 +222,9 @@ class PhotoListModel(QAbstractListModel):
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
 
-SORT_KEYS = ("name", "taken", "stars", "decision", "status")
+SORT_KEYS = ("name", "path", "taken", "stars", "decision", "status")
+#: Sort keys a paged model is already in, page by page (its pager reads in path order).
+PAGED_ORDER = "path"
 DECISION_ORDER = {"pick": 0, "": 1, "reject": 2}
 
 
@@ -223,6 +267,8 @@ class PhotoFilterProxy(QSortFilterProxyModel):
         text (they match as well as those whose name, camera, lens, date or tags hold the words)."""
         self.filters = filters
         self.search_ids = search_ids
+        if self.source().paged and not self.pages_suffice():
+            self.source().fetch_all()
         self.refilter()
 
     def refilter(self) -> None:
@@ -244,8 +290,19 @@ class PhotoFilterProxy(QSortFilterProxyModel):
         self.resort()
 
     def resort(self) -> None:
-        """Order the source rows by the sort key; the proxy keeps source order (it never sorts itself)."""
-        self.source().reorder(self.sorted_rows())
+        """Order the source rows by the sort key; the proxy keeps source order (it never sorts itself).
+
+        A paged model stays paged while it is shown in the order its pages are read (folder and file
+        name, ascending) with no filter; any other order or a filter reads the rest first."""
+        source = self.source()
+        if source.paged and not self.pages_suffice():
+            source.fetch_all()
+        source.reorder(self.sorted_rows())
+
+    def pages_suffice(self) -> bool:
+        """Whether the loaded pages are a prefix of what is shown: sorted by path ascending, and no
+        filter beyond the default (every status but missing)."""
+        return self.sort_key == PAGED_ORDER and not self.descending and self.filters == Filters()
 
     def toggle_stack(self, group_id: int) -> None:
         expanded = self.source().expanded
@@ -266,6 +323,8 @@ class PhotoFilterProxy(QSortFilterProxyModel):
             return rec.taken_at or None
         if key == "status":
             return rec.status
+        if key == "path":
+            return rec.path
         return rec.name.lower()
 
     def sorted_rows(self) -> list[int]:

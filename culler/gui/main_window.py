@@ -35,7 +35,15 @@ from culler.gui.item_models import PhotoIdRole, PhotoListModel
 from culler.gui.keys import LABELS
 from culler.gui.overlay import Overlay, overlay_from_scores
 from culler.gui.ratings import RatingHistory
-from culler.gui.records import PhotoRecord, load_records, scorer_ids, tag_names
+from culler.gui.records import (
+    PAGED_FROM,
+    PhotoRecord,
+    RecordPager,
+    load_page,
+    load_records,
+    scorer_ids,
+    tag_names,
+)
 from culler.gui.review import ReviewActions
 from culler.gui.scan_control import ScanControl
 from culler.gui.scorers_panel import ScorersPanel
@@ -314,9 +322,17 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         """Load every photo from the catalog (bulk queries) and rebuild the grid."""
         if self.catalog is None:
             return
-        records = load_records(self.catalog)
-        self.model.set_records(records)
-        self._update_choices(records)
+        pager = RecordPager(self.catalog)
+        if pager.total >= PAGED_FROM:
+            # A lifetime archive: the first page now, the rest as the grid scrolls (or sorts).
+            self.model.set_pager(pager)
+            self._update_choices(None)
+            # Shown in the order the pages are read; choosing another order reads the rest.
+            self.filter_bar.use_sort("path")
+        else:
+            records = load_records(self.catalog)
+            self.model.set_records(records)
+            self._update_choices(records)
         self._sort_changed()
         if self.proxy.rowCount():
             self.select_row(0)
@@ -327,18 +343,27 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         """Pick up what a running scan wrote: new photos appended, changed ones updated in place."""
         if self.catalog is None:
             return
-        records = load_records(self.catalog)
+        if self.model.paged:  # what is loaded, read again: the first photos by path
+            records = load_page(self.catalog, self.catalog.grid_page(None, len(self.model.records)))
+        else:
+            records = load_records(self.catalog)
         changed, added = self.model.merge_records(records)
         if added or changed:
-            self._update_choices(records)
+            self._update_choices(None if self.model.paged else records)
             self.proxy.resort()
             if self.grid.currentIndex().row() < 0 and self.proxy.rowCount():
                 self.select_row(0)
             self._update_counts()
 
-    def _update_choices(self, records: list[PhotoRecord]) -> None:
+    def _update_choices(self, records: list[PhotoRecord] | None) -> None:
+        """Offer the scorers and tags of ``records`` (None: of the whole catalog, from its indexes)."""
         self.filter_bar.blockSignals(True)
-        self.filter_bar.set_choices(scorer_ids(records), tag_names(records))
+        if records is None and self.catalog is not None:
+            self.filter_bar.set_choices(
+                self.catalog.scored_scorer_ids(), self.catalog.tag_vocabulary()
+            )
+        else:
+            self.filter_bar.set_choices(scorer_ids(records or []), tag_names(records or []))
         self.filter_bar.set_people(self.catalog.people() if self.catalog is not None else [])
         self.proxy.person_photos = self.filter_bar.person_photos(self.catalog)
         self.filter_bar.blockSignals(False)
@@ -464,7 +489,9 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         rejects = sum(1 for r in records if r.flagged == "reject")
         proposed = sum(1 for r in records if r.proposed)
         selected = len(self.grid.selectionModel().selectedIndexes())
-        text = f"{self.proxy.rowCount():,} shown of {len(records):,}  ·  {picks} picks  ·  {rejects} rejects"
+        text = f"{self.proxy.rowCount():,} shown of {self.model.total:,}  ·  {picks} picks  ·  {rejects} rejects"
+        if self.model.paged:  # the counts are of what is loaded so far
+            text = f"{len(records):,} loaded  ·  " + text
         if proposed:
             text += f"  ·  {proposed} to review"
         if selected > 1:

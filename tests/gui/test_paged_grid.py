@@ -1,0 +1,161 @@
+"""The grid's paged model (a lifetime archive): the first page only, the rest as the view fetches more,
+and pages that hold exactly what a whole load holds for the same photos. No window."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex
+
+from culler.catalog import now
+from culler.gui.item_models import Filters, PhotoFilterProxy, PhotoListModel, RecordRole
+from culler.gui.records import RecordPager, load_records
+
+
+def fill(catalog, n: int) -> list[int]:
+    """``n`` photos in two folders written out of path order, two versions of a scorer (the older one
+    active), a tag on every third, a rating on every second, a burst across a page boundary and a
+    duplicate pair; returns the ids in path order."""
+    old = catalog.scorer_pk("technical", "1.0")
+    new = catalog.scorer_pk("technical", "2.0")
+    clip = catalog.scorer_pk("clip", "1.0")
+    catalog.execute("UPDATE scorers SET active = 0 WHERE id = ?", [new])
+    catalog.conn.commit()
+    rows = []
+    for i in range(n):
+        folder = "/archive/2019/b" if i % 2 else "/archive/2018/a"
+        rows.append(
+            (i + 1, f"{folder}/IMG_{(n - i):05d}.jpg", folder, f"2019-01-01T10:00:{i % 60:02d}")
+        )
+    with catalog.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO photos (id, path, root, taken_at, status, first_seen, last_seen)"
+            " VALUES (?, ?, ?, ?, 'ok', 't', 't')",
+            rows,
+        )
+        for pid in range(1, n + 1):
+            conn.execute(
+                "INSERT INTO scores (photo_id, scorer_pk, score, created) VALUES (?, ?, ?, 't')",
+                [pid, old, pid / n],
+            )
+            conn.execute(
+                "INSERT INTO scores (photo_id, scorer_pk, score, created) VALUES (?, ?, ?, 't')",
+                [pid, new, 0.5],
+            )
+            conn.execute(
+                "INSERT INTO scores (photo_id, scorer_pk, score, created) VALUES (?, ?, ?, 't')",
+                [pid, clip, 1 - pid / n],
+            )
+            if pid % 3 == 0:
+                conn.execute("INSERT INTO tags VALUES (?, ?, 'awe', 0.8)", [pid, clip])
+    ordered = [r[0] for r in catalog.execute("SELECT id FROM photos ORDER BY path")]
+    for pid in ordered[::2]:
+        catalog.rate(pid, stars=3, decision="pick", source="gui")
+    for kind, members in (("burst", ordered[8:13]), ("duplicate", [ordered[1], ordered[-1]])):
+        gid = catalog.execute(
+            "INSERT INTO groups (kind, created) VALUES (?, ?)", [kind, now()]
+        ).lastrowid
+        for rank, pid in enumerate(members):
+            catalog.execute(
+                "INSERT INTO group_members (group_id, photo_id, rank) VALUES (?, ?, ?)",
+                [gid, pid, rank],
+            )
+    catalog.conn.commit()
+    return ordered
+
+
+def paged_models(catalog, page_size: int):
+    model = PhotoListModel()
+    model.set_pager(RecordPager(catalog, page_size=page_size))
+    proxy = PhotoFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.set_sort("path")
+    return model, proxy
+
+
+def test_pages_hold_what_a_whole_load_holds(catalog):
+    ordered = fill(catalog, 40)
+    pager = RecordPager(catalog, page_size=7)
+    paged = []
+    while not pager.exhausted:
+        paged += pager.next_page()
+    assert pager.total == pager.loaded == 40
+    assert [r.id for r in paged] == ordered  # keyset pages: every photo once, in path order
+    whole = {r.id: r for r in load_records(catalog)}
+    assert {r.id: r for r in paged} == whole  # scores (active version), tags, ratings, stacks
+    burst = [r for r in paged if r.group_kind == "burst"]
+    assert [r.group_size for r in burst] == [5] * 5  # the burst crosses pages 2 and 3 (7 a page)
+    assert whole[ordered[0]].scores["technical"] == ordered[0] / 40  # the active, older version
+    assert whole[ordered[-1]].group_kind == "duplicate" and not whole[ordered[-1]].is_top
+
+
+def test_the_model_shows_the_first_page_and_fetches_more_as_asked(catalog):
+    ordered = fill(catalog, 30)
+    model, proxy = paged_models(catalog, page_size=10)
+    assert model.rowCount() == 10 and model.total == 30 and model.paged
+    assert proxy.canFetchMore(QModelIndex())  # the view's scroll asks through the proxy
+    proxy.fetchMore(QModelIndex())
+    assert model.rowCount() == 20
+    # still the prefix by path, nothing skipped (a burst's frames go in capture order inside it)
+    assert {r.id for r in model.records} == set(ordered[:20])
+    model.fetchMore()
+    assert model.rowCount() == 30 and not model.paged and not model.canFetchMore()
+    model.fetchMore()  # nothing left: a no-op
+    assert model.rowCount() == 30
+
+
+def test_a_sort_or_filter_other_than_the_page_order_reads_the_rest(catalog):
+    fill(catalog, 30)
+    model, proxy = paged_models(catalog, page_size=10)
+    proxy.set_sort("path", descending=True)
+    assert model.rowCount() == 30  # the last path first needs the last page first
+    shown = [proxy.index(r, 0).data(RecordRole).path for r in range(proxy.rowCount())]
+    assert shown == sorted(shown, reverse=True) and len(shown) == 25  # 5 stacked frames hidden
+
+    model, proxy = paged_models(catalog, page_size=10)
+    proxy.set_sort("score:technical")
+    assert model.rowCount() == 30
+    best = model.records[0]
+    assert best.scores["technical"] == max(r.scores["technical"] for r in model.records)
+
+    model, proxy = paged_models(catalog, page_size=10)
+    proxy.set_filters(Filters(decision="pick"))
+    assert model.rowCount() == 30 and not model.paged
+    whole = PhotoListModel()
+    whole.set_records(load_records(catalog))
+    expected = PhotoFilterProxy()
+    expected.setSourceModel(whole)
+    expected.set_sort("path")
+    expected.set_filters(Filters(decision="pick"))
+    assert proxy.rowCount() == expected.rowCount() == 13  # the catalog's picks, not the page's
+
+
+def test_merge_of_a_paged_model_keeps_one_row_per_photo(catalog):
+    ordered = fill(catalog, 30)
+    model, proxy = paged_models(catalog, page_size=10)
+    catalog.rate(ordered[1], stars=5, source="gui")
+    from culler.gui.records import load_page
+
+    changed, added = model.merge_records(load_page(catalog, catalog.grid_page(None, 10)))
+    assert (changed, added) == (1, 0)
+    assert model.record(ordered[1]).stars == 5
+    model.fetch_all()
+    assert sorted(r.id for r in model.records) == sorted(ordered)  # no photo twice
+
+
+def test_the_window_opens_a_large_catalog_paged_and_reads_the_rest_for_another_sort(
+    window, qtbot, scanned, monkeypatch
+):
+    import culler.gui.main_window as main_window
+    import culler.gui.records as records
+
+    monkeypatch.setattr(main_window, "PAGED_FROM", 4)  # the six sample photos count as an archive
+    monkeypatch.setattr(records, "PAGE_SIZE", 2)
+    window.open_catalog(scanned)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.filter_bar.sort_key() == "path"  # the order the pages are read in
+    assert window.model.total == 6 and 2 <= window.model.rowCount() < 6
+    assert "loaded" in window.counts.text()
+    window.filter_bar.use_sort("stars")
+    window._sort_changed()
+    assert window.model.rowCount() == 6 and not window.model.paged
+    assert "6 shown of 6" in window.counts.text().replace(",", "")
