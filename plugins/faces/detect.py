@@ -223,21 +223,11 @@ def skin_region(rgb: np.ndarray, min_face: float = 80.0) -> tuple[int, int, int,
     mask = skin_mask(thumb)
     if mask is None:
         return (0, 0, w, h)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
-    face = min_face * scale  # the smallest face searched for, in thumbnail pixels
-    boxes = [stats[i, :4] for i in range(1, count) if stats[i, 4] >= 0.25 * face * face]
-    if not boxes:
+    box = _skin_box(mask, min_face * scale, scale)
+    if box is None:
         return None
-    x0 = min(b[0] for b in boxes) - face
-    y0 = min(b[1] for b in boxes) - face
-    x1 = max(b[0] + b[2] for b in boxes) + face
-    y1 = max(b[1] + b[3] for b in boxes) + face
-    return (
-        max(0, int(x0 / scale)),
-        max(0, int(y0 / scale)),
-        min(w, int(math.ceil(x1 / scale))),
-        min(h, int(math.ceil(y1 / scale))),
-    )
+    x0, y0, x1, y1 = box
+    return (x0, y0, min(w, x1), min(h, y1))
 
 
 def skin_regions(rgb: np.ndarray, min_face: float) -> list[tuple[int, int, int, int]] | None:
@@ -299,21 +289,7 @@ def small_face_region(
     mask = skin_mask(small)
     if mask is None:
         return (0, 0, int(w / scale), int(h / scale))
-    face = min_face * scale
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
-    boxes = [stats[i, :4] for i in range(1, count) if stats[i, 4] >= 0.25 * face * face]
-    if not boxes:
-        return None
-    x0 = min(b[0] for b in boxes) - face
-    y0 = min(b[1] for b in boxes) - face
-    x1 = max(b[0] + b[2] for b in boxes) + face
-    y1 = max(b[1] + b[3] for b in boxes) + face
-    return (
-        max(0, int(x0 / scale)),
-        max(0, int(y0 / scale)),
-        int(math.ceil(x1 / scale)),
-        int(math.ceil(y1 / scale)),
-    )
+    return _skin_box(mask, min_face * scale, scale)
 
 
 def detect_small_faces(
@@ -675,4 +651,23 @@ def _measure(
         motion.evidence,
         motion.angle,
         motion.shutter,
+    )
+
+
+def _skin_box(mask, face: float, scale: float) -> tuple[int, int, int, int] | None:
+    """The box, in the photo's pixels, around every skin patch of ``mask`` big enough to hold a face
+    of ``face`` mask pixels, with a face's margin around it; None when no patch is."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    boxes = [stats[i, :4] for i in range(1, count) if stats[i, 4] >= 0.25 * face * face]
+    if not boxes:
+        return None
+    x0 = min(b[0] for b in boxes) - face
+    y0 = min(b[1] for b in boxes) - face
+    x1 = max(b[0] + b[2] for b in boxes) + face
+    y1 = max(b[1] + b[3] for b in boxes) + face
+    return (
+        max(0, int(x0 / scale)),
+        max(0, int(y0 / scale)),
+        int(math.ceil(x1 / scale)),
+        int(math.ceil(y1 / scale)),
     )
