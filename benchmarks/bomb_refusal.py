@@ -20,8 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
+
+from culler.testing import write_zip_bomb
 
 SIZE = 1 << 30
 
@@ -39,25 +40,6 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(f"@@peak {peak}", file=sys.stderr)
 sys.exit(code)
 """
-
-
-def deflated_zeros(zf: zipfile.ZipFile, name: str, size: int) -> None:
-    info = zipfile.ZipInfo(name)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    with zf.open(info, "w", force_zip64=True) as out:
-        block = bytes(1 << 20)
-        for _ in range(size >> 20):
-            out.write(block)
-
-
-def bomb(path: Path, members: dict[str, int | bytes]) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for name, content in members.items():
-            if isinstance(content, bytes):
-                zf.writestr(name, content)
-            else:
-                deflated_zeros(zf, name, content)
-    return path
 
 
 def run(args: list[str], home: Path) -> tuple[float, int, int, str]:
@@ -93,18 +75,20 @@ def main() -> None:
         open_catalog(db).close()
         cases = {
             "bundle (import-personal)": (
-                bomb(
+                write_zip_bomb(
                     work / "bomb.cullermodel",
                     {"manifest.json": json.dumps(manifest).encode(), "head.safetensors": SIZE},
                 ),
                 lambda f: ["models", "import-personal", str(f), "--db", str(db)],
             ),
             ".npz (models import charlenet)": (
-                bomb(work / "charlenet.npz", {"conv1/0.npy": SIZE}),
+                write_zip_bomb(work / "charlenet.npz", {"conv1/0.npy": SIZE}),
                 lambda f: ["models", "import", "charlenet", str(f)],
             ),
             "zip .pth (models import charlenet)": (
-                bomb(work / "model.pth", {"archive/data/0": SIZE, "archive/data.pkl": b""}),
+                write_zip_bomb(
+                    work / "model.pth", {"archive/data/0": SIZE, "archive/data.pkl": b""}
+                ),
                 lambda f: ["models", "import", "charlenet", str(f)],
             ),
         }

@@ -29,7 +29,7 @@ from culler.catalog import open_catalog
 from culler.interop.xmp import SidecarData, XmpError, read_sidecar, write_sidecar
 from culler.models.personal_heads import build_head, save_head
 from culler.models.weights import WeightsError, load_state_dict, scorer_dir
-from culler.testing import run_culler, scan_into, write_photos, write_safetensors
+from culler.testing import run_culler, scan_into, write_photos, write_safetensors, write_zip_bomb
 
 
 def one_error(output: str) -> str:
@@ -171,23 +171,6 @@ def test_a_symlinked_sidecar_is_updated_where_it_points_and_stays_a_link(tmp_pat
 
 
 # -- 5. bombs outside .zip/.tar ----------------------------------------------------------------------
-def _deflated_zeros(zf: zipfile.ZipFile, name: str, size: int) -> None:
-    info = zipfile.ZipInfo(name)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    with zf.open(info, "w", force_zip64=True) as out:
-        block = bytes(1 << 20)
-        for _ in range(size >> 20):
-            out.write(block)
-
-
-def _zip_bomb(path: Path, members: dict[str, int | bytes]) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for name, content in members.items():
-            if isinstance(content, bytes):
-                zf.writestr(name, content)
-            else:
-                _deflated_zeros(zf, name, content)
-    return path
 
 
 def _limited(memory: int) -> callable:
@@ -208,7 +191,7 @@ def test_a_bundle_bomb_is_refused_under_a_memory_limit(tmp_path):
         "weights_sha256": "0" * 64,
         "config": {},
     }
-    bomb = _zip_bomb(
+    bomb = write_zip_bomb(
         tmp_path / "bomb.cullermodel",
         {"manifest.json": json.dumps(manifest).encode(), "head.safetensors": 1 << 30},
     )
@@ -233,7 +216,7 @@ def test_a_bundle_bomb_is_refused_under_a_memory_limit(tmp_path):
 
 def test_an_npz_bomb_is_refused_before_numpy_inflates_it(tmp_path, culler_cli, monkeypatch):
     monkeypatch.setattr("culler.models.weights.ZIP_MIN_ALLOWANCE", 4 << 20)
-    bomb = _zip_bomb(tmp_path / "charlenet.npz", {"conv1/0.npy": 64 << 20})
+    bomb = write_zip_bomb(tmp_path / "charlenet.npz", {"conv1/0.npy": 64 << 20})
     inflated = []
     monkeypatch.setattr(np, "load", lambda *a, **k: inflated.append(a) or pytest.fail("loaded"))
     line = one_error(culler_cli("models", "import", "charlenet", bomb, expect=1).output)
@@ -243,7 +226,9 @@ def test_an_npz_bomb_is_refused_before_numpy_inflates_it(tmp_path, culler_cli, m
 
 def test_a_deflated_zip_checkpoint_bomb_is_refused_before_torch_reads_it(tmp_path, monkeypatch):
     monkeypatch.setattr("culler.models.weights.ZIP_MIN_ALLOWANCE", 4 << 20)
-    bomb = _zip_bomb(tmp_path / "model.pth", {"archive/data/0": 64 << 20, "archive/data.pkl": b""})
+    bomb = write_zip_bomb(
+        tmp_path / "model.pth", {"archive/data/0": 64 << 20, "archive/data.pkl": b""}
+    )
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load reached"))
     with pytest.raises(WeightsError, match=r"model\.pth: unpacks to more than 4 MB"):
         load_state_dict(bomb)

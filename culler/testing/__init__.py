@@ -17,7 +17,8 @@ Fixtures:
   HEIC) file, for format plugins and for scorers that must cope with RAW input.
 
 Helpers: :func:`write_safetensors` writes a safetensors file with the header given (damaged ones
-too), for tests of what a scorer's weights loader refuses.
+too), for tests of what a scorer's weights loader refuses; :func:`write_zip_bomb` writes a small zip
+(a bundle, an ``.npz``, a zip checkpoint) whose members inflate to the sizes given.
 
 Photos come from scikit-image when it is installed (``pip install scikit-image``) and from synthetic
 patterns otherwise, so a plugin's tests run anywhere.
@@ -331,4 +332,23 @@ def write_safetensors(
     )
     size = len(raw) if claimed is None else claimed
     path.write_bytes(struct.pack("<Q", size) + raw + data)
+    return path
+
+
+def write_zip_bomb(path: Path, members: dict[str, int | bytes]) -> Path:
+    """A zip at ``path`` whose members are the bytes given or, for a number, that many zero bytes
+    deflated (a few KB on disk per GB inflated): what a loader must refuse before inflating it."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, content in members.items():
+            if isinstance(content, bytes):
+                zf.writestr(name, content)
+                continue
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as out:
+                block = bytes(1 << 20)
+                for _ in range(content >> 20):
+                    out.write(block)
     return path
