@@ -559,7 +559,7 @@ def test_a_disk_io_error_is_one_line_naming_the_catalog(tmp_path, culler_cli, mo
     def full(*_args, **_kwargs):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr("culler.catalog.queries.list_photos", full)
+    monkeypatch.setattr("culler.catalog.queries.iter_photos", full)  # what `list` reads through
     line = one_error(culler_cli("list", "--db", db, expect=1).output)
     assert str(db) in line and "disk I/O error" in line and "free some space" in line
 
