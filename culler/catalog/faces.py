@@ -126,21 +126,32 @@ class FacesMixin:
             for row in self.conn.execute(sql, params)
         }
 
+    def face_filter(
+        self, person: int | None = None, eyes: str | None = None, focus: str | None = None
+    ) -> tuple[str, list[Any]]:
+        """An SQL condition on ``p.id`` (photos aliased ``p``): the photo has one face, from the
+        current scorer versions, that matches every verdict given — the person's own face with
+        ``person``, otherwise a main face (``eyes="closed"``, ``focus="soft"``)."""
+        face, params = (["1"] if person is not None else ["f.main = 1"]), []
+        for column, value in (("f.person_id", person), ("f.eyes", eyes), ("f.focus", focus)):
+            if value is not None:
+                face.append(f"{column} = ?")
+                params.append(value)
+        return (
+            "p.id IN (SELECT f.photo_id FROM faces f JOIN current_scores cs"
+            " ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk"
+            f" WHERE {' AND '.join(face)})",
+            params,
+        )
+
     def photos_with_faces(self, eyes: str | None = None, focus: str | None = None) -> set[int]:
         """Photos with at least one main face whose verdicts match (``eyes="closed"``,
         ``focus="soft"``), from the current scorer versions."""
-        sql = (
-            "SELECT DISTINCT f.photo_id FROM faces f JOIN current_scores cs"
-            " ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk WHERE f.main = 1"
-        )
-        params: list[Any] = []
-        if eyes is not None:
-            sql += " AND f.eyes = ?"
-            params.append(eyes)
-        if focus is not None:
-            sql += " AND f.focus = ?"
-            params.append(focus)
-        return {row[0] for row in self.conn.execute(sql, params)}
+        condition, params = self.face_filter(eyes=eyes, focus=focus)
+        return {
+            row[0]
+            for row in self.conn.execute(f"SELECT p.id FROM photos p WHERE {condition}", params)
+        }
 
 
 class PeopleMixin:

@@ -105,16 +105,9 @@ def iter_photos(
             hand_name = tag
         params += [hand_name, tag, min_prob, hand_name]
     if person is not None or eyes is not None or focus is not None:
-        face = ["1"] if person is not None else ["f.main = 1"]
-        for column, value in (("f.person_id", person), ("f.eyes", eyes), ("f.focus", focus)):
-            if value is not None:
-                face.append(f"{column} = ?")
-                params.append(value)
-        where.append(
-            "p.id IN (SELECT f.photo_id FROM faces f JOIN current_scores cs"
-            " ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk"
-            f" WHERE {' AND '.join(face)})"
-        )
+        condition, values = catalog.face_filter(person, eyes, focus)
+        where.append(condition)
+        params += values
     if search is not None:
         condition, values = catalog.search_filter(search)
         where.append(condition)
