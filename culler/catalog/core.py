@@ -19,6 +19,7 @@ import numpy as np
 import sqlite_utils
 
 from culler.catalog.faces import FacesMixin, PeopleMixin
+from culler.catalog.grid_pages import GridPagesMixin
 from culler.catalog.groups import GroupsMixin
 from culler.catalog.migrations import Migrations, migrations
 from culler.catalog.moves import MovesMixin
@@ -55,6 +56,7 @@ class Catalog(
     FacesMixin,
     PeopleMixin,
     RankersMixin,
+    GridPagesMixin,
 ):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 

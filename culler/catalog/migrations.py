@@ -416,3 +416,34 @@ def m008_capture_files(db: sqlite_utils.Database) -> None:
         " kind TEXT, size INTEGER, mtime_ns INTEGER)"
     )
     db.execute("CREATE INDEX IF NOT EXISTS idx_photo_files_photo ON photo_files(photo_id)")
+
+
+@migrations("009_grid_standing_rating")
+def m009_grid_standing_rating(db: sqlite_utils.Database) -> None:
+    """``rating_now``: each rated photo's newest rating event (stars, decision), kept by triggers on
+    the append-only ``ratings`` table, so the grid of a lifetime archive sorts by stars, filters by
+    flag and counts picks and rejects from indexes instead of grouping every rating event (issue #32).
+    Every writer appends to ``ratings``; the triggers follow each insert (and a photo's deletion,
+    which cascades to its events). Filled once from the events a catalog already holds."""
+    # One statement at a time: a trigger's body holds semicolons of its own.
+    for statement in (
+        "CREATE TABLE IF NOT EXISTS rating_now (photo_id INTEGER PRIMARY KEY,"
+        " rating_id INTEGER NOT NULL, stars INTEGER, decision TEXT)",
+        "CREATE INDEX IF NOT EXISTS idx_rating_now_stars ON rating_now(stars)",
+        "CREATE INDEX IF NOT EXISTS idx_rating_now_decision ON rating_now(decision)",
+        "CREATE TRIGGER IF NOT EXISTS rating_now_insert AFTER INSERT ON ratings"
+        " WHEN NEW.id >= COALESCE("
+        "(SELECT rating_id FROM rating_now WHERE photo_id = NEW.photo_id), NEW.id)"
+        " BEGIN INSERT OR REPLACE INTO rating_now (photo_id, rating_id, stars, decision)"
+        " VALUES (NEW.photo_id, NEW.id, NEW.stars, NEW.decision); END",
+        "CREATE TRIGGER IF NOT EXISTS rating_now_delete AFTER DELETE ON ratings"
+        " WHEN OLD.id = (SELECT rating_id FROM rating_now WHERE photo_id = OLD.photo_id)"
+        " BEGIN DELETE FROM rating_now WHERE photo_id = OLD.photo_id;"
+        " INSERT INTO rating_now (photo_id, rating_id, stars, decision)"
+        " SELECT photo_id, id, stars, decision FROM ratings"
+        " WHERE photo_id = OLD.photo_id ORDER BY id DESC LIMIT 1; END",
+        "INSERT OR REPLACE INTO rating_now (photo_id, rating_id, stars, decision)"
+        " SELECT r.photo_id, r.id, r.stars, r.decision FROM ratings r"
+        " JOIN (SELECT MAX(id) AS id FROM ratings GROUP BY photo_id) last ON last.id = r.id",
+    ):
+        db.execute(statement)

@@ -19,7 +19,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from culler.gui.records import PhotoRecord, RecordPager
+from culler.gui.records import PageOrder, PhotoRecord, RecordPager, page_order
 from culler.gui.thumbnails import ThumbnailCache
 
 Index = QModelIndex | QPersistentModelIndex
@@ -223,8 +223,6 @@ class PhotoListModel(QAbstractListModel):
 
 
 SORT_KEYS = ("name", "path", "taken", "stars", "decision", "status")
-#: Sort keys a paged model is already in, page by page (its pager reads in path order).
-PAGED_ORDER = "path"
 DECISION_ORDER = {"pick": 0, "": 1, "reject": 2}
 
 
@@ -256,6 +254,8 @@ class PhotoFilterProxy(QSortFilterProxyModel):
         self.search_ids: set[int] | None = None
         self.sort_key = "name"  # a SORT_KEYS entry or "score:<scorer id>"
         self.descending = False
+        #: Only these photos (a person's; see the faces strip), or None for anyone.
+        self.person_photos: set[int] | None = None
         self.setDynamicSortFilter(False)
 
     def source(self) -> PhotoListModel:
@@ -267,8 +267,7 @@ class PhotoFilterProxy(QSortFilterProxyModel):
         text (they match as well as those whose name, camera, lens, date or tags hold the words)."""
         self.filters = filters
         self.search_ids = search_ids
-        if self.source().paged and not self.pages_suffice():
-            self.source().fetch_all()
+        self.page_for_view()
         self.refilter()
 
     def refilter(self) -> None:
@@ -292,17 +291,40 @@ class PhotoFilterProxy(QSortFilterProxyModel):
     def resort(self) -> None:
         """Order the source rows by the sort key; the proxy keeps source order (it never sorts itself).
 
-        A paged model stays paged while it is shown in the order its pages are read (folder and file
-        name, ascending) with no filter; any other order or a filter reads the rest first."""
+        A paged model (a lifetime archive) reads its pages in the order shown, filtered by SQL
+        (:func:`page_order`), and keeps the order they arrive in; a sort or filter SQL cannot serve
+        reads the rest of the catalog first and sorts here."""
         source = self.source()
-        if source.paged and not self.pages_suffice():
-            source.fetch_all()
+        if self.page_for_view():
+            return
         source.reorder(self.sorted_rows())
 
+    def page_for_view(self) -> bool:
+        """Make a paged model read its pages in the order and with the filters shown. Returns
+        whether its pages are in that order already (nothing to sort here); a model that holds
+        every photo, or one whose order SQL cannot serve (then every photo is read), returns False."""
+        source = self.source()
+        pager = source.pager
+        if pager is None or pager.complete:
+            return False
+        order = page_order(self.sort_key, self.descending, self.filters, self.person_photos)
+        if order is None:
+            if pager.order.filtered:  # the pages hold some photos only: read them all, unfiltered
+                source.set_pager(pager.reordered(PageOrder()))
+            source.fetch_all()
+            return False
+        if order != pager.order:
+            source.set_pager(pager.reordered(order))
+        return True
+
     def pages_suffice(self) -> bool:
-        """Whether the loaded pages are a prefix of what is shown: sorted by path ascending, and no
-        filter beyond the default (every status but missing)."""
-        return self.sort_key == PAGED_ORDER and not self.descending and self.filters == Filters()
+        """Whether the loaded pages are in the order and under the filters shown (the rest is read
+        as the view scrolls)."""
+        pager = self.source().pager
+        if pager is None or pager.complete:
+            return True
+        order = page_order(self.sort_key, self.descending, self.filters, self.person_photos)
+        return order is not None and order == pager.order
 
     def toggle_stack(self, group_id: int) -> None:
         expanded = self.source().expanded

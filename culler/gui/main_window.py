@@ -39,7 +39,6 @@ from culler.gui.records import (
     PAGED_FROM,
     PhotoRecord,
     RecordPager,
-    load_page,
     load_records,
     scorer_ids,
     tag_names,
@@ -70,6 +69,8 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         self.resize(1400, 900)
 
         self.thumbnails = ThumbnailCache(Path.cwd())
+        #: ((newest rating id, photos), whole-catalog counts) of a paged catalog, read once per change.
+        self._catalog_counts: tuple | None = None
         self.model = PhotoListModel(self.thumbnails, self)
         self.proxy = PersonFilterProxy(self)  # the filter bar's filters and its person
         self.proxy.setSourceModel(self.model)
@@ -325,10 +326,10 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         pager = RecordPager(self.catalog)
         if pager.total >= PAGED_FROM:
             # A lifetime archive: the first page now, the rest as the grid scrolls (or sorts).
+            # Pages are read in the order shown (capture time, a score, stars, path), filtered in
+            # SQL; an order or filter SQL cannot serve reads the rest first.
             self.model.set_pager(pager)
             self._update_choices(None)
-            # Shown in the order the pages are read; choosing another order reads the rest.
-            self.filter_bar.use_sort("path")
         else:
             records = load_records(self.catalog)
             self.model.set_records(records)
@@ -343,8 +344,9 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         """Pick up what a running scan wrote: new photos appended, changed ones updated in place."""
         if self.catalog is None:
             return
-        if self.model.paged:  # what is loaded, read again: the first photos by path
-            records = load_page(self.catalog, self.catalog.grid_page(None, len(self.model.records)))
+        pager = self.model.pager
+        if pager is not None and not pager.complete:  # what is loaded, read again in its order
+            records = pager.reordered(pager.order).next_page(max(1, len(self.model.records)))
         else:
             records = load_records(self.catalog)
         changed, added = self.model.merge_records(records)
@@ -485,12 +487,26 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
 
     def _update_counts(self) -> None:
         records = self.model.records
-        picks = sum(1 for r in records if r.flagged == "pick")
-        rejects = sum(1 for r in records if r.flagged == "reject")
         proposed = sum(1 for r in records if r.proposed)
         selected = len(self.grid.selectionModel().selectedIndexes())
-        text = f"{self.proxy.rowCount():,} shown of {self.model.total:,}  ·  {picks} picks  ·  {rejects} rejects"
-        if self.model.paged:  # the counts are of what is loaded so far
+        if self.model.pager is not None and self.catalog is not None:
+            # A lifetime archive: the whole catalog's counts, from rating_now's indexes (read again
+            # only after a rating event or a new photo, not on every selection change).
+            key = (self.catalog.last_rating_id(), self.model.total)
+            if self._catalog_counts is None or self._catalog_counts[0] != key:
+                self._catalog_counts = (key, self.catalog.grid_counts())
+            counts = self._catalog_counts[1]
+            picks, rejects = counts["pick"], counts["reject"]
+            unrated = f"  ·  {counts['unrated']:,} unrated"
+        else:
+            picks = sum(1 for r in records if r.flagged == "pick")
+            rejects = sum(1 for r in records if r.flagged == "reject")
+            unrated = ""
+        text = (
+            f"{self.proxy.rowCount():,} shown of {self.model.total:,}  ·  {picks:,} picks"
+            f"  ·  {rejects:,} rejects{unrated}"
+        )
+        if self.model.paged:  # shown counts what is loaded so far
             text = f"{len(records):,} loaded  ·  " + text
         if proposed:
             text += f"  ·  {proposed} to review"

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 
 from culler.catalog import Catalog
+from culler.catalog.grid_pages import INDEXED_SORTS, GridWhere
 
 #: Kinds of group shown as stacks, in order of preference when a photo belongs to several.
 STACK_KINDS = ("burst", "duplicate")
@@ -170,36 +171,93 @@ PAGE_SIZE = 1_000
 PAGED_FROM = 20_000
 
 
-class RecordPager:
-    """Reads a catalog's photos page by page in path order (keyset paging: each page seeks past the
-    last path read, so page 1,000 costs what page 1 does)."""
+@dataclass(frozen=True)
+class PageOrder:
+    """The order and filters a pager reads in: ``sort`` is "path", "taken", "stars" or
+    "score:<scorer id>" (see :meth:`Catalog.grid_order_page`)."""
 
-    def __init__(self, catalog: Catalog, page_size: int | None = None) -> None:
+    sort: str = "path"
+    descending: bool = False
+    where: GridWhere = field(default_factory=GridWhere)
+
+    @property
+    def filtered(self) -> bool:
+        """Whether the pages hold only some photos (a filter), not every photo of the catalog."""
+        return self.where != GridWhere()
+
+
+class RecordPager:
+    """Reads a catalog's photos page by page in one :class:`PageOrder` (keyset paging: each page
+    seeks past the last key read, so page 1,000 costs what page 1 does)."""
+
+    def __init__(
+        self, catalog: Catalog, page_size: int | None = None, order: PageOrder | None = None
+    ) -> None:
         self.catalog = catalog
         self.page_size = page_size or PAGE_SIZE
+        self.order = order or PageOrder()
         self.total = catalog.photo_total()
         self.loaded = 0
-        self._after: str | None = None
+        self._cursor: tuple | None = None
         self._done = self.total == 0
 
     @property
     def exhausted(self) -> bool:
         return self._done
 
+    @property
+    def complete(self) -> bool:
+        """Every photo of the catalog has been read (an unfiltered order, read to its end)."""
+        return self._done and not self.order.filtered
+
+    def reordered(self, order: PageOrder) -> RecordPager:
+        """A pager over the same catalog from the first page of ``order``."""
+        return RecordPager(self.catalog, self.page_size, order)
+
     def next_page(self, size: int | None = None) -> list[PhotoRecord]:
         """The next page of records ([] once every photo has been read)."""
         if self._done:
             return []
         size = size or self.page_size
-        rows = self.catalog.grid_page(self._after, size + 1)  # one more: is there another page?
-        if len(rows) <= size:
+        o = self.order
+        rows, self._cursor = self.catalog.grid_order_page(
+            o.sort, o.descending, o.where, self._cursor, size
+        )
+        if self._cursor is None:
             self._done = True
-        rows = rows[:size]
         if not rows:
             return []
-        self._after = rows[-1]["path"]
         self.loaded += len(rows)
         return load_page(self.catalog, rows)
+
+
+def page_order(
+    sort_key: str, descending: bool, filters, person_photos: set[int] | None = None
+) -> PageOrder | None:
+    """The :class:`PageOrder` that shows what the grid's sort and filters (an
+    :class:`culler.gui.item_models.Filters`) ask for, or None when SQL cannot serve them page by
+    page (sorting by file name, flag or status; a tag, person or proposals filter): the grid then
+    reads every photo and sorts and filters them itself."""
+    if not (sort_key in INDEXED_SORTS or sort_key.startswith("score:")):
+        return None
+    if filters.tag or person_photos is not None or filters.decision not in PAGED_DECISIONS:
+        return None
+    min_score = filters.min_score if sort_key.startswith("score:") else None
+    # Every status but missing is what the grid shows by default: its pages hold every photo and
+    # the few missing ones are hidden as they load, so a page read in full is the whole catalog.
+    statuses = () if set(filters.statuses) in (set(), {"ok", "error"}) else filters.statuses
+    where = GridWhere(
+        statuses=tuple(sorted(statuses)),
+        decision="" if filters.decision == "any" else filters.decision,
+        min_stars=int(filters.min_stars or 0),
+        search=filters.text,
+        min_score=min_score,
+    )
+    return PageOrder(sort_key, bool(descending), where)
+
+
+#: Flag filters a page applies in SQL (the proposals filter needs each photo's rating history).
+PAGED_DECISIONS = ("any", "pick", "reject", "unflagged")
 
 
 def scorer_ids(records: list[PhotoRecord]) -> list[str]:

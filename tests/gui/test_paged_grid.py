@@ -3,6 +3,7 @@ and pages that hold exactly what a whole load holds for the same photos. No wind
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QModelIndex
 
 from culler.catalog import now
@@ -102,30 +103,106 @@ def test_the_model_shows_the_first_page_and_fetches_more_as_asked(catalog):
     assert model.rowCount() == 30
 
 
-def test_a_sort_or_filter_other_than_the_page_order_reads_the_rest(catalog):
-    fill(catalog, 30)
-    model, proxy = paged_models(catalog, page_size=10)
-    proxy.set_sort("path", descending=True)
-    assert model.rowCount() == 30  # the last path first needs the last page first
-    shown = [proxy.index(r, 0).data(RecordRole).path for r in range(proxy.rowCount())]
-    assert shown == sorted(shown, reverse=True) and len(shown) == 25  # 5 stacked frames hidden
-
-    model, proxy = paged_models(catalog, page_size=10)
-    proxy.set_sort("score:technical")
-    assert model.rowCount() == 30
-    best = model.records[0]
-    assert best.scores["technical"] == max(r.scores["technical"] for r in model.records)
-
-    model, proxy = paged_models(catalog, page_size=10)
-    proxy.set_filters(Filters(decision="pick"))
-    assert model.rowCount() == 30 and not model.paged
+def whole_order(catalog, sort: str, descending: bool, filters: Filters) -> list:
+    """What a whole load sorted and filtered in Python shows: (sort value, id) per row."""
     whole = PhotoListModel()
     whole.set_records(load_records(catalog))
-    expected = PhotoFilterProxy()
-    expected.setSourceModel(whole)
-    expected.set_sort("path")
-    expected.set_filters(Filters(decision="pick"))
-    assert proxy.rowCount() == expected.rowCount() == 13  # the catalog's picks, not the page's
+    proxy = PhotoFilterProxy()
+    proxy.setSourceModel(whole)
+    proxy.set_filters(filters)
+    proxy.set_sort(sort, descending)
+    return [proxy.index(r, 0).data(RecordRole) for r in range(proxy.rowCount())]
+
+
+ORDERS = [
+    ("path", True, Filters()),
+    ("taken", False, Filters()),
+    ("taken", True, Filters(decision="pick")),
+    ("score:technical", True, Filters()),
+    ("score:technical", False, Filters(min_score=0.5)),
+    ("score:clip", True, Filters(decision="unflagged")),
+    ("stars", True, Filters()),
+    ("stars", False, Filters(min_stars=3)),
+    ("path", False, Filters(decision="reject")),
+    ("score:technical", True, Filters(text="2018")),
+]
+
+
+@pytest.mark.parametrize(("sort", "descending", "filters"), ORDERS)
+def test_other_sorts_and_filters_page_from_sql_in_the_order_a_whole_load_shows(
+    catalog, sort, descending, filters
+):
+    # Issue #32 goal 3: a sort by score, capture time or stars, or a flag, stars or search filter,
+    # read the whole catalog; now each reads one page in that order and the rest as the view scrolls.
+    fill(catalog, 30)
+    catalog.rate(catalog.execute("SELECT id FROM photos ORDER BY path").fetchall()[3][0], stars=5)
+    model, proxy = paged_models(catalog, page_size=4)
+    proxy.set_filters(filters)
+    proxy.set_sort(sort, descending)
+    expected = whole_order(catalog, sort, descending, filters)
+    assert model.rowCount() == min(4, len(expected))  # one page read, not the catalog
+    assert model.pager.order.sort == sort
+    model.fetch_all()
+    proxy.refilter()
+    shown = [proxy.index(r, 0).data(RecordRole) for r in range(proxy.rowCount())]
+    value = proxy._value
+    # A frame a search finds inside a burst sorts at its own value here, at its stack's in a whole
+    # load: the order is compared on photos outside stacks and stack tops.
+    alone = [value(r) for r in shown if r.group_id is None or r.is_top]
+    assert alone == [
+        value(r) for r in expected if r.group_id is None or r.is_top
+    ]  # ties may differ
+    assert sorted(r.id for r in shown) == sorted(r.id for r in expected)
+    assert all(
+        r.scores == whole.scores
+        for r, whole in zip(sorted(shown, key=lambda r: r.id), sorted(expected, key=lambda r: r.id))
+    )
+
+
+def test_a_sort_or_filter_sql_cannot_serve_reads_the_rest(catalog):
+    fill(catalog, 30)
+    model, proxy = paged_models(catalog, page_size=10)
+    proxy.set_sort("name")
+    assert model.rowCount() == 30 and not model.paged
+    model, proxy = paged_models(catalog, page_size=10)
+    proxy.set_filters(Filters(tag="awe"))
+    assert model.rowCount() == 30 and not model.paged
+    assert proxy.rowCount() == len([r for r in model.records if r.tags and r.is_top])
+    # a filtered page set, then an order SQL cannot serve: every photo, not just the filter's
+    model, proxy = paged_models(catalog, page_size=10)
+    proxy.set_filters(Filters(decision="pick"))
+    assert model.pager.order.filtered and model.rowCount() == 10
+    proxy.set_sort("decision")
+    assert model.rowCount() == 30
+
+
+def test_whole_catalog_counts_come_from_sql_and_follow_every_rating(catalog):
+    ordered = fill(catalog, 30)
+    counts = catalog.grid_counts()
+    whole = load_records(catalog)
+    assert counts == {
+        "photos": 30,
+        "pick": sum(r.flagged == "pick" for r in whole),
+        "reject": 0,
+        "unrated": sum(not r.flagged and not r.stars for r in whole),
+    }
+    batch = catalog.rate_batch(ordered[1:4], "reject", source="gui", decision="reject")
+    assert catalog.grid_counts()["reject"] == 3
+    catalog.undo_batch(batch)
+    assert catalog.grid_counts() == counts
+    standing = {pid: (r["stars"], r["decision"]) for pid, r in catalog.current_ratings().items()}
+    now = {
+        r[0]: (r[1], r[2])
+        for r in catalog.execute("SELECT photo_id, stars, decision FROM rating_now")
+    }
+    assert now == standing
+    catalog.execute("DELETE FROM photos WHERE id = ?", [ordered[0]])  # its events go with it
+    catalog.conn.commit()
+    assert catalog.grid_counts()["photos"] == 29
+    assert (
+        catalog.execute("SELECT 1 FROM rating_now WHERE photo_id = ?", [ordered[0]]).fetchone()
+        is None
+    )
 
 
 def test_merge_of_a_paged_model_keeps_one_row_per_photo(catalog):
@@ -152,10 +229,34 @@ def test_the_window_opens_a_large_catalog_paged_and_reads_the_rest_for_another_s
     window.open_catalog(scanned)
     window.show()
     qtbot.waitExposed(window)
-    assert window.filter_bar.sort_key() == "path"  # the order the pages are read in
+    assert window.filter_bar.sort_key() == "taken"  # a shoot's order, paged from idx_photos_taken
     assert window.model.total == 6 and 2 <= window.model.rowCount() < 6
-    assert "loaded" in window.counts.text()
+    assert "loaded" in window.counts.text() and "6 unrated" in window.counts.text()
     window.filter_bar.use_sort("stars")
+    window._sort_changed()
+    assert window.model.pager.order.sort == "stars" and window.model.rowCount() < 6
+    window.filter_bar.use_sort("name")  # no index serves it: every photo is read
     window._sort_changed()
     assert window.model.rowCount() == 6 and not window.model.paged
     assert "6 shown of 6" in window.counts.text().replace(",", "")
+
+
+def test_an_older_catalog_upgrades_with_its_standing_ratings_in_rating_now(tmp_path):
+    # Migration 009_grid_standing_rating fills rating_now from the events a catalog already holds.
+    import sqlite3
+    from pathlib import Path
+
+    from culler.catalog import open_catalog
+
+    dump = sorted((Path(__file__).parent.parent / "catalogs").glob("schema-*.sql"))[-1]
+    path = tmp_path / "culler.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(dump.read_text())
+    with open_catalog(path, create=False) as catalog:
+        standing = {
+            pid: (r["stars"], r["decision"]) for pid, r in catalog.current_ratings().items()
+        }
+        assert standing  # the dump holds ratings: a pick of 5 stars, a reject
+        rows = catalog.execute("SELECT photo_id, stars, decision FROM rating_now").fetchall()
+        assert {r[0]: (r[1], r[2]) for r in rows} == standing
+        assert catalog.grid_counts()["pick"] == sum(d == "pick" for _s, d in standing.values())
