@@ -76,6 +76,7 @@ OPERATIONS: list[tuple[str, bool, str]] = [
     ("GUI: window open to grid filled", False, "gui_open(db)"),
     ("culler groups --json", True, "cli('groups', '--json')"),
     ("culler cull --dry-run (whole archive)", True, "cli('cull', '--dry-run')"),
+    ("GUI: re-sort / filter the open window", False, "gui_resort(db)"),
 ]
 
 CHILD = r"""
@@ -113,6 +114,39 @@ def gui_open(db):
     app.processEvents()
     window.grid.viewport().repaint()  # the first screenful of cells, painted
     print("OPEN_S", time.perf_counter() - start, window.model.rowCount(), file=sys.stderr)
+    window.close()
+
+def gui_resort(db):
+    # Open the window, then time each re-sort or filter until its first screenful is painted.
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from pathlib import Path
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance() or QApplication([])
+    from culler.gui.main_window import MainWindow
+    settings = QSettings(str(Path(os.environ["BENCH_TMP"]) / "bench.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings)
+    window.resize(1400, 900)
+    window.show()
+    window.open_catalog(Path(db))
+    app.processEvents()
+    bar = window.filter_bar
+    steps = [
+        ("score technical", lambda: bar.use_sort("score:technical"), window._sort_changed),
+        ("stars", lambda: bar.use_sort("stars"), window._sort_changed),
+        ("capture time", lambda: bar.use_sort("taken"), window._sort_changed),
+        ("picks only", lambda: bar.decision.blockSignals(True) or bar.decision.setCurrentIndex(1),
+         window._filters_changed),
+    ]
+    for name, choose, apply in steps:
+        choose()
+        start = time.perf_counter()
+        apply()
+        while window.proxy.rowCount() == 0:
+            app.processEvents()
+        app.processEvents()
+        window.grid.viewport().repaint()
+        print("RESORT", time.perf_counter() - start, name.replace(" ", "_"), file=sys.stderr)
     window.close()
 
 exec(compile(sys.argv[2], "op", "exec"))
@@ -188,6 +222,9 @@ def run_op(db: Path, code: str, workdir: Path) -> dict:
         return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
     result = json.loads(lines[-1][7:]) | {"wall": wall}
     for line in proc.stderr.splitlines():
+        if line.startswith("RESORT "):
+            _, seconds, name = line.split()
+            result.setdefault("resorts", []).append((name.replace("_", " "), float(seconds)))
         if line.startswith("OPEN_S "):
             result["open_s"] = float(line.split()[1])
             result["rows"] = int(line.split()[2])
@@ -217,6 +254,8 @@ def fmt(result: dict | None) -> str:
     main = f"{result['cpu']:.2f} s CPU, {result['rss_mb']:.0f} MB"
     if "open_s" in result:
         main = f"{result['open_s']:.2f} s to grid, " + main
+    if "resorts" in result:
+        main = ", ".join(f"{name} {secs:.2f} s" for name, secs in result["resorts"]) + "; " + main
     return main
 
 

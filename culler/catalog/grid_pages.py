@@ -139,6 +139,11 @@ class GridPagesMixin:
             "unrated": total - rated,
         }
 
+    def has_people(self) -> bool:
+        """Whether the faces scorer found anyone (one probe; :meth:`people` reads the current
+        scores view, seconds on an archive, so the grid asks it only when there is someone)."""
+        return self.conn.execute("SELECT EXISTS (SELECT 1 FROM people)").fetchone()[0] == 1
+
     def last_rating_id(self) -> int:
         """The newest rating event's id (0 for none): counts read before it are still right."""
         return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM ratings").fetchone()[0]

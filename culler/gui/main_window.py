@@ -40,6 +40,7 @@ from culler.gui.records import (
     PhotoRecord,
     RecordPager,
     load_records,
+    page_order,
     scorer_ids,
     tag_names,
 )
@@ -323,7 +324,10 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         """Load every photo from the catalog (bulk queries) and rebuild the grid."""
         if self.catalog is None:
             return
-        pager = RecordPager(self.catalog)
+        # Read in the order and with the filters shown (one first page, not one per step).
+        filters = self.filter_bar.filters()
+        order = page_order(self.filter_bar.sort_key(), self.filter_bar.descending(), filters)
+        pager = RecordPager(self.catalog, order=order)
         if pager.total >= PAGED_FROM:
             # A lifetime archive: the first page now, the rest as the grid scrolls (or sorts).
             # Pages are read in the order shown (capture time, a score, stars, path), filtered in
@@ -366,7 +370,8 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
             )
         else:
             self.filter_bar.set_choices(scorer_ids(records or []), tag_names(records or []))
-        self.filter_bar.set_people(self.catalog.people() if self.catalog is not None else [])
+        catalog = self.catalog
+        self.filter_bar.set_people(catalog.people() if catalog and catalog.has_people() else [])
         self.proxy.person_photos = self.filter_bar.person_photos(self.catalog)
         self.filter_bar.blockSignals(False)
 
