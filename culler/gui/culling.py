@@ -6,7 +6,6 @@ Mixed into :class:`culler.gui.main_window.MainWindow`. Every rating goes through
 
 from __future__ import annotations
 
-import os
 import time
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -14,12 +13,16 @@ from PySide6.QtWidgets import QMessageBox
 
 from culler.gui import keys
 from culler.gui.item_models import RecordRole
+from culler.gui.presence import file_present
 
 GRID, LOUPE = (
     0,
     1,
 )  # pages of the window's view stack; compare is the loupe's stage with several photos
 MAX_COMPARE = 6
+#: A rating key on up to this many photos stats their files on the UI thread (the photo in view:
+#: one stat); a larger selection is checked in a worker first (see :mod:`culler.gui.presence`).
+STAT_ON_KEY = 1
 
 
 class CullingActions:
@@ -90,7 +93,10 @@ class CullingActions:
 
     # -- rating ----------------------------------------------------------------------------------
     def decide(self, decision: str) -> None:
-        ids = self.rateable(self.target_ids())
+        ids = self.target_ids()
+        if self._rate_later(ids, decision=decision, label=decision):
+            return
+        ids = self.rateable(ids)
         if not ids or self.history is None:
             return
         if self._in_compare() and decision == "pick":
@@ -102,12 +108,14 @@ class CullingActions:
 
     def set_colour_label(self, colour: str) -> None:
         """6–9 as in Lightroom: set the colour label; the same key again removes it."""
-        ids = self.rateable(self.target_ids())
-        if not ids or self.history is None:
-            return
-        first = self.model.record(ids[0])
+        ids = self.target_ids()
+        first = self.model.record(ids[0]) if ids else None
         value = None if first is not None and first.label == colour else colour
-        self._apply(ids, colour=value, label=f"label {value or 'none'}")
+        if self._rate_later(ids, colour=value, label=f"label {value or 'none'}"):
+            return
+        ids = self.rateable(ids)
+        if ids and self.history is not None:
+            self._apply(ids, colour=value, label=f"label {value or 'none'}")
 
     def tag_selection(self, text: str) -> int:
         """Tag the selected photos by hand (source ``user``, what `culler train --scorer emotion
@@ -167,27 +175,81 @@ class CullingActions:
         self.why.set_overlay_shown(shown)
 
     def set_stars(self, stars: int) -> None:
-        ids = self.rateable(self.target_ids())
+        ids = self.target_ids()
+        if self._rate_later(ids, stars=stars, label=f"{stars} stars"):
+            return
+        ids = self.rateable(ids)
         if ids and self.history is not None:
             self._apply(ids, stars=stars, label=f"{stars} stars")
+
+    def _rate_later(self, ids: list[int], label: str, **change) -> bool:
+        """Rate a selection of more than :data:`STAT_ON_KEY` photos without a ``stat`` on the UI
+        thread: photos known to be missing are left out at once, the others' files are checked in
+        the presence checker's worker, and the rating is written for those found when it answers
+        (:meth:`_presence_checked`). A rating pressed while one waits queues behind it, so keys land
+        in the order pressed. Returns False when the caller rates now (one photo, nothing queued)."""
+        if self.history is None or not ids:
+            return False
+        if len(ids) <= STAT_ON_KEY and not self._queued_ratings:
+            return False
+        records = [self.model.record(pid) for pid in ids]
+        known = [r for r in records if r is not None and r.status == "missing"]
+        if known:
+            self._say_not_rated(known)
+        items = [(r.id, r.path) for r in records if r is not None and r.status != "missing"]
+        if items:
+            ticket = self.presence.check(items)
+            self._queued_ratings[ticket] = ([pid for pid, _ in items], label, change)
+            if len(items) > STAT_ON_KEY:
+                self.statusBar().showMessage(f"Checking {len(items):,} files before rating…")
+        return True
+
+    def _presence_checked(self, ticket: int, gone: set[int]) -> None:
+        """The checker's answer: write the queued rating for the photos whose file is there."""
+        queued = self._queued_ratings.pop(ticket, None)
+        if queued is None or self.history is None:  # cancelled by an undo, or the catalog closed
+            return
+        ids, label, change = queued
+        missing = [rec for pid in gone if (rec := self.model.record(pid)) is not None]
+        present = [pid for pid in ids if pid not in gone]
+        if present:
+            self._apply(present, label=label, **change)
+            self._landed[ticket] = self.history.last_step
+        if missing:
+            self.mark_missing(missing)
+            self._say_not_rated(missing)
+
+    def _say_not_rated(self, gone) -> None:
+        names = ", ".join(r.name for r in gone[:3]) + (" …" if len(gone) > 3 else "")
+        self.statusBar().showMessage(
+            f"Not rated: {names} {'is' if len(gone) == 1 else 'are'} missing on disk "
+            "(moved or deleted); reconnect the disk or rescan (F5) to find it",
+            8000,
+        )
+
+    def wait_for_ratings(self, msecs: int = 30_000) -> bool:
+        """Block until every queued rating has been checked and written (tests, closing)."""
+        from PySide6.QtCore import QCoreApplication, QDeadlineTimer
+
+        deadline = QDeadlineTimer(msecs)
+        while self._queued_ratings and not deadline.hasExpired():
+            self.presence.wait(max(1, deadline.remainingTime()))
+            QCoreApplication.processEvents()
+        return not self._queued_ratings
 
     def rateable(self, ids: list[int]) -> list[int]:
         """``ids`` without the photos whose file is gone (deleted, moved, a disk unplugged): those
         are marked missing in the catalog and the grid, and the status bar says so. A rating must
-        never land on a photo that is not there; a rescan (F5) finds a moved file again."""
+        never land on a photo that is not there; a rescan (F5) finds a moved file again. Checks
+        with one ``stat`` each: for the photo in view (a selection goes through :meth:`_rate_later`)."""
         gone = []
         for pid in ids:
             rec = self.model.record(pid)
-            if rec is not None and (rec.status == "missing" or not os.path.exists(rec.path)):
+            if rec is not None and (rec.status == "missing" or not file_present(rec.path)):
                 gone.append(rec)
         if gone:
             self.mark_missing(gone)
-            names = ", ".join(r.name for r in gone[:3]) + (" …" if len(gone) > 3 else "")
-            self.statusBar().showMessage(
-                f"Not rated: {names} {'is' if len(gone) == 1 else 'are'} missing on disk "
-                "(moved or deleted); reconnect the disk or rescan (F5) to find it",
-                8000,
-            )
+            self._say_not_rated(gone)
         missing = {r.id for r in gone}
         return [pid for pid in ids if pid not in missing]
 
@@ -244,6 +306,13 @@ class CullingActions:
         self._details_timer.start()
 
     def undo(self) -> None:
+        if self._queued_ratings:  # the newest rating is still being checked: it is never written
+            ticket = max(self._queued_ratings)
+            ids, _label, _change = self._queued_ratings.pop(ticket)
+            self.statusBar().showMessage(
+                f"Undone ({len(ids)} photo(s), before it was written)", 3000
+            )
+            return
         if self.history is None or not self.history.can_undo():
             self.statusBar().showMessage("Nothing to undo", 3000)
             return
@@ -366,6 +435,11 @@ class CullingActions:
             return True
         undone = ""
         step = last[1]
+        if isinstance(step, int):  # the first digit rated a selection: a ticket of the checker
+            if step in self._queued_ratings:  # not written yet: the undo drops it
+                step = self.history.last_step if self.history is not None else None
+            else:
+                step = self._landed.get(step)
         if step is not None and self.history is not None and self.history.last_step is step:
             self.undo()
             undone = " (the first digit's rating was undone)"
@@ -378,7 +452,9 @@ class CullingActions:
 
     def _remember_digit_step(self) -> None:
         if getattr(self, "_last_digit", None) is not None and self.history is not None:
-            self._last_digit = (self._last_digit[0], self.history.last_step)
+            queued = max(self._queued_ratings) if self._queued_ratings else None
+            step = queued if queued is not None else self.history.last_step
+            self._last_digit = (self._last_digit[0], step)
 
     def _focus_search(self) -> None:
         self.filter_bar.search.setFocus()

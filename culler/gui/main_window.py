@@ -34,6 +34,7 @@ from culler.gui.grid import FilmStrip, FilterBar, GridView
 from culler.gui.item_models import PhotoIdRole, PhotoListModel
 from culler.gui.keys import LABELS
 from culler.gui.overlay import Overlay, overlay_from_scores
+from culler.gui.presence import PresenceChecker
 from culler.gui.ratings import RatingHistory
 from culler.gui.records import (
     PAGED_FROM,
@@ -70,6 +71,12 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         self.resize(1400, 900)
 
         self.thumbnails = ThumbnailCache(Path.cwd())
+        #: Ratings of a selection waiting for the presence check: ticket -> (ids, label, change);
+        #: and the rating step each landed as (for the digit guard's undo).
+        self.presence = PresenceChecker(self)
+        self.presence.checked.connect(self._presence_checked)
+        self._queued_ratings: dict[int, tuple] = {}
+        self._landed: dict[int, object] = {}
         #: ((newest rating id, photos), whole-catalog counts) of a paged catalog, read once per change.
         self._catalog_counts: tuple | None = None
         self.model = PhotoListModel(self.thumbnails, self)
@@ -305,6 +312,8 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         except (CatalogError, OSError) as exc:
             QMessageBox.warning(self, "Cannot open this catalog", str(exc))
             return False
+        self.wait_for_ratings()  # ratings of a selection pressed on the catalog open before
+        self._landed.clear()
         self.cancel_scan(wait=True)
         if self.catalog is not None:
             self.catalog.close()
@@ -524,6 +533,7 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
 
     # -- lifecycle -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        self.wait_for_ratings()  # a key pressed on a selection just before closing still lands
         self.cancel_scan(wait=True)
         if self.deliver_worker is not None:
             self.deliver_worker.cancel()
