@@ -16,10 +16,12 @@ from PySide6.QtWidgets import (
 )
 
 from culler.gui.delegates import ThumbnailDelegate
-from culler.gui.item_models import Filters
+from culler.gui.item_models import Filters, PhotoIdRole, RecordRole
 from culler.gui.thumbnails import ThumbnailCache
 
 SIDES = (120, 160, 200, 260, 340)
+#: Screenfuls of thumbnails read ahead of the viewport in the direction of the scroll.
+READ_AHEAD_SCREENS = 2
 
 
 class GridView(QListView):
@@ -45,6 +47,11 @@ class GridView(QListView):
         self.setWrapping(True)
         self.setMouseTracking(False)
         self.doubleClicked.connect(lambda _index: self.activated_photo.emit())
+        #: Screenfuls read ahead while scrolling (0: only painted cells ask for thumbnails).
+        self.read_ahead_screens = READ_AHEAD_SCREENS
+        self.scroll_direction = 1  # +1 down, -1 up: where the read-ahead goes
+        self._scroll_value = 0
+        self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.set_side(side)
 
     def set_side(self, side: int) -> None:
@@ -66,6 +73,57 @@ class GridView(QListView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit_columns()
+
+    # -- read-ahead ------------------------------------------------------------------------------
+    def visible_rows(self) -> range:
+        """The model rows whose cells intersect the viewport (uniform cells, wrapped in lines)."""
+        model = self.model()
+        count = model.rowCount() if model is not None else 0
+        cell = self.gridSize()
+        if count == 0 or cell.width() <= 0 or cell.height() <= 0:
+            return range(0)
+        columns = max(1, (self.viewport().width() - 2) // cell.width())
+        top = self.verticalScrollBar().value()
+        first_line = top // cell.height()
+        last_line = (top + self.viewport().height() - 1) // cell.height()
+        return range(min(count, first_line * columns), min(count, (last_line + 1) * columns))
+
+    def rows_ahead(self) -> list[int]:
+        """The rows of the next :attr:`read_ahead_screens` screenfuls in the scroll's direction,
+        nearest the viewport first."""
+        shown = self.visible_rows()
+        if not shown or self.read_ahead_screens <= 0:
+            return []
+        count = self.model().rowCount()
+        span = len(shown) * self.read_ahead_screens
+        if self.scroll_direction >= 0:
+            return list(range(shown.stop, min(count, shown.stop + span)))
+        return list(range(shown.start - 1, max(-1, shown.start - 1 - span), -1))
+
+    def _scrolled(self, value: int) -> None:
+        if value != self._scroll_value:
+            self.scroll_direction = 1 if value > self._scroll_value else -1
+        self._scroll_value = value
+        self.read_ahead()
+
+    def read_ahead(self) -> None:
+        """Ask for the thumbnails of the rows ahead of the viewport, and let the cache drop what
+        was asked for rows scrolled past (everything but the rows on screen and those ahead)."""
+        if self.read_ahead_screens <= 0 or self.model() is None:
+            return
+        model = self.model()
+        ahead = self.rows_ahead()
+        photos = []
+        for row in ahead:
+            rec = model.index(row, 0).data(RecordRole)
+            if rec is not None and rec.status != "missing":
+                photos.append((rec.id, rec.path, rec.content_hash))
+        keep = {pid for pid, _path, _hash in photos}
+        for row in self.visible_rows():
+            pid = model.index(row, 0).data(PhotoIdRole)
+            if pid is not None:
+                keep.add(pid)
+        self.thumbnails.read_ahead(photos, keep)
 
     def zoom(self, step: int) -> None:
         current = min(range(len(SIDES)), key=lambda i: abs(SIDES[i] - self.delegate.side))

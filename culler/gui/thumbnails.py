@@ -1,9 +1,12 @@
 """Thumbnails decoded off the UI thread, cached on disk (shared with the scan) and in memory.
 
-The grid asks for a thumbnail only when it paints a cell, so only visible photos are decoded. Requests
-go to a LIFO queue served by a thread pool: while the user scrolls, the newest (visible) cells are served
-first and stale requests are dropped. The disk cache is the scan's ``culler-thumbs/`` folder, so a scanned
-catalog reopens with thumbnails that only need reading, never full decodes.
+The grid asks for a thumbnail when it paints a cell, and reads ahead: while the user scrolls it asks
+for the next screenfuls in the direction of the scroll (:meth:`ThumbnailCache.read_ahead`), so a
+flick finds its cells loaded instead of grey. Two queues feed a thread pool: cells being painted
+(newest first: what the user looks at now) before read-ahead (nearest the viewport first); rows
+scrolled past are dropped from both, and each queue is bounded. Everything is read or decoded in
+the workers, never on the UI thread. The disk cache is the scan's ``culler-thumbs/`` folder, so a
+scanned catalog reopens with thumbnails that only need reading, never full decodes.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from culler.scan.decode import THUMB_SIDE, hash_file, thumb_dir, thumb_path
 
 #: Pending requests kept; older ones (scrolled past) are dropped and re-requested if painted again.
 MAX_PENDING = 256
+#: Read-ahead requests kept (the nearest the viewport first).
+MAX_AHEAD = 256
 
 
 def thumb_dir_for(db_path: str | Path) -> Path:
@@ -125,6 +130,10 @@ class ThumbnailCache(QObject):
         self._failed: set[int] = set()
         self._pending: set[tuple[str, int]] = set()
         self._queue: deque[tuple[str, int, str, str | None, int]] = deque()
+        #: Read-ahead: thumbnails of the rows the scroll is heading to, nearest first.
+        self._ahead: deque[tuple[str, int, str, str | None, int]] = deque()
+        #: Thumbnails asked for by read-ahead (a counter for tests and the flick benchmark).
+        self.read_ahead_requests = 0
         self._lock = threading.Lock()
         self._signals = _Signals()
         self._signals.thumbnail.connect(self._on_thumbnail)
@@ -146,6 +155,44 @@ class ThumbnailCache(QObject):
     def failed(self, photo_id: int) -> bool:
         return photo_id in self._failed
 
+    def has(self, photo_id: int) -> bool:
+        """Whether the thumbnail is in memory (a cell showing it is painted at once, not grey)."""
+        return photo_id in self._pixmaps
+
+    def read_ahead(self, photos: list[tuple[int, str, str | None]], keep: set[int]) -> int:
+        """Queue the thumbnails of ``photos`` (id, path, content hash; nearest the viewport first)
+        behind the painted cells, replacing the previous read-ahead, and drop every queued request
+        whose photo is not in ``keep`` (the rows on screen and those read ahead: the rest were
+        scrolled past). Returns how many were queued."""
+        jobs = [
+            ("thumb", pid, path, content_hash, self.side)
+            for pid, path, content_hash in photos
+            if pid not in self._pixmaps and pid not in self._failed
+        ][:MAX_AHEAD]
+        with self._lock:
+            for queue in (self._queue, self._ahead):
+                for job in [j for j in queue if j[0] == "thumb" and j[1] not in keep]:
+                    queue.remove(job)
+                    self._pending.discard((job[0], job[1]))
+            for job in self._ahead:  # the previous read-ahead, still wanted: asked again below
+                self._pending.discard((job[0], job[1]))
+            self._ahead.clear()
+            for job in jobs:
+                key = (job[0], job[1])
+                if key not in self._pending:
+                    self._pending.add(key)
+                    self._ahead.append(job)
+            added = len(self._ahead)
+        self.read_ahead_requests += added
+        for _ in range(added):
+            self.pool.start(_Job(self))
+        return added
+
+    def queued(self) -> tuple[list[int], list[int]]:
+        """Photo ids waiting: (painted cells, newest first; read-ahead, nearest first)."""
+        with self._lock:
+            return [j[1] for j in reversed(self._queue)], [j[1] for j in self._ahead]
+
     def request_preview(self, photo_id: int, path: str, side: int) -> None:
         self._submit(("preview", photo_id, path, None, side))
 
@@ -165,12 +212,18 @@ class ThumbnailCache(QObject):
         self._failed.clear()
         with self._lock:
             self._queue.clear()
+            self._ahead.clear()
             self._pending.clear()
 
     def _submit(self, job: tuple[str, int, str, str | None, int]) -> None:
         key = (job[0], job[1])
         with self._lock:
             if key in self._pending:
+                # Read ahead and now painted: it goes before the rest of the read-ahead.
+                promote = [j for j in self._ahead if (j[0], j[1]) == key]
+                for j in promote:
+                    self._ahead.remove(j)
+                    self._queue.append(j)
                 return
             self._pending.add(key)
             self._queue.append(job)
@@ -180,9 +233,12 @@ class ThumbnailCache(QObject):
         self.pool.start(_Job(self))
 
     def _next_job(self) -> tuple[str, int, str, str | None, int] | None:
-        """Newest request first: what the user is looking at now (called from worker threads)."""
+        """Newest painted cell first (what the user is looking at now), then the read-ahead nearest
+        the viewport (called from worker threads)."""
         with self._lock:
-            return self._queue.pop() if self._queue else None
+            if self._queue:
+                return self._queue.pop()
+            return self._ahead.popleft() if self._ahead else None
 
     # -- results (UI thread, via queued signals) ---------------------------------------------------
     def _on_thumbnail(self, photo_id: int, side: int, image: QImage) -> None:
