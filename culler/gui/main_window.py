@@ -333,16 +333,16 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         """Load every photo from the catalog (bulk queries) and rebuild the grid."""
         if self.catalog is None:
             return
-        # Read in the order and with the filters shown (one first page, not one per step).
-        filters = self.filter_bar.filters()
-        order = page_order(self.filter_bar.sort_key(), self.filter_bar.descending(), filters)
-        pager = RecordPager(self.catalog, order=order)
-        if pager.total >= PAGED_FROM:
+        total = self.catalog.photo_total()
+        if total >= PAGED_FROM:
             # A lifetime archive: the first page now, the rest as the grid scrolls (or sorts).
             # Pages are read in the order shown (capture time, a score, stars, path), filtered in
-            # SQL; an order or filter SQL cannot serve reads the rest first.
-            self.model.set_pager(pager)
+            # SQL; an order or filter SQL cannot serve reads the rest first. The choices come
+            # first: they set the sort a first open shows, so one first page is read, not two.
             self._update_choices(None)
+            filters = self.filter_bar.filters()
+            order = page_order(self.filter_bar.sort_key(), self.filter_bar.descending(), filters)
+            self.model.set_pager(RecordPager(self.catalog, order=order, total=total))
         else:
             records = load_records(self.catalog)
             self.model.set_records(records)

@@ -191,12 +191,16 @@ class RecordPager:
     seeks past the last key read, so page 1,000 costs what page 1 does)."""
 
     def __init__(
-        self, catalog: Catalog, page_size: int | None = None, order: PageOrder | None = None
+        self,
+        catalog: Catalog,
+        page_size: int | None = None,
+        order: PageOrder | None = None,
+        total: int | None = None,
     ) -> None:
         self.catalog = catalog
         self.page_size = page_size or PAGE_SIZE
         self.order = order or PageOrder()
-        self.total = catalog.photo_total()
+        self.total = catalog.photo_total() if total is None else total
         self.loaded = 0
         self._cursor: tuple | None = None
         self._done = self.total == 0
