@@ -68,6 +68,7 @@ def test_pick_advances_and_multi_selection_rates_all(window, qtbot, scanned):
     assert current(window) != first  # auto-advance to the next photo
     window.grid.selectAll()
     qtbot.keyClick(window.grid, Qt.Key.Key_2)
+    assert window.wait_for_ratings()  # a selection's files are checked in a worker first
     assert {r[0] for r in ratings(scanned) if r[1] == 2} == {r.id for r in window.model.records}
     qtbot.keyClick(window.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert all(r.stars in (None,) for r in window.model.records)  # one undo step for the batch
