@@ -436,8 +436,10 @@ class CullingActions:
         undone = ""
         step = last[1]
         if isinstance(step, int):  # the first digit rated a selection: a ticket of the checker
-            if step in self._queued_ratings:  # not written yet: the undo drops it
-                step = self.history.last_step if self.history is not None else None
+            if step in self._queued_ratings:  # not written yet: dropped, never written
+                self._queued_ratings.pop(step)
+                undone = " (the first digit's rating was undone)"
+                step = None
             else:
                 step = self._landed.get(step)
         if step is not None and self.history is not None and self.history.last_step is step:

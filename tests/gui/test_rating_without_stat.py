@@ -99,3 +99,34 @@ def test_keys_land_in_the_order_pressed_and_undo_drops_a_rating_not_yet_written(
     assert [e[1] for e in events(db_path, targets[0])] == ["pick", "none"]
     assert all([e[1] for e in events(db_path, pid)] == ["pick"] for pid in targets[1:])
     assert window.model.record(targets[0]).flagged == ""
+
+
+def test_digits_typed_fast_on_a_selection_rate_nothing_whether_the_first_has_landed_or_not(
+    window, qtbot, shoot, monkeypatch
+):
+    # The digit guard ("4053" typed for a text field) undoes the first digit's rating: on a
+    # selection that rating may still wait for its check (then it is never written) or have landed.
+    _folder, db_path, _files = shoot
+    open_shoot(window, qtbot, db_path)
+    gate = threading.Event()
+    watch_stats(monkeypatch, gate)
+    now = [100.0]
+    window.clock = lambda: now[0]
+    targets = select_all(window)
+    qtbot.keyClick(window.grid, Qt.Key.Key_4)  # waits at the gate
+    now[0] += 0.1
+    qtbot.keyClick(window.grid, Qt.Key.Key_0)
+    gate.set()
+    assert window.wait_for_ratings()
+    assert all(events(db_path, pid) == [] for pid in targets)
+    assert "digits typed in quick succession" in window.statusBar().currentMessage()
+
+    now[0] += 5.0
+    qtbot.keyClick(window.grid, Qt.Key.Key_4)
+    assert window.wait_for_ratings()  # landed: written for every photo
+    assert all(events(db_path, pid) == [(4, None)] for pid in targets)
+    now[0] += 0.1
+    qtbot.keyClick(window.grid, Qt.Key.Key_5)
+    assert window.wait_for_ratings()
+    assert all(events(db_path, pid)[-1][0] in (None, 0) for pid in targets)  # undone
+    assert all(not window.model.record(pid).stars for pid in targets)
