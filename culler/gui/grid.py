@@ -109,8 +109,8 @@ class GridView(QListView):
     def read_ahead(self) -> None:
         """Ask for the thumbnails of the rows ahead of the viewport, and let the cache drop what
         was asked for rows scrolled past (everything but the rows on screen and those ahead)."""
-        if self.read_ahead_screens <= 0 or self.model() is None:
-            return
+        if self.read_ahead_screens <= 0 or self.model() is None or not self.isVisible():
+            return  # hidden (the loupe shows): the filmstrip's requests are not the grid's to drop
         model = self.model()
         ahead = self.rows_ahead()
         photos = []
