@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from culler.catalog import Catalog, CatalogError, open_catalog
 from culler.gui.agreement_panel import AgreementPanel
+from culler.gui.counts import CatalogCounter
 from culler.gui.culling import GRID, LOUPE, CullingActions
 from culler.gui.faces_strip import PersonFilterProxy
 from culler.gui.grid import FilmStrip, FilterBar, GridView
@@ -79,6 +80,8 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         self._landed: dict[int, object] = {}
         #: ((newest rating id, photos), whole-catalog counts) of a paged catalog, read once per change.
         self._catalog_counts: tuple | None = None
+        self.counter = CatalogCounter(self)
+        self.counter.counted.connect(self._counted)
         self.model = PhotoListModel(self.thumbnails, self)
         self.proxy = PersonFilterProxy(self)  # the filter bar's filters and its person
         self.proxy.setSourceModel(self.model)
@@ -504,21 +507,27 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         proposed = sum(1 for r in records if r.proposed)
         selected = len(self.grid.selectionModel().selectedIndexes())
         if self.model.pager is not None and self.catalog is not None:
-            # A lifetime archive: the whole catalog's counts, from rating_now's indexes (read again
-            # only after a rating event or a new photo, not on every selection change).
-            key = (self.catalog.last_rating_id(), self.model.total)
-            if self._catalog_counts is None or self._catalog_counts[0] != key:
-                self._catalog_counts = (key, self.catalog.grid_counts())
-            counts = self._catalog_counts[1]
-            picks, rejects = counts["pick"], counts["reject"]
-            unrated = f"  ·  {counts['unrated']:,} unrated"
+            # A lifetime archive: the whole catalog's counts, from rating_now's indexes, counted
+            # in a worker after a rating event or a new photo (never on a selection change); the
+            # last counts show until the new ones arrive.
+            key = (str(self.db_path), self.catalog.last_rating_id(), self.model.total)
+            known = self._catalog_counts
+            if known is None or known[0] != key:
+                self.counter.request(self.db_path, key)
+            if known is not None and known[0][0] == key[0]:
+                counts = known[1]
+                picks, rejects = counts["pick"], counts["reject"]
+                unrated = f"  ·  {counts['unrated']:,} unrated"
+            else:
+                picks = rejects = "…"
+                unrated = "  ·  counting"
         else:
             picks = sum(1 for r in records if r.flagged == "pick")
             rejects = sum(1 for r in records if r.flagged == "reject")
             unrated = ""
         text = (
-            f"{self.proxy.rowCount():,} shown of {self.model.total:,}  ·  {picks:,} picks"
-            f"  ·  {rejects:,} rejects{unrated}"
+            f"{self.proxy.rowCount():,} shown of {self.model.total:,}  ·  {_n(picks)} picks"
+            f"  ·  {_n(rejects)} rejects{unrated}"
         )
         if self.model.paged:  # shown counts what is loaded so far
             text = f"{len(records):,} loaded  ·  " + text
@@ -530,6 +539,12 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         # The count keeps its room: a long status message (the scan's skipped scorers) is cut
         # short on its left instead of being drawn over it.
         self.counts.setMinimumWidth(self.counts.fontMetrics().horizontalAdvance(text) + 12)
+
+    def _counted(self, key, counts) -> None:
+        """The whole catalog's counts arrived from the counter's worker."""
+        if self.db_path is not None and key[0] == str(self.db_path):
+            self._catalog_counts = (key, counts)
+            self._update_counts()
 
     # -- lifecycle -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
@@ -544,8 +559,14 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
             weights.wait()
         self.thumbnails.clear()
         self.thumbnails.wait(5000)
+        self.counter.wait(10_000)
         self.stage.full.wait(10_000)
         if self.catalog is not None:
             self.catalog.close()
             self.catalog = None
         super().closeEvent(event)
+
+
+def _n(count) -> str:
+    """A count with thousands separators ("…" while it is being counted)."""
+    return f"{count:,}" if isinstance(count, int) else str(count)
