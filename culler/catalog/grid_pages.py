@@ -4,7 +4,7 @@ The grid of a catalog of a million photos never loads every photo: it reads one 
 order shown. :meth:`GridPagesMixin.grid_order_page` walks an index for each sort the grid offers
 (path; capture time; a scorer's score through ``idx_scores_scorer``; stars through ``rating_now``)
 with keyset paging (each page seeks past the last key read, so page 1,000 costs what page 1 does),
-and applies the common filters (file status, flag, minimum stars, search, minimum score) as conditions
+and applies the common filters (file status, flag, minimum stars, tag, search, minimum score) as conditions
 checked row by row along that walk, so a first page stops after it has found a page of matches.
 
 Photos without a value for the sort (no capture time, not scored by that scorer) come after the
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from culler.catalog.photos import GRID_COLUMNS
+from culler.catalog.tags import normalise_tag
 
 #: The sorts a page can be read in straight from an index.
 INDEXED_SORTS = ("path", "taken", "stars")
@@ -39,6 +40,9 @@ class GridWhere:
     search: str = ""
     #: Minimum score of the sort's scorer (only with a score sort).
     min_score: float | None = None
+    #: Only photos carrying this tag (a scorer's at ``min_tag_prob`` or more, or a hand tag).
+    tag: str = ""
+    min_tag_prob: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,25 @@ class GridPagesMixin:
             "unrated": total - rated,
         }
 
+    def tag_filter(self, tag: str, min_prob: float = 0.5) -> tuple[str, list[Any]]:
+        """An SQL condition on ``p.id`` (photos aliased ``p``) for the photos that carry ``tag``: a
+        hand tag (the newest hand decision on it says present) matches at probability 1, a scorer's
+        tag at ``min_prob``, unless a person removed it from that photo (what :meth:`tag_maxima`
+        shows). Serves ``culler list --tag`` and the grid's pages."""
+        hand = (
+            "SELECT photo_id FROM (SELECT photo_id, present, MAX(id) FROM user_tags"
+            " WHERE tag = ? GROUP BY photo_id) WHERE present = {}"
+        )
+        try:
+            hand_name = normalise_tag(tag)
+        except ValueError:
+            hand_name = tag
+        condition = (
+            f"(p.id IN ({hand.format(1)}) OR (p.id IN (SELECT photo_id FROM tags WHERE tag = ?"
+            f" AND probability >= ?) AND p.id NOT IN ({hand.format(0)})))"
+        )
+        return condition, [hand_name, tag, float(min_prob), hand_name]
+
     def has_people(self) -> bool:
         """Whether the faces scorer found anyone (one probe; :meth:`people` reads the current
         scores view, seconds on an archive, so the grid asks it only when there is someone)."""
@@ -232,6 +255,10 @@ class GridPagesMixin:
         if where.min_stars:
             conditions.append(f"EXISTS ({flag.format('f.stars >= ?')})")
             params.append(int(where.min_stars))
+        if where.tag:
+            condition, values = self.tag_filter(where.tag, where.min_tag_prob)
+            conditions.append(condition)
+            params += values
         if where.search:
             condition, values = self.search_filter(where.search)  # type: ignore[attr-defined]
             conditions.append(condition)

@@ -10,7 +10,6 @@ from typing import Any
 
 from culler.catalog import Catalog
 from culler.catalog.search import fts_query
-from culler.catalog.tags import normalise_tag
 from culler.safe_files import same_file
 
 
@@ -89,21 +88,9 @@ def iter_photos(
     if (min_score is not None or max_score is not None) and not join:
         raise ValueError("--min/--max need --sort SCORER to say which score to filter on")
     if tag is not None:
-        # A hand tag (the newest hand decision on it says present) matches at probability 1; a
-        # scorer's tag at ``min_prob``, unless a person removed it from that photo.
-        hand = (
-            "SELECT photo_id FROM (SELECT photo_id, present, MAX(id) FROM user_tags"
-            " WHERE tag = ? GROUP BY photo_id) WHERE present = {}"
-        )
-        where.append(
-            f"(p.id IN ({hand.format(1)}) OR (p.id IN (SELECT photo_id FROM tags WHERE tag = ?"
-            f" AND probability >= ?) AND p.id NOT IN ({hand.format(0)})))"
-        )
-        try:
-            hand_name = normalise_tag(tag)
-        except ValueError:
-            hand_name = tag
-        params += [hand_name, tag, min_prob, hand_name]
+        condition, values = catalog.tag_filter(tag, min_prob)
+        where.append(condition)
+        params += values
     if person is not None or eyes is not None or focus is not None:
         condition, values = catalog.face_filter(person, eyes, focus)
         where.append(condition)

@@ -240,11 +240,11 @@ def page_order(
 ) -> PageOrder | None:
     """The :class:`PageOrder` that shows what the grid's sort and filters (an
     :class:`culler.gui.item_models.Filters`) ask for, or None when SQL cannot serve them page by
-    page (sorting by file name, flag or status; a tag, person or proposals filter): the grid then
+    page (sorting by file name, flag or status; a person or proposals filter): the grid then
     reads every photo and sorts and filters them itself."""
     if not (sort_key in INDEXED_SORTS or sort_key.startswith("score:")):
         return None
-    if filters.tag or person_photos is not None or filters.decision not in PAGED_DECISIONS:
+    if person_photos is not None or filters.decision not in PAGED_DECISIONS:
         return None
     min_score = filters.min_score if sort_key.startswith("score:") else None
     # Every status but missing is what the grid shows by default: its pages hold every photo and
@@ -256,6 +256,8 @@ def page_order(
         min_stars=int(filters.min_stars or 0),
         search=filters.text,
         min_score=min_score,
+        tag=filters.tag or "",
+        min_tag_prob=filters.min_tag_prob,
     )
     return PageOrder(sort_key, bool(descending), where)
 
