@@ -14,8 +14,9 @@ write (an incremental grouping after a new shoot) run on a copy of the cached ca
 
     python benchmarks/archive_scale.py 100000 [1000000 --no-grouping] [--only OP,OP] [--cache DIR]
 
-The photos are rows only (no files), so the GUI row times the window until the grid has laid out its
-first screenful of cells (thumbnails cannot be decoded; ``benchmarks/gui_grid.py`` times those), and a
+The photos are rows only (no files), so the GUI rows time the window until the grid has laid out its
+first screenful of cells (on open, and after each re-sort by the technical score, stars and capture
+time and a picks-only filter, which page from the catalog's indexes) (thumbnails cannot be decoded; ``benchmarks/gui_grid.py`` times those), and a
 no-change rescan (which walks real files) is ``benchmarks/catalog_scale.py``'s.
 """
 
