@@ -163,7 +163,7 @@ class ThumbnailCache(QObject):
         """Queue the thumbnails of ``photos`` (id, path, content hash; nearest the viewport first)
         behind the painted cells, replacing the previous read-ahead, and drop every queued request
         whose photo is not in ``keep`` (the rows on screen and those read ahead: the rest were
-        scrolled past). Returns how many were queued."""
+        scrolled past). Returns how many new requests were queued."""
         jobs = [
             ("thumb", pid, path, content_hash, self.side)
             for pid, path, content_hash in photos
@@ -174,19 +174,22 @@ class ThumbnailCache(QObject):
                 for job in [j for j in queue if j[0] == "thumb" and j[1] not in keep]:
                     queue.remove(job)
                     self._pending.discard((job[0], job[1]))
-            for job in self._ahead:  # the previous read-ahead, still wanted: asked again below
-                self._pending.discard((job[0], job[1]))
+            previous = {(job[0], job[1]) for job in self._ahead}
+            for key in previous:  # the previous read-ahead, still wanted: queued again below
+                self._pending.discard(key)
             self._ahead.clear()
+            new = 0
             for job in jobs:
                 key = (job[0], job[1])
                 if key not in self._pending:
                     self._pending.add(key)
                     self._ahead.append(job)
-            added = len(self._ahead)
-        self.read_ahead_requests += added
-        for _ in range(added):
+                    new += key not in previous
+        self.read_ahead_requests += new
+        # One worker run per new request (a request queued again already has one waiting).
+        for _ in range(new):
             self.pool.start(_Job(self))
-        return added
+        return new
 
     def queued(self) -> tuple[list[int], list[int]]:
         """Photo ids waiting: (painted cells, newest first; read-ahead, nearest first)."""
