@@ -296,7 +296,9 @@ def main(argv: list[str] | None = None) -> None:
                 if origin == "original":
                     kind = "smiling" if face["smile"] else "not smiling"
                     eye_table[(face["eyes"], kind, verdict["eyes"])] += 1
-                    focus_table[verdict["focus"]] += 1
+                    focus_table[
+                        ("soft photo" if face.get("soft") else "sharp", verdict["focus"])
+                    ] += 1
                     if verdict.get("descriptor"):
                         who = face.get("who", f"{name}#{i}")
                         identities.append((who, np.asarray(verdict["descriptor"])))
@@ -341,10 +343,10 @@ def main(argv: list[str] | None = None) -> None:
     closed_smiles = sum(n for (t, k, v), n in eye_table.items() if k == "smiling" and v == "closed")
     closed_open = sum(n for (t, k, v), n in eye_table.items() if t != "closed" and v == "closed")
     print(f"  smiling faces read 'closed': {closed_smiles}; any open or unsure face: {closed_open}")
-    print(
-        "Focus verdicts on the real faces found (every labelled photo is sharp on its faces): "
-        + ", ".join(f"{v} {n}" for v, n in sorted(focus_table.items()))
-    )
+    for truth in ("sharp", "soft photo"):
+        cells = [f"{v} {n}" for (t, v), n in sorted(focus_table.items()) if t == truth]
+        if cells:
+            print(f"Focus verdicts on real faces found, {truth}: " + ", ".join(cells))
 
     blinks = Counter()
     for name, eyes in (
@@ -418,7 +420,19 @@ def clustering(identities: list) -> None:
     )
     if same:
         print(f"  one person: distances {min(same):.2f}–{max(same):.2f} over {len(same)} pairs")
-    print(f"  two people: nearest {min(other):.2f}, median {statistics.median(other):.2f}")
+    closest = min(
+        (
+            (i, j)
+            for i in range(len(faces))
+            for j in range(i + 1, len(faces))
+            if names[i] != names[j]
+        ),
+        key=lambda p: float(np.linalg.norm(faces[p[0]][1] - faces[p[1]][1])),
+    )
+    print(
+        f"  two people: nearest {min(other):.2f} ({names[closest[0]]} and {names[closest[1]]}), "
+        f"median {statistics.median(other):.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ to ear (the way dlib's detectors box a face), checked by drawing it on the photo
 ``eyes`` is what a person sees: "open", "closed", or "unsure" (looking down, a laughing squint,
 sunglasses, a face turned away: a detector may say open or unknown, never closed). ``smile`` marks a
 smiling or laughing face. ``turned`` marks a face turned further than three-quarter (near profile):
-the issue's recall goal is on frontal to three-quarter faces, so those are counted apart. ``who``
-names the person where the same person is in several photos (for the clustering figures); any other
+the issue's recall goal is on frontal to three-quarter faces, so those are counted apart. ``soft``
+marks a face that is not sharp in the photo itself. ``who`` names the person where the same person is in several photos (for the clustering figures); any other
 face is its own person.
 
 ``LABELS``: photos read from installed packages (``culler_plugins.faces.testing.people_photo``):
@@ -79,10 +79,11 @@ SOURCE_LABELS: dict[str, list[dict]] = {
         {"box": (128, 159, 55, 54), "eyes": "open", "smile": True},
         {"box": (421, 27, 54, 55), "eyes": "open", "smile": True},
     ],
-    # 500 x 351, grey: a couple laughing; his eyes squeezed by the laugh.
+    # 500 x 351, grey: a couple laughing; his eyes squeezed by the laugh. A degraded input for
+    # super-resolution: soft all over (``soft``: left out of the focus figures on sharp faces).
     "realesrgan:00017_gray.png": [
-        {"box": (70, 83, 112, 112), "eyes": "unsure", "smile": True},
-        {"box": (293, 108, 112, 112), "eyes": "open", "smile": True},
+        {"box": (70, 83, 112, 112), "eyes": "unsure", "smile": True, "soft": True},
+        {"box": (293, 108, 112, 112), "eyes": "open", "smile": True, "soft": True},
     ],
     # 548 x 342: Messi kicking, looking down at the ball (face 7 % of the side).
     "opencv-doc:examples/data/messi5.jpg": [
