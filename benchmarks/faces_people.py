@@ -100,7 +100,9 @@ def fetch(source: str, cache: Path, download: bool) -> Path | None:
     print(f"fetching {what}: {' '.join(command[:4])} ...", flush=True)
     done = subprocess.run(command, cwd=folder, capture_output=True, text=True)
     if done.returncode != 0:
-        print(f"  could not fetch {what} ({done.stderr.strip().splitlines()[-1:]}); left out")
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        hint = " (run apt-get update first)" if kind == "deb" else ""
+        print(f"  could not fetch {what}: {last}{hint}; its photos are left out")
         return None
     found = sorted(folder.glob(pattern))
     return found[-1] if found else None
