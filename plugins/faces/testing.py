@@ -38,6 +38,8 @@ def close_eyes(image: Image.Image, eyes: tuple[tuple[int, int, int], ...]) -> Im
 #: Real photos with people that install with packages: name → (package, how to find it).
 PEOPLE_PHOTOS = {
     "insightface:t1.jpg": "insightface",
+    "ultralytics:zidane.jpg": "ultralytics",
+    "ultralytics:bus.jpg": "ultralytics",
     "skimage:astronaut": "scikit-image",
     "skimage:camera": "scikit-image",
     "matplotlib:grace_hopper.jpg": "matplotlib",
@@ -46,16 +48,19 @@ PEOPLE_PHOTOS = {
 
 def people_photo(name: str) -> Image.Image | None:
     """One of :data:`PEOPLE_PHOTOS` as an RGB image at its own size, or None when its package is
-    not installed (``insightface`` installs without its dependencies: ``pip install --no-deps
-    insightface``; only its data folder is read, nothing of it is imported)."""
+    not installed (``insightface`` and ``ultralytics`` install without their dependencies: ``pip
+    install --no-deps insightface ultralytics``; only their photo folders are read, nothing of them
+    is imported)."""
     import importlib.util
     from pathlib import Path
 
-    if name == "insightface:t1.jpg":
-        spec = importlib.util.find_spec("insightface")
-        if spec is None or not spec.submodule_search_locations:
+    folders = {"insightface": ("data", "images"), "ultralytics": ("assets",)}
+    package, _, file = name.partition(":")
+    if package in folders:
+        spec = importlib.util.find_spec(package)  # finds the folder, imports nothing
+        if spec is None or not spec.submodule_search_locations or name not in PEOPLE_PHOTOS:
             return None
-        path = Path(next(iter(spec.submodule_search_locations))) / "data" / "images" / "t1.jpg"
+        path = Path(next(iter(spec.submodule_search_locations))).joinpath(*folders[package], file)
         return Image.open(path).convert("RGB") if path.is_file() else None
     if name.startswith("skimage:"):
         try:
