@@ -125,3 +125,30 @@ def test_cluster_and_pairwise_scores():
     assert pairwise_scores(["a", "a", "b"], [1, 1, 2]) == (1.0, 1.0)
     assert pairwise_scores(["a", "a", "b"], [1, 1, 1]) == pytest.approx((1 / 3, 1.0))
     assert pairwise_scores(["a", "a", "b"], [1, None, 2]) == (1.0, 0.0)
+
+
+def test_two_faces_of_one_photo_are_never_one_person(catalog, tmp_path):
+    # Two look-alikes (the same centre: twins, or children the descriptor cannot tell apart) in
+    # one photo, then twice more apart: they stay two people, and a later photo of one of them
+    # joins a person without putting the pair together.
+    add_photo(catalog, tmp_path, "twins", ["anna", "anna"])
+    add_photo(catalog, tmp_path, "one", ["anna"])
+    update_people(catalog)
+    for person in catalog.people():
+        photos = catalog.photos_of_person(person["id"])
+        assert person["faces"] == len(photos), "one person twice in one photo"
+    add_photo(catalog, tmp_path, "later", ["anna", "anna"])
+    update_people(catalog)
+    for person in catalog.people():
+        assert person["faces"] == len(catalog.photos_of_person(person["id"]))
+    assert sum(p["faces"] for p in catalog.people()) >= 4
+
+
+def test_cluster_keeps_faces_of_one_photo_apart():
+    same = [CENTRES["anna"] + RNG.normal(0, 0.02, 128) for _ in range(4)]
+    vectors = np.stack(same)
+    assert sorted(len(g) for g in cluster(vectors)) == [4]  # without photos: one person
+    groups = cluster(vectors, photos=["p1", "p1", "p2", "p3"])
+    for members in groups:
+        assert len({["p1", "p1", "p2", "p3"][i] for i in members}) == len(members)
+    assert sorted(len(g) for g in groups) == [1, 3]

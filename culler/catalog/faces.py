@@ -21,6 +21,17 @@ from culler.catalog.timestamps import now
 EYES = ("open", "closed", "unknown")
 FOCUS = ("sharp", "soft", "motion", "unknown")
 
+#: An SQL condition on a face row aliased ``f``: it comes from the current version of its scorer for its
+#: photo (the version ``current_scores`` would show). Looked up per face through the scores primary
+#: key: joining the ``current_scores`` view (a window query over every score) made SQLite number every
+#: score row first, 4.4 s at 100,000 photos for a catalog with no face at all.
+CURRENT_FACE = (
+    "f.scorer_pk = (SELECT s.scorer_pk FROM scores s JOIN scorers sc ON sc.id = s.scorer_pk"
+    " WHERE s.photo_id = f.photo_id"
+    " AND sc.scorer_id = (SELECT scorer_id FROM scorers WHERE id = f.scorer_pk)"
+    " ORDER BY sc.active DESC, sc.id DESC LIMIT 1)"
+)
+
 
 class FacesMixin:
     conn: Any
@@ -78,15 +89,14 @@ class FacesMixin:
         """The photo's faces from each scorer's current version (active first, then newest), in
         the scorer's order (largest first), with the person's name where one is assigned."""
         cursor = self.conn.execute(
-            """
+            f"""
             SELECT sc.scorer_id, f.face_index, f.x, f.y, f.w, f.h, f.image_w, f.image_h,
                    f.confidence, f.main, f.eyes, f.eyes_confidence, f.focus, f.focus_confidence,
                    f.person_id, p.name AS person
             FROM faces f
-            JOIN current_scores cs ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk
             JOIN scorers sc ON sc.id = f.scorer_pk
             LEFT JOIN people p ON p.id = f.person_id
-            WHERE f.photo_id = ?
+            WHERE f.photo_id = ? AND {CURRENT_FACE}
             ORDER BY sc.scorer_id, f.face_index
             """,
             [photo_id],
@@ -104,13 +114,12 @@ class FacesMixin:
         """Per photo, how many of its main faces (current scorer versions) show each verdict:
         ``faces``, ``eyes_open``, ``eyes_closed``, ``eyes_unknown``, ``sharp``, ``soft``,
         ``motion``."""
-        sql = """
+        sql = f"""
             SELECT f.photo_id, COUNT(*),
                    SUM(f.eyes = 'open'), SUM(f.eyes = 'closed'), SUM(f.eyes = 'unknown'),
                    SUM(f.focus = 'sharp'), SUM(f.focus = 'soft'), SUM(f.focus = 'motion')
             FROM faces f
-            JOIN current_scores cs ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk
-            WHERE f.main = 1
+            WHERE f.main = 1 AND {CURRENT_FACE}
         """
         params: list[Any] = []
         if photo_ids is not None:
@@ -138,9 +147,8 @@ class FacesMixin:
                 face.append(f"{column} = ?")
                 params.append(value)
         return (
-            "p.id IN (SELECT f.photo_id FROM faces f JOIN current_scores cs"
-            " ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk"
-            f" WHERE {' AND '.join(face)})",
+            f"p.id IN (SELECT f.photo_id FROM faces f WHERE {' AND '.join(face)}"
+            f" AND {CURRENT_FACE})",
             params,
         )
 
@@ -159,16 +167,18 @@ class PeopleMixin:
 
     conn: Any
 
-    def face_descriptors(self, assigned: bool) -> list[tuple[int, int | None, np.ndarray]]:
-        """(face id, person id, descriptor) of the current faces with a descriptor, those already
-        given a person (``assigned``) or those not yet."""
+    def face_descriptors(self, assigned: bool) -> list[tuple[int, int | None, int, np.ndarray]]:
+        """(face id, person id, photo id, descriptor) of the current faces with a descriptor, those
+        already given a person (``assigned``) or those not yet."""
         cond = "f.person_id IS NOT NULL" if assigned else "f.person_id IS NULL"
         rows = self.conn.execute(
-            "SELECT f.id, f.person_id, f.descriptor FROM faces f JOIN current_scores cs"
-            " ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk"
-            f" WHERE f.descriptor IS NOT NULL AND {cond} ORDER BY f.id"
+            "SELECT f.id, f.person_id, f.photo_id, f.descriptor FROM faces f"
+            f" WHERE f.descriptor IS NOT NULL AND {cond} AND {CURRENT_FACE} ORDER BY f.id"
         ).fetchall()
-        return [(fid, pid, np.frombuffer(blob, dtype=np.float32)) for fid, pid, blob in rows]
+        return [
+            (fid, pid, photo, np.frombuffer(blob, dtype=np.float32))
+            for fid, pid, photo, blob in rows
+        ]
 
     def new_person(self) -> int:
         """A person without a name yet (inside the caller's transaction)."""
@@ -223,10 +233,10 @@ class PeopleMixin:
         """Every person with faces: id, name, photos, faces, and the representative face (the
         largest, most confidently detected one): its photo's path and box."""
         rows = self.conn.execute(
-            """
+            f"""
             SELECT p.id, p.name, COUNT(DISTINCT f.photo_id), COUNT(f.id)
             FROM people p JOIN faces f ON f.person_id = p.id
-            JOIN current_scores cs ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk
+            WHERE {CURRENT_FACE}
             GROUP BY p.id ORDER BY COUNT(DISTINCT f.photo_id) DESC, p.id
             """
         ).fetchall()
@@ -234,7 +244,7 @@ class PeopleMixin:
         for pid, name, photos, faces in rows:
             best = self.conn.execute(
                 "SELECT ph.path, f.x, f.y, f.w, f.h, f.image_w, f.image_h FROM faces f"
-                " JOIN photos ph ON ph.id = f.photo_id WHERE f.person_id = ?"
+                f" JOIN photos ph ON ph.id = f.photo_id WHERE f.person_id = ? AND {CURRENT_FACE}"
                 " ORDER BY (f.eyes = 'open') DESC, f.w * f.h * COALESCE(f.confidence, 0.5) DESC"
                 " LIMIT 1",
                 [pid],
@@ -256,8 +266,7 @@ class PeopleMixin:
 
     def photos_of_person(self, person_id: int) -> set[int]:
         rows = self.conn.execute(
-            "SELECT DISTINCT f.photo_id FROM faces f JOIN current_scores cs"
-            " ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk WHERE f.person_id = ?",
+            f"SELECT DISTINCT f.photo_id FROM faces f WHERE f.person_id = ? AND {CURRENT_FACE}",
             [person_id],
         )
         return {r[0] for r in rows}

@@ -24,31 +24,50 @@ MIN_FACES = 2
 
 
 def update_people(catalog: Any) -> dict[str, int]:
-    """Give the catalog's unassigned faces their people; returns counts of what changed."""
+    """Give the catalog's unassigned faces their people; returns counts of what changed.
+
+    Two faces of one photo are never one person (a photo does not hold the same person twice:
+    children alike, or twins, side by side stay two people)."""
     pending = catalog.face_descriptors(assigned=False)
     if not pending:
         return {"joined": 0, "new_people": 0, "waiting": 0}
     assigned = catalog.face_descriptors(assigned=True)
-    centroids: dict[int, np.ndarray] = {}
-    if assigned:
-        by_person: dict[int, list[np.ndarray]] = {}
-        for _, person, vec in assigned:
-            by_person.setdefault(person, []).append(vec)
-        centroids = {p: np.mean(v, axis=0) for p, v in by_person.items()}
+    by_person: dict[int, list[np.ndarray]] = {}
+    seen_in: dict[int, set[int]] = {}  # person -> photos that already hold them
+    for _, person, photo, vec in assigned:
+        by_person.setdefault(person, []).append(vec)
+        seen_in.setdefault(person, set()).add(photo)
+    people = list(by_person)
     joins: list[tuple[int, int]] = []
-    alone: list[tuple[int, np.ndarray]] = []
-    if centroids:
-        people = list(centroids)
-        matrix = np.stack([centroids[p] for p in people])
-    for face_id, _, vec in pending:
-        if centroids:
-            d = np.linalg.norm(matrix - vec, axis=1)
-            best = int(np.argmin(d))
-            if d[best] < JOIN:
-                joins.append((face_id, people[best]))
-                continue
-        alone.append((face_id, vec))
-    clusters = cluster(np.stack([v for _, v in alone])) if alone else []
+    alone: list[tuple[int, int, np.ndarray]] = []
+    if people:
+        matrix = np.stack([np.mean(by_person[p], axis=0) for p in people])
+        distances = [np.linalg.norm(matrix - vec, axis=1) for _, _, _, vec in pending]
+        # The closest faces choose first, so of two faces of one photo near one person the
+        # nearer joins and the other looks further.
+        order = sorted(range(len(pending)), key=lambda i: float(distances[i].min()))
+    else:
+        order = list(range(len(pending)))
+    for i in order:
+        face_id, _, photo, vec = pending[i]
+        person = None
+        if people:
+            for k in np.argsort(distances[i]):
+                if distances[i][k] >= JOIN:
+                    break
+                if photo not in seen_in[people[k]]:
+                    person = people[k]
+                    break
+        if person is None:
+            alone.append((face_id, photo, vec))
+            continue
+        joins.append((face_id, person))
+        seen_in[person].add(photo)
+    clusters = (
+        cluster(np.stack([v for _, _, v in alone]), photos=[ph for _, ph, _ in alone])
+        if alone
+        else []
+    )
     new_people = 0
     with catalog.transaction():
         catalog.assign_faces(joins)
@@ -62,35 +81,68 @@ def update_people(catalog: Any) -> dict[str, int]:
     return {"joined": len(joins), "new_people": new_people, "waiting": waiting}
 
 
-def cluster(vectors: np.ndarray, threshold: float = JOIN) -> list[list[int]]:
+def cluster(
+    vectors: np.ndarray, threshold: float = JOIN, photos: list[Any] | None = None
+) -> list[list[int]]:
     """Leader clustering of ``vectors``: each joins the nearest cluster whose mean is within
     ``threshold`` or starts one; then every vector moves to its nearest mean once (which undoes
-    most of the order's influence). Linear in the faces times the clusters, so a first scan of
-    thousands of faces takes a moment. Lists of row indices."""
+    most of the order's influence). With ``photos`` (the photo of each vector), a cluster never
+    takes two vectors of one photo: a vector goes to the nearest cluster that does not hold its
+    photo yet, the nearest vectors choosing first. Linear in the faces times the clusters, so a
+    first scan of thousands of faces takes a moment. Lists of row indices."""
+    photo_of = list(photos) if photos is not None else list(range(len(vectors)))
     sums: list[np.ndarray] = []
     counts: list[int] = []
-    for vec in vectors:
-        if sums:
-            means = np.stack(sums) / np.array(counts)[:, None]
-            d = np.linalg.norm(means - vec, axis=1)
-            best = int(np.argmin(d))
-            if d[best] < threshold:
-                sums[best] = sums[best] + vec
-                counts[best] += 1
-                continue
+    holds: list[set[Any]] = []
+    for i, vec in enumerate(vectors):
+        best = _nearest_free(sums, counts, holds, vec, photo_of[i], threshold)
+        if best is not None:
+            sums[best] = sums[best] + vec
+            counts[best] += 1
+            holds[best].add(photo_of[i])
+            continue
         sums.append(vec.astype(np.float64))
         counts.append(1)
+        holds.append({photo_of[i]})
     if not sums:
         return []
     means = np.stack(sums) / np.array(counts)[:, None]
     d = np.linalg.norm(vectors[:, None, :] - means[None, :, :], axis=2)
-    nearest = d.argmin(axis=1)
     groups: dict[int, list[int]] = {}
-    for i, c in enumerate(nearest):
-        # A vector farther than the threshold from every mean stays on its own.
-        key = int(c) if d[i, c] < threshold else -1 - i
+    taken: dict[int, set[Any]] = {}
+    for i in sorted(range(len(vectors)), key=lambda i: float(d[i].min())):
+        key = -1 - i  # a vector farther than the threshold from every free mean stays on its own
+        for c in np.argsort(d[i]):
+            if d[i, c] >= threshold:
+                break
+            if photo_of[i] not in taken.setdefault(int(c), set()):
+                key = int(c)
+                taken[key].add(photo_of[i])
+                break
         groups.setdefault(key, []).append(i)
-    return list(groups.values())
+    # In the order of each cluster's first face, so people are numbered as their faces came.
+    return sorted((sorted(members) for members in groups.values()), key=lambda m: m[0])
+
+
+def _nearest_free(
+    sums: list[np.ndarray],
+    counts: list[int],
+    holds: list[set[Any]],
+    vec: np.ndarray,
+    photo: Any,
+    threshold: float,
+) -> int | None:
+    """The nearest cluster within ``threshold`` that does not hold ``photo`` yet."""
+    if not sums:
+        return None
+    means = np.stack(sums) / np.array(counts)[:, None]
+    d = np.linalg.norm(means - vec, axis=1)
+    for c in np.argsort(d):
+        if d[c] >= threshold:
+            return None
+        if photo not in holds[c]:
+            return int(c)
+    return None
 
 
 def pairwise_scores(truth: list[str], predicted: list[int | None]) -> tuple[float, float]:
