@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
                 sets.append((f"{name} scaled to {share:.1%}", im, moved))
 
     found, total, phantoms_people = Counter(), Counter(), 0
-    identities: list[tuple[str, np.ndarray]] = []
+    identities: list[tuple[str, np.ndarray, str]] = []  # who, descriptor, photo
     eye_table: Counter = Counter()
     focus_table: Counter = Counter()
     people_ms, n_faces = [], 0
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
                     ] += 1
                     if verdict.get("descriptor"):
                         who = face.get("who", f"{name}#{i}")
-                        identities.append((who, np.asarray(verdict["descriptor"])))
+                        identities.append((who, np.asarray(verdict["descriptor"]), name))
                     if args.verbose:
                         print(
                             f"  {name}#{i} ({share:.1%}): eyes {verdict['eyes']} "
@@ -419,8 +419,9 @@ def clustering(identities: list) -> None:
     if len(faces) < 2:
         print("\nClustering: fewer than two faces described")
         return
-    names = [w for w, _ in faces]
-    groups = cluster(np.stack([v for _, v in faces]))
+    names = [w for w, _, _ in faces]
+    # As the scan clusters: two faces of one photo are never one person.
+    groups = cluster(np.stack([v for _, v, _ in faces]), photos=[p for _, _, p in faces])
     label: list[int | None] = [None] * len(faces)
     for g, members in enumerate(groups):
         if len(members) >= 2:
