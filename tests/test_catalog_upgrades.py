@@ -180,9 +180,7 @@ def test_the_command_line_says_what_it_upgrades(tmp_path, monkeypatch, culler_cl
     monkeypatch.setattr(UpgradeProgress, "QUIET_BELOW", 5)
     path = older_catalog(tmp_path / "culler.db", legacy_blobs)
     result = culler_cli("list", "--db", str(path))
-    assert (
-        "upgrading the catalog: compacting near-duplicate signatures (12 photos)" in result.output
-    )
+    assert "upgrading the catalog: compacting near-duplicate signatures (12 to do)" in result.output
     assert "resumes on the next run" in result.output and "Traceback" not in result.output
     assert signature_sizes(path) == {851: len(legacy_blobs)}
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from culler.catalog import score_json
 from culler.catalog.faces import FacesMixin, PeopleMixin
 from culler.catalog.groups import GroupsMixin
 from culler.catalog.migrations import Migrations, migrations
@@ -226,7 +227,7 @@ class Catalog(
         )
         for row in rows:
             for key in ("distribution", "reasons", "extra"):
-                row[key] = json.loads(row[key]) if row[key] else None
+                row[key] = score_json.load(row[key]) if row[key] else None
         return rows
 
     def tags_for(self, photo_id: int) -> dict[str, float]:

@@ -6,10 +6,10 @@ named methods and never write SQL themselves.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from culler.catalog import score_json
 from culler.catalog.chunks import in_clauses
 from culler.catalog.timestamps import now
 
@@ -374,8 +374,8 @@ class GroupsMixin:
                     pid,
                     sid,
                     score,
-                    json.loads(extra) if extra else {},
-                    json.loads(reasons) if reasons else [],
+                    score_json.load(extra) if extra else {},
+                    score_json.load(reasons) if reasons else [],
                 )
 
     def personal_scorer_ids(self) -> set[str]:

@@ -428,3 +428,14 @@ def m009_compact_signatures(db: sqlite_utils.Database) -> None:
     from culler.catalog import upgrades
 
     upgrades.register(db, "compact_signatures")
+
+
+@migrations("010_compact_score_json")
+def m010_compact_score_json(db: sqlite_utils.Database) -> None:
+    """Score details (``scores.extra``) as compact JSON, integer grids as bytes
+    (culler.catalog.score_json: a technical score's details on 45 real photos went from 1,606 bytes
+    to 961 on average). Records the rewrite of the rows stored before as to do, as
+    ``009_compact_signatures`` does; those rows read as they are meanwhile."""
+    from culler.catalog import upgrades
+
+    upgrades.register(db, "compact_score_json")

@@ -1,4 +1,6 @@
-"""Data upgrades: rewriting, in place, what earlier versions stored in a bulkier form (issue #32).
+"""Data upgrades: rewriting, in place, what earlier versions stored in a bulkier form (issue #32):
+near-duplicate signatures of 1,105 bytes as 851 (``compact_signatures``), score details as compact
+JSON with integer grids as bytes (``compact_score_json``, :mod:`culler.catalog.score_json`).
 
 A schema migration (``culler.catalog.migrations``) runs in one transaction: right for adding a table or
 a column, wrong for rewriting a million rows (minutes under one write lock, no progress, all lost if
@@ -80,6 +82,24 @@ UPGRADES: dict[str, DataUpgrade] = {
         rewrite=_compact_signature,
     ),
 }
+
+
+def _compact_score_json(text: Any) -> str | None:
+    from culler.catalog import score_json
+
+    return score_json.compact(text)
+
+
+UPGRADES["compact_score_json"] = DataUpgrade(
+    name="compact_score_json",
+    what="compacting stored score details",
+    table="scores",
+    key="rowid",
+    column="extra",
+    # What json.dumps wrote before (", " and ": " between items); compact rows are left as they are.
+    needs="extra IS NOT NULL AND (extra LIKE '%, %' OR extra LIKE '%: %')",
+    rewrite=_compact_score_json,
+)
 #: The last step: give the space the upgrades freed back to the file system.
 RECLAIM = "reclaim_space"
 

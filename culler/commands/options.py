@@ -85,7 +85,7 @@ class UpgradeProgress:
         import sys
 
         if self._bar is None and done < total:
-            unit = "" if what.startswith("giving") else f" ({total:,} photos)"
+            unit = "" if what.startswith("giving") else f" ({total:,} to do)"
             line = f"upgrading the catalog: {what}{unit}; safe to stop, it resumes on the next run"
             if sys.stderr.isatty():
                 self._bar = click.progressbar(length=total, label=line, file=sys.stderr)
