@@ -420,8 +420,8 @@ def m008_capture_files(db: sqlite_utils.Database) -> None:
 
 @migrations("009_compact_signatures")
 def m009_compact_signatures(db: sqlite_utils.Database) -> None:
-    """Near-duplicate signatures of 851 bytes instead of 1,105 (version 2: the 32×32 thumbnail in 6
-    bits a pixel over its own tone range; culler.imaging.signatures). This step only records the
+    """Near-duplicate signatures of about 800 bytes instead of 1,105 (version 2: the 32×32 thumbnail
+    compressed losslessly; culler.imaging.signatures). This step only records the
     rewrite as to do (``_data_upgrades``); ``culler.catalog.upgrades`` then rewrites the photos in
     batches with a progress bar, resumable, never touching a rating. Version 1 signatures stay
     readable meanwhile. Nothing to rewrite (a new catalog): recorded as finished at once."""

@@ -1,5 +1,5 @@
 """Data upgrades: rewriting, in place, what earlier versions stored in a bulkier form (issue #32):
-near-duplicate signatures of 1,105 bytes as 851 (``compact_signatures``), score details as compact
+near-duplicate signatures of 1,105 bytes as about 800, losslessly (``compact_signatures``), score details as compact
 JSON with integer grids as bytes (``compact_score_json``, :mod:`culler.catalog.score_json`).
 
 A schema migration (``culler.catalog.migrations``) runs in one transaction: right for adding a table or
@@ -60,7 +60,7 @@ class DataUpgrade:
 def _compact_signature(blob: Any) -> bytes | None:
     from culler.imaging import signatures
 
-    if not blob or len(blob) != signatures.V1_SIZE:
+    if not blob or len(blob) != signatures.V1_SIZE or blob[0] != 1:
         return None
     return signatures.compact(bytes(blob))
 
@@ -78,7 +78,7 @@ UPGRADES: dict[str, DataUpgrade] = {
         table="photos",
         key="id",
         column="signature",
-        needs=f"signature IS NOT NULL AND length(signature) = {_v1_signature_size()}",
+        needs=f"length(signature) = {_v1_signature_size()} AND substr(signature, 1, 1) = x'01'",
         rewrite=_compact_signature,
     ),
 }
