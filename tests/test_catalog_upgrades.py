@@ -253,3 +253,26 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(tmp_path, legacy
         assert ratings_of(path) == before
     assert killed >= len(points) - 1
     assert partial >= 2  # some kills fell between batches: a catalog upgraded halfway
+
+
+def test_another_process_writing_only_postpones_giving_the_space_back(tmp_path, legacy_blobs):
+    """A scan holds the write lock: the VACUUM is left for a later command instead of failing this
+    one (readers, in WAL mode, do not stop it)."""
+    path = older_catalog(tmp_path / "culler.db", legacy_blobs)
+    with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+        pass  # migrations applied and rows compacted; now make the reclaim pending again
+    conn = sqlite3.connect(path)
+    conn.execute(f"UPDATE {upgrades.TABLE} SET finished = NULL WHERE name = ?", [upgrades.RECLAIM])
+    conn.commit()
+    reader = sqlite3.connect(path)
+    reader.execute("BEGIN IMMEDIATE")  # another process's write transaction stays open
+    try:
+        with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+            assert catalog.pending_data_upgrades() == [upgrades.RECLAIM]
+    finally:
+        reader.rollback()
+        reader.close()
+        conn.close()
+    with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+        assert catalog.pending_data_upgrades() == []
+    assert ratings_of(path)

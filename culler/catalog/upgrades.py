@@ -18,12 +18,14 @@ transaction that rewrites its rows *and* records how far it got. So:
   code), an upgrade of more than :data:`SILENT_ROWS` rows waits for the next command run in a
   terminal, so a window never freezes on open;
 * once an upgrade has shrunk rows, the space is given back (``VACUUM``, itself atomic) when the
-  free disk allows, recorded the same way, so it is redone if stopped.
+  free disk allows and no other process is writing, recorded the same way, so it is redone if
+  stopped or postponed.
 """
 
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +36,8 @@ from culler.catalog.timestamps import now
 TABLE = "_data_upgrades"
 #: Rows rewritten per transaction (about 5 MB of signatures: a short write lock).
 BATCH = 5_000
+#: How long the space reclaim waits for other processes' reads to end before leaving it for later.
+VACUUM_WAIT_MS = 1_000
 #: An upgrade of at most this many rows runs on any open, silently (a second or two).
 SILENT_ROWS = 20_000
 
@@ -222,8 +226,20 @@ class UpgradesMixin:
         what = "giving the freed space back (VACUUM)"
         if progress:
             progress(what, 0, 1)
-        self.conn.execute("VACUUM")  # type: ignore[attr-defined]
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[attr-defined]
+        conn = self.conn  # type: ignore[attr-defined]
+        (waited,) = conn.execute("PRAGMA busy_timeout").fetchone()
+        conn.execute(f"PRAGMA busy_timeout = {VACUUM_WAIT_MS}")
+        try:
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:
+            # Another process is reading the catalog (the GUI): the space is given back by a
+            # later command; this one goes on with its work.
+            if progress:
+                progress(what, 1, 1)
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(waited)}")
         with self.transaction() as conn:  # type: ignore[attr-defined]
             conn.execute(f"UPDATE {TABLE} SET finished = ? WHERE name = ?", [now(), RECLAIM])
         if progress:
