@@ -15,6 +15,7 @@ import click
 
 from culler import __version__
 from culler.commands.options import (
+    UpgradeProgress,
     db_option,
     forget_catalog,
     last_catalog,
@@ -235,7 +236,7 @@ def scan(
     if ray_ship_bytes and ray_address is None:
         raise click.UsageError("--ray-ship-bytes needs --ray")
     path = resolve_db(db_path, folders)
-    catalog = open_catalog(path)
+    catalog = open_catalog(path, progress=UpgradeProgress())
     options = ScanOptions(
         scorer_ids=list(scorers) or None,
         rescore=rescore,

@@ -2,7 +2,7 @@
 goes, what a bundle holds and which bundles are refused, each pinned so that breaking it fails a test.
 
 Heads are small linear heads written with core's ``save_head``: their sha256 is read back from the
-file, never taken from the code under test. ``technical`` is an installed scorer (version "3");
+file, never taken from the code under test. ``technical`` is an installed scorer (version "4");
 ``retired`` is a scorer id no plugin provides (a model trained before its plugin was removed).
 """
 
@@ -41,15 +41,15 @@ def _row(catalog, pk: int) -> dict:
 
 
 def test_a_registered_head_is_installed_and_becomes_the_active_version(catalog, tmp_path):
-    assert get_scorer_class("technical").version == "3"
-    base = catalog.scorer_pk("technical", "3", "", {"threshold": 3})
+    assert get_scorer_class("technical").version == "4"
+    base = catalog.scorer_pk("technical", "4", "", {"threshold": 3})
     head, sha = _head(tmp_path / "head.safetensors")
     pk = register_head(catalog, "technical", head, {"trained_on": 40})
     installed = models_dir() / "technical" / "personal" / f"{sha[:16]}.safetensors"
     assert installed.read_bytes() == head.read_bytes()
     row = _row(catalog, pk)
     assert (row["version"], row["weights_sha256"], row["parent"], row["active"]) == (
-        f"3+personal-{sha[:8]}",
+        f"4+personal-{sha[:8]}",
         sha,
         base,
         1,
@@ -71,7 +71,7 @@ def test_a_registered_head_is_installed_and_becomes_the_active_version(catalog, 
 
 
 def test_a_head_trained_on_top_of_a_personal_one_descends_from_it(catalog, tmp_path):
-    catalog.scorer_pk("technical", "3", "", {"threshold": 3})
+    catalog.scorer_pk("technical", "4", "", {"threshold": 3})
     first = register_head(
         catalog, "technical", _head(tmp_path / "a.safetensors", 0)[0], {"trained": "then"}
     )
@@ -79,7 +79,7 @@ def test_a_head_trained_on_top_of_a_personal_one_descends_from_it(catalog, tmp_p
     second = register_head(catalog, "technical", head)
     row = _row(catalog, second)
     # The version is the scorer's, not the first head's; the first head's own keys are dropped.
-    assert (row["version"], row["parent"]) == (f"3+personal-{sha[:8]}", first)
+    assert (row["version"], row["parent"]) == (f"4+personal-{sha[:8]}", first)
     assert row["config"] == {
         "threshold": 3,
         "version_tag": f"personal-{sha[:8]}",
@@ -93,7 +93,7 @@ def test_a_head_trained_on_top_of_a_personal_one_descends_from_it(catalog, tmp_p
 
 
 def test_a_head_registered_without_activating_it_leaves_the_active_version(catalog, tmp_path):
-    base = catalog.scorer_pk("technical", "3")
+    base = catalog.scorer_pk("technical", "4")
     head, _ = _head(tmp_path / "head.safetensors")
     pk = register_head(catalog, "technical", head, activate=False, parent=None)
     assert catalog.active_scorer("technical")["id"] == base
@@ -122,7 +122,7 @@ def test_without_an_installed_scorer_the_version_comes_from_the_catalog(catalog,
 
 
 def test_an_exported_bundle_holds_the_head_and_a_manifest_without_local_paths(catalog, tmp_path):
-    catalog.scorer_pk("technical", "3", "", {"threshold": 3})
+    catalog.scorer_pk("technical", "4", "", {"threshold": 3})
     head, sha = _head(tmp_path / "head.safetensors")
     pk = register_head(catalog, "technical", head, {"trained": "2026-01-01"})
     out = tmp_path / "new" / "folder" / "taste.cullermodel"
@@ -130,7 +130,7 @@ def test_an_exported_bundle_holds_the_head_and_a_manifest_without_local_paths(ca
     expected = {
         "format": BUNDLE_FORMAT,
         "scorer_id": "technical",
-        "version": f"3+personal-{sha[:8]}",
+        "version": f"4+personal-{sha[:8]}",
         "weights_sha256": sha,
         "config": {
             "threshold": 3,
@@ -161,7 +161,7 @@ def test_export_without_a_personal_model_says_how_to_make_one(catalog, tmp_path)
     with pytest.raises(ValueError) as none:
         export_model(catalog, "technical", tmp_path / "x.cullermodel")
     assert str(none.value) == message
-    base = catalog.scorer_pk("technical", "3")
+    base = catalog.scorer_pk("technical", "4")
     with pytest.raises(ValueError) as plain:
         export_model(catalog, "technical", tmp_path / "x.cullermodel", pk=base)
     assert str(plain.value) == message
@@ -181,7 +181,7 @@ def test_export_refuses_a_head_file_that_is_gone(catalog, tmp_path):
 
 
 def _bundle(tmp_path: Path, catalog) -> tuple[Path, str]:
-    catalog.scorer_pk("technical", "3", "", {"threshold": 3})
+    catalog.scorer_pk("technical", "4", "", {"threshold": 3})
     head, sha = _head(tmp_path / "head.safetensors")
     register_head(catalog, "technical", head, {"trained": "2026-01-01", "epochs": 5})
     out = tmp_path / "taste.cullermodel"
@@ -198,13 +198,13 @@ def test_an_imported_bundle_is_registered_on_this_catalogs_base_version(
     models = models_dir() / "technical" / "personal"
     assert not models_dir().exists()
     with open_catalog(tmp_path / "other.db") as other:
-        base = other.scorer_pk("technical", "3", "", {"threshold": 4, "gamma": 1})
+        base = other.scorer_pk("technical", "4", "", {"threshold": 4, "gamma": 1})
         pk = import_model(other, bundle)
         row = _row(other, pk)
         assert other.active_scorer("technical")["id"] == pk
     installed = models / f"{sha[:16]}.safetensors"
     assert (row["version"], row["weights_sha256"], row["parent"]) == (
-        f"3+personal-{sha[:8]}",
+        f"4+personal-{sha[:8]}",
         sha,
         base,
     )
@@ -213,7 +213,7 @@ def test_an_imported_bundle_is_registered_on_this_catalogs_base_version(
         "threshold": 3,
         "gamma": 1,
         "epochs": 5,
-        "imported_from": f"3+personal-{sha[:8]}",
+        "imported_from": f"4+personal-{sha[:8]}",
         "version_tag": f"personal-{sha[:8]}",
         "head_file": str(installed.resolve()),
         "head_sha256": sha,
@@ -231,7 +231,7 @@ def test_an_imported_bundle_is_registered_on_this_catalogs_base_version(
 def test_an_import_can_leave_the_active_version(catalog, tmp_path):
     bundle, _ = _bundle(tmp_path, catalog)
     with open_catalog(tmp_path / "other.db") as other:
-        base = other.scorer_pk("technical", "3")
+        base = other.scorer_pk("technical", "4")
         pk = import_model(other, bundle, activate=False)
         assert other.active_scorer("technical")["id"] == base
         assert _row(other, pk)["active"] == 0
@@ -296,6 +296,6 @@ def test_the_version_of_an_installed_scorer_is_the_installed_one(catalog, tmp_pa
     head, sha = _head(tmp_path / "head.safetensors")
     pk = register_head(catalog, "technical", head)
     assert (_row(catalog, pk)["version"], _row(catalog, pk)["parent"]) == (
-        f"3+personal-{sha[:8]}",
+        f"4+personal-{sha[:8]}",
         base,
     )

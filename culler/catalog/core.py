@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from culler.catalog import score_json
 from culler.catalog.faces import FacesMixin, PeopleMixin
 from culler.catalog.grid_pages import GridPagesMixin
 from culler.catalog.groups import GroupsMixin
@@ -39,6 +40,7 @@ from culler.catalog.search import SearchMixin
 from culler.catalog.tags import TagStore
 from culler.catalog.timestamps import now
 from culler.catalog.training import TrainingMixin
+from culler.catalog.upgrades import Progress, UpgradesMixin
 
 DEFAULT_NAME = "culler.db"
 BUSY_TIMEOUT_MS = 30_000
@@ -57,6 +59,7 @@ class Catalog(
     PeopleMixin,
     RankersMixin,
     GridPagesMixin,
+    UpgradesMixin,
 ):
     """A culler catalog. Use :func:`open_catalog` to get one with the schema up to date."""
 
@@ -226,7 +229,7 @@ class Catalog(
         )
         for row in rows:
             for key in ("distribution", "reasons", "extra"):
-                row[key] = json.loads(row[key]) if row[key] else None
+                row[key] = score_json.load(row[key]) if row[key] else None
         return rows
 
     def tags_for(self, photo_id: int) -> dict[str, float]:
@@ -281,9 +284,18 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def open_catalog(
-    path: str | Path, migrate: bool = True, create: bool = True, read_only: bool = False
+    path: str | Path,
+    migrate: bool = True,
+    create: bool = True,
+    read_only: bool = False,
+    progress: Progress | None = None,
 ) -> Catalog:
     """Open the catalog at ``path`` (creating it when ``create``) and bring its schema up to date.
+
+    Then the data upgrades an earlier version's catalog needs (``culler.catalog.upgrades``: a
+    compact form of what it stored) run in resumable batches, reporting to ``progress(what, done,
+    total)``; without ``progress`` only small ones run (a large one waits for a command that shows
+    a progress bar; readers read both forms meanwhile).
 
     A file that is not a culler catalog, or one from a newer culler, is refused with a
     :class:`~culler.catalog.opening.CatalogError` before anything is written to it. With
@@ -315,6 +327,7 @@ def open_catalog(
                 )
         elif migrate:
             catalog.migrate()
+            catalog.upgrade_data(progress)
     except sqlite3.OperationalError as exc:
         catalog.close()
         raise explain(exc, path, BUSY_TIMEOUT_MS / 1000) from exc

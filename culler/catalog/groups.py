@@ -6,10 +6,10 @@ named methods and never write SQL themselves.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from culler.catalog import score_json
 from culler.catalog.chunks import in_clauses
 from culler.catalog.timestamps import now
 
@@ -23,12 +23,13 @@ _ROOT_IS = "(root = ? OR (root IS NULL AND ? = ''))"
 
 #: A photo's grouping facts as SQL, the same text :func:`culler.decide.grouping._facts` makes in Python
 #: (``str(None)`` is "None"; whether it has a signature of the current size, and an embedding of the
-#: model grouping compares by, the one parameter).
+#: model grouping compares by, the one parameter). A signature of either version counts (version 1
+#: blobs of a catalog being compacted, version 2), so compacting a catalog changes no facts.
 FACTS_SQL = (
     "coalesce(p.content_hash, 'None') || '|' || coalesce(p.taken_at, 'None') || '|'"
     " || coalesce(p.subsec, 'None') || '|' || coalesce(p.camera, 'None') || '|'"
     " || coalesce(p.root, 'None') || '|'"
-    " || (p.signature IS NOT NULL AND length(p.signature) = {size}) || '|'"
+    " || {readable} || '|'"
     " || EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model = ?)"
 )
 
@@ -70,7 +71,7 @@ class GroupsMixin:
     def grouping_changed_ids(self, model: str | None) -> list[int]:
         """Readable photos whose grouping facts differ from those recorded at the last grouping (all
         of them without the grouping plugin's table): compared in SQL, nothing decoded."""
-        from culler.imaging.signatures import SIZE
+        from culler.imaging.signatures import SQL_READABLE
 
         if not self.has_grouping_state():
             return [r[0] for r in self.execute("SELECT id FROM photos WHERE status = 'ok'")]
@@ -79,7 +80,7 @@ class GroupsMixin:
             for r in self.execute(
                 f"SELECT p.id FROM photos p LEFT JOIN {STATE_TABLE} s ON s.photo_id = p.id"
                 f" WHERE p.status = 'ok'"
-                f" AND (s.facts IS NULL OR s.facts != {FACTS_SQL.format(size=SIZE)})",
+                f" AND (s.facts IS NULL OR s.facts != {FACTS_SQL.format(readable=SQL_READABLE.format(column='p.signature'))})",
                 [model],
             )
         ]
@@ -221,7 +222,7 @@ class GroupsMixin:
         """Whether nothing grouping depends on changed since the last grouping was stored: the
         recorded ``watermark`` is the same, every readable photo's facts are as recorded and no
         recorded photo is gone. One pass over the photos in SQL, nothing decoded."""
-        from culler.imaging.signatures import SIZE
+        from culler.imaging.signatures import SQL_READABLE
 
         if not (self.has_grouping_state() and self._has_table(RUN_TABLE)):
             return False
@@ -230,7 +231,7 @@ class GroupsMixin:
             return False  # scores or scorers changed, or the groups were changed behind grouping
         differs = self.execute(
             f"SELECT 1 FROM photos p LEFT JOIN {STATE_TABLE} s ON s.photo_id = p.id"
-            f" WHERE p.status = 'ok' AND (s.facts IS NULL OR s.facts != {FACTS_SQL.format(size=SIZE)})"
+            f" WHERE p.status = 'ok' AND (s.facts IS NULL OR s.facts != {FACTS_SQL.format(readable=SQL_READABLE.format(column='p.signature'))})"
             " LIMIT 1",
             [model],
         ).fetchone()
@@ -369,8 +370,8 @@ class GroupsMixin:
                     pid,
                     sid,
                     score,
-                    json.loads(extra) if extra else {},
-                    json.loads(reasons) if reasons else [],
+                    score_json.load(extra) if extra else {},
+                    score_json.load(reasons) if reasons else [],
                 )
 
     def personal_scorer_ids(self) -> set[str]:

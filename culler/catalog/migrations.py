@@ -447,3 +447,24 @@ def m009_grid_standing_rating(db: sqlite_utils.Database) -> None:
         " JOIN (SELECT MAX(id) AS id FROM ratings GROUP BY photo_id) last ON last.id = r.id",
     ):
         db.execute(statement)
+@migrations("010_compact_signatures")
+def m010_compact_signatures(db: sqlite_utils.Database) -> None:
+    """Near-duplicate signatures of about 800 bytes instead of 1,105 (version 2: the 32×32 thumbnail
+    compressed losslessly; culler.imaging.signatures). This step only records the
+    rewrite as to do (``_data_upgrades``); ``culler.catalog.upgrades`` then rewrites the photos in
+    batches with a progress bar, resumable, never touching a rating. Version 1 signatures stay
+    readable meanwhile. Nothing to rewrite (a new catalog): recorded as finished at once."""
+    from culler.catalog import upgrades
+
+    upgrades.register(db, "compact_signatures")
+
+
+@migrations("011_compact_score_json")
+def m011_compact_score_json(db: sqlite_utils.Database) -> None:
+    """Score details (``scores.extra``) as compact JSON, integer grids as bytes
+    (culler.catalog.score_json: a technical score's details on 45 real photos went from 1,606 bytes
+    to 961 on average). Records the rewrite of the rows stored before as to do, as
+    ``010_compact_signatures`` does; those rows read as they are meanwhile."""
+    from culler.catalog import upgrades
+
+    upgrades.register(db, "compact_score_json")

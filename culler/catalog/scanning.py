@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from culler.catalog import score_json
 from culler.catalog.ratings import HUMAN_SOURCES
 from culler.catalog.timestamps import now
 
@@ -241,8 +242,8 @@ class ScanStore:
                 None
                 if result.distribution is None
                 else json.dumps([float(p) for p in result.distribution]),
-                json.dumps(extra, default=_json_default) if extra else None,
-                json.dumps(list(result.reasons)) if result.reasons else None,
+                score_json.dump(extra) if extra else None,
+                score_json.dump(list(result.reasons)) if result.reasons else None,
                 _now(),
             ],
         )
@@ -277,12 +278,3 @@ class ScanStore:
             " VALUES (?, ?, ?, ?, ?)",
             [photo_id, model, int(vec.shape[0]), vec.tobytes(), _now()],
         )
-
-
-def _json_default(value: Any) -> Any:
-    """Plugins put numpy numbers and arrays in ``extra``; store them as plain JSON."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)

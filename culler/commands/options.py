@@ -63,9 +63,46 @@ def open_existing(db_path: Path | None, read_only: bool = False):
 
     path = resolve_db(db_path)
     try:
-        return open_catalog(path, create=False, read_only=read_only)
+        return open_catalog(path, create=False, read_only=read_only, progress=UpgradeProgress())
     except CatalogError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+class UpgradeProgress:
+    """The progress of a catalog's data upgrade (``culler.catalog.upgrades``) on stderr: a bar on a
+    terminal, a line at the start and one at the end otherwise; nothing for a few rows."""
+
+    #: Upgrades of fewer rows take well under a second: not worth a line.
+    QUIET_BELOW = 2_000
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._shown = 0
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if total < self.QUIET_BELOW and not what.startswith("giving"):
+            return
+        import sys
+
+        if self._bar is None and done < total:
+            unit = "" if what.startswith("giving") else f" ({total:,} to do)"
+            line = f"upgrading the catalog: {what}{unit}; safe to stop, it resumes on the next run"
+            if sys.stderr.isatty():
+                self._bar = click.progressbar(length=total, label=line, file=sys.stderr)
+                self._bar.__enter__()
+            else:
+                click.echo(line, err=True)
+                self._bar = False
+            self._shown = 0
+        if self._bar:
+            self._bar.update(done - self._shown)
+            self._shown = done
+        if done >= total and self._bar is not None:
+            if self._bar:
+                self._bar.__exit__(None, None, None)
+            else:
+                click.echo(f"upgrading the catalog: {what}: done", err=True)
+            self._bar = None
 
 
 def parse_config_value(text: str) -> Any:

@@ -15,7 +15,6 @@ at 1/4 s stays sharp.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +22,10 @@ import numpy as np
 from culler_plugins.technical import metrics
 from culler_plugins.technical.sharpness import direction_name, ramp
 
-#: People move: below this shutter speed (1/60 s) a face can smear whatever the lens.
-SUBJECT_MOTION_LIMIT = 1.0 / 60.0
-#: How far the shutter speed moves the motion evidence (0–1) either way: ±0.3 at 4× slower or
-#: faster than the hand-holding limit.
-SHUTTER_WEIGHT = 0.3
+# One definition of the shutter's weight, shared with the technical scorer (the whole frame).
+from culler_plugins.technical.shutter import SHUTTER_WEIGHT, SUBJECT_MOTION_LIMIT, shutter_risk
+
+__all__ = ["SHUTTER_WEIGHT", "SUBJECT_MOTION_LIMIT", "Motion", "face_motion", "shutter_risk"]
 #: A face is "motion" when its evidence plus the shutter's weight reaches this.
 MOTION_THRESHOLD = 0.5
 #: Along the motion the face is smooth (ratio at or below the second value gives full evidence) …
@@ -67,19 +65,6 @@ class Motion:
     @property
     def direction(self) -> str:
         return direction_name(self.angle)
-
-
-def shutter_risk(shooting: dict[str, Any] | None) -> float:
-    """−1…1 from EXIF's exposure time (s) and focal length (mm): 0 at the slower of 1/focal-length
-    and 1/60 s, +1 at 4× longer, −1 at 4× shorter; 0 when the exposure time is unknown."""
-    t = (shooting or {}).get("exposure_time")
-    if not isinstance(t, int | float) or not t > 0:
-        return 0.0
-    focal = (shooting or {}).get("focal_length")
-    limit = SUBJECT_MOTION_LIMIT
-    if isinstance(focal, int | float) and focal > 0:
-        limit = min(limit, 1.0 / focal)
-    return float(min(1.0, max(-1.0, math.log2(t / limit) / 2.0)))
 
 
 def face_motion(patch: np.ndarray, shooting: dict[str, Any] | None = None) -> Motion:

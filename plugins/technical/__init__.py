@@ -14,13 +14,14 @@ import math
 from typing import Any
 
 import numpy as np
-from culler_plugins.technical import metrics
+from culler_plugins.technical import metrics, shutter
 from culler_plugins.technical.sharpness import Sharpness, analyse, direction_name, ramp, sharp_part
 from PIL import Image, ImageChops
 
 from culler.api import (
     HIGHLIGHT_LEVEL,
     SHADOW_LEVEL,
+    SHOOTING_KEY,
     Scorer,
     ScoreResult,
     hookimpl,
@@ -52,8 +53,8 @@ DEFECT_CONFIDENCE = 0.5
 class TechnicalScorer(Scorer):
     id = "technical"
     # 3: underexposure counts, clipping on luminance (the histogram's definition), compression from
-    # this file's own quantisation.
-    version = "3"
+    # this file's own quantisation. 4: the exposure time weighs the motion-blur confidence.
+    version = "4"
     kind = "score"
     description = (
         "Sharpness, motion blur and missed focus (tile-based), exposure, noise and JPEG damage; "
@@ -78,11 +79,14 @@ class TechnicalScorer(Scorer):
                 ],
                 extra={"too_small": True, "defects": []},
             )
+        # EXIF's exposure time and focal length (the scan's decode worker puts them here).
+        shooting = image.info.get(SHOOTING_KEY)
+        shooting = shooting if isinstance(shooting, dict) else None
         image = image if image.mode == "RGB" else image.convert("RGB")
         luma = image.convert("L")
         y = np.asarray(luma, dtype=np.float32)
         measured_sigma, sigma = metrics.noise_estimate(y)
-        sharp = analyse(y, sigma)
+        sharp = analyse(y, sigma, shooting)
         small = image.reduce(2) if min(image.size) >= 2 * MIN_SIDE else image
         expo = metrics.exposure(
             luminance_histogram(np.asarray(small)), _brightest(small).histogram()
@@ -98,7 +102,7 @@ class TechnicalScorer(Scorer):
             "compression": _compression_part(quality, blocks),
         }
         score = 10.0 * math.prod(max(v, 0.02) ** WEIGHTS[k] for k, v in parts.items())
-        defects = _defects(sharp, expo, sigma, quality, blocks)
+        defects = _defects(sharp, expo, sigma, quality, blocks, shooting)
         return ScoreResult(
             score=round(score, 3),
             reasons=_sharpness_reasons(sharp, parts["sharpness"], defects)
@@ -200,7 +204,12 @@ def _compression_part(quality: int | None, blocks: float) -> float:
 
 
 def _defects(
-    sharp: Sharpness, expo: dict[str, float], sigma: float, quality: int | None, blocks: float
+    sharp: Sharpness,
+    expo: dict[str, float],
+    sigma: float,
+    quality: int | None,
+    blocks: float,
+    shooting: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Defects a photographer would reject for, each with a confidence (see ``ScoreResult``)."""
     found = []
@@ -209,7 +218,7 @@ def _defects(
             (
                 "motion_blur",
                 sharp.motion_confidence,
-                f"motion blur ({direction_name(sharp.blur_angle)})",
+                f"motion blur ({direction_name(sharp.blur_angle)}){_at_shutter(sharp, shooting)}",
             )
         )
     elif sharp.focus_confidence >= DEFECT_CONFIDENCE:
@@ -304,6 +313,15 @@ def _other_reasons(
     return reasons
 
 
+def _at_shutter(sharp: Sharpness, shooting: dict[str, Any] | None) -> str:
+    """ ", at 1/15 s (slower than hand-holdable)" when the exposure time is known and weighed in."""
+    if not sharp.shutter_risk:
+        return ""
+    seconds = float((shooting or {})["exposure_time"])
+    how = "slower than hand-holdable" if sharp.shutter_risk > 0 else "a fast shutter"
+    return f", at {shutter.exposure_text(seconds)} ({how})"
+
+
 def _blur_extra(sharp: Sharpness) -> dict[str, Any]:
     """Compact blur facts for the loupe overlay and for ranking code."""
     return {
@@ -313,6 +331,8 @@ def _blur_extra(sharp: Sharpness) -> dict[str, Any]:
         "along": round(sharp.along, 3),
         "across": round(sharp.across, 3),
         "motion_confidence": round(sharp.motion_confidence, 2),
+        "motion_evidence": round(sharp.motion_evidence, 2),
+        "shutter_risk": round(sharp.shutter_risk, 2),
         "focus_confidence": round(sharp.focus_confidence, 2),
         "judged_fraction": round(sharp.coverage, 3),
     }

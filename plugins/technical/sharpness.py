@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from . import metrics
+from . import metrics, shutter
 
 #: Ratio at which the sharpness sub-score starts (everything smeared over ≥ 4 px reads ~0.25–0.3).
 BLURRED_RATIO = 0.27
@@ -57,6 +58,10 @@ class Sharpness:
     along: float = 0.0
     across: float = 0.0
     motion_confidence: float = 0.0
+    #: The motion confidence from the pixels alone, before the shutter speed weighed in.
+    motion_evidence: float = 0.0
+    #: −1…1: what the exposure time says about motion (:func:`shutter.shutter_risk`; 0 unknown).
+    shutter_risk: float = 0.0
     focus_confidence: float = 0.0
     #: Tiles judged / all tiles.
     coverage: float = 0.0
@@ -70,8 +75,11 @@ class Sharpness:
     tile: int = 0
 
 
-def analyse(y: np.ndarray, sigma: float) -> Sharpness:
-    """Measure sharpness and blur on a luminance array whose noise level ``sigma`` is known."""
+def analyse(y: np.ndarray, sigma: float, shooting: dict[str, Any] | None = None) -> Sharpness:
+    """Measure sharpness and blur on a luminance array whose noise level ``sigma`` is known.
+
+    ``shooting`` is the photo's EXIF shooting data (``culler.api.SHOOTING_KEY``): its exposure time
+    moves the motion-blur confidence (:func:`shutter.weigh`), never the other measurements."""
     tiles = metrics.gradient_tiles(y, sigma)
     if tiles is None:
         return Sharpness()
@@ -105,7 +113,7 @@ def analyse(y: np.ndarray, sigma: float) -> Sharpness:
     result.judged = True
     result.background = float(np.median(ratio[judged]))
     result.coverage = float(judged.mean())
-    _judge_blur(result, tiles, busiest, detail, sigma)
+    _judge_blur(result, tiles, busiest, detail, sigma, shooting)
     return result
 
 
@@ -115,6 +123,7 @@ def _judge_blur(
     busiest: np.ndarray,
     detail: np.ndarray,
     sigma: float,
+    shooting: dict[str, Any] | None = None,
 ) -> None:
     """Fill in blur direction and the motion-blur / missed-focus confidences."""
     dirs, support = tiles.directional_ratio(busiest)
@@ -131,13 +140,16 @@ def _judge_blur(
     clean = ramp(fine_signal / (fine_signal + noise + 1e-6), 0.5, 0.8)
     floor = metrics.DETAIL_FLOOR
     structure = ramp(float(detail[busiest].mean()), floor, 3 * floor)
-    result.motion_confidence = min(
+    smear = min(
         ramp(result.along, 0.65, 0.45),  # smooth along the motion …
         ramp(result.across, 0.45, 0.6),  # … crisp across it
         ramp(result.anisotropy, 1.5, 2.0),
-        clean,
-        structure,
     )
+    result.shutter_risk = shutter.shutter_risk(shooting)
+    result.motion_evidence = min(smear, clean, structure)
+    # The shutter speed moves the smear's shape evidence (a smear at 1/15 s is likelier motion, at
+    # 1/2000 s likelier something else), never the noise and structure gates.
+    result.motion_confidence = min(shutter.weigh(smear, shooting), clean, structure)
     result.focus_confidence = min(ramp(result.subject_any, 0.34, 0.30), clean, structure)
 
 

@@ -1,0 +1,247 @@
+"""Data upgrades: rewriting, in place, what earlier versions stored in a bulkier form (issue #32):
+near-duplicate signatures of 1,105 bytes as about 800, losslessly (``compact_signatures``), score details as compact
+JSON with integer grids as bytes (``compact_score_json``, :mod:`culler.catalog.score_json`).
+
+A schema migration (``culler.catalog.migrations``) runs in one transaction: right for adding a table or
+a column, wrong for rewriting a million rows (minutes under one write lock, no progress, all lost if
+stopped). A data upgrade is registered by a migration (a row in :data:`TABLE`) and then run by
+:meth:`UpgradesMixin.upgrade_data` in batches of :data:`BATCH` rows in key order, each batch one
+transaction that rewrites its rows *and* records how far it got. So:
+
+* a kill, a power cut or Ctrl-C loses at most the batch in flight (rolled back: those rows keep the
+  form they had), and the next open goes on from the last recorded key;
+* every reader reads both forms (``Signature.from_bytes`` reads version 1 and 2 signatures), so a
+  catalog upgraded halfway is a correct catalog;
+* an upgrade only rewrites the column it compacts: ratings, scores, tags and groups are never
+  touched (tests/test_catalog_upgrades.py kills the upgrade at many statements and checks);
+* the command line shows a progress bar (``progress``); with no one to show it to (the GUI, library
+  code), an upgrade of more than :data:`SILENT_ROWS` rows waits for the next command run in a
+  terminal, so a window never freezes on open;
+* once an upgrade has shrunk rows, the space is given back (``VACUUM``, itself atomic) when the
+  free disk allows and no other process is writing, recorded the same way, so it is redone if
+  stopped or postponed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from culler.catalog.timestamps import now
+
+#: Where each data upgrade records how far it got.
+TABLE = "_data_upgrades"
+#: Rows rewritten per transaction (about 5 MB of signatures: a short write lock).
+BATCH = 5_000
+#: How long the space reclaim waits for other processes' reads to end before leaving it for later.
+VACUUM_WAIT_MS = 1_000
+#: An upgrade of at most this many rows runs on any open, silently (a second or two).
+SILENT_ROWS = 20_000
+
+#: ``progress(what, done, total)``: rows rewritten so far of the rows to rewrite; called with
+#: done == total when ``what`` is finished. ``what`` is a phrase ("compacting signatures").
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class DataUpgrade:
+    """Rewrite ``column`` of ``table`` row by row (``key``: an integer key, visited in order)."""
+
+    name: str
+    what: str
+    table: str
+    key: str
+    column: str
+    #: SQL condition on the rows that need it (counted for the progress bar; cheap to test).
+    needs: str
+    #: The new value of a row's column, or None to leave the row as it is.
+    rewrite: Callable[[Any], Any]
+
+
+def _compact_signature(blob: Any) -> bytes | None:
+    from culler.imaging import signatures
+
+    if not blob or len(blob) != signatures.V1_SIZE or blob[0] != 1:
+        return None
+    return signatures.compact(bytes(blob))
+
+
+def _v1_signature_size() -> int:
+    from culler.imaging.signatures import V1_SIZE
+
+    return V1_SIZE
+
+
+UPGRADES: dict[str, DataUpgrade] = {
+    "compact_signatures": DataUpgrade(
+        name="compact_signatures",
+        what="compacting near-duplicate signatures",
+        table="photos",
+        key="id",
+        column="signature",
+        needs=f"length(signature) = {_v1_signature_size()} AND substr(signature, 1, 1) = x'01'",
+        rewrite=_compact_signature,
+    ),
+}
+
+
+def _compact_score_json(text: Any) -> str | None:
+    from culler.catalog import score_json
+
+    return score_json.compact(text)
+
+
+UPGRADES["compact_score_json"] = DataUpgrade(
+    name="compact_score_json",
+    what="compacting stored score details",
+    table="scores",
+    key="rowid",
+    column="extra",
+    # What json.dumps wrote before (", " and ": " between items); compact rows are left as they are.
+    needs="extra IS NOT NULL AND (extra LIKE '%, %' OR extra LIKE '%: %')",
+    rewrite=_compact_score_json,
+)
+#: The last step: give the space the upgrades freed back to the file system.
+RECLAIM = "reclaim_space"
+
+
+def register(db: Any, name: str) -> None:
+    """Inside a migration: record data upgrade ``name`` as to do (finished at once when its table
+    has no row that needs it, as in a new catalog)."""
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, last_key INTEGER NOT NULL"
+        " DEFAULT 0, rewritten INTEGER NOT NULL DEFAULT 0, started TEXT, finished TEXT)"
+    )
+    upgrade = UPGRADES[name]
+    needed = db.execute(f"SELECT 1 FROM {upgrade.table} WHERE {upgrade.needs} LIMIT 1").fetchone()
+    db.execute(
+        f"INSERT OR IGNORE INTO {TABLE} (name, finished) VALUES (?, ?)",
+        [name, None if needed else now()],
+    )
+
+
+class UpgradesMixin:
+    """Running the data upgrades a catalog has pending."""
+
+    def pending_data_upgrades(self) -> list[str]:
+        """Names of the data upgrades (and the space reclaim) not yet finished. Only reads."""
+        if not self._has_table(TABLE):  # type: ignore[attr-defined]
+            return []
+        return [
+            r[0]
+            for r in self.conn.execute(  # type: ignore[attr-defined]
+                f"SELECT name FROM {TABLE} WHERE finished IS NULL ORDER BY rowid"
+            )
+        ]
+
+    def data_upgrade_rows(self, name: str) -> int:
+        """Rows data upgrade ``name`` has still to rewrite (a pass over its table)."""
+        upgrade = UPGRADES[name]
+        (last,) = self.conn.execute(  # type: ignore[attr-defined]
+            f"SELECT last_key FROM {TABLE} WHERE name = ?", [name]
+        ).fetchone()
+        return self.conn.execute(  # type: ignore[attr-defined]
+            f"SELECT COUNT(*) FROM {upgrade.table} WHERE {upgrade.key} > ? AND {upgrade.needs}",
+            [last],
+        ).fetchone()[0]
+
+    def upgrade_data(self, progress: Progress | None = None, batch: int | None = None) -> list[str]:
+        """Run the pending data upgrades, batch by batch; return the names finished.
+
+        Without ``progress`` an upgrade of more than :data:`SILENT_ROWS` rows is left for later
+        (readers read both forms)."""
+        finished = []
+        for name in self.pending_data_upgrades():
+            if name == RECLAIM:
+                continue
+            total = self.data_upgrade_rows(name)
+            if progress is None and total > SILENT_ROWS:
+                continue
+            self._run_upgrade(UPGRADES[name], total, progress, batch or BATCH)
+            finished.append(name)
+        if self.pending_data_upgrades() == [RECLAIM] and self._reclaim_space(progress):
+            finished.append(RECLAIM)
+        return finished
+
+    def _run_upgrade(
+        self, upgrade: DataUpgrade, total: int, progress: Progress | None, batch: int
+    ) -> None:
+        done = 0
+        if progress:
+            progress(upgrade.what, 0, total)
+        while True:
+            with self.transaction() as conn:  # type: ignore[attr-defined]
+                (last,) = conn.execute(
+                    f"SELECT last_key FROM {TABLE} WHERE name = ?", [upgrade.name]
+                ).fetchone()
+                rows = conn.execute(
+                    f"SELECT {upgrade.key}, {upgrade.column} FROM {upgrade.table}"
+                    f" WHERE {upgrade.key} > ? ORDER BY {upgrade.key} LIMIT ?",
+                    [last, batch],
+                ).fetchall()
+                if not rows:
+                    conn.execute(
+                        f"UPDATE {TABLE} SET finished = ? WHERE name = ?", [now(), upgrade.name]
+                    )
+                    (rewritten,) = conn.execute(
+                        f"SELECT rewritten FROM {TABLE} WHERE name = ?", [upgrade.name]
+                    ).fetchone()
+                    if rewritten:  # rows shrank: give the space back once every upgrade is done
+                        conn.execute(
+                            f"INSERT OR REPLACE INTO {TABLE} (name, started) VALUES (?, ?)",
+                            [RECLAIM, now()],
+                        )
+                    break
+                changes = []
+                for key, value in rows:
+                    new = upgrade.rewrite(value)
+                    if new is not None:
+                        changes.append((new, key))
+                conn.executemany(
+                    f"UPDATE {upgrade.table} SET {upgrade.column} = ? WHERE {upgrade.key} = ?",
+                    changes,
+                )
+                conn.execute(
+                    f"UPDATE {TABLE} SET last_key = ?, rewritten = rewritten + ?,"
+                    " started = coalesce(started, ?) WHERE name = ?",
+                    [rows[-1][0], len(changes), now(), upgrade.name],
+                )
+            done += len(changes)
+            if progress:
+                progress(upgrade.what, min(done, total), total)
+        if progress:
+            progress(upgrade.what, total, total)
+
+    def _reclaim_space(self, progress: Progress | None) -> bool:
+        """VACUUM when the disk has room for a copy of the catalog (it writes one); True when done.
+        Atomic: stopped halfway, the file is as it was and the step stays to do."""
+        size = self.path.stat().st_size  # type: ignore[attr-defined]
+        if progress is None and size > SILENT_ROWS * 2_000:
+            return False  # minutes on a large catalog: only with someone watching
+        if shutil.disk_usage(self.path.parent).free < 2 * size + (64 << 20):  # type: ignore[attr-defined]
+            return False
+        what = "giving the freed space back (VACUUM)"
+        if progress:
+            progress(what, 0, 1)
+        conn = self.conn  # type: ignore[attr-defined]
+        (waited,) = conn.execute("PRAGMA busy_timeout").fetchone()
+        conn.execute(f"PRAGMA busy_timeout = {VACUUM_WAIT_MS}")
+        try:
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:
+            # Another process is reading the catalog (the GUI): the space is given back by a
+            # later command; this one goes on with its work.
+            if progress:
+                progress(what, 1, 1)
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(waited)}")
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            conn.execute(f"UPDATE {TABLE} SET finished = ? WHERE name = ?", [now(), RECLAIM])
+        if progress:
+            progress(what, 1, 1)
+        return True

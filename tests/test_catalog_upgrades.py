@@ -1,0 +1,278 @@
+"""A catalog an earlier culler wrote is compacted in place (issue #32 goal 5): signatures of 1,105
+bytes become about 800 (losslessly), in resumable batches with progress, and a kill at any point
+loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from PIL import ImageEnhance
+
+from culler.catalog import open_catalog, upgrades
+from culler.decide.grouping import NEAR, STRICT, signature_match
+from culler.imaging import signatures
+from culler.imaging.signatures import Signature, pixel_agreement
+from culler.testing import sample_image
+
+DUMPS = sorted((Path(__file__).parent / "catalogs").glob("schema-*.sql"))
+PLUGIN_ENV = {**os.environ, "CULLER_LOAD_PLUGINS": "grouping"}
+
+
+def _edits():
+    """Real photos and the edits of each that grouping must keep calling one picture."""
+    for name in ("astronaut", "coffee", "moon", "chelsea"):
+        image = sample_image(name)
+        w, h = image.size
+        crop = image.crop((w // 25, h // 25, w - w // 25, h - h // 25))
+        yield name, [image, ImageEnhance.Brightness(image).enhance(1.2), crop]
+
+
+@pytest.fixture(scope="module")
+def legacy_blobs() -> list[bytes]:
+    """Version-1 signatures (what earlier culler versions stored) of real photos and edits."""
+    return [signatures.legacy_bytes(im) for _, ims in _edits() for im in ims]
+
+
+def older_catalog(path: Path, blobs: list[bytes], copies: int = 1) -> Path:
+    """A catalog at schema 2 (an earlier version's own dump) holding photos with version-1
+    signatures, every photo rated (stars = id % 6) and every third rejected."""
+    conn = sqlite3.connect(path)
+    conn.executescript(DUMPS[-1].read_text(encoding="utf-8"))
+    conn.execute("PRAGMA journal_mode = WAL")
+    first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM photos").fetchone()[0] + 1
+    rows = [
+        (first + i, f"/old/{i}.jpg", "/old", blobs[i % len(blobs)])
+        for i in range(len(blobs) * copies)
+    ]
+    conn.executemany(
+        "INSERT INTO photos (id, path, root, signature, status, first_seen, last_seen)"
+        " VALUES (?, ?, ?, ?, 'ok', 't', 't')",
+        rows,
+    )
+    conn.executemany(
+        "INSERT INTO ratings (photo_id, stars, decision, source, at) VALUES (?, ?, ?, 'gui', 't')",
+        [(r[0], r[0] % 6, "reject" if r[0] % 3 == 0 else None) for r in rows],
+    )
+    conn.commit()
+    conn.close()
+    return path
+
+
+def ratings_of(path: Path) -> dict[int, tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            r[0]: r[1:]
+            for r in conn.execute("SELECT photo_id, stars, decision, label FROM current_ratings")
+        }
+    finally:
+        conn.close()
+
+
+def signature_sizes(path: Path) -> dict[str, int]:
+    """How many signatures of each version (``v1``: 1,105 bytes; ``v2``: compact) the catalog holds."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT substr(signature, 1, 1), length(signature) FROM photos"
+            " WHERE signature IS NOT NULL"
+        ).fetchall()
+    finally:
+        conn.close()
+    found: dict[str, int] = {}
+    for version, size in rows:
+        key = "v1" if version == b"\x01" and size == 1105 else "v2" if version == b"\x02" else "?"
+        found[key] = found.get(key, 0) + 1
+    return found
+
+
+def test_a_compact_signature_is_smaller_lossless_and_what_a_scan_stores():
+    sizes = []
+    for _, images in _edits():
+        for image in images:
+            blob = signatures.compute_bytes(image)
+            legacy = signatures.legacy_bytes(image)
+            assert blob[0] == 2 and len(legacy) == 1105
+            sizes.append(len(blob))
+            assert Signature.from_bytes(blob).to_bytes() == blob  # read and written unchanged
+            assert signatures.compact(legacy) == blob  # an upgraded photo = a rescanned one
+            assert (Signature.from_bytes(blob).thumb == Signature.from_bytes(legacy).thumb).all()
+    assert max(sizes) < 1105 and sum(sizes) / len(sizes) < 1000
+    assert signatures.compact(b"\x07" * 10) is None
+    broken = Signature.from_bytes(signatures.compute_bytes(sample_image("coffee"))[:100])
+    assert not broken.thumb.any()  # a damaged thumbnail agrees with nothing; it does not raise
+
+
+def test_grouping_evidence_is_exactly_the_same_on_compact_signatures(legacy_blobs):
+    """Lossless: every pair of real photos and edits gets the same pixel agreement and the same
+    verdict under both rules from version-1 and version-2 signatures."""
+    compact = [Signature.from_bytes(signatures.compact(b)) for b in legacy_blobs]
+    old = [Signature.from_bytes(b) for b in legacy_blobs]
+    matched = 0
+    for i in range(len(old)):
+        for j in range(i + 1, len(old)):
+            assert pixel_agreement(old[i], old[j]) == pixel_agreement(compact[i], compact[j])
+            for rule in (NEAR, STRICT):
+                verdict = signature_match(old[i], old[j], rule)
+                assert signature_match(compact[i], compact[j], rule) == verdict
+                matched += verdict
+    assert matched >= 12  # the edits of each photo
+
+
+def test_an_older_catalog_is_compacted_on_open_keeping_every_rating(tmp_path, legacy_blobs):
+    path = older_catalog(tmp_path / "culler.db", legacy_blobs)
+    before = ratings_of(path)
+    assert signature_sizes(path) == {"v1": len(legacy_blobs)}
+    seen = []
+    with open_catalog(path, create=False, progress=lambda *a: seen.append(a)) as catalog:
+        assert catalog.pending_data_upgrades() == []
+        stored = [
+            r[0]
+            for r in catalog.execute(
+                "SELECT signature FROM photos WHERE path LIKE '/old/%' ORDER BY id"
+            )
+        ]
+    assert signature_sizes(path) == {"v2": len(legacy_blobs)}
+    assert stored == [signatures.compact(b) for b in legacy_blobs]
+    assert ratings_of(path) == before
+    what = "compacting near-duplicate signatures"
+    assert seen[0] == (what, 0, len(legacy_blobs)) and seen[-1][1:] == (1, 1)
+    assert (what, len(legacy_blobs), len(legacy_blobs)) in seen
+    done = [d for w, d, _ in seen if w == what]
+    assert done == sorted(done)
+    with open_catalog(path, create=False) as catalog:  # nothing left to do, nothing written
+        assert catalog.upgrade_data(lambda *a: pytest.fail("nothing to do")) == []
+
+
+def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
+    tmp_path, monkeypatch, legacy_blobs
+):
+    """Without a progress bar (the GUI) a large upgrade is left for later: readers read both forms."""
+    monkeypatch.setattr(upgrades, "SILENT_ROWS", 5)
+    path = older_catalog(tmp_path / "culler.db", legacy_blobs)
+    with open_catalog(path, create=False) as catalog:
+        assert catalog.pending_data_upgrades() == ["compact_signatures"]
+        blobs = [
+            r[0]
+            for r in catalog.execute("SELECT signature FROM photos WHERE signature IS NOT NULL")
+        ]
+        assert all(Signature.from_bytes(b) is not None for b in blobs)
+    assert signature_sizes(path) == {"v1": len(legacy_blobs)}
+    with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+        assert catalog.pending_data_upgrades() == []
+    assert signature_sizes(path) == {"v2": len(legacy_blobs)}
+
+
+def test_a_new_catalog_has_nothing_to_upgrade(tmp_path):
+    with open_catalog(tmp_path / "culler.db") as catalog:
+        assert catalog.pending_data_upgrades() == []
+        (finished,) = catalog.execute(
+            f"SELECT finished FROM {upgrades.TABLE} WHERE name = 'compact_signatures'"
+        ).fetchone()
+        assert finished
+
+
+def test_the_command_line_says_what_it_upgrades(tmp_path, monkeypatch, culler_cli, legacy_blobs):
+    from culler.commands.options import UpgradeProgress
+
+    monkeypatch.setattr(UpgradeProgress, "QUIET_BELOW", 5)
+    path = older_catalog(tmp_path / "culler.db", legacy_blobs)
+    result = culler_cli("list", "--db", str(path))
+    assert "upgrading the catalog: compacting near-duplicate signatures (12 to do)" in result.output
+    assert "resumes on the next run" in result.output and "Traceback" not in result.output
+    assert signature_sizes(path) == {"v2": len(legacy_blobs)}
+
+
+KILLER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from culler.catalog import core, upgrades
+    kill_at, count = int(sys.argv[2]), [0]
+    upgrades.BATCH = 7
+    connect = core._connect
+
+    def counting(path):
+        conn = connect(path)
+        def trace(statement):
+            count[0] += 1
+            if count[0] == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+        conn.set_trace_callback(trace)
+        return conn
+
+    core._connect = counting
+    core.open_catalog(sys.argv[1], create=False, progress=lambda *a: None).close()
+    print(count[0])
+    """
+)
+
+
+def _run_killer(path: Path, kill_at: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", KILLER, str(path), str(kill_at)],
+        capture_output=True,
+        text=True,
+        env=PLUGIN_ENV,
+        timeout=120,
+    )
+
+
+def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(tmp_path, legacy_blobs):
+    """SIGKILL at statements spread over the migrations, every upgrade batch and the VACUUM: each
+    signature is either still version 1 or compacted whole (batches are atomic), every rating is
+    as it was, and the next open finishes the upgrade."""
+    template = older_catalog(tmp_path / "template.db", legacy_blobs, copies=4)  # 48 photos
+    expected = 4 * len(legacy_blobs)
+    before = ratings_of(template)
+    count = tmp_path / "count.db"
+    count.write_bytes(template.read_bytes())
+    counted = _run_killer(count, 0)
+    assert counted.returncode == 0, counted.stderr
+    total = int(counted.stdout.strip())
+    points = sorted({*range(total - 60, total + 1, 3), *range(1, total, max(1, total // 12))})
+    killed, partial = 0, 0
+    for point in points:
+        path = tmp_path / f"kill{point}.db"
+        path.write_bytes(template.read_bytes())
+        result = _run_killer(path, point)
+        killed += result.returncode == -signal.SIGKILL
+        sizes = signature_sizes(path)
+        assert set(sizes) <= {"v1", "v2"} and sum(sizes.values()) == expected
+        partial += len(sizes) == 2
+        assert ratings_of(path) == before
+        with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+            assert catalog.pending_data_upgrades() == []
+        assert signature_sizes(path) == {"v2": expected}
+        assert ratings_of(path) == before
+    assert killed >= len(points) - 1
+    assert partial >= 2  # some kills fell between batches: a catalog upgraded halfway
+
+
+def test_another_process_writing_only_postpones_giving_the_space_back(tmp_path, legacy_blobs):
+    """A scan holds the write lock: the VACUUM is left for a later command instead of failing this
+    one (readers, in WAL mode, do not stop it)."""
+    path = older_catalog(tmp_path / "culler.db", legacy_blobs)
+    with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+        pass  # migrations applied and rows compacted; now make the reclaim pending again
+    conn = sqlite3.connect(path)
+    conn.execute(f"UPDATE {upgrades.TABLE} SET finished = NULL WHERE name = ?", [upgrades.RECLAIM])
+    conn.commit()
+    reader = sqlite3.connect(path)
+    reader.execute("BEGIN IMMEDIATE")  # another process's write transaction stays open
+    try:
+        with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+            assert catalog.pending_data_upgrades() == [upgrades.RECLAIM]
+    finally:
+        reader.rollback()
+        reader.close()
+        conn.close()
+    with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+        assert catalog.pending_data_upgrades() == []
+    assert ratings_of(path)
