@@ -169,6 +169,10 @@ class FacesScorer(Scorer):
         if not isinstance(small_faces, bool):
             raise ValueError(f"faces.small_faces must be true or false, not {small_faces!r}")
         self._small_faces = small_faces
+        search = self.config.get("search", "candidates")
+        if search not in ("candidates", "hog"):
+            raise ValueError(f'faces.search must be "candidates" or "hog", not {search!r}')
+        self._search = search
         #: Asks the scan's decode worker for its area-averaged 400 px copy (the thumbnail's): the
         #: skin gates look at it, so neither search resizes the photo again.
         self.small_copy_side = models.GATE_COPY_SIDE
@@ -201,6 +205,7 @@ class FacesScorer(Scorer):
             small_faces=self._small_faces,
             eyes=self._eyes,
             shooting=shooting if isinstance(shooting, dict) else None,
+            search=self._search,
         )
         faces = [f.to_json() for f in found]
         if self._describe:  # who it is, for `culler people` (stored as a BLOB, not in the JSON)
