@@ -23,7 +23,7 @@ from PIL import Image
 
 from culler.api import SHOOTING_KEY, SMALL_COPY_KEY, Scorer, ScoreResult, hookimpl
 
-__version__ = "4.0"
+__version__ = "5.0"
 
 EYES_CLOSED_COST = 6.0
 SOFT_FACE_COST = 4.0
@@ -120,10 +120,11 @@ def photo_reasons(main: list[dict[str, Any]]) -> list[str]:
 
 class FacesScorer(Scorer):
     id = "faces"
-    version = "4"
+    version = "5"
     kind = "score"
     description = (
-        "Frontal faces (dlib HOG detector, 68-point landmarks; offline), per-face sharpness and "
+        "Frontal faces (MTCNN candidates verified by dlib's HOG, 68-point landmarks; offline), "
+        "per-face sharpness and "
         "closed eyes; 10 = no face problems, empty when no face is found."
     )
     input_size = 1024

@@ -693,7 +693,9 @@ def _measure(
 ) -> Face:
     x, y, w, h = box
     sharpness = face_sharpness(gray, box)
-    if not judge_eyes:
+    if not judge_eyes or w < MIN_FACE_FOR_EYES:
+        # No eye verdict is given below MIN_FACE_FOR_EYES (see eye_state): the landmarks, five
+        # runs a face, would be spent on a group photo's small faces for nothing.
         focus, focus_conf, ratio, anisotropy, motion = face_focus(
             gray, box, sharpness, reference, shooting
         )
