@@ -43,6 +43,9 @@ RNET_THRESHOLD = 0.7
 FACTOR = 0.6
 #: At most this many proposals are re-read by R-Net (the most probable), and handed to HOG.
 MAX_PNET = 2000
+#: P-Net networks kept, one per mosaic shape (a shoot has one or two: landscape and portrait);
+#: each holds its buffers, about 20 MB.
+MAX_PNET_SHAPES = 4
 #: R-Net reads its crops in batches of this many (a fixed input shape).
 RNET_BATCH = 32
 MAX_RNET = 64
@@ -222,9 +225,12 @@ def _pnet_graph(shape: tuple[int, ...]) -> Any:
     changes (tens of milliseconds, more than the run), so each mosaic shape met (one per photo
     size and orientation) keeps its own copy."""
     key = ("pnet", shape)
-    if key not in _DNN:
-        if len(_DNN) > 8:  # a folder of many photo sizes: start again
-            _DNN.clear()
+    if key in _DNN:
+        _DNN[key] = _DNN.pop(key)  # most recently used last
+    else:
+        pnets = [k for k in _DNN if k[0] == "pnet"]
+        if len(pnets) >= MAX_PNET_SHAPES:  # a folder of many photo sizes: drop the oldest
+            del _DNN[pnets[0]]
         layers = [
             ("conv", "conv1"),
             ("prelu", "prelu1"),
@@ -263,7 +269,7 @@ def _rnet_graph() -> Any:
     return _DNN["rnet-dnn"]
 
 
-_DNN: dict[str, Any] = {}
+_DNN: dict[Any, Any] = {}
 
 
 def pnet(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
