@@ -100,7 +100,9 @@ def fetch(source: str, cache: Path, download: bool) -> Path | None:
     print(f"fetching {what}: {' '.join(command[:4])} ...", flush=True)
     done = subprocess.run(command, cwd=folder, capture_output=True, text=True)
     if done.returncode != 0:
-        print(f"  could not fetch {what} ({done.stderr.strip().splitlines()[-1:]}); left out")
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        hint = " (run apt-get update first)" if kind == "deb" else ""
+        print(f"  could not fetch {what}: {last}{hint}; its photos are left out")
         return None
     found = sorted(folder.glob(pattern))
     return found[-1] if found else None
@@ -425,11 +427,6 @@ def clustering(identities: list) -> None:
             for i in members:
                 label[i] = g
     precision, recall = pairwise_scores(names, label)
-    for who in sorted({n for n in names if names.count(n) > 1}):
-        spread = Counter(label[i] for i in range(len(names)) if names[i] == who)
-        print(
-            f"  {who}: {names.count(who)} faces in {len(spread)} people {sorted(spread.values())}"
-        )
     same, other = [], []
     for i in range(len(faces)):
         for j in range(i + 1, len(faces)):
@@ -439,6 +436,12 @@ def clustering(identities: list) -> None:
         f"\nClustering {len(faces)} faces of {len(set(names))} people (join within {JOIN}): "
         f"pairwise precision {precision:.2f}, recall {recall:.2f}"
     )
+    for who in sorted({n for n in names if names.count(n) > 1}):
+        # a face left alone (no label) is a person of its own
+        people = {
+            label[i] if label[i] is not None else -1 - i for i, n in enumerate(names) if n == who
+        }
+        print(f"  {who}: {names.count(who)} faces, put into {len(people)} people")
     if same:
         print(f"  one person: distances {min(same):.2f}–{max(same):.2f} over {len(same)} pairs")
     closest = min(
