@@ -192,12 +192,29 @@ def _open_fit(path: str) -> Image.Image:
 def hog_candidate(
     side: int, gate: bool = True, small_faces: bool = False
 ) -> Callable[[np.ndarray], list[tuple[str, float]]]:
+    """The faces scorer's "hog" search (version 4's default at 1024 px)."""
     from culler_plugins.faces import detect
 
     detect.detector(), detect.predictor()  # read before timing starts
     return lambda rgb: [
-        (f.eyes, f.confidence) for f in detect.analyse(rgb, side, gate, small_faces=small_faces)
+        (f.eyes, f.confidence)
+        for f in detect.analyse(rgb, side, gate, small_faces=small_faces, search="hog")
     ]
+
+
+def mtcnn_candidate(
+    min_share: float | None = None,
+) -> Callable[[np.ndarray], list[tuple[str, float]]]:
+    """The faces scorer's default search (version 5): MTCNN's P-Net and R-Net propose places on
+    the 400 px copy, HOG decides on a crop around each (``candidates.py``)."""
+    from culler_plugins.faces import candidates, detect
+
+    if not candidates.available():
+        raise SystemExit(f"mtcnn needs MTCNN's weights: `{candidates.INSTALL_HINT}`")
+    detect.detector(), detect.predictor(), candidates.propose(np.zeros((64, 64, 3), np.uint8), 12)
+    if min_share is not None:
+        detect.CANDIDATE_FACE = min_share
+    return lambda rgb: [(f.eyes, f.confidence) for f in detect.analyse(rgb, search="candidates")]
 
 
 def mmod_candidate(side: int) -> Callable[[np.ndarray], list[tuple[str, float]]]:
@@ -253,6 +270,9 @@ CANDIDATES = {
     "hog1024": lambda: hog_candidate(1024),
     "hog1024-small": lambda: hog_candidate(1024, small_faces=True),
     "mmod512": lambda: mmod_candidate(512),
+    "mtcnn": mtcnn_candidate,
+    "mtcnn-3.0": lambda: mtcnn_candidate(0.03),
+    "mtcnn-4.2": lambda: mtcnn_candidate(0.042),
 }
 
 

@@ -22,6 +22,7 @@ photos (sample photos and installed wallpapers) as the scan's decode worker comp
 on one version, once on another, and the largest difference per scorer is printed.
 
 Usage: python benchmarks/scan_throughput.py [--images 64] [--repeat 3] [--workers N] [--formats]
+       [--config faces.search=hog]
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ import time
 from pathlib import Path
 
 WIDTH, HEIGHT = 6000, 4000
+#: ``--config SCORER.KEY=VALUE`` settings handed to the ``culler scan`` runs of that scorer.
+SCAN_CONFIG: list[str] = []
 #: The default scan's in-worker scorers and the plugins they need.
 DEFAULT = ("technical", "faces")
 
@@ -158,6 +161,9 @@ def culler_scan(
         cmd += ["--scorer", scorer]
     if workers is not None:
         cmd += ["--workers", str(workers)]
+    for setting in SCAN_CONFIG:  # e.g. faces.search=hog, for the scans that run that scorer
+        if setting.split(".", 1)[0] in scorers:
+            cmd += ["--config", setting]
     env = dict(os.environ)
     if plugins or scorers:  # else every installed plugin loads, as for a user
         env["CULLER_LOAD_PLUGINS"] = plugins or ",".join(scorers)
@@ -512,6 +518,13 @@ def main(argv: list[str] | None = None) -> None:
         "--distinct", type=int, default=64, help="Encoded files; the rest are copies."
     )
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="SCORER.KEY=VALUE",
+        help="a scorer setting for the culler scan runs (faces.search=hog: version 4's search)",
+    )
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="Generate into (and reuse) DIR.")
     parser.add_argument("--formats", type=int, default=0, metavar="N", help="Also N RAW + N HEIC.")
@@ -530,6 +543,7 @@ def main(argv: list[str] | None = None) -> None:
         help="Only the default scan, once: images/s, CPU per photo and peak memory (for 1,000 files).",
     )
     args = parser.parse_args(argv)
+    SCAN_CONFIG[:] = args.config
     workers = args.workers if args.workers is not None else os.cpu_count() or 1
 
     tmp = Path(tempfile.mkdtemp(prefix="culler-throughput-"))

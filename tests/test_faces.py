@@ -127,16 +127,18 @@ def test_soft_and_tiny_faces_get_no_eye_verdict(run_scorer):
 
 
 def test_detect_side_setting(run_scorer):
-    """A larger search copy finds smaller faces: an 82 px face in a 1024 px frame is found when the
-    photo is searched at full size (the default) and not on a 400 px copy; a nonsense value fails
-    at load, saying what is allowed."""
+    """The "hog" search: a larger search copy finds smaller faces: an 82 px face in a 1024 px frame
+    is found when the photo is searched at full size (its default) and not on a 400 px copy; the
+    default search finds it too; a nonsense value fails at load, saying what is allowed."""
     frame = sample_image("astronaut").resize((1024, 1024), Image.LANCZOS)
     small = frame.resize((512, 512), Image.LANCZOS)
     zoomed = frame.copy()
     zoomed.paste(small.resize((480, 480)), (272, 272))  # an 82 px face
-    (narrow,) = run_scorer(FacesScorer, [zoomed], config={"detect_side": 400})
+    (narrow,) = run_scorer(FacesScorer, [zoomed], config={"detect_side": 400, "search": "hog"})
+    (full,) = run_scorer(FacesScorer, [zoomed], config={"search": "hog"})
     (default,) = run_scorer(FacesScorer, [zoomed])
-    assert narrow.extra["faces"] == [] and len(default.extra["faces"]) == 1
+    assert narrow.extra["faces"] == [] and len(full.extra["faces"]) == 1
+    assert len(default.extra["faces"]) == 1
     with pytest.raises(ValueError, match="detect_side"):
         FacesScorer({"detect_side": "big"}).load()
 

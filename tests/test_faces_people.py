@@ -51,19 +51,28 @@ def test_all_six_faces_of_the_card_table_are_found_and_none_is_called_closed_or_
     assert result.extra["counts"]["faces"] == 6 and result.extra["counts"]["eyes_closed"] == 0
 
 
-def test_the_small_faces_search_finds_a_distant_group(run_scorer, card_table):
-    """The same six at 4.3 % of the frame (44 px of 1024): beyond the first search's 80 px window,
-    found by the enlarged second search when it is switched on."""
+def test_a_distant_group_is_found_by_default(run_scorer, card_table):
+    """The same six at 4.3 % of the frame (44 px of 1024): beyond dlib's 80 px window. The default
+    search (MTCNN's proposals verified by HOG) finds them; the "hog" search only with its enlarged
+    second search switched on."""
+    pytest.importorskip(
+        "facenet_pytorch", reason="MTCNN's weights: pip install --no-deps facenet-pytorch"
+    )
     far = scaled_down(card_table, 0.5)
     (default,) = run_scorer(FacesScorer, [far])
-    (searched,) = run_scorer(FacesScorer, [far], config={"small_faces": True})
-    assert default.extra["faces"] == []
+    (hog,) = run_scorer(FacesScorer, [far], config={"search": "hog"})
+    (searched,) = run_scorer(FacesScorer, [far], config={"search": "hog", "small_faces": True})
+    assert len(default.extra["faces"]) >= 5
+    assert hog.extra["faces"] == []
     assert len(searched.extra["faces"]) >= 5
-    # Too small to judge eyes or focus reliably at 44 px: no verdict, so no defect.
-    assert all(f["eyes"] == "unknown" for f in searched.extra["faces"])
-    assert searched.extra["defects"] == []
+    # Too small to judge eyes reliably at 44 px: no verdict, so no defect.
+    for result in (default, searched):
+        assert all(f["eyes"] == "unknown" for f in result.extra["faces"])
+        assert result.extra["defects"] == []
     with pytest.raises(ValueError, match="small_faces"):
         FacesScorer({"small_faces": "yes"}).load()
+    with pytest.raises(ValueError, match="faces.search"):
+        FacesScorer({"search": "cnn"}).load()
 
 
 def test_a_motion_smear_is_named_motion_not_missed_focus(run_scorer, card_table):
@@ -73,9 +82,13 @@ def test_a_motion_smear_is_named_motion_not_missed_focus(run_scorer, card_table)
     kernel = np.full((1, 15), 1 / 15, np.float32)  # a 15 px horizontal smear
     smeared = Image.fromarray(cv2.filter2D(np.asarray(card_table), -1, kernel))
     (result,) = run_scorer(FacesScorer, [smeared])
-    assert any(f["focus"] == "motion" for f in result.extra["faces"])
-    assert all(f["focus"] != "soft" for f in result.extra["faces"])
+    focus = [f["focus"] for f in result.extra["faces"]]
+    # The default search finds four or five of the six smeared faces (the "hog" search three):
+    # every one but at most one reads motion (the weakest smear may read soft).
+    assert len(focus) >= 3 and focus.count("motion") >= len(focus) - 1
     assert any(d["defect"] == "motion_face" for d in result.extra["defects"])
+    (hog,) = run_scorer(FacesScorer, [smeared], config={"search": "hog"})
+    assert all(f["focus"] == "motion" for f in hog.extra["faces"])
 
 
 def face(eyes="open", focus="sharp", eyes_confidence=0.8, focus_confidence=0.8):

@@ -23,7 +23,7 @@ from PIL import Image
 
 from culler.api import SHOOTING_KEY, SMALL_COPY_KEY, Scorer, ScoreResult, hookimpl
 
-__version__ = "4.0"
+__version__ = "5.0"
 
 EYES_CLOSED_COST = 6.0
 SOFT_FACE_COST = 4.0
@@ -120,10 +120,11 @@ def photo_reasons(main: list[dict[str, Any]]) -> list[str]:
 
 class FacesScorer(Scorer):
     id = "faces"
-    version = "4"
+    version = "5"
     kind = "score"
     description = (
-        "Frontal faces (dlib HOG detector, 68-point landmarks; offline), per-face sharpness and "
+        "Frontal faces (MTCNN candidates verified by dlib's HOG, 68-point landmarks; offline), "
+        "per-face sharpness and "
         "closed eyes; 10 = no face problems, empty when no face is found."
     )
     input_size = 1024
@@ -169,6 +170,10 @@ class FacesScorer(Scorer):
         if not isinstance(small_faces, bool):
             raise ValueError(f"faces.small_faces must be true or false, not {small_faces!r}")
         self._small_faces = small_faces
+        search = self.config.get("search", "candidates")
+        if search not in ("candidates", "hog"):
+            raise ValueError(f'faces.search must be "candidates" or "hog", not {search!r}')
+        self._search = search
         #: Asks the scan's decode worker for its area-averaged 400 px copy (the thumbnail's): the
         #: skin gates look at it, so neither search resizes the photo again.
         self.small_copy_side = models.GATE_COPY_SIDE
@@ -201,6 +206,7 @@ class FacesScorer(Scorer):
             small_faces=self._small_faces,
             eyes=self._eyes,
             shooting=shooting if isinstance(shooting, dict) else None,
+            search=self._search,
         )
         faces = [f.to_json() for f in found]
         if self._describe:  # who it is, for `culler people` (stored as a BLOB, not in the JSON)

