@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from culler.catalog.timestamps import now
+
+if TYPE_CHECKING:  # numpy loads where a vector is read or written (`culler list` never does)
+    import numpy as np
 
 #: Verdicts the faces table accepts; anything else a plugin reports is stored as "unknown".
 EYES = ("open", "closed", "unknown")
@@ -168,6 +169,8 @@ class PeopleMixin:
             " ON cs.photo_id = f.photo_id AND cs.scorer_pk = f.scorer_pk"
             f" WHERE f.descriptor IS NOT NULL AND {cond} ORDER BY f.id"
         ).fetchall()
+        import numpy as np
+
         return [(fid, pid, np.frombuffer(blob, dtype=np.float32)) for fid, pid, blob in rows]
 
     def new_person(self) -> int:
@@ -280,6 +283,8 @@ def _descriptor(values: Any) -> bytes | None:
     """A face descriptor as float32 bytes; None for anything that is not a finite vector."""
     if values is None:
         return None
+    import numpy as np
+
     try:
         vec = np.asarray(values, dtype=np.float32).ravel()
     except (TypeError, ValueError):

@@ -99,12 +99,12 @@ def _parse_weights(values: tuple[str, ...]) -> dict[str, float] | None:
 
 
 def _xmp_option(fn):
-    from culler.commands.xmp import NAMING_HELP, NAMINGS
+    from culler.commands.xmp import NAMING_HELP, naming_choice
 
     return click.option(
         "--xmp",
         "xmp_naming",
-        type=click.Choice(NAMINGS),
+        type=naming_choice(),
         default=None,
         envvar="CULLER_XMP_ON_RATE",
         help="Also write the changed photos' XMP sidecars now, with this naming "

@@ -9,9 +9,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from culler.plugin.scorers import Scorer
+if TYPE_CHECKING:  # `culler list` imports this module for a default; plugins load with the scan
+    from culler.plugin.scorers import Scorer
 
 Echo = Callable[[str], None]
 
