@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
-
-import numpy as np
 
 from culler.catalog.ratings import HUMAN_SOURCES
 from culler.catalog.timestamps import now
@@ -70,6 +69,42 @@ class ScanStore:
             "SELECT path, id, size, mtime_ns, status, content_hash FROM photos"
         )
         return {row[0]: PhotoState(*row[1:]) for row in rows}
+
+    def folder_files(
+        self, folder: str
+    ) -> tuple[list[tuple[str, int | None, int | None, int]], list[tuple[str, int, int]]]:
+        """The catalogued files directly in ``folder`` (an absolute path), read down the path indexes
+        (no row outside the folder is read): its photos that are not missing as ``(path, size,
+        mtime_ns, id)``, ``size`` None when the row is not ``ok`` (an error row a scan retries), and
+        the further files of captures (``photo_files``) as ``(path, size, mtime_ns)``."""
+        low, high, start = _folder_range(folder)
+        photos = self.conn.execute(
+            "SELECT path, CASE WHEN status = 'ok' THEN size END, mtime_ns, id FROM photos"
+            " WHERE path >= ? AND path < ? AND instr(substr(path, ?), ?) = 0"
+            " AND status != 'missing'",
+            [low, high, start, os.sep],
+        ).fetchall()
+        further = self.conn.execute(
+            "SELECT path, size, mtime_ns FROM photo_files"
+            " WHERE path >= ? AND path < ? AND instr(substr(path, ?), ?) = 0",
+            [low, high, start, os.sep],
+        ).fetchall()
+        return photos, further
+
+    def files_under(self, folders: Iterable[str]) -> int:
+        """How many catalogued files (photos that are not missing, and further files of captures)
+        lie anywhere under ``folders`` (absolute paths that do not nest)."""
+        total = 0
+        for folder in folders:
+            low, high, _ = _folder_range(folder)
+            (n,) = self.conn.execute(
+                "SELECT (SELECT count(*) FROM photos WHERE path >= ?1 AND path < ?2"
+                " AND status != 'missing')"
+                " + (SELECT count(*) FROM photo_files WHERE path >= ?1 AND path < ?2)",
+                [low, high],
+            ).fetchone()
+            total += n
+        return total
 
     def capture_file_owners(self) -> dict[str, int]:
         """The further files of captures (the RAW beside a JPEG), by path: the photo each belongs to."""
@@ -271,6 +306,8 @@ class ScanStore:
 
     def store_embedding(self, photo_id: int, model: str, vector: Any) -> None:
         """Cache a float32 embedding so later scans score the photo without decoding it."""
+        import numpy as np
+
         vec = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).ravel())
         self.conn.execute(
             "INSERT OR REPLACE INTO embeddings (photo_id, model, dim, vector, created)"
@@ -279,10 +316,18 @@ class ScanStore:
         )
 
 
+def _folder_range(folder: str) -> tuple[str, str, int]:
+    """``(low, high, start)``: the paths under ``folder`` are ``low <= path < high`` (one range of
+    the unique path index); a path's part after the folder begins at character ``start`` (1-based)."""
+    prefix = folder.rstrip(os.sep) + os.sep
+    return prefix, prefix[:-1] + chr(ord(os.sep) + 1), len(prefix) + 1
+
+
 def _json_default(value: Any) -> Any:
     """Plugins put numpy numbers and arrays in ``extra``; store them as plain JSON."""
-    if isinstance(value, np.generic):
+    np = sys.modules.get("numpy")  # a numpy value means numpy is loaded; never load it here
+    if np is not None and isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, np.ndarray):
+    if np is not None and isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
