@@ -46,8 +46,7 @@ def _slow_scan(db: Path, root: Path, monkeypatch) -> dict:
 def _quick(db: Path, root: Path) -> int | None:
     catalog = open_catalog(db)
     try:
-        done = [catalog.scored_photo_ids(catalog.scorer_pk("technical", _version(catalog)))]
-        return unchanged_files(catalog, [root], done)
+        return unchanged_files(catalog, [root], [catalog.scorer_pk("technical", _version(catalog))])
     finally:
         catalog.close()
 
@@ -139,7 +138,7 @@ CHANGES = {
 def test_a_rescan_of_an_unchanged_archive_is_proved_without_planning(tmp_path, monkeypatch):
     root = _archive(tmp_path / "photos")
     db = _scored_copy(tmp_path, root)
-    assert _quick(db, root) == 9
+    assert _quick(db, root) == (9, 9)
 
     def no_planning(*args, **kwargs):
         raise AssertionError("an unchanged archive must not be planned")
@@ -163,7 +162,7 @@ def test_hidden_files_and_other_files_change_nothing(tmp_path, monkeypatch):
     root = _archive(tmp_path / "photos")
     db = _scored_copy(tmp_path, root)
     _hidden_and_text(root)
-    assert _quick(db, root) == 9
+    assert _quick(db, root) == (9, 9)
     slow = _slow_scan(db, root, monkeypatch)
     assert slow["skipped"] == slow["files_seen"] == 9 and slow["new"] == 0
 
@@ -213,8 +212,11 @@ def test_a_photo_a_scorer_has_not_scored_is_left_to_the_planner(tmp_path):
     db = _scored_copy(tmp_path, root)
     catalog = open_catalog(db)
     try:
-        assert unchanged_files(catalog, [root], [set()]) is None
-        assert unchanged_files(catalog, [root], []) == 9
+        other = catalog.scorer_pk("another-scorer", "1")  # a scorer added since: nothing scored
+        technical = catalog.scorer_pk("technical", _version(catalog))
+        assert unchanged_files(catalog, [root], [technical]) == (9, 9)
+        assert unchanged_files(catalog, [root], [technical, other]) is None
+        assert unchanged_files(catalog, [root], []) == (9, 9)
     finally:
         catalog.close()
 
@@ -226,7 +228,7 @@ def test_roots_that_nest_or_name_a_file_are_left_to_the_planner(tmp_path):
     try:
         assert unchanged_files(catalog, [root, root / "2024-05-wedding"], []) is None
         assert unchanged_files(catalog, [next(root.rglob("*.jpg"))], []) is None
-        assert unchanged_files(catalog, [root / "2024-06-portraits"], []) == 2
+        assert unchanged_files(catalog, [root / "2024-06-portraits"], []) == (2, 2)
     finally:
         catalog.close()
 
@@ -244,3 +246,31 @@ def test_folder_files_reads_one_folder_only(tmp_path):
         assert catalog.files_under([os.path.realpath(root)]) == 9
     finally:
         catalog.close()
+
+
+def test_a_raw_jpeg_shoot_reports_what_the_planner_reports(tmp_path, monkeypatch):
+    """A capture's RAW and JPEG are one photo: the proof reports the files it saw and the photos it
+    skipped as the planner does (7 files, 4 photos), and the summaries agree key by key."""
+    from culler.testing import sample_image
+    from culler.testing.formats import write_dng
+
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for n, name in enumerate(["astronaut", "chelsea", "coffee"], 1):
+        image = sample_image(name).resize((192, 144))
+        write_dng(shoot / f"IMG_{n:04d}.dng", image, preview_side=128)
+        image.save(shoot / f"IMG_{n:04d}.JPG", quality=90)
+    sample_image("rocket").resize((192, 144)).save(shoot / "IMG_0099.JPG", quality=90)
+    db = tmp_path / "pairs.db"
+    catalog, first = scan_into(db, shoot, SCORERS)
+    catalog.close()
+    assert first["new"] == 4
+    slow = _slow_scan(db, shoot, monkeypatch)
+    assert _quick(db, shoot) == (7, 4)  # the scan below takes the proof's way
+    catalog, quick = scan_into(db, shoot, SCORERS)
+    catalog.close()
+    assert (quick["files_seen"], quick["skipped"]) == (7, 4)
+    ignore = {"seconds", "images_per_second"}
+    assert {k: v for k, v in quick.items() if k not in ignore} == {
+        k: v for k, v in slow.items() if k not in ignore
+    }

@@ -71,22 +71,30 @@ class ScanStore:
         return {row[0]: PhotoState(*row[1:]) for row in rows}
 
     def folder_files(
-        self, folder: str
-    ) -> tuple[list[tuple[str, int | None, int | None, int]], list[tuple[str, int, int]]]:
+        self, folder: str, scorer_pks: Iterable[int] = ()
+    ) -> tuple[list[tuple[str, int | None, int | None, int]], list[tuple[str, int, int, int]]]:
         """The catalogued files directly in ``folder`` (an absolute path), read down the path indexes
         (no row outside the folder is read): its photos that are not missing as ``(path, size,
-        mtime_ns, id)``, ``size`` None when the row is not ``ok`` (an error row a scan retries), and
-        the further files of captures (``photo_files``) as ``(path, size, mtime_ns)``."""
+        mtime_ns, scored)``, ``size`` None when the row is not ``ok`` (an error row a scan retries),
+        ``scored`` 1 when every scorer of ``scorer_pks`` has a score for it, and
+        the further files of captures (``photo_files``) as ``(path, size, mtime_ns, apart)``,
+        ``apart`` 1 when the file's photo lies in another folder (a camera's second card)."""
         low, high, start = _folder_range(folder)
+        pks = sorted(set(scorer_pks))
+        marks = ",".join("?" * len(pks)) or "NULL"
         photos = self.conn.execute(
-            "SELECT path, CASE WHEN status = 'ok' THEN size END, mtime_ns, id FROM photos"
+            "SELECT path, CASE WHEN status = 'ok' THEN size END, mtime_ns,"
+            f" (SELECT count(*) FROM scores s WHERE s.photo_id = photos.id AND s.scorer_pk IN ({marks}))"
+            f" = {len(pks)} FROM photos"
             " WHERE path >= ? AND path < ? AND instr(substr(path, ?), ?) = 0"
             " AND status != 'missing'",
-            [low, high, start, os.sep],
+            [*pks, low, high, start, os.sep],
         ).fetchall()
         further = self.conn.execute(
-            "SELECT path, size, mtime_ns FROM photo_files"
-            " WHERE path >= ? AND path < ? AND instr(substr(path, ?), ?) = 0",
+            "SELECT f.path, f.size, f.mtime_ns, NOT (p.path >= ?1 AND p.path < ?2"
+            " AND instr(substr(p.path, ?3), ?4) = 0) FROM photo_files f"
+            " JOIN photos p ON p.id = f.photo_id"
+            " WHERE f.path >= ?1 AND f.path < ?2 AND instr(substr(f.path, ?3), ?4) = 0",
             [low, high, start, os.sep],
         ).fetchall()
         return photos, further

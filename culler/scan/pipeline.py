@@ -79,16 +79,18 @@ def scan_folders(
         scorers=[s.id for s in scorers], skipped_scorers=skipped_scorers, db=str(catalog.path)
     )
     if not options.rescore:
-        unchanged = unchanged_files(catalog, roots, [s.done for s in scorers])
+        unchanged = unchanged_files(catalog, roots, [s.pk for s in scorers])
         if unchanged is not None:  # the everyday rescan: proved folder by folder, nothing planned
-            summary.files_seen = summary.skipped = unchanged
+            summary.files_seen, summary.skipped = unchanged
             summary.seconds = round(time.perf_counter() - started, 3)
             catalog.finish_scan_run(
-                run_id, files_seen=unchanged, files_scored=0, errors=0, status=summary.status
+                run_id, files_seen=unchanged.files, files_scored=0, errors=0, status=summary.status
             )
             result = summary.to_json()
             plugins.call_safely("scan_finished", db=catalog, summary=result)
             return result
+    for active in scorers:  # the photos each scorer has scored: the planner asks per photo
+        active.done = catalog.scored_photo_ids(active.pk)
     found, unlisted, links = _discover(roots, summary, echo)
     plan = plan_scan(
         catalog.photo_states(),

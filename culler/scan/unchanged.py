@@ -21,7 +21,7 @@ import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from culler.scan.captures import RAW_EXTENSIONS, RENDERED_EXTENSIONS
 from culler.scan.discover import SKIP_DIRS
@@ -30,27 +30,35 @@ if TYPE_CHECKING:
     from culler.catalog import Catalog
 
 
+class Unchanged(NamedTuple):
+    """What a scan with nothing to do reports: the files it saw and the photos it skipped (the
+    files of a RAW+JPEG capture are one photo)."""
+
+    files: int
+    photos: int
+
+
 def unchanged_files(
     catalog: Catalog,
     roots: Iterable[Path | str],
-    scored_by: Iterable[set[int]] = (),
+    scorer_pks: Iterable[int] = (),
     extensions: set[str] | None = None,
-) -> int | None:
-    """How many photo files lie under ``roots`` when a scan of them has nothing to do: every file as
-    catalogued (size and mtime), none new, none gone, and every photo in each of ``scored_by`` (the
-    ids each active scorer has scored). None when anything differs, or cannot be proved here."""
+) -> Unchanged | None:
+    """The files and photos under ``roots`` when a scan of them has nothing to do: every file as
+    catalogued (size and mtime), none new, none gone, and every photo scored by each scorer of
+    ``scorer_pks`` (the active scorers' rows). None when anything differs, or cannot be proved here."""
     if extensions is None:
         from culler.imaging.images import supported_extensions
 
         extensions = supported_extensions()
     extensions = {e.lower() for e in extensions}
-    done = list(scored_by)
+    pks = list(scorer_pks)
     real = [os.path.realpath(r) for r in roots]
     if not real or len(set(real)) != len(real) or not all(os.path.isdir(r) for r in real):
         return None
     if any(a != b and b.startswith(a.rstrip(os.sep) + os.sep) for a in real for b in real):
         return None  # nested roots: the planner sorts out which root a file belongs to
-    matched = 0
+    matched = photos_seen = 0
     stack = list(reversed(real))
     while stack:
         folder = stack.pop()
@@ -58,20 +66,22 @@ def unchanged_files(
         if found is None:
             return None
         disk, raws, rendered = found
-        photos, further = catalog.folder_files(folder)
+        photos, further = catalog.folder_files(folder, pks)
         if len(photos) + len(further) != len(disk):
             return None
         if raws and rendered and raws > len(further):
             return None  # maybe a RAW with its own row beside its JPEG: the planner folds them
-        if disk != {row[:3] for row in photos} | set(further):
+        if disk != {row[:3] for row in photos} | {row[:3] for row in further}:
             return None
-        ids = [row[3] for row in photos]
-        if any(not scored.issuperset(ids) for scored in done):
-            return None
+        if not all(row[3] for row in photos):
+            return None  # a photo a scorer has not scored: the planner sends it to that scorer
         matched += len(disk)
+        # A RAW whose JPEG lies in another folder (a camera's two cards) counts as a photo skipped,
+        # as the planner counts it.
+        photos_seen += len(photos) + sum(row[3] for row in further)
     if catalog.files_under(real) != matched:
         return None  # a row under the roots whose folder was not listed: a folder deleted or hidden
-    return matched
+    return Unchanged(matched, photos_seen)
 
 
 def _folder(

@@ -1,6 +1,6 @@
 """The scan's work types: what the stages hand each other, and the summary they add up to.
 
-Stage order is import order: work → discover → captures → plan → decode → decode_pool → scoring → writer →
+Stage order is import order: work → discover → captures → plan → unchanged → decode → decode_pool → scoring → writer →
 pipeline. Each module imports only the ones before it.
 """
 
