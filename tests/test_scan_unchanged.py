@@ -274,3 +274,15 @@ def test_a_raw_jpeg_shoot_reports_what_the_planner_reports(tmp_path, monkeypatch
     assert {k: v for k, v in quick.items() if k not in ignore} == {
         k: v for k, v in slow.items() if k not in ignore
     }
+
+
+def test_a_photo_already_found_missing_does_not_stop_the_proof(tmp_path, monkeypatch):
+    """A file deleted before the last scan is a missing row: the next rescan has nothing to do,
+    and the proof says so with the planner's counts."""
+    root = _archive(tmp_path / "photos")
+    db = _scored_copy(tmp_path, root)
+    _delete_file(root)
+    assert _slow_scan(db, root, monkeypatch)["missing"] == 1
+    assert _quick(db, root) == (8, 8)
+    slow = _slow_scan(db, root, monkeypatch)
+    assert (slow["files_seen"], slow["skipped"], slow["missing"], slow["new"]) == (8, 8, 0, 0)

@@ -72,11 +72,12 @@ class ScanStore:
 
     def folder_files(
         self, folder: str, scorer_pks: Iterable[int] = ()
-    ) -> tuple[list[tuple[str, int | None, int | None, int]], list[tuple[str, int, int, int]]]:
+    ) -> tuple[list[tuple[str, int | None, int | None, int, int]], list[tuple[str, int, int, int]]]:
         """The catalogued files directly in ``folder`` (an absolute path), read down the path indexes
-        (no row outside the folder is read): its photos that are not missing as ``(path, size,
-        mtime_ns, scored)``, ``size`` None when the row is not ``ok`` (an error row a scan retries),
-        ``scored`` 1 when every scorer of ``scorer_pks`` has a score for it, and
+        (no row outside the folder is read): its photos as ``(path, size, mtime_ns, scored,
+        missing)``, ``size`` None when the row is not ``ok`` (an error row a scan retries),
+        ``scored`` 1 when every scorer of ``scorer_pks`` has a score for it, ``missing`` 1 for a
+        photo a scan found gone, and
         the further files of captures (``photo_files``) as ``(path, size, mtime_ns, apart)``,
         ``apart`` 1 when the file's photo lies in another folder (a camera's second card)."""
         low, high, start = _folder_range(folder)
@@ -85,9 +86,8 @@ class ScanStore:
         photos = self.conn.execute(
             "SELECT path, CASE WHEN status = 'ok' THEN size END, mtime_ns,"
             f" (SELECT count(*) FROM scores s WHERE s.photo_id = photos.id AND s.scorer_pk IN ({marks}))"
-            f" = {len(pks)} FROM photos"
-            " WHERE path >= ? AND path < ? AND instr(substr(path, ?), ?) = 0"
-            " AND status != 'missing'",
+            f" = {len(pks)}, status = 'missing' FROM photos"
+            " WHERE path >= ? AND path < ? AND instr(substr(path, ?), ?) = 0",
             [*pks, low, high, start, os.sep],
         ).fetchall()
         further = self.conn.execute(
@@ -100,14 +100,14 @@ class ScanStore:
         return photos, further
 
     def files_under(self, folders: Iterable[str]) -> int:
-        """How many catalogued files (photos that are not missing, and further files of captures)
-        lie anywhere under ``folders`` (absolute paths that do not nest)."""
+        """How many catalogued files (photos, missing ones too, and further files of captures) lie
+        anywhere under ``folders`` (absolute paths that do not nest); counted in the path indexes
+        alone."""
         total = 0
         for folder in folders:
             low, high, _ = _folder_range(folder)
             (n,) = self.conn.execute(
-                "SELECT (SELECT count(*) FROM photos WHERE path >= ?1 AND path < ?2"
-                " AND status != 'missing')"
+                "SELECT (SELECT count(*) FROM photos WHERE path >= ?1 AND path < ?2)"
                 " + (SELECT count(*) FROM photo_files WHERE path >= ?1 AND path < ?2)",
                 [low, high],
             ).fetchone()

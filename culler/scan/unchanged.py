@@ -58,7 +58,7 @@ def unchanged_files(
         return None
     if any(a != b and b.startswith(a.rstrip(os.sep) + os.sep) for a in real for b in real):
         return None  # nested roots: the planner sorts out which root a file belongs to
-    matched = photos_seen = 0
+    matched = photos_seen = rows = 0
     stack = list(reversed(real))
     while stack:
         folder = stack.pop()
@@ -67,19 +67,22 @@ def unchanged_files(
             return None
         disk, raws, rendered = found
         photos, further = catalog.folder_files(folder, pks)
-        if len(photos) + len(further) != len(disk):
+        rows += len(photos) + len(further)
+        missing = sum(row[4] for row in photos)  # found gone by an earlier scan: not on disk
+        if len(photos) - missing + len(further) != len(disk):
             return None
         if raws and rendered and raws > len(further):
             return None  # maybe a RAW with its own row beside its JPEG: the planner folds them
-        if disk != {row[:3] for row in photos} | {row[:3] for row in further}:
+        present = [row for row in photos if not row[4]] if missing else photos
+        if disk != {row[:3] for row in present} | {row[:3] for row in further}:
             return None
-        if not all(row[3] for row in photos):
+        if not all(row[3] for row in present):
             return None  # a photo a scorer has not scored: the planner sends it to that scorer
         matched += len(disk)
         # A RAW whose JPEG lies in another folder (a camera's two cards) counts as a photo skipped,
         # as the planner counts it.
-        photos_seen += len(photos) + sum(row[3] for row in further)
-    if catalog.files_under(real) != matched:
+        photos_seen += len(present) + sum(row[3] for row in further)
+    if catalog.files_under(real) != rows:
         return None  # a row under the roots whose folder was not listed: a folder deleted or hidden
     return Unchanged(matched, photos_seen)
 
