@@ -101,11 +101,12 @@ def _folder(
                 name = entry.name
                 if name[0] == "." or name in SKIP_DIRS:
                     continue
-                if entry.is_symlink():
-                    return None
-                if entry.is_dir(follow_symlinks=False):
-                    subfolders.append(entry.path)
-                    continue
+                # The entry's type comes with the listing: no system call for these two.
+                if not entry.is_file(follow_symlinks=False):
+                    if entry.is_dir(follow_symlinks=False):
+                        subfolders.append(entry.path)
+                        continue
+                    return None  # a symbolic link (to a folder too) or a device: the planner's
                 dot = name.rfind(".")
                 ext = name[dot:].lower() if dot > 0 else ""
                 if ext not in extensions:
