@@ -357,3 +357,21 @@ def test_the_whole_archive_is_decided_in_batches_as_with_every_score_in_memory(
     assert [vars(p) for p in batched] == [vars(p) for p in in_memory]
     assert any(p.reason.startswith("broken file") for p in batched)
     assert any(p.reason.startswith("burst of 4") for p in batched)
+
+
+def test_the_plan_is_printed_a_thousand_lines_a_call_as_it_was_one_a_call(capsys):
+    """`culler cull` prints each change on its line (paths with rich markup characters kept as
+    they are) and the summary table; the lines go to rich a thousand at a time."""
+    from culler.commands.cull import _print_plan
+    from culler.decide.cull import Proposal, summarize
+
+    plan = [
+        Proposal(i, f"/shoot/[b]IMG_{i:04d}[/b].jpg", "reject", "burst of 3 (#2): soft", 4.0)
+        for i in range(1001)
+    ] + [Proposal(5000, "/shoot/keep.jpg", None, "decided by hand", 6.0, "pick", "gui", True)]
+    _print_plan(plan, summarize(plan), True, 0)
+    out = capsys.readouterr().out.splitlines()
+    assert out[:1001] == [
+        f"would reject /shoot/[b]IMG_{i:04d}[/b].jpg  burst of 3 (#2): soft" for i in range(1001)
+    ]
+    assert "culler cull (dry run: nothing changed)" in "\n".join(out[1001:])
