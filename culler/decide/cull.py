@@ -215,32 +215,50 @@ def load_scores(
         ps.reasons[sid] = reasons
     personal = catalog.personal_scorer_ids()
     roles = scorer_roles()
+    weights: dict[tuple[str, ...], tuple[dict[str, float], dict[str, float]]] = {}
     for ps in result.values():
-        ps.value = combined_score(ps, ranking, personal, roles)
+        # The weights depend only on which scorers scored the photo (in the order read, so the sums
+        # add up in the same order): worked out once per set.
+        key = tuple(ps.scores)
+        if key not in weights:
+            weights[key] = score_weights(key, ranking, personal, roles)
+        ps.value = combined_score(ps, ranking, personal, roles, weights[key])
     return result
 
 
-def combined_score(
-    ps: PhotoScores, ranking: Ranking, personal: set[str], roles: dict[str, str]
-) -> float | None:
-    """Weighted mean of the rated scorers minus the penalties; None when nothing is scored."""
-    penalties = {s for s in ps.scores if roles.get(s) == "penalty"}
+def score_weights(
+    scored: Iterable[str], ranking: Ranking, personal: set[str], roles: dict[str, str]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """``(weights, penalties)`` by scorer id for a photo the scorers ``scored`` have scored."""
+    scored = list(scored)
+    penalties = {s for s in scored if roles.get(s) == "penalty"}
     if ranking.weights is not None:
-        weights = {
-            s: w for s, w in ranking.weights.items() if s in ps.scores and s not in penalties
-        }
+        weights = {s: w for s, w in ranking.weights.items() if s in scored and s not in penalties}
         penalty = {s: ranking.weights.get(s, ranking.penalty) for s in penalties}
     else:
-        aesthetic = [s for s in ps.scores if roles.get(s, "aesthetic") == "aesthetic"]
+        aesthetic = [s for s in scored if roles.get(s, "aesthetic") == "aesthetic"]
         aesthetic = [s for s in aesthetic if s not in personal]
         weights = {s: 1.0 / len(aesthetic) for s in aesthetic}
-        weights.update({s: ranking.personal_weight for s in ps.scores if s in personal})
-        weights.update({s: 1.0 for s in ps.scores if roles.get(s) == "technical"})
+        weights.update({s: ranking.personal_weight for s in scored if s in personal})
+        weights.update({s: 1.0 for s in scored if roles.get(s) == "technical"})
         penalty = {s: ranking.penalty for s in penalties}
-    total = sum(weights.values())
+    return weights, penalty
+
+
+def combined_score(
+    ps: PhotoScores,
+    ranking: Ranking,
+    personal: set[str],
+    roles: dict[str, str],
+    weights: tuple[dict[str, float], dict[str, float]] | None = None,
+) -> float | None:
+    """Weighted mean of the rated scorers minus the penalties; None when nothing is scored.
+    ``weights``: :func:`score_weights` of the photo's scorers, when the caller has them."""
+    rated, penalty = weights or score_weights(ps.scores, ranking, personal, roles)
+    total = sum(rated.values())
     if total <= 0:
         return None
-    value = sum(ps.scores[s] * w for s, w in weights.items()) / total
+    value = sum(ps.scores[s] * w for s, w in rated.items()) / total
     value -= sum(w * (10.0 - ps.scores[s]) for s, w in penalty.items())
     return round(value, 4)
 
