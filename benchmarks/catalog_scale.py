@@ -206,6 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--copies", type=int, default=0, help="Time K copies of the scanned archive (kept)."
     )
+    parser.add_argument(
+        "--skip-planner", action="store_true", help="Leave out the rescan through the planner."
+    )
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="culler-scale-"))
@@ -229,10 +232,11 @@ def main(argv: list[str] | None = None) -> None:
             args.photos *= args.copies
             print(f"{args.photos:,} files: {args.copies} copies of the scanned archive")
         print(f"no-change rescan: {rescans(root, db, args.photos, args.repeat, False)}")
-        print(
-            "no-change rescan through the planner (before): "
-            f"{rescans(root, db, args.photos, args.repeat, True)}"
-        )
+        if not args.skip_planner:
+            print(
+                "no-change rescan through the planner (before): "
+                f"{rescans(root, db, args.photos, args.repeat, True)}"
+            )
         if args.rescan_only:
             return
         lists = []

@@ -239,8 +239,13 @@ def test_folder_files_reads_one_folder_only(tmp_path):
     catalog = open_catalog(db)
     try:
         wedding = os.path.realpath(root / "2024-05-wedding")
-        photos, further = catalog.folder_files(wedding)
-        assert len(photos) == 4 and further == []
+        photos, further, apart = catalog.folder_files(wedding)
+        assert len(photos) == 4 and further == [] and apart == 0
+        assert all(size is not None for _, size, _ in photos)  # no scorer asked: all "scored"
+        technical = catalog.scorer_pk("technical", _version(catalog))
+        other = catalog.scorer_pk("another-scorer", "1")
+        assert all(size is not None for _, size, _ in catalog.folder_files(wedding, [technical])[0])
+        assert all(size is None for _, size, _ in catalog.folder_files(wedding, [other])[0])
         assert all(os.path.dirname(p) == wedding for p, *_ in photos)
         assert catalog.files_under([wedding]) == 7
         assert catalog.files_under([os.path.realpath(root)]) == 9

@@ -72,32 +72,45 @@ class ScanStore:
 
     def folder_files(
         self, folder: str, scorer_pks: Iterable[int] = ()
-    ) -> tuple[list[tuple[str, int | None, int | None, int, int]], list[tuple[str, int, int, int]]]:
+    ) -> tuple[list[tuple[str | None, int | None, int | None]], list[tuple[str, int, int]], int]:
         """The catalogued files directly in ``folder`` (an absolute path), read down the path indexes
-        (no row outside the folder is read): its photos as ``(path, size, mtime_ns, scored,
-        missing)``, ``size`` None when the row is not ``ok`` (an error row a scan retries),
-        ``scored`` 1 when every scorer of ``scorer_pks`` has a score for it, ``missing`` 1 for a
-        photo a scan found gone, and
-        the further files of captures (``photo_files``) as ``(path, size, mtime_ns, apart)``,
-        ``apart`` 1 when the file's photo lies in another folder (a camera's second card)."""
+        (no row outside the folder is read), as ``(photos, further, apart)``:
+
+        - ``photos``: ``(path, size, mtime_ns)`` of each photo row, with ``size`` None when the row
+          is not ``ok`` (an error row a scan retries) or a scorer of ``scorer_pks`` has not scored
+          it, and ``(None, None, None)`` for a photo a scan found gone (missing);
+        - ``further``: ``(path, size, mtime_ns)`` of the further files of captures (``photo_files``);
+        - ``apart``: how many of those belong to a photo in another folder (a camera's second card).
+
+        Plain tuples, so a caller compares them as sets without touching each row in Python."""
         low, high, start = _folder_range(folder)
         pks = sorted(set(scorer_pks))
         marks = ",".join("?" * len(pks)) or "NULL"
+        scored = (
+            f"(SELECT count(*) FROM scores s WHERE s.photo_id = photos.id"
+            f" AND s.scorer_pk IN ({marks})) = {len(pks)}"
+        )
         photos = self.conn.execute(
-            "SELECT path, CASE WHEN status = 'ok' THEN size END, mtime_ns,"
-            f" (SELECT count(*) FROM scores s WHERE s.photo_id = photos.id AND s.scorer_pk IN ({marks}))"
-            f" = {len(pks)}, status = 'missing' FROM photos"
+            "SELECT CASE WHEN status != 'missing' THEN path END,"
+            f" CASE WHEN status = 'ok' AND {scored} THEN size END,"
+            " CASE WHEN status != 'missing' THEN mtime_ns END FROM photos"
             " WHERE path >= ? AND path < ? AND instr(substr(path, ?), ?) = 0",
             [*pks, low, high, start, os.sep],
         ).fetchall()
         further = self.conn.execute(
-            "SELECT f.path, f.size, f.mtime_ns, NOT (p.path >= ?1 AND p.path < ?2"
-            " AND instr(substr(p.path, ?3), ?4) = 0) FROM photo_files f"
-            " JOIN photos p ON p.id = f.photo_id"
-            " WHERE f.path >= ?1 AND f.path < ?2 AND instr(substr(f.path, ?3), ?4) = 0",
+            "SELECT path, size, mtime_ns FROM photo_files"
+            " WHERE path >= ?1 AND path < ?2 AND instr(substr(path, ?3), ?4) = 0",
             [low, high, start, os.sep],
         ).fetchall()
-        return photos, further
+        apart = 0
+        if further:
+            (apart,) = self.conn.execute(
+                "SELECT count(*) FROM photo_files f JOIN photos p ON p.id = f.photo_id"
+                " WHERE f.path >= ?1 AND f.path < ?2 AND instr(substr(f.path, ?3), ?4) = 0"
+                " AND NOT (p.path >= ?1 AND p.path < ?2 AND instr(substr(p.path, ?3), ?4) = 0)",
+                [low, high, start, os.sep],
+            ).fetchone()
+        return photos, further, apart
 
     def files_under(self, folders: Iterable[str]) -> int:
         """How many catalogued files (photos, missing ones too, and further files of captures) lie

@@ -38,6 +38,10 @@ class Unchanged(NamedTuple):
     photos: int
 
 
+#: How ``Catalog.folder_files`` gives a missing photo.
+_GONE = (None, None, None)
+
+
 def unchanged_files(
     catalog: Catalog,
     roots: Iterable[Path | str],
@@ -66,22 +70,22 @@ def unchanged_files(
         if found is None:
             return None
         disk, raws, rendered = found
-        photos, further = catalog.folder_files(folder, pks)
+        photos, further, apart = catalog.folder_files(folder, pks)
         rows += len(photos) + len(further)
-        missing = sum(row[4] for row in photos)  # found gone by an earlier scan: not on disk
-        if len(photos) - missing + len(further) != len(disk):
+        known = set(photos)  # made in C: no row is touched in Python
+        known.discard(_GONE)  # photos an earlier scan found gone: not on disk, nothing to do
+        if len(known) + len(further) != len(disk):
             return None
         if raws and rendered and raws > len(further):
             return None  # maybe a RAW with its own row beside its JPEG: the planner folds them
-        present = [row for row in photos if not row[4]] if missing else photos
-        if disk != {row[:3] for row in present} | {row[:3] for row in further}:
+        # An error row or a photo a scorer has not scored has no size here: it differs, and the
+        # planner retries it or sends it to that scorer.
+        if disk != known.union(further):
             return None
-        if not all(row[3] for row in present):
-            return None  # a photo a scorer has not scored: the planner sends it to that scorer
         matched += len(disk)
         # A RAW whose JPEG lies in another folder (a camera's two cards) counts as a photo skipped,
         # as the planner counts it.
-        photos_seen += len(present) + sum(row[3] for row in further)
+        photos_seen += len(known) + apart
     if catalog.files_under(real) != rows:
         return None  # a row under the roots whose folder was not listed: a folder deleted or hidden
     return Unchanged(matched, photos_seen)
