@@ -239,6 +239,8 @@ def test_folder_files_reads_one_folder_only(tmp_path):
     catalog = open_catalog(db)
     try:
         wedding = os.path.realpath(root / "2024-05-wedding")
+        indexes = {r[1] for r in catalog.conn.execute("PRAGMA index_list(photos)")}
+        assert "idx_photos_folder_state" in indexes  # a folder's rows come from the index alone
         photos, further, apart = catalog.folder_files(wedding)
         assert len(photos) == 4 and further == [] and apart == 0
         assert all(size is not None for _, size, _ in photos)  # no scorer asked: all "scored"

@@ -425,3 +425,15 @@ def m008_capture_files(db: sqlite_utils.Database) -> None:
         " kind TEXT, size INTEGER, mtime_ns INTEGER)"
     )
     db.execute("CREATE INDEX IF NOT EXISTS idx_photo_files_photo ON photo_files(photo_id)")
+
+
+@migrations("009_scan_folder_state")
+def m009_scan_folder_state(db: sqlite_utils.Database) -> None:
+    """``idx_photos_folder_state``: each photo's path, size, mtime and status in one index (issue
+    #32). A rescan that changed nothing proves it folder by folder (``culler.scan.unchanged``),
+    reading each folder's rows down this index alone: the table's rows, a signature each, are about
+    1.9 KB a photo, and at a million photos reading them was half of the rescan. About 80 bytes a
+    photo; building it on a million-photo catalog reads the table once."""
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_photos_folder_state ON photos(path, size, mtime_ns, status)"
+    )
