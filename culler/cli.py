@@ -42,30 +42,68 @@ COMMAND_MODULES = (
 )
 
 
+#: The errors whose message already says what happened and what to do, by module and class name.
+#: Read from ``sys.modules`` when one is raised: a module that never loaded raised none of its errors,
+#: and a command (``culler list``) need not load the XMP and model-weights code just to catch them.
+_USER_ERRORS = (
+    ("culler.catalog.opening", "CatalogError"),
+    ("culler.models.weights", "WeightsError"),
+    ("culler.models.weights", "WeightsMissing"),
+    ("culler.interop.xmp", "XmpError"),
+)
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    return tuple(
+        getattr(sys.modules[module], name) for module, name in _USER_ERRORS if module in sys.modules
+    )
+
+
 class CullerGroup(click.Group):
     """The command group: errors whose message already says what happened and what to do (bad weights,
-    a broken sidecar) reach the user as one ``Error:`` line and exit status 1, never as a traceback."""
+    a broken sidecar) reach the user as one ``Error:`` line and exit status 1, never as a traceback.
+
+    Plugins' commands are added on first need (a name that is not a core command, ``--help``): a core
+    command such as ``culler list`` starts without loading any plugin."""
+
+    plugin_commands_loaded = False
+
+    def load_plugin_commands(self) -> None:
+        if not self.plugin_commands_loaded:
+            self.plugin_commands_loaded = True
+            _load_plugin_commands()
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and not self.plugin_commands_loaded:
+            self.load_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.load_plugin_commands()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context):
-        from culler.catalog import CatalogError
-        from culler.interop.xmp import XmpError
-        from culler.models.weights import WeightsError, WeightsMissing
-
         forget_catalog()  # one invocation's catalog is not the next one's (tests run many in one process)
         try:
             return super().invoke(ctx)
-        except (CatalogError, WeightsError, WeightsMissing, XmpError) as exc:
-            raise click.ClickException(printable(exc)) from exc
-        except OSError as exc:
-            if exc.errno == errno.EPIPE:
-                raise  # `culler list | head`: click's main ends quietly, as a pipe's reader expects
-            # A file the user named (an output, a folder, CULLER_HOME) that cannot be reached:
-            # what went wrong and with which path, not a traceback.
-            raise click.ClickException(os_error_line(exc)) from exc
-        except sqlite3.Error as exc:
-            # The catalog failed under a statement (a full or failing disk, a damaged file): locked and
-            # read-only catalogs are explained where they are opened; the rest are explained here.
-            raise click.ClickException(sqlite_error_line(exc, last_catalog())) from exc
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            if isinstance(exc, _user_error_types()):
+                raise click.ClickException(printable(exc)) from exc
+            if isinstance(exc, OSError):
+                if exc.errno == errno.EPIPE:
+                    raise  # `culler list | head`: click's main ends quietly, as a pipe's reader expects
+                # A file the user named (an output, a folder, CULLER_HOME) that cannot be reached:
+                # what went wrong and with which path, not a traceback.
+                raise click.ClickException(os_error_line(exc)) from exc
+            if isinstance(exc, sqlite3.Error):
+                # The catalog failed under a statement (a full or failing disk, a damaged file): locked
+                # and read-only catalogs are explained where they are opened; the rest are here.
+                raise click.ClickException(sqlite_error_line(exc, last_catalog())) from exc
+            raise
 
 
 #: What to do about the usual reasons a path cannot be used, by errno.
@@ -396,7 +434,7 @@ def list_(
     --eyes and --focus pick photos by their faces (e.g. `culler list --person Anna --eyes closed`)."""
     from culler.catalog.queries import iter_photos
 
-    catalog = open_existing(db_path)
+    catalog = open_existing(db_path, plugins=False)  # list reads core tables only
     try:
         person_id = None
         if person is not None:
@@ -581,8 +619,7 @@ def _load_plugin_commands() -> None:
     plugin_module.call_safely("register_commands", cli=cli)
 
 
-_load_command_modules()
-_load_plugin_commands()
+_load_command_modules()  # plugins' commands load on first need (CullerGroup.get_command)
 
 
 def main() -> None:

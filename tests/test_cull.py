@@ -322,3 +322,56 @@ def test_a_web_export_never_outranks_its_full_size_original(tmp_path):
     assert (
         plan["original-web.jpg"].reason == "2 near-duplicates (#2): a smaller copy (400×400) of #1"
     )
+
+
+def test_the_whole_archive_is_decided_in_batches_as_with_every_score_in_memory(
+    shoot, monkeypatch, tmp_path
+):
+    """A whole-archive cull reads the scores a batch of moments (then of single photos) at a time
+    (issue #32: a million photos' scores never in memory at once); its proposals are exactly those
+    of the plan that holds every score (the scoped plan, asked for every photo)."""
+    from culler.decide import cull as cull_module
+
+    catalog, paths = shoot
+    broken = tmp_path / "shoot" / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not a whole jpeg")
+    scan_folders(
+        catalog,
+        [tmp_path / "shoot"],
+        ScanOptions(scorer_ids=["technical"], workers=0),
+        echo=lambda m: None,
+    )
+    everything = {r[0] for r in catalog.execute("SELECT id FROM photos")}
+    in_memory = plan_cull(catalog, scope=everything)
+    batches = []
+    real_load = cull_module.load_scores
+
+    def counting(cat, photo_ids=None, ranking=None):
+        batches.append(None if photo_ids is None else len(list(photo_ids)))
+        return real_load(cat, photo_ids, ranking=ranking)
+
+    monkeypatch.setattr(cull_module, "load_scores", counting)
+    monkeypatch.setattr(cull_module, "BATCH", 2)
+    batched = plan_cull(catalog)
+    assert None not in batches and len(batches) >= 3  # the burst whole, then single photos by two
+    assert [vars(p) for p in batched] == [vars(p) for p in in_memory]
+    assert any(p.reason.startswith("broken file") for p in batched)
+    assert any(p.reason.startswith("burst of 4") for p in batched)
+
+
+def test_the_plan_is_printed_a_thousand_lines_a_call_as_it_was_one_a_call(capsys):
+    """`culler cull` prints each change on its line (paths with rich markup characters kept as
+    they are) and the summary table; the lines go to rich a thousand at a time."""
+    from culler.commands.cull import _print_plan
+    from culler.decide.cull import Proposal, summarize
+
+    plan = [
+        Proposal(i, f"/shoot/[b]IMG_{i:04d}[/b].jpg", "reject", "burst of 3 (#2): soft", 4.0)
+        for i in range(1001)
+    ] + [Proposal(5000, "/shoot/keep.jpg", None, "decided by hand", 6.0, "pick", "gui", True)]
+    _print_plan(plan, summarize(plan), True, 0)
+    out = capsys.readouterr().out.splitlines()
+    assert out[:1001] == [
+        f"would reject /shoot/[b]IMG_{i:04d}[/b].jpg  burst of 3 (#2): soft" for i in range(1001)
+    ]
+    assert "culler cull (dry run: nothing changed)" in "\n".join(out[1001:])

@@ -230,7 +230,7 @@ def test_each_scan_stage_imports_only_the_stages_before_it():
     import culler.scan
 
     order = [
-        "work", "discover", "captures", "plan", "decode", "decode_pool", "gpu_feed", "scoring", "writer", "pipeline",
+        "work", "discover", "captures", "plan", "unchanged", "decode", "decode_pool", "gpu_feed", "scoring", "writer", "pipeline",
     ]  # fmt: skip
     folder = Path(culler.scan.__file__).parent
     assert sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__") == sorted(order)

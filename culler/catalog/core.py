@@ -13,10 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from culler.catalog import score_json
 from culler.catalog.faces import FacesMixin, PeopleMixin
@@ -42,6 +39,10 @@ from culler.catalog.timestamps import now
 from culler.catalog.training import TrainingMixin
 from culler.catalog.upgrades import Progress, UpgradesMixin
 
+if TYPE_CHECKING:  # numpy loads where a vector is read or written (`culler list` never does)
+    import numpy as np
+    import sqlite_utils
+
 DEFAULT_NAME = "culler.db"
 BUSY_TIMEOUT_MS = 30_000
 
@@ -66,7 +67,7 @@ class Catalog(
     def __init__(self, path: str | Path, read_only: bool = False) -> None:
         self.path = Path(path)
         conn = _connect(self.path)
-        self.db = sqlite_utils.Database(conn)
+        self._db: sqlite_utils.Database | None = None
         self.conn = conn
         # One connection may be shared by threads (the GUI's scan worker and its window): a write
         # transaction must not interleave with another thread's statements on the same connection.
@@ -80,15 +81,30 @@ class Catalog(
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
 
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The catalog as a ``sqlite_utils.Database`` (made on first use: sqlite-utils loads numpy)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
+
     # -- lifecycle -------------------------------------------------------------------------------
-    def migrate(self) -> list[str]:
-        applied = migrations.apply(self.db)
-        applied += _plugin_migrations().apply(self.db)
+    def migrate(self, plugins: bool = True) -> list[str]:
+        """Apply the schema steps this catalog lacks; ``plugins=False`` applies core steps only
+        (commands that read only core tables, such as ``culler list``, then load no plugin)."""
+        applied = migrations.apply(self.db) if migrations.pending(self.conn) else []
+        if plugins:
+            plugin_steps = _plugin_migrations()
+            if plugin_steps.pending(self.conn):
+                applied += plugin_steps.apply(self.db)
         return applied
 
-    def pending_migrations(self) -> list[str]:
-        """Schema steps (core and plugins') this catalog lacks. Only reads."""
-        return migrations.pending(self.db) + _plugin_migrations().pending(self.db)
+    def pending_migrations(self, plugins: bool = True) -> list[str]:
+        """Schema steps (core and, with ``plugins``, plugins') this catalog lacks. Only reads."""
+        pending = migrations.pending(self.conn)
+        return pending + (_plugin_migrations().pending(self.conn) if plugins else [])
 
     def close(self) -> None:
         self.conn.close()
@@ -250,6 +266,8 @@ class Catalog(
         self, model: str, photo_ids: Iterable[int] | None = None
     ) -> dict[int, np.ndarray]:
         """Cached embeddings for ``model`` by photo id (all of them, or those of ``photo_ids``)."""
+        import numpy as np
+
         if photo_ids is None:
             rows = self.conn.execute(
                 "SELECT photo_id, dim, vector FROM embeddings WHERE model = ?", [model]
@@ -289,6 +307,7 @@ def open_catalog(
     create: bool = True,
     read_only: bool = False,
     progress: Progress | None = None,
+    plugins: bool = True,
 ) -> Catalog:
     """Open the catalog at ``path`` (creating it when ``create``) and bring its schema up to date.
 
@@ -318,7 +337,7 @@ def open_catalog(
     catalog = Catalog(path, read_only=read_only)
     try:
         if read_only:
-            pending = catalog.pending_migrations()
+            pending = catalog.pending_migrations(plugins)
             if pending:
                 raise OlderCatalog(
                     f"{path} was written by an older culler and needs an upgrade ({len(pending)} "
@@ -326,7 +345,7 @@ def open_catalog(
                     "`culler scan FOLDER` (or the command without --dry-run) to upgrade it"
                 )
         elif migrate:
-            catalog.migrate()
+            catalog.migrate(plugins)
             catalog.upgrade_data(progress)
     except sqlite3.OperationalError as exc:
         catalog.close()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from culler.catalog.timestamps import now
+
+if TYPE_CHECKING:  # numpy loads where a vector is read or written (`culler list` never does)
+    import numpy as np
 
 #: Verdicts the faces table accepts; anything else a plugin reports is stored as "unknown".
 EYES = ("open", "closed", "unknown")
@@ -175,6 +176,8 @@ class PeopleMixin:
             "SELECT f.id, f.person_id, f.photo_id, f.descriptor FROM faces f"
             f" WHERE f.descriptor IS NOT NULL AND {cond} AND {CURRENT_FACE} ORDER BY f.id"
         ).fetchall()
+        import numpy as np
+
         return [
             (fid, pid, photo, np.frombuffer(blob, dtype=np.float32))
             for fid, pid, photo, blob in rows
@@ -289,6 +292,8 @@ def _descriptor(values: Any) -> bytes | None:
     """A face descriptor as float32 bytes; None for anything that is not a finite vector."""
     if values is None:
         return None
+    import numpy as np
+
     try:
         vec = np.asarray(values, dtype=np.float32).ravel()
     except (TypeError, ValueError):

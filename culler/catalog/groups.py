@@ -354,6 +354,12 @@ class GroupsMixin:
             )
         return found
 
+    def readable_ids(self) -> Iterator[int]:
+        """The ids of the photos with status ok, from a cursor (a whole-archive cull reads them a
+        batch at a time)."""
+        for (pid,) in self.execute("SELECT id FROM photos WHERE status = 'ok'"):
+            yield pid
+
     def broken_photos(self) -> list[dict[str, Any]]:
         """Photos the scan could not decode, with the reason."""
         return self.query("SELECT id, path, error FROM photos WHERE status = 'error'")

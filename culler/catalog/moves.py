@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from culler.catalog.migrations import migrations, run_again_safely
 from culler.catalog.timestamps import now
+
+if TYPE_CHECKING:  # sqlite-utils (and the numpy it imports) loads with the first write
+    import sqlite_utils
 
 
 @migrations("pending_moves")

@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-
 from culler.catalog import score_json
 from culler.catalog.ratings import HUMAN_SOURCES
 from culler.catalog.timestamps import now
@@ -71,6 +69,63 @@ class ScanStore:
             "SELECT path, id, size, mtime_ns, status, content_hash FROM photos"
         )
         return {row[0]: PhotoState(*row[1:]) for row in rows}
+
+    def folder_files(
+        self, folder: str, scorer_pks: Iterable[int] = ()
+    ) -> tuple[list[tuple[str | None, int | None, int | None]], list[tuple[str, int, int]], int]:
+        """The catalogued files directly in ``folder`` (an absolute path), read down the path indexes
+        (no row outside the folder is read), as ``(photos, further, apart)``:
+
+        - ``photos``: ``(path, size, mtime_ns)`` of each photo row, with ``size`` None when the row
+          is not ``ok`` (an error row a scan retries) or a scorer of ``scorer_pks`` has not scored
+          it, and ``(None, None, None)`` for a photo a scan found gone (missing);
+        - ``further``: ``(path, size, mtime_ns)`` of the further files of captures (``photo_files``);
+        - ``apart``: how many of those belong to a photo in another folder (a camera's second card).
+
+        Plain tuples, so a caller compares them as sets without touching each row in Python."""
+        low, high, start = _folder_range(folder)
+        pks = sorted(set(scorer_pks))
+        marks = ",".join("?" * len(pks)) or "NULL"
+        scored = (
+            f"(SELECT count(*) FROM scores s WHERE s.photo_id = photos.id"
+            f" AND s.scorer_pk IN ({marks})) = {len(pks)}"
+        )
+        photos = self.conn.execute(
+            "SELECT CASE WHEN status != 'missing' THEN path END,"
+            f" CASE WHEN status = 'ok' AND {scored} THEN size END,"
+            " CASE WHEN status != 'missing' THEN mtime_ns END FROM photos"
+            " WHERE path >= ? AND path < ? AND instr(substr(path, ?), ?) = 0",
+            [*pks, low, high, start, os.sep],
+        ).fetchall()
+        further = self.conn.execute(
+            "SELECT path, size, mtime_ns FROM photo_files"
+            " WHERE path >= ?1 AND path < ?2 AND instr(substr(path, ?3), ?4) = 0",
+            [low, high, start, os.sep],
+        ).fetchall()
+        apart = 0
+        if further:
+            (apart,) = self.conn.execute(
+                "SELECT count(*) FROM photo_files f JOIN photos p ON p.id = f.photo_id"
+                " WHERE f.path >= ?1 AND f.path < ?2 AND instr(substr(f.path, ?3), ?4) = 0"
+                " AND NOT (p.path >= ?1 AND p.path < ?2 AND instr(substr(p.path, ?3), ?4) = 0)",
+                [low, high, start, os.sep],
+            ).fetchone()
+        return photos, further, apart
+
+    def files_under(self, folders: Iterable[str]) -> int:
+        """How many catalogued files (photos, missing ones too, and further files of captures) lie
+        anywhere under ``folders`` (absolute paths that do not nest); counted in the path indexes
+        alone."""
+        total = 0
+        for folder in folders:
+            low, high, _ = _folder_range(folder)
+            (n,) = self.conn.execute(
+                "SELECT (SELECT count(*) FROM photos WHERE path >= ?1 AND path < ?2)"
+                " + (SELECT count(*) FROM photo_files WHERE path >= ?1 AND path < ?2)",
+                [low, high],
+            ).fetchone()
+            total += n
+        return total
 
     def capture_file_owners(self) -> dict[str, int]:
         """The further files of captures (the RAW beside a JPEG), by path: the photo each belongs to."""
@@ -272,9 +327,18 @@ class ScanStore:
 
     def store_embedding(self, photo_id: int, model: str, vector: Any) -> None:
         """Cache a float32 embedding so later scans score the photo without decoding it."""
+        import numpy as np
+
         vec = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).ravel())
         self.conn.execute(
             "INSERT OR REPLACE INTO embeddings (photo_id, model, dim, vector, created)"
             " VALUES (?, ?, ?, ?, ?)",
             [photo_id, model, int(vec.shape[0]), vec.tobytes(), _now()],
         )
+
+
+def _folder_range(folder: str) -> tuple[str, str, int]:
+    """``(low, high, start)``: the paths under ``folder`` are ``low <= path < high`` (one range of
+    the unique path index); a path's part after the folder begins at character ``start`` (1-based)."""
+    prefix = folder.rstrip(os.sep) + os.sep
+    return prefix, prefix[:-1] + chr(ord(os.sep) + 1), len(prefix) + 1

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from typing import Any
-
-import numpy as np
 
 #: The key of an encoded grid (a dict with this one key).
 GRID_KEY = "$grid"
@@ -67,7 +66,8 @@ def _encode(value: Any) -> Any:
             cells = bytes(cell + 1 for row in value for cell in row)
             return {GRID_KEY: [len(value[0]), base64.b64encode(cells).decode("ascii")]}
         return [_encode(v) for v in value]
-    if isinstance(value, np.ndarray):
+    np = sys.modules.get("numpy")  # a numpy value means numpy is loaded; never load it here
+    if np is not None and isinstance(value, np.ndarray):
         return _encode(value.tolist())
     return value
 
@@ -76,16 +76,17 @@ def _decode(obj: dict[str, Any]) -> Any:
     if len(obj) == 1 and GRID_KEY in obj:
         spec = obj[GRID_KEY]
         if isinstance(spec, list) and len(spec) == 2 and isinstance(spec[0], int) and spec[0] > 0:
-            cells = np.frombuffer(base64.b64decode(spec[1]), np.uint8).astype(int) - 1
-            return cells.reshape(-1, spec[0]).tolist()
+            cells = [b - 1 for b in base64.b64decode(spec[1])]
+            return [cells[i : i + spec[0]] for i in range(0, len(cells), spec[0])]
     return obj
 
 
 def _json_default(value: Any) -> Any:
     """Plugins put numpy numbers and arrays in ``extra``; store them as plain JSON."""
-    if isinstance(value, np.generic):
+    np = sys.modules.get("numpy")  # a numpy value means numpy is loaded; never load it here
+    if np is not None and isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, np.ndarray):
+    if np is not None and isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
 

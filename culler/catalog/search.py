@@ -17,12 +17,13 @@ each other), ``canon red`` finds photos taken with a Canon and labelled Red.
 from __future__ import annotations
 
 import re
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from culler.catalog import tags as _tags  # noqa: F401  the index reads user_tags: its step comes first
 from culler.catalog.migrations import migrations
+
+if TYPE_CHECKING:  # sqlite-utils (and the numpy it imports) loads with the first write
+    import sqlite_utils
 
 #: A scorer's tag is searchable at this probability or above (the `list --tag` default).
 TAG_PROBABILITY = 0.5

@@ -16,13 +16,14 @@ scorer gives it: the person's word stands, as with ratings.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from culler.catalog.chunks import in_clauses
 from culler.catalog.migrations import migrations, run_again_safely
 from culler.catalog.timestamps import now
+
+if TYPE_CHECKING:  # sqlite-utils (and the numpy it imports) loads with the first write
+    import sqlite_utils
 
 
 @migrations("user_tags")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from culler.catalog.timestamps import now
+
+if TYPE_CHECKING:  # numpy loads where a vector is read or written (`culler list` never does)
+    import numpy as np
 
 
 class TrainingMixin:
@@ -63,6 +64,8 @@ class TrainingMixin:
 
     def save_embeddings(self, model: str, vectors: dict[int, np.ndarray]) -> None:
         """Store (or replace) float32 embeddings by photo id, for every later scan and training run."""
+        import numpy as np
+
         with self.transaction() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO embeddings (photo_id, model, dim, vector, created)"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from culler.commands.options import db_option, open_existing
+from culler.commands.options import LazyChoice, db_option, open_existing
 from culler.validate import printable
 
 EDITOR_HELP = (
@@ -39,14 +39,12 @@ def marks_from(editor, kept_stars, kept_labels, dropped_labels, unmarked):
 
 def marks_options(fn):
     """The options that say which of the photographer's marks count (shared with `train`)."""
-    from culler.decide.agreement import PRESETS, SOURCES
-
     for option in reversed(
         [
             click.option(
                 "--from",
                 "source",
-                type=click.Choice(SOURCES),
+                type=LazyChoice("culler.decide.agreement", "SOURCES"),
                 default="auto",
                 show_default=True,
                 help="Read your decisions from XMP sidecars, from the catalog's hand decisions, "
@@ -54,7 +52,7 @@ def marks_options(fn):
             ),
             click.option(
                 "--editor",
-                type=click.Choice(sorted(PRESETS)),
+                type=LazyChoice("culler.decide.agreement", "PRESETS", sort=True),
                 default="lightroom",
                 show_default=True,
                 help=EDITOR_HELP,

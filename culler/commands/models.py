@@ -15,7 +15,6 @@ from typing import Any
 
 import click
 
-from culler.models import cards as model_cards
 from culler.validate import FiniteFloat, printable
 
 
@@ -122,6 +121,7 @@ def models() -> None:
 @config_option
 def list_(as_json: bool, config_items: tuple[str, ...]) -> None:
     """Show every scorer that needs weights, each file's status and the command that installs it."""
+    from culler.models import cards as model_cards
     from culler.models.weight_status import scorer_status
     from culler.plugin.scorers import get_scorer_classes
 

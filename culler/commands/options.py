@@ -52,18 +52,47 @@ def last_catalog() -> Path | None:
     return _resolved[-1] if _resolved else None
 
 
-def open_existing(db_path: Path | None, read_only: bool = False):
+class LazyChoice(click.Choice):
+    """A ``click.Choice`` whose choices are ``module.name``, read when the option is first parsed or
+    shown: a command's module is imported whenever ``culler`` starts (``culler list`` too), and
+    the module that holds the choices may load numpy or the XMP code."""
+
+    def __init__(self, module: str, name: str, sort: bool = False) -> None:
+        self._source = (module, name, sort)
+        self._choices: tuple | None = None
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self) -> tuple:  # type: ignore[override]
+        if self._choices is None:
+            import importlib
+
+            module, name, sort = self._source
+            values = getattr(importlib.import_module(module), name)
+            self._choices = tuple(sorted(values) if sort else values)
+        return self._choices
+
+    @choices.setter
+    def choices(self, value) -> None:  # click.Choice.__init__ sets it; the module is the source
+        pass
+
+
+def open_existing(db_path: Path | None, read_only: bool = False, plugins: bool = True):
     """Open a catalog that must already exist (list/show/cull…), with a helpful error when it does not.
 
     Only ``culler scan`` creates catalogs: a missing file, another application's database or a catalog
     from a newer culler is refused with one line and left exactly as it was. ``read_only`` (dry runs):
     the schema is not upgraded, and a catalog an older culler wrote is refused with one line.
+    ``plugins=False`` (commands that read only core tables): plugins are not loaded and their schema
+    steps wait for the next command that uses them.
     """
     from culler.catalog import CatalogError, open_catalog
 
     path = resolve_db(db_path)
     try:
-        return open_catalog(path, create=False, read_only=read_only, progress=UpgradeProgress())
+        return open_catalog(
+            path, create=False, read_only=read_only, plugins=plugins, progress=UpgradeProgress()
+        )
     except CatalogError as exc:
         raise click.ClickException(str(exc)) from exc
 

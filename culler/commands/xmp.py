@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from culler.commands.options import db_option, open_existing
-from culler.interop.xmp import NAMINGS
+from culler.commands.options import LazyChoice, db_option, open_existing
 from culler.validate import printable
 
 NAMING_HELP = (
@@ -19,10 +18,15 @@ NAMING_HELP = (
 )
 
 
+def naming_choice() -> LazyChoice:
+    """``culler.interop.xmp.NAMINGS``, read when the option is used (the XMP code loads then)."""
+    return LazyChoice("culler.interop.xmp", "NAMINGS")
+
+
 def _naming_option(fn):
     return click.option(
         "--naming",
-        type=click.Choice(NAMINGS),
+        type=naming_choice(),
         default="auto",
         show_default=True,
         envvar="CULLER_XMP_NAMING",

@@ -215,32 +215,50 @@ def load_scores(
         ps.reasons[sid] = reasons
     personal = catalog.personal_scorer_ids()
     roles = scorer_roles()
+    weights: dict[tuple[str, ...], tuple[dict[str, float], dict[str, float]]] = {}
     for ps in result.values():
-        ps.value = combined_score(ps, ranking, personal, roles)
+        # The weights depend only on which scorers scored the photo (in the order read, so the sums
+        # add up in the same order): worked out once per set.
+        key = tuple(ps.scores)
+        if key not in weights:
+            weights[key] = score_weights(key, ranking, personal, roles)
+        ps.value = combined_score(ps, ranking, personal, roles, weights[key])
     return result
 
 
-def combined_score(
-    ps: PhotoScores, ranking: Ranking, personal: set[str], roles: dict[str, str]
-) -> float | None:
-    """Weighted mean of the rated scorers minus the penalties; None when nothing is scored."""
-    penalties = {s for s in ps.scores if roles.get(s) == "penalty"}
+def score_weights(
+    scored: Iterable[str], ranking: Ranking, personal: set[str], roles: dict[str, str]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """``(weights, penalties)`` by scorer id for a photo the scorers ``scored`` have scored."""
+    scored = list(scored)
+    penalties = {s for s in scored if roles.get(s) == "penalty"}
     if ranking.weights is not None:
-        weights = {
-            s: w for s, w in ranking.weights.items() if s in ps.scores and s not in penalties
-        }
+        weights = {s: w for s, w in ranking.weights.items() if s in scored and s not in penalties}
         penalty = {s: ranking.weights.get(s, ranking.penalty) for s in penalties}
     else:
-        aesthetic = [s for s in ps.scores if roles.get(s, "aesthetic") == "aesthetic"]
+        aesthetic = [s for s in scored if roles.get(s, "aesthetic") == "aesthetic"]
         aesthetic = [s for s in aesthetic if s not in personal]
         weights = {s: 1.0 / len(aesthetic) for s in aesthetic}
-        weights.update({s: ranking.personal_weight for s in ps.scores if s in personal})
-        weights.update({s: 1.0 for s in ps.scores if roles.get(s) == "technical"})
+        weights.update({s: ranking.personal_weight for s in scored if s in personal})
+        weights.update({s: 1.0 for s in scored if roles.get(s) == "technical"})
         penalty = {s: ranking.penalty for s in penalties}
-    total = sum(weights.values())
+    return weights, penalty
+
+
+def combined_score(
+    ps: PhotoScores,
+    ranking: Ranking,
+    personal: set[str],
+    roles: dict[str, str],
+    weights: tuple[dict[str, float], dict[str, float]] | None = None,
+) -> float | None:
+    """Weighted mean of the rated scorers minus the penalties; None when nothing is scored.
+    ``weights``: :func:`score_weights` of the photo's scorers, when the caller has them."""
+    rated, penalty = weights or score_weights(ps.scores, ranking, personal, roles)
+    total = sum(rated.values())
     if total <= 0:
         return None
-    value = sum(ps.scores[s] * w for s, w in weights.items()) / total
+    value = sum(ps.scores[s] * w for s, w in rated.items()) / total
     value -= sum(w * (10.0 - ps.scores[s]) for s, w in penalty.items())
     return round(value, 4)
 
@@ -626,19 +644,19 @@ def plan_cull(
         groups = [g for g in groups if scope.intersection(g.members)]
     if scope is not None:
         scope = scope | {pid for g in groups for pid in g.members}
-    scores = load_scores(catalog, scope, ranking=options.ranking)
-    ranker = use_personal_ranker(catalog, scores, options.ranking)
     personal = catalog.personal_scorer_ids()
     roles = scorer_roles()
     current = catalog.current_decisions() if decisions is None else decisions
+    if scope is None and options.keep_top is None and not _ranker_wanted(catalog, options.ranking):
+        # The whole archive: no decision needs every photo's scores at once, so they are read a
+        # batch of moments (then of single photos) at a time and let go.
+        plan = _plan_in_batches(catalog, options, groups, current, personal, roles)
+        _propose_broken(catalog, plan, current, options, scope)
+        return sorted(plan.values(), key=lambda p: p.path)
+    scores = load_scores(catalog, scope, ranking=options.ranking)
+    ranker = use_personal_ranker(catalog, scores, options.ranking)
     plan = {pid: _single(ps, current.get(pid, {}), options) for pid, ps in scores.items()}
-    if options.reject_broken:
-        for row in catalog.broken_photos():
-            if scope is not None and row["id"] not in scope:
-                continue
-            proposal = _broken(row, current.get(row["id"], {}))
-            if proposal is not None:
-                plan[row["id"]] = proposal
+    _propose_broken(catalog, plan, current, options, scope)
     for index, (label, members, group) in enumerate(_moments(groups)):
         for m in members & plan.keys():
             plan[m].moment = index
@@ -648,6 +666,86 @@ def plan_cull(
     if options.keep_top is not None:
         _keep_top(plan, scores, options.keep_top)
     return sorted(plan.values(), key=lambda p: p.path)
+
+
+#: Photos whose scores a whole-archive cull holds at once (a moment is never split).
+BATCH = 20_000
+
+
+def _ranker_wanted(catalog: Catalog, ranking: Ranking) -> bool:
+    """Whether a personal ranker will order the moments (it reads every photo's features)."""
+    from culler.decide.ranker import active_model
+
+    wanted = ranking.personal_ranker
+    if wanted is None:
+        return False
+    return wanted != "auto" or active_model(catalog) is not None
+
+
+def _plan_in_batches(
+    catalog: Catalog,
+    options: CullOptions,
+    groups: list[Group],
+    current: dict[int, dict[str, Any]],
+    personal: set[str],
+    roles: dict[str, str],
+) -> dict[int, Proposal]:
+    """:func:`plan_cull`'s proposals for every readable photo, decided a batch at a time: whole
+    moments first (about :data:`BATCH` photos' scores held at once), then the photos of no moment,
+    read from a cursor. The same proposals as with every score in memory: a photo's proposal
+    depends only on its own scores and those of its moment."""
+    plan: dict[int, Proposal] = {}
+
+    def decide(ids: list[int], moments: list[tuple[int, str, set[int], Group]]) -> None:
+        scores = load_scores(catalog, ids, ranking=options.ranking)
+        local = {pid: _single(ps, current.get(pid, {}), options) for pid, ps in scores.items()}
+        for index, label, members, group in moments:
+            for m in members & local.keys():
+                local[m].moment = index
+            _decide_moment(local, scores, label, members, group, options, personal, roles)
+        plan.update(local)
+
+    grouped: set[int] = set()
+    ids: list[int] = []
+    batch: list[tuple[int, str, set[int], Group]] = []
+    for index, (label, members, group) in enumerate(_moments(groups)):
+        grouped |= members
+        ids.extend(members)
+        batch.append((index, label, members, group))
+        if len(ids) >= BATCH:
+            decide(ids, batch)
+            ids, batch = [], []
+    if ids:
+        decide(ids, batch)
+    ids = []
+    for pid in catalog.readable_ids():
+        if pid in grouped:
+            continue
+        ids.append(pid)
+        if len(ids) >= BATCH:
+            decide(ids, [])
+            ids = []
+    if ids:
+        decide(ids, [])
+    return plan
+
+
+def _propose_broken(
+    catalog: Catalog,
+    plan: dict[int, Proposal],
+    current: dict[int, dict[str, Any]],
+    options: CullOptions,
+    scope: set[int] | None,
+) -> None:
+    """Reject files that are there but cannot be decoded (when ``options.reject_broken``)."""
+    if not options.reject_broken:
+        return
+    for row in catalog.broken_photos():
+        if scope is not None and row["id"] not in scope:
+            continue
+        proposal = _broken(row, current.get(row["id"], {}))
+        if proposal is not None:
+            plan[row["id"]] = proposal
 
 
 def _keep_top(plan: dict[int, Proposal], scores: dict[int, PhotoScores], top: float) -> None:

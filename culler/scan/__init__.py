@@ -1,7 +1,8 @@
 """``culler scan``: find photos, decide what changed, decode, score and write the results.
 
 The modules are the stages, and import only the ones before them: ``work`` (the types they pass on)
-→ ``discover`` (find files) → ``plan`` (what to do; writes nothing) → ``decode`` (the worker) →
+→ ``discover`` (find files) → ``plan`` (what to do; writes nothing) → ``unchanged`` (a rescan
+with nothing to do, proved folder by folder) → ``decode`` (the worker) →
 ``decode_pool`` (the process pool) → ``gpu_feed`` (which photos a CUDA GPU decodes instead) →
 ``scoring`` (model batches) → ``writer`` (catalog rows) →
 ``pipeline`` (the wiring, :func:`scan_folders`).

@@ -26,6 +26,7 @@ from culler.scan.discover import storable, walk_photos
 from culler.scan.gpu_feed import gpu_device, split_for_gpu
 from culler.scan.plan import ScanPlan, plan_scan
 from culler.scan.scoring import ModelScoring, checked_worker_results, load_scorers
+from culler.scan.unchanged import unchanged_files
 from culler.scan.work import (
     ActiveScorer,
     Echo,
@@ -77,6 +78,19 @@ def scan_folders(
     summary = ScanSummary(
         scorers=[s.id for s in scorers], skipped_scorers=skipped_scorers, db=str(catalog.path)
     )
+    if not options.rescore:
+        unchanged = unchanged_files(catalog, roots, [s.pk for s in scorers])
+        if unchanged is not None:  # the everyday rescan: proved folder by folder, nothing planned
+            summary.files_seen, summary.skipped = unchanged
+            summary.seconds = round(time.perf_counter() - started, 3)
+            catalog.finish_scan_run(
+                run_id, files_seen=unchanged.files, files_scored=0, errors=0, status=summary.status
+            )
+            result = summary.to_json()
+            plugins.call_safely("scan_finished", db=catalog, summary=result)
+            return result
+    for active in scorers:  # the photos each scorer has scored: the planner asks per photo
+        active.done = catalog.scored_photo_ids(active.pk)
     found, unlisted, links = _discover(roots, summary, echo)
     plan = plan_scan(
         catalog.photo_states(),

@@ -70,7 +70,7 @@ def load_scorers(
         )
         if overrides:
             catalog.configure_scorer(pk, config)
-        active.append(ActiveScorer(scorer, pk, catalog.scored_photo_ids(pk)))
+        active.append(ActiveScorer(scorer, pk))  # ``done`` is read when a scan plans (pipeline)
     return active, skipped
 
 

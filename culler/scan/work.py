@@ -1,6 +1,6 @@
 """The scan's work types: what the stages hand each other, and the summary they add up to.
 
-Stage order is import order: work → discover → captures → plan → decode → decode_pool → scoring → writer →
+Stage order is import order: work → discover → captures → plan → unchanged → decode → decode_pool → scoring → writer →
 pipeline. Each module imports only the ones before it.
 """
 
@@ -9,9 +9,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from culler.plugin.scorers import Scorer
+if TYPE_CHECKING:  # `culler list` imports this module for a default; plugins load with the scan
+    from culler.plugin.scorers import Scorer
 
 Echo = Callable[[str], None]
 
