@@ -276,3 +276,10 @@ def test_another_process_writing_only_postpones_giving_the_space_back(tmp_path, 
     with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
         assert catalog.pending_data_upgrades() == []
     assert ratings_of(path)
+
+
+def test_the_upgrade_knows_the_version_1_signature_size_without_importing_it():
+    from culler.catalog import upgrades
+    from culler.imaging import signatures
+
+    assert upgrades.V1_SIGNATURE_SIZE == signatures.V1_SIZE

@@ -69,10 +69,10 @@ def _compact_signature(blob: Any) -> bytes | None:
     return signatures.compact(bytes(blob))
 
 
-def _v1_signature_size() -> int:
-    from culler.imaging.signatures import V1_SIZE
-
-    return V1_SIZE
+#: ``culler.imaging.signatures.V1_SIZE``, written out: importing that module loads numpy and PIL,
+#: and every command opens a catalog through this one (``culler list`` starts without them;
+#: tests/test_catalog_upgrades.py checks the two agree).
+V1_SIGNATURE_SIZE = 1105
 
 
 UPGRADES: dict[str, DataUpgrade] = {
@@ -82,7 +82,7 @@ UPGRADES: dict[str, DataUpgrade] = {
         table="photos",
         key="id",
         column="signature",
-        needs=f"length(signature) = {_v1_signature_size()} AND substr(signature, 1, 1) = x'01'",
+        needs=f"length(signature) = {V1_SIGNATURE_SIZE} AND substr(signature, 1, 1) = x'01'",
         rewrite=_compact_signature,
     ),
 }
