@@ -15,13 +15,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from culler.catalog import CatalogError, open_catalog
 from culler.catalog.migrations import LEGACY_TABLE, RECORD_TABLE, migrations
+from culler.testing.crash import killer_script
 
 CATALOGS = sorted((Path(__file__).parent / "catalogs").glob("schema-*.sql"))
 #: Only the grouping plugin: its migrations are the ones a catalog carries, and the child processes
@@ -166,26 +166,8 @@ def first_step_statements() -> list[str]:
     return statements
 
 
-KILLER = textwrap.dedent(
-    """
-    import os, signal, sys
-    from culler.catalog import core
-    kill_at, count = int(sys.argv[2]), [0]
-    connect = core._connect
-
-    def counting(path):
-        conn = connect(path)
-        def trace(statement):
-            count[0] += 1
-            if count[0] == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-        conn.set_trace_callback(trace)
-        return conn
-
-    core._connect = counting
-    core.open_catalog(sys.argv[1]).close()
-    print(count[0])
-    """
+KILLER = killer_script(
+    "core.open_catalog(sys.argv[1]).close()",
 )
 
 

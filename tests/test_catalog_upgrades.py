@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from culler.decide.grouping import NEAR, STRICT, signature_match
 from culler.imaging import signatures
 from culler.imaging.signatures import Signature, pixel_agreement
 from culler.testing import sample_image
+from culler.testing.crash import killer_script
 
 DUMPS = sorted((Path(__file__).parent / "catalogs").glob("schema-*.sql"))
 PLUGIN_ENV = {**os.environ, "CULLER_LOAD_PLUGINS": "grouping"}
@@ -190,27 +190,9 @@ def test_the_command_line_says_what_it_upgrades(tmp_path, monkeypatch, culler_cl
     assert signature_sizes(path) == {"v2": len(legacy_blobs)}
 
 
-KILLER = textwrap.dedent(
-    """
-    import os, signal, sys
-    from culler.catalog import core, upgrades
-    kill_at, count = int(sys.argv[2]), [0]
-    upgrades.BATCH = 7
-    connect = core._connect
-
-    def counting(path):
-        conn = connect(path)
-        def trace(statement):
-            count[0] += 1
-            if count[0] == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-        conn.set_trace_callback(trace)
-        return conn
-
-    core._connect = counting
-    core.open_catalog(sys.argv[1], create=False, progress=lambda *a: None).close()
-    print(count[0])
-    """
+KILLER = killer_script(
+    "core.open_catalog(sys.argv[1], create=False, progress=lambda *a: None).close()",
+    setup="from culler.catalog import upgrades\nupgrades.BATCH = 7",
 )
 
 
