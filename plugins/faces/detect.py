@@ -319,15 +319,28 @@ def detect_small_faces(
         if min(crop.shape) * zoom < 40:
             continue
         big = cv2.resize(crop, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
-        for (bx, by, bw, bh), score in detect_faces(big):
-            box = (
+        found += _faces_in_crop(big, x0, y0, zoom)
+    return found
+
+
+def _faces_in_crop(
+    crop: np.ndarray, x0: int, y0: int, zoom: float, min_score: float = MIN_SCORE
+) -> list[tuple[tuple[int, int, int, int], float]]:
+    """HOG's faces in ``crop`` (a piece of the photo from (x0, y0), resized by ``zoom``), as boxes
+    in the photo's own pixels."""
+    found = detect_faces(crop, min_score=min_score)
+    return [
+        (
+            (
                 x0 + round(bx / zoom),
                 y0 + round(by / zoom),
                 max(1, round(bw / zoom)),
                 max(1, round(bh / zoom)),
-            )
-            found.append((box, score))
-    return found
+            ),
+            score,
+        )
+        for (bx, by, bw, bh), score in found
+    ]
 
 
 def merge_faces(
@@ -495,14 +508,7 @@ def verify_candidates(
             crop = gray[ry0:ry1, rx0:rx1]
             if zoom != 1.0:
                 crop = cv2.resize(crop, None, fx=zoom, fy=zoom, interpolation=mode)
-            for (bx, by, bw, bh), score in detect_faces(crop, min_score=least):
-                box = (
-                    rx0 + round(bx / zoom),
-                    ry0 + round(by / zoom),
-                    max(1, round(bw / zoom)),
-                    max(1, round(bh / zoom)),
-                )
-                found.append((box, score))
+            found += _faces_in_crop(crop, rx0, ry0, zoom, min_score=least)
     return found
 
 
