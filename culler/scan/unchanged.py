@@ -11,8 +11,11 @@ first folder that differs; the scan then runs as before and plans everything.
 Anything the planner would act on makes it answer None: a file that is new, gone, grown or touched; an
 error row (a scan retries it); a photo a scorer has not scored; a symbolic link or a hard link (one
 file, one row: the planner resolves them); a folder that cannot be listed; a RAW stored as a photo of
-its own beside JPEGs (an older catalog's two rows for one capture, which the planner folds). So a
-rescan that answers a number would have skipped every file.
+its own beside JPEGs (an older catalog's two rows for one capture, which the planner folds); rows
+stored under the symbolic link the scan was given (an older culler kept the link's paths: the
+planner folds them into the real files' rows). So a rescan that answers a number would have
+skipped every file. Alias rows under some other link into the scanned folders wait for the next
+scan that plans (nothing of theirs is lost meanwhile).
 """
 
 from __future__ import annotations
@@ -62,6 +65,10 @@ def unchanged_files(
         return None
     if any(a != b and b.startswith(a.rstrip(os.sep) + os.sep) for a in real for b in real):
         return None  # nested roots: the planner sorts out which root a file belongs to
+    given = [os.path.abspath(r) for r in roots]
+    if any(g != r and catalog.files_under([g]) for g, r in zip(given, real, strict=True)):
+        return None  # rows stored through the link the scan was given (an older culler's): the
+        # planner folds them into the real files' rows, keeping their hand ratings
     matched = photos_seen = rows = 0
     stack = list(reversed(real))
     while stack:
