@@ -103,6 +103,24 @@ def test_proposals_cover_the_face_and_the_pyramid_packs_without_overlap():
                 assert lx >= ox + ow or ox >= lx + lw or ly >= oy + oh or oy >= ly + lh
 
 
+@needs_weights
+def test_r_net_reads_any_number_of_crops_in_a_few_fixed_batches_without_padding():
+    for count in (0, 1, 5, 31, 32, 33, 75, 200):
+        sizes = candidates.batches(count)
+        assert sum(sizes) == count
+        assert set(sizes) <= {32, 16, 8, 4, 2, 1}  # one network each, set up once per worker
+    crops = np.random.default_rng(3).normal(0, 0.5, (75, 24, 24, 3)).astype(np.float32)
+    one_by_one = [candidates.rnet(crops[i : i + 1]) for i in range(len(crops))]
+    starts = np.cumsum([0] + candidates.batches(len(crops)))
+    batched = [candidates.rnet(crops[a:b]) for a, b in zip(starts[:-1], starts[1:])]
+    for part in (0, 1):  # a crop's result does not depend on the batch it is read in
+        np.testing.assert_allclose(
+            np.concatenate([b[part] for b in batched]),
+            np.concatenate([o[part] for o in one_by_one]),
+            atol=1e-5,
+        )
+
+
 def test_the_networks_match_the_reference_implementation():
     """P-Net and R-Net as run here (OpenCV's DNN on the weights read without PyTorch) against
     facenet-pytorch's own PyTorch modules on the same input."""

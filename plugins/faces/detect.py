@@ -476,19 +476,26 @@ def search_mode(requested: str | None = None) -> str:
 
 
 def verify_candidates(
-    gray: np.ndarray, small: np.ndarray, min_share: float = CANDIDATE_FACE
+    gray: np.ndarray,
+    small: np.ndarray,
+    min_share: float = CANDIDATE_FACE,
+    proposals: list[tuple[tuple[float, float, float, float], float]] | None = None,
 ) -> list[tuple[tuple[int, int, int, int], float]]:
     """Faces in ``gray`` (the analysed photo) from ``min_share`` of its longer side up: the places
     MTCNN's first two networks propose on ``small`` (an RGB copy of the same photo, any size),
     each confirmed by HOG on a crop of ``gray`` around it (a small face enlarged to fill dlib's
     window, a large one searched from its own size down, where a soft face still shows its
-    shape: dlib's pyramid reduces the crop down to its window). Only HOG's verdict counts: its score is the face's score, as for a whole-photo search."""
+    shape: dlib's pyramid reduces the crop down to its window). Only HOG's verdict counts: its
+    score is the face's score, as for a whole-photo search. ``proposals``: those of
+    ``candidates.propose`` on ``small`` when already made."""
     from culler_plugins.faces import candidates
 
     h, w = gray.shape
     k = small.shape[1] / w  # photo pixels to small-copy pixels
+    if proposals is None:
+        proposals = candidates.propose(small, min_share * max(small.shape[:2]))
     found = []
-    for (x0, y0, x1, y1), prob in candidates.propose(small, min_share * max(small.shape[:2])):
+    for (x0, y0, x1, y1), prob in proposals:
         least = SURE_MIN_SCORE if prob >= SURE_PROPOSAL else MIN_SCORE
         side = (x1 - x0) / k
         cx, cy, half = (x0 + x1) / (2 * k), (y0 + y1) / (2 * k), VERIFY_CONTEXT * side / 2
@@ -553,10 +560,15 @@ def analyse(
             )
         )
     if search_mode(search) == "candidates":
+        from culler_plugins.faces import candidates
+
         if min(small.shape[:2]) < 12:  # narrower than P-Net's window: a strip, no face fits
             return []
+        proposals = candidates.propose(small, CANDIDATE_FACE * max(small.shape[:2]))
+        if not proposals:  # most photos without people: the grey copy is not needed
+            return []
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        found = verify_candidates(gray, small)
+        found = verify_candidates(gray, small, proposals=proposals)
     else:
         found, gray = _hog_search(rgb, side, gate, small, small_faces)
     if not found:
