@@ -161,3 +161,30 @@ def test_without_the_weights_the_scorer_searches_with_hog(run_scorer, monkeypatc
     astronaut = sample_image("astronaut").resize((1024, 1024), Image.LANCZOS)
     (result,) = run_scorer(FacesScorer, [astronaut])
     assert len(result.extra["faces"]) == 1 and result.extra["faces"][0]["eyes"] == "open"
+
+
+@needs_weights
+def test_a_large_proposal_is_searched_at_its_own_size_only_where_hog_found_a_face(monkeypatch):
+    from culler_plugins.faces import detect
+
+    photo = people_photo("matplotlib:grace_hopper.jpg")
+    if photo is None:
+        pytest.skip("matplotlib's Grace Hopper is not installed")
+    rgb = np.asarray(photo.convert("RGB"))
+    gray = np.asarray(photo.convert("L"))
+    x, y, side = FACES["matplotlib:grace_hopper.jpg"]  # 166 px: larger than 1.2 × VERIFY_FACE
+    searched = []
+    real = detect._faces_in_crop
+
+    def counting(crop, *args, **kwargs):
+        searched.append(crop.shape)
+        return real(crop, *args, **kwargs)
+
+    monkeypatch.setattr(detect, "_faces_in_crop", counting)
+    face = ((x, y, x + side, y + side), 0.995)
+    found = detect.verify_candidates(gray, rgb, proposals=[face])
+    assert found and len(searched) == 2  # at VERIFY_FACE px, then from its own size
+    searched.clear()
+    corner = ((0.0, 0.0, float(side), float(side)), 0.995)  # a large place with no face
+    assert detect.verify_candidates(gray, rgb, proposals=[corner]) == []
+    assert len(searched) == 1  # HOG rejected it at VERIFY_FACE px: not searched again

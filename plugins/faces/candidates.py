@@ -35,12 +35,19 @@ SHA256 = {
     "rnet.pt": "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86",
 }
 #: P-Net's probability a window must reach to be re-read by R-Net, and R-Net's to be handed to
-#: HOG. MTCNN's own thresholds are 0.6 and 0.7; R-Net's is lower here because HOG, not R-Net,
-#: decides: a missed face is lost, a false proposal costs one small HOG search (about 1 ms).
+#: HOG. MTCNN's own thresholds are 0.6 and 0.7. HOG, not R-Net, decides, so R-Net's threshold only
+#: weighs a missed face against a false proposal's HOG search (4-5 ms with its 2.2× context):
+#: every labelled face of benchmarks/faces_people.py (3-5 % of the frame included) comes from a
+#: proposal of 0.98 or more, while on photos without people 0.7 handed HOG 2.8 places a photo and
+#: 0.9 hands it 0.8 (docs/culling.md, "The cost on photos without people").
 PNET_THRESHOLD = 0.6
-RNET_THRESHOLD = 0.7
+RNET_THRESHOLD = 0.9
 #: The pyramid's step between scales (MTCNN's own).
 FACTOR = 0.6
+#: Non-maximum suppression of P-Net's windows (intersection over union): within a pyramid level,
+#: then across levels (MTCNN's own: 0.5 and 0.7). Each window kept is one R-Net row.
+PNET_LEVEL_NMS = 0.5
+PNET_NMS = 0.7
 #: At most this many proposals are re-read by R-Net (the most probable), and handed to HOG.
 MAX_PNET = 2000
 #: P-Net networks kept, one per mosaic shape (a shoot has one or two: landscape and portrait);
@@ -388,14 +395,14 @@ def propose(
             [np.floor((2 * cells + 1) / scale), np.floor((2 * cells + 12) / scale)], axis=1
         )
         level_scores = prob[gy0 + ys, gx0 + xs]
-        keep = nms(level_boxes, level_scores, 0.5)
+        keep = nms(level_boxes, level_scores, PNET_LEVEL_NMS)
         boxes.append(level_boxes[keep])
         scores.append(level_scores[keep])
         offsets.append(reg[gy0 + ys, gx0 + xs][keep])
     if not boxes:
         return []
     all_boxes, all_scores = np.concatenate(boxes), np.concatenate(scores)
-    keep = nms(all_boxes, all_scores, 0.7)[:MAX_PNET]
+    keep = nms(all_boxes, all_scores, PNET_NMS)[:MAX_PNET]
     found = _square(_regress(all_boxes[keep], np.concatenate(offsets)[keep]))
     crops = np.empty((len(found), 24, 24, 3), np.float32)
     for i, (x0, y0, x1, y1) in enumerate(found):
