@@ -329,24 +329,32 @@ def mosaic(width: int, height: int, min_face: float, factor: float = None) -> tu
     """The pyramid P-Net reads, packed into one image (one network run, one input shape per photo
     size: OpenCV sets a network up again for every new shape, which cost more than the run):
     ((canvas width, canvas height), [(scale, x, y, w, h), ...]) from the level where a face of
-    ``min_face`` px is P-Net's 12 px down to 12 px. Level 0 on top, the rest on shelves below it
-    as wide as it; levels sit on even offsets (P-Net's stride) with a gap between them."""
+    ``min_face`` px is P-Net's 12 px down to 12 px. Level 0 on top; each smaller level in the
+    highest, then leftmost, free space as wide as level 0 (guillotine packing: the space beside
+    and below each level stays free), so a small level fills the corner a larger one left (P-Net's
+    cost is its pixels: a 3:2 photo's canvas is 321 × 349 instead of 321 × 400). Levels sit on
+    even offsets (P-Net's stride) with a gap between them."""
     factor = factor or FACTOR
     scale, levels = 12.0 / min_face, []
     while min(width, height) * scale >= 12:
         levels.append((scale, int(width * scale + 1), int(height * scale + 1)))
         scale *= factor
-    placed, gap = [], 4
-    x = y = shelf = right = 0
-    limit = levels[0][1] if levels else 0
-    for i, (scale, w, h) in enumerate(levels):
-        if i == 1 or (x and x + w > limit):
-            x, y, shelf = 0, y + shelf + gap, 0
-        placed.append((scale, x, y, w, h))
-        right = max(right, x + w)
-        x += w + gap + (w + gap) % 2
-        shelf = max(shelf, h + (h % 2))
-    return (right, y + shelf), placed
+    if not levels:
+        return (0, 0), []
+    gap, tall = 4, 1 << 30
+
+    def even(n: int) -> int:
+        return n + n % 2
+
+    free = [(0, 0, even(levels[0][1] + gap), tall)]  # (x, y, w, h): room for pixels and gap
+    placed = []
+    for scale, w, h in levels:
+        fw, fh = even(w + gap), even(h + gap)
+        rx, ry, rw, rh = min((r for r in free if r[2] >= w and r[3] >= h), key=lambda r: r[1::-1])
+        free.remove((rx, ry, rw, rh))  # spaces are disjoint: no two levels share a pixel
+        free += [(rx + fw, ry, max(0, rw - fw), min(fh, rh)), (rx, ry + fh, rw, max(0, rh - fh))]
+        placed.append((scale, rx, ry, w, h))
+    return (max(x + w for _, x, _, w, _ in placed), max(y + h for _, _, y, _, h in placed)), placed
 
 
 def _square(boxes: np.ndarray) -> np.ndarray:
