@@ -103,6 +103,24 @@ def test_proposals_cover_the_face_and_the_pyramid_packs_without_overlap():
                 assert lx >= ox + ow or ox >= lx + lw or ly >= oy + oh or oy >= ly + lh
 
 
+@needs_weights
+def test_r_net_reads_any_number_of_crops_in_a_few_fixed_batches_without_padding():
+    for count in (0, 1, 5, 31, 32, 33, 75, 200):
+        sizes = candidates.batches(count)
+        assert sum(sizes) == count
+        assert set(sizes) <= {32, 16, 8, 4, 2, 1}  # one network each, set up once per worker
+    crops = np.random.default_rng(3).normal(0, 0.5, (75, 24, 24, 3)).astype(np.float32)
+    one_by_one = [candidates.rnet(crops[i : i + 1]) for i in range(len(crops))]
+    starts = np.cumsum([0] + candidates.batches(len(crops)))
+    batched = [candidates.rnet(crops[a:b]) for a, b in zip(starts[:-1], starts[1:])]
+    for part in (0, 1):  # a crop's result does not depend on the batch it is read in
+        np.testing.assert_allclose(
+            np.concatenate([b[part] for b in batched]),
+            np.concatenate([o[part] for o in one_by_one]),
+            atol=1e-5,
+        )
+
+
 def test_the_networks_match_the_reference_implementation():
     """P-Net and R-Net as run here (OpenCV's DNN on the weights read without PyTorch) against
     facenet-pytorch's own PyTorch modules on the same input."""
@@ -143,3 +161,30 @@ def test_without_the_weights_the_scorer_searches_with_hog(run_scorer, monkeypatc
     astronaut = sample_image("astronaut").resize((1024, 1024), Image.LANCZOS)
     (result,) = run_scorer(FacesScorer, [astronaut])
     assert len(result.extra["faces"]) == 1 and result.extra["faces"][0]["eyes"] == "open"
+
+
+@needs_weights
+def test_a_large_proposal_is_searched_at_its_own_size_only_where_hog_found_a_face(monkeypatch):
+    from culler_plugins.faces import detect
+
+    photo = people_photo("matplotlib:grace_hopper.jpg")
+    if photo is None:
+        pytest.skip("matplotlib's Grace Hopper is not installed")
+    rgb = np.asarray(photo.convert("RGB"))
+    gray = np.asarray(photo.convert("L"))
+    x, y, side = FACES["matplotlib:grace_hopper.jpg"]  # 166 px: larger than 1.2 × VERIFY_FACE
+    searched = []
+    real = detect._faces_in_crop
+
+    def counting(crop, *args, **kwargs):
+        searched.append(crop.shape)
+        return real(crop, *args, **kwargs)
+
+    monkeypatch.setattr(detect, "_faces_in_crop", counting)
+    face = ((x, y, x + side, y + side), 0.995)
+    found = detect.verify_candidates(gray, rgb, proposals=[face])
+    assert found and len(searched) == 2  # at VERIFY_FACE px, then from its own size
+    searched.clear()
+    corner = ((0.0, 0.0, float(side), float(side)), 0.995)  # a large place with no face
+    assert detect.verify_candidates(gray, rgb, proposals=[corner]) == []
+    assert len(searched) == 1  # HOG rejected it at VERIFY_FACE px: not searched again

@@ -35,18 +35,27 @@ SHA256 = {
     "rnet.pt": "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86",
 }
 #: P-Net's probability a window must reach to be re-read by R-Net, and R-Net's to be handed to
-#: HOG. MTCNN's own thresholds are 0.6 and 0.7; R-Net's is lower here because HOG, not R-Net,
-#: decides: a missed face is lost, a false proposal costs one small HOG search (about 1 ms).
+#: HOG. MTCNN's own thresholds are 0.6 and 0.7. HOG, not R-Net, decides, so R-Net's threshold only
+#: weighs a missed face against a false proposal's HOG search (4-5 ms with its 2.2× context):
+#: every labelled face of benchmarks/faces_people.py (3-5 % of the frame included) comes from a
+#: proposal of 0.98 or more, while on photos without people 0.7 handed HOG 2.8 places a photo and
+#: 0.9 hands it 0.8 (docs/culling.md, "The cost on photos without people").
 PNET_THRESHOLD = 0.6
-RNET_THRESHOLD = 0.7
+RNET_THRESHOLD = 0.9
 #: The pyramid's step between scales (MTCNN's own).
 FACTOR = 0.6
+#: Non-maximum suppression of P-Net's windows (intersection over union): within a pyramid level,
+#: then across levels (MTCNN's own: 0.5 and 0.7). Each window kept is one R-Net row.
+PNET_LEVEL_NMS = 0.5
+PNET_NMS = 0.7
 #: At most this many proposals are re-read by R-Net (the most probable), and handed to HOG.
 MAX_PNET = 2000
 #: P-Net networks kept, one per mosaic shape (a shoot has one or two: landscape and portrait);
 #: each holds its buffers, about 20 MB.
 MAX_PNET_SHAPES = 4
-#: R-Net reads its crops in batches of this many (a fixed input shape).
+#: R-Net reads its crops in batches of at most this many, the rest in batches of powers of two
+#: (75 crops: 32 + 32 + 8 + 2 + 1), each size its own network: OpenCV sets a network up again when
+#: the batch size changes (1-6 ms), and a padded row costs as much as a real one (about 0.16 ms).
 RNET_BATCH = 32
 MAX_RNET = 64
 
@@ -244,8 +253,10 @@ def _pnet_graph(shape: tuple[int, ...]) -> Any:
     return _DNN[key]
 
 
-def _rnet_graph() -> Any:
-    if "rnet-dnn" not in _DNN:
+def _rnet_graph(batch: int = RNET_BATCH) -> Any:
+    """R-Net for one batch size (a few of them: :func:`batches`)."""
+    key = ("rnet", batch)
+    if key not in _DNN:
         r = dict(net("rnet"))
         # The dense layers as convolutions: dense4 reads the 64 × 3 × 3 map flattened in (W, H, C)
         # order (the converted Caffe weights), i.e. a 3 × 3 convolution; the heads are 1 × 1.
@@ -265,8 +276,21 @@ def _rnet_graph() -> Any:
             ("conv", "conv4"),
             ("prelu", "prelu4"),
         ]
-        _DNN["rnet-dnn"] = _graph(r, layers, ["dense5_1", "dense5_2"])
-    return _DNN["rnet-dnn"]
+        _DNN[key] = _graph(r, layers, ["dense5_1", "dense5_2"])
+    return _DNN[key]
+
+
+def batches(count: int) -> list[int]:
+    """Batch sizes that add up to ``count`` exactly: :data:`RNET_BATCH` while it fits, then
+    powers of two (at most log2(RNET_BATCH) + 1 distinct sizes, so networks are set up once)."""
+    sizes, size = [RNET_BATCH] * (count // RNET_BATCH), RNET_BATCH
+    rest = count % RNET_BATCH
+    while rest:
+        size //= 2
+        if rest >= size:
+            sizes.append(size)
+            rest -= size
+    return sizes
 
 
 _DNN: dict[Any, Any] = {}
@@ -285,7 +309,7 @@ def pnet(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def rnet(crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """R-Net on normalised 24 × 24 RGB crops (N, 24, 24, 3): face probability (N,), offsets (N, 4)."""
-    graph = _rnet_graph()
+    graph = _rnet_graph(len(crops))
     graph.setInput(np.ascontiguousarray(crops.transpose(0, 3, 1, 2)))
     logits, offsets = (o[:, :, 0, 0] for o in graph.forward(["dense5_1", "dense5_2"]))
     return 1.0 / (1.0 + np.exp(logits[:, 0] - logits[:, 1])), offsets
@@ -305,24 +329,32 @@ def mosaic(width: int, height: int, min_face: float, factor: float = None) -> tu
     """The pyramid P-Net reads, packed into one image (one network run, one input shape per photo
     size: OpenCV sets a network up again for every new shape, which cost more than the run):
     ((canvas width, canvas height), [(scale, x, y, w, h), ...]) from the level where a face of
-    ``min_face`` px is P-Net's 12 px down to 12 px. Level 0 on top, the rest on shelves below it
-    as wide as it; levels sit on even offsets (P-Net's stride) with a gap between them."""
+    ``min_face`` px is P-Net's 12 px down to 12 px. Level 0 on top; each smaller level in the
+    highest, then leftmost, free space as wide as level 0 (guillotine packing: the space beside
+    and below each level stays free), so a small level fills the corner a larger one left (P-Net's
+    cost is its pixels: a 3:2 photo's canvas is 321 × 349 instead of 321 × 400). Levels sit on
+    even offsets (P-Net's stride) with a gap between them."""
     factor = factor or FACTOR
     scale, levels = 12.0 / min_face, []
     while min(width, height) * scale >= 12:
         levels.append((scale, int(width * scale + 1), int(height * scale + 1)))
         scale *= factor
-    placed, gap = [], 4
-    x = y = shelf = right = 0
-    limit = levels[0][1] if levels else 0
-    for i, (scale, w, h) in enumerate(levels):
-        if i == 1 or (x and x + w > limit):
-            x, y, shelf = 0, y + shelf + gap, 0
-        placed.append((scale, x, y, w, h))
-        right = max(right, x + w)
-        x += w + gap + (w + gap) % 2
-        shelf = max(shelf, h + (h % 2))
-    return (right, y + shelf), placed
+    if not levels:
+        return (0, 0), []
+    gap, tall = 4, 1 << 30
+
+    def even(n: int) -> int:
+        return n + n % 2
+
+    free = [(0, 0, even(levels[0][1] + gap), tall)]  # (x, y, w, h): room for pixels and gap
+    placed = []
+    for scale, w, h in levels:
+        fw, fh = even(w + gap), even(h + gap)
+        rx, ry, rw, rh = min((r for r in free if r[2] >= w and r[3] >= h), key=lambda r: r[1::-1])
+        free.remove((rx, ry, rw, rh))  # spaces are disjoint: no two levels share a pixel
+        free += [(rx + fw, ry, max(0, rw - fw), min(fh, rh)), (rx, ry + fh, rw, max(0, rh - fh))]
+        placed.append((scale, rx, ry, w, h))
+    return (max(x + w for _, x, _, w, _ in placed), max(y + h for _, _, y, _, h in placed)), placed
 
 
 def _square(boxes: np.ndarray) -> np.ndarray:
@@ -371,22 +403,23 @@ def propose(
             [np.floor((2 * cells + 1) / scale), np.floor((2 * cells + 12) / scale)], axis=1
         )
         level_scores = prob[gy0 + ys, gx0 + xs]
-        keep = nms(level_boxes, level_scores, 0.5)
+        keep = nms(level_boxes, level_scores, PNET_LEVEL_NMS)
         boxes.append(level_boxes[keep])
         scores.append(level_scores[keep])
         offsets.append(reg[gy0 + ys, gx0 + xs][keep])
     if not boxes:
         return []
     all_boxes, all_scores = np.concatenate(boxes), np.concatenate(scores)
-    keep = nms(all_boxes, all_scores, 0.7)[:MAX_PNET]
+    keep = nms(all_boxes, all_scores, PNET_NMS)[:MAX_PNET]
     found = _square(_regress(all_boxes[keep], np.concatenate(offsets)[keep]))
-    crops = np.zeros((-(-len(found) // RNET_BATCH) * RNET_BATCH, 24, 24, 3), np.float32)
+    crops = np.empty((len(found), 24, 24, 3), np.float32)
     for i, (x0, y0, x1, y1) in enumerate(found):
         crops[i] = _crop(norm, x0, y0, x1, y1)
-    # A fixed batch size, for the same reason as the mosaic.
-    parts = [rnet(crops[i : i + RNET_BATCH]) for i in range(0, len(crops), RNET_BATCH)]
-    prob_r = np.concatenate([p[0] for p in parts])[: len(found)]
-    off_r = np.concatenate([p[1] for p in parts])[: len(found)]
+    # A few fixed batch sizes, for the same reason as the mosaic, and no padded rows.
+    starts = np.cumsum([0] + batches(len(found)))
+    parts = [rnet(crops[a:b]) for a, b in zip(starts[:-1], starts[1:])]
+    prob_r = np.concatenate([p[0] for p in parts])
+    off_r = np.concatenate([p[1] for p in parts])
     ok = prob_r >= rnet_threshold
     if not ok.any():
         return []
@@ -399,6 +432,8 @@ def _crop(norm: np.ndarray, x0: float, y0: float, x1: float, y1: float) -> np.nd
     """The box resized to 24 × 24, zero (mid-grey) outside the photo."""
     h, w = norm.shape[:2]
     ix0, iy0, ix1, iy1 = int(x0), int(y0), int(x1), int(y1)
+    if ix0 >= 0 and iy0 >= 0 and ix1 <= w and iy1 <= h and ix1 > ix0 and iy1 > iy0:
+        return cv2.resize(norm[iy0:iy1, ix0:ix1], (24, 24), interpolation=cv2.INTER_AREA)
     out = np.zeros((max(1, iy1 - iy0), max(1, ix1 - ix0), 3), np.float32)
     sx0, sy0, sx1, sy1 = max(0, ix0), max(0, iy0), min(w, ix1), min(h, iy1)
     if sx1 > sx0 and sy1 > sy0:
