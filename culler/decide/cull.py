@@ -69,9 +69,14 @@ def update_groups(
     if full is None:
         full = options != GroupingOptions()
     watermark = None
+    # Read before the photos are: whatever is written meanwhile is logged after it.
+    log_position = catalog.grouping_log_position()
     if ranking is None or ranking == Ranking():
         watermark = grouping_watermark(catalog, options)
-        model = options.embedding_model or catalog.default_embedding_model()
+
+        def model() -> str | None:  # counting embeddings by model reads them all: only if needed
+            return options.embedding_model or catalog.default_embedding_model()
+
         if not full and catalog.grouping_unchanged(model, watermark):
             # Nothing a group or a rank depends on changed since the groups were stored.
             return {
@@ -82,6 +87,7 @@ def update_groups(
             }
     groups, run = compute_groups(catalog, options, full=full)
     run.watermark = watermark
+    run.log_position = log_position
     attach_frame_defects(catalog, groups, run.changed)
     rescored = _rescored_since_last_grouping(catalog, watermark) if not full else None
     if rescored is None:

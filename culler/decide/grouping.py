@@ -107,6 +107,9 @@ class GroupingRun:
     #: ``Catalog.scoring_watermark``); stored with the groups so that a scan that changed nothing
     #: regroups nothing. None: not recorded (the next grouping is not skipped).
     watermark: str | None = None
+    #: The change log's position read before the photos were (``Catalog.grouping_log_position``):
+    #: recorded with the groups, so that the next check reads only what was logged after it.
+    log_position: int | None = None
 
 
 @dataclass
@@ -554,8 +557,11 @@ def regroup_around(catalog: Catalog, options: GroupingOptions) -> tuple[list[Gro
     unchecked. Work grows with the size of the new shoot, not of the archive.
     """
     model = options.embedding_model or catalog.default_embedding_model()
-    changed = set(catalog.grouping_changed_ids(model))
-    gone = set(catalog.grouping_gone_ids())
+    # The change log names the photos written since the last grouping (None: an older catalog,
+    # every photo's facts are compared).
+    logged = catalog.grouping_logged_since()
+    changed = set(catalog.grouping_changed_ids(model, among=logged))
+    gone = set(catalog.grouping_gone_ids(among=logged))
     stored = stored_groups(catalog)
     if not changed and not gone:
         return stored, GroupingRun({}, set(), set())
@@ -732,7 +738,9 @@ def write_groups(catalog: Catalog, groups: list[Group], run: GroupingRun) -> dic
     # Only the facts that changed are written: a regroup after one shoot does not rewrite a
     # million rows of unchanged photos.
     facts = {pid: run.facts[pid] for pid in run.changed if pid in run.facts}
-    new_ids = catalog.replace_groups(keep, add, old.values(), facts, now(), run.watermark)
+    new_ids = catalog.replace_groups(
+        keep, add, old.values(), facts, now(), run.watermark, run.log_position
+    )
     for group, gid in zip(placed, new_ids):
         group.id = gid
     return {
