@@ -383,7 +383,7 @@ class GroupsMixin:
         ``keep`` groups, insert ``add`` groups (kind, members); record ``facts`` for the next
         incremental run, with the ``watermark`` they were ranked by (none: the next grouping
         cannot be skipped) and the change-log position read before the photos were (none: the next
-        check compares every photo's facts). Returns the new groups' ids, in order."""
+        check compares every photo's facts; without ``facts`` none is recorded). Returns the new groups' ids, in order."""
         upsert = (
             "INSERT INTO group_members (group_id, photo_id, rank, frame_defect) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (group_id, photo_id) DO UPDATE SET rank = excluded.rank,"
@@ -417,9 +417,8 @@ class GroupsMixin:
                 if self._has_table(CHANGES_TABLE):
                     # The groups as written now: their generation (after this transaction's own
                     # writes) is recorded with the log position below; no members counted.
-                    # Without facts or a watermark the next check compares every photo's facts.
-                    complete = facts is not None and watermark is not None
-                    self._record_position(conn, log_position if complete else None)
+                    # Without facts the next check compares every photo's facts.
+                    self._record_position(conn, log_position if facts is not None else None)
                 else:
                     conn.execute(
                         f"INSERT INTO {RUN_TABLE} (key, value) VALUES ('stored', ?)",

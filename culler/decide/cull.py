@@ -69,8 +69,6 @@ def update_groups(
     if full is None:
         full = options != GroupingOptions()
     watermark = None
-    # Read before the photos are: whatever is written meanwhile is logged after it.
-    log_position = catalog.grouping_log_position()
     if ranking is None or ranking == Ranking():
         watermark = grouping_watermark(catalog, options)
 
@@ -87,7 +85,6 @@ def update_groups(
             }
     groups, run = compute_groups(catalog, options, full=full)
     run.watermark = watermark
-    run.log_position = log_position
     attach_frame_defects(catalog, groups, run.changed)
     rescored = _rescored_since_last_grouping(catalog, watermark) if not full else None
     if rescored is None:

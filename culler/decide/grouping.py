@@ -518,8 +518,12 @@ def compute_groups(
     Returns the groups and what was examined (recorded for the next incremental run).
     """
     options = options or GroupingOptions()
+    # Read before the photos are: whatever is written meanwhile is logged after it.
+    position = catalog.grouping_log_position()
     if not full and catalog.has_grouping_facts() and catalog.groups_as_recorded():
-        return regroup_around(catalog, options)
+        groups, run = regroup_around(catalog, options)
+        run.log_position = position
+        return groups, run
     photos = load_photo_set(catalog, options)
     facts = {pid: _facts(photos, i) for i, pid in enumerate(photos.ids)}
     bursts = find_bursts(photos.rows, options.burst_gap)
@@ -527,7 +531,7 @@ def compute_groups(
     changed = {pid for pid, f in facts.items() if seen.get(pid) != f}
     pairs = similar_pairs(photos, options, spanning=True)
     groups = _groups_of(bursts, pairs)
-    return groups, GroupingRun(facts, set(photos.ids), changed)
+    return groups, GroupingRun(facts, set(photos.ids), changed, log_position=position)
 
 
 def _groups_of(bursts: list[list[int]], pairs: list[tuple[int, int]]) -> list[Group]:
