@@ -110,6 +110,9 @@ class GroupingRun:
     #: The change log's position read before the photos were (``Catalog.grouping_log_position``):
     #: recorded with the groups, so that the next check reads only what was logged after it.
     log_position: int | None = None
+    #: The stored groups as an incremental grouping read them (copies, which ranking does not
+    #: reorder): framing and writing compare with these instead of reading every group again.
+    stored: list[Group] | None = None
 
 
 @dataclass
@@ -568,7 +571,7 @@ def regroup_around(catalog: Catalog, options: GroupingOptions) -> tuple[list[Gro
     gone = set(catalog.grouping_gone_ids(among=logged))
     stored = stored_groups(catalog)
     if not changed and not gone:
-        return stored, GroupingRun({}, set(), set())
+        return stored, GroupingRun({}, set(), set(), stored=_copies(stored))
     by_id = {g.id: g for g in stored}
     queries = set(changed)
     for gid in catalog.groups_touching(changed | gone):
@@ -598,7 +601,11 @@ def regroup_around(catalog: Catalog, options: GroupingOptions) -> tuple[list[Gro
     groups = [g for g in stored if g.id not in touched]
     groups += _groups_of(find_bursts(photos.rows, options.burst_gap), pairs)
     facts = {pid: _facts(photos, photos.index[pid]) for pid in changed if pid in photos.index}
-    return groups, GroupingRun(facts, queries, changed & set(photos.index))
+    return groups, GroupingRun(facts, queries, changed & set(photos.index), stored=_copies(stored))
+
+
+def _copies(groups: list[Group]) -> list[Group]:
+    return [Group(g.kind, list(g.members), g.id, dict(g.frame_defects)) for g in groups]
 
 
 def _shoots_of(
@@ -711,7 +718,8 @@ def write_groups(catalog: Catalog, groups: list[Group], run: GroupingRun) -> dic
     stay open. Records every photo's grouping facts for the next incremental run."""
     import json
 
-    stored = {(g.kind, frozenset(g.members)): g for g in stored_groups(catalog)}
+    before = run.stored if run.stored is not None else stored_groups(catalog)
+    stored = {(g.kind, frozenset(g.members)): g for g in before}
     old = {key: g.id for key, g in stored.items()}
     keep, add, placed = {}, [], []
     for group in groups:
