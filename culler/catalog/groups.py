@@ -469,12 +469,28 @@ class GroupsMixin:
 
     def current_score_rows(self, photo_ids: Iterable[int]) -> Iterator[tuple]:
         """(photo id, scorer id, score, extra, reasons) of the current scores of these photos, with
-        extra and reasons parsed from JSON."""
+        extra and reasons parsed from JSON; by photo id, then scorer id (as the ``current_scores``
+        view gives them).
+
+        The view's choice (per photo and scorer id, the active version's score, else the newest
+        version's) is made here from the few scorer rows, and the scores are read straight from
+        the table by its primary key: the view's window sorts every chunk's rows again, which was
+        most of a whole-archive cull's reading (2.3 s of 200,000 score rows)."""
+        preference: dict[int, tuple[str, tuple[int, int]]] = {
+            pk: (sid, (-active, -pk))
+            for pk, sid, active in self.execute("SELECT id, scorer_id, active FROM scorers")
+        }
         for where, chunk in in_clauses("WHERE photo_id", list(photo_ids)):
-            for pid, sid, score, extra, reasons in self.execute(
-                f"SELECT photo_id, scorer_id, score, extra, reasons FROM current_scores {where}",
-                chunk,
+            best: dict[tuple[int, str], tuple[tuple[int, int], tuple]] = {}
+            for row in self.execute(
+                f"SELECT photo_id, scorer_pk, score, extra, reasons FROM scores {where}", chunk
             ):
+                sid, rank = preference[row[1]]
+                key = (row[0], sid)
+                held = best.get(key)
+                if held is None or rank < held[0]:
+                    best[key] = (rank, row)
+            for (pid, sid), (_, (_, _, score, extra, reasons)) in sorted(best.items()):
                 yield (
                     pid,
                     sid,
