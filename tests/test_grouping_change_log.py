@@ -148,3 +148,12 @@ def test_an_incremental_grouping_compares_only_the_logged_photos(catalog, tmp_pa
     again, run_again = compute_groups(catalog, full=False)
     assert (run_again.changed, run_again.examined) == (set(), set())
     assert write_groups(catalog, again, run_again)["added"] == 0
+
+
+def test_without_the_grouping_plugins_tables_the_log_is_still_kept_short(catalog):
+    with catalog.transaction() as conn:
+        conn.execute("DROP TABLE grouping_run")  # as with the grouping plugin not loaded
+    catalog.insert_signed_photos(_shoot("/a", 4, 10))
+    assert len(_logged(catalog)) == 4
+    update_groups(catalog)
+    assert _logged(catalog) == [] and grouping.stored_groups(catalog)

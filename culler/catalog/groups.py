@@ -429,6 +429,10 @@ class GroupsMixin:
                         f"INSERT INTO {RUN_TABLE} (key, value) VALUES ('watermark', ?)",
                         [watermark],
                     )
+            elif log_position is not None and self._has_table(LOG_TABLE):
+                # Without the grouping plugin's tables every grouping is a full one and nothing
+                # reads the log: what this grouping has seen is dropped, so the log stays short.
+                conn.execute(f"DELETE FROM {LOG_TABLE} WHERE seq <= ?", [log_position])
         return new_ids
 
     # -- what ranking and culling read -----------------------------------------------------------
