@@ -378,12 +378,15 @@ class GroupsMixin:
         created: str,
         watermark: str | None = None,
         log_position: int | None = None,
+        gone: Iterable[int] | None = None,
     ) -> list[int]:
         """One transaction: delete ``drop`` groups, update members (photo, rank, frame defect) of
         ``keep`` groups, insert ``add`` groups (kind, members); record ``facts`` for the next
         incremental run, with the ``watermark`` they were ranked by (none: the next grouping
         cannot be skipped) and the change-log position read before the photos were (none: the next
-        check compares every photo's facts; without ``facts`` none is recorded). Returns the new groups' ids, in order."""
+        check compares every photo's facts; without ``facts`` none is recorded). The recorded facts
+        of photos no longer readable are dropped: those of ``gone`` when given (an incremental
+        grouping knows them from the change log), else by a pass over the table. Returns the new groups' ids, in order."""
         upsert = (
             "INSERT INTO group_members (group_id, photo_id, rank, frame_defect) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (group_id, photo_id) DO UPDATE SET rank = excluded.rank,"
@@ -401,10 +404,15 @@ class GroupsMixin:
                 conn.executemany(upsert, [(gid, *m) for m in members])
                 new_ids.append(gid)
             if facts is not None and self.has_grouping_state():
-                conn.execute(
-                    f"DELETE FROM {STATE_TABLE} WHERE photo_id NOT IN"
-                    " (SELECT id FROM photos WHERE status = 'ok')"
-                )
+                if gone is not None:
+                    conn.executemany(
+                        f"DELETE FROM {STATE_TABLE} WHERE photo_id = ?", [(p,) for p in gone]
+                    )
+                else:
+                    conn.execute(
+                        f"DELETE FROM {STATE_TABLE} WHERE photo_id NOT IN"
+                        " (SELECT id FROM photos WHERE status = 'ok')"
+                    )
                 conn.executemany(
                     f"INSERT OR REPLACE INTO {STATE_TABLE} (photo_id, facts) VALUES (?, ?)",
                     list(facts.items()),

@@ -113,6 +113,9 @@ class GroupingRun:
     #: The stored groups as an incremental grouping read them (copies, which ranking does not
     #: reorder): framing and writing compare with these instead of reading every group again.
     stored: list[Group] | None = None
+    #: The photos grouped last time that are no longer readable, when an incremental grouping knows
+    #: them all (their recorded facts are dropped by id; None: by a pass over the recorded facts).
+    gone: set[int] | None = None
 
 
 @dataclass
@@ -601,7 +604,9 @@ def regroup_around(catalog: Catalog, options: GroupingOptions) -> tuple[list[Gro
     groups = [g for g in stored if g.id not in touched]
     groups += _groups_of(find_bursts(photos.rows, options.burst_gap), pairs)
     facts = {pid: _facts(photos, photos.index[pid]) for pid in changed if pid in photos.index}
-    return groups, GroupingRun(facts, queries, changed & set(photos.index), stored=_copies(stored))
+    return groups, GroupingRun(
+        facts, queries, changed & set(photos.index), stored=_copies(stored), gone=gone
+    )
 
 
 def _copies(groups: list[Group]) -> list[Group]:
@@ -751,7 +756,7 @@ def write_groups(catalog: Catalog, groups: list[Group], run: GroupingRun) -> dic
     # million rows of unchanged photos.
     facts = {pid: run.facts[pid] for pid in run.changed if pid in run.facts}
     new_ids = catalog.replace_groups(
-        keep, add, old.values(), facts, now(), run.watermark, run.log_position
+        keep, add, old.values(), facts, now(), run.watermark, run.log_position, run.gone
     )
     for group, gid in zip(placed, new_ids):
         group.id = gid
