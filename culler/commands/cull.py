@@ -472,21 +472,35 @@ def _print_plan(plan, summary, dry_run: bool, written: int) -> None:
 
     console = _console()
     verb = "would " if dry_run else ""
-    # Printed a thousand lines a call: one call a line spent two thirds of a 100,000-photo cull's
-    # time in rich's per-call work (the output is the same, lines are never wrapped).
+    # Not a terminal (a pipe, a file): no style is drawn and lines never wrap (soft wrap), so the
+    # lines are written as they are; rich's markup parsing of 100,000 lines was half of a
+    # whole-archive dry run. On a terminal a thousand lines go to rich a call (one call a line
+    # spent two thirds of a 100,000-photo cull's time in rich's per-call work).
+    plain = console.color_system is None
     lines = []
+
+    def flush() -> None:
+        if plain:
+            console.file.write("\n".join(lines) + "\n")
+        else:
+            # emoji=False: a file named "a:smile:.jpg" is printed as it is named.
+            console.print("\n".join(lines), markup=True, emoji=False)
+        lines.clear()
+
     for p in plan:
         if p.changes:
-            # Paths and reasons are untrusted text: "[/" in a file name is not rich markup.
-            lines.append(
-                f"{verb}{p.decision:<6} {escape(printable(p.path))}  "
-                f"[dim]{escape(printable(p.reason))}[/dim]"
-            )
+            if plain:
+                lines.append(f"{verb}{p.decision:<6} {printable(p.path)}  {printable(p.reason)}")
+            else:
+                # Paths and reasons are untrusted text: "[/" in a file name is not rich markup.
+                lines.append(
+                    f"{verb}{p.decision:<6} {escape(printable(p.path))}  "
+                    f"[dim]{escape(printable(p.reason))}[/dim]"
+                )
             if len(lines) == 1000:
-                console.print("\n".join(lines), markup=True)
-                lines = []
+                flush()
     if lines:
-        console.print("\n".join(lines), markup=True)
+        flush()
     table = Table(title="culler cull" + (" (dry run: nothing changed)" if dry_run else ""))
     for name in ("decision", "photos", "changes", "most common reason"):
         table.add_column(name, justify="right" if name in ("photos", "changes") else "left")

@@ -71,7 +71,10 @@ def update_groups(
     watermark = None
     if ranking is None or ranking == Ranking():
         watermark = grouping_watermark(catalog, options)
-        model = options.embedding_model or catalog.default_embedding_model()
+
+        def model() -> str | None:  # counting embeddings by model reads them all: only if needed
+            return options.embedding_model or catalog.default_embedding_model()
+
         if not full and catalog.grouping_unchanged(model, watermark):
             # Nothing a group or a rank depends on changed since the groups were stored.
             return {
@@ -82,21 +85,16 @@ def update_groups(
             }
     groups, run = compute_groups(catalog, options, full=full)
     run.watermark = watermark
-    attach_frame_defects(catalog, groups, run.changed)
+    attach_frame_defects(catalog, groups, run.changed, run.stored)
     rescored = _rescored_since_last_grouping(catalog, watermark) if not full else None
     if rescored is None:
         rank_groups(catalog, groups, ranking)
     else:
         # A stored group none of whose members changed or was scored again keeps its ranks: a new
         # shoot does not read the scores of the whole archive.
+        moved = rescored | run.changed  # once, not once a group
         rank_groups(
-            catalog,
-            [
-                g
-                for g in groups
-                if g.id is None or not (rescored | run.changed).isdisjoint(g.members)
-            ],
-            ranking,
+            catalog, [g for g in groups if g.id is None or not moved.isdisjoint(g.members)], ranking
         )
     return write_groups(catalog, groups, run)
 
@@ -121,14 +119,18 @@ def grouping_watermark(catalog: Catalog, options: GroupingOptions) -> str:
     return f"{catalog.scoring_watermark()}; roles {roles}; {options!r}"
 
 
-def attach_frame_defects(catalog: Catalog, groups: list[Group], changed: set[int]) -> None:
+def attach_frame_defects(
+    catalog: Catalog, groups: list[Group], changed: set[int], before: list[Group] | None = None
+) -> None:
     """Compare the frames of each burst on aligned content (culler.decide.frames). What a comparison found
     depends only on the frames, so a burst stored with the same members, none of them ``changed``,
     keeps its stored verdicts and only new or changed bursts are decoded. Near-duplicate groups hold copies, whose differences
     are resizing and re-encoding, not focus: they are not compared."""
     from culler.decide.frames import analyse_group
 
-    stored = {frozenset(g.members): g for g in stored_groups(catalog) if g.kind == "burst"}
+    if before is None:  # the stored groups, unless the grouping has just read them
+        before = stored_groups(catalog)
+    stored = {frozenset(g.members): g for g in before if g.kind == "burst"}
     for group in groups:
         if group.kind != "burst":
             continue
@@ -639,7 +641,7 @@ def plan_cull(
         groups, run = compute_groups(catalog, options.grouping, full=full)
         if scope is not None:
             groups = [g for g in groups if scope.intersection(g.members)]
-        attach_frame_defects(catalog, groups, run.changed)
+        attach_frame_defects(catalog, groups, run.changed, run.stored)
     elif scope is not None:
         groups = [g for g in groups if scope.intersection(g.members)]
     if scope is not None:

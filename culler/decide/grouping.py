@@ -107,6 +107,15 @@ class GroupingRun:
     #: ``Catalog.scoring_watermark``); stored with the groups so that a scan that changed nothing
     #: regroups nothing. None: not recorded (the next grouping is not skipped).
     watermark: str | None = None
+    #: The change log's position read before the photos were (``Catalog.grouping_log_position``):
+    #: recorded with the groups, so that the next check reads only what was logged after it.
+    log_position: int | None = None
+    #: The stored groups as an incremental grouping read them (copies, which ranking does not
+    #: reorder): framing and writing compare with these instead of reading every group again.
+    stored: list[Group] | None = None
+    #: The photos grouped last time that are no longer readable, when an incremental grouping knows
+    #: them all (their recorded facts are dropped by id; None: by a pass over the recorded facts).
+    gone: set[int] | None = None
 
 
 @dataclass
@@ -515,8 +524,12 @@ def compute_groups(
     Returns the groups and what was examined (recorded for the next incremental run).
     """
     options = options or GroupingOptions()
+    # Read before the photos are: whatever is written meanwhile is logged after it.
+    position = catalog.grouping_log_position()
     if not full and catalog.has_grouping_facts() and catalog.groups_as_recorded():
-        return regroup_around(catalog, options)
+        groups, run = regroup_around(catalog, options)
+        run.log_position = position
+        return groups, run
     photos = load_photo_set(catalog, options)
     facts = {pid: _facts(photos, i) for i, pid in enumerate(photos.ids)}
     bursts = find_bursts(photos.rows, options.burst_gap)
@@ -524,7 +537,7 @@ def compute_groups(
     changed = {pid for pid, f in facts.items() if seen.get(pid) != f}
     pairs = similar_pairs(photos, options, spanning=True)
     groups = _groups_of(bursts, pairs)
-    return groups, GroupingRun(facts, set(photos.ids), changed)
+    return groups, GroupingRun(facts, set(photos.ids), changed, log_position=position)
 
 
 def _groups_of(bursts: list[list[int]], pairs: list[tuple[int, int]]) -> list[Group]:
@@ -554,11 +567,14 @@ def regroup_around(catalog: Catalog, options: GroupingOptions) -> tuple[list[Gro
     unchecked. Work grows with the size of the new shoot, not of the archive.
     """
     model = options.embedding_model or catalog.default_embedding_model()
-    changed = set(catalog.grouping_changed_ids(model))
-    gone = set(catalog.grouping_gone_ids())
+    # The change log names the photos written since the last grouping (None: an older catalog,
+    # every photo's facts are compared).
+    logged = catalog.grouping_logged_since()
+    changed = set(catalog.grouping_changed_ids(model, among=logged))
+    gone = set(catalog.grouping_gone_ids(among=logged))
     stored = stored_groups(catalog)
     if not changed and not gone:
-        return stored, GroupingRun({}, set(), set())
+        return stored, GroupingRun({}, set(), set(), stored=_copies(stored))
     by_id = {g.id: g for g in stored}
     queries = set(changed)
     for gid in catalog.groups_touching(changed | gone):
@@ -588,7 +604,13 @@ def regroup_around(catalog: Catalog, options: GroupingOptions) -> tuple[list[Gro
     groups = [g for g in stored if g.id not in touched]
     groups += _groups_of(find_bursts(photos.rows, options.burst_gap), pairs)
     facts = {pid: _facts(photos, photos.index[pid]) for pid in changed if pid in photos.index}
-    return groups, GroupingRun(facts, queries, changed & set(photos.index))
+    return groups, GroupingRun(
+        facts, queries, changed & set(photos.index), stored=_copies(stored), gone=gone
+    )
+
+
+def _copies(groups: list[Group]) -> list[Group]:
+    return [Group(g.kind, list(g.members), g.id, dict(g.frame_defects)) for g in groups]
 
 
 def _shoots_of(
@@ -701,7 +723,8 @@ def write_groups(catalog: Catalog, groups: list[Group], run: GroupingRun) -> dic
     stay open. Records every photo's grouping facts for the next incremental run."""
     import json
 
-    stored = {(g.kind, frozenset(g.members)): g for g in stored_groups(catalog)}
+    before = run.stored if run.stored is not None else stored_groups(catalog)
+    stored = {(g.kind, frozenset(g.members)): g for g in before}
     old = {key: g.id for key, g in stored.items()}
     keep, add, placed = {}, [], []
     for group in groups:
@@ -732,7 +755,9 @@ def write_groups(catalog: Catalog, groups: list[Group], run: GroupingRun) -> dic
     # Only the facts that changed are written: a regroup after one shoot does not rewrite a
     # million rows of unchanged photos.
     facts = {pid: run.facts[pid] for pid in run.changed if pid in run.facts}
-    new_ids = catalog.replace_groups(keep, add, old.values(), facts, now(), run.watermark)
+    new_ids = catalog.replace_groups(
+        keep, add, old.values(), facts, now(), run.watermark, run.log_position, run.gone
+    )
     for group, gid in zip(placed, new_ids):
         group.id = gid
     return {
