@@ -96,7 +96,8 @@ def cli(*args):
         finally:
             sys.stdout = old
 
-def gui_open(db):
+def _window():
+    # The real main window, 1400 x 900, offscreen unless a display is set, with its own settings file.
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from pathlib import Path
     from PySide6.QtCore import QSettings
@@ -107,6 +108,11 @@ def gui_open(db):
     window = MainWindow(settings=settings)
     window.resize(1400, 900)
     window.show()
+    return app, window
+
+def gui_open(db):
+    from pathlib import Path
+    app, window = _window()
     app.processEvents()
     start = time.perf_counter()
     window.open_catalog(Path(db))
@@ -121,16 +127,8 @@ def gui_open(db):
 
 def gui_resort(db):
     # Open the window, then time each re-sort or filter until its first screenful is painted.
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from pathlib import Path
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-    app = QApplication.instance() or QApplication([])
-    from culler.gui.main_window import MainWindow
-    settings = QSettings(str(Path(os.environ["BENCH_TMP"]) / "bench.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings)
-    window.resize(1400, 900)
-    window.show()
+    app, window = _window()
     window.open_catalog(Path(db))
     app.processEvents()
     bar = window.filter_bar
