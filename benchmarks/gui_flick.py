@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -115,24 +113,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", type=Path, default=None, help="build the shoot here and keep it")
     args = parser.parse_args(argv)
 
-    from gui_grid import WARM_THUMBS, build_shoot
+    from gui_grid import set_thumbnails, shoot
     from PySide6.QtWidgets import QApplication
 
-    from culler.gui.thumbnails import thumb_dir_for
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    tmp = None
-    folder = args.keep
-    if folder is None:
-        tmp = tempfile.mkdtemp(prefix="culler-flick-bench-")
-        folder = Path(tmp) / "shoot"
-    try:
-        db_path = folder / "culler.db"
-        t = time.perf_counter()
-        if not db_path.exists():
-            build_shoot(folder, args.photos)
-        print(f"{args.photos} photos ready in {time.perf_counter() - t:.1f} s; window 1400x900")
-        thumbs = thumb_dir_for(db_path)
+    with shoot(args.keep, args.photos, "culler-flick-bench-") as db_path:
+        print("window 1400x900")
         print(
             "| cache | flick px/s | read-ahead | frames | grey cells, mean | p90 | worst "
             "| frames with grey |"
@@ -141,9 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         for label in ("warm", "cold"):
             for speed in [float(s) for s in args.speeds.split(",")]:
                 for screens in (0, 2):
-                    shutil.rmtree(thumbs, ignore_errors=True)
-                    if label == "warm":
-                        shutil.copytree(folder / WARM_THUMBS, thumbs)
+                    set_thumbnails(db_path, warm=label == "warm")
                     r = run_case(app, db_path, screens, speed, args.seconds)
                     print(
                         f"| {label} | {speed:,.0f} | {'off' if not screens else f'{screens} screens'}"
@@ -151,9 +135,6 @@ def main(argv: list[str] | None = None) -> None:
                         f" | {r['grey_frames']:.0%} |",
                         flush=True,
                     )
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

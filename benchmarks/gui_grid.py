@@ -14,6 +14,7 @@ Usage: QT_QPA_PLATFORM=offscreen python benchmarks/gui_grid.py [--photos 5000] [
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -84,6 +85,38 @@ def build_shoot(folder: Path, count: int) -> Path:
                     [pid, pk, score, stamp],
                 )
     return db_path
+
+
+@contextlib.contextmanager
+def shoot(keep: Path | None, photos: int, prefix: str):
+    """The benchmark shoot's catalog path: built in ``keep`` (reused when it is there already) or in a
+    temporary folder removed afterwards."""
+    tmp = None
+    folder = keep
+    if folder is None:
+        tmp = tempfile.mkdtemp(prefix=prefix)
+        folder = Path(tmp) / "shoot"
+    try:
+        db_path = folder / "culler.db"
+        t = time.perf_counter()
+        if not db_path.exists():
+            build_shoot(folder, photos)
+        print(f"{photos} photos + catalog ready in {time.perf_counter() - t:.1f} s")
+        yield db_path
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def set_thumbnails(db_path: Path, warm: bool) -> None:
+    """Empty the shoot's thumbnail cache (cold), or fill it with every thumbnail as a scan leaves
+    them (warm)."""
+    from culler.gui.thumbnails import thumb_dir_for
+
+    thumbs = thumb_dir_for(db_path)
+    shutil.rmtree(thumbs, ignore_errors=True)
+    if warm:
+        shutil.copytree(db_path.parent / WARM_THUMBS, thumbs)
 
 
 def visible_rows(window) -> list[int]:
@@ -164,25 +197,10 @@ def main(argv: list[str] | None = None) -> None:
 
     from PySide6.QtWidgets import QApplication
 
-    from culler.gui.thumbnails import thumb_dir_for
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    tmp = None
-    folder = args.keep
-    if folder is None:
-        tmp = tempfile.mkdtemp(prefix="culler-gui-bench-")
-        folder = Path(tmp) / "shoot"
-    try:
-        t = time.perf_counter()
-        db_path = folder / "culler.db"
-        if not db_path.exists():
-            db_path = build_shoot(folder, args.photos)
-        print(f"built {args.photos} photos + catalog in {time.perf_counter() - t:.1f} s")
-        thumbs = thumb_dir_for(db_path)
+    with shoot(args.keep, args.photos, "culler-gui-bench-") as db_path:
         for label in ("cold", "warm"):
-            shutil.rmtree(thumbs, ignore_errors=True)
-            if label == "warm":  # every thumbnail cached, as a scan leaves them
-                shutil.copytree(folder / WARM_THUMBS, thumbs)
+            set_thumbnails(db_path, warm=label == "warm")
             r = open_and_time(app, db_path, label)
             line = (
                 f"{label}: catalog load {r['catalog_load_s'] * 1000:.0f} ms, first {r['cells']} "
@@ -193,9 +211,6 @@ def main(argv: list[str] | None = None) -> None:
                     f"; jump to the middle, screen filled in {r['scroll_middle_s'] * 1000:.0f} ms"
                 )
             print(line)
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
