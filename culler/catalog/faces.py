@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from culler.catalog.current import current_score
 from culler.catalog.timestamps import now
 
 if TYPE_CHECKING:  # numpy loads where a vector is read or written (`culler list` never does)
@@ -23,14 +24,9 @@ EYES = ("open", "closed", "unknown")
 FOCUS = ("sharp", "soft", "motion", "unknown")
 
 #: An SQL condition on a face row aliased ``f``: it comes from the current version of its scorer for its
-#: photo (the version ``current_scores`` would show). Looked up per face through the scores primary
-#: key: joining the ``current_scores`` view (a window query over every score) made SQLite number every
-#: score row first, 4.4 s at 100,000 photos for a catalog with no face at all.
-CURRENT_FACE = (
-    "f.scorer_pk = (SELECT s.scorer_pk FROM scores s JOIN scorers sc ON sc.id = s.scorer_pk"
-    " WHERE s.photo_id = f.photo_id"
-    " AND sc.scorer_id = (SELECT scorer_id FROM scorers WHERE id = f.scorer_pk)"
-    " ORDER BY sc.active DESC, sc.id DESC LIMIT 1)"
+#: photo (the version ``current_scores`` would show), looked up per face by key (:mod:`.current`).
+CURRENT_FACE = "f.scorer_pk = " + current_score(
+    "scorer_pk", "f.photo_id", "(SELECT scorer_id FROM scorers WHERE id = f.scorer_pk)"
 )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from culler.catalog import Catalog
+from culler.catalog.current import current_score
 from culler.catalog.search import fts_query
 from culler.safe_files import same_file
 
@@ -72,13 +73,8 @@ def iter_photos(
             if top is not None:
                 yield from _attach(catalog, top)
                 return
-        # A correlated lookup through the scores primary key: joining the current_scores view (a window
-        # query) made SQLite rescan it for every photo, minutes for a 100,000-photo catalog.
-        join = (
-            ", (SELECT s.score FROM scores s JOIN scorers sc ON sc.id = s.scorer_pk"
-            " WHERE s.photo_id = p.id AND sc.scorer_id = ? ORDER BY sc.active DESC, sc.id DESC"
-            " LIMIT 1) AS sort_score"
-        )
+        # Photo by photo through the scores primary key, not the current_scores view (see .current).
+        join = f", {current_score('score', 'p.id', '?')} AS sort_score"
         params.insert(0, sort_by)
         order = "sort_score IS NULL, sort_score DESC, p.path"
         for bound, op in ((min_score, ">="), (max_score, "<=")):
