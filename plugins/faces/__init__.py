@@ -1,8 +1,9 @@
 """The faces scorer: frontal faces with a confidence, per-face sharpness and closed eyes, offline.
 
-Detection is dlib's HOG face detector and eyes come from its 68-point landmarks (``detect.py`` says
-why, ``benchmarks/faces_detectors.py`` measures it); both models install from PyPI with ``dlib-bin``
-and ``face-recognition-models``. dlib and OpenCV are imported at the first photo scored (inside the
+Detection is dlib's HOG face detector (``detect.py`` says why, ``benchmarks/faces_detectors.py``
+measures it); eyelids come from MediaPipe's Face Mesh and Iris models (``mesh.py``, from the
+``mediapipe`` wheel installed ``--no-deps``), or dlib's 68-point landmarks without them or with
+``faces.landmarks=dlib68``; all install from PyPI. dlib and OpenCV are imported at the first photo scored (inside the
 decode workers), never when the plugin module is imported or the scorer loaded.
 
 Role "penalty": 10 = no face problems. Each face is judged on its eyes (closed costs 6 points) and
@@ -23,7 +24,7 @@ from PIL import Image
 
 from culler.api import SHOOTING_KEY, SMALL_COPY_KEY, Scorer, ScoreResult, hookimpl
 
-__version__ = "5.0"
+__version__ = "6.0"
 
 EYES_CLOSED_COST = 6.0
 SOFT_FACE_COST = 4.0
@@ -120,10 +121,11 @@ def photo_reasons(main: list[dict[str, Any]]) -> list[str]:
 
 class FacesScorer(Scorer):
     id = "faces"
-    version = "5"
+    version = "6"
     kind = "score"
     description = (
-        "Frontal faces (MTCNN candidates verified by dlib's HOG, 68-point landmarks; offline), "
+        "Frontal faces (MTCNN candidates verified by dlib's HOG; eyelids from MediaPipe's Face "
+        "Mesh and Iris models, or dlib's 68 points; offline), "
         "per-face sharpness and "
         "closed eyes; 10 = no face problems, empty when no face is found."
     )
@@ -151,8 +153,22 @@ class FacesScorer(Scorer):
         self._eyes = self.config.get("eyes", True)
         if not isinstance(self._eyes, bool):
             raise ValueError(f"faces.eyes must be true or false, not {self._eyes!r}")
-        if self._eyes:  # the 68-point model: non-commercial terms (docs/models.md)
-            models.predictor_path()
+        landmarks = self.config.get("landmarks")
+        if landmarks is not None and landmarks not in ("mesh", "dlib68"):
+            raise ValueError(f'faces.landmarks must be "mesh" or "dlib68", not {landmarks!r}')
+        self._landmarks = landmarks
+        if self._eyes:
+            # MediaPipe's Face Mesh and Iris files (Apache-2.0, checked by SHA-256) when the
+            # mediapipe wheel is installed, else dlib's 68-point model (non-commercial terms:
+            # docs/models.md).
+            from culler_plugins.faces import mesh
+
+            if landmarks != "dlib68" and mesh.available():
+                mesh.read_model("mesh"), mesh.read_model("iris")
+            elif landmarks == "mesh":
+                raise RuntimeError(f"faces.landmarks=mesh needs `{mesh.INSTALL_HINT}`")
+            else:
+                models.predictor_path()
         if self.config.get("descriptors", True):
             models.predictor_path(models.SHAPE5_FILE)
             models.predictor_path(models.DESCRIPTOR_FILE)
@@ -207,6 +223,7 @@ class FacesScorer(Scorer):
             eyes=self._eyes,
             shooting=shooting if isinstance(shooting, dict) else None,
             search=self._search,
+            landmarks=self._landmarks,
         )
         faces = [f.to_json() for f in found]
         if self._describe:  # who it is, for `culler people` (stored as a BLOB, not in the JSON)

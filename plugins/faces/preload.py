@@ -1,5 +1,6 @@
 """Imported once by the scan's worker fork server (``FacesScorer.worker_preload``): reads dlib's
-detector and 100 MB landmark model (and MTCNN's candidate weights) there, so every decode worker forked from it shares one copy
+detector, the eye landmark models (MediaPipe's two files, or dlib's 100 MB 68-point model where
+they are not installed) and MTCNN's candidate weights there, so every decode worker forked from it shares one copy
 instead of reading its own (about 1 s of CPU and 100 MB of memory per worker).
 
 Importing this never fails: without dlib or the model file, the workers load (and report) what is
@@ -12,7 +13,12 @@ try:
     from culler_plugins.faces import detect
 
     detect.detector()
-    detect.predictor()
+    from culler_plugins.faces import mesh
+
+    if mesh.available():  # the eyes' default landmarks: two small files (4 MB), checked here
+        mesh.preload()
+    else:  # dlib's 68 points, the fallback: 100 MB, about 1 s of CPU to read
+        detect.predictor()
     detect.descriptor_models()
     from culler_plugins.faces import candidates
 
