@@ -1,9 +1,11 @@
 """A catalog an earlier culler wrote is compacted in place (issue #32 goal 5): signatures of 1,105
-bytes become about 800 (losslessly), in resumable batches with progress, and a kill at any point
-loses nothing."""
+bytes become about 800 (losslessly), score details and reasons stored as spaced JSON become packed
+(culler.catalog.score_pack), in resumable batches with progress, and a kill at any point loses
+nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import ImageEnhance
 
-from culler.catalog import open_catalog, upgrades
+from culler.catalog import open_catalog, score_json, upgrades
 from culler.decide.grouping import NEAR, STRICT, signature_match
 from culler.imaging import signatures
 from culler.imaging.signatures import Signature, pixel_agreement
@@ -40,9 +42,29 @@ def legacy_blobs() -> list[bytes]:
     return [signatures.legacy_bytes(im) for _, ims in _edits() for im in ims]
 
 
-def older_catalog(path: Path, blobs: list[bytes], copies: int = 1) -> Path:
+@pytest.fixture(scope="module")
+def real_details() -> list[tuple[str, str]]:
+    """(extra, reasons) of technical scores of real photos as earlier versions stored them
+    (``json.dumps``: spaced, the sharpness grid as text)."""
+    from culler_plugins.technical import TechnicalScorer
+
+    scorer = TechnicalScorer()
+    rows = []
+    for name in ("astronaut", "coffee", "moon"):
+        result = scorer.score_one(sample_image(name).resize((768, 512)))
+        rows.append((json.dumps(result.extra), json.dumps(result.reasons)))
+    return rows
+
+
+def older_catalog(
+    path: Path,
+    blobs: list[bytes],
+    copies: int = 1,
+    details: list[tuple[str, str]] | None = None,
+) -> Path:
     """A catalog at schema 2 (an earlier version's own dump) holding photos with version-1
-    signatures, every photo rated (stars = id % 6) and every third rejected."""
+    signatures, every photo rated (stars = id % 6) and every third rejected; with ``details``,
+    a technical score for every photo with those details as an earlier version stored them."""
     conn = sqlite3.connect(path)
     conn.executescript(DUMPS[-1].read_text(encoding="utf-8"))
     conn.execute("PRAGMA journal_mode = WAL")
@@ -60,6 +82,16 @@ def older_catalog(path: Path, blobs: list[bytes], copies: int = 1) -> Path:
         "INSERT INTO ratings (photo_id, stars, decision, source, at) VALUES (?, ?, ?, 'gui', 't')",
         [(r[0], r[0] % 6, "reject" if r[0] % 3 == 0 else None) for r in rows],
     )
+    if details:
+        conn.execute(
+            "INSERT INTO scorers (scorer_id, version, created) VALUES ('technical', '4', 't')"
+        )
+        (pk,) = conn.execute("SELECT MAX(id) FROM scorers").fetchone()
+        conn.executemany(
+            "INSERT INTO scores (photo_id, scorer_pk, score, extra, reasons, created)"
+            " VALUES (?, ?, ?, ?, ?, 't')",
+            [(r[0], pk, r[0] / 10, *details[r[0] % len(details)]) for r in rows],
+        )
     conn.commit()
     conn.close()
     return path
@@ -72,6 +104,31 @@ def ratings_of(path: Path) -> dict[int, tuple]:
             r[0]: r[1:]
             for r in conn.execute("SELECT photo_id, stars, decision, label FROM current_ratings")
         }
+    finally:
+        conn.close()
+
+
+def score_details(path: Path) -> dict[int, tuple]:
+    """Every score's details and reasons as readers see them (``score_json.load``)."""
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            r[0]: (score_json.load(r[1]), score_json.load(r[2]))
+            for r in conn.execute("SELECT photo_id, extra, reasons FROM scores")
+        }
+    finally:
+        conn.close()
+
+
+def detail_forms(path: Path) -> dict[str, int]:
+    """How many score details are still JSON text and how many are packed (BLOBs)."""
+    conn = sqlite3.connect(path)
+    try:
+        return dict(
+            conn.execute(
+                "SELECT typeof(extra), COUNT(*) FROM scores WHERE extra IS NOT NULL GROUP BY 1"
+            )
+        )
     finally:
         conn.close()
 
@@ -206,20 +263,27 @@ def _run_killer(path: Path, kill_at: int) -> subprocess.CompletedProcess:
     )
 
 
-def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(tmp_path, legacy_blobs):
+def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
+    tmp_path, legacy_blobs, real_details
+):
     """SIGKILL at statements spread over the migrations, every upgrade batch and the VACUUM: each
-    signature is either still version 1 or compacted whole (batches are atomic), every rating is
-    as it was, and the next open finishes the upgrade."""
-    template = older_catalog(tmp_path / "template.db", legacy_blobs, copies=4)  # 48 photos
+    signature is either still version 1 or compacted whole (batches are atomic), each score's
+    details and reasons read exactly as before (JSON or packed), every rating is as it was, and
+    the next open finishes the upgrade."""
+    template = older_catalog(
+        tmp_path / "template.db", legacy_blobs, copies=4, details=real_details
+    )  # 48 photos
     expected = 4 * len(legacy_blobs)
     before = ratings_of(template)
+    details = score_details(template)
+    assert detail_forms(template) == {"text": expected}
     count = tmp_path / "count.db"
     count.write_bytes(template.read_bytes())
     counted = _run_killer(count, 0)
     assert counted.returncode == 0, counted.stderr
     total = int(counted.stdout.strip())
     points = sorted({*range(total - 60, total + 1, 3), *range(1, total, max(1, total // 12))})
-    killed, partial = 0, 0
+    killed, partial, half_packed = 0, 0, 0
     for point in points:
         path = tmp_path / f"kill{point}.db"
         path.write_bytes(template.read_bytes())
@@ -228,13 +292,18 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(tmp_path, legacy
         sizes = signature_sizes(path)
         assert set(sizes) <= {"v1", "v2"} and sum(sizes.values()) == expected
         partial += len(sizes) == 2
+        half_packed += len(detail_forms(path)) == 2
         assert ratings_of(path) == before
+        assert score_details(path) == details
         with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
             assert catalog.pending_data_upgrades() == []
         assert signature_sizes(path) == {"v2": expected}
+        assert detail_forms(path) == {"blob": expected}
         assert ratings_of(path) == before
+        assert score_details(path) == details
     assert killed >= len(points) - 1
     assert partial >= 2  # some kills fell between batches: a catalog upgraded halfway
+    assert half_packed >= 1  # and some while the score details were half packed
 
 
 def test_another_process_writing_only_postpones_giving_the_space_back(tmp_path, legacy_blobs):

@@ -297,8 +297,8 @@ class ScanStore:
                 None
                 if result.distribution is None
                 else json.dumps([float(p) for p in result.distribution]),
-                score_json.dump(extra) if extra else None,
-                score_json.dump(list(result.reasons)) if result.reasons else None,
+                score_json.store(extra) if extra else None,
+                score_json.store(list(result.reasons)) if result.reasons else None,
                 _now(),
             ],
         )
