@@ -14,7 +14,7 @@ out as text. The catalog now stores a BLOB:
   one byte), lists, dicts (keys in order), and a rectangular grid of small ints (−1…254) as one byte
   a cell, raw-DEFLATEd when that is smaller (a mostly flat sharpness grid: 289 → ~100 bytes);
 * a float as the decimal the scorer rounded it to (``0.8651`` is the digits 8651 and 4 decimals:
-  three bytes) whenever that decimal reads back as the very same double (``m / 10**d`` is correctly
+  three bytes, the decimals in the tag) whenever that decimal reads back as the very same double (``m / 10**d`` is correctly
   rounded, as the text ``"0.8651"`` is), otherwise its eight IEEE bytes. **No precision is given
   up**: every float reads back bit for bit, so no float32/float16 question arises.
 
@@ -42,7 +42,9 @@ VERSION = 1
 _VERSIONS = {header: version for version, header in HEADERS.items()}
 
 # Tags (one byte before each value).
-_NONE, _FALSE, _TRUE, _INT, _DECIMAL, _FLOAT, _STR, _WORD, _LIST, _DICT, _GRID, _GRID_Z = range(12)
+_NONE, _FALSE, _TRUE, _INT, _FLOAT, _STR, _WORD, _LIST, _DICT, _GRID, _GRID_Z = range(11)
+#: A decimal with d decimals is tag _DECIMAL + d (d = 0 … _MAX_DECIMALS), then its digits.
+_DECIMAL = 16
 #: Tags from here on are the ints 0 … 255 - _SMALL themselves.
 _SMALL = 64
 _SMALL_MAX = 255 - _SMALL
@@ -263,8 +265,7 @@ def _write(out: bytearray, value: Any, index: dict[str, int]) -> None:
             out.append(_FLOAT)
             out += struct.pack("<d", value)
         else:
-            out.append(_DECIMAL)
-            _varint(out, short[1])
+            out.append(_DECIMAL + short[1])
             _varint(out, _zigzag(short[0]))
     elif type(value) is str:
         _write_str(out, value, index)
@@ -296,7 +297,8 @@ def _write(out: bytearray, value: Any, index: dict[str, int]) -> None:
 
 
 def _deflate(cells: bytes) -> bytes:
-    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    # Run-length matching: a sharpness grid's runs are of one value (4 bytes fewer than the default).
+    z = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_RLE)
     return z.compress(cells) + z.flush()
 
 
@@ -339,8 +341,8 @@ def _read(data: bytes, pos: int, words: tuple[str, ...]) -> tuple[Any, int]:
     if tag == _INT:
         n, pos = _read_varint(data, pos)
         return _unzigzag(n), pos
-    if tag == _DECIMAL:
-        decimals, pos = _read_varint(data, pos)
+    if _DECIMAL <= tag <= _DECIMAL + _MAX_DECIMALS:
+        decimals = tag - _DECIMAL
         n, pos = _read_varint(data, pos)
         mantissa = _unzigzag(n)
         return (mantissa / 10**decimals if decimals else float(mantissa)), pos
