@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import ImageEnhance
 
-from culler.catalog import open_catalog, score_json, upgrades
+from culler.catalog import open_catalog, score_json, timestamps, upgrades
 from culler.decide.grouping import NEAR, STRICT, signature_match
 from culler.imaging import signatures
 from culler.imaging.signatures import Signature, pixel_agreement
@@ -89,8 +89,11 @@ def older_catalog(
         (pk,) = conn.execute("SELECT MAX(id) FROM scorers").fetchone()
         conn.executemany(
             "INSERT INTO scores (photo_id, scorer_pk, score, extra, reasons, created)"
-            " VALUES (?, ?, ?, ?, ?, 't')",
-            [(r[0], pk, r[0] / 10, *details[r[0] % len(details)]) for r in rows],
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (r[0], pk, r[0] / 10, *details[r[0] % len(details)], ISO_TIMES[r[0] % 3])
+                for r in rows
+            ],
         )
     conn.commit()
     conn.close()
@@ -108,27 +111,43 @@ def ratings_of(path: Path) -> dict[int, tuple]:
         conn.close()
 
 
+#: Score times as earlier versions stored them (ISO text).
+ISO_TIMES = (
+    "2019-06-01T14:03:07.250+00:00",
+    "2024-02-29T23:59:59.999+00:00",
+    "2026-12-06T10:31:37.741+00:00",
+)
+
+
 def score_details(path: Path) -> dict[int, tuple]:
-    """Every score's details and reasons as readers see them (``score_json.load``)."""
+    """Every score's details, reasons and time as readers see them (``score_json.load``,
+    ``timestamps.iso``)."""
     conn = sqlite3.connect(path)
     try:
         return {
-            r[0]: (score_json.load(r[1]), score_json.load(r[2]))
-            for r in conn.execute("SELECT photo_id, extra, reasons FROM scores")
+            r[0]: (score_json.load(r[1]), score_json.load(r[2]), timestamps.iso(r[3]))
+            for r in conn.execute("SELECT photo_id, extra, reasons, created FROM scores")
         }
     finally:
         conn.close()
 
 
 def detail_forms(path: Path) -> dict[str, int]:
-    """How many score details are still JSON text and how many are packed (BLOBs)."""
+    """How many score details are still JSON text and how many are packed (BLOBs), and how many
+    score times are ISO text and how many numbers."""
     conn = sqlite3.connect(path)
     try:
-        return dict(
+        forms = dict(
             conn.execute(
                 "SELECT typeof(extra), COUNT(*) FROM scores WHERE extra IS NOT NULL GROUP BY 1"
             )
         )
+        for form, count in conn.execute(
+            "SELECT CASE WHEN created NOT GLOB '*[^0-9]*' THEN 'ms' ELSE 'iso' END, COUNT(*)"
+            " FROM scores WHERE extra IS NOT NULL GROUP BY 1"
+        ):
+            forms[form] = count
+        return forms
     finally:
         conn.close()
 
@@ -276,14 +295,14 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     expected = 4 * len(legacy_blobs)
     before = ratings_of(template)
     details = score_details(template)
-    assert detail_forms(template) == {"text": expected}
+    assert detail_forms(template) == {"text": expected, "iso": expected}
     count = tmp_path / "count.db"
     count.write_bytes(template.read_bytes())
     counted = _run_killer(count, 0)
     assert counted.returncode == 0, counted.stderr
     total = int(counted.stdout.strip())
     points = sorted({*range(total - 60, total + 1, 3), *range(1, total, max(1, total // 12))})
-    killed, partial, half_packed = 0, 0, 0
+    killed, partial, half_packed, half_timed = 0, 0, 0, 0
     for point in points:
         path = tmp_path / f"kill{point}.db"
         path.write_bytes(template.read_bytes())
@@ -292,18 +311,20 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         sizes = signature_sizes(path)
         assert set(sizes) <= {"v1", "v2"} and sum(sizes.values()) == expected
         partial += len(sizes) == 2
-        half_packed += len(detail_forms(path)) == 2
+        half_packed += {"text", "blob"} <= set(detail_forms(path))
+        half_timed += {"iso", "ms"} <= set(detail_forms(path))
         assert ratings_of(path) == before
         assert score_details(path) == details
         with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
             assert catalog.pending_data_upgrades() == []
         assert signature_sizes(path) == {"v2": expected}
-        assert detail_forms(path) == {"blob": expected}
+        assert detail_forms(path) == {"blob": expected, "ms": expected}
         assert ratings_of(path) == before
         assert score_details(path) == details
     assert killed >= len(points) - 1
     assert partial >= 2  # some kills fell between batches: a catalog upgraded halfway
     assert half_packed >= 1  # and some while the score details were half packed
+    assert half_timed >= 1  # or the score times half rewritten
 
 
 def test_another_process_writing_only_postpones_giving_the_space_back(tmp_path, legacy_blobs):

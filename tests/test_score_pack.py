@@ -4,6 +4,7 @@ are a third of their JSON."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
@@ -152,3 +153,37 @@ def test_known_keys_are_one_byte_and_version_1_words_never_change():
     assert hashlib.sha256("\n".join(words).encode()).hexdigest()[:16] == "5d67b343460534a6"
     # header, dict tag, count, key "sharpness" (word 0), None
     assert score_pack.pack({"sharpness": None}) == bytes([0xC1, 8, 1, 0, 0])
+
+
+def test_a_scan_stores_score_times_as_milliseconds_and_readers_get_iso_text(tmp_path):
+    from culler.catalog import open_catalog, timestamps
+    from culler.plugin.scorers import ScoreResult
+
+    with open_catalog(tmp_path / "culler.db") as catalog:
+        pk = catalog.scorer_pk("x", "1")
+        with catalog.transaction() as conn:
+            conn.execute(
+                "INSERT INTO photos (id, path, status, first_seen, last_seen)"
+                " VALUES (1, '/a.jpg', 'ok', 't', 't')"
+            )
+            before = timestamps.now()
+            catalog.store_score(1, pk, ScoreResult(score=1.0), "x")
+            after = timestamps.now()
+        (stored,) = catalog.execute("SELECT created FROM scores").fetchone()
+        assert stored.isdigit() and len(stored) == 13
+        shown = catalog.scores_for(1)[0]["created"]
+        assert before <= shown <= after and shown == timestamps.iso(int(stored))
+        (sql_view,) = catalog.execute("SELECT datetime(created / 1000, 'unixepoch') FROM scores")
+        assert sql_view[0] == shown[:19].replace("T", " ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=dt.datetime(1970, 1, 2), max_value=dt.datetime(2200, 1, 1)))
+def test_an_iso_time_and_its_milliseconds_are_the_same_text(when):
+    from culler.catalog import timestamps
+
+    text = when.replace(tzinfo=dt.timezone.utc).isoformat(timespec="milliseconds")
+    ms = timestamps.to_ms(text)
+    assert ms is not None and timestamps.iso(ms) == timestamps.iso(str(ms)) == text
+    assert timestamps.to_ms(text.replace("+00:00", "+02:00")) is None  # not culler's clock
+    assert timestamps.iso("t") == "t" and timestamps.to_ms("t") is None

@@ -2,7 +2,8 @@
 near-duplicate signatures of 1,105 bytes as about 800, losslessly (``compact_signatures``), score details as compact
 JSON with integer grids as bytes (``compact_score_json``, :mod:`culler.catalog.score_json`), then
 score details and reasons in a binary layout (``pack_score_extra``, ``pack_score_reasons``,
-:mod:`culler.catalog.score_pack`).
+:mod:`culler.catalog.score_pack`) and score times as milliseconds (``score_times_ms``,
+:mod:`culler.catalog.timestamps`).
 
 A schema migration (``culler.catalog.migrations``) runs in one transaction: right for adding a table or
 a column, wrong for rewriting a million rows (minutes under one write lock, no progress, all lost if
@@ -127,6 +128,24 @@ for _column in ("extra", "reasons"):
         needs=f"typeof({_column}) = 'text'",
         rewrite=_pack_score_json,
     )
+
+
+def _score_time_ms(text: Any) -> int | None:
+    from culler.catalog import timestamps
+
+    return timestamps.to_ms(text)
+
+
+UPGRADES["score_times_ms"] = DataUpgrade(
+    name="score_times_ms",
+    what="storing score times as numbers",
+    table="scores",
+    key="rowid",
+    column="created",
+    # ISO text culler's clock wrote (a number, or anything else, is left as it is).
+    needs="typeof(created) = 'text' AND created LIKE '____-__-__T%'",
+    rewrite=_score_time_ms,
+)
 #: The last step: give the space the upgrades freed back to the file system.
 RECLAIM = "reclaim_space"
 
