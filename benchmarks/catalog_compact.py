@@ -183,16 +183,21 @@ def upgrade_in_place(old: Path, n: int, columns: bool = False) -> None:
 
 
 def score_details(db: Path) -> str:
-    """A digest of every score's details and reasons as readers see them (``score_json.load``)."""
+    """A digest of every score's details, reasons and time as readers see them."""
     import hashlib
 
-    from culler.catalog import score_json
+    from culler.catalog import score_json, timestamps
 
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     digest = hashlib.sha256()
     try:
-        for row in conn.execute("SELECT rowid, extra, reasons FROM scores ORDER BY rowid"):
-            value = [row[0], score_json.load(row[1]), score_json.load(row[2])]
+        for row in conn.execute("SELECT rowid, extra, reasons, created FROM scores ORDER BY rowid"):
+            value = [
+                row[0],
+                score_json.load(row[1]),
+                score_json.load(row[2]),
+                timestamps.iso(row[3]),
+            ]
             digest.update(repr(value).encode())
         return digest.hexdigest()
     finally:
@@ -201,35 +206,40 @@ def score_details(db: Path) -> str:
 
 def previous_version_copy(db: Path, target: Path) -> None:
     """``db`` as the previous culler stored it: score details and reasons as compact JSON (the
-    ``011_compact_score_json`` form), migration ``014_packed_score_details`` not applied."""
-    from culler.catalog import score_json
+    ``011_compact_score_json`` form), score times as ISO text, migration
+    ``014_packed_score_details`` not applied."""
+    from culler.catalog import score_json, timestamps
 
     shutil.copyfile(db, target)
     conn = sqlite3.connect(target)
     last = 0
     while True:
         rows = conn.execute(
-            "SELECT rowid, extra, reasons FROM scores WHERE rowid > ? ORDER BY rowid LIMIT 20000",
+            "SELECT rowid, extra, reasons, created FROM scores WHERE rowid > ?"
+            " ORDER BY rowid LIMIT 20000",
             [last],
         ).fetchall()
         if not rows:
             break
         conn.executemany(
-            "UPDATE scores SET extra = ?, reasons = ? WHERE rowid = ?",
+            "UPDATE scores SET extra = ?, reasons = ?, created = ? WHERE rowid = ?",
             [
                 (
                     None if e is None else score_json.dump(score_json.load(e)),
                     None if r is None else score_json.dump(score_json.load(r)),
+                    timestamps.iso(created),
                     rowid,
                 )
-                for rowid, e, r in rows
+                for rowid, e, r, created in rows
             ],
         )
         conn.commit()
         last = rows[-1][0]
     for table in ("_migrations", "_sqlite_migrations"):
         conn.execute(f"DELETE FROM {table} WHERE name LIKE '%014_packed_score_details'")
-    conn.execute("DELETE FROM _data_upgrades WHERE name LIKE 'pack_score_%'")
+    conn.execute(
+        "DELETE FROM _data_upgrades WHERE name LIKE 'pack_score_%' OR name = 'score_times_ms'"
+    )
     conn.commit()
     conn.execute("VACUUM")
     conn.close()

@@ -355,3 +355,37 @@ def test_the_upgrade_knows_the_version_1_signature_size_without_importing_it():
     from culler.imaging import signatures
 
     assert upgrades.V1_SIGNATURE_SIZE == signatures.V1_SIZE
+
+
+def test_culler_show_prints_the_same_before_and_after_the_upgrade(
+    tmp_path, monkeypatch, culler_cli, legacy_blobs, real_details
+):
+    """Packed details, numeric score times and compact signatures change no character that
+    ``culler show`` prints, as text or as JSON."""
+    path = older_catalog(tmp_path / "culler.db", legacy_blobs, details=real_details)
+    photos = [f"/old/{i}.jpg" for i in range(3)]
+    with monkeypatch.context() as m:  # the catalog as it is: every row in the earlier form
+        m.setattr(upgrades.UpgradesMixin, "upgrade_data", lambda self, *a, **k: [])
+        before = [
+            culler_cli("show", p, "--db", path, *flag).output
+            for p in photos
+            for flag in ((), ("--json",))
+        ]
+    assert detail_forms(path) == {"text": len(legacy_blobs), "iso": len(legacy_blobs)}
+    after = [
+        culler_cli("show", p, "--db", path, *flag).output
+        for p in photos
+        for flag in ((), ("--json",))
+    ]
+    assert detail_forms(path) == {"blob": len(legacy_blobs), "ms": len(legacy_blobs)}
+    # The upgrade's own progress lines (stderr) come first on the first command; the rest is equal.
+    after = [
+        "".join(ln for ln in out.splitlines(True) if not ln.startswith("upgrading the catalog:"))
+        for out in after
+    ]
+    assert after[0::2] == before[0::2]  # as text: every character
+    # As JSON, everything but the signature's bytes (printed as a Python bytes repr, which the
+    # earlier compact_signatures step changes by design: it stores them compressed).
+    as_json = [{**json.loads(out), "signature": None} for out in before[1::2]]
+    assert [{**json.loads(out), "signature": None} for out in after[1::2]] == as_json
+    assert all("sharpness" in out for out in before[1::2]) and ISO_TIMES[1] in "".join(before)
