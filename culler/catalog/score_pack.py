@@ -327,30 +327,59 @@ def _read_text(data: bytes, pos: int, length: int) -> tuple[str, int]:
     return data[pos:end].decode("utf-8", "surrogatepass"), end
 
 
+#: 10**d for the decimals a short float may have.
+_POW10 = [10**d for d in range(_MAX_DECIMALS + 1)]
+#: A grid cell's byte to its value (byte - 1), for ``map`` (a C loop).
+_CELL = list(range(-1, 255))
+
+
 def _read(data: bytes, pos: int, words: tuple[str, ...]) -> tuple[Any, int]:
+    # The most frequent tags first, one-byte varints read inline: readers such as the whole-archive
+    # cull unpack a technical score's details for every photo.
     tag = data[pos]
     pos += 1
     if tag >= _SMALL:
         return tag - _SMALL, pos
-    if tag == _NONE:
-        return None, pos
-    if tag == _TRUE:
-        return True, pos
-    if tag == _FALSE:
-        return False, pos
-    if tag == _INT:
-        n, pos = _read_varint(data, pos)
-        return _unzigzag(n), pos
-    if _DECIMAL <= tag <= _DECIMAL + _MAX_DECIMALS:
+    if tag >= _DECIMAL:
         decimals = tag - _DECIMAL
-        n, pos = _read_varint(data, pos)
-        mantissa = _unzigzag(n)
-        return (mantissa / 10**decimals if decimals else float(mantissa)), pos
-    if tag == _FLOAT:
-        return struct.unpack_from("<d", data, pos)[0], pos + 8
-    if tag == _STR:
-        length, pos = _read_varint(data, pos)
-        return _read_text(data, pos, length)
+        if decimals > _MAX_DECIMALS:
+            raise ValueError(f"unknown tag {tag}")
+        n = data[pos]
+        if n < 0x80:
+            pos += 1
+        else:
+            n, pos = _read_varint(data, pos)
+        mantissa = n >> 1 if not n & 1 else -((n + 1) >> 1)
+        return (mantissa / _POW10[decimals] if decimals else float(mantissa)), pos
+    if tag == _DICT:
+        count, pos = _read_varint(data, pos)
+        obj = {}
+        for _ in range(count):
+            k = data[pos]
+            if k < 0x80:
+                pos += 1
+            else:
+                k, pos = _read_varint(data, pos)
+            if k & 1:
+                key, pos = _read_text(data, pos, k >> 1)
+            else:
+                key = words[k >> 1]
+            value_tag = data[pos]
+            if value_tag >= _SMALL:  # a small int, inline (as the decimal below: no call)
+                obj[key] = value_tag - _SMALL
+                pos += 1
+            elif _DECIMAL <= value_tag <= _DECIMAL + _MAX_DECIMALS:
+                n = data[pos + 1]
+                if n < 0x80:
+                    pos += 2
+                else:
+                    n, pos = _read_varint(data, pos + 1)
+                mantissa = n >> 1 if not n & 1 else -((n + 1) >> 1)
+                decimals = value_tag - _DECIMAL
+                obj[key] = mantissa / _POW10[decimals] if decimals else float(mantissa)
+            else:
+                obj[key], pos = _read(data, pos, words)
+        return obj, pos
     if tag == _WORD:
         n, pos = _read_varint(data, pos)
         return words[n], pos
@@ -361,17 +390,20 @@ def _read(data: bytes, pos: int, words: tuple[str, ...]) -> tuple[Any, int]:
             item, pos = _read(data, pos, words)
             items.append(item)
         return items, pos
-    if tag == _DICT:
-        count, pos = _read_varint(data, pos)
-        obj = {}
-        for _ in range(count):
-            k, pos = _read_varint(data, pos)
-            if k & 1:
-                key, pos = _read_text(data, pos, k >> 1)
-            else:
-                key = words[k >> 1]
-            obj[key], pos = _read(data, pos, words)
-        return obj, pos
+    if tag == _NONE:
+        return None, pos
+    if tag == _TRUE:
+        return True, pos
+    if tag == _FALSE:
+        return False, pos
+    if tag == _INT:
+        n, pos = _read_varint(data, pos)
+        return _unzigzag(n), pos
+    if tag == _FLOAT:
+        return struct.unpack_from("<d", data, pos)[0], pos + 8
+    if tag == _STR:
+        length, pos = _read_varint(data, pos)
+        return _read_text(data, pos, length)
     if tag in (_GRID, _GRID_Z):
         width, pos = _read_varint(data, pos)
         rows, pos = _read_varint(data, pos)
@@ -382,7 +414,8 @@ def _read(data: bytes, pos: int, words: tuple[str, ...]) -> tuple[Any, int]:
         else:
             cells = data[pos : pos + width * rows]
             pos += width * rows
-        if len(cells) != width * rows:
+        if len(cells) != width * rows or not width:
             raise ValueError("grid cells missing")
-        return [[b - 1 for b in cells[i : i + width]] for i in range(0, width * rows, width)], pos
+        cell = _CELL.__getitem__
+        return [list(map(cell, cells[i : i + width])) for i in range(0, width * rows, width)], pos
     raise ValueError(f"unknown tag {tag}")
