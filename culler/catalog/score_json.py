@@ -58,9 +58,12 @@ def store(value: Any) -> str | bytes:
     """``value`` as the catalog stores it now: packed (:mod:`culler.catalog.score_pack`), or the
     compact JSON of :func:`dump` when that is shorter. :func:`load` gives back what a JSON round
     trip of ``value`` gives (tuples as lists, numpy values as Python numbers), as before."""
-    text = dump(value)
-    packed = score_pack.pack(json.loads(text, object_hook=_decode))
-    return packed if len(packed) < len(text.encode("utf-8")) else text
+    # The plain JSON round trip (C code) gives the value readers get; grids are packed smaller
+    # than dump() writes them, so packed is shorter than dump() whenever it is shorter than this.
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    plain = json.loads(text)
+    packed = score_pack.pack(plain)
+    return packed if len(packed) < len(text.encode("utf-8")) else dump(plain)
 
 
 def repack(stored: Any) -> str | bytes | None:

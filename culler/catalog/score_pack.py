@@ -232,18 +232,16 @@ def _decimal(x: float) -> tuple[int, int] | None:
 
 
 def _grid(value: list) -> bytes | None:
-    if len(value) < GRID_MIN_ROWS or not all(type(row) is list for row in value):
+    if len(value) < GRID_MIN_ROWS or type(value[0]) is not list:
         return None
     width = len(value[0])
-    if width < 2 or any(len(row) != width for row in value):
+    if width < 2 or any(type(row) is not list or len(row) != width for row in value):
         return None
-    cells = bytearray()
-    for row in value:
-        for cell in row:
-            if type(cell) is not int or not -1 <= cell <= 254:  # a bool is not a grid cell
-                return None
-            cells.append(cell + 1)
-    return bytes(cells)
+    flat = [cell for row in value for cell in row]
+    # A bool is not a grid cell (type, not isinstance).
+    if any(type(cell) is not int for cell in flat) or min(flat) < -1 or max(flat) > 254:
+        return None
+    return bytes(cell + 1 for cell in flat)
 
 
 def _write(out: bytearray, value: Any, index: dict[str, int]) -> None:
