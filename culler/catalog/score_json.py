@@ -17,7 +17,7 @@ handed in, so nothing outside this layer sees the difference; rows stored before
 they are, and the ``compact_score_json`` data upgrade rewrites them.
 
 Since then the catalog stores score details as :func:`store` writes them: the binary layout of
-:mod:`culler.catalog.score_pack` (a technical score's details on the same photos: 959 -> about 330
+:mod:`culler.catalog.score_pack` (a technical score's details on the same photos: 959 -> 263
 bytes), or this compact JSON where that is shorter (a one-word reason). :func:`load` reads all three
 forms; the ``pack_score_details`` and ``pack_score_reasons`` data upgrades rewrite older rows.
 """

@@ -12,7 +12,8 @@ out as text. The catalog now stores a BLOB:
   itself, other ints as zigzag varints, strings inline (UTF-8) or as a number in the version's
   :data:`WORDS` table (the keys of the bundled scorers' details and their frequent values: a key is
   one byte), lists, dicts (keys in order), and a rectangular grid of small ints (−1…254) as one byte
-  a cell, raw-DEFLATEd when that is smaller (a mostly flat sharpness grid: 289 → ~100 bytes);
+  a cell, raw-DEFLATEd when that is smaller (a 17 × 17 sharpness grid: 289 → 137 bytes on average
+  over 45 real photos);
 * a float as the decimal the scorer rounded it to (``0.8651`` is the digits 8651 and 4 decimals:
   three bytes, the decimals in the tag) whenever that decimal reads back as the very same double (``m / 10**d`` is correctly
   rounded, as the text ``"0.8651"`` is), otherwise its eight IEEE bytes. **No precision is given
