@@ -18,8 +18,9 @@ they are, and the ``compact_score_json`` data upgrade rewrites them.
 
 Since then the catalog stores score details as :func:`store` writes them: the binary layout of
 :mod:`culler.catalog.score_pack` (a technical score's details on the same photos: 959 -> 263
-bytes), or this compact JSON where that is shorter (a one-word reason). :func:`load` reads all three
-forms; the ``pack_score_details`` and ``pack_score_reasons`` data upgrades rewrite older rows.
+bytes), or this compact JSON where that is shorter (a short reason of a scorer's own). :func:`load`
+reads all three forms; the ``pack_score_extra`` and ``pack_score_reasons`` data upgrades rewrite
+older rows.
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ out as text. The catalog now stores a BLOB:
   a cell, raw-DEFLATEd when that is smaller (a 17 × 17 sharpness grid: 289 → 137 bytes on average
   over 45 real photos);
 * a float as the decimal the scorer rounded it to (``0.8651`` is the digits 8651 and 4 decimals:
-  three bytes, the decimals in the tag) whenever that decimal reads back as the very same double (``m / 10**d`` is correctly
-  rounded, as the text ``"0.8651"`` is), otherwise its eight IEEE bytes. **No precision is given
+  three bytes, the decimals in the tag) whenever that decimal reads back as the very same double
+  (``m / 10**d`` is correctly rounded, as the text ``"0.8651"`` is), otherwise its eight IEEE
+  bytes. **No precision is given
   up**: every float reads back bit for bit, so no float32/float16 question arises.
 
 Third-party scorers' keys and values go through the same layout (inline strings): nothing a plugin
