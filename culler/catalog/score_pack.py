@@ -17,8 +17,8 @@ out as text. The catalog now stores a BLOB:
 * a float as the decimal the scorer rounded it to (``0.8651`` is the digits 8651 and 4 decimals:
   three bytes, the decimals in the tag) whenever that decimal reads back as the very same double
   (``m / 10**d`` is correctly rounded, as the text ``"0.8651"`` is), otherwise its eight IEEE
-  bytes. **No precision is given
-  up**: every float reads back bit for bit, so no float32/float16 question arises.
+  bytes. **No precision is given up**: every float reads back bit for bit, so no float32/float16
+  question arises.
 
 Third-party scorers' keys and values go through the same layout (inline strings): nothing a plugin
 can put in ``extra`` is refused or changed. What a reader gets is exactly what it got from the JSON
