@@ -19,8 +19,9 @@ wallpapers) written as JPEGs and scanned by ``culler scan`` with the default sco
 without downloaded weights: technical, faces, colourfulness), then grown to N photos by copying the
 scanned rows (each copy a new path and content hash; every score, signature and search row as the
 scan wrote it), VACUUMed, and the same breakdown printed, with the score details' and the photo
-columns' bytes. ``--as-before`` first rewrites the score details as the previous version stored them
-(compact JSON), then upgrades that copy in place as above.
+columns' bytes. ``--as-before`` also times ``culler cull --dry-run`` on it and on a copy whose
+score rows are as the previous version stored them (compact JSON, ISO times) and checks that the two
+print the same, then upgrades a copy stored as the previous version stored it in place, as above.
 
     python benchmarks/catalog_compact.py [--photos 100000] [--cache /tmp/culler-archive]
     python benchmarks/catalog_compact.py --real [--photos 20000] [--keep DIR]
@@ -245,6 +246,45 @@ def previous_version_copy(db: Path, target: Path) -> None:
     conn.close()
 
 
+def readers_agree(db: Path, work: Path) -> None:
+    """``culler cull --dry-run`` on ``db`` and on a copy whose score rows are stored as the
+    previous version stored them (this version's schema: its readers read both forms): the time
+    of each, and whether they print the same."""
+    old = work / "rows-as-before.db"
+    previous_version_copy(db, old)
+    src = sqlite3.connect(db)
+    steps = src.execute(
+        "SELECT * FROM _sqlite_migrations WHERE name LIKE '%014_packed_score_details'"
+    ).fetchall()
+    done = src.execute(
+        "SELECT * FROM _data_upgrades WHERE name LIKE 'pack_score_%' OR name = 'score_times_ms'"
+    ).fetchall()
+    src.close()
+    conn = sqlite3.connect(
+        old
+    )  # the step recorded and its rewrites marked done: rows stay as before
+    for table, rows in (("_sqlite_migrations", steps), ("_data_upgrades", done)):
+        if rows:
+            conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    conn.commit()
+    conn.close()
+    printed = {}
+    for label, path in (("packed rows", db), ("rows as before", old), ("packed rows", db)):
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "culler", "cull", "--db", str(path), "--dry-run"],
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - t0
+        printed.setdefault(label, proc.stdout)
+        print(f"  culler cull --dry-run on {label}: {wall:.1f} s wall (exit {proc.returncode})")
+    same = printed["packed rows"] == printed["rows as before"]
+    print(f"  the two print the same ({len(printed['packed rows'].splitlines()):,} lines): {same}")
+    for path in (old, old.with_name(old.name + "-wal"), old.with_name(old.name + "-shm")):
+        path.unlink(missing_ok=True)
+
+
 def ratings(db: Path) -> str:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -366,6 +406,7 @@ def real_catalog(args: argparse.Namespace) -> None:
         grow(db, n)
         print(f"a real catalog grown to {n:,} photos: {breakdown(db, n, columns=True)}")
         if args.as_before:
+            readers_agree(db, work)
             old = work / f"real-{n}-previous.db"
             previous_version_copy(db, old)
             print(f"the same as the previous version stored it: {breakdown(old, n, columns=True)}")
