@@ -125,15 +125,3 @@ def _json_default(value: Any) -> Any:
     if np is not None and isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
-
-
-def compact(text: Any) -> str | None:
-    """A stored ``extra`` rewritten compact (the ``compact_score_json`` data upgrade); None when
-    it is compact already or is not JSON (left as it is)."""
-    if text is None or score_pack.is_packed(text):
-        return None
-    try:
-        new = dump(load(text))
-    except (ValueError, TypeError):
-        return None
-    return None if new == text else new
