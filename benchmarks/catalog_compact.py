@@ -13,7 +13,18 @@ earlier culler wrote.
    wall and CPU seconds of each stage, peak memory, and the bytes per photo after. Every rating is
    checked to be as it was.
 
+With ``--real``, a REAL catalog instead: the 45 real photographs of
+``benchmarks/technical_calibration.py`` (scikit-image, matplotlib, scikit-learn samples, Debian
+wallpapers) written as JPEGs and scanned by ``culler scan`` with the default scorers (those that run
+without downloaded weights: technical, faces, colourfulness), then grown to N photos by copying the
+scanned rows (each copy a new path and content hash; every score, signature and search row as the
+scan wrote it), VACUUMed, and the same breakdown printed, with the score details' and the photo
+columns' bytes. ``--as-before`` also times ``culler cull --dry-run`` on it and on a copy whose
+score rows are as the previous version stored them (compact JSON, ISO times) and checks that the two
+print the same, then upgrades a copy stored as the previous version stored it in place, as above.
+
     python benchmarks/catalog_compact.py [--photos 100000] [--cache /tmp/culler-archive]
+    python benchmarks/catalog_compact.py --real [--photos 20000] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -50,20 +61,64 @@ print("RESULT " + json.dumps({"wall": time.perf_counter() - t0, "cpu": cpu(), "r
 """
 
 
-def breakdown(db: Path, n: int) -> str:
+def breakdown(db: Path, n: int, columns: bool = False) -> str:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         rows = conn.execute(
-            "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8"
+            "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 10"
         ).fetchall()
         sig = conn.execute("SELECT AVG(LENGTH(signature)) FROM photos").fetchone()[0]
+        detail = column_bytes(conn, n) if columns else ""
     finally:
         conn.close()
     parts = ", ".join(f"{name} {size / n:,.0f}" for name, size in rows)
     return (
-        f"{db.stat().st_size / n:,.0f} B/photo (signature {sig:,.0f} B); "
-        f"largest parts, B/photo: {parts}"
+        f"{db.stat().st_size / n:,.0f} B/photo (signature {sig or 0:,.0f} B); "
+        f"largest parts, B/photo: {parts}{detail}"
     )
+
+
+#: The column groups of the two largest tables, as ``breakdown(columns=True)`` prints them.
+COLUMN_GROUPS = {
+    "photos": {
+        "signature": ["signature"],
+        "path, root": ["path", "root"],
+        "hashes": ["content_hash", "phash"],
+        "first/last seen": ["first_seen", "last_seen"],
+        "other columns": None,
+    },
+    "scores": {
+        "extra": ["extra"],
+        "reasons": ["reasons"],
+        "created": ["created"],
+        "other columns": None,
+    },
+}
+
+
+def column_bytes(conn: sqlite3.Connection, n: int) -> str:
+    """Bytes a photo of each column group of ``photos`` and ``scores`` (stored value lengths)."""
+    out = []
+    for table, groups in COLUMN_GROUPS.items():
+        names = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+        named = {c for cols in groups.values() if cols for c in cols}
+        parts = []
+        for label, cols in groups.items():
+            cols = cols or [c for c in names if c not in named]
+            total = conn.execute(
+                f"SELECT {' + '.join(f'coalesce(SUM(LENGTH({c})), 0)' for c in cols)} FROM {table}"
+            ).fetchone()[0]
+            parts.append(f"{label} {total / n:,.0f}")
+        out.append(f"\n    {table} values, B/photo: " + ", ".join(parts))
+    per_scorer = conn.execute(
+        "SELECT sc.scorer_id, COUNT(*), AVG(LENGTH(s.extra)), AVG(LENGTH(s.reasons))"
+        " FROM scores s JOIN scorers sc ON sc.id = s.scorer_pk GROUP BY sc.scorer_id"
+    ).fetchall()
+    out.append(
+        "\n    per scorer (rows; average extra / reasons B): "
+        + ", ".join(f"{sid} ({k:,}; {e or 0:,.0f} / {r or 0:,.0f})" for sid, k, e, r in per_scorer)
+    )
+    return "".join(out)
 
 
 def legacy_copy(db: Path, target: Path) -> None:
@@ -99,35 +154,10 @@ def legacy_copy(db: Path, target: Path) -> None:
     conn.close()
 
 
-def ratings(db: Path) -> str:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("SELECT photo_id, stars, decision FROM current_ratings ORDER BY 1")
-        return str(hash(tuple(rows)))
-    finally:
-        conn.close()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photos", type=int, default=100_000)
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/culler-archive"))
-    args = parser.parse_args()
-    n = args.photos
-    args.cache.mkdir(parents=True, exist_ok=True)
-    db = args.cache / f"archive-{n}-ungrouped.db"
-    if not db.exists():
-        sys.path.insert(0, str(HERE))
-        from archive_scale import build
-
-        build(db, n, grouped=False)
-    print(f"a catalog made by this version, {n:,} photos: {breakdown(db, n)}")
-    old = args.cache / f"legacy-{n}.db"
-    t0 = time.perf_counter()
-    legacy_copy(db, old)
-    print(f"the same as an earlier culler left it (made in {time.perf_counter() - t0:.0f} s):")
-    print(f"  {breakdown(old, n)}")
-    before = ratings(old)
+def upgrade_in_place(old: Path, n: int, columns: bool = False) -> None:
+    """Open ``old`` as a culler command does, in a fresh process; print what the upgrade took and
+    the bytes after, and check that ratings and score details read as before."""
+    before, details = ratings(old), score_details(old)
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, str(old)],
         capture_output=True,
@@ -146,10 +176,273 @@ def main() -> None:
     for what, stage in result["stages"].items():
         wall, cpu = stage["wall"] or 0.0, stage["cpu"] or 0.0
         rows = stage["rows"]
-        per = f", {1e6 * wall / rows:,.0f} µs a photo" if rows > 1 else ""
-        print(f"  {what}: {wall:.1f} s wall, {cpu:.1f} s CPU{per}")
-    print(f"  after: {breakdown(old, n)}")
+        per = f", {1e6 * wall / rows:,.0f} µs a row" if rows > 1 else ""
+        print(f"  {what} ({rows:,} rows): {wall:.1f} s wall, {cpu:.1f} s CPU{per}")
+    print(f"  after: {breakdown(old, n, columns)}")
     print(f"  ratings as they were: {ratings(old) == before}")
+    print(f"  every score's details and reasons read as they did: {score_details(old) == details}")
+
+
+def score_details(db: Path) -> str:
+    """A digest of every score's details, reasons and time as readers see them."""
+    import hashlib
+
+    from culler.catalog import score_json, timestamps
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    digest = hashlib.sha256()
+    try:
+        for row in conn.execute("SELECT rowid, extra, reasons, created FROM scores ORDER BY rowid"):
+            value = [
+                row[0],
+                score_json.load(row[1]),
+                score_json.load(row[2]),
+                timestamps.iso(row[3]),
+            ]
+            digest.update(repr(value).encode())
+        return digest.hexdigest()
+    finally:
+        conn.close()
+
+
+def previous_version_copy(db: Path, target: Path) -> None:
+    """``db`` as the previous culler stored it: score details and reasons as compact JSON (the
+    ``011_compact_score_json`` form), score times as ISO text, migration
+    ``014_packed_score_details`` not applied."""
+    from culler.catalog import score_json, timestamps
+
+    shutil.copyfile(db, target)
+    conn = sqlite3.connect(target)
+    last = 0
+    while True:
+        rows = conn.execute(
+            "SELECT rowid, extra, reasons, created FROM scores WHERE rowid > ?"
+            " ORDER BY rowid LIMIT 20000",
+            [last],
+        ).fetchall()
+        if not rows:
+            break
+        conn.executemany(
+            "UPDATE scores SET extra = ?, reasons = ?, created = ? WHERE rowid = ?",
+            [
+                (
+                    None if e is None else score_json.dump(score_json.load(e)),
+                    None if r is None else score_json.dump(score_json.load(r)),
+                    timestamps.iso(created),
+                    rowid,
+                )
+                for rowid, e, r, created in rows
+            ],
+        )
+        conn.commit()
+        last = rows[-1][0]
+    for table in ("_migrations", "_sqlite_migrations"):
+        conn.execute(f"DELETE FROM {table} WHERE name LIKE '%014_packed_score_details'")
+    conn.execute(
+        "DELETE FROM _data_upgrades WHERE name LIKE 'pack_score_%' OR name = 'score_times_ms'"
+    )
+    conn.commit()
+    conn.execute("VACUUM")
+    conn.close()
+
+
+def readers_agree(db: Path, work: Path) -> None:
+    """``culler cull --dry-run`` on ``db`` and on a copy whose score rows are stored as the
+    previous version stored them (this version's schema: its readers read both forms): the time
+    of each, and whether they print the same."""
+    old = work / "rows-as-before.db"
+    previous_version_copy(db, old)
+    src = sqlite3.connect(db)
+    steps = src.execute(
+        "SELECT * FROM _sqlite_migrations WHERE name LIKE '%014_packed_score_details'"
+    ).fetchall()
+    done = src.execute(
+        "SELECT * FROM _data_upgrades WHERE name LIKE 'pack_score_%' OR name = 'score_times_ms'"
+    ).fetchall()
+    src.close()
+    conn = sqlite3.connect(
+        old
+    )  # the step recorded and its rewrites marked done: rows stay as before
+    for table, rows in (("_sqlite_migrations", steps), ("_data_upgrades", done)):
+        if rows:
+            conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    conn.commit()
+    conn.close()
+    printed = {}
+    for label, path in (("packed rows", db), ("rows as before", old), ("packed rows", db)):
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "culler", "cull", "--db", str(path), "--dry-run"],
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - t0
+        printed.setdefault(label, proc.stdout)
+        print(f"  culler cull --dry-run on {label}: {wall:.1f} s wall (exit {proc.returncode})")
+    same = printed["packed rows"] == printed["rows as before"]
+    print(f"  the two print the same ({len(printed['packed rows'].splitlines()):,} lines): {same}")
+    for path in (old, old.with_name(old.name + "-wal"), old.with_name(old.name + "-shm")):
+        path.unlink(missing_ok=True)
+
+
+def ratings(db: Path) -> str:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT photo_id, stars, decision FROM current_ratings ORDER BY 1")
+        return str(hash(tuple(rows)))
+    finally:
+        conn.close()
+
+
+def scan_real(folder: Path, db: Path) -> int:
+    """Write the real photographs into ``folder`` and scan them into ``db`` with the default
+    scorers, as a user runs ``culler scan``; return how many photos the catalog holds."""
+    sys.path.insert(0, str(HERE))
+    import tempfile
+
+    from technical_calibration import real_photos
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (name, image) in enumerate(real_photos(Path(tmp))):
+            image.save(folder / f"{i:02d}-{name.split(':')[-1].split('.')[0]}.jpg", quality=92)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "culler",
+            "scan",
+            str(folder),
+            "--db",
+            str(db),
+            "--workers",
+            "1",
+            "--json",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
+    finally:
+        conn.close()
+
+
+#: The tables a scan writes a row (or rows) per photo to, and their photo column.
+PER_PHOTO = {
+    "photos": "id",
+    "scores": "photo_id",
+    "tags": "photo_id",
+    "embeddings": "photo_id",
+    "grouping_state": "photo_id",
+}  # the search rows (photo_search) follow the photos and tags by the catalog's own triggers
+
+
+def grow(db: Path, n: int) -> None:
+    """Copy the scanned photos' rows until the catalog holds ``n`` photos: each copy a new path
+    (and content hash), every other value as the scan wrote it."""
+    conn = sqlite3.connect(db)
+    try:
+        (real,) = conn.execute("SELECT COUNT(*) FROM photos").fetchone()
+        (top,) = conn.execute("SELECT MAX(id) FROM photos").fetchone()
+        copy = 1
+        while copy * real < n:
+            offset = copy * top
+            limit = n - copy * real
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM photos WHERE id <= ? ORDER BY id LIMIT ?", [top, limit]
+                )
+            ]
+            keep = f"IN ({','.join(map(str, ids))})"
+            for table, key in PER_PHOTO.items():
+                cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+                values = []
+                for c in cols:
+                    if c == key:
+                        values.append(f"{c} + {offset}")
+                    elif table == "photos" and c == "path":
+                        values.append(f"'/copy{copy}' || path")
+                    elif table == "photos" and c == "content_hash":
+                        values.append("lower(hex(randomblob(length(content_hash) / 2)))")
+                    else:
+                        values.append(c)
+                conn.execute(
+                    f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(values)}"
+                    f" FROM {table} WHERE {key} {keep}"
+                )
+            copy += 1
+        # A photographer's ratings on every second photo (so the upgrade can show it keeps them).
+        conn.execute(
+            "INSERT INTO ratings (photo_id, stars, decision, source, at)"
+            " SELECT id, 3, 'pick', 'gui', '2026-01-01T00:00:00.000+00:00' FROM photos"
+            " WHERE id % 2 = 0"
+        )
+        # A scan's grouping has read the change log; the copies are as grouped as the originals.
+        conn.execute("DELETE FROM grouping_log")
+        conn.commit()
+        conn.execute("VACUUM")
+    finally:
+        conn.close()
+
+
+def real_catalog(args: argparse.Namespace) -> None:
+    import tempfile
+
+    n = args.photos
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.keep or Path(tmp)
+        db = work / f"real-{n}.db"
+        for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+            path.unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        real = scan_real(work / "photos", db)
+        print(
+            f"scanned {real} real photographs with the default scorers in "
+            f"{time.perf_counter() - t0:.0f} s"
+        )
+        grow(db, n)
+        print(f"a real catalog grown to {n:,} photos: {breakdown(db, n, columns=True)}")
+        if args.as_before:
+            readers_agree(db, work)
+            old = work / f"real-{n}-previous.db"
+            previous_version_copy(db, old)
+            print(f"the same as the previous version stored it: {breakdown(old, n, columns=True)}")
+            upgrade_in_place(old, n, columns=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=100_000)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/culler-archive"))
+    parser.add_argument("--real", action="store_true", help="a catalog of real scanned photos")
+    parser.add_argument("--keep", type=Path, help="with --real: keep the photos and catalog here")
+    parser.add_argument(
+        "--as-before",
+        action="store_true",
+        help="with --real: also upgrade a copy stored as the previous version stored it",
+    )
+    args = parser.parse_args()
+    if args.real:
+        real_catalog(args)
+        return
+    n = args.photos
+    args.cache.mkdir(parents=True, exist_ok=True)
+    db = args.cache / f"archive-{n}-ungrouped.db"
+    if not db.exists():
+        sys.path.insert(0, str(HERE))
+        from archive_scale import build
+
+        build(db, n, grouped=False)
+    print(f"a catalog made by this version, {n:,} photos: {breakdown(db, n)}")
+    old = args.cache / f"legacy-{n}.db"
+    t0 = time.perf_counter()
+    legacy_copy(db, old)
+    print(f"the same as an earlier culler left it (made in {time.perf_counter() - t0:.0f} s):")
+    print(f"  {breakdown(old, n)}")
+    upgrade_in_place(old, n)
     old.unlink()
 
 

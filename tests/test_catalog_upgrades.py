@@ -1,9 +1,11 @@
 """A catalog an earlier culler wrote is compacted in place (issue #32 goal 5): signatures of 1,105
-bytes become about 800 (losslessly), in resumable batches with progress, and a kill at any point
-loses nothing."""
+bytes become about 800 (losslessly), score details and reasons stored as spaced JSON become packed
+(culler.catalog.score_pack), in resumable batches with progress, and a kill at any point loses
+nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import ImageEnhance
 
-from culler.catalog import open_catalog, upgrades
+from culler.catalog import open_catalog, score_json, timestamps, upgrades
 from culler.decide.grouping import NEAR, STRICT, signature_match
 from culler.imaging import signatures
 from culler.imaging.signatures import Signature, pixel_agreement
@@ -40,9 +42,29 @@ def legacy_blobs() -> list[bytes]:
     return [signatures.legacy_bytes(im) for _, ims in _edits() for im in ims]
 
 
-def older_catalog(path: Path, blobs: list[bytes], copies: int = 1) -> Path:
+@pytest.fixture(scope="module")
+def real_details() -> list[tuple[str, str]]:
+    """(extra, reasons) of technical scores of real photos as earlier versions stored them
+    (``json.dumps``: spaced, the sharpness grid as text)."""
+    from culler_plugins.technical import TechnicalScorer
+
+    scorer = TechnicalScorer()
+    rows = []
+    for name in ("astronaut", "coffee", "moon"):
+        result = scorer.score_one(sample_image(name).resize((768, 512)))
+        rows.append((json.dumps(result.extra), json.dumps(result.reasons)))
+    return rows
+
+
+def older_catalog(
+    path: Path,
+    blobs: list[bytes],
+    copies: int = 1,
+    details: list[tuple[str, str]] | None = None,
+) -> Path:
     """A catalog at schema 2 (an earlier version's own dump) holding photos with version-1
-    signatures, every photo rated (stars = id % 6) and every third rejected."""
+    signatures, every photo rated (stars = id % 6) and every third rejected; with ``details``,
+    a technical score for every photo with those details as an earlier version stored them."""
     conn = sqlite3.connect(path)
     conn.executescript(DUMPS[-1].read_text(encoding="utf-8"))
     conn.execute("PRAGMA journal_mode = WAL")
@@ -60,6 +82,19 @@ def older_catalog(path: Path, blobs: list[bytes], copies: int = 1) -> Path:
         "INSERT INTO ratings (photo_id, stars, decision, source, at) VALUES (?, ?, ?, 'gui', 't')",
         [(r[0], r[0] % 6, "reject" if r[0] % 3 == 0 else None) for r in rows],
     )
+    if details:
+        conn.execute(
+            "INSERT INTO scorers (scorer_id, version, created) VALUES ('technical', '4', 't')"
+        )
+        (pk,) = conn.execute("SELECT MAX(id) FROM scorers").fetchone()
+        conn.executemany(
+            "INSERT INTO scores (photo_id, scorer_pk, score, extra, reasons, created)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (r[0], pk, r[0] / 10, *details[r[0] % len(details)], ISO_TIMES[r[0] % 3])
+                for r in rows
+            ],
+        )
     conn.commit()
     conn.close()
     return path
@@ -72,6 +107,47 @@ def ratings_of(path: Path) -> dict[int, tuple]:
             r[0]: r[1:]
             for r in conn.execute("SELECT photo_id, stars, decision, label FROM current_ratings")
         }
+    finally:
+        conn.close()
+
+
+#: Score times as earlier versions stored them (ISO text).
+ISO_TIMES = (
+    "2019-06-01T14:03:07.250+00:00",
+    "2024-02-29T23:59:59.999+00:00",
+    "2026-12-06T10:31:37.741+00:00",
+)
+
+
+def score_details(path: Path) -> dict[int, tuple]:
+    """Every score's details, reasons and time as readers see them (``score_json.load``,
+    ``timestamps.iso``)."""
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            r[0]: (score_json.load(r[1]), score_json.load(r[2]), timestamps.iso(r[3]))
+            for r in conn.execute("SELECT photo_id, extra, reasons, created FROM scores")
+        }
+    finally:
+        conn.close()
+
+
+def detail_forms(path: Path) -> dict[str, int]:
+    """How many score details are still JSON text and how many are packed (BLOBs), and how many
+    score times are ISO text and how many numbers."""
+    conn = sqlite3.connect(path)
+    try:
+        forms = dict(
+            conn.execute(
+                "SELECT typeof(extra), COUNT(*) FROM scores WHERE extra IS NOT NULL GROUP BY 1"
+            )
+        )
+        for form, count in conn.execute(
+            "SELECT CASE WHEN created NOT GLOB '*[^0-9]*' THEN 'ms' ELSE 'iso' END, COUNT(*)"
+            " FROM scores WHERE extra IS NOT NULL GROUP BY 1"
+        ):
+            forms[form] = count
+        return forms
     finally:
         conn.close()
 
@@ -206,20 +282,27 @@ def _run_killer(path: Path, kill_at: int) -> subprocess.CompletedProcess:
     )
 
 
-def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(tmp_path, legacy_blobs):
+def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
+    tmp_path, legacy_blobs, real_details
+):
     """SIGKILL at statements spread over the migrations, every upgrade batch and the VACUUM: each
-    signature is either still version 1 or compacted whole (batches are atomic), every rating is
-    as it was, and the next open finishes the upgrade."""
-    template = older_catalog(tmp_path / "template.db", legacy_blobs, copies=4)  # 48 photos
+    signature is either still version 1 or compacted whole (batches are atomic), each score's
+    details and reasons read exactly as before (JSON or packed), every rating is as it was, and
+    the next open finishes the upgrade."""
+    template = older_catalog(
+        tmp_path / "template.db", legacy_blobs, copies=4, details=real_details
+    )  # 48 photos
     expected = 4 * len(legacy_blobs)
     before = ratings_of(template)
+    details = score_details(template)
+    assert detail_forms(template) == {"text": expected, "iso": expected}
     count = tmp_path / "count.db"
     count.write_bytes(template.read_bytes())
     counted = _run_killer(count, 0)
     assert counted.returncode == 0, counted.stderr
     total = int(counted.stdout.strip())
     points = sorted({*range(total - 60, total + 1, 3), *range(1, total, max(1, total // 12))})
-    killed, partial = 0, 0
+    killed, partial, half_packed, half_timed = 0, 0, 0, 0
     for point in points:
         path = tmp_path / f"kill{point}.db"
         path.write_bytes(template.read_bytes())
@@ -228,13 +311,20 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(tmp_path, legacy
         sizes = signature_sizes(path)
         assert set(sizes) <= {"v1", "v2"} and sum(sizes.values()) == expected
         partial += len(sizes) == 2
+        half_packed += {"text", "blob"} <= set(detail_forms(path))
+        half_timed += {"iso", "ms"} <= set(detail_forms(path))
         assert ratings_of(path) == before
+        assert score_details(path) == details
         with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
             assert catalog.pending_data_upgrades() == []
         assert signature_sizes(path) == {"v2": expected}
+        assert detail_forms(path) == {"blob": expected, "ms": expected}
         assert ratings_of(path) == before
+        assert score_details(path) == details
     assert killed >= len(points) - 1
     assert partial >= 2  # some kills fell between batches: a catalog upgraded halfway
+    assert half_packed >= 1  # and some while the score details were half packed
+    assert half_timed >= 1  # or the score times half rewritten
 
 
 def test_another_process_writing_only_postpones_giving_the_space_back(tmp_path, legacy_blobs):
@@ -265,3 +355,37 @@ def test_the_upgrade_knows_the_version_1_signature_size_without_importing_it():
     from culler.imaging import signatures
 
     assert upgrades.V1_SIGNATURE_SIZE == signatures.V1_SIZE
+
+
+def test_culler_show_prints_the_same_before_and_after_the_upgrade(
+    tmp_path, monkeypatch, culler_cli, legacy_blobs, real_details
+):
+    """Packed details, numeric score times and compact signatures change no character that
+    ``culler show`` prints, as text or as JSON."""
+    path = older_catalog(tmp_path / "culler.db", legacy_blobs, details=real_details)
+    photos = [f"/old/{i}.jpg" for i in range(3)]
+    with monkeypatch.context() as m:  # the catalog as it is: every row in the earlier form
+        m.setattr(upgrades.UpgradesMixin, "upgrade_data", lambda self, *a, **k: [])
+        before = [
+            culler_cli("show", p, "--db", path, *flag).output
+            for p in photos
+            for flag in ((), ("--json",))
+        ]
+    assert detail_forms(path) == {"text": len(legacy_blobs), "iso": len(legacy_blobs)}
+    after = [
+        culler_cli("show", p, "--db", path, *flag).output
+        for p in photos
+        for flag in ((), ("--json",))
+    ]
+    assert detail_forms(path) == {"blob": len(legacy_blobs), "ms": len(legacy_blobs)}
+    # The upgrade's own progress lines (stderr) come first on the first command; the rest is equal.
+    after = [
+        "".join(ln for ln in out.splitlines(True) if not ln.startswith("upgrading the catalog:"))
+        for out in after
+    ]
+    assert after[0::2] == before[0::2]  # as text: every character
+    # As JSON, everything but the signature's bytes (printed as a Python bytes repr, which the
+    # earlier compact_signatures step changes by design: it stores them compressed).
+    as_json = [{**json.loads(out), "signature": None} for out in before[1::2]]
+    assert [{**json.loads(out), "signature": None} for out in after[1::2]] == as_json
+    assert all("sharpness" in out for out in before[1::2]) and ISO_TIMES[1] in "".join(before)

@@ -59,7 +59,8 @@ def test_numpy_values_are_stored_as_plain_numbers():
 
 def test_older_rows_read_as_they_are_and_are_compacted_on_open(tmp_path, technical, monkeypatch):
     """A row an earlier culler stored (spaced JSON, grid as text) reads the same before and after
-    the ``compact_score_json`` upgrade rewrites it; a compact row is left alone."""
+    the ``compact_score_json`` upgrade rewrites it (straight to today's packed form); a row stored
+    so already is left alone."""
     from culler.catalog import upgrades
 
     path = tmp_path / "culler.db"
@@ -72,7 +73,7 @@ def test_older_rows_read_as_they_are_and_are_compacted_on_open(tmp_path, technic
                     " VALUES (?, ?, 'ok', 't', 't')",
                     [i, f"/p/{i}.jpg"],
                 )
-            catalog.store_score(1, pk, technical, "technical")  # this version: compact
+            catalog.store_score(1, pk, technical, "technical")  # this version: packed
             conn.execute(
                 "INSERT INTO scores (photo_id, scorer_pk, score, extra, reasons, created)"
                 " VALUES (2, ?, 5.0, ?, ?, 't')",
@@ -88,7 +89,8 @@ def test_older_rows_read_as_they_are_and_are_compacted_on_open(tmp_path, technic
         assert catalog.pending_data_upgrades() == []
         assert catalog.scores_for(2)[0]["extra"] == old
         rows = dict(catalog.execute("SELECT photo_id, extra FROM scores").fetchall())
-    assert rows[1] == rows[2] == score_json.dump(technical.extra)
+    assert rows[1] == rows[2] == score_json.store(technical.extra)
+    assert isinstance(rows[1], bytes)
 
 
 def test_store_score_writes_compact_reasons(tmp_path):

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from culler.catalog import score_json
+from culler.catalog import score_json, timestamps
 from culler.catalog.faces import FacesMixin, PeopleMixin
 from culler.catalog.grid_pages import GridPagesMixin
 from culler.catalog.groups import GroupsMixin
@@ -246,6 +246,7 @@ class Catalog(
         for row in rows:
             for key in ("distribution", "reasons", "extra"):
                 row[key] = score_json.load(row[key]) if row[key] else None
+            row["created"] = timestamps.iso(row["created"])  # stored as milliseconds since 1970
         return rows
 
     def tags_for(self, photo_id: int) -> dict[str, float]:

@@ -15,6 +15,12 @@ On 45 real photographs a technical ``extra`` went from 1,606 to 961 bytes on ave
 Every reader in the catalog parses with :func:`load`, which gives back exactly the lists that were
 handed in, so nothing outside this layer sees the difference; rows stored before (spaced JSON) read as
 they are, and the ``compact_score_json`` data upgrade rewrites them.
+
+Since then the catalog stores score details as :func:`store` writes them: the binary layout of
+:mod:`culler.catalog.score_pack` (a technical score's details on the same photos: 959 -> 263
+bytes), or this compact JSON where that is shorter (a short reason of a scorer's own). :func:`load`
+reads all three forms; the ``pack_score_extra`` and ``pack_score_reasons`` data upgrades rewrite
+older rows.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import base64
 import json
 import sys
 from typing import Any
+
+from culler.catalog import score_pack
 
 #: The key of an encoded grid (a dict with this one key).
 GRID_KEY = "$grid"
@@ -38,10 +46,38 @@ def dump(value: Any) -> str:
 
 
 def load(text: str | bytes | None) -> Any:
-    """What :func:`dump` stored (or an older row's plain JSON), as the value handed in."""
+    """What :func:`store` or :func:`dump` stored (or an older row's plain JSON), as the value
+    handed in: the one function every reader of ``scores.extra`` and ``scores.reasons`` parses with."""
     if text is None:
         return None
+    if score_pack.is_packed(text):
+        return score_pack.unpack(text)  # type: ignore[arg-type]
     return json.loads(text, object_hook=_decode)
+
+
+def store(value: Any) -> str | bytes:
+    """``value`` as the catalog stores it now: packed (:mod:`culler.catalog.score_pack`), or the
+    compact JSON of :func:`dump` when that is shorter. :func:`load` gives back what a JSON round
+    trip of ``value`` gives (tuples as lists, numpy values as Python numbers), as before."""
+    # The plain JSON round trip (C code) gives the value readers get; grids are packed smaller
+    # than dump() writes them, so packed is shorter than dump() whenever it is shorter than this.
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    plain = json.loads(text)
+    packed = score_pack.pack(plain)
+    return packed if len(packed) < len(text.encode("utf-8")) else dump(plain)
+
+
+def repack(stored: Any) -> str | bytes | None:
+    """An older row's JSON ``extra``/``reasons`` as :func:`store` writes it now (the
+    ``pack_score_*`` data upgrades); None when it is stored so already or is not JSON (left as
+    it is)."""
+    if stored is None or score_pack.is_packed(stored):
+        return None
+    try:
+        new = store(load(stored))
+    except (ValueError, TypeError):
+        return None
+    return None if new == stored else new
 
 
 def _is_grid(value: list) -> bool:
@@ -89,15 +125,3 @@ def _json_default(value: Any) -> Any:
     if np is not None and isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
-
-
-def compact(text: Any) -> str | None:
-    """A stored ``extra`` rewritten compact (the ``compact_score_json`` data upgrade); None when
-    it is compact already or is not JSON (left as it is)."""
-    if text is None:
-        return None
-    try:
-        new = dump(load(text))
-    except (ValueError, TypeError):
-        return None
-    return None if new == text else new

@@ -1,6 +1,9 @@
 """Data upgrades: rewriting, in place, what earlier versions stored in a bulkier form (issue #32):
 near-duplicate signatures of 1,105 bytes as about 800, losslessly (``compact_signatures``), score details as compact
-JSON with integer grids as bytes (``compact_score_json``, :mod:`culler.catalog.score_json`).
+JSON with integer grids as bytes (``compact_score_json``, :mod:`culler.catalog.score_json`), then
+score details and reasons in a binary layout (``pack_score_extra``, ``pack_score_reasons``,
+:mod:`culler.catalog.score_pack`) and score times as milliseconds (``score_times_ms``,
+:mod:`culler.catalog.timestamps`).
 
 A schema migration (``culler.catalog.migrations``) runs in one transaction: right for adding a table or
 a column, wrong for rewriting a million rows (minutes under one write lock, no progress, all lost if
@@ -88,10 +91,11 @@ UPGRADES: dict[str, DataUpgrade] = {
 }
 
 
-def _compact_score_json(text: Any) -> str | None:
+def _compact_score_json(text: Any) -> str | bytes | None:
     from culler.catalog import score_json
 
-    return score_json.compact(text)
+    # Straight to today's form (packed): one pass over a catalog from before both steps.
+    return score_json.repack(text)
 
 
 UPGRADES["compact_score_json"] = DataUpgrade(
@@ -100,9 +104,47 @@ UPGRADES["compact_score_json"] = DataUpgrade(
     table="scores",
     key="rowid",
     column="extra",
-    # What json.dumps wrote before (", " and ": " between items); compact rows are left as they are.
-    needs="extra IS NOT NULL AND (extra LIKE '%, %' OR extra LIKE '%: %')",
+    # What json.dumps wrote before (", " and ": " between items); compact rows are left as they are,
+    # and so are packed ones (BLOBs: culler.catalog.score_pack).
+    needs="typeof(extra) = 'text' AND (extra LIKE '%, %' OR extra LIKE '%: %')",
     rewrite=_compact_score_json,
+)
+
+
+def _pack_score_json(text: Any) -> str | bytes | None:
+    from culler.catalog import score_json
+
+    return score_json.repack(text)
+
+
+for _column in ("extra", "reasons"):
+    UPGRADES[f"pack_score_{_column}"] = DataUpgrade(
+        name=f"pack_score_{_column}",
+        what=f"packing stored score {'details' if _column == 'extra' else 'reasons'}",
+        table="scores",
+        key="rowid",
+        column=_column,
+        # JSON text; a row whose JSON is shorter than its packed form stays text (a short reason).
+        needs=f"typeof({_column}) = 'text'",
+        rewrite=_pack_score_json,
+    )
+
+
+def _score_time_ms(text: Any) -> int | None:
+    from culler.catalog import timestamps
+
+    return timestamps.to_ms(text)
+
+
+UPGRADES["score_times_ms"] = DataUpgrade(
+    name="score_times_ms",
+    what="storing score times as numbers",
+    table="scores",
+    key="rowid",
+    column="created",
+    # ISO text culler's clock wrote (a number, or anything else, is left as it is).
+    needs="typeof(created) = 'text' AND created LIKE '____-__-__T%'",
+    rewrite=_score_time_ms,
 )
 #: The last step: give the space the upgrades freed back to the file system.
 RECLAIM = "reclaim_space"
