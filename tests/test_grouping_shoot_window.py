@@ -16,6 +16,7 @@ import random
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -323,5 +324,57 @@ def test_a_frame_gone_from_a_burst_splits_it_and_its_halves_may_be_copies(tmp_pa
         assert [sorted(g.members) for g in grouping.stored_groups(catalog)] == [
             sorted(pid for pid, p in path.items() if p in ("/s/a.jpg", "/s/c.jpg"))
         ]
+    finally:
+        catalog.close()
+
+
+def _model_counts(catalog) -> dict[str, int]:
+    counted = dict(catalog.execute("SELECT model, photos FROM embedding_models WHERE photos > 0"))
+    actual = dict(catalog.execute("SELECT model, COUNT(*) FROM embeddings GROUP BY model"))
+    assert counted == actual  # the triggers' counts are the embeddings'
+    return counted
+
+
+@pytest.mark.parametrize("recursive", [True, False])
+def test_the_embedding_model_grouping_compares_by_is_read_from_counts_kept_by_triggers(
+    tmp_path, recursive
+):
+    from culler.catalog import migrations
+
+    catalog = open_catalog(tmp_path / "culler.db")
+    # sqlite-utils turns recursive triggers on (a replaced row then fires delete triggers); a
+    # plain connection, as ``culler list`` opens, has them off: the counts hold either way.
+    catalog.execute(f"PRAGMA recursive_triggers = {int(recursive)}")
+    try:
+        catalog.insert_signed_photos(_day(random.Random(4), dt.datetime(2024, 1, 1), "/a", 3, 0))
+        ids = [r["id"] for r in catalog.grouping_photos()]
+        with catalog.transaction():
+            for pid in ids[:4]:
+                catalog.store_embedding(pid, "clip-b", [1.0, 0.0])
+            for pid in ids[:3]:
+                catalog.store_embedding(pid, "clip-a", [0.0, 1.0])
+        assert _model_counts(catalog) == {"clip-b": 4, "clip-a": 3}
+        assert catalog.default_embedding_model() == "clip-b"
+        # A rescan stores the same photos' vectors again (INSERT OR REPLACE): counted once.
+        with catalog.transaction():
+            for pid in ids[:4]:
+                catalog.store_embedding(pid, "clip-b", [0.5, 0.5])
+        catalog.save_embeddings("clip-a", {pid: np.array([0.0, 1.0]) for pid in ids[:4]})
+        assert _model_counts(catalog) == {"clip-b": 4, "clip-a": 4}
+        assert catalog.default_embedding_model() == "clip-a"  # a tie: the first name
+        with catalog.transaction() as conn:
+            catalog.forget_content(ids[:1])  # the file changed: its embeddings go
+            conn.execute("DELETE FROM photos WHERE id = ?", [ids[1]])  # cascades
+            conn.execute("UPDATE embeddings SET model = 'clip-b' WHERE photo_id = ?", [ids[5]])
+        assert _model_counts(catalog) == {"clip-b": 2, "clip-a": 2}
+        assert catalog.execute("PRAGMA recursive_triggers").fetchone()[0] == recursive
+        # A catalog made before the counts: the step fills them from the cached embeddings.
+        with catalog.transaction() as conn:
+            for name in ("replaced", "added", "deleted", "moved"):
+                conn.execute(f"DROP TRIGGER embedding_model_{name}")
+            conn.execute("DROP TABLE embedding_models")
+        assert catalog.default_embedding_model() == "clip-a"  # counted over the embeddings
+        migrations.m014_embedding_model_counts(catalog.db)
+        assert _model_counts(catalog) == {"clip-b": 2, "clip-a": 2}
     finally:
         catalog.close()

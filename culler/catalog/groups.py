@@ -235,10 +235,14 @@ class GroupsMixin:
         return sorted(found)
 
     def default_embedding_model(self) -> str | None:
-        """The embedding model with the most cached vectors (the one grouping compares by)."""
-        row = self.execute(
-            "SELECT model FROM embeddings GROUP BY model ORDER BY COUNT(*) DESC LIMIT 1"
-        ).fetchone()
+        """The embedding model with the most cached vectors (the one grouping compares by; a tie
+        goes to the first name): read from the per-model counts triggers keep (migration
+        ``014_embedding_model_counts``), not counted over every embedding."""
+        if self._has_table("embedding_models"):
+            sql = "SELECT model FROM embedding_models WHERE photos > 0 ORDER BY photos DESC, model"
+        else:  # a catalog opened without its schema steps
+            sql = "SELECT model FROM embeddings GROUP BY model ORDER BY COUNT(*) DESC, model"
+        row = self.execute(f"{sql} LIMIT 1").fetchone()
         return row[0] if row else None
 
     def photos_without_signature(self) -> list[tuple[int, str]]:
