@@ -596,12 +596,11 @@ def regroup_around(catalog: Catalog, options: GroupingOptions) -> tuple[list[Gro
 
     The photos whose facts changed, and the unchanged members of stored groups that changed or
     lost a member (the one that went may have linked them, or split their burst), are searched
-    again; what
-    they can pair with lies in their shoot (same camera within the shoot window, or their scanned
-    folder), so only those photos are read, with every stored group they belong to (a burst runs
-    on past a window's edge). Two unchanged photos are near-duplicates now exactly when they were
-    before (evidence is a function of the pair), so a stored group nothing changed in is kept
-    unchecked. Work grows with the size of the new shoot, not of the archive.
+    again; what they can pair with lies in their shoot (same camera within the shoot window, or
+    their scanned folder), so only those photos are read, with every stored group they belong to
+    (a burst runs on past a window's edge). Two unchanged photos are near-duplicates now exactly
+    when they were before (evidence is a function of the pair), so a stored group nothing changed
+    in is kept unchecked. Work grows with the size of the new shoot, not of the archive.
     """
     regrouped, touched, run = _regroup_region(catalog, options)
     stored = stored_groups(catalog)
