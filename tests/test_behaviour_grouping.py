@@ -373,11 +373,18 @@ def test_a_photo_whose_camera_folder_or_subsecond_changed_is_compared_again(cata
     _group(catalog)
     assert compute_groups(catalog, full=False)[1].examined == set()
     assert compute_groups(catalog)[1].examined == set(ids)  # full unless asked otherwise
-    for column, value in (("camera", "Z9"), ("root", str(tmp_path / "moved")), ("subsec", "50")):
+    # The first change takes the photo out of the burst of three: the rest of the burst is compared
+    # again too (a burst split in two may hold a near-duplicate pair across the split). After it
+    # the photo is in no group, and only it is compared.
+    for column, value, examined in (
+        ("camera", "Z9", set(ids)),
+        ("root", str(tmp_path / "moved"), {ids[0]}),
+        ("subsec", "50", {ids[0]}),
+    ):
         with catalog.transaction() as conn:
             conn.execute(f"UPDATE photos SET {column} = ? WHERE id = ?", [value, ids[0]])
         _, run = _group(catalog, full=False)
-        assert (run.changed, run.examined) == ({ids[0]}, {ids[0]}), column
+        assert (run.changed, run.examined) == ({ids[0]}, examined), column
 
 
 def test_an_incremental_grouping_keeps_a_duplicate_group_whose_copy_was_deleted(

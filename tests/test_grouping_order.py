@@ -262,11 +262,16 @@ def test_a_scan_that_changed_nothing_regroups_nothing(tmp_path, monkeypatch):
 
         runs = []
 
-        def counted(*args, **kwargs):
-            runs.append(1)
-            return grouping.compute_groups(*args, **kwargs)
+        def counting(function):
+            def counted(*args, **kwargs):
+                runs.append(1)
+                return function(*args, **kwargs)
 
-        monkeypatch.setattr(cull, "compute_groups", counted)
+            return counted
+
+        # A regroup runs one of these: the whole grouping, or an incremental one's changes.
+        monkeypatch.setattr(cull, "compute_groups", counting(grouping.compute_groups))
+        monkeypatch.setattr(cull, "compute_group_changes", counting(grouping.compute_group_changes))
         catalog.close()
         catalog, summary = scan_into(tmp_path / "culler.db", folder, ["technical"])
         assert (summary["groups"], runs) == (len(stored), [])  # the rescan only checked

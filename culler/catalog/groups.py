@@ -22,8 +22,15 @@ RUN_TABLE = "grouping_run"
 LOG_TABLE = "grouping_log"
 CHANGES_TABLE = "grouping_changes"
 
-#: A photo's root is the parameter ("" also matches none), read through ``idx_photos_root``.
-_ROOT_IS = "(root = ? OR (root IS NULL AND ? = ''))"
+
+def _root_is(root: str) -> list[tuple[str, list[str]]]:
+    """A photo's root is ``root`` ("" also matches none) as SQL conditions, one query each, that
+    each read a range of ``idx_photos_root`` (root, capture time): an ``OR`` over both sent the
+    planner down the status or capture-time index instead, past every photo of the catalog."""
+    if root:
+        return [("root = ?", [root])]
+    return [("root IS NULL", []), ("root = ''", [])]
+
 
 #: A photo's grouping facts as SQL, the same text :func:`culler.decide.grouping._facts` makes in Python
 #: (``str(None)`` is "None"; whether it has a signature of the current size, and an embedding of the
@@ -171,35 +178,52 @@ class GroupsMixin:
         )
 
     def photos_shot_between(self, camera: str, first: str, last: str) -> list[int]:
-        """Readable photos from ``camera`` whose ``taken_at`` text lies in [first, last] (an index
-        range on ``taken_at``)."""
+        """Readable photos from ``camera`` whose ``taken_at`` text lies in [first, last]: a range of
+        ``idx_photos_taken`` (the unary ``+`` keeps the planner off the status index, which every
+        readable photo of the catalog shares)."""
         return [
             r[0]
             for r in self.execute(
-                "SELECT id FROM photos WHERE taken_at BETWEEN ? AND ? AND status = 'ok'"
+                "SELECT id FROM photos WHERE taken_at BETWEEN ? AND ? AND +status = 'ok'"
                 " AND coalesce(camera, '') = ?",
                 [first, last, camera],
             )
         ]
 
     def photos_under_root(self, root: str, untimed_only: bool = False) -> list[int]:
-        """Readable photos scanned under ``root`` (only those without a capture time if asked)."""
+        """Readable photos scanned under ``root`` (only those without a capture time if asked), read
+        down ``idx_photos_root`` (root, capture time): the untimed photos of a folder are one range."""
         untimed = " AND taken_at IS NULL" if untimed_only else ""
-        return [
-            r[0]
-            for r in self.execute(
-                f"SELECT id FROM photos WHERE {_ROOT_IS} AND status = 'ok'{untimed}", [root, root]
-            )
-        ]
+        found: list[int] = []
+        for where, params in _root_is(root):
+            found += [
+                r[0]
+                for r in self.execute(
+                    f"SELECT id FROM photos WHERE {where}{untimed} AND +status = 'ok'", params
+                )
+            ]
+        return found
 
-    def root_sizes(self, roots: Iterable[str]) -> dict[str, int]:
-        """{root: how many readable photos were scanned under it}."""
-        return {
-            root: self.execute(
-                f"SELECT COUNT(*) FROM photos WHERE {_ROOT_IS} AND status = 'ok'", [root, root]
-            ).fetchone()[0]
-            for root in set(roots)
-        }
+    def root_sizes(self, roots: Iterable[str], at_most: int | None = None) -> dict[str, int]:
+        """{root: how many readable photos were scanned under it}; with ``at_most``, counted no
+        further than that (``at_most`` + 1 means "more than ``at_most``"), so a folder of a million
+        photos costs what one of ``at_most`` does: grouping only asks whether a folder is small
+        enough to compare photo by photo."""
+        sizes = {}
+        for root in set(roots):
+            size = 0
+            for where, params in _root_is(root):
+                if at_most is None:
+                    sql = f"SELECT COUNT(*) FROM photos WHERE {where} AND +status = 'ok'"
+                else:
+                    sql = (
+                        f"SELECT COUNT(*) FROM (SELECT 1 FROM photos WHERE {where}"
+                        " AND +status = 'ok' LIMIT ?)"
+                    )
+                    params = [*params, at_most + 1 - size]
+                size += self.execute(sql, params).fetchone()[0]
+            sizes[root] = size
+        return sizes
 
     def groups_touching(self, photo_ids: Iterable[int]) -> list[int]:
         """Ids of the stored groups with a member among ``photo_ids``."""
@@ -211,10 +235,14 @@ class GroupsMixin:
         return sorted(found)
 
     def default_embedding_model(self) -> str | None:
-        """The embedding model with the most cached vectors (the one grouping compares by)."""
-        row = self.execute(
-            "SELECT model FROM embeddings GROUP BY model ORDER BY COUNT(*) DESC LIMIT 1"
-        ).fetchone()
+        """The embedding model with the most cached vectors (the one grouping compares by; a tie
+        goes to the first name): read from the per-model counts triggers keep (migration
+        ``015_embedding_model_counts``), not counted over every embedding."""
+        if self._has_table("embedding_models"):
+            sql = "SELECT model FROM embedding_models WHERE photos > 0 ORDER BY photos DESC, model"
+        else:  # a catalog opened without its schema steps
+            sql = "SELECT model FROM embeddings GROUP BY model ORDER BY COUNT(*) DESC, model"
+        row = self.execute(f"{sql} LIMIT 1").fetchone()
         return row[0] if row else None
 
     def photos_without_signature(self) -> list[tuple[int, str]]:
@@ -273,7 +301,10 @@ class GroupsMixin:
     def scoring_watermark(self) -> str:
         """What stored ranks depend on in the catalog besides the photos: the score rows (how many,
         the newest) and the scorer versions (which are active, which are personal)."""
-        count, newest = self.execute("SELECT COUNT(*), MAX(rowid) FROM scores").fetchone()
+        # Two statements: a lone COUNT(*) is SQLite's b-tree count and MAX(rowid) one seek; asked
+        # together they were a scan of every score row (0.17 s at a million photos).
+        count = self.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+        newest = self.execute("SELECT MAX(rowid) FROM scores").fetchone()[0]
         scorers = self.execute(
             "SELECT group_concat(id || ':' || active || ':' || coalesce(parent, ''), ',')"
             " FROM (SELECT id, active, parent FROM scorers ORDER BY id)"
@@ -360,6 +391,23 @@ class GroupsMixin:
             " JOIN group_members m ON m.group_id = g.id"
             " ORDER BY g.id, m.rank IS NULL, m.rank, m.photo_id"
         ).fetchall()
+
+    def group_rows_of(self, group_ids: Iterable[int]) -> list[tuple[int, str, int, str | None]]:
+        """:meth:`group_rows` of the given groups only, read by id (an incremental grouping reads
+        the groups its changes touch, not every group of the archive)."""
+        rows: list[tuple[int, str, int, str | None]] = []
+        for where, chunk in in_clauses("WHERE g.id", sorted(set(group_ids))):
+            rows += self.execute(
+                "SELECT g.id, g.kind, m.photo_id, m.frame_defect FROM groups g"
+                f" JOIN group_members m ON m.group_id = g.id {where}"
+                " ORDER BY g.id, m.rank IS NULL, m.rank, m.photo_id",
+                chunk,
+            ).fetchall()
+        return rows
+
+    def group_total(self) -> int:
+        """How many groups are stored."""
+        return self.execute("SELECT COUNT(*) FROM groups").fetchone()[0]
 
     def iter_group_rows(self) -> Iterator[tuple[int, str, int, str | None]]:
         """:meth:`group_rows` one row at a time, from a cursor (a million members never in memory)."""

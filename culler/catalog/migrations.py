@@ -567,3 +567,39 @@ def m014_packed_score_details(db: sqlite_utils.Database) -> None:
     upgrades.register(db, "pack_score_extra")
     upgrades.register(db, "pack_score_reasons")
     upgrades.register(db, "score_times_ms")
+
+
+@migrations("015_embedding_model_counts")
+def m015_embedding_model_counts(db: sqlite_utils.Database) -> None:
+    """``embedding_models``: how many cached embeddings each model has, kept by triggers (issue
+    #32). Grouping compares by the model with the most embeddings, and every incremental grouping
+    asked which that is with a ``GROUP BY`` over every embedding: about a second at a million
+    photos, whatever the size of the new shoot. Now it reads a row per model. Filled once from the
+    embeddings already cached. An ``INSERT OR REPLACE`` of a photo's embedding (what a rescan
+    writes) deletes the old row firing delete triggers only when the connection has recursive
+    triggers on (sqlite-utils turns them on, a plain connection has them off): when off, the row it
+    replaces is uncounted before the insert."""
+    counted = "INSERT INTO embedding_models (model, photos) VALUES (NEW.model, 1)"
+    counted += " ON CONFLICT (model) DO UPDATE SET photos = photos + 1"
+    uncounted = "UPDATE embedding_models SET photos = photos - 1 WHERE model = {row}.model"
+    replaced = (
+        uncounted.format(row="NEW") + " AND EXISTS (SELECT 1 FROM embeddings"
+        " WHERE photo_id = NEW.photo_id AND model = NEW.model)"
+        " AND NOT (SELECT recursive_triggers FROM pragma_recursive_triggers)"
+    )
+    for statement in (
+        "CREATE TABLE IF NOT EXISTS embedding_models"
+        " (model TEXT PRIMARY KEY, photos INTEGER NOT NULL)",
+        "DELETE FROM embedding_models",
+        "INSERT INTO embedding_models (model, photos)"
+        " SELECT model, COUNT(*) FROM embeddings GROUP BY model",
+        "CREATE TRIGGER IF NOT EXISTS embedding_model_replaced BEFORE INSERT ON embeddings"
+        f" BEGIN {replaced}; END",
+        "CREATE TRIGGER IF NOT EXISTS embedding_model_added AFTER INSERT ON embeddings"
+        f" BEGIN {counted}; END",
+        "CREATE TRIGGER IF NOT EXISTS embedding_model_deleted AFTER DELETE ON embeddings"
+        f" BEGIN {uncounted.format(row='OLD')}; END",
+        "CREATE TRIGGER IF NOT EXISTS embedding_model_moved AFTER UPDATE OF model ON embeddings"
+        f" BEGIN {uncounted.format(row='OLD')}; {counted}; END",
+    ):
+        db.execute(statement)

@@ -24,6 +24,7 @@ from culler.catalog.ratings import HUMAN_SOURCES
 from culler.decide.grouping import (
     Group,
     GroupingOptions,
+    compute_group_changes,
     compute_groups,
     stored_groups,
     write_groups,
@@ -83,11 +84,16 @@ def update_groups(
                 "removed": 0,
                 "examined": 0,
             }
-    groups, run = compute_groups(catalog, options, full=full)
-    run.watermark = watermark
-    attach_frame_defects(catalog, groups, run.changed, run.stored)
     rescored = _rescored_since_last_grouping(catalog, watermark) if not full else None
     if rescored is None:
+        groups, run = compute_groups(catalog, options, full=full)
+    else:
+        # Only the groups the changes reach, and those holding a photo scored again, are read,
+        # ranked and written: a new shoot reads nothing of the rest of the archive.
+        groups, run = compute_group_changes(catalog, options, rerank=rescored)
+    run.watermark = watermark
+    attach_frame_defects(catalog, groups, run.changed, run.stored)
+    if rescored is None or not run.partial:
         rank_groups(catalog, groups, ranking)
     else:
         # A stored group none of whose members changed or was scored again keeps its ranks: a new
@@ -107,6 +113,8 @@ def _rescored_since_last_grouping(catalog: Catalog, watermark: str | None) -> se
         return None
     (old_scores, _, old_rest), (_, _, rest) = (w.partition("; ") for w in (recorded, watermark))
     newest = old_scores.rpartition("/")[2]
+    if newest == "None":  # no score row then: every photo scored since is new to the ranks
+        newest = "0"
     if old_rest != rest or not newest.isdigit():
         return None
     return catalog.photos_scored_after(int(newest))

@@ -116,6 +116,9 @@ class GroupingRun:
     #: The photos grouped last time that are no longer readable, when an incremental grouping knows
     #: them all (their recorded facts are dropped by id; None: by a pass over the recorded facts).
     gone: set[int] | None = None
+    #: The groups are only those that replace :attr:`stored` (an incremental grouping's changes,
+    #: :func:`compute_group_changes`): every other stored group stays as it is, unread.
+    partial: bool = False
 
 
 @dataclass
@@ -526,7 +529,7 @@ def compute_groups(
     options = options or GroupingOptions()
     # Read before the photos are: whatever is written meanwhile is logged after it.
     position = catalog.grouping_log_position()
-    if not full and catalog.has_grouping_facts() and catalog.groups_as_recorded():
+    if not full and _incremental(catalog):
         groups, run = regroup_around(catalog, options)
         run.log_position = position
         return groups, run
@@ -538,6 +541,37 @@ def compute_groups(
     pairs = similar_pairs(photos, options, spanning=True)
     groups = _groups_of(bursts, pairs)
     return groups, GroupingRun(facts, set(photos.ids), changed, log_position=position)
+
+
+def compute_group_changes(
+    catalog: Catalog, options: GroupingOptions | None = None, rerank: Iterable[int] = ()
+) -> tuple[list[Group], GroupingRun]:
+    """What an incremental grouping changes, reading only that: the groups that replace the stored
+    groups the changed photos reach (``run.stored``, read by id), plus the stored groups holding a
+    photo of ``rerank`` (photos scored again since the last grouping) as they are, to be ranked
+    again; ``run.partial`` is set and every other stored group is left unread (write them with
+    :func:`write_groups`, which then touches only these). A catalog with no incremental state is
+    grouped in full (``run.partial`` unset). The groups stored afterwards are the groups
+    ``compute_groups(catalog, options, full=False)`` returns, which are a full grouping's."""
+    options = options or GroupingOptions()
+    position = catalog.grouping_log_position()
+    if not _incremental(catalog):
+        return compute_groups(catalog, options, full=True)
+    groups, touched, run = _regroup_region(catalog, options)
+    run.log_position = position
+    # Groups none of whose members is regrouped, whose ranks may change with new scores: read as
+    # they are, with copies to compare with (ranking reorders the members in place).
+    again = set(catalog.groups_touching(rerank)) - set(touched)
+    rescored = _groups_by_id(catalog, again)
+    groups += rescored
+    run.stored = list(touched.values()) + _copies(rescored)
+    run.partial = True
+    return groups, run
+
+
+def _incremental(catalog: Catalog) -> bool:
+    """Whether a grouping was recorded that an incremental one can build on."""
+    return catalog.has_grouping_facts() and catalog.groups_as_recorded()
 
 
 def _groups_of(bursts: list[list[int]], pairs: list[tuple[int, int]]) -> list[Group]:
@@ -556,57 +590,78 @@ _TEXT_MARGIN = 15 * 3600.0
 
 
 def regroup_around(catalog: Catalog, options: GroupingOptions) -> tuple[list[Group], GroupingRun]:
-    """An incremental grouping that reads only what the changes can reach.
+    """An incremental grouping that reads only what the changes can reach, returned with every
+    stored group it did not reach (read as they are): the catalog's groups, as a full grouping
+    finds them. :func:`compute_group_changes` returns the changes alone.
 
-    The photos whose facts changed, and the unchanged members of stored duplicate groups that
-    changed or lost a member (the one that went may have linked them), are searched again; what
-    they can pair with lies in their shoot (same camera within the shoot window, or their scanned
-    folder), so only those photos are read, with every stored group they belong to (a burst runs
-    on past a window's edge). Two unchanged photos are near-duplicates now exactly when they were
-    before (evidence is a function of the pair), so a stored group nothing changed in is kept
-    unchecked. Work grows with the size of the new shoot, not of the archive.
+    The photos whose facts changed, and the unchanged members of stored groups that changed or
+    lost a member (the one that went may have linked them, or split their burst), are searched
+    again; what they can pair with lies in their shoot (same camera within the shoot window, or
+    their scanned folder), so only those photos are read, with every stored group they belong to
+    (a burst runs on past a window's edge). Two unchanged photos are near-duplicates now exactly
+    when they were before (evidence is a function of the pair), so a stored group nothing changed
+    in is kept unchecked. Work grows with the size of the new shoot, not of the archive.
     """
+    regrouped, touched, run = _regroup_region(catalog, options)
+    stored = stored_groups(catalog)
+    run.stored = _copies(stored)
+    return [g for g in stored if g.id not in touched] + regrouped, run
+
+
+def _regroup_region(
+    catalog: Catalog, options: GroupingOptions
+) -> tuple[list[Group], dict[int, Group], GroupingRun]:
+    """(the groups of the region the changes reach, grouped again; the stored groups they replace,
+    by id, read by id; what was examined). Reads the change log, the stored groups the changed
+    photos belong to, the photos of their shoots and folders (index ranges), and those photos'
+    groups: nothing that grows with the archive."""
     model = options.embedding_model or catalog.default_embedding_model()
     # The change log names the photos written since the last grouping (None: an older catalog,
     # every photo's facts are compared).
     logged = catalog.grouping_logged_since()
     changed = set(catalog.grouping_changed_ids(model, among=logged))
     gone = set(catalog.grouping_gone_ids(among=logged))
-    stored = stored_groups(catalog)
     if not changed and not gone:
-        return stored, GroupingRun({}, set(), set(), stored=_copies(stored))
-    by_id = {g.id: g for g in stored}
+        return [], {}, GroupingRun({}, set(), set(), gone=gone)
+    touched = _groups_by_id(catalog, catalog.groups_touching(changed | gone))
     queries = set(changed)
-    for gid in catalog.groups_touching(changed | gone):
-        group = by_id[gid]
-        if group.kind == "duplicate":
-            queries.update(p for p in group.members if p not in gone)
+    for group in touched:
+        # The rest of a group that changed or lost a member is searched again: the one that went
+        # may have linked a duplicate group, and a burst split in two may now hold a near-duplicate
+        # pair across the split (frames of one burst are never stored as a duplicate group).
+        queries.update(p for p in group.members if p not in gone)
     shots, folders = _shoots_of(catalog, catalog.grouping_photos_of(queries), options)
     # The frames of the changed photos' shoots are searched again too: two unchanged frames of one
     # burst are never stored as a duplicate group, and a new frame may join them to another.
     queries |= shots
     region = queries | folders
-    touched = {gid for gid in catalog.groups_touching(region | gone)}
-    for gid in touched:
-        region.update(by_id[gid].members)
+    by_id = {g.id: g for g in touched}
+    more = set(catalog.groups_touching(region | gone)) - set(by_id)
+    by_id.update((g.id, g) for g in _groups_by_id(catalog, more))
+    for group in by_id.values():
+        region.update(group.members)
     rows = catalog.grouping_photos_of(region - gone)
     vectors = catalog.embeddings(model, [r["id"] for r in rows]) if model else {}
     photos = PhotoSet(rows, vectors)
-    photos.root_sizes = catalog.root_sizes(photos.root)
+    # Whether a folder is compared photo by photo depends on its size in the catalog, not on what
+    # was read: counted no further than the limit.
+    photos.root_sizes = catalog.root_sizes(photos.root, at_most=LINEAR_ROOT)
     queries &= set(photos.index)
     pairs: list[tuple[int, int]] = []
-    for gid in touched:
-        group = by_id[gid]
+    for group in by_id.values():
         if group.kind == "duplicate" and not (changed | gone).intersection(group.members):
             present = [p for p in group.members if p in photos.index]
             pairs += [(present[0], p) for p in present[1:]]
     pairs += similar_pairs(photos, options, among=sorted(queries), spanning=True)
-    groups = [g for g in stored if g.id not in touched]
-    groups += _groups_of(find_bursts(photos.rows, options.burst_gap), pairs)
+    groups = _groups_of(find_bursts(photos.rows, options.burst_gap), pairs)
     facts = {pid: _facts(photos, photos.index[pid]) for pid in changed if pid in photos.index}
-    return groups, GroupingRun(
-        facts, queries, changed & set(photos.index), stored=_copies(stored), gone=gone
-    )
+    run = GroupingRun(facts, queries, changed & set(photos.index), gone=gone)
+    return groups, by_id, run
+
+
+def _groups_by_id(catalog: Catalog, group_ids: Iterable[int]) -> list[Group]:
+    """The stored groups with these ids (members best first, frame defects), read by id."""
+    return _assemble(catalog.group_rows_of(group_ids))
 
 
 def _copies(groups: list[Group]) -> list[Group]:
@@ -690,10 +745,15 @@ def find_duplicates(catalog: Catalog, rule: Evidence = STRICT) -> list[dict[str,
 
 def stored_groups(catalog: Catalog) -> list[Group]:
     """The groups in the catalog, members best first, with the frame defects found when ranked."""
+    return _assemble(catalog.group_rows())
+
+
+def _assemble(rows: Iterable[tuple[int, str, int, str | None]]) -> list[Group]:
+    """Groups from (group id, kind, photo id, frame defect JSON) rows, members in row order."""
     import json
 
     groups: dict[int, Group] = {}
-    for gid, kind, pid, defect in catalog.group_rows():
+    for gid, kind, pid, defect in rows:
         group = groups.setdefault(gid, Group(kind, [], gid))
         group.members.append(pid)
         if defect:
@@ -720,7 +780,9 @@ def iter_stored_groups(catalog: Catalog) -> Iterator[Group]:
 
 def write_groups(catalog: Catalog, groups: list[Group], run: GroupingRun) -> dict[str, int]:
     """Store ``groups`` (members best first); unchanged groups keep their ids, so the GUI's open stacks
-    stay open. Records every photo's grouping facts for the next incremental run."""
+    stay open. Records every photo's grouping facts for the next incremental run. With
+    ``run.partial`` (:func:`compute_group_changes`) ``groups`` replace ``run.stored`` alone and every
+    other stored group is left as it is."""
     import json
 
     before = run.stored if run.stored is not None else stored_groups(catalog)
@@ -761,7 +823,8 @@ def write_groups(catalog: Catalog, groups: list[Group], run: GroupingRun) -> dic
     for group, gid in zip(placed, new_ids):
         group.id = gid
     return {
-        "groups": len(groups),
+        # A partial run wrote only its groups: the others, unread, are still stored.
+        "groups": catalog.group_total() if run.partial else len(groups),
         "added": len(add),
         "removed": len(old),
         "examined": len(run.examined),
