@@ -188,3 +188,29 @@ def test_a_large_proposal_is_searched_at_its_own_size_only_where_hog_found_a_fac
     corner = ((0.0, 0.0, float(side), float(side)), 0.995)  # a large place with no face
     assert detect.verify_candidates(gray, rgb, proposals=[corner]) == []
     assert len(searched) == 1  # HOG rejected it at VERIFY_FACE px: not searched again
+
+
+@needs_weights
+@pytest.mark.parametrize("name", ["coffee", "chelsea", "astronaut"])
+def test_p_nets_threshold_drops_exactly_the_places_under_it(monkeypatch, name):
+    """Raising P-Net's threshold (0.6 → 0.7, version 6) only takes away the places under it: the
+    windows of 0.7 or more are the ones the lower threshold re-read too, because non-maximum
+    suppression keeps or drops a window by its more probable neighbours only. So R-Net's verdict on
+    every place it still reads is the one it gave before, on real photos with and without a face."""
+    photo = sample_image(name)
+    k = 400 / max(photo.size)
+    rgb = np.asarray(photo.resize((round(photo.width * k), round(photo.height * k)), Image.BOX))
+    read: list[tuple[float, ...]] = []
+    crop = candidates._crop
+    monkeypatch.setattr(
+        candidates, "_crop", lambda norm, *box: read.append(tuple(box)) or crop(norm, *box)
+    )
+
+    def places(threshold: float) -> set[tuple[float, ...]]:
+        read.clear()
+        candidates.propose(rgb, 15, pnet_threshold=threshold)
+        return set(read)
+
+    before, now = places(0.6), places(candidates.PNET_THRESHOLD)
+    assert candidates.PNET_THRESHOLD == 0.7
+    assert now <= before and len(now) < len(before)

@@ -23,7 +23,7 @@ from PIL import Image
 
 from culler.api import SHOOTING_KEY, SMALL_COPY_KEY, Scorer, ScoreResult, hookimpl
 
-__version__ = "5.0"
+__version__ = "6.0"
 
 EYES_CLOSED_COST = 6.0
 SOFT_FACE_COST = 4.0
@@ -120,7 +120,7 @@ def photo_reasons(main: list[dict[str, Any]]) -> list[str]:
 
 class FacesScorer(Scorer):
     id = "faces"
-    version = "5"
+    version = "6"
     kind = "score"
     description = (
         "Frontal faces (MTCNN candidates verified by dlib's HOG, 68-point landmarks; offline), "
