@@ -476,7 +476,7 @@ def search_mode(requested: str | None = None) -> str:
 
 
 def verify_candidates(
-    gray: np.ndarray,
+    gray: Any,
     small: np.ndarray,
     min_share: float = CANDIDATE_FACE,
     proposals: list[tuple[tuple[float, float, float, float], float]] | None = None,
@@ -487,10 +487,12 @@ def verify_candidates(
     window, a large one searched from its own size down, where a soft face still shows its
     shape: dlib's pyramid reduces the crop down to its window). Only HOG's verdict counts: its
     score is the face's score, as for a whole-photo search. ``proposals``: those of
-    ``candidates.propose`` on ``small`` when already made."""
+    ``candidates.propose`` on ``small`` when already made. ``gray`` may also be the photo in
+    colour (an RGB array or PIL image): each crop is then made grey on its own (the same pixels,
+    and a photo whose proposals HOG rejects is never made grey whole)."""
     from culler_plugins.faces import candidates
 
-    h, w = gray.shape
+    h, w = gray.shape[:2] if isinstance(gray, np.ndarray) else (gray.height, gray.width)
     k = small.shape[1] / w  # photo pixels to small-copy pixels
     if proposals is None:
         proposals = candidates.propose(small, min_share * max(small.shape[:2]))
@@ -513,9 +515,10 @@ def verify_candidates(
         zooms = [VERIFY_FACE / side]
         if side > 1.2 * VERIFY_FACE:
             zooms.append(min(1.0, VERIFY_LARGEST / side))
+        region = _grey_crop(gray, rx0, ry0, rx1, ry1)
         for zoom in zooms:
             mode = cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR
-            crop = gray[ry0:ry1, rx0:rx1]
+            crop = region
             if zoom != 1.0:
                 crop = cv2.resize(crop, None, fx=zoom, fy=zoom, interpolation=mode)
             faces = _faces_in_crop(crop, rx0, ry0, zoom, min_score=least)
@@ -523,6 +526,16 @@ def verify_candidates(
             if not faces:
                 break
     return found
+
+
+def _grey_crop(photo: Any, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """The grey pixels of ``photo`` (a grey or RGB array, or a PIL image) in the box: those of the
+    whole photo made grey, for the box's pixels only (the conversion is per pixel)."""
+    if isinstance(photo, np.ndarray):
+        crop = photo[y0:y1, x0:x1]
+    else:
+        crop = np.asarray(photo.crop((x0, y0, x1, y1)))
+    return crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
 
 
 def analyse(
@@ -559,8 +572,13 @@ def analyse(
     candidate_search = search_mode(search) == "candidates"
     proposals = None
     if candidate_search and small is not None and small.ndim == 3:
+        # Most photos without people stop here or after HOG's look at the crops: the photo is
+        # then neither read out of PIL nor made grey whole.
         proposals = _proposals(small)
-        if not proposals:  # most photos without people: neither the photo's array nor grey
+        if not proposals:
+            return []
+        found = verify_candidates(rgb, small, proposals=proposals)
+        if not found:
             return []
     rgb = np.asarray(rgb)
     if rgb.ndim == 2:
@@ -576,12 +594,12 @@ def analyse(
             )
         )
     if candidate_search:
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         if proposals is None:
             proposals = _proposals(small)
-        if not proposals:
-            return []
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        found = verify_candidates(gray, small, proposals=proposals)
+            if not proposals:
+                return []
+            found = verify_candidates(gray, small, proposals=proposals)
     else:
         found, gray = _hog_search(rgb, side, gate, small, small_faces)
     if not found:
