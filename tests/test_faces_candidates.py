@@ -214,3 +214,39 @@ def test_p_nets_threshold_drops_exactly_the_places_under_it(monkeypatch, name):
     before, now = places(0.6), places(candidates.PNET_THRESHOLD)
     assert candidates.PNET_THRESHOLD == 0.7
     assert now <= before and len(now) < len(before)
+
+
+@needs_weights
+@pytest.mark.parametrize("name", list(FACES))
+def test_the_photo_as_a_pil_image_gives_the_faces_of_its_array(name):
+    """The scan hands the faces scorer a PIL image: HOG verifies the proposals on grey crops of it
+    (the photo is read out of PIL and made grey whole only once a face is found), with the same
+    pixels, so the same faces as from the grey photo; and a photo without a proposal is never
+    read out of PIL at all."""
+    import cv2
+    from culler_plugins.faces import detect
+
+    image, _ = distant(name, 0.07)
+    rgb = np.asarray(image)
+    small = np.asarray(image.resize((400, 267), Image.BOX))
+    proposals = candidates.propose(small, 15)
+    assert proposals
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    from_grey = detect.verify_candidates(grey, small, proposals=proposals)
+    assert from_grey  # the face
+    assert detect.verify_candidates(image, small, proposals=proposals) == from_grey
+    assert detect.verify_candidates(rgb, small, proposals=proposals) == from_grey
+    faces = detect.analyse(image, small=small)
+    assert [f.to_json() for f in faces] == [f.to_json() for f in detect.analyse(rgb, small=small)]
+
+    class Unread:  # a photo that fails if anything reads its pixels
+        width, height, mode = image.width, image.height, "RGB"
+
+        def crop(self, box):
+            raise AssertionError("a photo without proposals was read")
+
+        def __array__(self, *args, **kwargs):
+            raise AssertionError("a photo without proposals was read")
+
+    blank = np.full_like(small, 128)
+    assert detect.analyse(Unread(), small=blank) == []
