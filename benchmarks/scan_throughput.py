@@ -277,7 +277,8 @@ def compare_scans(
         rate, cpu = decoder_floor(paths, workers, side)
         runs.setdefault("floor", []).append(rate)
         runs.setdefault("floor cpu", []).append(1000 * cpu)
-        for name, scorers in (("technical", ("technical",)), ("default", DEFAULT)):
+        scans = [("technical", ("technical",)), ("default", DEFAULT)]
+        for name, scorers in scans if i % 2 == 0 else scans[::-1]:  # neither always goes first
             seconds, summary, used = culler_scan(folder, _catalog(tmp, name), workers, scorers)
             assert summary["decoded"] == len(paths) and summary["errors"] == 0, summary
             runs.setdefault(name, []).append(len(paths) / seconds)
@@ -346,15 +347,22 @@ def describe(values: list[float], unit: str, best=max) -> str:
 
 # -- cost per photo, one core -----------------------------------------------------------------------
 def per_photo_cost(paths: list[Path]) -> dict[str, float]:
-    """Median ms per photo (CPU time) of each step of the decode worker and each in-worker scorer."""
+    """Median ms per photo (CPU time) of each step of the decode worker and each in-worker scorer,
+    with one OpenCV thread, as in the scan's decode workers (``use_one_opencv_thread``): OpenCV's
+    default of one thread per core spends more CPU time on the same work (its threads wait for
+    each other), which a worker never pays. Then, a second pass under cProfile: where the faces
+    scorer's time goes (:func:`report_faces_profile`)."""
     import io
 
+    import cv2
     from culler_plugins.faces import FacesScorer
     from culler_plugins.technical import TechnicalScorer
 
     from culler.imaging.images import decode_pil
     from culler.scan.decode import SMALL_COPY_KEY, THUMB_SIDE, small_copy
 
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
     scorers = [cls() for cls in (TechnicalScorer, FacesScorer)]
     for scorer in scorers:
         scorer.load("cpu")
@@ -366,20 +374,80 @@ def per_photo_cost(paths: list[Path]) -> dict[str, float]:
         steps.setdefault(name, []).append(1000 * (time.process_time() - start))
         return out
 
-    for i, path in enumerate(paths):
-        data = timed("read file", Path(path).read_bytes)
-        image, _ = timed(
-            "decode at 1024 px (DCT scaling + resize)", decode_pil, io.BytesIO(data), 1024
-        )
-        small = timed(f"small copy ({THUMB_SIDE} px)", small_copy, image, THUMB_SIDE)
-        image.info[SMALL_COPY_KEY] = small
-        timed("thumbnail JPEG", _save_jpeg, small)
-        timed("dHash + signature", _hashes, image)
-        for scorer in scorers:
-            if i == 0:
-                scorer.score_batch([image])  # the first call reads models (dlib's landmarks)
-            timed(f"scorer {scorer.id}", scorer.score_batch, [image])
+    images = []
+    try:
+        for i, path in enumerate(paths):
+            data = timed("read file", Path(path).read_bytes)
+            image, _ = timed(
+                "decode at 1024 px (DCT scaling + resize)", decode_pil, io.BytesIO(data), 1024
+            )
+            small = timed(f"small copy ({THUMB_SIDE} px)", small_copy, image, THUMB_SIDE)
+            image.info[SMALL_COPY_KEY] = small
+            timed("thumbnail JPEG", _save_jpeg, small)
+            timed("dHash + signature", _hashes, image)
+            for scorer in scorers:
+                if i == 0:
+                    scorer.score_batch([image])  # the first call reads models (dlib's landmarks)
+                timed(f"scorer {scorer.id}", scorer.score_batch, [image])
+            images.append(image)
+        report_faces_profile(scorers[1], images)
+    finally:
+        cv2.setNumThreads(threads)
     return {name: statistics.median(ms) for name, ms in steps.items()}
+
+
+#: The faces scorer's steps that :func:`report_faces_profile` names: (label, the function's module
+#: file, its name); each with the time of what it calls.
+FACES_STEPS = (
+    ("P-Net (one run on the pyramid mosaic)", "candidates.py", "pnet"),
+    ("R-Net (the places P-Net proposes)", "candidates.py", "rnet"),
+    ("R-Net's 24 px crops", "candidates.py", "_crop"),
+    ("non-maximum suppression", "candidates.py", "nms"),
+    (
+        "HOG verification (dlib, on crops of the 1024 px decode)",
+        "detect.py",
+        "_faces_in_crop",
+    ),
+)
+
+
+def report_faces_profile(scorer, images: list) -> None:
+    """The faces scorer on ``images`` again under cProfile (CPU time): mean ms a photo of each of
+    :data:`FACES_STEPS`, the rest of the candidate stage (the pyramid's resizes into one mosaic,
+    box arithmetic) and of the scorer (face measures when there are faces, conversions); and how
+    many places R-Net read and HOG verified a photo. Means, not medians: a photo with people pays
+    the per-face steps, and the mean is what a shoot costs."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile(time.process_time)
+    profile.enable()
+    for image in images:
+        scorer.score_batch([image])
+    profile.disable()
+    stats = pstats.Stats(profile).stats  # (file, line, name) -> (calls, _, own, cumulative, _)
+
+    def find(module: str, name: str) -> tuple[int, float]:
+        rows = [v for (f, _, n), v in stats.items() if f.endswith(module) and n == name]
+        return sum(r[1] for r in rows), sum(r[3] for r in rows)
+
+    n, total = len(images), find("__init__.py", "score_one")[1]
+    _, propose = find("candidates.py", "propose")
+    print(f"faces scorer under cProfile: {1000 * total / n:.1f} ms a photo (mean of {n}):")
+    named = 0.0
+    for label, module, name in FACES_STEPS:
+        calls, seconds = find(module, name)
+        named += seconds
+        extra = ""
+        if name == "_crop":
+            extra = f" ({calls / n:.1f} places a photo)"
+        elif name == "_faces_in_crop":
+            extra = f" ({calls / n:.1f} searches a photo)"
+        print(f"  {label}: {1000 * seconds / n:.2f} ms{extra}")
+    in_propose = sum(find("candidates.py", name)[1] for name in ("pnet", "rnet", "_crop", "nms"))
+    print(f"  pyramid resizes and box arithmetic: {1000 * (propose - in_propose) / n:.2f} ms")
+    rest = total - named - (propose - in_propose)
+    print(f"  the rest (per-face measures, conversions): {1000 * rest / n:.2f} ms")
 
 
 def report_cost(costs: dict[str, float]) -> None:
@@ -529,6 +597,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", type=Path, default=None, help="Generate into (and reuse) DIR.")
     parser.add_argument("--formats", type=int, default=0, metavar="N", help="Also N RAW + N HEIC.")
     parser.add_argument("--no-cost", action="store_true", help="Skip the per-photo cost table.")
+    parser.add_argument(
+        "--cost-photos", type=int, default=32, help="Photos the cost table measures (32)."
+    )
     parser.add_argument("--formats-only", action="store_true", help="Only the RAW and HEIC part.")
     parser.add_argument("--no-rescan", action="store_true")
     parser.add_argument("--save-scores", type=Path, default=None)
@@ -569,7 +640,7 @@ def main(argv: list[str] | None = None) -> None:
             memory_run(folder, tmp, workers, len(paths))
             return
         if not args.no_cost:
-            report_cost(per_photo_cost(paths[: min(12, len(paths))]))
+            report_cost(per_photo_cost(paths[: args.cost_photos]))
         report_scans(compare_scans(folder, tmp, paths, workers, args.repeat, 1024), workers)
         if not args.no_rescan:
             rescan(folder, tmp, workers)

@@ -188,3 +188,65 @@ def test_a_large_proposal_is_searched_at_its_own_size_only_where_hog_found_a_fac
     corner = ((0.0, 0.0, float(side), float(side)), 0.995)  # a large place with no face
     assert detect.verify_candidates(gray, rgb, proposals=[corner]) == []
     assert len(searched) == 1  # HOG rejected it at VERIFY_FACE px: not searched again
+
+
+@needs_weights
+@pytest.mark.parametrize("name", ["coffee", "chelsea", "astronaut"])
+def test_p_nets_threshold_drops_exactly_the_places_under_it(monkeypatch, name):
+    """Raising P-Net's threshold (0.6 → 0.7, version 6) only takes away the places under it: the
+    windows of 0.7 or more are the ones the lower threshold re-read too, because non-maximum
+    suppression keeps or drops a window by its more probable neighbours only. So R-Net's verdict on
+    every place it still reads is the one it gave before, on real photos with and without a face."""
+    photo = sample_image(name)
+    k = 400 / max(photo.size)
+    rgb = np.asarray(photo.resize((round(photo.width * k), round(photo.height * k)), Image.BOX))
+    read: list[tuple[float, ...]] = []
+    crop = candidates._crop
+    monkeypatch.setattr(
+        candidates, "_crop", lambda norm, *box: read.append(tuple(box)) or crop(norm, *box)
+    )
+
+    def places(threshold: float) -> set[tuple[float, ...]]:
+        read.clear()
+        candidates.propose(rgb, 15, pnet_threshold=threshold)
+        return set(read)
+
+    before, now = places(0.6), places(candidates.PNET_THRESHOLD)
+    assert candidates.PNET_THRESHOLD == 0.7
+    assert now <= before and len(now) < len(before)
+
+
+@needs_weights
+@pytest.mark.parametrize("name", list(FACES))
+def test_the_photo_as_a_pil_image_gives_the_faces_of_its_array(name):
+    """The scan hands the faces scorer a PIL image: HOG verifies the proposals on grey crops of it
+    (the photo is read out of PIL and made grey whole only once a face is found), with the same
+    pixels, so the same faces as from the grey photo; and a photo without a proposal is never
+    read out of PIL at all."""
+    import cv2
+    from culler_plugins.faces import detect
+
+    image, _ = distant(name, 0.07)
+    rgb = np.asarray(image)
+    small = np.asarray(image.resize((400, 267), Image.BOX))
+    proposals = candidates.propose(small, 15)
+    assert proposals
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    from_grey = detect.verify_candidates(grey, small, proposals=proposals)
+    assert from_grey  # the face
+    assert detect.verify_candidates(image, small, proposals=proposals) == from_grey
+    assert detect.verify_candidates(rgb, small, proposals=proposals) == from_grey
+    faces = detect.analyse(image, small=small)
+    assert [f.to_json() for f in faces] == [f.to_json() for f in detect.analyse(rgb, small=small)]
+
+    class Unread:  # a photo that fails if anything reads its pixels
+        width, height, mode = image.width, image.height, "RGB"
+
+        def crop(self, box):
+            raise AssertionError("a photo without proposals was read")
+
+        def __array__(self, *args, **kwargs):
+            raise AssertionError("a photo without proposals was read")
+
+    blank = np.full_like(small, 128)
+    assert detect.analyse(Unread(), small=blank) == []

@@ -209,7 +209,7 @@ class FacesScorer(Scorer):
         return [self.score_one(im) for im in images]
 
     def score_one(self, image: Image.Image) -> ScoreResult:
-        rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        rgb = image if image.mode == "RGB" else image.convert("RGB")  # an array once needed
         # The scan's decode worker has already made a small area-averaged copy (for the thumbnail):
         # the skin gates look at it instead of resizing the photo again.
         small = image.info.get(SMALL_COPY_KEY)
@@ -226,7 +226,8 @@ class FacesScorer(Scorer):
             landmarks=self._landmarks,
         )
         faces = [f.to_json() for f in found]
-        if self._describe:  # who it is, for `culler people` (stored as a BLOB, not in the JSON)
+        if self._describe and found:  # who it is, for `culler people` (a BLOB, not in the JSON)
+            rgb = np.asarray(rgb)
             for face, f in zip(faces, found):
                 vector = self.detect.describe(rgb, f.box)
                 if vector is not None:

@@ -16,6 +16,7 @@ Nothing is downloaded at run time; without the package the faces scorer searches
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import pickle
@@ -39,8 +40,13 @@ SHA256 = {
 #: weighs a missed face against a false proposal's HOG search (4-5 ms with its 2.2× context):
 #: every labelled face of benchmarks/faces_people.py (3-5 % of the frame included) comes from a
 #: proposal of 0.98 or more, while on photos without people 0.7 handed HOG 2.8 places a photo and
-#: 0.9 hands it 0.8 (docs/culling.md, "The cost on photos without people").
-PNET_THRESHOLD = 0.6
+#: 0.9 hands it 0.8 (docs/culling.md, "The cost on photos without people"). P-Net's 0.7 (faces
+#: scorer version 6) re-reads a third fewer places (0.125 ms each) than 0.6: a window of 0.7 or
+#: more is kept or suppressed by the same windows as before (non-maximum suppression goes from the
+#: most probable down), so the places dropped are exactly those under 0.7; every labelled face of
+#: that benchmark, its copies scaled to 3, 3.3, 3.5, 4, 4.5, 5.5 and 7 % included (336 faces), has
+#: a place of P-Net 0.77 or more that R-Net keeps (docs/culling.md, "version 6").
+PNET_THRESHOLD = 0.7
 RNET_THRESHOLD = 0.9
 #: The pyramid's step between scales (MTCNN's own).
 FACTOR = 0.6
@@ -64,11 +70,19 @@ _NETS: dict[str, dict[str, np.ndarray]] = {}
 
 def weights_dir() -> Path | None:
     """The installed ``facenet_pytorch/data`` folder, found without importing the package."""
+    folder = _package_folder()
+    path = folder / "data" if folder is not None else None
+    return path if path is not None and path.is_dir() else None
+
+
+@functools.lru_cache(maxsize=1)
+def _package_folder() -> Path | None:
+    """Where ``facenet_pytorch`` is installed, looked up once per process: the faces scorer asks
+    for every photo (:func:`available`), and the search along ``sys.path`` cost 0.5 ms a photo."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "data"
-    return path if path.is_dir() else None
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def available() -> bool:
@@ -193,20 +207,28 @@ def _value(name: str, dims: list[str | int]) -> bytes:
     return _field(1, name) + _field(2, _field(1, _field(1, 1) + _field(2, shape)))
 
 
-def _graph(weights: dict[str, np.ndarray], layers: list[tuple], outputs: list[str]) -> Any:
-    """An OpenCV DNN network of ``layers``: ("conv", name) / ("prelu", name) / ("pool", k, s),
-    each reading the previous one's output, then the convolutions named in ``outputs`` on the last
-    (its outputs), or the last layer itself as the output when there are none."""
-    nodes, inits, last = [], [], "data"
+def _graph(weights: dict[str, np.ndarray], layers: list[tuple], side: int | str = "h") -> Any:
+    """An OpenCV DNN network of ``layers``, each reading the previous one's output, the last one
+    the network's output: ("conv", name) / ("dense", name): a fully connected layer on the
+    flattened input (ONNX's Flatten + Gemm) / ("prelu", name) / ("pool", k, s). ``side``: the
+    input's height and width, a number where a dense layer needs it fixed."""
+    nodes, inits, last, flat = [], [], "data", False
     for i, layer in enumerate(layers):
         out = f"t{i}"
-        if layer[0] == "conv":
+        if layer[0] in ("conv", "dense"):
             w, b = f"{layer[1]}.weight", f"{layer[1]}.bias"
             inits += [_tensor(w, weights[w]), _tensor(b, weights[b])]
-            nodes.append(_node("Conv", [last, w, b], out))
+            if layer[0] == "conv":
+                nodes.append(_node("Conv", [last, w, b], out))
+            else:
+                if not flat:
+                    nodes.append(_node("Flatten", [last], f"{out}f", axis=1))
+                    last, flat = f"{out}f", True
+                nodes.append(_node("Gemm", [last, w, b], out, transB=1))
         elif layer[0] == "prelu":
             w = f"{layer[1]}.weight"
-            inits.append(_tensor(w, weights[w].reshape(-1, 1, 1)))
+            slope = weights[w] if flat else weights[w].reshape(-1, 1, 1)
+            inits.append(_tensor(w, slope))
             nodes.append(_node("PRelu", [last, w], out))
         else:
             k, s = layer[1], layer[2]
@@ -214,19 +236,24 @@ def _graph(weights: dict[str, np.ndarray], layers: list[tuple], outputs: list[st
                 _node("MaxPool", [last], out, kernel_shape=[k, k], strides=[s, s], ceil_mode=1)
             )
         last = out
-    for name in outputs:
-        w, b = f"{name}.weight", f"{name}.bias"
-        inits += [_tensor(w, weights[w]), _tensor(b, weights[b])]
-        nodes.append(_node("Conv", [last, w, b], name))
     graph = (
         b"".join(_field(1, n) for n in nodes)
         + _field(2, "g")
         + b"".join(_field(5, t) for t in inits)
-        + _field(11, _value("data", ["n", 3, "h", "w"]))
-        + b"".join(_field(12, _value(name, ["n", "c", "a", "b"])) for name in outputs or [last])
+        + _field(11, _value("data", ["n", 3, side, "w" if side == "h" else side]))
+        + _field(12, _value(last, ["n", "c"] if flat else ["n", "c", "a", "b"]))
     )
     model = _field(1, 7) + _field(8, _field(1, "") + _field(2, 11)) + _field(7, graph)
     return cv2.dnn.readNetFromONNX(np.frombuffer(model, np.uint8))
+
+
+def _heads(weights: dict[str, np.ndarray], names: tuple[str, str]) -> dict[str, np.ndarray]:
+    """The two output layers (face / not face, box offsets) as one "heads" layer: one run of a
+    layer of 6 outputs instead of two of 2 and 4 (each of OpenCV's layer runs has its overhead)."""
+    out = dict(weights)
+    out["heads.weight"] = np.concatenate([weights[f"{n}.weight"] for n in names])
+    out["heads.bias"] = np.concatenate([weights[f"{n}.bias"] for n in names])
+    return out
 
 
 def _pnet_graph(shape: tuple[int, ...]) -> Any:
@@ -248,8 +275,9 @@ def _pnet_graph(shape: tuple[int, ...]) -> Any:
             ("prelu", "prelu2"),
             ("conv", "conv3"),
             ("prelu", "prelu3"),
+            ("conv", "heads"),
         ]
-        _DNN[key] = _graph(net("pnet"), layers, ["conv4_1", "conv4_2"])
+        _DNN[key] = _graph(_heads(net("pnet"), ("conv4_1", "conv4_2")), layers)
     return _DNN[key]
 
 
@@ -257,13 +285,13 @@ def _rnet_graph(batch: int = RNET_BATCH) -> Any:
     """R-Net for one batch size (a few of them: :func:`batches`)."""
     key = ("rnet", batch)
     if key not in _DNN:
-        r = dict(net("rnet"))
-        # The dense layers as convolutions: dense4 reads the 64 × 3 × 3 map flattened in (W, H, C)
-        # order (the converted Caffe weights), i.e. a 3 × 3 convolution; the heads are 1 × 1.
-        r["conv4.weight"] = r["dense4.weight"].reshape(128, 3, 3, 64).transpose(0, 3, 2, 1)
-        r["conv4.bias"] = r["dense4.bias"]
-        for head in ("dense5_1", "dense5_2"):
-            r[f"{head}.weight"] = r[f"{head}.weight"][:, :, None, None]
+        r = _heads(net("rnet"), ("dense5_1", "dense5_2"))
+        # dense4 reads the 64 × 3 × 3 map flattened in (W, H, C) order (the converted Caffe
+        # weights); ONNX's Flatten gives (C, H, W): the weights' columns are reordered to match.
+        # As a Gemm it costs a tenth of the 3 × 3 convolution it could also be written as.
+        r["dense4.weight"] = (
+            r["dense4.weight"].reshape(128, 3, 3, 64).transpose(0, 3, 2, 1).reshape(128, 576)
+        )
         layers = [
             ("conv", "conv1"),
             ("prelu", "prelu1"),
@@ -273,10 +301,11 @@ def _rnet_graph(batch: int = RNET_BATCH) -> Any:
             ("pool", 3, 2),
             ("conv", "conv3"),
             ("prelu", "prelu3"),
-            ("conv", "conv4"),
+            ("dense", "dense4"),
             ("prelu", "prelu4"),
+            ("dense", "heads"),
         ]
-        _DNN[key] = _graph(r, layers, ["dense5_1", "dense5_2"])
+        _DNN[key] = _graph(r, layers, side=24)
     return _DNN[key]
 
 
@@ -302,17 +331,17 @@ def pnet(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     blob = np.ascontiguousarray(image.transpose(2, 0, 1))[None]
     graph = _pnet_graph(blob.shape)
     graph.setInput(blob)
-    logits, reg = graph.forward(["conv4_1", "conv4_2"])
-    prob = 1.0 / (1.0 + np.exp(logits[0, 0] - logits[0, 1]))
-    return prob, reg[0].transpose(1, 2, 0)
+    out = graph.forward()[0]  # (6, h, w): face logits, then box offsets
+    prob = 1.0 / (1.0 + np.exp(out[0] - out[1]))
+    return prob, out[2:].transpose(1, 2, 0)
 
 
 def rnet(crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """R-Net on normalised 24 × 24 RGB crops (N, 24, 24, 3): face probability (N,), offsets (N, 4)."""
     graph = _rnet_graph(len(crops))
     graph.setInput(np.ascontiguousarray(crops.transpose(0, 3, 1, 2)))
-    logits, offsets = (o[:, :, 0, 0] for o in graph.forward(["dense5_1", "dense5_2"]))
-    return 1.0 / (1.0 + np.exp(logits[:, 0] - logits[:, 1])), offsets
+    out = graph.forward()  # (N, 6): face logits, then box offsets
+    return 1.0 / (1.0 + np.exp(out[:, 0] - out[:, 1])), out[:, 2:]
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
