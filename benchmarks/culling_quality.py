@@ -53,6 +53,8 @@ import numpy as np
 from culler_plugins.faces.testing import close_eyes
 from PIL import Image, ImageEnhance, ImageFilter
 
+from culler.catalog import score_json
+
 #: Folders where Debian's wallpaper packages put their pictures.
 WALLPAPER_DIRS = ["/usr/share/backgrounds", "/usr/share/desktop-base", "/usr/share/wallpapers"]
 #: scikit-image samples that are photographs (or scans) of real scenes, not test patterns. Not ``cat``:
@@ -458,7 +460,7 @@ def _scores(
     faces, technical, defects = [], {}, {}
     for path, scorer, score, extra in rows:
         f = rel(shoot.root, path)
-        extra = json.loads(extra) if extra else {}
+        extra = score_json.load(extra) if extra else {}  # packed binary or JSON
         if extra.get("defects"):
             defects.setdefault(f, []).extend(d.get("defect") for d in extra["defects"])
         if scorer == "technical":
