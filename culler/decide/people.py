@@ -4,7 +4,10 @@ Each face with a descriptor (dlib's ResNet face descriptor: 128 numbers, faces o
 about 0.6 of each other) joins the person whose faces it is closest to, when it is within
 :data:`JOIN` of that person's mean; faces that join no one are clustered among themselves
 (leader clustering within :data:`JOIN`, see :func:`cluster`), and a cluster of at least :data:`MIN_FACES` faces
-becomes a new, unnamed person. Nothing assigned is ever moved: a new scan adds faces to people and
+becomes a new, unnamed person. A face still alone after that joins a person (or new cluster) of at
+least :data:`LATE_MIN_FACES` faces within :data:`LATE_JOIN` of its mean (see :func:`late_joins`):
+one person's faces across expressions (a laugh, a scowl, eyes shut) spread a little wider than
+JOIN round their mean. Nothing assigned is ever moved: a new scan adds faces to people and
 adds people, it never reshuffles the ones a photographer named (``culler people name``); merging is
 theirs to do (``culler people merge``). Faces left alone wait for the next scan.
 """
@@ -21,6 +24,15 @@ import numpy as np
 JOIN = 0.5
 #: Faces alike enough to make a new person.
 MIN_FACES = 2
+#: A face left alone by JOIN joins a person of at least LATE_MIN_FACES faces within LATE_JOIN of
+#: that person's mean (the mean of the faces before any late join). On the real faces of
+#: ``benchmarks/faces_people.py`` one woman's 24 expressions (facetorch's contact sheet) lie up to
+#: 0.53 from the mean of her other faces, while the nearest face of anyone else lies 0.58 from a
+#: person's mean: 0.55 is between them (and below dlib's 0.6). Only well-seen people take late
+#: faces: a mean of three faces or more is a steadier centre than one face, and two faces of
+#: different people in different photos come as close as 0.52, so lone faces never pair up at 0.55.
+LATE_JOIN = 0.55
+LATE_MIN_FACES = 3
 
 
 def update_people(catalog: Any) -> dict[str, int]:
@@ -68,6 +80,22 @@ def update_people(catalog: Any) -> dict[str, int]:
         if alone
         else []
     )
+    # Faces still alone after clustering: a late join to a well-seen person (see LATE_JOIN).
+    if people:
+        lone = [m[0] for m in clusters if len(m) == 1]
+        big = [p for p in people if len(by_person[p]) >= LATE_MIN_FACES]
+        if lone and big:
+            means = np.stack([np.mean(by_person[p], axis=0) for p in big])
+            placed = late_joins(
+                np.stack([alone[i][2] for i in lone]),
+                [alone[i][1] for i in lone],
+                means,
+                [seen_in[p] for p in big],
+            )
+            for row, k in placed.items():
+                joins.append((alone[lone[row]][0], big[k]))
+            taken = {lone[row] for row in placed}
+            clusters = [m for m in clusters if not (len(m) == 1 and m[0] in taken)]
     new_people = 0
     with catalog.transaction():
         catalog.assign_faces(joins)
@@ -82,14 +110,18 @@ def update_people(catalog: Any) -> dict[str, int]:
 
 
 def cluster(
-    vectors: np.ndarray, threshold: float = JOIN, photos: list[Any] | None = None
+    vectors: np.ndarray,
+    threshold: float = JOIN,
+    photos: list[Any] | None = None,
+    late_join: float | None = LATE_JOIN,
 ) -> list[list[int]]:
     """Leader clustering of ``vectors``: each joins the nearest cluster whose mean is within
-    ``threshold`` or starts one; then every vector moves to its nearest mean once (which undoes
-    most of the order's influence). With ``photos`` (the photo of each vector), a cluster never
-    takes two vectors of one photo: a vector goes to the nearest cluster that does not hold its
-    photo yet, the nearest vectors choosing first. Linear in the faces times the clusters, so a
-    first scan of thousands of faces takes a moment. Lists of row indices."""
+        ``threshold`` or starts one; then every vector moves to its nearest mean once (which undoes
+        most of the order's influence). With ``photos`` (the photo of each vector), a cluster never
+        takes two vectors of one photo: a vector goes to the nearest cluster that does not hold its
+        photo yet, the nearest vectors choosing first. A vector still alone then joins a cluster of
+    :data:`LATE_MIN_FACES` or more within ``late_join`` of its mean (``None``: no late joins). Linear in the faces times the clusters, so a
+        first scan of thousands of faces takes a moment. Lists of row indices."""
     photo_of = list(photos) if photos is not None else list(range(len(vectors)))
     sums: list[np.ndarray] = []
     counts: list[int] = []
@@ -120,8 +152,45 @@ def cluster(
                 taken[key].add(photo_of[i])
                 break
         groups.setdefault(key, []).append(i)
+    # Faces still alone: a late join to a cluster of LATE_MIN_FACES or more (see LATE_JOIN).
+    if late_join is not None:
+        big = [k for k, m in groups.items() if k >= 0 and len(m) >= LATE_MIN_FACES]
+        lone = [m[0] for k, m in groups.items() if len(m) == 1]
+        if big and lone:
+            means = np.stack([vectors[groups[k]].mean(axis=0) for k in big])
+            holds_big = [{photo_of[i] for i in groups[k]} for k in big]
+            placed = late_joins(
+                vectors[lone], [photo_of[i] for i in lone], means, holds_big, late_join
+            )
+            for row, k in placed.items():
+                i = lone[row]
+                del groups[next(key for key, m in groups.items() if m == [i])]
+                groups[big[k]].append(i)
     # In the order of each cluster's first face, so people are numbered as their faces came.
     return sorted((sorted(members) for members in groups.values()), key=lambda m: m[0])
+
+
+def late_joins(
+    vectors: np.ndarray,
+    photos: list[Any],
+    means: np.ndarray,
+    holds: list[set[Any]],
+    threshold: float = LATE_JOIN,
+) -> dict[int, int]:
+    """Which of ``vectors`` (faces left alone) join which of ``means`` (well-seen people): each
+    the nearest within ``threshold`` whose photos (``holds``, updated here) do not hold its photo,
+    the nearest pairs first. Row of ``vectors`` -> row of ``means``."""
+    d = np.linalg.norm(vectors[:, None, :] - means[None, :, :], axis=2)
+    placed: dict[int, int] = {}
+    for flat in np.argsort(d, axis=None):
+        row, k = divmod(int(flat), d.shape[1])
+        if d[row, k] >= threshold:
+            break
+        if row in placed or photos[row] in holds[k]:
+            continue
+        placed[row] = k
+        holds[k].add(photos[row])
+    return placed
 
 
 def _nearest_free(
