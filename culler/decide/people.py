@@ -116,12 +116,13 @@ def cluster(
     late_join: float | None = LATE_JOIN,
 ) -> list[list[int]]:
     """Leader clustering of ``vectors``: each joins the nearest cluster whose mean is within
-        ``threshold`` or starts one; then every vector moves to its nearest mean once (which undoes
-        most of the order's influence). With ``photos`` (the photo of each vector), a cluster never
-        takes two vectors of one photo: a vector goes to the nearest cluster that does not hold its
-        photo yet, the nearest vectors choosing first. A vector still alone then joins a cluster of
-    :data:`LATE_MIN_FACES` or more within ``late_join`` of its mean (``None``: no late joins). Linear in the faces times the clusters, so a
-        first scan of thousands of faces takes a moment. Lists of row indices."""
+    ``threshold`` or starts one; then every vector moves to its nearest mean once (which undoes
+    most of the order's influence). With ``photos`` (the photo of each vector), a cluster never
+    takes two vectors of one photo: a vector goes to the nearest cluster that does not hold its
+    photo yet, the nearest vectors choosing first. A vector still alone then joins a cluster of
+    :data:`LATE_MIN_FACES` or more within ``late_join`` of its mean (``None``: no late joins).
+    Linear in the faces times the clusters, so a first scan of thousands of faces takes a moment.
+    Lists of row indices."""
     photo_of = list(photos) if photos is not None else list(range(len(vectors)))
     sums: list[np.ndarray] = []
     counts: list[int] = []
