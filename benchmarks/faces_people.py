@@ -707,7 +707,14 @@ def clustering_options(names: list[str], vectors: np.ndarray, photos: list[str])
     precision and recall, clusters that mix people, and how many people the most split person
     became (a face left alone counts as a person of its own). Two faces of one photo are never
     put together by any of them."""
-    from culler.decide.people import JOIN, LATE_JOIN, LATE_MIN_FACES, cluster, pairwise_scores
+    from culler.decide.people import (
+        JOIN,
+        LATE_JOIN,
+        LATE_MIN_FACES,
+        cluster,
+        pairwise_scores,
+        update_people,
+    )
 
     n = len(names)
     dist = np.linalg.norm(vectors[:, None, :] - vectors[None, :, :], axis=2)
@@ -782,6 +789,63 @@ def clustering_options(names: list[str], vectors: np.ndarray, photos: list[str])
             for w in set(names)
         )
         print(f"  {title}: {precision:.3f} / {recall:.3f}, mixed {mixed}, most split {split}")
+    # The scan's own path, update_people, when the same photos come in two scans (every other
+    # photo first): the second meets the people the first made.
+    for title, late in (
+        (f"leader within {JOIN} (before)", None),
+        ("late joins (the scan)", LATE_JOIN),
+    ):
+        book = _Faces(names, vectors, photos)
+        for half in (0, 1):
+            book.arrive(half)
+            update_people(book, late_join=late)
+        label = [book.person[i] for i in range(n)]
+        precision, recall = pairwise_scores(names, label)
+        mixed = sum(
+            1 for p in set(label) - {None} if len({names[i] for i in range(n) if label[i] == p}) > 1
+        )
+        split = max(
+            len({label[i] if label[i] is not None else -1 - i for i in range(n) if names[i] == w})
+            for w in set(names)
+        )
+        print(
+            f"  two scans, {title}: {precision:.3f} / {recall:.3f}, mixed {mixed}, most split {split}"
+        )
+
+
+class _Faces:
+    """The four catalog methods ``update_people`` uses, over the benchmark's faces in memory."""
+
+    def __init__(self, names: list[str], vectors: np.ndarray, photos: list[str]) -> None:
+        order = list(dict.fromkeys(photos))
+        self.half = [order.index(p) % 2 for p in photos]
+        self.vectors, self.photos = vectors, photos
+        self.person: list[int | None] = [None] * len(names)
+        self.present: set[int] = set()
+        self.people = 0
+
+    def arrive(self, half: int) -> None:
+        self.present |= {i for i, h in enumerate(self.half) if h == half}
+
+    def face_descriptors(self, assigned: bool) -> list[tuple]:
+        return [
+            (i, self.person[i], self.photos[i], self.vectors[i])
+            for i in sorted(self.present)
+            if (self.person[i] is not None) == assigned
+        ]
+
+    def assign_faces(self, pairs) -> None:
+        for face, person in pairs:
+            self.person[face] = person
+
+    def new_person(self) -> int:
+        self.people += 1
+        return self.people
+
+    def transaction(self):
+        import contextlib
+
+        return contextlib.nullcontext()
 
 
 if __name__ == "__main__":

@@ -228,3 +228,35 @@ def test_a_later_scan_s_late_face_joins_the_named_person_without_reshuffling(cat
     add_photo(catalog, tmp_path, "b3", ["ben"], vectors=[CENTRES["ben"] + 0.53 * _axis(9)])
     assert update_people(catalog)["waiting"] == 1
     assert {p["id"]: p["faces"] for p in catalog.people()}[ben] == 2
+
+
+# Anna again, four faces round a centre 0.53 from SEEN's mean, each of them 0.57 from it (beyond
+# LATE_JOIN: no face on its own would join her), within JOIN of each other.
+AGAIN = [CENTRES["anna"] + 0.53 * _axis(5) + s * 0.2 * _axis(k) for k in (2, 3) for s in (1, -1)]
+
+
+def test_clusters_within_late_join_of_a_well_seen_one_join_it():
+    assert all(np.linalg.norm(v - CENTRES["anna"]) > LATE_JOIN for v in AGAIN)
+    vectors = np.stack(SEEN + AGAIN)
+    assert [len(g) for g in cluster(vectors)] == [8]
+    assert sorted(len(g) for g in cluster(vectors, late_join=None)) == [4, 4]
+    # Not when they share a photo, nor when neither is seen three times; a pair joins a well-seen
+    # cluster as a lone face does.
+    photos = ["a", "b", "c", "d", "a", "e", "f", "g"]
+    assert sorted(len(g) for g in cluster(vectors, photos=photos)) == [4, 4]
+    assert sorted(len(g) for g in cluster(np.stack(SEEN[:2] + AGAIN[:2]))) == [2, 2]
+    assert [len(g) for g in cluster(np.stack(SEEN + AGAIN[:2]))] == [6]
+
+
+def test_a_later_scan_s_cluster_within_late_join_of_a_named_person_grows_her(catalog, tmp_path):
+    for i, vec in enumerate(SEEN):
+        add_photo(catalog, tmp_path, f"a{i}", ["anna"], vectors=[vec])
+    update_people(catalog)
+    (anna,) = (p["id"] for p in catalog.people())
+    with catalog.transaction():
+        catalog.name_person(anna, "Anna")
+    for i, vec in enumerate(AGAIN):
+        add_photo(catalog, tmp_path, f"b{i}", ["anna"], vectors=[vec])
+    assert update_people(catalog) == {"joined": 4, "new_people": 0, "waiting": 0}
+    (person,) = catalog.people()
+    assert person["id"] == anna and person["name"] == "Anna" and person["faces"] == 8

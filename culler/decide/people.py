@@ -4,10 +4,10 @@ Each face with a descriptor (dlib's ResNet face descriptor: 128 numbers, faces o
 about 0.6 of each other) joins the person whose faces it is closest to, when it is within
 :data:`JOIN` of that person's mean; faces that join no one are clustered among themselves
 (leader clustering within :data:`JOIN`, see :func:`cluster`), and a cluster of at least :data:`MIN_FACES` faces
-becomes a new, unnamed person. A face still alone after that joins a person (or new cluster) of at
-least :data:`LATE_MIN_FACES` faces within :data:`LATE_JOIN` of its mean (see :func:`late_joins`):
-one person's faces across expressions (a laugh, a scowl, eyes shut) spread a little wider than
-JOIN round their mean. Nothing assigned is ever moved: a new scan adds faces to people and
+becomes a new, unnamed person. Among people and clusters of at least :data:`LATE_MIN_FACES`
+faces ("well seen") a looser :data:`LATE_JOIN` holds: a face still alone, or a cluster, joins
+one whose mean is within it of its own (sharing no photo; see :func:`late_joins`): one person's faces across expressions (a laugh, a scowl, eyes shut) spread a little wider
+than JOIN round their mean, and a first scan's leaders may split them. Nothing assigned is ever moved: a new scan adds faces to people and
 adds people, it never reshuffles the ones a photographer named (``culler people name``); merging is
 theirs to do (``culler people merge``). Faces left alone wait for the next scan.
 """
@@ -35,8 +35,10 @@ LATE_JOIN = 0.55
 LATE_MIN_FACES = 3
 
 
-def update_people(catalog: Any) -> dict[str, int]:
+def update_people(catalog: Any, late_join: float | None = LATE_JOIN) -> dict[str, int]:
     """Give the catalog's unassigned faces their people; returns counts of what changed.
+    ``late_join``: the looser distance for well-seen people (:data:`LATE_JOIN`; ``None``: JOIN
+    only, the rule before issue #28, kept for the benchmark's comparison).
 
     Two faces of one photo are never one person (a photo does not hold the same person twice:
     children alike, or twins, side by side stay two people)."""
@@ -75,27 +77,50 @@ def update_people(catalog: Any) -> dict[str, int]:
             continue
         joins.append((face_id, person))
         seen_in[person].add(photo)
+    # Faces beyond JOIN of every person: a late join to a well-seen one (see LATE_JOIN) before the
+    # rest are clustered among themselves, so faces of a known person that a later scan brings are
+    # not made a second person of her.
+    big = (
+        [p for p in people if len(by_person[p]) >= LATE_MIN_FACES] if late_join is not None else []
+    )
+    if alone and big:
+        means = np.stack([np.mean(by_person[p], axis=0) for p in big])
+        placed = late_joins(
+            np.stack([v for _, _, v in alone]),
+            [ph for _, ph, _ in alone],
+            means,
+            [seen_in[p] for p in big],
+            late_join,
+        )
+        joins.extend((alone[row][0], big[k]) for row, k in placed.items())
+        alone = [face for row, face in enumerate(alone) if row not in placed]
     clusters = (
-        cluster(np.stack([v for _, _, v in alone]), photos=[ph for _, ph, _ in alone])
+        cluster(
+            np.stack([v for _, _, v in alone]),
+            photos=[ph for _, ph, _ in alone],
+            late_join=late_join,
+        )
         if alone
         else []
     )
-    # Faces still alone after clustering: a late join to a well-seen person (see LATE_JOIN).
-    if people:
-        lone = [m[0] for m in clusters if len(m) == 1]
-        big = [p for p in people if len(by_person[p]) >= LATE_MIN_FACES]
-        if lone and big:
-            means = np.stack([np.mean(by_person[p], axis=0) for p in big])
-            placed = late_joins(
-                np.stack([alone[i][2] for i in lone]),
-                [alone[i][1] for i in lone],
-                means,
-                [seen_in[p] for p in big],
-            )
-            for row, k in placed.items():
-                joins.append((alone[lone[row]][0], big[k]))
-            taken = {lone[row] for row in placed}
-            clusters = [m for m in clusters if not (len(m) == 1 and m[0] in taken)]
+    # A new cluster whose mean lies within LATE_JOIN of a well-seen person's joins that person (one
+    # person met again in a later scan, beyond JOIN of her mean).
+    grown: dict[int, int] = {}  # cluster -> person
+    if big:
+        means = np.stack([np.mean(by_person[p], axis=0) for p in big])
+        for c, members in enumerate(clusters):
+            mean = np.mean([alone[i][2] for i in members], axis=0)
+            photos = {alone[i][1] for i in members}
+            d = np.linalg.norm(means - mean, axis=1)
+            for k in np.argsort(d):
+                if d[k] >= late_join:
+                    break
+                if not photos & seen_in[big[k]]:
+                    grown[c] = big[k]
+                    seen_in[big[k]] |= photos
+                    joins.extend((alone[i][0], big[k]) for i in members)
+                    break
+    clusters = [m for c, m in enumerate(clusters) if c not in grown]
     new_people = 0
     with catalog.transaction():
         catalog.assign_faces(joins)
@@ -119,8 +144,9 @@ def cluster(
     ``threshold`` or starts one; then every vector moves to its nearest mean once (which undoes
     most of the order's influence). With ``photos`` (the photo of each vector), a cluster never
     takes two vectors of one photo: a vector goes to the nearest cluster that does not hold its
-    photo yet, the nearest vectors choosing first. A vector still alone then joins a cluster of
-    :data:`LATE_MIN_FACES` or more within ``late_join`` of its mean (``None``: no late joins).
+    photo yet, the nearest vectors choosing first. Then a cluster (a lone vector too) whose mean
+    lies within ``late_join`` of the mean of a cluster of :data:`LATE_MIN_FACES` or more, and that
+    shares no photo with it, joins it, the closest first (``None``: no such joins).
     Linear in the faces times the clusters, so a first scan of thousands of faces takes a moment.
     Lists of row indices."""
     photo_of = list(photos) if photos is not None else list(range(len(vectors)))
@@ -153,20 +179,27 @@ def cluster(
                 taken[key].add(photo_of[i])
                 break
         groups.setdefault(key, []).append(i)
-    # Faces still alone: a late join to a cluster of LATE_MIN_FACES or more (see LATE_JOIN).
-    if late_join is not None:
-        big = [k for k, m in groups.items() if k >= 0 and len(m) >= LATE_MIN_FACES]
-        lone = [m[0] for k, m in groups.items() if len(m) == 1]
-        if big and lone:
-            means = np.stack([vectors[groups[k]].mean(axis=0) for k in big])
-            holds_big = [{photo_of[i] for i in groups[k]} for k in big]
-            placed = late_joins(
-                vectors[lone], [photo_of[i] for i in lone], means, holds_big, late_join
-            )
-            for row, k in placed.items():
-                i = lone[row]
-                del groups[next(key for key, m in groups.items() if m == [i])]
-                groups[big[k]].append(i)
+    # A cluster (a lone face too) whose mean lies within ``late_join`` of a well-seen one's
+    # (LATE_MIN_FACES or more) and that shares no photo with it joins it, the closest pair first.
+    while late_join is not None:
+        keys = list(groups)
+        means = {k: vectors[groups[k]].mean(axis=0) for k in keys}
+        best = None
+        for a in keys:
+            if len(groups[a]) < LATE_MIN_FACES:
+                continue
+            held = {photo_of[i] for i in groups[a]}
+            for b in keys:
+                if b == a or held & {photo_of[i] for i in groups[b]}:
+                    continue
+                if len(groups[b]) > len(groups[a]) or (len(groups[b]) == len(groups[a]) and b < a):
+                    continue  # the larger takes the smaller (of two alike, each pair once)
+                d = float(np.linalg.norm(means[a] - means[b]))
+                if d < late_join and (best is None or d < best[0]):
+                    best = (d, a, b)
+        if best is None:
+            break
+        groups[best[1]].extend(groups.pop(best[2]))
     # In the order of each cluster's first face, so people are numbered as their faces came.
     return sorted((sorted(members) for members in groups.values()), key=lambda m: m[0])
 
