@@ -23,10 +23,18 @@ the no-people photos as the yardstick.
 Eyes by landmark model (``--landmarks mesh,dlib68``): the eye verdicts on the labelled real faces
 with MediaPipe's Face Mesh and Iris models and with dlib's 68 points, as confusion tables (photos
 held out from the thresholds, ``HELD_OUT``, apart), the synthetic blinks, the eye measurement's CPU
-time a face and each model's fixed cost a scan.
+time a face and each model's fixed cost a scan. Second eye cues (issue #28): on the faces whose
+lids leave the eyes in doubt, the iris disc against the ring round it, the upper lid's arc and the
+head's pitch (``--eye-cues-only`` prints just these).
+
+Clustering options (issue #28): the scan's rule (``culler.decide.people``) beside leader
+clustering alone, merging clusters' means, average linkage and the nearest k faces, and the scan's
+own ``update_people`` when the photos come in two scans (``--people-only`` prints just the
+clustering, from the original photos).
 
 Usage: python benchmarks/faces_people.py [--sources] [--cache DIR] [--small-faces]
        [--config detect_side=640] [--repeat 1] [--verbose] [--landmarks mesh,dlib68]
+       [--people-only | --eye-cues-only]
 """
 
 from __future__ import annotations
