@@ -5,9 +5,10 @@ about 0.6 of each other) joins the person whose faces it is closest to, when it 
 :data:`JOIN` of that person's mean; faces that join no one are clustered among themselves
 (leader clustering within :data:`JOIN`, see :func:`cluster`), and a cluster of at least :data:`MIN_FACES` faces
 becomes a new, unnamed person. Among people and clusters of at least :data:`LATE_MIN_FACES`
-faces ("well seen") a looser :data:`LATE_JOIN` holds: a face still alone, or a cluster, joins
-one whose mean is within it of its own (sharing no photo; see :func:`late_joins`): one person's faces across expressions (a laugh, a scowl, eyes shut) spread a little wider
-than JOIN round their mean, and a first scan's leaders may split them. Nothing assigned is ever moved: a new scan adds faces to people and
+faces ("well seen") a looser :data:`LATE_JOIN` holds: a face still alone, or a cluster, joins one
+whose mean is within it of its own and who is not in its photos (see :func:`late_joins`). One
+person's faces across expressions (a laugh, a scowl, eyes shut) spread a little wider than JOIN
+round their mean, and a first scan's leaders may split them. Nothing assigned is ever moved: a new scan adds faces to people and
 adds people, it never reshuffles the ones a photographer named (``culler people name``); merging is
 theirs to do (``culler people merge``). Faces left alone wait for the next scan.
 """
@@ -24,13 +25,14 @@ import numpy as np
 JOIN = 0.5
 #: Faces alike enough to make a new person.
 MIN_FACES = 2
-#: A face left alone by JOIN joins a person of at least LATE_MIN_FACES faces within LATE_JOIN of
-#: that person's mean (the mean of the faces before any late join). On the real faces of
+#: A face left alone by JOIN, or a cluster, joins a person or cluster of at least LATE_MIN_FACES
+#: faces whose mean lies within LATE_JOIN of its own. On the real faces of
 #: ``benchmarks/faces_people.py`` one woman's 24 expressions (facetorch's contact sheet) lie up to
 #: 0.53 from the mean of her other faces, while the nearest face of anyone else lies 0.58 from a
 #: person's mean: 0.55 is between them (and below dlib's 0.6). Only well-seen people take late
 #: faces: a mean of three faces or more is a steadier centre than one face, and two faces of
 #: different people in different photos come as close as 0.52, so lone faces never pair up at 0.55.
+#: (Measured side by side with the other options in docs/culling.md, "People across expressions".)
 LATE_JOIN = 0.55
 LATE_MIN_FACES = 3
 
