@@ -182,28 +182,52 @@ def cluster(
                 break
         groups.setdefault(key, []).append(i)
     # A cluster (a lone face too) whose mean lies within ``late_join`` of a well-seen one's
-    # (LATE_MIN_FACES or more) and that shares no photo with it joins it, the closest pair first.
-    while late_join is not None:
-        keys = list(groups)
-        means = {k: vectors[groups[k]].mean(axis=0) for k in keys}
-        best = None
-        for a in keys:
-            if len(groups[a]) < LATE_MIN_FACES:
-                continue
-            held = {photo_of[i] for i in groups[a]}
-            for b in keys:
-                if b == a or held & {photo_of[i] for i in groups[b]}:
-                    continue
-                if len(groups[b]) > len(groups[a]) or (len(groups[b]) == len(groups[a]) and b < a):
-                    continue  # the larger takes the smaller (of two alike, each pair once)
-                d = float(np.linalg.norm(means[a] - means[b]))
-                if d < late_join and (best is None or d < best[0]):
-                    best = (d, a, b)
-        if best is None:
-            break
-        groups[best[1]].extend(groups.pop(best[2]))
+    # (LATE_MIN_FACES or more) and that shares no photo with it joins it, the closest pairs first.
+    while late_join is not None and _late_merges(groups, vectors, photo_of, late_join):
+        pass
     # In the order of each cluster's first face, so people are numbered as their faces came.
     return sorted((sorted(members) for members in groups.values()), key=lambda m: m[0])
+
+
+def _late_merges(
+    groups: dict[int, list[int]], vectors: np.ndarray, photo_of: list[Any], late_join: float
+) -> bool:
+    """One pass of the late merges in ``cluster`` (changes ``groups``; whether any was made).
+    Distances are between the means at the pass's start, the closest pairs first; a cluster
+    that took others in this pass is not itself taken until the next pass, and one taken takes
+    nothing more."""
+    keys = list(groups)
+    sizes = np.array([len(groups[k]) for k in keys])
+    well = np.flatnonzero(sizes >= LATE_MIN_FACES)
+    if not len(well) or len(keys) < 2:
+        return False
+    means = np.stack([vectors[groups[k]].mean(axis=0) for k in keys])
+    square = (means**2).sum(axis=1)
+    d2 = square[well][:, None] + square[None, :] - 2.0 * means[well] @ means.T
+    d = np.sqrt(np.clip(d2, 0.0, None))
+    # The larger takes the smaller; of two alike, the one listed first takes the other.
+    larger = (sizes[None, :] < sizes[well][:, None]) | (
+        (sizes[None, :] == sizes[well][:, None]) & (np.arange(len(keys))[None, :] > well[:, None])
+    )
+    rows, cols = np.nonzero((d < late_join) & larger)
+    held: dict[int, set[Any]] = {}
+    took: set[int] = set()
+    taken: set[int] = set()
+    for r, c in sorted(zip(rows.tolist(), cols.tolist()), key=lambda rc: d[rc[0], rc[1]]):
+        a, b = int(well[r]), int(c)
+        if a in taken or b in taken or b in took:
+            continue
+        ka, kb = keys[a], keys[b]
+        if ka not in held:
+            held[ka] = {photo_of[i] for i in groups[ka]}
+        photos = {photo_of[i] for i in groups[kb]}
+        if held[ka] & photos:
+            continue
+        groups[ka].extend(groups.pop(kb))
+        held[ka] |= photos
+        took.add(a)
+        taken.add(b)
+    return bool(taken)
 
 
 def late_joins(
