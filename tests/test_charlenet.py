@@ -3,7 +3,6 @@ against a from-the-definition Caffe forward pass, the scorer through `culler sca
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from culler_plugins.charlenet import CharLeNetScorer, convert
 from culler_plugins.charlenet.model import CaffeNet, build_charlenet, preprocess
 from PIL import Image
 
+from culler.catalog import score_json
 from culler.models.weights import (
     WeightsError,
     WeightsMissing,
@@ -221,12 +221,12 @@ def test_scan_scores_real_photos_with_imported_caffe_weights(npz2, tmp_path, cul
         catalog.close()
     assert len(rows) == 3
     for row in rows:
-        extra = json.loads(row["extra"])
+        extra = score_json.load(row["extra"])
         probs = extra["probabilities"]
         assert row["score"] == pytest.approx(10 * probs["good"])
         assert sum(probs.values()) == pytest.approx(1.0)
         assert extra["class"] == max(probs, key=probs.get)
-        assert json.loads(row["reasons"])[0].startswith(f"P(good) {probs['good']:.2f}")
+        assert score_json.load(row["reasons"])[0].startswith(f"P(good) {probs['good']:.2f}")
 
 
 def test_three_way_head(tmp_path, run_scorer):

@@ -28,7 +28,7 @@ from culler_plugins.clip.testing import (
 )
 from torch import nn
 
-from culler.catalog import open_catalog
+from culler.catalog import open_catalog, score_json
 from culler.models.weights import (
     WeightsError,
     WeightsMissing,
@@ -169,7 +169,7 @@ def test_prompt_head_scan_end_to_end(photo_dir, tmp_path):
         dist = json.loads(row["distribution"])
         assert len(dist) == 10 and sum(dist) == pytest.approx(1, abs=1e-5)
         assert row["score"] == pytest.approx(sum(k * p for k, p in enumerate(dist, 1)), abs=1e-4)
-        assert 0 <= row["score"] <= 10 and "zero-shot" in json.loads(row["reasons"])[0]
+        assert 0 <= row["score"] <= 10 and "zero-shot" in score_json.load(row["reasons"])[0]
     vectors = catalog.embeddings(ClipAestheticScorer(config).embedding_key)
     assert len(vectors) == 6
     assert all(v.shape == (768,) and abs(np.linalg.norm(v) - 1) < 1e-5 for v in vectors.values())
@@ -191,7 +191,9 @@ def test_laion_head_scan_and_rescan_from_cache(photo_dir, tmp_path, monkeypatch,
         with torch.no_grad():
             expected = float(net(torch.from_numpy(vectors[row["photo_id"]].copy())[None]))
         assert row["score"] == pytest.approx(min(10.0, max(0.0, expected)), abs=1e-4)
-        assert "AVA 1–10 scale" in json.loads(row["reasons"])[0] and row["distribution"] is None
+        assert (
+            "AVA 1–10 scale" in score_json.load(row["reasons"])[0] and row["distribution"] is None
+        )
 
     forwards = visual_forwards()
     catalog.close()
@@ -221,7 +223,7 @@ def test_personal_mlp_head_from_the_trainer(photo_dir, tmp_path, visual_forwards
     catalog, summary = scan(tmp_path / "c.db", photo_dir, ["clip-aesthetic"])
     rows = catalog.query("SELECT score, reasons FROM scores WHERE scorer_pk = ?", [pk])
     assert [r["score"] for r in rows] == [10.0] * 6
-    reasons = [json.loads(r["reasons"])[0] for r in rows]
+    reasons = [score_json.load(r["reasons"])[0] for r in rows]
     assert all("clamped" in r and "personal mlp" in r for r in reasons), reasons
     assert (
         catalog.query("SELECT weights_sha256 FROM scorers WHERE id = ?", [pk])[0]["weights_sha256"]
@@ -274,7 +276,7 @@ def test_scan_config_option_sets_the_head_and_is_kept(photo_dir, tmp_path, culle
     rows = catalog.query("SELECT config, active FROM scorers WHERE scorer_id = 'clip-aesthetic'")
     assert [(json.loads(r["config"])["head"], r["active"]) for r in rows] == [("prompts", 1)]
     reasons = catalog.query("SELECT reasons FROM current_scores")
-    assert all("zero-shot" in json.loads(r["reasons"])[0] for r in reasons)
+    assert all("zero-shot" in score_json.load(r["reasons"])[0] for r in reasons)
     catalog.close()
     bad = culler_cli("scan", photo_dir, "--db", db, "--config", "head=prompts", expect=2)
     assert "SCORER.KEY=VALUE" in bad.output

@@ -17,7 +17,7 @@ from culler_plugins.clip.testing import (
 from culler_plugins.emotion import MIKELS_LABELS, EmotionScorer
 from culler_plugins.emotion.zeroshot import NEUTRAL, ZeroShotTagger, prompts_for
 
-from culler.catalog import open_catalog
+from culler.catalog import open_catalog, score_json
 from culler.models.weights import WeightsMissing
 from culler.testing import scan_into as scan
 
@@ -95,7 +95,7 @@ def test_zero_shot_tags_are_stored_and_found_by_culler_list(photo_dir, tmp_path,
     want = {r["photo_id"] for r in rows if r["tag"] == "awe" and r["probability"] >= threshold}
     assert {p["id"] for p in listed} == want and len(want) == 3
     reasons = catalog.query("SELECT reasons FROM scores")
-    assert all("(zero-shot)" in json.loads(r["reasons"])[0] for r in reasons)
+    assert all("(zero-shot)" in score_json.load(r["reasons"])[0] for r in reasons)
 
 
 def test_clip_aesthetic_and_emotion_share_one_forward_pass(photo_dir, tmp_path):

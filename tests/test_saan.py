@@ -4,7 +4,6 @@ layout, the scorer through `culler scan`, and one trainer epoch with the real ne
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from culler_plugins.saan import SaanScorer, convert
 from culler_plugins.saan.model import SAAN, adain, build_saan, preprocess
 from torch import nn
 
+from culler.catalog import score_json
 from culler.models.weights import WeightsError, WeightsMissing, install_file, scorer_dir
 from culler.testing import available_samples, write_photos
 
@@ -311,11 +311,11 @@ def test_scan_scores_real_photos_with_an_imported_checkpoint(
     assert len(rows) == 3
     for row in rows:
         assert 0.0 <= row["score"] <= 10.0
-        assert "style features" in json.loads(row["reasons"])[0]
-        assert set(json.loads(row["extra"])) == {"logit_style", "logit_generic", "logit_bias"}
+        assert "style features" in score_json.load(row["reasons"])[0]
+        assert set(score_json.load(row["extra"])) == {"logit_style", "logit_generic", "logit_bias"}
     assert len({round(r["score"], 6) for r in rows}) == 3  # the photos are told apart
     for row in rows:  # the reason's direction words follow the stored logit parts
-        extra, reason = json.loads(row["extra"]), json.loads(row["reasons"])[0]
+        extra, reason = score_json.load(row["extra"]), score_json.load(row["reasons"])[0]
         word = "raise" if extra["logit_style"] >= 0 else "lower"
         assert f"style features {word} it" in reason
 
