@@ -15,10 +15,13 @@ The signature's 32×32 grey thumbnail is most of its bytes (version 2: lossless,
   verdicts change under NEAR and STRICT (``grouping.signature_match``).
 
     python benchmarks/signature_codec.py                  # every candidate, the tables above
+    python benchmarks/signature_codec.py --only dct1 --every  # every pair, before -> after
     python benchmarks/signature_codec.py --grouping dct2  # grouping_scale.py with candidate dct2's
                                                           # thumbnails (--photos/--copies pass on)
 
 Thresholds are those of culler.decide.grouping (NEAR, STRICT): measured, never moved here.
+``med-rice-lossless`` is a size estimate only (the Rice code lengths of LOCO-I's median-predictor
+residuals; no decoder is written): being lossless, its evidence is version 2's by construction.
 """
 
 from __future__ import annotations
@@ -231,6 +234,19 @@ def export_of(image: Image.Image) -> Image.Image:
 
 EDITS = ("original", "brightened", "cropped", "exported")
 NAMES: list[str] = []
+#: ``--every``: print every pair's agreement before -> after, not only the changed verdicts.
+EVERY = False
+
+
+def _pair_line(what: str, before: tuple[float, float], after: tuple[float, float]) -> str:
+    margins = " ".join(
+        f"{label} {min(after[0] - rule.tone, after[1] - rule.detail):+.4f}"
+        for rule, label in ((STRICT, "STRICT"), (NEAR, "NEAR"))
+    )
+    return (
+        f"{what} (tone, detail) {before[0]:.4f}, {before[1]:.4f} -> {after[0]:.4f}, {after[1]:.4f};"
+        f" margin after: {margins}"
+    )
 
 
 def real_sets() -> tuple[list[Signature], list[list[Signature]], list[Signature]]:
@@ -278,6 +294,9 @@ def measure(name: str, codec, originals, edits, crop_sigs) -> None:
             same_before.append(pixel_agreement(group[i], group[j]))
             same_after.append(pixel_agreement(cgroup[i], cgroup[j]))
             before, after = verdicts(group[i], group[j]), verdicts(cgroup[i], cgroup[j])
+            if EVERY:
+                what = f"same {NAMES[k] if NAMES else k}: {EDITS[i]}/{EDITS[j]}"
+                print("   ", _pair_line(what, same_before[-1], same_after[-1]))
             if before != after:
                 same_flips += 1
                 changed.append(
@@ -287,13 +306,16 @@ def measure(name: str, codec, originals, edits, crop_sigs) -> None:
                 )
     diff_before, diff_after, diff_flips, diff_pairs = [], [], 0, 0
     for i, j in itertools.combinations(range(len(originals)), 2):
-        for a, b, ca, cb in (
-            (originals[i], originals[j], c_orig[i], c_orig[j]),
-            (edits[i][2], originals[j], c_edits[i][2], c_orig[j]),
+        for kind, a, b, ca, cb in (
+            ("original", originals[i], originals[j], c_orig[i], c_orig[j]),
+            ("exported", edits[i][2], originals[j], c_edits[i][2], c_orig[j]),
         ):
             diff_pairs += 1
             diff_before.append(pixel_agreement(a, b))
             diff_after.append(pixel_agreement(ca, cb))
+            if EVERY:
+                what = f"different {NAMES[i] if NAMES else i} ({kind}) / {NAMES[j] if NAMES else j}"
+                print("   ", _pair_line(what, diff_before[-1], diff_after[-1]))
             diff_flips += verdicts(a, b) != verdicts(ca, cb)
     sb, sa = np.array(same_before), np.array(same_after)
     db, da = np.array(diff_before), np.array(diff_after)
@@ -359,10 +381,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="candidates to measure (default: all)")
     parser.add_argument("--grouping", help="run grouping_scale.py with this candidate's thumbnails")
+    parser.add_argument(
+        "--every", action="store_true", help="print every pair's agreement before -> after"
+    )
     args, rest = parser.parse_known_args()
     if args.grouping:
         run_grouping(args.grouping, rest)
         return
+    global EVERY
+    EVERY = args.every
     originals, edits, crop_sigs = real_sets()
     for name in args.only or CANDIDATES:
         measure(name, CANDIDATES[name], originals, edits, crop_sigs)
