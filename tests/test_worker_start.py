@@ -20,8 +20,12 @@ needs_forkserver = pytest.mark.skipif(
 
 
 def _worker_state() -> tuple[int, bool]:
-    from culler_plugins.faces import detect
+    """The worker's parent, and whether the eye landmark model was already read when it started:
+    MediaPipe's two files by default, dlib's 68-point model where they are not installed."""
+    from culler_plugins.faces import detect, mesh
 
+    if mesh.available():
+        return os.getppid(), set(mesh.FILES) <= set(mesh._BYTES)
     return os.getppid(), "predictor" in detect._MODELS
 
 
