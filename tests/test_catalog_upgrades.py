@@ -392,23 +392,21 @@ def test_another_process_with_the_catalog_open_postpones_the_larger_pages(tmp_pa
     assert pages_of(path) == (upgrades.PAGE_SIZE, "wal", "ok") and ratings_of(path) == before
 
 
-def test_a_catalog_with_large_pages_already_records_no_reclaim(tmp_path):
-    """A catalog made at 8 KB pages (or larger) is not rewritten by ``016_larger_pages``."""
+def test_a_catalog_with_larger_pages_keeps_them(tmp_path):
+    """``016_larger_pages`` records nothing for a catalog at 8 KB pages or more, and the VACUUM of
+    another step (``017_unused_hash_index`` gives its pages back) keeps the size it has."""
     path = tmp_path / "culler.db"
     conn = sqlite3.connect(path)
     conn.executescript(DUMPS[-1].read_text(encoding="utf-8"))
-    conn.close()
-    conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode = DELETE")
     conn.execute("PRAGMA page_size = 16384")
     conn.execute("VACUUM")
     conn.close()
     with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+        catalog.execute("DELETE FROM _data_upgrades WHERE name = ?", [upgrades.RECLAIM])
+        upgrades.register_page_size(catalog.conn)
         assert catalog.pending_data_upgrades() == []
-        assert not catalog.execute(
-            f"SELECT 1 FROM {upgrades.TABLE} WHERE name = ?", [upgrades.RECLAIM]
-        ).fetchone()
-    assert pages_of(path)[0] == 16384
+    assert pages_of(path) == (16384, "wal", "ok")
 
 
 def test_the_upgrade_knows_the_version_1_signature_size_without_importing_it():

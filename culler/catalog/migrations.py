@@ -618,3 +618,22 @@ def m016_larger_pages(db: sqlite_utils.Database) -> None:
     from culler.catalog import upgrades
 
     upgrades.register_page_size(db)
+
+
+@migrations("017_unused_hash_index")
+def m017_unused_hash_index(db: sqlite_utils.Database) -> None:
+    """Drop ``idx_photos_hash`` (issue #32 goal 5): no statement of culler looks a photo up, joins,
+    groups or sorts by its content hash (a moved file is matched in memory by size, then hash:
+    culler.scan.plan), so the index only cost every scan's insert and 41 bytes a photo of a real
+    catalog. EXPLAIN QUERY PLAN of every read of list, show, groups, cull, the grid pages, a
+    regroup, an incremental grouping and a no-change rescan uses every other photo index and
+    never this one (docs/scale.md). The pages it held are given back by the space reclaim."""
+    from culler.catalog import upgrades
+
+    exists = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'idx_photos_hash'"
+    ).fetchone()
+    if exists:
+        db.execute("DROP INDEX idx_photos_hash")
+        if db.execute("SELECT 1 FROM photos LIMIT 1").fetchone():
+            upgrades.register_reclaim(db)

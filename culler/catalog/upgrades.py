@@ -175,8 +175,12 @@ def register_page_size(db: Any) -> None:
     """Inside a migration: record the space reclaim as to do when the catalog's pages are smaller
     than :data:`PAGE_SIZE` (its ``VACUUM`` rewrites them at that size: :func:`vacuum`)."""
     (size,) = db.execute("PRAGMA page_size").fetchone()
-    if size >= PAGE_SIZE:
-        return
+    if size < PAGE_SIZE:
+        register_reclaim(db)
+
+
+def register_reclaim(db: Any) -> None:
+    """Inside a migration that freed pages (an index dropped): record the space reclaim as to do."""
     db.execute(
         f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, last_key INTEGER NOT NULL"
         " DEFAULT 0, rewritten INTEGER NOT NULL DEFAULT 0, started TEXT, finished TEXT)"
