@@ -22,7 +22,10 @@ transaction that rewrites its rows *and* records how far it got. So:
   terminal, so a window never freezes on open;
 * once an upgrade has shrunk rows, the space is given back (``VACUUM``, itself atomic) when the
   free disk allows and no other process is writing, recorded the same way, so it is redone if
-  stopped or postponed.
+  stopped or postponed;
+* that ``VACUUM`` also rewrites a catalog's 4 KB pages at :data:`PAGE_SIZE` (8 KB; migration
+  ``016_larger_pages`` records it as to do for such a catalog, :func:`vacuum`), and gives back the
+  pages of an index a migration dropped (``017_unused_hash_index``).
 """
 
 from __future__ import annotations
