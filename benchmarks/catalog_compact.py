@@ -68,12 +68,14 @@ def breakdown(db: Path, n: int, columns: bool = False) -> str:
             "SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 10"
         ).fetchall()
         sig = conn.execute("SELECT AVG(LENGTH(signature)) FROM photos").fetchone()[0]
+        (page,) = conn.execute("PRAGMA page_size").fetchone()
         detail = column_bytes(conn, n) if columns else ""
     finally:
         conn.close()
     parts = ", ".join(f"{name} {size / n:,.0f}" for name, size in rows)
     return (
-        f"{db.stat().st_size / n:,.0f} B/photo (signature {sig or 0:,.0f} B); "
+        f"{db.stat().st_size / n:,.0f} B/photo (signature {sig or 0:,.0f} B, {page // 1024} KB"
+        " pages); "
         f"largest parts, B/photo: {parts}{detail}"
     )
 
@@ -148,10 +150,22 @@ def legacy_copy(db: Path, target: Path) -> None:
         last = rows[-1][0]
     for table in ("_migrations", "_sqlite_migrations"):
         conn.execute(f"DELETE FROM {table} WHERE name LIKE '%010_compact_signatures'")
+        conn.execute(f"DELETE FROM {table} WHERE name LIKE '%016_larger_pages'")
+        conn.execute(f"DELETE FROM {table} WHERE name LIKE '%017_unused_hash_index'")
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_photos_hash ON photos(content_hash)")
     conn.execute("DROP TABLE IF EXISTS _data_upgrades")
     conn.commit()
-    conn.execute("VACUUM")
+    small_pages(conn)
     conn.close()
+
+
+def small_pages(conn: sqlite3.Connection) -> None:
+    """``VACUUM`` at SQLite's default 4 KB pages, what every culler before ``016_larger_pages``
+    made (a page size changes only outside WAL mode)."""
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("PRAGMA page_size = 4096")
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA journal_mode = WAL")
 
 
 def upgrade_in_place(old: Path, n: int, columns: bool = False) -> None:
@@ -238,11 +252,15 @@ def previous_version_copy(db: Path, target: Path) -> None:
         last = rows[-1][0]
     for table in ("_migrations", "_sqlite_migrations"):
         conn.execute(f"DELETE FROM {table} WHERE name LIKE '%014_packed_score_details'")
+        conn.execute(f"DELETE FROM {table} WHERE name LIKE '%016_larger_pages'")
+        conn.execute(f"DELETE FROM {table} WHERE name LIKE '%017_unused_hash_index'")
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_photos_hash ON photos(content_hash)")
     conn.execute(
         "DELETE FROM _data_upgrades WHERE name LIKE 'pack_score_%' OR name = 'score_times_ms'"
+        " OR name = 'reclaim_space'"
     )
     conn.commit()
-    conn.execute("VACUUM")
+    small_pages(conn)
     conn.close()
 
 
@@ -255,9 +273,11 @@ def readers_agree(db: Path, work: Path) -> None:
     src = sqlite3.connect(db)
     steps = src.execute(
         "SELECT * FROM _sqlite_migrations WHERE name LIKE '%014_packed_score_details'"
+        " OR name LIKE '%016_larger_pages' OR name LIKE '%017_unused_hash_index'"
     ).fetchall()
     done = src.execute(
         "SELECT * FROM _data_upgrades WHERE name LIKE 'pack_score_%' OR name = 'score_times_ms'"
+        " OR name = 'reclaim_space'"
     ).fetchall()
     src.close()
     conn = sqlite3.connect(

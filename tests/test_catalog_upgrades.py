@@ -100,6 +100,19 @@ def older_catalog(
     return path
 
 
+def pages_of(path: Path) -> tuple[int, str, str]:
+    """The catalog file's page size, journal mode and integrity check."""
+    conn = sqlite3.connect(path)
+    try:
+        return (
+            conn.execute("PRAGMA page_size").fetchone()[0],
+            conn.execute("PRAGMA journal_mode").fetchone()[0],
+            conn.execute("PRAGMA integrity_check").fetchone()[0],
+        )
+    finally:
+        conn.close()
+
+
 def ratings_of(path: Path) -> dict[int, tuple]:
     conn = sqlite3.connect(path)
     try:
@@ -206,6 +219,7 @@ def test_an_older_catalog_is_compacted_on_open_keeping_every_rating(tmp_path, le
     path = older_catalog(tmp_path / "culler.db", legacy_blobs)
     before = ratings_of(path)
     assert signature_sizes(path) == {"v1": len(legacy_blobs)}
+    assert pages_of(path) == (4096, "wal", "ok")  # SQLite's default, what earlier versions made
     seen = []
     with open_catalog(path, create=False, progress=lambda *a: seen.append(a)) as catalog:
         assert catalog.pending_data_upgrades() == []
@@ -216,6 +230,7 @@ def test_an_older_catalog_is_compacted_on_open_keeping_every_rating(tmp_path, le
             )
         ]
     assert signature_sizes(path) == {"v2": len(legacy_blobs)}
+    assert pages_of(path) == (upgrades.PAGE_SIZE, "wal", "ok")  # rewritten by the VACUUM
     assert stored == [signatures.compact(b) for b in legacy_blobs]
     assert ratings_of(path) == before
     what = "compacting near-duplicate signatures"
@@ -234,7 +249,8 @@ def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
     monkeypatch.setattr(upgrades, "SILENT_ROWS", 5)
     path = older_catalog(tmp_path / "culler.db", legacy_blobs)
     with open_catalog(path, create=False) as catalog:
-        assert catalog.pending_data_upgrades() == ["compact_signatures"]
+        # and so is the VACUUM that gives the space back at 8 KB pages (016_larger_pages)
+        assert catalog.pending_data_upgrades() == ["compact_signatures", upgrades.RECLAIM]
         blobs = [
             r[0]
             for r in catalog.execute("SELECT signature FROM photos WHERE signature IS NOT NULL")
@@ -249,6 +265,7 @@ def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
 def test_a_new_catalog_has_nothing_to_upgrade(tmp_path):
     with open_catalog(tmp_path / "culler.db") as catalog:
         assert catalog.pending_data_upgrades() == []
+        assert catalog.execute("PRAGMA page_size").fetchone()[0] == upgrades.PAGE_SIZE == 8192
         (finished,) = catalog.execute(
             f"SELECT finished FROM {upgrades.TABLE} WHERE name = 'compact_signatures'"
         ).fetchone()
@@ -302,7 +319,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     assert counted.returncode == 0, counted.stderr
     total = int(counted.stdout.strip())
     points = sorted({*range(total - 60, total + 1, 3), *range(1, total, max(1, total // 12))})
-    killed, partial, half_packed, half_timed = 0, 0, 0, 0
+    killed, partial, half_packed, half_timed, resized = 0, 0, 0, 0, 0
     for point in points:
         path = tmp_path / f"kill{point}.db"
         path.write_bytes(template.read_bytes())
@@ -315,9 +332,13 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         half_timed += {"iso", "ms"} <= set(detail_forms(path))
         assert ratings_of(path) == before
         assert score_details(path) == details
+        size, _, integrity = pages_of(path)  # the VACUUM to 8 KB pages: done whole or not at all
+        assert size in (4096, upgrades.PAGE_SIZE) and integrity == "ok"
+        resized += size == upgrades.PAGE_SIZE
         with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
             assert catalog.pending_data_upgrades() == []
         assert signature_sizes(path) == {"v2": expected}
+        assert pages_of(path) == (upgrades.PAGE_SIZE, "wal", "ok")
         assert detail_forms(path) == {"blob": expected, "ms": expected}
         assert ratings_of(path) == before
         assert score_details(path) == details
@@ -325,6 +346,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     assert partial >= 2  # some kills fell between batches: a catalog upgraded halfway
     assert half_packed >= 1  # and some while the score details were half packed
     assert half_timed >= 1  # or the score times half rewritten
+    assert 1 <= resized < len(points)  # kills before and after the pages were rewritten
 
 
 def test_another_process_writing_only_postpones_giving_the_space_back(tmp_path, legacy_blobs):
@@ -348,6 +370,43 @@ def test_another_process_writing_only_postpones_giving_the_space_back(tmp_path, 
     with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
         assert catalog.pending_data_upgrades() == []
     assert ratings_of(path)
+
+
+def test_another_process_with_the_catalog_open_postpones_the_larger_pages(tmp_path, legacy_blobs):
+    """Leaving WAL to change the page size needs the catalog to itself: while another process
+    (the GUI) merely has it open, the VACUUM waits for a later command, and nothing is lost."""
+    path = older_catalog(tmp_path / "culler.db", legacy_blobs)
+    before = ratings_of(path)
+    other = sqlite3.connect(path)
+    (photos,) = other.execute("SELECT COUNT(*) FROM photos").fetchone()  # open, idle, in WAL mode
+    try:
+        with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+            assert catalog.pending_data_upgrades() == [upgrades.RECLAIM]
+            assert catalog.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert other.execute("SELECT COUNT(*) FROM photos").fetchone()[0] == photos
+    finally:
+        other.close()
+    assert pages_of(path) == (4096, "wal", "ok") and ratings_of(path) == before
+    with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+        assert catalog.pending_data_upgrades() == []
+    assert pages_of(path) == (upgrades.PAGE_SIZE, "wal", "ok") and ratings_of(path) == before
+
+
+def test_a_catalog_with_larger_pages_keeps_them(tmp_path):
+    """``016_larger_pages`` records nothing for a catalog at 8 KB pages or more, and the VACUUM of
+    another step (``017_unused_hash_index`` gives its pages back) keeps the size it has."""
+    path = tmp_path / "culler.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(DUMPS[-1].read_text(encoding="utf-8"))
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("PRAGMA page_size = 16384")
+    conn.execute("VACUUM")
+    conn.close()
+    with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+        catalog.execute("DELETE FROM _data_upgrades WHERE name = ?", [upgrades.RECLAIM])
+        upgrades.register_page_size(catalog.conn)
+        assert catalog.pending_data_upgrades() == []
+    assert pages_of(path) == (16384, "wal", "ok")
 
 
 def test_the_upgrade_knows_the_version_1_signature_size_without_importing_it():

@@ -37,7 +37,7 @@ from culler.catalog.search import SearchMixin
 from culler.catalog.tags import TagStore
 from culler.catalog.timestamps import now
 from culler.catalog.training import TrainingMixin
-from culler.catalog.upgrades import Progress, UpgradesMixin
+from culler.catalog.upgrades import PAGE_SIZE, Progress, UpgradesMixin
 
 if TYPE_CHECKING:  # numpy loads where a vector is read or written (`culler list` never does)
     import numpy as np
@@ -73,6 +73,8 @@ class Catalog(
         # transaction must not interleave with another thread's statements on the same connection.
         self._lock = threading.RLock()
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not read_only and is_blank(self.path):  # before the first write fixes the page size
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         try:
             if not read_only:  # switching the journal mode rewrites the file's header
                 conn.execute("PRAGMA journal_mode = WAL")
