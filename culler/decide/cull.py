@@ -182,6 +182,10 @@ class PhotoScores:
     #: of a moment instead of ``value`` (blur and smaller copies still come first).
     personal: float | None = None
     size: tuple[int, int] | None = None  # full-size width and height, when the scan read them
+    #: Faces whose eyes read "unknown" on this frame alone but are shut beside a sibling frame of
+    #: its group where the same face's eyes are open (:func:`shut_beside_siblings`); set while
+    #: the group is ranked, counted as closed by :func:`face_tally`.
+    shut_in_group: int = 0
 
     def defects(self, minimum: float = 0.0) -> list[dict[str, Any]]:
         """Defects named by any scorer (``extra["defects"]``), most confident first."""
@@ -312,8 +316,91 @@ def face_tally(ps: PhotoScores | None) -> dict[str, int] | None:
     for extra in ps.extra.values():
         counts = extra.get("counts") if isinstance(extra, dict) else None
         if isinstance(counts, dict) and isinstance(counts.get("faces"), int) and counts["faces"]:
+            if ps.shut_in_group:
+                shut = min(ps.shut_in_group, int(counts.get("eyes_unknown", 0)))
+                counts = {
+                    **counts,
+                    "eyes_closed": int(counts.get("eyes_closed", 0)) + shut,
+                    "eyes_unknown": int(counts.get("eyes_unknown", 0)) - shut,
+                }
             return counts
     return None
+
+
+#: A face's lids count as shut below this opening (lid gap over the eye's width: the faces
+#: scorer's ``eye_aspect``; its MediaPipe rule calls an eye shut under the same 0.11, measured on
+#: real faces in docs/culling.md) ...
+SHUT_LIDS = 0.11
+#: ... and a sibling frame shows the same face's eyes open when its lids are at least this many
+#: times as far apart, with its eyes read "open" on their own (iris in view).
+SIBLING_OPEN = 2.5
+#: Two faces of sibling frames are one face when their boxes (as shares of their photos) overlap
+#: this much (intersection over union): frames of one moment barely move.
+SAME_FACE_IOU = 0.5
+
+
+def _main_faces(ps: PhotoScores) -> list[tuple[tuple[float, ...], str, list[float]]]:
+    """The main faces of a photo as (box as shares of the photo, eye verdict, lid openings)."""
+    for extra in ps.extra.values():
+        faces = extra.get("faces") if isinstance(extra, dict) else None
+        size = extra.get("size") if isinstance(extra, dict) else None
+        if not faces or not isinstance(size, list) or len(size) != 2 or min(size) <= 0:
+            continue
+        w, h = float(size[0]), float(size[1])
+        out = []
+        for f in faces:
+            box, aspect = f.get("box"), f.get("eye_aspect")
+            if not f.get("main", True) or not isinstance(box, list) or len(box) != 4:
+                continue
+            shares = (box[0] / w, box[1] / h, box[2] / w, box[3] / h)
+            out.append((shares, str(f.get("eyes")), list(aspect or [])))
+        return out
+    return []
+
+
+def mark_shut_in_group(members: Iterable[int], scores: dict[int, PhotoScores]) -> None:
+    """Set each member's :attr:`PhotoScores.shut_in_group` for this moment."""
+    members = [m for m in members if m in scores]
+    for m in members:
+        scores[m].shut_in_group = 0
+    for m, shut in shut_beside_siblings(members, scores).items():
+        scores[m].shut_in_group = shut
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def shut_beside_siblings(members: Iterable[int], scores: dict[int, PhotoScores]) -> dict[int, int]:
+    """{photo id: faces with eyes shut beside a sibling}: a face whose eyes read "unknown" on the
+    frame alone (the faces scorer asks more than low lids to say "closed": a face looking down or
+    smiling can lower them too) but whose lids are both as low as a shut eye's, while the same
+    face in another frame of the moment reads "open" with lids :data:`SIBLING_OPEN` times as far
+    apart. Same person, same pose, a second apart: the blink is what changed."""
+    faces = {m: _main_faces(scores[m]) for m in members if m in scores}
+    found: dict[int, int] = {}
+    for m, mine in faces.items():
+        shut = 0
+        for box, eyes, aspect in mine:
+            if eyes != "unknown" or len(aspect) != 2 or not 0 < max(aspect) < SHUT_LIDS:
+                continue
+            if any(
+                e == "open"
+                and len(a) == 2
+                and min(a) >= SIBLING_OPEN * max(aspect)
+                and _iou(box, b) >= SAME_FACE_IOU
+                for o, theirs in faces.items()
+                if o != m
+                for b, e, a in theirs
+            ):
+                shut += 1
+        if shut:
+            found[m] = shut
+    return found
 
 
 def face_problems(ps: PhotoScores | None) -> int:
@@ -368,6 +455,7 @@ def rank_groups(
         scores = load_scores(catalog, [pid for g in groups for pid in g.members], ranking)
         use_personal_ranker(catalog, scores, ranking or Ranking())
     for group in groups:
+        mark_shut_in_group(group.members, scores)
         smaller = smaller_copies(group.members, scores)
         group.members.sort(key=lambda pid, g=group, s=smaller: _order_key(scores.get(pid), g, s))
     return groups
@@ -536,6 +624,7 @@ def _broken(row: dict[str, Any], rating: dict[str, Any]) -> Proposal | None:
 
 def _decide_moment(plan, scores, label, members, group, options, personal, roles) -> None:
     """Pick the best ``keep_per_group`` frames of one moment and reject the rest, saying why."""
+    mark_shut_in_group(members, scores)
     smaller = smaller_copies(members, scores)
     order = sorted(
         (m for m in members if m in plan), key=lambda m: _order_key(scores[m], group, smaller)
@@ -583,6 +672,9 @@ def _decide_moment(plan, scores, label, members, group, options, personal, roles
                 f"{face_summary(theirs)}"
             )
             continue
+        if scores[m].shut_in_group and face_problems(scores[m]) > face_problems(scores[best]):
+            p.reason = f"{label} (#{rank[m]}): eyes closed, open in #{rank[best]}"
+            continue
         problem, edge = comparison(scores[best], scores[m], personal, roles)
         p.reason = (
             f"{label} (#{rank[m]}): {problem}, unlike #{rank[best]}"
@@ -620,6 +712,10 @@ def _winner_reason(label, scores, m, runner_up, rank, group, personal, roles) ->
     mine, theirs = face_tally(scores[m]), face_tally(scores[runner_up])
     if _group_faces(mine, theirs) and face_problems(scores[m]) < face_problems(scores[runner_up]):
         return f"{label}: {face_summary(mine)}; #{rank[runner_up]} had {_their_faces(theirs)}"
+    if scores[runner_up].shut_in_group and face_problems(scores[m]) < face_problems(
+        scores[runner_up]
+    ):
+        return f"{label}: eyes open, closed in #{rank[runner_up]}"
     problem, edge = comparison(scores[m], scores[runner_up], personal, roles)
     if problem:
         return f"{label}: #{rank[runner_up]} has {problem}, this one does not"
