@@ -354,6 +354,8 @@ def judge(shoot: Shoot, db: Path) -> dict[str, float | str]:
         and not (moment_of.get(f) is not None and _best_of_moment_kept(f, shoot, decisions))
     ]
     by_frames = {rel(root, m["path"]) for g in groups for m in g["members"] if m["frame_defect"]}
+    # A blink read "unknown" on the frame alone is named by the cull beside an open-eyed sibling.
+    by_frames |= {f for f, p in decisions.items() if "eyes closed, open in" in p.get("reason", "")}
     faces, ceiling, flagged = _scores(shoot, db, by_frames)
     return {
         "groups": len(members),
