@@ -10,7 +10,6 @@ import pytest
 from culler_plugins.faces import mesh
 from culler_plugins.faces.testing import ASTRONAUT_EYES, close_eyes
 
-from culler.catalog import open_catalog
 from culler.decide.cull import (
     PhotoScores,
     face_problems,
@@ -19,7 +18,6 @@ from culler.decide.cull import (
     plan_cull,
     shut_beside_siblings,
 )
-from culler.scan import ScanOptions, scan_folders
 from culler.testing import sample_image
 
 
@@ -87,22 +85,12 @@ def test_boxes_are_compared_as_shares_of_each_photo():
 def test_a_blink_that_reads_unknown_alone_loses_the_burst_to_the_open_frame(tmp_path):
     """The synthetic lids read "unknown" with MediaPipe's eyelids (the iris share stays above the
     shut eyes' of real faces); beside the open frame they are the blink they are."""
-    from test_cull import exif_at
+    from test_faces import scan_burst
 
-    folder = tmp_path / "portraits"
-    folder.mkdir()
     astronaut = sample_image("astronaut")
     frames = {"blink": close_eyes(astronaut, ASTRONAUT_EYES), "open": astronaut}
-    for i, (name, image) in enumerate(frames.items()):
-        image.save(folder / f"{name}.jpg", quality=92, exif=exif_at(10 + 0.2 * i))
-    catalog = open_catalog(tmp_path / "culler.db")
+    catalog = scan_burst(tmp_path, frames)
     try:
-        scan_folders(
-            catalog,
-            [folder],
-            ScanOptions(scorer_ids=["technical", "faces"], workers=0),
-            echo=lambda m: None,
-        )
         ids = [r["id"] for r in catalog.query("SELECT id FROM photos")]
         alone = {
             ps.path.rsplit("/", 1)[-1]: ps.extra["faces"]["faces"][0]["eyes"]

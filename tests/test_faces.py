@@ -189,25 +189,27 @@ def test_plugin_import_and_load_do_not_import_opencv_or_dlib():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_closed_eye_frame_of_a_burst_is_rejected(tmp_path):
+def scan_burst(tmp_path, frames: dict[str, Image.Image], faces_config=None):
+    """``frames`` saved 0.2 s apart as one burst (``NAME.jpg``) and scanned with the technical and
+    faces scorers; the open catalog (the caller closes it)."""
     from test_cull import exif_at
 
     folder = tmp_path / "portraits"
     folder.mkdir()
-    astronaut = sample_image("astronaut")
-    frames = {"open": astronaut, "blink": close_eyes(astronaut, ASTRONAUT_EYES)}
     for i, (name, image) in enumerate(frames.items()):
         image.save(folder / f"{name}.jpg", quality=92, exif=exif_at(10 + 0.2 * i))
     catalog = open_catalog(tmp_path / "culler.db")
+    config = {"faces": faces_config} if faces_config else {}
+    options = ScanOptions(scorer_ids=["technical", "faces"], workers=0, scorer_config=config)
+    scan_folders(catalog, [folder], options, echo=lambda m: None)
+    return catalog
+
+
+def test_closed_eye_frame_of_a_burst_is_rejected(tmp_path):
+    astronaut = sample_image("astronaut")
+    frames = {"open": astronaut, "blink": close_eyes(astronaut, ASTRONAUT_EYES)}
+    catalog = scan_burst(tmp_path, frames, DLIB68)
     try:
-        scan_folders(
-            catalog,
-            [folder],
-            ScanOptions(
-                scorer_ids=["technical", "faces"], workers=0, scorer_config={"faces": DLIB68}
-            ),
-            echo=lambda m: None,
-        )
         plan = {p.path.rsplit("/", 1)[-1]: p for p in plan_cull(catalog)}
     finally:
         catalog.close()

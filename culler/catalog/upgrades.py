@@ -100,7 +100,7 @@ UPGRADES: dict[str, DataUpgrade] = {
 }
 
 
-def _compact_score_json(text: Any) -> str | bytes | None:
+def _repack_score_json(text: Any) -> str | bytes | None:
     from culler.catalog import score_json
 
     # Straight to today's form (packed): one pass over a catalog from before both steps.
@@ -116,14 +116,8 @@ UPGRADES["compact_score_json"] = DataUpgrade(
     # What json.dumps wrote before (", " and ": " between items); compact rows are left as they are,
     # and so are packed ones (BLOBs: culler.catalog.score_pack).
     needs="typeof(extra) = 'text' AND (extra LIKE '%, %' OR extra LIKE '%: %')",
-    rewrite=_compact_score_json,
+    rewrite=_repack_score_json,
 )
-
-
-def _pack_score_json(text: Any) -> str | bytes | None:
-    from culler.catalog import score_json
-
-    return score_json.repack(text)
 
 
 for _column in ("extra", "reasons"):
@@ -135,7 +129,7 @@ for _column in ("extra", "reasons"):
         column=_column,
         # JSON text; a row whose JSON is shorter than its packed form stays text (a short reason).
         needs=f"typeof({_column}) = 'text'",
-        rewrite=_pack_score_json,
+        rewrite=_repack_score_json,
     )
 
 
