@@ -84,15 +84,7 @@ def med_rice(thumb: np.ndarray) -> tuple[int, np.ndarray]:
     return _zz_rice_bytes(t - pred), thumb
 
 
-def _dct_matrix(n: int) -> np.ndarray:
-    k = np.arange(n)[:, None]
-    x = np.arange(n)[None, :]
-    m = np.cos(np.pi * (2 * x + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
-    m[0] /= np.sqrt(2.0)
-    return m
-
-
-_D = _dct_matrix(SIDE)
+_D = S._dct_matrix(SIDE)  # the orthonormal DCT-II the signature's hash uses
 _ZIGZAG = sorted(((u, v) for u in range(SIDE) for v in range(SIDE)), key=lambda p: (p[0] + p[1], p))
 _ZZ_INDEX = np.array([u * SIDE + v for u, v in _ZIGZAG])
 

@@ -471,17 +471,38 @@ def eye_state(
     detected enough for landmarks to be trusted; where the cues disagree the answer is "unknown",
     which costs the photo nothing. A smile's squint narrows the eyes without shutting them and
     keeps an iris in view, so it reads "open" or "unknown", never "closed"."""
+    if max(spreads) > MAX_EAR_SPREAD:
+        return "unknown", 0.0
+    iris = any(irises)
+    return _eye_verdict(
+        face_width, sharpness, score, ears, (CLOSED_EAR, OPEN_EAR), (not iris, iris)
+    )
+
+
+def _eye_verdict(
+    face_width: int,
+    sharpness: float,
+    score: float,
+    openings: tuple[float, float],
+    thresholds: tuple[float, float],
+    cues: tuple[bool, bool],
+) -> tuple[str, float]:
+    """The verdict both landmark models give from each eye's opening: "unknown" on a face too small,
+    soft or doubtful; "closed" when both openings are under ``thresholds[0]`` and the shut cue
+    (``cues[0]``: no iris in view) agrees; "open" when both reach ``thresholds[1]`` and the open
+    cue agrees; else "unknown". The confidence is the detector's times how clearly the measurement
+    is past its threshold (half at the threshold, whole for lids fully shut or an eye open twice
+    the threshold's height)."""
     if face_width < MIN_FACE_FOR_EYES or sharpness < MIN_SHARPNESS_FOR_EYES:
         return "unknown", 0.0
-    if score < MIN_SCORE_FOR_EYES or max(spreads) > MAX_EAR_SPREAD:
+    if score < MIN_SCORE_FOR_EYES:
         return "unknown", 0.0
-    # The detector's confidence times how clearly the measurement is past its threshold (half at
-    # the threshold, whole for lids fully shut or an eye open twice the threshold's height).
-    if max(ears) < CLOSED_EAR and not any(irises):
-        clarity = 0.5 + 0.5 * (1.0 - max(ears) / CLOSED_EAR)
+    closed_at, open_at = thresholds
+    if max(openings) < closed_at and cues[0]:
+        clarity = 0.5 + 0.5 * (1.0 - max(openings) / closed_at)
         return "closed", round(confidence(score) * clarity, 3)
-    if min(ears) >= OPEN_EAR and any(irises):
-        clarity = min(1.0, 0.5 + 0.5 * (min(ears) - OPEN_EAR) / OPEN_EAR)
+    if min(openings) >= open_at and cues[1]:
+        clarity = min(1.0, 0.5 + 0.5 * (min(openings) - open_at) / open_at)
         return "open", round(confidence(score) * clarity, 3)
     return "unknown", 0.0
 
@@ -525,17 +546,9 @@ def mesh_eye_state(
 ) -> tuple[str, float]:
     """Open, closed or unknown from the Iris model's lids (see :data:`MESH_CLOSED_LID`), with the
     same gates as :func:`eye_state`: a face too small, soft or doubtful is "unknown"."""
-    if face_width < MIN_FACE_FOR_EYES or sharpness < MIN_SHARPNESS_FOR_EYES:
-        return "unknown", 0.0
-    if score < MIN_SCORE_FOR_EYES:
-        return "unknown", 0.0
-    if max(openings) < MESH_CLOSED_LID and max(shares) < MESH_CLOSED_SHARE:
-        clarity = 0.5 + 0.5 * (1.0 - max(openings) / MESH_CLOSED_LID)
-        return "closed", round(confidence(score) * clarity, 3)
-    if min(openings) >= MESH_OPEN_LID and min(shares) >= MESH_OPEN_SHARE:
-        clarity = min(1.0, 0.5 + 0.5 * (min(openings) - MESH_OPEN_LID) / MESH_OPEN_LID)
-        return "open", round(confidence(score) * clarity, 3)
-    return "unknown", 0.0
+    shut, opened = max(shares) < MESH_CLOSED_SHARE, min(shares) >= MESH_OPEN_SHARE
+    limits = (MESH_CLOSED_LID, MESH_OPEN_LID)
+    return _eye_verdict(face_width, sharpness, score, openings, limits, (shut, opened))
 
 
 def search_mode(requested: str | None = None) -> str:
