@@ -117,6 +117,31 @@ def test_people_commands_name_merge_and_list_by_person(catalog, tmp_path, culler
     assert "no person 'Zoe'" in missing and "culler people" in missing
 
 
+def test_a_wrongly_joined_face_is_split_out_and_stays_out(catalog, tmp_path, culler_cli):
+    db = tmp_path / "culler.db"
+    for name in ("a1", "a2", "a3"):
+        add_photo(catalog, tmp_path, name, ["anna"])
+    update_people(catalog)
+    (anna,) = culler_cli.json("people", "--db", db, "--json")
+    culler_cli("people", "--db", db, "name", str(anna["id"]), "Anna")
+    photo = tmp_path / "a3.jpg"
+    out = culler_cli("people", "--db", db, "split", "Anna", str(photo)).output
+    new = int(out.rsplit("person ", 1)[1])
+    assert f"no longer person {anna['id']}'s" in out
+    listed = {p["id"]: p["photos"] for p in culler_cli.json("people", "--db", db, "--json")}
+    assert listed == {anna["id"]: 2, new: 1}
+    # A later scan's clustering leaves an assigned face where it was put.
+    add_photo(catalog, tmp_path, "a4", ["anna"])
+    update_people(catalog)
+    (face,) = catalog.photo_faces(catalog.photo_by_path(str(photo))["id"])
+    assert face["person_id"] == new
+    # Nothing of Anna's left in that photo; a photo outside the catalog: each says what to do.
+    again = culler_cli("people", "--db", db, "split", "Anna", str(photo), expect=1).output
+    assert "holds no face of person" in again and "culler show" in again
+    missing = culler_cli("people", "--db", db, "split", "Anna", str(tmp_path / "x.jpg"), expect=1)
+    assert "not in the catalog" in missing.output and "culler scan" in missing.output
+
+
 def test_people_crops_are_written_inside_the_folder_given(catalog, tmp_path, culler_cli):
     from PIL import Image
 

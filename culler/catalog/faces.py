@@ -214,6 +214,20 @@ class PeopleMixin:
             )
         self.conn.execute("UPDATE people SET name = ? WHERE id = ?", [name, person_id])
 
+    def split_face(self, person_id: int, photo_id: int) -> int | None:
+        """Take ``person_id``'s face in photo ``photo_id`` out of that person into a new person of
+        its own (inside the caller's transaction): the new person's id, or None when the photo holds
+        no face of theirs. An assigned face never moves again, so the clustering leaves it there."""
+        row = self.conn.execute(
+            "SELECT id FROM faces WHERE person_id = ? AND photo_id = ? ORDER BY id LIMIT 1",
+            [person_id, photo_id],
+        ).fetchone()
+        if row is None:
+            return None
+        new = self.new_person()
+        self.conn.execute("UPDATE faces SET person_id = ? WHERE id = ?", [new, row[0]])
+        return new
+
     def merge_people(self, keep: int, other: int) -> int:
         """Move every face of ``other`` to ``keep`` and delete ``other``; returns the faces moved.
         ``keep`` takes ``other``'s name when it has none."""

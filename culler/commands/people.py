@@ -2,7 +2,8 @@
 
 ``culler people`` lists them (id, name, photos, and where their clearest face is; ``--crops DIR``
 writes that face as a JPEG per person), ``culler people name ID NAME`` names one, ``culler people
-merge A B`` makes two one. ``culler list --person NAME`` lists a person's photos.
+merge A B`` makes two one, ``culler people split PERSON PHOTO`` takes a wrongly joined face out.
+``culler list --person NAME`` lists a person's photos.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def people(ctx, db_path, as_json, crops):
 
     Faces are clustered into people after each scan (new faces join the people already there;
     nothing named is reshuffled). Name them with `culler people name ID NAME`, join two with
-    `culler people merge A B`, list a person's photos with `culler list --person NAME`.
+    `culler people merge A B`, take a wrongly joined face out with `culler people split PERSON
+    PHOTO`, list a person's photos with `culler list --person NAME`.
     """
     if ctx.invoked_subcommand is not None:
         ctx.obj = db_path
@@ -103,6 +105,40 @@ def merge(group_db, keep, other, db_path):
     finally:
         catalog.close()
     click.echo(f"merged person {b} into {a}: {moved} face{'s' if moved != 1 else ''} moved")
+
+
+@people.command()
+@click.argument("person")
+@click.argument("photo", type=click.Path(path_type=Path))
+@db_option
+@click.pass_obj
+def split(group_db, person, photo, db_path):
+    """Take PERSON's face in PHOTO out of PERSON: it becomes a person of its own.
+
+    For a face that joined the wrong person (`culler show PHOTO` lists each face with its person);
+    the face stays where you put it at later scans, and `culler people merge` joins it to the
+    right one."""
+    from culler.catalog.queries import find_photo
+
+    db_path = db_path or group_db
+    catalog = open_existing(db_path)
+    try:
+        pid = _person(catalog, person)
+        row = find_photo(catalog, photo)
+        if row is None:
+            raise click.ClickException(
+                f"{printable(photo)} is not in the catalog; run `culler scan` on its folder first"
+            )
+        with catalog.transaction():
+            new = catalog.split_face(pid, row["id"])
+    finally:
+        catalog.close()
+    if new is None:
+        raise click.ClickException(
+            f"{printable(photo)} holds no face of person {pid}; `culler show` lists its faces "
+            "and their people"
+        )
+    click.echo(f"the face in {printable(photo)} is no longer person {pid}'s: it is person {new}")
 
 
 def _person(catalog, ref: str) -> int:
