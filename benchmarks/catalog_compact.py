@@ -148,15 +148,20 @@ def legacy_copy(db: Path, target: Path) -> None:
         conn.executemany("UPDATE photos SET signature = ? WHERE id = ?", updates)
         conn.commit()
         last = rows[-1][0]
-    for table in ("_migrations", "_sqlite_migrations"):
-        conn.execute(f"DELETE FROM {table} WHERE name LIKE '%010_compact_signatures'")
-        conn.execute(f"DELETE FROM {table} WHERE name LIKE '%016_larger_pages'")
-        conn.execute(f"DELETE FROM {table} WHERE name LIKE '%017_unused_hash_index'")
-    conn.execute("CREATE INDEX IF NOT EXISTS idx_photos_hash ON photos(content_hash)")
+    _as_before_migrations(conn, "010_compact_signatures")
     conn.execute("DROP TABLE IF EXISTS _data_upgrades")
     conn.commit()
     small_pages(conn)
     conn.close()
+
+
+def _as_before_migrations(conn: sqlite3.Connection, step: str) -> None:
+    """Unrecord ``step`` and this stop's page-size and index steps, and put the content-hash index
+    back: the catalog as the version before them left it."""
+    for table in ("_migrations", "_sqlite_migrations"):
+        for name in (step, "016_larger_pages", "017_unused_hash_index"):
+            conn.execute(f"DELETE FROM {table} WHERE name LIKE ?", [f"%{name}"])
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_photos_hash ON photos(content_hash)")
 
 
 def small_pages(conn: sqlite3.Connection) -> None:
@@ -250,11 +255,7 @@ def previous_version_copy(db: Path, target: Path) -> None:
         )
         conn.commit()
         last = rows[-1][0]
-    for table in ("_migrations", "_sqlite_migrations"):
-        conn.execute(f"DELETE FROM {table} WHERE name LIKE '%014_packed_score_details'")
-        conn.execute(f"DELETE FROM {table} WHERE name LIKE '%016_larger_pages'")
-        conn.execute(f"DELETE FROM {table} WHERE name LIKE '%017_unused_hash_index'")
-    conn.execute("CREATE INDEX IF NOT EXISTS idx_photos_hash ON photos(content_hash)")
+    _as_before_migrations(conn, "014_packed_score_details")
     conn.execute(
         "DELETE FROM _data_upgrades WHERE name LIKE 'pack_score_%' OR name = 'score_times_ms'"
         " OR name = 'reclaim_space'"

