@@ -10,7 +10,7 @@ replaces that scorer version's rows for the photo (:meth:`FacesMixin.replace_fac
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from culler.catalog.current import current_score
@@ -52,7 +52,7 @@ class FacesMixin:
         rows = []
         for index, face in enumerate(faces):
             box = face.get("box") if isinstance(face, dict) else None
-            if not _is_box(box):
+            if not is_box(box):
                 continue
             rows.append(
                 (
@@ -285,15 +285,24 @@ class PeopleMixin:
         return {r[0] for r in rows}
 
 
+#: Two boxes of one photo (or of frames of one moment) hold the same face when they overlap this
+#: much, intersection over union.
+SAME_FACE_IOU = 0.5
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    union = a[2] * a[3] + b[2] * b[3] - ix * iy
+    return ix * iy / union if union > 0 else 0.0
+
+
 def _same_face(box: Any, image_w: int | None, before: list[tuple]) -> int | None:
     """The person of the earlier face at this place (boxes scaled to one image width first)."""
     for x, y, w, h, old_w, person in before:
         k = (image_w / old_w) if image_w and old_w else 1.0
-        a = (x * k, y * k, w * k, h * k)
-        ix = max(0.0, min(a[0] + a[2], box[0] + box[2]) - max(a[0], box[0]))
-        iy = max(0.0, min(a[1] + a[3], box[1] + box[3]) - max(a[1], box[1]))
-        union = a[2] * a[3] + box[2] * box[3] - ix * iy
-        if union > 0 and ix * iy / union >= 0.5:
+        if box_iou((x * k, y * k, w * k, h * k), box) >= SAME_FACE_IOU:
             return int(person)
     return None
 
@@ -313,7 +322,8 @@ def _descriptor(values: Any) -> bytes | None:
     return vec.tobytes()
 
 
-def _is_box(box: Any) -> bool:
+def is_box(box: Any) -> bool:
+    """Whether ``box`` is an (x, y, w, h) of finite numbers with a positive size."""
     return (
         isinstance(box, (list, tuple))
         and len(box) >= 4

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from culler.catalog import Catalog
+from culler.catalog.faces import SAME_FACE_IOU, box_iou, is_box
 from culler.catalog.ratings import HUMAN_SOURCES
 from culler.decide.grouping import (
     Group,
@@ -334,9 +335,6 @@ SHUT_LIDS = 0.11
 #: ... and a sibling frame shows the same face's eyes open when its lids are at least this many
 #: times as far apart, with its eyes read "open" on their own (iris in view).
 SIBLING_OPEN = 2.5
-#: Two faces of sibling frames are one face when their boxes (as shares of their photos) overlap
-#: this much (intersection over union): frames of one moment barely move.
-SAME_FACE_IOU = 0.5
 
 
 def _main_faces(ps: PhotoScores) -> list[tuple[tuple[float, ...], str, list[float]]]:
@@ -350,7 +348,7 @@ def _main_faces(ps: PhotoScores) -> list[tuple[tuple[float, ...], str, list[floa
         out = []
         for f in faces:
             box, aspect = f.get("box"), f.get("eye_aspect")
-            if not f.get("main", True) or not isinstance(box, list) or len(box) != 4:
+            if not f.get("main", True) or not is_box(box):
                 continue
             shares = (box[0] / w, box[1] / h, box[2] / w, box[3] / h)
             out.append((shares, str(f.get("eyes")), list(aspect or [])))
@@ -365,14 +363,6 @@ def mark_shut_in_group(members: Iterable[int], scores: dict[int, PhotoScores]) -
         scores[m].shut_in_group = 0
     for m, shut in shut_beside_siblings(members, scores).items():
         scores[m].shut_in_group = shut
-
-
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
 
 
 def shut_beside_siblings(members: Iterable[int], scores: dict[int, PhotoScores]) -> dict[int, int]:
@@ -392,7 +382,7 @@ def shut_beside_siblings(members: Iterable[int], scores: dict[int, PhotoScores])
                 e == "open"
                 and len(a) == 2
                 and min(a) >= SIBLING_OPEN * max(aspect)
-                and _iou(box, b) >= SAME_FACE_IOU
+                and box_iou(box, b) >= SAME_FACE_IOU  # frames of one moment barely move
                 for o, theirs in faces.items()
                 if o != m
                 for b, e, a in theirs
