@@ -249,8 +249,7 @@ class ScanStore:
             self.conn.execute(
                 f"UPDATE {table} SET {column} = ? WHERE {column} = ?", [photo_id, alias_id]
             )
-        # The search document references its photo without a cascade: it goes first.
-        self.conn.execute("DELETE FROM photo_search WHERE id = ?", [alias_id])
+        # Its search document goes with it (culler.catalog.search's triggers).
         self.conn.execute("DELETE FROM photos WHERE id = ?", [alias_id])
 
     def mark_missing(self, photo_ids: Iterable[int]) -> None:
