@@ -63,11 +63,12 @@ PHOTO_TIMES = ("first_seen", "last_seen")
 
 
 def photo_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A ``photos`` row as readers see it: its first and last seen times as ISO text, and without
-    ``phash`` (a dHash earlier versions stored and nothing reads: NULL once a catalog is upgraded,
-    so a reader sees the same row before and after the upgrade)."""
+    """A ``photos`` row as readers see it: its first and last seen times as ISO text, and its
+    ``phash`` None (a dHash earlier versions stored and nothing reads; NULL once a catalog is
+    upgraded, so a reader sees the same row, with the same keys, before and after the upgrade)."""
     for column in PHOTO_TIMES:
         if column in row:
             row[column] = iso(row[column])
-    row.pop("phash", None)
+    if "phash" in row:
+        row["phash"] = None
     return row
