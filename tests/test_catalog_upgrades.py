@@ -205,6 +205,17 @@ def photo_forms(path: Path) -> dict[str, int]:
         conn.close()
 
 
+def index_sql(path: Path) -> str:
+    """How the search index is made (its ``CREATE VIRTUAL TABLE``)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'photo_search_fts'"
+        ).fetchone()[0]
+    finally:
+        conn.close()
+
+
 def signature_sizes(path: Path) -> dict[str, int]:
     """How many signatures of each version (``v1``: 1,105 bytes; ``v2``: compact) the catalog holds."""
     conn = sqlite3.connect(path)
@@ -295,6 +306,7 @@ def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
             upgrades.RECLAIM,
             "compact_photo_rows",
             "grouping_fact_digests",
+            "search_index_without_column_sizes",
         ]
         blobs = [
             r[0]
@@ -391,6 +403,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         assert pages_of(path) == (upgrades.PAGE_SIZE, "wal", "ok")
         assert detail_forms(path) == {"blob": expected, "ms": expected}
         assert photo_forms(path) == {"compact": expected}
+        assert "columnsize=0" in index_sql(path)  # the search index made again, whole
         assert ratings_of(path) == before
         assert score_details(path) == details
         assert photo_rows(path) == photos

@@ -191,6 +191,13 @@ def test_an_older_catalog_is_indexed_when_it_is_upgraded(tmp_path, monkeypatch):
         assert catalog.search_photo_ids("4012 sunset") == [2]
         assert catalog.search_photo_ids("red") == [1]
         assert sorted(catalog.search_photo_ids("canon")) == [1, 2, 3, 4]
+        names = {r[0] for r in catalog.execute("SELECT name FROM sqlite_master")}
+        # No second copy of the documents, no column sizes (nothing ranks by bm25): issue #32.
+        assert "photo_search_parts" in names and "photo_search_fts_docsize" not in names
+        (kind,) = catalog.execute(
+            "SELECT type FROM sqlite_master WHERE name = 'photo_search'"
+        ).fetchone()
+        assert kind == "view"
     assert index_of(path) == index_of(path, rebuilt=True)
 
 
