@@ -515,3 +515,47 @@ def test_culler_show_prints_the_same_before_and_after_the_upgrade(
     as_json = [{**json.loads(out), "signature": None} for out in before[1::2]]
     assert [{**json.loads(out), "signature": None} for out in after[1::2]] == as_json
     assert all("sharpness" in out for out in before[1::2]) and ISO_TIMES[1] in "".join(before)
+
+
+def test_the_photo_rows_compaction_keeps_groups_tags_ratings_and_search(tmp_path, legacy_blobs):
+    """An earlier version's catalog (ISO first/last seen, dHashes, grouping facts as text, search
+    documents as a table) with groups, tags and ratings: after the upgrade every group, member,
+    tag and rating is as it was, the photos are found by path, tag and label, and the times read
+    as before."""
+    path = older_catalog(tmp_path / "culler.db", legacy_blobs)
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO groups (id, kind, created) VALUES (7, 'burst', 't')")
+    conn.executemany(
+        "INSERT INTO group_members (group_id, photo_id, rank) VALUES (7, ?, ?)",
+        [(5, 0), (6, 1)],
+    )
+    conn.executemany(
+        "INSERT INTO tags (photo_id, scorer_pk, tag, probability) VALUES (?, 1, 'bride', 0.8)",
+        [(5,), (9,)],
+    )
+    conn.commit()
+
+    def kept(p: Path) -> tuple:
+        c = sqlite3.connect(p)
+        try:
+            return tuple(
+                c.execute(sql).fetchall()
+                for sql in (
+                    "SELECT * FROM groups ORDER BY id",
+                    "SELECT group_id, photo_id, rank FROM group_members ORDER BY 1, 2",
+                    "SELECT * FROM tags ORDER BY 1, 2, 3",
+                )
+            )
+        finally:
+            c.close()
+
+    before, ratings, rows = kept(path), ratings_of(path), photo_rows(path)
+    conn.close()
+    with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+        assert catalog.pending_data_upgrades() == []
+        assert sorted(catalog.search_photo_ids("bride")) == [5, 9]
+        assert catalog.search_photo_ids("old 7.jpg") == [12]  # /old/7.jpg (after the dump's 4)
+        assert catalog.search_photo_ids("red") == [1]  # the dump's own label
+        assert catalog.photo(5)["first_seen"] == ISO_TIMES[5 % 3]
+    assert kept(path) == before and ratings_of(path) == ratings and photo_rows(path) == rows
+    assert photo_forms(path) == {"compact": len(legacy_blobs)}
