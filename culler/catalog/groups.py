@@ -66,9 +66,13 @@ def facts_digest(facts: Any) -> bytes | None:
 
 def _facts_differ(recorded: str, current: str) -> str:
     """SQL: the ``recorded`` facts (a digest, or the text an earlier version recorded) are not
-    ``current`` (the facts text as SQL makes it). Both go through the digest, which leaves a digest
-    as it is (``current`` written once: it holds a parameter)."""
-    return f"{DIGEST_FUNCTION}({recorded}) != {DIGEST_FUNCTION}({current})"
+    ``current`` (the facts text as SQL makes it), compared as digests (``current`` written once: it
+    holds a parameter)."""
+    stored = (
+        f"(CASE WHEN typeof({recorded}) = 'blob' THEN {recorded}"
+        f" ELSE {DIGEST_FUNCTION}({recorded}) END)"
+    )
+    return f"{stored} != {DIGEST_FUNCTION}({current})"
 
 
 def _facts_changed_sql() -> str:
