@@ -472,9 +472,7 @@ def _save_jpeg(array) -> None:
 
 def _hashes(image) -> None:
     from culler.imaging import signatures
-    from culler.imaging.images import dhash
 
-    dhash(image)
     signatures.compute_bytes(image)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_search import index_of
 
 from culler.catalog import open_catalog
 from culler.scan import ScanOptions, scan_folders
@@ -64,6 +65,12 @@ def rate(db: Path, path: Path, **fields) -> None:
 
 
 # -- pairing (pure) --------------------------------------------------------------------------------
+def found_by(db: Path, text: str) -> set[int]:
+    """The photos a search for ``text`` finds."""
+    with open_catalog(db) as cat:
+        return set(cat.search_photo_ids(text))
+
+
 def found(*names: str, folder: str = "/shoot") -> list[Found]:
     return [Found(path=f"{folder}/{n}", size=10, mtime_ns=1) for n in names]
 
@@ -153,6 +160,8 @@ def test_an_older_catalogs_two_rows_of_a_capture_are_folded_keeping_the_newer_ha
     assert rows[str(jpeg_a)]["rating"]["decision"] == "pick"
     assert rows[str(jpeg_b)]["rating"]["stars"] == 4
     assert rows[str(jpeg_b)]["rating"]["decision"] == "pick"
+    assert index_of(db) == index_of(db, rebuilt=True)  # the folded rows' words left the index
+    assert found_by(db, "dng") == set(ids.values())  # each capture by its RAW
 
 
 def test_a_raw_catalogued_alone_becomes_the_capture_when_its_jpeg_appears(tmp_path):
@@ -193,6 +202,7 @@ def test_the_jpeg_deleted_later_leaves_the_photo_and_its_decision_with_the_raw(t
     assert row["rating"]["stars"] == 4 and row["rating"]["decision"] == "pick"
     assert "technical" in row["scores"]  # scored again, from the RAW
     assert scan(db, shoot)["skipped"] == 1
+    assert index_of(db) == index_of(db, rebuilt=True)
 
 
 def test_the_raw_deleted_later_leaves_the_photo_and_its_decision_with_the_jpeg(tmp_path):
@@ -223,6 +233,8 @@ def test_a_renamed_shoot_folder_keeps_each_capture_with_its_raw(tmp_path):
     for raw, jpeg in pairs.values():
         assert rows[str(moved / jpeg.name)]["files"] == [str(moved / raw.name)]
     assert rows[str(moved / "IMG_0003.JPG")]["rating"]["decision"] == "pick"
+    assert index_of(db) == index_of(db, rebuilt=True)  # documents of moved paths
+    assert len(found_by(db, "2026 wedding dng")) == 3
 
 
 # -- sidecar and export ----------------------------------------------------------------------------

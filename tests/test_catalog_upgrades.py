@@ -17,6 +17,7 @@ import pytest
 from PIL import ImageEnhance
 
 from culler.catalog import open_catalog, score_json, timestamps, upgrades
+from culler.catalog.groups import facts_digest
 from culler.decide.grouping import NEAR, STRICT, signature_match
 from culler.imaging import signatures
 from culler.imaging.signatures import Signature, pixel_agreement
@@ -73,10 +74,15 @@ def older_catalog(
         (first + i, f"/old/{i}.jpg", "/old", blobs[i % len(blobs)])
         for i in range(len(blobs) * copies)
     ]
+    # As earlier versions scanned them: a dHash, ISO times, grouping facts recorded as text.
     conn.executemany(
-        "INSERT INTO photos (id, path, root, signature, status, first_seen, last_seen)"
-        " VALUES (?, ?, ?, ?, 'ok', 't', 't')",
-        rows,
+        "INSERT INTO photos (id, path, root, signature, status, phash, first_seen, last_seen)"
+        " VALUES (?, ?, ?, ?, 'ok', ?, ?, ?)",
+        [(*r, f"{r[0]:016x}", ISO_TIMES[r[0] % 3], ISO_TIMES[(r[0] + 1) % 3]) for r in rows],
+    )
+    conn.executemany(
+        "INSERT INTO grouping_state (photo_id, facts) VALUES (?, ?)",
+        [(r[0], f"None|None|None|None|/old|1|{r[0] % 2}") for r in rows],
     )
     conn.executemany(
         "INSERT INTO ratings (photo_id, stars, decision, source, at) VALUES (?, ?, ?, 'gui', 't')",
@@ -161,6 +167,51 @@ def detail_forms(path: Path) -> dict[str, int]:
         ):
             forms[form] = count
         return forms
+    finally:
+        conn.close()
+
+
+def photo_rows(path: Path) -> dict[int, tuple]:
+    """Every photo's first and last seen times as readers see them (``timestamps.iso``) and its
+    grouping facts as compared (``groups.facts_digest``)."""
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            r[0]: (timestamps.iso(r[1]), timestamps.iso(r[2]), facts_digest(r[3]))
+            for r in conn.execute(
+                "SELECT p.id, p.first_seen, p.last_seen, s.facts FROM photos p"
+                " LEFT JOIN grouping_state s ON s.photo_id = p.id"
+            )
+        }
+    finally:
+        conn.close()
+
+
+def photo_forms(path: Path) -> dict[str, int]:
+    """How many of the photos :func:`older_catalog` added still hold a dHash, ISO times or
+    grouping facts as text (``old``), and how many none of them (``compact``)."""
+    conn = sqlite3.connect(path)
+    try:
+        return dict(
+            conn.execute(
+                "SELECT CASE WHEN p.phash IS NULL AND p.first_seen NOT GLOB '*[^0-9]*'"
+                " AND p.last_seen NOT GLOB '*[^0-9]*' AND typeof(s.facts) = 'blob'"
+                " THEN 'compact' ELSE 'old' END, COUNT(*)"
+                " FROM photos p LEFT JOIN grouping_state s ON s.photo_id = p.id"
+                " WHERE p.path LIKE '/old/%' GROUP BY 1"
+            )
+        )
+    finally:
+        conn.close()
+
+
+def index_sql(path: Path) -> str:
+    """How the search index is made (its ``CREATE VIRTUAL TABLE``)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'photo_search_fts'"
+        ).fetchone()[0]
     finally:
         conn.close()
 
@@ -250,7 +301,13 @@ def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
     path = older_catalog(tmp_path / "culler.db", legacy_blobs)
     with open_catalog(path, create=False) as catalog:
         # and so is the VACUUM that gives the space back at 8 KB pages (016_larger_pages)
-        assert catalog.pending_data_upgrades() == ["compact_signatures", upgrades.RECLAIM]
+        assert catalog.pending_data_upgrades() == [
+            "compact_signatures",
+            upgrades.RECLAIM,
+            "compact_photo_rows",
+            "grouping_fact_digests",
+            "search_index_without_column_sizes",
+        ]
         blobs = [
             r[0]
             for r in catalog.execute("SELECT signature FROM photos WHERE signature IS NOT NULL")
@@ -312,14 +369,17 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     expected = 4 * len(legacy_blobs)
     before = ratings_of(template)
     details = score_details(template)
+    photos = photo_rows(template)
     assert detail_forms(template) == {"text": expected, "iso": expected}
+    assert photo_forms(template) == {"old": expected}
     count = tmp_path / "count.db"
     count.write_bytes(template.read_bytes())
     counted = _run_killer(count, 0)
     assert counted.returncode == 0, counted.stderr
     total = int(counted.stdout.strip())
-    points = sorted({*range(total - 60, total + 1, 3), *range(1, total, max(1, total // 12))})
-    killed, partial, half_packed, half_timed, resized = 0, 0, 0, 0, 0
+    # Every upgrade batch spans statements of its own: kills spread over all of them.
+    points = sorted({*range(total - 60, total + 1, 3), *range(1, total, max(1, total // 40))})
+    killed, partial, half_packed, half_timed, resized, half_rows = 0, 0, 0, 0, 0, 0
     for point in points:
         path = tmp_path / f"kill{point}.db"
         path.write_bytes(template.read_bytes())
@@ -332,6 +392,8 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         half_timed += {"iso", "ms"} <= set(detail_forms(path))
         assert ratings_of(path) == before
         assert score_details(path) == details
+        assert photo_rows(path) == photos
+        half_rows += len(photo_forms(path)) == 2
         size, _, integrity = pages_of(path)  # the VACUUM to 8 KB pages: done whole or not at all
         assert size in (4096, upgrades.PAGE_SIZE) and integrity == "ok"
         resized += size == upgrades.PAGE_SIZE
@@ -340,12 +402,16 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         assert signature_sizes(path) == {"v2": expected}
         assert pages_of(path) == (upgrades.PAGE_SIZE, "wal", "ok")
         assert detail_forms(path) == {"blob": expected, "ms": expected}
+        assert photo_forms(path) == {"compact": expected}
+        assert "columnsize=0" in index_sql(path)  # the search index made again, whole
         assert ratings_of(path) == before
         assert score_details(path) == details
+        assert photo_rows(path) == photos
     assert killed >= len(points) - 1
     assert partial >= 2  # some kills fell between batches: a catalog upgraded halfway
     assert half_packed >= 1  # and some while the score details were half packed
     assert half_timed >= 1  # or the score times half rewritten
+    assert half_rows >= 1  # or the photo rows and grouping facts half compacted
     assert 1 <= resized < len(points)  # kills before and after the pages were rewritten
 
 
@@ -419,8 +485,8 @@ def test_the_upgrade_knows_the_version_1_signature_size_without_importing_it():
 def test_culler_show_prints_the_same_before_and_after_the_upgrade(
     tmp_path, monkeypatch, culler_cli, legacy_blobs, real_details
 ):
-    """Packed details, numeric score times and compact signatures change no character that
-    ``culler show`` prints, as text or as JSON."""
+    """Packed details, numeric score and photo times, compact signatures and the dHash no
+    longer stored change no character that ``culler show`` prints, as text or as JSON."""
     path = older_catalog(tmp_path / "culler.db", legacy_blobs, details=real_details)
     photos = [f"/old/{i}.jpg" for i in range(3)]
     with monkeypatch.context() as m:  # the catalog as it is: every row in the earlier form
@@ -437,6 +503,7 @@ def test_culler_show_prints_the_same_before_and_after_the_upgrade(
         for flag in ((), ("--json",))
     ]
     assert detail_forms(path) == {"blob": len(legacy_blobs), "ms": len(legacy_blobs)}
+    assert photo_forms(path) == {"compact": len(legacy_blobs)}  # times as ms, no dHash
     # The upgrade's own progress lines (stderr) come first on the first command; the rest is equal.
     after = [
         "".join(ln for ln in out.splitlines(True) if not ln.startswith("upgrading the catalog:"))
@@ -448,3 +515,47 @@ def test_culler_show_prints_the_same_before_and_after_the_upgrade(
     as_json = [{**json.loads(out), "signature": None} for out in before[1::2]]
     assert [{**json.loads(out), "signature": None} for out in after[1::2]] == as_json
     assert all("sharpness" in out for out in before[1::2]) and ISO_TIMES[1] in "".join(before)
+
+
+def test_the_photo_rows_compaction_keeps_groups_tags_ratings_and_search(tmp_path, legacy_blobs):
+    """An earlier version's catalog (ISO first/last seen, dHashes, grouping facts as text, search
+    documents as a table) with groups, tags and ratings: after the upgrade every group, member,
+    tag and rating is as it was, the photos are found by path, tag and label, and the times read
+    as before."""
+    path = older_catalog(tmp_path / "culler.db", legacy_blobs)
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO groups (id, kind, created) VALUES (7, 'burst', 't')")
+    conn.executemany(
+        "INSERT INTO group_members (group_id, photo_id, rank) VALUES (7, ?, ?)",
+        [(5, 0), (6, 1)],
+    )
+    conn.executemany(
+        "INSERT INTO tags (photo_id, scorer_pk, tag, probability) VALUES (?, 1, 'bride', 0.8)",
+        [(5,), (9,)],
+    )
+    conn.commit()
+
+    def kept(p: Path) -> tuple:
+        c = sqlite3.connect(p)
+        try:
+            return tuple(
+                c.execute(sql).fetchall()
+                for sql in (
+                    "SELECT * FROM groups ORDER BY id",
+                    "SELECT group_id, photo_id, rank FROM group_members ORDER BY 1, 2",
+                    "SELECT * FROM tags ORDER BY 1, 2, 3",
+                )
+            )
+        finally:
+            c.close()
+
+    before, ratings, rows = kept(path), ratings_of(path), photo_rows(path)
+    conn.close()
+    with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+        assert catalog.pending_data_upgrades() == []
+        assert sorted(catalog.search_photo_ids("bride")) == [5, 9]
+        assert catalog.search_photo_ids("old 7.jpg") == [12]  # /old/7.jpg (after the dump's 4)
+        assert catalog.search_photo_ids("red") == [1]  # the dump's own label
+        assert catalog.photo(5)["first_seen"] == ISO_TIMES[5 % 3]
+    assert kept(path) == before and ratings_of(path) == ratings and photo_rows(path) == rows
+    assert photo_forms(path) == {"compact": len(legacy_blobs)}

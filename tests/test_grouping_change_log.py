@@ -117,6 +117,46 @@ def test_a_catalog_grouped_before_the_log_compares_the_facts_once(catalog):
     assert not catalog.grouping_unchanged(model, watermark) and calls == [1, 1]
 
 
+def test_facts_an_earlier_version_recorded_as_text_read_as_unchanged(catalog):
+    """Grouping records each photo's facts as an 8-byte digest (migration 018); the text an
+    earlier version recorded compares equal to it, in Python and in SQL, so an upgraded catalog
+    regroups nothing, and the data upgrade rewrites the text as the same digests."""
+    from culler.catalog import upgrades
+    from culler.catalog.groups import FACTS_SQL, facts_digest
+    from culler.imaging.signatures import SQL_READABLE
+
+    catalog.insert_signed_photos(_shoot("/a", 4, 10) + _shoot("/b", 3, 12, "R5"))
+    update_groups(catalog, full=True)
+    digests = catalog.grouping_facts()
+    assert len(digests) == 7 and all(type(d) is bytes and len(d) == 8 for d in digests.values())
+    model = catalog.default_embedding_model()
+    text = FACTS_SQL.format(readable=SQL_READABLE.format(column="p.signature"))
+    with catalog.transaction() as conn:  # as an earlier version recorded them, with no log position
+        conn.execute(
+            f"UPDATE grouping_state SET facts = (SELECT {text} FROM photos p"
+            " WHERE p.id = grouping_state.photo_id)",
+            [model],
+        )
+        conn.execute("DELETE FROM grouping_run WHERE key = 'log_position'")
+    texts = dict(catalog.execute("SELECT photo_id, facts FROM grouping_state").fetchall())
+    assert all(t.startswith("/a-h") or t.startswith("/b-h") for t in texts.values())
+    assert {pid: facts_digest(t) for pid, t in texts.items()} == digests
+    assert catalog.grouping_facts() == digests
+    assert catalog.grouping_changed_ids(model) == []
+    watermark = grouping_watermark(catalog, GroupingOptions())
+    assert catalog.grouping_unchanged(lambda: model, watermark)
+    _, run = compute_groups(catalog, GroupingOptions(), full=True)
+    assert run.changed == set()
+    fact_upgrade = upgrades.UPGRADES["grouping_fact_digests"]
+    with catalog.transaction() as conn:
+        conn.execute(
+            f"INSERT OR REPLACE INTO {upgrades.TABLE} (name, last_key) VALUES (?, 0)",
+            [fact_upgrade.name],
+        )
+    catalog._run_upgrade(fact_upgrade, len(texts), None, 3)
+    assert dict(catalog.execute("SELECT photo_id, facts FROM grouping_state").fetchall()) == digests
+
+
 def test_an_incremental_grouping_compares_only_the_logged_photos(catalog, tmp_path, monkeypatch):
     catalog.insert_signed_photos(_shoot("/a", 6, 10) + _shoot("/b", 5, 14, "R5"))
     groups, run = compute_groups(catalog, full=True)

@@ -70,7 +70,33 @@ def searched(tmp_path, register_test_plugin, monkeypatch):
     )
     ids = {name: catalog.photo_by_path(str(path.resolve()))["id"] for name, path in paths.items()}
     yield catalog, ids, paths
+    assert index_of(catalog.path) == index_of(catalog.path, rebuilt=True)
     catalog.close()
+
+
+def index_of(path: Path, rebuilt: bool = False) -> list[tuple]:
+    """Every word the search index holds (word, photo, column, position); ``rebuilt``: the words of
+    a fresh index of every photo's document as the ``photo_search`` view gives it now. The two are
+    equal when the triggers took each document out of the index exactly as they put it in."""
+    conn = sqlite3.connect(path)
+    try:
+        index = "photo_search_fts"
+        if rebuilt:
+            index = "temp.rebuilt"
+            conn.execute(
+                "CREATE VIRTUAL TABLE temp.rebuilt USING fts5(path, gear, tags, label, people)"
+            )
+            conn.execute(
+                "INSERT INTO temp.rebuilt (rowid, path, gear, tags, label, people)"
+                " SELECT id, path, gear, tags, label, people FROM main.photo_search"
+            )
+        schema, table = index.split(".") if "." in index else ("main", index)
+        conn.execute(
+            f"CREATE VIRTUAL TABLE temp.words USING fts5vocab({schema}, {table}, instance)"
+        )
+        return conn.execute("SELECT * FROM temp.words ORDER BY 1, 2, 3, 4").fetchall()
+    finally:
+        conn.close()
 
 
 def found(catalog, text: str, ids: dict[str, int]) -> set[str]:
@@ -165,6 +191,66 @@ def test_an_older_catalog_is_indexed_when_it_is_upgraded(tmp_path, monkeypatch):
         assert catalog.search_photo_ids("4012 sunset") == [2]
         assert catalog.search_photo_ids("red") == [1]
         assert sorted(catalog.search_photo_ids("canon")) == [1, 2, 3, 4]
+        names = {r[0] for r in catalog.execute("SELECT name FROM sqlite_master")}
+        # No second copy of the documents, no column sizes (nothing ranks by bm25): issue #32.
+        assert "photo_search_parts" in names and "photo_search_fts_docsize" not in names
+        (kind,) = catalog.execute(
+            "SELECT type FROM sqlite_master WHERE name = 'photo_search'"
+        ).fetchone()
+        assert kind == "view"
+    assert index_of(path) == index_of(path, rebuilt=True)
+
+
+def test_documents_store_only_what_the_photo_row_does_not_hold(searched, tmp_path):
+    """The path, camera and lens are read from the photo (issue #32: no second copy); a photo
+    with no tag, label, person or other file stores nothing besides its row."""
+    catalog, ids, paths = searched
+    document = catalog.search_document(ids["IMG_4014.jpg"])
+    assert document["path"] == str(paths["IMG_4014.jpg"].resolve())
+    assert document["gear"].startswith("Canon EOS R5")
+    stored = dict(catalog.execute("SELECT id, tags FROM photo_search_parts").fetchall())
+    assert stored == {i: "awe" for i in ids.values()}  # the tagger's sure tag, nothing else
+    with catalog.transaction() as conn:
+        conn.execute("DELETE FROM tags WHERE photo_id = ?", [ids["DSC_0007.jpg"]])
+    assert ids["DSC_0007.jpg"] not in {
+        r[0] for r in catalog.execute("SELECT id FROM photo_search_parts")
+    }
+    assert found(catalog, "dsc_0007 portraits", ids) == {"DSC_0007.jpg"}
+
+
+def test_a_deleted_photo_with_tags_faces_and_files_leaves_no_word_behind(searched):
+    """A photo's deletion cascades to its tags, faces and other files, whose triggers run after
+    the photo row is gone: the document went out of the index whole before (``index_of`` checks
+    every word at the end of the test)."""
+    catalog, ids, paths = searched
+    pk = catalog.active_scorer("technical")["id"]
+    photo = ids["IMG_4014.jpg"]
+    with catalog.transaction() as conn:
+        person = catalog.new_person()
+        face = conn.execute(
+            "INSERT INTO faces (photo_id, scorer_pk, face_index, x, y, w, h)"
+            " VALUES (?, ?, 0, 1, 1, 9, 9)",
+            [photo, pk],
+        ).lastrowid
+        catalog.assign_faces([(face, person)])
+        catalog.name_person(person, "Anna")
+        conn.execute(
+            "INSERT INTO photo_files (path, photo_id, kind) VALUES (?, ?, 'raw')",
+            [str(paths["IMG_4014.jpg"].with_name("IMG_4014.CR3")), photo],
+        )
+    catalog.rate(photo, label="Red", source="gui")
+    assert found(catalog, "anna cr3 red awe canon", ids) == {"IMG_4014.jpg"}
+    assert index_of(catalog.path) == index_of(catalog.path, rebuilt=True)
+    with catalog.transaction() as conn:
+        conn.execute("DELETE FROM photos WHERE id = ?", [photo])
+    for word in ("anna", "cr3", "red", "canon", "4014"):
+        assert found(catalog, word, ids) == set()
+    assert (
+        catalog.execute("SELECT COUNT(*) FROM photo_search_parts WHERE id = ?", [photo]).fetchone()[
+            0
+        ]
+        == 0
+    )
 
 
 def test_a_named_persons_photos_are_found_by_the_name(searched):

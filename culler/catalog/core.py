@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from culler.catalog import score_json, timestamps
 from culler.catalog.faces import FacesMixin, PeopleMixin
 from culler.catalog.grid_pages import GridPagesMixin
-from culler.catalog.groups import GroupsMixin
+from culler.catalog.groups import DIGEST_FUNCTION, GroupsMixin, facts_digest
 from culler.catalog.migrations import Migrations, migrations
 from culler.catalog.moves import MovesMixin
 from culler.catalog.opening import (
@@ -82,6 +82,9 @@ class Catalog(
             pass  # e.g. a read-only medium: the default journal still works
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # Recorded grouping facts are digests (culler.catalog.groups.facts_digest); the comparison in
+        # SQL digests the facts it makes the same way.
+        conn.create_function(DIGEST_FUNCTION, 1, facts_digest, deterministic=True)
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -231,11 +234,11 @@ class Catalog(
     # -- photos ----------------------------------------------------------------------------------
     def photo_by_path(self, path: str | Path) -> dict[str, Any] | None:
         rows = self.query("SELECT * FROM photos WHERE path = ?", [str(path)])
-        return rows[0] if rows else None
+        return timestamps.photo_row(rows[0]) if rows else None
 
     def photo(self, photo_id: int) -> dict[str, Any] | None:
         rows = self.query("SELECT * FROM photos WHERE id = ?", [photo_id])
-        return rows[0] if rows else None
+        return timestamps.photo_row(rows[0]) if rows else None
 
     def scores_for(self, photo_id: int) -> list[dict[str, Any]]:
         """Every score of a photo with its scorer version, parsed (for ``culler show`` and the GUI)."""

@@ -6,12 +6,13 @@ named methods and never write SQL themselves.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from culler.catalog import score_json
 from culler.catalog.chunks import in_clauses
-from culler.catalog.timestamps import now
+from culler.catalog.timestamps import iso_sql, now_ms
 
 #: Table the ``grouping`` plugin creates: what each photo looked like when it was last grouped.
 STATE_TABLE = "grouping_state"
@@ -45,6 +46,42 @@ FACTS_SQL = (
 )
 
 
+#: The SQL function a catalog's connection has for :func:`facts_digest` (culler.catalog.core).
+DIGEST_FUNCTION = "culler_facts_digest"
+
+
+def facts_digest(facts: Any) -> bytes | None:
+    """A photo's grouping facts as recorded in ``grouping_state.facts``: 8 bytes of BLAKE2b of the
+    facts text (:data:`FACTS_SQL`, ``culler.decide.grouping._facts``) instead of the text itself
+    (about 77 bytes: a content hash, a capture time, a folder). The facts are only ever compared for
+    equality, and two different facts agree on 8 bytes once in 2**64. Earlier versions recorded the
+    text: :meth:`GroupsMixin.grouping_facts` and the SQL comparison read both forms, and the data
+    upgrade ``grouping_fact_digests`` rewrites the text as a digest. None stays None."""
+    if facts is None:
+        return None
+    if isinstance(facts, bytes):
+        return facts  # a digest already
+    return hashlib.blake2b(str(facts).encode("utf-8"), digest_size=8).digest()
+
+
+def _facts_differ(recorded: str, current: str) -> str:
+    """SQL: the ``recorded`` facts (a digest, or the text an earlier version recorded) are not
+    ``current`` (the facts text as SQL makes it), compared as digests (``current`` written once: it
+    holds a parameter)."""
+    stored = (
+        f"(CASE WHEN typeof({recorded}) = 'blob' THEN {recorded}"
+        f" ELSE {DIGEST_FUNCTION}({recorded}) END)"
+    )
+    return f"{stored} != {DIGEST_FUNCTION}({current})"
+
+
+def _facts_changed_sql() -> str:
+    from culler.imaging.signatures import SQL_READABLE
+
+    current = FACTS_SQL.format(readable=SQL_READABLE.format(column="p.signature"))
+    return f"(s.facts IS NULL OR {_facts_differ('s.facts', current)})"
+
+
 class GroupsMixin:
     """Named queries for bursts, near-duplicates and culling decisions."""
 
@@ -52,7 +89,7 @@ class GroupsMixin:
         """Photos with a near-duplicate signature, as a scan stores them, in one transaction: rows of
         (path, root, taken_at, camera, content_hash, signature). Benchmarks and tests build large
         or odd catalogs with it (benchmarks/grouping_scale.py, identical_frames.py)."""
-        stamp = now()
+        stamp = now_ms()
         with self.transaction() as conn:  # type: ignore[attr-defined]
             conn.executemany(
                 "INSERT INTO photos (path, root, taken_at, camera, content_hash, signature, status,"
@@ -85,14 +122,11 @@ class GroupsMixin:
         """Readable photos whose grouping facts differ from those recorded at the last grouping (all
         of them without the grouping plugin's table): compared in SQL, nothing decoded. With
         ``among`` (the photos :meth:`grouping_logged_since` names), only those are compared."""
-        from culler.imaging.signatures import SQL_READABLE
-
         if not self.has_grouping_state():
             return [r[0] for r in self.execute("SELECT id FROM photos WHERE status = 'ok'")]
         sql = (
             f"SELECT p.id FROM photos p LEFT JOIN {STATE_TABLE} s ON s.photo_id = p.id"
-            f" WHERE p.status = 'ok'"
-            f" AND (s.facts IS NULL OR s.facts != {FACTS_SQL.format(readable=SQL_READABLE.format(column='p.signature'))})"
+            f" WHERE p.status = 'ok' AND {_facts_changed_sql()}"
         )
         if among is None:
             return [r[0] for r in self.execute(sql, [model])]
@@ -285,11 +319,16 @@ class GroupsMixin:
             self.execute(f"SELECT 1 FROM {STATE_TABLE} WHERE facts IS NOT NULL LIMIT 1").fetchone()
         )
 
-    def grouping_facts(self) -> dict[int, str]:
-        """{photo id: the facts it was last grouped with}; empty without the plugin's table."""
+    def grouping_facts(self) -> dict[int, bytes | None]:
+        """{photo id: the digest of the facts it was last grouped with (:func:`facts_digest`; the
+        text an earlier version recorded is digested as it is read)}; empty without the plugin's
+        table."""
         if not self.has_grouping_state():
             return {}
-        return dict(self.execute(f"SELECT photo_id, facts FROM {STATE_TABLE}").fetchall())
+        return {
+            pid: facts_digest(facts)
+            for pid, facts in self.execute(f"SELECT photo_id, facts FROM {STATE_TABLE}")
+        }
 
     def _has_table(self, name: str) -> bool:
         return bool(
@@ -333,8 +372,6 @@ class GroupsMixin:
         position read before the pass is recorded, so the next check reads the log alone.
         ``model`` (the embedding model grouping compares by) may be a function: it is only called
         for the full comparison."""
-        from culler.imaging.signatures import SQL_READABLE
-
         if not (self.has_grouping_state() and self._has_table(RUN_TABLE)):
             return False
         stored = self.execute(f"SELECT value FROM {RUN_TABLE} WHERE key = 'watermark'").fetchone()
@@ -348,8 +385,7 @@ class GroupsMixin:
             model = model()
         differs = self.execute(
             f"SELECT 1 FROM photos p LEFT JOIN {STATE_TABLE} s ON s.photo_id = p.id"
-            f" WHERE p.status = 'ok' AND (s.facts IS NULL OR s.facts != {FACTS_SQL.format(readable=SQL_READABLE.format(column='p.signature'))})"
-            " LIMIT 1",
+            f" WHERE p.status = 'ok' AND {_facts_changed_sql()} LIMIT 1",
             [model],
         ).fetchone()
         if differs:
@@ -422,7 +458,7 @@ class GroupsMixin:
         keep: dict[int, list[tuple[int, int, str | None]]],
         add: list[tuple[str, list[tuple[int, int, str | None]]]],
         drop: Iterable[int],
-        facts: dict[int, str] | None,
+        facts: dict[int, bytes] | dict[int, str] | None,
         created: str,
         watermark: str | None = None,
         log_position: int | None = None,
@@ -463,7 +499,7 @@ class GroupsMixin:
                     )
                 conn.executemany(
                     f"INSERT OR REPLACE INTO {STATE_TABLE} (photo_id, facts) VALUES (?, ?)",
-                    list(facts.items()),
+                    [(pid, facts_digest(f)) for pid, f in facts.items()],
                 )
             if self._has_table(RUN_TABLE):
                 conn.execute(
@@ -498,7 +534,7 @@ class GroupsMixin:
         when it was first scanned). Read through the path index, a folder at a time."""
         conditions, params = ["status IN ('ok', 'error')"], []
         if since is not None:
-            conditions.append("coalesce(taken_at, first_seen) >= ?")
+            conditions.append(f"coalesce(taken_at, {iso_sql('first_seen')}) >= ?")
             params.append(since)
         where = " AND ".join(conditions)
         if folders is None:

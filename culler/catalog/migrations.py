@@ -637,3 +637,20 @@ def m017_unused_hash_index(db: sqlite_utils.Database) -> None:
         db.execute("DROP INDEX idx_photos_hash")
         if db.execute("SELECT 1 FROM photos LIMIT 1").fetchone():
             upgrades.register_reclaim(db)
+
+
+@migrations("018_compact_photo_rows_and_grouping_facts")
+def m018_compact_photo_rows_and_grouping_facts(db: sqlite_utils.Database) -> None:
+    """Photo rows and grouping facts in fewer bytes (issue #32, the catalog's size): no dHash
+    (``photos.phash``, 16 hex characters that nothing has read since near-duplicate signatures
+    replaced it; the column stays, NULL), ``first_seen``/``last_seen`` as milliseconds since 1970
+    (13 digits instead of 29 characters of ISO text; readers get the ISO text back from
+    culler.catalog.timestamps.iso), and the grouping plugin's recorded facts as an 8-byte digest
+    instead of about 77 bytes of text (culler.catalog.groups.facts_digest). Records the rewrite of
+    the rows stored before as to do, as ``010_compact_signatures`` does; readers read both forms
+    meanwhile. The grouping plugin's table is the plugin's: rewritten only where it has facts."""
+    from culler.catalog import upgrades
+
+    upgrades.register(db, "compact_photo_rows")
+    if "facts" in db["grouping_state"].columns_dict:  # an empty dict: no such table
+        upgrades.register(db, "grouping_fact_digests")

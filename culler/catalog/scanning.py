@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from culler.catalog import score_json
 from culler.catalog.ratings import HUMAN_SOURCES
-from culler.catalog.timestamps import now, now_ms
+from culler.catalog.timestamps import now, now_ms, photo_row
 
 if TYPE_CHECKING:
     from culler.plugin.scorers import ScoreResult
@@ -154,7 +154,7 @@ class ScanStore:
             "SELECT p.* FROM photos p JOIN photo_files f ON f.photo_id = p.id WHERE f.path = ?",
             [str(path)],
         )
-        return rows[0] if rows else None
+        return photo_row(rows[0]) if rows else None
 
     def capture_files(
         self, photo_ids: Iterable[int] | None = None
@@ -185,14 +185,15 @@ class ScanStore:
         self, path: str, root: str, size: int | None, mtime_ns: int | None, **columns: Any
     ) -> int:
         """Insert or update the row of ``path`` with these photos columns; return its id."""
-        fields = {"root": root, "size": size, "mtime_ns": mtime_ns, **columns, "last_seen": _now()}
+        seen = now_ms()  # first and last seen as milliseconds (culler.catalog.timestamps)
+        fields = {"root": root, "size": size, "mtime_ns": mtime_ns, **columns, "last_seen": seen}
         names = ", ".join(fields)
         marks = ", ".join("?" * len(fields))
         updates = ", ".join(f"{c} = excluded.{c}" for c in fields)
         row = self.conn.execute(
             f"INSERT INTO photos (path, first_seen, {names}) VALUES (?, ?, {marks})"
             f" ON CONFLICT(path) DO UPDATE SET {updates} RETURNING id",
-            [path, _now(), *fields.values()],
+            [path, seen, *fields.values()],
         ).fetchone()
         return row[0]
 
@@ -201,7 +202,7 @@ class ScanStore:
         self.conn.execute(
             "UPDATE photos SET path = ?, root = ?, mtime_ns = ?, status = 'ok', error = NULL,"
             " last_seen = ? WHERE id = ?",
-            [path, root, mtime_ns, _now(), photo_id],
+            [path, root, mtime_ns, now_ms(), photo_id],
         )
 
     def set_capture_files(
@@ -248,8 +249,7 @@ class ScanStore:
             self.conn.execute(
                 f"UPDATE {table} SET {column} = ? WHERE {column} = ?", [photo_id, alias_id]
             )
-        # The search document references its photo without a cascade: it goes first.
-        self.conn.execute("DELETE FROM photo_search WHERE id = ?", [alias_id])
+        # Its search document goes with it (culler.catalog.search's triggers).
         self.conn.execute("DELETE FROM photos WHERE id = ?", [alias_id])
 
     def mark_missing(self, photo_ids: Iterable[int]) -> None:

@@ -1,8 +1,9 @@
 """The catalog's one clock: every row's timestamp is UTC ISO 8601 with milliseconds.
 
-Score rows, one per photo and scorer, store theirs as milliseconds since 1970 (UTC) instead (13
-digits instead of 29 characters; :func:`now_ms`): :func:`iso` gives readers back the ISO text, the
-same characters :func:`now` would have written. In SQL, ``datetime(created / 1000, 'unixepoch')``.
+Score rows, one per photo and scorer, and the photos' first and last seen times store theirs as
+milliseconds since 1970 (UTC) instead (13 digits instead of 29 characters; :func:`now_ms`):
+:func:`iso` gives readers back the ISO text, the same characters :func:`now` would have written,
+and so does :func:`iso_sql` in SQL.
 """
 
 from __future__ import annotations
@@ -44,3 +45,30 @@ def iso(value: Any) -> Any:
     if type(value) is not int:
         return value
     return (_EPOCH + dt.timedelta(milliseconds=value)).isoformat(timespec="milliseconds")
+
+
+def iso_sql(column: str) -> str:
+    """SQL giving ``column`` as :func:`iso` reads it: milliseconds (digits) as the ISO text
+    :func:`now` writes, anything else (ISO text an earlier version stored) as it is. Integer
+    arithmetic only, so the milliseconds are exact."""
+    return (
+        f"(CASE WHEN {column} NOT GLOB '*[^0-9]*' AND {column} != ''"
+        f" THEN strftime('%Y-%m-%dT%H:%M:%S', {column} / 1000, 'unixepoch')"
+        f" || printf('.%03d+00:00', {column} % 1000) ELSE {column} END)"
+    )
+
+
+#: The photo columns stored as milliseconds that readers get as ISO text (:func:`photo_row`).
+PHOTO_TIMES = ("first_seen", "last_seen")
+
+
+def photo_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``photos`` row as readers see it: its first and last seen times as ISO text, and its
+    ``phash`` None (a dHash earlier versions stored and nothing reads; NULL once a catalog is
+    upgraded, so a reader sees the same row, with the same keys, before and after the upgrade)."""
+    for column in PHOTO_TIMES:
+        if column in row:
+            row[column] = iso(row[column])
+    if "phash" in row:
+        row["phash"] = None
+    return row

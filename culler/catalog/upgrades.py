@@ -69,8 +69,15 @@ class DataUpgrade:
     column: str
     #: SQL condition on the rows that need it (counted for the progress bar; cheap to test).
     needs: str
-    #: The new value of a row's column, or None to leave the row as it is.
+    #: The new value of a row's column, or None to leave the row as it is. With :attr:`more`, it
+    #: takes and returns a tuple: the values of ``column`` and then of each of ``more``.
     rewrite: Callable[[Any], Any]
+    #: Further columns the same pass rewrites (one pass over a table of a million rows, not three).
+    more: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column, *self.more)
 
 
 def _compact_signature(blob: Any) -> bytes | None:
@@ -149,6 +156,77 @@ UPGRADES["score_times_ms"] = DataUpgrade(
     needs="typeof(created) = 'text' AND created LIKE '____-__-__T%'",
     rewrite=_score_time_ms,
 )
+
+
+def _facts_digest(facts: Any) -> bytes | None:
+    from culler.catalog.groups import facts_digest
+
+    return facts_digest(facts) if isinstance(facts, str) else None
+
+
+UPGRADES["grouping_fact_digests"] = DataUpgrade(
+    name="grouping_fact_digests",
+    what="recording grouping facts as digests",
+    table="grouping_state",
+    key="photo_id",
+    column="facts",
+    # The text earlier versions recorded (culler.catalog.groups.facts_digest).
+    needs="typeof(facts) = 'text'",
+    rewrite=_facts_digest,
+)
+
+
+def _compact_photo_row(values: tuple[Any, Any, Any]) -> tuple[Any, Any, Any] | None:
+    """A photo's (phash, first_seen, last_seen) as this version stores them: no dHash (nothing
+    reads it since signatures exist), the times as milliseconds (culler.catalog.timestamps)."""
+    from culler.catalog import timestamps
+
+    phash, first, last = values
+    new = (None, timestamps.to_ms(first) or first, timestamps.to_ms(last) or last)
+    return None if new == (phash, first, last) else new
+
+
+UPGRADES["compact_photo_rows"] = DataUpgrade(
+    name="compact_photo_rows",
+    what="compacting photo rows",
+    table="photos",
+    key="id",
+    column="phash",
+    more=("first_seen", "last_seen"),
+    needs="phash IS NOT NULL OR first_seen LIKE '____-__-__T%' OR last_seen LIKE '____-__-__T%'",
+    rewrite=_compact_photo_row,
+)
+
+
+@dataclass(frozen=True)
+class WholeStep:
+    """A rewrite that cannot be cut into batches (an index made again from scratch): one
+    transaction, run like a data upgrade (recorded as to do by a migration, with a progress bar, a
+    large one left for a command run in a terminal) so that a catalog's first open does not wait
+    on it; killed, it is rolled back whole and done again by the next open."""
+
+    name: str
+    what: str
+    #: The table whose rows it reads (counted for the progress bar and the silent-size rule).
+    table: str
+    #: ``run(conn)``, inside the step's transaction.
+    run: Callable[[Any], None]
+
+
+def _rebuild_search_index(conn: Any) -> None:
+    from culler.catalog import search
+
+    search.rebuild_index(conn)
+
+
+WHOLE_STEPS: dict[str, WholeStep] = {
+    "search_index_without_column_sizes": WholeStep(
+        name="search_index_without_column_sizes",
+        what="making the search index again, smaller",
+        table="photos",
+        run=_rebuild_search_index,
+    ),
+}
 #: The last step: give the space the upgrades freed back to the file system.
 RECLAIM = "reclaim_space"
 
@@ -166,6 +244,15 @@ def register(db: Any, name: str) -> None:
         f"INSERT OR IGNORE INTO {TABLE} (name, finished) VALUES (?, ?)",
         [name, None if needed else now()],
     )
+
+
+def register_whole_step(db: Any, name: str) -> None:
+    """Inside a migration: record :data:`WHOLE_STEPS` ``name`` as to do."""
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, last_key INTEGER NOT NULL"
+        " DEFAULT 0, rewritten INTEGER NOT NULL DEFAULT 0, started TEXT, finished TEXT)"
+    )
+    db.execute(f"INSERT OR IGNORE INTO {TABLE} (name) VALUES (?)", [WHOLE_STEPS[name].name])
 
 
 def register_page_size(db: Any) -> None:
@@ -224,7 +311,12 @@ class UpgradesMixin:
         ]
 
     def data_upgrade_rows(self, name: str) -> int:
-        """Rows data upgrade ``name`` has still to rewrite (a pass over its table)."""
+        """Rows data upgrade ``name`` has still to rewrite (a pass over its table); a whole step's
+        table's rows."""
+        if name in WHOLE_STEPS:
+            return self.conn.execute(  # type: ignore[attr-defined]
+                f"SELECT COUNT(*) FROM {WHOLE_STEPS[name].table}"
+            ).fetchone()[0]
         upgrade = UPGRADES[name]
         (last,) = self.conn.execute(  # type: ignore[attr-defined]
             f"SELECT last_key FROM {TABLE} WHERE name = ?", [name]
@@ -246,7 +338,10 @@ class UpgradesMixin:
             total = self.data_upgrade_rows(name)
             if progress is None and total > SILENT_ROWS:
                 continue
-            self._run_upgrade(UPGRADES[name], total, progress, batch or BATCH)
+            if name in WHOLE_STEPS:
+                self._run_whole_step(WHOLE_STEPS[name], total, progress)
+            else:
+                self._run_upgrade(UPGRADES[name], total, progress, batch or BATCH)
             finished.append(name)
         if self.pending_data_upgrades() == [RECLAIM] and self._reclaim_space(progress):
             finished.append(RECLAIM)
@@ -264,7 +359,7 @@ class UpgradesMixin:
                     f"SELECT last_key FROM {TABLE} WHERE name = ?", [upgrade.name]
                 ).fetchone()
                 rows = conn.execute(
-                    f"SELECT {upgrade.key}, {upgrade.column} FROM {upgrade.table}"
+                    f"SELECT {upgrade.key}, {', '.join(upgrade.columns)} FROM {upgrade.table}"
                     f" WHERE {upgrade.key} > ? ORDER BY {upgrade.key} LIMIT ?",
                     [last, batch],
                 ).fetchall()
@@ -282,13 +377,13 @@ class UpgradesMixin:
                         )
                     break
                 changes = []
-                for key, value in rows:
-                    new = upgrade.rewrite(value)
+                for key, *values in rows:
+                    new = upgrade.rewrite(tuple(values) if upgrade.more else values[0])
                     if new is not None:
-                        changes.append((new, key))
+                        changes.append((*new, key) if upgrade.more else (new, key))
+                sets = ", ".join(f"{c} = ?" for c in upgrade.columns)
                 conn.executemany(
-                    f"UPDATE {upgrade.table} SET {upgrade.column} = ? WHERE {upgrade.key} = ?",
-                    changes,
+                    f"UPDATE {upgrade.table} SET {sets} WHERE {upgrade.key} = ?", changes
                 )
                 conn.execute(
                     f"UPDATE {TABLE} SET last_key = ?, rewritten = rewritten + ?,"
@@ -300,6 +395,23 @@ class UpgradesMixin:
                 progress(upgrade.what, min(done, total), total)
         if progress:
             progress(upgrade.what, total, total)
+
+    def _run_whole_step(self, step: WholeStep, total: int, progress: Progress | None) -> None:
+        if progress:
+            progress(step.what, 0, total)
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            step.run(conn)
+            conn.execute(
+                f"UPDATE {TABLE} SET finished = ?, started = coalesce(started, ?),"
+                " rewritten = ? WHERE name = ?",
+                [now(), now(), total, step.name],
+            )
+            # Its pages change: give the space back once every upgrade is done.
+            conn.execute(
+                f"INSERT OR REPLACE INTO {TABLE} (name, started) VALUES (?, ?)", [RECLAIM, now()]
+            )
+        if progress:
+            progress(step.what, total, total)
 
     def _reclaim_space(self, progress: Progress | None) -> bool:
         """VACUUM when the disk has room for a copy of the catalog (it writes one); True when done.

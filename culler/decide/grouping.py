@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from culler.catalog import Catalog, now
+from culler.catalog.groups import facts_digest
 from culler.imaging.signatures import (
     Signature,
     layout_distance,
@@ -99,7 +100,7 @@ class GroupingOptions:
 class GroupingRun:
     """What a grouping looked at: every photo's grouping facts, and the photos compared again."""
 
-    facts: dict[int, str]
+    facts: dict[int, bytes]
     examined: set[int]
     #: Photos whose facts (content, time, camera, folder, signature) changed since the last grouping.
     changed: set[int] = field(default_factory=set)
@@ -498,9 +499,15 @@ def components(pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
 # -- grouping the catalog ----------------------------------------------------------------------------
 
 
-def _facts(photos: PhotoSet, i: int) -> str:
-    """What a photo's grouping depends on; a photo whose facts changed is compared again."""
+def _facts(photos: PhotoSet, i: int) -> bytes:
+    """What a photo's grouping depends on, as the digest the catalog records (the text
+    ``Catalog.grouping_changed_ids`` makes in SQL, digested alike); a photo whose facts changed is
+    compared again."""
     r = photos.rows[i]
+    return facts_digest(_facts_text(r, photos.has_sig[i], photos.has_vec[i]))  # type: ignore[return-value]
+
+
+def _facts_text(r: dict[str, Any], has_sig: Any, has_vec: Any) -> str:
     return "|".join(
         str(x)
         for x in (
@@ -509,8 +516,8 @@ def _facts(photos: PhotoSet, i: int) -> str:
             r.get("subsec"),
             r.get("camera"),
             r.get("root"),
-            int(photos.has_sig[i]),
-            int(photos.has_vec[i]),
+            int(has_sig),
+            int(has_vec),
         )
     )
 

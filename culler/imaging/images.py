@@ -440,14 +440,3 @@ def open_photo(
     if max(im.size) > max_side:
         im.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return im, info
-
-
-def dhash(im: Image.Image, hash_size: int = 8) -> str:
-    """Difference hash (64 bits as 16 hex chars) of an image, for near-duplicate grouping."""
-    small = im.convert("L").resize((hash_size + 1, hash_size), Image.Resampling.BILINEAR)
-    pixels = np.asarray(small, dtype=np.int16)
-    bits = (pixels[:, 1:] > pixels[:, :-1]).flatten()
-    value = 0
-    for bit in bits:
-        value = (value << 1) | int(bit)
-    return f"{value:0{hash_size * hash_size // 4}x}"

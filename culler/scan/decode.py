@@ -19,7 +19,7 @@ import xxhash
 from PIL import Image
 
 from culler.imaging import signatures
-from culler.imaging.images import ImageError, PhotoInfo, dhash, open_photo
+from culler.imaging.images import ImageError, PhotoInfo, open_photo
 from culler.plugin.scorers import SHOOTING_KEY, SMALL_COPY_KEY, Scorer, ScoreResult
 from culler.safe_files import MAX_PHOTO_BYTES, open_regular
 from culler.scan.work import THUMB_DIR_NAME
@@ -46,7 +46,6 @@ class Decoded:
     path: str
     error: str | None = None
     content_hash: str | None = None
-    phash: str | None = None
     signature: bytes | None = None  # culler.imaging.signatures, for near-duplicate grouping
     info: PhotoInfo | None = None
     image: Image.Image | None = None
@@ -153,7 +152,6 @@ def decode_one(job: DecodeJob) -> Decoded:
         return result
     del data
     result.info = info
-    result.phash = dhash(image)
     result.signature = signatures.compute_bytes(image)
     thumb = thumb_path(job.thumb_dir, result.content_hash) if job.thumb_dir else None
     image.info[SHOOTING_KEY] = {

@@ -171,7 +171,6 @@ def photo_columns(decoded: Decoded) -> dict[str, Any]:
         "status": "ok",
         "error": None,
         "content_hash": decoded.content_hash,
-        "phash": decoded.phash,
         "signature": decoded.signature,
         "width": info.width,
         "height": info.height,
