@@ -124,13 +124,16 @@ def copy_batch(conn: Any, after: int, photos: int) -> int | None:
 
 def is_swapped(conn: Any) -> bool:
     """Whether ``scores`` is the ``WITHOUT ROWID`` table (the copy finished)."""
-    return _one(
-        conn,
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scores'"
-        " AND sql LIKE '%WITHOUT ROWID%'",
-    ) is not None and _one(
-        conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [NEW]
-    ) is None
+    return (
+        _one(
+            conn,
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scores'"
+            " AND sql LIKE '%WITHOUT ROWID%'",
+        )
+        is not None
+        and _one(conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [NEW])
+        is None
+    )
 
 
 def swap(conn: Any) -> None:
@@ -166,7 +169,9 @@ def logged_after(conn: Any, seq: int) -> set[int]:
     """Photos with a score logged after sequence number ``seq``."""
     return {
         r[0]
-        for r in conn.execute(f"SELECT photo_id FROM {LOG} WHERE seq > ? AND seq <> ?", [seq, ARMED])
+        for r in conn.execute(
+            f"SELECT photo_id FROM {LOG} WHERE seq > ? AND seq <> ?", [seq, ARMED]
+        )
     }
 
 
