@@ -371,6 +371,56 @@ def readers_agree(db: Path, work: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def layout_agree(db: Path, work: Path) -> None:
+    """The score rows' layout alone (migration ``018_scores_without_rowid``): ``culler cull
+    --dry-run``, ``culler list --sort technical --limit 50`` and ``culler show`` of a few photos
+    on ``db`` and on a copy whose ``scores`` is the previous version's rowid table (the step
+    recorded as done: this version's readers read it as it is), CPU seconds of each (user +
+    system of the command's process, best of three) and whether they print the same."""
+    import resource
+
+    old = work / "scores-rowid.db"
+    shutil.copyfile(db, old)
+    conn = sqlite3.connect(old)
+    steps = conn.execute(
+        "SELECT * FROM _sqlite_migrations WHERE name LIKE '%018_scores_without_rowid'"
+    ).fetchall()
+    done = conn.execute(
+        "SELECT * FROM _data_upgrades WHERE name = 'scores_without_rowid'"
+    ).fetchall()
+    rowid_scores(conn)
+    for table, rows in (("_sqlite_migrations", steps), ("_data_upgrades", done)):
+        conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    conn.commit()
+    conn.execute("VACUUM")
+    paths = [r[0] for r in conn.execute("SELECT path FROM photos ORDER BY id LIMIT 3")]
+    conn.close()
+    commands = {
+        "cull --dry-run": ["cull", "--dry-run"],
+        "list --sort technical --limit 50": ["list", "--sort", "technical", "--limit", "50"],
+        **{f"show photo {i + 1}": ["show", path] for i, path in enumerate(paths)},
+    }
+    for label, args in commands.items():
+        cpu, printed = {}, {}
+        for form, path in [("rowid", old), ("without rowid", db)] * 3:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            proc = subprocess.run(
+                [sys.executable, "-m", "culler", *args, "--db", str(path)],
+                capture_output=True,
+                text=True,
+            )
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            cpu[form] = min(cpu.get(form, used), used)
+            printed.setdefault(form, set()).add((proc.returncode, proc.stdout))
+        same = printed["rowid"] == printed["without rowid"] and len(printed["rowid"]) == 1
+        print(
+            f"  {label}: {cpu['rowid']:.2f} s CPU (rowid scores) / {cpu['without rowid']:.2f} s"
+            f" (without rowid); print the same: {same}"
+        )
+    old.unlink()
+
+
 def ratings(db: Path) -> str:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
@@ -494,6 +544,8 @@ def real_catalog(args: argparse.Namespace) -> None:
         )
         grow(db, n)
         print(f"a real catalog grown to {n:,} photos: {breakdown(db, n, columns=True)}")
+        if args.layout:
+            layout_agree(db, work)
         if args.as_before:
             readers_agree(db, work)
             for packed, what in ((True, "the previous version"), (False, "the version before")):
@@ -513,6 +565,11 @@ def main() -> None:
         "--as-before",
         action="store_true",
         help="with --real: also upgrade a copy stored as the previous version stored it",
+    )
+    parser.add_argument(
+        "--layout",
+        action="store_true",
+        help="with --real: time and compare commands on the rowid and WITHOUT ROWID score tables",
     )
     args = parser.parse_args()
     if args.real:

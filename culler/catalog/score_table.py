@@ -101,13 +101,13 @@ def prepare(db: Any) -> None:
         db.execute(statement)
 
 
-def copy_batch(conn: Any, after: int, photos: int) -> int | None:
-    """Copy the score rows of the next ``photos`` photos after photo id ``after`` to :data:`NEW`;
-    the last photo id copied, or None when no row is left."""
+def copy_batch(conn: Any, after: int, batch: int) -> int | None:
+    """Copy about ``batch`` score rows, those of the photos after photo id ``after``, to
+    :data:`NEW`, ending on a whole photo; the last photo id copied, or None when no row is left."""
     row = _one(
         conn,
         "SELECT photo_id FROM scores WHERE photo_id > ? ORDER BY photo_id LIMIT 1 OFFSET ?",
-        [after, photos - 1],
+        [after, batch - 1],
     )
     if row is None:
         row = _one(conn, "SELECT MAX(photo_id) FROM scores WHERE photo_id > ?", [after])
