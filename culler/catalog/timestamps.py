@@ -1,8 +1,10 @@
 """The catalog's one clock: every row's timestamp is UTC ISO 8601 with milliseconds.
 
-Score rows, one per photo and scorer, store theirs as milliseconds since 1970 (UTC) instead (13
-digits instead of 29 characters; :func:`now_ms`): :func:`iso` gives readers back the ISO text, the
-same characters :func:`now` would have written. In SQL, ``datetime(created / 1000, 'unixepoch')``.
+Score rows, one per photo and scorer, store theirs as milliseconds since 1970 (UTC) instead
+(:func:`now_ms`; since ``018_scores_without_rowid`` in an INTEGER column, a 6-byte number, before
+that 13 digits of text in a TEXT one, both read here): :func:`iso` gives readers back the ISO text,
+the same characters :func:`now` would have written. In SQL, ``datetime(created / 1000,
+'unixepoch')``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@ near-duplicate signatures of 1,105 bytes as about 800, losslessly (``compact_sig
 JSON with integer grids as bytes (``compact_score_json``, :mod:`culler.catalog.score_json`), then
 score details and reasons in a binary layout (``pack_score_extra``, ``pack_score_reasons``,
 :mod:`culler.catalog.score_pack`) and score times as milliseconds (``score_times_ms``,
-:mod:`culler.catalog.timestamps`).
+:mod:`culler.catalog.timestamps`), then the score rows copied into a ``WITHOUT ROWID`` table
+(``scores_without_rowid``, :mod:`culler.catalog.score_table`: a copy kept in step by triggers,
+swapped in by its last batch, instead of a rewrite in place).
 
 A schema migration (``culler.catalog.migrations``) runs in one transaction: right for adding a table or
 a column, wrong for rewriting a million rows (minutes under one write lock, no progress, all lost if
