@@ -25,6 +25,12 @@ score row, to know which photos were scored again since the groups were ranked
 order, so :data:`LOG` takes its place: each score written gets a sequence number there, and only
 while a grouping is recorded (its row :data:`ARMED`: an ungrouped catalog logs nothing); the rows
 a recorded grouping has seen are deleted when the next one is recorded (:func:`arm_log`).
+
+One window is not covered: the first grouping a catalog records arms the log when it writes its
+groups, so a score another process writes between that grouping reading the watermark and writing
+its groups (a scan running beside the first cull) is not logged, and the next cull does not re-rank
+that photo's group for it (a later rescore of it, or any change to the group, does). Once armed,
+the log stays armed.
 """
 
 from __future__ import annotations
