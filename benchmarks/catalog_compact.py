@@ -98,8 +98,21 @@ COLUMN_GROUPS = {
 }
 
 
+def stored_size(column: str) -> str:
+    """SQL: the bytes SQLite's record format stores ``column``'s value in (an integer in 0 to 8
+    bytes by its size, a REAL in 8, text and blobs their bytes), not the length of its text."""
+    bounds = ((1, 0x7F), (2, 0x7FFF), (3, 0x7FFFFF), (4, 0x7FFFFFFF), (6, 0x7FFFFFFFFFFF))
+    sizes = " ".join(f"WHEN {column} BETWEEN {-b - 1} AND {b} THEN {k}" for k, b in bounds)
+    return (
+        f"CASE typeof({column}) WHEN 'null' THEN 0 WHEN 'real' THEN 8"
+        f" WHEN 'integer' THEN CASE WHEN {column} IN (0, 1) THEN 0 {sizes} ELSE 8 END"
+        f" ELSE length(CAST({column} AS BLOB)) END"
+    )
+
+
 def column_bytes(conn: sqlite3.Connection, n: int) -> str:
-    """Bytes a photo of each column group of ``photos`` and ``scores`` (stored value lengths)."""
+    """Bytes a photo of each column group of ``photos`` and ``scores`` (the bytes each value is
+    stored in: :func:`stored_size`)."""
     out = []
     for table, groups in COLUMN_GROUPS.items():
         names = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
@@ -108,7 +121,8 @@ def column_bytes(conn: sqlite3.Connection, n: int) -> str:
         for label, cols in groups.items():
             cols = cols or [c for c in names if c not in named]
             total = conn.execute(
-                f"SELECT {' + '.join(f'coalesce(SUM(LENGTH({c})), 0)' for c in cols)} FROM {table}"
+                f"SELECT {' + '.join(f'coalesce(SUM({stored_size(c)}), 0)' for c in cols)}"
+                f" FROM {table}"
             ).fetchone()[0]
             parts.append(f"{label} {total / n:,.0f}")
         out.append(f"\n    {table} values, B/photo: " + ", ".join(parts))
@@ -211,12 +225,15 @@ def score_details(db: Path) -> str:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     digest = hashlib.sha256()
     try:
-        for row in conn.execute("SELECT rowid, extra, reasons, created FROM scores ORDER BY rowid"):
+        for row in conn.execute(
+            "SELECT photo_id, scorer_pk, extra, reasons, created FROM scores"
+            " ORDER BY photo_id, scorer_pk"
+        ):
             value = [
-                row[0],
-                score_json.load(row[1]),
+                row[:2],
                 score_json.load(row[2]),
-                timestamps.iso(row[3]),
+                score_json.load(row[3]),
+                timestamps.iso(row[4]),
             ]
             digest.update(repr(value).encode())
         return digest.hexdigest()
@@ -224,14 +241,61 @@ def score_details(db: Path) -> str:
         conn.close()
 
 
-def previous_version_copy(db: Path, target: Path) -> None:
-    """``db`` as the previous culler stored it: score details and reasons as compact JSON (the
+#: The score rows' table as every culler before ``019_scores_without_rowid`` made it.
+ROWID_SCORES = """CREATE TABLE scores (
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    scorer_pk INTEGER NOT NULL REFERENCES scorers(id),
+    score REAL,
+    distribution TEXT,
+    extra TEXT,
+    reasons TEXT,
+    created TEXT NOT NULL,
+    PRIMARY KEY (photo_id, scorer_pk)
+)"""
+
+
+def rowid_scores(conn: sqlite3.Connection) -> None:
+    """``scores`` as a rowid table with a TEXT ``created`` (a number's digits as text, as the
+    previous version's TEXT column kept them), migration ``019_scores_without_rowid`` not applied."""
+    views = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'view' AND sql LIKE '%scores%'"
+    ).fetchall()
+    for name, _ in views:
+        conn.execute(f'DROP VIEW "{name}"')
+    conn.execute("ALTER TABLE scores RENAME TO scores_now")
+    conn.execute(ROWID_SCORES)
+    conn.execute(
+        "INSERT INTO scores SELECT photo_id, scorer_pk, score, distribution, extra, reasons,"
+        " created FROM scores_now ORDER BY photo_id, scorer_pk"
+    )
+    conn.execute("DROP TABLE scores_now")
+    conn.execute("CREATE INDEX idx_scores_scorer ON scores(scorer_pk, score)")
+    for _, sql in views:
+        conn.execute(sql)
+    conn.execute("DROP TABLE IF EXISTS score_log")
+    conn.execute("DELETE FROM _data_upgrades WHERE name = 'scores_without_rowid'")
+    for table in ("_migrations", "_sqlite_migrations"):
+        conn.execute(f"DELETE FROM {table} WHERE name LIKE '%019_scores_without_rowid'")
+    conn.commit()
+
+
+def previous_version_copy(db: Path, target: Path, packed: bool = False) -> None:
+    """``db`` as the previous culler stored it: a rowid ``scores`` table (:func:`rowid_scores`),
+    and unless ``packed``, score details and reasons as compact JSON (the
     ``011_compact_score_json`` form), score times as ISO text, migration
     ``014_packed_score_details`` not applied."""
     from culler.catalog import score_json, timestamps
 
     shutil.copyfile(db, target)
     conn = sqlite3.connect(target)
+    rowid_scores(conn)
+    if packed:
+        _as_before_migrations(conn, "019_scores_without_rowid")
+        conn.execute("DELETE FROM _data_upgrades WHERE name = 'reclaim_space'")
+        conn.commit()
+        small_pages(conn)
+        conn.close()
+        return
     last = 0
     while True:
         rows = conn.execute(
@@ -275,10 +339,11 @@ def readers_agree(db: Path, work: Path) -> None:
     steps = src.execute(
         "SELECT * FROM _sqlite_migrations WHERE name LIKE '%014_packed_score_details'"
         " OR name LIKE '%016_larger_pages' OR name LIKE '%017_unused_hash_index'"
+        " OR name LIKE '%019_scores_without_rowid'"
     ).fetchall()
     done = src.execute(
         "SELECT * FROM _data_upgrades WHERE name LIKE 'pack_score_%' OR name = 'score_times_ms'"
-        " OR name = 'reclaim_space'"
+        " OR name = 'reclaim_space' OR name = 'scores_without_rowid'"
     ).fetchall()
     src.close()
     conn = sqlite3.connect(
@@ -304,6 +369,56 @@ def readers_agree(db: Path, work: Path) -> None:
     print(f"  the two print the same ({len(printed['packed rows'].splitlines()):,} lines): {same}")
     for path in (old, old.with_name(old.name + "-wal"), old.with_name(old.name + "-shm")):
         path.unlink(missing_ok=True)
+
+
+def layout_agree(db: Path, work: Path) -> None:
+    """The score rows' layout alone (migration ``019_scores_without_rowid``): ``culler cull
+    --dry-run``, ``culler list --sort technical --limit 50`` and ``culler show`` of a few photos
+    on ``db`` and on a copy whose ``scores`` is the previous version's rowid table (the step
+    recorded as done: this version's readers read it as it is), CPU seconds of each (user +
+    system of the command's process, best of three) and whether they print the same."""
+    import resource
+
+    old = work / "scores-rowid.db"
+    shutil.copyfile(db, old)
+    conn = sqlite3.connect(old)
+    steps = conn.execute(
+        "SELECT * FROM _sqlite_migrations WHERE name LIKE '%019_scores_without_rowid'"
+    ).fetchall()
+    done = conn.execute(
+        "SELECT * FROM _data_upgrades WHERE name = 'scores_without_rowid'"
+    ).fetchall()
+    rowid_scores(conn)
+    for table, rows in (("_sqlite_migrations", steps), ("_data_upgrades", done)):
+        conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    conn.commit()
+    conn.execute("VACUUM")
+    paths = [r[0] for r in conn.execute("SELECT path FROM photos ORDER BY id LIMIT 3")]
+    conn.close()
+    commands = {
+        "cull --dry-run": ["cull", "--dry-run"],
+        "list --sort technical --limit 50": ["list", "--sort", "technical", "--limit", "50"],
+        **{f"show photo {i + 1}": ["show", path] for i, path in enumerate(paths)},
+    }
+    for label, args in commands.items():
+        cpu, printed = {}, {}
+        for form, path in [("rowid", old), ("without rowid", db)] * 3:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            proc = subprocess.run(
+                [sys.executable, "-m", "culler", *args, "--db", str(path)],
+                capture_output=True,
+                text=True,
+            )
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            cpu[form] = min(cpu.get(form, used), used)
+            printed.setdefault(form, set()).add((proc.returncode, proc.stdout))
+        same = printed["rowid"] == printed["without rowid"] and len(printed["rowid"]) == 1
+        print(
+            f"  {label}: {cpu['rowid']:.2f} s CPU (rowid scores) / {cpu['without rowid']:.2f} s"
+            f" (without rowid); print the same: {same}"
+        )
+    old.unlink()
 
 
 def ratings(db: Path) -> str:
@@ -401,8 +516,11 @@ def grow(db: Path, n: int) -> None:
             " SELECT id, 3, 'pick', 'gui', '2026-01-01T00:00:00.000+00:00' FROM photos"
             " WHERE id % 2 = 0"
         )
-        # A scan's grouping has read the change log; the copies are as grouped as the originals.
+        # A scan's grouping has read the change log and the score log (culler.catalog.score_table:
+        # the next grouping drops what it saw); the copies are as grouped as the originals.
         conn.execute("DELETE FROM grouping_log")
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'score_log'").fetchone():
+            conn.execute("DELETE FROM score_log WHERE seq > 0")
         conn.commit()
         conn.execute("VACUUM")
     finally:
@@ -426,12 +544,15 @@ def real_catalog(args: argparse.Namespace) -> None:
         )
         grow(db, n)
         print(f"a real catalog grown to {n:,} photos: {breakdown(db, n, columns=True)}")
+        if args.layout:
+            layout_agree(db, work)
         if args.as_before:
             readers_agree(db, work)
-            old = work / f"real-{n}-previous.db"
-            previous_version_copy(db, old)
-            print(f"the same as the previous version stored it: {breakdown(old, n, columns=True)}")
-            upgrade_in_place(old, n, columns=True)
+            for packed, what in ((True, "the previous version"), (False, "the version before")):
+                old = work / f"real-{n}-previous.db"
+                previous_version_copy(db, old, packed=packed)
+                print(f"the same as {what} stored it: {breakdown(old, n, columns=True)}")
+                upgrade_in_place(old, n, columns=True)
 
 
 def main() -> None:
@@ -444,6 +565,11 @@ def main() -> None:
         "--as-before",
         action="store_true",
         help="with --real: also upgrade a copy stored as the previous version stored it",
+    )
+    parser.add_argument(
+        "--layout",
+        action="store_true",
+        help="with --real: time and compare commands on the rowid and WITHOUT ROWID score tables",
     )
     args = parser.parse_args()
     if args.real:

@@ -2,7 +2,7 @@
 documents (issue #32, the catalog's size): how long each step takes and what each part weighs.
 
 Give it a catalog written by a culler from before migrations ``018_compact_photo_rows_and_grouping_facts``
-and ``019_search_documents_from_photo_rows`` (it is copied, never changed), for instance the one
+and ``020_search_documents_from_photo_rows`` (it is copied, never changed), for instance the one
 ``benchmarks/archive_scale.py`` builds when run from a checkout of that earlier version::
 
     git archive 6b45b43 | tar -x -C /tmp/culler-before

@@ -216,6 +216,37 @@ def index_sql(path: Path) -> str:
         conn.close()
 
 
+def scores_copied(path: Path) -> int | None:
+    """How many score rows the copy to the table without rowids holds (``scores_v2``), or None
+    when there is no copy under way (not begun, or swapped)."""
+    conn = sqlite3.connect(path)
+    try:
+        if not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scores_v2'"
+        ).fetchone():
+            return None
+        return conn.execute("SELECT COUNT(*) FROM scores_v2").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def scores_layout(path: Path) -> tuple[bool, set[str]]:
+    """Whether ``scores`` is a ``WITHOUT ROWID`` table, and the types its times are stored as (the
+    rows the scan wrote: a time not of culler's clock stays the text it is)."""
+    conn = sqlite3.connect(path)
+    try:
+        (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'scores'").fetchone()
+        types = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT typeof(created) FROM scores WHERE extra IS NOT NULL"
+            )
+        }
+        return "WITHOUT ROWID" in sql, types
+    finally:
+        conn.close()
+
+
 def signature_sizes(path: Path) -> dict[str, int]:
     """How many signatures of each version (``v1``: 1,105 bytes; ``v2``: compact) the catalog holds."""
     conn = sqlite3.connect(path)
@@ -303,10 +334,10 @@ def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
         # and so is the VACUUM that gives the space back at 8 KB pages (016_larger_pages)
         assert catalog.pending_data_upgrades() == [
             "compact_signatures",
-            upgrades.RECLAIM,
             "compact_photo_rows",
             "grouping_fact_digests",
             "search_index_without_column_sizes",
+            upgrades.RECLAIM,  # done last, after every other upgrade, whatever its place
         ]
         blobs = [
             r[0]
@@ -379,7 +410,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     total = int(counted.stdout.strip())
     # Every upgrade batch spans statements of its own: kills spread over all of them.
     points = sorted({*range(total - 60, total + 1, 3), *range(1, total, max(1, total // 40))})
-    killed, partial, half_packed, half_timed, resized, half_rows = 0, 0, 0, 0, 0, 0
+    killed, partial, half_packed, half_copied, resized, half_rows = 0, 0, 0, 0, 0, 0
     for point in points:
         path = tmp_path / f"kill{point}.db"
         path.write_bytes(template.read_bytes())
@@ -389,7 +420,8 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         assert set(sizes) <= {"v1", "v2"} and sum(sizes.values()) == expected
         partial += len(sizes) == 2
         half_packed += {"text", "blob"} <= set(detail_forms(path))
-        half_timed += {"iso", "ms"} <= set(detail_forms(path))
+        copied = scores_copied(path)
+        half_copied += copied is not None and 0 < copied < expected
         assert ratings_of(path) == before
         assert score_details(path) == details
         assert photo_rows(path) == photos
@@ -404,13 +436,14 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         assert detail_forms(path) == {"blob": expected, "ms": expected}
         assert photo_forms(path) == {"compact": expected}
         assert "columnsize=0" in index_sql(path)  # the search index made again, whole
+        assert scores_layout(path) == (True, {"integer"}) and scores_copied(path) is None
         assert ratings_of(path) == before
         assert score_details(path) == details
         assert photo_rows(path) == photos
     assert killed >= len(points) - 1
     assert partial >= 2  # some kills fell between batches: a catalog upgraded halfway
     assert half_packed >= 1  # and some while the score details were half packed
-    assert half_timed >= 1  # or the score times half rewritten
+    assert half_copied >= 1  # or the score rows half copied to the table without rowids
     assert half_rows >= 1  # or the photo rows and grouping facts half compacted
     assert 1 <= resized < len(points)  # kills before and after the pages were rewritten
 

@@ -285,7 +285,7 @@ def test_a_scan_that_changed_nothing_regroups_nothing(tmp_path, monkeypatch):
             lambda: catalog.execute("UPDATE photos SET camera = 'Z9' WHERE id = ?", [one]),
             lambda: catalog.execute(  # a photo scored again, as a scan writes scores
                 "INSERT OR REPLACE INTO scores (photo_id, scorer_pk, score, created)"
-                " SELECT photo_id, scorer_pk, score + 1, 'now' FROM scores ORDER BY rowid LIMIT 1"
+                " SELECT photo_id, scorer_pk, score + 1, 1 FROM scores ORDER BY photo_id, scorer_pk LIMIT 1"
             ),
             lambda: catalog.execute("UPDATE scorers SET active = 1 - active"),
         ]

@@ -73,10 +73,15 @@ def test_every_stored_detail_reads_as_its_json_round_trip(real_scan):
 
 
 def test_the_shorter_form_is_kept():
-    """A short reason of its own is shorter as JSON; a known one and a grid are shorter packed."""
-    assert score_json.store(["colourfulness 0"]) == '["colourfulness 0"]'
-    assert score_json.load('["colourfulness 0"]') == ["colourfulness 0"]
-    assert score_json.store(["no faces found"]) == bytes([0xC1, 7, 1, 6, 76])
+    """A short reason of its own is shorter as JSON; a known one, one with a known start and a
+    grid are shorter packed."""
+    assert score_json.store(["ok"]) == '["ok"]'
+    assert score_json.load('["ok"]') == ["ok"]
+    assert score_json.store(["no faces found"]) == bytes([0xC0, 7, 1, 6, 76])
+    # header, list, count, a known start (word 95) and the rest inline: 7 bytes, was 19 as JSON
+    prefix = score_pack.WORDS[2].index("colourfulness ")
+    assert score_json.store(["colourfulness 36"]) == bytes([0xC0, 7, 1, 11, prefix, 2]) + b"36"
+    assert score_json.load(score_json.store(["colourfulness 36"])) == ["colourfulness 36"]
     grid = {"sharpness_grid": [[0] * 17 for _ in range(17)]}
     assert score_pack.is_packed(score_json.store(grid))
     assert score_json.load(score_json.store(grid)) == grid
@@ -89,7 +94,10 @@ json_values = st.recursive(
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.floats(min_value=-1e6, max_value=1e6).map(lambda x: round(x, 4))
     | st.text(max_size=20)
-    | st.sampled_from(score_pack.WORDS[score_pack.VERSION]),
+    | st.sampled_from(score_pack.WORDS[score_pack.VERSION])
+    | st.tuples(st.sampled_from(score_pack.PREFIXES[score_pack.VERSION]), st.text(max_size=8)).map(
+        "".join
+    ),
     lambda children: (
         st.lists(children, max_size=6)
         | st.dictionaries(
@@ -111,6 +119,7 @@ json_values = st.recursive(
 @given(json_values)
 def test_any_json_value_round_trips_bit_for_bit(value):
     assert _same(score_pack.unpack(score_pack.pack(value)), value)
+    assert _same(score_pack.unpack(score_pack.pack(value, version=1)), value)  # rows stored before
     stored = score_json.store(value)
     assert _same(score_json.load(stored), json.loads(json.dumps(value)))
 
@@ -152,7 +161,34 @@ def test_known_keys_are_one_byte_and_version_1_words_never_change():
     assert len(set(words)) == len(words) == 78
     assert hashlib.sha256("\n".join(words).encode()).hexdigest()[:16] == "5d67b343460534a6"
     # header, dict tag, count, key "sharpness" (word 0), None
-    assert score_pack.pack({"sharpness": None}) == bytes([0xC1, 8, 1, 0, 0])
+    assert score_pack.pack({"sharpness": None}, version=1) == bytes([0xC1, 8, 1, 0, 0])
+
+
+#: Version 2's words, pinned as version 1's are: a new word needs a new version.
+PINNED_V2 = "34453d1a28f552b3"
+
+
+def test_version_2_adds_words_and_known_starts_after_version_1_s():
+    """Version 2 keeps every word of version 1 at its number and adds the bundled scorers'
+    frequent reasons and the fixed starts of their worded ones; a version-1 row reads as it did
+    and a version-1 reader's table never sees the new tag."""
+    assert score_pack.WORDS[2][: len(score_pack.WORDS[1])] == score_pack.WORDS[1]
+    words = score_pack.WORDS[2]
+    assert len(set(words)) == len(words) == 96
+    assert hashlib.sha256("\n".join(words).encode()).hexdigest()[:16] == PINNED_V2
+    assert set(score_pack.PREFIXES[2]) <= set(words)
+    reasons = ["sharp", "highlights clipped 4 %", "noisy (noise σ ≈ 4.1 levels)", "σ"]
+    v1, v2 = score_pack.pack(reasons, version=1), score_pack.pack(reasons)
+    assert score_pack.unpack(v1) == score_pack.unpack(v2) == reasons
+    assert (v1[0], v2[0]) == (0xC1, 0xC0) and len(v2) < len(v1) - 30
+    # "1 face, " is a known start; the longest known start is taken ("sharp" is a whole word).
+    assert score_pack.unpack(score_pack.pack(["1 face, soft", "sharpness"])) == [
+        "1 face, soft",
+        "sharpness",
+    ]
+    # The prefixed tag inside a version-1 row is damage, not a string.
+    with pytest.raises(score_pack.PackError):
+        score_pack.unpack(bytes([0xC1, 11, 0, 1]) + b"x")
 
 
 def test_a_scan_stores_score_times_as_milliseconds_and_readers_get_iso_text(tmp_path):
@@ -170,7 +206,8 @@ def test_a_scan_stores_score_times_as_milliseconds_and_readers_get_iso_text(tmp_
             catalog.store_score(1, pk, ScoreResult(score=1.0), "x")
             after = timestamps.now()
         (stored,) = catalog.execute("SELECT created FROM scores").fetchone()
-        assert stored.isdigit() and len(stored) == 13
+        # An INTEGER column (019_scores_without_rowid): the number, not its 13 digits as text.
+        assert type(stored) is int and len(str(stored)) == 13
         shown = catalog.scores_for(1)[0]["created"]
         assert before <= shown <= after and shown == timestamps.iso(int(stored))
         (sql_view,) = catalog.execute("SELECT datetime(created / 1000, 'unixepoch') FROM scores")

@@ -217,7 +217,8 @@ class GridPagesMixin:
                     "scores s JOIN photos p ON p.id = s.photo_id",
                     tuple(scored),
                     tuple(params),
-                    ("s.score", "s.rowid"),
+                    # (scorer_pk, score, photo_id) is the index's key: scores has no rowid.
+                    ("s.score", "s.photo_id"),
                     descending,
                 )
             ]

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from culler.catalog import score_json
+from culler.catalog import score_json, score_table
 from culler.catalog.chunks import in_clauses
 from culler.catalog.timestamps import iso_sql, now_ms
 
@@ -339,11 +339,16 @@ class GroupsMixin:
 
     def scoring_watermark(self) -> str:
         """What stored ranks depend on in the catalog besides the photos: the score rows (how many,
-        the newest) and the scorer versions (which are active, which are personal)."""
+        the newest) and the scorer versions (which are active, which are personal). The newest is
+        the score log's position (``log`` and a number: culler.catalog.score_table), or, while
+        ``scores`` is still the rowid table it was, the newest rowid (a number)."""
         # Two statements: a lone COUNT(*) is SQLite's b-tree count and MAX(rowid) one seek; asked
         # together they were a scan of every score row (0.17 s at a million photos).
         count = self.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
-        newest = self.execute("SELECT MAX(rowid) FROM scores").fetchone()[0]
+        if score_table.is_swapped(self.conn):
+            newest: Any = f"log{score_table.log_position(self.conn)}"
+        else:
+            newest = self.execute("SELECT MAX(rowid) FROM scores").fetchone()[0]
         scorers = self.execute(
             "SELECT group_concat(id || ':' || active || ':' || coalesce(parent, ''), ',')"
             " FROM (SELECT id, active, parent FROM scorers ORDER BY id)"
@@ -357,9 +362,19 @@ class GroupsMixin:
         row = self.execute(f"SELECT value FROM {RUN_TABLE} WHERE key = 'watermark'").fetchone()
         return row[0] if row else None
 
-    def photos_scored_after(self, rowid: int) -> set[int]:
-        """Photos with a score row written after score row ``rowid`` (a range of the rowid)."""
-        return {r[0] for r in self.execute("SELECT photo_id FROM scores WHERE rowid > ?", [rowid])}
+    def photos_scored_after(self, newest: str) -> set[int] | None:
+        """Photos given a score since ``newest`` (what ``scoring_watermark`` said was the newest
+        score row then), or None when that cannot be told: the mark is of the other form (the
+        score rows were copied to the table without rowids in between) or not one at all."""
+        swapped = score_table.is_swapped(self.conn)
+        if newest == "None":  # no score row then: every photo scored since is new to the ranks
+            newest = "log0" if swapped else "0"
+        if swapped and newest.startswith("log") and newest[3:].isdigit():
+            return score_table.logged_after(self.conn, int(newest[3:]))
+        if not swapped and newest.isdigit():
+            rows = self.execute("SELECT photo_id FROM scores WHERE rowid > ?", [int(newest)])
+            return {r[0] for r in rows}
+        return None
 
     def grouping_unchanged(
         self, model: str | None | Callable[[], str | None], watermark: str
@@ -521,6 +536,10 @@ class GroupsMixin:
                         f"INSERT INTO {RUN_TABLE} (key, value) VALUES ('watermark', ?)",
                         [watermark],
                     )
+                    seen = watermark.partition("; ")[0].rpartition("/log")
+                    if seen[1] and seen[2].isdigit() and score_table.is_swapped(conn):
+                        # Scores written from now on are logged, those this grouping saw dropped.
+                        score_table.arm_log(conn, int(seen[2]))
             elif log_position is not None and self._has_table(LOG_TABLE):
                 # Without the grouping plugin's tables every grouping is a full one and nothing
                 # reads the log: what this grouping has seen is dropped, so the log stays short.

@@ -5,7 +5,7 @@ other files of its capture: the RAW of a RAW+JPEG pair), camera and
 lens, tags (a scorer's tags at probability ≥ 0.5 unless removed by hand, and the tags given by hand),
 colour label and the
 names of the people in it — indexed in ``photo_search_fts`` (made by sqlite-utils' ``enable_fts``).
-Since ``019_search_documents_from_photo_rows`` it is a view: the path, camera and lens come from the
+Since ``020_search_documents_from_photo_rows`` it is a view: the path, camera and lens come from the
 photo's row and the rest from ``photo_search_parts`` (a row only for a photo that has any of it), so
 nothing is stored twice. The index is kept current by SQL triggers on the tables the writers already
 write (photos, tags, user_tags, ratings, faces, people, photo_files), so no writer — the scan, a
@@ -218,8 +218,8 @@ DOCUMENT_TRIGGERS = (
 )
 
 
-@migrations("019_search_documents_from_photo_rows")
-def m019_search_documents_from_photo_rows(db: sqlite_utils.Database) -> None:
+@migrations("020_search_documents_from_photo_rows")
+def m020_search_documents_from_photo_rows(db: sqlite_utils.Database) -> None:
     """Search documents without a second copy of each photo's path, camera and lens (issue #32, the
     catalog's size: about 70 bytes a photo). ``photo_search`` becomes a view of the photo row and
     the stored parts (:data:`PARTS_TABLE`: the capture's other files, tags, label, people, one row
@@ -282,8 +282,8 @@ def m019_search_documents_from_photo_rows(db: sqlite_utils.Database) -> None:
         db.execute(f"CREATE TRIGGER {name} {when} BEGIN {body.format(key=key)} END")
 
 
-@migrations("020_search_index_without_column_sizes")
-def m020_search_index_without_column_sizes(db: sqlite_utils.Database) -> None:
+@migrations("021_search_index_without_column_sizes")
+def m021_search_index_without_column_sizes(db: sqlite_utils.Database) -> None:
     """The search index to be made again without its per-document column sizes (FTS5
     ``columnsize=0``; issue #32, the catalog's size): they serve only ``bm25``/``rank`` ordering,
     which no search of culler uses (a list is sorted by its own order, newest first or by path).

@@ -1,9 +1,10 @@
 """The catalog's one clock: every row's timestamp is UTC ISO 8601 with milliseconds.
 
 Score rows, one per photo and scorer, and the photos' first and last seen times store theirs as
-milliseconds since 1970 (UTC) instead (13 digits instead of 29 characters; :func:`now_ms`):
-:func:`iso` gives readers back the ISO text, the same characters :func:`now` would have written,
-and so does :func:`iso_sql` in SQL.
+milliseconds since 1970 (UTC) instead (:func:`now_ms`; a score's in an INTEGER column since
+``019_scores_without_rowid``, a 6-byte number; the photos' and older scores' as 13 digits of text in a
+TEXT column, both read here): :func:`iso` gives readers back the ISO text, the same characters
+:func:`now` would have written, and so does :func:`iso_sql` in SQL.
 """
 
 from __future__ import annotations

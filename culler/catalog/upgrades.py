@@ -3,7 +3,9 @@ near-duplicate signatures of 1,105 bytes as about 800, losslessly (``compact_sig
 JSON with integer grids as bytes (``compact_score_json``, :mod:`culler.catalog.score_json`), then
 score details and reasons in a binary layout (``pack_score_extra``, ``pack_score_reasons``,
 :mod:`culler.catalog.score_pack`) and score times as milliseconds (``score_times_ms``,
-:mod:`culler.catalog.timestamps`).
+:mod:`culler.catalog.timestamps`), then the score rows copied into a ``WITHOUT ROWID`` table
+(``scores_without_rowid``, :mod:`culler.catalog.score_table`: a copy kept in step by triggers,
+swapped in by its last batch, instead of a rewrite in place).
 
 A schema migration (``culler.catalog.migrations``) runs in one transaction: right for adding a table or
 a column, wrong for rewriting a million rows (minutes under one write lock, no progress, all lost if
@@ -71,9 +73,17 @@ class DataUpgrade:
     needs: str
     #: The new value of a row's column, or None to leave the row as it is. With :attr:`more`, it
     #: takes and returns a tuple: the values of ``column`` and then of each of ``more``.
-    rewrite: Callable[[Any], Any]
+    rewrite: Callable[[Any], Any] | None = None
     #: Further columns the same pass rewrites (one pass over a table of a million rows, not three).
     more: tuple[str, ...] = ()
+    #: The columns that name one row when ``key`` does not (``scores``: photo and scorer); a batch
+    #: then ends after all the rows of its last key.
+    row: tuple[str, ...] = ()
+    #: Instead of ``rewrite``: ``copy(conn, last_key, batch)`` moves the next batch and returns the
+    #: last key moved, or None when nothing is left; then ``finish(conn)``, in the same
+    #: transaction (``scores_without_rowid``: culler.catalog.score_table).
+    copy: Callable[[Any, int, int], int | None] | None = None
+    finish: Callable[[Any], None] | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -118,7 +128,8 @@ UPGRADES["compact_score_json"] = DataUpgrade(
     name="compact_score_json",
     what="compacting stored score details",
     table="scores",
-    key="rowid",
+    key="photo_id",
+    row=("photo_id", "scorer_pk"),
     column="extra",
     # What json.dumps wrote before (", " and ": " between items); compact rows are left as they are,
     # and so are packed ones (BLOBs: culler.catalog.score_pack).
@@ -132,7 +143,8 @@ for _column in ("extra", "reasons"):
         name=f"pack_score_{_column}",
         what=f"packing stored score {'details' if _column == 'extra' else 'reasons'}",
         table="scores",
-        key="rowid",
+        key="photo_id",
+        row=("photo_id", "scorer_pk"),
         column=_column,
         # JSON text; a row whose JSON is shorter than its packed form stays text (a short reason).
         needs=f"typeof({_column}) = 'text'",
@@ -150,7 +162,8 @@ UPGRADES["score_times_ms"] = DataUpgrade(
     name="score_times_ms",
     what="storing score times as numbers",
     table="scores",
-    key="rowid",
+    key="photo_id",
+    row=("photo_id", "scorer_pk"),
     column="created",
     # ISO text culler's clock wrote (a number, or anything else, is left as it is).
     needs="typeof(created) = 'text' AND created LIKE '____-__-__T%'",
@@ -227,6 +240,30 @@ WHOLE_STEPS: dict[str, WholeStep] = {
         run=_rebuild_search_index,
     ),
 }
+
+
+def _copy_scores(conn: Any, last: int, batch: int) -> int | None:
+    from culler.catalog import score_table
+
+    return score_table.copy_batch(conn, last, batch)
+
+
+def _swap_scores(conn: Any) -> None:
+    from culler.catalog import score_table
+
+    score_table.swap(conn)
+
+
+UPGRADES["scores_without_rowid"] = DataUpgrade(
+    name="scores_without_rowid",
+    what="storing score rows without rowids",
+    table="scores",
+    key="photo_id",
+    column="created",
+    needs="1",  # every row is copied
+    copy=_copy_scores,
+    finish=_swap_scores,
+)
 #: The last step: give the space the upgrades freed back to the file system.
 RECLAIM = "reclaim_space"
 
@@ -281,11 +318,13 @@ def vacuum(conn: sqlite3.Connection) -> None:
     is locked) and the caller leaves the step for later. Atomic as a plain ``VACUUM`` is: killed
     halfway, the journal puts the file back as it was, and the next open switches it to WAL again.
     """
-    (size,) = conn.execute("PRAGMA page_size").fetchone()
+    # Every statement read to its end (fetchall): one left open keeps the checkpoint that follows
+    # from running ("database table is locked").
+    ((size,),) = conn.execute("PRAGMA page_size").fetchall()
     if size >= PAGE_SIZE:
         conn.execute("VACUUM")
         return
-    (mode,) = conn.execute("PRAGMA journal_mode = DELETE").fetchone()
+    ((mode,),) = conn.execute("PRAGMA journal_mode = DELETE").fetchall()
     try:
         if mode.lower() != "delete":  # not changed: another connection has the catalog open
             raise sqlite3.OperationalError("database is locked (journal mode unchanged)")
@@ -293,7 +332,11 @@ def vacuum(conn: sqlite3.Connection) -> None:
         conn.execute("VACUUM")
     finally:
         if mode.lower() == "delete":
-            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            # After a table was renamed (the score rows' copy, culler.catalog.score_table), the
+            # first checkpoint after this VACUUM fails ("database table is locked", SQLite 3.40)
+            # unless the schema is read first.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
 
 
 class UpgradesMixin:
@@ -358,12 +401,15 @@ class UpgradesMixin:
                 (last,) = conn.execute(
                     f"SELECT last_key FROM {TABLE} WHERE name = ?", [upgrade.name]
                 ).fetchone()
-                rows = conn.execute(
-                    f"SELECT {upgrade.key}, {', '.join(upgrade.columns)} FROM {upgrade.table}"
-                    f" WHERE {upgrade.key} > ? ORDER BY {upgrade.key} LIMIT ?",
-                    [last, batch],
-                ).fetchall()
+                before = conn.total_changes
+                if upgrade.copy is not None:
+                    moved = upgrade.copy(conn, last, batch)
+                    rows: list[Any] = [] if moved is None else [(moved,)]
+                else:
+                    rows = self._upgrade_batch(conn, upgrade, last, batch)
                 if not rows:
+                    if upgrade.finish is not None:
+                        upgrade.finish(conn)
                     conn.execute(
                         f"UPDATE {TABLE} SET finished = ? WHERE name = ?", [now(), upgrade.name]
                     )
@@ -376,21 +422,28 @@ class UpgradesMixin:
                             [RECLAIM, now()],
                         )
                     break
-                changes = []
-                for key, *values in rows:
-                    new = upgrade.rewrite(tuple(values) if upgrade.more else values[0])
-                    if new is not None:
-                        changes.append((*new, key) if upgrade.more else (new, key))
-                sets = ", ".join(f"{c} = ?" for c in upgrade.columns)
-                conn.executemany(
-                    f"UPDATE {upgrade.table} SET {sets} WHERE {upgrade.key} = ?", changes
-                )
+                if upgrade.copy is None:
+                    width = len(upgrade.columns)
+                    changes = []
+                    for row in rows:
+                        names, values = row[: len(row) - width], row[len(row) - width :]
+                        new = upgrade.rewrite(  # type: ignore[misc]
+                            tuple(values) if upgrade.more else values[0]
+                        )
+                        if new is not None:
+                            where_values = names[1:] if upgrade.row else names
+                            changes.append((*(new if upgrade.more else (new,)), *where_values))
+                    sets = ", ".join(f"{c} = ?" for c in upgrade.columns)
+                    where = " AND ".join(f"{c} = ?" for c in upgrade.row or (upgrade.key,))
+                    conn.executemany(f"UPDATE {upgrade.table} SET {sets} WHERE {where}", changes)
+                # Rows rewritten, or copied (no trigger on the table copied to).
+                count = conn.total_changes - before if upgrade.copy else len(changes)
                 conn.execute(
                     f"UPDATE {TABLE} SET last_key = ?, rewritten = rewritten + ?,"
                     " started = coalesce(started, ?) WHERE name = ?",
-                    [rows[-1][0], len(changes), now(), upgrade.name],
+                    [rows[-1][0], count, now(), upgrade.name],
                 )
-            done += len(changes)
+            done += count
             if progress:
                 progress(upgrade.what, min(done, total), total)
         if progress:
@@ -412,6 +465,29 @@ class UpgradesMixin:
             )
         if progress:
             progress(step.what, total, total)
+
+    @staticmethod
+    def _upgrade_batch(conn: Any, upgrade: DataUpgrade, last: int, batch: int) -> list[Any]:
+        """The next rows to rewrite: (key, row columns..., value), about ``batch`` of them; when
+        ``key`` does not name one row, every row of the batch's last key."""
+        names = ", ".join((upgrade.key, *upgrade.row, *upgrade.columns))
+        if not upgrade.row:
+            return conn.execute(
+                f"SELECT {names} FROM {upgrade.table} WHERE {upgrade.key} > ?"
+                f" ORDER BY {upgrade.key} LIMIT ?",
+                [last, batch],
+            ).fetchall()
+        bound = conn.execute(
+            f"SELECT {upgrade.key} FROM {upgrade.table} WHERE {upgrade.key} > ?"
+            f" ORDER BY {upgrade.key} LIMIT 1 OFFSET ?",
+            [last, batch - 1],
+        ).fetchall()  # read to its end: an open statement would keep VACUUM from running
+        upto = f" AND {upgrade.key} <= {int(bound[0][0])}" if bound else ""
+        return conn.execute(
+            f"SELECT {names} FROM {upgrade.table} WHERE {upgrade.key} > ?{upto}"
+            f" ORDER BY {', '.join(upgrade.row)}",
+            [last],
+        ).fetchall()
 
     def _reclaim_space(self, progress: Progress | None) -> bool:
         """VACUUM when the disk has room for a copy of the catalog (it writes one); True when done.

@@ -113,12 +113,9 @@ def _rescored_since_last_grouping(catalog: Catalog, watermark: str | None) -> se
     if watermark is None or recorded is None:
         return None
     (old_scores, _, old_rest), (_, _, rest) = (w.partition("; ") for w in (recorded, watermark))
-    newest = old_scores.rpartition("/")[2]
-    if newest == "None":  # no score row then: every photo scored since is new to the ranks
-        newest = "0"
-    if old_rest != rest or not newest.isdigit():
+    if old_rest != rest:
         return None
-    return catalog.photos_scored_after(int(newest))
+    return catalog.photos_scored_after(old_scores.rpartition("/")[2])
 
 
 def grouping_watermark(catalog: Catalog, options: GroupingOptions) -> str:
