@@ -239,3 +239,37 @@ def test_copy_batches_end_on_a_whole_photo(tmp_path, photos):
         assert last == 99 + photos and batches >= total // 6
     finally:
         conn.close()
+
+
+def test_a_score_written_while_the_first_grouping_runs_is_seen_by_the_next(tmp_path, monkeypatch):
+    """A scan beside the first cull: the score it writes between the grouping reading the
+    watermark and storing its groups makes the next cull rank that photo's group again."""
+    from culler.decide import cull
+
+    folder = tmp_path / "shoot"
+    with open_catalog(tmp_path / "culler.db") as catalog:
+        pk = catalog.scorer_pk("technical", "1")
+        with catalog.transaction():
+            ids = [
+                catalog.upsert_photo(str(folder / f"{i}.jpg"), str(folder), 1000, i)
+                for i in range(3)
+            ]
+            for pid in ids:
+                catalog.store_score(pid, pk, ScoreResult(score=5.0), "technical")
+        assert not score_table.is_armed(catalog.conn)  # no grouping yet: nothing logged
+        grouping = cull.compute_groups
+
+        def meanwhile(*args, **kwargs):
+            with catalog.transaction():  # another writer, while this grouping runs
+                catalog.store_score(ids[2], pk, ScoreResult(score=7.0), "technical")
+            return grouping(*args, **kwargs)
+
+        monkeypatch.setattr(cull, "compute_groups", meanwhile)
+        cull.update_groups(catalog)
+        monkeypatch.setattr(cull, "compute_groups", grouping)
+        options = cull.GroupingOptions()
+        now = cull.grouping_watermark(catalog, options)
+        assert cull._rescored_since_last_grouping(catalog, now) == {ids[2]}
+        cull.update_groups(catalog)  # that grouping saw it: the log is empty again
+        now = cull.grouping_watermark(catalog, options)
+        assert cull._rescored_since_last_grouping(catalog, now) == set()

@@ -355,6 +355,18 @@ class GroupsMixin:
         ).fetchone()[0]
         return f"scores {count}/{newest}; scorers {scorers}"
 
+    def log_scores_from_now(self) -> None:
+        """Before a grouping reads :meth:`scoring_watermark`: have every score written from now on
+        logged (culler.catalog.score_table), so that one another process writes while this
+        grouping runs (a scan beside the first cull) is seen by the next. A write only the first
+        time: once armed, the log stays armed."""
+        if not (self.has_grouping_state() and score_table.is_swapped(self.conn)):
+            return
+        if score_table.is_armed(self.conn):
+            return
+        with self.transaction() as conn:  # type: ignore[attr-defined]
+            score_table.arm_log(conn, 0)
+
     def recorded_watermark(self) -> str | None:
         """The ``scoring_watermark``-led text the stored groups were ranked with (None: none)."""
         if not self._has_table(RUN_TABLE):

@@ -26,11 +26,9 @@ order, so :data:`LOG` takes its place: each score written gets a sequence number
 while a grouping is recorded (its row :data:`ARMED`: an ungrouped catalog logs nothing); the rows
 a recorded grouping has seen are deleted when the next one is recorded (:func:`arm_log`).
 
-One window is not covered: the first grouping a catalog records arms the log when it writes its
-groups, so a score another process writes between that grouping reading the watermark and writing
-its groups (a scan running beside the first cull) is not logged, and the next cull does not re-rank
-that photo's group for it (a later rescore of it, or any change to the group, does). Once armed,
-the log stays armed.
+A grouping arms the log before it reads the watermark (``Catalog.log_scores_from_now``), so a
+score another process writes while the first grouping runs (a scan beside the first cull) is
+logged and the next cull re-ranks that photo's group. Once armed, the log stays armed.
 """
 
 from __future__ import annotations
@@ -179,6 +177,11 @@ def logged_after(conn: Any, seq: int) -> set[int]:
             f"SELECT photo_id FROM {LOG} WHERE seq > ? AND seq <> ?", [seq, ARMED]
         )
     }
+
+
+def is_armed(conn: Any) -> bool:
+    """Whether scores written are logged (a grouping is recorded, or one is under way)."""
+    return _one(conn, f"SELECT 1 FROM {LOG} WHERE seq = {ARMED}") is not None
 
 
 def arm_log(conn: Any, seen: int) -> None:

@@ -72,6 +72,7 @@ def update_groups(
         full = options != GroupingOptions()
     watermark = None
     if ranking is None or ranking == Ranking():
+        catalog.log_scores_from_now()  # a score written while this grouping runs is seen next
         watermark = grouping_watermark(catalog, options)
 
         def model() -> str | None:  # counting embeddings by model reads them all: only if needed
