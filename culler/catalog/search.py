@@ -33,16 +33,9 @@ COLUMNS = ("path", "gear", "tags", "label", "people")
 #: Above this many matches a list checks photos as it walks its order (see ``search_filter``).
 MANY = 2_000
 
-#: One document per photo, computed from the tables the writers write.
-SOURCE_VIEW = f"""
-CREATE VIEW photo_search_source AS
-SELECT
-    p.id AS id,
-    p.path || coalesce(' ' || (
-        SELECT group_concat(path, ' ') FROM photo_files WHERE photo_id = p.id
-    ), '') AS path,
-    trim(coalesce(p.camera, '') || ' ' || coalesce(p.lens, '')) AS gear,
-    (SELECT group_concat(tag, ' ') FROM (
+#: The columns of a photo's document that come from other tables than its row (tags, the label,
+#: people's names), as the views below compute them.
+_TAGS_LABEL_PEOPLE = f"""    (SELECT group_concat(tag, ' ') FROM (
         SELECT t.tag FROM tags t WHERE t.photo_id = p.id AND t.probability >= {TAG_PROBABILITY}
             AND NOT EXISTS (  -- a tag the photographer removed by hand hides the scorer's
                 SELECT 1 FROM user_tags u WHERE u.photo_id = p.id AND u.tag = t.tag AND u.present = 0
@@ -57,6 +50,17 @@ SELECT
     )) AS people
 FROM photos p
 """
+
+#: One document per photo, computed from the tables the writers write.
+SOURCE_VIEW = f"""
+CREATE VIEW photo_search_source AS
+SELECT
+    p.id AS id,
+    p.path || coalesce(' ' || (
+        SELECT group_concat(path, ' ') FROM photo_files WHERE photo_id = p.id
+    ), '') AS path,
+    trim(coalesce(p.camera, '') || ' ' || coalesce(p.lens, '')) AS gear,
+{_TAGS_LABEL_PEOPLE}"""
 
 _REFRESH = """
 INSERT INTO photo_search (id, path, gear, tags, label, people)
@@ -133,21 +137,7 @@ CREATE VIEW photo_search_parts_source AS
 SELECT
     p.id AS id,
     (SELECT group_concat(path, ' ') FROM photo_files WHERE photo_id = p.id) AS files,
-    (SELECT group_concat(tag, ' ') FROM (
-        SELECT t.tag FROM tags t WHERE t.photo_id = p.id AND t.probability >= {TAG_PROBABILITY}
-            AND NOT EXISTS (  -- a tag the photographer removed by hand hides the scorer's
-                SELECT 1 FROM user_tags u WHERE u.photo_id = p.id AND u.tag = t.tag AND u.present = 0
-                AND u.id = (SELECT MAX(v.id) FROM user_tags v WHERE v.photo_id = p.id AND v.tag = t.tag)
-            )
-        UNION SELECT tag FROM current_user_tags WHERE photo_id = p.id
-    )) AS tags,
-    (SELECT label FROM current_ratings WHERE photo_id = p.id) AS label,
-    (SELECT group_concat(name, ' ') FROM (
-        SELECT DISTINCT pe.name FROM faces f JOIN people pe ON pe.id = f.person_id
-        WHERE f.photo_id = p.id AND pe.name IS NOT NULL
-    )) AS people
-FROM photos p
-"""
+{_TAGS_LABEL_PEOPLE}"""
 
 #: Every photo's document as the index holds it (the FTS5 table's content; ``rowid`` for FTS5): the
 #: same text the documents held when they were a table (``photo_search_source``).
