@@ -22,6 +22,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from culler.catalog import tags as _tags  # noqa: F401  the index reads user_tags: its step comes first
+from culler.catalog import upgrades
 from culler.catalog.migrations import migrations
 
 if TYPE_CHECKING:  # sqlite-utils (and the numpy it imports) loads with the first write
@@ -283,8 +284,6 @@ def m021_search_index_without_column_sizes(db: sqlite_utils.Database) -> None:
     That is one transaction that reads every photo (0.4 s at 100,000 photos), so this step only
     records it as to do: it runs like a data upgrade (culler.catalog.upgrades.WHOLE_STEPS), with
     a progress bar on the next command run in a terminal; the index works as it is meanwhile."""
-    from culler.catalog import upgrades
-
     if not _index_has_column_sizes(db):
         return
     if db.execute("SELECT 1 FROM photos LIMIT 1").fetchone() is None:
@@ -310,6 +309,14 @@ def rebuild_index(conn: Any) -> None:
         " content='photo_search', columnsize=0)"
     )
     conn.execute("INSERT INTO photo_search_fts (photo_search_fts) VALUES ('rebuild')")
+
+
+upgrades.WHOLE_STEPS["search_index_without_column_sizes"] = upgrades.WholeStep(
+    name="search_index_without_column_sizes",
+    what="making the search index again, smaller",
+    table="photos",
+    run=rebuild_index,
+)
 
 
 def fts_query(text: str) -> str:

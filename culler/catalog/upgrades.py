@@ -226,20 +226,10 @@ class WholeStep:
     run: Callable[[Any], None]
 
 
-def _rebuild_search_index(conn: Any) -> None:
-    from culler.catalog import search
-
-    search.rebuild_index(conn)
-
-
-WHOLE_STEPS: dict[str, WholeStep] = {
-    "search_index_without_column_sizes": WholeStep(
-        name="search_index_without_column_sizes",
-        what="making the search index again, smaller",
-        table="photos",
-        run=_rebuild_search_index,
-    ),
-}
+#: The whole steps, by name: each added by the module whose step it is, as that module is imported
+#: (``search_index_without_column_sizes``: culler.catalog.search, which every catalog imports), so
+#: this module imports none of them.
+WHOLE_STEPS: dict[str, WholeStep] = {}
 
 
 def _copy_scores(conn: Any, last: int, batch: int) -> int | None:
