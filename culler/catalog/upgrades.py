@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from culler.catalog import score_table
 from culler.catalog.timestamps import now
 
 #: Where each data upgrade records how far it got.
@@ -232,18 +233,6 @@ class WholeStep:
 WHOLE_STEPS: dict[str, WholeStep] = {}
 
 
-def _copy_scores(conn: Any, last: int, batch: int) -> int | None:
-    from culler.catalog import score_table
-
-    return score_table.copy_batch(conn, last, batch)
-
-
-def _swap_scores(conn: Any) -> None:
-    from culler.catalog import score_table
-
-    score_table.swap(conn)
-
-
 UPGRADES["scores_without_rowid"] = DataUpgrade(
     name="scores_without_rowid",
     what="storing score rows without rowids",
@@ -251,20 +240,25 @@ UPGRADES["scores_without_rowid"] = DataUpgrade(
     key="photo_id",
     column="created",
     needs="1",  # every row is copied
-    copy=_copy_scores,
-    finish=_swap_scores,
+    copy=score_table.copy_batch,
+    finish=score_table.swap,
 )
 #: The last step: give the space the upgrades freed back to the file system.
 RECLAIM = "reclaim_space"
 
 
-def register(db: Any, name: str) -> None:
-    """Inside a migration: record data upgrade ``name`` as to do (finished at once when its table
-    has no row that needs it, as in a new catalog)."""
+def _record_table(db: Any) -> None:
+    """Inside a migration: the table where each data upgrade records how far it got."""
     db.execute(
         f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, last_key INTEGER NOT NULL"
         " DEFAULT 0, rewritten INTEGER NOT NULL DEFAULT 0, started TEXT, finished TEXT)"
     )
+
+
+def register(db: Any, name: str) -> None:
+    """Inside a migration: record data upgrade ``name`` as to do (finished at once when its table
+    has no row that needs it, as in a new catalog)."""
+    _record_table(db)
     upgrade = UPGRADES[name]
     needed = db.execute(f"SELECT 1 FROM {upgrade.table} WHERE {upgrade.needs} LIMIT 1").fetchone()
     db.execute(
@@ -275,10 +269,7 @@ def register(db: Any, name: str) -> None:
 
 def register_whole_step(db: Any, name: str) -> None:
     """Inside a migration: record :data:`WHOLE_STEPS` ``name`` as to do."""
-    db.execute(
-        f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, last_key INTEGER NOT NULL"
-        " DEFAULT 0, rewritten INTEGER NOT NULL DEFAULT 0, started TEXT, finished TEXT)"
-    )
+    _record_table(db)
     db.execute(f"INSERT OR IGNORE INTO {TABLE} (name) VALUES (?)", [WHOLE_STEPS[name].name])
 
 
@@ -292,10 +283,7 @@ def register_page_size(db: Any) -> None:
 
 def register_reclaim(db: Any) -> None:
     """Inside a migration that freed pages (an index dropped): record the space reclaim as to do."""
-    db.execute(
-        f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, last_key INTEGER NOT NULL"
-        " DEFAULT 0, rewritten INTEGER NOT NULL DEFAULT 0, started TEXT, finished TEXT)"
-    )
+    _record_table(db)
     db.execute(f"INSERT OR REPLACE INTO {TABLE} (name, started) VALUES (?, ?)", [RECLAIM, now()])
 
 
