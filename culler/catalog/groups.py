@@ -46,6 +46,15 @@ FACTS_SQL = (
 )
 
 
+#: Stored groups' members as (group id, kind, photo id, frame defect JSON), best member first;
+#: ``{where}`` narrows it to some groups.
+_GROUP_ROWS = (
+    "SELECT g.id, g.kind, m.photo_id, m.frame_defect FROM groups g"
+    " JOIN group_members m ON m.group_id = g.id {where}"
+    " ORDER BY g.id, m.rank IS NULL, m.rank, m.photo_id"
+)
+
+
 #: The SQL function a catalog's connection has for :func:`facts_digest` (culler.catalog.core).
 DIGEST_FUNCTION = "culler_facts_digest"
 
@@ -449,23 +458,14 @@ class GroupsMixin:
     # -- stored groups ---------------------------------------------------------------------------
     def group_rows(self) -> list[tuple[int, str, int, str | None]]:
         """(group id, kind, photo id, frame defect JSON) of every stored group, best member first."""
-        return self.execute(
-            "SELECT g.id, g.kind, m.photo_id, m.frame_defect FROM groups g"
-            " JOIN group_members m ON m.group_id = g.id"
-            " ORDER BY g.id, m.rank IS NULL, m.rank, m.photo_id"
-        ).fetchall()
+        return self.execute(_GROUP_ROWS.format(where="")).fetchall()
 
     def group_rows_of(self, group_ids: Iterable[int]) -> list[tuple[int, str, int, str | None]]:
         """:meth:`group_rows` of the given groups only, read by id (an incremental grouping reads
         the groups its changes touch, not every group of the archive)."""
         rows: list[tuple[int, str, int, str | None]] = []
         for where, chunk in in_clauses("WHERE g.id", sorted(set(group_ids))):
-            rows += self.execute(
-                "SELECT g.id, g.kind, m.photo_id, m.frame_defect FROM groups g"
-                f" JOIN group_members m ON m.group_id = g.id {where}"
-                " ORDER BY g.id, m.rank IS NULL, m.rank, m.photo_id",
-                chunk,
-            ).fetchall()
+            rows += self.execute(_GROUP_ROWS.format(where=where), chunk).fetchall()
         return rows
 
     def group_total(self) -> int:
@@ -474,11 +474,7 @@ class GroupsMixin:
 
     def iter_group_rows(self) -> Iterator[tuple[int, str, int, str | None]]:
         """:meth:`group_rows` one row at a time, from a cursor (a million members never in memory)."""
-        yield from self.execute(
-            "SELECT g.id, g.kind, m.photo_id, m.frame_defect FROM groups g"
-            " JOIN group_members m ON m.group_id = g.id"
-            " ORDER BY g.id, m.rank IS NULL, m.rank, m.photo_id"
-        )
+        yield from self.execute(_GROUP_ROWS.format(where=""))
 
     def replace_groups(
         self,
