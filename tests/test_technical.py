@@ -214,19 +214,25 @@ def test_degenerate_files_scan_with_a_reason(tmp_path, size):
     assert "too small to judge" in result.reasons[0]
 
 
-def test_scores_are_on_a_0_to_10_scale_with_reasons_and_a_grid():
-    results = TechnicalScorer().score_batch([im for _, im in SAMPLES])
-    for r in results:
+def test_scores_are_on_a_0_to_10_scale_with_reasons_and_a_grid_on_demand():
+    scorer = TechnicalScorer()
+    results = scorer.score_batch([im for _, im in SAMPLES])
+    for r, (_, image) in zip(results, SAMPLES, strict=True):
         assert 0.0 <= r.score <= 10.0
         assert r.reasons
         assert set(r.extra) >= {"sharpness", "exposure", "noise", "compression", "defects", "blur"}
-        grid = r.extra["sharpness_grid"]
+        assert not set(scorer.details_on_demand_keys) & set(r.extra)  # the overlay computes it
+        grid_details = scorer.details_on_demand(image)
+        assert set(grid_details) == set(scorer.details_on_demand_keys)
+        grid = grid_details["sharpness_grid"]
         assert len(grid) >= 1 and len({len(row) for row in grid}) == 1
         assert all(-1 <= v <= 100 for row in grid for v in row)
         assert max(v for row in grid for v in row) > 50
-        tile, (w, h) = r.extra["sharpness_grid_tile"], r.extra["scored_size"]
+        tile, (w, h) = grid_details["sharpness_grid_tile"], grid_details["scored_size"]
         assert tile * len(grid) <= h and tile * len(grid[0]) <= w < tile * (len(grid[0]) + 2)
+        assert (w, h) == image.size
         json.dumps(r.extra)
+        json.dumps(grid_details)
 
 
 def test_good_photos_spread_out_instead_of_tying_at_ten():

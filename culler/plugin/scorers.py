@@ -122,6 +122,10 @@ class Scorer:
     default_enabled: ClassVar[bool] = True
     #: Filled in by the registry: the plugin that registered the class.
     plugin_name: ClassVar[str | None] = None
+    #: Keys of ``extra`` this scorer computes when a viewer asks (:meth:`details_on_demand`) instead
+    #: of storing them for every photo: a per-tile map the loupe's overlay draws is worth its bytes
+    #: only for the photo on screen. Empty: every detail is in the stored ``extra``.
+    details_on_demand_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         self.config: dict[str, Any] = dict(config or {})
@@ -142,6 +146,14 @@ class Scorer:
     def score_batch(self, images: list[Image.Image]) -> list[ScoreResult]:
         """Score RGB images (longer side about ``input_size``); return one result per image, in order."""
         raise NotImplementedError
+
+    def details_on_demand(self, image: Image.Image) -> dict[str, Any]:
+        """The :attr:`details_on_demand_keys` of ``extra`` for one image, for a viewer (the GUI's
+        overlay) that shows them: the same keys and shapes ``extra`` would hold, computed from the
+        image as the scan handed it to :meth:`score_batch` (core decodes the file the same way), so
+        they are what a scan would have stored. Called on a worker thread, on an instance made with
+        the scorer's default settings and loaded on the CPU. Default: nothing."""
+        return {}
 
     @classmethod
     def weight_specs(cls, config: dict[str, Any] | None = None) -> list[WeightSpec]:

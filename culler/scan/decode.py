@@ -154,10 +154,7 @@ def decode_one(job: DecodeJob) -> Decoded:
     result.info = info
     result.signature = signatures.compute_bytes(image)
     thumb = thumb_path(job.thumb_dir, result.content_hash) if job.thumb_dir else None
-    image.info[SHOOTING_KEY] = {
-        name: getattr(info, name, None)
-        for name in ("exposure_time", "f_number", "iso", "focal_length")
-    }
+    _add_shooting(image, info)
     if _wants_small_copy(job):
         # Derived once from the decoded copy: the GUI's thumbnail and the face search both use it.
         image.info[SMALL_COPY_KEY] = small_copy(image, THUMB_SIDE)
@@ -170,6 +167,56 @@ def decode_one(job: DecodeJob) -> Decoded:
     if job.main_side:
         result.image = _fit(image, job.main_side)
     return result
+
+
+def _add_shooting(image: Image.Image, info: PhotoInfo) -> None:
+    """EXIF's shooting data, where in-worker scorers find it (:data:`SHOOTING_KEY`)."""
+    image.info[SHOOTING_KEY] = {
+        name: getattr(info, name, None)
+        for name in ("exposure_time", "f_number", "iso", "focal_length")
+    }
+
+
+def details_on_demand(path: str | Path, scorer_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """What each named scorer's ``details_on_demand`` gives for the file at ``path`` (the GUI's
+    overlay asks for the photo it shows), by scorer id; a scorer that offers none, is not
+    installed or fails is left out.
+
+    The image is the one the scan's decode worker hands the scorer: the file's bytes decoded by
+    the same path (:func:`_decode_bytes`) at the scan's decode size, with its EXIF shooting data,
+    then fitted to the scorer's ``input_size`` (:func:`_fit`), so the details are what the scan
+    would have stored. The scan decodes at the largest ``input_size`` of all its scorers and the
+    thumbnail's side; this takes the scorer's own and the thumbnail's, the same for every bundled
+    scorer (the technical and faces scorers' 1024 px are the largest). Raises ``OSError`` or
+    :class:`ImageError` when the file cannot be read or decoded.
+    """
+    from culler.plugin.scorers import get_scorer_classes
+
+    classes = get_scorer_classes()
+    wanted = [classes[s] for s in scorer_ids if s in classes and classes[s].details_on_demand_keys]
+    found: dict[str, dict[str, Any]] = {}
+    decoded: dict[int, Image.Image] = {}
+    for cls in wanted:
+        side = max(cls.input_size, THUMB_SIDE)
+        if side not in decoded:
+            with open_regular(str(path), MAX_PHOTO_BYTES) as fh:
+                data = fh.read(MAX_PHOTO_BYTES + 1)
+            if not data:
+                raise ImageError("empty file (0 bytes)")
+            image, info = _decode_bytes(str(path), data, side)
+            _add_shooting(image, info)
+            decoded[side] = image
+        try:
+            scorer = cls(None)
+            scorer.load("cpu")
+            details = scorer.details_on_demand(_fit(decoded[side], cls.input_size))
+        except Exception:
+            if os.environ.get("CULLER_DEBUG"):
+                traceback.print_exc()
+            continue
+        if isinstance(details, dict) and details:
+            found[cls.id] = details
+    return found
 
 
 def _wants_small_copy(job: DecodeJob) -> bool:

@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 from culler_plugins.technical import metrics, shutter
-from culler_plugins.technical.sharpness import Sharpness, analyse, direction_name, ramp, sharp_part
+from culler_plugins.technical.sharpness import (
+    Sharpness,
+    analyse,
+    direction_name,
+    ramp,
+    sharp_part,
+    sharpness_grid,
+)
 from PIL import Image, ImageChops
 
 from culler.api import (
@@ -64,6 +71,9 @@ class TechnicalScorer(Scorer):
     batch_size = 1
     runs_in_worker = True
     role = "technical"
+    #: The per-tile sharpness map the loupe's overlay draws: computed for the photo on screen
+    #: (:meth:`details_on_demand`), not stored for every photo (about 140 bytes a photo, issue #32).
+    details_on_demand_keys = ("sharpness_grid", "sharpness_grid_tile", "scored_size")
 
     def score_batch(self, images: list[Image.Image]) -> list[ScoreResult]:
         return [self.score_one(im) for im in images]
@@ -83,9 +93,7 @@ class TechnicalScorer(Scorer):
         shooting = image.info.get(SHOOTING_KEY)
         shooting = shooting if isinstance(shooting, dict) else None
         image = image if image.mode == "RGB" else image.convert("RGB")
-        luma = image.convert("L")
-        y = np.asarray(luma, dtype=np.float32)
-        measured_sigma, sigma = metrics.noise_estimate(y)
+        y, (measured_sigma, sigma) = _luminance_and_noise(image)
         sharp = analyse(y, sigma, shooting)
         small = image.reduce(2) if min(image.size) >= 2 * MIN_SIDE else image
         expo = metrics.exposure(
@@ -112,9 +120,6 @@ class TechnicalScorer(Scorer):
                 "defects": defects,
                 "subject_sharpness": round(sharp.subject, 3),
                 "background_sharpness": round(sharp.background, 3),
-                "sharpness_grid": sharp.grid,
-                "sharpness_grid_tile": sharp.tile,
-                "scored_size": [width, height],
                 "blur": _blur_extra(sharp),
                 "noise_sigma": round(sigma, 3),
                 "noise_sigma_measured": round(measured_sigma, 3),
@@ -130,6 +135,23 @@ class TechnicalScorer(Scorer):
                 "jpeg_quality": quality,
             },
         )
+
+    def details_on_demand(self, image: Image.Image) -> dict[str, Any]:
+        """The per-tile sharpness map :meth:`score_one` measures, for the overlay: ``sharpness_grid``
+        (rows × columns of sub-scores ×100, −1 where a tile is too flat to judge),
+        ``sharpness_grid_tile`` (a tile's side in pixels of ``image``) and ``scored_size``."""
+        width, height = image.size
+        if min(width, height) < MIN_SIDE:
+            return {}
+        y, (_, sigma) = _luminance_and_noise(image if image.mode == "RGB" else image.convert("RGB"))
+        grid, tile = sharpness_grid(y, sigma)
+        return {"sharpness_grid": grid, "sharpness_grid_tile": tile, "scored_size": [width, height]}
+
+
+def _luminance_and_noise(image: Image.Image) -> tuple[np.ndarray, tuple[float, float]]:
+    """An RGB image's luminance as float32 and its noise (σ measured, σ with texture discounted)."""
+    y = np.asarray(image.convert("L"), dtype=np.float32)
+    return y, metrics.noise_estimate(y)
 
 
 def _sharpness_part(sharp: Sharpness) -> float:

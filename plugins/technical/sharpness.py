@@ -83,9 +83,7 @@ def analyse(y: np.ndarray, sigma: float, shooting: dict[str, Any] | None = None)
     tiles = metrics.gradient_tiles(y, sigma)
     if tiles is None:
         return Sharpness()
-    detail, ratio = tiles.detail().ravel(), tiles.ratio().ravel()
-    judged = detail >= max(metrics.DETAIL_FLOOR, 0.02 * float(detail.max()))
-    grid = np.where(judged, np.round(100 * _sharp_parts(ratio)), -1).astype(int)
+    detail, ratio, judged, grid = _tile_scores(tiles)
     result = Sharpness(grid=grid.reshape(tiles.shape).tolist(), tile=tiles.side)
     # Tiles ranked by fine-scale energy: where the finest detail is (the subject, if anything is
     # sharp). Ranking by the ratio itself would favour nearly flat tiles, whose ratio is mostly noise.
@@ -115,6 +113,27 @@ def analyse(y: np.ndarray, sigma: float, shooting: dict[str, Any] | None = None)
     result.coverage = float(judged.mean())
     _judge_blur(result, tiles, busiest, detail, sigma, shooting)
     return result
+
+
+def sharpness_grid(y: np.ndarray, sigma: float) -> tuple[list[list[int]], int]:
+    """:attr:`Sharpness.grid` and :attr:`Sharpness.tile` alone, as :func:`analyse` computes them
+    (the overlay's per-tile map, computed when it is shown instead of stored for every photo)."""
+    tiles = metrics.gradient_tiles(y, sigma)
+    if tiles is None:
+        return [], 0
+    grid = _tile_scores(tiles)[3]
+    return grid.reshape(tiles.shape).tolist(), tiles.side
+
+
+def _tile_scores(
+    tiles: metrics.TileGrid,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per tile (flat): detail, sharpness ratio, whether it has the detail to be judged, and its
+    sharpness sub-score ×100 (−1 where it has not)."""
+    detail, ratio = tiles.detail().ravel(), tiles.ratio().ravel()
+    judged = detail >= max(metrics.DETAIL_FLOOR, 0.02 * float(detail.max()))
+    grid = np.where(judged, np.round(100 * _sharp_parts(ratio)), -1).astype(int)
+    return detail, ratio, judged, grid
 
 
 def _judge_blur(
