@@ -35,6 +35,7 @@ from culler.gui.grid import FilmStrip, FilterBar, GridView
 from culler.gui.item_models import PhotoIdRole, PhotoListModel
 from culler.gui.keys import LABELS
 from culler.gui.overlay import Overlay, overlay_from_scores
+from culler.gui.overlay_details import OverlayDetails
 from culler.gui.presence import PresenceChecker
 from culler.gui.ratings import RatingHistory
 from culler.gui.records import (
@@ -159,6 +160,8 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
         """The stage (loupe and compare) with the filmstrip under it, sharing the grid's selection."""
         self.stage = PhotoStage(self.thumbnails)
         self.stage.overlay_source = self._overlay_for
+        self.overlay_details = OverlayDetails()
+        self.overlay_details.ready.connect(self.stage.overlay_changed)
         self.stage.zoomChanged.connect(self._prefetch_neighbours)
         self.stage.full.ready.connect(self._full_size_read)
         self.filmstrip = FilmStrip(self.thumbnails)
@@ -466,10 +469,13 @@ class MainWindow(ScanControl, ReviewActions, CullingActions, QMainWindow):
             self.mark_missing([rec])
 
     def _overlay_for(self, rec: PhotoRecord) -> Overlay | None:
-        """The scorers' overlay data for a photo, from the scores' ``extra`` in the catalog."""
+        """The scorers' overlay data for a photo, from the scores' ``extra`` in the catalog and
+        the details they compute for the photo shown (off the UI thread: drawn when ready)."""
         if self.catalog is None:
             return None
-        return overlay_from_scores(self.catalog.scores_for(rec.id), rec.width, rec.height)
+        scores = self.catalog.scores_for(rec.id)
+        details = self.overlay_details.details_for(rec, scores)
+        return overlay_from_scores(scores, rec.width, rec.height, details)
 
     def _show_overlay_from_why(self) -> None:
         if self.views.currentIndex() != LOUPE:

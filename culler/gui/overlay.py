@@ -1,10 +1,12 @@
 """The "why" overlay on the loupe: where the technical scorer measured sharpness, the direction of any
 motion blur it found, and the faces the faces scorer judged with their eye state.
 
-The data are the scores' ``extra`` JSON in the catalog (``sharpness_grid``: rows × columns of per-tile
-sharpness over the frame; ``blur``: ``direction_deg`` when motion blur was found; ``faces``: boxes in
-the pixels of the analysed image, whose longer side is at most :data:`FACES_SIDE`). Whatever is
-missing is simply not drawn: older scans and other scorers store none of it.
+The data are the scores' ``extra`` in the catalog (``blur``: ``direction_deg`` when motion blur was
+found; ``faces``: boxes in the pixels of the analysed image, whose longer side is at most
+:data:`FACES_SIDE`) and the details a scorer computes for the photo on screen instead of storing
+them (``sharpness_grid``: rows × columns of per-tile sharpness over the frame, which scans of
+earlier versions stored; :mod:`culler.gui.overlay_details`). Whatever is missing is simply not
+drawn: other scorers give none of it.
 """
 
 from __future__ import annotations
@@ -41,12 +43,19 @@ class Overlay:
 
 
 def overlay_from_scores(
-    scores: list[dict[str, Any]], width: int | None, height: int | None
+    scores: list[dict[str, Any]],
+    width: int | None,
+    height: int | None,
+    details: dict[str, dict[str, Any]] | None = None,
 ) -> Overlay:
-    """Collect the overlay from a photo's scores (``Catalog.scores_for``), tolerating any shape."""
+    """Collect the overlay from a photo's scores (``Catalog.scores_for``) and the details their
+    scorers computed on demand (``{scorer id: details}``, read as part of that scorer's current
+    ``extra``), tolerating any shape."""
     overlay = Overlay()
+    details = dict(details or {})
     for row in scores:
         extra = row.get("extra") if isinstance(row.get("extra"), dict) else {}
+        extra = {**extra, **(details.pop(row.get("scorer_id"), None) or {})}
         grid = extra.get("sharpness_grid")
         if overlay.grid is None and _is_grid(grid):
             overlay.grid = [[float(v) for v in r] for r in grid]

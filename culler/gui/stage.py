@@ -199,6 +199,12 @@ class PhotoStage(QWidget):
             self._overlays[rec.id] = self.overlay_source(rec)
         return self._overlays.get(rec.id)
 
+    def overlay_changed(self, photo_id: int) -> None:
+        """Details computed for a photo's overlay arrived: read it again, draw it if shown."""
+        self._overlays.pop(photo_id, None)
+        if self.overlay_visible and any(r.id == photo_id for r in self.records):
+            self.update()
+
     # -- registration ----------------------------------------------------------------------------
     def _register(self) -> None:
         """Offsets of the compared frames against the first, from their thumbnails (once each)."""

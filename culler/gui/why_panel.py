@@ -26,6 +26,7 @@ from culler.catalog.queries import shooting_text
 from culler.gui.delegates import score_color
 from culler.gui.histogram import Histogram, HistogramWidget, histogram
 from culler.gui.overlay import Overlay, overlay_from_scores
+from culler.gui.overlay_details import wanted_scorers
 
 
 class ScoreBar(QWidget):
@@ -145,7 +146,8 @@ class WhyPanel(QScrollArea):
             layout.addWidget(_label(f"⚠ {status}: {html.escape(error)}", "color: #e88"))
         self._decision(layout, catalog, photo_id, record)
         scores = catalog.scores_for(photo_id)
-        self._overlay_link(layout, overlay_from_scores(scores, photo["width"], photo["height"]))
+        overlay = overlay_from_scores(scores, photo["width"], photo["height"])
+        self._overlay_link(layout, overlay, bool(wanted_scorers(scores)))
         self._scores(layout, scores)
         for err in catalog.score_errors_for(photo_id):
             layout.addWidget(
@@ -176,9 +178,10 @@ class WhyPanel(QScrollArea):
     def set_overlay_shown(self, shown: bool) -> None:
         self.overlay_shown = shown
 
-    def _overlay_link(self, layout: QVBoxLayout, overlay: Overlay) -> None:
-        """A link to the overlay when a scorer stored where it looked (sharpness tiles, blur, faces)."""
-        if overlay.empty:
+    def _overlay_link(self, layout: QVBoxLayout, overlay: Overlay, on_demand: bool) -> None:
+        """A link to the overlay when a scorer stored where it looked (blur, faces) or can compute
+        it for the photo shown (sharpness tiles: ``on_demand``)."""
+        if overlay.empty and not on_demand:
             return
         link = QLabel("<a href='overlay' style='color:#8ab4f8'>Show where on the photo (O)</a>")
         link.setToolTip(

@@ -96,8 +96,8 @@ def test_o_toggles_the_overlay_and_the_why_panel_links_to_it(window, qtbot, scan
         extra = {"sharpness_grid": [[0.1, 0.2], [0.3, 9.0]], "blur": {"direction_deg": 0}}
         conn.execute("UPDATE scores SET extra = ? WHERE photo_id = ?", [json.dumps(extra), pid])
     other = window.proxy.index(1, 0).data(PhotoIdRole)
-    with sqlite3.connect(scanned) as conn:  # a photo scored before the scorer kept a grid
-        conn.execute("UPDATE scores SET extra = '{}' WHERE photo_id = ?", [other])
+    with sqlite3.connect(scanned) as conn:  # a photo no scorer has measured
+        conn.execute("DELETE FROM scores WHERE photo_id = ?", [other])
     window._refresh_details()
     assert window.why.overlay_link is not None  # the why panel links to the overlay
     window.why.show_details(window.catalog, other)
@@ -108,7 +108,9 @@ def test_o_toggles_the_overlay_and_the_why_panel_links_to_it(window, qtbot, scan
     plain = window.stage.grab().toImage()
     qtbot.keyClick(window.stage, Qt.Key.Key_O)
     assert window.stage.overlay_visible
+    # A grid a scan of an earlier version stored is drawn as it is: nothing is computed.
     assert window.stage.overlay_for(window.stage.focused).grid == extra["sharpness_grid"]
+    assert not window.overlay_details.pending(pid)
     shown = window.stage.grab().toImage()
     frame = window.stage.frame_rect(0)
     # The top-left tile is the softest: tinted red; the bottom-right the sharpest: tinted green.
@@ -217,3 +219,60 @@ def test_overlay_follows_the_technical_scorers_grid_and_blur_facts():
     extra["blur"]["motion_confidence"] = 0.9
     overlay = overlay_from_scores([{"scorer_id": "technical", "extra": extra}], 1000, 900)
     assert overlay.blur_deg == 0.0 and overlay.blur_text == "horizontal"
+
+
+# -- the sharpness grid computed for the photo shown ----------------------------------------------
+def _loupe_with_overlay(window, qtbot, scanned):
+    window.open_catalog(scanned)
+    window.show()
+    qtbot.waitExposed(window)
+    window.set_mode(LOUPE)
+    pid = window.current_id()
+    qtbot.waitUntil(lambda: pid in window.stage._previews, timeout=20_000)
+    return pid
+
+
+def test_the_overlay_computes_the_grid_off_the_ui_thread_when_shown(window, qtbot, scanned):
+    """A scan stores no grid; with the overlay on, the photo shown gets the grid the scan measured,
+    computed by a worker and drawn when it arrives; it is kept for the photo, not computed again."""
+    from culler.scan.decode import details_on_demand
+
+    pid = _loupe_with_overlay(window, qtbot, scanned)
+    rec = window.stage.focused
+    assert all("sharpness_grid" not in (r["extra"] or {}) for r in window.catalog.scores_for(pid))
+    assert not window.overlay_details.pending(pid)  # nothing computed while the overlay is off
+    plain = window.stage.grab().toImage()
+    with qtbot.waitSignal(window.overlay_details.ready, timeout=30_000):
+        qtbot.keyClick(window.stage, Qt.Key.Key_O)
+        window.stage.overlay_for(rec)  # what the next paint asks
+    overlay = window.stage.overlay_for(rec)
+    expected = details_on_demand(rec.path, ["technical"])["technical"]
+    assert overlay.grid == [[float(v) for v in r] for r in expected["sharpness_grid"]]
+    tile, (w, h) = expected["sharpness_grid_tile"], expected["scored_size"]
+    assert overlay.grid_cover == (
+        min(1.0, len(expected["sharpness_grid"][0]) * tile / w),
+        min(1.0, len(expected["sharpness_grid"]) * tile / h),
+    )
+    shown = window.stage.grab().toImage()
+    frame = window.stage.frame_rect(0)
+    changed = sum(
+        shown.pixelColor(x, y) != plain.pixelColor(x, y)
+        for x in range(int(frame.left()) + 5, int(frame.right()) - 5, 23)
+        for y in range(int(frame.top()) + 5, int(frame.bottom()) - 5, 23)
+    )
+    assert changed > 20  # the tiles are tinted over the photo
+    window.stage.overlay_changed(pid)  # read again (as after a rating): kept, not computed again
+    assert window.stage.overlay_for(rec).grid == overlay.grid
+    assert not window.overlay_details.pending(pid)
+
+
+def test_a_file_gone_since_the_scan_draws_no_grid(window, qtbot, scanned):
+    pid = _loupe_with_overlay(window, qtbot, scanned)
+    rec = window.stage.focused
+    Path(rec.path).unlink()
+    with qtbot.waitSignal(window.overlay_details.ready, timeout=30_000):
+        qtbot.keyClick(window.stage, Qt.Key.Key_O)
+        window.stage.overlay_for(rec)
+    assert window.stage.overlay_for(rec).grid is None
+    assert not window.overlay_details.pending(pid)
+    window.stage.grab()  # paints without the grid, without an error
