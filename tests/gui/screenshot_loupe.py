@@ -2,8 +2,9 @@
 
 The photo is a real one that installs with Ubuntu's wallpapers (a nuthatch on bark); the second frame
 is the same scene shifted by a hand-held drift and given motion blur. Both are scanned with the real
-scan (technical and faces scorers); the overlay draws what the technical scorer stored: its per-tile
-sharpness grid and, on the second frame, the motion blur and direction it found.
+scan (technical and faces scorers); the overlay draws the technical scorer's per-tile sharpness
+grid (computed for the frames shown, as the window does) and, on the second frame, the motion blur
+and direction it found.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python tests/gui/screenshot_loupe.py docs/loupe.png
 """
@@ -84,6 +85,9 @@ def main(out: Path) -> int:
         stage.full.wait(60_000)
         window.toggle_overlay()
         window._refresh_details()
+        for _ in range(20):
+            app.processEvents()
+        window.overlay_details.wait(60_000)  # the grids, computed off the UI thread
         for _ in range(20):
             app.processEvents()
         print("offsets", stage.offsets, "zoom", stage.zoom)
