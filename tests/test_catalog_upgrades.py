@@ -46,15 +46,35 @@ def legacy_blobs() -> list[bytes]:
 @pytest.fixture(scope="module")
 def real_details() -> list[tuple[str, str]]:
     """(extra, reasons) of technical scores of real photos as earlier versions stored them
-    (``json.dumps``: spaced, the sharpness grid as text)."""
+    (``json.dumps``: spaced, the sharpness grid as text, where those versions put it)."""
     from culler_plugins.technical import TechnicalScorer
 
     scorer = TechnicalScorer()
     rows = []
     for name in ("astronaut", "coffee", "moon"):
-        result = scorer.score_one(sample_image(name).resize((768, 512)))
-        rows.append((json.dumps(result.extra), json.dumps(result.reasons)))
+        image = sample_image(name).resize((768, 512))
+        result = scorer.score_one(image)
+        extra = {}
+        for key, value in result.extra.items():
+            extra[key] = value
+            if key == "background_sharpness":  # the grid, as versions before 024 stored it
+                extra.update(scorer.details_on_demand(image))
+        assert set(upgrades.GRID_KEYS) <= set(extra)
+        rows.append((json.dumps(extra), json.dumps(result.reasons)))
     return rows
+
+
+def without_grid(details: dict[int, tuple]) -> dict[int, tuple]:
+    """:func:`score_details` as they read once ``technical_details_without_grid`` has run."""
+    return {
+        key: (
+            {k: v for k, v in extra.items() if k not in upgrades.GRID_KEYS}
+            if isinstance(extra, dict)
+            else extra,
+            *rest,
+        )
+        for key, (extra, *rest) in details.items()
+    }
 
 
 def older_catalog(
@@ -411,6 +431,8 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     # Every upgrade batch spans statements of its own: kills spread over all of them.
     points = sorted({*range(total - 60, total + 1, 3), *range(1, total, max(1, total // 40))})
     killed, partial, half_packed, half_copied, resized, half_rows = 0, 0, 0, 0, 0, 0
+    stripped = without_grid(details)
+    half_stripped = 0
     for point in points:
         path = tmp_path / f"kill{point}.db"
         path.write_bytes(template.read_bytes())
@@ -423,7 +445,10 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         copied = scores_copied(path)
         half_copied += copied is not None and 0 < copied < expected
         assert ratings_of(path) == before
-        assert score_details(path) == details
+        now_details = score_details(path)  # each row as before, or as before without its grid
+        assert all(now_details[k] in (details[k], stripped[k]) for k in details)
+        assert set(now_details) == set(details)
+        half_stripped += 0 < sum(now_details[k] == stripped[k] for k in details) < len(details)
         assert photo_rows(path) == photos
         half_rows += len(photo_forms(path)) == 2
         size, _, integrity = pages_of(path)  # the VACUUM to 8 KB pages: done whole or not at all
@@ -438,9 +463,10 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         assert "columnsize=0" in index_sql(path)  # the search index made again, whole
         assert scores_layout(path) == (True, {"integer"}) and scores_copied(path) is None
         assert ratings_of(path) == before
-        assert score_details(path) == details
+        assert score_details(path) == stripped
         assert photo_rows(path) == photos
     assert killed >= len(points) - 1
+    assert half_stripped >= 1  # some kills fell while the grids were half dropped
     assert partial >= 2  # some kills fell between batches: a catalog upgraded halfway
     assert half_packed >= 1  # and some while the score details were half packed
     assert half_copied >= 1  # or the score rows half copied to the table without rowids
@@ -545,7 +571,14 @@ def test_culler_show_prints_the_same_before_and_after_the_upgrade(
     assert after[0::2] == before[0::2]  # as text: every character
     # As JSON, everything but the signature's bytes (printed as a Python bytes repr, which the
     # earlier compact_signatures step changes by design: it stores them compressed).
+    # The sharpness grid is no longer stored (``024_technical_details_without_grid``: the overlay
+    # computes it for the photo it shows); every other detail prints as before.
     as_json = [{**json.loads(out), "signature": None} for out in before[1::2]]
+    for shown in as_json:
+        for score in shown["scores"]:
+            for key in upgrades.GRID_KEYS:
+                assert key in score["extra"]
+                del score["extra"][key]
     assert [{**json.loads(out), "signature": None} for out in after[1::2]] == as_json
     assert all("sharpness" in out for out in before[1::2]) and ISO_TIMES[1] in "".join(before)
 
@@ -592,3 +625,52 @@ def test_the_photo_rows_compaction_keeps_groups_tags_ratings_and_search(tmp_path
         assert catalog.photo(5)["first_seen"] == ISO_TIMES[5 % 3]
     assert kept(path) == before and ratings_of(path) == ratings and photo_rows(path) == rows
     assert photo_forms(path) == {"compact": len(legacy_blobs)}
+
+
+def test_the_grid_is_dropped_from_every_stored_form_and_nothing_else_changes():
+    """``technical_details_without_grid`` on each form an earlier version stored a technical
+    score's details in (spaced JSON, compact JSON, packed versions 1 and 2): the grid keys go,
+    every other key and value reads back as it did, in its order; rows without a grid, a damaged
+    row and another scorer's value that merely holds the same bytes are left as they are; the
+    upgrade's SQL condition finds every row that holds a grid."""
+    from culler.catalog import score_pack
+
+    grid = [[(r * 7 + c * 13) % 102 - 1 for c in range(17)] for r in range(12)]
+    details = {
+        "sharpness": 0.8651,
+        "subject_sharpness": 0.912,
+        "sharpness_grid": grid,
+        "sharpness_grid_tile": 60,
+        "scored_size": [1024, 768],
+        "blur": {"direction": "diagonal ↗", "motion_confidence": 0.12},
+        "jpeg_quality": 92,
+    }
+    small = {**details, "sharpness_grid": [[5, -1]], "sharpness_grid_tile": 0}  # a list, no grid
+    kept = {k: v for k, v in details.items() if k not in upgrades.GRID_KEYS}
+    forms = {
+        "spaced JSON": json.dumps(details),
+        "compact JSON": score_json.dump(details),
+        "packed v1": score_pack.pack(details, version=1),
+        "packed v2": score_pack.pack(details),
+        "packed, a short grid": score_pack.pack(small),
+    }
+    rewrite = upgrades.UPGRADES["technical_details_without_grid"].rewrite
+    for form, stored in forms.items():
+        new = rewrite(stored)
+        assert new is not None, form
+        assert score_json.load(new) == kept and list(score_json.load(new)) == list(kept), form
+        assert score_pack.is_packed(new) and len(new) < len(stored) - 5, form
+    # Byte 14 then 9 inside another value: found by the condition, left as it is by the rewrite.
+    lookalike = score_pack.pack({"note": "\x0e\t"})
+    assert b"\x0e\x09" in lookalike
+    untouched = [score_pack.pack(kept), json.dumps(kept), lookalike, b"\xc0\x0e\x09 damaged"]
+    assert [rewrite(v) for v in untouched] == [None] * len(untouched)
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE scores (photo_id INTEGER, extra)")
+    conn.executemany(
+        "INSERT INTO scores VALUES (?, ?)",
+        [(i, v) for i, v in enumerate([*forms.values(), lookalike, *untouched[:2]])],
+    )
+    needs = upgrades.UPGRADES["technical_details_without_grid"].needs
+    found = {r[0] for r in conn.execute(f"SELECT photo_id FROM scores WHERE {needs}")}
+    assert found == set(range(len(forms) + 1))  # every grid, and the lookalike (then left)

@@ -688,3 +688,17 @@ def m019_scores_without_rowid(db: sqlite_utils.Database) -> None:
     )
     if not db.execute("SELECT 1 FROM scores LIMIT 1").fetchone():
         score_table.swap(db)
+
+
+@migrations("024_technical_details_without_grid")
+def m024_technical_details_without_grid(db: sqlite_utils.Database) -> None:
+    """Score details without the technical scorer's per-tile sharpness map (issue #32, the
+    catalog's size): ``sharpness_grid`` with ``sharpness_grid_tile`` and ``scored_size``, about 150
+    of a real photo's 1,850 bytes, read only by the loupe's overlay, which now computes it for the
+    photo it shows from the file (``Scorer.details_on_demand``: the scan's decode, the scan's
+    grid). Records the rewrite of the rows that hold one as a data upgrade
+    (``technical_details_without_grid``, culler.catalog.upgrades: batches with a progress bar,
+    resumable, about 0.1 ms a row); the overlay draws a grid still stored as it is meanwhile."""
+    from culler.catalog import upgrades
+
+    upgrades.register(db, "technical_details_without_grid")

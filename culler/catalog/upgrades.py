@@ -212,6 +212,51 @@ UPGRADES["compact_photo_rows"] = DataUpgrade(
 )
 
 
+#: The technical scorer's per-tile sharpness map and the two facts that place it: computed when the
+#: loupe's overlay shows a photo (``Scorer.details_on_demand``) since migration
+#: ``024_technical_details_without_grid``, no longer stored (about 150 bytes a photo).
+GRID_KEYS = ("sharpness_grid", "sharpness_grid_tile", "scored_size")
+
+
+def _details_without_grid(stored: Any) -> str | bytes | None:
+    """A score's stored details without :data:`GRID_KEYS` (None when it has no grid: left as it
+    is); every other key and value reads back as it did."""
+    from culler.catalog import score_json, score_pack
+
+    try:
+        packed = score_pack.is_packed(stored)
+        value = score_pack.unpack(stored) if packed else score_json.load(stored)
+    except (ValueError, TypeError):
+        return None  # damaged: left for the reader to report, as before
+    if not isinstance(value, dict) or "sharpness_grid" not in value:
+        return None
+    for key in GRID_KEYS:
+        value.pop(key, None)
+    # A packed row is unpacked and packed again directly (what ``store`` would choose: a
+    # technical score's details are always shorter packed), about 90 µs a row; text rows
+    # (before ``pack_score_extra``) as ``store`` writes them.
+    return score_pack.pack(value) if packed else score_json.store(value)
+
+
+UPGRADES["technical_details_without_grid"] = DataUpgrade(
+    name="technical_details_without_grid",
+    what="dropping stored sharpness grids",
+    table="scores",
+    key="photo_id",
+    row=("photo_id", "scorer_pk"),
+    column="extra",
+    # Packed rows (culler.catalog.score_pack) holding the key ``sharpness_grid`` (word 7, stored
+    # as the byte 14) followed by a grid, a list or compressed grid tag (9, 7, 10); JSON text rows
+    # naming it. A value that merely holds those bytes is read and left as it is.
+    needs=(
+        "CASE WHEN typeof(extra) = 'blob' THEN instr(extra, x'0e09') > 0"
+        " OR instr(extra, x'0e0a') > 0 OR instr(extra, x'0e07') > 0"
+        " ELSE typeof(extra) = 'text' AND extra LIKE '%\"sharpness_grid\"%' END"
+    ),
+    rewrite=_details_without_grid,
+)
+
+
 @dataclass(frozen=True)
 class WholeStep:
     """A rewrite that cannot be cut into batches (an index made again from scratch): one
