@@ -8,6 +8,10 @@ coding, the mean and largest bytes a grid, and for the one stored today and the 
 to decode one.
 
     python benchmarks/grid_codec.py DIR/real-20000.db
+
+Scans no longer store the grid (``Scorer.details_on_demand``: the overlay computes it for the photo
+it shows), so DIR must hold a catalog a version before migration
+``024_technical_details_without_grid`` scanned, not yet opened by this one.
 """
 
 from __future__ import annotations

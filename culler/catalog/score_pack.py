@@ -38,7 +38,10 @@ pass over every score row, and the next rescore of a photo writes version 2 anyw
 
 The sharpness grid keeps its coding: every lossless alternative measured on the real grids
 (``benchmarks/grid_codec.py``, docs/scale.md) is either larger or needs a bit-level decoder in
-Python more than ten times slower, for about 16 bytes a photo.
+Python more than ten times slower, for about 16 bytes a photo. Scans no longer store that grid
+(the overlay computes it for the photo it shows; migration ``024_technical_details_without_grid``
+drops it from older catalogs), but the coding stays for rows not yet upgraded and for any
+plugin's grid.
 """
 
 from __future__ import annotations

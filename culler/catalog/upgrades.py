@@ -5,7 +5,9 @@ score details and reasons in a binary layout (``pack_score_extra``, ``pack_score
 :mod:`culler.catalog.score_pack`) and score times as milliseconds (``score_times_ms``,
 :mod:`culler.catalog.timestamps`), then the score rows copied into a ``WITHOUT ROWID`` table
 (``scores_without_rowid``, :mod:`culler.catalog.score_table`: a copy kept in step by triggers,
-swapped in by its last batch, instead of a rewrite in place).
+swapped in by its last batch, instead of a rewrite in place), then the technical scorer's stored
+sharpness grids dropped (``technical_details_without_grid``: the overlay computes the grid for the
+photo it shows).
 
 A schema migration (``culler.catalog.migrations``) runs in one transaction: right for adding a table or
 a column, wrong for rewriting a million rows (minutes under one write lock, no progress, all lost if
