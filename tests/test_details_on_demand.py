@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 import culler
+from culler import testing
 from culler.api import SHOOTING_KEY, Scorer, ScoreResult
 from culler.imaging.images import ImageError
 from culler.scan.decode import DecodeJob, decode_one, details_on_demand, init_worker
@@ -77,6 +78,22 @@ def test_the_grid_on_demand_is_the_grid_the_scan_measured_on_real_photos(tmp_pat
     assert 1024 in sizes and any(s < 1024 for s in sizes)  # fitted large files and small ones
 
 
+def test_raw_and_heic_files_get_the_grid_the_scan_measured(
+    tmp_path, monkeypatch, raw_photo, heic_photo
+):
+    """Through the formats plugin's loader, as the scan: a DNG's embedded preview (the scan never
+    develops one) and a HEIC."""
+    paths = [
+        raw_photo(sample_image("chelsea"), preview_side=1600),
+        raw_photo(sample_image("coffee"), name="IMG_0002.dng"),
+        heic_photo(sample_image("rocket")),
+    ]
+    scanned = _grids_the_scan_measured(paths, monkeypatch)
+    monkeypatch.undo()
+    for path in paths:
+        assert details_on_demand(path, ["technical"]) == {"technical": scanned[path]}, path.name
+
+
 def test_a_scan_stores_no_grid_and_keeps_every_other_detail(photo_dir, run_scan):
     catalog, summary = run_scan(photo_dir, scorers=["technical"])
     assert summary["errors"] == 0
@@ -137,7 +154,8 @@ def test_a_third_party_scorer_gets_the_image_at_its_input_size(tmp_path, registe
 
     register_test_plugin(Plugin, "edge-map-plugin")
     (path,) = write_photos(tmp_path, 1)  # 512 × 512: fitted to 300
-    found = details_on_demand(path, ["edge-map-test", "failing-details-test", "technical"])
+    # As a plugin's own tests ask (culler.testing), the same as the GUI's.
+    found = testing.details_on_demand(path, ["edge-map-test", "failing-details-test", "technical"])
     assert set(found) == {"edge-map-test", "technical"}  # the failing one is left out
     assert found["edge-map-test"]["edge_map"] == [[300, 300]]
     assert SHOOTING_KEY in found["edge-map-test"]["shooting"]  # EXIF's shooting data, as in a scan

@@ -103,6 +103,15 @@ def write_photos(folder: Path, count: int | None = None) -> list[Path]:
     return paths
 
 
+def details_on_demand(path: str | Path, scorer_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """What each named scorer's ``details_on_demand`` gives for the file at ``path``, from the file
+    decoded as a scan decodes it for that scorer: what the GUI's overlay gets (``{scorer id:
+    details}``; a scorer that offers none or fails is left out)."""
+    from culler.scan.decode import details_on_demand as compute
+
+    return compute(path, scorer_ids)
+
+
 @pytest.fixture
 def photo_dir(tmp_path: Path) -> Path:
     """A folder of real sample photos (JPEG)."""
