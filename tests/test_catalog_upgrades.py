@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import ImageEnhance
 
-from culler.catalog import open_catalog, score_json, timestamps, upgrades
+from culler.catalog import open_catalog, photo_table, score_json, timestamps, upgrades
 from culler.catalog.groups import facts_digest
 from culler.decide.grouping import NEAR, STRICT, signature_match
 from culler.imaging import signatures
@@ -204,6 +204,25 @@ def photo_forms(path: Path) -> dict[str, int]:
                 " WHERE p.path LIKE '/old/%' GROUP BY 1"
             )
         )
+    finally:
+        conn.close()
+
+
+def photo_table_compact(path: Path) -> bool:
+    """Whether the photo table is made again in its compact form (023_compact_photo_table), with
+    every reference to a photo intact and a sound file."""
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        return photo_table.is_compact(conn)
+    finally:
+        conn.close()
+
+
+def photo_ids(path: Path) -> list[int]:
+    conn = sqlite3.connect(path)
+    try:
+        return [r[0] for r in conn.execute("SELECT id FROM photos ORDER BY id")]
     finally:
         conn.close()
 
@@ -415,6 +434,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     # Every upgrade batch spans statements of its own: kills spread over all of them.
     points = sorted({*range(total - 60, total + 1, 3), *range(1, total, max(1, total // 40))})
     killed, partial, half_packed, half_copied, resized, half_rows = 0, 0, 0, 0, 0, 0
+    remade = 0
     for point in points:
         path = tmp_path / f"kill{point}.db"
         path.write_bytes(template.read_bytes())
@@ -430,6 +450,8 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         assert score_details(path) == details
         assert photo_rows(path) == photos
         half_rows += len(photo_forms(path)) == 2
+        remade += photo_table_compact(path)  # made again whole (one transaction) or not at all
+        assert photo_ids(path) == list(range(1, expected + 5))
         size, _, integrity = pages_of(path)  # the VACUUM to 8 KB pages: done whole or not at all
         assert size in (4096, upgrades.PAGE_SIZE) and integrity == "ok"
         resized += size == upgrades.PAGE_SIZE
@@ -439,6 +461,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         assert pages_of(path) == (upgrades.PAGE_SIZE, "wal", "ok")
         assert detail_forms(path) == {"blob": expected, "ms": expected}
         assert photo_forms(path) == {"compact": expected}
+        assert photo_table_compact(path) and photo_ids(path) == list(range(1, expected + 5))
         assert "columnsize=0" in index_sql(path)  # the search index made again, whole
         assert scores_layout(path) == (True, {"integer"}) and scores_copied(path) is None
         assert ratings_of(path) == before
@@ -450,6 +473,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     assert half_copied >= 1  # or the score rows half copied to the table without rowids
     assert half_rows >= 1  # or the photo rows and grouping facts half compacted
     assert 1 <= resized < len(points)  # kills before and after the pages were rewritten
+    assert 1 <= remade < len(points)  # and before and after the photo table was made again
 
 
 def test_another_process_writing_only_postpones_giving_the_space_back(tmp_path, legacy_blobs):
