@@ -1,6 +1,6 @@
 """The ``photos`` table in its compact form (issue #32, migration ``023_compact_photo_table``).
 
-What changes against the table ``001_initial`` made :
+What changes against the table ``001_initial`` made:
 
 * no ``UNIQUE`` on ``path``: that constraint kept a second index of every path
   (``sqlite_autoindex_photos_1``) beside ``idx_photos_folder_state``, which leads with the path
@@ -9,8 +9,8 @@ What changes against the table ``001_initial`` made :
   path and abort with SQLite's own message (``UNIQUE constraint failed: photos.path``), so a
   caller sees the same ``sqlite3.IntegrityError`` as before;
 * ``content_hash`` as the 16 bytes of the xxh3-128 digest (a BLOB column) instead of 32 hex
-  characters: readers get the hex text back (:func:`hash_sql` in SQL, :func:`hex_hash` in Python),
-  writers store bytes (:func:`stored_hash`). A hash that is not 32 lowercase hex digits (none that
+  characters: readers get the hex text back (:func:`hash_sql` in SQL,
+  culler.catalog.timestamps.photo_row for whole rows), writers store bytes (:func:`stored_hash`). A hash that is not 32 lowercase hex digits (none that
   culler wrote) is kept as the text it is;
 * ``first_seen``/``last_seen`` as INTEGER columns: milliseconds since 1970
   (culler.catalog.timestamps) in 6 bytes instead of their 13 digits as text;
@@ -100,14 +100,10 @@ def stored_hash(value: Any) -> Any:
     return value
 
 
-def hex_hash(value: Any) -> Any:
-    """A stored content hash as readers see it: the hex text (bytes as their hex digits)."""
-    return value.hex() if isinstance(value, bytes) else value
-
-
 def hash_sql(column: str = "content_hash") -> str:
-    """SQL giving a stored content hash as :func:`hex_hash` does (either form: a catalog whose
-    table is not yet rebuilt holds text, and a row a scan wrote since holds bytes)."""
+    """SQL giving a stored content hash as readers see it, hex text, whichever form it is in (a
+    catalog whose table is not yet made again holds text, and the rows a scan wrote since, bytes;
+    whole rows in Python: culler.catalog.timestamps.photo_row)."""
     return f"(CASE WHEN typeof({column}) = 'blob' THEN lower(hex({column})) ELSE {column} END)"
 
 
@@ -130,8 +126,9 @@ def rebuild(conn: Any) -> None:
     raw = getattr(conn, "conn", conn)
     raw.create_function("culler_stored_hash", 1, stored_hash, deterministic=True)
     raw.create_function("culler_ms", 1, _ms, deterministic=True)
-    old = [r[1] for r in conn.execute("PRAGMA table_info(photos)").fetchall()]
+    # The old table's columns: (declared type, default) by name, in order.
     declared = {r[1]: (r[2], r[4]) for r in conn.execute("PRAGMA table_info(photos)").fetchall()}
+    old = list(declared)
     known = dict(COLUMNS)
     # Columns a later migration or a plugin added stay, with their type and default.
     extra = [c for c in old if c not in known and c not in DROPPED]
@@ -172,11 +169,12 @@ def rebuild(conn: Any) -> None:
     # The rename as the 12-step procedure means it: the views and triggers that read photos (the
     # search documents, the change logs) and the other tables' foreign keys name ``photos``, which
     # is back once renamed; SQLite's newer rename would check them all while it is gone.
+    ((legacy,),) = conn.execute("PRAGMA legacy_alter_table").fetchall()
     conn.execute("PRAGMA legacy_alter_table = ON")
     try:
         conn.execute(f"ALTER TABLE {NEW} RENAME TO photos")
     finally:
-        conn.execute("PRAGMA legacy_alter_table = OFF")
+        conn.execute(f"PRAGMA legacy_alter_table = {int(legacy)}")
     for sql in (*INDEXES.values(), *indexes, *triggers, *UNIQUE_TRIGGERS):
         conn.execute(sql)
     # The photo rows' own rewrite is done by the copy (no dHash, times as numbers).
