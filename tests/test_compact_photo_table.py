@@ -216,3 +216,23 @@ def test_a_regroup_after_the_rebuild_examines_no_photo(tmp_path, monkeypatch):
         assert photo_table.is_compact(catalog.conn)
         assert catalog.grouping_changed_ids(None) == []
         assert catalog.grouping_log_position() == logged
+
+
+def test_without_room_for_the_copy_the_table_waits_for_a_later_open(tmp_path, monkeypatch):
+    """The copy is written whole into the WAL before it commits: on a disk without room for it,
+    the step stays to do and the catalog reads as it is."""
+    import shutil
+    from collections import namedtuple
+
+    path = earlier_catalog(tmp_path / "culler.db")
+    usage = namedtuple("usage", "total used free")
+    with monkeypatch.context() as m:
+        m.setattr(shutil, "disk_usage", lambda _: usage(1 << 30, 1 << 30, 4096))
+        with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+            assert photo_table.STEP in catalog.pending_data_upgrades()
+            assert not photo_table.is_compact(catalog.conn)
+            assert catalog.photo(100)["content_hash"] == HASHES[0]
+    with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
+        assert catalog.pending_data_upgrades() == []
+        assert photo_table.is_compact(catalog.conn)
+        assert catalog.photo(100)["content_hash"] == HASHES[0]
