@@ -119,7 +119,11 @@ def column_bytes(conn: sqlite3.Connection, n: int) -> str:
         named = {c for cols in groups.values() if cols for c in cols}
         parts = []
         for label, cols in groups.items():
-            cols = cols or [c for c in names if c not in named]
+            # A column a catalog no longer has (``phash`` since 023_compact_photo_table) adds 0.
+            cols = [c for c in cols if c in names] if cols else [c for c in names if c not in named]
+            if not cols:
+                parts.append(f"{label} 0")
+                continue
             total = conn.execute(
                 f"SELECT {' + '.join(f'coalesce(SUM({stored_size(c)}), 0)' for c in cols)}"
                 f" FROM {table}"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import ImageEnhance
 
-from culler.catalog import open_catalog, score_json, timestamps, upgrades
+from culler.catalog import open_catalog, photo_table, score_json, timestamps, upgrades
 from culler.catalog.groups import facts_digest
 from culler.decide.grouping import NEAR, STRICT, signature_match
 from culler.imaging import signatures
@@ -212,15 +212,37 @@ def photo_forms(path: Path) -> dict[str, int]:
     grouping facts as text (``old``), and how many none of them (``compact``)."""
     conn = sqlite3.connect(path)
     try:
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(photos)")}
+        # No dHash: NULL, or no column once the table is made again (023_compact_photo_table).
+        no_dhash = "p.phash IS NULL" if "phash" in columns else "1"
         return dict(
             conn.execute(
-                "SELECT CASE WHEN p.phash IS NULL AND p.first_seen NOT GLOB '*[^0-9]*'"
+                f"SELECT CASE WHEN {no_dhash} AND p.first_seen NOT GLOB '*[^0-9]*'"
                 " AND p.last_seen NOT GLOB '*[^0-9]*' AND typeof(s.facts) = 'blob'"
                 " THEN 'compact' ELSE 'old' END, COUNT(*)"
                 " FROM photos p LEFT JOIN grouping_state s ON s.photo_id = p.id"
                 " WHERE p.path LIKE '/old/%' GROUP BY 1"
             )
         )
+    finally:
+        conn.close()
+
+
+def photo_table_compact(path: Path) -> bool:
+    """Whether the photo table is made again in its compact form (023_compact_photo_table), with
+    every reference to a photo intact and a sound file."""
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        return photo_table.is_compact(conn)
+    finally:
+        conn.close()
+
+
+def photo_ids(path: Path) -> list[int]:
+    conn = sqlite3.connect(path)
+    try:
+        return [r[0] for r in conn.execute("SELECT id FROM photos ORDER BY id")]
     finally:
         conn.close()
 
@@ -356,6 +378,7 @@ def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
             "compact_signatures",
             "compact_photo_rows",
             "grouping_fact_digests",
+            "compact_photo_table",
             "search_index_without_column_sizes",
             upgrades.RECLAIM,  # done last, after every other upgrade, whatever its place
         ]
@@ -433,6 +456,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     killed, partial, half_packed, half_copied, resized, half_rows = 0, 0, 0, 0, 0, 0
     stripped = without_grid(details)
     half_stripped = 0
+    remade = 0
     for point in points:
         path = tmp_path / f"kill{point}.db"
         path.write_bytes(template.read_bytes())
@@ -451,6 +475,8 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         half_stripped += 0 < sum(now_details[k] == stripped[k] for k in details) < len(details)
         assert photo_rows(path) == photos
         half_rows += len(photo_forms(path)) == 2
+        remade += photo_table_compact(path)  # made again whole (one transaction) or not at all
+        assert photo_ids(path) == list(range(1, expected + 5))
         size, _, integrity = pages_of(path)  # the VACUUM to 8 KB pages: done whole or not at all
         assert size in (4096, upgrades.PAGE_SIZE) and integrity == "ok"
         resized += size == upgrades.PAGE_SIZE
@@ -460,6 +486,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         assert pages_of(path) == (upgrades.PAGE_SIZE, "wal", "ok")
         assert detail_forms(path) == {"blob": expected, "ms": expected}
         assert photo_forms(path) == {"compact": expected}
+        assert photo_table_compact(path) and photo_ids(path) == list(range(1, expected + 5))
         assert "columnsize=0" in index_sql(path)  # the search index made again, whole
         assert scores_layout(path) == (True, {"integer"}) and scores_copied(path) is None
         assert ratings_of(path) == before
@@ -472,6 +499,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     assert half_copied >= 1  # or the score rows half copied to the table without rowids
     assert half_rows >= 1  # or the photo rows and grouping facts half compacted
     assert 1 <= resized < len(points)  # kills before and after the pages were rewritten
+    assert 1 <= remade < len(points)  # and before and after the photo table was made again
 
 
 def test_another_process_writing_only_postpones_giving_the_space_back(tmp_path, legacy_blobs):

@@ -38,7 +38,8 @@ def test_first_scan_scores_everything_and_rescan_decodes_nothing(photo_dir):
     assert second["decoded"] == 0 and second["skipped"] == n and second["scored"] == 0
     photo = rows(photo_dir / "culler.db")["astronaut.jpg"]
     assert photo["status"] == "ok" and photo["width"] == 512 and photo["signature"]
-    assert photo["phash"] is None  # no dHash is stored since signatures replaced it
+    assert "phash" not in photo  # no dHash is stored since signatures replaced it (no column)
+    assert isinstance(photo["content_hash"], bytes) and len(photo["content_hash"]) == 16
     assert (photo_dir / "culler-thumbs").is_dir()
 
 

@@ -18,13 +18,13 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from culler.catalog.photos import GRID_COLUMNS
+from culler.catalog.photos import grid_columns
 from culler.catalog.tags import normalise_tag
 
 #: The sorts a page can be read in straight from an index.
 INDEXED_SORTS = ("path", "taken", "stars")
 
-_COLUMNS = ", ".join(f"p.{c}" for c in GRID_COLUMNS)
+_COLUMNS = grid_columns("p")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from culler.catalog import score_json, score_table
 from culler.catalog.chunks import in_clauses
+from culler.catalog.photo_table import hash_sql, stored_hash
 from culler.catalog.timestamps import iso_sql, now_ms
 
 #: Table the ``grouping`` plugin creates: what each photo looked like when it was last grouped.
@@ -38,11 +39,20 @@ def _root_is(root: str) -> list[tuple[str, list[str]]]:
 #: model grouping compares by, the one parameter). A signature of either version counts (version 1
 #: blobs of a catalog being compacted, version 2), so compacting a catalog changes no facts.
 FACTS_SQL = (
-    "coalesce(p.content_hash, 'None') || '|' || coalesce(p.taken_at, 'None') || '|'"
+    f"coalesce({hash_sql('p.content_hash')}, 'None') || '|' || coalesce(p.taken_at, 'None')"
+    " || '|'"
     " || coalesce(p.subsec, 'None') || '|' || coalesce(p.camera, 'None') || '|'"
     " || coalesce(p.root, 'None') || '|'"
     " || {readable} || '|'"
     " || EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model = ?)"
+)
+
+
+#: The photo columns grouping reads (the content hash as hex text, whichever form it is stored in;
+#: ``phash`` None: a dHash no version has written since ``018``, no longer a column since ``023``).
+_GROUPING_COLUMNS = (
+    f"id, path, root, taken_at, subsec, camera, {hash_sql()} AS content_hash, NULL AS phash,"
+    " signature"
 )
 
 
@@ -103,24 +113,20 @@ class GroupsMixin:
             conn.executemany(
                 "INSERT INTO photos (path, root, taken_at, camera, content_hash, signature, status,"
                 " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, 'ok', ?, ?)",
-                [(*r, stamp, stamp) for r in rows],
+                [(*r[:4], stored_hash(r[4]), *r[5:], stamp, stamp) for r in rows],
             )
 
     # -- what grouping reads ---------------------------------------------------------------------
     def grouping_photos(self) -> list[dict[str, Any]]:
         """Readable photos with the facts grouping uses (capture time, camera, root, hashes)."""
-        return self.query(
-            "SELECT id, path, root, taken_at, subsec, camera, content_hash, phash, signature"
-            " FROM photos WHERE status = 'ok' ORDER BY id"
-        )
+        return self.query(f"SELECT {_GROUPING_COLUMNS} FROM photos WHERE status = 'ok' ORDER BY id")
 
     def grouping_photos_of(self, photo_ids: Iterable[int]) -> list[dict[str, Any]]:
         """:meth:`grouping_photos` of the given photos only (those still readable), by id."""
         rows = []
         for where, chunk in in_clauses("AND id", sorted(set(photo_ids))):
             rows += self.query(
-                "SELECT id, path, root, taken_at, subsec, camera, content_hash, phash, signature"
-                f" FROM photos WHERE status = 'ok' {where}",
+                f"SELECT {_GROUPING_COLUMNS} FROM photos WHERE status = 'ok' {where}",
                 chunk,
             )
         return sorted(rows, key=lambda r: r["id"])
@@ -293,7 +299,7 @@ class GroupsMixin:
         return [
             tuple(r)
             for r in self.execute(
-                "SELECT id, content_hash FROM photos WHERE status = 'ok' AND signature IS NULL"
+                f"SELECT id, {hash_sql()} FROM photos WHERE status = 'ok' AND signature IS NULL"
                 " AND content_hash IS NOT NULL"
             )
         ]
@@ -309,7 +315,7 @@ class GroupsMixin:
         result = {}
         for where, chunk in in_clauses("WHERE id", sorted(set(photo_ids))):
             for pid, path, chash in self.execute(
-                f"SELECT id, path, content_hash FROM photos {where}", chunk
+                f"SELECT id, path, {hash_sql()} FROM photos {where}", chunk
             ):
                 result[pid] = (path, chash)
         return result

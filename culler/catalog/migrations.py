@@ -690,6 +690,25 @@ def m019_scores_without_rowid(db: sqlite_utils.Database) -> None:
         score_table.swap(db)
 
 
+@migrations("023_compact_photo_table")
+def m023_compact_photo_table(db: sqlite_utils.Database) -> None:
+    """``photos`` made again in a compact form (issue #32, the catalog's size;
+    culler.catalog.photo_table): no ``UNIQUE`` index of its own on ``path`` (uniqueness is kept
+    by triggers that look the path up down ``idx_photos_folder_state``, which leads with it), the
+    content hash as 16 bytes instead of 32 hex characters, first/last seen times as INTEGER
+    columns and no ``phash`` column. A new table means a copy of every row with foreign keys off, which a migration's
+    transaction cannot do: this step records it as a whole step (culler.catalog.upgrades), run in
+    one transaction on the next command run in a terminal (on any open for a small catalog);
+    readers read both forms meanwhile. A catalog without a photo (a new one) is made compact
+    here at once: no row refers to a photo, so nothing can cascade."""
+    from culler.catalog import photo_table, upgrades
+
+    if db.execute("SELECT 1 FROM photos LIMIT 1").fetchone() is None:
+        photo_table.rebuild(db)
+    else:
+        upgrades.register_whole_step(db, photo_table.STEP)
+
+
 @migrations("024_technical_details_without_grid")
 def m024_technical_details_without_grid(db: sqlite_utils.Database) -> None:
     """Score details without the technical scorer's per-tile sharpness map (issue #32, the

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from culler.catalog.chunks import in_clauses
+from culler.catalog.photo_table import hash_sql
 
 #: The columns the GUI's grid shows for each photo.
 GRID_COLUMNS = (
@@ -33,6 +34,16 @@ GRID_COLUMNS = (
 )
 
 
+def grid_columns(alias: str = "") -> str:
+    """The :data:`GRID_COLUMNS` as SQL (of ``photos`` aliased ``alias``), the content hash as
+    hex text whichever form it is stored in (culler.catalog.photo_table)."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(
+        f"{hash_sql(prefix + c)} AS {c}" if c == "content_hash" else prefix + c
+        for c in GRID_COLUMNS
+    )
+
+
 class PhotosMixin:
     """Photo reads of :class:`culler.catalog.Catalog`."""
 
@@ -44,14 +55,14 @@ class PhotosMixin:
 
     def grid_photos(self) -> list[dict[str, Any]]:
         """Every photo with the :data:`GRID_COLUMNS`, by path."""
-        return self.query(f"SELECT {', '.join(GRID_COLUMNS)} FROM photos ORDER BY path")
+        return self.query(f"SELECT {grid_columns()} FROM photos ORDER BY path")
 
     def grid_page(self, after: str | None, limit: int) -> list[dict[str, Any]]:
         """The next ``limit`` photos by path after the path ``after`` (None: from the first), with the
         :data:`GRID_COLUMNS`: one seek down the unique path index, whatever the catalog's size."""
         where, params = ("WHERE path > ?", [after]) if after is not None else ("", [])
         return self.query(
-            f"SELECT {', '.join(GRID_COLUMNS)} FROM photos {where} ORDER BY path LIMIT ?",
+            f"SELECT {grid_columns()} FROM photos {where} ORDER BY path LIMIT ?",
             [*params, int(limit)],
         )
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from culler.catalog import score_json
+from culler.catalog.photo_table import hash_sql, stored_hash
 from culler.catalog.ratings import HUMAN_SOURCES
 from culler.catalog.timestamps import now, now_ms, photo_row
 
@@ -66,7 +67,7 @@ class ScanStore:
     def photo_states(self) -> dict[str, PhotoState]:
         """Every catalogued file by path, as the scan planner compares it with the disk."""
         rows = self.conn.execute(
-            "SELECT path, id, size, mtime_ns, status, content_hash FROM photos"
+            f"SELECT path, id, size, mtime_ns, status, {hash_sql()} FROM photos"
         )
         return {row[0]: PhotoState(*row[1:]) for row in rows}
 
@@ -184,15 +185,27 @@ class ScanStore:
     def upsert_photo(
         self, path: str, root: str, size: int | None, mtime_ns: int | None, **columns: Any
     ) -> int:
-        """Insert or update the row of ``path`` with these photos columns; return its id."""
+        """Insert or update the row of ``path`` with these photos columns; return its id.
+
+        Looked up by path first, then updated or inserted: the compact table has no ``UNIQUE``
+        constraint for ``ON CONFLICT`` to name (its triggers keep a path unique:
+        culler.catalog.photo_table); the caller's transaction holds the write lock, so no other
+        writer comes between the two. The content hash is stored as its 16 bytes."""
         seen = now_ms()  # first and last seen as milliseconds (culler.catalog.timestamps)
+        if "content_hash" in columns:
+            columns["content_hash"] = stored_hash(columns["content_hash"])
         fields = {"root": root, "size": size, "mtime_ns": mtime_ns, **columns, "last_seen": seen}
+        found = self.conn.execute("SELECT id FROM photos WHERE path = ?", [path]).fetchone()
+        if found is not None:
+            updates = ", ".join(f"{c} = ?" for c in fields)
+            self.conn.execute(
+                f"UPDATE photos SET {updates} WHERE id = ?", [*fields.values(), found[0]]
+            )
+            return found[0]
         names = ", ".join(fields)
         marks = ", ".join("?" * len(fields))
-        updates = ", ".join(f"{c} = excluded.{c}" for c in fields)
         row = self.conn.execute(
-            f"INSERT INTO photos (path, first_seen, {names}) VALUES (?, ?, {marks})"
-            f" ON CONFLICT(path) DO UPDATE SET {updates} RETURNING id",
+            f"INSERT INTO photos (path, first_seen, {names}) VALUES (?, ?, {marks}) RETURNING id",
             [path, seen, *fields.values()],
         ).fetchone()
         return row[0]

@@ -64,12 +64,15 @@ PHOTO_TIMES = ("first_seen", "last_seen")
 
 
 def photo_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A ``photos`` row as readers see it: its first and last seen times as ISO text, and its
-    ``phash`` None (a dHash earlier versions stored and nothing reads; NULL once a catalog is
-    upgraded, so a reader sees the same row, with the same keys, before and after the upgrade)."""
+    """A whole ``photos`` row as readers see it: its first and last seen times as ISO text, its
+    content hash as hex text (16 bytes since ``023_compact_photo_table``) and its ``phash`` None
+    (a dHash earlier versions stored and nothing reads; NULL once a catalog is upgraded, no
+    column since ``023``), so a reader sees the same row, with the same keys, before and after
+    the upgrades."""
     for column in PHOTO_TIMES:
         if column in row:
             row[column] = iso(row[column])
-    if "phash" in row:
-        row["phash"] = None
+    if isinstance(row.get("content_hash"), bytes):
+        row["content_hash"] = row["content_hash"].hex()
+    row["phash"] = None
     return row

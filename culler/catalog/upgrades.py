@@ -272,6 +272,11 @@ class WholeStep:
     table: str
     #: ``run(conn)``, inside the step's transaction.
     run: Callable[[Any], None]
+    #: Run with foreign keys off (a table made again: dropping the old one with them on deletes
+    #: every row that refers to it, ``ON DELETE CASCADE``). They cannot change inside a
+    #: transaction, so the step turns them off before its transaction and on after it, and checks
+    #: every reference (``PRAGMA foreign_key_check``) before it commits.
+    foreign_keys_off: bool = False
 
 
 #: The whole steps, by name: each added by the module whose step it is, as that module is imported
@@ -407,6 +412,8 @@ class UpgradesMixin:
             if progress is None and total > SILENT_ROWS:
                 continue
             if name in WHOLE_STEPS:
+                if not self._room_for(WHOLE_STEPS[name]):
+                    continue  # left for later: readers read the catalog as it is
                 self._run_whole_step(WHOLE_STEPS[name], total, progress)
             else:
                 self._run_upgrade(UPGRADES[name], total, progress, batch or BATCH)
@@ -474,11 +481,40 @@ class UpgradesMixin:
         if progress:
             progress(upgrade.what, total, total)
 
+    def _room_for(self, step: WholeStep) -> bool:
+        """Whether the disk holds what ``step`` writes: a table made again (``foreign_keys_off``)
+        is written whole into the WAL before it commits, about the catalog's size at most (1.0
+        GB at a million photos, docs/scale.md). Without the room the step waits for a later
+        open instead of failing with a full disk halfway (it would be rolled back all the same)."""
+        if not step.foreign_keys_off:
+            return True
+        size = self.path.stat().st_size  # type: ignore[attr-defined]
+        return shutil.disk_usage(self.path.parent).free >= size + (64 << 20)  # type: ignore[attr-defined]
+
     def _run_whole_step(self, step: WholeStep, total: int, progress: Progress | None) -> None:
         if progress:
             progress(step.what, 0, total)
+        conn = self.conn  # type: ignore[attr-defined]
+        ((keys,),) = conn.execute("PRAGMA foreign_keys").fetchall()
+        if step.foreign_keys_off:
+            conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            self._whole_step_transaction(step, total)
+        finally:
+            conn.execute(f"PRAGMA foreign_keys = {int(keys)}")
+        if progress:
+            progress(step.what, total, total)
+
+    def _whole_step_transaction(self, step: WholeStep, total: int) -> None:
         with self.transaction() as conn:  # type: ignore[attr-defined]
             step.run(conn)
+            if step.foreign_keys_off:
+                broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:  # rolled back whole: the catalog stays as it was
+                    raise sqlite3.IntegrityError(
+                        f"{step.what}: {len(broken)} rows would refer to no row"
+                        f" (first: {tuple(broken[0])}); the catalog is left as it was"
+                    )
             conn.execute(
                 f"UPDATE {TABLE} SET finished = ?, started = coalesce(started, ?),"
                 " rewritten = ? WHERE name = ?",
@@ -488,8 +524,6 @@ class UpgradesMixin:
             conn.execute(
                 f"INSERT OR REPLACE INTO {TABLE} (name, started) VALUES (?, ?)", [RECLAIM, now()]
             )
-        if progress:
-            progress(step.what, total, total)
 
     @staticmethod
     def _upgrade_batch(conn: Any, upgrade: DataUpgrade, last: int, batch: int) -> list[Any]:
