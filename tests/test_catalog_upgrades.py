@@ -44,6 +44,12 @@ def legacy_blobs() -> list[bytes]:
 
 
 @pytest.fixture(scope="module")
+def v2_blobs() -> list[bytes]:
+    """Version-2 signatures (the thumbnail deflated: what culler stored before version 3)."""
+    return [signatures.legacy_bytes(im, version=2) for _, ims in _edits() for im in ims]
+
+
+@pytest.fixture(scope="module")
 def real_details() -> list[tuple[str, str]]:
     """(extra, reasons) of technical scores of real photos as earlier versions stored them
     (``json.dumps``: spaced, the sharpness grid as text)."""
@@ -248,7 +254,8 @@ def scores_layout(path: Path) -> tuple[bool, set[str]]:
 
 
 def signature_sizes(path: Path) -> dict[str, int]:
-    """How many signatures of each version (``v1``: 1,105 bytes; ``v2``: compact) the catalog holds."""
+    """How many signatures of each version (``v1``: 1,105 bytes; ``v2``: deflated; ``v3``: context
+    Rice codes) the catalog holds."""
     conn = sqlite3.connect(path)
     try:
         rows = conn.execute(
@@ -259,7 +266,8 @@ def signature_sizes(path: Path) -> dict[str, int]:
         conn.close()
     found: dict[str, int] = {}
     for version, size in rows:
-        key = "v1" if version == b"\x01" and size == 1105 else "v2" if version == b"\x02" else "?"
+        key = "v1" if version == b"\x01" and size == 1105 else "?"
+        key = {b"\x02": "v2", b"\x03": "v3"}.get(version, key)
         found[key] = found.get(key, 0) + 1
     return found
 
@@ -270,7 +278,7 @@ def test_a_compact_signature_is_smaller_lossless_and_what_a_scan_stores():
         for image in images:
             blob = signatures.compute_bytes(image)
             legacy = signatures.legacy_bytes(image)
-            assert blob[0] == 2 and len(legacy) == 1105
+            assert blob[0] == signatures.VERSION and len(legacy) == 1105
             sizes.append(len(blob))
             assert Signature.from_bytes(blob).to_bytes() == blob  # read and written unchanged
             assert signatures.compact(legacy) == blob  # an upgraded photo = a rescanned one
@@ -311,7 +319,7 @@ def test_an_older_catalog_is_compacted_on_open_keeping_every_rating(tmp_path, le
                 "SELECT signature FROM photos WHERE path LIKE '/old/%' ORDER BY id"
             )
         ]
-    assert signature_sizes(path) == {"v2": len(legacy_blobs)}
+    assert signature_sizes(path) == {"v3": len(legacy_blobs)}
     assert pages_of(path) == (upgrades.PAGE_SIZE, "wal", "ok")  # rewritten by the VACUUM
     assert stored == [signatures.compact(b) for b in legacy_blobs]
     assert ratings_of(path) == before
@@ -336,6 +344,7 @@ def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
             "compact_signatures",
             "compact_photo_rows",
             "grouping_fact_digests",
+            "context_rice_signatures",
             "search_index_without_column_sizes",
             upgrades.RECLAIM,  # done last, after every other upgrade, whatever its place
         ]
@@ -347,7 +356,7 @@ def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
     assert signature_sizes(path) == {"v1": len(legacy_blobs)}
     with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
         assert catalog.pending_data_upgrades() == []
-    assert signature_sizes(path) == {"v2": len(legacy_blobs)}
+    assert signature_sizes(path) == {"v3": len(legacy_blobs)}
 
 
 def test_a_new_catalog_has_nothing_to_upgrade(tmp_path):
@@ -368,7 +377,7 @@ def test_the_command_line_says_what_it_upgrades(tmp_path, monkeypatch, culler_cl
     result = culler_cli("list", "--db", str(path))
     assert "upgrading the catalog: compacting near-duplicate signatures (12 to do)" in result.output
     assert "resumes on the next run" in result.output and "Traceback" not in result.output
-    assert signature_sizes(path) == {"v2": len(legacy_blobs)}
+    assert signature_sizes(path) == {"v3": len(legacy_blobs)}
 
 
 KILLER = killer_script(
@@ -387,18 +396,43 @@ def _run_killer(path: Path, kill_at: int) -> subprocess.CompletedProcess:
     )
 
 
+def signature_thumbs(path: Path) -> dict[int, bytes]:
+    """Each photo's signature as what grouping compares (hash, layout, thumbnail), any version."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute("SELECT id, signature FROM photos ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    found = {}
+    for pid, blob in rows:
+        sig = Signature.from_bytes(blob)
+        if sig is not None:
+            found[pid] = sig.dct.tobytes() + sig.layout.tobytes() + sig.thumb.tobytes()
+    return found
+
+
+def grouping_log_rows(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM grouping_log").fetchone()[0]
+    finally:
+        conn.close()
+
+
 def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
-    tmp_path, legacy_blobs, real_details
+    tmp_path, legacy_blobs, v2_blobs, real_details
 ):
     """SIGKILL at statements spread over the migrations, every upgrade batch and the VACUUM: each
-    signature is either still version 1 or compacted whole (batches are atomic), each score's
-    details and reasons read exactly as before (JSON or packed), every rating is as it was, and
-    the next open finishes the upgrade."""
+    signature is still version 1 or 2 or rewritten whole as version 3 (batches are atomic) and
+    reads as exactly the same signature, each score's details and reasons read exactly as before
+    (JSON or packed), every rating is as it was, and the next open finishes the upgrade; the
+    signature rewrites leave nothing in the grouping change log."""
     template = older_catalog(
-        tmp_path / "template.db", legacy_blobs, copies=4, details=real_details
-    )  # 48 photos
-    expected = 4 * len(legacy_blobs)
+        tmp_path / "template.db", legacy_blobs + v2_blobs, copies=2, details=real_details
+    )  # 48 photos: half of them with version-1 signatures, half with version 2
+    expected = 2 * (len(legacy_blobs) + len(v2_blobs))
     before = ratings_of(template)
+    thumbs = signature_thumbs(template)
     details = score_details(template)
     photos = photo_rows(template)
     assert detail_forms(template) == {"text": expected, "iso": expected}
@@ -411,14 +445,17 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     # Every upgrade batch spans statements of its own: kills spread over all of them.
     points = sorted({*range(total - 60, total + 1, 3), *range(1, total, max(1, total // 40))})
     killed, partial, half_packed, half_copied, resized, half_rows = 0, 0, 0, 0, 0, 0
+    half_signed = 0
     for point in points:
         path = tmp_path / f"kill{point}.db"
         path.write_bytes(template.read_bytes())
         result = _run_killer(path, point)
         killed += result.returncode == -signal.SIGKILL
         sizes = signature_sizes(path)
-        assert set(sizes) <= {"v1", "v2"} and sum(sizes.values()) == expected
-        partial += len(sizes) == 2
+        assert set(sizes) <= {"v1", "v2", "v3"} and sum(sizes.values()) == expected
+        partial += "v3" in sizes and ("v1" in sizes or "v2" in sizes)
+        half_signed += sizes.get("v2", 0) not in (0, len(v2_blobs) * 2)
+        assert signature_thumbs(path) == thumbs
         half_packed += {"text", "blob"} <= set(detail_forms(path))
         copied = scores_copied(path)
         half_copied += copied is not None and 0 < copied < expected
@@ -431,7 +468,9 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         resized += size == upgrades.PAGE_SIZE
         with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
             assert catalog.pending_data_upgrades() == []
-        assert signature_sizes(path) == {"v2": expected}
+        assert signature_sizes(path) == {"v3": expected}
+        assert signature_thumbs(path) == thumbs
+        assert grouping_log_rows(path) == 0  # no photo's grouping facts changed
         assert pages_of(path) == (upgrades.PAGE_SIZE, "wal", "ok")
         assert detail_forms(path) == {"blob": expected, "ms": expected}
         assert photo_forms(path) == {"compact": expected}
@@ -445,6 +484,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     assert half_packed >= 1  # and some while the score details were half packed
     assert half_copied >= 1  # or the score rows half copied to the table without rowids
     assert half_rows >= 1  # or the photo rows and grouping facts half compacted
+    assert half_signed >= 1  # or the version-2 signatures half rewritten as version 3
     assert 1 <= resized < len(points)  # kills before and after the pages were rewritten
 
 
@@ -513,6 +553,7 @@ def test_the_upgrade_knows_the_version_1_signature_size_without_importing_it():
     from culler.imaging import signatures
 
     assert upgrades.V1_SIGNATURE_SIZE == signatures.V1_SIZE
+    assert upgrades.SIGNATURE_HEADER == signatures.HEADER
 
 
 def test_culler_show_prints_the_same_before_and_after_the_upgrade(
