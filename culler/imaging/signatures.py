@@ -261,10 +261,10 @@ def pack_thumbnails(thumbs: np.ndarray) -> list[bytes]:
     start = np.concatenate([[0], np.cumsum(nbytes * 8)[:-1]])
     bits = np.zeros(int(nbytes.sum()) * 8, np.uint8)
     # the unary quotients: ones, each ended by a zero
-    ones = np.zeros(bits.size + 1, np.int32)
-    np.add.at(ones, start, 1)
-    np.add.at(ones, start + unary, -1)
-    bits[np.cumsum(ones[:-1]) > 0] = 1
+    ones = np.zeros(bits.size + 1, np.int8)
+    ones[start] = 1  # each row's unary codes start on a byte of their own
+    ones[start + unary] -= 1
+    bits[:] = np.cumsum(ones[:-1], dtype=np.int8)
     bits[(start[:, None] + np.cumsum(q + 1, axis=1) - 1).ravel()] = 0
     # the remainders, most significant bit first
     ends = start[:, None] + unary[:, None] + np.cumsum(widths, axis=1)
