@@ -1,4 +1,4 @@
-"""Near-duplicate signatures: what a photo looks like, in about 800 bytes, computed during the scan's
+"""Near-duplicate signatures: what a photo looks like, in about 770 bytes, computed during the scan's
 one read.
 
 A 64-bit dHash alone cannot tell a foggy lake from a dune at dusk: dark, smooth and low-contrast photos
@@ -11,12 +11,20 @@ share most of their bits. A signature therefore carries three independent pieces
   aligning it (small shifts and centre crops of up to 15 %) and matching tones (so brightened and
   lightly cropped exports still match).
 
-Stored as one BLOB (``photos.signature``), version 2 (migration ``010_compact_signatures``, issue
-#32): a version byte, the hash (32 bytes), the layout (48) and the thumbnail *losslessly*
-compressed: each pixel less its left and upper neighbours plus the upper-left one (undone by two
-cumulative sums), then raw DEFLATE (run-length matches). On 45 real photographs the thumbnail takes
-783 bytes on average (1,005 at most), on the 200 real-photo crops of
-``benchmarks/grouping_scale.py`` 679: a signature of 760–870 bytes instead of 1,105. Lossless because the pair evidence is sensitive where it matters
+Stored as one BLOB (``photos.signature``), version 3 (migration ``022_signature_context_rice``,
+issue #32): a version byte, the hash (32 bytes), the layout (48) and the thumbnail *losslessly*
+coded: each pixel less LOCO-I's median edge prediction from its left, upper and upper-left
+neighbours, Rice coded with the parameter that is shortest for its gradient context
+(|a−c| + |b−c| + |d−b| in six classes; the six parameters in three bytes), every quotient in unary
+first and then the remainders, pixels taken along the anti-diagonals ``2 i + j`` so that each of
+94 steps depends only on earlier ones (:func:`pack_thumbnails`, :func:`unpack_thumbnails`). On 45
+real photographs the thumbnail takes 692 bytes on average instead of version 2's 783, on the
+crops of ``benchmarks/grouping_scale.py`` 604 instead of 690: a signature of about 690–775 bytes.
+A thumbnail decodes pixel by pixel (each prediction needs the pixel just decoded), so it is
+decoded in batches, numpy across the thumbnails one diagonal at a time: grouping collects the
+photos its candidate pairs will compare and decodes them together first
+(:func:`decode_thumbnails`, ``culler.decide.grouping.prefetch_thumbnails``); one thumbnail alone
+costs a few milliseconds. Lossless because the pair evidence is sensitive where it matters
 most: quantising the thumbnail to 6 bits over its own range lost 1 of 500 planted copies at 20,000
 photos (a smooth picture's detail correlation fell from 0.77 to 0.48), 5 and 4 bits more. So every
 comparison gives exactly what it gave before, and grouping recall cannot change.
@@ -28,18 +36,16 @@ and its 4 %-a-side crop agree at tone 0.95002 against the strict rule's 0.95, an
 that moves 8 % of the pixels by one grey level (and is larger than this one) drops that pair below
 it and loses one of 491 planted copies at 20,000 photos. So the thumbnail stays lossless.
 
-The lossless codings that would be smaller were measured with their decoders too
-(``signature_codec.py --lossless``, docs/scale.md "The thumbnail's lossless coding"): LOCO-I's
-median predictor with Rice codes for six gradient contexts takes 692 bytes instead of 783, but it
-decodes pixel by pixel in Python, 0.84–0.94 ms a thumbnail against this coding's 23–38 µs (+5.8–6.6 s
-for the 7,248 decodes of a 20,000-photo grouping run); with LZMA instead it saves 56 bytes at
-0.26–0.36 ms, WebP lossless 50 bytes at 10 ms an encode. So this coding stays until grouping decodes its candidates'
-thumbnails in batches (the context coder decodes 845 at a time in 110–113 µs each).
+The lossless codings were measured with their decoders too (``signature_codec.py --lossless``,
+docs/scale.md "The thumbnail's lossless coding" and "Signature version 3"): this one is the
+smallest; LZMA after the same predictor saves 56 bytes instead of 91, WebP lossless 50 at 10 ms an
+encode.
 
-Version 1 blobs (1,105 bytes, the thumbnail as 1,024 raw bytes) are still read: a catalog being
-compacted holds both, and :func:`compact` rewrites one as version 2. The thumbnail of a version-2
-blob is decompressed on first use: grouping reads every photo's hash and layout, but the thumbnails
-of candidate pairs only.
+Versions 1 (1,105 bytes, the thumbnail as 1,024 raw bytes) and 2 (the thumbnail as planar
+differences, raw DEFLATE: migration ``010_compact_signatures``) are still read: a catalog being
+upgraded holds them beside version 3, and :func:`compact_many` rewrites them as version 3 in
+batches (the data upgrades of culler.catalog.upgrades). A stored thumbnail is decoded on first
+use: grouping reads every photo's hash and layout, but the thumbnails of candidate pairs only.
 """
 
 from __future__ import annotations
