@@ -320,11 +320,12 @@ def _unpack_chunk(packed: list[bytes]) -> np.ndarray:
     ok = (sizes > 0) & (ks <= _MAX_K).all(axis=1)
     # The quotients: the first 1,024 zero bits of each stream end them. Only the bytes up to the
     # one where every stream has had its 1,024th zero are searched.
-    zeros_to = np.cumsum(_ZERO_BITS[raw], axis=1)
+    zeros_to = np.cumsum(_ZERO_BITS[raw], axis=1, dtype=np.int16)
     reach = int((zeros_to < pixels).sum(axis=1).max()) + 1
-    rows, ends = np.nonzero(np.unpackbits(raw[:, :reach], axis=1) == 0)
-    first = np.searchsorted(rows, np.arange(n))
-    ends = ends[first[:, None] + np.arange(pixels)].T  # (1024, n): where each quotient ends
+    found = np.flatnonzero(np.unpackbits(~raw[:, :reach]))  # the zero bits, stream after stream
+    first = np.concatenate([[0], np.cumsum(zeros_to[:, reach - 1], dtype=np.intp)[:-1]])
+    span = np.arange(n, dtype=np.intp)[:, None] * (reach * 8)
+    ends = (found[first[:, None] + np.arange(pixels)] - span).T  # (1024, n): each quotient's end
     quotients = np.diff(ends, axis=0, prepend=-1).astype(np.int16) - 1
     # An escape reads 8 bits with no quotient: as a Rice code with k = 8 and a quotient of 0.
     escape_k = np.where(quotients >= RICE_ESCAPE, 8, 0).astype(np.int16)
@@ -334,9 +335,10 @@ def _unpack_chunk(packed: list[bytes]) -> np.ndarray:
     data = raw.T.astype(np.int32)
     pairs = ((data[:-1] << 8) | data[1:]).ravel()
     last = (sizes * 8).astype(np.int32)  # a damaged stream reads no further
-    column = np.arange(n, dtype=np.int32)
+    column = np.arange(n, dtype=np.intp)
     position = (ends[-1] + 1).astype(np.int32)  # the remainders start after the quotients
-    k_flat = np.where(ok[:, None], ks, 0).T.ravel()
+    # k_of[g, r]: stream r's Rice parameter for a pixel of gradient g (edge pixels: g + _EDGE)
+    k_of = np.where(ok[:, None], ks, 0).T[_CLASS_OF].reshape(-1)
     # Pixel-major (each pixel of every thumbnail side by side): a step's operations read rows.
     image = np.full(((THUMB_SIDE + 1) * _WIDTH, n), 128, np.int16)
     done, stride = 0, _WIDTH - 2
@@ -347,7 +349,8 @@ def _unpack_chunk(packed: list[bytes]) -> np.ndarray:
         b = image[first - _WIDTH : stop - _WIDTH : stride]
         c = image[first - _WIDTH - 1 : stop - _WIDTH - 1 : stride]
         d = image[first - _WIDTH + 1 : stop - _WIDTH + 1 : stride]
-        k = k_flat[_CLASS_OF[np.abs(a - c) + np.abs(b - c) + np.abs(d - b) + edge] * n + column]
+        g = np.abs(a - c) + np.abs(b - c) + np.abs(d - b) + edge
+        k = k_of[g.astype(np.intp) * n + column]
         k = np.maximum(k, escape_k[done : done + hi - lo + 1])
         q = quotients[done : done + hi - lo + 1]
         done += hi - lo + 1
@@ -358,7 +361,7 @@ def _unpack_chunk(packed: list[bytes]) -> np.ndarray:
         position += ends[-1]
         high, low = np.maximum(a, b), np.minimum(a, b)
         pred = np.where(c >= high, low, np.where(c <= low, high, a + b - c))
-        image[first:stop:stride] = (pred + _UNZIGZAG[u]) & 255
+        image[first:stop:stride] = (pred + ((u >> 1) ^ -(u & 1))) & 255  # zig-zag undone
         if t - 2 * lo == THUMB_SIDE - 1:  # the last column: its copy is the next row's d
             image[(lo + 2) * _WIDTH - 1] = image[(lo + 2) * _WIDTH - 2]
     ok &= position <= last
@@ -368,7 +371,7 @@ def _unpack_chunk(packed: list[bytes]) -> np.ndarray:
 
 
 #: Zero bits in each byte value.
-_ZERO_BITS = np.array([8 - bin(v).count("1") for v in range(256)], np.int32)
+_ZERO_BITS = np.array([8 - bin(v).count("1") for v in range(256)], np.int16)
 
 
 def _step_edges() -> list[np.ndarray]:
