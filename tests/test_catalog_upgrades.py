@@ -556,11 +556,14 @@ def test_the_upgrade_knows_the_version_1_signature_size_without_importing_it():
     assert upgrades.SIGNATURE_HEADER == signatures.HEADER
 
 
+@pytest.mark.parametrize("blobs", ["legacy_blobs", "v2_blobs"])
 def test_culler_show_prints_the_same_before_and_after_the_upgrade(
-    tmp_path, monkeypatch, culler_cli, legacy_blobs, real_details
+    tmp_path, monkeypatch, culler_cli, blobs, real_details, request
 ):
-    """Packed details, numeric score and photo times, compact signatures and the dHash no
-    longer stored change no character that ``culler show`` prints, as text or as JSON."""
+    """Packed details, numeric score and photo times, compact signatures (from version 1 or 2)
+    and the dHash no longer stored change no character that ``culler show`` prints, as text or as
+    JSON."""
+    legacy_blobs = request.getfixturevalue(blobs)
     path = older_catalog(tmp_path / "culler.db", legacy_blobs, details=real_details)
     photos = [f"/old/{i}.jpg" for i in range(3)]
     with monkeypatch.context() as m:  # the catalog as it is: every row in the earlier form
@@ -589,6 +592,7 @@ def test_culler_show_prints_the_same_before_and_after_the_upgrade(
     as_json = [{**json.loads(out), "signature": None} for out in before[1::2]]
     assert [{**json.loads(out), "signature": None} for out in after[1::2]] == as_json
     assert all("sharpness" in out for out in before[1::2]) and ISO_TIMES[1] in "".join(before)
+    assert signature_sizes(path) == {"v3": len(legacy_blobs)}
 
 
 def test_the_photo_rows_compaction_keeps_groups_tags_ratings_and_search(tmp_path, legacy_blobs):
@@ -633,3 +637,23 @@ def test_the_photo_rows_compaction_keeps_groups_tags_ratings_and_search(tmp_path
         assert catalog.photo(5)["first_seen"] == ISO_TIMES[5 % 3]
     assert kept(path) == before and ratings_of(path) == ratings and photo_rows(path) == rows
     assert photo_forms(path) == {"compact": len(legacy_blobs)}
+
+
+def test_cull_dry_run_and_duplicates_print_the_same_before_and_after_the_version_3_upgrade(
+    tmp_path, monkeypatch, culler_cli, v2_blobs
+):
+    """The groups and decisions a catalog of version-2 signatures (real photos and their edits)
+    gives are exactly those it gives once every signature is version 3."""
+    path = older_catalog(tmp_path / "culler.db", v2_blobs)
+    commands = (("cull", "--dry-run", "--json"), ("duplicates", "--json"))
+    with monkeypatch.context() as m:  # the catalog as it is: every signature version 2
+        m.setattr(upgrades.UpgradesMixin, "upgrade_data", lambda self, *a, **k: [])
+        open_catalog(path, create=False).close()  # the schema steps (a dry run makes none)
+        before = [culler_cli(*cmd, "--db", path).output for cmd in commands]
+        assert signature_sizes(path) == {"v2": len(v2_blobs)}
+    with open_catalog(path, create=False, progress=lambda *a: None):
+        pass
+    assert signature_sizes(path) == {"v3": len(v2_blobs)}
+    after = [culler_cli(*cmd, "--db", path).output for cmd in commands]
+    assert after == before
+    assert json.loads(before[1])  # the edits of each photo are found as duplicates
