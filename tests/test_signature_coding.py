@@ -119,10 +119,13 @@ def test_version_3_is_exact_on_any_thumbnails_alone_or_together(values, smooth) 
         assert np.array_equal(signatures.unpack_thumbnails([packed])[0], thumb)
 
 
-def test_version_3_decodes_batches_larger_than_a_chunk_exactly(monkeypatch) -> None:
-    monkeypatch.setattr(signatures, "_DECODE_CHUNK", 4)
+def test_version_3_codes_batches_larger_than_a_chunk_exactly(monkeypatch) -> None:
     cases = [*signature_codec.edge_cases().values(), *_real_thumbnails()]
+    whole = signatures.pack_thumbnails(np.stack(cases))
+    monkeypatch.setattr(signatures, "_DECODE_CHUNK", 4)
+    monkeypatch.setattr(signatures, "_ENCODE_CHUNK", 3)
     packed = signatures.pack_thumbnails(np.stack(cases))
+    assert packed == whole
     assert np.array_equal(signatures.unpack_thumbnails(packed), np.stack(cases))
 
 

@@ -243,10 +243,22 @@ def pack_thumbnails(thumbs: np.ndarray) -> list[bytes]:
     (three bytes: a nibble per class). In diagonal order (:data:`_ORDER`): every quotient in
     unary first (decodable at once, before any k is known), then the remainders (k bits each; a
     quotient of :data:`RICE_ESCAPE` ones is followed by the residual in 8 bits)."""
-    t = np.asarray(thumbs, np.uint8).reshape(-1, THUMB_SIDE, THUMB_SIDE).astype(np.int32)
+    stack = np.asarray(thumbs, np.uint8).reshape(-1, THUMB_SIDE, THUMB_SIDE)
+    return [
+        packed
+        for at in range(0, len(stack), _ENCODE_CHUNK)
+        for packed in _pack_chunk(stack[at : at + _ENCODE_CHUNK])
+    ]
+
+
+#: Thumbnails coded together at most: their working arrays (a few MB) stay small enough not to
+#: cost more in page faults than the batch saves.
+_ENCODE_CHUNK = 64
+
+
+def _pack_chunk(stack: np.ndarray) -> list[bytes]:
+    t = stack.astype(np.int32)
     n = len(t)
-    if n == 0:
-        return []
     pred, classes = _med(t)
     signed = ((t - pred + 128) & 255) - 128
     u = np.where(signed >= 0, 2 * signed, -2 * signed - 1).reshape(n, -1)[:, _ORDER]
