@@ -27,7 +27,7 @@ eleven edge cases (flat, 0/255 extremes, noise, gradients) to the same 1,024 val
 thumbnail; encode and decode CPU a thumbnail (best of three passes); what the extra decode CPU
 comes to for the decodes a grouping does (counted: ``--count-photos N`` runs grouping_scale.py at
 N photos, ``--archive DB`` the 2,000-photo shoot of archive_scale.py on a copy of its catalog);
-the context coder decoded in batches; and whether the 32-byte hash or the 48-byte colour layout
+the context coder decoded in batches, and version 3 as stored (one at a time and in batches); and whether the 32-byte hash or the 48-byte colour layout
 could be stored smaller (goal 3 of the coding work):
 
     python benchmarks/signature_codec.py --lossless --count-photos 20000 \
@@ -464,12 +464,24 @@ def webp_decode(packed: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("L"), np.uint8)
 
 
+def v3_encode(thumb: np.ndarray) -> bytes:
+    return S.pack_thumbnails(thumb[None])[0]
+
+
+def v3_decode(packed: bytes) -> np.ndarray:
+    return S.unpack_thumbnails([packed])[0]
+
+
 LOSSLESS = {
-    "v2: planar + DEFLATE (as stored)": (S._pack, S._unpack),
+    "v2: planar + DEFLATE (stored before version 3)": (S._pack, S._unpack),
     "planar + LZMA": (planar_lzma_encode, planar_lzma_decode),
     "MED + LZMA": (med_lzma_encode, med_lzma_decode),
     "MED + Rice, 6 gradient contexts": (med_rice_encode, med_rice_decode),
     "WebP lossless, headerless": (webp_encode, webp_decode),
+    "v3: MED + Rice, 6 contexts, along diagonals (as stored), one at a time": (
+        v3_encode,
+        v3_decode,
+    ),
 }
 
 
@@ -689,6 +701,17 @@ def measure_batch(thumbs: list[np.ndarray]) -> None:
         exact = np.array_equal(med_rice_decode_batch(packed[:n]), np.stack(thumbs[:n]))
         us = _cpu_us(lambda batch: med_rice_decode_batch(batch), [packed[:n]]) / n
         print(f"  {n} thumbnails a batch: {us:.0f} µs a thumbnail, exact: {exact}")
+    print("\n== version 3 as stored (culler.imaging.signatures), coded and decoded in one batch")
+    stack = np.stack(thumbs)
+    stored = S.pack_thumbnails(stack)
+    for n in (1, 45, 200, len(thumbs)):
+        exact = np.array_equal(S.unpack_thumbnails(stored[:n]), stack[:n])
+        us = _cpu_us(S.unpack_thumbnails, [stored[:n]]) / n
+        enc = _cpu_us(S.pack_thumbnails, [stack[:n]]) / n
+        print(
+            f"  {n} thumbnails a batch: decode {us:.0f} µs, encode {enc:.0f} µs a thumbnail,"
+            f" exact: {exact}"
+        )
 
 
 def _rice_code_bytes(values: np.ndarray) -> float:

@@ -44,6 +44,12 @@ def legacy_blobs() -> list[bytes]:
 
 
 @pytest.fixture(scope="module")
+def v2_blobs() -> list[bytes]:
+    """Version-2 signatures (the thumbnail deflated: what culler stored before version 3)."""
+    return [signatures.legacy_bytes(im, version=2) for _, ims in _edits() for im in ims]
+
+
+@pytest.fixture(scope="module")
 def real_details() -> list[tuple[str, str]]:
     """(extra, reasons) of technical scores of real photos as earlier versions stored them
     (``json.dumps``: spaced, the sharpness grid as text, where those versions put it)."""
@@ -290,7 +296,8 @@ def scores_layout(path: Path) -> tuple[bool, set[str]]:
 
 
 def signature_sizes(path: Path) -> dict[str, int]:
-    """How many signatures of each version (``v1``: 1,105 bytes; ``v2``: compact) the catalog holds."""
+    """How many signatures of each version (``v1``: 1,105 bytes; ``v2``: deflated; ``v3``: context
+    Rice codes) the catalog holds."""
     conn = sqlite3.connect(path)
     try:
         rows = conn.execute(
@@ -301,7 +308,8 @@ def signature_sizes(path: Path) -> dict[str, int]:
         conn.close()
     found: dict[str, int] = {}
     for version, size in rows:
-        key = "v1" if version == b"\x01" and size == 1105 else "v2" if version == b"\x02" else "?"
+        key = "v1" if version == b"\x01" and size == 1105 else "?"
+        key = {b"\x02": "v2", b"\x03": "v3"}.get(version, key)
         found[key] = found.get(key, 0) + 1
     return found
 
@@ -312,7 +320,7 @@ def test_a_compact_signature_is_smaller_lossless_and_what_a_scan_stores():
         for image in images:
             blob = signatures.compute_bytes(image)
             legacy = signatures.legacy_bytes(image)
-            assert blob[0] == 2 and len(legacy) == 1105
+            assert blob[0] == signatures.VERSION and len(legacy) == 1105
             sizes.append(len(blob))
             assert Signature.from_bytes(blob).to_bytes() == blob  # read and written unchanged
             assert signatures.compact(legacy) == blob  # an upgraded photo = a rescanned one
@@ -353,7 +361,7 @@ def test_an_older_catalog_is_compacted_on_open_keeping_every_rating(tmp_path, le
                 "SELECT signature FROM photos WHERE path LIKE '/old/%' ORDER BY id"
             )
         ]
-    assert signature_sizes(path) == {"v2": len(legacy_blobs)}
+    assert signature_sizes(path) == {"v3": len(legacy_blobs)}
     assert pages_of(path) == (upgrades.PAGE_SIZE, "wal", "ok")  # rewritten by the VACUUM
     assert stored == [signatures.compact(b) for b in legacy_blobs]
     assert ratings_of(path) == before
@@ -378,6 +386,7 @@ def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
             "compact_signatures",
             "compact_photo_rows",
             "grouping_fact_digests",
+            "context_rice_signatures",
             "compact_photo_table",
             "search_index_without_column_sizes",
             upgrades.RECLAIM,  # done last, after every other upgrade, whatever its place
@@ -390,7 +399,7 @@ def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
     assert signature_sizes(path) == {"v1": len(legacy_blobs)}
     with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
         assert catalog.pending_data_upgrades() == []
-    assert signature_sizes(path) == {"v2": len(legacy_blobs)}
+    assert signature_sizes(path) == {"v3": len(legacy_blobs)}
 
 
 def test_a_new_catalog_has_nothing_to_upgrade(tmp_path):
@@ -411,7 +420,7 @@ def test_the_command_line_says_what_it_upgrades(tmp_path, monkeypatch, culler_cl
     result = culler_cli("list", "--db", str(path))
     assert "upgrading the catalog: compacting near-duplicate signatures (12 to do)" in result.output
     assert "resumes on the next run" in result.output and "Traceback" not in result.output
-    assert signature_sizes(path) == {"v2": len(legacy_blobs)}
+    assert signature_sizes(path) == {"v3": len(legacy_blobs)}
 
 
 KILLER = killer_script(
@@ -430,18 +439,43 @@ def _run_killer(path: Path, kill_at: int) -> subprocess.CompletedProcess:
     )
 
 
+def signature_thumbs(path: Path) -> dict[int, bytes]:
+    """Each photo's signature as what grouping compares (hash, layout, thumbnail), any version."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute("SELECT id, signature FROM photos ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    found = {}
+    for pid, blob in rows:
+        sig = Signature.from_bytes(blob)
+        if sig is not None:
+            found[pid] = sig.dct.tobytes() + sig.layout.tobytes() + sig.thumb.tobytes()
+    return found
+
+
+def grouping_log_rows(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM grouping_log").fetchone()[0]
+    finally:
+        conn.close()
+
+
 def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
-    tmp_path, legacy_blobs, real_details
+    tmp_path, legacy_blobs, v2_blobs, real_details
 ):
     """SIGKILL at statements spread over the migrations, every upgrade batch and the VACUUM: each
-    signature is either still version 1 or compacted whole (batches are atomic), each score's
-    details and reasons read exactly as before (JSON or packed), every rating is as it was, and
-    the next open finishes the upgrade."""
+    signature is still version 1 or 2 or rewritten whole as version 3 (batches are atomic) and
+    reads as exactly the same signature, each score's details and reasons read exactly as before
+    (JSON or packed), every rating is as it was, and the next open finishes the upgrade; the
+    signature rewrites leave nothing in the grouping change log."""
     template = older_catalog(
-        tmp_path / "template.db", legacy_blobs, copies=4, details=real_details
-    )  # 48 photos
-    expected = 4 * len(legacy_blobs)
+        tmp_path / "template.db", legacy_blobs + v2_blobs, copies=2, details=real_details
+    )  # 48 photos: half of them with version-1 signatures, half with version 2
+    expected = 2 * (len(legacy_blobs) + len(v2_blobs))
     before = ratings_of(template)
+    thumbs = signature_thumbs(template)
     details = score_details(template)
     photos = photo_rows(template)
     assert detail_forms(template) == {"text": expected, "iso": expected}
@@ -457,14 +491,17 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     stripped = without_grid(details)
     half_stripped = 0
     remade = 0
+    half_signed = 0
     for point in points:
         path = tmp_path / f"kill{point}.db"
         path.write_bytes(template.read_bytes())
         result = _run_killer(path, point)
         killed += result.returncode == -signal.SIGKILL
         sizes = signature_sizes(path)
-        assert set(sizes) <= {"v1", "v2"} and sum(sizes.values()) == expected
-        partial += len(sizes) == 2
+        assert set(sizes) <= {"v1", "v2", "v3"} and sum(sizes.values()) == expected
+        partial += "v3" in sizes and ("v1" in sizes or "v2" in sizes)
+        half_signed += sizes.get("v2", 0) not in (0, len(v2_blobs) * 2)
+        assert signature_thumbs(path) == thumbs
         half_packed += {"text", "blob"} <= set(detail_forms(path))
         copied = scores_copied(path)
         half_copied += copied is not None and 0 < copied < expected
@@ -482,7 +519,9 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         resized += size == upgrades.PAGE_SIZE
         with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
             assert catalog.pending_data_upgrades() == []
-        assert signature_sizes(path) == {"v2": expected}
+        assert signature_sizes(path) == {"v3": expected}
+        assert signature_thumbs(path) == thumbs
+        assert grouping_log_rows(path) == 0  # no photo's grouping facts changed
         assert pages_of(path) == (upgrades.PAGE_SIZE, "wal", "ok")
         assert detail_forms(path) == {"blob": expected, "ms": expected}
         assert photo_forms(path) == {"compact": expected}
@@ -498,6 +537,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     assert half_packed >= 1  # and some while the score details were half packed
     assert half_copied >= 1  # or the score rows half copied to the table without rowids
     assert half_rows >= 1  # or the photo rows and grouping facts half compacted
+    assert half_signed >= 1  # or the version-2 signatures half rewritten as version 3
     assert 1 <= resized < len(points)  # kills before and after the pages were rewritten
     assert 1 <= remade < len(points)  # and before and after the photo table was made again
 
@@ -567,13 +607,17 @@ def test_the_upgrade_knows_the_version_1_signature_size_without_importing_it():
     from culler.imaging import signatures
 
     assert upgrades.V1_SIGNATURE_SIZE == signatures.V1_SIZE
+    assert upgrades.SIGNATURE_HEADER == signatures.HEADER
 
 
+@pytest.mark.parametrize("blobs", ["legacy_blobs", "v2_blobs"])
 def test_culler_show_prints_the_same_before_and_after_the_upgrade(
-    tmp_path, monkeypatch, culler_cli, legacy_blobs, real_details
+    tmp_path, monkeypatch, culler_cli, blobs, real_details, request
 ):
-    """Packed details, numeric score and photo times, compact signatures and the dHash no
-    longer stored change no character that ``culler show`` prints, as text or as JSON."""
+    """Packed details, numeric score and photo times, compact signatures (from version 1 or 2)
+    and the dHash no longer stored change no character that ``culler show`` prints, as text or as
+    JSON."""
+    legacy_blobs = request.getfixturevalue(blobs)
     path = older_catalog(tmp_path / "culler.db", legacy_blobs, details=real_details)
     photos = [f"/old/{i}.jpg" for i in range(3)]
     with monkeypatch.context() as m:  # the catalog as it is: every row in the earlier form
@@ -609,6 +653,7 @@ def test_culler_show_prints_the_same_before_and_after_the_upgrade(
                 del score["extra"][key]
     assert [{**json.loads(out), "signature": None} for out in after[1::2]] == as_json
     assert all("sharpness" in out for out in before[1::2]) and ISO_TIMES[1] in "".join(before)
+    assert signature_sizes(path) == {"v3": len(legacy_blobs)}
 
 
 def test_the_photo_rows_compaction_keeps_groups_tags_ratings_and_search(tmp_path, legacy_blobs):
@@ -702,3 +747,21 @@ def test_the_grid_is_dropped_from_every_stored_form_and_nothing_else_changes():
     needs = upgrades.UPGRADES["technical_details_without_grid"].needs
     found = {r[0] for r in conn.execute(f"SELECT photo_id FROM scores WHERE {needs}")}
     assert found == set(range(len(forms) + 1))  # every grid, and the lookalike (then left)
+def test_cull_dry_run_and_duplicates_print_the_same_before_and_after_the_version_3_upgrade(
+    tmp_path, monkeypatch, culler_cli, v2_blobs
+):
+    """The groups and decisions a catalog of version-2 signatures (real photos and their edits)
+    gives are exactly those it gives once every signature is version 3."""
+    path = older_catalog(tmp_path / "culler.db", v2_blobs)
+    commands = (("cull", "--dry-run", "--json"), ("duplicates", "--json"))
+    with monkeypatch.context() as m:  # the catalog as it is: every signature version 2
+        m.setattr(upgrades.UpgradesMixin, "upgrade_data", lambda self, *a, **k: [])
+        open_catalog(path, create=False).close()  # the schema steps (a dry run makes none)
+        before = [culler_cli(*cmd, "--db", path).output for cmd in commands]
+        assert signature_sizes(path) == {"v2": len(v2_blobs)}
+    with open_catalog(path, create=False, progress=lambda *a: None):
+        pass
+    assert signature_sizes(path) == {"v3": len(v2_blobs)}
+    after = [culler_cli(*cmd, "--db", path).output for cmd in commands]
+    assert after == before
+    assert json.loads(before[1])  # the edits of each photo are found as duplicates

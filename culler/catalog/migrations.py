@@ -690,6 +690,20 @@ def m019_scores_without_rowid(db: sqlite_utils.Database) -> None:
         score_table.swap(db)
 
 
+@migrations("022_signature_context_rice")
+def m022_signature_context_rice(db: sqlite_utils.Database) -> None:
+    """Near-duplicate signatures in version 3 (issue #32, the catalog's size): the 32×32 thumbnail
+    in LOCO-I's median-edge residuals and Rice codes chosen per gradient context, about 90 bytes a
+    photo smaller than version 2 and exactly as lossless (culler.imaging.signatures). Records the
+    rewrite of the version-1 and -2 signatures as to do (``context_rice_signatures``: batches coded
+    together with a progress bar, resumable, culler.catalog.upgrades), as
+    ``010_compact_signatures`` does; readers read every version meanwhile. The rewrite changes no
+    grouping fact, so it leaves nothing in the grouping change log."""
+    from culler.catalog import upgrades
+
+    upgrades.register(db, "context_rice_signatures")
+
+
 @migrations("023_compact_photo_table")
 def m023_compact_photo_table(db: sqlite_utils.Database) -> None:
     """``photos`` made again in a compact form (issue #32, the catalog's size;

@@ -1,5 +1,6 @@
 """Data upgrades: rewriting, in place, what earlier versions stored in a bulkier form (issue #32):
-near-duplicate signatures of 1,105 bytes as about 800, losslessly (``compact_signatures``), score details as compact
+near-duplicate signatures of 1,105 bytes as about 800, losslessly (``compact_signatures``), and then
+as about 700 (``context_rice_signatures``, version 3), score details as compact
 JSON with integer grids as bytes (``compact_score_json``, :mod:`culler.catalog.score_json`), then
 score details and reasons in a binary layout (``pack_score_extra``, ``pack_score_reasons``,
 :mod:`culler.catalog.score_pack`) and score times as milliseconds (``score_times_ms``,
@@ -17,7 +18,7 @@ transaction that rewrites its rows *and* records how far it got. So:
 
 * a kill, a power cut or Ctrl-C loses at most the batch in flight (rolled back: those rows keep the
   form they had), and the next open goes on from the last recorded key;
-* every reader reads both forms (``Signature.from_bytes`` reads version 1 and 2 signatures), so a
+* every reader reads both forms (``Signature.from_bytes`` reads version 1, 2 and 3 signatures), so a
   catalog upgraded halfway is a correct catalog;
 * an upgrade only rewrites the column it compacts: ratings, scores, tags and groups are never
   touched (tests/test_catalog_upgrades.py kills the upgrade at many statements and checks);
@@ -87,24 +88,40 @@ class DataUpgrade:
     #: transaction (``scores_without_rowid``: culler.catalog.score_table).
     copy: Callable[[Any, int, int], int | None] | None = None
     finish: Callable[[Any], None] | None = None
+    #: Instead of ``rewrite``: the new values of a whole batch's ``column`` values at once (a list
+    #: for a list; None leaves a row as it is): for a rewrite that is cheaper done together
+    #: (``context_rice_signatures``: the thumbnails coded with numpy across the batch).
+    rewrite_many: Callable[[list[Any]], list[Any]] | None = None
+    #: The rewrite changes no fact grouping reads (a signature stored in another coding of the same
+    #: values): the change-log rows its ``UPDATE`` makes the ``grouping_photo_changed`` trigger
+    #: write are removed in the same transaction, so the next grouping does not compare every
+    #: rewritten photo's facts again (the log's position still moves on: nothing is lost).
+    keeps_grouping_facts: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
         return (self.column, *self.more)
 
 
-def _compact_signature(blob: Any) -> bytes | None:
+def _signatures_today(blobs: list[Any], versions: tuple[int, ...] = (1, 2)) -> list[bytes | None]:
+    """Stored signatures of earlier ``versions`` as today's (version 3), a batch at once; None
+    for a row to leave as it is (another version, or a blob no version reads)."""
     from culler.imaging import signatures
 
-    if not blob or len(blob) != signatures.V1_SIZE or blob[0] != 1:
-        return None
-    return signatures.compact(bytes(blob))
+    old = [bytes(b) if b and b[0] in versions else b"" for b in blobs]
+    rewritten = signatures.compact_many(old)
+    return [new if blob and new != blob else None for blob, new in zip(old, rewritten)]
 
 
-#: ``culler.imaging.signatures.V1_SIZE``, written out: importing that module loads numpy and PIL,
-#: and every command opens a catalog through this one (``culler list`` starts without them;
-#: tests/test_catalog_upgrades.py checks the two agree).
+def _version_1_signatures_today(blobs: list[Any]) -> list[bytes | None]:
+    return _signatures_today(blobs, (1,))
+
+
+#: ``culler.imaging.signatures.V1_SIZE`` and ``HEADER``, written out: importing that module loads
+#: numpy and PIL, and every command opens a catalog through this one (``culler list`` starts
+#: without them; tests/test_catalog_upgrades.py checks they agree).
 V1_SIGNATURE_SIZE = 1105
+SIGNATURE_HEADER = 81
 
 
 UPGRADES: dict[str, DataUpgrade] = {
@@ -115,7 +132,23 @@ UPGRADES: dict[str, DataUpgrade] = {
         key="id",
         column="signature",
         needs=f"length(signature) = {V1_SIGNATURE_SIZE} AND substr(signature, 1, 1) = x'01'",
-        rewrite=_compact_signature,
+        rewrite_many=_version_1_signatures_today,  # straight to today's version
+        keeps_grouping_facts=True,
+    ),
+    # Versions 1 and 2 as version 3 (the thumbnail in MED residuals and context Rice codes,
+    # culler.imaging.signatures): migration 022_signature_context_rice.
+    "context_rice_signatures": DataUpgrade(
+        name="context_rice_signatures",
+        what="coding near-duplicate signatures smaller",
+        table="photos",
+        key="id",
+        column="signature",
+        needs=(
+            f"(length(signature) = {V1_SIGNATURE_SIZE} AND substr(signature, 1, 1) = x'01')"
+            f" OR (length(signature) > {SIGNATURE_HEADER} AND substr(signature, 1, 1) = x'02')"
+        ),
+        rewrite_many=_signatures_today,
+        keeps_grouping_facts=True,
     ),
 }
 
@@ -299,6 +332,19 @@ UPGRADES["scores_without_rowid"] = DataUpgrade(
 RECLAIM = "reclaim_space"
 
 
+def _log_position(conn: Any) -> int | None:
+    """The grouping change log's last sequence number (None: a catalog without the log)."""
+    from culler.catalog.groups import LOG_TABLE
+
+    has_log = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [LOG_TABLE]
+    ).fetchall()
+    if not has_log:
+        return None
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", [LOG_TABLE]).fetchall()
+    return int(row[0][0]) if row else 0
+
+
 def _record_table(db: Any) -> None:
     """Inside a migration: the table where each data upgrade records how far it got."""
     db.execute(
@@ -455,19 +501,15 @@ class UpgradesMixin:
                         )
                     break
                 if upgrade.copy is None:
-                    width = len(upgrade.columns)
-                    changes = []
-                    for row in rows:
-                        names, values = row[: len(row) - width], row[len(row) - width :]
-                        new = upgrade.rewrite(  # type: ignore[misc]
-                            tuple(values) if upgrade.more else values[0]
-                        )
-                        if new is not None:
-                            where_values = names[1:] if upgrade.row else names
-                            changes.append((*(new if upgrade.more else (new,)), *where_values))
+                    changes = self._rewritten(upgrade, rows)
                     sets = ", ".join(f"{c} = ?" for c in upgrade.columns)
                     where = " AND ".join(f"{c} = ?" for c in upgrade.row or (upgrade.key,))
+                    logged = _log_position(conn) if upgrade.keeps_grouping_facts else None
                     conn.executemany(f"UPDATE {upgrade.table} SET {sets} WHERE {where}", changes)
+                    if logged is not None:
+                        from culler.catalog.groups import LOG_TABLE
+
+                        conn.execute(f"DELETE FROM {LOG_TABLE} WHERE seq > ?", [logged])
                 # Rows rewritten, or copied (no trigger on the table copied to).
                 count = conn.total_changes - before if upgrade.copy else len(changes)
                 conn.execute(
@@ -490,6 +532,26 @@ class UpgradesMixin:
             return True
         size = self.path.stat().st_size  # type: ignore[attr-defined]
         return shutil.disk_usage(self.path.parent).free >= size + (64 << 20)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _rewritten(upgrade: DataUpgrade, rows: list[Any]) -> list[tuple[Any, ...]]:
+        """(new values..., where values...) of the batch's rows that change."""
+        width = len(upgrade.columns)
+        names = [row[: len(row) - width] for row in rows]
+        values = [row[len(row) - width :] for row in rows]
+        if upgrade.rewrite_many is not None:
+            new_values = upgrade.rewrite_many([v[0] for v in values])
+        else:
+            new_values = [
+                upgrade.rewrite(tuple(v) if upgrade.more else v[0])  # type: ignore[misc]
+                for v in values
+            ]
+        changes = []
+        for name, new in zip(names, new_values):
+            if new is not None:
+                where_values = name[1:] if upgrade.row else name
+                changes.append((*(new if upgrade.more else (new,)), *where_values))
+        return changes
 
     def _run_whole_step(self, step: WholeStep, total: int, progress: Progress | None) -> None:
         if progress:

@@ -29,6 +29,7 @@ from culler.catalog import Catalog, now
 from culler.catalog.groups import facts_digest
 from culler.imaging.signatures import (
     Signature,
+    decode_thumbnails,
     layout_distance,
     layout_distances,
     layout_features,
@@ -423,6 +424,27 @@ def signature_match(a: Signature, b: Signature, rule: Evidence) -> bool:
     return tone >= rule.tone and detail >= rule.detail
 
 
+def prefetch_thumbnails(photos: PhotoSet, pairs: list[tuple[int, int]], rule: Evidence) -> int:
+    """Decode, all together, the thumbnails the pixel checks of ``pairs`` (index pairs) will
+    compare: those of the pairs whose hashes and colour layouts pass :func:`signature_match`'s
+    cheap tests (vectorised here). A version-3 thumbnail decodes in a batch for about a tenth of
+    its cost alone (culler.imaging.signatures.decode_thumbnails); what is decoded is exactly what
+    was stored, so every verdict is what comparing them one by one gives. A thumbnail this misses
+    is decoded when first compared. Returns how many were decoded."""
+    if not pairs:
+        return 0
+    both = np.array(pairs, dtype=np.int64)
+    both = both[photos.has_sig[both[:, 0]] & photos.has_sig[both[:, 1]]]
+    i, j = both[:, 0], both[:, 1]
+    same = (photos.content_code[i] == photos.content_code[j]) & (photos.content_code[i] >= 0)
+    far = popcount64(photos.dct[i] ^ photos.dct[j]).sum(axis=1) > rule.hash_distance
+    close = ~far | (low_hash_distance(photos.dct[i], photos.dct[j]) <= rule.low_distance)
+    apart = layout_distances(photos.luma[i], photos.chroma[i], photos.luma[j], photos.chroma[j])
+    close &= apart <= np.where(far, rule.crop_layout, rule.layout_distance)
+    needed = np.unique(both[close & ~same])
+    return decode_thumbnails(photos.sigs[k] for k in needed.tolist())
+
+
 def evidence(photos: PhotoSet, i: int, j: int, rule: Evidence, clip: float | None) -> str | None:
     """Why photos ``i`` and ``j`` are near-duplicates (None: they are not).
 
@@ -461,7 +483,9 @@ def similar_pairs(
     rule = options.evidence
     linked = _UnionFind()
     found = []
-    for i, j in sorted(candidate_pairs(photos, options, queries)):
+    pairs = sorted(candidate_pairs(photos, options, queries))
+    prefetch_thumbnails(photos, pairs, rule)
+    for i, j in pairs:
         if spanning and linked.find(i) == linked.find(j):
             continue
         if evidence(photos, i, j, rule, options.clip_similarity):
@@ -731,7 +755,9 @@ def find_duplicates(catalog: Catalog, rule: Evidence = STRICT) -> list[dict[str,
     photos.timed[:] = False  # and capture times do not limit the search
     pairs, reasons = [], {}
     linked = _UnionFind()
-    for i, j in sorted(candidate_pairs(photos, options, range(len(photos.ids)))):
+    candidates = sorted(candidate_pairs(photos, options, range(len(photos.ids))))
+    prefetch_thumbnails(photos, candidates, rule)
+    for i, j in candidates:
         if linked.find(i) == linked.find(j):
             continue  # already one group: another check would only repeat a reason
         why = evidence(photos, i, j, rule, clip=None)
