@@ -747,6 +747,8 @@ def test_the_grid_is_dropped_from_every_stored_form_and_nothing_else_changes():
     needs = upgrades.UPGRADES["technical_details_without_grid"].needs
     found = {r[0] for r in conn.execute(f"SELECT photo_id FROM scores WHERE {needs}")}
     assert found == set(range(len(forms) + 1))  # every grid, and the lookalike (then left)
+
+
 def test_cull_dry_run_and_duplicates_print_the_same_before_and_after_the_version_3_upgrade(
     tmp_path, monkeypatch, culler_cli, v2_blobs
 ):
