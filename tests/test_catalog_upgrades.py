@@ -381,7 +381,7 @@ def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
     monkeypatch.setattr(upgrades, "SILENT_ROWS", 5)
     path = older_catalog(tmp_path / "culler.db", legacy_blobs)
     with open_catalog(path, create=False) as catalog:
-        # and so is the VACUUM that gives the space back at 8 KB pages (016_larger_pages)
+        # and so is the VACUUM that gives the space back at 16 KB pages (016, 025)
         assert catalog.pending_data_upgrades() == [
             "compact_signatures",
             "compact_photo_rows",
@@ -405,7 +405,7 @@ def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
 def test_a_new_catalog_has_nothing_to_upgrade(tmp_path):
     with open_catalog(tmp_path / "culler.db") as catalog:
         assert catalog.pending_data_upgrades() == []
-        assert catalog.execute("PRAGMA page_size").fetchone()[0] == upgrades.PAGE_SIZE == 8192
+        assert catalog.execute("PRAGMA page_size").fetchone()[0] == upgrades.PAGE_SIZE == 16384
         (finished,) = catalog.execute(
             f"SELECT finished FROM {upgrades.TABLE} WHERE name = 'compact_signatures'"
         ).fetchone()
@@ -514,7 +514,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         half_rows += len(photo_forms(path)) == 2
         remade += photo_table_compact(path)  # made again whole (one transaction) or not at all
         assert photo_ids(path) == list(range(1, expected + 5))
-        size, _, integrity = pages_of(path)  # the VACUUM to 8 KB pages: done whole or not at all
+        size, _, integrity = pages_of(path)  # the VACUUM to 16 KB pages: done whole or not at all
         assert size in (4096, upgrades.PAGE_SIZE) and integrity == "ok"
         resized += size == upgrades.PAGE_SIZE
         with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
@@ -586,20 +586,21 @@ def test_another_process_with_the_catalog_open_postpones_the_larger_pages(tmp_pa
 
 
 def test_a_catalog_with_larger_pages_keeps_them(tmp_path):
-    """``016_larger_pages`` records nothing for a catalog at 8 KB pages or more, and the VACUUM of
+    """``016_larger_pages`` and ``025_sixteen_kb_pages`` record nothing for a catalog with pages
+    larger than culler's, and the VACUUM of
     another step (``017_unused_hash_index`` gives its pages back) keeps the size it has."""
     path = tmp_path / "culler.db"
     conn = sqlite3.connect(path)
     conn.executescript(DUMPS[-1].read_text(encoding="utf-8"))
     conn.execute("PRAGMA journal_mode = DELETE")
-    conn.execute("PRAGMA page_size = 16384")
+    conn.execute("PRAGMA page_size = 32768")
     conn.execute("VACUUM")
     conn.close()
     with open_catalog(path, create=False, progress=lambda *a: None) as catalog:
         catalog.execute("DELETE FROM _data_upgrades WHERE name = ?", [upgrades.RECLAIM])
         upgrades.register_page_size(catalog.conn)
         assert catalog.pending_data_upgrades() == []
-    assert pages_of(path) == (16384, "wal", "ok")
+    assert pages_of(path) == (32768, "wal", "ok")
 
 
 def test_the_upgrade_knows_the_version_1_signature_size_without_importing_it():

@@ -28,8 +28,9 @@ transaction that rewrites its rows *and* records how far it got. So:
 * once an upgrade has shrunk rows, the space is given back (``VACUUM``, itself atomic) when the
   free disk allows and no other process is writing, recorded the same way, so it is redone if
   stopped or postponed;
-* that ``VACUUM`` also rewrites a catalog's 4 KB pages at :data:`PAGE_SIZE` (8 KB; migration
-  ``016_larger_pages`` records it as to do for such a catalog, :func:`vacuum`), and gives back the
+* that ``VACUUM`` also rewrites a catalog's smaller pages at :data:`PAGE_SIZE` (16 KB; migrations
+  ``016_larger_pages`` and ``025_sixteen_kb_pages`` record it as to do for such a catalog,
+  :func:`vacuum`), and gives back the
   pages of an index a migration dropped (``017_unused_hash_index``).
 """
 
@@ -52,12 +53,13 @@ BATCH = 5_000
 VACUUM_WAIT_MS = 1_000
 #: An upgrade of at most this many rows runs on any open, silently (a second or two).
 SILENT_ROWS = 20_000
-#: The catalog's page size in bytes. New catalogs are made with it, and an older catalog's 4 KB
-#: pages become 8 KB through the space reclaim's ``VACUUM`` (migration ``016_larger_pages``): a
-#: photo's row holds a signature of about 860 bytes, and fewer, larger pages leave less unused
-#: space at their ends (a real catalog at 100,000 photos: 2,430 to about 2,270 B a photo; reads
-#: measured no slower, docs/scale.md).
-PAGE_SIZE = 8192
+#: The catalog's page size in bytes. New catalogs are made with it, and an older catalog's smaller
+#: pages are rewritten at it by the space reclaim's ``VACUUM`` (migrations ``016_larger_pages``,
+#: 4 KB to 8 KB, and ``025_sixteen_kb_pages``, to 16 KB): a photo's row holds a signature of about
+#: 770 bytes, and larger pages leave less unused space at their ends (a real catalog at 100,000
+#: photos: 4 KB 2,430 → 8 KB about 2,270 B a photo, then 1,501 → 1,480 at 16 KB; reads measured
+#: no slower at either step, docs/scale.md).
+PAGE_SIZE = 16384
 
 #: ``progress(what, done, total)``: rows rewritten so far of the rows to rewrite; called with
 #: done == total when ``what`` is finished. ``what`` is a phrase ("compacting signatures").
