@@ -18,6 +18,7 @@ from test_plan_properties import BROKEN, MarkerPlugin, photo_bytes
 
 import culler
 from culler.catalog import open_catalog
+from culler.catalog.roots import root_sql
 from culler.plugin.scorers import EmbeddingScorer, Scorer, ScoreResult
 from culler.scan import ScanOptions, scan_folders
 
@@ -316,7 +317,10 @@ def test_each_photo_belongs_to_the_scanned_folder_it_was_found_under(
     with open_catalog(tmp_path / "culler.db") as catalog:
         options = ScanOptions(scorer_ids=["marker"], workers=0, thumbnails=False)
         scan_folders(catalog, [first, second, inner], options, echo=lambda m: None)
-        roots = {r["path"]: r["root"] for r in catalog.query("SELECT path, root FROM photos")}
+        roots = {
+            r["path"]: r["root"]
+            for r in catalog.query(f"SELECT path, {root_sql()} AS root FROM photos")
+        }
     assert roots == {
         str(first / "p.tif"): str(first),
         str(second / "p.tif"): str(second),

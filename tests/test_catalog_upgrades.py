@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import ImageEnhance
 
-from culler.catalog import open_catalog, photo_table, score_json, timestamps, upgrades
+from culler.catalog import open_catalog, photo_table, roots, score_json, timestamps, upgrades
 from culler.catalog.groups import facts_digest
 from culler.decide.grouping import NEAR, STRICT, signature_match
 from culler.imaging import signatures
@@ -234,6 +234,32 @@ def photo_forms(path: Path) -> dict[str, int]:
         conn.close()
 
 
+def root_forms(path: Path) -> dict[str, int]:
+    """How many photos hold their scan folder as text and how many as its id in ``roots``
+    (``026_scan_roots_table``)."""
+    conn = sqlite3.connect(path)
+    try:
+        return dict(
+            conn.execute(
+                f"SELECT CASE WHEN {roots.is_id_sql('root')} THEN 'id' ELSE 'text' END, COUNT(*)"
+                " FROM photos WHERE root != '' GROUP BY 1"
+            )
+        )
+    finally:
+        conn.close()
+
+
+def roots_read(path: Path) -> dict[int, str]:
+    """Every photo's scan folder as readers see it (its text, whichever form it is stored in)."""
+    conn = sqlite3.connect(path)
+    try:
+        has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'roots'").fetchall()
+        column = roots.root_sql("root") if has_table else "root"
+        return dict(conn.execute(f"SELECT id, {column} FROM photos"))
+    finally:
+        conn.close()
+
+
 def photo_table_compact(path: Path) -> bool:
     """Whether the photo table is made again in its compact form (023_compact_photo_table), with
     every reference to a photo intact and a sound file."""
@@ -388,6 +414,7 @@ def test_a_large_upgrade_waits_for_a_command_that_shows_progress(
             "grouping_fact_digests",
             "context_rice_signatures",
             "compact_photo_table",
+            "scan_roots_as_ids",
             "search_index_without_column_sizes",
             upgrades.RECLAIM,  # done last, after every other upgrade, whatever its place
         ]
@@ -480,6 +507,8 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     photos = photo_rows(template)
     assert detail_forms(template) == {"text": expected, "iso": expected}
     assert photo_forms(template) == {"old": expected}
+    folders = roots_read(template)
+    assert root_forms(template) == {"text": len(folders)}
     count = tmp_path / "count.db"
     count.write_bytes(template.read_bytes())
     counted = _run_killer(count, 0)
@@ -492,6 +521,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     half_stripped = 0
     remade = 0
     half_signed = 0
+    half_rooted = 0
     for point in points:
         path = tmp_path / f"kill{point}.db"
         path.write_bytes(template.read_bytes())
@@ -512,6 +542,8 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         half_stripped += 0 < sum(now_details[k] == stripped[k] for k in details) < len(details)
         assert photo_rows(path) == photos
         half_rows += len(photo_forms(path)) == 2
+        assert roots_read(path) == folders  # each scan folder reads the same, text or id
+        half_rooted += len(root_forms(path)) == 2
         remade += photo_table_compact(path)  # made again whole (one transaction) or not at all
         assert photo_ids(path) == list(range(1, expected + 5))
         size, _, integrity = pages_of(path)  # the VACUUM to 16 KB pages: done whole or not at all
@@ -525,6 +557,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
         assert pages_of(path) == (upgrades.PAGE_SIZE, "wal", "ok")
         assert detail_forms(path) == {"blob": expected, "ms": expected}
         assert photo_forms(path) == {"compact": expected}
+        assert root_forms(path) == {"id": len(folders)} and roots_read(path) == folders
         assert photo_table_compact(path) and photo_ids(path) == list(range(1, expected + 5))
         assert "columnsize=0" in index_sql(path)  # the search index made again, whole
         assert scores_layout(path) == (True, {"integer"}) and scores_copied(path) is None
@@ -538,6 +571,7 @@ def test_killed_at_any_statement_of_the_upgrade_nothing_is_lost(
     assert half_copied >= 1  # or the score rows half copied to the table without rowids
     assert half_rows >= 1  # or the photo rows and grouping facts half compacted
     assert half_signed >= 1  # or the version-2 signatures half rewritten as version 3
+    assert half_rooted >= 1  # or the scan folders half rewritten as ids
     assert 1 <= resized < len(points)  # kills before and after the pages were rewritten
     assert 1 <= remade < len(points)  # and before and after the photo table was made again
 

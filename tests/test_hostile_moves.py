@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from culler.catalog import Catalog, open_catalog
+from culler.catalog.roots import WHOLE_ROW
 from culler.cli import cli
 from culler.interop import export_move
 from culler.scan import ScanOptions, scan_folders
@@ -54,9 +55,10 @@ def scan(db: Path, *roots: Path) -> dict:
 def rows(db: Path) -> dict[str, dict]:
     """{path: row with its current rating} of every photo."""
     with open_catalog(db) as cat:
-        photos = cat.query("SELECT * FROM photos ORDER BY path")
+        photos = cat.query(f"SELECT {WHOLE_ROW} FROM photos p ORDER BY path")
         ratings = cat.current_ratings()
         for row in photos:
+            row["root"] = row.pop("root_text")  # the scan folder's text (stored as its id)
             row["rating"] = ratings.get(row["id"], {})
             row["scores"] = cat.current_scores([row["id"]]).get(row["id"], {})
         return {row["path"]: row for row in photos}

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from culler.catalog import score_json, timestamps
+from culler.catalog import roots, score_json, timestamps
 from culler.catalog.faces import FacesMixin, PeopleMixin
 from culler.catalog.grid_pages import GridPagesMixin
 from culler.catalog.groups import DIGEST_FUNCTION, GroupsMixin, facts_digest
@@ -233,11 +233,11 @@ class Catalog(
 
     # -- photos ----------------------------------------------------------------------------------
     def photo_by_path(self, path: str | Path) -> dict[str, Any] | None:
-        rows = self.query("SELECT * FROM photos WHERE path = ?", [str(path)])
+        rows = self.query(f"SELECT {roots.WHOLE_ROW} FROM photos p WHERE path = ?", [str(path)])
         return timestamps.photo_row(rows[0]) if rows else None
 
     def photo(self, photo_id: int) -> dict[str, Any] | None:
-        rows = self.query("SELECT * FROM photos WHERE id = ?", [photo_id])
+        rows = self.query(f"SELECT {roots.WHOLE_ROW} FROM photos p WHERE id = ?", [photo_id])
         return timestamps.photo_row(rows[0]) if rows else None
 
     def scores_for(self, photo_id: int) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 from culler.catalog import score_json, score_table
 from culler.catalog.chunks import in_clauses
 from culler.catalog.photo_table import hash_sql, stored_hash
+from culler.catalog.roots import root_keys, root_sql
 from culler.catalog.timestamps import iso_sql, now_ms
 
 #: Table the ``grouping`` plugin creates: what each photo looked like when it was last grouped.
@@ -25,12 +26,14 @@ LOG_TABLE = "grouping_log"
 CHANGES_TABLE = "grouping_changes"
 
 
-def _root_is(root: str) -> list[tuple[str, list[str]]]:
+def _root_is(conn: Any, root: str) -> list[tuple[str, list[str]]]:
     """A photo's root is ``root`` ("" also matches none) as SQL conditions, one query each, that
     each read a range of ``idx_photos_root`` (root, capture time): an ``OR`` over both sent the
-    planner down the status or capture-time index instead, past every photo of the catalog."""
+    planner down the status or capture-time index instead, past every photo of the catalog. A
+    folder is stored as its id in ``roots`` and, in rows not yet rewritten, as its text
+    (culler.catalog.roots): one range for each."""
     if root:
-        return [("root = ?", [root])]
+        return [("root = ?", [key]) for key in root_keys(conn, root)]
     return [("root IS NULL", []), ("root = ''", [])]
 
 
@@ -42,7 +45,7 @@ FACTS_SQL = (
     f"coalesce({hash_sql('p.content_hash')}, 'None') || '|' || coalesce(p.taken_at, 'None')"
     " || '|'"
     " || coalesce(p.subsec, 'None') || '|' || coalesce(p.camera, 'None') || '|'"
-    " || coalesce(p.root, 'None') || '|'"
+    f" || coalesce({root_sql('p.root')}, 'None') || '|'"
     " || {readable} || '|'"
     " || EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model = ?)"
 )
@@ -51,7 +54,8 @@ FACTS_SQL = (
 #: The photo columns grouping reads (the content hash as hex text, whichever form it is stored in;
 #: ``phash`` None: a dHash no version has written since ``018``, no longer a column since ``023``).
 _GROUPING_COLUMNS = (
-    f"id, path, root, taken_at, subsec, camera, {hash_sql()} AS content_hash, NULL AS phash,"
+    f"id, path, {root_sql()} AS root, taken_at, subsec, camera, {hash_sql()} AS content_hash,"
+    " NULL AS phash,"
     " signature"
 )
 
@@ -244,7 +248,7 @@ class GroupsMixin:
         down ``idx_photos_root`` (root, capture time): the untimed photos of a folder are one range."""
         untimed = " AND taken_at IS NULL" if untimed_only else ""
         found: list[int] = []
-        for where, params in _root_is(root):
+        for where, params in _root_is(self.conn, root):
             found += [
                 r[0]
                 for r in self.execute(
@@ -261,7 +265,7 @@ class GroupsMixin:
         sizes = {}
         for root in set(roots):
             size = 0
-            for where, params in _root_is(root):
+            for where, params in _root_is(self.conn, root):
                 if at_most is None:
                     sql = f"SELECT COUNT(*) FROM photos WHERE {where} AND +status = 'ok'"
                 else:

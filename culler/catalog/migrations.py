@@ -748,3 +748,21 @@ def m025_sixteen_kb_pages(db: sqlite_utils.Database) -> None:
     from culler.catalog import upgrades
 
     upgrades.register_page_size(db)
+
+
+@migrations("026_scan_roots_table")
+def m026_scan_roots_table(db: sqlite_utils.Database) -> None:
+    """Each scan folder kept once, in ``roots (id, path)``, and a photo's ``root`` its id there
+    instead of the folder's text (issue #32, the catalog's size: 17 bytes a row and again in
+    ``idx_photos_root`` for a short folder, about 50 for a wedding's; culler.catalog.roots).
+    Records the rewrite of the text roots as a data upgrade (``scan_roots_as_ids``,
+    culler.catalog.upgrades: batches with a progress bar, resumable); readers read both forms
+    meanwhile and after (rows written with a text root). The folder read back is the same text,
+    so the rewrite leaves nothing in the grouping change log."""
+    from culler.catalog import roots, upgrades
+
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {roots.TABLE}"
+        " (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE)"
+    )
+    upgrades.register(db, roots.UPGRADE)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from culler.catalog.migrations import migrations, run_again_safely
+from culler.catalog.roots import stored_root
 from culler.catalog.timestamps import now
 
 if TYPE_CHECKING:  # sqlite-utils (and the numpy it imports) loads with the first write
@@ -77,7 +78,7 @@ class MovesMixin:
                 self.fold_alias(other[0], photo_id)  # type: ignore[attr-defined]
             conn.execute(
                 "UPDATE photos SET path = ?, root = ?, status = 'ok', error = NULL WHERE id = ?",
-                [str(path), str(path.parent), photo_id],
+                [str(path), stored_root(conn, str(path.parent)), photo_id],
             )
             conn.executemany(
                 "UPDATE OR REPLACE photo_files SET path = ? WHERE path = ? AND photo_id = ?",

@@ -13,6 +13,7 @@ from typing import Any
 
 from culler.catalog.chunks import in_clauses
 from culler.catalog.photo_table import hash_sql
+from culler.catalog.roots import root_sql
 
 #: The columns the GUI's grid shows for each photo.
 GRID_COLUMNS = (
@@ -51,7 +52,13 @@ class PhotosMixin:
 
     def photo_roots(self) -> list[str]:
         """Every folder a scan started from (the ``root`` recorded with its photos)."""
-        return [r[0] for r in self.conn.execute("SELECT DISTINCT root FROM photos") if r[0]]
+        # Each stored value once (down idx_photos_root), then as text: a folder whose rows are
+        # half rewritten holds both its id and its text (culler.catalog.roots). In the order of
+        # the folders' text, as when every root was text.
+        found = self.conn.execute(
+            f"SELECT {root_sql('root')} FROM (SELECT DISTINCT root FROM photos)"
+        ).fetchall()
+        return sorted({r[0] for r in found if r[0]})
 
     def grid_photos(self) -> list[dict[str, Any]]:
         """Every photo with the :data:`GRID_COLUMNS`, by path."""
@@ -123,7 +130,8 @@ class PhotosMixin:
         """{id, path, root} of readable picks, plus (with ``min_stars``) photos rated at least that
         and not rejected; by path."""
         sql = (
-            "SELECT p.id, p.path, p.root FROM photos p JOIN current_ratings r ON r.photo_id = p.id"
+            f"SELECT p.id, p.path, {root_sql('p.root')} AS root FROM photos p"
+            " JOIN current_ratings r ON r.photo_id = p.id"
             " WHERE p.status = 'ok' AND (r.decision = 'pick'"
         )
         params: list[Any] = []

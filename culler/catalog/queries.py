@@ -10,6 +10,7 @@ from typing import Any
 
 from culler.catalog import Catalog
 from culler.catalog.current import current_score
+from culler.catalog.roots import WHOLE_ROW
 from culler.catalog.search import fts_query
 from culler.catalog.timestamps import photo_row
 from culler.safe_files import same_file
@@ -226,7 +227,9 @@ def _hard_linked_row(catalog: Catalog, path: str | Path) -> dict[str, Any] | Non
         return None
     if st.st_nlink < 2:
         return None
-    rows = catalog.query("SELECT * FROM photos WHERE size = ? AND status = 'ok'", [st.st_size])
+    rows = catalog.query(
+        f"SELECT {WHOLE_ROW} FROM photos p WHERE size = ? AND status = 'ok'", [st.st_size]
+    )
     by_path = {row["path"]: photo_row(row) for row in rows}
     match = same_file(by_path, (st.st_dev, st.st_ino))
     return by_path[match] if match else None

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from culler.catalog import score_json
 from culler.catalog.photo_table import hash_sql, stored_hash
 from culler.catalog.ratings import HUMAN_SOURCES
+from culler.catalog.roots import WHOLE_ROW, stored_root
 from culler.catalog.timestamps import now, now_ms, photo_row
 
 if TYPE_CHECKING:
@@ -152,7 +153,8 @@ class ScanStore:
     def photo_by_capture_file(self, path: str) -> dict[str, Any] | None:
         """The photo whose capture holds ``path`` as a further file (the RAW beside its JPEG)."""
         rows = self.query(  # type: ignore[attr-defined]
-            "SELECT p.* FROM photos p JOIN photo_files f ON f.photo_id = p.id WHERE f.path = ?",
+            f"SELECT {WHOLE_ROW} FROM photos p JOIN photo_files f ON f.photo_id = p.id"
+            " WHERE f.path = ?",
             [str(path)],
         )
         return photo_row(rows[0]) if rows else None
@@ -194,7 +196,14 @@ class ScanStore:
         seen = now_ms()  # first and last seen as milliseconds (culler.catalog.timestamps)
         if "content_hash" in columns:
             columns["content_hash"] = stored_hash(columns["content_hash"])
-        fields = {"root": root, "size": size, "mtime_ns": mtime_ns, **columns, "last_seen": seen}
+        # The scan folder as its id in ``roots`` (culler.catalog.roots).
+        fields = {
+            "root": stored_root(self.conn, root),
+            "size": size,
+            "mtime_ns": mtime_ns,
+            **columns,
+            "last_seen": seen,
+        }
         found = self.conn.execute("SELECT id FROM photos WHERE path = ?", [path]).fetchone()
         if found is not None:
             updates = ", ".join(f"{c} = ?" for c in fields)
@@ -215,7 +224,7 @@ class ScanStore:
         self.conn.execute(
             "UPDATE photos SET path = ?, root = ?, mtime_ns = ?, status = 'ok', error = NULL,"
             " last_seen = ? WHERE id = ?",
-            [path, root, mtime_ns, now_ms(), photo_id],
+            [path, stored_root(self.conn, root), mtime_ns, now_ms(), photo_id],
         )
 
     def set_capture_files(

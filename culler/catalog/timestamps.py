@@ -75,4 +75,6 @@ def photo_row(row: dict[str, Any]) -> dict[str, Any]:
     if isinstance(row.get("content_hash"), bytes):
         row["content_hash"] = row["content_hash"].hex()
     row["phash"] = None
+    if "root_text" in row:  # the scan folder's text, read with its id (culler.catalog.roots)
+        row["root"] = row.pop("root_text")
     return row

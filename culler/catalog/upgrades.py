@@ -94,10 +94,14 @@ class DataUpgrade:
     #: for a list; None leaves a row as it is): for a rewrite that is cheaper done together
     #: (``context_rice_signatures``: the thumbnails coded with numpy across the batch).
     rewrite_many: Callable[[list[Any]], list[Any]] | None = None
+    #: As ``rewrite_many``, given the batch's connection too (inside its transaction):
+    #: ``scan_roots_as_ids`` adds each new folder to ``roots`` as it rewrites its rows.
+    rewrite_with: Callable[[Any, list[Any]], list[Any]] | None = None
     #: The rewrite changes no fact grouping reads (a signature stored in another coding of the same
     #: values): the change-log rows its ``UPDATE`` makes the ``grouping_photo_changed`` trigger
     #: write are removed in the same transaction, so the next grouping does not compare every
-    #: rewritten photo's facts again (the log's position still moves on: nothing is lost).
+    #: rewritten photo's facts again, and the log's position is put back where it was (those
+    #: sequence numbers were never seen outside the transaction).
     keeps_grouping_facts: bool = False
 
     @property
@@ -330,6 +334,28 @@ UPGRADES["scores_without_rowid"] = DataUpgrade(
     copy=score_table.copy_batch,
     finish=score_table.swap,
 )
+
+
+def _roots_as_ids(conn: Any, roots: list[Any]) -> list[Any]:
+    from culler.catalog import roots as scan_roots
+
+    return scan_roots.as_ids(conn, roots)
+
+
+#: Each photo's scan folder as its id in ``roots`` instead of its text (migration
+#: ``026_scan_roots_table``, culler.catalog.roots). The same folder read back: no grouping fact
+#: changes, so the rewrite leaves nothing in the grouping change log.
+UPGRADES["scan_roots_as_ids"] = DataUpgrade(
+    name="scan_roots_as_ids",
+    what="storing scan folders once each",
+    table="photos",
+    key="id",
+    column="root",
+    # A folder's text (an id is digits only: culler.catalog.roots).
+    needs="typeof(root) = 'text' AND root != '' AND (root NOT GLOB '[1-9]*' OR root GLOB '*[^0-9]*')",
+    rewrite_with=_roots_as_ids,
+    keeps_grouping_facts=True,
+)
 #: The last step: give the space the upgrades freed back to the file system.
 RECLAIM = "reclaim_space"
 
@@ -503,7 +529,7 @@ class UpgradesMixin:
                         )
                     break
                 if upgrade.copy is None:
-                    changes = self._rewritten(upgrade, rows)
+                    changes = self._rewritten(upgrade, rows, conn)
                     sets = ", ".join(f"{c} = ?" for c in upgrade.columns)
                     where = " AND ".join(f"{c} = ?" for c in upgrade.row or (upgrade.key,))
                     logged = _log_position(conn) if upgrade.keeps_grouping_facts else None
@@ -512,6 +538,11 @@ class UpgradesMixin:
                         from culler.catalog.groups import LOG_TABLE
 
                         conn.execute(f"DELETE FROM {LOG_TABLE} WHERE seq > ?", [logged])
+                        # and the log's position back where it was: those numbers were never
+                        # seen outside this transaction, so nothing reads the log as moved on
+                        conn.execute(
+                            "UPDATE sqlite_sequence SET seq = ? WHERE name = ?", [logged, LOG_TABLE]
+                        )
                 # Rows rewritten, or copied (no trigger on the table copied to).
                 count = conn.total_changes - before if upgrade.copy else len(changes)
                 conn.execute(
@@ -536,12 +567,16 @@ class UpgradesMixin:
         return shutil.disk_usage(self.path.parent).free >= size + (64 << 20)  # type: ignore[attr-defined]
 
     @staticmethod
-    def _rewritten(upgrade: DataUpgrade, rows: list[Any]) -> list[tuple[Any, ...]]:
+    def _rewritten(
+        upgrade: DataUpgrade, rows: list[Any], conn: Any = None
+    ) -> list[tuple[Any, ...]]:
         """(new values..., where values...) of the batch's rows that change."""
         width = len(upgrade.columns)
         names = [row[: len(row) - width] for row in rows]
         values = [row[len(row) - width :] for row in rows]
-        if upgrade.rewrite_many is not None:
+        if upgrade.rewrite_with is not None:
+            new_values = upgrade.rewrite_with(conn, [v[0] for v in values])
+        elif upgrade.rewrite_many is not None:
             new_values = upgrade.rewrite_many([v[0] for v in values])
         else:
             new_values = [
