@@ -12,7 +12,7 @@ from typing import Any
 
 from culler.catalog import score_json, score_table
 from culler.catalog.chunks import in_clauses
-from culler.catalog.photo_table import hash_sql, stored_hash
+from culler.catalog.content_hash import hash_sql, stored_hash
 from culler.catalog.roots import root_keys, root_sql
 from culler.catalog.timestamps import iso_sql, now_ms
 

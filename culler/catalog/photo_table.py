@@ -9,8 +9,8 @@ What changes against the table ``001_initial`` made:
   path and abort with SQLite's own message (``UNIQUE constraint failed: photos.path``), so a
   caller sees the same ``sqlite3.IntegrityError`` as before;
 * ``content_hash`` as the 16 bytes of the xxh3-128 digest (a BLOB column) instead of 32 hex
-  characters: readers get the hex text back (:func:`hash_sql` in SQL,
-  culler.catalog.timestamps.photo_row for whole rows), writers store bytes (:func:`stored_hash`). A hash that is not 32 lowercase hex digits (none that
+  characters: readers get the hex text back (culler.catalog.content_hash: ``hash_sql`` in SQL,
+  culler.catalog.timestamps.photo_row for whole rows), writers store bytes (``stored_hash``). A hash that is not 32 lowercase hex digits (none that
   culler wrote) is kept as the text it is;
 * ``first_seen``/``last_seen`` as INTEGER columns: milliseconds since 1970
   (culler.catalog.timestamps) in 6 bytes instead of their 13 digits as text;
@@ -31,10 +31,10 @@ a photo, the search index and the grouping's records stay as they are.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from culler.catalog import timestamps, upgrades
+from culler.catalog.content_hash import stored_hash
 
 #: The whole step's name (culler.catalog.upgrades.WHOLE_STEPS).
 STEP = "compact_photo_table"
@@ -88,23 +88,6 @@ UNIQUE_TRIGGERS = (
     f" WHEN NEW.path IS NOT OLD.path AND {_EXISTS}"
     f" BEGIN SELECT RAISE(ABORT, '{DUPLICATE}'); END",
 )
-
-_HEX = re.compile(r"[0-9a-f]{32}")
-
-
-def stored_hash(value: Any) -> Any:
-    """A content hash as the catalog stores it: 32 lowercase hex digits as their 16 bytes;
-    anything else (None, text of another form) as it is."""
-    if isinstance(value, str) and _HEX.fullmatch(value):
-        return bytes.fromhex(value)
-    return value
-
-
-def hash_sql(column: str = "content_hash") -> str:
-    """SQL giving a stored content hash as readers see it, hex text, whichever form it is in (a
-    catalog whose table is not yet made again holds text, and the rows a scan wrote since, bytes;
-    whole rows in Python: culler.catalog.timestamps.photo_row)."""
-    return f"(CASE WHEN typeof({column}) = 'blob' THEN lower(hex({column})) ELSE {column} END)"
 
 
 def is_compact(conn: Any) -> bool:

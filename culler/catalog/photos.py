@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from culler.catalog.chunks import in_clauses
-from culler.catalog.photo_table import hash_sql
+from culler.catalog.content_hash import hash_sql
 from culler.catalog.roots import root_sql
 
 #: The columns the GUI's grid shows for each photo.

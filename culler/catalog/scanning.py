@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from culler.catalog import score_json
-from culler.catalog.photo_table import hash_sql, stored_hash
+from culler.catalog.content_hash import hash_sql, stored_hash
 from culler.catalog.ratings import HUMAN_SOURCES
 from culler.catalog.roots import WHOLE_ROW, stored_root
 from culler.catalog.timestamps import now, now_ms, photo_row
