@@ -90,13 +90,12 @@ class DataUpgrade:
     #: transaction (``scores_without_rowid``: culler.catalog.score_table).
     copy: Callable[[Any, int, int], int | None] | None = None
     finish: Callable[[Any], None] | None = None
-    #: Instead of ``rewrite``: the new values of a whole batch's ``column`` values at once (a list
-    #: for a list; None leaves a row as it is): for a rewrite that is cheaper done together
-    #: (``context_rice_signatures``: the thumbnails coded with numpy across the batch).
-    rewrite_many: Callable[[list[Any]], list[Any]] | None = None
-    #: As ``rewrite_many``, given the batch's connection too (inside its transaction):
-    #: ``scan_roots_as_ids`` adds each new folder to ``roots`` as it rewrites its rows.
-    rewrite_with: Callable[[Any, list[Any]], list[Any]] | None = None
+    #: Instead of ``rewrite``: ``rewrite_many(conn, values)``, the new values of a whole batch's
+    #: ``column`` values at once (a list for a list; None leaves a row as it is), given the
+    #: batch's connection inside its transaction: for a rewrite that is cheaper done together
+    #: (``context_rice_signatures``: the thumbnails coded with numpy across the batch) or that
+    #: writes beside its rows (``scan_roots_as_ids`` adds each new folder to ``roots``).
+    rewrite_many: Callable[[Any, list[Any]], list[Any]] | None = None
     #: The rewrite changes no fact grouping reads (a signature stored in another coding of the same
     #: values): the change-log rows its ``UPDATE`` makes the ``grouping_photo_changed`` trigger
     #: write are removed in the same transaction, so the next grouping does not compare every
@@ -109,9 +108,11 @@ class DataUpgrade:
         return (self.column, *self.more)
 
 
-def _signatures_today(blobs: list[Any], versions: tuple[int, ...] = (1, 2)) -> list[bytes | None]:
+def _signatures_today(
+    conn: Any, blobs: list[Any], versions: tuple[int, ...] = (1, 2)
+) -> list[bytes | None]:
     """Stored signatures of earlier ``versions`` as today's (version 3), a batch at once; None
-    for a row to leave as it is (another version, or a blob no version reads)."""
+    for a row to leave as it is (another version, or a blob no version reads). ``conn`` unused."""
     from culler.imaging import signatures
 
     old = [bytes(b) if b and b[0] in versions else b"" for b in blobs]
@@ -119,8 +120,8 @@ def _signatures_today(blobs: list[Any], versions: tuple[int, ...] = (1, 2)) -> l
     return [new if blob and new != blob else None for blob, new in zip(old, rewritten)]
 
 
-def _version_1_signatures_today(blobs: list[Any]) -> list[bytes | None]:
-    return _signatures_today(blobs, (1,))
+def _version_1_signatures_today(conn: Any, blobs: list[Any]) -> list[bytes | None]:
+    return _signatures_today(conn, blobs, (1,))
 
 
 #: ``culler.imaging.signatures.V1_SIZE`` and ``HEADER``, written out: importing that module loads
@@ -353,7 +354,7 @@ UPGRADES["scan_roots_as_ids"] = DataUpgrade(
     column="root",
     # A folder's text (an id is digits only: culler.catalog.roots).
     needs="typeof(root) = 'text' AND root != '' AND (root NOT GLOB '[1-9]*' OR root GLOB '*[^0-9]*')",
-    rewrite_with=_roots_as_ids,
+    rewrite_many=_roots_as_ids,
     keeps_grouping_facts=True,
 )
 #: The last step: give the space the upgrades freed back to the file system.
@@ -371,6 +372,17 @@ def _log_position(conn: Any) -> int | None:
         return None
     row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", [LOG_TABLE]).fetchall()
     return int(row[0][0]) if row else 0
+
+
+def _rewind_log(conn: Any, position: int) -> None:
+    """The grouping change log as it was at ``position`` (:func:`_log_position`): the rows a
+    rewrite's ``UPDATE`` made its trigger write go, and so does the log's move past them (those
+    sequence numbers were never seen outside the transaction, so nothing reads the log as moved
+    on)."""
+    from culler.catalog.groups import LOG_TABLE
+
+    conn.execute(f"DELETE FROM {LOG_TABLE} WHERE seq > ?", [position])
+    conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", [position, LOG_TABLE])
 
 
 def _record_table(db: Any) -> None:
@@ -535,14 +547,7 @@ class UpgradesMixin:
                     logged = _log_position(conn) if upgrade.keeps_grouping_facts else None
                     conn.executemany(f"UPDATE {upgrade.table} SET {sets} WHERE {where}", changes)
                     if logged is not None:
-                        from culler.catalog.groups import LOG_TABLE
-
-                        conn.execute(f"DELETE FROM {LOG_TABLE} WHERE seq > ?", [logged])
-                        # and the log's position back where it was: those numbers were never
-                        # seen outside this transaction, so nothing reads the log as moved on
-                        conn.execute(
-                            "UPDATE sqlite_sequence SET seq = ? WHERE name = ?", [logged, LOG_TABLE]
-                        )
+                        _rewind_log(conn, logged)
                 # Rows rewritten, or copied (no trigger on the table copied to).
                 count = conn.total_changes - before if upgrade.copy else len(changes)
                 conn.execute(
@@ -574,10 +579,8 @@ class UpgradesMixin:
         width = len(upgrade.columns)
         names = [row[: len(row) - width] for row in rows]
         values = [row[len(row) - width :] for row in rows]
-        if upgrade.rewrite_with is not None:
-            new_values = upgrade.rewrite_with(conn, [v[0] for v in values])
-        elif upgrade.rewrite_many is not None:
-            new_values = upgrade.rewrite_many([v[0] for v in values])
+        if upgrade.rewrite_many is not None:
+            new_values = upgrade.rewrite_many(conn, [v[0] for v in values])
         else:
             new_values = [
                 upgrade.rewrite(tuple(v) if upgrade.more else v[0])  # type: ignore[misc]

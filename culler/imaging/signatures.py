@@ -103,10 +103,7 @@ class Signature:
         """(32, 32) uint8: the grey thumbnail. A blob whose thumbnail does not decompress reads as a
         flat one (it then agrees with nothing)."""
         if self._thumb is None:
-            if self._version == 2:
-                self._thumb = _unpack(self._packed or b"")
-            else:
-                self._thumb = unpack_thumbnails([self._packed or b""])[0]
+            decode_thumbnails([self])
         return self._thumb
 
     @property
